@@ -1,0 +1,258 @@
+//! The customer: its entity, how it is addressed and filtered, and the input a client sends.
+
+mod input;
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+pub use input::{AddressInput, ContactInput, CustomerInput, Defaults, RefKey, Resolved, ValidatedInput};
+
+use crate::ids::CustomerId;
+use crate::listing::{Order, PageRequest, TextPattern, TimeRange};
+use crate::reference_data::{Category, PaymentType, Region, Segmentation, User};
+use crate::values::{
+    CountryCode, CreditLimit, CurrencyCode, CustomerName, DueDateTerms, Email, FreeText, Latitude, Longitude,
+    Reference, RiskColor, Website,
+};
+
+/// A stored customer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Customer {
+    /// Numeric id.
+    pub id: CustomerId,
+    /// Stable public id (seed 004 addresses customers by it).
+    pub uuid: Uuid,
+    /// Everything a client can change.
+    pub data: CustomerData,
+    /// When it was created (UTC, whole seconds).
+    pub date_created: DateTime<Utc>,
+    /// When it last changed (UTC, whole seconds).
+    pub last_updated: DateTime<Utc>,
+}
+
+/// The short form of a customer that other customers point to (`parentCustomer`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomerSummary {
+    /// Numeric id.
+    pub id: CustomerId,
+    /// Reference.
+    pub reference: Reference,
+    /// Name.
+    pub name: CustomerName,
+}
+
+/// A postal address with its position.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Address {
+    /// ISO 3166 alpha-2.
+    pub country: Option<CountryCode>,
+    /// City.
+    pub city: Option<FreeText>,
+    /// Postal code.
+    pub postal_code: Option<FreeText>,
+    /// Street address.
+    pub address: Option<FreeText>,
+    /// Latitude.
+    pub latitude: Option<Latitude>,
+    /// Longitude.
+    pub longitude: Option<Longitude>,
+}
+
+/// A contact person at the customer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Contact {
+    /// Name.
+    pub name: Option<FreeText>,
+    /// E-mail.
+    pub email: Option<Email>,
+    /// Phone.
+    pub phone: Option<FreeText>,
+}
+
+/// Every client-writable fact about a customer, validated, with references resolved to the
+/// rows they name (so a representation needs no second lookup).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CustomerData {
+    /// Unique among live customers.
+    pub reference: Reference,
+    /// A second, free reference.
+    pub reference2: Option<FreeText>,
+    /// Display name.
+    pub name: CustomerName,
+    /// Category (the root by default).
+    pub category: Category,
+    /// The parent, for sub-customers.
+    pub parent: Option<CustomerSummary>,
+    /// Whether invoices go to the parent.
+    pub bill_with_parent: bool,
+    /// Segmentation.
+    pub segmentation: Option<Segmentation>,
+    /// E-mail.
+    pub email: Option<Email>,
+    /// Phone.
+    pub phone: Option<FreeText>,
+    /// Mobile phone.
+    pub mobile: Option<FreeText>,
+    /// Fax.
+    pub fax: Option<FreeText>,
+    /// Comment.
+    pub comment: Option<FreeText>,
+    /// Barcode.
+    pub barcode: Option<FreeText>,
+    /// Whether shipping goes to the billing address.
+    pub is_same_address: bool,
+    /// Billing address.
+    pub billing: Address,
+    /// Shipping address.
+    pub shipping: Address,
+    /// Credit limit, in the customer's currency.
+    pub credit_limit: CreditLimit,
+    /// Active customers can order; inactive ones are kept for the record.
+    pub is_active: bool,
+    /// On hold: no new orders.
+    pub on_hold: bool,
+    /// Why it is on hold.
+    pub on_hold_reason: Option<FreeText>,
+    /// The user who created it.
+    pub created_by: Option<User>,
+    /// Payment terms.
+    pub due_date_terms: Option<DueDateTerms>,
+    /// Accepted payment types, in the order given.
+    pub payment_types: Vec<PaymentType>,
+    /// Website.
+    pub website: Option<Website>,
+    /// Tax / VAT number.
+    pub tax_number: Option<FreeText>,
+    /// Company registration number.
+    pub company_registration_number: Option<FreeText>,
+    /// Account currency (a configured one).
+    pub currency: CurrencyCode,
+    /// Free risk label.
+    pub customer_risk: Option<FreeText>,
+    /// Risk colour.
+    pub customer_risk_color: Option<RiskColor>,
+    /// Region.
+    pub region: Option<Region>,
+    /// Contact people.
+    pub contacts: Vec<Contact>,
+}
+
+impl CustomerData {
+    /// The short form other customers point to.
+    #[must_use]
+    pub fn summary(&self, id: CustomerId) -> CustomerSummary {
+        CustomerSummary { id, reference: self.reference.clone(), name: self.name.clone() }
+    }
+}
+
+/// How a client names one customer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CustomerKey {
+    /// `/customers/{id}` with a number.
+    Id(CustomerId),
+    /// `/customers/{id}` with a UUID.
+    Uuid(Uuid),
+    /// `/customers/reference/{reference}`.
+    Reference(String),
+}
+
+impl CustomerKey {
+    /// Parses a path segment that is a number or a UUID.
+    ///
+    /// # Errors
+    /// [`crate::input::InputError::InvalidType`] naming `id` otherwise.
+    pub fn parse_id(text: &str) -> Result<Self, crate::input::InputError> {
+        if let Ok(id) = text.parse::<i64>() {
+            return Ok(Self::Id(CustomerId(id)));
+        }
+        Uuid::parse_str(text).map(Self::Uuid).map_err(|_| crate::input::InputError::InvalidType("id"))
+    }
+}
+
+impl std::fmt::Display for CustomerKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Id(id) => id.fmt(f),
+            Self::Uuid(uuid) => uuid.fmt(f),
+            Self::Reference(reference) => f.write_str(reference),
+        }
+    }
+}
+
+/// Fields a customer list can be sorted by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CustomerSort {
+    /// Numeric id.
+    Id,
+    /// Reference (case-folded).
+    Reference,
+    /// Name (case-folded).
+    Name,
+    /// Creation time (the default).
+    #[default]
+    DateCreated,
+    /// Last change.
+    LastUpdated,
+}
+
+impl CustomerSort {
+    /// Parses seed 002's field names.
+    ///
+    /// # Errors
+    /// [`crate::input::InputError::Invalid`] naming `sort` otherwise.
+    pub fn parse(text: &str) -> Result<Self, crate::input::InputError> {
+        match text {
+            "id" => Ok(Self::Id),
+            "reference" => Ok(Self::Reference),
+            "name" => Ok(Self::Name),
+            "dateCreated" => Ok(Self::DateCreated),
+            "lastUpdated" => Ok(Self::LastUpdated),
+            _ => Err(crate::input::InputError::invalid(
+                "sort",
+                format!("The parameter sort must be one of id, reference, name, dateCreated, lastUpdated, not {text}."),
+            )),
+        }
+    }
+
+    /// The wire name.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Id => "id",
+            Self::Reference => "reference",
+            Self::Name => "name",
+            Self::DateCreated => "dateCreated",
+            Self::LastUpdated => "lastUpdated",
+        }
+    }
+}
+
+/// Seed 002's list filters.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CustomerFilter {
+    /// `dateCreated_*`.
+    pub date_created: TimeRange,
+    /// `lastUpdated_*`.
+    pub last_updated: TimeRange,
+    /// `reference`.
+    pub reference: Option<TextPattern>,
+    /// `name`.
+    pub name: Option<TextPattern>,
+    /// `categoryReference`.
+    pub category_reference: Option<TextPattern>,
+    /// `isActive`.
+    pub is_active: Option<bool>,
+}
+
+/// A whole list request.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CustomerQuery {
+    /// Filters.
+    pub filter: CustomerFilter,
+    /// Sort field; ties are broken by id in the same direction.
+    pub sort: CustomerSort,
+    /// Direction.
+    pub order: Order,
+    /// The page.
+    pub page: PageRequest,
+}

@@ -1,0 +1,249 @@
+//! Paging, sorting and the filters of seed 002's list, shared by every collection.
+
+use chrono::{DateTime, Utc};
+
+use crate::input::InputError;
+
+/// The default page size.
+pub const DEFAULT_MAX: u32 = 100;
+/// The largest page a client may ask for.
+pub const MAX_MAX: u32 = 1000;
+
+/// Which slice of a collection to return.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageRequest {
+    max: u32,
+    offset: u64,
+}
+
+impl PageRequest {
+    /// Validates a page size and an offset.
+    ///
+    /// # Errors
+    /// [`InputError::Invalid`] naming `max` when it exceeds [`MAX_MAX`] or is zero.
+    pub fn new(max: Option<i64>, offset: Option<i64>) -> Result<Self, InputError> {
+        let max = match max {
+            None => DEFAULT_MAX,
+            Some(m) if (1..=i64::from(MAX_MAX)).contains(&m) => u32::try_from(m).unwrap_or(DEFAULT_MAX),
+            Some(_) => {
+                return Err(InputError::invalid("max", format!("The parameter max must be between 1 and {MAX_MAX}.")));
+            }
+        };
+        let offset = match offset {
+            None => 0,
+            Some(o) => u64::try_from(o)
+                .map_err(|_| InputError::invalid("offset", "The parameter offset cannot be negative."))?,
+        };
+        Ok(Self { max, offset })
+    }
+
+    /// The page size.
+    #[must_use]
+    pub fn max(&self) -> u32 {
+        self.max
+    }
+
+    /// How many rows to skip.
+    #[must_use]
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+}
+
+impl Default for PageRequest {
+    fn default() -> Self {
+        Self { max: DEFAULT_MAX, offset: 0 }
+    }
+}
+
+/// One page of a collection and the size of the whole filtered collection.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    /// The rows of this page.
+    pub items: Vec<T>,
+    /// How many rows match, over all pages.
+    pub total: u64,
+}
+
+/// Sort direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Order {
+    /// Ascending (the default).
+    #[default]
+    Asc,
+    /// Descending.
+    Desc,
+}
+
+impl Order {
+    /// Parses `asc` or `desc`.
+    ///
+    /// # Errors
+    /// [`InputError::Invalid`] naming `order` otherwise.
+    pub fn parse(text: &str) -> Result<Self, InputError> {
+        match text.to_ascii_lowercase().as_str() {
+            "asc" => Ok(Self::Asc),
+            "desc" => Ok(Self::Desc),
+            _ => Err(InputError::invalid("order", format!("The parameter order must be asc or desc, not {text}."))),
+        }
+    }
+
+    /// The wire name.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Asc => "asc",
+            Self::Desc => "desc",
+        }
+    }
+}
+
+/// A text filter of seed 002: `*` is the only wildcard; without one the match is exact.
+/// Both are case-insensitive; `%`, `_` and `\` match themselves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TextPattern {
+    /// No `*`: the whole (case-folded) value must be equal.
+    Exact(String),
+    /// Some `*`: an SQL `LIKE` pattern with `\` as escape, over case-folded text.
+    Like {
+        /// The `LIKE` pattern (already folded and escaped).
+        pattern: String,
+        /// The folded literal text before the first `*`, so adapters can use an index.
+        prefix: String,
+    },
+}
+
+impl TextPattern {
+    /// Parses a filter value.
+    #[must_use]
+    pub fn parse(text: &str) -> Self {
+        let folded = fold(text);
+        if !folded.contains('*') {
+            return Self::Exact(folded);
+        }
+        let prefix = folded.split('*').next().unwrap_or_default().to_owned();
+        let mut pattern = String::with_capacity(folded.len() + 4);
+        for c in folded.chars() {
+            match c {
+                '*' => pattern.push('%'),
+                '%' | '_' | '\\' => {
+                    pattern.push('\\');
+                    pattern.push(c);
+                }
+                c => pattern.push(c),
+            }
+        }
+        Self::Like { pattern, prefix }
+    }
+
+    /// Whether a value matches, as the adapters must decide it (used by tests and mocks).
+    #[must_use]
+    pub fn matches(&self, value: &str) -> bool {
+        let value = fold(value);
+        match self {
+            Self::Exact(exact) => *exact == value,
+            Self::Like { pattern, .. } => like(pattern, &value),
+        }
+    }
+}
+
+/// Case-folds text the way every adapter stores its folded columns: one rule, in Rust, so the
+/// backends cannot disagree on what "case-insensitive" means.
+#[must_use]
+pub fn fold(text: &str) -> String {
+    text.to_lowercase()
+}
+
+fn like(pattern: &str, value: &str) -> bool {
+    // Tokens: Some(c) is a literal character, None is `%`.
+    let mut tokens = Vec::new();
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => tokens.push(chars.next()),
+            '%' => tokens.push(None),
+            c => tokens.push(Some(c)),
+        }
+    }
+    let value: Vec<char> = value.chars().collect();
+    // Classic wildcard matching with backtracking over the last `%`.
+    let (mut t, mut v) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while v < value.len() {
+        match tokens.get(t) {
+            Some(Some(c)) if *c == value[v] => {
+                t += 1;
+                v += 1;
+            }
+            Some(None) => {
+                star = Some((t, v));
+                t += 1;
+            }
+            _ => match star {
+                Some((st, sv)) => {
+                    t = st + 1;
+                    v = sv + 1;
+                    star = Some((st, sv + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    tokens[t..].iter().all(Option::is_none)
+}
+
+/// A range filter on a timestamp (`dateCreated_gt` and friends).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TimeRange {
+    /// Strictly after.
+    pub gt: Option<DateTime<Utc>>,
+    /// At or after.
+    pub gte: Option<DateTime<Utc>>,
+    /// Strictly before.
+    pub lt: Option<DateTime<Utc>>,
+    /// At or before.
+    pub lte: Option<DateTime<Utc>>,
+}
+
+impl TimeRange {
+    /// Whether an instant lies in the range.
+    #[must_use]
+    pub fn contains(&self, at: DateTime<Utc>) -> bool {
+        self.gt.is_none_or(|b| at > b)
+            && self.gte.is_none_or(|b| at >= b)
+            && self.lt.is_none_or(|b| at < b)
+            && self.lte.is_none_or(|b| at <= b)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_default_to_100_and_stop_at_1000() {
+        assert_eq!(PageRequest::new(None, None).map(|p| (p.max(), p.offset())), Ok((100, 0)));
+        assert_eq!(PageRequest::new(Some(1000), Some(5)).map(|p| (p.max(), p.offset())), Ok((1000, 5)));
+        assert!(PageRequest::new(Some(1001), None).is_err());
+        assert!(PageRequest::new(Some(0), None).is_err());
+        assert!(PageRequest::new(None, Some(-1)).is_err());
+    }
+
+    #[test]
+    fn star_is_the_only_wildcard() {
+        assert_eq!(TextPattern::parse("Ref-6"), TextPattern::Exact("ref-6".into()));
+        let p = TextPattern::parse("*ef-6*");
+        assert_eq!(p, TextPattern::Like { pattern: "%ef-6%".into(), prefix: String::new() });
+        assert!(p.matches("REF-66"));
+        assert!(!p.matches("ref6"));
+        let literal = TextPattern::parse("a%b_c\\*");
+        assert_eq!(literal, TextPattern::Like { pattern: "a\\%b\\_c\\\\%".into(), prefix: "a%b_c\\".into() });
+        assert!(literal.matches("A%B_C\\tail"));
+        assert!(!literal.matches("axbxc\\tail"), "% and _ are literal");
+        assert!(TextPattern::parse("Ref-6*").matches("ref-6abc"));
+        assert!(!TextPattern::parse("Ref-6*").matches("xref-6"));
+        assert!(TextPattern::parse("*").matches(""));
+        assert!(TextPattern::parse("a*b*c").matches("aXXbYYc"));
+        assert!(!TextPattern::parse("a*b*c").matches("aXXbYY"));
+    }
+}

@@ -1,0 +1,478 @@
+//! The customer use cases of seed 002 (with 003's `me` and 004's PUT-upsert).
+
+use std::sync::Arc;
+
+use uuid::Uuid;
+
+use crate::customer::{
+    Customer, CustomerInput, CustomerKey, CustomerQuery, CustomerSummary, Defaults, RefKey, Resolved,
+    ValidatedInput,
+};
+use crate::field::Field;
+use crate::hierarchy::may_link;
+use crate::ids::{CategoryId, CustomerId, PaymentTypeId, RegionId, SegmentationId, UserId};
+use crate::input::InputError;
+use crate::listing::Page;
+use crate::ports::{Clock, CustomerRepository, NewCustomer, RecordRepository, RemoveError, StoreError, WriteError};
+use crate::principal::Principal;
+use crate::reference_data::{Category, Currency, PaymentType, ROOT_CATEGORY, Record, Region, Segmentation, User};
+use crate::settings::Settings;
+
+/// Why a list failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ListCustomersError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Why a show failed.
+#[derive(Debug, thiserror::Error)]
+pub enum GetCustomerError {
+    /// `404 not_found`, naming the id or reference as given.
+    #[error("The customer with the id {0} doesn't exist.")]
+    NotFound(CustomerKey),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Why a creation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateCustomerError {
+    /// Bad input (400 or 404, see [`InputError`]).
+    #[error(transparent)]
+    Input(#[from] InputError),
+    /// A live customer has the reference: `400 not_unique`.
+    #[error("reference already used")]
+    DuplicateReference,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Why an update, an upsert or a replacement failed.
+#[derive(Debug, thiserror::Error)]
+pub enum UpdateCustomerError {
+    /// The customer to update does not exist.
+    #[error("The customer with the id {0} doesn't exist.")]
+    NotFound(CustomerKey),
+    /// Bad input (400 or 404, see [`InputError`]).
+    #[error(transparent)]
+    Input(#[from] InputError),
+    /// Another live customer has the reference: `400 not_unique`.
+    #[error("reference already used")]
+    DuplicateReference,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Why a delete failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DeleteCustomerError {
+    /// The customer does not exist.
+    #[error("The customer with the id {0} doesn't exist.")]
+    NotFound(CustomerKey),
+    /// Live sub-customers still hang below it: `400 delete_failed`.
+    #[error("Failed to delete instance.")]
+    HasSubCustomers,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The outcome of an upsert: the customer, and whether it was created (201) or updated (200).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Saved {
+    /// The customer as stored.
+    pub customer: Customer,
+    /// `true` when the call created it.
+    pub created: bool,
+}
+
+/// The reference-data ports a customer's id-valued fields are resolved through.
+#[derive(Clone)]
+pub struct ReferencePorts {
+    /// Customer categories.
+    pub categories: Arc<dyn RecordRepository<Category>>,
+    /// Segmentations.
+    pub segmentations: Arc<dyn RecordRepository<Segmentation>>,
+    /// Payment types.
+    pub payment_types: Arc<dyn RecordRepository<PaymentType>>,
+    /// Regions.
+    pub regions: Arc<dyn RecordRepository<Region>>,
+    /// Configured currencies.
+    pub currencies: Arc<dyn RecordRepository<Currency>>,
+    /// Users.
+    pub users: Arc<dyn RecordRepository<User>>,
+}
+
+impl std::fmt::Debug for ReferencePorts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReferencePorts").finish_non_exhaustive()
+    }
+}
+
+/// Input errors and store failures, before they become an operation's own error.
+enum Failure {
+    Input(InputError),
+    Store(StoreError),
+}
+
+impl From<InputError> for Failure {
+    fn from(e: InputError) -> Self {
+        Self::Input(e)
+    }
+}
+
+impl From<StoreError> for Failure {
+    fn from(e: StoreError) -> Self {
+        Self::Store(e)
+    }
+}
+
+impl From<Failure> for CreateCustomerError {
+    fn from(f: Failure) -> Self {
+        match f {
+            Failure::Input(e) => Self::Input(e),
+            Failure::Store(e) => Self::Store(e),
+        }
+    }
+}
+
+impl From<Failure> for UpdateCustomerError {
+    fn from(f: Failure) -> Self {
+        match f {
+            Failure::Input(e) => Self::Input(e),
+            Failure::Store(e) => Self::Store(e),
+        }
+    }
+}
+
+fn dangling() -> InputError {
+    InputError::invalid("customer", "A row this customer refers to was deleted meanwhile; please retry.")
+}
+
+impl From<WriteError> for CreateCustomerError {
+    fn from(e: WriteError) -> Self {
+        match e {
+            WriteError::DuplicateReference => Self::DuplicateReference,
+            WriteError::DanglingReference => Self::Input(dangling()),
+            WriteError::Store(e) => Self::Store(e),
+        }
+    }
+}
+
+impl From<WriteError> for UpdateCustomerError {
+    fn from(e: WriteError) -> Self {
+        match e {
+            WriteError::DuplicateReference => Self::DuplicateReference,
+            WriteError::DanglingReference => Self::Input(dangling()),
+            WriteError::Store(e) => Self::Store(e),
+        }
+    }
+}
+
+/// Customers as the back office sees them.
+#[derive(Clone)]
+pub struct CustomerService {
+    customers: Arc<dyn CustomerRepository>,
+    refs: ReferencePorts,
+    clock: Arc<dyn Clock>,
+    settings: Settings,
+}
+
+impl std::fmt::Debug for CustomerService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CustomerService").field("settings", &self.settings).finish_non_exhaustive()
+    }
+}
+
+impl CustomerService {
+    /// Wires the service.
+    #[must_use]
+    pub fn new(
+        customers: Arc<dyn CustomerRepository>,
+        refs: ReferencePorts,
+        clock: Arc<dyn Clock>,
+        settings: Settings,
+    ) -> Self {
+        Self { customers, refs, clock, settings }
+    }
+
+    /// The organization settings (the HTTP adapter shows `organization`).
+    #[must_use]
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// One page of customers.
+    ///
+    /// # Errors
+    /// [`ListCustomersError`] when the store fails.
+    pub async fn list(&self, _principal: &Principal, query: &CustomerQuery) -> Result<Page<Customer>, ListCustomersError> {
+        Ok(self.customers.list(query).await?)
+    }
+
+    /// One customer, by id, UUID or reference.
+    ///
+    /// # Errors
+    /// [`GetCustomerError::NotFound`] when no live customer has the key.
+    pub async fn get(&self, _principal: &Principal, key: &CustomerKey) -> Result<Customer, GetCustomerError> {
+        self.customers.get(key).await?.ok_or_else(|| GetCustomerError::NotFound(key.clone()))
+    }
+
+    /// The caller's own customer (seed 003's `me`).
+    ///
+    /// # Errors
+    /// [`GetCustomerError::NotFound`] for a principal bound to no customer.
+    pub async fn me(&self, principal: &Principal) -> Result<Customer, GetCustomerError> {
+        let key = principal
+            .customer_id()
+            .map(CustomerKey::Id)
+            .ok_or_else(|| GetCustomerError::NotFound(CustomerKey::Reference("me".into())))?;
+        self.get(principal, &key).await
+    }
+
+    /// Creates a customer (`POST /customers`).
+    ///
+    /// # Errors
+    /// [`CreateCustomerError`] for bad input or a taken reference.
+    pub async fn create(&self, principal: &Principal, input: CustomerInput) -> Result<Customer, CreateCustomerError> {
+        let input = self.admit_input(principal, input)?;
+        let data = self.build(principal, input, None, None).await?;
+        let new = NewCustomer { uuid: Uuid::new_v4(), data, now: self.clock.now() };
+        Ok(self.customers.insert(&new).await?)
+    }
+
+    /// Updates the fields the client sent (`POST|PATCH /customers/{id}`).
+    ///
+    /// # Errors
+    /// [`UpdateCustomerError`] for a missing customer, bad input or a taken reference.
+    pub async fn update(
+        &self,
+        principal: &Principal,
+        key: &CustomerKey,
+        input: CustomerInput,
+    ) -> Result<Customer, UpdateCustomerError> {
+        let input = self.admit_input(principal, input)?;
+        let current = self.customers.get(key).await?.ok_or_else(|| UpdateCustomerError::NotFound(key.clone()))?;
+        self.save_over(principal, &current, input, false).await
+    }
+
+    /// Creates the customer with this reference, or updates it (`POST /customers/reference/{ref}`).
+    /// A creation that loses a race to another one is retried as an update.
+    ///
+    /// # Errors
+    /// [`UpdateCustomerError`] for bad input.
+    pub async fn upsert(
+        &self,
+        principal: &Principal,
+        reference: &str,
+        mut input: CustomerInput,
+    ) -> Result<Saved, UpdateCustomerError> {
+        input.reference = Field::Value(reference.to_owned());
+        let input = self.admit_input(principal, input)?;
+        let key = CustomerKey::Reference(reference.to_owned());
+        for _ in 0..3 {
+            if let Some(current) = self.customers.get(&key).await? {
+                let customer = self.save_over(principal, &current, input.clone(), false).await?;
+                return Ok(Saved { customer, created: false });
+            }
+            let data = self.build(principal, input.clone(), None, None).await?;
+            let new = NewCustomer { uuid: Uuid::new_v4(), data, now: self.clock.now() };
+            match self.customers.insert(&new).await {
+                Ok(customer) => return Ok(Saved { customer, created: true }),
+                // Someone created it between our read and our insert: update theirs.
+                Err(WriteError::DuplicateReference) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(UpdateCustomerError::DuplicateReference)
+    }
+
+    /// Replaces the whole customer (`PUT /customers/{id|uuid}`, seed 004): omitted optional
+    /// fields are reset. An unknown UUID creates the customer with that UUID.
+    ///
+    /// # Errors
+    /// [`UpdateCustomerError`]: an unknown numeric id is `NotFound`.
+    pub async fn replace(
+        &self,
+        principal: &Principal,
+        key: &CustomerKey,
+        input: CustomerInput,
+    ) -> Result<Saved, UpdateCustomerError> {
+        let input = self.admit_input(principal, input)?;
+        if let Some(current) = self.customers.get(key).await? {
+            let customer = self.save_over(principal, &current, input, true).await?;
+            return Ok(Saved { customer, created: false });
+        }
+        let CustomerKey::Uuid(uuid) = key else {
+            return Err(UpdateCustomerError::NotFound(key.clone()));
+        };
+        let data = self.build(principal, input, None, None).await?;
+        let new = NewCustomer { uuid: *uuid, data, now: self.clock.now() };
+        let customer = self.customers.insert(&new).await?;
+        Ok(Saved { customer, created: true })
+    }
+
+    /// Archives a customer (`DELETE`): it leaves the API and its reference becomes free.
+    ///
+    /// # Errors
+    /// [`DeleteCustomerError::HasSubCustomers`] while live sub-customers exist.
+    pub async fn delete(&self, _principal: &Principal, key: &CustomerKey) -> Result<(), DeleteCustomerError> {
+        let not_found = || DeleteCustomerError::NotFound(key.clone());
+        let customer = self.customers.get(key).await?.ok_or_else(not_found)?;
+        match self.customers.archive(customer.id, self.clock.now()).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(not_found()),
+            Err(RemoveError::InUse) => Err(DeleteCustomerError::HasSubCustomers),
+            Err(RemoveError::Store(e)) => Err(e.into()),
+        }
+    }
+
+    /// Validates the input and drops what the caller may not set (`userId` is for admins).
+    fn admit_input(&self, principal: &Principal, mut input: CustomerInput) -> Result<ValidatedInput, InputError> {
+        if !principal.is_admin() {
+            input.user_id = Field::Absent;
+        }
+        input.validate()
+    }
+
+    async fn save_over(
+        &self,
+        principal: &Principal,
+        current: &Customer,
+        input: ValidatedInput,
+        replace: bool,
+    ) -> Result<Customer, UpdateCustomerError> {
+        let data = if replace {
+            let mut data = self.build(principal, input, None, Some(current.id)).await?;
+            // A replacement resets what the client can write, not who created the customer.
+            if data.created_by.is_none() || !principal.is_admin() {
+                data.created_by.clone_from(&current.data.created_by);
+            }
+            data
+        } else {
+            self.build(principal, input, Some(current), Some(current.id)).await?
+        };
+        self.customers
+            .update(current.id, &data, self.clock.now())
+            .await?
+            .ok_or_else(|| UpdateCustomerError::NotFound(CustomerKey::Id(current.id)))
+    }
+
+    async fn build(
+        &self,
+        principal: &Principal,
+        input: ValidatedInput,
+        base: Option<&Customer>,
+        self_id: Option<CustomerId>,
+    ) -> Result<crate::customer::CustomerData, Failure> {
+        let resolved = self.resolve(&input, self_id).await?;
+        let defaults = match base {
+            // An update keeps what is stored, so the stored values are its defaults.
+            Some(current) => Defaults {
+                category: current.data.category.clone(),
+                currency: current.data.currency,
+                created_by: current.data.created_by.clone(),
+            },
+            None => self.defaults(principal).await?,
+        };
+        Ok(input.into_data(resolved, base.map(|c| &c.data), &defaults)?)
+    }
+
+    async fn defaults(&self, principal: &Principal) -> Result<Defaults, Failure> {
+        let category = self
+            .refs
+            .categories
+            .find_by_reference(ROOT_CATEGORY)
+            .await?
+            .ok_or_else(|| StoreError::Unexpected("the root customer category is missing".into()))?;
+        let created_by = match principal.user_id() {
+            Some(id) => self.refs.users.get(id).await?,
+            None => None,
+        };
+        Ok(Defaults { category, currency: self.settings.currency, created_by })
+    }
+
+    async fn resolve(&self, input: &ValidatedInput, self_id: Option<CustomerId>) -> Result<Resolved, Failure> {
+        let refs = &self.refs;
+        let parent = match &input.parent {
+            Field::Value(key) => Field::Value(self.resolve_parent(key, self_id).await?),
+            Field::Null => Field::Null,
+            Field::Absent => Field::Absent,
+        };
+        let payment_types = match &input.payment_types {
+            Field::Value(keys) => {
+                let mut types = Vec::with_capacity(keys.len());
+                for key in keys {
+                    let found = lookup(refs.payment_types.as_ref(), key, PaymentTypeId).await?;
+                    if !types.iter().any(|t: &PaymentType| t.id == found.id) {
+                        types.push(found);
+                    }
+                }
+                Field::Value(types)
+            }
+            Field::Null => Field::Null,
+            Field::Absent => Field::Absent,
+        };
+        let currency_configured = match input.requested_currency() {
+            Some(code) => refs.currencies.get(code).await?.is_some(),
+            None => true,
+        };
+        Ok(Resolved {
+            category: resolve_field(refs.categories.as_ref(), &input.category, CategoryId).await?,
+            parent,
+            segmentation: resolve_field(refs.segmentations.as_ref(), &input.segmentation, SegmentationId).await?,
+            user: resolve_field(refs.users.as_ref(), &input.user, UserId).await?,
+            region: resolve_field(refs.regions.as_ref(), &input.region, RegionId).await?,
+            payment_types,
+            currency_configured,
+        })
+    }
+
+    async fn resolve_parent(&self, key: &RefKey, self_id: Option<CustomerId>) -> Result<CustomerSummary, Failure> {
+        let customer_key = match key {
+            RefKey::Id(id) => CustomerKey::Id(CustomerId(*id)),
+            RefKey::Reference(r) => CustomerKey::Reference(r.clone()),
+        };
+        let parent = self
+            .customers
+            .get(&customer_key)
+            .await?
+            .ok_or_else(|| InputError::NotFound { noun: "parent customer", key: key.to_string() })?;
+        if let Some(child) = self_id {
+            let ancestors = if child == parent.id { Vec::new() } else { self.customers.ancestors(parent.id).await? };
+            if !may_link(&child, &parent.id, &ancestors) {
+                return Err(InputError::OwnAncestor("customer").into());
+            }
+        }
+        Ok(parent.data.summary(parent.id))
+    }
+}
+
+async fn resolve_field<R: Record>(
+    repo: &dyn RecordRepository<R>,
+    key: &Field<RefKey>,
+    to_id: impl Fn(i64) -> R::Id,
+) -> Result<Field<R>, Failure> {
+    Ok(match key {
+        Field::Value(key) => Field::Value(lookup(repo, key, to_id).await?),
+        Field::Null => Field::Null,
+        Field::Absent => Field::Absent,
+    })
+}
+
+async fn lookup<R: Record>(
+    repo: &dyn RecordRepository<R>,
+    key: &RefKey,
+    to_id: impl Fn(i64) -> R::Id,
+) -> Result<R, Failure> {
+    let found = match key {
+        RefKey::Id(id) => repo.get(to_id(*id)).await?,
+        RefKey::Reference(reference) => repo.find_by_reference(reference).await?,
+    };
+    found.ok_or_else(|| InputError::NotFound { noun: R::NOUN, key: key.to_string() }.into())
+}

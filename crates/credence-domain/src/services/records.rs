@@ -1,0 +1,195 @@
+//! The list/show/create/update/delete use cases of every kind of reference data.
+
+use std::sync::Arc;
+
+use crate::hierarchy::may_link;
+use crate::input::InputError;
+use crate::listing::{Page, PageRequest};
+use crate::ports::{RecordRepository, RemoveError, StoreError, WriteError};
+use crate::principal::Principal;
+use crate::reference_data::Record;
+
+/// Why a list failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ListRecordsError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Why a show failed.
+#[derive(Debug, thiserror::Error)]
+pub enum GetRecordError {
+    /// No such row: `404 not_found`.
+    #[error("The {noun} with the id {key} doesn't exist.")]
+    NotFound {
+        /// The kind's noun.
+        noun: &'static str,
+        /// The id as given.
+        key: String,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Why a create or update failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SaveRecordError {
+    /// The row to update does not exist.
+    #[error("The {noun} with the id {key} doesn't exist.")]
+    NotFound {
+        /// The kind's noun.
+        noun: &'static str,
+        /// The id as given.
+        key: String,
+    },
+    /// Bad input.
+    #[error(transparent)]
+    Input(#[from] InputError),
+    /// The reference (or code) is taken: `400 not_unique`.
+    #[error("reference already used")]
+    DuplicateReference,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Why a delete failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DeleteRecordError {
+    /// No such row.
+    #[error("The {noun} with the id {key} doesn't exist.")]
+    NotFound {
+        /// The kind's noun.
+        noun: &'static str,
+        /// The id as given.
+        key: String,
+    },
+    /// Still referenced, or permanent (the root category, the organization currency):
+    /// `400 delete_failed`.
+    #[error("Failed to delete instance.")]
+    Refused,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<WriteError> for SaveRecordError {
+    fn from(error: WriteError) -> Self {
+        match error {
+            WriteError::DuplicateReference => Self::DuplicateReference,
+            WriteError::DanglingReference => {
+                Self::Input(InputError::invalid("parentId", "A row this one refers to was deleted meanwhile."))
+            }
+            WriteError::Store(e) => Self::Store(e),
+        }
+    }
+}
+
+/// Use cases over one kind of reference data.
+pub struct RecordService<R: Record> {
+    repo: Arc<dyn RecordRepository<R>>,
+}
+
+impl<R: Record> std::fmt::Debug for RecordService<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecordService").field("kind", &R::NOUN).finish_non_exhaustive()
+    }
+}
+
+impl<R: Record> Clone for RecordService<R> {
+    fn clone(&self) -> Self {
+        Self { repo: Arc::clone(&self.repo) }
+    }
+}
+
+impl<R: Record> RecordService<R> {
+    /// Wraps the port.
+    #[must_use]
+    pub fn new(repo: Arc<dyn RecordRepository<R>>) -> Self {
+        Self { repo }
+    }
+
+    /// The port, for other services that resolve references.
+    #[must_use]
+    pub fn repository(&self) -> &Arc<dyn RecordRepository<R>> {
+        &self.repo
+    }
+
+    /// One page of rows.
+    ///
+    /// # Errors
+    /// [`ListRecordsError`] when the store fails.
+    pub async fn list(&self, _principal: &Principal, page: PageRequest) -> Result<Page<R>, ListRecordsError> {
+        Ok(self.repo.list(page).await?)
+    }
+
+    /// One row.
+    ///
+    /// # Errors
+    /// [`GetRecordError::NotFound`] when it does not exist.
+    pub async fn get(&self, _principal: &Principal, id: R::Id) -> Result<R, GetRecordError> {
+        self.repo.get(id).await?.ok_or_else(|| GetRecordError::NotFound { noun: R::NOUN, key: id.to_string() })
+    }
+
+    /// Creates a row.
+    ///
+    /// # Errors
+    /// [`SaveRecordError`] for a missing parent, a taken reference or a store failure.
+    pub async fn create(&self, _principal: &Principal, draft: R::Draft) -> Result<R, SaveRecordError> {
+        self.check_parent(None, &draft).await?;
+        Ok(self.repo.create(draft).await?)
+    }
+
+    /// Replaces a row.
+    ///
+    /// # Errors
+    /// [`SaveRecordError`] for a missing row or parent, a cycle, a taken reference.
+    pub async fn update(&self, _principal: &Principal, id: R::Id, draft: R::Draft) -> Result<R, SaveRecordError> {
+        self.check_parent(Some(id), &draft).await?;
+        self.repo
+            .update(id, draft)
+            .await?
+            .ok_or_else(|| SaveRecordError::NotFound { noun: R::NOUN, key: id.to_string() })
+    }
+
+    /// Deletes a row.
+    ///
+    /// # Errors
+    /// [`DeleteRecordError::Refused`] while it is referenced or when it is permanent.
+    pub async fn delete(&self, _principal: &Principal, id: R::Id) -> Result<(), DeleteRecordError> {
+        let not_found = || DeleteRecordError::NotFound { noun: R::NOUN, key: id.to_string() };
+        let row = self.repo.get(id).await?.ok_or_else(not_found)?;
+        if row.is_permanent() {
+            return Err(DeleteRecordError::Refused);
+        }
+        match self.repo.delete(id).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(not_found()),
+            Err(RemoveError::InUse) => Err(DeleteRecordError::Refused),
+            Err(RemoveError::Store(e)) => Err(e.into()),
+        }
+    }
+
+    /// The parent must exist and, on update, must not be the row or one of its descendants.
+    async fn check_parent(&self, id: Option<R::Id>, draft: &R::Draft) -> Result<(), SaveRecordError> {
+        let Some(parent_id) = R::draft_parent(draft) else { return Ok(()) };
+        let parent = self.repo.get(parent_id).await?.ok_or_else(|| {
+            InputError::NotFound { noun: R::NOUN, key: parent_id.to_string() }
+        })?;
+        let Some(id) = id else { return Ok(()) };
+        let mut ancestors = Vec::new();
+        let mut next = parent.parent();
+        // Trees of reference data are shallow; the bound stops a corrupted loop.
+        while let Some(ancestor) = next.filter(|_| ancestors.len() < 1000) {
+            ancestors.push(ancestor);
+            next = self.repo.get(ancestor).await?.and_then(|row| row.parent());
+        }
+        if may_link(&id, &parent_id, &ancestors) {
+            Ok(())
+        } else {
+            Err(InputError::OwnAncestor(R::NOUN).into())
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! Organization-wide settings that the rules need: read from configuration, passed down.
+
+use crate::values::CurrencyCode;
+
+/// What the service knows about the organization it runs for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// Shown as `organization` on every customer.
+    pub organization: String,
+    /// The currency of the organization; exchange rates are relative to it.
+    pub currency: CurrencyCode,
+}

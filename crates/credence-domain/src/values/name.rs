@@ -1,0 +1,138 @@
+//! Names and references, with seed 003's rules for names.
+
+use std::fmt;
+
+/// The longest name or reference we keep, in characters.
+pub const MAX_LEN: usize = 255;
+
+/// Why a name was refused. The texts are seed 003's.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NameError {
+    /// Empty, or only whitespace.
+    #[error("Required field name cannot be empty")]
+    Empty,
+    /// Starts with a space.
+    #[error("Improper Customer Name")]
+    LeadingSpace,
+    /// Longer than [`MAX_LEN`] characters.
+    #[error("name cannot be longer than 255 characters")]
+    TooLong,
+}
+
+/// A customer's display name: not blank, no leading space, at most 255 characters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CustomerName(String);
+
+impl CustomerName {
+    /// Validates a name.
+    ///
+    /// # Errors
+    /// [`NameError`] when the name is blank, starts with a space or is too long.
+    pub fn new(name: impl Into<String>) -> Result<Self, NameError> {
+        let name = name.into();
+        if name.trim().is_empty() {
+            return Err(NameError::Empty);
+        }
+        if name.starts_with(char::is_whitespace) {
+            return Err(NameError::LeadingSpace);
+        }
+        if name.chars().count() > MAX_LEN {
+            return Err(NameError::TooLong);
+        }
+        Ok(Self(name))
+    }
+
+    /// The name as given.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for CustomerName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Why a reference was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReferenceError {
+    /// Empty, or only whitespace.
+    #[error("Required field reference cannot be empty")]
+    Empty,
+    /// Leading or trailing whitespace would make two references look alike.
+    #[error("reference cannot start or end with a space")]
+    Padded,
+    /// Longer than [`MAX_LEN`] characters.
+    #[error("reference cannot be longer than 255 characters")]
+    TooLong,
+    /// `/` would break `/reference/{ref}` URLs.
+    #[error("reference cannot contain '/'")]
+    Slash,
+}
+
+/// An external, client-chosen key (customers, categories, segmentations, payment types, users).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Reference(String);
+
+impl Reference {
+    /// Validates a reference.
+    ///
+    /// # Errors
+    /// [`ReferenceError`] when it is blank, padded, too long or holds a `/`.
+    pub fn new(reference: impl Into<String>) -> Result<Self, ReferenceError> {
+        let reference = reference.into();
+        if reference.trim().is_empty() {
+            return Err(ReferenceError::Empty);
+        }
+        if reference.trim() != reference {
+            return Err(ReferenceError::Padded);
+        }
+        if reference.chars().count() > MAX_LEN {
+            return Err(ReferenceError::TooLong);
+        }
+        if reference.contains('/') {
+            return Err(ReferenceError::Slash);
+        }
+        Ok(Self(reference))
+    }
+
+    /// The reference as given.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Reference {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_seed_003() {
+        assert_eq!(CustomerName::new(""), Err(NameError::Empty));
+        assert_eq!(CustomerName::new("   "), Err(NameError::Empty));
+        assert_eq!(CustomerName::new(" Acme"), Err(NameError::LeadingSpace));
+        assert_eq!(CustomerName::new("x".repeat(256)), Err(NameError::TooLong));
+        assert_eq!(CustomerName::new("é".repeat(255)).map(|n| n.as_str().chars().count()), Ok(255));
+        assert_eq!(CustomerName::new("Marie's Jewelry").map(|n| n.to_string()), Ok("Marie's Jewelry".into()));
+        assert_eq!(NameError::Empty.to_string(), "Required field name cannot be empty");
+        assert_eq!(NameError::LeadingSpace.to_string(), "Improper Customer Name");
+    }
+
+    #[test]
+    fn references_are_trimmed_keys_without_slashes() {
+        assert_eq!(Reference::new(""), Err(ReferenceError::Empty));
+        assert_eq!(Reference::new(" NC-3"), Err(ReferenceError::Padded));
+        assert_eq!(Reference::new("a/b"), Err(ReferenceError::Slash));
+        assert_eq!(Reference::new("r".repeat(256)), Err(ReferenceError::TooLong));
+        assert_eq!(Reference::new("NC-3").map(|r| r.to_string()), Ok("NC-3".into()));
+    }
+}
