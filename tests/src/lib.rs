@@ -1,1 +1,152 @@
-//! e2e
+//! The end-to-end harness: starts the real Credence application in-process on port 0, on a
+//! fresh SQLite or PostgreSQL database, and talks to it over real HTTP.
+//!
+//! Every test is written once as `async fn name(app: TestApp)` and run on both backends by
+//! [`on_both_backends!`]; the PostgreSQL half is skipped (and says so) when
+//! `CREDENCE_TEST_POSTGRES_URL` is not set.
+#![forbid(unsafe_code)]
+
+use credence_server::config::{Config, LogFormat, Secret};
+use credence_server::Application;
+use credence_store::test_support::TestDb;
+use reqwest::{Client, Method, RequestBuilder, Response};
+use serde_json::Value;
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// A fresh SQLite file.
+    Sqlite,
+    /// A fresh PostgreSQL database.
+    Postgres,
+}
+
+/// A running application and a client for it.
+#[derive(Debug)]
+pub struct TestApp {
+    /// `http://127.0.0.1:<port>`.
+    pub address: String,
+    /// A plain client (no credentials yet).
+    pub client: Client,
+    db: TestDb,
+}
+
+impl TestApp {
+    /// Starts an application on a fresh database; `None` when the backend is unavailable.
+    ///
+    /// # Panics
+    /// When the application cannot start.
+    pub async fn spawn(backend: Backend) -> Option<Self> {
+        let db = match backend {
+            Backend::Sqlite => TestDb::sqlite(),
+            Backend::Postgres => TestDb::postgres()?,
+        };
+        let config = Config {
+            database_url: Secret::new(db.url()),
+            bind: "127.0.0.1:0".into(),
+            organization: "entity1".into(),
+            currency: "EUR".into(),
+            pool_size: 8,
+            pool_timeout_ms: 5000,
+            body_limit: 256 * 1024,
+            log_format: LogFormat::Json,
+            workers: 2,
+        };
+        let app = Application::build(config).await.expect("the application starts");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        tokio::spawn(app.run_until_stopped());
+        Some(Self { address, client: Client::new(), db })
+    }
+
+    /// The URL of the database the application uses.
+    #[must_use]
+    pub fn database_url(&self) -> &str {
+        self.db.url()
+    }
+
+    /// A request to a path of the application.
+    #[must_use]
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.client.request(method, format!("{}{}", self.address, path))
+    }
+
+    /// `GET path`.
+    pub async fn get(&self, path: &str) -> Response {
+        self.request(Method::GET, path).send().await.expect("GET is sent")
+    }
+
+    /// `method path` with a JSON body.
+    pub async fn send_json(&self, method: Method, path: &str, body: &Value) -> Response {
+        self.request(method, path).json(body).send().await.expect("request is sent")
+    }
+
+    /// `POST path` with a JSON body.
+    pub async fn post_json(&self, path: &str, body: &Value) -> Response {
+        self.send_json(Method::POST, path, body).await
+    }
+
+    /// `POST path` with a form body.
+    pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> Response {
+        self.request(Method::POST, path).form(form).send().await.expect("POST is sent")
+    }
+
+    /// `DELETE path`.
+    pub async fn delete(&self, path: &str) -> Response {
+        self.request(Method::DELETE, path).send().await.expect("DELETE is sent")
+    }
+
+    /// Creates a customer from JSON and returns its representation.
+    ///
+    /// # Panics
+    /// Unless the answer is `201`.
+    pub async fn create_customer(&self, body: &Value) -> Value {
+        let response = self.post_json("/api/v1.0/customers", body).await;
+        expect_json(response, 201).await
+    }
+}
+
+/// Asserts the status and returns the JSON body.
+///
+/// # Panics
+/// When the status differs or the body is not JSON.
+pub async fn expect_json(response: Response, status: u16) -> Value {
+    let actual = response.status().as_u16();
+    let text = response.text().await.expect("a body");
+    assert_eq!(actual, status, "unexpected status; body: {text}");
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+/// Asserts the status and seed 002's error body.
+///
+/// # Panics
+/// When status, `error` or `error_description` differ.
+pub async fn expect_error(response: Response, status: u16, error: &str, description: &str) {
+    let body = expect_json(response, status).await;
+    assert_eq!(body["error"], error, "body: {body}");
+    assert_eq!(body["error_description"], description, "body: {body}");
+}
+
+/// Runs each named `async fn(TestApp)` of the enclosing module on SQLite and PostgreSQL.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let app = $crate::TestApp::spawn($crate::Backend::Sqlite).await.expect("SQLite is always available");
+                    super::$name(app).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some(app) = $crate::TestApp::spawn($crate::Backend::Postgres).await else { return };
+                    super::$name(app).await;
+                }
+            )*
+        }
+    };
+}

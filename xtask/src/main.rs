@@ -1,1 +1,103 @@
-fn main() {}
+//! Developer tasks, run as `cargo xtask <task>`:
+//!
+//! - `deps`: fails when a crate depends on what the architecture forbids it (the domain on
+//!   actix, diesel or tokio; the HTTP adapter on diesel).
+//! - `openapi [--check]`: writes `docs/openapi.json` from the handlers, or fails when the
+//!   committed copy is stale.
+//! - `bench list`: the customer-list benchmark on generated data (never run in CI).
+//! - `ci`: runs `.ci/run`.
+#![forbid(unsafe_code)]
+
+mod bench;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context as _, bail};
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("deps") => deps(),
+        Some("openapi") => openapi(args.iter().any(|a| a == "--check")),
+        Some("bench") => match args.get(1).map(String::as_str) {
+            Some("list") => bench::list(&args[2..]),
+            _ => bail!("usage: cargo xtask bench list"),
+        },
+        Some("ci") => {
+            let status = Command::new(root().join(".ci/run")).status().context("cannot run .ci/run")?;
+            if !status.success() {
+                bail!(".ci/run failed");
+            }
+            Ok(())
+        }
+        _ => bail!("usage: cargo xtask <deps | openapi [--check] | bench list | ci>"),
+    }
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
+
+/// The normal (non-dev) dependency names of one package.
+fn normal_dependencies(package: &str) -> anyhow::Result<Vec<String>> {
+    let output = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["tree", "-p", package, "-e", "normal", "--prefix", "none", "--format", "{p}"])
+        .current_dir(root())
+        .output()
+        .context("cannot run cargo tree")?;
+    if !output.status.success() {
+        bail!("cargo tree failed: {}", String::from_utf8_lossy(&output.stderr));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| line.split_whitespace().next().map(str::to_owned))
+        .collect())
+}
+
+fn forbidden_in(package: &str, forbidden: &[&str]) -> anyhow::Result<Vec<String>> {
+    let found = normal_dependencies(package)?;
+    let mut hits: Vec<String> = found
+        .into_iter()
+        .filter(|dep| forbidden.iter().any(|f| dep == f || dep.starts_with(&format!("{f}-")) || dep.starts_with(&format!("{f}_"))))
+        .collect();
+    hits.sort();
+    hits.dedup();
+    Ok(hits)
+}
+
+fn deps() -> anyhow::Result<()> {
+    let rules: [(&str, &[&str]); 2] =
+        [("credence-domain", &["actix", "diesel", "tokio"]), ("credence-http", &["diesel"])];
+    let mut failed = false;
+    for (package, forbidden) in rules {
+        let hits = forbidden_in(package, forbidden)?;
+        if hits.is_empty() {
+            println!("{package}: no {}", forbidden.join(", no "));
+        } else {
+            failed = true;
+            eprintln!("{package} depends on forbidden crates: {}", hits.join(", "));
+        }
+    }
+    if failed {
+        bail!("dependency rules broken (see docs/ARCHITECTURE.md)");
+    }
+    Ok(())
+}
+
+fn openapi(check: bool) -> anyhow::Result<()> {
+    let path = root().join("docs/openapi.json");
+    let mut fresh = credence_http::openapi().to_pretty_json().context("cannot render the OpenAPI document")?;
+    fresh.push('\n');
+    if check {
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        if committed != fresh {
+            bail!("docs/openapi.json is stale: run `cargo xtask openapi` and commit the result");
+        }
+        println!("docs/openapi.json is up to date");
+    } else {
+        std::fs::write(&path, fresh).with_context(|| format!("cannot write {}", path.display()))?;
+        println!("wrote {}", path.display());
+    }
+    Ok(())
+}

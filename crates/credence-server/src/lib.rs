@@ -1,1 +1,11 @@
-//! placeholder
+//! The composition root of Credence: configuration, telemetry and wiring. `main.rs` only
+//! parses the command line; everything here is a library so end-to-end tests can start the
+//! real application in-process.
+#![forbid(unsafe_code)]
+
+pub mod config;
+pub mod startup;
+pub mod telemetry;
+
+pub use config::Config;
+pub use startup::Application;

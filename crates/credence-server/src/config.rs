@@ -1,0 +1,144 @@
+//! Typed configuration: `credence.toml` (or `--config FILE`) overridden by `CREDENCE_*`
+//! environment variables. Read once in `main` and passed down; there is no global config.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// Everything the service needs to start.
+#[derive(Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// `sqlite://credence.db` (the default) or `postgres://user@host/db`.
+    pub database_url: Secret,
+    /// Address to listen on.
+    pub bind: String,
+    /// The organization name shown on every customer.
+    pub organization: String,
+    /// The organization currency (ISO 4217); exchange rates are relative to it.
+    pub currency: String,
+    /// Database connections per pool.
+    pub pool_size: u32,
+    /// How long a request waits for a connection before it is answered `503`, in milliseconds.
+    pub pool_timeout_ms: u64,
+    /// Largest JSON or form body, in bytes.
+    pub body_limit: usize,
+    /// `json` (default) for one JSON object per log line, `pretty` for humans.
+    pub log_format: LogFormat,
+    /// HTTP worker threads (0: one per core).
+    pub workers: usize,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One JSON object per line.
+    Json,
+    /// Human-readable.
+    Pretty,
+}
+
+/// A value that must never reach a log line (database URLs carry passwords).
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a value.
+    #[must_use]
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The value, for the one place that needs it.
+    #[must_use]
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("database_url", &self.database_url)
+            .field("bind", &self.bind)
+            .field("organization", &self.organization)
+            .field("currency", &self.currency)
+            .field("pool_size", &self.pool_size)
+            .field("pool_timeout_ms", &self.pool_timeout_ms)
+            .field("body_limit", &self.body_limit)
+            .field("log_format", &self.log_format)
+            .field("workers", &self.workers)
+            .finish()
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            database_url: Secret::new("sqlite://credence.db"),
+            bind: "127.0.0.1:8080".into(),
+            organization: "credence".into(),
+            currency: "EUR".into(),
+            pool_size: 8,
+            pool_timeout_ms: 2000,
+            body_limit: 256 * 1024,
+            log_format: LogFormat::Json,
+            workers: 0,
+        }
+    }
+}
+
+/// Why the configuration could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file named by `--config` does not exist.
+    #[error("configuration file {0} not found")]
+    MissingFile(PathBuf),
+    /// The file or an environment variable does not parse.
+    #[error("invalid configuration: {0}")]
+    Invalid(#[from] config::ConfigError),
+}
+
+/// The file read when `--config` is not given (optional).
+pub const DEFAULT_FILE: &str = "credence.toml";
+
+impl Config {
+    /// Reads `file` (required when given, else `credence.toml` if present) and then the
+    /// `CREDENCE_*` environment variables, which win.
+    ///
+    /// # Errors
+    /// [`ConfigError`] when the file is missing or a value does not parse.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let source = match file {
+            Some(path) if !path.exists() => return Err(ConfigError::MissingFile(path.to_owned())),
+            Some(path) => config::File::from(path).required(true),
+            None => config::File::with_name(DEFAULT_FILE).required(false),
+        };
+        let settings = config::Config::builder()
+            .add_source(source.format(config::FileFormat::Toml))
+            .add_source(
+                config::Environment::with_prefix("CREDENCE")
+                    .prefix_separator("_")
+                    .separator("__")
+                    .try_parsing(true)
+                    .ignore_empty(true),
+            )
+            .build()?;
+        Ok(settings.try_deserialize()?)
+    }
+
+    /// The pool checkout time-out.
+    #[must_use]
+    pub fn pool_timeout(&self) -> Duration {
+        Duration::from_millis(self.pool_timeout_ms)
+    }
+}

@@ -1,0 +1,120 @@
+//! Wiring: one database, the store behind every port, the services, the HTTP server.
+//! `Application::build` binds before it returns, so tests can start it on port 0 and ask
+//! which port they got.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::{App, HttpServer};
+use anyhow::Context as _;
+use credence_domain::Settings;
+use credence_domain::ports::{Clock, SystemClock};
+use credence_domain::services::{CustomerService, RecordService, ReferencePorts};
+use credence_domain::values::CurrencyCode;
+use credence_http::{HttpConfig, Services};
+use credence_store::{Database, PoolOptions, Store};
+
+use crate::config::Config;
+
+/// A bound, not yet running, Credence server.
+pub struct Application {
+    server: Server,
+    port: u16,
+}
+
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application").field("port", &self.port).finish_non_exhaustive()
+    }
+}
+
+/// Opens the database named by the configuration and applies the migrations.
+///
+/// # Errors
+/// When the database cannot be reached or migrated.
+pub async fn open_database(config: &Config) -> anyhow::Result<Database> {
+    let url = config.database_url.expose().to_owned();
+    let options = PoolOptions { max_size: config.pool_size.max(1), connection_timeout: config.pool_timeout() };
+    let currency = organization_currency(config)?;
+    tokio::task::spawn_blocking(move || -> anyhow::Result<Database> {
+        let database = Database::connect(&url, options).context("cannot open the database")?;
+        database.migrate().context("cannot apply the migrations")?;
+        database.ensure_organization_currency(currency).context("cannot configure the organization currency")?;
+        Ok(database)
+    })
+    .await
+    .context("the database set-up task failed")?
+}
+
+fn organization_currency(config: &Config) -> anyhow::Result<CurrencyCode> {
+    CurrencyCode::parse(&config.currency).with_context(|| format!("invalid currency in configuration: {}", config.currency))
+}
+
+/// Builds the services over one store.
+///
+/// # Errors
+/// When the configured currency is not ISO 4217.
+pub fn services(config: &Config, database: Database) -> anyhow::Result<Services> {
+    let store = Arc::new(Store::new(database));
+    let settings = Settings { organization: config.organization.clone(), currency: organization_currency(config)? };
+    let refs = ReferencePorts {
+        categories: store.clone(),
+        segmentations: store.clone(),
+        payment_types: store.clone(),
+        regions: store.clone(),
+        currencies: store.clone(),
+        users: store.clone(),
+    };
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    Ok(Services {
+        customers: CustomerService::new(store.clone(), refs.clone(), clock, settings),
+        categories: RecordService::new(refs.categories),
+        segmentations: RecordService::new(refs.segmentations),
+        payment_types: RecordService::new(refs.payment_types),
+        regions: RecordService::new(refs.regions),
+        currencies: RecordService::new(refs.currencies),
+        users: RecordService::new(refs.users),
+        readiness: store,
+    })
+}
+
+impl Application {
+    /// Opens and migrates the database, wires the services and binds the listener.
+    ///
+    /// # Errors
+    /// When the database cannot be opened or the address cannot be bound.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let database = open_database(&config).await?;
+        let services = services(&config, database)?;
+        let listener = TcpListener::bind(&config.bind).with_context(|| format!("cannot listen on {}", config.bind))?;
+        let port = listener.local_addr()?.port();
+        let http = HttpConfig { body_limit: config.body_limit };
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .wrap(tracing_actix_web::TracingLogger::default())
+                .configure(credence_http::configure(services.clone(), http.clone()))
+        })
+        .shutdown_timeout(30)
+        .client_request_timeout(std::time::Duration::from_secs(30));
+        if config.workers > 0 {
+            server = server.workers(config.workers);
+        }
+        let server = server.listen(listener)?.run();
+        Ok(Self { server, port })
+    }
+
+    /// The port the server listens on (useful with `bind = "127.0.0.1:0"`).
+    #[must_use]
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until SIGINT/SIGTERM, then finishes in-flight requests (graceful shutdown).
+    ///
+    /// # Errors
+    /// When the server fails.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
