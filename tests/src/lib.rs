@@ -5,6 +5,7 @@
 //! [`on_both_backends!`]; the PostgreSQL half is skipped (and says so) when
 //! `CREDENCE_TEST_POSTGRES_URL` is not set.
 #![forbid(unsafe_code)]
+#![allow(clippy::expect_used, reason = "a test harness panics on a broken environment")]
 
 use credence_server::config::{Config, LogFormat, Secret};
 use credence_server::Application;

@@ -5,14 +5,16 @@ mod input;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-pub use input::{AddressInput, ContactInput, CustomerInput, Defaults, RefKey, Resolved, ValidatedInput};
+pub use input::{
+    AddressInput, ContactInput, CustomerInput, Defaults, RefKey, Resolved, ValidatedInput,
+};
 
 use crate::ids::CustomerId;
 use crate::listing::{Order, PageRequest, TextPattern, TimeRange};
 use crate::reference_data::{Category, PaymentType, Region, Segmentation, User};
 use crate::values::{
-    CountryCode, CreditLimit, CurrencyCode, CustomerName, DueDateTerms, Email, FreeText, Latitude, Longitude,
-    Reference, RiskColor, Website,
+    CountryCode, CreditLimit, CurrencyCode, CustomerName, DueDateTerms, Email, FreeText, Latitude,
+    Longitude, Reference, RiskColor, Website,
 };
 
 /// A stored customer.
@@ -141,7 +143,11 @@ impl CustomerData {
     /// The short form other customers point to.
     #[must_use]
     pub fn summary(&self, id: CustomerId) -> CustomerSummary {
-        CustomerSummary { id, reference: self.reference.clone(), name: self.name.clone() }
+        CustomerSummary {
+            id,
+            reference: self.reference.clone(),
+            name: self.name.clone(),
+        }
     }
 }
 
@@ -165,7 +171,9 @@ impl CustomerKey {
         if let Ok(id) = text.parse::<i64>() {
             return Ok(Self::Id(CustomerId(id)));
         }
-        Uuid::parse_str(text).map(Self::Uuid).map_err(|_| crate::input::InputError::InvalidType("id"))
+        Uuid::parse_str(text)
+            .map(Self::Uuid)
+            .map_err(|_| crate::input::InputError::InvalidType("id"))
     }
 }
 
@@ -209,7 +217,9 @@ impl CustomerSort {
             "lastUpdated" => Ok(Self::LastUpdated),
             _ => Err(crate::input::InputError::invalid(
                 "sort",
-                format!("The parameter sort must be one of id, reference, name, dateCreated, lastUpdated, not {text}."),
+                format!(
+                    "The parameter sort must be one of id, reference, name, dateCreated, lastUpdated, not {text}."
+                ),
             )),
         }
     }

@@ -46,7 +46,10 @@ pub enum InputError {
 impl InputError {
     /// An `invalid_param` error for `field`.
     pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
-        Self::Invalid { field, message: message.into() }
+        Self::Invalid {
+            field,
+            message: message.into(),
+        }
     }
 
     /// Whether the client should get `404` rather than `400`.
@@ -54,7 +57,10 @@ impl InputError {
     pub fn is_not_found(&self) -> bool {
         matches!(
             self,
-            Self::NotFound { .. } | Self::UnknownCurrency(_) | Self::CurrencyNotConfigured(_) | Self::OwnAncestor(_)
+            Self::NotFound { .. }
+                | Self::UnknownCurrency(_)
+                | Self::CurrencyNotConfigured(_)
+                | Self::OwnAncestor(_)
         )
     }
 }
@@ -107,13 +113,20 @@ mod tests {
 
     #[test]
     fn texts_follow_seed_002() {
-        assert_eq!(InputError::Missing("reference").to_string(), "reference parameter is missing");
+        assert_eq!(
+            InputError::Missing("reference").to_string(),
+            "reference parameter is missing"
+        );
         assert_eq!(
             InputError::InvalidType("id").to_string(),
             "The type of parameter id you provided is not valid for this request."
         );
         assert_eq!(
-            InputError::NotFound { noun: "payment type", key: "999".into() }.to_string(),
+            InputError::NotFound {
+                noun: "payment type",
+                key: "999".into()
+            }
+            .to_string(),
             "The payment type with the id 999 doesn't exist."
         );
         assert_eq!(
@@ -130,12 +143,21 @@ mod tests {
     fn scalars_parse_strictly() {
         assert_eq!(parse_bool("isActive", "TRUE"), Ok(true));
         assert_eq!(parse_bool("isActive", "0"), Ok(false));
-        assert_eq!(parse_bool("isActive", "maybe"), Err(InputError::InvalidType("isActive")));
+        assert_eq!(
+            parse_bool("isActive", "maybe"),
+            Err(InputError::InvalidType("isActive"))
+        );
         assert_eq!(parse_int("regionId", " 42 "), Ok(42));
         assert!(parse_int("regionId", "4.2").is_err());
         assert!(parse_float("latitude", "NaN").is_err());
-        assert_eq!(parse_decimal("creditLimit", "5000.10").map(|d| d.to_string()), Ok("5000.10".into()));
-        assert_eq!(parse_decimal("creditLimit", "1e3").map(|d| d.normalize().to_string()), Ok("1000".into()));
+        assert_eq!(
+            parse_decimal("creditLimit", "5000.10").map(|d| d.to_string()),
+            Ok("5000.10".into())
+        );
+        assert_eq!(
+            parse_decimal("creditLimit", "1e3").map(|d| d.normalize().to_string()),
+            Ok("1000".into())
+        );
         assert!(parse_decimal("creditLimit", "lots").is_err());
     }
 }

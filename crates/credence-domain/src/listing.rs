@@ -24,15 +24,21 @@ impl PageRequest {
     pub fn new(max: Option<i64>, offset: Option<i64>) -> Result<Self, InputError> {
         let max = match max {
             None => DEFAULT_MAX,
-            Some(m) if (1..=i64::from(MAX_MAX)).contains(&m) => u32::try_from(m).unwrap_or(DEFAULT_MAX),
+            Some(m) if (1..=i64::from(MAX_MAX)).contains(&m) => {
+                u32::try_from(m).unwrap_or(DEFAULT_MAX)
+            }
             Some(_) => {
-                return Err(InputError::invalid("max", format!("The parameter max must be between 1 and {MAX_MAX}.")));
+                return Err(InputError::invalid(
+                    "max",
+                    format!("The parameter max must be between 1 and {MAX_MAX}."),
+                ));
             }
         };
         let offset = match offset {
             None => 0,
-            Some(o) => u64::try_from(o)
-                .map_err(|_| InputError::invalid("offset", "The parameter offset cannot be negative."))?,
+            Some(o) => u64::try_from(o).map_err(|_| {
+                InputError::invalid("offset", "The parameter offset cannot be negative.")
+            })?,
         };
         Ok(Self { max, offset })
     }
@@ -52,7 +58,10 @@ impl PageRequest {
 
 impl Default for PageRequest {
     fn default() -> Self {
-        Self { max: DEFAULT_MAX, offset: 0 }
+        Self {
+            max: DEFAULT_MAX,
+            offset: 0,
+        }
     }
 }
 
@@ -84,7 +93,10 @@ impl Order {
         match text.to_ascii_lowercase().as_str() {
             "asc" => Ok(Self::Asc),
             "desc" => Ok(Self::Desc),
-            _ => Err(InputError::invalid("order", format!("The parameter order must be asc or desc, not {text}."))),
+            _ => Err(InputError::invalid(
+                "order",
+                format!("The parameter order must be asc or desc, not {text}."),
+            )),
         }
     }
 
@@ -222,8 +234,14 @@ mod tests {
 
     #[test]
     fn pages_default_to_100_and_stop_at_1000() {
-        assert_eq!(PageRequest::new(None, None).map(|p| (p.max(), p.offset())), Ok((100, 0)));
-        assert_eq!(PageRequest::new(Some(1000), Some(5)).map(|p| (p.max(), p.offset())), Ok((1000, 5)));
+        assert_eq!(
+            PageRequest::new(None, None).map(|p| (p.max(), p.offset())),
+            Ok((100, 0))
+        );
+        assert_eq!(
+            PageRequest::new(Some(1000), Some(5)).map(|p| (p.max(), p.offset())),
+            Ok((1000, 5))
+        );
         assert!(PageRequest::new(Some(1001), None).is_err());
         assert!(PageRequest::new(Some(0), None).is_err());
         assert!(PageRequest::new(None, Some(-1)).is_err());
@@ -231,13 +249,28 @@ mod tests {
 
     #[test]
     fn star_is_the_only_wildcard() {
-        assert_eq!(TextPattern::parse("Ref-6"), TextPattern::Exact("ref-6".into()));
+        assert_eq!(
+            TextPattern::parse("Ref-6"),
+            TextPattern::Exact("ref-6".into())
+        );
         let p = TextPattern::parse("*ef-6*");
-        assert_eq!(p, TextPattern::Like { pattern: "%ef-6%".into(), prefix: String::new() });
+        assert_eq!(
+            p,
+            TextPattern::Like {
+                pattern: "%ef-6%".into(),
+                prefix: String::new()
+            }
+        );
         assert!(p.matches("REF-66"));
         assert!(!p.matches("ref6"));
         let literal = TextPattern::parse("a%b_c\\*");
-        assert_eq!(literal, TextPattern::Like { pattern: "a\\%b\\_c\\\\%".into(), prefix: "a%b_c\\".into() });
+        assert_eq!(
+            literal,
+            TextPattern::Like {
+                pattern: "a\\%b\\_c\\\\%".into(),
+                prefix: "a%b_c\\".into()
+            }
+        );
         assert!(literal.matches("A%B_C\\tail"));
         assert!(!literal.matches("axbxc\\tail"), "% and _ are literal");
         assert!(TextPattern::parse("Ref-6*").matches("ref-6abc"));

@@ -49,13 +49,21 @@ impl Principal {
     /// The built-in operator used until authentication exists, and by the CLI.
     #[must_use]
     pub fn system_admin() -> Self {
-        Self { user_id: None, role: Role::Admin, customer_id: None }
+        Self {
+            user_id: None,
+            role: Role::Admin,
+            customer_id: None,
+        }
     }
 
     /// A principal acting for a known user.
     #[must_use]
     pub fn new(user_id: Option<UserId>, role: Role, customer_id: Option<CustomerId>) -> Self {
-        Self { user_id, role, customer_id }
+        Self {
+            user_id,
+            role,
+            customer_id,
+        }
     }
 
     /// The user behind the call, if any (the system admin has none).

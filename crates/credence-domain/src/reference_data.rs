@@ -52,10 +52,16 @@ impl Label {
     pub fn new(text: &str) -> Result<Self, InputError> {
         let text = text.trim();
         if text.is_empty() {
-            return Err(InputError::invalid("name", "Required field name cannot be empty"));
+            return Err(InputError::invalid(
+                "name",
+                "Required field name cannot be empty",
+            ));
         }
         if text.chars().count() > 255 {
-            return Err(InputError::invalid("name", "name cannot be longer than 255 characters"));
+            return Err(InputError::invalid(
+                "name",
+                "name cannot be longer than 255 characters",
+            ));
         }
         Ok(Self(text.to_owned()))
     }

@@ -9,8 +9,8 @@ use crate::field::Field;
 use crate::input::{InputError, parse_bool, parse_decimal, parse_float, parse_int};
 use crate::reference_data::{Category, PaymentType, Region, Segmentation, User};
 use crate::values::{
-    CountryCode, CreditLimit, CurrencyCode, CustomerName, DueDateTerms, DueDateType, Email, FreeText, Latitude,
-    Longitude, Reference, RiskColor, Website,
+    CountryCode, CreditLimit, CurrencyCode, CustomerName, DueDateTerms, DueDateType, Email,
+    FreeText, Latitude, Longitude, Reference, RiskColor, Website,
 };
 
 /// A contact as sent by the client.
@@ -27,7 +27,10 @@ pub struct ContactInput {
 /// Seed 002's customer fields as the client wrote them. Every scalar is text: the HTTP
 /// adapter does not guess types, so JSON, forms and multipart are judged by the same rules.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[expect(missing_docs, reason = "each field is the seed 002 parameter of the same name")]
+#[expect(
+    missing_docs,
+    reason = "each field is the seed 002 parameter of the same name"
+)]
 pub struct CustomerInput {
     pub reference: Field<String>,
     pub reference2: Field<String>,
@@ -95,7 +98,10 @@ impl std::fmt::Display for RefKey {
 
 /// A customer input whose every field is well-formed; ids are not yet resolved.
 #[derive(Debug, Clone, Default, PartialEq)]
-#[expect(missing_docs, reason = "each field is the validated form of the CustomerInput field")]
+#[expect(
+    missing_docs,
+    reason = "each field is the validated form of the CustomerInput field"
+)]
 pub struct ValidatedInput {
     pub reference: Field<Reference>,
     pub reference2: Field<FreeText>,
@@ -134,7 +140,10 @@ pub struct ValidatedInput {
 
 /// The validated fields of one address.
 #[derive(Debug, Clone, Default, PartialEq)]
-#[expect(missing_docs, reason = "each field is the validated form of the address field")]
+#[expect(
+    missing_docs,
+    reason = "each field is the validated form of the address field"
+)]
 pub struct AddressInput {
     pub country: Field<CountryCode>,
     pub city: Field<FreeText>,
@@ -146,7 +155,10 @@ pub struct AddressInput {
 
 /// The rows an input's ids resolved to (filled in by the service, which can do I/O).
 #[derive(Debug, Clone, Default, PartialEq)]
-#[expect(missing_docs, reason = "each field is the row the id-valued input field names")]
+#[expect(
+    missing_docs,
+    reason = "each field is the row the id-valued input field names"
+)]
 pub struct Resolved {
     pub category: Field<Category>,
     pub parent: Field<CustomerSummary>,
@@ -168,16 +180,25 @@ pub struct Defaults {
     pub created_by: Option<User>,
 }
 
-fn text(field: &'static str, value: Field<String>, max: usize) -> Result<Field<FreeText>, InputError> {
+fn text(
+    field: &'static str,
+    value: Field<String>,
+    max: usize,
+) -> Result<Field<FreeText>, InputError> {
     Ok(match value {
         Field::Absent => Field::Absent,
         Field::Null => Field::Null,
-        Field::Value(v) => Field::from_option(FreeText::new(field, &v, max).map_err(|e| InputError::invalid(field, e.to_string()))?),
+        Field::Value(v) => Field::from_option(
+            FreeText::new(field, &v, max).map_err(|e| InputError::invalid(field, e.to_string()))?,
+        ),
     })
 }
 
 /// Validates a non-blank value with `parse`; blank text counts as null.
-fn parsed<T>(value: Field<String>, parse: impl FnOnce(&str) -> Result<T, InputError>) -> Result<Field<T>, InputError> {
+fn parsed<T>(
+    value: Field<String>,
+    parse: impl FnOnce(&str) -> Result<T, InputError>,
+) -> Result<Field<T>, InputError> {
     Ok(match value {
         Field::Value(v) if !v.trim().is_empty() => Field::Value(parse(&v)?),
         Field::Value(_) | Field::Null => Field::Null,
@@ -203,29 +224,51 @@ impl CustomerInput {
     /// # Errors
     /// The first [`InputError`] found, naming its field.
     pub fn validate(self) -> Result<ValidatedInput, InputError> {
-        let external = parsed(self.use_external_id, |v| parse_bool("useExternalId", v))?.value().copied().unwrap_or(false);
-        let boolean = |field: &'static str, value: Field<String>| parsed(value, |v| parse_bool(field, v));
-        let key = |field: &'static str, value: Field<String>| parsed(value, |v| ref_key(field, external, v));
+        let external = parsed(self.use_external_id, |v| parse_bool("useExternalId", v))?
+            .value()
+            .copied()
+            .unwrap_or(false);
+        let boolean =
+            |field: &'static str, value: Field<String>| parsed(value, |v| parse_bool(field, v));
+        let key = |field: &'static str, value: Field<String>| {
+            parsed(value, |v| ref_key(field, external, v))
+        };
         let short = |field: &'static str, value: Field<String>| text(field, value, FreeText::SHORT);
         let name = match self.name {
             Field::Absent => Field::Absent,
-            Field::Null => return Err(InputError::invalid("name", crate::values::NameError::Empty.to_string())),
+            Field::Null => {
+                return Err(InputError::invalid(
+                    "name",
+                    crate::values::NameError::Empty.to_string(),
+                ));
+            }
             Field::Value(v) => Field::Value(CustomerName::new(v).map_err(invalid("name"))?),
         };
         let reference = match self.reference {
             Field::Absent => Field::Absent,
-            Field::Null => return Err(InputError::invalid("reference", crate::values::ReferenceError::Empty.to_string())),
+            Field::Null => {
+                return Err(InputError::invalid(
+                    "reference",
+                    crate::values::ReferenceError::Empty.to_string(),
+                ));
+            }
             Field::Value(v) => Field::Value(Reference::new(v).map_err(invalid("reference"))?),
         };
         let payment_types = match self.payment_types {
             Field::Value(keys) => Field::Value(
-                keys.iter().map(|k| ref_key("payment type id", external, k)).collect::<Result<Vec<_>, _>>()?,
+                keys.iter()
+                    .map(|k| ref_key("payment type id", external, k))
+                    .collect::<Result<Vec<_>, _>>()?,
             ),
             Field::Null => Field::Null,
             Field::Absent => Field::Absent,
         };
         let contacts = match self.contacts {
-            Field::Value(list) => Field::Value(list.into_iter().map(contact).collect::<Result<Vec<_>, _>>()?),
+            Field::Value(list) => Field::Value(
+                list.into_iter()
+                    .map(contact)
+                    .collect::<Result<Vec<_>, _>>()?,
+            ),
             Field::Null => Field::Null,
             Field::Absent => Field::Absent,
         };
@@ -243,27 +286,35 @@ impl CustomerInput {
             user: key("userId", self.user_id)?,
             is_same_address: boolean("isSameAddress", self.is_same_address)?,
             billing: AddressInput {
-                country: parsed(self.billing_country, |v| CountryCode::parse(v).map_err(invalid("billingCountry")))?,
+                country: parsed(self.billing_country, |v| {
+                    CountryCode::parse(v).map_err(invalid("billingCountry"))
+                })?,
                 city: short("billingCity", self.billing_city)?,
                 postal_code: short("billingPostalCode", self.billing_postal_code)?,
                 address: short("billingAddress", self.billing_address)?,
                 latitude: parsed(self.billing_lat, |v| {
-                    Latitude::new("billingLat", parse_float("billingLat", v)?).map_err(invalid("billingLat"))
+                    Latitude::new("billingLat", parse_float("billingLat", v)?)
+                        .map_err(invalid("billingLat"))
                 })?,
                 longitude: parsed(self.billing_lng, |v| {
-                    Longitude::new("billingLng", parse_float("billingLng", v)?).map_err(invalid("billingLng"))
+                    Longitude::new("billingLng", parse_float("billingLng", v)?)
+                        .map_err(invalid("billingLng"))
                 })?,
             },
             shipping: AddressInput {
-                country: parsed(self.country, |v| CountryCode::parse(v).map_err(invalid("country")))?,
+                country: parsed(self.country, |v| {
+                    CountryCode::parse(v).map_err(invalid("country"))
+                })?,
                 city: short("city", self.city)?,
                 postal_code: short("postalCode", self.postal_code)?,
                 address: short("address", self.address)?,
                 latitude: parsed(self.latitude, |v| {
-                    Latitude::new("latitude", parse_float("latitude", v)?).map_err(invalid("latitude"))
+                    Latitude::new("latitude", parse_float("latitude", v)?)
+                        .map_err(invalid("latitude"))
                 })?,
                 longitude: parsed(self.longitude, |v| {
-                    Longitude::new("longitude", parse_float("longitude", v)?).map_err(invalid("longitude"))
+                    Longitude::new("longitude", parse_float("longitude", v)?)
+                        .map_err(invalid("longitude"))
                 })?,
             },
             email: parsed(self.email, |v| Email::new(v).map_err(invalid("email")))?,
@@ -271,14 +322,21 @@ impl CustomerInput {
             mobile: short("mobile", self.mobile)?,
             fax: short("fax", self.fax)?,
             comment: text("comment", self.comment, FreeText::LONG)?,
-            website: parsed(self.website, |v| Website::new(v).map_err(invalid("website")))?,
+            website: parsed(self.website, |v| {
+                Website::new(v).map_err(invalid("website"))
+            })?,
             credit_limit: parsed(self.credit_limit, |v| parse_decimal("creditLimit", v))?,
-            due_date_number: parsed(self.due_date_config_number, |v| parse_int("dueDateConfigNumber", v))?,
+            due_date_number: parsed(self.due_date_config_number, |v| {
+                parse_int("dueDateConfigNumber", v)
+            })?,
             due_date_type: parsed(self.due_date_config_type, |v| {
                 DueDateType::parse(v).map_err(invalid("dueDateConfigType"))
             })?,
             tax_number: short("taxNumber", self.tax_number)?,
-            company_registration_number: short("companyRegistrationNumber", self.company_registration_number)?,
+            company_registration_number: short(
+                "companyRegistrationNumber",
+                self.company_registration_number,
+            )?,
             currency: parsed(self.currency, |v| {
                 CurrencyCode::parse(v).map_err(|e| InputError::UnknownCurrency(e.0))
             })?,
@@ -296,8 +354,16 @@ impl CustomerInput {
 }
 
 fn contact(input: ContactInput) -> Result<Contact, InputError> {
-    let name = input.name.as_deref().map(|n| FreeText::new("contacts.name", n, FreeText::SHORT)).transpose();
-    let phone = input.phone.as_deref().map(|p| FreeText::new("contacts.phone", p, FreeText::SHORT)).transpose();
+    let name = input
+        .name
+        .as_deref()
+        .map(|n| FreeText::new("contacts.name", n, FreeText::SHORT))
+        .transpose();
+    let phone = input
+        .phone
+        .as_deref()
+        .map(|p| FreeText::new("contacts.phone", p, FreeText::SHORT))
+        .transpose();
     let email = input
         .email
         .as_deref()
@@ -348,7 +414,9 @@ impl ValidatedInput {
         if let Some(currency) = self.currency.value()
             && !resolved.currency_configured
         {
-            return Err(InputError::CurrencyNotConfigured(currency.code().to_owned()));
+            return Err(InputError::CurrencyNotConfigured(
+                currency.code().to_owned(),
+            ));
         }
         let reference = match (self.reference, base) {
             (Field::Value(r), _) => r,
@@ -362,7 +430,10 @@ impl ValidatedInput {
         };
         let parent = match (self.is_sub_customer, resolved.parent) {
             (Field::Value(false), Field::Value(_)) => {
-                return Err(InputError::invalid("parentCustomer", "parentCustomer cannot be given when isSubCustomer is false"));
+                return Err(InputError::invalid(
+                    "parentCustomer",
+                    "parentCustomer cannot be given when isSubCustomer is false",
+                ));
             }
             (Field::Value(false), _) => None,
             (sub, parent) => {
@@ -385,33 +456,51 @@ impl ValidatedInput {
                 let days = number
                     .value()
                     .copied()
-                    .or_else(|| base.and_then(|b| b.due_date_terms).map(|t| i64::from(t.days())))
+                    .or_else(|| {
+                        base.and_then(|b| b.due_date_terms)
+                            .map(|t| i64::from(t.days()))
+                    })
                     .ok_or(InputError::Missing("dueDateConfigNumber"))?;
                 Some(DueDateTerms::new(days, kind).map_err(invalid("dueDateConfigNumber"))?)
             }
         };
-        let currency = self.currency.value().copied().or(base.map(|b| b.currency)).unwrap_or(defaults.currency);
+        let currency = self
+            .currency
+            .value()
+            .copied()
+            .or(base.map(|b| b.currency))
+            .unwrap_or(defaults.currency);
         let limit_amount = match self.credit_limit {
             Field::Value(amount) => amount,
             Field::Null => Decimal::ZERO,
             Field::Absent => base.map_or(Decimal::ZERO, |b| b.credit_limit.amount()),
         };
-        let credit_limit = CreditLimit::new(limit_amount, currency).map_err(invalid("creditLimit"))?;
-        let base_address = |pick: fn(&CustomerData) -> &Address| base.map(pick).cloned().unwrap_or_default();
+        let credit_limit =
+            CreditLimit::new(limit_amount, currency).map_err(invalid("creditLimit"))?;
+        let base_address =
+            |pick: fn(&CustomerData) -> &Address| base.map(pick).cloned().unwrap_or_default();
         let bool_or = |field: Field<bool>, current: Option<bool>, default: bool| {
             field.value().copied().or(current).unwrap_or(default)
         };
         Ok(CustomerData {
             reference,
-            reference2: self.reference2.apply_to(base.and_then(|b| b.reference2.clone())),
+            reference2: self
+                .reference2
+                .apply_to(base.and_then(|b| b.reference2.clone())),
             name,
             category: resolved
                 .category
                 .apply_to(base.map(|b| b.category.clone()))
                 .unwrap_or_else(|| defaults.category.clone()),
             parent,
-            bill_with_parent: bool_or(self.bill_with_parent, base.map(|b| b.bill_with_parent), false),
-            segmentation: resolved.segmentation.apply_to(base.and_then(|b| b.segmentation.clone())),
+            bill_with_parent: bool_or(
+                self.bill_with_parent,
+                base.map(|b| b.bill_with_parent),
+                false,
+            ),
+            segmentation: resolved
+                .segmentation
+                .apply_to(base.and_then(|b| b.segmentation.clone())),
             email: self.email.apply_to(base.and_then(|b| b.email.clone())),
             phone: self.phone.apply_to(base.and_then(|b| b.phone.clone())),
             mobile: self.mobile.apply_to(base.and_then(|b| b.mobile.clone())),
@@ -424,10 +513,14 @@ impl ValidatedInput {
             credit_limit,
             is_active: bool_or(self.is_active, base.map(|b| b.is_active), true),
             on_hold: bool_or(self.on_hold, base.map(|b| b.on_hold), false),
-            on_hold_reason: self.on_hold_reason.apply_to(base.and_then(|b| b.on_hold_reason.clone())),
+            on_hold_reason: self
+                .on_hold_reason
+                .apply_to(base.and_then(|b| b.on_hold_reason.clone())),
             created_by: match resolved.user {
                 Field::Value(user) => Some(user),
-                Field::Null | Field::Absent => base.map_or_else(|| defaults.created_by.clone(), |b| b.created_by.clone()),
+                Field::Null | Field::Absent => {
+                    base.map_or_else(|| defaults.created_by.clone(), |b| b.created_by.clone())
+                }
             },
             due_date_terms,
             payment_types: resolved
@@ -435,15 +528,26 @@ impl ValidatedInput {
                 .apply_to(base.map(|b| b.payment_types.clone()))
                 .unwrap_or_default(),
             website: self.website.apply_to(base.and_then(|b| b.website.clone())),
-            tax_number: self.tax_number.apply_to(base.and_then(|b| b.tax_number.clone())),
+            tax_number: self
+                .tax_number
+                .apply_to(base.and_then(|b| b.tax_number.clone())),
             company_registration_number: self
                 .company_registration_number
                 .apply_to(base.and_then(|b| b.company_registration_number.clone())),
             currency,
-            customer_risk: self.customer_risk.apply_to(base.and_then(|b| b.customer_risk.clone())),
-            customer_risk_color: self.customer_risk_color.apply_to(base.and_then(|b| b.customer_risk_color.clone())),
-            region: resolved.region.apply_to(base.and_then(|b| b.region.clone())),
-            contacts: self.contacts.apply_to(base.map(|b| b.contacts.clone())).unwrap_or_default(),
+            customer_risk: self
+                .customer_risk
+                .apply_to(base.and_then(|b| b.customer_risk.clone())),
+            customer_risk_color: self
+                .customer_risk_color
+                .apply_to(base.and_then(|b| b.customer_risk_color.clone())),
+            region: resolved
+                .region
+                .apply_to(base.and_then(|b| b.region.clone())),
+            contacts: self
+                .contacts
+                .apply_to(base.map(|b| b.contacts.clone()))
+                .unwrap_or_default(),
         })
     }
 }

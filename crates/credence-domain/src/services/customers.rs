@@ -5,17 +5,21 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use crate::customer::{
-    Customer, CustomerInput, CustomerKey, CustomerQuery, CustomerSummary, Defaults, RefKey, Resolved,
-    ValidatedInput,
+    Customer, CustomerInput, CustomerKey, CustomerQuery, CustomerSummary, Defaults, RefKey,
+    Resolved, ValidatedInput,
 };
 use crate::field::Field;
 use crate::hierarchy::may_link;
 use crate::ids::{CategoryId, CustomerId, PaymentTypeId, RegionId, SegmentationId, UserId};
 use crate::input::InputError;
 use crate::listing::Page;
-use crate::ports::{Clock, CustomerRepository, NewCustomer, RecordRepository, RemoveError, StoreError, WriteError};
+use crate::ports::{
+    Clock, CustomerRepository, NewCustomer, RecordRepository, RemoveError, StoreError, WriteError,
+};
 use crate::principal::Principal;
-use crate::reference_data::{Category, Currency, PaymentType, ROOT_CATEGORY, Record, Region, Segmentation, User};
+use crate::reference_data::{
+    Category, Currency, PaymentType, ROOT_CATEGORY, Record, Region, Segmentation, User,
+};
 use crate::settings::Settings;
 
 /// Why a list failed.
@@ -151,7 +155,10 @@ impl From<Failure> for UpdateCustomerError {
 }
 
 fn dangling() -> InputError {
-    InputError::invalid("customer", "A row this customer refers to was deleted meanwhile; please retry.")
+    InputError::invalid(
+        "customer",
+        "A row this customer refers to was deleted meanwhile; please retry.",
+    )
 }
 
 impl From<WriteError> for CreateCustomerError {
@@ -185,7 +192,9 @@ pub struct CustomerService {
 
 impl std::fmt::Debug for CustomerService {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CustomerService").field("settings", &self.settings).finish_non_exhaustive()
+        f.debug_struct("CustomerService")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
     }
 }
 
@@ -198,7 +207,12 @@ impl CustomerService {
         clock: Arc<dyn Clock>,
         settings: Settings,
     ) -> Self {
-        Self { customers, refs, clock, settings }
+        Self {
+            customers,
+            refs,
+            clock,
+            settings,
+        }
     }
 
     /// The organization settings (the HTTP adapter shows `organization`).
@@ -211,7 +225,11 @@ impl CustomerService {
     ///
     /// # Errors
     /// [`ListCustomersError`] when the store fails.
-    pub async fn list(&self, _principal: &Principal, query: &CustomerQuery) -> Result<Page<Customer>, ListCustomersError> {
+    pub async fn list(
+        &self,
+        _principal: &Principal,
+        query: &CustomerQuery,
+    ) -> Result<Page<Customer>, ListCustomersError> {
         Ok(self.customers.list(query).await?)
     }
 
@@ -219,8 +237,15 @@ impl CustomerService {
     ///
     /// # Errors
     /// [`GetCustomerError::NotFound`] when no live customer has the key.
-    pub async fn get(&self, _principal: &Principal, key: &CustomerKey) -> Result<Customer, GetCustomerError> {
-        self.customers.get(key).await?.ok_or_else(|| GetCustomerError::NotFound(key.clone()))
+    pub async fn get(
+        &self,
+        _principal: &Principal,
+        key: &CustomerKey,
+    ) -> Result<Customer, GetCustomerError> {
+        self.customers
+            .get(key)
+            .await?
+            .ok_or_else(|| GetCustomerError::NotFound(key.clone()))
     }
 
     /// The caller's own customer (seed 003's `me`).
@@ -239,10 +264,18 @@ impl CustomerService {
     ///
     /// # Errors
     /// [`CreateCustomerError`] for bad input or a taken reference.
-    pub async fn create(&self, principal: &Principal, input: CustomerInput) -> Result<Customer, CreateCustomerError> {
+    pub async fn create(
+        &self,
+        principal: &Principal,
+        input: CustomerInput,
+    ) -> Result<Customer, CreateCustomerError> {
         let input = self.admit_input(principal, input)?;
         let data = self.build(principal, input, None, None).await?;
-        let new = NewCustomer { uuid: Uuid::new_v4(), data, now: self.clock.now() };
+        let new = NewCustomer {
+            uuid: Uuid::new_v4(),
+            data,
+            now: self.clock.now(),
+        };
         Ok(self.customers.insert(&new).await?)
     }
 
@@ -257,7 +290,11 @@ impl CustomerService {
         input: CustomerInput,
     ) -> Result<Customer, UpdateCustomerError> {
         let input = self.admit_input(principal, input)?;
-        let current = self.customers.get(key).await?.ok_or_else(|| UpdateCustomerError::NotFound(key.clone()))?;
+        let current = self
+            .customers
+            .get(key)
+            .await?
+            .ok_or_else(|| UpdateCustomerError::NotFound(key.clone()))?;
         self.save_over(principal, &current, input, false).await
     }
 
@@ -277,13 +314,27 @@ impl CustomerService {
         let key = CustomerKey::Reference(reference.to_owned());
         for _ in 0..3 {
             if let Some(current) = self.customers.get(&key).await? {
-                let customer = self.save_over(principal, &current, input.clone(), false).await?;
-                return Ok(Saved { customer, created: false });
+                let customer = self
+                    .save_over(principal, &current, input.clone(), false)
+                    .await?;
+                return Ok(Saved {
+                    customer,
+                    created: false,
+                });
             }
             let data = self.build(principal, input.clone(), None, None).await?;
-            let new = NewCustomer { uuid: Uuid::new_v4(), data, now: self.clock.now() };
+            let new = NewCustomer {
+                uuid: Uuid::new_v4(),
+                data,
+                now: self.clock.now(),
+            };
             match self.customers.insert(&new).await {
-                Ok(customer) => return Ok(Saved { customer, created: true }),
+                Ok(customer) => {
+                    return Ok(Saved {
+                        customer,
+                        created: true,
+                    });
+                }
                 // Someone created it between our read and our insert: update theirs.
                 Err(WriteError::DuplicateReference) => {}
                 Err(e) => return Err(e.into()),
@@ -306,22 +357,36 @@ impl CustomerService {
         let input = self.admit_input(principal, input)?;
         if let Some(current) = self.customers.get(key).await? {
             let customer = self.save_over(principal, &current, input, true).await?;
-            return Ok(Saved { customer, created: false });
+            return Ok(Saved {
+                customer,
+                created: false,
+            });
         }
         let CustomerKey::Uuid(uuid) = key else {
             return Err(UpdateCustomerError::NotFound(key.clone()));
         };
         let data = self.build(principal, input, None, None).await?;
-        let new = NewCustomer { uuid: *uuid, data, now: self.clock.now() };
+        let new = NewCustomer {
+            uuid: *uuid,
+            data,
+            now: self.clock.now(),
+        };
         let customer = self.customers.insert(&new).await?;
-        Ok(Saved { customer, created: true })
+        Ok(Saved {
+            customer,
+            created: true,
+        })
     }
 
     /// Archives a customer (`DELETE`): it leaves the API and its reference becomes free.
     ///
     /// # Errors
     /// [`DeleteCustomerError::HasSubCustomers`] while live sub-customers exist.
-    pub async fn delete(&self, _principal: &Principal, key: &CustomerKey) -> Result<(), DeleteCustomerError> {
+    pub async fn delete(
+        &self,
+        _principal: &Principal,
+        key: &CustomerKey,
+    ) -> Result<(), DeleteCustomerError> {
         let not_found = || DeleteCustomerError::NotFound(key.clone());
         let customer = self.customers.get(key).await?.ok_or_else(not_found)?;
         match self.customers.archive(customer.id, self.clock.now()).await {
@@ -333,7 +398,11 @@ impl CustomerService {
     }
 
     /// Validates the input and drops what the caller may not set (`userId` is for admins).
-    fn admit_input(&self, principal: &Principal, mut input: CustomerInput) -> Result<ValidatedInput, InputError> {
+    fn admit_input(
+        &self,
+        principal: &Principal,
+        mut input: CustomerInput,
+    ) -> Result<ValidatedInput, InputError> {
         if !principal.is_admin() {
             input.user_id = Field::Absent;
         }
@@ -355,7 +424,8 @@ impl CustomerService {
             }
             data
         } else {
-            self.build(principal, input, Some(current), Some(current.id)).await?
+            self.build(principal, input, Some(current), Some(current.id))
+                .await?
         };
         self.customers
             .update(current.id, &data, self.clock.now())
@@ -389,15 +459,25 @@ impl CustomerService {
             .categories
             .find_by_reference(ROOT_CATEGORY)
             .await?
-            .ok_or_else(|| StoreError::Unexpected("the root customer category is missing".into()))?;
+            .ok_or_else(|| {
+                StoreError::Unexpected("the root customer category is missing".into())
+            })?;
         let created_by = match principal.user_id() {
             Some(id) => self.refs.users.get(id).await?,
             None => None,
         };
-        Ok(Defaults { category, currency: self.settings.currency, created_by })
+        Ok(Defaults {
+            category,
+            currency: self.settings.currency,
+            created_by,
+        })
     }
 
-    async fn resolve(&self, input: &ValidatedInput, self_id: Option<CustomerId>) -> Result<Resolved, Failure> {
+    async fn resolve(
+        &self,
+        input: &ValidatedInput,
+        self_id: Option<CustomerId>,
+    ) -> Result<Resolved, Failure> {
         let refs = &self.refs;
         let parent = match &input.parent {
             Field::Value(key) => Field::Value(self.resolve_parent(key, self_id).await?),
@@ -425,7 +505,12 @@ impl CustomerService {
         Ok(Resolved {
             category: resolve_field(refs.categories.as_ref(), &input.category, CategoryId).await?,
             parent,
-            segmentation: resolve_field(refs.segmentations.as_ref(), &input.segmentation, SegmentationId).await?,
+            segmentation: resolve_field(
+                refs.segmentations.as_ref(),
+                &input.segmentation,
+                SegmentationId,
+            )
+            .await?,
             user: resolve_field(refs.users.as_ref(), &input.user, UserId).await?,
             region: resolve_field(refs.regions.as_ref(), &input.region, RegionId).await?,
             payment_types,
@@ -433,18 +518,29 @@ impl CustomerService {
         })
     }
 
-    async fn resolve_parent(&self, key: &RefKey, self_id: Option<CustomerId>) -> Result<CustomerSummary, Failure> {
+    async fn resolve_parent(
+        &self,
+        key: &RefKey,
+        self_id: Option<CustomerId>,
+    ) -> Result<CustomerSummary, Failure> {
         let customer_key = match key {
             RefKey::Id(id) => CustomerKey::Id(CustomerId(*id)),
             RefKey::Reference(r) => CustomerKey::Reference(r.clone()),
         };
-        let parent = self
-            .customers
-            .get(&customer_key)
-            .await?
-            .ok_or_else(|| InputError::NotFound { noun: "parent customer", key: key.to_string() })?;
+        let parent =
+            self.customers
+                .get(&customer_key)
+                .await?
+                .ok_or_else(|| InputError::NotFound {
+                    noun: "parent customer",
+                    key: key.to_string(),
+                })?;
         if let Some(child) = self_id {
-            let ancestors = if child == parent.id { Vec::new() } else { self.customers.ancestors(parent.id).await? };
+            let ancestors = if child == parent.id {
+                Vec::new()
+            } else {
+                self.customers.ancestors(parent.id).await?
+            };
             if !may_link(&child, &parent.id, &ancestors) {
                 return Err(InputError::OwnAncestor("customer").into());
             }
@@ -474,5 +570,11 @@ async fn lookup<R: Record>(
         RefKey::Id(id) => repo.get(to_id(*id)).await?,
         RefKey::Reference(reference) => repo.find_by_reference(reference).await?,
     };
-    found.ok_or_else(|| InputError::NotFound { noun: R::NOUN, key: key.to_string() }.into())
+    found.ok_or_else(|| {
+        InputError::NotFound {
+            noun: R::NOUN,
+            key: key.to_string(),
+        }
+        .into()
+    })
 }

@@ -5,7 +5,9 @@ pub mod customers;
 pub mod records;
 
 pub use customers::{
-    CreateCustomerError, CustomerService, DeleteCustomerError, GetCustomerError, ListCustomersError,
-    ReferencePorts, Saved, UpdateCustomerError,
+    CreateCustomerError, CustomerService, DeleteCustomerError, GetCustomerError,
+    ListCustomersError, ReferencePorts, Saved, UpdateCustomerError,
 };
-pub use records::{DeleteRecordError, GetRecordError, ListRecordsError, RecordService, SaveRecordError};
+pub use records::{
+    DeleteRecordError, GetRecordError, ListRecordsError, RecordService, SaveRecordError,
+};

@@ -79,9 +79,10 @@ impl From<WriteError> for SaveRecordError {
     fn from(error: WriteError) -> Self {
         match error {
             WriteError::DuplicateReference => Self::DuplicateReference,
-            WriteError::DanglingReference => {
-                Self::Input(InputError::invalid("parentId", "A row this one refers to was deleted meanwhile."))
-            }
+            WriteError::DanglingReference => Self::Input(InputError::invalid(
+                "parentId",
+                "A row this one refers to was deleted meanwhile.",
+            )),
             WriteError::Store(e) => Self::Store(e),
         }
     }
@@ -94,13 +95,17 @@ pub struct RecordService<R: Record> {
 
 impl<R: Record> std::fmt::Debug for RecordService<R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RecordService").field("kind", &R::NOUN).finish_non_exhaustive()
+        f.debug_struct("RecordService")
+            .field("kind", &R::NOUN)
+            .finish_non_exhaustive()
     }
 }
 
 impl<R: Record> Clone for RecordService<R> {
     fn clone(&self) -> Self {
-        Self { repo: Arc::clone(&self.repo) }
+        Self {
+            repo: Arc::clone(&self.repo),
+        }
     }
 }
 
@@ -121,7 +126,11 @@ impl<R: Record> RecordService<R> {
     ///
     /// # Errors
     /// [`ListRecordsError`] when the store fails.
-    pub async fn list(&self, _principal: &Principal, page: PageRequest) -> Result<Page<R>, ListRecordsError> {
+    pub async fn list(
+        &self,
+        _principal: &Principal,
+        page: PageRequest,
+    ) -> Result<Page<R>, ListRecordsError> {
         Ok(self.repo.list(page).await?)
     }
 
@@ -130,14 +139,24 @@ impl<R: Record> RecordService<R> {
     /// # Errors
     /// [`GetRecordError::NotFound`] when it does not exist.
     pub async fn get(&self, _principal: &Principal, id: R::Id) -> Result<R, GetRecordError> {
-        self.repo.get(id).await?.ok_or_else(|| GetRecordError::NotFound { noun: R::NOUN, key: id.to_string() })
+        self.repo
+            .get(id)
+            .await?
+            .ok_or_else(|| GetRecordError::NotFound {
+                noun: R::NOUN,
+                key: id.to_string(),
+            })
     }
 
     /// Creates a row.
     ///
     /// # Errors
     /// [`SaveRecordError`] for a missing parent, a taken reference or a store failure.
-    pub async fn create(&self, _principal: &Principal, draft: R::Draft) -> Result<R, SaveRecordError> {
+    pub async fn create(
+        &self,
+        _principal: &Principal,
+        draft: R::Draft,
+    ) -> Result<R, SaveRecordError> {
         self.check_parent(None, &draft).await?;
         Ok(self.repo.create(draft).await?)
     }
@@ -146,12 +165,20 @@ impl<R: Record> RecordService<R> {
     ///
     /// # Errors
     /// [`SaveRecordError`] for a missing row or parent, a cycle, a taken reference.
-    pub async fn update(&self, _principal: &Principal, id: R::Id, draft: R::Draft) -> Result<R, SaveRecordError> {
+    pub async fn update(
+        &self,
+        _principal: &Principal,
+        id: R::Id,
+        draft: R::Draft,
+    ) -> Result<R, SaveRecordError> {
         self.check_parent(Some(id), &draft).await?;
         self.repo
             .update(id, draft)
             .await?
-            .ok_or_else(|| SaveRecordError::NotFound { noun: R::NOUN, key: id.to_string() })
+            .ok_or_else(|| SaveRecordError::NotFound {
+                noun: R::NOUN,
+                key: id.to_string(),
+            })
     }
 
     /// Deletes a row.
@@ -159,7 +186,10 @@ impl<R: Record> RecordService<R> {
     /// # Errors
     /// [`DeleteRecordError::Refused`] while it is referenced or when it is permanent.
     pub async fn delete(&self, _principal: &Principal, id: R::Id) -> Result<(), DeleteRecordError> {
-        let not_found = || DeleteRecordError::NotFound { noun: R::NOUN, key: id.to_string() };
+        let not_found = || DeleteRecordError::NotFound {
+            noun: R::NOUN,
+            key: id.to_string(),
+        };
         let row = self.repo.get(id).await?.ok_or_else(not_found)?;
         if row.is_permanent() {
             return Err(DeleteRecordError::Refused);
@@ -173,11 +203,22 @@ impl<R: Record> RecordService<R> {
     }
 
     /// The parent must exist and, on update, must not be the row or one of its descendants.
-    async fn check_parent(&self, id: Option<R::Id>, draft: &R::Draft) -> Result<(), SaveRecordError> {
-        let Some(parent_id) = R::draft_parent(draft) else { return Ok(()) };
-        let parent = self.repo.get(parent_id).await?.ok_or_else(|| {
-            InputError::NotFound { noun: R::NOUN, key: parent_id.to_string() }
-        })?;
+    async fn check_parent(
+        &self,
+        id: Option<R::Id>,
+        draft: &R::Draft,
+    ) -> Result<(), SaveRecordError> {
+        let Some(parent_id) = R::draft_parent(draft) else {
+            return Ok(());
+        };
+        let parent = self
+            .repo
+            .get(parent_id)
+            .await?
+            .ok_or_else(|| InputError::NotFound {
+                noun: R::NOUN,
+                key: parent_id.to_string(),
+            })?;
         let Some(id) = id else { return Ok(()) };
         let mut ancestors = Vec::new();
         let mut next = parent.parent();

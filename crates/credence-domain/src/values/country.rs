@@ -50,9 +50,16 @@ mod tests {
     #[test]
     fn accepts_codes_and_english_names_in_any_case() {
         for text in ["FR", "fr", "FRA", "fra", "France", "FRANCE", " france "] {
-            assert_eq!(CountryCode::parse(text).map(|c| c.as_str()), Ok("FR"), "{text}");
+            assert_eq!(
+                CountryCode::parse(text).map(|c| c.as_str()),
+                Ok("FR"),
+                "{text}"
+            );
         }
-        assert_eq!(CountryCode::parse("United Kingdom").map(|c| c.as_str()), Ok("GB"));
+        assert_eq!(
+            CountryCode::parse("United Kingdom").map(|c| c.as_str()),
+            Ok("GB")
+        );
         assert_eq!(CountryCode::parse("deu").map(|c| c.as_str()), Ok("DE"));
     }
 

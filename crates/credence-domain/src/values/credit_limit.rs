@@ -34,7 +34,10 @@ impl CreditLimit {
     /// No credit at all.
     #[must_use]
     pub fn zero(currency: CurrencyCode) -> Self {
-        Self { minor_units: 0, currency }
+        Self {
+            minor_units: 0,
+            currency,
+        }
     }
 
     /// Validates an amount in `currency`.
@@ -48,25 +51,37 @@ impl CreditLimit {
         let digits = currency.minor_unit_digits();
         let normalized = amount.normalize();
         if normalized.scale() > digits {
-            return Err(CreditLimitError::TooPrecise { currency: currency.code().to_owned(), digits });
+            return Err(CreditLimitError::TooPrecise {
+                currency: currency.code().to_owned(),
+                digits,
+            });
         }
         let factor = Decimal::from(10_i64.pow(digits));
         let minor = normalized
             .checked_mul(factor)
             .and_then(|m| i64::try_from(m.trunc()).ok())
             .ok_or(CreditLimitError::TooLarge)?;
-        Ok(Self { minor_units: minor, currency })
+        Ok(Self {
+            minor_units: minor,
+            currency,
+        })
     }
 
     /// Rebuilds a stored limit.
     ///
     /// # Errors
     /// [`CreditLimitError::Negative`] when storage holds a negative number.
-    pub fn from_minor_units(minor_units: i64, currency: CurrencyCode) -> Result<Self, CreditLimitError> {
+    pub fn from_minor_units(
+        minor_units: i64,
+        currency: CurrencyCode,
+    ) -> Result<Self, CreditLimitError> {
         if minor_units < 0 {
             return Err(CreditLimitError::Negative);
         }
-        Ok(Self { minor_units, currency })
+        Ok(Self {
+            minor_units,
+            currency,
+        })
     }
 
     /// The amount in minor units (cents for EUR).
@@ -114,12 +129,27 @@ mod tests {
 
     #[test]
     fn refuses_negative_too_precise_and_huge() {
-        assert_eq!(CreditLimit::new(Decimal::new(-1, 2), eur()), Err(CreditLimitError::Negative));
-        assert!(matches!(CreditLimit::new(Decimal::new(1001, 3), eur()), Err(CreditLimitError::TooPrecise { .. })));
+        assert_eq!(
+            CreditLimit::new(Decimal::new(-1, 2), eur()),
+            Err(CreditLimitError::Negative)
+        );
+        assert!(matches!(
+            CreditLimit::new(Decimal::new(1001, 3), eur()),
+            Err(CreditLimitError::TooPrecise { .. })
+        ));
         let jpy = CurrencyCode::parse("JPY").unwrap();
-        assert!(matches!(CreditLimit::new(Decimal::new(15, 1), jpy), Err(CreditLimitError::TooPrecise { .. })));
-        assert_eq!(CreditLimit::new(Decimal::MAX, eur()), Err(CreditLimitError::TooLarge));
-        assert_eq!(CreditLimit::new(Decimal::new(1000, 2), eur()).map(|l| l.minor_units()), Ok(1000));
+        assert!(matches!(
+            CreditLimit::new(Decimal::new(15, 1), jpy),
+            Err(CreditLimitError::TooPrecise { .. })
+        ));
+        assert_eq!(
+            CreditLimit::new(Decimal::MAX, eur()),
+            Err(CreditLimitError::TooLarge)
+        );
+        assert_eq!(
+            CreditLimit::new(Decimal::new(1000, 2), eur()).map(|l| l.minor_units()),
+            Ok(1000)
+        );
     }
 
     proptest! {

@@ -89,7 +89,8 @@ impl ExchangeRate {
     /// # Errors
     /// [`ExchangeRateError`] when the text is no positive decimal.
     pub fn parse(text: &str) -> Result<Self, ExchangeRateError> {
-        let rate = Decimal::from_str_exact(text.trim()).map_err(|_| ExchangeRateError::NotANumber)?;
+        let rate =
+            Decimal::from_str_exact(text.trim()).map_err(|_| ExchangeRateError::NotANumber)?;
         Self::new(rate)
     }
 
@@ -107,18 +108,42 @@ mod tests {
     #[test]
     fn codes_are_iso_4217_with_their_minor_units() {
         assert_eq!(CurrencyCode::parse("eur").map(|c| c.code()), Ok("EUR"));
-        assert_eq!(CurrencyCode::parse("JPY").map(|c| c.minor_unit_digits()), Ok(0));
-        assert_eq!(CurrencyCode::parse("KWD").map(|c| c.minor_unit_digits()), Ok(3));
+        assert_eq!(
+            CurrencyCode::parse("JPY").map(|c| c.minor_unit_digits()),
+            Ok(0)
+        );
+        assert_eq!(
+            CurrencyCode::parse("KWD").map(|c| c.minor_unit_digits()),
+            Ok(3)
+        );
         let err = CurrencyCode::parse("GmBP").unwrap_err();
-        assert_eq!(err.to_string(), "The currency with name GmBP doesn't exist.");
-        assert!(CurrencyCode::parse("XAU").is_err(), "no minor unit, no money");
+        assert_eq!(
+            err.to_string(),
+            "The currency with name GmBP doesn't exist."
+        );
+        assert!(
+            CurrencyCode::parse("XAU").is_err(),
+            "no minor unit, no money"
+        );
     }
 
     #[test]
     fn rates_are_positive_and_exact() {
-        assert_eq!(ExchangeRate::parse("1.0825").map(|r| r.value().to_string()), Ok("1.0825".into()));
-        assert_eq!(ExchangeRate::parse("0"), Err(ExchangeRateError::NotPositive));
-        assert_eq!(ExchangeRate::parse("-1"), Err(ExchangeRateError::NotPositive));
-        assert_eq!(ExchangeRate::parse("abc"), Err(ExchangeRateError::NotANumber));
+        assert_eq!(
+            ExchangeRate::parse("1.0825").map(|r| r.value().to_string()),
+            Ok("1.0825".into())
+        );
+        assert_eq!(
+            ExchangeRate::parse("0"),
+            Err(ExchangeRateError::NotPositive)
+        );
+        assert_eq!(
+            ExchangeRate::parse("-1"),
+            Err(ExchangeRateError::NotPositive)
+        );
+        assert_eq!(
+            ExchangeRate::parse("abc"),
+            Err(ExchangeRateError::NotANumber)
+        );
     }
 }

@@ -38,7 +38,9 @@ impl DueDateType {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DueDateError {
     /// Neither `1`, `2` nor one of the names.
-    #[error("dueDateConfigType {0} is not valid: use 1 (daysAfterInvoiceDate) or 2 (daysAfterEndOfInvoiceMonth)")]
+    #[error(
+        "dueDateConfigType {0} is not valid: use 1 (daysAfterInvoiceDate) or 2 (daysAfterEndOfInvoiceMonth)"
+    )]
     UnknownType(String),
     /// A type without a number of days.
     #[error("dueDateConfigNumber parameter is missing")]
@@ -90,12 +92,18 @@ impl DueDateTerms {
             DueDateType::DaysAfterInvoiceDate => invoice_date,
             DueDateType::DaysAfterEndOfInvoiceMonth => last_day_of_month(invoice_date),
         };
-        start.checked_add_days(Days::new(u64::from(self.days))).unwrap_or(NaiveDate::MAX)
+        start
+            .checked_add_days(Days::new(u64::from(self.days)))
+            .unwrap_or(NaiveDate::MAX)
     }
 }
 
 fn last_day_of_month(date: NaiveDate) -> NaiveDate {
-    let (year, month) = if date.month() == 12 { (date.year() + 1, 1) } else { (date.year(), date.month() + 1) };
+    let (year, month) = if date.month() == 12 {
+        (date.year() + 1, 1)
+    } else {
+        (date.year(), date.month() + 1)
+    };
     NaiveDate::from_ymd_opt(year, month, 1)
         .and_then(|first_of_next| first_of_next.pred_opt())
         .unwrap_or(date)
@@ -119,7 +127,11 @@ mod tests {
     #[test]
     fn counts_days_after_the_end_of_the_invoice_month() {
         let terms = DueDateTerms::new(3, DueDateType::DaysAfterEndOfInvoiceMonth).unwrap();
-        assert_eq!(terms.due_date(day(2016, 2, 10)), day(2016, 3, 3), "leap February ends on the 29th");
+        assert_eq!(
+            terms.due_date(day(2016, 2, 10)),
+            day(2016, 3, 3),
+            "leap February ends on the 29th"
+        );
         assert_eq!(terms.due_date(day(2015, 2, 10)), day(2015, 3, 3));
         assert_eq!(terms.due_date(day(2016, 12, 31)), day(2017, 1, 3));
         let zero = DueDateTerms::new(0, DueDateType::DaysAfterEndOfInvoiceMonth).unwrap();
@@ -128,10 +140,22 @@ mod tests {
 
     #[test]
     fn parses_numbers_and_names_and_bounds_the_days() {
-        assert_eq!(DueDateType::parse("1"), Ok(DueDateType::DaysAfterInvoiceDate));
-        assert_eq!(DueDateType::parse("daysAfterEndOfInvoiceMonth"), Ok(DueDateType::DaysAfterEndOfInvoiceMonth));
+        assert_eq!(
+            DueDateType::parse("1"),
+            Ok(DueDateType::DaysAfterInvoiceDate)
+        );
+        assert_eq!(
+            DueDateType::parse("daysAfterEndOfInvoiceMonth"),
+            Ok(DueDateType::DaysAfterEndOfInvoiceMonth)
+        );
         assert!(DueDateType::parse("3").is_err());
-        assert_eq!(DueDateTerms::new(-1, DueDateType::DaysAfterInvoiceDate), Err(DueDateError::NumberOutOfRange));
-        assert_eq!(DueDateTerms::new(3651, DueDateType::DaysAfterInvoiceDate), Err(DueDateError::NumberOutOfRange));
+        assert_eq!(
+            DueDateTerms::new(-1, DueDateType::DaysAfterInvoiceDate),
+            Err(DueDateError::NumberOutOfRange)
+        );
+        assert_eq!(
+            DueDateTerms::new(3651, DueDateType::DaysAfterInvoiceDate),
+            Err(DueDateError::NumberOutOfRange)
+        );
     }
 }

@@ -23,7 +23,9 @@ impl Email {
             return Err(bad());
         }
         let (local, domain) = text.split_once('@').ok_or_else(bad)?;
-        let labels_ok = domain.split('.').all(|l| !l.is_empty() && !l.starts_with('-') && !l.ends_with('-'));
+        let labels_ok = domain
+            .split('.')
+            .all(|l| !l.is_empty() && !l.starts_with('-') && !l.ends_with('-'));
         if local.is_empty() || domain.contains('@') || !domain.contains('.') || !labels_ok {
             return Err(bad());
         }
@@ -56,7 +58,9 @@ mod tests {
 
     #[test]
     fn refuses_malformed_addresses() {
-        for bad in ["", "plain", "@b.fr", "a@", "a@b", "a@@b.fr", "a b@c.fr", "a@.fr", "a@b..fr"] {
+        for bad in [
+            "", "plain", "@b.fr", "a@", "a@b", "a@@b.fr", "a b@c.fr", "a@.fr", "a@b..fr",
+        ] {
             assert!(Email::new(bad).is_err(), "{bad}");
         }
     }

@@ -25,7 +25,11 @@ impl Latitude {
         if degrees.is_finite() && (-90.0..=90.0).contains(&degrees) {
             Ok(Self(degrees))
         } else {
-            Err(CoordinateError { field, min: -90, max: 90 })
+            Err(CoordinateError {
+                field,
+                min: -90,
+                max: 90,
+            })
         }
     }
 
@@ -49,7 +53,11 @@ impl Longitude {
         if degrees.is_finite() && (-180.0..=180.0).contains(&degrees) {
             Ok(Self(degrees))
         } else {
-            Err(CoordinateError { field, min: -180, max: 180 })
+            Err(CoordinateError {
+                field,
+                min: -180,
+                max: 180,
+            })
         }
     }
 

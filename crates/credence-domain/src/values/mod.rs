@@ -18,7 +18,7 @@ pub use credit_limit::{CreditLimit, CreditLimitError};
 pub use currency::{CurrencyCode, CurrencyError, ExchangeRate, ExchangeRateError};
 pub use due_date::{DueDateError, DueDateTerms, DueDateType};
 pub use email::{Email, EmailError};
-pub use geo::{Latitude, Longitude, CoordinateError};
+pub use geo::{CoordinateError, Latitude, Longitude};
 pub use name::{CustomerName, NameError, Reference, ReferenceError};
 pub use risk::{RiskColor, RiskColorError};
 pub use text::{FreeText, TextError};

@@ -121,10 +121,22 @@ mod tests {
         assert_eq!(CustomerName::new("   "), Err(NameError::Empty));
         assert_eq!(CustomerName::new(" Acme"), Err(NameError::LeadingSpace));
         assert_eq!(CustomerName::new("x".repeat(256)), Err(NameError::TooLong));
-        assert_eq!(CustomerName::new("é".repeat(255)).map(|n| n.as_str().chars().count()), Ok(255));
-        assert_eq!(CustomerName::new("Marie's Jewelry").map(|n| n.to_string()), Ok("Marie's Jewelry".into()));
-        assert_eq!(NameError::Empty.to_string(), "Required field name cannot be empty");
-        assert_eq!(NameError::LeadingSpace.to_string(), "Improper Customer Name");
+        assert_eq!(
+            CustomerName::new("é".repeat(255)).map(|n| n.as_str().chars().count()),
+            Ok(255)
+        );
+        assert_eq!(
+            CustomerName::new("Marie's Jewelry").map(|n| n.to_string()),
+            Ok("Marie's Jewelry".into())
+        );
+        assert_eq!(
+            NameError::Empty.to_string(),
+            "Required field name cannot be empty"
+        );
+        assert_eq!(
+            NameError::LeadingSpace.to_string(),
+            "Improper Customer Name"
+        );
     }
 
     #[test]
@@ -132,7 +144,13 @@ mod tests {
         assert_eq!(Reference::new(""), Err(ReferenceError::Empty));
         assert_eq!(Reference::new(" NC-3"), Err(ReferenceError::Padded));
         assert_eq!(Reference::new("a/b"), Err(ReferenceError::Slash));
-        assert_eq!(Reference::new("r".repeat(256)), Err(ReferenceError::TooLong));
-        assert_eq!(Reference::new("NC-3").map(|r| r.to_string()), Ok("NC-3".into()));
+        assert_eq!(
+            Reference::new("r".repeat(256)),
+            Err(ReferenceError::TooLong)
+        );
+        assert_eq!(
+            Reference::new("NC-3").map(|r| r.to_string()),
+            Ok("NC-3".into())
+        );
     }
 }

@@ -45,7 +45,10 @@ mod tests {
 
     #[test]
     fn six_hex_digits_after_a_hash() {
-        assert_eq!(RiskColor::new("#1be9d8").map(|c| c.to_string()), Ok("#1BE9D8".into()));
+        assert_eq!(
+            RiskColor::new("#1be9d8").map(|c| c.to_string()),
+            Ok("#1BE9D8".into())
+        );
         for bad in ["FFFFFF", "#FFF", "#GGGGGG", "#FFFFFFF", ""] {
             assert!(RiskColor::new(bad).is_err(), "{bad}");
         }

@@ -55,7 +55,10 @@ mod tests {
     #[test]
     fn blank_is_none_and_long_is_refused() {
         assert_eq!(FreeText::new("city", "  ", 10), Ok(None));
-        assert_eq!(FreeText::new("city", " Nice ", 10).map(|t| t.map(|t| t.as_str().to_owned())), Ok(Some("Nice".into())));
+        assert_eq!(
+            FreeText::new("city", " Nice ", 10).map(|t| t.map(|t| t.as_str().to_owned())),
+            Ok(Some("Nice".into()))
+        );
         let err = FreeText::new("city", "abcdefghijk", 10).unwrap_err();
         assert_eq!(err.to_string(), "city cannot be longer than 10 characters");
     }

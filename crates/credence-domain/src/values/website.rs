@@ -32,7 +32,9 @@ impl Website {
         let host = authority.rsplit('@').next().unwrap_or_default();
         let host = host.split(':').next().unwrap_or_default();
         let host_ok = host.contains('.')
-            && host.split('.').all(|l| !l.is_empty() && l.chars().all(|c| c.is_alphanumeric() || c == '-'));
+            && host
+                .split('.')
+                .all(|l| !l.is_empty() && l.chars().all(|c| c.is_alphanumeric() || c == '-'));
         if !host_ok {
             return Err(bad());
         }
@@ -58,14 +60,25 @@ mod tests {
 
     #[test]
     fn accepts_http_urls_and_bare_hosts() {
-        for ok in ["https://example.com", "http://shop.example.fr/path?q=1", "www.example.com"] {
+        for ok in [
+            "https://example.com",
+            "http://shop.example.fr/path?q=1",
+            "www.example.com",
+        ] {
             assert!(Website::new(ok).is_ok(), "{ok}");
         }
     }
 
     #[test]
     fn refuses_other_schemes_and_hostless_text() {
-        for bad in ["", "ftp://example.com", "javascript:alert(1)", "https://", "not a url", "https://localhost"] {
+        for bad in [
+            "",
+            "ftp://example.com",
+            "javascript:alert(1)",
+            "https://",
+            "not a url",
+            "https://localhost",
+        ] {
             assert!(Website::new(bad).is_err(), "{bad}");
         }
     }

@@ -1,0 +1,312 @@
+//! `CustomerService` over mocked ports: the orchestration the store cannot see.
+#![allow(clippy::unwrap_used, reason = "test helpers panic on broken fixtures")]
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use credence_domain::customer::{Customer, CustomerData, CustomerInput, CustomerKey};
+use credence_domain::field::Field;
+use credence_domain::input::InputError;
+use credence_domain::ports::{
+    MockClock, MockCustomerRepository, MockRecordRepository, RemoveError, StoreError, WriteError,
+};
+use credence_domain::reference_data::{
+    Category, Currency, Label, PaymentType, Region, Segmentation, User,
+};
+use credence_domain::services::{
+    CreateCustomerError, CustomerService, DeleteCustomerError, ReferencePorts, UpdateCustomerError,
+};
+use credence_domain::values::{CreditLimit, CurrencyCode, CustomerName, Reference};
+use credence_domain::{CategoryId, CustomerId, Principal, Settings};
+
+fn eur() -> CurrencyCode {
+    CurrencyCode::parse("EUR").unwrap()
+}
+
+fn root() -> Category {
+    Category {
+        id: CategoryId(1),
+        reference: Reference::new("root").unwrap(),
+        name: Label::new("Root").unwrap(),
+        parent_id: None,
+    }
+}
+
+fn now() -> DateTime<Utc> {
+    DateTime::from_timestamp(1_450_393_200, 0).unwrap()
+}
+
+fn data(reference: &str) -> CustomerData {
+    CustomerData {
+        reference: Reference::new(reference).unwrap(),
+        reference2: None,
+        name: CustomerName::new("Name").unwrap(),
+        category: root(),
+        parent: None,
+        bill_with_parent: false,
+        segmentation: None,
+        email: None,
+        phone: None,
+        mobile: None,
+        fax: None,
+        comment: None,
+        barcode: None,
+        is_same_address: true,
+        billing: Default::default(),
+        shipping: Default::default(),
+        credit_limit: CreditLimit::zero(eur()),
+        is_active: true,
+        on_hold: false,
+        on_hold_reason: None,
+        created_by: None,
+        due_date_terms: None,
+        payment_types: Vec::new(),
+        website: None,
+        tax_number: None,
+        company_registration_number: None,
+        currency: eur(),
+        customer_risk: None,
+        customer_risk_color: None,
+        region: None,
+        contacts: Vec::new(),
+    }
+}
+
+fn stored(id: i64, data: CustomerData) -> Customer {
+    Customer {
+        id: CustomerId(id),
+        uuid: uuid::Uuid::new_v4(),
+        data,
+        date_created: now(),
+        last_updated: now(),
+    }
+}
+
+struct Ports {
+    customers: MockCustomerRepository,
+    categories: MockRecordRepository<Category>,
+    payment_types: MockRecordRepository<PaymentType>,
+    currencies: MockRecordRepository<Currency>,
+}
+
+impl Ports {
+    fn new() -> Self {
+        let mut categories = MockRecordRepository::<Category>::new();
+        categories
+            .expect_find_by_reference()
+            .returning(|_| Ok(Some(root())));
+        Self {
+            customers: MockCustomerRepository::new(),
+            categories,
+            payment_types: MockRecordRepository::new(),
+            currencies: MockRecordRepository::new(),
+        }
+    }
+
+    fn service(self) -> CustomerService {
+        let mut clock = MockClock::new();
+        clock.expect_now().returning(now);
+        let refs = ReferencePorts {
+            categories: Arc::new(self.categories),
+            segmentations: Arc::new(MockRecordRepository::<Segmentation>::new()),
+            payment_types: Arc::new(self.payment_types),
+            regions: Arc::new(MockRecordRepository::<Region>::new()),
+            currencies: Arc::new(self.currencies),
+            users: Arc::new(MockRecordRepository::<User>::new()),
+        };
+        let settings = Settings {
+            organization: "entity1".into(),
+            currency: eur(),
+        };
+        CustomerService::new(Arc::new(self.customers), refs, Arc::new(clock), settings)
+    }
+}
+
+fn input(reference: &str, name: &str) -> CustomerInput {
+    CustomerInput {
+        reference: Field::Value(reference.into()),
+        name: Field::Value(name.into()),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn create_puts_new_customers_in_the_root_category_with_defaults() {
+    let mut ports = Ports::new();
+    ports.customers.expect_insert().times(1).returning(|new| {
+        assert_eq!(new.data.category.reference.as_str(), "root");
+        assert_eq!(new.data.currency, eur());
+        assert!(new.data.is_active && new.data.is_same_address);
+        assert_eq!(new.now, now());
+        Ok(stored(7, new.data.clone()))
+    });
+    let customer = ports
+        .service()
+        .create(&Principal::system_admin(), input("NC-3", "Marie"))
+        .await
+        .unwrap();
+    assert_eq!(customer.id, CustomerId(7));
+}
+
+#[tokio::test]
+async fn create_reports_unknown_payment_types_and_unconfigured_currencies_without_writing() {
+    let mut ports = Ports::new();
+    ports.payment_types.expect_get().returning(|_| Ok(None));
+    ports.currencies.expect_get().returning(|_| Ok(None));
+    ports.customers.expect_insert().never();
+    let service = ports.service();
+    let mut with_type = input("r", "n");
+    with_type.payment_types = Field::Value(vec!["999".into()]);
+    let error = service
+        .create(&Principal::system_admin(), with_type)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, CreateCustomerError::Input(e) if e.to_string() == "The payment type with the id 999 doesn't exist."),
+        "{error:?}"
+    );
+    let mut with_currency = input("r", "n");
+    with_currency.currency = Field::Value("GBP".into());
+    let error = service
+        .create(&Principal::system_admin(), with_currency)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, CreateCustomerError::Input(InputError::CurrencyNotConfigured(code)) if code == "GBP")
+    );
+}
+
+#[tokio::test]
+async fn a_duplicate_reference_from_the_store_is_not_unique() {
+    let mut ports = Ports::new();
+    ports
+        .customers
+        .expect_insert()
+        .returning(|_| Err(WriteError::DuplicateReference));
+    let error = ports
+        .service()
+        .create(&Principal::system_admin(), input("r", "n"))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, CreateCustomerError::DuplicateReference));
+}
+
+#[tokio::test]
+async fn an_upsert_that_loses_the_creation_race_updates_the_winner() {
+    let mut ports = Ports::new();
+    let mut seq = mockall::Sequence::new();
+    ports
+        .customers
+        .expect_get()
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_| Ok(None));
+    ports
+        .customers
+        .expect_insert()
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_| Err(WriteError::DuplicateReference));
+    ports
+        .customers
+        .expect_get()
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_| Ok(Some(stored(3, data("RACE")))));
+    ports
+        .customers
+        .expect_update()
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|id, data, _| Ok(Some(stored(id.get(), data.clone()))));
+    let body = CustomerInput {
+        name: Field::Value("Racer".into()),
+        city: Field::Value("Nice".into()),
+        ..Default::default()
+    };
+    let saved = ports
+        .service()
+        .upsert(&Principal::system_admin(), "RACE", body)
+        .await
+        .unwrap();
+    assert!(!saved.created, "the loser reports an update");
+    assert_eq!(saved.customer.id, CustomerId(3));
+    assert_eq!(
+        saved
+            .customer
+            .data
+            .shipping
+            .city
+            .as_ref()
+            .map(|c| c.as_str()),
+        Some("Nice")
+    );
+}
+
+#[tokio::test]
+async fn a_customer_cannot_become_the_child_of_its_descendant() {
+    let mut ports = Ports::new();
+    ports.customers.expect_get().returning(|key| match key {
+        CustomerKey::Id(id) => Ok(Some(stored(id.get(), data(&format!("c{id}"))))),
+        _ => Ok(None),
+    });
+    // 3's ancestors are 2 and 1: making 3 the parent of 1 would close a loop.
+    ports
+        .customers
+        .expect_ancestors()
+        .returning(|_| Ok(vec![CustomerId(2), CustomerId(1)]));
+    ports.customers.expect_update().never();
+    let body = CustomerInput {
+        parent_customer: Field::Value("3".into()),
+        ..Default::default()
+    };
+    let error = ports
+        .service()
+        .update(
+            &Principal::system_admin(),
+            &CustomerKey::Id(CustomerId(1)),
+            body,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, UpdateCustomerError::Input(e) if e.to_string() == "The customer cannot be a subcustomer of itself."),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn delete_maps_live_children_and_store_outages() {
+    let mut ports = Ports::new();
+    ports
+        .customers
+        .expect_get()
+        .returning(|_| Ok(Some(stored(1, data("p")))));
+    let mut seq = mockall::Sequence::new();
+    ports
+        .customers
+        .expect_archive()
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_, _| Err(RemoveError::InUse));
+    ports
+        .customers
+        .expect_archive()
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_, _| {
+            Err(RemoveError::Store(StoreError::Unavailable(
+                "pool exhausted".into(),
+            )))
+        });
+    let service = ports.service();
+    let key = CustomerKey::Id(CustomerId(1));
+    assert!(matches!(
+        service.delete(&Principal::system_admin(), &key).await,
+        Err(DeleteCustomerError::HasSubCustomers)
+    ));
+    assert!(matches!(
+        service.delete(&Principal::system_admin(), &key).await,
+        Err(DeleteCustomerError::Store(StoreError::Unavailable(_)))
+    ));
+}
