@@ -6,6 +6,7 @@
 //! `CountryCode` that exists is valid, and the rest of the code never checks again.
 #![forbid(unsafe_code)]
 
+pub mod credentials;
 pub mod customer;
 pub mod field;
 pub mod hierarchy;

@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 /// Everything the service needs to start.
 #[derive(Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct Config {
     /// `sqlite://credence.db` (the default) or `postgres://user@host/db`.
     pub database_url: Secret,

@@ -1,0 +1,163 @@
+//! `AuthService` over mocked ports: keys become principals, and key management stays in scope.
+#![allow(clippy::unwrap_used, reason = "test helpers panic on broken fixtures")]
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use credence_domain::credentials::{ApiKey, ApiKeySecret, KeyId};
+use credence_domain::ports::{
+    MockClock, MockCustomerRepository, MockKeyStore, MockRecordRepository, MockSecretSource,
+};
+use credence_domain::reference_data::{Label, User};
+use credence_domain::services::{AuthService, AuthenticateError, ManageKeysError};
+use credence_domain::values::Reference;
+use credence_domain::{CustomerId, Principal, Role, UserId};
+
+fn now() -> DateTime<Utc> {
+    DateTime::from_timestamp(1_700_000_000, 0).unwrap()
+}
+
+fn user(id: i64, role: Role, customer: Option<i64>) -> User {
+    User {
+        id: UserId(id),
+        reference: Reference::new(format!("u{id}")).unwrap(),
+        name: Label::new("User").unwrap(),
+        email: None,
+        role,
+        customer_id: customer.map(CustomerId),
+    }
+}
+
+fn key(user: i64, revoked: bool) -> ApiKey {
+    ApiKey {
+        id: KeyId(1),
+        user_id: UserId(user),
+        prefix: "ck_00000000".into(),
+        name: None,
+        created_at: now(),
+        last_used_at: None,
+        revoked_at: revoked.then(now),
+    }
+}
+
+fn service(
+    keys: MockKeyStore,
+    users: MockRecordRepository<User>,
+    customers: MockCustomerRepository,
+) -> AuthService {
+    let mut clock = MockClock::new();
+    clock.expect_now().returning(now);
+    let mut secrets = MockSecretSource::new();
+    secrets.expect_random_bytes().returning(|| Ok([42; 32]));
+    AuthService::new(
+        Arc::new(keys),
+        Arc::new(users),
+        Arc::new(customers),
+        Arc::new(clock),
+        Arc::new(secrets),
+    )
+}
+
+#[tokio::test]
+async fn a_live_key_becomes_its_users_principal() {
+    let secret = ApiKeySecret::from_random([1; 32]);
+    let expected_hash = secret.hash();
+    let mut keys = MockKeyStore::new();
+    keys.expect_find_by_hash().returning(move |hash, _| {
+        assert_eq!(*hash, expected_hash, "looked up by hash");
+        Ok(Some((key(5, false), user(5, Role::Reseller, Some(9)))))
+    });
+    let auth = service(
+        keys,
+        MockRecordRepository::new(),
+        MockCustomerRepository::new(),
+    );
+    let principal = auth.authenticate(secret.expose()).await.unwrap();
+    assert_eq!(
+        principal,
+        Principal::new(Some(UserId(5)), Role::Reseller, Some(CustomerId(9)))
+    );
+}
+
+#[tokio::test]
+async fn unknown_revoked_and_malformed_keys_are_refused() {
+    let mut keys = MockKeyStore::new();
+    let mut seq = mockall::Sequence::new();
+    keys.expect_find_by_hash()
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_, _| Ok(None));
+    keys.expect_find_by_hash()
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_, _| Ok(Some((key(5, true), user(5, Role::Admin, None)))));
+    let auth = service(
+        keys,
+        MockRecordRepository::new(),
+        MockCustomerRepository::new(),
+    );
+    let presented = ApiKeySecret::from_random([2; 32]);
+    assert!(matches!(
+        auth.authenticate(presented.expose()).await,
+        Err(AuthenticateError::UnknownKey)
+    ));
+    assert!(matches!(
+        auth.authenticate(presented.expose()).await,
+        Err(AuthenticateError::Revoked)
+    ));
+    assert!(
+        matches!(
+            auth.authenticate("x").await,
+            Err(AuthenticateError::UnknownKey)
+        ),
+        "no lookup for junk"
+    );
+}
+
+#[tokio::test]
+async fn resellers_manage_keys_only_inside_their_tree_and_customers_not_at_all() {
+    let mut users = MockRecordRepository::<User>::new();
+    users.expect_get().returning(|id| {
+        Ok(Some(match id.get() {
+            1 => user(1, Role::Customer, Some(11)), // below the reseller's customer 10
+            2 => user(2, Role::Customer, Some(20)), // another tree
+            _ => user(3, Role::Admin, None),
+        }))
+    });
+    let mut customers = MockCustomerRepository::new();
+    customers.expect_ancestors().returning(|id| {
+        Ok(if id.get() == 11 {
+            vec![CustomerId(10)]
+        } else {
+            vec![]
+        })
+    });
+    let mut keys = MockKeyStore::new();
+    keys.expect_create_key().times(1).returning(|new| {
+        assert_eq!(new.user_id, UserId(1));
+        Ok(key(1, false))
+    });
+    let auth = service(keys, users, customers);
+    let reseller = Principal::new(Some(UserId(100)), Role::Reseller, Some(CustomerId(10)));
+    let created = auth
+        .create_key(&reseller, UserId(1), Some("ci".into()))
+        .await
+        .unwrap();
+    assert_eq!(
+        created.secret,
+        ApiKeySecret::from_random([42; 32]),
+        "the secret comes from the secret source"
+    );
+    for outside in [UserId(2), UserId(3)] {
+        let error = auth.create_key(&reseller, outside, None).await.unwrap_err();
+        assert!(
+            matches!(error, ManageKeysError::NotFound { noun: "user", .. }),
+            "{error:?}"
+        );
+    }
+    let customer = Principal::new(Some(UserId(1)), Role::Customer, Some(CustomerId(11)));
+    assert!(matches!(
+        auth.list_keys(&customer, UserId(1)).await,
+        Err(ManageKeysError::Forbidden)
+    ));
+}
