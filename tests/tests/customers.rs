@@ -87,6 +87,7 @@ async fn lifecycle_create_show_update_delete(app: TestApp) {
 }
 
 async fn create_validation_errors_use_seed_texts(app: TestApp) {
+    let app = &app;
     let create = |body: Value| async move { app.post_json("/api/v1.0/customers", &body).await };
     expect_error(create(json!({"name": "x"})).await, 400, "missing_param", "reference parameter is missing").await;
     expect_error(create(json!({"reference": "r1"})).await, 400, "missing_param", "name parameter is missing").await;
@@ -160,6 +161,7 @@ async fn references_resolve_by_id_or_external_id(app: TestApp) {
     assert_eq!(by_ref["isSubCustomer"], true);
     assert_eq!(by_ref["parentCustomer"]["id"], by_id["id"]);
 
+    let app = &app;
     let create = |body: Value| async move { app.post_json("/api/v1.0/customers", &body).await };
     expect_error(create(json!({"reference": "x", "name": "x", "paymentTypes": [{"id": 999}]})).await, 404, "not_found", "The payment type with the id 999 doesn't exist.").await;
     expect_error(create(json!({"reference": "x", "name": "x", "paymentTypes": [{"id": "abc"}]})).await, 400, "invalid_param_type", "The type of parameter payment type id you provided is not valid for this request.").await;
@@ -172,6 +174,7 @@ async fn references_resolve_by_id_or_external_id(app: TestApp) {
 }
 
 async fn currencies_must_exist_and_be_configured(app: TestApp) {
+    let app = &app;
     let create = |body: Value| async move { app.post_json("/api/v1.0/customers", &body).await };
     expect_error(create(json!({"reference": "c", "name": "c", "currency": "GmBP"})).await, 404, "not_found", "The currency with name GmBP doesn't exist.").await;
     expect_error(create(json!({"reference": "c", "name": "c", "currency": "GBP"})).await, 404, "not_found", "The currency with name GBP is not configured.").await;
@@ -262,6 +265,7 @@ async fn wildcards_treat_percent_underscore_and_backslash_literally(app: TestApp
     for (reference, name) in [("w1", "50%_off\\x"), ("w2", "50xyoffax"), ("w3", "500 off")] {
         app.create_customer(&json!({"reference": reference, "name": name})).await;
     }
+    let app = &app;
     let count = |query: &'static str| async move {
         let body = expect_json(app.get(&format!("/api/v1.0/customers?name={query}")).await, 200).await;
         body["paging"]["total"].as_u64().expect("total")
@@ -349,6 +353,7 @@ async fn form_and_multipart_bodies_reach_the_same_rules(app: TestApp) {
 }
 
 async fn bad_bodies_get_4xx_in_the_seed_shape(app: TestApp) {
+    let app = &app;
     let send_raw = |content_type: &'static str, body: Vec<u8>| async move {
         app.request(Method::POST, "/api/v1.0/customers").header("content-type", content_type).body(body).send().await.expect("sent")
     };

@@ -252,6 +252,8 @@ pub struct CustomerFilter {
     pub category_reference: Option<TextPattern>,
     /// `isActive`.
     pub is_active: Option<bool>,
+    /// Only this customer and the customers below it (set by the service for resellers).
+    pub within: Option<CustomerId>,
 }
 
 /// A whole list request.

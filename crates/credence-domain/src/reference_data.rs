@@ -34,6 +34,10 @@ pub trait Record: Clone + fmt::Debug + Send + Sync + 'static {
         None
     }
 
+    /// Whether resellers may list and read this kind (they pick categories, payment types...
+    /// for their customers); only admins write reference data.
+    const RESELLERS_READ: bool = true;
+
     /// Rows that may never be deleted (the root category, the organization currency).
     fn is_permanent(&self) -> bool {
         false
@@ -275,6 +279,8 @@ impl Record for User {
     type Id = UserId;
     type Draft = UserDraft;
     const NOUN: &'static str = "user";
+    /// Users are principals: listing them is an admin's business.
+    const RESELLERS_READ: bool = false;
 
     fn id(&self) -> UserId {
         self.id

@@ -1,1 +1,98 @@
-//! placeholder
+//! The actix-web adapter of Credence's back-office customer API (`/api/v1.0`).
+//!
+//! Everything HTTP lives here and nowhere else: routing, the body extractor that reads JSON,
+//! forms and multipart into the domain's text-only inputs, the DTOs that shape seed 002's wire
+//! format, content negotiation between JSON and XML, the mapping of every domain error to a
+//! status and `{"error", "error_description"}` body, and the OpenAPI document.
+//!
+//! The composition root calls [`configure`] with the domain services and gets back a closure
+//! for `App::configure`; it never needs to know about a handler.
+#![forbid(unsafe_code)]
+
+mod body;
+mod caller;
+mod dto;
+mod error;
+mod handlers;
+mod negotiate;
+mod openapi;
+mod query;
+
+use std::sync::Arc;
+
+use actix_web::web;
+use credence_domain::ports::Readiness;
+use credence_domain::reference_data::{
+    Category, Currency, PaymentType, Region, Segmentation, User,
+};
+use credence_domain::services::{CustomerService, RecordService};
+
+pub use caller::Caller;
+pub use error::{ApiError, ErrorBody};
+pub use openapi::openapi;
+
+/// The domain services the handlers call, cloned into every worker.
+#[derive(Clone)]
+pub struct Services {
+    /// Customers.
+    pub customers: CustomerService,
+    /// Customer categories.
+    pub categories: RecordService<Category>,
+    /// Customer segmentations.
+    pub segmentations: RecordService<Segmentation>,
+    /// Payment types.
+    pub payment_types: RecordService<PaymentType>,
+    /// Regions.
+    pub regions: RecordService<Region>,
+    /// Configured currencies.
+    pub currencies: RecordService<Currency>,
+    /// Users.
+    pub users: RecordService<User>,
+    /// Whether the database answers (`/health/ready`).
+    pub readiness: Arc<dyn Readiness>,
+}
+
+impl std::fmt::Debug for Services {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Services")
+            .field("customers", &self.customers)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Limits and switches of the HTTP layer.
+#[derive(Clone, Debug)]
+pub struct HttpConfig {
+    /// Largest JSON, form or multipart text body accepted, in bytes; larger is `413`.
+    pub body_limit: usize,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            body_limit: 256 * 1024,
+        }
+    }
+}
+
+/// What every handler reaches through `web::Data`.
+#[derive(Debug)]
+pub(crate) struct AppState {
+    pub(crate) services: Services,
+    pub(crate) config: HttpConfig,
+}
+
+/// Registers every route, the app data, the JSON/form/query/path error handlers and a JSON
+/// 404 default service.
+pub fn configure(
+    services: Services,
+    config: HttpConfig,
+) -> impl Fn(&mut web::ServiceConfig) + Clone + Send + 'static {
+    move |cfg: &mut web::ServiceConfig| {
+        let state = web::Data::new(AppState {
+            services: services.clone(),
+            config: config.clone(),
+        });
+        handlers::register(cfg, state, &config);
+    }
+}

@@ -25,7 +25,9 @@ pub struct Application {
 
 impl std::fmt::Debug for Application {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Application").field("port", &self.port).finish_non_exhaustive()
+        f.debug_struct("Application")
+            .field("port", &self.port)
+            .finish_non_exhaustive()
     }
 }
 
@@ -35,12 +37,16 @@ impl std::fmt::Debug for Application {
 /// When the database cannot be reached or migrated.
 pub async fn open_database(config: &Config) -> anyhow::Result<Database> {
     let url = config.database_url.expose().to_owned();
-    let options = PoolOptions { max_size: config.pool_size.max(1), connection_timeout: config.pool_timeout() };
+    let options = PoolOptions {
+        max_size: config.pool_size.max(1),
+        connection_timeout: config.pool_timeout(),
+    };
     let currency = organization_currency(config)?;
     tokio::task::spawn_blocking(move || -> anyhow::Result<Database> {
-        let database = Database::connect(&url, options).context("cannot open the database")?;
-        database.migrate().context("cannot apply the migrations")?;
-        database.ensure_organization_currency(currency).context("cannot configure the organization currency")?;
+        // The store's errors already say which step failed.
+        let database = Database::connect(&url, options)?;
+        database.migrate()?;
+        database.ensure_organization_currency(currency)?;
         Ok(database)
     })
     .await
@@ -48,7 +54,8 @@ pub async fn open_database(config: &Config) -> anyhow::Result<Database> {
 }
 
 fn organization_currency(config: &Config) -> anyhow::Result<CurrencyCode> {
-    CurrencyCode::parse(&config.currency).with_context(|| format!("invalid currency in configuration: {}", config.currency))
+    CurrencyCode::parse(&config.currency)
+        .with_context(|| format!("invalid currency in configuration: {}", config.currency))
 }
 
 /// Builds the services over one store.
@@ -57,7 +64,10 @@ fn organization_currency(config: &Config) -> anyhow::Result<CurrencyCode> {
 /// When the configured currency is not ISO 4217.
 pub fn services(config: &Config, database: Database) -> anyhow::Result<Services> {
     let store = Arc::new(Store::new(database));
-    let settings = Settings { organization: config.organization.clone(), currency: organization_currency(config)? };
+    let settings = Settings {
+        organization: config.organization.clone(),
+        currency: organization_currency(config)?,
+    };
     let refs = ReferencePorts {
         categories: store.clone(),
         segmentations: store.clone(),
@@ -87,9 +97,12 @@ impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let database = open_database(&config).await?;
         let services = services(&config, database)?;
-        let listener = TcpListener::bind(&config.bind).with_context(|| format!("cannot listen on {}", config.bind))?;
+        let listener = TcpListener::bind(&config.bind)
+            .with_context(|| format!("cannot listen on {}", config.bind))?;
         let port = listener.local_addr()?.port();
-        let http = HttpConfig { body_limit: config.body_limit };
+        let http = HttpConfig {
+            body_limit: config.body_limit,
+        };
         let mut server = HttpServer::new(move || {
             App::new()
                 .wrap(tracing_actix_web::TracingLogger::default())

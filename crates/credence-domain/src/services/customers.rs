@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use uuid::Uuid;
 
+use super::scope::reaches;
 use crate::customer::{
     Customer, CustomerInput, CustomerKey, CustomerQuery, CustomerSummary, Defaults, RefKey,
     Resolved, ValidatedInput,
@@ -16,7 +17,7 @@ use crate::listing::Page;
 use crate::ports::{
     Clock, CustomerRepository, NewCustomer, RecordRepository, RemoveError, StoreError, WriteError,
 };
-use crate::principal::Principal;
+use crate::principal::{Principal, Role};
 use crate::reference_data::{
     Category, Currency, PaymentType, ROOT_CATEGORY, Record, Region, Segmentation, User,
 };
@@ -25,6 +26,9 @@ use crate::settings::Settings;
 /// Why a list failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ListCustomersError {
+    /// The caller's role may not use this function: `403`.
+    #[error("{}", super::FORBIDDEN)]
+    Forbidden,
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -33,6 +37,9 @@ pub enum ListCustomersError {
 /// Why a show failed.
 #[derive(Debug, thiserror::Error)]
 pub enum GetCustomerError {
+    /// The caller's role may not use this function: `403`.
+    #[error("{}", super::FORBIDDEN)]
+    Forbidden,
     /// `404 not_found`, naming the id or reference as given.
     #[error("The customer with the id {0} doesn't exist.")]
     NotFound(CustomerKey),
@@ -44,6 +51,9 @@ pub enum GetCustomerError {
 /// Why a creation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum CreateCustomerError {
+    /// The caller's role may not use this function: `403`.
+    #[error("{}", super::FORBIDDEN)]
+    Forbidden,
     /// Bad input (400 or 404, see [`InputError`]).
     #[error(transparent)]
     Input(#[from] InputError),
@@ -58,6 +68,9 @@ pub enum CreateCustomerError {
 /// Why an update, an upsert or a replacement failed.
 #[derive(Debug, thiserror::Error)]
 pub enum UpdateCustomerError {
+    /// The caller's role may not use this function: `403`.
+    #[error("{}", super::FORBIDDEN)]
+    Forbidden,
     /// The customer to update does not exist.
     #[error("The customer with the id {0} doesn't exist.")]
     NotFound(CustomerKey),
@@ -75,6 +88,9 @@ pub enum UpdateCustomerError {
 /// Why a delete failed.
 #[derive(Debug, thiserror::Error)]
 pub enum DeleteCustomerError {
+    /// The caller's role may not use this function: `403`.
+    #[error("{}", super::FORBIDDEN)]
+    Forbidden,
     /// The customer does not exist.
     #[error("The customer with the id {0} doesn't exist.")]
     NotFound(CustomerKey),
@@ -227,10 +243,19 @@ impl CustomerService {
     /// [`ListCustomersError`] when the store fails.
     pub async fn list(
         &self,
-        _principal: &Principal,
+        principal: &Principal,
         query: &CustomerQuery,
     ) -> Result<Page<Customer>, ListCustomersError> {
-        Ok(self.customers.list(query).await?)
+        let mut query = query.clone();
+        match principal.role() {
+            Role::Admin => {}
+            Role::Reseller => {
+                query.filter.within =
+                    Some(own_customer(principal).ok_or(ListCustomersError::Forbidden)?)
+            }
+            Role::Customer => return Err(ListCustomersError::Forbidden),
+        }
+        Ok(self.customers.list(&query).await?)
     }
 
     /// One customer, by id, UUID or reference.
@@ -239,11 +264,13 @@ impl CustomerService {
     /// [`GetCustomerError::NotFound`] when no live customer has the key.
     pub async fn get(
         &self,
-        _principal: &Principal,
+        principal: &Principal,
         key: &CustomerKey,
     ) -> Result<Customer, GetCustomerError> {
-        self.customers
-            .get(key)
+        if !uses_back_office(principal) {
+            return Err(GetCustomerError::Forbidden);
+        }
+        self.find_in_scope(principal, key)
             .await?
             .ok_or_else(|| GetCustomerError::NotFound(key.clone()))
     }
@@ -257,7 +284,10 @@ impl CustomerService {
             .customer_id()
             .map(CustomerKey::Id)
             .ok_or_else(|| GetCustomerError::NotFound(CustomerKey::Reference("me".into())))?;
-        self.get(principal, &key).await
+        self.customers
+            .get(&key)
+            .await?
+            .ok_or(GetCustomerError::NotFound(key))
     }
 
     /// Creates a customer (`POST /customers`).
@@ -269,8 +299,11 @@ impl CustomerService {
         principal: &Principal,
         input: CustomerInput,
     ) -> Result<Customer, CreateCustomerError> {
+        if !uses_back_office(principal) {
+            return Err(CreateCustomerError::Forbidden);
+        }
         let input = self.admit_input(principal, input)?;
-        let data = self.build(principal, input, None, None).await?;
+        let data = self.build(principal, input, None, false).await?;
         let new = NewCustomer {
             uuid: Uuid::new_v4(),
             data,
@@ -289,10 +322,12 @@ impl CustomerService {
         key: &CustomerKey,
         input: CustomerInput,
     ) -> Result<Customer, UpdateCustomerError> {
+        if !uses_back_office(principal) {
+            return Err(UpdateCustomerError::Forbidden);
+        }
         let input = self.admit_input(principal, input)?;
         let current = self
-            .customers
-            .get(key)
+            .find_in_scope(principal, key)
             .await?
             .ok_or_else(|| UpdateCustomerError::NotFound(key.clone()))?;
         self.save_over(principal, &current, input, false).await
@@ -309,11 +344,18 @@ impl CustomerService {
         reference: &str,
         mut input: CustomerInput,
     ) -> Result<Saved, UpdateCustomerError> {
+        if !uses_back_office(principal) {
+            return Err(UpdateCustomerError::Forbidden);
+        }
         input.reference = Field::Value(reference.to_owned());
         let input = self.admit_input(principal, input)?;
         let key = CustomerKey::Reference(reference.to_owned());
         for _ in 0..3 {
             if let Some(current) = self.customers.get(&key).await? {
+                // Another tenant's reference: the caller may neither see nor take it.
+                if !reaches(self.customers.as_ref(), principal, current.id).await? {
+                    return Err(UpdateCustomerError::DuplicateReference);
+                }
                 let customer = self
                     .save_over(principal, &current, input.clone(), false)
                     .await?;
@@ -322,7 +364,7 @@ impl CustomerService {
                     created: false,
                 });
             }
-            let data = self.build(principal, input.clone(), None, None).await?;
+            let data = self.build(principal, input.clone(), None, false).await?;
             let new = NewCustomer {
                 uuid: Uuid::new_v4(),
                 data,
@@ -354,8 +396,14 @@ impl CustomerService {
         key: &CustomerKey,
         input: CustomerInput,
     ) -> Result<Saved, UpdateCustomerError> {
+        if !uses_back_office(principal) {
+            return Err(UpdateCustomerError::Forbidden);
+        }
         let input = self.admit_input(principal, input)?;
         if let Some(current) = self.customers.get(key).await? {
+            if !reaches(self.customers.as_ref(), principal, current.id).await? {
+                return Err(UpdateCustomerError::NotFound(key.clone()));
+            }
             let customer = self.save_over(principal, &current, input, true).await?;
             return Ok(Saved {
                 customer,
@@ -365,7 +413,7 @@ impl CustomerService {
         let CustomerKey::Uuid(uuid) = key else {
             return Err(UpdateCustomerError::NotFound(key.clone()));
         };
-        let data = self.build(principal, input, None, None).await?;
+        let data = self.build(principal, input, None, false).await?;
         let new = NewCustomer {
             uuid: *uuid,
             data,
@@ -384,17 +432,42 @@ impl CustomerService {
     /// [`DeleteCustomerError::HasSubCustomers`] while live sub-customers exist.
     pub async fn delete(
         &self,
-        _principal: &Principal,
+        principal: &Principal,
         key: &CustomerKey,
     ) -> Result<(), DeleteCustomerError> {
+        if !uses_back_office(principal) {
+            return Err(DeleteCustomerError::Forbidden);
+        }
         let not_found = || DeleteCustomerError::NotFound(key.clone());
-        let customer = self.customers.get(key).await?.ok_or_else(not_found)?;
+        let customer = self
+            .find_in_scope(principal, key)
+            .await?
+            .ok_or_else(not_found)?;
+        // A reseller manages the customers below it, not its own account's existence.
+        if principal.customer_id() == Some(customer.id) && !principal.is_admin() {
+            return Err(DeleteCustomerError::Forbidden);
+        }
         match self.customers.archive(customer.id, self.clock.now()).await {
             Ok(true) => Ok(()),
             Ok(false) => Err(not_found()),
             Err(RemoveError::InUse) => Err(DeleteCustomerError::HasSubCustomers),
             Err(RemoveError::Store(e)) => Err(e.into()),
         }
+    }
+
+    /// The live customer a key names, if the caller may reach it: outside its scope a
+    /// customer does not exist (`404`, exactly as if absent).
+    async fn find_in_scope(
+        &self,
+        principal: &Principal,
+        key: &CustomerKey,
+    ) -> Result<Option<Customer>, StoreError> {
+        let Some(customer) = self.customers.get(key).await? else {
+            return Ok(None);
+        };
+        Ok(reaches(self.customers.as_ref(), principal, customer.id)
+            .await?
+            .then_some(customer))
     }
 
     /// Validates the input and drops what the caller may not set (`userId` is for admins).
@@ -416,31 +489,56 @@ impl CustomerService {
         input: ValidatedInput,
         replace: bool,
     ) -> Result<Customer, UpdateCustomerError> {
-        let data = if replace {
-            let mut data = self.build(principal, input, None, Some(current.id)).await?;
-            // A replacement resets what the client can write, not who created the customer.
-            if data.created_by.is_none() || !principal.is_admin() {
-                data.created_by.clone_from(&current.data.created_by);
-            }
-            data
-        } else {
-            self.build(principal, input, Some(current), Some(current.id))
-                .await?
-        };
+        let names_creator = input.user.is_present();
+        let mut data = self
+            .build(principal, input, Some(current), !replace)
+            .await?;
+        // A replacement resets what the client can write, not who created the customer
+        // (only an admin may name another creator, with `userId`).
+        if replace && !names_creator {
+            data.created_by.clone_from(&current.data.created_by);
+        }
         self.customers
             .update(current.id, &data, self.clock.now())
             .await?
             .ok_or_else(|| UpdateCustomerError::NotFound(CustomerKey::Id(current.id)))
     }
 
+    /// Builds a customer's data from validated input. `existing` is the stored customer for
+    /// an update or a replacement; `partial` says absent fields keep its values (update) rather
+    /// than take their defaults (creation, replacement).
     async fn build(
         &self,
         principal: &Principal,
-        input: ValidatedInput,
-        base: Option<&Customer>,
-        self_id: Option<CustomerId>,
+        mut input: ValidatedInput,
+        existing: Option<&Customer>,
+        partial: bool,
     ) -> Result<crate::customer::CustomerData, Failure> {
-        let resolved = self.resolve(&input, self_id).await?;
+        let self_id = existing.map(|c| c.id);
+        let reseller_root = match (principal.role(), principal.customer_id()) {
+            (Role::Reseller, Some(own)) => Some(own),
+            _ => None,
+        };
+        let moves_own = reseller_root.is_some() && self_id == reseller_root;
+        if let Some(own) = reseller_root {
+            if moves_own && (input.parent.is_present() || input.is_sub_customer.is_present()) {
+                return Err(InputError::invalid(
+                    "parentCustomer",
+                    "A reseller cannot move its own customer.",
+                )
+                .into());
+            }
+            // A reseller's customers hang below it: new ones under the reseller itself,
+            // replaced ones where they were, unless it names another parent in its tree.
+            if !moves_own && !input.parent.is_present() {
+                let parent = existing.map_or(Some(own), |c| c.data.parent.as_ref().map(|p| p.id));
+                if let Some(parent) = parent {
+                    input.parent = Field::Value(RefKey::Id(parent.get()));
+                }
+            }
+        }
+        let resolved = self.resolve(principal, &input, self_id).await?;
+        let base = existing.filter(|_| partial);
         let defaults = match base {
             // An update keeps what is stored, so the stored values are its defaults.
             Some(current) => Defaults {
@@ -450,7 +548,17 @@ impl CustomerService {
             },
             None => self.defaults(principal).await?,
         };
-        Ok(input.into_data(resolved, base.map(|c| &c.data), &defaults)?)
+        let mut data = input.into_data(resolved, base.map(|c| &c.data), &defaults)?;
+        if moves_own {
+            data.parent = existing.and_then(|c| c.data.parent.clone());
+        } else if reseller_root.is_some() && data.parent.is_none() {
+            return Err(InputError::invalid(
+                "parentCustomer",
+                "A reseller's customers must stay below the reseller.",
+            )
+            .into());
+        }
+        Ok(data)
     }
 
     async fn defaults(&self, principal: &Principal) -> Result<Defaults, Failure> {
@@ -475,12 +583,13 @@ impl CustomerService {
 
     async fn resolve(
         &self,
+        principal: &Principal,
         input: &ValidatedInput,
         self_id: Option<CustomerId>,
     ) -> Result<Resolved, Failure> {
         let refs = &self.refs;
         let parent = match &input.parent {
-            Field::Value(key) => Field::Value(self.resolve_parent(key, self_id).await?),
+            Field::Value(key) => Field::Value(self.resolve_parent(principal, key, self_id).await?),
             Field::Null => Field::Null,
             Field::Absent => Field::Absent,
         };
@@ -520,6 +629,7 @@ impl CustomerService {
 
     async fn resolve_parent(
         &self,
+        principal: &Principal,
         key: &RefKey,
         self_id: Option<CustomerId>,
     ) -> Result<CustomerSummary, Failure> {
@@ -527,14 +637,13 @@ impl CustomerService {
             RefKey::Id(id) => CustomerKey::Id(CustomerId(*id)),
             RefKey::Reference(r) => CustomerKey::Reference(r.clone()),
         };
-        let parent =
-            self.customers
-                .get(&customer_key)
-                .await?
-                .ok_or_else(|| InputError::NotFound {
-                    noun: "parent customer",
-                    key: key.to_string(),
-                })?;
+        let parent = self
+            .find_in_scope(principal, &customer_key)
+            .await?
+            .ok_or_else(|| InputError::NotFound {
+                noun: "parent customer",
+                key: key.to_string(),
+            })?;
         if let Some(child) = self_id {
             let ancestors = if child == parent.id {
                 Vec::new()
@@ -547,6 +656,15 @@ impl CustomerService {
         }
         Ok(parent.data.summary(parent.id))
     }
+}
+
+/// Customers principals use the back office only through `me`.
+fn uses_back_office(principal: &Principal) -> bool {
+    principal.role() != Role::Customer
+}
+
+fn own_customer(principal: &Principal) -> Option<CustomerId> {
+    principal.customer_id()
 }
 
 async fn resolve_field<R: Record>(

@@ -6,6 +6,9 @@ pub mod customers;
 pub mod records;
 pub mod scope;
 
+/// The description of every `403`: the caller's role may not use the function.
+pub const FORBIDDEN: &str = "You are not allowed to use this function.";
+
 pub use auth::{AuthService, AuthenticateError, CreatedKey, IssueKeyError, ManageKeysError};
 pub use customers::{
     CreateCustomerError, CustomerService, DeleteCustomerError, GetCustomerError,

@@ -6,12 +6,15 @@ use crate::hierarchy::may_link;
 use crate::input::InputError;
 use crate::listing::{Page, PageRequest};
 use crate::ports::{RecordRepository, RemoveError, StoreError, WriteError};
-use crate::principal::Principal;
+use crate::principal::{Principal, Role};
 use crate::reference_data::Record;
 
 /// Why a list failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ListRecordsError {
+    /// The caller's role may not use this function: `403`.
+    #[error("{}", super::FORBIDDEN)]
+    Forbidden,
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -20,6 +23,9 @@ pub enum ListRecordsError {
 /// Why a show failed.
 #[derive(Debug, thiserror::Error)]
 pub enum GetRecordError {
+    /// The caller's role may not use this function: `403`.
+    #[error("{}", super::FORBIDDEN)]
+    Forbidden,
     /// No such row: `404 not_found`.
     #[error("The {noun} with the id {key} doesn't exist.")]
     NotFound {
@@ -36,6 +42,9 @@ pub enum GetRecordError {
 /// Why a create or update failed.
 #[derive(Debug, thiserror::Error)]
 pub enum SaveRecordError {
+    /// The caller's role may not use this function: `403`.
+    #[error("{}", super::FORBIDDEN)]
+    Forbidden,
     /// The row to update does not exist.
     #[error("The {noun} with the id {key} doesn't exist.")]
     NotFound {
@@ -58,6 +67,9 @@ pub enum SaveRecordError {
 /// Why a delete failed.
 #[derive(Debug, thiserror::Error)]
 pub enum DeleteRecordError {
+    /// The caller's role may not use this function: `403`.
+    #[error("{}", super::FORBIDDEN)]
+    Forbidden,
     /// No such row.
     #[error("The {noun} with the id {key} doesn't exist.")]
     NotFound {
@@ -88,7 +100,17 @@ impl From<WriteError> for SaveRecordError {
     }
 }
 
-/// Use cases over one kind of reference data.
+/// Admins read everything; resellers read the kinds they need to fill in customers; customers
+/// read no back-office data at all.
+fn may_read<R: Record>(principal: &Principal) -> bool {
+    match principal.role() {
+        Role::Admin => true,
+        Role::Reseller => R::RESELLERS_READ,
+        Role::Customer => false,
+    }
+}
+
+/// Use cases over one kind of reference data. Only admins write reference data.
 pub struct RecordService<R: Record> {
     repo: Arc<dyn RecordRepository<R>>,
 }
@@ -128,9 +150,12 @@ impl<R: Record> RecordService<R> {
     /// [`ListRecordsError`] when the store fails.
     pub async fn list(
         &self,
-        _principal: &Principal,
+        principal: &Principal,
         page: PageRequest,
     ) -> Result<Page<R>, ListRecordsError> {
+        if !may_read::<R>(principal) {
+            return Err(ListRecordsError::Forbidden);
+        }
         Ok(self.repo.list(page).await?)
     }
 
@@ -138,7 +163,10 @@ impl<R: Record> RecordService<R> {
     ///
     /// # Errors
     /// [`GetRecordError::NotFound`] when it does not exist.
-    pub async fn get(&self, _principal: &Principal, id: R::Id) -> Result<R, GetRecordError> {
+    pub async fn get(&self, principal: &Principal, id: R::Id) -> Result<R, GetRecordError> {
+        if !may_read::<R>(principal) {
+            return Err(GetRecordError::Forbidden);
+        }
         self.repo
             .get(id)
             .await?
@@ -154,9 +182,12 @@ impl<R: Record> RecordService<R> {
     /// [`SaveRecordError`] for a missing parent, a taken reference or a store failure.
     pub async fn create(
         &self,
-        _principal: &Principal,
+        principal: &Principal,
         draft: R::Draft,
     ) -> Result<R, SaveRecordError> {
+        if !principal.is_admin() {
+            return Err(SaveRecordError::Forbidden);
+        }
         self.check_parent(None, &draft).await?;
         Ok(self.repo.create(draft).await?)
     }
@@ -167,10 +198,13 @@ impl<R: Record> RecordService<R> {
     /// [`SaveRecordError`] for a missing row or parent, a cycle, a taken reference.
     pub async fn update(
         &self,
-        _principal: &Principal,
+        principal: &Principal,
         id: R::Id,
         draft: R::Draft,
     ) -> Result<R, SaveRecordError> {
+        if !principal.is_admin() {
+            return Err(SaveRecordError::Forbidden);
+        }
         self.check_parent(Some(id), &draft).await?;
         self.repo
             .update(id, draft)
@@ -185,7 +219,10 @@ impl<R: Record> RecordService<R> {
     ///
     /// # Errors
     /// [`DeleteRecordError::Refused`] while it is referenced or when it is permanent.
-    pub async fn delete(&self, _principal: &Principal, id: R::Id) -> Result<(), DeleteRecordError> {
+    pub async fn delete(&self, principal: &Principal, id: R::Id) -> Result<(), DeleteRecordError> {
+        if !principal.is_admin() {
+            return Err(DeleteRecordError::Forbidden);
+        }
         let not_found = || DeleteRecordError::NotFound {
             noun: R::NOUN,
             key: id.to_string(),

@@ -1,0 +1,281 @@
+//! The one request-body extractor: JSON, `application/x-www-form-urlencoded` and
+//! `multipart/form-data` are all read into the same [`BodyFields`], a list of wire names
+//! with their raw values. The DTO conversions (`dto::input`) then build the domain's inputs
+//! from it, so the three encodings cannot drift apart.
+//!
+//! Scalars stay text (a JSON number keeps its literal thanks to `arbitrary_precision`), JSON
+//! `null` is kept apart from the empty string, and JSON arrays and objects are kept as JSON
+//! for the few fields that are structured (`paymentTypes`, `contacts`). Every failure is an
+//! [`ApiError`] in the seed's shape: `413` over the limit, `415` for another content type,
+//! `400 invalid_param` for a body that does not parse.
+
+use actix_multipart::{Multipart, MultipartError};
+use actix_web::dev::Payload;
+use actix_web::error::PayloadError;
+use actix_web::http::header::{self, HeaderMap};
+use actix_web::web::{Bytes, BytesMut, Data};
+use actix_web::{FromRequest, HttpRequest, mime};
+use futures_util::StreamExt;
+use futures_util::future::LocalBoxFuture;
+use serde_json::Value;
+
+use crate::AppState;
+use crate::error::ApiError;
+
+/// Largest uploaded file accepted in a multipart body (seed 002's image limit).
+pub(crate) const FILE_LIMIT: usize = 2 * 1024 * 1024;
+
+/// One field's raw value.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum RawField {
+    /// JSON `null`.
+    Null,
+    /// A scalar, as text (form values, JSON strings, numbers and booleans).
+    Text(String),
+    /// A JSON array or object.
+    Json(Value),
+}
+
+/// The fields of a request body, in the order sent.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct BodyFields {
+    entries: Vec<(String, RawField)>,
+}
+
+impl BodyFields {
+    /// Builds from pairs.
+    pub(crate) fn new(entries: Vec<(String, RawField)>) -> Self {
+        Self { entries }
+    }
+
+    /// The last value sent for `name`.
+    pub(crate) fn get(&self, name: &str) -> Option<&RawField> {
+        self.entries
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v)
+    }
+
+    /// Every value sent for `name`, in order (forms may repeat a key).
+    pub(crate) fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a RawField> + 'a {
+        self.entries
+            .iter()
+            .filter(move |(k, _)| k == name)
+            .map(|(_, v)| v)
+    }
+}
+
+/// The extractor.
+#[derive(Debug)]
+pub(crate) struct Body(pub(crate) BodyFields);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Json,
+    Form,
+    Multipart,
+    None,
+}
+
+impl FromRequest for Body {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limit = req.app_data::<Data<AppState>>().map_or_else(
+            || crate::HttpConfig::default().body_limit,
+            |s| s.config.body_limit,
+        );
+        let kind = content_kind(req.headers());
+        let declared = declared_length(req.headers());
+        let headers = req.headers().clone();
+        let payload = payload.take();
+        Box::pin(async move {
+            let kind = kind?;
+            if kind != Kind::Multipart && declared.is_some_and(|len| len > limit) {
+                return Err(ApiError::payload_too_large(limit));
+            }
+            let fields = match kind {
+                Kind::Json => json_fields(&read_limited(payload, limit).await?)?,
+                Kind::Form => form_fields(&read_limited(payload, limit).await?)?,
+                Kind::Multipart => multipart_fields(&headers, payload, limit).await?,
+                Kind::None => {
+                    if read_limited(payload, limit).await?.is_empty() {
+                        BodyFields::default()
+                    } else {
+                        return Err(ApiError::unsupported_media_type("(none)"));
+                    }
+                }
+            };
+            Ok(Self(fields))
+        })
+    }
+}
+
+fn content_kind(headers: &HeaderMap) -> Result<Kind, ApiError> {
+    let Some(value) = headers.get(header::CONTENT_TYPE) else {
+        return Ok(Kind::None);
+    };
+    let text = value
+        .to_str()
+        .map_err(|_| ApiError::unsupported_media_type("(unreadable)"))?;
+    let parsed: mime::Mime = text
+        .parse()
+        .map_err(|_| ApiError::unsupported_media_type(text))?;
+    let (kind, sub) = (parsed.type_(), parsed.subtype());
+    if kind == mime::APPLICATION && (sub == mime::JSON || parsed.suffix() == Some(mime::JSON)) {
+        Ok(Kind::Json)
+    } else if kind == mime::APPLICATION && sub == mime::WWW_FORM_URLENCODED {
+        Ok(Kind::Form)
+    } else if kind == mime::MULTIPART && sub == mime::FORM_DATA {
+        Ok(Kind::Multipart)
+    } else {
+        Err(ApiError::unsupported_media_type(parsed.essence_str()))
+    }
+}
+
+fn declared_length(headers: &HeaderMap) -> Option<usize> {
+    headers
+        .get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+fn unreadable(error: &PayloadError) -> ApiError {
+    ApiError::invalid_param(format!("The request body could not be read: {error}."))
+}
+
+async fn read_limited(mut payload: Payload, limit: usize) -> Result<Bytes, ApiError> {
+    let mut body = BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| match e {
+            PayloadError::Overflow => ApiError::payload_too_large(limit),
+            e => unreadable(&e),
+        })?;
+        if body.len() + chunk.len() > limit {
+            return Err(ApiError::payload_too_large(limit));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
+/// Reads a JSON object; its members become fields.
+fn json_fields(bytes: &[u8]) -> Result<BodyFields, ApiError> {
+    let value: Value = serde_json::from_slice(bytes).map_err(|e| {
+        ApiError::invalid_param(format!("The request body is not valid JSON: {e}."))
+    })?;
+    let Value::Object(map) = value else {
+        return Err(ApiError::invalid_param(
+            "The request body must be a JSON object.",
+        ));
+    };
+    Ok(BodyFields::new(
+        map.into_iter().map(|(k, v)| (k, from_json(v))).collect(),
+    ))
+}
+
+fn from_json(value: Value) -> RawField {
+    match value {
+        Value::Null => RawField::Null,
+        Value::Bool(b) => RawField::Text(b.to_string()),
+        Value::Number(n) => RawField::Text(n.to_string()),
+        Value::String(s) => RawField::Text(s),
+        structured @ (Value::Array(_) | Value::Object(_)) => RawField::Json(structured),
+    }
+}
+
+fn form_fields(bytes: &[u8]) -> Result<BodyFields, ApiError> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(bytes).map_err(|e| {
+        ApiError::invalid_param(format!("The request body is not a valid form: {e}."))
+    })?;
+    Ok(BodyFields::new(
+        pairs
+            .into_iter()
+            .map(|(k, v)| (k, RawField::Text(v)))
+            .collect(),
+    ))
+}
+
+fn multipart_error(error: MultipartError, limit: usize) -> ApiError {
+    match error {
+        MultipartError::Payload(PayloadError::Overflow) => ApiError::payload_too_large(limit),
+        e => ApiError::invalid_param(format!("The multipart body is malformed: {e}.")),
+    }
+}
+
+/// Reads the text parts of a multipart body (at most `limit` bytes of text in all). File
+/// parts (`imageFile`) are read and dropped for now, each bounded by [`FILE_LIMIT`].
+async fn multipart_fields(
+    headers: &HeaderMap,
+    payload: Payload,
+    limit: usize,
+) -> Result<BodyFields, ApiError> {
+    let mut multipart = Multipart::new(headers, payload);
+    let mut entries = Vec::new();
+    let mut text_bytes = 0_usize;
+    while let Some(field) = multipart.next().await {
+        let mut field = field.map_err(|e| multipart_error(e, limit))?;
+        let name = field.name().map(str::to_owned);
+        let is_file = field
+            .content_disposition()
+            .and_then(|d| d.get_filename())
+            .is_some();
+        let mut value = BytesMut::new();
+        while let Some(chunk) = field.next().await {
+            let chunk = chunk.map_err(|e| multipart_error(e, limit))?;
+            if is_file {
+                if value.len() + chunk.len() > FILE_LIMIT {
+                    return Err(ApiError::payload_too_large(FILE_LIMIT));
+                }
+            } else {
+                text_bytes += chunk.len();
+                if text_bytes > limit {
+                    return Err(ApiError::payload_too_large(limit));
+                }
+            }
+            value.extend_from_slice(&chunk);
+        }
+        let Some(name) = name.filter(|_| !is_file) else {
+            continue;
+        };
+        let text = String::from_utf8(value.to_vec())
+            .map_err(|_| ApiError::invalid_param(format!("The field {name} is not UTF-8 text.")))?;
+        entries.push((name, RawField::Text(text)));
+    }
+    Ok(BodyFields::new(entries))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_keeps_number_literals_and_nulls() {
+        let fields = json_fields(br#"{"creditLimit": 5000.10, "email": null, "isActive": true, "paymentTypes": [{"id": 7}]}"#).unwrap();
+        assert_eq!(
+            fields.get("creditLimit"),
+            Some(&RawField::Text("5000.10".into()))
+        );
+        assert_eq!(fields.get("email"), Some(&RawField::Null));
+        assert_eq!(fields.get("isActive"), Some(&RawField::Text("true".into())));
+        assert!(matches!(
+            fields.get("paymentTypes"),
+            Some(RawField::Json(_))
+        ));
+        assert!(json_fields(b"[1]").is_err());
+        assert!(json_fields(b"{").is_err());
+    }
+
+    #[test]
+    fn forms_keep_empty_values() {
+        let fields = form_fields(b"email=&name=A+B&x=1&x=2").unwrap();
+        assert_eq!(fields.get("email"), Some(&RawField::Text(String::new())));
+        assert_eq!(fields.get("name"), Some(&RawField::Text("A B".into())));
+        assert_eq!(fields.all("x").count(), 2);
+    }
+}

@@ -1,0 +1,294 @@
+//! The customer representation of seed 002 (without the van-sales fields `pocTenus`,
+//! `maxChequePeriod`, `maxChequeValue`, `appliedCashBackOutput`, `returnDiscount`,
+//! `invoicesPerRoute`, `paymentTerm`, which have no meaning in Credence).
+
+use credence_domain::customer::{Address, Contact, Customer, CustomerSummary};
+use credence_domain::reference_data::{Category, PaymentType, Region, Segmentation, User};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use super::{exact, href, timestamp};
+
+/// A row another resource points to: `{id, reference, name, href}`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct LinkDto {
+    /// Id.
+    pub id: i64,
+    /// Reference.
+    pub reference: String,
+    /// Name.
+    pub name: String,
+    /// Where the row lives.
+    pub href: String,
+}
+
+impl From<&Category> for LinkDto {
+    fn from(c: &Category) -> Self {
+        Self {
+            id: c.id.get(),
+            reference: c.reference.to_string(),
+            name: c.name.to_string(),
+            href: href("customerCategories", c.id),
+        }
+    }
+}
+
+impl From<&Segmentation> for LinkDto {
+    fn from(s: &Segmentation) -> Self {
+        Self {
+            id: s.id.get(),
+            reference: s.reference.to_string(),
+            name: s.name.to_string(),
+            href: href("customerSegmentations", s.id),
+        }
+    }
+}
+
+impl From<&PaymentType> for LinkDto {
+    fn from(p: &PaymentType) -> Self {
+        Self {
+            id: p.id.get(),
+            reference: p.reference.to_string(),
+            name: p.name.to_string(),
+            href: href("paymentTypes", p.id),
+        }
+    }
+}
+
+impl From<&CustomerSummary> for LinkDto {
+    fn from(p: &CustomerSummary) -> Self {
+        Self {
+            id: p.id.get(),
+            reference: p.reference.to_string(),
+            name: p.name.to_string(),
+            href: href("customers", p.id),
+        }
+    }
+}
+
+/// `createdBy`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatedByDto {
+    /// The user's id.
+    pub user_id: i64,
+    /// The user's reference.
+    pub reference: String,
+    /// Where the user lives.
+    pub href: String,
+}
+
+impl From<&User> for CreatedByDto {
+    fn from(u: &User) -> Self {
+        Self {
+            user_id: u.id.get(),
+            reference: u.reference.to_string(),
+            href: href("users", u.id),
+        }
+    }
+}
+
+/// `region`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RegionLinkDto {
+    /// Id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// Where the region lives.
+    pub href: String,
+}
+
+impl From<&Region> for RegionLinkDto {
+    fn from(r: &Region) -> Self {
+        Self {
+            id: r.id.get(),
+            name: r.name.to_string(),
+            href: href("regions", r.id),
+        }
+    }
+}
+
+/// A contact person.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ContactDto {
+    /// Name.
+    pub name: Option<String>,
+    /// E-mail.
+    pub email: Option<String>,
+    /// Phone.
+    pub phone: Option<String>,
+}
+
+impl From<&Contact> for ContactDto {
+    fn from(c: &Contact) -> Self {
+        Self {
+            name: c.name.as_ref().map(|n| n.as_str().to_owned()),
+            email: c.email.as_ref().map(|e| e.as_str().to_owned()),
+            phone: c.phone.as_ref().map(|p| p.as_str().to_owned()),
+        }
+    }
+}
+
+/// A customer, as seed 002 writes it (field order included).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomerDto {
+    pub id: i64,
+    #[schema(example = "0847ed17-b060-4599-a38c-be9a8b9cbb34")]
+    pub uuid: String,
+    pub reference: String,
+    pub reference2: Option<String>,
+    pub name: String,
+    pub category_reference: String,
+    pub customer_category: LinkDto,
+    pub is_sub_customer: bool,
+    pub parent_customer: Option<LinkDto>,
+    pub bill_with_parent: bool,
+    pub customer_segmentation_reference: Option<String>,
+    pub customer_segmentation: Option<LinkDto>,
+    pub email: Option<String>,
+    /// Image URL; always `null` until images are supported.
+    pub logo: Option<String>,
+    pub phone: Option<String>,
+    pub mobile: Option<String>,
+    pub fax: Option<String>,
+    pub comment: Option<String>,
+    pub barcode: Option<String>,
+    pub is_same_address: bool,
+    pub billing_country: Option<String>,
+    pub billing_city: Option<String>,
+    pub billing_postal_code: Option<String>,
+    pub billing_address: Option<String>,
+    pub billing_lat: Option<f64>,
+    pub billing_lng: Option<f64>,
+    pub country: Option<String>,
+    pub city: Option<String>,
+    pub postal_code: Option<String>,
+    pub address: Option<String>,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    /// Whether the credit limit is above zero.
+    pub is_credit: bool,
+    /// Exact, with the currency's scale (`5000.00`).
+    #[schema(value_type = f64, example = 5000.00)]
+    pub credit_limit: Value,
+    /// Always `null` until credit accounts exist.
+    #[schema(value_type = Option<f64>)]
+    pub balance: Option<Value>,
+    pub is_active: bool,
+    pub on_hold: bool,
+    pub on_hold_reason: Option<String>,
+    pub created_by: Option<CreatedByDto>,
+    pub due_date_config_number: Option<u32>,
+    /// `daysAfterInvoiceDate` or `daysAfterEndOfInvoiceMonth`.
+    pub due_date_config_type: Option<String>,
+    pub payment_types: Vec<LinkDto>,
+    pub website: Option<String>,
+    pub tax_number: Option<String>,
+    pub company_registration_number: Option<String>,
+    pub contacts: Vec<ContactDto>,
+    pub currency: String,
+    pub customer_risk: Option<String>,
+    pub customer_risk_color: Option<String>,
+    pub organization: String,
+    pub date_created: String,
+    pub last_updated: String,
+    pub region: Option<RegionLinkDto>,
+}
+
+struct AddressDto {
+    country: Option<String>,
+    city: Option<String>,
+    postal_code: Option<String>,
+    address: Option<String>,
+    lat: Option<f64>,
+    lng: Option<f64>,
+}
+
+impl From<&Address> for AddressDto {
+    fn from(a: &Address) -> Self {
+        Self {
+            country: a.country.as_ref().map(|c| c.as_str().to_owned()),
+            city: a.city.as_ref().map(|t| t.as_str().to_owned()),
+            postal_code: a.postal_code.as_ref().map(|t| t.as_str().to_owned()),
+            address: a.address.as_ref().map(|t| t.as_str().to_owned()),
+            lat: a.latitude.map(|l| l.degrees()),
+            lng: a.longitude.map(|l| l.degrees()),
+        }
+    }
+}
+
+impl CustomerDto {
+    /// The representation of `customer` in `organization`.
+    pub(crate) fn new(customer: &Customer, organization: &str) -> Self {
+        let d = &customer.data;
+        let billing = AddressDto::from(&d.billing);
+        let shipping = AddressDto::from(&d.shipping);
+        let free = |t: &Option<credence_domain::values::FreeText>| {
+            t.as_ref().map(|t| t.as_str().to_owned())
+        };
+        Self {
+            id: customer.id.get(),
+            uuid: customer.uuid.to_string(),
+            reference: d.reference.to_string(),
+            reference2: free(&d.reference2),
+            name: d.name.to_string(),
+            category_reference: d.category.reference.to_string(),
+            customer_category: LinkDto::from(&d.category),
+            is_sub_customer: d.parent.is_some(),
+            parent_customer: d.parent.as_ref().map(LinkDto::from),
+            bill_with_parent: d.bill_with_parent,
+            customer_segmentation_reference: d
+                .segmentation
+                .as_ref()
+                .map(|s| s.reference.to_string()),
+            customer_segmentation: d.segmentation.as_ref().map(LinkDto::from),
+            email: d.email.as_ref().map(|e| e.as_str().to_owned()),
+            logo: None,
+            phone: free(&d.phone),
+            mobile: free(&d.mobile),
+            fax: free(&d.fax),
+            comment: free(&d.comment),
+            barcode: free(&d.barcode),
+            is_same_address: d.is_same_address,
+            billing_country: billing.country,
+            billing_city: billing.city,
+            billing_postal_code: billing.postal_code,
+            billing_address: billing.address,
+            billing_lat: billing.lat,
+            billing_lng: billing.lng,
+            country: shipping.country,
+            city: shipping.city,
+            postal_code: shipping.postal_code,
+            address: shipping.address,
+            latitude: shipping.lat,
+            longitude: shipping.lng,
+            is_credit: d.credit_limit.is_credit(),
+            credit_limit: exact(d.credit_limit.amount()),
+            balance: None,
+            is_active: d.is_active,
+            on_hold: d.on_hold,
+            on_hold_reason: free(&d.on_hold_reason),
+            created_by: d.created_by.as_ref().map(CreatedByDto::from),
+            due_date_config_number: d.due_date_terms.map(|t| t.days()),
+            due_date_config_type: d.due_date_terms.map(|t| t.kind().as_str().to_owned()),
+            payment_types: d.payment_types.iter().map(LinkDto::from).collect(),
+            website: d.website.as_ref().map(|w| w.as_str().to_owned()),
+            tax_number: free(&d.tax_number),
+            company_registration_number: free(&d.company_registration_number),
+            contacts: d.contacts.iter().map(ContactDto::from).collect(),
+            currency: d.currency.code().to_owned(),
+            customer_risk: free(&d.customer_risk),
+            customer_risk_color: d
+                .customer_risk_color
+                .as_ref()
+                .map(|c| c.as_str().to_owned()),
+            organization: organization.to_owned(),
+            date_created: timestamp(customer.date_created),
+            last_updated: timestamp(customer.last_updated),
+            region: d.region.as_ref().map(RegionLinkDto::from),
+        }
+    }
+}

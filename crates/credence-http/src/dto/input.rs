@@ -1,0 +1,272 @@
+//! Request bodies into domain inputs. Every scalar is handed over as text: the domain decides
+//! what is a boolean or a number, the same way for JSON, forms and multipart. This module only
+//! decides the shape: a JSON object where a scalar belongs is `invalid_param_type` naming the
+//! field; `paymentTypes` and `contacts` accept real JSON, JSON text in a form field, and
+//! seed 002's `[{"id"=7},{"id"=8}]`.
+//!
+//! Fields a client may not set (`id`, `uuid`, `dateCreated`, `lastUpdated`, `balance`, ...)
+//! and unknown fields are ignored, as lenient form APIs do.
+
+use credence_domain::customer::{ContactInput, CustomerInput};
+use credence_domain::field::Field;
+use credence_domain::input::InputError;
+use serde_json::Value;
+
+use crate::body::{BodyFields, RawField};
+
+/// A scalar field: absent, `null`, or its text.
+///
+/// # Errors
+/// `invalid_param_type` naming the field when it holds an array or object.
+pub(crate) fn scalar(fields: &BodyFields, name: &'static str) -> Result<Field<String>, InputError> {
+    match fields.get(name) {
+        None => Ok(Field::Absent),
+        Some(RawField::Null) => Ok(Field::Null),
+        Some(RawField::Text(text)) => Ok(Field::Value(text.clone())),
+        Some(RawField::Json(_)) => Err(InputError::InvalidType(name)),
+    }
+}
+
+/// A scalar field's non-blank text, if any.
+///
+/// # Errors
+/// As [`scalar`].
+pub(crate) fn given(fields: &BodyFields, name: &'static str) -> Result<Option<String>, InputError> {
+    Ok(scalar(fields, name)?
+        .value()
+        .filter(|t| !t.trim().is_empty())
+        .cloned())
+}
+
+/// Builds the domain's customer input from any body.
+///
+/// # Errors
+/// `invalid_param_type` for structured values in scalar fields and malformed `paymentTypes`
+/// or `contacts`.
+pub(crate) fn customer_input(fields: &BodyFields) -> Result<CustomerInput, InputError> {
+    let s = |name: &'static str| scalar(fields, name);
+    Ok(CustomerInput {
+        reference: s("reference")?,
+        reference2: s("reference2")?,
+        name: s("name")?,
+        barcode: s("barcode")?,
+        is_active: s("isActive")?,
+        category_id: s("categoryId")?,
+        is_sub_customer: s("isSubCustomer")?,
+        parent_customer: s("parentCustomer")?,
+        bill_with_parent: s("billWithParent")?,
+        customer_segmentation_id: s("customerSegmentationId")?,
+        user_id: s("userId")?,
+        is_same_address: s("isSameAddress")?,
+        billing_country: s("billingCountry")?,
+        billing_city: s("billingCity")?,
+        billing_postal_code: s("billingPostalCode")?,
+        billing_address: s("billingAddress")?,
+        billing_lat: s("billingLat")?,
+        billing_lng: s("billingLng")?,
+        country: s("country")?,
+        city: s("city")?,
+        postal_code: s("postalCode")?,
+        address: s("address")?,
+        latitude: s("latitude")?,
+        longitude: s("longitude")?,
+        email: s("email")?,
+        phone: s("phone")?,
+        mobile: s("mobile")?,
+        fax: s("fax")?,
+        comment: s("comment")?,
+        website: s("website")?,
+        credit_limit: s("creditLimit")?,
+        due_date_config_number: s("dueDateConfigNumber")?,
+        due_date_config_type: s("dueDateConfigType")?,
+        tax_number: s("taxNumber")?,
+        company_registration_number: s("companyRegistrationNumber")?,
+        currency: s("currency")?,
+        payment_types: payment_types(fields)?,
+        region_id: s("regionId")?,
+        customer_risk: s("customerRisk")?,
+        customer_risk_color: s("customerRiskColor")?,
+        on_hold: s("onHold")?,
+        on_hold_reason: s("onHoldReason")?,
+        contacts: contacts(fields)?,
+        use_external_id: s("useExternalId")?,
+    })
+}
+
+const PAYMENT_TYPE_ID: &str = "payment type id";
+
+fn bad_payment_types() -> InputError {
+    InputError::InvalidType(PAYMENT_TYPE_ID)
+}
+
+/// `paymentTypes`: every value sent (forms may repeat the key), concatenated.
+fn payment_types(fields: &BodyFields) -> Result<Field<Vec<String>>, InputError> {
+    let mut result: Field<Vec<String>> = Field::Absent;
+    for raw in fields.all("paymentTypes") {
+        let ids = match raw {
+            RawField::Null => None,
+            RawField::Text(text) if text.trim().is_empty() => None,
+            RawField::Text(text) => Some(payment_type_text(text)?),
+            RawField::Json(value) => Some(payment_type_ids(value)?),
+        };
+        result = match (result, ids) {
+            (Field::Value(mut all), Some(ids)) => {
+                all.extend(ids);
+                Field::Value(all)
+            }
+            (Field::Value(all), None) => Field::Value(all),
+            (_, Some(ids)) => Field::Value(ids),
+            (_, None) => Field::Null,
+        };
+    }
+    Ok(result)
+}
+
+/// Text of a form field: JSON, the seed's `[{"id"=7}]`, or one plain id.
+fn payment_type_text(text: &str) -> Result<Vec<String>, InputError> {
+    let text = text.trim();
+    if let Ok(value) = serde_json::from_str::<Value>(text) {
+        return payment_type_ids(&value);
+    }
+    if text.starts_with('[') || text.starts_with('{') {
+        let value: Value =
+            serde_json::from_str(&text.replace('=', ":")).map_err(|_| bad_payment_types())?;
+        return payment_type_ids(&value);
+    }
+    Ok(vec![text.to_owned()])
+}
+
+fn payment_type_ids(value: &Value) -> Result<Vec<String>, InputError> {
+    match value {
+        Value::Array(items) => items.iter().map(payment_type_id).collect(),
+        single => payment_type_id(single).map(|id| vec![id]),
+    }
+}
+
+fn payment_type_id(value: &Value) -> Result<String, InputError> {
+    match value {
+        Value::Number(n) => Ok(n.to_string()),
+        Value::String(s) if !s.trim().is_empty() => Ok(s.trim().to_owned()),
+        Value::Object(map) => map.get("id").or_else(|| map.get("reference")).map_or_else(
+            || Err(bad_payment_types()),
+            |id| match id {
+                Value::Object(_) | Value::Array(_) => Err(bad_payment_types()),
+                scalar => payment_type_id(scalar),
+            },
+        ),
+        _ => Err(bad_payment_types()),
+    }
+}
+
+/// `contacts`: a JSON array of `{name, email, phone}`, or that JSON as text.
+fn contacts(fields: &BodyFields) -> Result<Field<Vec<ContactInput>>, InputError> {
+    let bad = || InputError::InvalidType("contacts");
+    let value = match fields.get("contacts") {
+        None => return Ok(Field::Absent),
+        Some(RawField::Null) => return Ok(Field::Null),
+        Some(RawField::Text(text)) if text.trim().is_empty() => return Ok(Field::Null),
+        Some(RawField::Text(text)) => serde_json::from_str::<Value>(text).map_err(|_| bad())?,
+        Some(RawField::Json(value)) => value.clone(),
+    };
+    let Value::Array(items) = value else {
+        return Err(bad());
+    };
+    let member = |map: &serde_json::Map<String, Value>, key: &str| match map.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(Value::Number(n)) => Ok(Some(n.to_string())),
+        Some(_) => Err(bad()),
+    };
+    items
+        .iter()
+        .map(|item| {
+            let Value::Object(map) = item else {
+                return Err(bad());
+            };
+            Ok(ContactInput {
+                name: member(map, "name")?,
+                email: member(map, "email")?,
+                phone: member(map, "phone")?,
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Field::Value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form(pairs: &[(&str, &str)]) -> BodyFields {
+        BodyFields::new(
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), RawField::Text((*v).to_owned())))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn payment_types_accept_the_seed_syntax_json_and_plain_ids() {
+        for text in [
+            r#"[{"id"=7},{"id"=8}]"#,
+            r#"[{"id":7},{"id":"8"}]"#,
+            "[7, 8]",
+        ] {
+            let input = customer_input(&form(&[("paymentTypes", text)])).unwrap();
+            assert_eq!(
+                input.payment_types,
+                Field::Value(vec!["7".to_owned(), "8".to_owned()]),
+                "{text}"
+            );
+        }
+        let repeated =
+            customer_input(&form(&[("paymentTypes", "7"), ("paymentTypes", "8")])).unwrap();
+        assert_eq!(
+            repeated.payment_types,
+            Field::Value(vec!["7".to_owned(), "8".to_owned()])
+        );
+        assert_eq!(
+            customer_input(&form(&[("paymentTypes", "")]))
+                .unwrap()
+                .payment_types,
+            Field::Null
+        );
+        for bad in [r#"[{"id"=}]"#, r#"[{"x":1}]"#, "[[1]]"] {
+            assert_eq!(
+                customer_input(&form(&[("paymentTypes", bad)])).unwrap_err(),
+                InputError::InvalidType(PAYMENT_TYPE_ID)
+            );
+        }
+    }
+
+    #[test]
+    fn structured_values_in_scalar_fields_are_type_errors() {
+        let fields = BodyFields::new(vec![(
+            "name".into(),
+            RawField::Json(serde_json::json!({"a": 1})),
+        )]);
+        assert_eq!(
+            customer_input(&fields).unwrap_err(),
+            InputError::InvalidType("name")
+        );
+    }
+
+    #[test]
+    fn contacts_come_from_json_text() {
+        let input = customer_input(&form(&[(
+            "contacts",
+            r#"[{"name":"Ann","email":null,"phone":"123"}]"#,
+        )]))
+        .unwrap();
+        assert_eq!(
+            input.contacts,
+            Field::Value(vec![ContactInput {
+                name: Some("Ann".into()),
+                email: None,
+                phone: Some("123".into())
+            }])
+        );
+        assert!(customer_input(&form(&[("contacts", "{")])).is_err());
+    }
+}

@@ -1,0 +1,392 @@
+//! Every failure the API can answer, in seed 002's one shape: a status and
+//! `{"error": code, "error_description": text}`.
+//!
+//! Each domain error enum has one exhaustive `From` impl here, so a new variant fails to
+//! compile until someone decides its status. Store failures are the only place a `500` is
+//! made: the cause chain goes to the log, the client gets seed 002's opaque text. The JSON
+//! body is written by [`ResponseError`]; the negotiation middleware re-renders it as XML
+//! (from the [`ErrorBody`] left in the response's extensions) when the client prefers XML.
+
+use std::fmt;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use credence_domain::input::InputError;
+use credence_domain::ports::StoreError;
+use credence_domain::services::{
+    CreateCustomerError, DeleteCustomerError, DeleteRecordError, GetCustomerError, GetRecordError,
+    ListCustomersError, ListRecordsError, SaveRecordError, UpdateCustomerError,
+};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// The body of every error response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// Machine-readable code (`not_found`, `invalid_param`, ...).
+    #[schema(example = "not_found")]
+    pub error: String,
+    /// Human-readable description, safe to show.
+    #[schema(example = "The customer with the id 2559 doesn't exist.")]
+    pub error_description: String,
+}
+
+/// An error answer: a status and its body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    status: StatusCode,
+    body: ErrorBody,
+}
+
+impl ApiError {
+    /// Any status, code and description.
+    pub fn new(status: StatusCode, code: &str, description: impl Into<String>) -> Self {
+        Self {
+            status,
+            body: ErrorBody {
+                error: code.to_owned(),
+                error_description: description.into(),
+            },
+        }
+    }
+
+    /// `400 invalid_param`.
+    pub fn invalid_param(description: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_param", description)
+    }
+
+    /// `400 invalid_param_type` naming a parameter.
+    pub fn invalid_param_type(name: &'static str) -> Self {
+        InputError::InvalidType(name).into()
+    }
+
+    /// `400 invalid_param` listing the query parameters this route does not know.
+    pub fn unknown_params(names: &[String]) -> Self {
+        Self::invalid_param(format!(
+            "The parameters [{}] you provided are not valid for this request.",
+            names.join(", ")
+        ))
+    }
+
+    /// `400 invalid_datetime_format` naming the value.
+    pub fn invalid_datetime(value: &str) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_datetime_format",
+            format!("Invalid datetime filter (not ISO-8601 formatted): [{value}]"),
+        )
+    }
+
+    /// `404 not_found`.
+    pub fn not_found(description: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", description)
+    }
+
+    /// `404 not_found` for a path no route matches.
+    pub fn no_route(path: &str) -> Self {
+        Self::not_found(format!("The resource {path} doesn't exist."))
+    }
+
+    /// `405 method_not_allowed`.
+    pub fn method_not_allowed(method: &str, path: &str) -> Self {
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            format!("The method {method} is not allowed on {path}."),
+        )
+    }
+
+    /// `413 payload_too_large`.
+    pub fn payload_too_large(limit: usize) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("The request body is larger than the limit of {limit} bytes."),
+        )
+    }
+
+    /// `415 unsupported_media_type`.
+    pub fn unsupported_media_type(content_type: &str) -> Self {
+        Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            format!(
+                "The content type {content_type} is not supported: use application/json, \
+                 application/x-www-form-urlencoded or multipart/form-data."
+            ),
+        )
+    }
+
+    /// `400 delete_failed`.
+    pub fn delete_failed() -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "delete_failed",
+            "Failed to delete instance.",
+        )
+    }
+
+    /// `403 forbidden`: the caller is known, but its role may not use the function (seed 000).
+    pub fn forbidden() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            credence_domain::services::FORBIDDEN,
+        )
+    }
+
+    /// `400 not_unique`.
+    pub fn not_unique() -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "not_unique",
+            "reference already used",
+        )
+    }
+
+    /// `503 service_unavailable`.
+    pub fn service_unavailable() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "service_unavailable",
+            "The service is temporarily unavailable, please retry.",
+        )
+    }
+
+    /// An opaque `500 server_error`; the cause chain is logged, never sent.
+    pub fn server_error(cause: &(dyn std::error::Error + 'static)) -> Self {
+        tracing::error!(error.cause_chain = %Chain(cause), error.message = %cause, "request failed unexpectedly");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            "Oops! Something went wrong...",
+        )
+    }
+
+    /// The status.
+    #[must_use]
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The body.
+    #[must_use]
+    pub fn body(&self) -> &ErrorBody {
+        &self.body
+    }
+}
+
+/// Writes an error and its sources, one per line (zero-to-production's `error_chain_fmt`).
+struct Chain<'a>(&'a (dyn std::error::Error + 'static));
+
+impl fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(cause) = source {
+            write!(f, "\n  caused by: {cause}")?;
+            source = cause.source();
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} {}: {}",
+            self.status.as_u16(),
+            self.body.error,
+            self.body.error_description
+        )
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut response = crate::negotiate::render(
+            self.status,
+            "error",
+            None,
+            &self.body,
+            crate::negotiate::Format::Json,
+        );
+        response
+            .headers_mut()
+            .insert(header::VARY, HeaderValue::from_static("accept"));
+        response.extensions_mut().insert(self.body.clone());
+        response
+    }
+}
+
+impl From<InputError> for ApiError {
+    fn from(error: InputError) -> Self {
+        let code = match &error {
+            InputError::Missing(_) => "missing_param",
+            InputError::Invalid { .. } => "invalid_param",
+            InputError::InvalidType(_) => "invalid_param_type",
+            InputError::NotFound { .. }
+            | InputError::UnknownCurrency(_)
+            | InputError::CurrencyNotConfigured(_)
+            | InputError::OwnAncestor(_) => "not_found",
+        };
+        let status = if error.is_not_found() {
+            StatusCode::NOT_FOUND
+        } else {
+            StatusCode::BAD_REQUEST
+        };
+        Self::new(status, code, error.to_string())
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match &error {
+            StoreError::Unavailable(_) => {
+                tracing::warn!(error.cause_chain = %Chain(&error), "the database is unavailable");
+                Self::service_unavailable()
+            }
+            StoreError::Unexpected(_) => Self::server_error(&error),
+        }
+    }
+}
+
+impl From<ListCustomersError> for ApiError {
+    fn from(error: ListCustomersError) -> Self {
+        match error {
+            ListCustomersError::Forbidden => Self::forbidden(),
+            ListCustomersError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<GetCustomerError> for ApiError {
+    fn from(error: GetCustomerError) -> Self {
+        match error {
+            GetCustomerError::Forbidden => Self::forbidden(),
+            GetCustomerError::NotFound(_) => Self::not_found(error.to_string()),
+            GetCustomerError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<CreateCustomerError> for ApiError {
+    fn from(error: CreateCustomerError) -> Self {
+        match error {
+            CreateCustomerError::Forbidden => Self::forbidden(),
+            CreateCustomerError::Input(e) => e.into(),
+            CreateCustomerError::DuplicateReference => Self::not_unique(),
+            CreateCustomerError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<UpdateCustomerError> for ApiError {
+    fn from(error: UpdateCustomerError) -> Self {
+        match error {
+            UpdateCustomerError::Forbidden => Self::forbidden(),
+            UpdateCustomerError::NotFound(_) => Self::not_found(error.to_string()),
+            UpdateCustomerError::Input(e) => e.into(),
+            UpdateCustomerError::DuplicateReference => Self::not_unique(),
+            UpdateCustomerError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<DeleteCustomerError> for ApiError {
+    fn from(error: DeleteCustomerError) -> Self {
+        match error {
+            DeleteCustomerError::Forbidden => Self::forbidden(),
+            DeleteCustomerError::NotFound(_) => Self::not_found(error.to_string()),
+            DeleteCustomerError::HasSubCustomers => Self::delete_failed(),
+            DeleteCustomerError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<ListRecordsError> for ApiError {
+    fn from(error: ListRecordsError) -> Self {
+        match error {
+            ListRecordsError::Forbidden => Self::forbidden(),
+            ListRecordsError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<GetRecordError> for ApiError {
+    fn from(error: GetRecordError) -> Self {
+        match error {
+            GetRecordError::Forbidden => Self::forbidden(),
+            GetRecordError::NotFound { .. } => Self::not_found(error.to_string()),
+            GetRecordError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<SaveRecordError> for ApiError {
+    fn from(error: SaveRecordError) -> Self {
+        match error {
+            SaveRecordError::Forbidden => Self::forbidden(),
+            SaveRecordError::NotFound { .. } => Self::not_found(error.to_string()),
+            SaveRecordError::Input(e) => e.into(),
+            SaveRecordError::DuplicateReference => Self::not_unique(),
+            SaveRecordError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<DeleteRecordError> for ApiError {
+    fn from(error: DeleteRecordError) -> Self {
+        match error {
+            DeleteRecordError::Forbidden => Self::forbidden(),
+            DeleteRecordError::NotFound { .. } => Self::not_found(error.to_string()),
+            DeleteRecordError::Refused => Self::delete_failed(),
+            DeleteRecordError::Store(e) => e.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn input_errors_keep_the_domain_texts_and_pick_the_status() {
+        let missing: ApiError = InputError::Missing("reference").into();
+        assert_eq!(
+            (missing.status(), missing.body().error.as_str()),
+            (StatusCode::BAD_REQUEST, "missing_param")
+        );
+        assert_eq!(
+            missing.body().error_description,
+            "reference parameter is missing"
+        );
+        let currency: ApiError = InputError::UnknownCurrency("GmBP".into()).into();
+        assert_eq!(
+            (currency.status(), currency.body().error.as_str()),
+            (StatusCode::NOT_FOUND, "not_found")
+        );
+        assert_eq!(
+            currency.body().error_description,
+            "The currency with name GmBP doesn't exist."
+        );
+    }
+
+    #[test]
+    fn unexpected_store_failures_are_opaque() {
+        let error: ApiError = StoreError::Unexpected("disk on fire".into()).into();
+        assert_eq!(error.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(
+            error.body().error_description,
+            "Oops! Something went wrong..."
+        );
+    }
+}

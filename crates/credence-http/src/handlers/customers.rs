@@ -1,0 +1,359 @@
+//! The customer routes of seed 002 (with seed 003's `me` and seed 004's PUT by UUID).
+//!
+//! `/customers/me` is registered before `/customers/{id}` so that `me` is never read as an id.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, web};
+use credence_domain::customer::{Customer, CustomerKey};
+
+use crate::AppState;
+use crate::body::Body;
+use crate::caller::Caller;
+use crate::dto::input::customer_input;
+use crate::dto::{CustomerDto, ListDto, SuccessDto};
+use crate::error::{ApiError, ErrorBody};
+use crate::negotiate::Reply;
+use crate::openapi::{CustomerForm, CustomerListParams};
+use crate::query::{CUSTOMER_PARAMS, Params};
+
+pub(crate) fn register(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/customers")
+            .route(web::get().to(list_customers))
+            .route(web::post().to(create_customer)),
+    )
+    .service(web::resource("/customers/me").route(web::get().to(get_own_customer)))
+    .service(
+        web::resource("/customers/reference/{reference}")
+            .route(web::get().to(get_customer_by_reference))
+            .route(web::post().to(upsert_customer_by_reference))
+            .route(web::patch().to(update_customer_by_reference))
+            .route(web::delete().to(delete_customer_by_reference)),
+    )
+    .service(
+        web::resource("/customers/{id}")
+            .route(web::get().to(get_customer))
+            .route(web::post().to(update_customer))
+            .route(web::patch().to(update_customer))
+            .route(web::put().to(replace_customer))
+            .route(web::delete().to(delete_customer)),
+    );
+}
+
+fn customer_reply(
+    state: &AppState,
+    status: StatusCode,
+    customer: &Customer,
+) -> Result<Reply, ApiError> {
+    let dto = CustomerDto::new(customer, &state.services.customers.settings().organization);
+    Reply::new(status, "customer", &dto)
+}
+
+fn created_or_ok(created: bool) -> StatusCode {
+    if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    }
+}
+
+/// Lists customers, paged, sorted and filtered as in seed 002.
+#[utoipa::path(
+    get,
+    path = "/api/v1.0/customers",
+    tag = "customers",
+    params(CustomerListParams),
+    responses(
+        (status = 200, description = "One page of customers", content((ListDto<CustomerDto> = "application/json"), (ListDto<CustomerDto> = "application/xml"))),
+        (status = 400, description = "invalid_param, invalid_param_type or invalid_datetime_format", body = ErrorBody),
+        (status = 503, description = "The database is unavailable", body = ErrorBody),
+    )
+)]
+pub(crate) async fn list_customers(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+) -> Result<Reply, ApiError> {
+    let params = Params::parse(req.query_string(), CUSTOMER_PARAMS)?;
+    let query = params.customer_query()?;
+    let page = state
+        .services
+        .customers
+        .list(&caller.principal, &query)
+        .await?;
+    let organization = &state.services.customers.settings().organization;
+    let dto = ListDto {
+        paging: params.customer_paging(&query, page.total),
+        data: page
+            .items
+            .iter()
+            .map(|c| CustomerDto::new(c, organization))
+            .collect(),
+    };
+    Reply::list("customers", "customer", &dto)
+}
+
+/// Shows the caller's own customer (seed 003's `me`).
+#[utoipa::path(
+    get,
+    path = "/api/v1.0/customers/me",
+    tag = "customers",
+    responses(
+        (status = 200, description = "The caller's customer", content((CustomerDto = "application/json"), (CustomerDto = "application/xml"))),
+        (status = 404, description = "The caller is bound to no customer", body = ErrorBody),
+    )
+)]
+pub(crate) async fn get_own_customer(
+    state: web::Data<AppState>,
+    caller: Caller,
+) -> Result<Reply, ApiError> {
+    let customer = state.services.customers.me(&caller.principal).await?;
+    customer_reply(&state, StatusCode::OK, &customer)
+}
+
+/// Shows a customer by id or UUID.
+#[utoipa::path(
+    get,
+    path = "/api/v1.0/customers/{id}",
+    tag = "customers",
+    params(("id" = String, Path, description = "The numeric id or the UUID")),
+    responses(
+        (status = 200, description = "The customer", content((CustomerDto = "application/json"), (CustomerDto = "application/xml"))),
+        (status = 400, description = "invalid_param_type: neither a number nor a UUID", body = ErrorBody),
+        (status = 404, description = "not_found", body = ErrorBody),
+    )
+)]
+pub(crate) async fn get_customer(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<Reply, ApiError> {
+    let key = CustomerKey::parse_id(&id)?;
+    let customer = state
+        .services
+        .customers
+        .get(&caller.principal, &key)
+        .await?;
+    customer_reply(&state, StatusCode::OK, &customer)
+}
+
+/// Shows a customer by reference (exact).
+#[utoipa::path(
+    get,
+    path = "/api/v1.0/customers/reference/{reference}",
+    tag = "customers",
+    params(("reference" = String, Path, description = "The customer's reference")),
+    responses(
+        (status = 200, description = "The customer", content((CustomerDto = "application/json"), (CustomerDto = "application/xml"))),
+        (status = 404, description = "not_found", body = ErrorBody),
+    )
+)]
+pub(crate) async fn get_customer_by_reference(
+    state: web::Data<AppState>,
+    caller: Caller,
+    reference: web::Path<String>,
+) -> Result<Reply, ApiError> {
+    let key = CustomerKey::Reference(reference.into_inner());
+    let customer = state
+        .services
+        .customers
+        .get(&caller.principal, &key)
+        .await?;
+    customer_reply(&state, StatusCode::OK, &customer)
+}
+
+/// Creates a customer from JSON, a form or multipart. Unknown fields are ignored.
+#[utoipa::path(
+    post,
+    path = "/api/v1.0/customers",
+    tag = "customers",
+    request_body(content((CustomerForm = "application/json"), (CustomerForm = "application/x-www-form-urlencoded"), (CustomerForm = "multipart/form-data"))),
+    responses(
+        (status = 201, description = "Created", content((CustomerDto = "application/json"), (CustomerDto = "application/xml"))),
+        (status = 400, description = "missing_param, invalid_param, invalid_param_type or not_unique", body = ErrorBody),
+        (status = 404, description = "A referenced row or currency does not exist", body = ErrorBody),
+        (status = 413, description = "payload_too_large", body = ErrorBody),
+        (status = 415, description = "unsupported_media_type", body = ErrorBody),
+    )
+)]
+pub(crate) async fn create_customer(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: Body,
+) -> Result<Reply, ApiError> {
+    let input = customer_input(&body.0)?;
+    let customer = state
+        .services
+        .customers
+        .create(&caller.principal, input)
+        .await?;
+    customer_reply(&state, StatusCode::CREATED, &customer)
+}
+
+/// Updates the fields sent (`POST` or `PATCH`).
+#[utoipa::path(
+    method(post, patch),
+    path = "/api/v1.0/customers/{id}",
+    tag = "customers",
+    params(("id" = String, Path, description = "The numeric id or the UUID")),
+    request_body(content((CustomerForm = "application/json"), (CustomerForm = "application/x-www-form-urlencoded"), (CustomerForm = "multipart/form-data"))),
+    responses(
+        (status = 200, description = "Updated", content((CustomerDto = "application/json"), (CustomerDto = "application/xml"))),
+        (status = 400, description = "Bad input or taken reference", body = ErrorBody),
+        (status = 404, description = "not_found", body = ErrorBody),
+    )
+)]
+pub(crate) async fn update_customer(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: Body,
+) -> Result<Reply, ApiError> {
+    let key = CustomerKey::parse_id(&id)?;
+    let input = customer_input(&body.0)?;
+    let customer = state
+        .services
+        .customers
+        .update(&caller.principal, &key, input)
+        .await?;
+    customer_reply(&state, StatusCode::OK, &customer)
+}
+
+/// Updates the fields sent, by reference.
+#[utoipa::path(
+    patch,
+    path = "/api/v1.0/customers/reference/{reference}",
+    tag = "customers",
+    params(("reference" = String, Path, description = "The customer's reference")),
+    request_body(content((CustomerForm = "application/json"), (CustomerForm = "application/x-www-form-urlencoded"), (CustomerForm = "multipart/form-data"))),
+    responses(
+        (status = 200, description = "Updated", content((CustomerDto = "application/json"), (CustomerDto = "application/xml"))),
+        (status = 400, description = "Bad input or taken reference", body = ErrorBody),
+        (status = 404, description = "not_found", body = ErrorBody),
+    )
+)]
+pub(crate) async fn update_customer_by_reference(
+    state: web::Data<AppState>,
+    caller: Caller,
+    reference: web::Path<String>,
+    body: Body,
+) -> Result<Reply, ApiError> {
+    let key = CustomerKey::Reference(reference.into_inner());
+    let input = customer_input(&body.0)?;
+    let customer = state
+        .services
+        .customers
+        .update(&caller.principal, &key, input)
+        .await?;
+    customer_reply(&state, StatusCode::OK, &customer)
+}
+
+/// Creates the customer with this reference (201), or updates it (200).
+#[utoipa::path(
+    post,
+    path = "/api/v1.0/customers/reference/{reference}",
+    tag = "customers",
+    params(("reference" = String, Path, description = "The customer's reference")),
+    request_body(content((CustomerForm = "application/json"), (CustomerForm = "application/x-www-form-urlencoded"), (CustomerForm = "multipart/form-data"))),
+    responses(
+        (status = 200, description = "Updated", content((CustomerDto = "application/json"), (CustomerDto = "application/xml"))),
+        (status = 201, description = "Created", content((CustomerDto = "application/json"), (CustomerDto = "application/xml"))),
+        (status = 400, description = "Bad input", body = ErrorBody),
+    )
+)]
+pub(crate) async fn upsert_customer_by_reference(
+    state: web::Data<AppState>,
+    caller: Caller,
+    reference: web::Path<String>,
+    body: Body,
+) -> Result<Reply, ApiError> {
+    let input = customer_input(&body.0)?;
+    let saved = state
+        .services
+        .customers
+        .upsert(&caller.principal, &reference, input)
+        .await?;
+    customer_reply(&state, created_or_ok(saved.created), &saved.customer)
+}
+
+/// Replaces the whole customer (omitted optional fields are reset); an unknown UUID creates it.
+#[utoipa::path(
+    put,
+    path = "/api/v1.0/customers/{id}",
+    tag = "customers",
+    params(("id" = String, Path, description = "The numeric id or the UUID")),
+    request_body(content((CustomerForm = "application/json"), (CustomerForm = "application/x-www-form-urlencoded"), (CustomerForm = "multipart/form-data"))),
+    responses(
+        (status = 200, description = "Replaced", content((CustomerDto = "application/json"), (CustomerDto = "application/xml"))),
+        (status = 201, description = "Created with this UUID", content((CustomerDto = "application/json"), (CustomerDto = "application/xml"))),
+        (status = 400, description = "Bad input", body = ErrorBody),
+        (status = 404, description = "Unknown numeric id", body = ErrorBody),
+    )
+)]
+pub(crate) async fn replace_customer(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: Body,
+) -> Result<Reply, ApiError> {
+    let key = CustomerKey::parse_id(&id)?;
+    let input = customer_input(&body.0)?;
+    let saved = state
+        .services
+        .customers
+        .replace(&caller.principal, &key, input)
+        .await?;
+    customer_reply(&state, created_or_ok(saved.created), &saved.customer)
+}
+
+/// Deletes (archives) a customer.
+#[utoipa::path(
+    delete,
+    path = "/api/v1.0/customers/{id}",
+    tag = "customers",
+    params(("id" = String, Path, description = "The numeric id or the UUID")),
+    responses(
+        (status = 200, description = "Deleted", content((SuccessDto = "application/json"), (SuccessDto = "application/xml"))),
+        (status = 400, description = "delete_failed or invalid_param_type", body = ErrorBody),
+        (status = 404, description = "not_found", body = ErrorBody),
+    )
+)]
+pub(crate) async fn delete_customer(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<Reply, ApiError> {
+    let key = CustomerKey::parse_id(&id)?;
+    state
+        .services
+        .customers
+        .delete(&caller.principal, &key)
+        .await?;
+    Reply::ok("response", &SuccessDto::deleted())
+}
+
+/// Deletes (archives) a customer by reference.
+#[utoipa::path(
+    delete,
+    path = "/api/v1.0/customers/reference/{reference}",
+    tag = "customers",
+    params(("reference" = String, Path, description = "The customer's reference")),
+    responses(
+        (status = 200, description = "Deleted", content((SuccessDto = "application/json"), (SuccessDto = "application/xml"))),
+        (status = 400, description = "delete_failed", body = ErrorBody),
+        (status = 404, description = "not_found", body = ErrorBody),
+    )
+)]
+pub(crate) async fn delete_customer_by_reference(
+    state: web::Data<AppState>,
+    caller: Caller,
+    reference: web::Path<String>,
+) -> Result<Reply, ApiError> {
+    let key = CustomerKey::Reference(reference.into_inner());
+    state
+        .services
+        .customers
+        .delete(&caller.principal, &key)
+        .await?;
+    Reply::ok("response", &SuccessDto::deleted())
+}

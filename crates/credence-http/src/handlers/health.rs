@@ -1,0 +1,45 @@
+//! Liveness and readiness probes for orchestrators: `live` says the process answers,
+//! `ready` that the database does too.
+
+use actix_web::web;
+
+use crate::AppState;
+use crate::dto::HealthDto;
+use crate::error::{ApiError, ErrorBody};
+use crate::negotiate::Reply;
+
+pub(crate) fn register(cfg: &mut web::ServiceConfig) {
+    cfg.route("/live", web::get().to(get_liveness))
+        .route("/ready", web::get().to(get_readiness));
+}
+
+/// The process is up.
+#[utoipa::path(
+    get,
+    path = "/health/live",
+    tag = "health",
+    responses((status = 200, description = "The process answers", body = HealthDto))
+)]
+pub(crate) async fn get_liveness() -> Result<Reply, ApiError> {
+    Reply::ok("health", &HealthDto { status: "ok" })
+}
+
+/// The database answers.
+#[utoipa::path(
+    get,
+    path = "/health/ready",
+    tag = "health",
+    responses(
+        (status = 200, description = "Ready to serve", body = HealthDto),
+        (status = 503, description = "The database does not answer", body = ErrorBody),
+    )
+)]
+pub(crate) async fn get_readiness(state: web::Data<AppState>) -> Result<Reply, ApiError> {
+    match state.services.readiness.ping().await {
+        Ok(()) => Reply::ok("health", &HealthDto { status: "ok" }),
+        Err(error) => {
+            tracing::warn!(error = %error, "readiness check failed");
+            Err(ApiError::service_unavailable())
+        }
+    }
+}

@@ -1,0 +1,108 @@
+//! Routing: which handler answers which method and path, the app data, the extractor error
+//! handlers and the fallbacks. Handlers themselves are thin: parse, call one service method
+//! with the caller's principal, convert to a DTO, reply.
+
+pub(crate) mod customers;
+pub(crate) mod health;
+pub(crate) mod records;
+
+use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError, UrlencodedError};
+use actix_web::http::StatusCode;
+use actix_web::http::header;
+use actix_web::middleware::from_fn;
+use actix_web::{HttpRequest, HttpResponse, web};
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::error::ApiError;
+use crate::negotiate::{Format, negotiate_errors, render};
+use crate::{AppState, HttpConfig};
+
+/// Registers everything (see [`crate::configure`]).
+pub(crate) fn register(
+    cfg: &mut web::ServiceConfig,
+    state: web::Data<AppState>,
+    config: &HttpConfig,
+) {
+    let limit = config.body_limit;
+    cfg.app_data(state)
+        .app_data(
+            web::JsonConfig::default()
+                .limit(limit)
+                .error_handler(move |e, _| json_error(e, limit).into()),
+        )
+        .app_data(
+            web::FormConfig::default()
+                .limit(limit)
+                .error_handler(move |e, _| form_error(e, limit).into()),
+        )
+        .app_data(web::QueryConfig::default().error_handler(|e, _| query_error(&e).into()))
+        .app_data(web::PathConfig::default().error_handler(|e, _| path_error(&e).into()))
+        .app_data(web::PayloadConfig::new(limit))
+        .service(
+            web::scope("/api/v1.0")
+                .wrap(from_fn(negotiate_errors))
+                .configure(customers::register)
+                .configure(records::categories::register)
+                .configure(records::segmentations::register)
+                .configure(records::payment_types::register)
+                .configure(records::regions::register)
+                .configure(records::currencies::register)
+                .configure(records::users::register),
+        )
+        .service(
+            web::scope("/health")
+                .wrap(from_fn(negotiate_errors))
+                .configure(health::register),
+        )
+        .route("/docs", web::get().to(redirect_docs))
+        .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", crate::openapi()))
+        .default_service(web::to(no_route));
+}
+
+async fn redirect_docs() -> HttpResponse {
+    HttpResponse::PermanentRedirect()
+        .insert_header((header::LOCATION, "/docs/"))
+        .finish()
+}
+
+/// The JSON 404 of every path no route matches.
+async fn no_route(req: HttpRequest) -> HttpResponse {
+    let error = ApiError::no_route(req.path());
+    let mut response = render(
+        StatusCode::NOT_FOUND,
+        "error",
+        None,
+        error.body(),
+        Format::of(&req),
+    );
+    response.extensions_mut().insert(error.body().clone());
+    response
+}
+
+fn json_error(error: JsonPayloadError, limit: usize) -> ApiError {
+    match error {
+        JsonPayloadError::OverflowKnownLength { .. } | JsonPayloadError::Overflow { .. } => {
+            ApiError::payload_too_large(limit)
+        }
+        JsonPayloadError::ContentType => ApiError::unsupported_media_type("(not JSON)"),
+        e => ApiError::invalid_param(format!("The request body is not valid JSON: {e}.")),
+    }
+}
+
+fn form_error(error: UrlencodedError, limit: usize) -> ApiError {
+    match error {
+        UrlencodedError::Overflow { .. } => ApiError::payload_too_large(limit),
+        UrlencodedError::ContentType => ApiError::unsupported_media_type("(not a form)"),
+        e => ApiError::invalid_param(format!("The request body is not a valid form: {e}.")),
+    }
+}
+
+fn query_error(error: &QueryPayloadError) -> ApiError {
+    ApiError::invalid_param(format!(
+        "The query string is not valid for this request: {error}."
+    ))
+}
+
+fn path_error(_: &PathError) -> ApiError {
+    ApiError::invalid_param_type("id")
+}

@@ -1,0 +1,260 @@
+//! The OpenAPI 3.1 document, collected by utoipa from each handler's `#[utoipa::path]`, and
+//! the schema-only types that describe request bodies and query strings (the handlers read
+//! those as raw text, so these types exist for the document alone).
+
+use utoipa::{IntoParams, OpenApi, ToSchema};
+
+use crate::dto::customer::{ContactDto, CreatedByDto, CustomerDto, LinkDto, RegionLinkDto};
+use crate::dto::records::{CategoryDto, CurrencyDto, LabelDto, RegionDto, UserDto};
+use crate::dto::{HealthDto, PagingDto, SuccessDto};
+use crate::error::ErrorBody;
+use crate::handlers::{customers, health, records};
+
+/// A payment type named in a customer body: `{"id": 7}` (a reference with `useExternalId`).
+#[derive(ToSchema)]
+#[expect(
+    dead_code,
+    reason = "schema-only: describes the wire format in the OpenAPI document"
+)]
+pub(crate) struct PaymentTypeRef {
+    #[schema(value_type = String, example = "7")]
+    id: String,
+}
+
+/// A contact in a customer body.
+#[derive(ToSchema)]
+#[expect(
+    dead_code,
+    reason = "schema-only: describes the wire format in the OpenAPI document"
+)]
+pub(crate) struct ContactForm {
+    name: Option<String>,
+    email: Option<String>,
+    phone: Option<String>,
+}
+
+/// A customer body (seed 002's parameters). Every field is optional on update; `reference`
+/// and `name` are required on create. In forms, `paymentTypes` may be written
+/// `[{"id"=7},{"id"=8}]` and `contacts` as JSON text. Unknown fields, and fields a client may
+/// not set (`id`, `uuid`, `dateCreated`, `lastUpdated`, `balance`), are ignored.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[expect(
+    dead_code,
+    reason = "schema-only: describes the wire format in the OpenAPI document"
+)]
+pub(crate) struct CustomerForm {
+    reference: Option<String>,
+    reference2: Option<String>,
+    name: Option<String>,
+    barcode: Option<String>,
+    is_active: Option<bool>,
+    /// Id, or reference with `useExternalId=true`.
+    category_id: Option<String>,
+    is_sub_customer: Option<bool>,
+    /// Id, or reference with `useExternalId=true`.
+    parent_customer: Option<String>,
+    bill_with_parent: Option<bool>,
+    customer_segmentation_id: Option<String>,
+    user_id: Option<String>,
+    is_same_address: Option<bool>,
+    billing_country: Option<String>,
+    billing_city: Option<String>,
+    billing_postal_code: Option<String>,
+    billing_address: Option<String>,
+    billing_lat: Option<f64>,
+    billing_lng: Option<f64>,
+    country: Option<String>,
+    city: Option<String>,
+    postal_code: Option<String>,
+    address: Option<String>,
+    latitude: Option<f64>,
+    longitude: Option<f64>,
+    email: Option<String>,
+    phone: Option<String>,
+    mobile: Option<String>,
+    fax: Option<String>,
+    comment: Option<String>,
+    website: Option<String>,
+    /// Exact decimal, at most the currency's minor-unit digits.
+    #[schema(value_type = Option<f64>)]
+    credit_limit: Option<String>,
+    due_date_config_number: Option<i64>,
+    /// `1`/`daysAfterInvoiceDate` or `2`/`daysAfterEndOfInvoiceMonth`.
+    due_date_config_type: Option<String>,
+    tax_number: Option<String>,
+    company_registration_number: Option<String>,
+    /// A configured ISO 4217 code.
+    currency: Option<String>,
+    payment_types: Option<Vec<PaymentTypeRef>>,
+    region_id: Option<String>,
+    customer_risk: Option<String>,
+    /// `#RRGGBB`.
+    customer_risk_color: Option<String>,
+    on_hold: Option<bool>,
+    on_hold_reason: Option<String>,
+    contacts: Option<Vec<ContactForm>>,
+    use_external_id: Option<bool>,
+}
+
+/// A reference-data body: the fields of the kind (`reference`, `name`, `parentId`; `code`,
+/// `exchangeRate`; `email`, `role`, `customerId`). Updates merge the fields sent.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[expect(
+    dead_code,
+    reason = "schema-only: describes the wire format in the OpenAPI document"
+)]
+pub(crate) struct RecordForm {
+    reference: Option<String>,
+    name: Option<String>,
+    parent_id: Option<i64>,
+    code: Option<String>,
+    #[schema(value_type = Option<f64>)]
+    exchange_rate: Option<String>,
+    email: Option<String>,
+    role: Option<String>,
+    customer_id: Option<i64>,
+}
+
+/// Paging parameters.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[expect(
+    dead_code,
+    reason = "schema-only: describes the query string in the OpenAPI document"
+)]
+pub(crate) struct PageParams {
+    /// Page size, 1 to 1000 (default 100).
+    max: Option<u32>,
+    /// Rows to skip (default 0).
+    offset: Option<u64>,
+}
+
+/// Parameters of the customer list. Any other parameter is `400 invalid_param`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[expect(
+    dead_code,
+    reason = "schema-only: describes the query string in the OpenAPI document"
+)]
+pub(crate) struct CustomerListParams {
+    /// Page size, 1 to 1000 (default 100).
+    max: Option<u32>,
+    /// Rows to skip (default 0).
+    offset: Option<u64>,
+    /// `id`, `reference`, `name`, `dateCreated` (default) or `lastUpdated`.
+    sort: Option<String>,
+    /// `asc` (default) or `desc`.
+    order: Option<String>,
+    /// ISO-8601 (`YYYY-MM-DDTHH:MM:SSZ`).
+    #[param(rename = "dateCreated_gt")]
+    date_created_gt: Option<String>,
+    #[param(rename = "dateCreated_gte")]
+    date_created_gte: Option<String>,
+    #[param(rename = "dateCreated_lt")]
+    date_created_lt: Option<String>,
+    #[param(rename = "dateCreated_lte")]
+    date_created_lte: Option<String>,
+    #[param(rename = "lastUpdated_gt")]
+    last_updated_gt: Option<String>,
+    #[param(rename = "lastUpdated_gte")]
+    last_updated_gte: Option<String>,
+    #[param(rename = "lastUpdated_lt")]
+    last_updated_lt: Option<String>,
+    #[param(rename = "lastUpdated_lte")]
+    last_updated_lte: Option<String>,
+    /// `*` is the wildcard; without one the match is exact; case-insensitive.
+    reference: Option<String>,
+    /// As `reference`.
+    name: Option<String>,
+    /// As `reference`.
+    #[param(rename = "categoryReference")]
+    category_reference: Option<String>,
+    /// `true` or `false`.
+    #[param(rename = "isActive")]
+    is_active: Option<bool>,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Credence back-office API",
+        version = "1.0",
+        description = "Customers and their reference data (seed 002, with 003's `me` and 004's PUT by UUID). \
+                       Every answer is JSON, or XML when `Accept` prefers `application/xml` or `text/xml`."
+    ),
+    paths(
+        customers::list_customers,
+        customers::create_customer,
+        customers::get_own_customer,
+        customers::get_customer,
+        customers::update_customer,
+        customers::replace_customer,
+        customers::delete_customer,
+        customers::get_customer_by_reference,
+        customers::upsert_customer_by_reference,
+        customers::update_customer_by_reference,
+        customers::delete_customer_by_reference,
+        records::categories::list_customer_categories,
+        records::categories::get_customer_category,
+        records::categories::create_customer_category,
+        records::categories::update_customer_category,
+        records::categories::delete_customer_category,
+        records::segmentations::list_customer_segmentations,
+        records::segmentations::get_customer_segmentation,
+        records::segmentations::create_customer_segmentation,
+        records::segmentations::update_customer_segmentation,
+        records::segmentations::delete_customer_segmentation,
+        records::payment_types::list_payment_types,
+        records::payment_types::get_payment_type,
+        records::payment_types::create_payment_type,
+        records::payment_types::update_payment_type,
+        records::payment_types::delete_payment_type,
+        records::regions::list_regions,
+        records::regions::get_region,
+        records::regions::create_region,
+        records::regions::update_region,
+        records::regions::delete_region,
+        records::currencies::list_currencies,
+        records::currencies::get_currency,
+        records::currencies::create_currency,
+        records::currencies::update_currency,
+        records::currencies::delete_currency,
+        records::users::list_users,
+        records::users::get_user,
+        records::users::create_user,
+        records::users::update_user,
+        records::users::delete_user,
+        health::get_liveness,
+        health::get_readiness,
+    ),
+    components(schemas(
+        CustomerDto,
+        LinkDto,
+        CreatedByDto,
+        RegionLinkDto,
+        ContactDto,
+        PagingDto,
+        SuccessDto,
+        HealthDto,
+        ErrorBody,
+        CategoryDto,
+        LabelDto,
+        RegionDto,
+        CurrencyDto,
+        UserDto,
+        CustomerForm,
+        RecordForm,
+        PaymentTypeRef,
+        ContactForm,
+    ))
+)]
+struct ApiDoc;
+
+/// The OpenAPI 3.1 document generated with utoipa from the handlers' `#[utoipa::path]`
+/// attributes.
+#[must_use]
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}

@@ -1,0 +1,254 @@
+//! Query strings of the list routes: the strict parameter check of seed 002 (every unknown
+//! parameter is named in one `400 invalid_param`), paging, the customer filters, and the
+//! `previous`/`next` links of the `paging` object.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use credence_domain::customer::{CustomerFilter, CustomerQuery, CustomerSort};
+use credence_domain::input::parse_bool;
+use credence_domain::listing::{Order, PageRequest, TextPattern, TimeRange};
+
+use crate::dto::PagingDto;
+use crate::error::ApiError;
+
+/// The parameters of `GET /customers`.
+pub(crate) const CUSTOMER_PARAMS: &[&str] = &[
+    "max",
+    "offset",
+    "sort",
+    "order",
+    "dateCreated_gt",
+    "dateCreated_gte",
+    "dateCreated_lt",
+    "dateCreated_lte",
+    "lastUpdated_gt",
+    "lastUpdated_gte",
+    "lastUpdated_lt",
+    "lastUpdated_lte",
+    "reference",
+    "name",
+    "categoryReference",
+    "isActive",
+];
+
+/// The parameters of the reference-data lists.
+pub(crate) const PAGE_PARAMS: &[&str] = &["max", "offset"];
+
+/// The decoded pairs of a query string, in order.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Params {
+    pairs: Vec<(String, String)>,
+}
+
+impl Params {
+    /// Decodes a query string and refuses any parameter not in `allowed`.
+    ///
+    /// # Errors
+    /// `400 invalid_param` naming every unknown parameter, or for an undecodable string.
+    pub(crate) fn parse(query: &str, allowed: &[&str]) -> Result<Self, ApiError> {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query)
+            .map_err(|_| ApiError::invalid_param("The query string could not be decoded."))?;
+        let mut unknown: Vec<String> = Vec::new();
+        for (key, _) in &pairs {
+            if !allowed.contains(&key.as_str()) && !unknown.contains(key) {
+                unknown.push(key.clone());
+            }
+        }
+        if !unknown.is_empty() {
+            return Err(ApiError::unknown_params(&unknown));
+        }
+        Ok(Self { pairs })
+    }
+
+    /// The last value given for `name`.
+    fn get(&self, name: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The last non-blank value given for `name`.
+    fn non_blank(&self, name: &str) -> Option<&str> {
+        self.get(name).filter(|v| !v.trim().is_empty())
+    }
+
+    fn int(&self, name: &'static str) -> Result<Option<i64>, ApiError> {
+        self.non_blank(name)
+            .map(|v| {
+                v.trim()
+                    .parse::<i64>()
+                    .map_err(|_| ApiError::invalid_param_type(name))
+            })
+            .transpose()
+    }
+
+    /// `max` and `offset`.
+    ///
+    /// # Errors
+    /// `400 invalid_param_type` for non-integers, `400 invalid_param` out of range.
+    pub(crate) fn page(&self) -> Result<PageRequest, ApiError> {
+        let max = self.int("max")?;
+        let offset = self.int("offset")?;
+        Ok(PageRequest::new(max, offset)?)
+    }
+
+    /// The filters as given, in order, for the paging links.
+    fn filters(&self) -> Vec<(&str, &str)> {
+        let mut seen: Vec<(&str, &str)> = Vec::new();
+        for (k, v) in &self.pairs {
+            if PAGE_PARAMS.contains(&k.as_str()) || k == "sort" || k == "order" {
+                continue;
+            }
+            // The last value wins, at the place of the first occurrence.
+            if let Some(entry) = seen.iter_mut().find(|(key, _)| key == k) {
+                entry.1 = v;
+            } else {
+                seen.push((k, v));
+            }
+        }
+        seen
+    }
+
+    /// The whole customer list request.
+    ///
+    /// # Errors
+    /// `400` for a bad page, sort, order, date or boolean.
+    pub(crate) fn customer_query(&self) -> Result<CustomerQuery, ApiError> {
+        let page = self.page()?;
+        let sort = self
+            .non_blank("sort")
+            .map(CustomerSort::parse)
+            .transpose()?
+            .unwrap_or_default();
+        let order = self
+            .non_blank("order")
+            .map(Order::parse)
+            .transpose()?
+            .unwrap_or_default();
+        let pattern = |name: &str| self.non_blank(name).map(TextPattern::parse);
+        let filter = CustomerFilter {
+            date_created: self.range("dateCreated")?,
+            last_updated: self.range("lastUpdated")?,
+            reference: pattern("reference"),
+            name: pattern("name"),
+            category_reference: pattern("categoryReference"),
+            is_active: self
+                .non_blank("isActive")
+                .map(|v| parse_bool("isActive", v))
+                .transpose()?,
+            // Scope is the domain's business: the service narrows it for resellers.
+            within: None,
+        };
+        Ok(CustomerQuery {
+            filter,
+            sort,
+            order,
+            page,
+        })
+    }
+
+    fn range(&self, field: &str) -> Result<TimeRange, ApiError> {
+        let at = |op: &str| {
+            self.get(&format!("{field}_{op}"))
+                .map(parse_datetime)
+                .transpose()
+        };
+        Ok(TimeRange {
+            gt: at("gt")?,
+            gte: at("gte")?,
+            lt: at("lt")?,
+            lte: at("lte")?,
+        })
+    }
+
+    /// The `paging` object of a customer list.
+    pub(crate) fn customer_paging(&self, query: &CustomerQuery, total: u64) -> PagingDto {
+        let mut tail = format!(
+            "&sort={}&order={}",
+            query.sort.as_str(),
+            query.order.as_str()
+        );
+        for (k, v) in self.filters() {
+            tail.push('&');
+            tail.push_str(&serde_urlencoded::to_string([(k, v)]).unwrap_or_default());
+        }
+        paging("/api/v1.0/customers", query.page, total, &tail)
+    }
+}
+
+/// Parses a filter date: RFC 3339 (seed 002 writes `YYYY-MM-DDTHH:MM:SSZ`), or the same
+/// without an offset, read as UTC.
+fn parse_datetime(text: &str) -> Result<DateTime<Utc>, ApiError> {
+    let trimmed = text.trim();
+    DateTime::parse_from_rfc3339(trimmed)
+        .map(|d| d.with_timezone(&Utc))
+        .or_else(|_| {
+            NaiveDateTime::parse_from_str(trimmed, "%Y-%m-%dT%H:%M:%S").map(|n| n.and_utc())
+        })
+        .map_err(|_| ApiError::invalid_datetime(text))
+}
+
+/// Builds `paging` with links `path?max=M&offset=O` + `tail`, `null` at either end.
+pub(crate) fn paging(path: &str, page: PageRequest, total: u64, tail: &str) -> PagingDto {
+    let (max, offset) = (u64::from(page.max()), page.offset());
+    let link = |offset: u64| format!("{path}?max={max}&offset={offset}{tail}");
+    PagingDto {
+        total,
+        max,
+        offset,
+        previous: (offset > 0).then(|| link(offset.saturating_sub(max))),
+        next: (offset.saturating_add(max) < total).then(|| link(offset + max)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_parameters_are_all_named() {
+        let error =
+            Params::parse("max=2&dateCreated_gta=x&foo=1&foo=2", CUSTOMER_PARAMS).unwrap_err();
+        assert_eq!(
+            error.body().error_description,
+            "The parameters [dateCreated_gta, foo] you provided are not valid for this request."
+        );
+    }
+
+    #[test]
+    fn links_follow_the_seed() {
+        let params = Params::parse("max=2&offset=2&name=Mar*+J", CUSTOMER_PARAMS).unwrap();
+        let query = params.customer_query().unwrap();
+        let paging = params.customer_paging(&query, 5);
+        assert_eq!(
+            paging.previous.as_deref(),
+            Some("/api/v1.0/customers?max=2&offset=0&sort=dateCreated&order=asc&name=Mar*+J")
+        );
+        assert_eq!(
+            paging.next.as_deref(),
+            Some("/api/v1.0/customers?max=2&offset=4&sort=dateCreated&order=asc&name=Mar*+J")
+        );
+        let last = params.customer_paging(
+            &CustomerQuery {
+                page: PageRequest::new(Some(2), Some(4)).unwrap(),
+                ..query
+            },
+            5,
+        );
+        assert_eq!(last.next, None);
+    }
+
+    #[test]
+    fn dates_are_rfc_3339() {
+        assert!(parse_datetime("2016-08-16T09:02:13Z").is_ok());
+        assert!(parse_datetime("2016-08-16T09:02:13+02:00").is_ok());
+        assert_eq!(
+            parse_datetime("2016-08-1Z")
+                .unwrap_err()
+                .body()
+                .error_description,
+            "Invalid datetime filter (not ISO-8601 formatted): [2016-08-1Z]"
+        );
+    }
+}

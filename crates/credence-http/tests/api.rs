@@ -1,0 +1,820 @@
+//! In-process tests of the HTTP adapter over the domain's mockall mocks: routing, wire
+//! format, content negotiation, body parsing and error mapping.
+#![expect(
+    clippy::unwrap_used,
+    reason = "fixtures outside #[test] functions build known-good values"
+)]
+
+use std::sync::{Arc, Mutex};
+
+use actix_web::http::StatusCode;
+use actix_web::http::header;
+use actix_web::{App, test};
+use chrono::{DateTime, Utc};
+use credence_domain::Settings;
+use credence_domain::customer::{Address, Customer, CustomerData};
+use credence_domain::ids::{CategoryId, CustomerId, PaymentTypeId};
+use credence_domain::listing::Page;
+use credence_domain::ports::{
+    Clock, CustomerRepository, MockClock, MockCustomerRepository, MockReadiness,
+    MockRecordRepository, NewCustomer, Readiness, RecordRepository, RemoveError, StoreError,
+};
+use credence_domain::reference_data::{
+    Category, Currency, Label, PaymentType, Region, Segmentation, User,
+};
+use credence_domain::services::{CustomerService, RecordService, ReferencePorts};
+use credence_domain::values::{CreditLimit, CurrencyCode, CustomerName, Reference};
+use credence_http::{HttpConfig, Services, configure};
+use rust_decimal::Decimal;
+use serde_json::Value;
+
+fn eur() -> CurrencyCode {
+    CurrencyCode::parse("EUR").unwrap()
+}
+
+fn at(text: &str) -> DateTime<Utc> {
+    text.parse().unwrap()
+}
+
+fn root() -> Category {
+    Category {
+        id: CategoryId(1),
+        reference: Reference::new("root").unwrap(),
+        name: Label::new("Root").unwrap(),
+        parent_id: None,
+    }
+}
+
+fn payment_type(id: i64, reference: &str) -> PaymentType {
+    PaymentType {
+        id: PaymentTypeId(id),
+        reference: Reference::new(reference).unwrap(),
+        name: Label::new(reference).unwrap(),
+    }
+}
+
+fn data(reference: &str, name: &str) -> CustomerData {
+    CustomerData {
+        reference: Reference::new(reference).unwrap(),
+        reference2: None,
+        name: CustomerName::new(name).unwrap(),
+        category: root(),
+        parent: None,
+        bill_with_parent: false,
+        segmentation: None,
+        email: None,
+        phone: None,
+        mobile: None,
+        fax: None,
+        comment: None,
+        barcode: None,
+        is_same_address: true,
+        billing: Address::default(),
+        shipping: Address::default(),
+        credit_limit: CreditLimit::new(Decimal::new(5000, 0), eur()).unwrap(),
+        is_active: true,
+        on_hold: false,
+        on_hold_reason: None,
+        created_by: None,
+        due_date_terms: None,
+        payment_types: vec![payment_type(7, "cash")],
+        website: None,
+        tax_number: None,
+        company_registration_number: None,
+        currency: eur(),
+        customer_risk: None,
+        customer_risk_color: None,
+        region: None,
+        contacts: Vec::new(),
+    }
+}
+
+fn customer(id: i64) -> Customer {
+    Customer {
+        id: CustomerId(id),
+        uuid: uuid::Uuid::nil(),
+        data: data("NC-3", "Marie's Jewelry"),
+        date_created: at("2015-12-17T23:00:00Z"),
+        last_updated: at("2016-08-16T09:02:13Z"),
+    }
+}
+
+/// The mocks a test may configure; everything else panics if called.
+#[derive(Default)]
+struct Mocks {
+    customers: MockCustomerRepository,
+    categories: MockRecordRepository<Category>,
+    payment_types: MockRecordRepository<PaymentType>,
+    readiness: MockReadiness,
+}
+
+impl Mocks {
+    fn with_root(mut self) -> Self {
+        self.categories
+            .expect_find_by_reference()
+            .returning(|_| Ok(Some(root())));
+        self
+    }
+
+    fn services(self) -> Services {
+        let mut clock = MockClock::new();
+        clock.expect_now().returning(|| at("2020-01-01T00:00:00Z"));
+        let categories: Arc<dyn RecordRepository<Category>> = Arc::new(self.categories);
+        let segmentations: Arc<dyn RecordRepository<Segmentation>> =
+            Arc::new(MockRecordRepository::new());
+        let payment_types: Arc<dyn RecordRepository<PaymentType>> = Arc::new(self.payment_types);
+        let regions: Arc<dyn RecordRepository<Region>> = Arc::new(MockRecordRepository::new());
+        let currencies: Arc<dyn RecordRepository<Currency>> = Arc::new(MockRecordRepository::new());
+        let users: Arc<dyn RecordRepository<User>> = Arc::new(MockRecordRepository::new());
+        let refs = ReferencePorts {
+            categories: Arc::clone(&categories),
+            segmentations: Arc::clone(&segmentations),
+            payment_types: Arc::clone(&payment_types),
+            regions: Arc::clone(&regions),
+            currencies: Arc::clone(&currencies),
+            users: Arc::clone(&users),
+        };
+        let customers: Arc<dyn CustomerRepository> = Arc::new(self.customers);
+        let clock: Arc<dyn Clock> = Arc::new(clock);
+        let readiness: Arc<dyn Readiness> = Arc::new(self.readiness);
+        Services {
+            customers: CustomerService::new(
+                customers,
+                refs,
+                clock,
+                Settings {
+                    organization: "entity1".into(),
+                    currency: eur(),
+                },
+            ),
+            categories: RecordService::new(categories),
+            segmentations: RecordService::new(segmentations),
+            payment_types: RecordService::new(payment_types),
+            regions: RecordService::new(regions),
+            currencies: RecordService::new(currencies),
+            users: RecordService::new(users),
+            readiness,
+        }
+    }
+}
+
+macro_rules! app {
+    ($mocks:expr) => {
+        app!($mocks, HttpConfig::default())
+    };
+    ($mocks:expr, $config:expr) => {
+        test::init_service(App::new().configure(configure($mocks.services(), $config))).await
+    };
+}
+
+async fn json_of(response: actix_web::dev::ServiceResponse) -> (StatusCode, Value) {
+    let status = response.status();
+    let body = test::read_body(response).await;
+    (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+}
+
+fn error(code: &str, description: &str) -> Value {
+    serde_json::json!({"error": code, "error_description": description})
+}
+
+#[actix_web::test]
+async fn list_pages_with_seed_links_and_exact_amounts() {
+    let mut mocks = Mocks::default();
+    mocks
+        .customers
+        .expect_list()
+        .withf(|q| q.page.max() == 2 && q.page.offset() == 2 && q.filter.name.is_some())
+        .returning(|_| {
+            Ok(Page {
+                items: vec![customer(256)],
+                total: 5,
+            })
+        });
+    let app = app!(mocks);
+    let req = test::TestRequest::get()
+        .uri("/api/v1.0/customers?max=2&offset=2&name=Mar*")
+        .to_request();
+    let response = test::call_service(&app, req).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body = String::from_utf8(test::read_body(response).await.to_vec()).unwrap();
+    assert!(body.contains(r#""creditLimit":5000.00"#), "{body}");
+    let json: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        json["paging"],
+        serde_json::json!({
+            "total": 5, "max": 2, "offset": 2,
+            "previous": "/api/v1.0/customers?max=2&offset=0&sort=dateCreated&order=asc&name=Mar*",
+            "next": "/api/v1.0/customers?max=2&offset=4&sort=dateCreated&order=asc&name=Mar*",
+        })
+    );
+    let first = &json["data"][0];
+    assert_eq!(first["id"], 256);
+    assert_eq!(
+        first["customerCategory"]["href"],
+        "/api/v1.0/customerCategories/1"
+    );
+    assert_eq!(first["paymentTypes"][0]["href"], "/api/v1.0/paymentTypes/7");
+    assert_eq!(first["organization"], "entity1");
+    assert_eq!(first["dateCreated"], "2015-12-17T23:00:00Z");
+    assert_eq!(first["isCredit"], true);
+    assert_eq!(first["reference2"], Value::Null);
+}
+
+#[actix_web::test]
+async fn first_and_last_pages_have_null_links() {
+    let mut mocks = Mocks::default();
+    mocks.customers.expect_list().returning(|_| {
+        Ok(Page {
+            items: vec![customer(1)],
+            total: 1,
+        })
+    });
+    let app = app!(mocks);
+    let (status, json) = json_of(
+        test::call_service(
+            &app,
+            test::TestRequest::get()
+                .uri("/api/v1.0/customers")
+                .to_request(),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(json["paging"]["previous"], Value::Null);
+    assert_eq!(json["paging"]["next"], Value::Null);
+    assert_eq!(json["paging"]["max"], 100);
+}
+
+#[actix_web::test]
+async fn list_rejects_every_unknown_parameter_bad_dates_and_bad_types() {
+    let app = app!(Mocks::default());
+    let cases = [
+        (
+            "/api/v1.0/customers?dateCreated_gta=1&max=2&foo=x",
+            error(
+                "invalid_param",
+                "The parameters [dateCreated_gta, foo] you provided are not valid for this request.",
+            ),
+        ),
+        (
+            "/api/v1.0/customers?dateCreated_gt=2016-08-1Z",
+            error(
+                "invalid_datetime_format",
+                "Invalid datetime filter (not ISO-8601 formatted): [2016-08-1Z]",
+            ),
+        ),
+        (
+            "/api/v1.0/customers?max=ten",
+            error(
+                "invalid_param_type",
+                "The type of parameter max you provided is not valid for this request.",
+            ),
+        ),
+        (
+            "/api/v1.0/customers?offset=1.5",
+            error(
+                "invalid_param_type",
+                "The type of parameter offset you provided is not valid for this request.",
+            ),
+        ),
+        (
+            "/api/v1.0/customers/12ab",
+            error(
+                "invalid_param_type",
+                "The type of parameter id you provided is not valid for this request.",
+            ),
+        ),
+    ];
+    for (uri, expected) in cases {
+        let (status, json) =
+            json_of(test::call_service(&app, test::TestRequest::get().uri(uri).to_request()).await)
+                .await;
+        assert_eq!((status, json), (StatusCode::BAD_REQUEST, expected), "{uri}");
+    }
+    let (status, json) = json_of(
+        test::call_service(
+            &app,
+            test::TestRequest::get()
+                .uri("/api/v1.0/customers?max=1001")
+                .to_request(),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (status, json["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_param"))
+    );
+}
+
+#[actix_web::test]
+async fn show_not_found_uses_the_seed_text() {
+    let mut mocks = Mocks::default();
+    mocks.customers.expect_get().returning(|_| Ok(None));
+    let app = app!(mocks);
+    let (status, json) = json_of(
+        test::call_service(
+            &app,
+            test::TestRequest::get()
+                .uri("/api/v1.0/customers/2559")
+                .to_request(),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (status, json),
+        (
+            StatusCode::NOT_FOUND,
+            error("not_found", "The customer with the id 2559 doesn't exist.")
+        )
+    );
+}
+
+/// Creates through the app and returns the data the repository was asked to insert.
+async fn create_with(request: test::TestRequest) -> (StatusCode, Value, Option<CustomerData>) {
+    let inserted: Arc<Mutex<Option<CustomerData>>> = Arc::default();
+    let seen = Arc::clone(&inserted);
+    let mut mocks = Mocks::default().with_root();
+    mocks
+        .payment_types
+        .expect_get()
+        .returning(|id| Ok(Some(payment_type(id.get(), &format!("pt{}", id.get())))));
+    mocks
+        .customers
+        .expect_insert()
+        .returning(move |new: &NewCustomer| {
+            *seen.lock().unwrap() = Some(new.data.clone());
+            Ok(Customer {
+                id: CustomerId(9),
+                uuid: new.uuid,
+                data: new.data.clone(),
+                date_created: new.now,
+                last_updated: new.now,
+            })
+        });
+    let app = app!(mocks);
+    let (status, json) =
+        json_of(test::call_service(&app, request.uri("/api/v1.0/customers").to_request()).await)
+            .await;
+    let data = inserted.lock().unwrap().clone();
+    (status, json, data)
+}
+
+#[actix_web::test]
+async fn json_form_and_multipart_bodies_reach_the_same_input() {
+    let json = test::TestRequest::post().set_json(serde_json::json!({
+        "reference": "NC-3", "name": "Marie's Jewelry", "creditLimit": 5000.5, "isActive": false,
+        "paymentTypes": [{"id": 7}, {"id": 8}], "email": null, "id": 99, "unknownField": "ignored",
+    }));
+    let form = test::TestRequest::post()
+        .insert_header((header::CONTENT_TYPE, "application/x-www-form-urlencoded"))
+        .set_payload(
+            "reference=NC-3&name=Marie%27s+Jewelry&creditLimit=5000.5&isActive=false&email=\
+             &paymentTypes=%5B%7B%22id%22%3D7%7D%2C%7B%22id%22%3D8%7D%5D",
+        );
+    let boundary = "XyZ";
+    let parts = [
+        ("reference", "NC-3"),
+        ("name", "Marie's Jewelry"),
+        ("creditLimit", "5000.5"),
+        ("isActive", "false"),
+        ("paymentTypes", r#"[{"id"=7},{"id"=8}]"#),
+    ];
+    let mut multipart_body = String::new();
+    for (name, value) in parts {
+        multipart_body.push_str(&format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+        ));
+    }
+    multipart_body.push_str(&format!("--{boundary}--\r\n"));
+    let multipart = test::TestRequest::post()
+        .insert_header((
+            header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={boundary}"),
+        ))
+        .set_payload(multipart_body);
+
+    let mut inserted = Vec::new();
+    for request in [json, form, multipart] {
+        let (status, body, data) = create_with(request).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        assert_eq!(body["creditLimit"].to_string(), "5000.50");
+        assert_eq!(body["isActive"], false);
+        inserted.push(data.expect("the repository was called"));
+    }
+    let ids: Vec<i64> = inserted[0]
+        .payment_types
+        .iter()
+        .map(|p| p.id.get())
+        .collect();
+    assert_eq!(ids, vec![7, 8]);
+    assert_eq!(inserted[0].credit_limit.amount(), Decimal::new(500_050, 2));
+    assert_eq!(inserted[0], inserted[1], "form differs from JSON");
+    assert_eq!(inserted[0], inserted[2], "multipart differs from JSON");
+}
+
+#[actix_web::test]
+async fn bad_bodies_answer_in_the_seed_shape_without_writing() {
+    let config = HttpConfig { body_limit: 64 };
+    let cases = [
+        (
+            test::TestRequest::post().set_json(serde_json::json!({"reference": "x".repeat(100)})),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+        ),
+        (
+            test::TestRequest::post()
+                .insert_header((header::CONTENT_TYPE, "text/plain"))
+                .set_payload("reference=a"),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+        ),
+        (
+            test::TestRequest::post()
+                .insert_header((header::CONTENT_TYPE, "application/json"))
+                .set_payload("{\"name\":"),
+            StatusCode::BAD_REQUEST,
+            "invalid_param",
+        ),
+        (
+            test::TestRequest::post().set_json(serde_json::json!({"name": {"first": "A"}})),
+            StatusCode::BAD_REQUEST,
+            "invalid_param_type",
+        ),
+        (
+            test::TestRequest::post()
+                .insert_header((header::CONTENT_TYPE, "application/x-www-form-urlencoded"))
+                .set_payload("reference=a&name=b&paymentTypes=%5B%7B%22id%22%3D%7D%5D"),
+            StatusCode::BAD_REQUEST,
+            "invalid_param_type",
+        ),
+    ];
+    for (request, status, code) in cases {
+        // No expectations: any repository call would panic and fail the test.
+        let app = app!(Mocks::default(), config.clone());
+        let (got, json) = json_of(
+            test::call_service(&app, request.uri("/api/v1.0/customers").to_request()).await,
+        )
+        .await;
+        assert_eq!(
+            (got, json["error"].as_str()),
+            (status, Some(code)),
+            "{json}"
+        );
+        assert!(json["error_description"].is_string());
+    }
+    let app = app!(Mocks::default(), config);
+    let request = test::TestRequest::post()
+        .uri("/api/v1.0/customers")
+        .set_json(serde_json::json!({"name": {"first": "A"}}))
+        .to_request();
+    let (_, json) = json_of(test::call_service(&app, request).await).await;
+    assert_eq!(
+        json,
+        error(
+            "invalid_param_type",
+            "The type of parameter name you provided is not valid for this request."
+        )
+    );
+}
+
+#[actix_web::test]
+async fn an_unavailable_store_is_503_and_an_unexpected_one_an_opaque_500() {
+    let mut mocks = Mocks::default();
+    mocks.customers.expect_get().returning(|key| match key {
+        credence_domain::customer::CustomerKey::Id(CustomerId(1)) => {
+            Err(StoreError::Unavailable("pool timed out".into()))
+        }
+        _ => Err(StoreError::Unexpected("secret detail".into())),
+    });
+    let app = app!(mocks);
+    let (status, json) = json_of(
+        test::call_service(
+            &app,
+            test::TestRequest::get()
+                .uri("/api/v1.0/customers/1")
+                .to_request(),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (status, json),
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            error(
+                "service_unavailable",
+                "The service is temporarily unavailable, please retry."
+            )
+        )
+    );
+    let (status, json) = json_of(
+        test::call_service(
+            &app,
+            test::TestRequest::get()
+                .uri("/api/v1.0/customers/2")
+                .to_request(),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (status, json),
+        (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            error("server_error", "Oops! Something went wrong...")
+        )
+    );
+}
+
+#[actix_web::test]
+async fn xml_is_negotiated_for_customers_and_errors() {
+    let mut mocks = Mocks::default();
+    mocks.customers.expect_get().returning(|key| match key {
+        credence_domain::customer::CustomerKey::Id(CustomerId(256)) => Ok(Some(customer(256))),
+        _ => Ok(None),
+    });
+    let app = app!(mocks);
+    let request = test::TestRequest::get()
+        .uri("/api/v1.0/customers/256")
+        .insert_header((header::ACCEPT, "application/xml"))
+        .to_request();
+    let response = test::call_service(&app, request).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with("application/xml")
+    );
+    let xml = String::from_utf8(test::read_body(response).await.to_vec()).unwrap();
+    assert!(
+        xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?><customer><id>256</id><uuid>"),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("<name>Marie&apos;s Jewelry</name>")
+            || xml.contains("<name>Marie's Jewelry</name>"),
+        "{xml}"
+    );
+    assert!(xml.contains("<creditLimit>5000.00</creditLimit>"), "{xml}");
+    assert!(
+        xml.contains("<paymentTypes><paymentType><id>7</id><reference>cash</reference>"),
+        "{xml}"
+    );
+    assert!(!xml.contains("reference2"), "nulls are omitted: {xml}");
+    assert!(xml.ends_with("</customer>"), "{xml}");
+
+    let request = test::TestRequest::get()
+        .uri("/api/v1.0/customers/1")
+        .insert_header((header::ACCEPT, "text/xml, application/json;q=0.5"))
+        .to_request();
+    let response = test::call_service(&app, request).await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let xml = String::from_utf8(test::read_body(response).await.to_vec()).unwrap();
+    assert!(
+        xml.ends_with("<error><error>not_found</error><error_description>The customer with the id 1 doesn&apos;t exist.</error_description></error>"),
+        "{xml}"
+    );
+}
+
+#[actix_web::test]
+async fn unknown_routes_and_methods_answer_json() {
+    let app = app!(Mocks::default());
+    let (status, json) = json_of(
+        test::call_service(&app, test::TestRequest::get().uri("/nowhere").to_request()).await,
+    )
+    .await;
+    assert_eq!(
+        (status, json["error"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found"))
+    );
+    let (status, json) = json_of(
+        test::call_service(
+            &app,
+            test::TestRequest::get()
+                .uri("/api/v1.0/nothing")
+                .to_request(),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (status, json["error"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found"))
+    );
+    let (status, json) = json_of(
+        test::call_service(
+            &app,
+            test::TestRequest::put()
+                .uri("/api/v1.0/customers")
+                .to_request(),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (status, json["error"].as_str()),
+        (StatusCode::METHOD_NOT_ALLOWED, Some("method_not_allowed"))
+    );
+}
+
+#[actix_web::test]
+async fn delete_answers_the_seed_bodies() {
+    let mut mocks = Mocks::default();
+    mocks
+        .customers
+        .expect_get()
+        .returning(|_| Ok(Some(customer(5))));
+    mocks.customers.expect_archive().returning(|id, _| {
+        if id == CustomerId(5) {
+            Err(RemoveError::InUse)
+        } else {
+            Ok(true)
+        }
+    });
+    let app = app!(mocks);
+    let (status, json) = json_of(
+        test::call_service(
+            &app,
+            test::TestRequest::delete()
+                .uri("/api/v1.0/customers/5")
+                .to_request(),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (status, json),
+        (
+            StatusCode::BAD_REQUEST,
+            error("delete_failed", "Failed to delete instance.")
+        )
+    );
+}
+
+#[actix_web::test]
+async fn delete_success_body() {
+    let mut mocks = Mocks::default();
+    mocks
+        .customers
+        .expect_get()
+        .returning(|_| Ok(Some(customer(6))));
+    mocks.customers.expect_archive().returning(|_, _| Ok(true));
+    let app = app!(mocks);
+    let request = test::TestRequest::delete()
+        .uri("/api/v1.0/customers/reference/NC-3")
+        .to_request();
+    let (status, json) = json_of(test::call_service(&app, request).await).await;
+    assert_eq!(
+        (status, json),
+        (
+            StatusCode::OK,
+            serde_json::json!({"success": "true", "success_description": "Instance deleted successfully"})
+        )
+    );
+}
+
+#[actix_web::test]
+async fn health_probes() {
+    let mut mocks = Mocks::default();
+    mocks
+        .readiness
+        .expect_ping()
+        .returning(|| Err(StoreError::Unavailable("down".into())));
+    let app = app!(mocks);
+    let (status, json) = json_of(
+        test::call_service(
+            &app,
+            test::TestRequest::get().uri("/health/live").to_request(),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (status, json),
+        (StatusCode::OK, serde_json::json!({"status": "ok"}))
+    );
+    let (status, _) = json_of(
+        test::call_service(
+            &app,
+            test::TestRequest::get().uri("/health/ready").to_request(),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+}
+
+#[actix_web::test]
+async fn openapi_and_swagger_ui_are_served() {
+    let document = credence_http::openapi();
+    let json = serde_json::to_value(&document).unwrap();
+    assert!(json["openapi"].as_str().unwrap().starts_with("3.1"));
+    for path in [
+        "/api/v1.0/customers",
+        "/api/v1.0/customers/{id}",
+        "/api/v1.0/currencies/{id}",
+        "/health/ready",
+    ] {
+        assert!(json["paths"].get(path).is_some(), "{path} is documented");
+    }
+    let app = app!(Mocks::default());
+    let response = test::call_service(
+        &app,
+        test::TestRequest::get().uri("/openapi.json").to_request(),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let response =
+        test::call_service(&app, test::TestRequest::get().uri("/docs").to_request()).await;
+    assert!(response.status().is_redirection());
+    assert_eq!(response.headers().get(header::LOCATION).unwrap(), "/docs/");
+    let response =
+        test::call_service(&app, test::TestRequest::get().uri("/docs/").to_request()).await;
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[actix_web::test]
+async fn reference_data_lists_and_creates() {
+    let mut mocks = Mocks::default();
+    mocks.categories.expect_list().returning(|_| {
+        Ok(Page {
+            items: vec![root()],
+            total: 3,
+        })
+    });
+    mocks
+        .categories
+        .expect_get()
+        .returning(|_| Ok(Some(root())));
+    mocks.categories.expect_create().returning(|draft| {
+        Ok(Category {
+            id: CategoryId(2),
+            reference: draft.reference,
+            name: draft.name,
+            parent_id: draft.parent_id,
+        })
+    });
+    let app = app!(mocks);
+    let (status, json) = json_of(
+        test::call_service(
+            &app,
+            test::TestRequest::get()
+                .uri("/api/v1.0/customerCategories?max=1")
+                .to_request(),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        json["paging"]["next"],
+        "/api/v1.0/customerCategories?max=1&offset=1"
+    );
+    assert_eq!(
+        json["data"][0],
+        serde_json::json!({"id": 1, "reference": "root", "name": "Root", "parentId": null, "href": "/api/v1.0/customerCategories/1"})
+    );
+    let request = test::TestRequest::post()
+        .uri("/api/v1.0/customerCategories")
+        .set_json(serde_json::json!({"reference": "jewelry", "name": "Jewelry", "parentId": 1}))
+        .to_request();
+    let (status, json) = json_of(test::call_service(&app, request).await).await;
+    assert_eq!(
+        (status, json["href"].as_str()),
+        (StatusCode::CREATED, Some("/api/v1.0/customerCategories/2"))
+    );
+    let request = test::TestRequest::post()
+        .uri("/api/v1.0/customerCategories")
+        .set_json(serde_json::json!({"name": "Jewelry"}))
+        .to_request();
+    let (status, json) = json_of(test::call_service(&app, request).await).await;
+    assert_eq!(
+        (status, json),
+        (
+            StatusCode::BAD_REQUEST,
+            error("missing_param", "reference parameter is missing")
+        )
+    );
+}
+
+#[actix_web::test]
+async fn path_parameters_are_documented_once() {
+    let json = serde_json::to_value(credence_http::openapi()).unwrap();
+    let params = json["paths"]["/api/v1.0/customers/{id}"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(params.len(), 1, "{params:?}");
+    let params = json["paths"]["/api/v1.0/users/{id}"]["delete"]["parameters"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(params.len(), 1, "{params:?}");
+}
