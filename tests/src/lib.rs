@@ -5,13 +5,20 @@
 //! [`on_both_backends!`]; the PostgreSQL half is skipped (and says so) when
 //! `CREDENCE_TEST_POSTGRES_URL` is not set.
 #![forbid(unsafe_code)]
-#![allow(clippy::expect_used, reason = "a test harness panics on a broken environment")]
+#![allow(
+    clippy::expect_used,
+    reason = "a test harness panics on a broken environment"
+)]
 
-use credence_server::config::{Config, LogFormat, Secret};
 use credence_server::Application;
+use credence_server::config::{Config, LogFormat, Secret};
 use credence_store::test_support::TestDb;
 use reqwest::{Client, Method, RequestBuilder, Response};
 use serde_json::Value;
+
+/// The admin key every test application is started with (`CREDENCE_ADMIN_KEY`); the
+/// default client of [`TestApp`] presents it.
+pub const ADMIN_KEY: &str = "e2e-admin-key-0123456789";
 
 /// Which database a test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,7 +34,7 @@ pub enum Backend {
 pub struct TestApp {
     /// `http://127.0.0.1:<port>`.
     pub address: String,
-    /// A plain client (no credentials yet).
+    /// A client presenting [`ADMIN_KEY`] on every request.
     pub client: Client,
     db: TestDb,
 }
@@ -43,6 +50,7 @@ impl TestApp {
             Backend::Postgres => TestDb::postgres()?,
         };
         let config = Config {
+            admin_key: Some(Secret::new(ADMIN_KEY)),
             database_url: Secret::new(db.url()),
             bind: "127.0.0.1:0".into(),
             organization: "entity1".into(),
@@ -53,10 +61,26 @@ impl TestApp {
             log_format: LogFormat::Json,
             workers: 2,
         };
-        let app = Application::build(config).await.expect("the application starts");
+        let app = Application::build(config)
+            .await
+            .expect("the application starts");
         let address = format!("http://127.0.0.1:{}", app.port());
         tokio::spawn(app.run_until_stopped());
-        Some(Self { address, client: Client::new(), db })
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            reqwest::header::AUTHORIZATION,
+            reqwest::header::HeaderValue::from_str(&format!("Bearer {ADMIN_KEY}"))
+                .expect("a header value"),
+        );
+        let client = Client::builder()
+            .default_headers(headers)
+            .build()
+            .expect("a client");
+        Some(Self {
+            address,
+            client,
+            db,
+        })
     }
 
     /// The URL of the database the application uses.
@@ -65,20 +89,37 @@ impl TestApp {
         self.db.url()
     }
 
-    /// A request to a path of the application.
-    #[must_use]
+    /// A request to a path of the application, as the admin.
     pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
-        self.client.request(method, format!("{}{}", self.address, path))
+        self.client
+            .request(method, format!("{}{}", self.address, path))
+    }
+
+    /// A request with no credentials at all.
+    pub fn anonymous(&self, method: Method, path: &str) -> RequestBuilder {
+        Client::new().request(method, format!("{}{}", self.address, path))
+    }
+
+    /// A request presenting `key` as a Bearer token.
+    pub fn with_key(&self, key: &str, method: Method, path: &str) -> RequestBuilder {
+        self.anonymous(method, path).bearer_auth(key)
     }
 
     /// `GET path`.
     pub async fn get(&self, path: &str) -> Response {
-        self.request(Method::GET, path).send().await.expect("GET is sent")
+        self.request(Method::GET, path)
+            .send()
+            .await
+            .expect("GET is sent")
     }
 
     /// `method path` with a JSON body.
     pub async fn send_json(&self, method: Method, path: &str, body: &Value) -> Response {
-        self.request(method, path).json(body).send().await.expect("request is sent")
+        self.request(method, path)
+            .json(body)
+            .send()
+            .await
+            .expect("request is sent")
     }
 
     /// `POST path` with a JSON body.
@@ -88,12 +129,19 @@ impl TestApp {
 
     /// `POST path` with a form body.
     pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> Response {
-        self.request(Method::POST, path).form(form).send().await.expect("POST is sent")
+        self.request(Method::POST, path)
+            .form(form)
+            .send()
+            .await
+            .expect("POST is sent")
     }
 
     /// `DELETE path`.
     pub async fn delete(&self, path: &str) -> Response {
-        self.request(Method::DELETE, path).send().await.expect("DELETE is sent")
+        self.request(Method::DELETE, path)
+            .send()
+            .await
+            .expect("DELETE is sent")
     }
 
     /// Creates a customer from JSON and returns its representation.

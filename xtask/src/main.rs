@@ -25,7 +25,9 @@ fn main() -> anyhow::Result<()> {
             _ => bail!("usage: cargo xtask bench list"),
         },
         Some("ci") => {
-            let status = Command::new(root().join(".ci/run")).status().context("cannot run .ci/run")?;
+            let status = Command::new(root().join(".ci/run"))
+                .status()
+                .context("cannot run .ci/run")?;
             if !status.success() {
                 bail!(".ci/run failed");
             }
@@ -36,18 +38,25 @@ fn main() -> anyhow::Result<()> {
 }
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
 /// The normal (non-dev) dependency names of one package.
 fn normal_dependencies(package: &str) -> anyhow::Result<Vec<String>> {
     let output = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args(["tree", "-p", package, "-e", "normal", "--prefix", "none", "--format", "{p}"])
+        .args([
+            "tree", "-p", package, "-e", "normal", "--prefix", "none", "--format", "{p}",
+        ])
         .current_dir(root())
         .output()
         .context("cannot run cargo tree")?;
     if !output.status.success() {
-        bail!("cargo tree failed: {}", String::from_utf8_lossy(&output.stderr));
+        bail!(
+            "cargo tree failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
     }
     Ok(String::from_utf8_lossy(&output.stdout)
         .lines()
@@ -59,7 +68,11 @@ fn forbidden_in(package: &str, forbidden: &[&str]) -> anyhow::Result<Vec<String>
     let found = normal_dependencies(package)?;
     let mut hits: Vec<String> = found
         .into_iter()
-        .filter(|dep| forbidden.iter().any(|f| dep == f || dep.starts_with(&format!("{f}-")) || dep.starts_with(&format!("{f}_"))))
+        .filter(|dep| {
+            forbidden.iter().any(|f| {
+                dep == f || dep.starts_with(&format!("{f}-")) || dep.starts_with(&format!("{f}_"))
+            })
+        })
         .collect();
     hits.sort();
     hits.dedup();
@@ -67,8 +80,10 @@ fn forbidden_in(package: &str, forbidden: &[&str]) -> anyhow::Result<Vec<String>
 }
 
 fn deps() -> anyhow::Result<()> {
-    let rules: [(&str, &[&str]); 2] =
-        [("credence-domain", &["actix", "diesel", "tokio"]), ("credence-http", &["diesel"])];
+    let rules: [(&str, &[&str]); 2] = [
+        ("credence-domain", &["actix", "diesel", "tokio"]),
+        ("credence-http", &["diesel"]),
+    ];
     let mut failed = false;
     for (package, forbidden) in rules {
         let hits = forbidden_in(package, forbidden)?;
@@ -87,7 +102,9 @@ fn deps() -> anyhow::Result<()> {
 
 fn openapi(check: bool) -> anyhow::Result<()> {
     let path = root().join("docs/openapi.json");
-    let mut fresh = credence_http::openapi().to_pretty_json().context("cannot render the OpenAPI document")?;
+    let mut fresh = credence_http::openapi()
+        .to_pretty_json()
+        .context("cannot render the OpenAPI document")?;
     fresh.push('\n');
     if check {
         let committed = std::fs::read_to_string(&path).unwrap_or_default();

@@ -16,7 +16,7 @@ use credence_domain::input::InputError;
 use credence_domain::ports::StoreError;
 use credence_domain::services::{
     CreateCustomerError, DeleteCustomerError, DeleteRecordError, GetCustomerError, GetRecordError,
-    ListCustomersError, ListRecordsError, SaveRecordError, UpdateCustomerError,
+    ListCustomersError, ListRecordsError, ManageKeysError, SaveRecordError, UpdateCustomerError,
 };
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -127,6 +127,25 @@ impl ApiError {
         )
     }
 
+    /// `401 unauthorized`: no usable credentials; the response carries a `WWW-Authenticate`
+    /// challenge.
+    pub fn unauthorized() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "Authentication is required: send an API key as a Bearer token, an API-Key header or a Basic password.",
+        )
+    }
+
+    /// `403 forbidden`: credentials that match no live API key (seed 000's 403).
+    pub fn invalid_credentials() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "The API key is not valid.",
+        )
+    }
+
     /// `403 forbidden`: the caller is known, but its role may not use the function (seed 000).
     pub fn forbidden() -> Self {
         Self::new(
@@ -222,6 +241,12 @@ impl ResponseError for ApiError {
         response
             .headers_mut()
             .insert(header::VARY, HeaderValue::from_static("accept"));
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"credence\", Basic realm=\"credence\""),
+            );
+        }
         response.extensions_mut().insert(self.body.clone());
         response
     }
@@ -350,6 +375,17 @@ impl From<DeleteRecordError> for ApiError {
             DeleteRecordError::NotFound { .. } => Self::not_found(error.to_string()),
             DeleteRecordError::Refused => Self::delete_failed(),
             DeleteRecordError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<ManageKeysError> for ApiError {
+    fn from(error: ManageKeysError) -> Self {
+        match error {
+            ManageKeysError::Forbidden => Self::forbidden(),
+            ManageKeysError::NotFound { .. } => Self::not_found(error.to_string()),
+            ManageKeysError::Input(e) => e.into(),
+            ManageKeysError::Store(e) => e.into(),
         }
     }
 }

@@ -25,7 +25,7 @@ use credence_domain::ports::Readiness;
 use credence_domain::reference_data::{
     Category, Currency, PaymentType, Region, Segmentation, User,
 };
-use credence_domain::services::{CustomerService, RecordService};
+use credence_domain::services::{AuthService, CustomerService, RecordService};
 
 pub use caller::Caller;
 pub use error::{ApiError, ErrorBody};
@@ -34,6 +34,8 @@ pub use openapi::openapi;
 /// The domain services the handlers call, cloned into every worker.
 #[derive(Clone)]
 pub struct Services {
+    /// API keys and the principals they stand for.
+    pub auth: AuthService,
     /// Customers.
     pub customers: CustomerService,
     /// Customer categories.

@@ -5,10 +5,11 @@
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use crate::dto::customer::{ContactDto, CreatedByDto, CustomerDto, LinkDto, RegionLinkDto};
+use crate::dto::keys::{CreatedKeyDto, KeyDto};
 use crate::dto::records::{CategoryDto, CurrencyDto, LabelDto, RegionDto, UserDto};
 use crate::dto::{HealthDto, PagingDto, SuccessDto};
 use crate::error::ErrorBody;
-use crate::handlers::{customers, health, records};
+use crate::handlers::{customers, health, keys, records};
 
 /// A payment type named in a customer body: `{"id": 7}` (a reference with `useExternalId`).
 #[derive(ToSchema)]
@@ -226,6 +227,9 @@ pub(crate) struct CustomerListParams {
         records::users::create_user,
         records::users::update_user,
         records::users::delete_user,
+        keys::list_keys,
+        keys::create_key,
+        keys::revoke_key,
         health::get_liveness,
         health::get_readiness,
     ),
@@ -248,9 +252,38 @@ pub(crate) struct CustomerListParams {
         RecordForm,
         PaymentTypeRef,
         ContactForm,
-    ))
+        KeyDto,
+        CreatedKeyDto,
+        keys::KeyForm,
+    )),
+    modifiers(&Credentials),
+    security(("bearer" = []), ("apiKey" = []), ("basic" = []))
 )]
 struct ApiDoc;
+
+/// The three ways to present an API key (see `docs/API.md`).
+struct Credentials;
+
+impl utoipa::Modify for Credentials {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{
+            ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme,
+        };
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "apiKey",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("API-Key"))),
+        );
+        components.add_security_scheme(
+            "basic",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Basic).build()),
+        );
+    }
+}
 
 /// The OpenAPI 3.1 document generated with utoipa from the handlers' `#[utoipa::path]`
 /// attributes.

@@ -12,18 +12,21 @@ use actix_web::http::header;
 use actix_web::{App, test};
 use chrono::{DateTime, Utc};
 use credence_domain::Settings;
+use credence_domain::credentials::{ApiKey, ApiKeySecret, KeyId};
 use credence_domain::customer::{Address, Customer, CustomerData};
 use credence_domain::ids::{CategoryId, CustomerId, PaymentTypeId};
 use credence_domain::listing::Page;
 use credence_domain::ports::{
-    Clock, CustomerRepository, MockClock, MockCustomerRepository, MockReadiness,
-    MockRecordRepository, NewCustomer, Readiness, RecordRepository, RemoveError, StoreError,
+    Clock, CustomerRepository, MockClock, MockCustomerRepository, MockKeyStore, MockReadiness,
+    MockRecordRepository, MockSecretSource, NewCustomer, Readiness, RecordRepository, RemoveError,
+    StoreError,
 };
 use credence_domain::reference_data::{
     Category, Currency, Label, PaymentType, Region, Segmentation, User,
 };
-use credence_domain::services::{CustomerService, RecordService, ReferencePorts};
+use credence_domain::services::{AuthService, CustomerService, RecordService, ReferencePorts};
 use credence_domain::values::{CreditLimit, CurrencyCode, CustomerName, Reference};
+use credence_domain::{Role, UserId};
 use credence_http::{HttpConfig, Services, configure};
 use rust_decimal::Decimal;
 use serde_json::Value;
@@ -125,7 +128,10 @@ impl Mocks {
         let payment_types: Arc<dyn RecordRepository<PaymentType>> = Arc::new(self.payment_types);
         let regions: Arc<dyn RecordRepository<Region>> = Arc::new(MockRecordRepository::new());
         let currencies: Arc<dyn RecordRepository<Currency>> = Arc::new(MockRecordRepository::new());
-        let users: Arc<dyn RecordRepository<User>> = Arc::new(MockRecordRepository::new());
+        let mut users = MockRecordRepository::<User>::new();
+        // The test admin's user row (the creator of new customers) is not needed here.
+        users.expect_get().returning(|_| Ok(None));
+        let users: Arc<dyn RecordRepository<User>> = Arc::new(users);
         let refs = ReferencePorts {
             categories: Arc::clone(&categories),
             segmentations: Arc::clone(&segmentations),
@@ -137,7 +143,13 @@ impl Mocks {
         let customers: Arc<dyn CustomerRepository> = Arc::new(self.customers);
         let clock: Arc<dyn Clock> = Arc::new(clock);
         let readiness: Arc<dyn Readiness> = Arc::new(self.readiness);
+        let auth = auth(
+            Arc::clone(&users),
+            Arc::clone(&customers),
+            Arc::clone(&clock),
+        );
         Services {
+            auth,
             customers: CustomerService::new(
                 customers,
                 refs,
@@ -158,12 +170,62 @@ impl Mocks {
     }
 }
 
+/// An `AuthService` that knows one admin key, `admin-key-for-tests`.
+fn auth(
+    users: Arc<dyn RecordRepository<User>>,
+    customers: Arc<dyn CustomerRepository>,
+    clock: Arc<dyn Clock>,
+) -> AuthService {
+    let admin_hash = ApiKeySecret::parse("admin-key-for-tests").unwrap().hash();
+    let mut keys = MockKeyStore::new();
+    keys.expect_find_by_hash().returning(move |hash, _| {
+        Ok((*hash == admin_hash).then(|| {
+            let key = ApiKey {
+                id: KeyId(1),
+                user_id: UserId(2),
+                prefix: "admin-key-f".into(),
+                name: None,
+                created_at: at("2020-01-01T00:00:00Z"),
+                last_used_at: None,
+                revoked_at: None,
+            };
+            let user = User {
+                id: UserId(2),
+                reference: Reference::new("emp-002").unwrap(),
+                name: Label::new("Admin").unwrap(),
+                email: None,
+                role: Role::Admin,
+                customer_id: None,
+            };
+            (key, user)
+        }))
+    });
+    let mut secrets = MockSecretSource::new();
+    secrets.expect_random_bytes().returning(|| Ok([9; 32]));
+    AuthService::new(Arc::new(keys), users, customers, clock, Arc::new(secrets))
+}
+
 macro_rules! app {
     ($mocks:expr) => {
         app!($mocks, HttpConfig::default())
     };
     ($mocks:expr, $config:expr) => {
-        test::init_service(App::new().configure(configure($mocks.services(), $config))).await
+        test::init_service(
+            App::new()
+                // Every request of these tests comes from the admin key of `auth()`.
+                .wrap_fn(|mut req, srv| {
+                    use actix_web::dev::Service as _;
+                    if !req.headers().contains_key(header::AUTHORIZATION) {
+                        req.headers_mut().insert(
+                            header::AUTHORIZATION,
+                            header::HeaderValue::from_static("Bearer admin-key-for-tests"),
+                        );
+                    }
+                    srv.call(req)
+                })
+                .configure(configure($mocks.services(), $config)),
+        )
+        .await
     };
 }
 

@@ -28,6 +28,9 @@ pub struct Config {
     pub log_format: LogFormat,
     /// HTTP worker threads (0: one per core).
     pub workers: usize,
+    /// When set, an admin key with this secret is made sure to exist at start (first boot,
+    /// tests). At least 16 printable characters.
+    pub admin_key: Option<Secret>,
 }
 
 /// How log lines are written.
@@ -77,6 +80,7 @@ impl std::fmt::Debug for Config {
             .field("body_limit", &self.body_limit)
             .field("log_format", &self.log_format)
             .field("workers", &self.workers)
+            .field("admin_key", &self.admin_key)
             .finish()
     }
 }
@@ -93,6 +97,7 @@ impl Default for Config {
             body_limit: 256 * 1024,
             log_format: LogFormat::Json,
             workers: 0,
+            admin_key: None,
         }
     }
 }

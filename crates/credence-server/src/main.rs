@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use credence_domain::Role;
 use credence_server::{Application, Config, startup, telemetry};
 
 /// Credence: customer accounts and credit.
@@ -24,6 +25,32 @@ enum Command {
     Serve,
     /// Apply the migrations and exit.
     Migrate,
+    /// Manage API keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Create a user with a role and an API key for it; the key is printed once, alone on
+    /// the last line of standard output.
+    Create {
+        /// admin, reseller or customer.
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// The reference of the customer a reseller or customer key is bound to.
+        #[arg(long, value_name = "REF")]
+        customer: Option<String>,
+        /// A label for the user and the key.
+        #[arg(long)]
+        name: Option<String>,
+    },
+}
+
+fn parse_role(text: &str) -> Result<Role, String> {
+    Role::parse(text).ok_or_else(|| format!("unknown role {text}: use admin, reseller or customer"))
 }
 
 fn main() -> ExitCode {
@@ -52,6 +79,29 @@ fn main() -> ExitCode {
             Command::Migrate => {
                 startup::open_database(&config).await?;
                 println!("migrations applied");
+                Ok(())
+            }
+            Command::Keys {
+                command:
+                    KeysCommand::Create {
+                        role,
+                        customer,
+                        name,
+                    },
+            } => {
+                let database = startup::open_database(&config).await?;
+                let services = startup::services(&config, database)?;
+                let (user, created) = services
+                    .auth
+                    .issue_key(role, customer.as_deref(), name.as_deref())
+                    .await?;
+                println!(
+                    "user {} (id {}), role {}",
+                    user.reference,
+                    user.id,
+                    role.as_str()
+                );
+                println!("{}", created.secret.expose());
                 Ok(())
             }
         }

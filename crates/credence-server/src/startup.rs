@@ -10,12 +10,13 @@ use actix_web::{App, HttpServer};
 use anyhow::Context as _;
 use credence_domain::Settings;
 use credence_domain::ports::{Clock, SystemClock};
-use credence_domain::services::{CustomerService, RecordService, ReferencePorts};
+use credence_domain::services::{AuthService, CustomerService, RecordService, ReferencePorts};
 use credence_domain::values::CurrencyCode;
 use credence_http::{HttpConfig, Services};
 use credence_store::{Database, PoolOptions, Store};
 
 use crate::config::Config;
+use crate::secrets::OsSecrets;
 
 /// A bound, not yet running, Credence server.
 pub struct Application {
@@ -78,6 +79,13 @@ pub fn services(config: &Config, database: Database) -> anyhow::Result<Services>
     };
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     Ok(Services {
+        auth: AuthService::new(
+            store.clone(),
+            refs.users.clone(),
+            store.clone(),
+            clock.clone(),
+            Arc::new(OsSecrets),
+        ),
         customers: CustomerService::new(store.clone(), refs.clone(), clock, settings),
         categories: RecordService::new(refs.categories),
         segmentations: RecordService::new(refs.segmentations),
@@ -97,6 +105,13 @@ impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let database = open_database(&config).await?;
         let services = services(&config, database)?;
+        if let Some(secret) = &config.admin_key {
+            services
+                .auth
+                .ensure_admin_key(secret.expose())
+                .await
+                .context("cannot set up CREDENCE_ADMIN_KEY")?;
+        }
         let listener = TcpListener::bind(&config.bind)
             .with_context(|| format!("cannot listen on {}", config.bind))?;
         let port = listener.local_addr()?.port();

@@ -105,22 +105,29 @@ fn serve_reads_toml_and_env_and_answers_health_checks() {
         .local_addr()
         .unwrap()
         .port();
+    let log = dir.path().join("stderr.log");
     let mut child = credence()
         .args(["--config", file.to_str().unwrap(), "serve"])
         .env("CREDENCE_BIND", format!("127.0.0.1:{port}"))
         .env("CREDENCE_WORKERS", "1")
+        .env("CREDENCE_ADMIN_KEY", ADMIN_KEY)
         .current_dir(dir.path())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let stderr = child.stderr.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
+    let log_path = log.clone();
+    let reader = std::thread::spawn(move || {
+        let mut all = String::new();
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
             if line.contains("credence is listening") {
-                let _ = tx.send(line);
+                let _ = tx.send(line.clone());
             }
+            all.push_str(&line);
+            all.push('\n');
         }
+        std::fs::write(log_path, all).unwrap();
     });
     let line = rx.recv_timeout(Duration::from_secs(60));
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -128,13 +135,136 @@ fn serve_reads_toml_and_env_and_answers_health_checks() {
     while Instant::now() < deadline && !answered {
         answered = http_get(port, "/health/ready").is_some_and(|r| r.starts_with("HTTP/1.1 200"));
     }
-    let customers = http_get(port, "/api/v1.0/customers").unwrap_or_default();
+    let anonymous = http_get(port, "/api/v1.0/customers").unwrap_or_default();
+    let customers = http_get_with_key(port, "/api/v1.0/customers", ADMIN_KEY).unwrap_or_default();
+    let key = http_post_with_key(port, "/api/v1.0/users/1/keys", ADMIN_KEY).unwrap_or_default();
+    let secret = key
+        .split("\"secret\":\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_default()
+        .to_owned();
+    let listed = http_get_with_key(port, "/api/v1.0/users/1/keys", &secret).unwrap_or_default();
     child.kill().unwrap();
     child.wait().unwrap();
     let line = line.expect("a 'credence is listening' log line");
+    assert!(anonymous.starts_with("HTTP/1.1 401"), "{anonymous}");
+    assert!(
+        key.starts_with("HTTP/1.1 201") && secret.starts_with("ck_"),
+        "{key}"
+    );
+    assert!(
+        listed.starts_with("HTTP/1.1 200"),
+        "the new key works: {listed}"
+    );
+    assert!(
+        !listed.contains(&secret),
+        "a key never appears in a body after its creation"
+    );
     assert!(line.starts_with('{'), "logs are JSON lines: {line}");
     assert!(answered, "the server answered /health/ready");
     assert!(customers.starts_with("HTTP/1.1 200"), "{customers}");
+    reader.join().unwrap();
+    let logs = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        logs.contains("request_id")
+            || logs.contains("request.id")
+            || logs.contains("/api/v1.0/customers"),
+        "requests are logged: {logs}"
+    );
+    assert!(
+        !logs.contains(ADMIN_KEY) && !logs.contains(&secret),
+        "no key ever reaches a log line"
+    );
+}
+
+const ADMIN_KEY: &str = "cli-admin-key-0123456789";
+
+#[test]
+fn keys_create_prints_a_working_key_alone_on_the_last_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("keys.db").display());
+    let admin = credence()
+        .args(["keys", "create", "--role", "admin", "--name", "ops"])
+        .env("CREDENCE_DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    assert!(
+        admin.status.success(),
+        "{}",
+        String::from_utf8_lossy(&admin.stderr)
+    );
+    let stdout = String::from_utf8(admin.stdout).unwrap();
+    let last = stdout.lines().last().unwrap();
+    assert!(
+        last.starts_with("ck_") && last.len() == 67,
+        "the key alone on the last line: {stdout}"
+    );
+    let again = credence()
+        .args(["keys", "create", "--role", "admin"])
+        .env("CREDENCE_DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    assert_ne!(
+        String::from_utf8(again.stdout).unwrap().lines().last(),
+        Some(last),
+        "every key is new"
+    );
+
+    let unbound = credence()
+        .args(["keys", "create", "--role", "reseller"])
+        .env("CREDENCE_DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    assert!(!unbound.status.success());
+    assert!(String::from_utf8_lossy(&unbound.stderr).contains("--customer"));
+    let unknown = credence()
+        .args(["keys", "create", "--role", "customer", "--customer", "NOPE"])
+        .env("CREDENCE_DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("NOPE"));
+    let bad_role = credence()
+        .args(["keys", "create", "--role", "pope"])
+        .env("CREDENCE_DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    assert_eq!(
+        bad_role.status.code(),
+        Some(2),
+        "clap refuses an unknown role"
+    );
+}
+
+fn http_get_with_key(port: u16, path: &str, key: &str) -> Option<String> {
+    http(
+        port,
+        &format!(
+            "GET {path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {key}\r\nConnection: close\r\n\r\n"
+        ),
+    )
+}
+
+fn http_post_with_key(port: u16, path: &str, key: &str) -> Option<String> {
+    let body = "{\"name\": \"cli\"}";
+    http(
+        port,
+        &format!(
+            "POST {path} HTTP/1.1\r\nHost: localhost\r\nAPI-Key: {key}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    )
+}
+
+fn http(port: u16, request: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    stream.write_all(request.as_bytes()).ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    Some(response)
 }
 
 fn http_get(port: u16, path: &str) -> Option<String> {

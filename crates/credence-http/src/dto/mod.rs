@@ -7,6 +7,7 @@
 
 pub(crate) mod customer;
 pub(crate) mod input;
+pub(crate) mod keys;
 pub(crate) mod records;
 
 use chrono::{DateTime, Utc};

@@ -4,6 +4,7 @@
 
 pub(crate) mod customers;
 pub(crate) mod health;
+pub(crate) mod keys;
 pub(crate) mod records;
 
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError, UrlencodedError};
@@ -47,7 +48,8 @@ pub(crate) fn register(
                 .configure(records::payment_types::register)
                 .configure(records::regions::register)
                 .configure(records::currencies::register)
-                .configure(records::users::register),
+                .configure(records::users::register)
+                .configure(keys::register),
         )
         .service(
             web::scope("/health")

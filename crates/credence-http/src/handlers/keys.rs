@@ -1,0 +1,140 @@
+//! API keys of a user: list, create (the secret is shown once), revoke. Admins manage every
+//! user's keys; a reseller those of users bound to its tree; customers none.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, web};
+use credence_domain::UserId;
+use credence_domain::credentials::KeyId;
+
+use crate::AppState;
+use crate::body::Body;
+use crate::caller::Caller;
+use crate::dto::input::given;
+use crate::dto::keys::{CreatedKeyDto, KeyDto};
+use crate::dto::{ListDto, PagingDto, SuccessDto};
+use crate::error::{ApiError, ErrorBody};
+use crate::negotiate::Reply;
+use crate::query::{PAGE_PARAMS, Params};
+
+pub(crate) fn register(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/users/{id}/keys")
+            .route(web::get().to(list_keys))
+            .route(web::post().to(create_key)),
+    )
+    .service(web::resource("/users/{id}/keys/{key}").route(web::delete().to(revoke_key)));
+}
+
+fn id(text: &str, name: &'static str) -> Result<i64, ApiError> {
+    text.parse().map_err(|_| ApiError::invalid_param_type(name))
+}
+
+/// Lists a user's keys, revoked ones included, without their secrets.
+#[utoipa::path(
+    get,
+    path = "/api/v1.0/users/{id}/keys",
+    tag = "keys",
+    params(("id" = i64, Path, description = "User id")),
+    responses(
+        (status = 200, description = "The user's keys", content((ListDto<KeyDto> = "application/json"), (ListDto<KeyDto> = "application/xml"))),
+        (status = 403, description = "The caller's role may not manage keys", body = ErrorBody),
+        (status = 404, description = "No such user in the caller's scope", body = ErrorBody),
+    )
+)]
+pub(crate) async fn list_keys(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<Reply, ApiError> {
+    Params::parse(req.query_string(), PAGE_PARAMS)?;
+    let user = UserId(id(&path, "id")?);
+    let keys = state
+        .services
+        .auth
+        .list_keys(&caller.principal, user)
+        .await?;
+    let total = keys.len();
+    let dto = ListDto {
+        paging: PagingDto {
+            total: total as u64,
+            max: total as u64,
+            offset: 0,
+            previous: None,
+            next: None,
+        },
+        data: keys.iter().map(KeyDto::from).collect(),
+    };
+    Reply::list("keys", "key", &dto)
+}
+
+/// Creates a key for a user; the answer carries the secret, once.
+#[utoipa::path(
+    post,
+    path = "/api/v1.0/users/{id}/keys",
+    tag = "keys",
+    params(("id" = i64, Path, description = "User id")),
+    request_body(content = KeyForm, description = "An optional label", content_type = "application/json"),
+    responses(
+        (status = 201, description = "The key and its secret", content((CreatedKeyDto = "application/json"), (CreatedKeyDto = "application/xml"))),
+        (status = 403, description = "The caller's role may not manage keys", body = ErrorBody),
+        (status = 404, description = "No such user in the caller's scope", body = ErrorBody),
+    )
+)]
+pub(crate) async fn create_key(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+    body: Body,
+) -> Result<Reply, ApiError> {
+    let user = UserId(id(&path, "id")?);
+    let name = given(&body.0, "name")?.filter(|n| !n.trim().is_empty());
+    let created = state
+        .services
+        .auth
+        .create_key(&caller.principal, user, name)
+        .await?;
+    let dto = CreatedKeyDto {
+        key: KeyDto::from(&created.key),
+        secret: created.secret.expose().to_owned(),
+    };
+    Reply::new(StatusCode::CREATED, "key", &dto)
+}
+
+/// Revokes one of a user's keys: it authenticates no one from now on.
+#[utoipa::path(
+    delete,
+    path = "/api/v1.0/users/{id}/keys/{key}",
+    tag = "keys",
+    params(("id" = i64, Path, description = "User id"), ("key" = i64, Path, description = "Key id")),
+    responses(
+        (status = 200, description = "Revoked", body = SuccessDto),
+        (status = 404, description = "No such user or live key in the caller's scope", body = ErrorBody),
+    )
+)]
+pub(crate) async fn revoke_key(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+) -> Result<Reply, ApiError> {
+    let (user, key) = path.into_inner();
+    let user = UserId(id(&user, "id")?);
+    let key = KeyId(id(&key, "key")?);
+    state
+        .services
+        .auth
+        .revoke_key(&caller.principal, user, key)
+        .await?;
+    Reply::ok("response", &SuccessDto::deleted())
+}
+
+/// The body of a key creation (schema only).
+#[derive(utoipa::ToSchema)]
+#[expect(
+    dead_code,
+    reason = "schema-only: describes the wire format in the OpenAPI document"
+)]
+pub(crate) struct KeyForm {
+    /// A label, to tell keys apart.
+    name: Option<String>,
+}

@@ -1,0 +1,9 @@
+DROP TABLE customer_contacts;
+DROP TABLE customer_payment_types;
+DROP TABLE users;
+DROP TABLE customers;
+DROP TABLE currencies;
+DROP TABLE regions;
+DROP TABLE payment_types;
+DROP TABLE customer_segmentations;
+DROP TABLE customer_categories;

@@ -1,0 +1,304 @@
+//! Bulk data for benchmarks (`cargo xtask bench list`): a million plausible customers,
+//! written with multi-row `INSERT`s in large transactions, which is far faster than going
+//! through the port one customer at a time.
+//!
+//! The data is deterministic (a fixed-seed generator), so two runs measure the same thing.
+
+use chrono::{DateTime, Duration, Utc};
+use credence_domain::listing::fold;
+use credence_domain::reference_data::ROOT_CATEGORY;
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+
+use crate::database::{AnyConnection, Database, SetupError, write_transaction};
+use crate::error::Failure;
+use crate::schema::{customer_categories, customers};
+
+/// Rows per `INSERT` statement (well under both backends' bind-parameter limits).
+const ROWS_PER_STATEMENT: usize = 500;
+/// Rows per transaction.
+const ROWS_PER_TRANSACTION: u64 = 50_000;
+
+const FIRST: &[&str] = &[
+    "Northwind",
+    "Acme",
+    "Globex",
+    "Initech",
+    "Umbrella",
+    "Abcor",
+    "Stark",
+    "Wayne",
+    "Tyrell",
+    "Cyberdyne",
+    "Soylent",
+    "Hooli",
+    "Vandelay",
+    "Abcam",
+    "Pied Piper",
+    "Gringotts",
+    "Oceanic",
+    "Wonka",
+    "Sterling",
+    "Dunder",
+    "Prestige",
+    "Monarch",
+    "Bluth",
+    "Krusty",
+    "Duff",
+    "Ollivander",
+    "Nakatomi",
+    "Massive",
+    "Aperture",
+    "Black Mesa",
+    "Rekall",
+    "Zorg",
+    "Atlas",
+    "Gekko",
+    "Bolt",
+    "Marlin",
+    "Cobalt",
+    "Juniper",
+    "Quartz",
+    "Saffron",
+];
+const SECOND: &[&str] = &[
+    "Bakery",
+    "Hardware",
+    "Pharmacy",
+    "Logistics",
+    "Textiles",
+    "Market",
+    "Garage",
+    "Florist",
+    "Books",
+    "Coffee",
+    "Jewelry",
+    "Optics",
+    "Electric",
+    "Plumbing",
+    "Print",
+    "Dairy",
+    "Wines",
+    "Tools",
+    "Furniture",
+    "Labs",
+    "Trading",
+    "Foods",
+    "Motors",
+    "Sports",
+    "Fashion",
+    "Kitchens",
+    "Abcdaire",
+    "Toys",
+    "Studio",
+    "Partners",
+];
+const SUFFIX: &[&str] = &[
+    "SARL", "SAS", "GmbH", "Ltd", "Inc", "& Co", "BV", "SpA", "", "",
+];
+const PREFIX: &[&str] = &["C", "CUST", "NC", "REF", "ACC"];
+
+/// A small deterministic generator (SplitMix64): no dependency, same data every run.
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn pick<'a>(&mut self, words: &[&'a str]) -> &'a str {
+        let len = u64::try_from(words.len()).unwrap_or(1).max(1);
+        let index = usize::try_from(self.next() % len).unwrap_or(0);
+        words.get(index).copied().unwrap_or_default()
+    }
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = customers, treat_none_as_default_value = false)]
+struct BenchCustomer {
+    uuid: String,
+    reference: String,
+    reference_folded: String,
+    name: String,
+    name_folded: String,
+    category_id: i64,
+    bill_with_parent: bool,
+    is_same_address: bool,
+    city: Option<String>,
+    credit_limit_minor: i64,
+    is_active: bool,
+    on_hold: bool,
+    currency: String,
+    date_created: chrono::NaiveDateTime,
+    last_updated: chrono::NaiveDateTime,
+}
+
+fn customer(rng: &mut SplitMix, n: u64, category_id: i64, start: DateTime<Utc>) -> BenchCustomer {
+    let name = {
+        let suffix = rng.pick(SUFFIX);
+        let base = format!(
+            "{} {} {}",
+            rng.pick(FIRST),
+            rng.pick(SECOND),
+            rng.next() % 10_000
+        );
+        if suffix.is_empty() {
+            base
+        } else {
+            format!("{base} {suffix}")
+        }
+    };
+    let reference = format!("{}-{n:07}", rng.pick(PREFIX));
+    let created = start + Duration::seconds(i64::try_from(n).unwrap_or(0) * 90);
+    let updated = created + Duration::seconds(i64::try_from(rng.next() % 86_400 * 30).unwrap_or(0));
+    let to_db = crate::customers::to_db_time;
+    BenchCustomer {
+        uuid: uuid::Uuid::from_u64_pair(rng.next(), n).to_string(),
+        reference_folded: fold(&reference),
+        reference,
+        name_folded: fold(&name),
+        name,
+        category_id,
+        bill_with_parent: false,
+        is_same_address: true,
+        city: Some(
+            rng.pick(&["Paris", "Lyon", "Berlin", "Madrid", "Milano", "Porto"])
+                .to_owned(),
+        ),
+        credit_limit_minor: i64::try_from(rng.next() % 5_000_000).unwrap_or(0),
+        is_active: !rng.next().is_multiple_of(10),
+        on_hold: false,
+        currency: "EUR".to_owned(),
+        date_created: to_db(created),
+        last_updated: to_db(updated),
+    }
+}
+
+/// Appends `count` generated live customers (in the root category, currency EUR, which must
+/// be configured), then refreshes the planner statistics. Blocking.
+///
+/// # Errors
+/// [`SetupError`] when the database fails.
+pub fn generate_customers(database: &Database, count: u64) -> Result<(), SetupError> {
+    let mut conn = database.write_connection()?;
+    let category_id: i64 = customer_categories::table
+        .filter(customer_categories::reference.eq(ROOT_CATEGORY))
+        .select(customer_categories::id)
+        .first(&mut *conn)
+        .map_err(Failure::from)?;
+    let first: i64 = customers::table
+        .count()
+        .get_result(&mut *conn)
+        .map_err(Failure::from)?;
+    let first = u64::try_from(first).unwrap_or(0);
+    let start = DateTime::from_timestamp(1_600_000_000, 0).unwrap_or_default();
+    let mut rng = SplitMix(0x00C0_FFEE ^ first);
+    let mut done = 0;
+    while done < count {
+        let chunk = ROWS_PER_TRANSACTION.min(count - done);
+        write_transaction(&mut conn, |conn| {
+            let mut rows = Vec::with_capacity(ROWS_PER_STATEMENT);
+            for n in done..done + chunk {
+                rows.push(customer(&mut rng, first + n, category_id, start));
+                if rows.len() == ROWS_PER_STATEMENT || n + 1 == done + chunk {
+                    crate::customers::batch_insert!(conn, customers::table, &rows);
+                    rows.clear();
+                }
+            }
+            Ok(())
+        })?;
+        done += chunk;
+    }
+    // Fresh statistics (and, on PostgreSQL, a visibility map for index-only scans), as a
+    // long-running database would have them.
+    let maintenance = match &*conn {
+        AnyConnection::Sqlite(_) => "ANALYZE",
+        AnyConnection::Postgresql(_) => "VACUUM ANALYZE",
+    };
+    conn.batch_execute(maintenance).map_err(Failure::from)?;
+    Ok(())
+}
+
+/// How many customers (live or archived) the database holds.
+///
+/// # Errors
+/// [`SetupError`] when the database fails.
+pub fn count_customers(database: &Database) -> Result<u64, SetupError> {
+    let mut conn = database.write_connection()?;
+    let count: i64 = customers::table
+        .count()
+        .get_result(&mut *conn)
+        .map_err(Failure::from)?;
+    Ok(u64::try_from(count).unwrap_or(0))
+}
+
+/// Makes sure the PostgreSQL database `name` exists on the server `admin_url` names and
+/// returns its URL. With `fresh`, an existing one is dropped first.
+///
+/// # Errors
+/// [`SetupError::Connect`] when the server cannot be reached, [`SetupError::Store`] when a
+/// statement fails.
+pub fn postgres_database(admin_url: &str, name: &str, fresh: bool) -> Result<String, SetupError> {
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    {
+        return Err(SetupError::InvalidUrl(format!("database name {name}")));
+    }
+    let mut admin = PgConnection::establish(admin_url).map_err(|e| SetupError::Connect {
+        backend: "PostgreSQL",
+        message: e.to_string(),
+    })?;
+    if fresh {
+        admin
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .map_err(Failure::from)?;
+    }
+    let exists: i64 = diesel::sql_query(format!(
+        "SELECT 1 AS one FROM pg_database WHERE datname = '{name}'"
+    ))
+    .load::<One>(&mut admin)
+    .map_err(Failure::from)?
+    .len()
+    .try_into()
+    .unwrap_or(0);
+    if exists == 0 {
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .map_err(Failure::from)?;
+    }
+    Ok(crate::database::with_database(admin_url, name))
+}
+
+#[derive(QueryableByName)]
+struct One {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    #[expect(dead_code, reason = "only the row count matters")]
+    one: i32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_rows_are_deterministic_and_varied() {
+        let start = DateTime::from_timestamp(1_600_000_000, 0).unwrap_or_default();
+        let a: Vec<String> = (0..50)
+            .map(|n| customer(&mut SplitMix(7), n, 1, start).name)
+            .collect();
+        let b: Vec<String> = (0..50)
+            .map(|n| customer(&mut SplitMix(7), n, 1, start).name)
+            .collect();
+        assert_eq!(a, b);
+        let mut rng = SplitMix(1);
+        let names: std::collections::HashSet<String> = (0..1000)
+            .map(|n| customer(&mut rng, n, 1, start).name)
+            .collect();
+        assert!(names.len() > 900);
+    }
+}

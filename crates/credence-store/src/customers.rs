@@ -1,0 +1,921 @@
+//! The customer repository: rows, the list query with its filters, and the batched loading
+//! of what a page of customers points to.
+//!
+//! Writes put the customer row, its payment types and its contacts in one transaction; the
+//! live-reference rule lives in a partial unique index, so racing inserts end in
+//! `DuplicateReference` whatever the timing.
+
+use std::collections::{HashMap, HashSet};
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDateTime, Utc};
+use credence_domain::customer::{
+    Address, Contact, Customer, CustomerData, CustomerFilter, CustomerKey, CustomerQuery,
+    CustomerSort, CustomerSummary,
+};
+use credence_domain::ids::CustomerId;
+use credence_domain::listing::{Order, Page, TextPattern, TimeRange, fold};
+use credence_domain::ports::{
+    CustomerRepository, NewCustomer, RemoveError, StoreError, WriteError,
+};
+use credence_domain::reference_data::{Category, PaymentType, Region, Segmentation, User};
+use credence_domain::values::{
+    CountryCode, CreditLimit, CurrencyCode, CustomerName, DueDateTerms, DueDateType, Email,
+    FreeText, Latitude, Longitude, Reference, RiskColor, Website,
+};
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use crate::Store;
+use crate::database::AnyConnection;
+use crate::error::Failure;
+use crate::records::{CategoryRow, PaymentTypeRow, RegionRow, SegmentationRow, UserRow};
+use crate::schema::{
+    customer_categories, customer_contacts, customer_payment_types, customer_segmentations,
+    customers, payment_types, regions, users,
+};
+
+type Db = <AnyConnection as Connection>::Backend;
+
+/// From this many matches on, a prefix filter's page is found by walking the sort index.
+const MANY_MATCHES: i64 = 10_000;
+
+/// Furthest walk up a customer tree; deeper trees are a bug, not data.
+const MAX_DEPTH: usize = 1000;
+
+/// Timestamps are stored in whole seconds, UTC, as the domain promises.
+pub(crate) fn to_db_time(at: DateTime<Utc>) -> NaiveDateTime {
+    DateTime::from_timestamp(at.timestamp(), 0)
+        .unwrap_or(at)
+        .naive_utc()
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = customers)]
+pub(crate) struct CustomerRow {
+    id: i64,
+    uuid: String,
+    reference: String,
+    reference2: Option<String>,
+    name: String,
+    category_id: i64,
+    parent_id: Option<i64>,
+    bill_with_parent: bool,
+    segmentation_id: Option<i64>,
+    email: Option<String>,
+    phone: Option<String>,
+    mobile: Option<String>,
+    fax: Option<String>,
+    comment: Option<String>,
+    barcode: Option<String>,
+    is_same_address: bool,
+    billing_country: Option<String>,
+    billing_city: Option<String>,
+    billing_postal_code: Option<String>,
+    billing_address: Option<String>,
+    billing_latitude: Option<f64>,
+    billing_longitude: Option<f64>,
+    country: Option<String>,
+    city: Option<String>,
+    postal_code: Option<String>,
+    address: Option<String>,
+    latitude: Option<f64>,
+    longitude: Option<f64>,
+    credit_limit_minor: i64,
+    is_active: bool,
+    on_hold: bool,
+    on_hold_reason: Option<String>,
+    created_by: Option<i64>,
+    due_date_number: Option<i64>,
+    due_date_type: Option<String>,
+    website: Option<String>,
+    tax_number: Option<String>,
+    company_registration_number: Option<String>,
+    currency: String,
+    customer_risk: Option<String>,
+    customer_risk_color: Option<String>,
+    region_id: Option<i64>,
+    date_created: NaiveDateTime,
+    last_updated: NaiveDateTime,
+}
+
+/// Every column a client can change, plus the folded copies and `last_updated`.
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = customers, treat_none_as_null = true)]
+pub(crate) struct CustomerFields<'a> {
+    reference: &'a str,
+    reference_folded: String,
+    reference2: Option<&'a str>,
+    name: &'a str,
+    name_folded: String,
+    category_id: i64,
+    parent_id: Option<i64>,
+    bill_with_parent: bool,
+    segmentation_id: Option<i64>,
+    email: Option<&'a str>,
+    phone: Option<&'a str>,
+    mobile: Option<&'a str>,
+    fax: Option<&'a str>,
+    comment: Option<&'a str>,
+    barcode: Option<&'a str>,
+    is_same_address: bool,
+    billing_country: Option<&'static str>,
+    billing_city: Option<&'a str>,
+    billing_postal_code: Option<&'a str>,
+    billing_address: Option<&'a str>,
+    billing_latitude: Option<f64>,
+    billing_longitude: Option<f64>,
+    country: Option<&'static str>,
+    city: Option<&'a str>,
+    postal_code: Option<&'a str>,
+    address: Option<&'a str>,
+    latitude: Option<f64>,
+    longitude: Option<f64>,
+    credit_limit_minor: i64,
+    is_active: bool,
+    on_hold: bool,
+    on_hold_reason: Option<&'a str>,
+    created_by: Option<i64>,
+    due_date_number: Option<i64>,
+    due_date_type: Option<&'static str>,
+    website: Option<&'a str>,
+    tax_number: Option<&'a str>,
+    company_registration_number: Option<&'a str>,
+    currency: &'static str,
+    customer_risk: Option<&'a str>,
+    customer_risk_color: Option<&'a str>,
+    region_id: Option<i64>,
+    last_updated: NaiveDateTime,
+}
+
+fn text(value: Option<&FreeText>) -> Option<&str> {
+    value.map(FreeText::as_str)
+}
+
+impl<'a> CustomerFields<'a> {
+    pub(crate) fn new(data: &'a CustomerData, now: DateTime<Utc>) -> Self {
+        Self {
+            reference: data.reference.as_str(),
+            reference_folded: fold(data.reference.as_str()),
+            reference2: text(data.reference2.as_ref()),
+            name: data.name.as_str(),
+            name_folded: fold(data.name.as_str()),
+            category_id: data.category.id.get(),
+            parent_id: data.parent.as_ref().map(|p| p.id.get()),
+            bill_with_parent: data.bill_with_parent,
+            segmentation_id: data.segmentation.as_ref().map(|s| s.id.get()),
+            email: data.email.as_ref().map(Email::as_str),
+            phone: text(data.phone.as_ref()),
+            mobile: text(data.mobile.as_ref()),
+            fax: text(data.fax.as_ref()),
+            comment: text(data.comment.as_ref()),
+            barcode: text(data.barcode.as_ref()),
+            is_same_address: data.is_same_address,
+            billing_country: data.billing.country.map(|c| c.as_str()),
+            billing_city: text(data.billing.city.as_ref()),
+            billing_postal_code: text(data.billing.postal_code.as_ref()),
+            billing_address: text(data.billing.address.as_ref()),
+            billing_latitude: data.billing.latitude.map(Latitude::degrees),
+            billing_longitude: data.billing.longitude.map(Longitude::degrees),
+            country: data.shipping.country.map(|c| c.as_str()),
+            city: text(data.shipping.city.as_ref()),
+            postal_code: text(data.shipping.postal_code.as_ref()),
+            address: text(data.shipping.address.as_ref()),
+            latitude: data.shipping.latitude.map(Latitude::degrees),
+            longitude: data.shipping.longitude.map(Longitude::degrees),
+            credit_limit_minor: data.credit_limit.minor_units(),
+            is_active: data.is_active,
+            on_hold: data.on_hold,
+            on_hold_reason: text(data.on_hold_reason.as_ref()),
+            created_by: data.created_by.as_ref().map(|u| u.id.get()),
+            due_date_number: data.due_date_terms.map(|t| i64::from(t.days())),
+            due_date_type: data.due_date_terms.map(|t| t.kind().as_str()),
+            website: data.website.as_ref().map(Website::as_str),
+            tax_number: text(data.tax_number.as_ref()),
+            company_registration_number: text(data.company_registration_number.as_ref()),
+            currency: data.currency.code(),
+            customer_risk: text(data.customer_risk.as_ref()),
+            customer_risk_color: data.customer_risk_color.as_ref().map(RiskColor::as_str),
+            region_id: data.region.as_ref().map(|r| r.id.get()),
+            last_updated: to_db_time(now),
+        }
+    }
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = customer_payment_types, treat_none_as_default_value = false)]
+pub(crate) struct PaymentLink {
+    customer_id: i64,
+    position: i32,
+    payment_type_id: i64,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = customer_contacts, treat_none_as_default_value = false)]
+pub(crate) struct ContactFields<'a> {
+    customer_id: i64,
+    position: i32,
+    name: Option<&'a str>,
+    email: Option<&'a str>,
+    phone: Option<&'a str>,
+}
+
+/// A multi-row `INSERT`: the derived multi-backend cannot batch, so each arm runs on its own
+/// connection type (the statement is the same).
+macro_rules! batch_insert {
+    ($conn:expr, $table:expr, $rows:expr) => {
+        match $conn {
+            AnyConnection::Sqlite(c) => diesel::insert_into($table).values($rows).execute(c)?,
+            AnyConnection::Postgresql(c) => diesel::insert_into($table).values($rows).execute(c)?,
+        }
+    };
+}
+pub(crate) use batch_insert;
+
+/// Writes the payment types and contacts of a customer (after deleting the old ones).
+pub(crate) fn write_children(
+    conn: &mut AnyConnection,
+    id: i64,
+    data: &CustomerData,
+) -> Result<(), Failure> {
+    diesel::delete(
+        customer_payment_types::table.filter(customer_payment_types::customer_id.eq(id)),
+    )
+    .execute(conn)?;
+    diesel::delete(customer_contacts::table.filter(customer_contacts::customer_id.eq(id)))
+        .execute(conn)?;
+    let links: Vec<PaymentLink> = (0_i32..)
+        .zip(&data.payment_types)
+        .map(|(position, p)| PaymentLink {
+            customer_id: id,
+            position,
+            payment_type_id: p.id.get(),
+        })
+        .collect();
+    if !links.is_empty() {
+        batch_insert!(conn, customer_payment_types::table, &links);
+    }
+    let contacts: Vec<ContactFields<'_>> = (0_i32..)
+        .zip(&data.contacts)
+        .map(|(position, c)| ContactFields {
+            customer_id: id,
+            position,
+            name: text(c.name.as_ref()),
+            email: c.email.as_ref().map(Email::as_str),
+            phone: text(c.phone.as_ref()),
+        })
+        .collect();
+    if !contacts.is_empty() {
+        batch_insert!(conn, customer_contacts::table, &contacts);
+    }
+    Ok(())
+}
+
+fn live() -> customers::BoxedQuery<'static, Db> {
+    customers::table
+        .filter(customers::archived_at.is_null())
+        .into_boxed()
+}
+
+/// The smallest string greater than every string starting with `prefix` (byte order, which
+/// both SQLite's BINARY and PostgreSQL's "C" collation use), or `None` if there is none.
+fn prefix_successor(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        let mut next = u32::from(last) + 1;
+        if (0xD800..0xE000).contains(&next) {
+            next = 0xE000;
+        }
+        if let Some(c) = char::from_u32(next) {
+            chars.push(c);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
+}
+
+macro_rules! text_filter {
+    ($query:expr, $column:expr, $pattern:expr) => {
+        text_filter!($query, $column, $pattern, true)
+    };
+    ($query:expr, $column:expr, $pattern:expr, $ranges:expr) => {{
+        let query = $query;
+        match $pattern {
+            TextPattern::Exact(value) => query.filter($column.eq(value.clone())),
+            TextPattern::Like { pattern, prefix } => {
+                let mut query = query.filter($column.like(pattern.clone()).escape('\\'));
+                if $ranges && !prefix.is_empty() {
+                    query = query.filter($column.ge(prefix.clone()));
+                    if let Some(upper) = prefix_successor(prefix) {
+                        query = query.filter($column.lt(upper));
+                    }
+                }
+                query
+            }
+        }
+    }};
+}
+
+macro_rules! time_filter {
+    ($query:expr, $column:expr, $range:expr) => {{
+        let range: &TimeRange = $range;
+        let mut query = $query;
+        if let Some(at) = range.gt {
+            query = query.filter($column.gt(at.naive_utc()));
+        }
+        if let Some(at) = range.gte {
+            query = query.filter($column.ge(at.naive_utc()));
+        }
+        if let Some(at) = range.lt {
+            query = query.filter($column.lt(at.naive_utc()));
+        }
+        if let Some(at) = range.lte {
+            query = query.filter($column.le(at.naive_utc()));
+        }
+        query
+    }};
+}
+
+/// Live customers matching a filter; `category_ids` is the resolved `categoryReference`.
+fn filtered(
+    filter: &CustomerFilter,
+    category_ids: Option<&[i64]>,
+    ranges: bool,
+) -> customers::BoxedQuery<'static, Db> {
+    let mut query = live();
+    query = time_filter!(query, customers::date_created, &filter.date_created);
+    query = time_filter!(query, customers::last_updated, &filter.last_updated);
+    if let Some(pattern) = &filter.reference {
+        query = text_filter!(query, customers::reference_folded, pattern, ranges);
+    }
+    if let Some(pattern) = &filter.name {
+        query = text_filter!(query, customers::name_folded, pattern, ranges);
+    }
+    if let Some(ids) = category_ids {
+        query = query.filter(customers::category_id.eq_any(ids.to_vec()));
+    }
+    if let Some(active) = filter.is_active {
+        query = query.filter(customers::is_active.eq(active));
+    }
+    if let Some(root) = filter.within {
+        // `root` and its live descendants: a recursive walk down `parent_id`, in the SQL both
+        // backends share.
+        query = query.filter(
+            diesel::dsl::sql::<diesel::sql_types::Bool>(
+                "customers.id IN (WITH RECURSIVE tree(id) AS (SELECT id FROM customers WHERE id = ",
+            )
+            .bind::<diesel::sql_types::BigInt, _>(root.get())
+            .sql(
+                " AND archived_at IS NULL UNION ALL SELECT c.id FROM customers c \
+                 JOIN tree t ON c.parent_id = t.id WHERE c.archived_at IS NULL) SELECT id FROM tree)",
+            ),
+        );
+    }
+    query
+}
+
+fn sorted(
+    query: customers::BoxedQuery<'static, Db>,
+    sort: CustomerSort,
+    order: Order,
+) -> customers::BoxedQuery<'static, Db> {
+    macro_rules! by {
+        ($column:expr) => {
+            match order {
+                Order::Asc => query
+                    .order_by($column.asc())
+                    .then_order_by(customers::id.asc()),
+                Order::Desc => query
+                    .order_by($column.desc())
+                    .then_order_by(customers::id.desc()),
+            }
+        };
+    }
+    match sort {
+        CustomerSort::Id => match order {
+            Order::Asc => query.order_by(customers::id.asc()),
+            Order::Desc => query.order_by(customers::id.desc()),
+        },
+        CustomerSort::Reference => by!(customers::reference_folded),
+        CustomerSort::Name => by!(customers::name_folded),
+        CustomerSort::DateCreated => by!(customers::date_created),
+        CustomerSort::LastUpdated => by!(customers::last_updated),
+    }
+}
+
+pub(crate) fn list_customers(
+    conn: &mut AnyConnection,
+    query: &CustomerQuery,
+) -> Result<Page<Customer>, Failure> {
+    let category_ids = match &query.filter.category_reference {
+        None => None,
+        Some(pattern) => {
+            let categories = customer_categories::table
+                .select(customer_categories::id)
+                .into_boxed::<Db>();
+            let ids: Vec<i64> =
+                text_filter!(categories, customer_categories::reference_folded, pattern)
+                    .load(conn)?;
+            if ids.is_empty() {
+                return Ok(Page {
+                    items: Vec::new(),
+                    total: 0,
+                });
+            }
+            Some(ids)
+        }
+    };
+    let total: i64 = filtered(&query.filter, category_ids.as_deref(), true)
+        .count()
+        .get_result(conn)?;
+    // The prefix range lets an index find the matches; with many of them, walking the sort
+    // index and testing `LIKE` row by row finds the first page sooner than sorting them all,
+    // and SQLite's planner cannot tell the two cases apart. The LIKE alone decides the rows.
+    let ranges = total < MANY_MATCHES;
+    let limit = i64::from(query.page.max());
+    let offset = i64::try_from(query.page.offset()).unwrap_or(i64::MAX);
+    let rows: Vec<CustomerRow> = sorted(
+        filtered(&query.filter, category_ids.as_deref(), ranges),
+        query.sort,
+        query.order,
+    )
+    .select(CustomerRow::as_select())
+    .limit(limit)
+    .offset(offset)
+    .load(conn)?;
+    Ok(Page {
+        items: assemble(conn, rows)?,
+        total: u64::try_from(total).unwrap_or(0),
+    })
+}
+
+pub(crate) fn get_customer(
+    conn: &mut AnyConnection,
+    key: &CustomerKey,
+) -> Result<Option<Customer>, Failure> {
+    let query = live().select(CustomerRow::as_select());
+    let query = match key {
+        CustomerKey::Id(id) => query.filter(customers::id.eq(id.get())),
+        CustomerKey::Uuid(uuid) => query.filter(customers::uuid.eq(uuid.to_string())),
+        CustomerKey::Reference(reference) => {
+            query.filter(customers::reference.eq(reference.clone()))
+        }
+    };
+    let rows: Vec<CustomerRow> = query.limit(1).load(conn)?;
+    Ok(assemble(conn, rows)?.pop())
+}
+
+fn ids(rows: &[CustomerRow], pick: impl Fn(&CustomerRow) -> Option<i64>) -> Vec<i64> {
+    let set: HashSet<i64> = rows.iter().filter_map(pick).collect();
+    set.into_iter().collect()
+}
+
+/// Turns rows into customers, loading everything they point to with one query per kind.
+pub(crate) fn assemble(
+    conn: &mut AnyConnection,
+    rows: Vec<CustomerRow>,
+) -> Result<Vec<Customer>, Failure> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let customer_ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+
+    let wanted = ids(&rows, |r| Some(r.category_id));
+    let categories: HashMap<i64, Category> = customer_categories::table
+        .filter(customer_categories::id.eq_any(wanted))
+        .select(CategoryRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(|row| row.into_domain().map(|c| (c.id.get(), c)))
+        .collect::<Result<_, _>>()?;
+
+    let wanted = ids(&rows, |r| r.segmentation_id);
+    let segmentations: HashMap<i64, Segmentation> = if wanted.is_empty() {
+        HashMap::new()
+    } else {
+        customer_segmentations::table
+            .filter(customer_segmentations::id.eq_any(wanted))
+            .select(SegmentationRow::as_select())
+            .load(conn)?
+            .into_iter()
+            .map(|row| row.into_domain().map(|s| (s.id.get(), s)))
+            .collect::<Result<_, _>>()?
+    };
+
+    let wanted = ids(&rows, |r| r.region_id);
+    let regions: HashMap<i64, Region> = if wanted.is_empty() {
+        HashMap::new()
+    } else {
+        regions::table
+            .filter(regions::id.eq_any(wanted))
+            .select(RegionRow::as_select())
+            .load(conn)?
+            .into_iter()
+            .map(|row| row.into_domain().map(|r| (r.id.get(), r)))
+            .collect::<Result<_, _>>()?
+    };
+
+    let wanted = ids(&rows, |r| r.created_by);
+    let users: HashMap<i64, User> = if wanted.is_empty() {
+        HashMap::new()
+    } else {
+        users::table
+            .filter(users::id.eq_any(wanted))
+            .select(UserRow::as_select())
+            .load(conn)?
+            .into_iter()
+            .map(|row| row.into_domain().map(|u| (u.id.get(), u)))
+            .collect::<Result<_, _>>()?
+    };
+
+    let wanted = ids(&rows, |r| r.parent_id);
+    let parents: HashMap<i64, CustomerSummary> = if wanted.is_empty() {
+        HashMap::new()
+    } else {
+        customers::table
+            .filter(customers::id.eq_any(wanted))
+            .select((customers::id, customers::reference, customers::name))
+            .load::<(i64, String, String)>(conn)?
+            .into_iter()
+            .map(|(id, reference, name)| {
+                Ok((
+                    id,
+                    CustomerSummary {
+                        id: CustomerId(id),
+                        reference: Reference::new(reference)
+                            .map_err(|e| Failure::corrupt("customer reference", e))?,
+                        name: CustomerName::new(name)
+                            .map_err(|e| Failure::corrupt("customer name", e))?,
+                    },
+                ))
+            })
+            .collect::<Result<_, Failure>>()?
+    };
+
+    let mut payment: HashMap<i64, Vec<PaymentType>> = HashMap::new();
+    let links: Vec<(i64, PaymentTypeRow)> = customer_payment_types::table
+        .inner_join(payment_types::table)
+        .filter(customer_payment_types::customer_id.eq_any(customer_ids.clone()))
+        .order((
+            customer_payment_types::customer_id,
+            customer_payment_types::position,
+        ))
+        .select((
+            customer_payment_types::customer_id,
+            PaymentTypeRow::as_select(),
+        ))
+        .load(conn)?;
+    for (customer_id, row) in links {
+        payment
+            .entry(customer_id)
+            .or_default()
+            .push(row.into_domain()?);
+    }
+
+    let mut contacts: HashMap<i64, Vec<Contact>> = HashMap::new();
+    let contact_rows: Vec<ContactRow> = customer_contacts::table
+        .filter(customer_contacts::customer_id.eq_any(customer_ids))
+        .order((customer_contacts::customer_id, customer_contacts::position))
+        .select((
+            customer_contacts::customer_id,
+            customer_contacts::name,
+            customer_contacts::email,
+            customer_contacts::phone,
+        ))
+        .load(conn)?;
+    for (customer_id, name, email, phone) in contact_rows {
+        contacts.entry(customer_id).or_default().push(Contact {
+            name: name.map(FreeText::from_trusted),
+            email: email
+                .map(|e| Email::new(&e))
+                .transpose()
+                .map_err(|e| Failure::corrupt("contact e-mail", e))?,
+            phone: phone.map(FreeText::from_trusted),
+        });
+    }
+
+    let related = Related {
+        categories,
+        segmentations,
+        regions,
+        users,
+        parents,
+    };
+    rows.into_iter()
+        .map(|row| {
+            let id = row.id;
+            row.into_domain(
+                &related,
+                payment.remove(&id).unwrap_or_default(),
+                contacts.remove(&id).unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+/// `(customer_id, name, email, phone)` of a contact.
+type ContactRow = (i64, Option<String>, Option<String>, Option<String>);
+
+struct Related {
+    categories: HashMap<i64, Category>,
+    segmentations: HashMap<i64, Segmentation>,
+    regions: HashMap<i64, Region>,
+    users: HashMap<i64, User>,
+    parents: HashMap<i64, CustomerSummary>,
+}
+
+fn lookup<T: Clone>(
+    map: &HashMap<i64, T>,
+    id: Option<i64>,
+    what: &str,
+) -> Result<Option<T>, Failure> {
+    id.map(|id| {
+        map.get(&id)
+            .cloned()
+            .ok_or_else(|| Failure::corrupt(what, format!("row {id} is missing")))
+    })
+    .transpose()
+}
+
+fn country(code: Option<String>) -> Result<Option<CountryCode>, Failure> {
+    code.map(|c| CountryCode::parse(&c))
+        .transpose()
+        .map_err(|e| Failure::corrupt("country", e))
+}
+
+fn lat(field: &'static str, value: Option<f64>) -> Result<Option<Latitude>, Failure> {
+    value
+        .map(|v| Latitude::new(field, v))
+        .transpose()
+        .map_err(|e| Failure::corrupt(field, e))
+}
+
+fn lng(field: &'static str, value: Option<f64>) -> Result<Option<Longitude>, Failure> {
+    value
+        .map(|v| Longitude::new(field, v))
+        .transpose()
+        .map_err(|e| Failure::corrupt(field, e))
+}
+
+fn free(value: Option<String>) -> Option<FreeText> {
+    value.map(FreeText::from_trusted)
+}
+
+impl CustomerRow {
+    fn into_domain(
+        self,
+        related: &Related,
+        payment_types: Vec<PaymentType>,
+        contacts: Vec<Contact>,
+    ) -> Result<Customer, Failure> {
+        let currency =
+            CurrencyCode::parse(&self.currency).map_err(|e| Failure::corrupt("currency", e))?;
+        let due_date_terms = match (self.due_date_number, self.due_date_type) {
+            (Some(days), Some(kind)) => {
+                let kind =
+                    DueDateType::parse(&kind).map_err(|e| Failure::corrupt("due date type", e))?;
+                Some(
+                    DueDateTerms::new(days, kind)
+                        .map_err(|e| Failure::corrupt("due date terms", e))?,
+                )
+            }
+            _ => None,
+        };
+        let data = CustomerData {
+            reference: Reference::new(self.reference)
+                .map_err(|e| Failure::corrupt("customer reference", e))?,
+            reference2: free(self.reference2),
+            name: CustomerName::new(self.name).map_err(|e| Failure::corrupt("customer name", e))?,
+            category: lookup(&related.categories, Some(self.category_id), "category")?
+                .ok_or_else(|| Failure::corrupt("category", "missing"))?,
+            parent: lookup(&related.parents, self.parent_id, "parent customer")?,
+            bill_with_parent: self.bill_with_parent,
+            segmentation: lookup(&related.segmentations, self.segmentation_id, "segmentation")?,
+            email: self
+                .email
+                .map(|e| Email::new(&e))
+                .transpose()
+                .map_err(|e| Failure::corrupt("e-mail", e))?,
+            phone: free(self.phone),
+            mobile: free(self.mobile),
+            fax: free(self.fax),
+            comment: free(self.comment),
+            barcode: free(self.barcode),
+            is_same_address: self.is_same_address,
+            billing: Address {
+                country: country(self.billing_country)?,
+                city: free(self.billing_city),
+                postal_code: free(self.billing_postal_code),
+                address: free(self.billing_address),
+                latitude: lat("billingLatitude", self.billing_latitude)?,
+                longitude: lng("billingLongitude", self.billing_longitude)?,
+            },
+            shipping: Address {
+                country: country(self.country)?,
+                city: free(self.city),
+                postal_code: free(self.postal_code),
+                address: free(self.address),
+                latitude: lat("latitude", self.latitude)?,
+                longitude: lng("longitude", self.longitude)?,
+            },
+            credit_limit: CreditLimit::from_minor_units(self.credit_limit_minor, currency)
+                .map_err(|e| Failure::corrupt("credit limit", e))?,
+            is_active: self.is_active,
+            on_hold: self.on_hold,
+            on_hold_reason: free(self.on_hold_reason),
+            created_by: lookup(&related.users, self.created_by, "user")?,
+            due_date_terms,
+            payment_types,
+            website: self
+                .website
+                .map(|w| Website::new(&w))
+                .transpose()
+                .map_err(|e| Failure::corrupt("website", e))?,
+            tax_number: free(self.tax_number),
+            company_registration_number: free(self.company_registration_number),
+            currency,
+            customer_risk: free(self.customer_risk),
+            customer_risk_color: self
+                .customer_risk_color
+                .map(|c| RiskColor::new(&c))
+                .transpose()
+                .map_err(|e| Failure::corrupt("risk colour", e))?,
+            region: lookup(&related.regions, self.region_id, "region")?,
+            contacts,
+        };
+        Ok(Customer {
+            id: CustomerId(self.id),
+            uuid: Uuid::parse_str(&self.uuid).map_err(|e| Failure::corrupt("uuid", e))?,
+            data,
+            date_created: self.date_created.and_utc(),
+            last_updated: self.last_updated.and_utc(),
+        })
+    }
+}
+
+/// Whether a live customer has this id, locking its row until the transaction ends on
+/// PostgreSQL: `exclusive` (archiving) conflicts with the shared lock a writer takes on the
+/// parent it links to, so a child can never be attached to a parent being archived. SQLite
+/// needs no lock: `BEGIN IMMEDIATE` already serializes writers.
+fn lock_live_customer(conn: &mut AnyConnection, id: i64, exclusive: bool) -> Result<bool, Failure> {
+    let query = customers::table
+        .filter(customers::id.eq(id))
+        .filter(customers::archived_at.is_null())
+        .select(customers::id);
+    let found = match conn {
+        AnyConnection::Postgresql(c) if exclusive => {
+            query.for_update().first::<i64>(c).optional()?
+        }
+        AnyConnection::Postgresql(c) => query.for_key_share().first::<i64>(c).optional()?,
+        AnyConnection::Sqlite(c) => query.first::<i64>(c).optional()?,
+    };
+    Ok(found.is_some())
+}
+
+/// Refuses a write whose parent is not a live customer.
+fn check_parent(conn: &mut AnyConnection, data: &CustomerData) -> Result<(), Failure> {
+    match &data.parent {
+        Some(parent) if !lock_live_customer(conn, parent.id.get(), false)? => {
+            Err(Failure::Dangling)
+        }
+        _ => Ok(()),
+    }
+}
+
+fn ancestors_of(conn: &mut AnyConnection, id: i64) -> Result<Vec<CustomerId>, Failure> {
+    let parent_of = |conn: &mut AnyConnection, id: i64| -> Result<Option<i64>, Failure> {
+        Ok(live()
+            .filter(customers::id.eq(id))
+            .select(customers::parent_id)
+            .first::<Option<i64>>(conn)
+            .optional()?
+            .flatten())
+    };
+    let mut found = Vec::new();
+    let mut seen = HashSet::from([id]);
+    let mut current = parent_of(conn, id)?;
+    while let Some(parent) = current {
+        let is_live = live()
+            .filter(customers::id.eq(parent))
+            .select(customers::id)
+            .first::<i64>(conn)
+            .optional()?;
+        if is_live.is_none() || !seen.insert(parent) || found.len() >= MAX_DEPTH {
+            break;
+        }
+        found.push(CustomerId(parent));
+        current = parent_of(conn, parent)?;
+    }
+    Ok(found)
+}
+
+#[async_trait]
+impl CustomerRepository for Store {
+    async fn list(&self, query: &CustomerQuery) -> Result<Page<Customer>, StoreError> {
+        let query = query.clone();
+        Ok(self
+            .database()
+            .read(move |conn| list_customers(conn, &query))
+            .await?)
+    }
+
+    async fn get(&self, key: &CustomerKey) -> Result<Option<Customer>, StoreError> {
+        let key = key.clone();
+        Ok(self
+            .database()
+            .read(move |conn| get_customer(conn, &key))
+            .await?)
+    }
+
+    async fn ancestors(&self, id: CustomerId) -> Result<Vec<CustomerId>, StoreError> {
+        Ok(self
+            .database()
+            .read(move |conn| ancestors_of(conn, id.get()))
+            .await?)
+    }
+
+    async fn insert(&self, customer: &NewCustomer) -> Result<Customer, WriteError> {
+        let customer = customer.clone();
+        Ok(self
+            .database()
+            .write(move |conn| {
+                check_parent(conn, &customer.data)?;
+                let fields = CustomerFields::new(&customer.data, customer.now);
+                let id: i64 = diesel::insert_into(customers::table)
+                    .values((
+                        &fields,
+                        customers::uuid.eq(customer.uuid.to_string()),
+                        customers::date_created.eq(to_db_time(customer.now)),
+                    ))
+                    .returning(customers::id)
+                    .get_result(conn)?;
+                write_children(conn, id, &customer.data)?;
+                get_customer(conn, &CustomerKey::Id(CustomerId(id)))?
+                    .ok_or_else(|| Failure::corrupt("customer", "vanished right after its insert"))
+            })
+            .await?)
+    }
+
+    async fn update(
+        &self,
+        id: CustomerId,
+        data: &CustomerData,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Customer>, WriteError> {
+        let data = data.clone();
+        Ok(self
+            .database()
+            .write(move |conn| {
+                check_parent(conn, &data)?;
+                let fields = CustomerFields::new(&data, now);
+                let updated = diesel::update(
+                    customers::table
+                        .filter(customers::id.eq(id.get()))
+                        .filter(customers::archived_at.is_null()),
+                )
+                .set(&fields)
+                .execute(conn)?;
+                if updated == 0 {
+                    return Ok(None);
+                }
+                write_children(conn, id.get(), &data)?;
+                get_customer(conn, &CustomerKey::Id(id))
+            })
+            .await?)
+    }
+
+    async fn archive(&self, id: CustomerId, now: DateTime<Utc>) -> Result<bool, RemoveError> {
+        Ok(self
+            .database()
+            .write(move |conn| {
+                if !lock_live_customer(conn, id.get(), true)? {
+                    return Ok(false);
+                }
+                let children: i64 = live()
+                    .filter(customers::parent_id.eq(id.get()))
+                    .count()
+                    .get_result(conn)?;
+                if children > 0 {
+                    return Err(Failure::InUse);
+                }
+                diesel::update(customers::table.filter(customers::id.eq(id.get())))
+                    .set(customers::archived_at.eq(Some(to_db_time(now))))
+                    .execute(conn)?;
+                Ok(true)
+            })
+            .await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::prefix_successor;
+
+    #[test]
+    fn successor_bounds_every_string_with_the_prefix() {
+        assert_eq!(prefix_successor("abc").as_deref(), Some("abd"));
+        assert_eq!(prefix_successor("a\u{10FFFF}").as_deref(), Some("b"));
+        assert_eq!(prefix_successor("\u{D7FF}").as_deref(), Some("\u{E000}"));
+        assert_eq!(prefix_successor(""), None);
+    }
+}

@@ -1,0 +1,141 @@
+//! The API key store: keys are rows of `api_keys` holding the secret's hash, never the
+//! secret. Looking a key up also records its use, in the same write transaction.
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDateTime, Utc};
+use credence_domain::credentials::{ApiKey, KeyHash, KeyId, NewApiKey};
+use credence_domain::ids::UserId;
+use credence_domain::ports::{KeyStore, StoreError};
+use credence_domain::reference_data::User;
+use diesel::prelude::*;
+
+use crate::Store;
+use crate::customers::to_db_time;
+use crate::error::Failure;
+use crate::records::UserRow;
+use crate::schema::{api_keys, users};
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = api_keys)]
+struct KeyRow {
+    id: i64,
+    user_id: i64,
+    prefix: String,
+    name: Option<String>,
+    created_at: NaiveDateTime,
+    last_used_at: Option<NaiveDateTime>,
+    revoked_at: Option<NaiveDateTime>,
+}
+
+impl KeyRow {
+    fn into_domain(self) -> ApiKey {
+        ApiKey {
+            id: KeyId(self.id),
+            user_id: UserId(self.user_id),
+            prefix: self.prefix,
+            name: self.name,
+            created_at: self.created_at.and_utc(),
+            last_used_at: self.last_used_at.map(|at| at.and_utc()),
+            revoked_at: self.revoked_at.map(|at| at.and_utc()),
+        }
+    }
+}
+
+fn load_key(conn: &mut crate::database::AnyConnection, id: i64) -> Result<ApiKey, Failure> {
+    Ok(api_keys::table
+        .find(id)
+        .select(KeyRow::as_select())
+        .first(conn)?
+        .into_domain())
+}
+
+#[async_trait]
+impl KeyStore for Store {
+    async fn create_key(&self, key: &NewApiKey) -> Result<ApiKey, StoreError> {
+        let key = key.clone();
+        Ok(self
+            .database()
+            .write(move |conn| {
+                let id: i64 = diesel::insert_into(api_keys::table)
+                    .values((
+                        api_keys::user_id.eq(key.user_id.get()),
+                        api_keys::prefix.eq(&key.prefix),
+                        api_keys::hash.eq(key.hash.as_str()),
+                        api_keys::name.eq(key.name.as_deref()),
+                        api_keys::created_at.eq(to_db_time(key.now)),
+                    ))
+                    .returning(api_keys::id)
+                    .get_result(conn)?;
+                load_key(conn, id)
+            })
+            .await?)
+    }
+
+    async fn find_by_hash(
+        &self,
+        hash: &KeyHash,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(ApiKey, User)>, StoreError> {
+        let hash = hash.as_str().to_owned();
+        Ok(self
+            .database()
+            .write(move |conn| {
+                let found: Option<(KeyRow, UserRow)> = api_keys::table
+                    .inner_join(users::table)
+                    .filter(api_keys::hash.eq(hash))
+                    .select((KeyRow::as_select(), UserRow::as_select()))
+                    .first(conn)
+                    .optional()?;
+                let Some((mut key, user)) = found else {
+                    return Ok(None);
+                };
+                if key.revoked_at.is_none() {
+                    let used = to_db_time(now);
+                    diesel::update(api_keys::table.find(key.id))
+                        .set(api_keys::last_used_at.eq(Some(used)))
+                        .execute(conn)?;
+                    key.last_used_at = Some(used);
+                }
+                Ok(Some((key.into_domain(), user.into_domain()?)))
+            })
+            .await?)
+    }
+
+    async fn list_keys(&self, user: UserId) -> Result<Vec<ApiKey>, StoreError> {
+        Ok(self
+            .database()
+            .read(move |conn| {
+                Ok(api_keys::table
+                    .filter(api_keys::user_id.eq(user.get()))
+                    .order((api_keys::created_at, api_keys::id))
+                    .select(KeyRow::as_select())
+                    .load(conn)?
+                    .into_iter()
+                    .map(KeyRow::into_domain)
+                    .collect())
+            })
+            .await?)
+    }
+
+    async fn revoke_key(
+        &self,
+        user: UserId,
+        key: KeyId,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        Ok(self
+            .database()
+            .write(move |conn| {
+                let revoked = diesel::update(
+                    api_keys::table
+                        .filter(api_keys::id.eq(key.0))
+                        .filter(api_keys::user_id.eq(user.get()))
+                        .filter(api_keys::revoked_at.is_null()),
+                )
+                .set(api_keys::revoked_at.eq(Some(to_db_time(now))))
+                .execute(conn)?;
+                Ok(revoked > 0)
+            })
+            .await?)
+    }
+}

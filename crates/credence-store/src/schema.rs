@@ -1,0 +1,155 @@
+//! The tables, written by hand (no `diesel print-schema`): one description serves both
+//! backends because the migrations give both the same shape.
+
+diesel::table! {
+    customer_categories (id) {
+        id -> BigInt,
+        reference -> Text,
+        reference_folded -> Text,
+        name -> Text,
+        parent_id -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    customer_segmentations (id) {
+        id -> BigInt,
+        reference -> Text,
+        name -> Text,
+    }
+}
+
+diesel::table! {
+    payment_types (id) {
+        id -> BigInt,
+        reference -> Text,
+        name -> Text,
+    }
+}
+
+diesel::table! {
+    regions (id) {
+        id -> BigInt,
+        name -> Text,
+        parent_id -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    currencies (code) {
+        code -> Text,
+        exchange_rate -> Text,
+        is_organization -> Bool,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> BigInt,
+        reference -> Text,
+        name -> Text,
+        email -> Nullable<Text>,
+        role -> Text,
+        customer_id -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    customers (id) {
+        id -> BigInt,
+        uuid -> Text,
+        reference -> Text,
+        reference_folded -> Text,
+        reference2 -> Nullable<Text>,
+        name -> Text,
+        name_folded -> Text,
+        category_id -> BigInt,
+        parent_id -> Nullable<BigInt>,
+        bill_with_parent -> Bool,
+        segmentation_id -> Nullable<BigInt>,
+        email -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        mobile -> Nullable<Text>,
+        fax -> Nullable<Text>,
+        comment -> Nullable<Text>,
+        barcode -> Nullable<Text>,
+        is_same_address -> Bool,
+        billing_country -> Nullable<Text>,
+        billing_city -> Nullable<Text>,
+        billing_postal_code -> Nullable<Text>,
+        billing_address -> Nullable<Text>,
+        billing_latitude -> Nullable<Double>,
+        billing_longitude -> Nullable<Double>,
+        country -> Nullable<Text>,
+        city -> Nullable<Text>,
+        postal_code -> Nullable<Text>,
+        address -> Nullable<Text>,
+        latitude -> Nullable<Double>,
+        longitude -> Nullable<Double>,
+        credit_limit_minor -> BigInt,
+        is_active -> Bool,
+        on_hold -> Bool,
+        on_hold_reason -> Nullable<Text>,
+        created_by -> Nullable<BigInt>,
+        due_date_number -> Nullable<BigInt>,
+        due_date_type -> Nullable<Text>,
+        website -> Nullable<Text>,
+        tax_number -> Nullable<Text>,
+        company_registration_number -> Nullable<Text>,
+        currency -> Text,
+        customer_risk -> Nullable<Text>,
+        customer_risk_color -> Nullable<Text>,
+        region_id -> Nullable<BigInt>,
+        date_created -> Timestamp,
+        last_updated -> Timestamp,
+        archived_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    customer_payment_types (customer_id, position) {
+        customer_id -> BigInt,
+        position -> Integer,
+        payment_type_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    customer_contacts (id) {
+        id -> BigInt,
+        customer_id -> BigInt,
+        position -> Integer,
+        name -> Nullable<Text>,
+        email -> Nullable<Text>,
+        phone -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    api_keys (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        prefix -> Text,
+        hash -> Text,
+        name -> Nullable<Text>,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(api_keys -> users (user_id));
+diesel::joinable!(customer_payment_types -> payment_types (payment_type_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    customer_categories,
+    customer_segmentations,
+    payment_types,
+    regions,
+    currencies,
+    users,
+    customers,
+    customer_payment_types,
+    customer_contacts,
+    api_keys,
+);

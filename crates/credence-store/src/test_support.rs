@@ -1,0 +1,211 @@
+//! Fresh, migrated databases for tests (feature `test-support`): a SQLite file in a temporary
+//! directory, or a PostgreSQL database cloned from a migrated template.
+//!
+//! The PostgreSQL template is named after a hash of the migrations, built once per process
+//! under a unique name and renamed into place, so parallel test binaries never see a
+//! half-migrated template; each test's database is dropped (`WITH (FORCE)`) when its
+//! [`TestDb`] drops.
+
+use std::sync::OnceLock;
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+
+use crate::database::{Database, PoolOptions, with_database};
+
+/// The variable naming the PostgreSQL server for tests (an admin database URL).
+pub const POSTGRES_URL_VAR: &str = "CREDENCE_TEST_POSTGRES_URL";
+
+const POSTGRES_MIGRATION_TEXTS: &[&str] = &[
+    include_str!("../migrations/postgres/2026-11-24-000000_init/up.sql"),
+    include_str!("../migrations/postgres/2026-11-24-000000_init/down.sql"),
+    include_str!("../migrations/postgres/2026-11-24-000001_api_keys/up.sql"),
+];
+
+/// A fresh, migrated database that disappears with this value.
+pub struct TestDb {
+    url: String,
+    database: Option<Database>,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    Sqlite(#[expect(dead_code, reason = "held for its Drop")] tempfile::TempDir),
+    Postgres { admin_url: String, name: String },
+}
+
+impl std::fmt::Debug for TestDb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestDb")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TestDb {
+    /// A new SQLite file in a temporary directory, migrated.
+    ///
+    /// # Panics
+    /// When the file cannot be created or migrated.
+    #[must_use]
+    pub fn sqlite() -> Self {
+        let dir = tempfile::tempdir()
+            .unwrap_or_else(|e| panic!("cannot create a temporary directory: {e}"));
+        let url = format!("sqlite://{}", dir.path().join("credence.db").display());
+        let database = open(&url);
+        Self {
+            url,
+            database: Some(database),
+            cleanup: Cleanup::Sqlite(dir),
+        }
+    }
+
+    /// A new PostgreSQL database on the server `CREDENCE_TEST_POSTGRES_URL` names, cloned from
+    /// the migrated template; `None` (and a note on stderr) when the variable is not set.
+    ///
+    /// # Panics
+    /// When the variable is set but the server cannot be used.
+    #[must_use]
+    pub fn postgres() -> Option<Self> {
+        let Ok(admin_url) = std::env::var(POSTGRES_URL_VAR) else {
+            eprintln!("PostgreSQL tests skipped: {POSTGRES_URL_VAR} is not set");
+            return None;
+        };
+        let template = template(&admin_url);
+        let name = format!("credence_test_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = admin_connection(&admin_url);
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name} TEMPLATE {template}"))
+            .unwrap_or_else(|e| panic!("cannot create test database {name}: {e}"));
+        let url = with_database(&admin_url, &name);
+        let database = open(&url);
+        Some(Self {
+            url,
+            database: Some(database),
+            cleanup: Cleanup::Postgres { admin_url, name },
+        })
+    }
+
+    /// The database URL, as `Database::connect` and the server accept it.
+    #[must_use]
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The opened database (default pool options).
+    ///
+    /// # Panics
+    /// Never: the database lives as long as the `TestDb`.
+    #[must_use]
+    pub fn database(&self) -> &Database {
+        self.database
+            .as_ref()
+            .unwrap_or_else(|| unreachable!("the database is only taken on drop"))
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        drop(self.database.take());
+        if let Cleanup::Postgres { admin_url, name } = &self.cleanup {
+            let dropped = PgConnection::establish(admin_url)
+                .map_err(|e| e.to_string())
+                .and_then(|mut c| {
+                    c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .map_err(|e| e.to_string())
+                });
+            if let Err(error) = dropped {
+                eprintln!("could not drop test database {name}: {error}");
+            }
+        }
+    }
+}
+
+fn open(url: &str) -> Database {
+    let database = Database::connect(url, PoolOptions::default())
+        .unwrap_or_else(|e| panic!("cannot open test database: {e}"));
+    database
+        .migrate()
+        .unwrap_or_else(|e| panic!("cannot migrate test database: {e}"));
+    database
+}
+
+fn admin_connection(admin_url: &str) -> PgConnection {
+    PgConnection::establish(admin_url)
+        .unwrap_or_else(|e| panic!("cannot connect to {POSTGRES_URL_VAR}: {e}"))
+}
+
+/// FNV-1a: a hash that is the same in every process and every toolchain.
+fn fnv1a(parts: &[&str]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in parts {
+        for byte in part.bytes().chain([0xff]) {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    hash
+}
+
+/// The migrated template's name, creating it if this server has none yet.
+fn template(admin_url: &str) -> String {
+    static TEMPLATE: OnceLock<String> = OnceLock::new();
+    TEMPLATE.get_or_init(|| build_template(admin_url)).clone()
+}
+
+#[derive(QueryableByName)]
+struct Exists {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    exists: bool,
+}
+
+fn build_template(admin_url: &str) -> String {
+    let name = format!("credence_template_{:016x}", fnv1a(POSTGRES_MIGRATION_TEXTS));
+    let mut admin = admin_connection(admin_url);
+    let exists =
+        diesel::sql_query("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS exists")
+            .bind::<diesel::sql_types::Text, _>(&name)
+            .get_result::<Exists>(&mut admin)
+            .unwrap_or_else(|e| panic!("cannot look for the template database: {e}"))
+            .exists;
+    if exists {
+        return name;
+    }
+    // Build under a unique name, then rename: a template is either absent or complete.
+    let building = format!("credence_building_{}", uuid::Uuid::new_v4().simple());
+    admin
+        .batch_execute(&format!("CREATE DATABASE {building}"))
+        .unwrap_or_else(|e| panic!("cannot create database {building}: {e}"));
+    drop(open(&with_database(admin_url, &building)));
+    match admin.batch_execute(&format!("ALTER DATABASE {building} RENAME TO {name}")) {
+        Ok(()) => {}
+        Err(error) if error.to_string().contains("already exists") => {
+            // Another process won the race; its template is as good as ours.
+            if let Err(error) =
+                admin.batch_execute(&format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)"))
+            {
+                eprintln!("could not drop {building}: {error}");
+            }
+        }
+        Err(error) => panic!("cannot install the template database {name}: {error}"),
+    }
+    name
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::database::with_database;
+
+    #[test]
+    fn swaps_the_database_name() {
+        assert_eq!(
+            with_database("postgres://u@h:5432/postgres", "x"),
+            "postgres://u@h:5432/x"
+        );
+        assert_eq!(
+            with_database("postgres://u@h/postgres?sslmode=disable", "x"),
+            "postgres://u@h/x?sslmode=disable"
+        );
+        assert_eq!(with_database("postgres://u@h", "x"), "postgres://u@h/x");
+    }
+}
