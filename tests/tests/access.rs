@@ -2,7 +2,11 @@
 //! databases. An object outside the caller's scope is `404` exactly as if it did not exist; a
 //! function the caller's role may not use is `403`; no credentials are `401`; credentials that
 //! match no live key are `403`.
-#![allow(clippy::expect_used, clippy::unwrap_used, reason = "tests panic on a broken environment")]
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    reason = "tests panic on a broken environment"
+)]
 
 use credence_e2e::{TestApp, expect_json, on_both_backends};
 use reqwest::Method;

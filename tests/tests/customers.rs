@@ -1,5 +1,9 @@
 //! Seed 002's customer resource over real HTTP: every status code and error text it lists.
-#![allow(clippy::expect_used, clippy::unwrap_used, reason = "tests panic on a broken environment")]
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    reason = "tests panic on a broken environment"
+)]
 
 use credence_e2e::{TestApp, expect_error, expect_json, on_both_backends};
 use reqwest::Method;

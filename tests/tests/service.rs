@@ -1,5 +1,9 @@
 //! The service around the API: health, the OpenAPI document and the offline Swagger UI.
-#![allow(clippy::expect_used, clippy::unwrap_used, reason = "tests panic on a broken environment")]
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    reason = "tests panic on a broken environment"
+)]
 
 use credence_e2e::{TestApp, expect_json, on_both_backends};
 

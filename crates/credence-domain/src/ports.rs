@@ -194,8 +194,9 @@ pub trait KeyStore: Send + Sync {
         key: &crate::credentials::NewApiKey,
     ) -> Result<crate::credentials::ApiKey, StoreError>;
 
-    /// The key with this hash, revoked or not, with its user; a live key's `last_used_at` is
-    /// set to `now` on the way.
+    /// The key with this hash, revoked or not, with its user. A live key's `last_used_at` is
+    /// set to `now` on the way when it is a minute old or more (kept to the minute, so that
+    /// authenticating is a read on almost every request).
     ///
     /// # Errors
     /// [`StoreError`] only.

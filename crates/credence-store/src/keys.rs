@@ -41,6 +41,9 @@ impl KeyRow {
     }
 }
 
+/// How stale `last_used_at` may get before an authentication refreshes it.
+const LAST_USED_PRECISION_SECS: i64 = 60;
+
 fn load_key(conn: &mut crate::database::AnyConnection, id: i64) -> Result<ApiKey, Failure> {
     Ok(api_keys::table
         .find(id)
@@ -77,28 +80,40 @@ impl KeyStore for Store {
         now: DateTime<Utc>,
     ) -> Result<Option<(ApiKey, User)>, StoreError> {
         let hash = hash.as_str().to_owned();
-        Ok(self
+        let found = self
             .database()
-            .write(move |conn| {
+            .read(move |conn| {
                 let found: Option<(KeyRow, UserRow)> = api_keys::table
                     .inner_join(users::table)
                     .filter(api_keys::hash.eq(hash))
                     .select((KeyRow::as_select(), UserRow::as_select()))
                     .first(conn)
                     .optional()?;
-                let Some((mut key, user)) = found else {
-                    return Ok(None);
-                };
-                if key.revoked_at.is_none() {
-                    let used = to_db_time(now);
-                    diesel::update(api_keys::table.find(key.id))
+                Ok(found)
+            })
+            .await?;
+        let Some((mut key, user)) = found else {
+            return Ok(None);
+        };
+        // `last used` is kept to the minute: authenticating stays a read on almost every
+        // request, instead of queueing each one behind SQLite's single writer.
+        let used = to_db_time(now);
+        let stale = key
+            .last_used_at
+            .is_none_or(|at| used - at >= chrono::TimeDelta::seconds(LAST_USED_PRECISION_SECS));
+        if key.revoked_at.is_none() && stale {
+            let id = key.id;
+            self.database()
+                .write(move |conn| {
+                    diesel::update(api_keys::table.find(id))
                         .set(api_keys::last_used_at.eq(Some(used)))
                         .execute(conn)?;
-                    key.last_used_at = Some(used);
-                }
-                Ok(Some((key.into_domain(), user.into_domain()?)))
-            })
-            .await?)
+                    Ok(())
+                })
+                .await?;
+            key.last_used_at = Some(used);
+        }
+        Ok(Some((key.into_domain(), user.into_domain()?)))
     }
 
     async fn list_keys(&self, user: UserId) -> Result<Vec<ApiKey>, StoreError> {

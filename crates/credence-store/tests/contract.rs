@@ -1246,6 +1246,25 @@ async fn api_keys_round_trip(store: Store) {
         .unwrap();
     assert_eq!((found.id, found.last_used_at), (key.id, Some(at(5))));
     assert_eq!(owner, user);
+    // Kept to the minute: a use 30 s later changes nothing, one 60 s later does.
+    let (again, _) = store
+        .find_by_hash(&secret.hash(), at(35))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(again.last_used_at, Some(at(5)));
+    let (later, _) = store
+        .find_by_hash(&secret.hash(), at(65))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(later.last_used_at, Some(at(65)));
+    let stored = store.list_keys(user.id).await.unwrap();
+    assert_eq!(
+        stored[0].last_used_at,
+        Some(at(65)),
+        "the refresh was written"
+    );
     let other = ApiKeySecret::from_random([1; 32]);
     assert!(
         store
@@ -1266,7 +1285,7 @@ async fn api_keys_round_trip(store: Store) {
         .unwrap();
     assert_eq!(
         (revoked.revoked_at, revoked.last_used_at),
-        (Some(at(7)), Some(at(5)))
+        (Some(at(7)), Some(at(65)))
     );
 }
 
