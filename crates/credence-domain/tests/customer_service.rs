@@ -310,3 +310,142 @@ async fn delete_maps_live_children_and_store_outages() {
         Err(DeleteCustomerError::Store(StoreError::Unavailable(_)))
     ));
 }
+
+fn reseller() -> Principal {
+    Principal::new(None, credence_domain::Role::Reseller, Some(CustomerId(10)))
+}
+
+fn customer_principal() -> Principal {
+    Principal::new(None, credence_domain::Role::Customer, Some(CustomerId(11)))
+}
+
+/// Customer 10 is the reseller's; 11 hangs below it; 20 is another tenant's.
+fn tree(ports: &mut Ports) {
+    ports.customers.expect_get().returning(|key| match key {
+        CustomerKey::Id(id) => Ok(Some(stored(id.get(), data(&format!("c{id}"))))),
+        _ => Ok(None),
+    });
+    ports.customers.expect_ancestors().returning(|id| {
+        Ok(if id.get() == 11 {
+            vec![CustomerId(10)]
+        } else {
+            vec![]
+        })
+    });
+}
+
+#[tokio::test]
+async fn customer_principals_reach_only_me() {
+    let mut ports = Ports::new();
+    tree(&mut ports);
+    ports.customers.expect_list().never();
+    ports.customers.expect_insert().never();
+    let service = ports.service();
+    let principal = customer_principal();
+    let query = credence_domain::customer::CustomerQuery::default();
+    assert!(matches!(
+        service.list(&principal, &query).await,
+        Err(credence_domain::services::ListCustomersError::Forbidden)
+    ));
+    assert!(matches!(
+        service
+            .get(&principal, &CustomerKey::Id(CustomerId(11)))
+            .await,
+        Err(credence_domain::services::GetCustomerError::Forbidden)
+    ));
+    assert!(matches!(
+        service.create(&principal, input("x", "y")).await,
+        Err(CreateCustomerError::Forbidden)
+    ));
+    assert_eq!(service.me(&principal).await.unwrap().id, CustomerId(11));
+}
+
+#[tokio::test]
+async fn resellers_see_their_tree_and_nothing_else() {
+    let mut ports = Ports::new();
+    tree(&mut ports);
+    ports
+        .customers
+        .expect_list()
+        .withf(|query| query.filter.within == Some(CustomerId(10)))
+        .times(1)
+        .returning(|_| {
+            Ok(credence_domain::listing::Page {
+                items: Vec::new(),
+                total: 0,
+            })
+        });
+    let service = ports.service();
+    let reseller = reseller();
+    service.list(&reseller, &Default::default()).await.unwrap();
+    assert_eq!(
+        service
+            .get(&reseller, &CustomerKey::Id(CustomerId(11)))
+            .await
+            .unwrap()
+            .id,
+        CustomerId(11)
+    );
+    let outside = service
+        .get(&reseller, &CustomerKey::Id(CustomerId(20)))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        outside.to_string(),
+        "The customer with the id 20 doesn't exist.",
+        "as if it did not exist"
+    );
+    assert!(matches!(
+        service
+            .delete(&reseller, &CustomerKey::Id(CustomerId(10)))
+            .await,
+        Err(DeleteCustomerError::Forbidden)
+    ));
+}
+
+#[tokio::test]
+async fn a_resellers_new_customers_hang_below_it_and_stay_there() {
+    let mut ports = Ports::new();
+    tree(&mut ports);
+    ports.customers.expect_insert().times(1).returning(|new| {
+        assert_eq!(
+            new.data.parent.as_ref().map(|p| p.id),
+            Some(CustomerId(10)),
+            "below the reseller"
+        );
+        Ok(stored(12, new.data.clone()))
+    });
+    ports.customers.expect_update().never();
+    let service = ports.service();
+    service
+        .create(&reseller(), input("new", "New"))
+        .await
+        .unwrap();
+    let outside_parent = CustomerInput {
+        parent_customer: Field::Value("20".into()),
+        ..input("x", "X")
+    };
+    let error = service
+        .create(&reseller(), outside_parent)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, CreateCustomerError::Input(e) if e.is_not_found()),
+        "{error:?}"
+    );
+    let detach = CustomerInput {
+        is_sub_customer: Field::Value("false".into()),
+        ..Default::default()
+    };
+    let error = service
+        .update(&reseller(), &CustomerKey::Id(CustomerId(11)), detach)
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        error,
+        UpdateCustomerError::Input(InputError::Invalid {
+            field: "parentCustomer",
+            ..
+        })
+    ));
+}
