@@ -60,6 +60,7 @@ impl TestApp {
             body_limit: 256 * 1024,
             log_format: LogFormat::Json,
             workers: 2,
+            request_timeout_secs: 30,
         };
         let app = Application::build(config)
             .await

@@ -164,6 +164,18 @@ impl ApiError {
         )
     }
 
+    /// `503 request_timeout`: the request outlived the deadline.
+    pub fn request_timeout(limit: std::time::Duration) -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "request_timeout",
+            format!(
+                "The request took longer than {} s; please retry.",
+                limit.as_secs()
+            ),
+        )
+    }
+
     /// `503 service_unavailable`.
     pub fn service_unavailable() -> Self {
         Self::new(

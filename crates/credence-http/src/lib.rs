@@ -11,6 +11,7 @@
 
 mod body;
 mod caller;
+mod deadline;
 mod dto;
 mod error;
 mod handlers;
@@ -67,12 +68,15 @@ impl std::fmt::Debug for Services {
 pub struct HttpConfig {
     /// Largest JSON, form or multipart text body accepted, in bytes; larger is `413`.
     pub body_limit: usize,
+    /// How long a request may take before it is answered `503 request_timeout`.
+    pub request_timeout: std::time::Duration,
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
         Self {
             body_limit: 256 * 1024,
+            request_timeout: std::time::Duration::from_secs(30),
         }
     }
 }

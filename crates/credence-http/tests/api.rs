@@ -479,7 +479,10 @@ async fn json_form_and_multipart_bodies_reach_the_same_input() {
 
 #[actix_web::test]
 async fn bad_bodies_answer_in_the_seed_shape_without_writing() {
-    let config = HttpConfig { body_limit: 64 };
+    let config = HttpConfig {
+        body_limit: 64,
+        ..HttpConfig::default()
+    };
     let cases = [
         (
             test::TestRequest::post().set_json(serde_json::json!({"reference": "x".repeat(100)})),

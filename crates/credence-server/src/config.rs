@@ -28,6 +28,8 @@ pub struct Config {
     pub log_format: LogFormat,
     /// HTTP worker threads (0: one per core).
     pub workers: usize,
+    /// How long a request may take before it is answered `503 request_timeout`, in seconds.
+    pub request_timeout_secs: u64,
     /// When set, an admin key with this secret is made sure to exist at start (first boot,
     /// tests). At least 16 printable characters.
     pub admin_key: Option<Secret>,
@@ -80,6 +82,7 @@ impl std::fmt::Debug for Config {
             .field("body_limit", &self.body_limit)
             .field("log_format", &self.log_format)
             .field("workers", &self.workers)
+            .field("request_timeout_secs", &self.request_timeout_secs)
             .field("admin_key", &self.admin_key)
             .finish()
     }
@@ -97,6 +100,7 @@ impl Default for Config {
             body_limit: 256 * 1024,
             log_format: LogFormat::Json,
             workers: 0,
+            request_timeout_secs: 30,
             admin_key: None,
         }
     }

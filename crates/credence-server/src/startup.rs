@@ -117,6 +117,7 @@ impl Application {
         let port = listener.local_addr()?.port();
         let http = HttpConfig {
             body_limit: config.body_limit,
+            request_timeout: std::time::Duration::from_secs(config.request_timeout_secs.max(1)),
         };
         let mut server = HttpServer::new(move || {
             App::new()

@@ -41,6 +41,7 @@ pub(crate) fn register(
         .app_data(web::PayloadConfig::new(limit))
         .service(
             web::scope("/api/v1.0")
+                .wrap(from_fn(crate::deadline::deadline))
                 .wrap(from_fn(negotiate_errors))
                 .configure(customers::register)
                 .configure(records::categories::register)

@@ -1,0 +1,36 @@
+//! The request time-out (SPEC §6): a request that takes longer than the deadline is answered
+//! `503 request_timeout` instead of holding its client forever. Its database work, if any, is
+//! one transaction, so it either commits whole or not at all; nothing is half-written.
+
+use std::time::Duration;
+
+use actix_web::ResponseError as _;
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::web;
+
+use crate::AppState;
+use crate::error::ApiError;
+
+/// Runs the rest of the chain under the configured deadline.
+pub(crate) async fn deadline(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let limit = req
+        .app_data::<web::Data<AppState>>()
+        .map_or(Duration::from_secs(30), |state| {
+            state.config.request_timeout
+        });
+    let request = req.request().clone();
+    match actix_web::rt::time::timeout(limit, next.call(req)).await {
+        Ok(response) => Ok(response?.map_into_boxed_body()),
+        Err(_) => {
+            let error = ApiError::request_timeout(limit);
+            let mut response = error.error_response();
+            response.extensions_mut().insert(error.body().clone());
+            Ok(ServiceResponse::new(request, response))
+        }
+    }
+}
