@@ -30,6 +30,8 @@ pub struct Customer {
     pub date_created: DateTime<Utc>,
     /// When it last changed (UTC, whole seconds).
     pub last_updated: DateTime<Utc>,
+    /// Its credit account (balance, limit, reserved), when the store loaded it.
+    pub account: Option<crate::credit::CreditAccount>,
 }
 
 /// The short form of a customer that other customers point to (`parentCustomer`).

@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 pub mod credentials;
+pub mod credit;
 pub mod customer;
 pub mod field;
 pub mod hierarchy;

@@ -79,6 +79,7 @@ fn stored(id: i64, data: CustomerData) -> Customer {
         data,
         date_created: now(),
         last_updated: now(),
+        account: None,
     }
 }
 

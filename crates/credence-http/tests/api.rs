@@ -99,6 +99,7 @@ fn customer(id: i64) -> Customer {
         data: data("NC-3", "Marie's Jewelry"),
         date_created: at("2015-12-17T23:00:00Z"),
         last_updated: at("2016-08-16T09:02:13Z"),
+        account: None,
     }
 }
 
@@ -414,6 +415,7 @@ async fn create_with(request: test::TestRequest) -> (StatusCode, Value, Option<C
                 data: new.data.clone(),
                 date_created: new.now,
                 last_updated: new.now,
+                account: None,
             })
         });
     let app = app!(mocks);

@@ -749,6 +749,7 @@ impl CustomerRow {
             data,
             date_created: self.date_created.and_utc(),
             last_updated: self.last_updated.and_utc(),
+            account: None,
         })
     }
 }

@@ -170,6 +170,13 @@ impl From<Failure> for UpdateCustomerError {
     }
 }
 
+fn currency_locked() -> InputError {
+    InputError::invalid(
+        "currency",
+        "The currency cannot change while the account holds a balance or reservations.",
+    )
+}
+
 fn dangling() -> InputError {
     InputError::invalid(
         "customer",
@@ -182,6 +189,7 @@ impl From<WriteError> for CreateCustomerError {
         match e {
             WriteError::DuplicateReference => Self::DuplicateReference,
             WriteError::DanglingReference => Self::Input(dangling()),
+            WriteError::AccountInUse => Self::Input(currency_locked()),
             WriteError::Store(e) => Self::Store(e),
         }
     }
@@ -192,6 +200,7 @@ impl From<WriteError> for UpdateCustomerError {
         match e {
             WriteError::DuplicateReference => Self::DuplicateReference,
             WriteError::DanglingReference => Self::Input(dangling()),
+            WriteError::AccountInUse => Self::Input(currency_locked()),
             WriteError::Store(e) => Self::Store(e),
         }
     }

@@ -1,6 +1,7 @@
 //! Use cases: plain structs of ports with one method per use case. Every method takes the
 //! calling [`crate::Principal`], so scope is decided here and no adapter can forget it.
 
+pub mod accounts;
 pub mod auth;
 pub mod customers;
 pub mod records;
@@ -9,6 +10,7 @@ pub mod scope;
 /// The description of every `403`: the caller's role may not use the function.
 pub const FORBIDDEN: &str = "You are not allowed to use this function.";
 
+pub use accounts::{AccountService, CreditError, Quote, ReserveRequest};
 pub use auth::{AuthService, AuthenticateError, CreatedKey, IssueKeyError, ManageKeysError};
 pub use customers::{
     CreateCustomerError, CustomerService, DeleteCustomerError, GetCustomerError,

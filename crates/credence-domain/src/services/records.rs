@@ -91,10 +91,12 @@ impl From<WriteError> for SaveRecordError {
     fn from(error: WriteError) -> Self {
         match error {
             WriteError::DuplicateReference => Self::DuplicateReference,
-            WriteError::DanglingReference => Self::Input(InputError::invalid(
-                "parentId",
-                "A row this one refers to was deleted meanwhile.",
-            )),
+            WriteError::DanglingReference | WriteError::AccountInUse => {
+                Self::Input(InputError::invalid(
+                    "parentId",
+                    "A row this one refers to was deleted meanwhile.",
+                ))
+            }
             WriteError::Store(e) => Self::Store(e),
         }
     }

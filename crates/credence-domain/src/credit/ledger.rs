@@ -1,0 +1,185 @@
+//! Reservations and the append-only ledger. Every change to a balance or a reserved amount
+//! writes one [`LedgerEntry`] with the amounts after it, so the ledger alone tells the story
+//! and its sums always equal the account.
+
+use chrono::{DateTime, Utc};
+
+use crate::ids::{CustomerId, UserId};
+
+/// A reservation's id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ReservationId(pub i64);
+
+impl std::fmt::Display for ReservationId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// Where a reservation stands. Only `Open` ones count against the available credit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ReservationStatus {
+    /// Counting against the available credit.
+    Open,
+    /// Turned into a charge (possibly smaller).
+    Captured,
+    /// Given back.
+    Released,
+    /// Timed out, given back.
+    Expired,
+}
+
+impl ReservationStatus {
+    /// The wire and storage name.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Captured => "captured",
+            Self::Released => "released",
+            Self::Expired => "expired",
+        }
+    }
+
+    /// Parses a stored name.
+    #[must_use]
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "open" => Some(Self::Open),
+            "captured" => Some(Self::Captured),
+            "released" => Some(Self::Released),
+            "expired" => Some(Self::Expired),
+            _ => None,
+        }
+    }
+}
+
+/// Credit set aside for an order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reservation {
+    /// Row id.
+    pub id: ReservationId,
+    /// The account it is held on (the payer: a parent for `billWithParent` customers).
+    pub account: CustomerId,
+    /// The customer the order is for.
+    pub customer: CustomerId,
+    /// Amount held, in the account's minor units.
+    pub amount: i64,
+    /// Amount captured, once captured.
+    pub captured: Option<i64>,
+    /// Where it stands.
+    pub status: ReservationStatus,
+    /// What it is for.
+    pub description: Option<String>,
+    /// When it stops counting unless captured or released first.
+    pub expires_at: DateTime<Utc>,
+    /// When it was admitted.
+    pub created_at: DateTime<Utc>,
+    /// When it was captured, released or expired.
+    pub closed_at: Option<DateTime<Utc>>,
+}
+
+/// What a ledger entry records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EntryKind {
+    /// Money received: balance up.
+    Payment,
+    /// A real cost posted: balance down.
+    Charge,
+    /// A correction either way, with a reason.
+    Adjustment,
+    /// An admission: reserved up.
+    Reservation,
+    /// A capture: balance down by the captured amount, reserved down by the reservation.
+    Capture,
+    /// A release: reserved down.
+    Release,
+    /// An expiry: reserved down.
+    Expiry,
+}
+
+impl EntryKind {
+    /// The wire and storage name.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Payment => "payment",
+            Self::Charge => "charge",
+            Self::Adjustment => "adjustment",
+            Self::Reservation => "reservation",
+            Self::Capture => "capture",
+            Self::Release => "release",
+            Self::Expiry => "expiry",
+        }
+    }
+
+    /// Parses a stored name.
+    #[must_use]
+    pub fn parse(text: &str) -> Option<Self> {
+        [
+            Self::Payment,
+            Self::Charge,
+            Self::Adjustment,
+            Self::Reservation,
+            Self::Capture,
+            Self::Release,
+            Self::Expiry,
+        ]
+        .into_iter()
+        .find(|kind| kind.as_str() == text)
+    }
+}
+
+/// One line of an account's append-only history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerEntry {
+    /// Row id (increasing).
+    pub id: i64,
+    /// The account.
+    pub account: CustomerId,
+    /// What happened.
+    pub kind: EntryKind,
+    /// Change of the balance, minor units.
+    pub balance_delta: i64,
+    /// Change of the reserved amount, minor units.
+    pub reserved_delta: i64,
+    /// Balance after the entry.
+    pub balance_after: i64,
+    /// Reserved amount after the entry.
+    pub reserved_after: i64,
+    /// Why (the description of a payment, the reason of an adjustment).
+    pub description: Option<String>,
+    /// The reservation it concerns.
+    pub reservation: Option<ReservationId>,
+    /// Who did it (`None` for the system: expiry sweeps).
+    pub user: Option<UserId>,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for kind in [
+            "payment",
+            "charge",
+            "adjustment",
+            "reservation",
+            "capture",
+            "release",
+            "expiry",
+        ] {
+            assert_eq!(EntryKind::parse(kind).map(EntryKind::as_str), Some(kind));
+        }
+        for status in ["open", "captured", "released", "expired"] {
+            assert_eq!(
+                ReservationStatus::parse(status).map(ReservationStatus::as_str),
+                Some(status)
+            );
+        }
+        assert_eq!(EntryKind::parse("gift"), None);
+    }
+}

@@ -1,0 +1,214 @@
+//! Exact money: an integer count of a currency's minor units (cents for EUR, yen for JPY,
+//! fils for KWD). Decimals cross the boundary only through [`Money::from_decimal`], which
+//! refuses more places than the currency has, and [`Money::amount`], which writes exactly its
+//! scale (`20000.00`). Arithmetic is checked: an overflow is an error, never a wrap or a panic.
+
+use rust_decimal::{Decimal, RoundingStrategy};
+
+use crate::values::{CurrencyCode, ExchangeRate};
+
+/// Why an amount is not money in a currency.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MoneyError {
+    /// More decimals than the currency allows.
+    #[error("{field} has more decimals than {currency} allows ({digits})")]
+    TooPrecise {
+        /// The wire name of the amount.
+        field: &'static str,
+        /// The currency.
+        currency: String,
+        /// Its minor-unit digits.
+        digits: u32,
+    },
+    /// Beyond what 64-bit minor units hold.
+    #[error("{0} is too large")]
+    TooLarge(&'static str),
+}
+
+/// An exact amount in one currency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Money {
+    minor: i64,
+    currency: CurrencyCode,
+}
+
+impl Money {
+    /// Zero in a currency.
+    #[must_use]
+    pub fn zero(currency: CurrencyCode) -> Self {
+        Self { minor: 0, currency }
+    }
+
+    /// From a count of minor units.
+    #[must_use]
+    pub fn from_minor(minor: i64, currency: CurrencyCode) -> Self {
+        Self { minor, currency }
+    }
+
+    /// From a decimal amount, refusing extra places (`field` names the amount in errors).
+    ///
+    /// # Errors
+    /// [`MoneyError`] when the amount is finer than the minor unit or too large.
+    pub fn from_decimal(
+        field: &'static str,
+        amount: Decimal,
+        currency: CurrencyCode,
+    ) -> Result<Self, MoneyError> {
+        let digits = currency.minor_unit_digits();
+        let normalized = amount.normalize();
+        if normalized.scale() > digits {
+            return Err(MoneyError::TooPrecise {
+                field,
+                currency: currency.code().to_owned(),
+                digits,
+            });
+        }
+        let minor = normalized
+            .checked_mul(Decimal::from(10_i64.pow(digits)))
+            .and_then(|m| i64::try_from(m.trunc()).ok())
+            .ok_or(MoneyError::TooLarge(field))?;
+        Ok(Self { minor, currency })
+    }
+
+    /// The count of minor units.
+    #[must_use]
+    pub fn minor(&self) -> i64 {
+        self.minor
+    }
+
+    /// The currency.
+    #[must_use]
+    pub fn currency(&self) -> CurrencyCode {
+        self.currency
+    }
+
+    /// The amount with exactly the currency's scale (`20000.00` for EUR, `500` for JPY).
+    #[must_use]
+    pub fn amount(&self) -> Decimal {
+        Decimal::new(self.minor, self.currency.minor_unit_digits())
+    }
+
+    /// Whether the amount is above zero.
+    #[must_use]
+    pub fn is_positive(&self) -> bool {
+        self.minor > 0
+    }
+
+    /// Converts into another configured currency: through the organization currency
+    /// (`amount × from_rate ÷ to_rate`), rounded half to even to the target's minor unit.
+    ///
+    /// # Errors
+    /// [`MoneyError::TooLarge`] when the result does not fit.
+    pub fn convert(
+        &self,
+        from_rate: ExchangeRate,
+        to: CurrencyCode,
+        to_rate: ExchangeRate,
+    ) -> Result<Self, MoneyError> {
+        if to == self.currency {
+            return Ok(*self);
+        }
+        let converted = self
+            .amount()
+            .checked_mul(from_rate.value())
+            .and_then(|v| v.checked_div(to_rate.value()))
+            .ok_or(MoneyError::TooLarge("amount"))?
+            .round_dp_with_strategy(
+                to.minor_unit_digits(),
+                RoundingStrategy::MidpointNearestEven,
+            );
+        Self::from_decimal("amount", converted, to)
+    }
+}
+
+impl std::fmt::Display for Money {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.amount(), self.currency)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn code(c: &str) -> CurrencyCode {
+        CurrencyCode::parse(c).unwrap()
+    }
+
+    #[test]
+    fn writes_the_currency_scale_and_refuses_extra_places() {
+        let eur = Money::from_decimal("amount", Decimal::new(20000, 0), code("EUR")).unwrap();
+        assert_eq!(
+            (eur.minor(), eur.amount().to_string()),
+            (2_000_000, "20000.00".into())
+        );
+        assert_eq!(
+            Money::from_decimal("amount", Decimal::new(500, 0), code("JPY"))
+                .unwrap()
+                .amount()
+                .to_string(),
+            "500"
+        );
+        assert_eq!(
+            Money::from_minor(1234, code("KWD")).amount().to_string(),
+            "1.234"
+        );
+        assert!(matches!(
+            Money::from_decimal("amount", Decimal::new(1001, 3), code("EUR")),
+            Err(MoneyError::TooPrecise { digits: 2, .. })
+        ));
+        assert_eq!(
+            Money::from_decimal("amount", Decimal::MAX, code("EUR")),
+            Err(MoneyError::TooLarge("amount"))
+        );
+        assert_eq!(
+            Money::from_decimal("amount", Decimal::new(-550, 2), code("EUR"))
+                .unwrap()
+                .minor(),
+            -550
+        );
+    }
+
+    #[test]
+    fn converts_with_bankers_rounding() {
+        let rate = |r: &str| ExchangeRate::parse(r).unwrap();
+        // 10.25 USD at 0.9 EUR per USD = 9.225 EUR: half to even gives 9.22.
+        let usd = Money::from_decimal("amount", Decimal::new(1025, 2), code("USD")).unwrap();
+        assert_eq!(
+            usd.convert(rate("0.9"), code("EUR"), rate("1"))
+                .unwrap()
+                .amount()
+                .to_string(),
+            "9.22"
+        );
+        // 10.35 USD gives 9.315 EUR: half to even gives 9.32.
+        let usd = Money::from_decimal("amount", Decimal::new(1035, 2), code("USD")).unwrap();
+        assert_eq!(
+            usd.convert(rate("0.9"), code("EUR"), rate("1"))
+                .unwrap()
+                .amount()
+                .to_string(),
+            "9.32"
+        );
+        // Through the organization currency: 100 GBP at 1.2 EUR into JPY at 0.006 EUR.
+        let gbp = Money::from_decimal("amount", Decimal::new(100, 0), code("GBP")).unwrap();
+        assert_eq!(
+            gbp.convert(rate("1.2"), code("JPY"), rate("0.006"))
+                .unwrap()
+                .amount()
+                .to_string(),
+            "20000"
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn minor_units_round_trip_through_decimals(minor in i64::MIN / 1000..i64::MAX / 1000) {
+            for currency in ["EUR", "JPY", "KWD"] {
+                let money = Money::from_minor(minor, code(currency));
+                prop_assert_eq!(Money::from_decimal("amount", money.amount(), code(currency)), Ok(money));
+            }
+        }
+    }
+}

@@ -1,0 +1,561 @@
+//! The credit use cases of SPEC §3: the account, its limit, payments, charges, adjustments,
+//! admissions (reservations), captures, releases, quotes, the ledger, and the sweeper.
+//!
+//! The service decides who may act on which account and turns decimals into exact money;
+//! the credit check itself happens inside the store, in one conditional update.
+
+use std::sync::Arc;
+
+use chrono::TimeDelta;
+use rust_decimal::Decimal;
+
+use crate::credit::{
+    CreditAccount, EntryKind, LedgerEntry, Money, MoneyError, Reservation, ReservationId,
+};
+use crate::customer::{Customer, CustomerKey};
+use crate::ids::CustomerId;
+use crate::input::InputError;
+use crate::listing::{Page, PageRequest};
+use crate::ports::{
+    AccountLedger, Admission, AdmitError, Clock, CustomerRepository, Posting, RecordRepository,
+    SettleError, StoreError,
+};
+use crate::principal::{Principal, Role};
+use crate::reference_data::Currency;
+use crate::values::CurrencyCode;
+
+use super::scope::reaches;
+
+/// Why a credit use case failed. One enum for the account's use cases: they share every
+/// outcome but the refusal, and a handler maps each variant once.
+#[derive(Debug, thiserror::Error)]
+pub enum CreditError {
+    /// The caller's role may not use this function: `403`.
+    #[error("{}", super::FORBIDDEN)]
+    Forbidden,
+    /// No such customer in the caller's scope: `404`.
+    #[error("The customer with the id {0} doesn't exist.")]
+    NotFound(CustomerKey),
+    /// No such reservation on the account: `404`.
+    #[error("The reservation with the id {0} doesn't exist.")]
+    ReservationNotFound(ReservationId),
+    /// The reservation was already captured, released or expired: `409`.
+    #[error("The reservation {0} is not open.")]
+    ReservationClosed(ReservationId),
+    /// Bad input: `400`.
+    #[error(transparent)]
+    Input(#[from] InputError),
+    /// Not enough credit: `422 credit_limit_exceeded` with both amounts.
+    #[error("The requested amount {requested} exceeds the available credit {available}.")]
+    Refused {
+        /// What was available.
+        available: Money,
+        /// What was asked for (in the account currency).
+        requested: Money,
+    },
+    /// The customer is on hold: `422 customer_on_hold`.
+    #[error("The customer is on hold: {}", .0.as_deref().unwrap_or("no reason given"))]
+    OnHold(Option<String>),
+    /// The customer is inactive: `422 customer_inactive`.
+    #[error("The customer is inactive.")]
+    Inactive,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<MoneyError> for CreditError {
+    fn from(e: MoneyError) -> Self {
+        let field = match &e {
+            MoneyError::TooPrecise { field, .. } | MoneyError::TooLarge(field) => field,
+        };
+        Self::Input(InputError::invalid(field, e.to_string()))
+    }
+}
+
+/// Whether a cost would be admitted now, and what would remain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quote {
+    /// Whether it fits.
+    pub admitted: bool,
+    /// Available now.
+    pub available: Money,
+    /// The cost, in the account currency.
+    pub requested: Money,
+    /// `available − requested` (negative when refused).
+    pub remaining: Money,
+}
+
+/// What a reservation request carries.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ReserveRequest {
+    /// The cost.
+    pub amount: Decimal,
+    /// Its currency (a configured one); the account currency when absent.
+    pub currency: Option<CurrencyCode>,
+    /// What it is for.
+    pub description: Option<String>,
+    /// Seconds until it expires; the configured default when absent.
+    pub expires_in: Option<i64>,
+    /// The caller's idempotency key, scoped.
+    pub idempotency: Option<String>,
+}
+
+/// Credit accounts as the back office and the marketplace see them.
+#[derive(Clone)]
+pub struct AccountService {
+    ledger: Arc<dyn AccountLedger>,
+    customers: Arc<dyn CustomerRepository>,
+    currencies: Arc<dyn RecordRepository<Currency>>,
+    clock: Arc<dyn Clock>,
+    default_expiry: TimeDelta,
+}
+
+impl std::fmt::Debug for AccountService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccountService")
+            .field("default_expiry", &self.default_expiry)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The longest a reservation may be held: 30 days.
+const MAX_EXPIRY_SECS: i64 = 30 * 24 * 3600;
+
+impl AccountService {
+    /// Wires the service; `default_expiry` applies to reservations without `expiresIn`.
+    #[must_use]
+    pub fn new(
+        ledger: Arc<dyn AccountLedger>,
+        customers: Arc<dyn CustomerRepository>,
+        currencies: Arc<dyn RecordRepository<Currency>>,
+        clock: Arc<dyn Clock>,
+        default_expiry: TimeDelta,
+    ) -> Self {
+        Self {
+            ledger,
+            customers,
+            currencies,
+            clock,
+            default_expiry,
+        }
+    }
+
+    /// A customer's account (admins, and the reseller owning the customer).
+    ///
+    /// # Errors
+    /// [`CreditError::NotFound`] outside the caller's scope.
+    pub async fn account(
+        &self,
+        principal: &Principal,
+        key: &CustomerKey,
+    ) -> Result<(Customer, CreditAccount), CreditError> {
+        let customer = self.customer(principal, key).await?;
+        let account = self.account_of(customer.id).await?;
+        Ok((customer, account))
+    }
+
+    /// The caller's own account (the marketplace's `GET customer`).
+    ///
+    /// # Errors
+    /// [`CreditError::NotFound`] for a principal bound to no customer.
+    pub async fn own_account(
+        &self,
+        principal: &Principal,
+    ) -> Result<(Customer, CreditAccount), CreditError> {
+        let id = principal
+            .customer_id()
+            .ok_or(CreditError::NotFound(CustomerKey::Reference("me".into())))?;
+        let key = CustomerKey::Id(id);
+        let customer = self
+            .customers
+            .get(&key)
+            .await?
+            .ok_or(CreditError::NotFound(key))?;
+        let account = self.account_of(customer.id).await?;
+        Ok((customer, account))
+    }
+
+    /// Sets the credit limit (>= 0; lowering below usage is allowed and blocks new orders).
+    ///
+    /// # Errors
+    /// [`CreditError::Input`] for a negative or too precise limit.
+    pub async fn set_credit_limit(
+        &self,
+        principal: &Principal,
+        key: &CustomerKey,
+        limit: Decimal,
+    ) -> Result<CreditAccount, CreditError> {
+        let customer = self.customer(principal, key).await?;
+        if limit.is_sign_negative() && !limit.is_zero() {
+            return Err(
+                InputError::invalid("creditLimit", "creditLimit cannot be negative").into(),
+            );
+        }
+        let limit = Money::from_decimal("creditLimit", limit, customer.data.currency)?;
+        self.ledger
+            .set_credit_limit(
+                customer.id,
+                limit.minor(),
+                principal.user_id(),
+                self.clock.now(),
+            )
+            .await
+            .map_err(|e| admit_error(e, customer.id))
+    }
+
+    /// Posts a payment (`Payment`, amount > 0), a charge (`Charge`, amount > 0) or an
+    /// adjustment (`Adjustment`, signed, with a reason).
+    ///
+    /// # Errors
+    /// [`CreditError::Input`] for a missing reason or an amount of the wrong sign.
+    pub async fn post(
+        &self,
+        principal: &Principal,
+        key: &CustomerKey,
+        kind: EntryKind,
+        amount: Decimal,
+        description: Option<String>,
+        idempotency: Option<String>,
+    ) -> Result<LedgerEntry, CreditError> {
+        let customer = self.customer(principal, key).await?;
+        let money = Money::from_decimal("amount", amount, customer.data.currency)?;
+        let balance_delta = match kind {
+            EntryKind::Payment | EntryKind::Charge if !money.is_positive() => {
+                return Err(InputError::invalid("amount", "amount must be greater than 0").into());
+            }
+            EntryKind::Payment => money.minor(),
+            EntryKind::Charge => -money.minor(),
+            EntryKind::Adjustment if money.minor() == 0 => {
+                return Err(
+                    InputError::invalid("amount", "amount of an adjustment cannot be 0").into(),
+                );
+            }
+            EntryKind::Adjustment if description.as_deref().is_none_or(|r| r.trim().is_empty()) => {
+                return Err(InputError::Missing("reason").into());
+            }
+            EntryKind::Adjustment => money.minor(),
+            _ => {
+                return Err(InputError::invalid(
+                    "kind",
+                    "only payments, charges and adjustments are posted",
+                )
+                .into());
+            }
+        };
+        let posting = Posting {
+            account: customer.id,
+            kind,
+            balance_delta,
+            description,
+            user: principal.user_id(),
+            now: self.clock.now(),
+            idempotency,
+        };
+        self.ledger
+            .post(&posting)
+            .await
+            .map_err(|e| admit_error(e, customer.id))
+    }
+
+    /// Admits a cost against the paying account and reserves it.
+    ///
+    /// # Errors
+    /// [`CreditError::Refused`] with both amounts; [`CreditError::OnHold`] and
+    /// [`CreditError::Inactive`] for customers that may not order.
+    pub async fn reserve(
+        &self,
+        principal: &Principal,
+        key: &CustomerKey,
+        request: ReserveRequest,
+    ) -> Result<Reservation, CreditError> {
+        let customer = self.customer(principal, key).await?;
+        self.admit_for(principal, &customer, request).await
+    }
+
+    /// Admits a cost for a customer already in hand (tasks use this).
+    ///
+    /// # Errors
+    /// As [`AccountService::reserve`].
+    pub async fn admit_for(
+        &self,
+        principal: &Principal,
+        customer: &Customer,
+        request: ReserveRequest,
+    ) -> Result<Reservation, CreditError> {
+        check_may_order(customer)?;
+        let payer = self.payer(customer).await?;
+        let cost = self
+            .cost_in(&payer, request.amount, request.currency)
+            .await?;
+        if !cost.is_positive() {
+            return Err(InputError::invalid("amount", "amount must be greater than 0").into());
+        }
+        let now = self.clock.now();
+        let expires_in = match request.expires_in {
+            None => self.default_expiry,
+            Some(secs) if (1..=MAX_EXPIRY_SECS).contains(&secs) => TimeDelta::seconds(secs),
+            Some(_) => {
+                return Err(InputError::invalid(
+                    "expiresIn",
+                    format!("expiresIn must be between 1 and {MAX_EXPIRY_SECS} seconds"),
+                )
+                .into());
+            }
+        };
+        let admission = Admission {
+            account: payer.id,
+            customer: customer.id,
+            amount: cost.minor(),
+            description: request.description,
+            expires_at: now + expires_in,
+            user: principal.user_id(),
+            now,
+            idempotency: request.idempotency,
+        };
+        match self.ledger.admit(&admission).await {
+            Ok(reservation) => Ok(reservation),
+            Err(AdmitError::Refused(refused)) => Err(CreditError::Refused {
+                available: Money::from_minor(refused.available, payer.data.currency),
+                requested: Money::from_minor(refused.requested, payer.data.currency),
+            }),
+            Err(e) => Err(admit_error(e, payer.id)),
+        }
+    }
+
+    /// Whether a cost would be admitted now, writing nothing.
+    ///
+    /// # Errors
+    /// As [`AccountService::reserve`], except that a refusal is a quote, not an error.
+    pub async fn quote(
+        &self,
+        principal: &Principal,
+        key: &CustomerKey,
+        amount: Decimal,
+        currency: Option<CurrencyCode>,
+    ) -> Result<Quote, CreditError> {
+        let customer = self.customer(principal, key).await?;
+        check_may_order(&customer)?;
+        let payer = self.payer(&customer).await?;
+        let cost = self.cost_in(&payer, amount, currency).await?;
+        let account = self.account_of(payer.id).await?;
+        let available = clamp(account.available());
+        let remaining = clamp(account.remaining_after(cost.minor()));
+        Ok(Quote {
+            admitted: cost.is_positive() && remaining >= 0,
+            available: Money::from_minor(available, account.currency),
+            requested: cost,
+            remaining: Money::from_minor(remaining, account.currency),
+        })
+    }
+
+    /// Captures a reservation held for the customer (all of it unless `amount` says less).
+    ///
+    /// # Errors
+    /// [`CreditError::ReservationNotFound`], [`CreditError::ReservationClosed`], or an
+    /// `Input` error when the amount exceeds the reservation.
+    pub async fn capture(
+        &self,
+        principal: &Principal,
+        key: &CustomerKey,
+        reservation: ReservationId,
+        amount: Option<Decimal>,
+    ) -> Result<Reservation, CreditError> {
+        let customer = self.customer(principal, key).await?;
+        let payer = self.payer(&customer).await?;
+        let amount = match amount {
+            Some(a) => {
+                let money = Money::from_decimal("amount", a, payer.data.currency)?;
+                if money.minor() < 0 {
+                    return Err(InputError::invalid("amount", "amount cannot be negative").into());
+                }
+                Some(money.minor())
+            }
+            None => None,
+        };
+        self.ledger
+            .capture(
+                payer.id,
+                reservation,
+                amount,
+                principal.user_id(),
+                self.clock.now(),
+            )
+            .await
+            .map_err(|e| settle_error(e, reservation))
+    }
+
+    /// Releases a reservation held for the customer.
+    ///
+    /// # Errors
+    /// [`CreditError::ReservationNotFound`] or [`CreditError::ReservationClosed`].
+    pub async fn release(
+        &self,
+        principal: &Principal,
+        key: &CustomerKey,
+        reservation: ReservationId,
+    ) -> Result<Reservation, CreditError> {
+        let customer = self.customer(principal, key).await?;
+        let payer = self.payer(&customer).await?;
+        self.ledger
+            .release(payer.id, reservation, principal.user_id(), self.clock.now())
+            .await
+            .map_err(|e| settle_error(e, reservation))
+    }
+
+    /// One page of the customer's own ledger.
+    ///
+    /// # Errors
+    /// [`CreditError::NotFound`] outside the caller's scope.
+    pub async fn ledger(
+        &self,
+        principal: &Principal,
+        key: &CustomerKey,
+        page: PageRequest,
+    ) -> Result<Page<LedgerEntry>, CreditError> {
+        let customer = self.customer(principal, key).await?;
+        Ok(self.ledger.ledger(customer.id, page).await?)
+    }
+
+    /// One page of the reservations held on the customer's paying account.
+    ///
+    /// # Errors
+    /// [`CreditError::NotFound`] outside the caller's scope.
+    pub async fn reservations(
+        &self,
+        principal: &Principal,
+        key: &CustomerKey,
+        page: PageRequest,
+    ) -> Result<Page<Reservation>, CreditError> {
+        let customer = self.customer(principal, key).await?;
+        let payer = self.payer(&customer).await?;
+        Ok(self.ledger.reservations(payer.id, page).await?)
+    }
+
+    /// Expires what is due (run periodically by every replica; safe to run concurrently).
+    ///
+    /// # Errors
+    /// [`StoreError`] only.
+    pub async fn sweep(&self, limit: u32) -> Result<u64, StoreError> {
+        self.ledger.sweep_expired(self.clock.now(), limit).await
+    }
+
+    async fn customer(
+        &self,
+        principal: &Principal,
+        key: &CustomerKey,
+    ) -> Result<Customer, CreditError> {
+        if principal.role() == Role::Customer {
+            return Err(CreditError::Forbidden);
+        }
+        let customer = self
+            .customers
+            .get(key)
+            .await?
+            .ok_or_else(|| CreditError::NotFound(key.clone()))?;
+        if !reaches(self.customers.as_ref(), principal, customer.id).await? {
+            return Err(CreditError::NotFound(key.clone()));
+        }
+        Ok(customer)
+    }
+
+    async fn account_of(&self, id: CustomerId) -> Result<CreditAccount, CreditError> {
+        self.ledger
+            .account(id, self.clock.now())
+            .await?
+            .ok_or_else(|| {
+                StoreError::Unexpected(format!("customer {id} has no credit account").into()).into()
+            })
+    }
+
+    /// The customer whose account pays: the nearest ancestor not billing with its parent.
+    async fn payer(&self, customer: &Customer) -> Result<Customer, CreditError> {
+        let mut payer = customer.clone();
+        for _ in 0..64 {
+            let Some(parent) = payer
+                .data
+                .parent
+                .as_ref()
+                .filter(|_| payer.data.bill_with_parent)
+            else {
+                return Ok(payer);
+            };
+            let key = CustomerKey::Id(parent.id);
+            payer = self
+                .customers
+                .get(&key)
+                .await?
+                .ok_or(CreditError::NotFound(key))?;
+        }
+        Ok(payer)
+    }
+
+    /// A cost in the payer's currency, converted from another configured one if need be.
+    async fn cost_in(
+        &self,
+        payer: &Customer,
+        amount: Decimal,
+        currency: Option<CurrencyCode>,
+    ) -> Result<Money, CreditError> {
+        let target = payer.data.currency;
+        let source = currency.unwrap_or(target);
+        let cost = Money::from_decimal("amount", amount, source)?;
+        if source == target {
+            return Ok(cost);
+        }
+        let rate = |code: CurrencyCode| async move {
+            self.currencies
+                .get(code)
+                .await?
+                .map(|c| c.exchange_rate)
+                .ok_or_else(|| {
+                    CreditError::Input(InputError::CurrencyNotConfigured(code.code().to_owned()))
+                })
+        };
+        Ok(cost.convert(rate(source).await?, target, rate(target).await?)?)
+    }
+}
+
+fn check_may_order(customer: &Customer) -> Result<(), CreditError> {
+    if !customer.data.is_active {
+        return Err(CreditError::Inactive);
+    }
+    if customer.data.on_hold {
+        return Err(CreditError::OnHold(
+            customer
+                .data
+                .on_hold_reason
+                .as_ref()
+                .map(|r| r.as_str().to_owned()),
+        ));
+    }
+    Ok(())
+}
+
+fn admit_error(error: AdmitError, account: CustomerId) -> CreditError {
+    match error {
+        AdmitError::Refused(r) => CreditError::Store(StoreError::Unexpected(
+            format!("unexpected refusal of {} on account {account}", r.requested).into(),
+        )),
+        AdmitError::NoAccount => CreditError::Store(StoreError::Unexpected(
+            format!("customer {account} has no credit account").into(),
+        )),
+        AdmitError::Store(e) => CreditError::Store(e),
+    }
+}
+
+fn settle_error(error: SettleError, reservation: ReservationId) -> CreditError {
+    match error {
+        SettleError::NotFound => CreditError::ReservationNotFound(reservation),
+        SettleError::NotOpen => CreditError::ReservationClosed(reservation),
+        SettleError::Exceeds => CreditError::Input(InputError::invalid(
+            "amount",
+            "The captured amount cannot exceed the reserved amount.",
+        )),
+        SettleError::Store(e) => CreditError::Store(e),
+    }
+}
+
+fn clamp(value: i128) -> i64 {
+    i64::try_from(value).unwrap_or(if value < 0 { i64::MIN } else { i64::MAX })
+}
