@@ -11,7 +11,7 @@
 )]
 
 use credence_server::Application;
-use credence_server::config::{Config, LogFormat, Secret};
+use credence_server::config::{Config, Secret};
 use credence_store::test_support::TestDb;
 use reqwest::{Client, Method, RequestBuilder, Response};
 use serde_json::Value;
@@ -36,7 +36,7 @@ pub struct TestApp {
     pub address: String,
     /// A client presenting [`ADMIN_KEY`] on every request.
     pub client: Client,
-    db: TestDb,
+    db: std::sync::Arc<TestDb>,
 }
 
 impl TestApp {
@@ -49,18 +49,34 @@ impl TestApp {
             Backend::Sqlite => TestDb::sqlite(),
             Backend::Postgres => TestDb::postgres()?,
         };
+        Some(Self::spawn_on(std::sync::Arc::new(db)).await)
+    }
+
+    /// Starts `n` applications sharing one fresh database, as replicas behind a load
+    /// balancer would; `None` when the backend is unavailable.
+    pub async fn replicas(backend: Backend, n: usize) -> Option<Vec<Self>> {
+        let first = Self::spawn(backend).await?;
+        let mut apps = Vec::with_capacity(n);
+        for _ in 1..n {
+            apps.push(Self::spawn_on(std::sync::Arc::clone(&first.db)).await);
+        }
+        apps.push(first);
+        Some(apps)
+    }
+
+    /// Starts an application on an existing database.
+    ///
+    /// # Panics
+    /// When the application cannot start.
+    pub async fn spawn_on(db: std::sync::Arc<TestDb>) -> Self {
         let config = Config {
             admin_key: Some(Secret::new(ADMIN_KEY)),
             database_url: Secret::new(db.url()),
             bind: "127.0.0.1:0".into(),
             organization: "entity1".into(),
-            currency: "EUR".into(),
-            pool_size: 8,
             pool_timeout_ms: 5000,
-            body_limit: 256 * 1024,
-            log_format: LogFormat::Json,
             workers: 2,
-            request_timeout_secs: 30,
+            ..Config::default()
         };
         let app = Application::build(config)
             .await
@@ -77,11 +93,11 @@ impl TestApp {
             .default_headers(headers)
             .build()
             .expect("a client");
-        Some(Self {
+        Self {
             address,
             client,
             db,
-        })
+        }
     }
 
     /// The URL of the database the application uses.
@@ -135,6 +151,11 @@ impl TestApp {
             .send()
             .await
             .expect("POST is sent")
+    }
+
+    /// `POST path` with a JSON body, owning its arguments (for closures).
+    pub async fn post_json_owned(&self, path: String, body: Value) -> Response {
+        self.post_json(&path, &body).await
     }
 
     /// `DELETE path`.

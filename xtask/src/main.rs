@@ -5,9 +5,11 @@
 //! - `openapi [--check]`: writes `docs/openapi.json` from the handlers, or fails when the
 //!   committed copy is stale.
 //! - `bench list`: the customer-list benchmark on generated data (never run in CI).
+//! - `bench admission`: admissions per second over HTTP against the store's own ceiling.
 //! - `ci`: runs `.ci/run`.
 #![forbid(unsafe_code)]
 
+mod admission;
 mod bench;
 
 use std::path::{Path, PathBuf};
@@ -22,7 +24,8 @@ fn main() -> anyhow::Result<()> {
         Some("openapi") => openapi(args.iter().any(|a| a == "--check")),
         Some("bench") => match args.get(1).map(String::as_str) {
             Some("list") => bench::list(&args[2..]),
-            _ => bail!("usage: cargo xtask bench list"),
+            Some("admission") => admission::run(&args[2..]),
+            _ => bail!("usage: cargo xtask bench <list | admission>"),
         },
         Some("ci") => {
             let status = Command::new(root().join(".ci/run"))
@@ -33,7 +36,7 @@ fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
-        _ => bail!("usage: cargo xtask <deps | openapi [--check] | bench list | ci>"),
+        _ => bail!("usage: cargo xtask <deps | openapi [--check] | bench <list | admission> | ci>"),
     }
 }
 

@@ -8,6 +8,10 @@
 //! for the few fields that are structured (`paymentTypes`, `contacts`). Every failure is an
 //! [`ApiError`] in the seed's shape: `413` over the limit, `415` for another content type,
 //! `400 invalid_param` for a body that does not parse.
+//!
+//! The extractor also keeps a SHA-256 digest of the body ([`BodyDigest`]) for the
+//! `Idempotency-Key` fingerprint: of the raw bytes for JSON and forms, and of the parsed
+//! fields for multipart, whose random boundary would make every retry look like a new body.
 
 use actix_multipart::{Multipart, MultipartError};
 use actix_web::dev::Payload;
@@ -18,6 +22,7 @@ use actix_web::{FromRequest, HttpRequest, mime};
 use futures_util::StreamExt;
 use futures_util::future::LocalBoxFuture;
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -66,9 +71,46 @@ impl BodyFields {
     }
 }
 
-/// The extractor.
+/// The SHA-256 of a request body, in hex.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct BodyDigest(String);
+
+impl BodyDigest {
+    fn of(bytes: &[u8]) -> Self {
+        Self(
+            Sha256::digest(bytes)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect(),
+        )
+    }
+
+    /// Of the fields of a multipart body: each name and value, length-prefixed.
+    fn of_fields(fields: &BodyFields) -> Self {
+        let mut canonical = Vec::new();
+        for (name, value) in &fields.entries {
+            let value = match value {
+                RawField::Text(text) => text.clone(),
+                RawField::Null => String::new(),
+                RawField::Json(json) => json.to_string(),
+            };
+            for part in [name.as_bytes(), value.as_bytes()] {
+                canonical.extend_from_slice(&part.len().to_be_bytes());
+                canonical.extend_from_slice(part);
+            }
+        }
+        Self::of(&canonical)
+    }
+
+    /// The hex text.
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The extractor: the fields, and the digest of the body they came from.
 #[derive(Debug)]
-pub(crate) struct Body(pub(crate) BodyFields);
+pub(crate) struct Body(pub(crate) BodyFields, pub(crate) BodyDigest);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -96,19 +138,29 @@ impl FromRequest for Body {
             if kind != Kind::Multipart && declared.is_some_and(|len| len > limit) {
                 return Err(ApiError::payload_too_large(limit));
             }
-            let fields = match kind {
-                Kind::Json => json_fields(&read_limited(payload, limit).await?)?,
-                Kind::Form => form_fields(&read_limited(payload, limit).await?)?,
-                Kind::Multipart => multipart_fields(&headers, payload, limit).await?,
+            let (fields, digest) = match kind {
+                Kind::Json => {
+                    let bytes = read_limited(payload, limit).await?;
+                    (json_fields(&bytes)?, BodyDigest::of(&bytes))
+                }
+                Kind::Form => {
+                    let bytes = read_limited(payload, limit).await?;
+                    (form_fields(&bytes)?, BodyDigest::of(&bytes))
+                }
+                Kind::Multipart => {
+                    let fields = multipart_fields(&headers, payload, limit).await?;
+                    let digest = BodyDigest::of_fields(&fields);
+                    (fields, digest)
+                }
                 Kind::None => {
-                    if read_limited(payload, limit).await?.is_empty() {
-                        BodyFields::default()
-                    } else {
+                    let bytes = read_limited(payload, limit).await?;
+                    if !bytes.is_empty() {
                         return Err(ApiError::unsupported_media_type("(none)"));
                     }
+                    (BodyFields::default(), BodyDigest::of(&bytes))
                 }
             };
-            Ok(Self(fields))
+            Ok(Self(fields, digest))
         })
     }
 }

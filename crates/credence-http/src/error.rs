@@ -6,6 +6,8 @@
 //! made: the cause chain goes to the log, the client gets seed 002's opaque text. The JSON
 //! body is written by [`ResponseError`]; the negotiation middleware re-renders it as XML
 //! (from the [`ErrorBody`] left in the response's extensions) when the client prefers XML.
+//! A credit refusal adds the two amounts the client needs to decide what to do next
+//! (`available`, `requested`), as exact numbers; every other error omits them.
 
 use std::fmt;
 
@@ -14,11 +16,13 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use credence_domain::input::InputError;
 use credence_domain::ports::StoreError;
+use credence_domain::services::CreditError;
 use credence_domain::services::{
     CreateCustomerError, DeleteCustomerError, DeleteRecordError, GetCustomerError, GetRecordError,
     ListCustomersError, ListRecordsError, ManageKeysError, SaveRecordError, UpdateCustomerError,
 };
 use serde::Serialize;
+use serde_json::Value;
 use utoipa::ToSchema;
 
 /// The body of every error response.
@@ -30,6 +34,14 @@ pub struct ErrorBody {
     /// Human-readable description, safe to show.
     #[schema(example = "The customer with the id 2559 doesn't exist.")]
     pub error_description: String,
+    /// `credit_limit_exceeded` only: the credit available, exact, in the account currency.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<f64>, example = 12.00)]
+    pub available: Option<Box<Value>>,
+    /// `credit_limit_exceeded` only: the amount asked for, in the account currency.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<f64>, example = 50.00)]
+    pub requested: Option<Box<Value>>,
 }
 
 /// An error answer: a status and its body.
@@ -47,8 +59,28 @@ impl ApiError {
             body: ErrorBody {
                 error: code.to_owned(),
                 error_description: description.into(),
+                available: None,
+                requested: None,
             },
         }
+    }
+
+    /// `409 idempotency_key_in_use`: the first request with this key is still running.
+    pub fn idempotency_key_in_use() -> Self {
+        Self::new(
+            StatusCode::CONFLICT,
+            "idempotency_key_in_use",
+            "A request with this Idempotency-Key is still being processed; retry later.",
+        )
+    }
+
+    /// `422 idempotency_key_reused`: the key was used with another request.
+    pub fn idempotency_key_reused() -> Self {
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "idempotency_key_reused",
+            "This Idempotency-Key was already used with another request.",
+        )
     }
 
     /// `400 invalid_param`.
@@ -402,6 +434,38 @@ impl From<ManageKeysError> for ApiError {
     }
 }
 
+impl From<CreditError> for ApiError {
+    fn from(error: CreditError) -> Self {
+        let unprocessable = |code: &str, error: &CreditError| {
+            Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, error.to_string())
+        };
+        match error {
+            CreditError::Forbidden => Self::forbidden(),
+            CreditError::NotFound(_) | CreditError::ReservationNotFound(_) => {
+                Self::not_found(error.to_string())
+            }
+            CreditError::ReservationClosed(_) => Self::new(
+                StatusCode::CONFLICT,
+                "reservation_closed",
+                error.to_string(),
+            ),
+            CreditError::Input(e) => e.into(),
+            CreditError::Refused {
+                available,
+                requested,
+            } => {
+                let mut refused = unprocessable("credit_limit_exceeded", &error);
+                refused.body.available = Some(Box::new(crate::dto::exact(available.amount())));
+                refused.body.requested = Some(Box::new(crate::dto::exact(requested.amount())));
+                refused
+            }
+            CreditError::OnHold(_) => unprocessable("customer_on_hold", &error),
+            CreditError::Inactive => unprocessable("customer_inactive", &error),
+            CreditError::Store(e) => e.into(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -436,5 +500,40 @@ mod tests {
             error.body().error_description,
             "Oops! Something went wrong..."
         );
+    }
+
+    #[test]
+    fn credit_errors_pick_their_status_and_code() {
+        use credence_domain::credit::ReservationId;
+        let cases: [(CreditError, StatusCode, &str); 5] = [
+            (
+                CreditError::OnHold(Some("unpaid invoices".into())),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "customer_on_hold",
+            ),
+            (
+                CreditError::Inactive,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "customer_inactive",
+            ),
+            (
+                CreditError::ReservationNotFound(ReservationId(4)),
+                StatusCode::NOT_FOUND,
+                "not_found",
+            ),
+            (
+                CreditError::ReservationClosed(ReservationId(4)),
+                StatusCode::CONFLICT,
+                "reservation_closed",
+            ),
+            (CreditError::Forbidden, StatusCode::FORBIDDEN, "forbidden"),
+        ];
+        for (error, status, code) in cases {
+            let api: ApiError = error.into();
+            assert_eq!((api.status(), api.body().error.as_str()), (status, code));
+            assert_eq!(api.body().available, None);
+        }
+        let on_hold: ApiError = CreditError::OnHold(Some("unpaid invoices".into())).into();
+        assert!(on_hold.body().error_description.contains("unpaid invoices"));
     }
 }

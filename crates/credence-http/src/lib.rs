@@ -1,4 +1,5 @@
-//! The actix-web adapter of Credence's back-office customer API (`/api/v1.0`).
+//! The actix-web adapter of Credence's back-office customer API (`/api/v1.0`) and of the
+//! marketplace face (`/api/marketplace/v2`).
 //!
 //! Everything HTTP lives here and nowhere else: routing, the body extractor that reads JSON,
 //! forms and multipart into the domain's text-only inputs, the DTOs that shape seed 002's wire
@@ -15,6 +16,7 @@ mod deadline;
 mod dto;
 mod error;
 mod handlers;
+mod idempotency;
 mod negotiate;
 mod openapi;
 mod query;
@@ -22,11 +24,12 @@ mod query;
 use std::sync::Arc;
 
 use actix_web::web;
+use credence_domain::ports::IdempotencyStore;
 use credence_domain::ports::Readiness;
 use credence_domain::reference_data::{
     Category, Currency, PaymentType, Region, Segmentation, User,
 };
-use credence_domain::services::{AuthService, CustomerService, RecordService};
+use credence_domain::services::{AccountService, AuthService, CustomerService, RecordService};
 
 pub use caller::Caller;
 pub use error::{ApiError, ErrorBody};
@@ -37,6 +40,10 @@ pub use openapi::openapi;
 pub struct Services {
     /// API keys and the principals they stand for.
     pub auth: AuthService,
+    /// Credit accounts, reservations and the ledger.
+    pub accounts: AccountService,
+    /// `Idempotency-Key` records of money-moving requests.
+    pub idempotency: Arc<dyn IdempotencyStore>,
     /// Customers.
     pub customers: CustomerService,
     /// Customer categories.

@@ -5,10 +5,15 @@
 //! out; XML is the same tree written with quick-xml's event writer: objects become elements,
 //! `null`s are omitted, arrays repeat a singular item element (`<data><customer>…`,
 //! `<paymentTypes><paymentType>…`). So JSON and XML can never disagree on content.
+//! Object keys starting with `@` are written as XML attributes (seed 000's
+//! `<link href=".." rel="self" type=".."/>`); only the marketplace's XML views use them, since
+//! such names would leak into JSON.
 //!
 //! Errors are rendered as JSON by [`crate::ApiError`] (which cannot see the request); the
 //! [`negotiate_errors`] middleware re-renders them as XML for clients that prefer it, and
-//! turns actix's empty `405` into the seed's error shape.
+//! turns actix's empty `405` into the seed's error shape. The marketplace face wraps every
+//! answer in an `<x>_response` envelope instead: [`envelope_errors`] re-renders the same
+//! errors (the `Caller` extractor's `401`/`403` included) as `request_status` envelopes.
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -63,6 +68,8 @@ pub(crate) struct Reply {
     root: &'static str,
     item: Option<&'static str>,
     value: Value,
+    /// A separate XML view (attributes, another shape), when JSON and XML differ.
+    xml: Option<Value>,
 }
 
 impl Reply {
@@ -76,12 +83,47 @@ impl Reply {
         dto: &T,
     ) -> Result<Self, ApiError> {
         let value = serde_json::to_value(dto).map_err(|e| ApiError::server_error(&e))?;
-        Ok(Self {
+        Ok(Self::from_value(status, root, value))
+    }
+
+    /// `status` with an already built value (a stored answer being replayed).
+    pub(crate) fn from_value(status: StatusCode, root: &'static str, value: Value) -> Self {
+        Self {
             status,
             root,
             item: None,
             value,
-        })
+            xml: None,
+        }
+    }
+
+    /// Two views of one answer: `json` is written as is, `xml` under the root `root`.
+    pub(crate) fn per_format(
+        status: StatusCode,
+        root: &'static str,
+        json: Value,
+        xml: Value,
+    ) -> Self {
+        Self {
+            status,
+            root,
+            item: None,
+            value: json,
+            xml: Some(xml),
+        }
+    }
+
+    /// The status.
+    pub(crate) fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The JSON body, as sent to a JSON client (what an idempotency record stores).
+    ///
+    /// # Errors
+    /// A `500` if the value cannot be written (a bug).
+    pub(crate) fn json_text(&self) -> Result<String, ApiError> {
+        serde_json::to_string(&self.value).map_err(|e| ApiError::server_error(&e))
     }
 
     /// `200 OK` with `dto`.
@@ -105,13 +147,12 @@ impl Responder for Reply {
     type Body = BoxBody;
 
     fn respond_to(self, req: &HttpRequest) -> HttpResponse {
-        render_value(
-            self.status,
-            self.root,
-            self.item,
-            &self.value,
-            Format::of(req),
-        )
+        let format = Format::of(req);
+        let value = match (&self.xml, format) {
+            (Some(xml), Format::Xml) => xml,
+            _ => &self.value,
+        };
+        render_value(self.status, self.root, self.item, value, format)
     }
 }
 
@@ -132,9 +173,9 @@ pub(crate) fn render<T: Serialize>(
     }
 }
 
-fn render_value(
+pub(crate) fn render_value(
     status: StatusCode,
-    root: &'static str,
+    root: &str,
     item: Option<&'static str>,
     value: &Value,
     format: Format,
@@ -181,8 +222,28 @@ fn write_element(
         Value::Number(n) => write_text(writer, name, &n.to_string()),
         Value::String(s) => write_text(writer, name, s),
         Value::Object(map) => {
-            writer.write_event(Event::Start(BytesStart::new(name)))?;
+            let mut start = BytesStart::new(name);
+            let mut children = Vec::new();
+            let mut attributes = 0_usize;
             for (key, child) in map {
+                match (key.strip_prefix('@'), child) {
+                    (Some(_), Value::Null) => {}
+                    (Some(attribute), Value::String(text)) => {
+                        start.push_attribute((attribute, text.as_str()));
+                        attributes += 1;
+                    }
+                    (Some(attribute), other) => {
+                        start.push_attribute((attribute, other.to_string().as_str()));
+                        attributes += 1;
+                    }
+                    (None, _) => children.push((key, child)),
+                }
+            }
+            if attributes > 0 && children.is_empty() {
+                return writer.write_event(Event::Empty(start));
+            }
+            writer.write_event(Event::Start(start))?;
+            for (key, child) in children {
                 write_element(writer, key, child, data_item)?;
             }
             writer.write_event(Event::End(BytesEnd::new(name)))
@@ -246,9 +307,116 @@ pub(crate) async fn negotiate_errors(
     Ok(response.into_response(rendered))
 }
 
+/// Re-renders the errors of the marketplace face as seed 000's envelope, in the negotiated
+/// format: `{"customer_response": {"request_status": {"status": "error", "code": 401,
+/// "errors": [{"code": "unauthorized", "message": ".."}]}}}`. The envelope is named after the
+/// resource (`/api/marketplace/v2/customer` → `customer_response`). Headers the error set
+/// (`WWW-Authenticate`) are kept.
+pub(crate) async fn envelope_errors(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let response = next.call(req).await?.map_into_boxed_body();
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return Ok(response);
+    }
+    let stored = response.response().extensions().get::<ErrorBody>().cloned();
+    let request = response.request();
+    let body = match stored {
+        Some(body) => body,
+        None if status == StatusCode::METHOD_NOT_ALLOWED => {
+            ApiError::method_not_allowed(request.method().as_str(), request.path())
+                .body()
+                .clone()
+        }
+        None => return Ok(response),
+    };
+    let mut rendered = render_envelope(status, &body, request.path(), Format::of(request));
+    if let Some(challenge) = response.headers().get(header::WWW_AUTHENTICATE) {
+        rendered
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, challenge.clone());
+    }
+    Ok(response.into_response(rendered))
+}
+
+/// A marketplace error envelope for `body`, named after the resource of `path`.
+fn render_envelope(
+    status: StatusCode,
+    body: &ErrorBody,
+    path: &str,
+    format: Format,
+) -> HttpResponse {
+    let root = envelope_name(path);
+    let inner = serde_json::json!({
+        "request_status": {
+            "status": "error",
+            "code": status.as_u16(),
+            "errors": [{"code": body.error, "message": body.error_description}],
+        }
+    });
+    let mut rendered = if format == Format::Xml {
+        render_value(status, &root, None, &inner, format)
+    } else {
+        render_value(
+            status,
+            &root,
+            None,
+            &serde_json::json!({ root.as_str(): inner }),
+            format,
+        )
+    };
+    rendered.extensions_mut().insert(body.clone());
+    rendered
+}
+
+/// An error answer for a request known only by its path and format (the deadline has no
+/// `HttpRequest` left to hand to the other middlewares): the marketplace envelope under
+/// `/api/marketplace/v2`, seed 002's shape elsewhere.
+pub(crate) fn error_for(path: &str, format: Format, error: &ApiError) -> HttpResponse {
+    let status = error.status();
+    if path.starts_with(crate::dto::marketplace::BASE) {
+        return render_envelope(status, error.body(), path, format);
+    }
+    let mut rendered = render(status, "error", None, error.body(), format);
+    rendered.extensions_mut().insert(error.body().clone());
+    rendered
+}
+
+/// `<resource>_response` for a marketplace path: its first segment after the prefix.
+fn envelope_name(path: &str) -> String {
+    let resource = path
+        .strip_prefix(crate::dto::marketplace::BASE)
+        .unwrap_or(path)
+        .split('/')
+        .find(|segment| !segment.is_empty())
+        .unwrap_or("error");
+    format!("{resource}_response")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn at_keys_are_attributes_and_envelopes_follow_the_resource() {
+        let value =
+            serde_json::json!({"link": {"@href": "/x", "@rel": "self", "@gone": null}, "n": 1});
+        let xml = String::from_utf8(to_xml("customer", None, &value).unwrap()).unwrap();
+        assert_eq!(
+            xml,
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><customer><link href=\"/x\" rel=\"self\"/><n>1</n></customer>"
+        );
+        assert_eq!(
+            envelope_name("/api/marketplace/v2/customer"),
+            "customer_response"
+        );
+        assert_eq!(
+            envelope_name("/api/marketplace/v2/products/abc"),
+            "products_response"
+        );
+    }
 
     #[test]
     fn xml_omits_nulls_and_repeats_items() {
@@ -261,6 +429,30 @@ mod tests {
              <id>1</id><paymentTypes><paymentType><id>7</id></paymentType></paymentTypes><name>a&lt;b</name>\
              </customer></data></customers>"
         );
+    }
+
+    #[test]
+    fn errors_without_a_request_follow_the_face() {
+        let error = ApiError::request_timeout(std::time::Duration::from_secs(30));
+        let marketplace = error_for("/api/marketplace/v2/customer", Format::Json, &error);
+        assert_eq!(marketplace.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(marketplace.extensions().get::<ErrorBody>().is_some());
+        let body = actix_web::body::to_bytes(marketplace.into_body());
+        let body = futures_util::FutureExt::now_or_never(body)
+            .unwrap()
+            .unwrap();
+        assert!(
+            body.starts_with(
+                br#"{"customer_response":{"request_status":{"status":"error","code":503"#
+            ),
+            "{body:?}"
+        );
+        let back_office = error_for("/api/v1.0/customers", Format::Xml, &error);
+        let body = actix_web::body::to_bytes(back_office.into_body());
+        let body = futures_util::FutureExt::now_or_never(body)
+            .unwrap()
+            .unwrap();
+        assert!(body.ends_with(b"<error><error>request_timeout</error><error_description>The request took longer than 30 s; please retry.</error_description></error>"), "{body:?}");
     }
 
     #[test]

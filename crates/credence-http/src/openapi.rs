@@ -4,12 +4,17 @@
 
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
+use crate::dto::account::{AccountDto, LedgerEntryDto, QuoteDto, ReservationDto};
 use crate::dto::customer::{ContactDto, CreatedByDto, CustomerDto, LinkDto, RegionLinkDto};
 use crate::dto::keys::{CreatedKeyDto, KeyDto};
+use crate::dto::marketplace::{
+    BalanceDto, CustomerEnvelopeDto, CustomerResponseDto, LinkRelDto, MarketplaceCustomerDto,
+    RequestStatusDto, StatusErrorDto,
+};
 use crate::dto::records::{CategoryDto, CurrencyDto, LabelDto, RegionDto, UserDto};
 use crate::dto::{HealthDto, PagingDto, SuccessDto};
 use crate::error::ErrorBody;
-use crate::handlers::{customers, health, keys, records};
+use crate::handlers::{accounts, customers, health, keys, marketplace, records};
 
 /// A payment type named in a customer body: `{"id": 7}` (a reference with `useExternalId`).
 #[derive(ToSchema)]
@@ -118,6 +123,88 @@ pub(crate) struct RecordForm {
     customer_id: Option<i64>,
 }
 
+/// `PUT .../account/creditLimit`.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[expect(
+    dead_code,
+    reason = "schema-only: describes the wire format in the OpenAPI document"
+)]
+pub(crate) struct CreditLimitForm {
+    /// Exact decimal (number or string), >= 0, at most the currency's minor-unit digits.
+    #[schema(value_type = f64, example = 3000.00)]
+    credit_limit: String,
+}
+
+/// A payment or a charge.
+#[derive(ToSchema)]
+#[expect(
+    dead_code,
+    reason = "schema-only: describes the wire format in the OpenAPI document"
+)]
+pub(crate) struct PostingForm {
+    /// Exact decimal (number or string), > 0.
+    #[schema(value_type = f64, example = 100.00)]
+    amount: String,
+    description: Option<String>,
+}
+
+/// An adjustment: signed, with a reason.
+#[derive(ToSchema)]
+#[expect(
+    dead_code,
+    reason = "schema-only: describes the wire format in the OpenAPI document"
+)]
+pub(crate) struct AdjustmentForm {
+    /// Exact decimal (number or string), not 0.
+    #[schema(value_type = f64, example = -5.00)]
+    amount: String,
+    /// Required.
+    reason: String,
+}
+
+/// An admission request.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[expect(
+    dead_code,
+    reason = "schema-only: describes the wire format in the OpenAPI document"
+)]
+pub(crate) struct ReservationForm {
+    /// Exact decimal (number or string), > 0.
+    #[schema(value_type = f64, example = 50.00)]
+    amount: String,
+    description: Option<String>,
+    /// Seconds until it expires (1 to 30 days); the configured default when absent.
+    expires_in: Option<i64>,
+    /// A configured ISO 4217 code; the account currency when absent.
+    currency: Option<String>,
+}
+
+/// A capture: all of the reservation unless `amount` says less.
+#[derive(ToSchema)]
+#[expect(
+    dead_code,
+    reason = "schema-only: describes the wire format in the OpenAPI document"
+)]
+pub(crate) struct CaptureForm {
+    #[schema(value_type = Option<f64>, example = 45.00)]
+    amount: Option<String>,
+}
+
+/// A quote request.
+#[derive(ToSchema)]
+#[expect(
+    dead_code,
+    reason = "schema-only: describes the wire format in the OpenAPI document"
+)]
+pub(crate) struct QuoteForm {
+    #[schema(value_type = f64, example = 50.00)]
+    amount: String,
+    /// A configured ISO 4217 code; the account currency when absent.
+    currency: Option<String>,
+}
+
 /// Paging parameters.
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -182,7 +269,8 @@ pub(crate) struct CustomerListParams {
     info(
         title = "Credence back-office API",
         version = "1.0",
-        description = "Customers and their reference data (seed 002, with 003's `me` and 004's PUT by UUID). \
+        description = "Customers and their reference data (seed 002, with 003's `me` and 004's PUT by UUID), \
+                       their credit accounts, and the marketplace's own-account view (seed 000). \
                        Every answer is JSON, or XML when `Accept` prefers `application/xml` or `text/xml`."
     ),
     paths(
@@ -197,6 +285,18 @@ pub(crate) struct CustomerListParams {
         customers::upsert_customer_by_reference,
         customers::update_customer_by_reference,
         customers::delete_customer_by_reference,
+        accounts::get_account,
+        accounts::update_credit_limit,
+        accounts::create_payment,
+        accounts::create_charge,
+        accounts::create_adjustment,
+        accounts::create_reservation,
+        accounts::capture_reservation,
+        accounts::release_reservation,
+        accounts::quote_account,
+        accounts::list_ledger_entries,
+        accounts::list_reservations,
+        marketplace::get_marketplace_customer,
         records::categories::list_customer_categories,
         records::categories::get_customer_category,
         records::categories::create_customer_category,
@@ -255,6 +355,23 @@ pub(crate) struct CustomerListParams {
         KeyDto,
         CreatedKeyDto,
         keys::KeyForm,
+        AccountDto,
+        LedgerEntryDto,
+        ReservationDto,
+        QuoteDto,
+        CreditLimitForm,
+        PostingForm,
+        AdjustmentForm,
+        ReservationForm,
+        CaptureForm,
+        QuoteForm,
+        CustomerEnvelopeDto,
+        CustomerResponseDto,
+        RequestStatusDto,
+        StatusErrorDto,
+        MarketplaceCustomerDto,
+        LinkRelDto,
+        BalanceDto,
     )),
     modifiers(&Credentials),
     security(("bearer" = []), ("apiKey" = []), ("basic" = []))

@@ -13,18 +13,25 @@ use actix_web::{App, test};
 use chrono::{DateTime, Utc};
 use credence_domain::Settings;
 use credence_domain::credentials::{ApiKey, ApiKeySecret, KeyId};
+use credence_domain::credit::{
+    CreditAccount, CreditRefused, EntryKind, LedgerEntry, Reservation, ReservationId,
+    ReservationStatus,
+};
 use credence_domain::customer::{Address, Customer, CustomerData};
 use credence_domain::ids::{CategoryId, CustomerId, PaymentTypeId};
 use credence_domain::listing::Page;
 use credence_domain::ports::{
-    Clock, CustomerRepository, MockClock, MockCustomerRepository, MockKeyStore, MockReadiness,
+    AdmitError, Clock, CustomerRepository, IdempotencyStart, MockAccountLedger, MockClock,
+    MockCustomerRepository, MockIdempotencyStore, MockKeyStore, MockReadiness,
     MockRecordRepository, MockSecretSource, NewCustomer, Readiness, RecordRepository, RemoveError,
     StoreError,
 };
 use credence_domain::reference_data::{
     Category, Currency, Label, PaymentType, Region, Segmentation, User,
 };
-use credence_domain::services::{AuthService, CustomerService, RecordService, ReferencePorts};
+use credence_domain::services::{
+    AccountService, AuthService, CustomerService, RecordService, ReferencePorts,
+};
 use credence_domain::values::{CreditLimit, CurrencyCode, CustomerName, Reference};
 use credence_domain::{Role, UserId};
 use credence_http::{HttpConfig, Services, configure};
@@ -110,6 +117,8 @@ struct Mocks {
     categories: MockRecordRepository<Category>,
     payment_types: MockRecordRepository<PaymentType>,
     readiness: MockReadiness,
+    ledger: MockAccountLedger,
+    idempotency: MockIdempotencyStore,
 }
 
 impl Mocks {
@@ -149,8 +158,17 @@ impl Mocks {
             Arc::clone(&customers),
             Arc::clone(&clock),
         );
+        let accounts = AccountService::new(
+            Arc::new(self.ledger),
+            Arc::clone(&customers),
+            Arc::clone(&currencies),
+            Arc::clone(&clock),
+            chrono::TimeDelta::minutes(15),
+        );
         Services {
             auth,
+            accounts,
+            idempotency: Arc::new(self.idempotency),
             customers: CustomerService::new(
                 customers,
                 refs,
@@ -171,15 +189,40 @@ impl Mocks {
     }
 }
 
-/// An `AuthService` that knows one admin key, `admin-key-for-tests`.
+/// An `AuthService` that knows an admin key, `admin-key-for-tests`, and a customer key bound
+/// to customer 256, `customer-key-for-tests`.
 fn auth(
     users: Arc<dyn RecordRepository<User>>,
     customers: Arc<dyn CustomerRepository>,
     clock: Arc<dyn Clock>,
 ) -> AuthService {
     let admin_hash = ApiKeySecret::parse("admin-key-for-tests").unwrap().hash();
+    let customer_hash = ApiKeySecret::parse("customer-key-for-tests")
+        .unwrap()
+        .hash();
     let mut keys = MockKeyStore::new();
     keys.expect_find_by_hash().returning(move |hash, _| {
+        if *hash == customer_hash {
+            // A marketplace customer, bound to customer 256.
+            let key = ApiKey {
+                id: KeyId(3),
+                user_id: UserId(3),
+                prefix: "customer-ke".into(),
+                name: None,
+                created_at: at("2020-01-01T00:00:00Z"),
+                last_used_at: None,
+                revoked_at: None,
+            };
+            let user = User {
+                id: UserId(3),
+                reference: Reference::new("cust-256").unwrap(),
+                name: Label::new("Customer").unwrap(),
+                email: None,
+                role: Role::Customer,
+                customer_id: Some(CustomerId(256)),
+            };
+            return Ok(Some((key, user)));
+        }
         Ok((*hash == admin_hash).then(|| {
             let key = ApiKey {
                 id: KeyId(1),
@@ -884,4 +927,590 @@ async fn path_parameters_are_documented_once() {
         .unwrap()
         .clone();
     assert_eq!(params.len(), 1, "{params:?}");
+}
+
+// ---- credit accounts, idempotency, marketplace -------------------------------------------
+
+/// Customer 256's account: 20000.00 balance, 3000.00 limit, 5000.00 reserved (seed 000).
+fn account_256() -> CreditAccount {
+    CreditAccount {
+        customer_id: CustomerId(256),
+        currency: eur(),
+        balance: 2_000_000,
+        credit_limit: 300_000,
+        reserved: 500_000,
+    }
+}
+
+/// Mocks where customer 256 exists (for the scope check and the currency lookup).
+fn mocks_with_customer_256() -> Mocks {
+    let mut mocks = Mocks::default();
+    mocks
+        .customers
+        .expect_get()
+        .returning(|_| Ok(Some(customer(256))));
+    mocks
+}
+
+fn payment_entry() -> LedgerEntry {
+    LedgerEntry {
+        id: 41,
+        account: CustomerId(256),
+        kind: EntryKind::Payment,
+        balance_delta: 10_000,
+        reserved_delta: 0,
+        balance_after: 2_010_000,
+        reserved_after: 500_000,
+        description: Some("wire".into()),
+        reservation: None,
+        user: Some(UserId(2)),
+        at: at("2020-01-01T00:00:00Z"),
+    }
+}
+
+const PAYMENT_BODY: &str = r#"{"id":41,"kind":"payment","amount":100.00,"reservedDelta":0.00,"balance":20100.00,"reservedAmount":5000.00,"description":"wire","reservationId":null,"userId":2,"date":"2020-01-01T00:00:00Z"}"#;
+
+const PAYMENT_SCOPE: &str = "2:/api/v1.0/customers/{id}/account/payments";
+
+fn payment_request(key: Option<&str>) -> test::TestRequest {
+    let mut request = test::TestRequest::post()
+        .uri("/api/v1.0/customers/256/account/payments")
+        .insert_header((header::CONTENT_TYPE, "application/json"))
+        .set_payload(r#"{"amount": "100.00", "description": "wire"}"#);
+    if let Some(key) = key {
+        request = request.insert_header(("Idempotency-Key", key));
+    }
+    request
+}
+
+async fn text_of(response: actix_web::dev::ServiceResponse) -> (StatusCode, String) {
+    let status = response.status();
+    let body = test::read_body(response).await;
+    (status, String::from_utf8(body.to_vec()).unwrap())
+}
+
+#[actix_web::test]
+async fn a_refused_reservation_answers_422_with_exact_amounts() {
+    let mut mocks = mocks_with_customer_256();
+    mocks
+        .ledger
+        .expect_admit()
+        .withf(|a| a.amount == 5_000 && a.account == CustomerId(256) && a.idempotency.is_none())
+        .returning(|_| {
+            Err(AdmitError::Refused(CreditRefused {
+                available: 1_200,
+                requested: 5_000,
+            }))
+        });
+    let app = app!(mocks);
+    let request = test::TestRequest::post()
+        .uri("/api/v1.0/customers/256/account/reservations")
+        .insert_header((header::CONTENT_TYPE, "application/json"))
+        .set_payload(r#"{"amount": 50.00, "description": "order 7", "expiresIn": 600}"#)
+        .to_request();
+    let (status, body) = text_of(test::call_service(&app, request).await).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        body,
+        r#"{"error":"credit_limit_exceeded","error_description":"The requested amount 50.00 EUR exceeds the available credit 12.00 EUR.","available":12.00,"requested":50.00}"#
+    );
+    let request = test::TestRequest::post()
+        .uri("/api/v1.0/customers/256/account/reservations")
+        .insert_header((header::ACCEPT, "application/xml"))
+        .insert_header((header::CONTENT_TYPE, "application/x-www-form-urlencoded"))
+        .set_payload("amount=50")
+        .to_request();
+    let (status, xml) = text_of(test::call_service(&app, request).await).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        xml.ends_with("<available>12.00</available><requested>50.00</requested></error>"),
+        "{xml}"
+    );
+}
+
+#[actix_web::test]
+async fn an_admitted_reservation_is_201_with_exact_amounts() {
+    let mut mocks = mocks_with_customer_256();
+    mocks.ledger.expect_admit().returning(|a| {
+        Ok(Reservation {
+            id: ReservationId(9),
+            account: a.account,
+            customer: a.customer,
+            amount: a.amount,
+            captured: None,
+            status: ReservationStatus::Open,
+            description: a.description.clone(),
+            expires_at: a.expires_at,
+            created_at: a.now,
+            closed_at: None,
+        })
+    });
+    let app = app!(mocks);
+    let request = test::TestRequest::post()
+        .uri("/api/v1.0/customers/256/account/reservations")
+        .set_json(
+            serde_json::json!({"amount": "12.5", "description": "order 7", "expiresIn": "60"}),
+        )
+        .to_request();
+    let (status, body) = text_of(test::call_service(&app, request).await).await;
+    assert_eq!(
+        (status, body.as_str()),
+        (
+            StatusCode::CREATED,
+            r#"{"id":9,"amount":12.50,"capturedAmount":null,"status":"open","description":"order 7","expiresAt":"2020-01-01T00:01:00Z","dateCreated":"2020-01-01T00:00:00Z","dateClosed":null,"currency":"EUR","href":"/api/v1.0/customers/256/account/reservations/9"}"#
+        )
+    );
+}
+
+#[actix_web::test]
+async fn a_payment_is_201_with_the_ledger_entry_from_json_or_a_form() {
+    let mut mocks = mocks_with_customer_256();
+    mocks
+        .ledger
+        .expect_post()
+        .withf(|p| {
+            p.kind == EntryKind::Payment
+                && p.balance_delta == 10_000
+                && p.description.as_deref() == Some("wire")
+                && p.idempotency.is_none()
+        })
+        .times(2)
+        .returning(|_| Ok(payment_entry()));
+    let app = app!(mocks);
+    let (status, body) =
+        text_of(test::call_service(&app, payment_request(None).to_request()).await).await;
+    assert_eq!((status, body.as_str()), (StatusCode::CREATED, PAYMENT_BODY));
+    let form = test::TestRequest::post()
+        .uri("/api/v1.0/customers/256/account/payments")
+        .insert_header((header::CONTENT_TYPE, "application/x-www-form-urlencoded"))
+        .set_payload("amount=100.00&description=wire")
+        .to_request();
+    let (status, body) = text_of(test::call_service(&app, form).await).await;
+    assert_eq!((status, body.as_str()), (StatusCode::CREATED, PAYMENT_BODY));
+}
+
+#[actix_web::test]
+async fn bad_amounts_and_missing_reasons_are_400_without_writing() {
+    let app = app!(mocks_with_customer_256());
+    let cases = [
+        (
+            "/api/v1.0/customers/256/account/adjustments",
+            r#"{"amount": -5.00}"#,
+            error("missing_param", "reason parameter is missing"),
+        ),
+        (
+            "/api/v1.0/customers/256/account/payments",
+            r#"{"description": "x"}"#,
+            error("missing_param", "amount parameter is missing"),
+        ),
+        (
+            "/api/v1.0/customers/256/account/charges",
+            r#"{"amount": "ten"}"#,
+            error(
+                "invalid_param_type",
+                "The type of parameter amount you provided is not valid for this request.",
+            ),
+        ),
+    ];
+    for (uri, payload, expected) in cases {
+        let request = test::TestRequest::post()
+            .uri(uri)
+            .insert_header((header::CONTENT_TYPE, "application/json"))
+            .set_payload(payload)
+            .to_request();
+        let (status, json) = json_of(test::call_service(&app, request).await).await;
+        assert_eq!((status, json), (StatusCode::BAD_REQUEST, expected), "{uri}");
+    }
+}
+
+#[actix_web::test]
+async fn an_idempotency_key_replay_answers_the_stored_answer_without_the_ledger() {
+    let mut mocks = Mocks::default();
+    mocks.ledger.expect_post().never();
+    mocks
+        .idempotency
+        .expect_start()
+        .withf(|scope, key, fingerprint, now, lease| {
+            scope == PAYMENT_SCOPE
+                && key == "k-1"
+                && fingerprint.starts_with("POST /api/v1.0/customers/256/account/payments ")
+                && *lease - *now == chrono::TimeDelta::seconds(60)
+        })
+        .returning(|_, _, _, _, _| {
+            Ok(IdempotencyStart::Replay {
+                status: 201,
+                body: PAYMENT_BODY.into(),
+            })
+        });
+    mocks.idempotency.expect_complete().never();
+    let app = app!(mocks);
+    let (status, body) =
+        text_of(test::call_service(&app, payment_request(Some("k-1")).to_request()).await).await;
+    assert_eq!((status, body.as_str()), (StatusCode::CREATED, PAYMENT_BODY));
+}
+
+#[actix_web::test]
+async fn an_idempotency_key_in_flight_is_409_and_reused_with_another_body_422() {
+    let mut mocks = Mocks::default();
+    mocks.ledger.expect_post().never();
+    mocks
+        .idempotency
+        .expect_start()
+        .returning(|_, key, _, _, _| {
+            Ok(if key == "busy" {
+                IdempotencyStart::InFlight
+            } else {
+                IdempotencyStart::Mismatch
+            })
+        });
+    let app = app!(mocks);
+    let (status, json) =
+        json_of(test::call_service(&app, payment_request(Some("busy")).to_request()).await).await;
+    assert_eq!(
+        (status, json["error"].as_str()),
+        (StatusCode::CONFLICT, Some("idempotency_key_in_use"))
+    );
+    let (status, json) =
+        json_of(test::call_service(&app, payment_request(Some("other")).to_request()).await).await;
+    assert_eq!(
+        (status, json["error"].as_str()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("idempotency_key_reused")
+        )
+    );
+    let request = payment_request(Some("a b")).to_request();
+    let (status, json) = json_of(test::call_service(&app, request).await).await;
+    assert_eq!(
+        (status, json["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_param"))
+    );
+}
+
+#[actix_web::test]
+async fn a_started_key_stores_the_exact_answer_and_tags_the_effect() {
+    let mut mocks = mocks_with_customer_256();
+    mocks
+        .idempotency
+        .expect_start()
+        .returning(|_, _, _, _, _| Ok(IdempotencyStart::Started));
+    mocks
+        .ledger
+        .expect_post()
+        .withf(|p| p.idempotency.as_deref() == Some(&format!("{PAYMENT_SCOPE}:k-2")[..]))
+        .times(1)
+        .returning(|_| Ok(payment_entry()));
+    mocks
+        .idempotency
+        .expect_complete()
+        .withf(|scope, key, status, body, _| {
+            scope == PAYMENT_SCOPE && key == "k-2" && *status == 201 && body == PAYMENT_BODY
+        })
+        .times(1)
+        .returning(|_, _, _, _, _| Ok(()));
+    mocks.idempotency.expect_abandon().never();
+    let app = app!(mocks);
+    let (status, body) =
+        text_of(test::call_service(&app, payment_request(Some("k-2")).to_request()).await).await;
+    assert_eq!((status, body.as_str()), (StatusCode::CREATED, PAYMENT_BODY));
+}
+
+#[actix_web::test]
+async fn a_started_key_whose_request_fails_is_abandoned() {
+    let mut mocks = mocks_with_customer_256();
+    mocks
+        .idempotency
+        .expect_start()
+        .returning(|_, _, _, _, _| Ok(IdempotencyStart::Started));
+    mocks.ledger.expect_admit().returning(|_| {
+        Err(AdmitError::Refused(CreditRefused {
+            available: 1_200,
+            requested: 5_000,
+        }))
+    });
+    mocks.idempotency.expect_complete().never();
+    mocks
+        .idempotency
+        .expect_abandon()
+        .withf(|scope, key| {
+            scope == "2:/api/v1.0/customers/{id}/account/reservations" && key == "k-3"
+        })
+        .times(1)
+        .returning(|_, _| Ok(()));
+    let app = app!(mocks);
+    let request = test::TestRequest::post()
+        .uri("/api/v1.0/customers/256/account/reservations")
+        .insert_header(("Idempotency-Key", "k-3"))
+        .set_json(serde_json::json!({"amount": "50.00"}))
+        .to_request();
+    let (status, json) = json_of(test::call_service(&app, request).await).await;
+    assert_eq!(
+        (status, json["error"].as_str()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("credit_limit_exceeded")
+        )
+    );
+}
+
+#[actix_web::test]
+async fn the_account_the_quote_and_the_ledger_page() {
+    let mut mocks = mocks_with_customer_256();
+    mocks
+        .ledger
+        .expect_account()
+        .returning(|_, _| Ok(Some(account_256())));
+    mocks
+        .ledger
+        .expect_ledger()
+        .withf(|_, page| page.max() == 1 && page.offset() == 1)
+        .returning(|_, _| {
+            Ok(Page {
+                items: vec![payment_entry()],
+                total: 3,
+            })
+        });
+    let app = app!(mocks);
+    let request = test::TestRequest::get()
+        .uri("/api/v1.0/customers/256/account")
+        .to_request();
+    let (status, body) = text_of(test::call_service(&app, request).await).await;
+    assert_eq!(
+        (status, body.as_str()),
+        (
+            StatusCode::OK,
+            r#"{"customerId":256,"currency":"EUR","balance":20000.00,"creditLimit":3000.00,"reservedAmount":5000.00,"availableCredit":18000.00,"href":"/api/v1.0/customers/256/account"}"#
+        )
+    );
+    let request = test::TestRequest::post()
+        .uri("/api/v1.0/customers/256/account/quote")
+        .set_json(serde_json::json!({"amount": "18000.01"}))
+        .to_request();
+    let (status, body) = text_of(test::call_service(&app, request).await).await;
+    assert_eq!(
+        (status, body.as_str()),
+        (
+            StatusCode::OK,
+            r#"{"admitted":false,"available":18000.00,"requested":18000.01,"remaining":-0.01,"currency":"EUR"}"#
+        )
+    );
+    let request = test::TestRequest::get()
+        .uri("/api/v1.0/customers/256/account/ledger?max=1&offset=1")
+        .to_request();
+    let (status, json) = json_of(test::call_service(&app, request).await).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        json["paging"],
+        serde_json::json!({
+            "total": 3, "max": 1, "offset": 1,
+            "previous": "/api/v1.0/customers/256/account/ledger?max=1&offset=0",
+            "next": "/api/v1.0/customers/256/account/ledger?max=1&offset=2",
+        })
+    );
+    assert_eq!(json["data"][0]["kind"], "payment");
+    let request = test::TestRequest::get()
+        .uri("/api/v1.0/customers/256/account/ledger?sort=id")
+        .to_request();
+    let (status, _) = json_of(test::call_service(&app, request).await).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[actix_web::test]
+async fn the_customer_shows_its_account_amounts() {
+    let mut mocks = Mocks::default();
+    mocks.customers.expect_get().returning(|key| {
+        let mut c = customer(256);
+        if *key == credence_domain::customer::CustomerKey::Id(CustomerId(256)) {
+            c.account = Some(account_256());
+        }
+        Ok(Some(c))
+    });
+    let app = app!(mocks);
+    let request = test::TestRequest::get()
+        .uri("/api/v1.0/customers/256")
+        .to_request();
+    let (_, body) = text_of(test::call_service(&app, request).await).await;
+    assert!(
+        body.contains(r#""isCredit":true,"creditLimit":3000.00,"balance":20000.00,"reservedAmount":5000.00,"availableCredit":18000.00,"#),
+        "{body}"
+    );
+    let request = test::TestRequest::get()
+        .uri("/api/v1.0/customers/257")
+        .to_request();
+    let (_, body) = text_of(test::call_service(&app, request).await).await;
+    assert!(
+        body.contains(
+            r#""creditLimit":5000.00,"balance":null,"reservedAmount":null,"availableCredit":null,"#
+        ),
+        "{body}"
+    );
+}
+
+fn marketplace_mocks() -> Mocks {
+    let mut mocks = mocks_with_customer_256();
+    mocks
+        .ledger
+        .expect_account()
+        .returning(|_, _| Ok(Some(account_256())));
+    mocks
+}
+
+#[actix_web::test]
+async fn the_marketplace_customer_is_seed_000_in_json_and_xml() {
+    let app = app!(marketplace_mocks());
+    let request = test::TestRequest::get()
+        .uri("/api/marketplace/v2/customer")
+        .insert_header((header::AUTHORIZATION, "Bearer customer-key-for-tests"))
+        .to_request();
+    let (status, body) = text_of(test::call_service(&app, request).await).await;
+    assert_eq!(
+        (status, body.as_str()),
+        (
+            StatusCode::OK,
+            r#"{"customer_response":{"request_status":{"status":"success","code":200,"errors":[]},"customer":{"link":[{"href":"/api/marketplace/v2/customer","rel":"self","type":"application/json"}],"balance":{"balance_amount":20000.00,"reserved_amount":5000.00,"credit_limit":3000.00,"currency_code":"EUR"}}}}"#
+        )
+    );
+    let request = test::TestRequest::get()
+        .uri("/api/marketplace/v2/customer")
+        .insert_header((header::AUTHORIZATION, "Bearer customer-key-for-tests"))
+        .insert_header((header::ACCEPT, "application/xml"))
+        .to_request();
+    let (status, body) = text_of(test::call_service(&app, request).await).await;
+    assert_eq!(
+        (status, body.as_str()),
+        (
+            StatusCode::OK,
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><customer_response><request_status><status>success</status>\
+             <code>200</code><errors></errors></request_status><customer><link href=\"/api/marketplace/v2/customer\" \
+             rel=\"self\" type=\"application/xml\"/><balance><balance_amount>20000.00</balance_amount>\
+             <reserved_amount>5000.00</reserved_amount><credit_limit>3000.00</credit_limit>\
+             <currency_code>EUR</currency_code></balance></customer></customer_response>"
+        )
+    );
+}
+
+#[actix_web::test]
+async fn marketplace_errors_are_envelopes() {
+    let app = app!(marketplace_mocks());
+    // Unusable credentials (the test app only adds the admin key when none are sent).
+    let request = test::TestRequest::get()
+        .uri("/api/marketplace/v2/customer")
+        .insert_header((header::AUTHORIZATION, "Digest nothing"))
+        .to_request();
+    let response = test::call_service(&app, request).await;
+    assert!(response.headers().contains_key(header::WWW_AUTHENTICATE));
+    let (status, body) = text_of(response).await;
+    assert_eq!(
+        (status, body.as_str()),
+        (
+            StatusCode::UNAUTHORIZED,
+            r#"{"customer_response":{"request_status":{"status":"error","code":401,"errors":[{"code":"unauthorized","message":"Authentication is required: send an API key as a Bearer token, an API-Key header or a Basic password."}]}}}"#
+        )
+    );
+    let request = test::TestRequest::get()
+        .uri("/api/marketplace/v2/customer")
+        .insert_header((header::AUTHORIZATION, "Bearer no-such-key-anywhere"))
+        .insert_header((header::ACCEPT, "application/xml"))
+        .to_request();
+    let (status, body) = text_of(test::call_service(&app, request).await).await;
+    assert_eq!(
+        (status, body.as_str()),
+        (
+            StatusCode::FORBIDDEN,
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><customer_response><request_status><status>error</status>\
+             <code>403</code><errors><error><code>forbidden</code><message>The API key is not valid.</message>\
+             </error></errors></request_status></customer_response>"
+        )
+    );
+    // The admin is bound to no customer.
+    let request = test::TestRequest::get()
+        .uri("/api/marketplace/v2/customer")
+        .to_request();
+    let (status, json) = json_of(test::call_service(&app, request).await).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        json["customer_response"]["request_status"]["errors"][0]["code"],
+        "not_found"
+    );
+    // A customer key may not use the back-office account routes.
+    let request = test::TestRequest::get()
+        .uri("/api/v1.0/customers/256/account")
+        .insert_header((header::AUTHORIZATION, "Bearer customer-key-for-tests"))
+        .to_request();
+    let (status, json) = json_of(test::call_service(&app, request).await).await;
+    assert_eq!(
+        (status, json["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("forbidden"))
+    );
+}
+
+#[actix_web::test]
+async fn account_and_marketplace_routes_are_documented() {
+    let json = serde_json::to_value(credence_http::openapi()).unwrap();
+    for path in [
+        "/api/v1.0/customers/{id}/account",
+        "/api/v1.0/customers/{id}/account/creditLimit",
+        "/api/v1.0/customers/{id}/account/payments",
+        "/api/v1.0/customers/{id}/account/charges",
+        "/api/v1.0/customers/{id}/account/adjustments",
+        "/api/v1.0/customers/{id}/account/reservations",
+        "/api/v1.0/customers/{id}/account/reservations/{rid}/capture",
+        "/api/v1.0/customers/{id}/account/reservations/{rid}/release",
+        "/api/v1.0/customers/{id}/account/quote",
+        "/api/v1.0/customers/{id}/account/ledger",
+        "/api/marketplace/v2/customer",
+    ] {
+        assert!(json["paths"].get(path).is_some(), "{path} is documented");
+    }
+    for schema in [
+        "AccountDto",
+        "LedgerEntryDto",
+        "ReservationDto",
+        "QuoteDto",
+        "CustomerEnvelopeDto",
+    ] {
+        assert!(
+            json["components"]["schemas"].get(schema).is_some(),
+            "{schema} is documented"
+        );
+    }
+}
+
+#[actix_web::test]
+async fn a_request_past_the_deadline_is_503_in_its_face_and_format() {
+    let config = HttpConfig {
+        request_timeout: std::time::Duration::from_millis(50),
+        ..HttpConfig::default()
+    };
+    let app = app!(Mocks::default(), config);
+    // A body that never arrives keeps the handler waiting past the deadline.
+    let never = || {
+        let stream: std::pin::Pin<
+            Box<
+                dyn futures_util::stream::Stream<
+                        Item = Result<actix_web::web::Bytes, actix_web::error::PayloadError>,
+                    >,
+            >,
+        > = Box::pin(futures_util::stream::pending());
+        actix_web::dev::Payload::from(stream)
+    };
+    let request = test::TestRequest::post()
+        .uri("/api/v1.0/customers")
+        .insert_header((header::CONTENT_TYPE, "application/json"))
+        .insert_header((header::ACCEPT, "application/xml"))
+        .to_request();
+    let (request, _) = request.replace_payload(never());
+    let response = test::try_call_service(&app, request).await;
+    let response = match response {
+        Ok(response) => response.into_parts().1,
+        Err(error) => error.error_response(),
+    };
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body = actix_web::body::to_bytes(response.into_body())
+        .await
+        .unwrap();
+    assert!(
+        body.ends_with(b"<error><error>request_timeout</error><error_description>The request took longer than 0 s; please retry.</error_description></error>"),
+        "{body:?}"
+    );
 }

@@ -30,6 +30,10 @@ pub struct Config {
     pub workers: usize,
     /// How long a request may take before it is answered `503 request_timeout`, in seconds.
     pub request_timeout_secs: u64,
+    /// How long a reservation holds credit when the request names no `expiresIn`, in seconds.
+    pub reservation_expiry_secs: u64,
+    /// How often each replica sweeps expired reservations and old idempotency keys, in seconds.
+    pub sweep_interval_secs: u64,
     /// When set, an admin key with this secret is made sure to exist at start (first boot,
     /// tests). At least 16 printable characters.
     pub admin_key: Option<Secret>,
@@ -83,6 +87,8 @@ impl std::fmt::Debug for Config {
             .field("log_format", &self.log_format)
             .field("workers", &self.workers)
             .field("request_timeout_secs", &self.request_timeout_secs)
+            .field("reservation_expiry_secs", &self.reservation_expiry_secs)
+            .field("sweep_interval_secs", &self.sweep_interval_secs)
             .field("admin_key", &self.admin_key)
             .finish()
     }
@@ -101,6 +107,8 @@ impl Default for Config {
             log_format: LogFormat::Json,
             workers: 0,
             request_timeout_secs: 30,
+            reservation_expiry_secs: 900,
+            sweep_interval_secs: 30,
             admin_key: None,
         }
     }

@@ -4,13 +4,16 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::dev::Server;
 use actix_web::{App, HttpServer};
 use anyhow::Context as _;
 use credence_domain::Settings;
 use credence_domain::ports::{Clock, SystemClock};
-use credence_domain::services::{AuthService, CustomerService, RecordService, ReferencePorts};
+use credence_domain::services::{
+    AccountService, AuthService, CustomerService, RecordService, ReferencePorts,
+};
 use credence_domain::values::CurrencyCode;
 use credence_http::{HttpConfig, Services};
 use credence_store::{Database, PoolOptions, Store};
@@ -18,10 +21,11 @@ use credence_store::{Database, PoolOptions, Store};
 use crate::config::Config;
 use crate::secrets::OsSecrets;
 
-/// A bound, not yet running, Credence server.
+/// A bound, not yet running, Credence server, and its background sweeper.
 pub struct Application {
     server: Server,
     port: u16,
+    sweeper: tokio::task::JoinHandle<()>,
 }
 
 impl std::fmt::Debug for Application {
@@ -78,7 +82,18 @@ pub fn services(config: &Config, database: Database) -> anyhow::Result<Services>
         users: store.clone(),
     };
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let expiry = chrono::TimeDelta::seconds(
+        i64::try_from(config.reservation_expiry_secs.max(1)).unwrap_or(900),
+    );
     Ok(Services {
+        accounts: AccountService::new(
+            store.clone(),
+            store.clone(),
+            refs.currencies.clone(),
+            clock.clone(),
+            expiry,
+        ),
+        idempotency: store.clone(),
         auth: AuthService::new(
             store.clone(),
             refs.users.clone(),
@@ -95,6 +110,43 @@ pub fn services(config: &Config, database: Database) -> anyhow::Result<Services>
         users: RecordService::new(refs.users),
         readiness: store,
     })
+}
+
+/// How many expired reservations one sweep releases at most.
+const SWEEP_BATCH: u32 = 500;
+
+/// Idempotency keys are kept at least this long (SPEC §3: 24 hours).
+const IDEMPOTENCY_RETENTION: chrono::TimeDelta = chrono::TimeDelta::hours(25);
+
+/// Releases expired reservations and forgets old idempotency keys, forever. Every replica runs
+/// one: the store's conditional updates make concurrent sweeps release each reservation once.
+async fn sweep(services: Services, every: Duration) {
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        loop {
+            match services.accounts.sweep(SWEEP_BATCH).await {
+                Ok(released) if u64::from(SWEEP_BATCH) <= released => continue,
+                Ok(0) => break,
+                Ok(released) => {
+                    tracing::info!(released, "expired reservations released");
+                    break;
+                }
+                Err(error) => {
+                    tracing::warn!(error = %error, "the reservation sweep failed; retrying at the next tick");
+                    break;
+                }
+            }
+        }
+        if let Err(error) = services
+            .idempotency
+            .purge(chrono::Utc::now() - IDEMPOTENCY_RETENTION)
+            .await
+        {
+            tracing::warn!(error = %error, "purging old idempotency keys failed");
+        }
+    }
 }
 
 impl Application {
@@ -115,6 +167,7 @@ impl Application {
         let listener = TcpListener::bind(&config.bind)
             .with_context(|| format!("cannot listen on {}", config.bind))?;
         let port = listener.local_addr()?.port();
+        let sweeper_services = services.clone();
         let http = HttpConfig {
             body_limit: config.body_limit,
             request_timeout: std::time::Duration::from_secs(config.request_timeout_secs.max(1)),
@@ -130,7 +183,15 @@ impl Application {
             server = server.workers(config.workers);
         }
         let server = server.listen(listener)?.run();
-        Ok(Self { server, port })
+        let sweeper = tokio::spawn(sweep(
+            sweeper_services,
+            Duration::from_secs(config.sweep_interval_secs.max(1)),
+        ));
+        Ok(Self {
+            server,
+            port,
+            sweeper,
+        })
     }
 
     /// The port the server listens on (useful with `bind = "127.0.0.1:0"`).
@@ -144,6 +205,8 @@ impl Application {
     /// # Errors
     /// When the server fails.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let outcome = self.server.await;
+        self.sweeper.abort();
+        outcome
     }
 }

@@ -129,7 +129,6 @@ struct BenchCustomer {
     bill_with_parent: bool,
     is_same_address: bool,
     city: Option<String>,
-    credit_limit_minor: i64,
     is_active: bool,
     on_hold: bool,
     currency: String,
@@ -169,7 +168,6 @@ fn customer(rng: &mut SplitMix, n: u64, category_id: i64, start: DateTime<Utc>) 
             rng.pick(&["Paris", "Lyon", "Berlin", "Madrid", "Milano", "Porto"])
                 .to_owned(),
         ),
-        credit_limit_minor: i64::try_from(rng.next() % 5_000_000).unwrap_or(0),
         is_active: !rng.next().is_multiple_of(10),
         on_hold: false,
         currency: "EUR".to_owned(),
@@ -213,6 +211,13 @@ pub fn generate_customers(database: &Database, count: u64) -> Result<(), SetupEr
         })?;
         done += chunk;
     }
+    // Their accounts, with varied limits (customers and accounts are created together).
+    conn.batch_execute(
+        "INSERT INTO accounts (customer_id, currency, balance, credit_limit, reserved, updated_at) \
+         SELECT id, currency, 0, (id * 7919) % 5000000, 0, last_updated FROM customers c \
+         WHERE NOT EXISTS (SELECT 1 FROM accounts a WHERE a.customer_id = c.id)",
+    )
+    .map_err(Failure::from)?;
     // Fresh statistics (and, on PostgreSQL, a visibility map for index-only scans), as a
     // long-running database would have them.
     let maintenance = match &*conn {

@@ -27,12 +27,13 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use crate::Store;
+use crate::accounts::{AccountRow, expire_account, lock_account, record_limit, set_limit};
 use crate::database::AnyConnection;
 use crate::error::Failure;
 use crate::records::{CategoryRow, PaymentTypeRow, RegionRow, SegmentationRow, UserRow};
 use crate::schema::{
-    customer_categories, customer_contacts, customer_payment_types, customer_segmentations,
-    customers, payment_types, regions, users,
+    accounts, customer_categories, customer_contacts, customer_payment_types,
+    customer_segmentations, customers, payment_types, regions, reservations, users,
 };
 
 type Db = <AnyConnection as Connection>::Backend;
@@ -81,7 +82,6 @@ pub(crate) struct CustomerRow {
     address: Option<String>,
     latitude: Option<f64>,
     longitude: Option<f64>,
-    credit_limit_minor: i64,
     is_active: bool,
     on_hold: bool,
     on_hold_reason: Option<String>,
@@ -131,7 +131,6 @@ pub(crate) struct CustomerFields<'a> {
     address: Option<&'a str>,
     latitude: Option<f64>,
     longitude: Option<f64>,
-    credit_limit_minor: i64,
     is_active: bool,
     on_hold: bool,
     on_hold_reason: Option<&'a str>,
@@ -183,7 +182,6 @@ impl<'a> CustomerFields<'a> {
             address: text(data.shipping.address.as_ref()),
             latitude: data.shipping.latitude.map(Latitude::degrees),
             longitude: data.shipping.longitude.map(Longitude::degrees),
-            credit_limit_minor: data.credit_limit.minor_units(),
             is_active: data.is_active,
             on_hold: data.on_hold,
             on_hold_reason: text(data.on_hold_reason.as_ref()),
@@ -574,7 +572,7 @@ pub(crate) fn assemble(
 
     let mut contacts: HashMap<i64, Vec<Contact>> = HashMap::new();
     let contact_rows: Vec<ContactRow> = customer_contacts::table
-        .filter(customer_contacts::customer_id.eq_any(customer_ids))
+        .filter(customer_contacts::customer_id.eq_any(customer_ids.clone()))
         .order((customer_contacts::customer_id, customer_contacts::position))
         .select((
             customer_contacts::customer_id,
@@ -594,6 +592,17 @@ pub(crate) fn assemble(
         });
     }
 
+    // Every customer has its account (created with it); its limit is the customer's. The
+    // amounts are as stored: a reservation past its time still counts here until the next
+    // admission or sweep releases it (`AccountLedger::account` leaves it out at once).
+    let mut accounts: HashMap<i64, AccountRow> = accounts::table
+        .filter(accounts::customer_id.eq_any(customer_ids))
+        .select(AccountRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(|row: AccountRow| (row.customer_id, row))
+        .collect();
+
     let related = Related {
         categories,
         segmentations,
@@ -604,8 +613,12 @@ pub(crate) fn assemble(
     rows.into_iter()
         .map(|row| {
             let id = row.id;
+            let account = accounts
+                .remove(&id)
+                .ok_or_else(|| Failure::corrupt("customer", format!("{id} has no account")))?;
             row.into_domain(
                 &related,
+                account,
                 payment.remove(&id).unwrap_or_default(),
                 contacts.remove(&id).unwrap_or_default(),
             )
@@ -665,6 +678,7 @@ impl CustomerRow {
     fn into_domain(
         self,
         related: &Related,
+        account: AccountRow,
         payment_types: Vec<PaymentType>,
         contacts: Vec<Contact>,
     ) -> Result<Customer, Failure> {
@@ -718,7 +732,7 @@ impl CustomerRow {
                 latitude: lat("latitude", self.latitude)?,
                 longitude: lng("longitude", self.longitude)?,
             },
-            credit_limit: CreditLimit::from_minor_units(self.credit_limit_minor, currency)
+            credit_limit: CreditLimit::from_minor_units(account.credit_limit, currency)
                 .map_err(|e| Failure::corrupt("credit limit", e))?,
             is_active: self.is_active,
             on_hold: self.on_hold,
@@ -749,7 +763,7 @@ impl CustomerRow {
             data,
             date_created: self.date_created.and_utc(),
             last_updated: self.last_updated.and_utc(),
-            account: None,
+            account: Some(account.into_domain()?),
         })
     }
 }
@@ -810,6 +824,86 @@ fn ancestors_of(conn: &mut AnyConnection, id: i64) -> Result<Vec<CustomerId>, Fa
     Ok(found)
 }
 
+/// Opens a new customer's account: no money, the customer's limit and currency.
+fn create_account(
+    conn: &mut AnyConnection,
+    id: i64,
+    data: &CustomerData,
+    now: NaiveDateTime,
+) -> Result<(), Failure> {
+    let limit = data.credit_limit.minor_units();
+    diesel::insert_into(accounts::table)
+        .values((
+            accounts::customer_id.eq(id),
+            accounts::currency.eq(data.currency.code()),
+            accounts::balance.eq(0_i64),
+            accounts::credit_limit.eq(limit),
+            accounts::reserved.eq(0_i64),
+            accounts::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    record_limit(
+        conn,
+        id,
+        None,
+        limit,
+        data.created_by.as_ref().map(|u| u.id.get()),
+        now,
+    )
+}
+
+/// Carries a customer update to its account: a changed limit (with its history row), and a
+/// changed currency, which only an account without money may follow.
+fn update_account(
+    conn: &mut AnyConnection,
+    id: i64,
+    data: &CustomerData,
+    now: NaiveDateTime,
+) -> Result<(), Failure> {
+    let account = lock_account(conn, id)?
+        .ok_or_else(|| Failure::corrupt("customer", format!("{id} has no account")))?;
+    let currency = data.currency.code();
+    if account.currency != currency {
+        if account.balance != 0 || account.reserved != 0 {
+            return Err(Failure::AccountInUse);
+        }
+        diesel::update(accounts::table.find(id))
+            .set((
+                accounts::currency.eq(currency),
+                accounts::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+    }
+    set_limit(conn, id, data.credit_limit.minor_units(), None, now)?;
+    Ok(())
+}
+
+/// Refuses to archive a customer whose account holds money or open reservations (its own, or
+/// ones held for it on a parent's account). Reservations already past their time are expired
+/// first: they no longer hold anything.
+fn check_account_idle(
+    conn: &mut AnyConnection,
+    id: i64,
+    now: NaiveDateTime,
+) -> Result<(), Failure> {
+    let account = lock_account(conn, id)?;
+    expire_account(conn, id, now)?;
+    let open: i64 = reservations::table
+        .filter(reservations::status.eq("open"))
+        .filter(reservations::expires_at.gt(now))
+        .filter(
+            reservations::account_id
+                .eq(id)
+                .or(reservations::customer_id.eq(id)),
+        )
+        .count()
+        .get_result(conn)?;
+    if open > 0 || account.is_some_and(|a| a.balance != 0) {
+        return Err(Failure::InUse);
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl CustomerRepository for Store {
     async fn list(&self, query: &CustomerQuery) -> Result<Page<Customer>, StoreError> {
@@ -851,6 +945,7 @@ impl CustomerRepository for Store {
                     .returning(customers::id)
                     .get_result(conn)?;
                 write_children(conn, id, &customer.data)?;
+                create_account(conn, id, &customer.data, to_db_time(customer.now))?;
                 get_customer(conn, &CustomerKey::Id(CustomerId(id)))?
                     .ok_or_else(|| Failure::corrupt("customer", "vanished right after its insert"))
             })
@@ -880,6 +975,7 @@ impl CustomerRepository for Store {
                     return Ok(None);
                 }
                 write_children(conn, id.get(), &data)?;
+                update_account(conn, id.get(), &data, to_db_time(now))?;
                 get_customer(conn, &CustomerKey::Id(id))
             })
             .await?)
@@ -899,6 +995,7 @@ impl CustomerRepository for Store {
                 if children > 0 {
                     return Err(Failure::InUse);
                 }
+                check_account_idle(conn, id.get(), to_db_time(now))?;
                 diesel::update(customers::table.filter(customers::id.eq(id.get())))
                     .set(customers::archived_at.eq(Some(to_db_time(now))))
                     .execute(conn)?;

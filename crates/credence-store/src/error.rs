@@ -4,7 +4,7 @@
 //! at the edge, so a unique violation becomes `DuplicateReference` and a checkout time-out
 //! becomes `Unavailable` in exactly one place.
 
-use credence_domain::ports::{RemoveError, StoreError, WriteError};
+use credence_domain::ports::{AdmitError, RemoveError, SettleError, StoreError, WriteError};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
 pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -24,6 +24,8 @@ pub(crate) enum Failure {
     InUse,
     /// A write pointing to a row that is gone (an archived parent customer).
     Dangling,
+    /// A currency change refused while the customer's account holds money.
+    AccountInUse,
 }
 
 impl From<DieselError> for Failure {
@@ -68,6 +70,7 @@ impl From<Failure> for StoreError {
             Failure::Task(error) => Self::Unexpected(Box::new(error)),
             Failure::InUse => Self::Unexpected("unexpected in-use refusal".into()),
             Failure::Dangling => Self::Unexpected("unexpected dangling reference".into()),
+            Failure::AccountInUse => Self::Unexpected("unexpected account-in-use refusal".into()),
         }
     }
 }
@@ -76,6 +79,9 @@ impl From<Failure> for WriteError {
     fn from(failure: Failure) -> Self {
         if matches!(failure, Failure::Dangling) {
             return Self::DanglingReference;
+        }
+        if matches!(failure, Failure::AccountInUse) {
+            return Self::AccountInUse;
         }
         match failure.kind() {
             Some(DatabaseErrorKind::UniqueViolation) => Self::DuplicateReference,
@@ -92,6 +98,18 @@ impl From<Failure> for RemoveError {
         {
             return Self::InUse;
         }
+        Self::Store(failure.into())
+    }
+}
+
+impl From<Failure> for AdmitError {
+    fn from(failure: Failure) -> Self {
+        Self::Store(failure.into())
+    }
+}
+
+impl From<Failure> for SettleError {
+    fn from(failure: Failure) -> Self {
         Self::Store(failure.into())
     }
 }

@@ -7,10 +7,12 @@
 //! shared, and one contract suite (`tests/contract.rs`) runs on both.
 #![forbid(unsafe_code)]
 
+mod accounts;
 pub mod bench_support;
 mod customers;
 mod database;
 mod error;
+mod idempotency;
 mod keys;
 mod records;
 mod schema;

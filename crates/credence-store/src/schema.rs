@@ -86,7 +86,6 @@ diesel::table! {
         address -> Nullable<Text>,
         latitude -> Nullable<Double>,
         longitude -> Nullable<Double>,
-        credit_limit_minor -> BigInt,
         is_active -> Bool,
         on_hold -> Bool,
         on_hold_reason -> Nullable<Text>,
@@ -138,6 +137,74 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    accounts (customer_id) {
+        customer_id -> BigInt,
+        currency -> Text,
+        balance -> BigInt,
+        credit_limit -> BigInt,
+        reserved -> BigInt,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    credit_limit_history (id) {
+        id -> BigInt,
+        account_id -> BigInt,
+        old_limit -> Nullable<BigInt>,
+        new_limit -> BigInt,
+        user_id -> Nullable<BigInt>,
+        at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    reservations (id) {
+        id -> BigInt,
+        account_id -> BigInt,
+        customer_id -> BigInt,
+        amount -> BigInt,
+        captured -> Nullable<BigInt>,
+        status -> Text,
+        description -> Nullable<Text>,
+        expires_at -> Timestamp,
+        created_at -> Timestamp,
+        closed_at -> Nullable<Timestamp>,
+        idempotency -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    ledger_entries (id) {
+        id -> BigInt,
+        account_id -> BigInt,
+        kind -> Text,
+        balance_delta -> BigInt,
+        reserved_delta -> BigInt,
+        balance_after -> BigInt,
+        reserved_after -> BigInt,
+        description -> Nullable<Text>,
+        reservation_id -> Nullable<BigInt>,
+        user_id -> Nullable<BigInt>,
+        at -> Timestamp,
+        idempotency -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (scope, key) {
+        scope -> Text,
+        key -> Text,
+        fingerprint -> Text,
+        state -> Text,
+        response_status -> Nullable<Integer>,
+        response_body -> Nullable<Text>,
+        lease_until -> Timestamp,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(api_keys -> users (user_id));
 diesel::joinable!(customer_payment_types -> payment_types (payment_type_id));
 
@@ -152,4 +219,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     customer_payment_types,
     customer_contacts,
     api_keys,
+    accounts,
+    credit_limit_history,
+    reservations,
+    ledger_entries,
+    idempotency_keys,
 );

@@ -20,6 +20,7 @@ const POSTGRES_MIGRATION_TEXTS: &[&str] = &[
     include_str!("../migrations/postgres/2026-11-24-000000_init/up.sql"),
     include_str!("../migrations/postgres/2026-11-24-000000_init/down.sql"),
     include_str!("../migrations/postgres/2026-11-24-000001_api_keys/up.sql"),
+    include_str!("../migrations/postgres/2026-11-24-000002_credit/up.sql"),
 ];
 
 /// A fresh, migrated database that disappears with this value.
@@ -119,6 +120,25 @@ impl Drop for TestDb {
             }
         }
     }
+}
+
+/// The credit-limit history of an account, oldest first, as `(old, new)` pairs (the store's
+/// ports do not expose it; tests check that limit changes are recorded).
+///
+/// # Panics
+/// When the database fails.
+#[must_use]
+pub fn credit_limit_history(database: &Database, account: i64) -> Vec<(Option<i64>, i64)> {
+    use crate::schema::credit_limit_history as h;
+    let mut conn = database
+        .write_connection()
+        .unwrap_or_else(|e| panic!("no connection: {e:?}"));
+    h::table
+        .filter(h::account_id.eq(account))
+        .order(h::id)
+        .select((h::old_limit, h::new_limit))
+        .load(&mut *conn)
+        .unwrap_or_else(|e| panic!("cannot read the limit history: {e}"))
 }
 
 fn open(url: &str) -> Database {

@@ -5,6 +5,9 @@
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
+use credence_domain::credit::{
+    CreditAccount, CreditRefused, EntryKind, LedgerEntry, ReservationId, ReservationStatus,
+};
 use credence_domain::customer::{
     Address, Contact, Customer, CustomerData, CustomerFilter, CustomerKey, CustomerQuery,
     CustomerSort,
@@ -12,7 +15,8 @@ use credence_domain::customer::{
 use credence_domain::ids::{CategoryId, CustomerId, RegionId, UserId};
 use credence_domain::listing::{Order, PageRequest, TextPattern, TimeRange};
 use credence_domain::ports::{
-    CustomerRepository, NewCustomer, Readiness, RecordRepository, RemoveError, StoreError,
+    AccountLedger, Admission, AdmitError, CustomerRepository, IdempotencyStart, IdempotencyStore,
+    NewCustomer, Posting, Readiness, RecordRepository, RemoveError, SettleError, StoreError,
     WriteError,
 };
 use credence_domain::principal::Role;
@@ -1385,6 +1389,792 @@ async fn within_lists_a_subtree_and_nothing_else(store: Store) {
     );
 }
 
+// ---------------------------------------------------------------------------------------
+// Credit accounts, reservations, the ledger and idempotency keys (SPEC §3).
+
+fn al(store: &Store) -> &dyn AccountLedger {
+    store
+}
+
+fn keys(store: &Store) -> &dyn IdempotencyStore {
+    store
+}
+
+/// A customer whose account has `limit` cents of credit.
+async fn funded(store: &Store, reference: &str, limit: i64) -> Customer {
+    let mut data = data(store, reference, reference).await;
+    data.credit_limit = CreditLimit::from_minor_units(limit, eur()).unwrap();
+    insert(store, data, at(0)).await
+}
+
+fn admission(account: CustomerId, amount: i64, now: i64, expires: i64) -> Admission {
+    Admission {
+        account,
+        customer: account,
+        amount,
+        description: Some(format!("order of {amount}")),
+        expires_at: at(expires),
+        user: None,
+        now: at(now),
+        idempotency: None,
+    }
+}
+
+fn posting(account: CustomerId, kind: EntryKind, delta: i64, now: i64) -> Posting {
+    Posting {
+        account,
+        kind,
+        balance_delta: delta,
+        description: Some(kind.as_str().to_owned()),
+        user: None,
+        now: at(now),
+        idempotency: None,
+    }
+}
+
+/// The account as stored (expired reservations not yet swept still count).
+async fn stored(store: &Store, id: CustomerId) -> CreditAccount {
+    cr(store)
+        .get(&CustomerKey::Id(id))
+        .await
+        .unwrap()
+        .unwrap()
+        .account
+        .unwrap()
+}
+
+/// Balance and reserved equal the sums of the ledger, and every entry's amounts after it
+/// follow from the one before. Returns the entries.
+async fn assert_ledger_adds_up(store: &Store, id: CustomerId) -> Vec<LedgerEntry> {
+    let mut entries = Vec::new();
+    loop {
+        let offset = i64::try_from(entries.len()).unwrap();
+        let page = al(store)
+            .ledger(id, PageRequest::new(Some(7), Some(offset)).unwrap())
+            .await
+            .unwrap();
+        let done = page.items.is_empty();
+        entries.extend(page.items);
+        assert!(page.total >= u64::try_from(entries.len()).unwrap());
+        if done {
+            assert_eq!(page.total, u64::try_from(entries.len()).unwrap());
+            break;
+        }
+    }
+    let (mut balance, mut reserved) = (0_i64, 0_i64);
+    let mut last_id = 0;
+    for entry in &entries {
+        assert!(entry.id > last_id, "oldest first");
+        last_id = entry.id;
+        balance += entry.balance_delta;
+        reserved += entry.reserved_delta;
+        assert_eq!(
+            (entry.balance_after, entry.reserved_after),
+            (balance, reserved),
+            "{entry:?}"
+        );
+    }
+    let account = stored(store, id).await;
+    assert_eq!((account.balance, account.reserved), (balance, reserved));
+    assert!(account.reserved >= 0);
+    entries
+}
+
+fn kinds(entries: &[LedgerEntry]) -> Vec<&'static str> {
+    entries.iter().map(|e| e.kind.as_str()).collect()
+}
+
+async fn admission_up_to_the_available_credit(store: Store) {
+    let c = funded(&store, "ADMIT", 1000).await;
+    let first = al(&store)
+        .admit(&admission(c.id, 600, 1, 3600))
+        .await
+        .unwrap();
+    assert_eq!(
+        (first.amount, first.status, first.account, first.captured),
+        (600, ReservationStatus::Open, c.id, None)
+    );
+    assert_eq!(first.expires_at, at(3600));
+    let refused = al(&store).admit(&admission(c.id, 401, 2, 3600)).await;
+    assert!(
+        matches!(
+            refused,
+            Err(AdmitError::Refused(CreditRefused {
+                available: 400,
+                requested: 401
+            }))
+        ),
+        "{refused:?}"
+    );
+    al(&store)
+        .admit(&admission(c.id, 400, 3, 3600))
+        .await
+        .unwrap();
+    let account = al(&store).account(c.id, at(4)).await.unwrap().unwrap();
+    assert_eq!((account.reserved, account.available()), (1000, 0));
+    assert!(matches!(
+        al(&store).admit(&admission(c.id, 1, 5, 3600)).await,
+        Err(AdmitError::Refused(CreditRefused {
+            available: 0,
+            requested: 1
+        }))
+    ));
+    // A payment makes room; a lowered limit blocks again (and may go below usage).
+    al(&store)
+        .post(&posting(c.id, EntryKind::Payment, 250, 6))
+        .await
+        .unwrap();
+    al(&store)
+        .admit(&admission(c.id, 250, 7, 3600))
+        .await
+        .unwrap();
+    let lowered = al(&store)
+        .set_credit_limit(c.id, 500, None, at(8))
+        .await
+        .unwrap();
+    assert_eq!(lowered.available(), 250 + 500 - 1250);
+    assert!(matches!(
+        al(&store).admit(&admission(c.id, 1, 9, 3600)).await,
+        Err(AdmitError::Refused(CreditRefused {
+            available: -500,
+            requested: 1
+        }))
+    ));
+    assert!(matches!(
+        al(&store)
+            .admit(&admission(CustomerId(424_242), 1, 9, 3600))
+            .await,
+        Err(AdmitError::NoAccount)
+    ));
+    let entries = assert_ledger_adds_up(&store, c.id).await;
+    assert_eq!(
+        kinds(&entries),
+        vec!["reservation", "reservation", "payment", "reservation"]
+    );
+    assert_eq!(entries[0].reservation, Some(first.id));
+}
+
+async fn capture_release_and_their_refusals(store: Store) {
+    let c = funded(&store, "SETTLE", 1000).await;
+    let other = funded(&store, "OTHER", 1000).await;
+    let r1 = al(&store)
+        .admit(&admission(c.id, 600, 1, 3600))
+        .await
+        .unwrap();
+    let captured = al(&store)
+        .capture(c.id, r1.id, Some(450), Some(UserId(1)), at(2))
+        .await
+        .unwrap();
+    assert_eq!(
+        (captured.status, captured.captured, captured.closed_at),
+        (ReservationStatus::Captured, Some(450), Some(at(2)))
+    );
+    let account = al(&store).account(c.id, at(2)).await.unwrap().unwrap();
+    assert_eq!(
+        (account.balance, account.reserved, account.available()),
+        (-450, 0, 550)
+    );
+    assert!(matches!(
+        al(&store).capture(c.id, r1.id, None, None, at(3)).await,
+        Err(SettleError::NotOpen)
+    ));
+    let r2 = al(&store)
+        .admit(&admission(c.id, 300, 4, 3600))
+        .await
+        .unwrap();
+    assert!(matches!(
+        al(&store)
+            .capture(c.id, r2.id, Some(301), None, at(5))
+            .await,
+        Err(SettleError::Exceeds)
+    ));
+    assert!(matches!(
+        al(&store).capture(other.id, r2.id, None, None, at(5)).await,
+        Err(SettleError::NotFound)
+    ));
+    assert!(matches!(
+        al(&store).release(other.id, r2.id, None, at(5)).await,
+        Err(SettleError::NotFound)
+    ));
+    assert!(matches!(
+        al(&store)
+            .capture(c.id, ReservationId(999_999), None, None, at(5))
+            .await,
+        Err(SettleError::NotFound)
+    ));
+    let released = al(&store).release(c.id, r2.id, None, at(6)).await.unwrap();
+    assert_eq!(
+        (released.status, released.captured),
+        (ReservationStatus::Released, None)
+    );
+    assert!(matches!(
+        al(&store).release(c.id, r2.id, None, at(7)).await,
+        Err(SettleError::NotOpen)
+    ));
+    assert!(matches!(
+        al(&store).capture(c.id, r2.id, None, None, at(7)).await,
+        Err(SettleError::NotOpen)
+    ));
+    let r3 = al(&store)
+        .admit(&admission(c.id, 100, 8, 3600))
+        .await
+        .unwrap();
+    let all = al(&store)
+        .capture(c.id, r3.id, None, None, at(9))
+        .await
+        .unwrap();
+    assert_eq!(all.captured, Some(100));
+    let page = al(&store)
+        .reservations(c.id, PageRequest::new(Some(2), None).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(page.total, 3);
+    assert_eq!(
+        page.items.iter().map(|r| r.id).collect::<Vec<_>>(),
+        vec![r3.id, r2.id],
+        "newest first"
+    );
+    let entries = assert_ledger_adds_up(&store, c.id).await;
+    assert_eq!(
+        kinds(&entries),
+        vec![
+            "reservation",
+            "capture",
+            "reservation",
+            "release",
+            "reservation",
+            "capture"
+        ]
+    );
+    let capture = &entries[1];
+    assert_eq!(
+        (capture.balance_delta, capture.reserved_delta, capture.user),
+        (-450, -600, Some(UserId(1)))
+    );
+    let account = stored(&store, c.id).await;
+    assert_eq!((account.balance, account.reserved), (-550, 0));
+    assert_ledger_adds_up(&store, other.id).await;
+}
+
+async fn payments_charges_and_adjustments(store: Store) {
+    let c = funded(&store, "POST", 0).await;
+    let paid = al(&store)
+        .post(&posting(c.id, EntryKind::Payment, 10_000, 1))
+        .await
+        .unwrap();
+    assert_eq!(
+        (paid.kind, paid.balance_delta, paid.balance_after, paid.at),
+        (EntryKind::Payment, 10_000, 10_000, at(1))
+    );
+    // A charge posts a real cost: never refused for credit.
+    let charged = al(&store)
+        .post(&posting(c.id, EntryKind::Charge, -15_000, 2))
+        .await
+        .unwrap();
+    assert_eq!(charged.balance_after, -5_000);
+    let adjusted = al(&store)
+        .post(&posting(c.id, EntryKind::Adjustment, -5, 3))
+        .await
+        .unwrap();
+    assert_eq!(
+        (adjusted.balance_after, adjusted.description.as_deref()),
+        (-5_005, Some("adjustment"))
+    );
+    let limited = al(&store)
+        .set_credit_limit(c.id, 20_000, Some(UserId(7)), at(4))
+        .await
+        .unwrap();
+    assert_eq!(
+        (limited.credit_limit, limited.available()),
+        (20_000, 14_995)
+    );
+    let customer = cr(&store)
+        .get(&CustomerKey::Id(c.id))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(customer.data.credit_limit.minor_units(), 20_000);
+    assert!(matches!(
+        al(&store)
+            .post(&posting(CustomerId(424_242), EntryKind::Payment, 1, 5))
+            .await,
+        Err(AdmitError::NoAccount)
+    ));
+    assert!(matches!(
+        al(&store)
+            .set_credit_limit(CustomerId(424_242), 1, None, at(5))
+            .await,
+        Err(AdmitError::NoAccount)
+    ));
+    assert!(
+        al(&store)
+            .account(CustomerId(424_242), at(5))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let entries = assert_ledger_adds_up(&store, c.id).await;
+    assert_eq!(kinds(&entries), vec!["payment", "charge", "adjustment"]);
+    assert_eq!(
+        credence_store::test_support::credit_limit_history(store.database(), c.id.get()),
+        vec![(None, 0), (Some(0), 20_000)]
+    );
+}
+
+async fn expired_reservations_stop_counting_and_expire_once(store: Store) {
+    let c = funded(&store, "EXPIRE", 1000).await;
+    let short = al(&store)
+        .admit(&admission(c.id, 700, 0, 10))
+        .await
+        .unwrap();
+    let at_9 = al(&store).account(c.id, at(9)).await.unwrap().unwrap();
+    assert_eq!(at_9.reserved, 700);
+    let at_10 = al(&store).account(c.id, at(10)).await.unwrap().unwrap();
+    assert_eq!(
+        (at_10.reserved, at_10.available()),
+        (0, 1000),
+        "no longer counts"
+    );
+    // The next admission releases it in its own transaction, then fits.
+    al(&store)
+        .admit(&admission(c.id, 1000, 11, 3600))
+        .await
+        .unwrap();
+    let entries = assert_ledger_adds_up(&store, c.id).await;
+    assert_eq!(
+        kinds(&entries),
+        vec!["reservation", "expiry", "reservation"]
+    );
+    assert_eq!(
+        (
+            entries[1].reservation,
+            entries[1].reserved_delta,
+            entries[1].user
+        ),
+        (Some(short.id), -700, None)
+    );
+    let page = al(&store)
+        .reservations(c.id, PageRequest::new(None, None).unwrap())
+        .await
+        .unwrap();
+    let expired = page.items.iter().find(|r| r.id == short.id).unwrap();
+    assert_eq!(
+        (expired.status, expired.closed_at),
+        (ReservationStatus::Expired, Some(at(11)))
+    );
+    // A capture that comes too late finds it closed, and expires it on the way.
+    let d = funded(&store, "LATE", 1000).await;
+    let late = al(&store)
+        .admit(&admission(d.id, 300, 0, 10))
+        .await
+        .unwrap();
+    assert!(matches!(
+        al(&store).capture(d.id, late.id, None, None, at(10)).await,
+        Err(SettleError::NotOpen)
+    ));
+    assert_eq!(stored(&store, d.id).await.reserved, 0);
+    assert_ledger_adds_up(&store, d.id).await;
+    // The sweeper: two running at once expire each due reservation exactly once.
+    let mut due = Vec::new();
+    for n in 0..6 {
+        let e = funded(&store, &format!("SWEEP-{n}"), 1000).await;
+        al(&store)
+            .admit(&admission(e.id, 100, 0, 20))
+            .await
+            .unwrap();
+        al(&store)
+            .admit(&admission(e.id, 50, 0, 20 + n))
+            .await
+            .unwrap();
+        al(&store)
+            .admit(&admission(e.id, 25, 0, 9_999))
+            .await
+            .unwrap();
+        due.push(e.id);
+    }
+    assert_eq!(store.sweep_expired(at(19), 100).await.unwrap(), 0);
+    let (a, b) = tokio::join!(
+        {
+            let store = store.clone();
+            tokio::spawn(async move { store.sweep_expired(at(30), 100).await.unwrap() })
+        },
+        {
+            let store = store.clone();
+            tokio::spawn(async move { store.sweep_expired(at(30), 100).await.unwrap() })
+        }
+    );
+    assert_eq!(a.unwrap() + b.unwrap(), 12);
+    assert_eq!(store.sweep_expired(at(31), 100).await.unwrap(), 0);
+    for id in due {
+        let entries = assert_ledger_adds_up(&store, id).await;
+        assert_eq!(
+            entries
+                .iter()
+                .filter(|e| e.kind == EntryKind::Expiry)
+                .count(),
+            2
+        );
+        assert_eq!(stored(&store, id).await.reserved, 25);
+    }
+    // `limit` bounds one sweep.
+    let f = funded(&store, "LIMIT", 1000).await;
+    for _ in 0..3 {
+        al(&store).admit(&admission(f.id, 10, 0, 5)).await.unwrap();
+    }
+    assert_eq!(store.sweep_expired(at(40), 2).await.unwrap(), 2);
+    assert_eq!(store.sweep_expired(at(40), 2).await.unwrap(), 1);
+    assert_ledger_adds_up(&store, f.id).await;
+}
+
+async fn racing_admissions_never_overdraw(store: Store) {
+    let c = funded(&store, "RACE", 1000).await;
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let store = store.clone();
+            let id = c.id;
+            tokio::spawn(async move { al(&store).admit(&admission(id, 100, 1, 3600)).await })
+        })
+        .collect();
+    let (mut admitted, mut refused) = (0, 0);
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(_) => admitted += 1,
+            Err(AdmitError::Refused(r)) => {
+                assert_eq!((r.available, r.requested), (0, 100));
+                refused += 1;
+            }
+            Err(e) => panic!("unexpected {e:?}"),
+        }
+    }
+    assert_eq!((admitted, refused), (10, 10));
+    let account = al(&store).account(c.id, at(2)).await.unwrap().unwrap();
+    assert_eq!((account.reserved, account.available()), (1000, 0));
+    assert_eq!(assert_ledger_adds_up(&store, c.id).await.len(), 10);
+}
+
+async fn idempotent_admissions_and_postings_apply_once(store: Store) {
+    let c = funded(&store, "ONCE", 1000).await;
+    let mut tagged = admission(c.id, 100, 1, 3600);
+    tagged.idempotency = Some("user:1/key-1".to_owned());
+    let first = al(&store).admit(&tagged).await.unwrap();
+    let again = al(&store).admit(&tagged).await.unwrap();
+    assert_eq!(first, again);
+    // Racing twins with one tag: one effect, every caller gets it.
+    let mut twin = admission(c.id, 200, 2, 3600);
+    twin.idempotency = Some("user:1/key-2".to_owned());
+    let tasks: Vec<_> = (0..6)
+        .map(|_| {
+            let store = store.clone();
+            let twin = twin.clone();
+            tokio::spawn(async move { al(&store).admit(&twin).await.unwrap() })
+        })
+        .collect();
+    let mut ids = std::collections::HashSet::new();
+    for task in tasks {
+        ids.insert(task.await.unwrap().id);
+    }
+    assert_eq!(ids.len(), 1);
+    let mut pay = posting(c.id, EntryKind::Payment, 500, 3);
+    pay.idempotency = Some("user:1/key-3".to_owned());
+    let paid = al(&store).post(&pay).await.unwrap();
+    assert_eq!(al(&store).post(&pay).await.unwrap(), paid);
+    let tasks: Vec<_> = (0..6)
+        .map(|_| {
+            let store = store.clone();
+            let mut pay = pay.clone();
+            pay.idempotency = Some("user:1/key-4".to_owned());
+            tokio::spawn(async move { al(&store).post(&pay).await.unwrap() })
+        })
+        .collect();
+    let mut ids = std::collections::HashSet::new();
+    for task in tasks {
+        ids.insert(task.await.unwrap().id);
+    }
+    assert_eq!(ids.len(), 1);
+    let account = stored(&store, c.id).await;
+    assert_eq!((account.balance, account.reserved), (1000, 300));
+    assert_eq!(assert_ledger_adds_up(&store, c.id).await.len(), 4);
+}
+
+async fn customers_and_accounts_go_together(store: Store) {
+    let usd = CurrencyCode::parse("USD").unwrap();
+    RecordRepository::<Currency>::create(
+        &store,
+        CurrencyDraft {
+            code: usd,
+            exchange_rate: ExchangeRate::parse("1.0825").unwrap(),
+        },
+    )
+    .await
+    .unwrap();
+    let mut d = data(&store, "ACC-1", "Account").await;
+    d.credit_limit = CreditLimit::new("12.34".parse().unwrap(), eur()).unwrap();
+    let c = insert(&store, d.clone(), at(0)).await;
+    assert_eq!(
+        c.account,
+        Some(CreditAccount {
+            customer_id: c.id,
+            currency: eur(),
+            balance: 0,
+            credit_limit: 1234,
+            reserved: 0
+        })
+    );
+    // The limit moves with the customer, with a history row.
+    d.credit_limit = CreditLimit::new("50".parse().unwrap(), eur()).unwrap();
+    let updated = cr(&store).update(c.id, &d, at(1)).await.unwrap().unwrap();
+    assert_eq!(updated.data.credit_limit.minor_units(), 5000);
+    assert_eq!(
+        al(&store)
+            .account(c.id, at(1))
+            .await
+            .unwrap()
+            .unwrap()
+            .credit_limit,
+        5000
+    );
+    assert_eq!(
+        credence_store::test_support::credit_limit_history(store.database(), c.id.get()),
+        vec![(None, 1234), (Some(1234), 5000)]
+    );
+    // With no money on it, the account follows a currency change.
+    d.currency = usd;
+    d.credit_limit = CreditLimit::new("50".parse().unwrap(), usd).unwrap();
+    let dollars = cr(&store).update(c.id, &d, at(2)).await.unwrap().unwrap();
+    assert_eq!(dollars.account.unwrap().currency, usd);
+    // With money on it, it does not.
+    al(&store)
+        .post(&posting(c.id, EntryKind::Payment, 100, 3))
+        .await
+        .unwrap();
+    d.currency = eur();
+    d.credit_limit = CreditLimit::new("50".parse().unwrap(), eur()).unwrap();
+    let refused = cr(&store).update(c.id, &d, at(4)).await;
+    assert!(
+        matches!(refused, Err(WriteError::AccountInUse)),
+        "{refused:?}"
+    );
+    let kept = cr(&store)
+        .get(&CustomerKey::Id(c.id))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (kept.data.currency, kept.account.unwrap().currency),
+        (usd, usd)
+    );
+    // Archiving waits for a zero balance and no open reservation.
+    assert!(matches!(
+        cr(&store).archive(c.id, at(5)).await,
+        Err(RemoveError::InUse)
+    ));
+    al(&store)
+        .post(&posting(c.id, EntryKind::Charge, -100, 6))
+        .await
+        .unwrap();
+    let held = al(&store)
+        .admit(&admission(c.id, 10, 7, 3600))
+        .await
+        .unwrap();
+    assert!(matches!(
+        cr(&store).archive(c.id, at(8)).await,
+        Err(RemoveError::InUse)
+    ));
+    al(&store)
+        .release(c.id, held.id, None, at(9))
+        .await
+        .unwrap();
+    assert!(cr(&store).archive(c.id, at(10)).await.unwrap());
+    // An open reservation already past its time holds nothing: it is expired on the way.
+    let e = funded(&store, "ACC-2", 1000).await;
+    al(&store).admit(&admission(e.id, 10, 0, 5)).await.unwrap();
+    assert!(cr(&store).archive(e.id, at(6)).await.unwrap());
+    // Lists carry the accounts too.
+    let listed = cr(&store).list(&CustomerQuery::default()).await.unwrap();
+    assert!(listed.items.iter().all(|c| c.account.is_some()));
+}
+
+async fn idempotency_keys_start_replay_and_expire(store: Store) {
+    let k = keys(&store);
+    let lease = at(60);
+    assert_eq!(
+        k.start("u1", "a", "fp1", at(0), lease).await.unwrap(),
+        IdempotencyStart::Started
+    );
+    assert_eq!(
+        k.start("u1", "a", "fp1", at(1), lease).await.unwrap(),
+        IdempotencyStart::InFlight
+    );
+    assert_eq!(
+        k.start("u1", "a", "fp2", at(1), lease).await.unwrap(),
+        IdempotencyStart::Mismatch
+    );
+    assert_eq!(
+        k.start("u2", "a", "fp2", at(1), lease).await.unwrap(),
+        IdempotencyStart::Started,
+        "keys are scoped"
+    );
+    k.complete("u1", "a", 201, "{\"id\":1}", at(2))
+        .await
+        .unwrap();
+    assert_eq!(
+        k.start("u1", "a", "fp1", at(3), lease).await.unwrap(),
+        IdempotencyStart::Replay {
+            status: 201,
+            body: "{\"id\":1}".to_owned()
+        }
+    );
+    assert_eq!(
+        k.start("u1", "a", "fp2", at(3), lease).await.unwrap(),
+        IdempotencyStart::Mismatch
+    );
+    // A lapsed lease is taken over once; the taker holds a new lease.
+    assert_eq!(
+        k.start("u1", "b", "fp", at(10), at(20)).await.unwrap(),
+        IdempotencyStart::Started
+    );
+    assert_eq!(
+        k.start("u1", "b", "fp", at(19), at(80)).await.unwrap(),
+        IdempotencyStart::InFlight
+    );
+    let (x, y) = tokio::join!(
+        k.start("u1", "b", "fp", at(20), at(80)),
+        k.start("u1", "b", "fp", at(20), at(80))
+    );
+    let mut outcomes = vec![x.unwrap(), y.unwrap()];
+    outcomes.sort_by_key(|o| format!("{o:?}"));
+    assert_eq!(
+        outcomes,
+        vec![IdempotencyStart::InFlight, IdempotencyStart::Started]
+    );
+    // Abandoning frees the key for a retry; a done key is not abandoned.
+    k.abandon("u1", "b").await.unwrap();
+    assert_eq!(
+        k.start("u1", "b", "fp", at(21), at(80)).await.unwrap(),
+        IdempotencyStart::Started
+    );
+    k.abandon("u1", "a").await.unwrap();
+    assert!(matches!(
+        k.start("u1", "a", "fp1", at(22), lease).await.unwrap(),
+        IdempotencyStart::Replay { status: 201, .. }
+    ));
+    // Racing first requests: one starts, the other sees it in flight.
+    let (x, y) = tokio::join!(
+        k.start("u1", "c", "fp", at(30), at(90)),
+        k.start("u1", "c", "fp", at(30), at(90))
+    );
+    let mut outcomes = vec![x.unwrap(), y.unwrap()];
+    outcomes.sort_by_key(|o| format!("{o:?}"));
+    assert_eq!(
+        outcomes,
+        vec![IdempotencyStart::InFlight, IdempotencyStart::Started]
+    );
+    // Purging removes keys created before the cut: "u1/a", "u2/a" (at 0 and 1).
+    assert_eq!(k.purge(at(5)).await.unwrap(), 2);
+    assert_eq!(
+        k.start("u1", "a", "fp2", at(40), at(99)).await.unwrap(),
+        IdempotencyStart::Started
+    );
+    assert_eq!(k.purge(at(5)).await.unwrap(), 0);
+}
+
+/// Applies the migrations before `credit` by hand (with diesel's bookkeeping), inserts a
+/// customer with a limit in the old `customers.credit_limit_minor`, then lets the store
+/// migrate: the account must carry the old limit.
+fn migration_keeps_existing_limits(
+    url: &str,
+    conn: &mut impl diesel::connection::SimpleConnection,
+    old: &[&str],
+) {
+    for sql in old {
+        conn.batch_execute(sql).unwrap();
+    }
+    conn.batch_execute(
+        "CREATE TABLE __diesel_schema_migrations (version VARCHAR(50) PRIMARY KEY NOT NULL, \
+         run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP); \
+         INSERT INTO __diesel_schema_migrations (version) VALUES ('20261124000000'), ('20261124000001'); \
+         INSERT INTO currencies (code, exchange_rate, is_organization) VALUES ('EUR', '1', TRUE); \
+         INSERT INTO customers (uuid, reference, reference_folded, name, name_folded, category_id, \
+         bill_with_parent, is_same_address, credit_limit_minor, is_active, on_hold, currency, \
+         date_created, last_updated) VALUES ('00000000-0000-0000-0000-000000000001', 'OLD', 'old', \
+         'Old', 'old', 1, FALSE, TRUE, 2000010, TRUE, FALSE, 'EUR', '2026-01-01 00:00:00', \
+         '2026-01-01 00:00:00');",
+    )
+    .unwrap();
+    let database = Database::connect(url, PoolOptions::default()).unwrap();
+    database.migrate().unwrap();
+    let store = Store::new(database);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let old = cr(&store)
+            .get(&CustomerKey::Reference("OLD".to_owned()))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(old.data.credit_limit.minor_units(), 2_000_010);
+        let account = al(&store).account(old.id, at(0)).await.unwrap().unwrap();
+        assert_eq!(
+            (account.credit_limit, account.balance, account.reserved),
+            (2_000_010, 0, 0)
+        );
+        assert_eq!(account.currency, eur());
+        al(&store)
+            .admit(&admission(old.id, 2_000_010, 1, 60))
+            .await
+            .unwrap();
+    });
+}
+
+#[test]
+fn migration_keeps_existing_limits_on_sqlite() {
+    use diesel::Connection;
+    let dir = tempfile_dir();
+    let path = dir.join("old.db");
+    let mut conn = diesel::SqliteConnection::establish(path.to_str().unwrap()).unwrap();
+    migration_keeps_existing_limits(
+        &format!("sqlite://{}", path.display()),
+        &mut conn,
+        &[
+            include_str!("../migrations/sqlite/2026-11-24-000000_init/up.sql"),
+            include_str!("../migrations/sqlite/2026-11-24-000001_api_keys/up.sql"),
+        ],
+    );
+    drop(conn);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn migration_keeps_existing_limits_on_postgres() {
+    use diesel::Connection;
+    let Ok(admin) = std::env::var(credence_store::test_support::POSTGRES_URL_VAR) else {
+        return;
+    };
+    let name = format!("credence_old_{}", Uuid::new_v4().simple());
+    let url = credence_store::bench_support::postgres_database(&admin, &name, true).unwrap();
+    let mut conn = diesel::PgConnection::establish(&url).unwrap();
+    migration_keeps_existing_limits(
+        &url,
+        &mut conn,
+        &[
+            include_str!("../migrations/postgres/2026-11-24-000000_init/up.sql"),
+            include_str!("../migrations/postgres/2026-11-24-000001_api_keys/up.sql"),
+        ],
+    );
+    drop(conn);
+    let mut admin = diesel::PgConnection::establish(&admin).unwrap();
+    diesel::connection::SimpleConnection::batch_execute(
+        &mut admin,
+        &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+    )
+    .unwrap();
+}
+
+fn tempfile_dir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("credence-migration-{}", Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
 macro_rules! contract {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -1439,4 +2229,12 @@ contract!(
     ping_answers,
     many_prefix_matches_page_like_few,
     api_keys_round_trip,
+    admission_up_to_the_available_credit,
+    capture_release_and_their_refusals,
+    payments_charges_and_adjustments,
+    expired_reservations_stop_counting_and_expire_once,
+    racing_admissions_never_overdraw,
+    idempotent_admissions_and_postings_apply_once,
+    customers_and_accounts_go_together,
+    idempotency_keys_start_replay_and_expire,
 );

@@ -432,6 +432,22 @@ impl AccountService {
         Ok(self.ledger.reservations(payer.id, page).await?)
     }
 
+    /// The currency of an account the caller already reached through a use case (the
+    /// `account` of a reservation or ledger entry), so an adapter can write its minor units
+    /// as money. Reading a currency code reveals nothing, so no scope check is needed.
+    ///
+    /// # Errors
+    /// [`CreditError::NotFound`] when the account's customer is gone.
+    pub async fn currency_of(&self, account: CustomerId) -> Result<CurrencyCode, CreditError> {
+        let key = CustomerKey::Id(account);
+        let customer = self
+            .customers
+            .get(&key)
+            .await?
+            .ok_or(CreditError::NotFound(key))?;
+        Ok(customer.data.currency)
+    }
+
     /// Expires what is due (run periodically by every replica; safe to run concurrently).
     ///
     /// # Errors

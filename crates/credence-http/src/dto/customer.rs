@@ -1,6 +1,10 @@
 //! The customer representation of seed 002 (without the van-sales fields `pocTenus`,
 //! `maxChequePeriod`, `maxChequeValue`, `appliedCashBackOutput`, `returnDiscount`,
 //! `invoicesPerRoute`, `paymentTerm`, which have no meaning in Credence).
+//!
+//! The money fields (`creditLimit`, `balance`, `reservedAmount`, `availableCredit`) come from
+//! the customer's credit account when the store loaded it; they are read-only here (the
+//! account routes move them), and `null` (the limit: the customer's own) without an account.
 
 use credence_domain::customer::{Address, Contact, Customer, CustomerSummary};
 use credence_domain::reference_data::{Category, PaymentType, Region, Segmentation, User};
@@ -8,6 +12,7 @@ use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
+use super::account::AccountAmounts;
 use super::{exact, href, timestamp};
 
 /// A row another resource points to: `{id, reference, name, href}`.
@@ -174,9 +179,15 @@ pub struct CustomerDto {
     /// Exact, with the currency's scale (`5000.00`).
     #[schema(value_type = f64, example = 5000.00)]
     pub credit_limit: Value,
-    /// Always `null` until credit accounts exist.
-    #[schema(value_type = Option<f64>)]
+    /// Exact; `null` when the account was not loaded.
+    #[schema(value_type = Option<f64>, example = 20000.00)]
     pub balance: Option<Value>,
+    /// Held by open reservations; `null` when the account was not loaded.
+    #[schema(value_type = Option<f64>, example = 5000.00)]
+    pub reserved_amount: Option<Value>,
+    /// `balance + creditLimit − reservedAmount`; `null` when the account was not loaded.
+    #[schema(value_type = Option<f64>, example = 18000.00)]
+    pub available_credit: Option<Value>,
     pub is_active: bool,
     pub on_hold: bool,
     pub on_hold_reason: Option<String>,
@@ -229,6 +240,11 @@ impl CustomerDto {
         let free = |t: &Option<credence_domain::values::FreeText>| {
             t.as_ref().map(|t| t.as_str().to_owned())
         };
+        let account = customer.account.as_ref().map(AccountAmounts::from);
+        let is_credit = customer
+            .account
+            .as_ref()
+            .map_or_else(|| d.credit_limit.is_credit(), |a| a.credit_limit > 0);
         Self {
             id: customer.id.get(),
             uuid: customer.uuid.to_string(),
@@ -265,9 +281,14 @@ impl CustomerDto {
             address: shipping.address,
             latitude: shipping.lat,
             longitude: shipping.lng,
-            is_credit: d.credit_limit.is_credit(),
-            credit_limit: exact(d.credit_limit.amount()),
-            balance: None,
+            is_credit,
+            credit_limit: account.as_ref().map_or_else(
+                || exact(d.credit_limit.amount()),
+                |a| a.credit_limit.clone(),
+            ),
+            balance: account.as_ref().map(|a| a.balance.clone()),
+            reserved_amount: account.as_ref().map(|a| a.reserved_amount.clone()),
+            available_credit: account.map(|a| a.available_credit),
             is_active: d.is_active,
             on_hold: d.on_hold,
             on_hold_reason: free(&d.on_hold_reason),

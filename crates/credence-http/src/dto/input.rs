@@ -9,7 +9,8 @@
 
 use credence_domain::customer::{ContactInput, CustomerInput};
 use credence_domain::field::Field;
-use credence_domain::input::InputError;
+use credence_domain::input::{InputError, parse_decimal};
+use rust_decimal::Decimal;
 use serde_json::Value;
 
 use crate::body::{BodyFields, RawField};
@@ -36,6 +37,31 @@ pub(crate) fn given(fields: &BodyFields, name: &'static str) -> Result<Option<St
         .value()
         .filter(|t| !t.trim().is_empty())
         .cloned())
+}
+
+/// An exact amount (a JSON number or string, or form text); `None` when absent, `null` or
+/// blank. The domain then refuses more places than the currency has.
+///
+/// # Errors
+/// `invalid_param_type` naming the field when it is no decimal number.
+pub(crate) fn amount(
+    fields: &BodyFields,
+    name: &'static str,
+) -> Result<Option<Decimal>, InputError> {
+    given(fields, name)?
+        .map(|text| parse_decimal(name, &text))
+        .transpose()
+}
+
+/// As [`amount`], but required.
+///
+/// # Errors
+/// `missing_param` when absent, else as [`amount`].
+pub(crate) fn required_amount(
+    fields: &BodyFields,
+    name: &'static str,
+) -> Result<Decimal, InputError> {
+    amount(fields, name)?.ok_or(InputError::Missing(name))
 }
 
 /// Builds the domain's customer input from any body.

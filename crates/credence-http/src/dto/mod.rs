@@ -5,9 +5,11 @@
 //! a `serde_json::Number` made from the decimal's text, which `arbitrary_precision` writes
 //! verbatim; the XML writer prints the same text.
 
+pub(crate) mod account;
 pub(crate) mod customer;
 pub(crate) mod input;
 pub(crate) mod keys;
+pub(crate) mod marketplace;
 pub(crate) mod records;
 
 use chrono::{DateTime, Utc};

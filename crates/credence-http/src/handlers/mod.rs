@@ -2,9 +2,11 @@
 //! handlers and the fallbacks. Handlers themselves are thin: parse, call one service method
 //! with the caller's principal, convert to a DTO, reply.
 
+pub(crate) mod accounts;
 pub(crate) mod customers;
 pub(crate) mod health;
 pub(crate) mod keys;
+pub(crate) mod marketplace;
 pub(crate) mod records;
 
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError, UrlencodedError};
@@ -15,7 +17,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::error::ApiError;
-use crate::negotiate::{Format, negotiate_errors, render};
+use crate::negotiate::{Format, envelope_errors, negotiate_errors, render};
 use crate::{AppState, HttpConfig};
 
 /// Registers everything (see [`crate::configure`]).
@@ -44,6 +46,7 @@ pub(crate) fn register(
                 .wrap(from_fn(crate::deadline::deadline))
                 .wrap(from_fn(negotiate_errors))
                 .configure(customers::register)
+                .configure(accounts::register)
                 .configure(records::categories::register)
                 .configure(records::segmentations::register)
                 .configure(records::payment_types::register)
@@ -51,6 +54,14 @@ pub(crate) fn register(
                 .configure(records::currencies::register)
                 .configure(records::users::register)
                 .configure(keys::register),
+        )
+        .service(
+            // The marketplace renders its errors as `<x>_response` envelopes, not seed 002's.
+            web::scope("/api/marketplace/v2")
+                .wrap(from_fn(crate::deadline::deadline))
+                .wrap(from_fn(envelope_errors))
+                .configure(marketplace::register)
+                .default_service(web::to(no_route)),
         )
         .service(
             web::scope("/health")

@@ -1,0 +1,220 @@
+//! The credit account of SPEC §3 on the back office: the account, its ledger entries,
+//! reservations and quotes, in seed 002's camelCase. Amounts are stored as minor units; here
+//! they become exact JSON numbers at the currency's scale (`20000.00`), never `f64`.
+
+use credence_domain::credit::{CreditAccount, LedgerEntry, Money, Reservation};
+use credence_domain::ids::CustomerId;
+use credence_domain::services::Quote;
+use credence_domain::values::CurrencyCode;
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use super::{BASE, exact, timestamp};
+
+/// `minor` units of `currency` as an exact JSON number.
+pub(crate) fn money(minor: i64, currency: CurrencyCode) -> Value {
+    exact(Money::from_minor(minor, currency).amount())
+}
+
+/// An `i128` sum of minor units (available credit), clamped to what an account can hold.
+fn money_i128(minor: i128, currency: CurrencyCode) -> Value {
+    let clamped = i64::try_from(minor).unwrap_or(if minor < 0 { i64::MIN } else { i64::MAX });
+    money(clamped, currency)
+}
+
+/// `/api/v1.0/customers/{id}/account`.
+pub(crate) fn account_href(customer: CustomerId) -> String {
+    format!("{BASE}/customers/{customer}/account")
+}
+
+/// A customer's credit account.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountDto {
+    /// The customer whose account it is.
+    pub customer_id: i64,
+    /// ISO 4217.
+    #[schema(example = "EUR")]
+    pub currency: String,
+    /// Payments minus charges and captures, plus adjustments.
+    #[schema(value_type = f64, example = 20000.00)]
+    pub balance: Value,
+    /// How far the balance may go below zero.
+    #[schema(value_type = f64, example = 3000.00)]
+    pub credit_limit: Value,
+    /// Held by open reservations.
+    #[schema(value_type = f64, example = 5000.00)]
+    pub reserved_amount: Value,
+    /// `balance + creditLimit − reservedAmount`.
+    #[schema(value_type = f64, example = 18000.00)]
+    pub available_credit: Value,
+    /// Where the account lives.
+    pub href: String,
+}
+
+impl From<&CreditAccount> for AccountDto {
+    fn from(a: &CreditAccount) -> Self {
+        Self {
+            customer_id: a.customer_id.get(),
+            currency: a.currency.code().to_owned(),
+            balance: money(a.balance, a.currency),
+            credit_limit: money(a.credit_limit, a.currency),
+            reserved_amount: money(a.reserved, a.currency),
+            available_credit: money_i128(a.available(), a.currency),
+            href: account_href(a.customer_id),
+        }
+    }
+}
+
+/// The amounts of an account as they appear on the customer representation.
+#[derive(Debug, Clone)]
+pub(crate) struct AccountAmounts {
+    pub(crate) credit_limit: Value,
+    pub(crate) balance: Value,
+    pub(crate) reserved_amount: Value,
+    pub(crate) available_credit: Value,
+}
+
+impl From<&CreditAccount> for AccountAmounts {
+    fn from(a: &CreditAccount) -> Self {
+        Self {
+            credit_limit: money(a.credit_limit, a.currency),
+            balance: money(a.balance, a.currency),
+            reserved_amount: money(a.reserved, a.currency),
+            available_credit: money_i128(a.available(), a.currency),
+        }
+    }
+}
+
+/// One line of an account's ledger.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LedgerEntryDto {
+    /// Row id (increasing).
+    pub id: i64,
+    /// `payment`, `charge`, `adjustment`, `reservation`, `capture`, `release` or `expiry`.
+    #[schema(example = "payment")]
+    pub kind: &'static str,
+    /// Change of the balance.
+    #[schema(value_type = f64, example = 100.00)]
+    pub amount: Value,
+    /// Change of the reserved amount.
+    #[schema(value_type = f64, example = 0.00)]
+    pub reserved_delta: Value,
+    /// Balance after the entry.
+    #[schema(value_type = f64, example = 20100.00)]
+    pub balance: Value,
+    /// Reserved amount after the entry.
+    #[schema(value_type = f64, example = 5000.00)]
+    pub reserved_amount: Value,
+    /// Description, or the reason of an adjustment.
+    pub description: Option<String>,
+    /// The reservation it concerns.
+    pub reservation_id: Option<i64>,
+    /// Who did it (`null` for the system: expiries).
+    pub user_id: Option<i64>,
+    /// When (`YYYY-MM-DDTHH:MM:SSZ`).
+    pub date: String,
+}
+
+impl LedgerEntryDto {
+    /// `entry`, whose account is in `currency`.
+    pub(crate) fn new(entry: &LedgerEntry, currency: CurrencyCode) -> Self {
+        Self {
+            id: entry.id,
+            kind: entry.kind.as_str(),
+            amount: money(entry.balance_delta, currency),
+            reserved_delta: money(entry.reserved_delta, currency),
+            balance: money(entry.balance_after, currency),
+            reserved_amount: money(entry.reserved_after, currency),
+            description: entry.description.clone(),
+            reservation_id: entry.reservation.map(|r| r.0),
+            user_id: entry.user.map(|u| u.get()),
+            date: timestamp(entry.at),
+        }
+    }
+}
+
+/// Credit set aside for an order.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReservationDto {
+    /// Id.
+    pub id: i64,
+    /// Amount held.
+    #[schema(value_type = f64, example = 50.00)]
+    pub amount: Value,
+    /// Amount captured, once captured.
+    #[schema(value_type = Option<f64>, example = 45.00)]
+    pub captured_amount: Option<Value>,
+    /// `open`, `captured`, `released` or `expired`.
+    #[schema(example = "open")]
+    pub status: &'static str,
+    /// What it is for.
+    pub description: Option<String>,
+    /// When it stops counting unless captured or released first.
+    pub expires_at: String,
+    /// When it was admitted.
+    pub date_created: String,
+    /// When it was captured, released or expired.
+    pub date_closed: Option<String>,
+    /// The currency of the paying account.
+    #[schema(example = "EUR")]
+    pub currency: String,
+    /// Where it lives.
+    pub href: String,
+}
+
+impl ReservationDto {
+    /// `reservation`, held on an account in `currency`.
+    pub(crate) fn new(reservation: &Reservation, currency: CurrencyCode) -> Self {
+        Self {
+            id: reservation.id.0,
+            amount: money(reservation.amount, currency),
+            captured_amount: reservation.captured.map(|c| money(c, currency)),
+            status: reservation.status.as_str(),
+            description: reservation.description.clone(),
+            expires_at: timestamp(reservation.expires_at),
+            date_created: timestamp(reservation.created_at),
+            date_closed: reservation.closed_at.map(timestamp),
+            currency: currency.code().to_owned(),
+            href: format!(
+                "{}/reservations/{}",
+                account_href(reservation.customer),
+                reservation.id
+            ),
+        }
+    }
+}
+
+/// Whether a cost would be admitted now.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct QuoteDto {
+    /// Whether it fits.
+    pub admitted: bool,
+    /// Available now.
+    #[schema(value_type = f64, example = 12.00)]
+    pub available: Value,
+    /// The cost, in the account currency.
+    #[schema(value_type = f64, example = 50.00)]
+    pub requested: Value,
+    /// `available − requested` (negative when it would be refused).
+    #[schema(value_type = f64, example = -38.00)]
+    pub remaining: Value,
+    /// The account currency.
+    #[schema(example = "EUR")]
+    pub currency: String,
+}
+
+impl From<&Quote> for QuoteDto {
+    fn from(q: &Quote) -> Self {
+        Self {
+            admitted: q.admitted,
+            available: exact(q.available.amount()),
+            requested: exact(q.requested.amount()),
+            remaining: exact(q.remaining.amount()),
+            currency: q.available.currency().code().to_owned(),
+        }
+    }
+}

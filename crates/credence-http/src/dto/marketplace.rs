@@ -1,0 +1,142 @@
+//! The marketplace face (seed 000): snake_case, every answer wrapped in an `<x>_response`
+//! envelope with a `request_status`, links written as a `link` array in JSON and as an
+//! attribute-only `<link href=".." rel=".." type=".."/>` element in XML. Because the two
+//! formats differ in shape, each DTO here builds a JSON view and an XML view of one answer.
+
+use credence_domain::credit::CreditAccount;
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use super::account::money;
+
+/// The base path of the marketplace API.
+pub(crate) const BASE: &str = "/api/marketplace/v2";
+
+/// `request_status` of every marketplace answer.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RequestStatusDto {
+    /// `success` or `error`.
+    #[schema(example = "success")]
+    pub status: &'static str,
+    /// The HTTP status.
+    #[schema(example = 200)]
+    pub code: u16,
+    /// Empty on success.
+    pub errors: Vec<StatusErrorDto>,
+}
+
+impl RequestStatusDto {
+    /// `{"status": "success", "code": 200, "errors": []}`.
+    pub(crate) fn success() -> Self {
+        Self {
+            status: "success",
+            code: 200,
+            errors: Vec::new(),
+        }
+    }
+}
+
+/// One error of a `request_status`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct StatusErrorDto {
+    /// Machine-readable (`unauthorized`, `forbidden`, `not_found`, ...).
+    #[schema(example = "unauthorized")]
+    pub code: String,
+    /// Human-readable.
+    pub message: String,
+}
+
+/// A link (`rel=self`), whose `type` is the negotiated format.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct LinkRelDto {
+    /// Where.
+    #[schema(example = "/api/marketplace/v2/customer")]
+    pub href: String,
+    /// `self`.
+    #[schema(example = "self")]
+    pub rel: &'static str,
+    /// `application/json` or `application/xml`.
+    #[serde(rename = "type")]
+    #[schema(example = "application/json")]
+    pub media_type: &'static str,
+}
+
+/// The account of seed 000.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BalanceDto {
+    /// The money on the account.
+    #[schema(value_type = f64, example = 20000.00)]
+    pub balance_amount: Value,
+    /// Reserved for running tasks.
+    #[schema(value_type = f64, example = 5000.00)]
+    pub reserved_amount: Value,
+    /// The credit granted (>= 0).
+    #[schema(value_type = f64, example = 3000.00)]
+    pub credit_limit: Value,
+    /// ISO 4217.
+    #[schema(example = "EUR")]
+    pub currency_code: String,
+}
+
+/// The customer of seed 000.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MarketplaceCustomerDto {
+    /// `rel=self`.
+    pub link: Vec<LinkRelDto>,
+    /// The account.
+    pub balance: BalanceDto,
+}
+
+/// The inside of `customer_response`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CustomerResponseDto {
+    /// Outcome.
+    pub request_status: RequestStatusDto,
+    /// The customer (absent on errors).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub customer: Option<MarketplaceCustomerDto>,
+}
+
+/// `GET /api/marketplace/v2/customer` (JSON view).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CustomerEnvelopeDto {
+    /// The envelope.
+    pub customer_response: CustomerResponseDto,
+}
+
+/// The two views of the seed's customer answer: the JSON document, and the inside of the
+/// XML root `customer_response`.
+///
+/// # Errors
+/// A serialization failure (a bug).
+pub(crate) fn customer_views(account: &CreditAccount) -> Result<(Value, Value), serde_json::Error> {
+    let href = format!("{BASE}/customer");
+    let balance = BalanceDto {
+        balance_amount: money(account.balance, account.currency),
+        reserved_amount: money(account.reserved, account.currency),
+        credit_limit: money(account.credit_limit, account.currency),
+        currency_code: account.currency.code().to_owned(),
+    };
+    let json = CustomerEnvelopeDto {
+        customer_response: CustomerResponseDto {
+            request_status: RequestStatusDto::success(),
+            customer: Some(MarketplaceCustomerDto {
+                link: vec![LinkRelDto {
+                    href: href.clone(),
+                    rel: "self",
+                    media_type: "application/json",
+                }],
+                balance: balance.clone(),
+            }),
+        },
+    };
+    let xml = serde_json::json!({
+        "request_status": serde_json::to_value(RequestStatusDto::success())?,
+        "customer": {
+            "link": {"@href": href, "@rel": "self", "@type": "application/xml"},
+            "balance": serde_json::to_value(&balance)?,
+        },
+    });
+    Ok((serde_json::to_value(json)?, xml))
+}

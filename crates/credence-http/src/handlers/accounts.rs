@@ -1,0 +1,530 @@
+//! The credit account routes of SPEC §3 under `/customers/{id}/account`: the account, its
+//! limit, payments, charges, adjustments, reservations (admit, capture, release), quotes, the
+//! ledger and the reservation list. Who may act on which account is the service's business.
+//!
+//! Every POST that moves money goes through [`crate::idempotency::once`], so an
+//! `Idempotency-Key` is honoured the same way everywhere. Amounts in the answers need the
+//! paying account's currency, which reservations and entries do not carry: the handlers ask
+//! the service for it ([`AccountService::currency_of`](credence_domain::services::AccountService::currency_of)).
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, web};
+use credence_domain::credit::{EntryKind, LedgerEntry, Reservation, ReservationId};
+use credence_domain::customer::CustomerKey;
+use credence_domain::input::InputError;
+use credence_domain::services::ReserveRequest;
+use credence_domain::values::CurrencyCode;
+
+use crate::AppState;
+use crate::body::Body;
+use crate::caller::Caller;
+use crate::dto::ListDto;
+use crate::dto::account::{AccountDto, LedgerEntryDto, QuoteDto, ReservationDto};
+use crate::dto::input::{amount, given, required_amount};
+use crate::error::{ApiError, ErrorBody};
+use crate::idempotency::once;
+use crate::negotiate::Reply;
+use crate::openapi::{
+    AdjustmentForm, CaptureForm, CreditLimitForm, PageParams, PostingForm, QuoteForm,
+    ReservationForm,
+};
+use crate::query::{PAGE_PARAMS, Params, paging};
+
+pub(crate) fn register(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/customers/{id}/account").route(web::get().to(get_account)))
+        .service(
+            web::resource("/customers/{id}/account/creditLimit")
+                .route(web::put().to(update_credit_limit)),
+        )
+        .service(
+            web::resource("/customers/{id}/account/payments").route(web::post().to(create_payment)),
+        )
+        .service(
+            web::resource("/customers/{id}/account/charges").route(web::post().to(create_charge)),
+        )
+        .service(
+            web::resource("/customers/{id}/account/adjustments")
+                .route(web::post().to(create_adjustment)),
+        )
+        .service(
+            web::resource("/customers/{id}/account/reservations")
+                .route(web::get().to(list_reservations))
+                .route(web::post().to(create_reservation)),
+        )
+        .service(
+            web::resource("/customers/{id}/account/reservations/{rid}/capture")
+                .route(web::post().to(capture_reservation)),
+        )
+        .service(
+            web::resource("/customers/{id}/account/reservations/{rid}/release")
+                .route(web::post().to(release_reservation)),
+        )
+        .service(
+            web::resource("/customers/{id}/account/quote").route(web::post().to(quote_account)),
+        )
+        .service(
+            web::resource("/customers/{id}/account/ledger")
+                .route(web::get().to(list_ledger_entries)),
+        );
+}
+
+fn reservation_id(text: &str) -> Result<ReservationId, ApiError> {
+    text.parse()
+        .map(ReservationId)
+        .map_err(|_| ApiError::invalid_param_type("reservationId"))
+}
+
+fn currency(fields: &crate::body::BodyFields) -> Result<Option<CurrencyCode>, ApiError> {
+    Ok(given(fields, "currency")?
+        .map(|code| CurrencyCode::parse(&code).map_err(|e| InputError::UnknownCurrency(e.0)))
+        .transpose()?)
+}
+
+async fn entry_reply(state: &AppState, entry: &LedgerEntry) -> Result<Reply, ApiError> {
+    let currency = state.services.accounts.currency_of(entry.account).await?;
+    Reply::new(
+        StatusCode::CREATED,
+        "entry",
+        &LedgerEntryDto::new(entry, currency),
+    )
+}
+
+async fn reservation_reply(
+    state: &AppState,
+    status: StatusCode,
+    reservation: &Reservation,
+) -> Result<Reply, ApiError> {
+    let currency = state
+        .services
+        .accounts
+        .currency_of(reservation.account)
+        .await?;
+    Reply::new(
+        status,
+        "reservation",
+        &ReservationDto::new(reservation, currency),
+    )
+}
+
+/// Payments, charges and adjustments: one use case, three routes.
+async fn post_entry(
+    state: &AppState,
+    req: &HttpRequest,
+    caller: &Caller,
+    id: &str,
+    body: &Body,
+    kind: EntryKind,
+) -> Result<Reply, ApiError> {
+    let key = CustomerKey::parse_id(id)?;
+    let value = required_amount(&body.0, "amount")?;
+    let description = if kind == EntryKind::Adjustment {
+        Some(given(&body.0, "reason")?.ok_or(InputError::Missing("reason"))?)
+    } else {
+        given(&body.0, "description")?
+    };
+    once(state, req, caller, body, "entry", |tag| async move {
+        let entry = state
+            .services
+            .accounts
+            .post(&caller.principal, &key, kind, value, description, tag)
+            .await?;
+        entry_reply(state, &entry).await
+    })
+    .await
+}
+
+/// Shows a customer's credit account.
+#[utoipa::path(
+    get,
+    path = "/api/v1.0/customers/{id}/account",
+    tag = "accounts",
+    params(("id" = String, Path, description = "The customer's numeric id or UUID")),
+    responses(
+        (status = 200, description = "The account", content((AccountDto = "application/json"), (AccountDto = "application/xml"))),
+        (status = 403, description = "The caller's role may not use the back office", body = ErrorBody),
+        (status = 404, description = "not_found", body = ErrorBody),
+    )
+)]
+pub(crate) async fn get_account(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<Reply, ApiError> {
+    let key = CustomerKey::parse_id(&id)?;
+    let (_, account) = state
+        .services
+        .accounts
+        .account(&caller.principal, &key)
+        .await?;
+    Reply::ok("account", &AccountDto::from(&account))
+}
+
+/// Sets the credit limit (>= 0; lowering it below the current usage blocks new orders).
+#[utoipa::path(
+    put,
+    path = "/api/v1.0/customers/{id}/account/creditLimit",
+    tag = "accounts",
+    params(("id" = String, Path, description = "The customer's numeric id or UUID")),
+    request_body(content((CreditLimitForm = "application/json"), (CreditLimitForm = "application/x-www-form-urlencoded"), (CreditLimitForm = "multipart/form-data"))),
+    responses(
+        (status = 200, description = "The account", content((AccountDto = "application/json"), (AccountDto = "application/xml"))),
+        (status = 400, description = "missing_param, invalid_param (negative, too many decimals) or invalid_param_type", body = ErrorBody),
+        (status = 404, description = "not_found", body = ErrorBody),
+    )
+)]
+pub(crate) async fn update_credit_limit(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: Body,
+) -> Result<Reply, ApiError> {
+    let key = CustomerKey::parse_id(&id)?;
+    let limit = required_amount(&body.0, "creditLimit")?;
+    let account = state
+        .services
+        .accounts
+        .set_credit_limit(&caller.principal, &key, limit)
+        .await?;
+    Reply::ok("account", &AccountDto::from(&account))
+}
+
+/// Posts a payment: the balance rises by `amount` (> 0).
+#[utoipa::path(
+    post,
+    path = "/api/v1.0/customers/{id}/account/payments",
+    tag = "accounts",
+    params(
+        ("id" = String, Path, description = "The customer's numeric id or UUID"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Repeats with the same key and body answer the first answer and move nothing"),
+    ),
+    request_body(content((PostingForm = "application/json"), (PostingForm = "application/x-www-form-urlencoded"), (PostingForm = "multipart/form-data"))),
+    responses(
+        (status = 201, description = "The ledger entry", content((LedgerEntryDto = "application/json"), (LedgerEntryDto = "application/xml"))),
+        (status = 400, description = "missing_param, invalid_param or invalid_param_type", body = ErrorBody),
+        (status = 404, description = "not_found", body = ErrorBody),
+        (status = 409, description = "idempotency_key_in_use", body = ErrorBody),
+        (status = 422, description = "idempotency_key_reused", body = ErrorBody),
+    )
+)]
+pub(crate) async fn create_payment(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: Body,
+) -> Result<Reply, ApiError> {
+    post_entry(&state, &req, &caller, &id, &body, EntryKind::Payment).await
+}
+
+/// Posts a charge: a real cost, the balance drops by `amount` (> 0); never refused for credit.
+#[utoipa::path(
+    post,
+    path = "/api/v1.0/customers/{id}/account/charges",
+    tag = "accounts",
+    params(
+        ("id" = String, Path, description = "The customer's numeric id or UUID"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Repeats with the same key and body answer the first answer and move nothing"),
+    ),
+    request_body(content((PostingForm = "application/json"), (PostingForm = "application/x-www-form-urlencoded"), (PostingForm = "multipart/form-data"))),
+    responses(
+        (status = 201, description = "The ledger entry", content((LedgerEntryDto = "application/json"), (LedgerEntryDto = "application/xml"))),
+        (status = 400, description = "missing_param, invalid_param or invalid_param_type", body = ErrorBody),
+        (status = 404, description = "not_found", body = ErrorBody),
+        (status = 409, description = "idempotency_key_in_use", body = ErrorBody),
+        (status = 422, description = "idempotency_key_reused", body = ErrorBody),
+    )
+)]
+pub(crate) async fn create_charge(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: Body,
+) -> Result<Reply, ApiError> {
+    post_entry(&state, &req, &caller, &id, &body, EntryKind::Charge).await
+}
+
+/// Posts an adjustment: the balance moves by the signed `amount`, for a `reason`.
+#[utoipa::path(
+    post,
+    path = "/api/v1.0/customers/{id}/account/adjustments",
+    tag = "accounts",
+    params(
+        ("id" = String, Path, description = "The customer's numeric id or UUID"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Repeats with the same key and body answer the first answer and move nothing"),
+    ),
+    request_body(content((AdjustmentForm = "application/json"), (AdjustmentForm = "application/x-www-form-urlencoded"), (AdjustmentForm = "multipart/form-data"))),
+    responses(
+        (status = 201, description = "The ledger entry", content((LedgerEntryDto = "application/json"), (LedgerEntryDto = "application/xml"))),
+        (status = 400, description = "missing_param (`reason parameter is missing`), invalid_param or invalid_param_type", body = ErrorBody),
+        (status = 404, description = "not_found", body = ErrorBody),
+        (status = 409, description = "idempotency_key_in_use", body = ErrorBody),
+        (status = 422, description = "idempotency_key_reused", body = ErrorBody),
+    )
+)]
+pub(crate) async fn create_adjustment(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: Body,
+) -> Result<Reply, ApiError> {
+    post_entry(&state, &req, &caller, &id, &body, EntryKind::Adjustment).await
+}
+
+/// Admits a cost against the paying account and reserves it, or refuses it (`422`).
+#[utoipa::path(
+    post,
+    path = "/api/v1.0/customers/{id}/account/reservations",
+    tag = "accounts",
+    params(
+        ("id" = String, Path, description = "The customer's numeric id or UUID"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Repeats with the same key and body answer the first answer and move nothing"),
+    ),
+    request_body(content((ReservationForm = "application/json"), (ReservationForm = "application/x-www-form-urlencoded"), (ReservationForm = "multipart/form-data"))),
+    responses(
+        (status = 201, description = "Admitted", content((ReservationDto = "application/json"), (ReservationDto = "application/xml"))),
+        (status = 400, description = "missing_param, invalid_param or invalid_param_type", body = ErrorBody),
+        (status = 404, description = "not_found (customer or currency)", body = ErrorBody),
+        (status = 409, description = "idempotency_key_in_use", body = ErrorBody),
+        (status = 422, description = "credit_limit_exceeded (with `available` and `requested`), customer_on_hold, customer_inactive or idempotency_key_reused", body = ErrorBody),
+    )
+)]
+pub(crate) async fn create_reservation(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: Body,
+) -> Result<Reply, ApiError> {
+    let key = CustomerKey::parse_id(&id)?;
+    let request = ReserveRequest {
+        amount: required_amount(&body.0, "amount")?,
+        currency: currency(&body.0)?,
+        description: given(&body.0, "description")?,
+        expires_in: given(&body.0, "expiresIn")?
+            .map(|t| {
+                t.trim()
+                    .parse::<i64>()
+                    .map_err(|_| ApiError::invalid_param_type("expiresIn"))
+            })
+            .transpose()?,
+        idempotency: None,
+    };
+    let state = &state;
+    once(state, &req, &caller, &body, "reservation", |tag| async {
+        let reservation = state
+            .services
+            .accounts
+            .reserve(
+                &caller.principal,
+                &key,
+                ReserveRequest {
+                    idempotency: tag,
+                    ..request
+                },
+            )
+            .await?;
+        reservation_reply(state, StatusCode::CREATED, &reservation).await
+    })
+    .await
+}
+
+/// Captures an open reservation: all of it, or `amount` (at most what it holds; the rest is
+/// released).
+#[utoipa::path(
+    post,
+    path = "/api/v1.0/customers/{id}/account/reservations/{rid}/capture",
+    tag = "accounts",
+    params(
+        ("id" = String, Path, description = "The customer's numeric id or UUID"),
+        ("rid" = i64, Path, description = "The reservation's id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Repeats with the same key and body answer the first answer and move nothing"),
+    ),
+    request_body(content((CaptureForm = "application/json"), (CaptureForm = "application/x-www-form-urlencoded"), (CaptureForm = "multipart/form-data"))),
+    responses(
+        (status = 200, description = "Captured", content((ReservationDto = "application/json"), (ReservationDto = "application/xml"))),
+        (status = 400, description = "invalid_param (more than reserved) or invalid_param_type", body = ErrorBody),
+        (status = 404, description = "not_found (customer or reservation)", body = ErrorBody),
+        (status = 409, description = "reservation_closed or idempotency_key_in_use", body = ErrorBody),
+        (status = 422, description = "idempotency_key_reused", body = ErrorBody),
+    )
+)]
+pub(crate) async fn capture_reservation(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    body: Body,
+) -> Result<Reply, ApiError> {
+    let (id, rid) = path.into_inner();
+    let key = CustomerKey::parse_id(&id)?;
+    let rid = reservation_id(&rid)?;
+    let captured = amount(&body.0, "amount")?;
+    let state = &state;
+    once(state, &req, &caller, &body, "reservation", |_| async {
+        let reservation = state
+            .services
+            .accounts
+            .capture(&caller.principal, &key, rid, captured)
+            .await?;
+        reservation_reply(state, StatusCode::OK, &reservation).await
+    })
+    .await
+}
+
+/// Releases an open reservation: it stops counting against the available credit.
+#[utoipa::path(
+    post,
+    path = "/api/v1.0/customers/{id}/account/reservations/{rid}/release",
+    tag = "accounts",
+    params(
+        ("id" = String, Path, description = "The customer's numeric id or UUID"),
+        ("rid" = i64, Path, description = "The reservation's id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Repeats with the same key and body answer the first answer and move nothing"),
+    ),
+    responses(
+        (status = 200, description = "Released", content((ReservationDto = "application/json"), (ReservationDto = "application/xml"))),
+        (status = 404, description = "not_found (customer or reservation)", body = ErrorBody),
+        (status = 409, description = "reservation_closed or idempotency_key_in_use", body = ErrorBody),
+        (status = 422, description = "idempotency_key_reused", body = ErrorBody),
+    )
+)]
+pub(crate) async fn release_reservation(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    body: Body,
+) -> Result<Reply, ApiError> {
+    let (id, rid) = path.into_inner();
+    let key = CustomerKey::parse_id(&id)?;
+    let rid = reservation_id(&rid)?;
+    let state = &state;
+    once(state, &req, &caller, &body, "reservation", |_| async {
+        let reservation = state
+            .services
+            .accounts
+            .release(&caller.principal, &key, rid)
+            .await?;
+        reservation_reply(state, StatusCode::OK, &reservation).await
+    })
+    .await
+}
+
+/// Whether a cost would be admitted now and what would remain; writes nothing.
+#[utoipa::path(
+    post,
+    path = "/api/v1.0/customers/{id}/account/quote",
+    tag = "accounts",
+    params(("id" = String, Path, description = "The customer's numeric id or UUID")),
+    request_body(content((QuoteForm = "application/json"), (QuoteForm = "application/x-www-form-urlencoded"), (QuoteForm = "multipart/form-data"))),
+    responses(
+        (status = 200, description = "The quote", content((QuoteDto = "application/json"), (QuoteDto = "application/xml"))),
+        (status = 400, description = "missing_param, invalid_param or invalid_param_type", body = ErrorBody),
+        (status = 404, description = "not_found (customer or currency)", body = ErrorBody),
+        (status = 422, description = "customer_on_hold or customer_inactive", body = ErrorBody),
+    )
+)]
+pub(crate) async fn quote_account(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: Body,
+) -> Result<Reply, ApiError> {
+    let key = CustomerKey::parse_id(&id)?;
+    let cost = required_amount(&body.0, "amount")?;
+    let currency = currency(&body.0)?;
+    let quote = state
+        .services
+        .accounts
+        .quote(&caller.principal, &key, cost, currency)
+        .await?;
+    Reply::ok("quote", &QuoteDto::from(&quote))
+}
+
+/// One page of the customer's ledger, oldest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1.0/customers/{id}/account/ledger",
+    tag = "accounts",
+    params(("id" = String, Path, description = "The customer's numeric id or UUID"), PageParams),
+    responses(
+        (status = 200, description = "One page of entries", content((ListDto<LedgerEntryDto> = "application/json"), (ListDto<LedgerEntryDto> = "application/xml"))),
+        (status = 400, description = "invalid_param or invalid_param_type", body = ErrorBody),
+        (status = 404, description = "not_found", body = ErrorBody),
+    )
+)]
+pub(crate) async fn list_ledger_entries(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<Reply, ApiError> {
+    let params = Params::parse(req.query_string(), PAGE_PARAMS)?;
+    let page_request = params.page()?;
+    let key = CustomerKey::parse_id(&id)?;
+    let page = state
+        .services
+        .accounts
+        .ledger(&caller.principal, &key, page_request)
+        .await?;
+    let data = match page.items.first() {
+        None => Vec::new(),
+        Some(first) => {
+            let currency = state.services.accounts.currency_of(first.account).await?;
+            page.items
+                .iter()
+                .map(|e| LedgerEntryDto::new(e, currency))
+                .collect()
+        }
+    };
+    let dto = ListDto {
+        paging: paging(req.path(), page_request, page.total, ""),
+        data,
+    };
+    Reply::list("ledger", "entry", &dto)
+}
+
+/// One page of the reservations held on the customer's paying account, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1.0/customers/{id}/account/reservations",
+    tag = "accounts",
+    params(("id" = String, Path, description = "The customer's numeric id or UUID"), PageParams),
+    responses(
+        (status = 200, description = "One page of reservations", content((ListDto<ReservationDto> = "application/json"), (ListDto<ReservationDto> = "application/xml"))),
+        (status = 400, description = "invalid_param or invalid_param_type", body = ErrorBody),
+        (status = 404, description = "not_found", body = ErrorBody),
+    )
+)]
+pub(crate) async fn list_reservations(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<Reply, ApiError> {
+    let params = Params::parse(req.query_string(), PAGE_PARAMS)?;
+    let page_request = params.page()?;
+    let key = CustomerKey::parse_id(&id)?;
+    let page = state
+        .services
+        .accounts
+        .reservations(&caller.principal, &key, page_request)
+        .await?;
+    let data = match page.items.first() {
+        None => Vec::new(),
+        Some(first) => {
+            let currency = state.services.accounts.currency_of(first.account).await?;
+            page.items
+                .iter()
+                .map(|r| ReservationDto::new(r, currency))
+                .collect()
+        }
+    };
+    let dto = ListDto {
+        paging: paging(req.path(), page_request, page.total, ""),
+        data,
+    };
+    Reply::list("reservations", "reservation", &dto)
+}

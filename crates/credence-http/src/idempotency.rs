@@ -1,0 +1,157 @@
+//! `Idempotency-Key` (IETF draft semantics) for the POSTs that move money, written once so
+//! that no handler can get it subtly different.
+//!
+//! A request with a key is first recorded as in progress under a 60 s lease
+//! ([`IdempotencyStore::start`](credence_domain::ports::IdempotencyStore::start)). Then:
+//! - `Started`: the use case runs with the domain tag `"{scope}:{key}"`, so the store never
+//!   applies the effect twice even if this process dies before the answer is stored; a
+//!   success is stored (`complete`) with its exact JSON body, a failure forgets the key
+//!   (`abandon`) so the client may retry (a failure moved nothing, and if it did, the domain
+//!   tag makes the retry return the first effect);
+//! - `Replay`: the stored status and body are answered again (re-rendered as XML if asked);
+//! - `InFlight`: `409 idempotency_key_in_use`; `Mismatch`: `422 idempotency_key_reused`.
+//!
+//! The scope is the caller (its user id, or `system`) and the route pattern, so two callers
+//! never share a key and one key cannot serve two different operations. The fingerprint is
+//! the method, the concrete path and the SHA-256 of the body: the same key with another
+//! customer or another amount is a mismatch.
+
+use std::future::Future;
+
+use actix_web::HttpRequest;
+use actix_web::http::StatusCode;
+use chrono::{TimeDelta, Utc};
+use serde_json::Value;
+
+use crate::AppState;
+use crate::body::Body;
+use crate::caller::Caller;
+use crate::error::ApiError;
+use crate::negotiate::Reply;
+
+/// The header.
+pub(crate) const HEADER: &str = "idempotency-key";
+
+/// How long a started key blocks repeats before a crashed request may be retried.
+const LEASE: TimeDelta = TimeDelta::seconds(60);
+
+/// The longest key accepted.
+const MAX_KEY_LEN: usize = 255;
+
+/// Runs `use_case` at most once per `Idempotency-Key` (see the module docs). Without the
+/// header it simply runs, with no domain tag. `root` is the XML root of the answer, needed to
+/// re-render a replayed answer as XML.
+///
+/// # Errors
+/// `400 invalid_param` for a malformed key, `409`/`422` as above, the use case's own errors,
+/// and store failures of `start`.
+pub(crate) async fn once<F, Fut>(
+    state: &AppState,
+    req: &HttpRequest,
+    caller: &Caller,
+    body: &Body,
+    root: &'static str,
+    use_case: F,
+) -> Result<Reply, ApiError>
+where
+    F: FnOnce(Option<String>) -> Fut,
+    Fut: Future<Output = Result<Reply, ApiError>>,
+{
+    let Some(key) = key_of(req)? else {
+        return use_case(None).await;
+    };
+    let store = &state.services.idempotency;
+    let user = caller
+        .principal
+        .user_id()
+        .map_or_else(|| "system".to_owned(), |u| u.to_string());
+    let route = req.match_pattern().unwrap_or_else(|| req.path().to_owned());
+    let scope = format!("{user}:{route}");
+    let fingerprint = format!("{} {} {}", req.method(), req.path(), body.1.as_str());
+    let now = Utc::now();
+    let started = store
+        .start(&scope, &key, &fingerprint, now, now + LEASE)
+        .await?;
+    match started {
+        credence_domain::ports::IdempotencyStart::Started => {}
+        credence_domain::ports::IdempotencyStart::Replay { status, body } => {
+            let status = StatusCode::from_u16(status).map_err(|e| ApiError::server_error(&e))?;
+            let value: Value =
+                serde_json::from_str(&body).map_err(|e| ApiError::server_error(&e))?;
+            return Ok(Reply::from_value(status, root, value));
+        }
+        credence_domain::ports::IdempotencyStart::InFlight => {
+            return Err(ApiError::idempotency_key_in_use());
+        }
+        credence_domain::ports::IdempotencyStart::Mismatch => {
+            return Err(ApiError::idempotency_key_reused());
+        }
+    }
+    match use_case(Some(format!("{scope}:{key}"))).await {
+        Ok(reply) => {
+            let text = reply.json_text()?;
+            if let Err(e) = store
+                .complete(&scope, &key, reply.status().as_u16(), &text, Utc::now())
+                .await
+            {
+                // The effect is committed and tagged: answer it. A retry after the lease
+                // lapses runs again and the store hands back this same effect.
+                tracing::warn!(error = %e, "the answer of an idempotent request could not be stored");
+            }
+            Ok(reply)
+        }
+        Err(error) => {
+            if let Err(e) = store.abandon(&scope, &key).await {
+                // The lease lapses on its own; until then a retry answers 409.
+                tracing::warn!(error = %e, "an idempotency key could not be released");
+            }
+            Err(error)
+        }
+    }
+}
+
+/// The key sent, if any: 1 to 255 visible ASCII characters.
+fn key_of(req: &HttpRequest) -> Result<Option<String>, ApiError> {
+    let Some(value) = req.headers().get(HEADER) else {
+        return Ok(None);
+    };
+    let key = value
+        .to_str()
+        .ok()
+        .map(str::trim)
+        .filter(|k| {
+            !k.is_empty() && k.len() <= MAX_KEY_LEN && k.bytes().all(|b| b.is_ascii_graphic())
+        })
+        .ok_or_else(|| {
+            ApiError::invalid_param(
+                "The Idempotency-Key header must be 1 to 255 visible ASCII characters.",
+            )
+        })?;
+    Ok(Some(key.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::test::TestRequest;
+
+    use super::*;
+
+    #[test]
+    fn keys_are_visible_ascii() {
+        let key = |value: &str| {
+            key_of(
+                &TestRequest::default()
+                    .insert_header((HEADER, value))
+                    .to_http_request(),
+            )
+        };
+        assert_eq!(key("abc-123").unwrap().as_deref(), Some("abc-123"));
+        assert!(key("").is_err());
+        assert!(key(&"k".repeat(256)).is_err());
+        assert!(key("a b").is_err());
+        assert_eq!(
+            key_of(&TestRequest::default().to_http_request()).unwrap(),
+            None
+        );
+    }
+}

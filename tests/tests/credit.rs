@@ -1,0 +1,446 @@
+//! Credit accounts over real HTTP (issue 4): the rules, the ledger, idempotency, the
+//! marketplace view, and races for the last credit on one server and on three replicas.
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    reason = "tests panic on a broken environment"
+)]
+
+use credence_e2e::{Backend, TestApp, expect_error, expect_json, on_both_backends};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+on_both_backends!(
+    an_account_admits_captures_releases_and_keeps_its_ledger,
+    racing_clients_never_admit_past_the_available_credit,
+    idempotency_keys_apply_a_movement_once,
+    the_marketplace_shows_the_callers_own_account,
+    customers_on_hold_and_children_billed_to_parents,
+);
+
+fn exact(value: &Value) -> String {
+    value.to_string()
+}
+
+async fn account(app: &TestApp, id: &Value) -> Value {
+    expect_json(
+        app.get(&format!("/api/v1.0/customers/{id}/account")).await,
+        200,
+    )
+    .await
+}
+
+/// Balance and reserved equal what the ledger adds up to.
+async fn assert_ledger_matches(app: &TestApp, id: &Value) {
+    let account = account(app, id).await;
+    let mut offset = 0;
+    let (mut balance, mut reserved) = (rust_cents(&json!(0)), rust_cents(&json!(0)));
+    loop {
+        let page = expect_json(
+            app.get(&format!(
+                "/api/v1.0/customers/{id}/account/ledger?max=1000&offset={offset}"
+            ))
+            .await,
+            200,
+        )
+        .await;
+        let entries = page["data"].as_array().expect("entries").clone();
+        for entry in &entries {
+            balance += rust_cents(&entry["amount"]);
+            reserved += rust_cents(&entry["reservedDelta"]);
+        }
+        offset += entries.len();
+        if entries.is_empty() || page["paging"]["next"].is_null() {
+            break;
+        }
+    }
+    assert_eq!(
+        balance,
+        rust_cents(&account["balance"]),
+        "balance = sum of the ledger: {account}"
+    );
+    assert_eq!(
+        reserved,
+        rust_cents(&account["reservedAmount"]),
+        "reserved = sum of the ledger: {account}"
+    );
+}
+
+/// An exact JSON number of a 2-decimal currency, in cents.
+fn rust_cents(value: &Value) -> i64 {
+    let text = value.to_string();
+    let text = text.trim_matches('"');
+    let (units, cents) = text.split_once('.').unwrap_or((text, "00"));
+    let sign = if units.starts_with('-') { -1 } else { 1 };
+    let units: i64 = units.trim_start_matches('-').parse().expect("units");
+    let cents: i64 = format!("{cents:0<2}")[..2].parse().expect("cents");
+    sign * (units * 100 + cents)
+}
+
+async fn an_account_admits_captures_releases_and_keeps_its_ledger(app: TestApp) {
+    let customer = app
+        .create_customer(&json!({"reference": "ACC", "name": "Account", "creditLimit": 100}))
+        .await;
+    let id = &customer["id"];
+    assert_eq!(exact(&customer["balance"]), "0.00");
+    assert_eq!(exact(&customer["availableCredit"]), "100.00");
+    let base = format!("/api/v1.0/customers/{id}/account");
+    let opened = account(&app, id).await;
+    assert_eq!(
+        (
+            exact(&opened["creditLimit"]),
+            exact(&opened["availableCredit"])
+        ),
+        ("100.00".into(), "100.00".into())
+    );
+
+    let payment = expect_json(
+        app.post_json(
+            &format!("{base}/payments"),
+            &json!({"amount": 50, "description": "wire"}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    assert_eq!(exact(&payment["balance"]), "50.00");
+    let reservation = expect_json(
+        app.post_json(
+            &format!("{base}/reservations"),
+            &json!({"amount": "120.00", "description": "order 1"}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    assert_eq!(reservation["status"], "open");
+    let refused = expect_json(
+        app.post_json(&format!("{base}/reservations"), &json!({"amount": 31}))
+            .await,
+        422,
+    )
+    .await;
+    assert_eq!(refused["error"], "credit_limit_exceeded");
+    assert_eq!(
+        (exact(&refused["available"]), exact(&refused["requested"])),
+        ("30.00".into(), "31.00".into())
+    );
+    let quote = expect_json(
+        app.post_json(&format!("{base}/quote"), &json!({"amount": 30}))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(
+        (quote["admitted"].clone(), exact(&quote["remaining"])),
+        (json!(true), "0.00".into())
+    );
+    assert_eq!(
+        exact(&account(&app, id).await["availableCredit"]),
+        "30.00",
+        "a quote writes nothing"
+    );
+
+    let rid = &reservation["id"];
+    let too_much = app
+        .post_json(
+            &format!("{base}/reservations/{rid}/capture"),
+            &json!({"amount": 121}),
+        )
+        .await;
+    assert_eq!(too_much.status().as_u16(), 400);
+    let captured = expect_json(
+        app.post_json(
+            &format!("{base}/reservations/{rid}/capture"),
+            &json!({"amount": 100}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(captured["status"], "captured");
+    let after = account(&app, id).await;
+    assert_eq!(
+        (
+            exact(&after["balance"]),
+            exact(&after["reservedAmount"]),
+            exact(&after["availableCredit"])
+        ),
+        ("-50.00".into(), "0.00".into(), "50.00".into())
+    );
+    expect_json(
+        app.post_json(&format!("{base}/reservations/{rid}/release"), &json!({}))
+            .await,
+        409,
+    )
+    .await;
+
+    let second = expect_json(
+        app.post_json(&format!("{base}/reservations"), &json!({"amount": 10}))
+            .await,
+        201,
+    )
+    .await;
+    let released = expect_json(
+        app.post_json(
+            &format!("{base}/reservations/{}/release", second["id"]),
+            &json!({}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(released["status"], "released");
+    expect_error(
+        app.post_json(&format!("{base}/adjustments"), &json!({"amount": -5}))
+            .await,
+        400,
+        "missing_param",
+        "reason parameter is missing",
+    )
+    .await;
+    expect_json(
+        app.post_json(
+            &format!("{base}/adjustments"),
+            &json!({"amount": "-5.00", "reason": "fee"}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    expect_json(
+        app.post_json(
+            &format!("{base}/charges"),
+            &json!({"amount": 1000, "description": "a real cost is never refused"}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    assert_eq!(
+        app.post_json(&format!("{base}/payments"), &json!({"amount": "1.001"}))
+            .await
+            .status()
+            .as_u16(),
+        400,
+        "more decimals than EUR has"
+    );
+    let limited = expect_json(
+        app.request(Method::PUT, &format!("{base}/creditLimit"))
+            .json(&json!({"creditLimit": 3000.00}))
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(exact(&limited["creditLimit"]), "3000.00");
+    let shown = expect_json(app.get(&format!("/api/v1.0/customers/{id}")).await, 200).await;
+    assert_eq!(
+        (exact(&shown["creditLimit"]), exact(&shown["balance"])),
+        ("3000.00".into(), "-1055.00".into())
+    );
+    assert_ledger_matches(&app, id).await;
+    expect_error(
+        app.delete(&format!("/api/v1.0/customers/{id}")).await,
+        400,
+        "delete_failed",
+        "Failed to delete instance.",
+    )
+    .await;
+}
+
+async fn racing_clients_never_admit_past_the_available_credit(app: TestApp) {
+    race(&[&app], &app).await;
+}
+
+/// 40 clients, spread over the given servers, each ask 100.00 of an account with 1000.00.
+async fn race(servers: &[&TestApp], admin: &TestApp) {
+    let customer = admin
+        .create_customer(&json!({"reference": "RACE", "name": "Racer", "creditLimit": 1000}))
+        .await;
+    let id = customer["id"].clone();
+    let attempts = (0..40).map(|i| {
+        let server = servers[i % servers.len()];
+        let path = format!("/api/v1.0/customers/{id}/account/reservations");
+        async move {
+            server
+                .post_json(
+                    &path,
+                    &json!({"amount": 100, "description": format!("order {i}")}),
+                )
+                .await
+                .status()
+                .as_u16()
+        }
+    });
+    let statuses = futures_util::future::join_all(attempts).await;
+    let admitted = statuses.iter().filter(|s| **s == 201).count();
+    let refused = statuses.iter().filter(|s| **s == 422).count();
+    assert_eq!(
+        (admitted, refused),
+        (10, 30),
+        "exactly the available credit is admitted: {statuses:?}"
+    );
+    let after = account(admin, &id).await;
+    assert_eq!(
+        (
+            exact(&after["reservedAmount"]),
+            exact(&after["availableCredit"])
+        ),
+        ("1000.00".into(), "0.00".into())
+    );
+    assert_ledger_matches(admin, &id).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn three_replicas_on_one_postgres_never_admit_past_the_available_credit() {
+    let Some(replicas) = TestApp::replicas(Backend::Postgres, 3).await else {
+        return;
+    };
+    let servers: Vec<&TestApp> = replicas.iter().collect();
+    race(&servers, servers[0]).await;
+}
+
+async fn idempotency_keys_apply_a_movement_once(app: TestApp) {
+    let customer = app
+        .create_customer(&json!({"reference": "IDEM", "name": "Idem"}))
+        .await;
+    let path = format!("/api/v1.0/customers/{}/account/payments", customer["id"]);
+    let pay = |key: &'static str, amount: i64| {
+        app.request(Method::POST, &path)
+            .header("Idempotency-Key", key)
+            .json(&json!({"amount": amount}))
+            .send()
+    };
+    let first = pay("k-1", 25).await.unwrap();
+    assert_eq!(first.status().as_u16(), 201);
+    let first = first.text().await.unwrap();
+    let replay = pay("k-1", 25).await.unwrap();
+    assert_eq!(replay.status().as_u16(), 201);
+    assert_eq!(
+        replay.text().await.unwrap(),
+        first,
+        "the replay is the first answer"
+    );
+    let other_body = pay("k-1", 26).await.unwrap();
+    assert_eq!(other_body.status().as_u16(), 422);
+    assert_eq!(
+        exact(&account(&app, &customer["id"]).await["balance"]),
+        "25.00",
+        "moved once"
+    );
+    assert_ledger_matches(&app, &customer["id"]).await;
+}
+
+async fn the_marketplace_shows_the_callers_own_account(app: TestApp) {
+    let customer = app
+        .create_customer(&json!({"reference": "MKT", "name": "Market", "creditLimit": "3000.00"}))
+        .await;
+    let base = format!("/api/v1.0/customers/{}/account", customer["id"]);
+    expect_json(
+        app.post_json(&format!("{base}/payments"), &json!({"amount": "20000.00"}))
+            .await,
+        201,
+    )
+    .await;
+    expect_json(
+        app.post_json(
+            &format!("{base}/reservations"),
+            &json!({"amount": "5000.00"}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let user = expect_json(app.post_json("/api/v1.0/users", &json!({"reference": "mkt", "name": "Market", "role": "customer", "customerId": customer["id"]})).await, 201).await;
+    let key = expect_json(
+        app.post_json(&format!("/api/v1.0/users/{}/keys", user["id"]), &json!({}))
+            .await,
+        201,
+    )
+    .await;
+    let key = key["secret"].as_str().unwrap().to_owned();
+
+    let json_body = app
+        .with_key(&key, Method::GET, "/api/marketplace/v2/customer")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let expected = r#"{"customer_response":{"request_status":{"status":"success","code":200,"errors":[]},"customer":{"link":[{"href":"/api/marketplace/v2/customer","rel":"self","type":"application/json"}],"balance":{"balance_amount":20000.00,"reserved_amount":5000.00,"credit_limit":3000.00,"currency_code":"EUR"}}}}"#;
+    assert_eq!(json_body, expected);
+    let xml = app
+        .with_key(&key, Method::GET, "/api/marketplace/v2/customer")
+        .header("accept", "application/xml")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        xml.contains(
+            r#"<link href="/api/marketplace/v2/customer" rel="self" type="application/xml"/>"#
+        ),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("<balance_amount>20000.00</balance_amount>")
+            && xml.contains("<currency_code>EUR</currency_code>"),
+        "{xml}"
+    );
+    let anonymous = app
+        .anonymous(Method::GET, "/api/marketplace/v2/customer")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status().as_u16(), 401);
+    let body: Value = anonymous.json().await.unwrap();
+    assert_eq!(
+        body["customer_response"]["request_status"]["status"],
+        "error"
+    );
+    let unknown = app
+        .with_key(
+            "ck_not-a-real-key-at-all",
+            Method::GET,
+            "/api/marketplace/v2/customer",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status().as_u16(), 403);
+}
+
+async fn customers_on_hold_and_children_billed_to_parents(app: TestApp) {
+    let parent = app
+        .create_customer(&json!({"reference": "PAY", "name": "Payer", "creditLimit": 100}))
+        .await;
+    let child = app.create_customer(&json!({"reference": "KID", "name": "Kid", "parentCustomer": parent["id"], "billWithParent": true})).await;
+    let reserve = |id: &Value, amount: i64| {
+        app.post_json_owned(
+            format!("/api/v1.0/customers/{id}/account/reservations"),
+            json!({"amount": amount}),
+        )
+    };
+    expect_json(reserve(&child["id"], 60).await, 201).await;
+    assert_eq!(
+        exact(&account(&app, &parent["id"]).await["availableCredit"]),
+        "40.00",
+        "the parent's account pays"
+    );
+    let refused = expect_json(reserve(&child["id"], 41).await, 422).await;
+    assert_eq!(exact(&refused["available"]), "40.00");
+    let held = app.create_customer(&json!({"reference": "HOLD", "name": "Held", "creditLimit": 100, "onHold": true, "onHoldReason": "unpaid invoices"})).await;
+    let refused = expect_json(reserve(&held["id"], 1).await, 422).await;
+    assert_eq!(refused["error"], "customer_on_hold");
+    assert!(
+        refused["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("unpaid invoices")
+    );
+}
