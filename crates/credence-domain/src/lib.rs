@@ -6,6 +6,7 @@
 //! `CountryCode` that exists is valid, and the rest of the code never checks again.
 #![forbid(unsafe_code)]
 
+pub mod catalog;
 pub mod credentials;
 pub mod credit;
 pub mod customer;

@@ -273,7 +273,7 @@ impl AccountService {
         self.admit_for(principal, &customer, request).await
     }
 
-    /// Admits a cost for a customer already in hand (tasks use this).
+    /// Admits a cost for a customer already in hand.
     ///
     /// # Errors
     /// As [`AccountService::reserve`].
@@ -283,6 +283,25 @@ impl AccountService {
         customer: &Customer,
         request: ReserveRequest,
     ) -> Result<Reservation, CreditError> {
+        let admission = self.prepare_admission(principal, customer, request).await?;
+        match self.ledger.admit(&admission).await {
+            Ok(reservation) => Ok(reservation),
+            Err(error) => Err(self.refusal_of(error, admission.account).await),
+        }
+    }
+
+    /// Everything an admission needs, checked (the customer may order, the cost is positive
+    /// and converted into the paying account's currency), without admitting: for callers that
+    /// admit inside a transaction of their own (task submission).
+    ///
+    /// # Errors
+    /// [`CreditError::OnHold`], [`CreditError::Inactive`], [`CreditError::Input`].
+    pub async fn prepare_admission(
+        &self,
+        principal: &Principal,
+        customer: &Customer,
+        request: ReserveRequest,
+    ) -> Result<Admission, CreditError> {
         check_may_order(customer)?;
         let payer = self.payer(customer).await?;
         let cost = self
@@ -303,7 +322,7 @@ impl AccountService {
                 .into());
             }
         };
-        let admission = Admission {
+        Ok(Admission {
             account: payer.id,
             customer: customer.id,
             amount: cost.minor(),
@@ -312,14 +331,21 @@ impl AccountService {
             user: principal.user_id(),
             now,
             idempotency: request.idempotency,
-        };
-        match self.ledger.admit(&admission).await {
-            Ok(reservation) => Ok(reservation),
-            Err(AdmitError::Refused(refused)) => Err(CreditError::Refused {
-                available: Money::from_minor(refused.available, payer.data.currency),
-                requested: Money::from_minor(refused.requested, payer.data.currency),
-            }),
-            Err(e) => Err(admit_error(e, payer.id)),
+        })
+    }
+
+    /// Turns a store's admission error into the service's, with the refused amounts as money
+    /// of the paying account.
+    pub async fn refusal_of(&self, error: AdmitError, account: CustomerId) -> CreditError {
+        match error {
+            AdmitError::Refused(refused) => match self.currency_of(account).await {
+                Ok(currency) => CreditError::Refused {
+                    available: Money::from_minor(refused.available, currency),
+                    requested: Money::from_minor(refused.requested, currency),
+                },
+                Err(e) => e,
+            },
+            other => admit_error(other, account),
         }
     }
 

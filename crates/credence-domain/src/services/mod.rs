@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod auth;
 pub mod customers;
+pub mod orders;
 pub mod records;
 pub mod scope;
 
@@ -16,6 +17,7 @@ pub use customers::{
     CreateCustomerError, CustomerService, DeleteCustomerError, GetCustomerError,
     ListCustomersError, ReferencePorts, Saved, UpdateCustomerError,
 };
+pub use orders::{OrderError, OrderService, SubmitTask};
 pub use records::{
     DeleteRecordError, GetRecordError, ListRecordsError, RecordService, SaveRecordError,
 };

@@ -1,0 +1,14 @@
+//! The product catalog customers order from (seed 001), task templates and tasks: products
+//! with typed, localized attributes, the one rule that checks attribute values against a
+//! product, and the task state machine.
+
+mod attribute;
+mod product;
+mod task;
+
+pub use attribute::{AttributeKind, AttributeOption, AttributeProblem, ProductAttribute};
+pub use product::{Locale, Localized, Product, ProductCode, ProductDraft, localized};
+pub use task::{
+    AttributeValue, Task, TaskDraft, TaskId, TaskState, TaskTemplate, TemplateDraft,
+    TransitionError,
+};
