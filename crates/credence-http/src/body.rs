@@ -62,6 +62,23 @@ impl BodyFields {
             .map(|(_, v)| v)
     }
 
+    /// The fields as one JSON object (the last value of a repeated key wins): scalars as
+    /// strings, structured values as sent. For the bodies that are nested documents
+    /// (products, task templates, tasks).
+    pub(crate) fn to_object(&self) -> serde_json::Map<String, Value> {
+        self.entries
+            .iter()
+            .map(|(k, v)| {
+                let value = match v {
+                    RawField::Null => Value::Null,
+                    RawField::Text(text) => Value::String(text.clone()),
+                    RawField::Json(json) => json.clone(),
+                };
+                (k.clone(), value)
+            })
+            .collect()
+    }
+
     /// Every value sent for `name`, in order (forms may repeat a key).
     pub(crate) fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a RawField> + 'a {
         self.entries

@@ -4,7 +4,7 @@
 //!
 //! The middleware must not hold a clone of the request while the inner scope routes it
 //! (actix needs the only reference then, to record the matched path), so it keeps just the
-//! path and the negotiated format, and answers a time-out as an error whose response is
+//! method, the path and the negotiated format, and answers a time-out as an error whose response is
 //! already rendered for the face and format the client uses.
 
 use std::time::Duration;
@@ -30,12 +30,13 @@ pub(crate) async fn deadline(
             state.config.request_timeout
         });
     let path = req.path().to_owned();
+    let method = req.method().as_str().to_owned();
     let format = Format::of(req.request());
     match actix_web::rt::time::timeout(limit, next.call(req)).await {
         Ok(response) => Ok(response?.map_into_boxed_body()),
         Err(_) => {
             let error = ApiError::request_timeout(limit);
-            let response = error_for(&path, format, &error);
+            let response = error_for(&method, &path, format, &error);
             Err(InternalError::from_response(error, response).into())
         }
     }

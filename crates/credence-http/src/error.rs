@@ -7,7 +7,10 @@
 //! body is written by [`ResponseError`]; the negotiation middleware re-renders it as XML
 //! (from the [`ErrorBody`] left in the response's extensions) when the client prefers XML.
 //! A credit refusal adds the two amounts the client needs to decide what to do next
-//! (`available`, `requested`), as exact numbers; every other error omits them.
+//! (`available`, `requested`), as exact numbers; every other error omits them. An error made
+//! of several problems (a task template's failing attributes) keeps each as a detail: the
+//! back office shows their texts joined in `error_description`, the marketplace envelope one
+//! `errors[]` entry per detail.
 
 use std::fmt;
 
@@ -16,11 +19,11 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use credence_domain::input::InputError;
 use credence_domain::ports::StoreError;
-use credence_domain::services::CreditError;
 use credence_domain::services::{
     CreateCustomerError, DeleteCustomerError, DeleteRecordError, GetCustomerError, GetRecordError,
     ListCustomersError, ListRecordsError, ManageKeysError, SaveRecordError, UpdateCustomerError,
 };
+use credence_domain::services::{CreditError, OrderError};
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -42,6 +45,10 @@ pub struct ErrorBody {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<f64>, example = 50.00)]
     pub requested: Option<Box<Value>>,
+    /// Separate problems (`code`, `message`) for the marketplace's `errors[]`; never written
+    /// in seed 002's shape, whose description already joins their texts.
+    #[serde(skip)]
+    pub details: Vec<(String, String)>,
 }
 
 /// An error answer: a status and its body.
@@ -61,6 +68,7 @@ impl ApiError {
                 error_description: description.into(),
                 available: None,
                 requested: None,
+                details: Vec::new(),
             },
         }
     }
@@ -462,6 +470,35 @@ impl From<CreditError> for ApiError {
             CreditError::OnHold(_) => unprocessable("customer_on_hold", &error),
             CreditError::Inactive => unprocessable("customer_inactive", &error),
             CreditError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<OrderError> for ApiError {
+    fn from(error: OrderError) -> Self {
+        match error {
+            OrderError::Forbidden => Self::forbidden(),
+            OrderError::NotFound { .. } => Self::not_found(error.to_string()),
+            OrderError::Input(e) => e.into(),
+            OrderError::Attributes(ref problems) => {
+                let details = problems
+                    .iter()
+                    .map(|p| ("invalid_attribute".to_owned(), p.to_string()))
+                    .collect();
+                let mut invalid = Self::invalid_param(error.to_string());
+                invalid.body.details = details;
+                invalid
+            }
+            OrderError::ProductUnavailable(_) => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "product_unavailable",
+                error.to_string(),
+            ),
+            OrderError::Credit(e) => e.into(),
+            OrderError::Transition(e) => {
+                Self::new(StatusCode::CONFLICT, "invalid_transition", e.to_string())
+            }
+            OrderError::Store(e) => e.into(),
         }
     }
 }

@@ -78,7 +78,7 @@ where
             let status = StatusCode::from_u16(status).map_err(|e| ApiError::server_error(&e))?;
             let value: Value =
                 serde_json::from_str(&body).map_err(|e| ApiError::server_error(&e))?;
-            return Ok(Reply::from_value(status, root, value));
+            return Ok(Reply::replayed(status, root, value));
         }
         credence_domain::ports::IdempotencyStart::InFlight => {
             return Err(ApiError::idempotency_key_in_use());

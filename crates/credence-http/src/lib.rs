@@ -3,7 +3,7 @@
 //!
 //! Everything HTTP lives here and nowhere else: routing, the body extractor that reads JSON,
 //! forms and multipart into the domain's text-only inputs, the DTOs that shape seed 002's wire
-//! format, content negotiation between JSON and XML, the mapping of every domain error to a
+//! format (and seed 001's catalog on the marketplace), content negotiation between JSON and XML, the mapping of every domain error to a
 //! status and `{"error", "error_description"}` body, and the OpenAPI document.
 //!
 //! The composition root calls [`configure`] with the domain services and gets back a closure
@@ -29,7 +29,9 @@ use credence_domain::ports::Readiness;
 use credence_domain::reference_data::{
     Category, Currency, PaymentType, Region, Segmentation, User,
 };
-use credence_domain::services::{AccountService, AuthService, CustomerService, RecordService};
+use credence_domain::services::{
+    AccountService, AuthService, CustomerService, OrderService, RecordService,
+};
 
 pub use caller::Caller;
 pub use error::{ApiError, ErrorBody};
@@ -46,6 +48,8 @@ pub struct Services {
     pub idempotency: Arc<dyn IdempotencyStore>,
     /// Customers.
     pub customers: CustomerService,
+    /// Products, task templates and tasks.
+    pub orders: OrderService,
     /// Customer categories.
     pub categories: RecordService<Category>,
     /// Customer segmentations.

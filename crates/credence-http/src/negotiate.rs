@@ -7,7 +7,9 @@
 //! `<paymentTypes><paymentType>…`). So JSON and XML can never disagree on content.
 //! Object keys starting with `@` are written as XML attributes (seed 000's
 //! `<link href=".." rel="self" type=".."/>`); only the marketplace's XML views use them, since
-//! such names would leak into JSON.
+//! such names would leak into JSON. Object keys starting with `*` hold arrays written as
+//! repeated elements named after the key, with no wrapper (seed 001's repeated `<products>`,
+//! `<attributes>` and `<options>`); they too appear only in the marketplace's XML views.
 //!
 //! Errors are rendered as JSON by [`crate::ApiError`] (which cannot see the request); the
 //! [`negotiate_errors`] middleware re-renders them as XML for clients that prefer it, and
@@ -110,6 +112,29 @@ impl Reply {
             item: None,
             value: json,
             xml: Some(xml),
+        }
+    }
+
+    /// A marketplace envelope `{root: {"request_status": .., field: ..}}` built from its JSON
+    /// view; the XML view is derived from it (see [`crate::dto::catalog::envelope_views`]).
+    ///
+    /// # Errors
+    /// A `500` if the DTO cannot be serialized (a bug).
+    pub(crate) fn envelope<T: Serialize>(
+        status: StatusCode,
+        root: &'static str,
+        dto: &T,
+    ) -> Result<Self, ApiError> {
+        let value = serde_json::to_value(dto).map_err(|e| ApiError::server_error(&e))?;
+        Ok(Self::replayed(status, root, value))
+    }
+
+    /// A stored answer being replayed: a marketplace envelope gets its XML view back, any
+    /// other body is written as is.
+    pub(crate) fn replayed(status: StatusCode, root: &'static str, value: Value) -> Self {
+        match crate::dto::catalog::envelope_views(root, &value) {
+            Some(xml) => Self::per_format(status, root, value, xml),
+            None => Self::from_value(status, root, value),
         }
     }
 
@@ -226,6 +251,12 @@ fn write_element(
             let mut children = Vec::new();
             let mut attributes = 0_usize;
             for (key, child) in map {
+                if let (Some(repeated), Value::Array(items)) = (key.strip_prefix('*'), child) {
+                    for item in items {
+                        children.push((repeated, item));
+                    }
+                    continue;
+                }
                 match (key.strip_prefix('@'), child) {
                     (Some(_), Value::Null) => {}
                     (Some(attribute), Value::String(text)) => {
@@ -236,7 +267,7 @@ fn write_element(
                         start.push_attribute((attribute, other.to_string().as_str()));
                         attributes += 1;
                     }
-                    (None, _) => children.push((key, child)),
+                    (None, _) => children.push((key.as_str(), child)),
                 }
             }
             if attributes > 0 && children.is_empty() {
@@ -332,7 +363,13 @@ pub(crate) async fn envelope_errors(
         }
         None => return Ok(response),
     };
-    let mut rendered = render_envelope(status, &body, request.path(), Format::of(request));
+    let mut rendered = render_envelope(
+        status,
+        &body,
+        request.method().as_str(),
+        request.path(),
+        Format::of(request),
+    );
     if let Some(challenge) = response.headers().get(header::WWW_AUTHENTICATE) {
         rendered
             .headers_mut()
@@ -342,18 +379,45 @@ pub(crate) async fn envelope_errors(
 }
 
 /// A marketplace error envelope for `body`, named after the resource of `path`.
+///
+/// The `errors` list has one entry per detail when the error has some (one
+/// `invalid_attribute` per failing attribute of a task template), else the one error. A
+/// credit refusal's entry also carries `available` and `requested`, exact: they belong to
+/// that error, not to the request's outcome, so they sit next to its code rather than in
+/// `request_status`.
 fn render_envelope(
     status: StatusCode,
     body: &ErrorBody,
+    method: &str,
     path: &str,
     format: Format,
 ) -> HttpResponse {
-    let root = envelope_name(path);
+    let root = envelope_name(method, path);
+    let errors: Vec<Value> = if body.details.is_empty() {
+        let mut entry = serde_json::Map::new();
+        entry.insert("code".into(), Value::String(body.error.clone()));
+        entry.insert(
+            "message".into(),
+            Value::String(body.error_description.clone()),
+        );
+        if let Some(available) = &body.available {
+            entry.insert("available".into(), (**available).clone());
+        }
+        if let Some(requested) = &body.requested {
+            entry.insert("requested".into(), (**requested).clone());
+        }
+        vec![Value::Object(entry)]
+    } else {
+        body.details
+            .iter()
+            .map(|(code, message)| serde_json::json!({"code": code, "message": message}))
+            .collect()
+    };
     let inner = serde_json::json!({
         "request_status": {
             "status": "error",
             "code": status.as_u16(),
-            "errors": [{"code": body.error, "message": body.error_description}],
+            "errors": errors,
         }
     });
     let mut rendered = if format == Format::Xml {
@@ -374,25 +438,46 @@ fn render_envelope(
 /// An error answer for a request known only by its path and format (the deadline has no
 /// `HttpRequest` left to hand to the other middlewares): the marketplace envelope under
 /// `/api/marketplace/v2`, seed 002's shape elsewhere.
-pub(crate) fn error_for(path: &str, format: Format, error: &ApiError) -> HttpResponse {
+pub(crate) fn error_for(
+    method: &str,
+    path: &str,
+    format: Format,
+    error: &ApiError,
+) -> HttpResponse {
     let status = error.status();
     if path.starts_with(crate::dto::marketplace::BASE) {
-        return render_envelope(status, error.body(), path, format);
+        return render_envelope(status, error.body(), method, path, format);
     }
     let mut rendered = render(status, "error", None, error.body(), format);
     rendered.extensions_mut().insert(error.body().clone());
     rendered
 }
 
-/// `<resource>_response` for a marketplace path: its first segment after the prefix.
-fn envelope_name(path: &str) -> String {
-    let resource = path
+/// `<resource>_response` for a marketplace path, as its successful answers are named: the
+/// first segment after the prefix (after `customer/` for the caller's own collections),
+/// singular when the path names one item or the request creates one
+/// (`products` → `products_response`, `products/x` → `product_response`, `POST
+/// customer/tasks` → `task_response`), `customer` → `customer_response`.
+fn envelope_name(method: &str, path: &str) -> String {
+    let segments: Vec<&str> = path
         .strip_prefix(crate::dto::marketplace::BASE)
         .unwrap_or(path)
         .split('/')
-        .find(|segment| !segment.is_empty())
-        .unwrap_or("error");
-    format!("{resource}_response")
+        .filter(|segment| !segment.is_empty())
+        .collect();
+    let segments = match segments.as_slice() {
+        ["customer", rest @ ..] if !rest.is_empty() => rest,
+        all => all,
+    };
+    let Some(resource) = segments.first() else {
+        return "error_response".to_owned();
+    };
+    let one = segments.len() > 1 || !(method == "GET" || method == "HEAD");
+    if one && *resource != "customer" {
+        format!("{}_response", singular(resource))
+    } else {
+        format!("{resource}_response")
+    }
 }
 
 #[cfg(test)]
@@ -408,14 +493,37 @@ mod tests {
             xml,
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?><customer><link href=\"/x\" rel=\"self\"/><n>1</n></customer>"
         );
-        assert_eq!(
-            envelope_name("/api/marketplace/v2/customer"),
-            "customer_response"
-        );
-        assert_eq!(
-            envelope_name("/api/marketplace/v2/products/abc"),
-            "products_response"
-        );
+        for (method, path, name) in [
+            ("GET", "/api/marketplace/v2/customer", "customer_response"),
+            ("GET", "/api/marketplace/v2/products/", "products_response"),
+            (
+                "GET",
+                "/api/marketplace/v2/products/abc",
+                "product_response",
+            ),
+            (
+                "GET",
+                "/api/marketplace/v2/customer/task_templates",
+                "task_templates_response",
+            ),
+            (
+                "POST",
+                "/api/marketplace/v2/customer/task_templates",
+                "task_template_response",
+            ),
+            (
+                "POST",
+                "/api/marketplace/v2/customer/tasks",
+                "task_response",
+            ),
+            (
+                "POST",
+                "/api/marketplace/v2/customer/tasks/4/cancel",
+                "task_response",
+            ),
+        ] {
+            assert_eq!(envelope_name(method, path), name, "{method} {path}");
+        }
     }
 
     #[test]
@@ -434,7 +542,7 @@ mod tests {
     #[test]
     fn errors_without_a_request_follow_the_face() {
         let error = ApiError::request_timeout(std::time::Duration::from_secs(30));
-        let marketplace = error_for("/api/marketplace/v2/customer", Format::Json, &error);
+        let marketplace = error_for("GET", "/api/marketplace/v2/customer", Format::Json, &error);
         assert_eq!(marketplace.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert!(marketplace.extensions().get::<ErrorBody>().is_some());
         let body = actix_web::body::to_bytes(marketplace.into_body());
@@ -447,7 +555,7 @@ mod tests {
             ),
             "{body:?}"
         );
-        let back_office = error_for("/api/v1.0/customers", Format::Xml, &error);
+        let back_office = error_for("GET", "/api/v1.0/customers", Format::Xml, &error);
         let body = actix_web::body::to_bytes(back_office.into_body());
         let body = futures_util::FutureExt::now_or_never(body)
             .unwrap()

@@ -5,6 +5,13 @@
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use crate::dto::account::{AccountDto, LedgerEntryDto, QuoteDto, ReservationDto};
+use crate::dto::catalog::{
+    AttributeOptionDto, AttributeValueDto, BackOfficeProductDto, CodeRefDto, ProductAttributeDto,
+    ProductDto, ProductEnvelopeDto, ProductIndexDto, ProductResponseDto, ProductsEnvelopeDto,
+    ProductsResponseDto, TaskDto, TaskEnvelopeDto, TaskInputDto, TaskResponseDto, TaskTemplateDto,
+    TaskTemplateEnvelopeDto, TaskTemplateResponseDto, TaskTemplatesEnvelopeDto,
+    TaskTemplatesResponseDto, TasksEnvelopeDto, TasksResponseDto, TemplateProductDto,
+};
 use crate::dto::customer::{ContactDto, CreatedByDto, CustomerDto, LinkDto, RegionLinkDto};
 use crate::dto::keys::{CreatedKeyDto, KeyDto};
 use crate::dto::marketplace::{
@@ -14,7 +21,7 @@ use crate::dto::marketplace::{
 use crate::dto::records::{CategoryDto, CurrencyDto, LabelDto, RegionDto, UserDto};
 use crate::dto::{HealthDto, PagingDto, SuccessDto};
 use crate::error::ErrorBody;
-use crate::handlers::{accounts, customers, health, keys, marketplace, records};
+use crate::handlers::{accounts, customers, health, keys, marketplace, orders, products, records};
 
 /// A payment type named in a customer body: `{"id": 7}` (a reference with `useExternalId`).
 #[derive(ToSchema)]
@@ -205,6 +212,119 @@ pub(crate) struct QuoteForm {
     currency: Option<String>,
 }
 
+/// A back-office product body: seed 001's detail fields plus the unit price. The URI names
+/// the product; `link`, `code` and `href` in the body are ignored.
+#[derive(ToSchema)]
+#[expect(
+    dead_code,
+    reason = "schema-only: describes the wire format in the OpenAPI document"
+)]
+pub(crate) struct ProductForm {
+    /// At least one of `en`, `de`, `fr`.
+    #[schema(value_type = Object, example = json!({"en": "Product Research"}))]
+    titles: String,
+    #[schema(value_type = Option<Object>)]
+    descriptions: Option<String>,
+    /// Default `true`.
+    available: Option<bool>,
+    /// Exact decimal (number or string), >= 0, at most the currency's minor-unit digits.
+    #[schema(value_type = f64, example = 15.00)]
+    price: String,
+    /// ISO 4217.
+    #[schema(example = "EUR")]
+    currency: String,
+    /// As in the detail view: `code`, `type`, `is_mandatory`, `titles`, `helps`,
+    /// `min_length`/`max_length` (strings), `options` (`titles`, `value`).
+    attributes: Option<Vec<crate::dto::catalog::ProductAttributeDto>>,
+}
+
+/// The product a template configures, with its attribute values.
+#[derive(ToSchema)]
+#[expect(
+    dead_code,
+    reason = "schema-only: describes the wire format in the OpenAPI document"
+)]
+pub(crate) struct TemplateProductForm {
+    #[schema(example = "product_research")]
+    code: String,
+    attributes: Option<Vec<crate::dto::catalog::AttributeValueDto>>,
+}
+
+/// A task template body (a `{"task_template": {...}}` wrapper is accepted too). `code` is
+/// required on `POST`; on `PUT` the URI names the template.
+#[derive(ToSchema)]
+#[expect(
+    dead_code,
+    reason = "schema-only: describes the wire format in the OpenAPI document"
+)]
+pub(crate) struct TemplateForm {
+    #[schema(example = "research_de")]
+    code: Option<String>,
+    name: String,
+    #[schema(value_type = Option<Object>)]
+    titles: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    descriptions: Option<String>,
+    product: TemplateProductForm,
+}
+
+/// `{"code": ..}`.
+#[derive(ToSchema)]
+#[expect(
+    dead_code,
+    reason = "schema-only: describes the wire format in the OpenAPI document"
+)]
+pub(crate) struct CodeForm {
+    code: String,
+}
+
+/// A task order (a `{"task": {...}}` wrapper is accepted too).
+#[derive(ToSchema)]
+#[expect(
+    dead_code,
+    reason = "schema-only: describes the wire format in the OpenAPI document"
+)]
+pub(crate) struct TaskForm {
+    customer_ref: Option<String>,
+    /// One of the caller's templates.
+    template: CodeForm,
+    input: Option<Vec<crate::dto::catalog::TaskInputDto>>,
+    /// Units, >= 1 (default 1).
+    quantity: Option<u32>,
+}
+
+/// `POST /api/v1.0/tasks/{id}/state`.
+#[derive(ToSchema)]
+#[expect(
+    dead_code,
+    reason = "schema-only: describes the wire format in the OpenAPI document"
+)]
+pub(crate) struct TaskStateForm {
+    /// `in_progress`, `finished` or `cancelled`.
+    #[schema(example = "in_progress")]
+    state: String,
+}
+
+/// Parameters of the marketplace's task list. Any other parameter is `400 invalid_param`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[expect(
+    dead_code,
+    reason = "schema-only: describes the query string in the OpenAPI document"
+)]
+pub(crate) struct TaskListParams {
+    /// Page size, 1 to 1000 (default 100).
+    max: Option<u32>,
+    /// Rows to skip (default 0).
+    offset: Option<u64>,
+    /// `submitted`, `in_progress`, `finished` or `cancelled`.
+    state: Option<String>,
+    /// Created at or after (ISO-8601).
+    created_from: Option<String>,
+    /// Created at or before (ISO-8601).
+    created_until: Option<String>,
+}
+
 /// Paging parameters.
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -270,7 +390,8 @@ pub(crate) struct CustomerListParams {
         title = "Credence back-office API",
         version = "1.0",
         description = "Customers and their reference data (seed 002, with 003's `me` and 004's PUT by UUID), \
-                       their credit accounts, and the marketplace's own-account view (seed 000). \
+                       their credit accounts, the product catalog and task state changes, and the marketplace \
+                       (seeds 000 and 001: own account, products, task templates, tasks). \
                        Every answer is JSON, or XML when `Accept` prefers `application/xml` or `text/xml`."
     ),
     paths(
@@ -297,6 +418,23 @@ pub(crate) struct CustomerListParams {
         accounts::list_ledger_entries,
         accounts::list_reservations,
         marketplace::get_marketplace_customer,
+        orders::list_products,
+        orders::get_product,
+        orders::list_task_templates,
+        orders::create_task_template,
+        orders::get_task_template,
+        orders::put_task_template,
+        orders::delete_task_template,
+        orders::submit_task,
+        orders::list_tasks,
+        orders::get_task,
+        orders::cancel_task,
+        products::list_all_products,
+        products::get_any_product,
+        products::save_product,
+        products::replace_product,
+        products::withdraw_product,
+        products::set_task_state,
         records::categories::list_customer_categories,
         records::categories::get_customer_category,
         records::categories::create_customer_category,
@@ -372,6 +510,35 @@ pub(crate) struct CustomerListParams {
         MarketplaceCustomerDto,
         LinkRelDto,
         BalanceDto,
+        ProductIndexDto,
+        ProductDto,
+        ProductAttributeDto,
+        AttributeOptionDto,
+        BackOfficeProductDto,
+        AttributeValueDto,
+        TemplateProductDto,
+        TaskTemplateDto,
+        CodeRefDto,
+        TaskInputDto,
+        TaskDto,
+        ProductsEnvelopeDto,
+        ProductsResponseDto,
+        ProductEnvelopeDto,
+        ProductResponseDto,
+        TaskTemplateEnvelopeDto,
+        TaskTemplateResponseDto,
+        TaskTemplatesEnvelopeDto,
+        TaskTemplatesResponseDto,
+        TaskEnvelopeDto,
+        TaskResponseDto,
+        TasksEnvelopeDto,
+        TasksResponseDto,
+        ProductForm,
+        TemplateForm,
+        TemplateProductForm,
+        CodeForm,
+        TaskForm,
+        TaskStateForm,
     )),
     modifiers(&Credentials),
     security(("bearer" = []), ("apiKey" = []), ("basic" = []))

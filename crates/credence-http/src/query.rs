@@ -3,9 +3,11 @@
 //! `previous`/`next` links of the `paging` object.
 
 use chrono::{DateTime, NaiveDateTime, Utc};
+use credence_domain::catalog::TaskState;
 use credence_domain::customer::{CustomerFilter, CustomerQuery, CustomerSort};
 use credence_domain::input::parse_bool;
 use credence_domain::listing::{Order, PageRequest, TextPattern, TimeRange};
+use credence_domain::ports::TaskFilter;
 
 use crate::dto::PagingDto;
 use crate::error::ApiError;
@@ -32,6 +34,10 @@ pub(crate) const CUSTOMER_PARAMS: &[&str] = &[
 
 /// The parameters of the reference-data lists.
 pub(crate) const PAGE_PARAMS: &[&str] = &["max", "offset"];
+
+/// The parameters of the marketplace's task list.
+pub(crate) const TASK_PARAMS: &[&str] =
+    &["max", "offset", "state", "created_from", "created_until"];
 
 /// The decoded pairs of a query string, in order.
 #[derive(Debug, Clone, Default)]
@@ -108,6 +114,41 @@ impl Params {
             }
         }
         seen
+    }
+
+    /// The task list filters: `state`, and `created_from`/`created_until` (ISO-8601). The
+    /// customer is the service's business.
+    ///
+    /// # Errors
+    /// `400 invalid_param` for an unknown state, `400 invalid_datetime_format`.
+    pub(crate) fn task_filter(&self) -> Result<TaskFilter, ApiError> {
+        let state = self
+            .non_blank("state")
+            .map(|text| {
+                TaskState::parse(text.trim()).ok_or_else(|| {
+                    ApiError::invalid_param(format!(
+                        "The state {text} is not one of submitted, in_progress, finished, cancelled."
+                    ))
+                })
+            })
+            .transpose()?;
+        let at = |name: &str| self.non_blank(name).map(parse_datetime).transpose();
+        Ok(TaskFilter {
+            customer: None,
+            state,
+            created_from: at("created_from")?,
+            created_until: at("created_until")?,
+        })
+    }
+
+    /// The filters as given, as the `&k=v` tail of the paging links.
+    pub(crate) fn filter_tail(&self) -> String {
+        let mut tail = String::new();
+        for (k, v) in self.filters() {
+            tail.push('&');
+            tail.push_str(&serde_urlencoded::to_string([(k, v)]).unwrap_or_default());
+        }
+        tail
     }
 
     /// The whole customer list request.

@@ -12,9 +12,13 @@ use actix_web::http::header;
 use actix_web::{App, test};
 use chrono::{DateTime, Utc};
 use credence_domain::Settings;
+use credence_domain::catalog::{
+    AttributeKind, AttributeOption, AttributeValue, Locale, Localized, Product, ProductAttribute,
+    ProductCode, Task, TaskId, TaskState, TaskTemplate,
+};
 use credence_domain::credentials::{ApiKey, ApiKeySecret, KeyId};
 use credence_domain::credit::{
-    CreditAccount, CreditRefused, EntryKind, LedgerEntry, Reservation, ReservationId,
+    CreditAccount, CreditRefused, EntryKind, LedgerEntry, Money, Reservation, ReservationId,
     ReservationStatus,
 };
 use credence_domain::customer::{Address, Customer, CustomerData};
@@ -22,15 +26,15 @@ use credence_domain::ids::{CategoryId, CustomerId, PaymentTypeId};
 use credence_domain::listing::Page;
 use credence_domain::ports::{
     AdmitError, Clock, CustomerRepository, IdempotencyStart, MockAccountLedger, MockClock,
-    MockCustomerRepository, MockIdempotencyStore, MockKeyStore, MockReadiness,
-    MockRecordRepository, MockSecretSource, NewCustomer, Readiness, RecordRepository, RemoveError,
-    StoreError,
+    MockCustomerRepository, MockIdempotencyStore, MockKeyStore, MockProductCatalog, MockReadiness,
+    MockRecordRepository, MockSecretSource, MockTaskBoard, NewCustomer, Readiness,
+    RecordRepository, RemoveError, StoreError,
 };
 use credence_domain::reference_data::{
     Category, Currency, Label, PaymentType, Region, Segmentation, User,
 };
 use credence_domain::services::{
-    AccountService, AuthService, CustomerService, RecordService, ReferencePorts,
+    AccountService, AuthService, CustomerService, OrderService, RecordService, ReferencePorts,
 };
 use credence_domain::values::{CreditLimit, CurrencyCode, CustomerName, Reference};
 use credence_domain::{Role, UserId};
@@ -119,6 +123,8 @@ struct Mocks {
     readiness: MockReadiness,
     ledger: MockAccountLedger,
     idempotency: MockIdempotencyStore,
+    catalog: MockProductCatalog,
+    board: MockTaskBoard,
 }
 
 impl Mocks {
@@ -165,9 +171,17 @@ impl Mocks {
             Arc::clone(&clock),
             chrono::TimeDelta::minutes(15),
         );
+        let orders = OrderService::new(
+            Arc::new(self.catalog),
+            Arc::new(self.board),
+            Arc::clone(&customers),
+            accounts.clone(),
+            Arc::clone(&clock),
+        );
         Services {
             auth,
             accounts,
+            orders,
             idempotency: Arc::new(self.idempotency),
             customers: CustomerService::new(
                 customers,
@@ -1513,4 +1527,544 @@ async fn a_request_past_the_deadline_is_503_in_its_face_and_format() {
         body.ends_with(b"<error><error>request_timeout</error><error_description>The request took longer than 0 s; please retry.</error_description></error>"),
         "{body:?}"
     );
+}
+
+// ---- products, task templates, tasks (seed 001) -------------------------------------------
+
+const CUSTOMER_KEY: &str = "Bearer customer-key-for-tests";
+
+fn en(text: &str) -> Localized {
+    Localized::from([(Locale::En, text.to_owned())])
+}
+
+/// A product at 15.00 EUR a unit, without attributes.
+fn simple_product(code: &str, title: &str) -> Product {
+    Product {
+        code: ProductCode::new(code).unwrap(),
+        titles: en(title),
+        descriptions: Localized::new(),
+        available: true,
+        price: Money::from_minor(1_500, eur()),
+        attributes: Vec::new(),
+    }
+}
+
+/// Seed 001's `product_research`, with its `research_language` option attribute.
+fn product_research() -> Product {
+    let option = |title: &str, value: &str| AttributeOption {
+        titles: en(title),
+        value: value.into(),
+    };
+    Product {
+        descriptions: en("Identify product details using a Internet search."),
+        attributes: vec![ProductAttribute {
+            code: "research_language".into(),
+            kind: AttributeKind::Option(vec![option("German", "de"), option("English", "en")]),
+            is_mandatory: true,
+            titles: en("Research Language"),
+            helps: en("Defines the language to use for creating the research result."),
+        }],
+        ..simple_product("product_research", "Product Research")
+    }
+}
+
+fn research_template() -> TaskTemplate {
+    TaskTemplate {
+        customer: CustomerId(256),
+        code: "research_de".into(),
+        name: "German research".into(),
+        titles: Localized::new(),
+        descriptions: Localized::new(),
+        product: ProductCode::new("product_research").unwrap(),
+        attributes: vec![AttributeValue {
+            code: "research_language".into(),
+            value: "de".into(),
+        }],
+    }
+}
+
+fn task(id: i64, state: TaskState) -> Task {
+    Task {
+        id: TaskId(id),
+        customer: CustomerId(256),
+        customer_ref: Some("po-1".into()),
+        template: "research_de".into(),
+        product: ProductCode::new("product_research").unwrap(),
+        input: vec![AttributeValue {
+            code: "url".into(),
+            value: "https://example.com".into(),
+        }],
+        quantity: 3,
+        amount: Money::from_minor(4_500, eur()),
+        state,
+        reservation: ReservationId(9),
+        created_at: at("2020-01-01T00:00:00Z"),
+        updated_at: at("2020-01-01T00:00:00Z"),
+    }
+}
+
+/// Mocks where customer 256 has the `research_de` template of `product_research`.
+fn order_mocks() -> Mocks {
+    let mut mocks = mocks_with_customer_256();
+    mocks
+        .catalog
+        .expect_product()
+        .withf(|code| code.as_str() == "product_research")
+        .returning(|_| Ok(Some(product_research())));
+    mocks
+        .board
+        .expect_template()
+        .withf(|customer, code| *customer == CustomerId(256) && code == "research_de")
+        .returning(|_, _| Ok(Some(research_template())));
+    mocks
+}
+
+fn task_request(key: Option<&str>) -> test::TestRequest {
+    let mut request = test::TestRequest::post()
+        .uri("/api/marketplace/v2/customer/tasks")
+        .insert_header((header::AUTHORIZATION, CUSTOMER_KEY))
+        .insert_header((header::CONTENT_TYPE, "application/json"))
+        .set_payload(
+            r#"{"customer_ref": "po-1", "template": {"code": "research_de"}, "input": [{"item_code": "url", "item_content": "https://example.com"}], "quantity": 3}"#,
+        );
+    if let Some(key) = key {
+        request = request.insert_header(("Idempotency-Key", key));
+    }
+    request
+}
+
+#[actix_web::test]
+async fn the_product_index_is_seed_001_in_json_and_xml() {
+    let mut mocks = Mocks::default();
+    mocks
+        .catalog
+        .expect_products()
+        .withf(|only_available| *only_available)
+        .returning(|_| {
+            Ok(vec![
+                simple_product("TextCreate", "Text creation"),
+                simple_product("TextCreateWithKeywords", "Text creation with keywords"),
+            ])
+        });
+    let app = app!(mocks);
+    for uri in [
+        "/api/marketplace/v2/products/",
+        "/api/marketplace/v2/products",
+    ] {
+        let request = test::TestRequest::get()
+            .uri(uri)
+            .insert_header((header::AUTHORIZATION, CUSTOMER_KEY))
+            .to_request();
+        let (status, body) = text_of(test::call_service(&app, request).await).await;
+        assert_eq!(
+            (status, body.as_str()),
+            (
+                StatusCode::OK,
+                r#"{"products_response":{"request_status":{"status":"success","code":200,"errors":[]},"products":[{"link":[{"href":"/api/marketplace/v2/products/TextCreate","rel":"product","type":"application/json"}],"code":"TextCreate","titles":{"en":"Text creation"},"available":true},{"link":[{"href":"/api/marketplace/v2/products/TextCreateWithKeywords","rel":"product","type":"application/json"}],"code":"TextCreateWithKeywords","titles":{"en":"Text creation with keywords"},"available":true}]}}"#
+            ),
+            "{uri}"
+        );
+    }
+    let request = test::TestRequest::get()
+        .uri("/api/marketplace/v2/products/")
+        .insert_header((header::AUTHORIZATION, CUSTOMER_KEY))
+        .insert_header((header::ACCEPT, "application/xml"))
+        .to_request();
+    let (status, body) = text_of(test::call_service(&app, request).await).await;
+    assert_eq!(
+        (status, body.as_str()),
+        (
+            StatusCode::OK,
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><products_response><request_status><status>success</status>\
+             <code>200</code><errors></errors></request_status>\
+             <products><link href=\"/api/marketplace/v2/products/TextCreate\" rel=\"product\" type=\"application/xml\"/>\
+             <code>TextCreate</code><titles><en>Text creation</en></titles><available>true</available></products>\
+             <products><link href=\"/api/marketplace/v2/products/TextCreateWithKeywords\" rel=\"product\" type=\"application/xml\"/>\
+             <code>TextCreateWithKeywords</code><titles><en>Text creation with keywords</en></titles><available>true</available></products>\
+             </products_response>"
+        )
+    );
+}
+
+#[actix_web::test]
+async fn the_product_detail_is_seed_001_in_json_and_xml_and_unknown_is_404() {
+    let mut mocks = Mocks::default();
+    mocks.catalog.expect_product().returning(|code| {
+        Ok((code.as_str() == "product_research").then(|| Product {
+            available: false,
+            ..product_research()
+        }))
+    });
+    let app = app!(mocks);
+    let request = test::TestRequest::get()
+        .uri("/api/marketplace/v2/products/product_research")
+        .insert_header((header::AUTHORIZATION, CUSTOMER_KEY))
+        .to_request();
+    let (status, body) = text_of(test::call_service(&app, request).await).await;
+    // A withdrawn product stays readable by URI.
+    assert_eq!(
+        (status, body.as_str()),
+        (
+            StatusCode::OK,
+            r#"{"product_response":{"request_status":{"status":"success","code":200,"errors":[]},"product":{"link":[{"href":"/api/marketplace/v2/products/product_research","rel":"self","type":"application/json"}],"code":"product_research","titles":{"en":"Product Research"},"descriptions":{"en":"Identify product details using a Internet search."},"available":false,"attributes":[{"code":"research_language","type":"option","is_mandatory":true,"titles":{"en":"Research Language"},"helps":{"en":"Defines the language to use for creating the research result."},"options":[{"titles":{"en":"German"},"value":"de"},{"titles":{"en":"English"},"value":"en"}]}]}}}"#
+        )
+    );
+    let request = test::TestRequest::get()
+        .uri("/api/marketplace/v2/products/product_research")
+        .insert_header((header::AUTHORIZATION, CUSTOMER_KEY))
+        .insert_header((header::ACCEPT, "application/xml"))
+        .to_request();
+    let (status, body) = text_of(test::call_service(&app, request).await).await;
+    assert_eq!(
+        (status, body.as_str()),
+        (
+            StatusCode::OK,
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><product_response><request_status><status>success</status>\
+             <code>200</code><errors></errors></request_status><product>\
+             <link href=\"/api/marketplace/v2/products/product_research\" rel=\"self\" type=\"application/xml\"/>\
+             <code>product_research</code><titles><en>Product Research</en></titles>\
+             <descriptions><en>Identify product details using a Internet search.</en></descriptions>\
+             <available>false</available><attributes><code>research_language</code><type>option</type>\
+             <is_mandatory>true</is_mandatory><titles><en>Research Language</en></titles>\
+             <helps><en>Defines the language to use for creating the research result.</en></helps>\
+             <options><titles><en>German</en></titles><value>de</value></options>\
+             <options><titles><en>English</en></titles><value>en</value></options>\
+             </attributes></product></product_response>"
+        )
+    );
+    let request = test::TestRequest::get()
+        .uri("/api/marketplace/v2/products/nope")
+        .insert_header((header::AUTHORIZATION, CUSTOMER_KEY))
+        .to_request();
+    let (status, body) = text_of(test::call_service(&app, request).await).await;
+    assert_eq!(
+        (status, body.as_str()),
+        (
+            StatusCode::NOT_FOUND,
+            r#"{"product_response":{"request_status":{"status":"error","code":404,"errors":[{"code":"not_found","message":"The product with the code nope doesn't exist."}]}}}"#
+        )
+    );
+}
+
+#[actix_web::test]
+async fn a_template_with_bad_attributes_is_400_naming_each_attribute() {
+    let mut mocks = order_mocks();
+    mocks.board.expect_save_template().never();
+    let app = app!(mocks);
+    let request = test::TestRequest::post()
+        .uri("/api/marketplace/v2/customer/task_templates")
+        .insert_header((header::AUTHORIZATION, CUSTOMER_KEY))
+        .set_json(serde_json::json!({"task_template": {
+            "code": "research_it", "name": "Italian research",
+            "product": {"code": "product_research", "attributes": [
+                {"code": "research_language", "value": "it"},
+                {"code": "colour", "value": "red"},
+            ]},
+        }}))
+        .to_request();
+    let (status, body) = text_of(test::call_service(&app, request).await).await;
+    assert_eq!(
+        (status, body.as_str()),
+        (
+            StatusCode::BAD_REQUEST,
+            r#"{"task_template_response":{"request_status":{"status":"error","code":400,"errors":[{"code":"invalid_attribute","message":"The value it of attribute research_language is not one of its options."},{"code":"invalid_attribute","message":"The attribute colour is not an attribute of the product."}]}}}"#
+        )
+    );
+}
+
+#[actix_web::test]
+async fn a_valid_template_is_created_201() {
+    let mut mocks = order_mocks();
+    mocks
+        .board
+        .expect_save_template()
+        .withf(|customer, code, draft| {
+            *customer == CustomerId(256)
+                && code == "research_de"
+                && draft.attributes == research_template().attributes
+        })
+        .times(1)
+        .returning(|_, _, _| Ok((research_template(), true)));
+    let app = app!(mocks);
+    let request = test::TestRequest::put()
+        .uri("/api/marketplace/v2/customer/task_templates/research_de")
+        .insert_header((header::AUTHORIZATION, CUSTOMER_KEY))
+        .set_json(serde_json::json!({
+            "name": "German research",
+            "product": {"code": "product_research", "attributes": [{"code": "research_language", "value": "de"}]},
+        }))
+        .to_request();
+    let (status, body) = text_of(test::call_service(&app, request).await).await;
+    assert_eq!(
+        (status, body.as_str()),
+        (
+            StatusCode::CREATED,
+            r#"{"task_template_response":{"request_status":{"status":"success","code":201,"errors":[]},"task_template":{"link":[{"href":"/api/marketplace/v2/customer/task_templates/research_de","rel":"self","type":"application/json"}],"code":"research_de","name":"German research","titles":{},"descriptions":{},"product":{"code":"product_research","attributes":[{"code":"research_language","value":"de"}]}}}}"#
+        )
+    );
+}
+
+#[actix_web::test]
+async fn a_task_refused_for_credit_is_422_with_both_amounts() {
+    let mut mocks = order_mocks();
+    mocks
+        .board
+        .expect_submit()
+        .withf(|draft, admission| {
+            draft.quantity == 3 && admission.amount == 4_500 && admission.idempotency.is_none()
+        })
+        .returning(|_, _| {
+            Err(AdmitError::Refused(CreditRefused {
+                available: 1_200,
+                requested: 4_500,
+            }))
+        });
+    let app = app!(mocks);
+    let (status, body) =
+        text_of(test::call_service(&app, task_request(None).to_request()).await).await;
+    assert_eq!(
+        (status, body.as_str()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            r#"{"task_response":{"request_status":{"status":"error","code":422,"errors":[{"code":"credit_limit_exceeded","message":"The requested amount 45.00 EUR exceeds the available credit 12.00 EUR.","available":12.00,"requested":45.00}]}}}"#
+        )
+    );
+    let request = task_request(None)
+        .insert_header((header::ACCEPT, "application/xml"))
+        .to_request();
+    let (status, body) = text_of(test::call_service(&app, request).await).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        body.ends_with(
+            "<code>credit_limit_exceeded</code><message>The requested amount 45.00 EUR exceeds the available credit 12.00 EUR.</message>\
+             <available>12.00</available><requested>45.00</requested></error></errors></request_status></task_response>"
+        ),
+        "{body}"
+    );
+}
+
+const TASK_SCOPE: &str = "3:/api/marketplace/v2/customer/tasks";
+
+const TASK_BODY: &str = r#"{"task_response":{"request_status":{"status":"success","code":201,"errors":[]},"task":{"link":[{"href":"/api/marketplace/v2/customer/tasks/17","rel":"self","type":"application/json"}],"id":17,"customer_ref":"po-1","template":{"code":"research_de"},"product":{"code":"product_research"},"input":[{"item_code":"url","item_content":"https://example.com"}],"quantity":3,"amount":45.00,"currency":"EUR","state":"submitted","created_at":"2020-01-01T00:00:00Z","updated_at":"2020-01-01T00:00:00Z"}}}"#;
+
+#[actix_web::test]
+async fn a_submitted_task_is_201_with_its_exact_amount_and_honours_the_key() {
+    let mut mocks = order_mocks();
+    mocks
+        .idempotency
+        .expect_start()
+        .returning(|_, _, _, _, _| Ok(IdempotencyStart::Started));
+    mocks
+        .board
+        .expect_submit()
+        .withf(|draft, admission| {
+            draft.customer == CustomerId(256)
+                && draft.customer_ref.as_deref() == Some("po-1")
+                && draft.input[0].code == "url"
+                && admission.amount == 4_500
+                && admission.idempotency.as_deref() == Some(&format!("{TASK_SCOPE}:k-9")[..])
+        })
+        .times(1)
+        .returning(|_, _| Ok(task(17, TaskState::Submitted)));
+    mocks
+        .idempotency
+        .expect_complete()
+        .withf(|scope, key, status, body, _| {
+            scope == TASK_SCOPE && key == "k-9" && *status == 201 && body == TASK_BODY
+        })
+        .times(1)
+        .returning(|_, _, _, _, _| Ok(()));
+    let app = app!(mocks);
+    let (status, body) =
+        text_of(test::call_service(&app, task_request(Some("k-9")).to_request()).await).await;
+    assert_eq!((status, body.as_str()), (StatusCode::CREATED, TASK_BODY));
+}
+
+#[actix_web::test]
+async fn a_replayed_task_is_rerendered_as_xml() {
+    let mut mocks = Mocks::default();
+    mocks.idempotency.expect_start().returning(|_, _, _, _, _| {
+        Ok(IdempotencyStart::Replay {
+            status: 201,
+            body: TASK_BODY.to_owned(),
+        })
+    });
+    mocks.board.expect_submit().never();
+    let app = app!(mocks);
+    let request = task_request(Some("k-9"))
+        .insert_header((header::ACCEPT, "application/xml"))
+        .to_request();
+    let (status, body) = text_of(test::call_service(&app, request).await).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert!(
+        body.contains(
+            "<task><link href=\"/api/marketplace/v2/customer/tasks/17\" rel=\"self\" type=\"application/xml\"/><id>17</id>"
+        ) && body.contains("<input><item_code>url</item_code>")
+            && body.contains("<amount>45.00</amount>"),
+        "{body}"
+    );
+}
+
+#[actix_web::test]
+async fn operators_move_tasks_and_bad_moves_are_409() {
+    let mut mocks = Mocks::default();
+    mocks.board.expect_task().returning(|id| {
+        Ok(Some(match id.0 {
+            7 => task(7, TaskState::Submitted),
+            _ => task(id.0, TaskState::Finished),
+        }))
+    });
+    mocks
+        .board
+        .expect_move_task()
+        .withf(|id, from, to, user, _| {
+            id.0 == 7
+                && *from == TaskState::Submitted
+                && *to == TaskState::InProgress
+                && *user == Some(UserId(2))
+        })
+        .times(1)
+        .returning(|_, _, _, _, _| Ok(task(7, TaskState::InProgress)));
+    let app = app!(mocks);
+    let request = test::TestRequest::post()
+        .uri("/api/v1.0/tasks/7/state")
+        .set_json(serde_json::json!({"state": "in_progress"}))
+        .to_request();
+    let (status, body) = text_of(test::call_service(&app, request).await).await;
+    assert_eq!(
+        (status, body.as_str()),
+        (
+            StatusCode::OK,
+            r#"{"id":7,"customer_ref":"po-1","template":{"code":"research_de"},"product":{"code":"product_research"},"input":[{"item_code":"url","item_content":"https://example.com"}],"quantity":3,"amount":45.00,"currency":"EUR","state":"in_progress","created_at":"2020-01-01T00:00:00Z","updated_at":"2020-01-01T00:00:00Z"}"#
+        )
+    );
+    let request = test::TestRequest::post()
+        .uri("/api/v1.0/tasks/8/state")
+        .set_json(serde_json::json!({"state": "cancelled"}))
+        .to_request();
+    let (status, json) = json_of(test::call_service(&app, request).await).await;
+    assert_eq!(
+        (status, json),
+        (
+            StatusCode::CONFLICT,
+            error(
+                "invalid_transition",
+                "A task cannot go from finished to cancelled."
+            )
+        )
+    );
+    let request = test::TestRequest::post()
+        .uri("/api/v1.0/tasks/7/state")
+        .set_json(serde_json::json!({"state": "done"}))
+        .to_request();
+    let (status, json) = json_of(test::call_service(&app, request).await).await;
+    assert_eq!(
+        (status, json["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_param"))
+    );
+    // A customer key may not drive task states.
+    let request = test::TestRequest::post()
+        .uri("/api/v1.0/tasks/7/state")
+        .insert_header((header::AUTHORIZATION, CUSTOMER_KEY))
+        .set_json(serde_json::json!({"state": "finished"}))
+        .to_request();
+    let (status, _) = json_of(test::call_service(&app, request).await).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+#[actix_web::test]
+async fn operators_save_and_withdraw_products_with_a_price() {
+    let mut mocks = Mocks::default();
+    mocks
+        .catalog
+        .expect_save_product()
+        .withf(|code, draft| {
+            code.as_str() == "product_research"
+                && draft.price == Money::from_minor(1_500, eur())
+                && draft.attributes == product_research().attributes
+        })
+        .times(1)
+        .returning(|_, _| Ok((product_research(), true)));
+    mocks
+        .catalog
+        .expect_withdraw_product()
+        .returning(|code| Ok(code.as_str() == "product_research"));
+    let app = app!(mocks);
+    let request = test::TestRequest::put()
+        .uri("/api/v1.0/products/product_research")
+        .set_json(serde_json::json!({
+            "titles": {"en": "Product Research"},
+            "descriptions": {"en": "Identify product details using a Internet search."},
+            "price": 15.00, "currency": "EUR",
+            "attributes": [{
+                "code": "research_language", "type": "option", "is_mandatory": true,
+                "titles": {"en": "Research Language"},
+                "helps": {"en": "Defines the language to use for creating the research result."},
+                "options": [{"titles": {"en": "German"}, "value": "de"}, {"titles": {"en": "English"}, "value": "en"}],
+            }],
+        }))
+        .to_request();
+    let (status, json) = json_of(test::call_service(&app, request).await).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(
+        (
+            json["price"].to_string(),
+            &json["currency"],
+            &json["href"],
+            &json["attributes"][0]["options"][1]["value"]
+        ),
+        (
+            "15.00".to_owned(),
+            &Value::from("EUR"),
+            &Value::from("/api/v1.0/products/product_research"),
+            &Value::from("en")
+        )
+    );
+    let request = test::TestRequest::post()
+        .uri("/api/v1.0/products/x")
+        .set_json(serde_json::json!({"titles": {"en": "X"}, "price": "1.001", "currency": "EUR"}))
+        .to_request();
+    let (status, json) = json_of(test::call_service(&app, request).await).await;
+    assert_eq!(
+        (status, json["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_param"))
+    );
+    let request = test::TestRequest::delete()
+        .uri("/api/v1.0/products/product_research")
+        .to_request();
+    let (status, json) = json_of(test::call_service(&app, request).await).await;
+    assert_eq!(
+        (status, json["success"].as_str()),
+        (StatusCode::OK, Some("true"))
+    );
+    let request = test::TestRequest::delete()
+        .uri("/api/v1.0/products/nope")
+        .to_request();
+    let (status, json) = json_of(test::call_service(&app, request).await).await;
+    assert_eq!(
+        (status, json),
+        (
+            StatusCode::NOT_FOUND,
+            error("not_found", "The product with the code nope doesn't exist.")
+        )
+    );
+}
+
+#[actix_web::test]
+async fn catalog_and_order_routes_are_documented() {
+    let json = serde_json::to_value(credence_http::openapi()).unwrap();
+    for path in [
+        "/api/marketplace/v2/products/",
+        "/api/marketplace/v2/products/{code}",
+        "/api/marketplace/v2/customer/task_templates",
+        "/api/marketplace/v2/customer/task_templates/{code}",
+        "/api/marketplace/v2/customer/tasks",
+        "/api/marketplace/v2/customer/tasks/{id}",
+        "/api/marketplace/v2/customer/tasks/{id}/cancel",
+        "/api/v1.0/products",
+        "/api/v1.0/products/{code}",
+        "/api/v1.0/tasks/{id}/state",
+    ] {
+        assert!(json["paths"].get(path).is_some(), "{path} is documented");
+    }
 }

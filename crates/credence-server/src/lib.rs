@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 pub mod config;
+pub mod demo;
 pub mod secrets;
 pub mod startup;
 pub mod telemetry;

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use credence_domain::Role;
-use credence_server::{Application, Config, startup, telemetry};
+use credence_server::{Application, Config, demo, startup, telemetry};
 
 /// Credence: customer accounts and credit.
 #[derive(Debug, Parser)]
@@ -25,6 +25,8 @@ enum Command {
     Serve,
     /// Apply the migrations and exit.
     Migrate,
+    /// Load demo products, customers and credit, and print a key for each role.
+    Demo,
     /// Manage API keys.
     Keys {
         #[command(subcommand)]
@@ -80,6 +82,11 @@ fn main() -> ExitCode {
                 startup::open_database(&config).await?;
                 println!("migrations applied");
                 Ok(())
+            }
+            Command::Demo => {
+                let database = startup::open_database(&config).await?;
+                let services = startup::services(&config, database)?;
+                demo::load(&services).await
             }
             Command::Keys {
                 command:

@@ -12,7 +12,7 @@ use anyhow::Context as _;
 use credence_domain::Settings;
 use credence_domain::ports::{Clock, SystemClock};
 use credence_domain::services::{
-    AccountService, AuthService, CustomerService, RecordService, ReferencePorts,
+    AccountService, AuthService, CustomerService, OrderService, RecordService, ReferencePorts,
 };
 use credence_domain::values::CurrencyCode;
 use credence_http::{HttpConfig, Services};
@@ -85,14 +85,22 @@ pub fn services(config: &Config, database: Database) -> anyhow::Result<Services>
     let expiry = chrono::TimeDelta::seconds(
         i64::try_from(config.reservation_expiry_secs.max(1)).unwrap_or(900),
     );
+    let accounts = AccountService::new(
+        store.clone(),
+        store.clone(),
+        refs.currencies.clone(),
+        clock.clone(),
+        expiry,
+    );
     Ok(Services {
-        accounts: AccountService::new(
+        orders: OrderService::new(
             store.clone(),
             store.clone(),
-            refs.currencies.clone(),
+            store.clone(),
+            accounts.clone(),
             clock.clone(),
-            expiry,
         ),
+        accounts,
         idempotency: store.clone(),
         auth: AuthService::new(
             store.clone(),

@@ -280,3 +280,36 @@ fn http_get(port: u16, path: &str) -> Option<String> {
     stream.read_to_string(&mut response).ok()?;
     Some(response)
 }
+
+#[test]
+fn demo_loads_data_and_prints_a_key_per_role_and_can_run_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("demo.db").display());
+    for _ in 0..2 {
+        let output = credence()
+            .arg("demo")
+            .env("CREDENCE_DATABASE_URL", &url)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let stdout = String::from_utf8(output.stdout).unwrap();
+        for role in ["admin key:", "reseller key:", "customer key:"] {
+            let line = stdout
+                .lines()
+                .find(|l| l.starts_with(role))
+                .unwrap_or_else(|| panic!("{role} in {stdout}"));
+            assert!(
+                line.trim_end()
+                    .rsplit(' ')
+                    .next()
+                    .is_some_and(|k| k.starts_with("ck_")),
+                "{line}"
+            );
+        }
+        assert!(stdout.contains("product_research"), "{stdout}");
+    }
+}

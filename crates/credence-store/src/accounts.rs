@@ -8,6 +8,10 @@
 //! - the admission is one conditional `UPDATE accounts ... WHERE balance + credit_limit -
 //!   reserved >= :cost`: PostgreSQL re-evaluates the condition on the locked row after a
 //!   racing writer commits, and SQLite's `BEGIN IMMEDIATE` runs writers one at a time;
+//! - the admission share-locks the rows of its customer and of the paying customer, and only
+//!   proceeds while both are live; archiving takes those rows exclusively, so an admission
+//!   and an archive of either customer run one after the other, and the loser sees the
+//!   winner (an archived customer, or an open reservation that refuses the archive);
 //! - captures, releases and expiries flip a reservation with `WHERE status = 'open'`, so two
 //!   sweepers (or a sweeper and a capture) never close one reservation twice;
 //! - every account update guards its own overflow in the `WHERE` clause (SQLite would turn an
@@ -35,7 +39,7 @@ use crate::Store;
 use crate::customers::to_db_time;
 use crate::database::AnyConnection;
 use crate::error::Failure;
-use crate::schema::{accounts, credit_limit_history, ledger_entries, reservations};
+use crate::schema::{accounts, credit_limit_history, customers, ledger_entries, reservations};
 
 const OPEN: &str = "open";
 
@@ -370,7 +374,10 @@ fn account_at(
     Ok(Some(account))
 }
 
-fn reservation_by_tag(conn: &mut AnyConnection, tag: &str) -> Result<Option<Reservation>, Failure> {
+pub(crate) fn reservation_by_tag(
+    conn: &mut AnyConnection,
+    tag: &str,
+) -> Result<Option<Reservation>, Failure> {
     reservations::table
         .filter(reservations::idempotency.eq(tag))
         .select(ReservationRow::as_select())
@@ -390,7 +397,7 @@ fn entry_by_tag(conn: &mut AnyConnection, tag: &str) -> Result<Option<LedgerEntr
         .transpose()
 }
 
-fn is_unique_violation(failure: &Failure) -> bool {
+pub(crate) fn is_unique_violation(failure: &Failure) -> bool {
     matches!(
         failure,
         Failure::Query(DieselError::DatabaseError(
@@ -401,19 +408,65 @@ fn is_unique_violation(failure: &Failure) -> bool {
 }
 
 /// Why an admission was refused inside its transaction (which still commits the expiries).
-enum Refusal {
+pub(crate) enum Refusal {
     NoAccount,
     Refused(CreditRefused),
 }
 
-fn admit_in(
+impl From<Refusal> for AdmitError {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::NoAccount => Self::NoAccount,
+            Refusal::Refused(refused) => Self::Refused(refused),
+        }
+    }
+}
+
+/// A reservation made (or found by its idempotency tag) by [`admit_in`].
+pub(crate) struct Admitted {
+    pub(crate) reservation: Reservation,
+    /// `false` when the tag named an earlier admission, returned as it is.
+    pub(crate) fresh: bool,
+}
+
+/// Whether the admission's customer and its paying customer are both live, share-locking
+/// their rows until the transaction ends on PostgreSQL. An archive holds them exclusively
+/// (`FOR UPDATE`), so this waits for a racing archive and then sees it committed (PostgreSQL
+/// re-checks `archived_at` on the newest row version); an archive that comes second waits for
+/// the admission and then finds its open reservation. Taking the customer rows before the
+/// account row keeps the archive's lock order (customer, then account), so the two never
+/// deadlock. SQLite's `BEGIN IMMEDIATE` already serializes writers.
+fn lock_live_parties(conn: &mut AnyConnection, admission: &Admission) -> Result<bool, Failure> {
+    let mut wanted = vec![admission.customer.get(), admission.account.get()];
+    wanted.sort_unstable();
+    wanted.dedup();
+    let query = customers::table
+        .filter(customers::id.eq_any(wanted.clone()))
+        .filter(customers::archived_at.is_null())
+        .select(customers::id)
+        .order(customers::id);
+    let live: Vec<i64> = match conn {
+        AnyConnection::Postgresql(c) => query.for_share().load(c)?,
+        AnyConnection::Sqlite(c) => query.load(c)?,
+    };
+    Ok(live == wanted)
+}
+
+/// The admission, on a connection inside a write transaction: the idempotency tag, the
+/// liveness of both customers, the expiry of the account's due reservations, then the
+/// conditional update that re-checks the credit, the reservation and its ledger entry.
+/// [`AccountLedger::admit`] and task submission both run exactly this.
+pub(crate) fn admit_in(
     conn: &mut AnyConnection,
     admission: &Admission,
-) -> Result<Result<Reservation, Refusal>, Failure> {
+) -> Result<Result<Admitted, Refusal>, Failure> {
     if let Some(tag) = admission.idempotency.as_deref()
         && let Some(done) = reservation_by_tag(conn, tag)?
     {
-        return Ok(Ok(done));
+        return Ok(Ok(Admitted {
+            reservation: done,
+            fresh: false,
+        }));
     }
     let account = admission.account.get();
     let cost = admission.amount;
@@ -422,6 +475,10 @@ fn admit_in(
         return Err(Failure::Corrupt(format!(
             "admission of {cost} (amounts are above 0)"
         )));
+    }
+    // Archived customers have no account to reserve on (nor does an order for one).
+    if !lock_live_parties(conn, admission)? {
+        return Ok(Err(Refusal::NoAccount));
     }
     expire_account(conn, account, now)?;
     // The admission: check and reserve in one statement.
@@ -483,15 +540,18 @@ fn admit_in(
         balance_after,
         reserved_after,
     )?;
-    load_reservation(conn, id)?
+    let reservation = load_reservation(conn, id)?
         .ok_or_else(|| Failure::corrupt("reservation", "vanished right after its insert"))?
-        .into_domain()
-        .map(Ok)
+        .into_domain()?;
+    Ok(Ok(Admitted {
+        reservation,
+        fresh: true,
+    }))
 }
 
 /// How a capture or release ended inside its transaction (which commits an expiry met on
 /// the way).
-enum Settle {
+pub(crate) enum Settle {
     NotFound,
     NotOpen,
     Exceeds,
@@ -509,7 +569,7 @@ impl From<Settle> for SettleError {
 
 /// Closes an open reservation of `account`: `captured` is `Some` for a capture (`None`
 /// captures all of it), `None` with `capture == false` for a release.
-fn settle_in(
+pub(crate) fn settle_in(
     conn: &mut AnyConnection,
     account: i64,
     id: i64,
@@ -679,9 +739,8 @@ impl AccountLedger for Store {
             .write(move |conn| admit_in(conn, &tagged))
             .await;
         match result {
-            Ok(Ok(reservation)) => Ok(reservation),
-            Ok(Err(Refusal::NoAccount)) => Err(AdmitError::NoAccount),
-            Ok(Err(Refusal::Refused(refused))) => Err(AdmitError::Refused(refused)),
+            Ok(Ok(admitted)) => Ok(admitted.reservation),
+            Ok(Err(refusal)) => Err(refusal.into()),
             // A racing twin with the same tag committed first (PostgreSQL): answer its result.
             Err(failure) if is_unique_violation(&failure) => {
                 let Some(tag) = admission.idempotency.clone() else {

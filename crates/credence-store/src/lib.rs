@@ -9,6 +9,7 @@
 
 mod accounts;
 pub mod bench_support;
+mod catalog;
 mod customers;
 mod database;
 mod error;
@@ -16,6 +17,7 @@ mod idempotency;
 mod keys;
 mod records;
 mod schema;
+mod tasks;
 
 #[cfg(feature = "test-support")]
 pub mod test_support;

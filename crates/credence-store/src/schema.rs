@@ -205,6 +205,66 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    products (code) {
+        code -> Text,
+        titles -> Text,
+        descriptions -> Text,
+        available -> Bool,
+        price_minor -> BigInt,
+        currency -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    product_attributes (product_code, code) {
+        product_code -> Text,
+        position -> Integer,
+        code -> Text,
+        kind -> Text,
+        is_mandatory -> Bool,
+        min_length -> Nullable<BigInt>,
+        max_length -> Nullable<BigInt>,
+        titles -> Text,
+        helps -> Text,
+        options -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    task_templates (customer_id, code) {
+        customer_id -> BigInt,
+        code -> Text,
+        name -> Text,
+        titles -> Text,
+        descriptions -> Text,
+        product_code -> Text,
+        attributes -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    tasks (id) {
+        id -> BigInt,
+        customer_id -> BigInt,
+        customer_ref -> Nullable<Text>,
+        template_code -> Text,
+        product_code -> Text,
+        input -> Text,
+        quantity -> BigInt,
+        amount_minor -> BigInt,
+        currency -> Text,
+        state -> Text,
+        reservation_id -> BigInt,
+        account_id -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(api_keys -> users (user_id));
 diesel::joinable!(customer_payment_types -> payment_types (payment_type_id));
 
@@ -224,4 +284,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     reservations,
     ledger_entries,
     idempotency_keys,
+    products,
+    product_attributes,
+    task_templates,
+    tasks,
 );

@@ -5,8 +5,12 @@
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
+use credence_domain::catalog::{
+    AttributeKind, AttributeOption, AttributeValue, Locale, Localized, Product, ProductAttribute,
+    ProductCode, ProductDraft, TaskDraft, TaskId, TaskState, TemplateDraft,
+};
 use credence_domain::credit::{
-    CreditAccount, CreditRefused, EntryKind, LedgerEntry, ReservationId, ReservationStatus,
+    CreditAccount, CreditRefused, EntryKind, LedgerEntry, Money, ReservationId, ReservationStatus,
 };
 use credence_domain::customer::{
     Address, Contact, Customer, CustomerData, CustomerFilter, CustomerKey, CustomerQuery,
@@ -16,8 +20,8 @@ use credence_domain::ids::{CategoryId, CustomerId, RegionId, UserId};
 use credence_domain::listing::{Order, PageRequest, TextPattern, TimeRange};
 use credence_domain::ports::{
     AccountLedger, Admission, AdmitError, CustomerRepository, IdempotencyStart, IdempotencyStore,
-    NewCustomer, Posting, Readiness, RecordRepository, RemoveError, SettleError, StoreError,
-    WriteError,
+    MoveTaskError, NewCustomer, Posting, ProductCatalog, Readiness, RecordRepository, RemoveError,
+    SettleError, StoreError, TaskBoard, TaskFilter, WriteError,
 };
 use credence_domain::principal::Role;
 use credence_domain::reference_data::{
@@ -2169,6 +2173,665 @@ fn migration_keeps_existing_limits_on_postgres() {
     .unwrap();
 }
 
+// ---------------------------------------------------------------------------------------
+// Archiving and admissions (credit correctness).
+
+async fn archived_customers_cannot_be_admitted(store: Store) {
+    let live = funded(&store, "LIVE", 1000).await;
+    al(&store)
+        .admit(&admission(live.id, 100, 1, 3600))
+        .await
+        .unwrap();
+    let gone = funded(&store, "GONE", 1000).await;
+    assert!(cr(&store).archive(gone.id, at(2)).await.unwrap());
+    assert!(matches!(
+        al(&store).admit(&admission(gone.id, 100, 3, 3600)).await,
+        Err(AdmitError::NoAccount)
+    ));
+    // An order for an archived child on its (live) parent's account is refused too.
+    let parent = funded(&store, "PARENT", 1000).await;
+    let mut child = data(&store, "CHILD", "Child").await;
+    child.parent = Some(parent.data.summary(parent.id));
+    child.bill_with_parent = true;
+    let child = insert(&store, child, at(0)).await;
+    let mut for_child = admission(parent.id, 100, 4, 3600);
+    for_child.customer = child.id;
+    al(&store).admit(&for_child).await.unwrap();
+    assert!(matches!(
+        cr(&store).archive(child.id, at(5)).await,
+        Err(RemoveError::InUse)
+    ));
+    let child2 = {
+        let mut d = data(&store, "CHILD2", "Child 2").await;
+        d.parent = Some(parent.data.summary(parent.id));
+        d.bill_with_parent = true;
+        insert(&store, d, at(0)).await
+    };
+    assert!(cr(&store).archive(child2.id, at(6)).await.unwrap());
+    for_child.customer = child2.id;
+    assert!(matches!(
+        al(&store).admit(&for_child).await,
+        Err(AdmitError::NoAccount)
+    ));
+    assert_eq!(stored(&store, parent.id).await.reserved, 100);
+    assert_ledger_adds_up(&store, live.id).await;
+    assert_ledger_adds_up(&store, parent.id).await;
+    assert_eq!(stored_any(&store, gone.id).await, 0);
+}
+
+/// Archives racing admissions: whatever the order, an archived customer holds no open
+/// reservation, and every admission either failed or kept the customer live.
+async fn archives_racing_admissions_leave_no_reservation(store: Store) {
+    for round in 0..6 {
+        let c = funded(&store, &format!("ARACE-{round}"), 1000).await;
+        let admits: Vec<_> = (0..3)
+            .map(|_| {
+                let store = store.clone();
+                let id = c.id;
+                tokio::spawn(async move { al(&store).admit(&admission(id, 10, 1, 3600)).await })
+            })
+            .collect();
+        let archiver = {
+            let store = store.clone();
+            let id = c.id;
+            tokio::spawn(async move { cr(&store).archive(id, at(1)).await })
+        };
+        let admitted = {
+            let mut n = 0;
+            for admit in admits {
+                match admit.await.unwrap() {
+                    Ok(_) => n += 1,
+                    Err(AdmitError::NoAccount) => {}
+                    Err(e) => panic!("unexpected {e:?}"),
+                }
+            }
+            n
+        };
+        let archived = match archiver.await.unwrap() {
+            Ok(archived) => archived,
+            Err(RemoveError::InUse) => false,
+            Err(e) => panic!("unexpected {e:?}"),
+        };
+        let reserved = stored_any(&store, c.id).await;
+        assert!(
+            !(archived && reserved > 0),
+            "round {round}: {admitted} admitted on an archived customer"
+        );
+        assert_eq!(reserved, 10 * admitted);
+    }
+}
+
+/// The reserved amount of an account, archived customer or not.
+async fn stored_any(store: &Store, id: CustomerId) -> i64 {
+    let page = al(store)
+        .reservations(id, PageRequest::new(Some(100), None).unwrap())
+        .await
+        .unwrap();
+    page.items
+        .iter()
+        .filter(|r| r.status == ReservationStatus::Open)
+        .map(|r| r.amount)
+        .sum()
+}
+
+// ---------------------------------------------------------------------------------------
+// Products, templates and tasks (SPEC §4).
+
+fn pc(store: &Store) -> &dyn ProductCatalog {
+    store
+}
+
+fn tb(store: &Store) -> &dyn TaskBoard {
+    store
+}
+
+fn texts(pairs: &[(Locale, &str)]) -> Localized {
+    pairs.iter().map(|(l, t)| (*l, (*t).to_owned())).collect()
+}
+
+fn code(value: &str) -> ProductCode {
+    ProductCode::new(value).unwrap()
+}
+
+fn product_draft(price: i64, available: bool) -> ProductDraft {
+    ProductDraft {
+        titles: texts(&[(Locale::En, "Text"), (Locale::De, "Text (de)")]),
+        descriptions: texts(&[(Locale::Fr, "Un texte")]),
+        available,
+        price: Money::from_minor(price, eur()),
+        attributes: vec![
+            ProductAttribute {
+                code: "language".to_owned(),
+                kind: AttributeKind::Option(vec![
+                    AttributeOption {
+                        titles: texts(&[(Locale::En, "German")]),
+                        value: "de".to_owned(),
+                    },
+                    AttributeOption {
+                        titles: texts(&[(Locale::En, "English"), (Locale::De, "Englisch")]),
+                        value: "en".to_owned(),
+                    },
+                ]),
+                is_mandatory: true,
+                titles: texts(&[(Locale::En, "Language")]),
+                helps: Localized::new(),
+            },
+            ProductAttribute {
+                code: "keywords".to_owned(),
+                kind: AttributeKind::String {
+                    min_length: Some(3),
+                    max_length: None,
+                },
+                is_mandatory: false,
+                titles: texts(&[(Locale::En, "Keywords")]),
+                helps: texts(&[(Locale::En, "comma separated \"words\"")]),
+            },
+            ProductAttribute {
+                code: "words".to_owned(),
+                kind: AttributeKind::Integer,
+                is_mandatory: false,
+                titles: texts(&[(Locale::En, "Words")]),
+                helps: Localized::new(),
+            },
+            ProductAttribute {
+                code: "deadline".to_owned(),
+                kind: AttributeKind::Date,
+                is_mandatory: false,
+                titles: texts(&[(Locale::En, "Deadline")]),
+                helps: Localized::new(),
+            },
+        ],
+    }
+}
+
+fn codes(products: &[Product]) -> Vec<&str> {
+    products.iter().map(|p| p.code.as_str()).collect()
+}
+
+async fn products_upsert_replace_attributes_and_withdraw(store: Store) {
+    let draft = product_draft(250, true);
+    let (created, is_new) = pc(&store)
+        .save_product(&code("text"), &draft)
+        .await
+        .unwrap();
+    assert!(is_new);
+    assert_eq!(
+        (
+            created.titles.clone(),
+            created.descriptions.clone(),
+            created.available,
+            created.price,
+            created.attributes.clone()
+        ),
+        (
+            draft.titles.clone(),
+            draft.descriptions.clone(),
+            true,
+            Money::from_minor(250, eur()),
+            draft.attributes.clone()
+        )
+    );
+    assert_eq!(
+        pc(&store).product(&code("text")).await.unwrap(),
+        Some(created)
+    );
+    // Replacing keeps the row and replaces the attributes, in the new order.
+    let mut changed = product_draft(300, true);
+    changed.attributes.remove(0);
+    changed.attributes.reverse();
+    let (replaced, is_new) = pc(&store)
+        .save_product(&code("text"), &changed)
+        .await
+        .unwrap();
+    assert!(!is_new);
+    assert_eq!(replaced.price.minor(), 300);
+    assert_eq!(
+        replaced
+            .attributes
+            .iter()
+            .map(|a| a.code.as_str())
+            .collect::<Vec<_>>(),
+        vec!["deadline", "words", "keywords"]
+    );
+    pc(&store)
+        .save_product(&code("alpha"), &product_draft(1, true))
+        .await
+        .unwrap();
+    pc(&store)
+        .save_product(&code("zeta"), &product_draft(1, false))
+        .await
+        .unwrap();
+    assert_eq!(
+        codes(&pc(&store).products(false).await.unwrap()),
+        vec!["alpha", "text", "zeta"]
+    );
+    assert_eq!(
+        codes(&pc(&store).products(true).await.unwrap()),
+        vec!["alpha", "text"]
+    );
+    assert!(pc(&store).withdraw_product(&code("alpha")).await.unwrap());
+    assert!(!pc(&store).withdraw_product(&code("nope")).await.unwrap());
+    assert_eq!(
+        codes(&pc(&store).products(true).await.unwrap()),
+        vec!["text"]
+    );
+    let withdrawn = pc(&store).product(&code("alpha")).await.unwrap().unwrap();
+    assert!(!withdrawn.available, "withdrawn products stay readable");
+    assert_eq!(withdrawn.attributes.len(), 4);
+    assert_eq!(pc(&store).product(&code("nope")).await.unwrap(), None);
+}
+
+fn template_draft(product: &str, name: &str) -> TemplateDraft {
+    TemplateDraft {
+        name: name.to_owned(),
+        titles: texts(&[(Locale::En, name)]),
+        descriptions: Localized::new(),
+        product: code(product),
+        attributes: vec![
+            AttributeValue {
+                code: "language".to_owned(),
+                value: "de".to_owned(),
+            },
+            AttributeValue {
+                code: "keywords".to_owned(),
+                value: "a, \"b\"".to_owned(),
+            },
+        ],
+    }
+}
+
+async fn templates_crud_per_customer(store: Store) {
+    pc(&store)
+        .save_product(&code("text"), &product_draft(100, true))
+        .await
+        .unwrap();
+    let a = add(&store, "TA", "A", at(0)).await;
+    let b = add(&store, "TB", "B", at(0)).await;
+    let (t1, created) = tb(&store)
+        .save_template(a.id, "t1", &template_draft("text", "One"))
+        .await
+        .unwrap();
+    assert!(created);
+    assert_eq!(
+        (t1.customer, t1.code.as_str(), t1.name.as_str()),
+        (a.id, "t1", "One")
+    );
+    assert_eq!(t1.attributes, template_draft("text", "One").attributes);
+    let (t1, created) = tb(&store)
+        .save_template(a.id, "t1", &template_draft("text", "Uno"))
+        .await
+        .unwrap();
+    assert!(!created);
+    assert_eq!(t1.name, "Uno");
+    tb(&store)
+        .save_template(a.id, "t0", &template_draft("text", "Zero"))
+        .await
+        .unwrap();
+    let (other, created) = tb(&store)
+        .save_template(b.id, "t1", &template_draft("text", "B's"))
+        .await
+        .unwrap();
+    assert!(created, "codes are per customer");
+    let listed = tb(&store).templates(a.id).await.unwrap();
+    assert_eq!(
+        listed.iter().map(|t| t.code.as_str()).collect::<Vec<_>>(),
+        vec!["t0", "t1"]
+    );
+    assert_eq!(tb(&store).template(a.id, "t1").await.unwrap(), Some(t1));
+    assert_eq!(tb(&store).template(b.id, "t1").await.unwrap(), Some(other));
+    assert_eq!(tb(&store).template(b.id, "t0").await.unwrap(), None);
+    assert!(tb(&store).delete_template(a.id, "t1").await.unwrap());
+    assert!(!tb(&store).delete_template(a.id, "t1").await.unwrap());
+    assert_eq!(tb(&store).templates(a.id).await.unwrap().len(), 1);
+    assert_eq!(tb(&store).templates(b.id).await.unwrap().len(), 1);
+}
+
+fn task_draft(customer: CustomerId, quantity: u32) -> TaskDraft {
+    TaskDraft {
+        customer,
+        customer_ref: Some(format!("ref-{quantity}")),
+        template: "t1".to_owned(),
+        product: code("text"),
+        input: vec![AttributeValue {
+            code: "title".to_owned(),
+            value: "Hello".to_owned(),
+        }],
+        quantity,
+    }
+}
+
+/// A customer with `limit` of credit, the product `text` and its template `t1`.
+async fn shop(store: &Store, reference: &str, limit: i64) -> Customer {
+    if pc(store).product(&code("text")).await.unwrap().is_none() {
+        pc(store)
+            .save_product(&code("text"), &product_draft(100, true))
+            .await
+            .unwrap();
+    }
+    let c = funded(store, reference, limit).await;
+    tb(store)
+        .save_template(c.id, "t1", &template_draft("text", "One"))
+        .await
+        .unwrap();
+    c
+}
+
+async fn all_tasks(store: &Store, filter: TaskFilter) -> (Vec<TaskId>, u64) {
+    let page = tb(store)
+        .tasks(&filter, PageRequest::new(Some(100), None).unwrap())
+        .await
+        .unwrap();
+    (page.items.iter().map(|t| t.id).collect(), page.total)
+}
+
+async fn submit_admits_and_creates_the_task(store: Store) {
+    let c = shop(&store, "SUBMIT", 1000).await;
+    let task = tb(&store)
+        .submit(&task_draft(c.id, 3), &admission(c.id, 300, 1, 3600))
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            task.customer,
+            task.customer_ref.as_deref(),
+            task.template.as_str(),
+            task.product.as_str(),
+            task.quantity,
+            task.amount,
+            task.state,
+            task.created_at,
+            task.updated_at
+        ),
+        (
+            c.id,
+            Some("ref-3"),
+            "t1",
+            "text",
+            3,
+            Money::from_minor(300, eur()),
+            TaskState::Submitted,
+            at(1),
+            at(1)
+        )
+    );
+    assert_eq!(task.input, task_draft(c.id, 3).input);
+    assert_eq!(tb(&store).task(task.id).await.unwrap(), Some(task.clone()));
+    assert_eq!(tb(&store).task(TaskId(999_999)).await.unwrap(), None);
+    assert_eq!(stored(&store, c.id).await.reserved, 300);
+    let entries = assert_ledger_adds_up(&store, c.id).await;
+    assert_eq!(kinds(&entries), vec!["reservation"]);
+    assert_eq!(entries[0].reservation, Some(task.reservation));
+    // Too much: refused with both amounts, and no task.
+    let refused = tb(&store)
+        .submit(&task_draft(c.id, 8), &admission(c.id, 800, 2, 3600))
+        .await;
+    assert!(
+        matches!(
+            refused,
+            Err(AdmitError::Refused(CreditRefused {
+                available: 700,
+                requested: 800
+            }))
+        ),
+        "{refused:?}"
+    );
+    assert_eq!(all_tasks(&store, TaskFilter::default()).await.1, 1);
+    // The same idempotency tag answers the first task and reserves once.
+    let mut tagged = admission(c.id, 200, 3, 3600);
+    tagged.idempotency = Some("user:1/task-1".to_owned());
+    let first = tb(&store)
+        .submit(&task_draft(c.id, 2), &tagged)
+        .await
+        .unwrap();
+    let again = tb(&store)
+        .submit(&task_draft(c.id, 2), &tagged)
+        .await
+        .unwrap();
+    assert_eq!(first, again);
+    assert_eq!(stored(&store, c.id).await.reserved, 500);
+    // Filters, newest first.
+    let other = shop(&store, "SUBMIT-2", 1000).await;
+    let theirs = tb(&store)
+        .submit(
+            &task_draft(other.id, 1),
+            &admission(other.id, 100, 10, 3600),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        all_tasks(&store, TaskFilter::default()).await,
+        (vec![theirs.id, first.id, task.id], 3)
+    );
+    let mine = TaskFilter {
+        customer: Some(c.id),
+        ..TaskFilter::default()
+    };
+    assert_eq!(
+        all_tasks(&store, mine.clone()).await,
+        (vec![first.id, task.id], 2)
+    );
+    assert_eq!(
+        all_tasks(
+            &store,
+            TaskFilter {
+                created_from: Some(at(2)),
+                ..mine.clone()
+            }
+        )
+        .await,
+        (vec![first.id], 1)
+    );
+    assert_eq!(
+        all_tasks(
+            &store,
+            TaskFilter {
+                created_until: Some(at(1)),
+                ..mine.clone()
+            }
+        )
+        .await,
+        (vec![task.id], 1)
+    );
+    assert_eq!(
+        all_tasks(
+            &store,
+            TaskFilter {
+                state: Some(TaskState::Finished),
+                ..mine.clone()
+            }
+        )
+        .await,
+        (vec![], 0)
+    );
+    let paged = tb(&store)
+        .tasks(&mine, PageRequest::new(Some(1), Some(1)).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            paged.items.iter().map(|t| t.id).collect::<Vec<_>>(),
+            paged.total
+        ),
+        (vec![task.id], 2)
+    );
+    assert_ledger_adds_up(&store, c.id).await;
+    assert_ledger_adds_up(&store, other.id).await;
+}
+
+async fn racing_submits_never_overdraw(store: Store) {
+    let c = shop(&store, "TRACE", 1000).await;
+    let racers: Vec<_> = (0..20)
+        .map(|_| {
+            let store = store.clone();
+            let id = c.id;
+            tokio::spawn(async move {
+                tb(&store)
+                    .submit(&task_draft(id, 1), &admission(id, 100, 1, 3600))
+                    .await
+            })
+        })
+        .collect();
+    let (mut admitted, mut refused) = (0, 0);
+    for racer in racers {
+        match racer.await.unwrap() {
+            Ok(_) => admitted += 1,
+            Err(AdmitError::Refused(r)) => {
+                assert_eq!((r.available, r.requested), (0, 100));
+                refused += 1;
+            }
+            Err(e) => panic!("unexpected {e:?}"),
+        }
+    }
+    assert_eq!((admitted, refused), (10, 10));
+    assert_eq!(all_tasks(&store, TaskFilter::default()).await.1, 10);
+    assert_eq!(stored(&store, c.id).await.reserved, 1000);
+    assert_eq!(assert_ledger_adds_up(&store, c.id).await.len(), 10);
+}
+
+async fn finish_captures_and_cancel_releases(store: Store) {
+    let c = shop(&store, "MOVE", 1000).await;
+    let submit = |quantity: u32, now: i64, expires: i64| {
+        let store = store.clone();
+        let id = c.id;
+        async move {
+            tb(&store)
+                .submit(
+                    &task_draft(id, quantity),
+                    &admission(id, i64::from(quantity) * 100, now, expires),
+                )
+                .await
+                .unwrap()
+        }
+    };
+    let done = submit(3, 1, 3600).await;
+    let started = tb(&store)
+        .move_task(
+            done.id,
+            TaskState::Submitted,
+            TaskState::InProgress,
+            None,
+            at(2),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (started.state, started.updated_at),
+        (TaskState::InProgress, at(2))
+    );
+    assert_eq!(stored(&store, c.id).await.reserved, 300);
+    let finished = tb(&store)
+        .move_task(
+            done.id,
+            TaskState::InProgress,
+            TaskState::Finished,
+            Some(UserId(1)),
+            at(3),
+        )
+        .await
+        .unwrap();
+    assert_eq!(finished.state, TaskState::Finished);
+    let account = stored(&store, c.id).await;
+    assert_eq!((account.balance, account.reserved), (-300, 0));
+    let dropped = submit(2, 4, 3600).await;
+    assert_eq!(stored(&store, c.id).await.reserved, 200);
+    let cancelled = tb(&store)
+        .move_task(
+            dropped.id,
+            TaskState::Submitted,
+            TaskState::Cancelled,
+            None,
+            at(5),
+        )
+        .await
+        .unwrap();
+    assert_eq!(cancelled.state, TaskState::Cancelled);
+    let account = stored(&store, c.id).await;
+    assert_eq!((account.balance, account.reserved), (-300, 0));
+    assert!(matches!(
+        tb(&store)
+            .move_task(
+                dropped.id,
+                TaskState::Submitted,
+                TaskState::Cancelled,
+                None,
+                at(6)
+            )
+            .await,
+        Err(MoveTaskError::Conflict)
+    ));
+    assert!(matches!(
+        tb(&store)
+            .move_task(
+                TaskId(999_999),
+                TaskState::Submitted,
+                TaskState::Cancelled,
+                None,
+                at(6)
+            )
+            .await,
+        Err(MoveTaskError::NotFound)
+    ));
+    // A reservation that lapsed: cancelling (or finishing) moves the state, settles nothing.
+    let lapsed = submit(1, 7, 10).await;
+    let late = submit(1, 7, 10).await;
+    tb(&store)
+        .move_task(
+            lapsed.id,
+            TaskState::Submitted,
+            TaskState::Cancelled,
+            None,
+            at(20),
+        )
+        .await
+        .unwrap();
+    tb(&store)
+        .move_task(
+            late.id,
+            TaskState::Submitted,
+            TaskState::InProgress,
+            None,
+            at(20),
+        )
+        .await
+        .unwrap();
+    let finished_late = tb(&store)
+        .move_task(
+            late.id,
+            TaskState::InProgress,
+            TaskState::Finished,
+            None,
+            at(21),
+        )
+        .await
+        .unwrap();
+    assert_eq!(finished_late.state, TaskState::Finished);
+    let account = stored(&store, c.id).await;
+    assert_eq!((account.balance, account.reserved), (-300, 0));
+    let page = al(&store)
+        .reservations(c.id, PageRequest::new(Some(10), None).unwrap())
+        .await
+        .unwrap();
+    let status = |id: ReservationId| page.items.iter().find(|r| r.id == id).unwrap().status;
+    assert_eq!(status(done.reservation), ReservationStatus::Captured);
+    assert_eq!(status(dropped.reservation), ReservationStatus::Released);
+    assert_eq!(status(lapsed.reservation), ReservationStatus::Expired);
+    assert_eq!(status(late.reservation), ReservationStatus::Expired);
+    let entries = assert_ledger_adds_up(&store, c.id).await;
+    assert_eq!(
+        kinds(&entries),
+        vec![
+            "reservation",
+            "capture",
+            "reservation",
+            "release",
+            "reservation",
+            "reservation",
+            "expiry",
+            "expiry"
+        ]
+    );
+}
+
 fn tempfile_dir() -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("credence-migration-{}", Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -2237,4 +2900,11 @@ contract!(
     idempotent_admissions_and_postings_apply_once,
     customers_and_accounts_go_together,
     idempotency_keys_start_replay_and_expire,
+    archived_customers_cannot_be_admitted,
+    archives_racing_admissions_leave_no_reservation,
+    products_upsert_replace_attributes_and_withdraw,
+    templates_crud_per_customer,
+    submit_admits_and_creates_the_task,
+    racing_submits_never_overdraw,
+    finish_captures_and_cancel_releases,
 );

@@ -29,9 +29,14 @@ pub struct RequestStatusDto {
 impl RequestStatusDto {
     /// `{"status": "success", "code": 200, "errors": []}`.
     pub(crate) fn success() -> Self {
+        Self::with_code(200)
+    }
+
+    /// A success with another status (`201` for what a request created).
+    pub(crate) fn with_code(code: u16) -> Self {
         Self {
             status: "success",
-            code: 200,
+            code,
             errors: Vec::new(),
         }
     }

@@ -6,6 +6,8 @@
 //! verbatim; the XML writer prints the same text.
 
 pub(crate) mod account;
+pub(crate) mod catalog;
+pub(crate) mod catalog_input;
 pub(crate) mod customer;
 pub(crate) mod input;
 pub(crate) mod keys;

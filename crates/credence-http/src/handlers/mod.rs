@@ -7,6 +7,8 @@ pub(crate) mod customers;
 pub(crate) mod health;
 pub(crate) mod keys;
 pub(crate) mod marketplace;
+pub(crate) mod orders;
+pub(crate) mod products;
 pub(crate) mod records;
 
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError, UrlencodedError};
@@ -53,7 +55,8 @@ pub(crate) fn register(
                 .configure(records::regions::register)
                 .configure(records::currencies::register)
                 .configure(records::users::register)
-                .configure(keys::register),
+                .configure(keys::register)
+                .configure(products::register),
         )
         .service(
             // The marketplace renders its errors as `<x>_response` envelopes, not seed 002's.
@@ -61,6 +64,7 @@ pub(crate) fn register(
                 .wrap(from_fn(crate::deadline::deadline))
                 .wrap(from_fn(envelope_errors))
                 .configure(marketplace::register)
+                .configure(orders::register)
                 .default_service(web::to(no_route)),
         )
         .service(

@@ -1,0 +1,230 @@
+//! The back office's catalog (SPEC §4): operators manage products under `/api/v1.0/products`
+//! (seed 001's detail representation plus the unit `price` and its `currency`; `DELETE`
+//! withdraws, so the product stays readable by URI) and drive task states with
+//! `POST /api/v1.0/tasks/{id}/state`. Admins only: the service decides. Bodies and errors
+//! are seed 002's.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, web};
+use credence_domain::catalog::{TaskId, TaskState};
+use credence_domain::input::InputError;
+
+use crate::AppState;
+use crate::body::Body;
+use crate::caller::Caller;
+use crate::dto::catalog::{BackOfficeProductDto, TaskDto};
+use crate::dto::catalog_input::product_draft;
+use crate::dto::input::given;
+use crate::dto::{ListDto, SuccessDto};
+use crate::error::{ApiError, ErrorBody};
+use crate::negotiate::Reply;
+use crate::openapi::{PageParams, ProductForm, TaskStateForm};
+use crate::query::{PAGE_PARAMS, Params, paging};
+
+pub(crate) fn register(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/products").route(web::get().to(list_all_products)))
+        .service(
+            web::resource("/products/{code}")
+                .route(web::get().to(get_any_product))
+                .route(web::post().to(save_product))
+                .route(web::put().to(replace_product))
+                .route(web::delete().to(withdraw_product)),
+        )
+        .service(web::resource("/tasks/{id}/state").route(web::post().to(set_task_state)));
+}
+
+/// Lists every product, withdrawn ones included, ordered by code.
+#[utoipa::path(
+    get,
+    path = "/api/v1.0/products",
+    tag = "products",
+    params(PageParams),
+    responses(
+        (status = 200, description = "A page of products", content((ListDto<BackOfficeProductDto> = "application/json"), (ListDto<BackOfficeProductDto> = "application/xml"))),
+        (status = 400, description = "An unknown parameter or a bad page", body = ErrorBody),
+        (status = 403, description = "Admins only", body = ErrorBody),
+    )
+)]
+pub(crate) async fn list_all_products(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+) -> Result<Reply, ApiError> {
+    let params = Params::parse(req.query_string(), PAGE_PARAMS)?;
+    let page = params.page()?;
+    let products = state
+        .services
+        .orders
+        .products(&caller.principal, true)
+        .await?;
+    let total = u64::try_from(products.len()).unwrap_or(u64::MAX);
+    let data = products
+        .iter()
+        .skip(usize::try_from(page.offset()).unwrap_or(usize::MAX))
+        .take(usize::try_from(page.max()).unwrap_or(usize::MAX))
+        .map(BackOfficeProductDto::from)
+        .collect();
+    let dto = ListDto {
+        paging: paging("/api/v1.0/products", page, total, ""),
+        data,
+    };
+    Reply::list("products", "product", &dto)
+}
+
+/// Shows a product, withdrawn or not.
+#[utoipa::path(
+    get,
+    path = "/api/v1.0/products/{code}",
+    tag = "products",
+    params(("code" = String, Path, description = "The product code")),
+    responses(
+        (status = 200, description = "The product", content((BackOfficeProductDto = "application/json"), (BackOfficeProductDto = "application/xml"))),
+        (status = 404, description = "not_found", body = ErrorBody),
+    )
+)]
+pub(crate) async fn get_any_product(
+    state: web::Data<AppState>,
+    caller: Caller,
+    code: web::Path<String>,
+) -> Result<Reply, ApiError> {
+    let product = state
+        .services
+        .orders
+        .product(&caller.principal, &code)
+        .await?;
+    Reply::ok("product", &BackOfficeProductDto::from(&product))
+}
+
+async fn save(
+    state: &AppState,
+    caller: &Caller,
+    code: &str,
+    body: &Body,
+) -> Result<Reply, ApiError> {
+    let draft = product_draft(&body.0)?;
+    let (product, created) = state
+        .services
+        .orders
+        .save_product(&caller.principal, code, draft)
+        .await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Reply::new(status, "product", &BackOfficeProductDto::from(&product))
+}
+
+/// Creates (`201`) or replaces (`200`) the product the URI names.
+#[utoipa::path(
+    post,
+    path = "/api/v1.0/products/{code}",
+    tag = "products",
+    params(("code" = String, Path, description = "The product code")),
+    request_body(content((ProductForm = "application/json"))),
+    responses(
+        (status = 201, description = "Created", content((BackOfficeProductDto = "application/json"), (BackOfficeProductDto = "application/xml"))),
+        (status = 200, description = "Replaced", body = BackOfficeProductDto),
+        (status = 400, description = "missing_param, invalid_param or invalid_param_type", body = ErrorBody),
+        (status = 403, description = "Admins only", body = ErrorBody),
+        (status = 404, description = "An unknown currency", body = ErrorBody),
+    )
+)]
+pub(crate) async fn save_product(
+    state: web::Data<AppState>,
+    caller: Caller,
+    code: web::Path<String>,
+    body: Body,
+) -> Result<Reply, ApiError> {
+    save(&state, &caller, &code, &body).await
+}
+
+/// As `POST`: creates (`201`) or replaces (`200`) the product the URI names.
+#[utoipa::path(
+    put,
+    path = "/api/v1.0/products/{code}",
+    tag = "products",
+    params(("code" = String, Path, description = "The product code")),
+    request_body(content((ProductForm = "application/json"))),
+    responses(
+        (status = 201, description = "Created", content((BackOfficeProductDto = "application/json"), (BackOfficeProductDto = "application/xml"))),
+        (status = 200, description = "Replaced", body = BackOfficeProductDto),
+        (status = 400, description = "missing_param, invalid_param or invalid_param_type", body = ErrorBody),
+        (status = 403, description = "Admins only", body = ErrorBody),
+    )
+)]
+pub(crate) async fn replace_product(
+    state: web::Data<AppState>,
+    caller: Caller,
+    code: web::Path<String>,
+    body: Body,
+) -> Result<Reply, ApiError> {
+    save(&state, &caller, &code, &body).await
+}
+
+/// Withdraws a product: `available=false`; it stays readable by URI for existing orders.
+#[utoipa::path(
+    delete,
+    path = "/api/v1.0/products/{code}",
+    tag = "products",
+    params(("code" = String, Path, description = "The product code")),
+    responses(
+        (status = 200, description = "Withdrawn", content((SuccessDto = "application/json"), (SuccessDto = "application/xml"))),
+        (status = 403, description = "Admins only", body = ErrorBody),
+        (status = 404, description = "not_found", body = ErrorBody),
+    )
+)]
+pub(crate) async fn withdraw_product(
+    state: web::Data<AppState>,
+    caller: Caller,
+    code: web::Path<String>,
+) -> Result<Reply, ApiError> {
+    state
+        .services
+        .orders
+        .withdraw_product(&caller.principal, &code)
+        .await?;
+    Reply::ok("response", &SuccessDto::deleted())
+}
+
+/// Moves a task: `in_progress`, `finished` (captures its reservation) or `cancelled`
+/// (releases it).
+#[utoipa::path(
+    post,
+    path = "/api/v1.0/tasks/{id}/state",
+    tag = "products",
+    params(("id" = i64, Path, description = "The task id")),
+    request_body(content((TaskStateForm = "application/json"), (TaskStateForm = "application/x-www-form-urlencoded"), (TaskStateForm = "multipart/form-data"))),
+    responses(
+        (status = 200, description = "The task in its new state", content((TaskDto = "application/json"), (TaskDto = "application/xml"))),
+        (status = 400, description = "missing_param or invalid_param (an unknown state)", body = ErrorBody),
+        (status = 403, description = "Admins only", body = ErrorBody),
+        (status = 404, description = "not_found", body = ErrorBody),
+        (status = 409, description = "invalid_transition", body = ErrorBody),
+    )
+)]
+pub(crate) async fn set_task_state(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: Body,
+) -> Result<Reply, ApiError> {
+    let id = id
+        .trim()
+        .parse()
+        .map(TaskId)
+        .map_err(|_| ApiError::invalid_param_type("id"))?;
+    let text = given(&body.0, "state")?.ok_or(InputError::Missing("state"))?;
+    let to = TaskState::parse(text.trim()).ok_or_else(|| {
+        InputError::invalid(
+            "state",
+            format!("The state {text} is not one of in_progress, finished, cancelled."),
+        )
+    })?;
+    let task = state
+        .services
+        .orders
+        .set_state(&caller.principal, id, to)
+        .await?;
+    Reply::ok("task", &TaskDto::new(&task, false))
+}

@@ -1,0 +1,271 @@
+//! Products, templates and tasks that spend credit (issue 5), over real HTTP on both
+//! databases: browse, configure, order until the credit runs out, cancel, finish, race.
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    reason = "tests panic on a broken environment"
+)]
+
+use credence_e2e::{TestApp, expect_json, on_both_backends};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+on_both_backends!(
+    a_customer_orders_until_its_credit_runs_out,
+    racing_task_submissions_never_overdraw
+);
+
+const MARKET: &str = "/api/marketplace/v2";
+
+async fn put_product(app: &TestApp, code: &str, price: &str) {
+    let body = json!({
+        "titles": {"en": "Product Research", "de": "Produktrecherche"},
+        "descriptions": {"en": "Identify product details using a Internet search."},
+        "available": true,
+        "price": price,
+        "currency": "EUR",
+        "attributes": [{
+            "code": "research_language", "type": "option", "is_mandatory": true,
+            "titles": {"en": "Research Language"},
+            "helps": {"en": "Defines the language to use for creating the research result."},
+            "options": [{"titles": {"en": "German"}, "value": "de"}, {"titles": {"en": "English"}, "value": "en"}]
+        }]
+    });
+    let response = app
+        .request(Method::PUT, &format!("/api/v1.0/products/{code}"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    assert!(
+        status == 201 || status == 200,
+        "{status}: {}",
+        response.text().await.unwrap()
+    );
+}
+
+/// A customer with a credit limit, and a customer key for it.
+async fn customer_with_key(app: &TestApp, reference: &str, limit: &str) -> (Value, String) {
+    let customer = app
+        .create_customer(&json!({"reference": reference, "name": reference, "creditLimit": limit}))
+        .await;
+    let user = expect_json(
+        app.post_json("/api/v1.0/users", &json!({"reference": format!("{reference}-user"), "name": "Buyer", "role": "customer", "customerId": customer["id"]})).await,
+        201,
+    )
+    .await;
+    let key = expect_json(
+        app.post_json(&format!("/api/v1.0/users/{}/keys", user["id"]), &json!({}))
+            .await,
+        201,
+    )
+    .await;
+    (customer, key["secret"].as_str().unwrap().to_owned())
+}
+
+async fn template(
+    app: &TestApp,
+    key: &str,
+    code: &str,
+    product: &str,
+    language: &str,
+) -> reqwest::Response {
+    let body = json!({"code": code, "name": "Research", "product": {"code": product, "attributes": [{"code": "research_language", "value": language}]}});
+    app.with_key(
+        key,
+        Method::POST,
+        &format!("{MARKET}/customer/task_templates"),
+    )
+    .json(&body)
+    .send()
+    .await
+    .unwrap()
+}
+
+async fn submit(app: &TestApp, key: &str, template: &str) -> reqwest::Response {
+    let body = json!({"customer_ref": "po-1", "template": {"code": template}, "input": [{"item_code": "q", "item_content": "shoes"}], "quantity": 1});
+    app.with_key(key, Method::POST, &format!("{MARKET}/customer/tasks"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn available(app: &TestApp, customer: &Value) -> String {
+    let account = expect_json(
+        app.get(&format!("/api/v1.0/customers/{}/account", customer["id"]))
+            .await,
+        200,
+    )
+    .await;
+    account["availableCredit"].to_string()
+}
+
+async fn a_customer_orders_until_its_credit_runs_out(app: TestApp) {
+    put_product(&app, "product_research", "40.00").await;
+    let (customer, key) = customer_with_key(&app, "BUYER", "100").await;
+
+    let index = app
+        .with_key(&key, Method::GET, &format!("{MARKET}/products/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(index.status().as_u16(), 200);
+    let index: Value = index.json().await.unwrap();
+    assert_eq!(
+        index["products_response"]["request_status"]["status"],
+        "success"
+    );
+    assert_eq!(
+        index["products_response"]["products"][0]["code"],
+        "product_research"
+    );
+    let detail = app
+        .with_key(
+            &key,
+            Method::GET,
+            &format!("{MARKET}/products/product_research"),
+        )
+        .header("accept", "application/xml")
+        .send()
+        .await
+        .unwrap();
+    let detail = detail.text().await.unwrap();
+    assert!(
+        detail.contains("<product_response>")
+            && detail.contains("<value>de</value>")
+            && detail.contains("<is_mandatory>true</is_mandatory>"),
+        "{detail}"
+    );
+    let missing = app
+        .with_key(&key, Method::GET, &format!("{MARKET}/products/nope"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status().as_u16(), 404);
+
+    let bad = template(&app, &key, "r-it", "product_research", "it").await;
+    assert_eq!(bad.status().as_u16(), 400);
+    assert!(
+        bad.text().await.unwrap().contains("research_language"),
+        "the failure names its attribute"
+    );
+    assert_eq!(
+        template(&app, &key, "r-de", "product_research", "de")
+            .await
+            .status()
+            .as_u16(),
+        201
+    );
+
+    let first: Value = submit(&app, &key, "r-de").await.json().await.unwrap();
+    let task = &first["task_response"]["task"];
+    assert_eq!(
+        (task["amount"].to_string(), task["state"].clone()),
+        ("40.00".into(), json!("submitted")),
+        "{first}"
+    );
+    let second: Value = submit(&app, &key, "r-de").await.json().await.unwrap();
+    assert_eq!(available(&app, &customer).await, "20.00");
+    let refused = submit(&app, &key, "r-de").await;
+    assert_eq!(refused.status().as_u16(), 422);
+    let refused = refused.text().await.unwrap();
+    assert!(
+        refused.contains("credit_limit_exceeded")
+            && refused.contains("20.00")
+            && refused.contains("40.00"),
+        "both amounts: {refused}"
+    );
+
+    let cancel = format!("{MARKET}/customer/tasks/{}/cancel", task["id"]);
+    let cancelled: Value = app
+        .with_key(&key, Method::POST, &cancel)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(cancelled["task_response"]["task"]["state"], "cancelled");
+    assert_eq!(
+        available(&app, &customer).await,
+        "60.00",
+        "a cancelled task gives its credit back"
+    );
+    assert_eq!(
+        app.with_key(&key, Method::POST, &cancel)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        409,
+        "cancelled is final"
+    );
+
+    let other = &second["task_response"]["task"]["id"];
+    for state in ["in_progress", "finished"] {
+        let moved = app
+            .post_json(
+                &format!("/api/v1.0/tasks/{other}/state"),
+                &json!({"state": state}),
+            )
+            .await;
+        assert_eq!(moved.status().as_u16(), 200, "{state}");
+    }
+    let account = expect_json(
+        app.get(&format!("/api/v1.0/customers/{}/account", customer["id"]))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(
+        (
+            account["balance"].to_string(),
+            account["reservedAmount"].to_string()
+        ),
+        ("-40.00".into(), "0.00".into()),
+        "finishing captures"
+    );
+    let listed: Value = app
+        .with_key(
+            &key,
+            Method::GET,
+            &format!("{MARKET}/customer/tasks?state=finished"),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        listed.to_string().contains(&format!("\"id\":{other}")),
+        "{listed}"
+    );
+}
+
+async fn racing_task_submissions_never_overdraw(app: TestApp) {
+    put_product(&app, "product_research", "100.00").await;
+    let (customer, key) = customer_with_key(&app, "RACER", "1000").await;
+    assert_eq!(
+        template(&app, &key, "r-en", "product_research", "en")
+            .await
+            .status()
+            .as_u16(),
+        201
+    );
+    let attempts = (0..20).map(|_| {
+        let (app, key) = (&app, &key);
+        async move { submit(app, key, "r-en").await.status().as_u16() }
+    });
+    let statuses = futures_util::future::join_all(attempts).await;
+    let admitted = statuses.iter().filter(|s| **s == 201).count();
+    assert_eq!(
+        (admitted, statuses.iter().filter(|s| **s == 422).count()),
+        (10, 10),
+        "{statuses:?}"
+    );
+    assert_eq!(available(&app, &customer).await, "0.00");
+}
