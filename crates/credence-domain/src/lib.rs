@@ -18,6 +18,7 @@ pub mod listing;
 pub mod ports;
 pub mod principal;
 pub mod reference_data;
+pub mod search;
 pub mod services;
 pub mod settings;
 pub mod values;

@@ -9,6 +9,7 @@ use crate::customer::{Customer, CustomerData, CustomerKey, CustomerQuery};
 use crate::ids::CustomerId;
 use crate::listing::{Page, PageRequest};
 use crate::reference_data::Record;
+use crate::search::{ScoredCustomer, SearchQuery};
 
 /// A failure of the storage itself, not of the request.
 #[derive(Debug, thiserror::Error)]
@@ -71,6 +72,15 @@ pub trait CustomerRepository: Send + Sync {
     /// # Errors
     /// [`StoreError`] only.
     async fn list(&self, query: &CustomerQuery) -> Result<Page<Customer>, StoreError>;
+
+    /// One page of the live customers matching any of the query's tokens, ordered by
+    /// [`crate::search::score`] (highest first), then id; the total counts every match.
+    /// Adapters find candidates with their full-text engine and may stop at
+    /// [`crate::search::MAX_CANDIDATES`] of them (lowest ids first).
+    ///
+    /// # Errors
+    /// [`StoreError`] only; no query text can make the engine fail.
+    async fn search(&self, query: &SearchQuery) -> Result<Page<ScoredCustomer>, StoreError>;
 
     /// The live customer a key names, or `None`.
     ///

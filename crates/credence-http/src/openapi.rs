@@ -12,7 +12,9 @@ use crate::dto::catalog::{
     TaskTemplateEnvelopeDto, TaskTemplateResponseDto, TaskTemplatesEnvelopeDto,
     TaskTemplatesResponseDto, TasksEnvelopeDto, TasksResponseDto, TemplateProductDto,
 };
-use crate::dto::customer::{ContactDto, CreatedByDto, CustomerDto, LinkDto, RegionLinkDto};
+use crate::dto::customer::{
+    ContactDto, CreatedByDto, CustomerDto, LinkDto, RegionLinkDto, SearchEntryDto,
+};
 use crate::dto::keys::{CreatedKeyDto, KeyDto};
 use crate::dto::marketplace::{
     BalanceDto, CustomerEnvelopeDto, CustomerResponseDto, LinkRelDto, MarketplaceCustomerDto,
@@ -384,6 +386,25 @@ pub(crate) struct CustomerListParams {
     is_active: Option<bool>,
 }
 
+/// Parameters of the customer search. Any other parameter is `400 invalid_param`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[expect(
+    dead_code,
+    reason = "schema-only: describes the query string in the OpenAPI document"
+)]
+pub(crate) struct CustomerSearchParams {
+    /// Required. Split into words (letters and digits); each word is a term and the terms
+    /// are ORed. At most 32 terms and 500 characters. Up to 10 000 matches are ranked.
+    q: String,
+    /// `true` includes inactive customers (a bare `inactive` too); archived ones never.
+    inactive: Option<bool>,
+    /// Page size, 1 to 1000 (default 100).
+    max: Option<u32>,
+    /// Rows to skip (default 0).
+    offset: Option<u64>,
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -396,6 +417,7 @@ pub(crate) struct CustomerListParams {
     ),
     paths(
         customers::list_customers,
+        customers::search_customers,
         customers::create_customer,
         customers::get_own_customer,
         customers::get_customer,
@@ -473,6 +495,7 @@ pub(crate) struct CustomerListParams {
     ),
     components(schemas(
         CustomerDto,
+        SearchEntryDto,
         LinkDto,
         CreatedByDto,
         RegionLinkDto,

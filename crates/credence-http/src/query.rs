@@ -5,9 +5,10 @@
 use chrono::{DateTime, NaiveDateTime, Utc};
 use credence_domain::catalog::TaskState;
 use credence_domain::customer::{CustomerFilter, CustomerQuery, CustomerSort};
-use credence_domain::input::parse_bool;
+use credence_domain::input::{InputError, parse_bool};
 use credence_domain::listing::{Order, PageRequest, TextPattern, TimeRange};
 use credence_domain::ports::TaskFilter;
+use credence_domain::search::{SearchQuery, SearchTerms};
 
 use crate::dto::PagingDto;
 use crate::error::ApiError;
@@ -31,6 +32,9 @@ pub(crate) const CUSTOMER_PARAMS: &[&str] = &[
     "categoryReference",
     "isActive",
 ];
+
+/// The parameters of `GET /customers/search`.
+pub(crate) const SEARCH_PARAMS: &[&str] = &["q", "inactive", "max", "offset"];
 
 /// The parameters of the reference-data lists.
 pub(crate) const PAGE_PARAMS: &[&str] = &["max", "offset"];
@@ -189,6 +193,40 @@ impl Params {
         })
     }
 
+    /// The whole search request: `q` (required), `inactive` (seed 004: "if supplied,
+    /// inactive customers will be included", so a bare `inactive` counts as `true`) and the
+    /// page.
+    ///
+    /// # Errors
+    /// `400 missing_param` without `q`, `400 invalid_param` for an unusable one, `400` for a
+    /// bad page or boolean.
+    pub(crate) fn search_query(&self) -> Result<SearchQuery, ApiError> {
+        let q = self.get("q").ok_or(InputError::Missing("q"))?;
+        let terms = SearchTerms::parse(q)?;
+        let include_inactive = match self.get("inactive") {
+            None => false,
+            Some(v) if v.trim().is_empty() => true,
+            Some(v) => parse_bool("inactive", v)?,
+        };
+        Ok(SearchQuery {
+            terms,
+            include_inactive,
+            // Scope is the domain's business: the service narrows it for resellers.
+            within: None,
+            page: self.page()?,
+        })
+    }
+
+    /// The `paging` object of a search: the links carry `q` and `inactive` as given.
+    pub(crate) fn search_paging(&self, query: &SearchQuery, total: u64) -> PagingDto {
+        paging(
+            "/api/v1.0/customers/search",
+            query.page,
+            total,
+            &self.filter_tail(),
+        )
+    }
+
     fn range(&self, field: &str) -> Result<TimeRange, ApiError> {
         let at = |op: &str| {
             self.get(&format!("{field}_{op}"))
@@ -278,6 +316,24 @@ mod tests {
             5,
         );
         assert_eq!(last.next, None);
+    }
+
+    #[test]
+    fn search_links_carry_q_and_inactive() {
+        let params = Params::parse("q=horse+%26+co&inactive=true&max=1", SEARCH_PARAMS).unwrap();
+        let query = params.search_query().unwrap();
+        assert!(query.include_inactive);
+        assert_eq!(
+            params.search_paging(&query, 3).next.as_deref(),
+            Some("/api/v1.0/customers/search?max=1&offset=1&q=horse+%26+co&inactive=true")
+        );
+        assert!(
+            Params::parse("q=a&inactive", SEARCH_PARAMS)
+                .unwrap()
+                .search_query()
+                .unwrap()
+                .include_inactive
+        );
     }
 
     #[test]

@@ -33,6 +33,7 @@ use credence_domain::ports::{
 use credence_domain::reference_data::{
     Category, Currency, Label, PaymentType, Region, Segmentation, User,
 };
+use credence_domain::search::ScoredCustomer;
 use credence_domain::services::{
     AccountService, AuthService, CustomerService, OrderService, RecordService, ReferencePorts,
 };
@@ -425,6 +426,107 @@ async fn list_rejects_every_unknown_parameter_bad_dates_and_bad_types() {
     assert_eq!(
         (status, json["error"].as_str()),
         (StatusCode::BAD_REQUEST, Some("invalid_param"))
+    );
+}
+
+#[actix_web::test]
+async fn search_answers_scored_pages_and_refuses_bad_queries() {
+    let mut mocks = Mocks::default();
+    mocks
+        .customers
+        .expect_search()
+        .withf(|q| {
+            q.terms.tokens() == ["horse", "co"]
+                && q.include_inactive
+                && q.within.is_none()
+                && q.page.max() == 1
+        })
+        .returning(|_| {
+            Ok(Page {
+                items: vec![ScoredCustomer {
+                    customer: customer(256),
+                    score: 110,
+                }],
+                total: 2,
+            })
+        });
+    let app = app!(mocks);
+    let (status, json) = json_of(
+        test::call_service(
+            &app,
+            test::TestRequest::get()
+                .uri("/api/v1.0/customers/search?q=Horse+%26+Co&inactive=true&max=1")
+                .to_request(),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(json["data"][0]["id"], 256);
+    assert_eq!(json["data"][0]["score"], 110);
+    assert_eq!(json["data"][0]["reference"], "NC-3");
+    assert_eq!(
+        json["paging"]["next"],
+        "/api/v1.0/customers/search?max=1&offset=1&q=Horse+%26+Co&inactive=true"
+    );
+
+    let cases = [
+        (
+            "/api/v1.0/customers/search",
+            error("missing_param", "q parameter is missing"),
+        ),
+        (
+            "/api/v1.0/customers/search?q=",
+            error("invalid_param", "The parameter q cannot be empty."),
+        ),
+        (
+            "/api/v1.0/customers/search?q=%22%2A%26%7C%21",
+            error(
+                "invalid_param",
+                "The parameter q must contain at least one letter or digit.",
+            ),
+        ),
+        (
+            "/api/v1.0/customers/search?q=a&sort=name",
+            error(
+                "invalid_param",
+                "The parameters [sort] you provided are not valid for this request.",
+            ),
+        ),
+        (
+            "/api/v1.0/customers/search?q=a&inactive=maybe",
+            error(
+                "invalid_param_type",
+                "The type of parameter inactive you provided is not valid for this request.",
+            ),
+        ),
+    ];
+    for (uri, expected) in cases {
+        let (status, json) =
+            json_of(test::call_service(&app, test::TestRequest::get().uri(uri).to_request()).await)
+                .await;
+        assert_eq!((status, json), (StatusCode::BAD_REQUEST, expected), "{uri}");
+    }
+    let many = (0..33)
+        .map(|i| format!("t{i}"))
+        .collect::<Vec<_>>()
+        .join("+");
+    let (status, json) = json_of(
+        test::call_service(
+            &app,
+            test::TestRequest::get()
+                .uri(&format!("/api/v1.0/customers/search?q={many}"))
+                .to_request(),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (status, json["error_description"].as_str()),
+        (
+            StatusCode::BAD_REQUEST,
+            Some("The parameter q cannot have more than 32 search terms.")
+        )
     );
 }
 

@@ -119,7 +119,8 @@ fn customer(name: &str, credit_limit: &str, parent: Option<&str>) -> CustomerInp
     }
 }
 
-/// Loads the demo data and prints one key per role, each on a line of its own.
+/// Loads the demo data and prints a key for the admin, the reseller and each sub-customer,
+/// each on a line of its own.
 ///
 /// # Errors
 /// When the database refuses the data.
@@ -182,6 +183,10 @@ pub async fn load(services: &Services) -> anyhow::Result<()> {
         .auth
         .issue_key(Role::Customer, Some("DEMO-SHOP-1"), Some("demo shop"))
         .await?;
+    let (_, second_key) = services
+        .auth
+        .issue_key(Role::Customer, Some("DEMO-SHOP-2"), Some("demo shop two"))
+        .await?;
     println!(
         "products: TextCreate (15.00), TextCreateWithKeywords (25.00), product_research (40.00) {currency}"
     );
@@ -193,5 +198,6 @@ pub async fn load(services: &Services) -> anyhow::Result<()> {
     println!("admin key:    {}", admin_key.secret.expose());
     println!("reseller key: {}", reseller_key.secret.expose());
     println!("customer key: {}", shop_key.secret.expose());
+    println!("second customer key: {}", second_key.secret.expose());
     Ok(())
 }

@@ -297,7 +297,12 @@ fn demo_loads_data_and_prints_a_key_per_role_and_can_run_again() {
             String::from_utf8_lossy(&output.stderr)
         );
         let stdout = String::from_utf8(output.stdout).unwrap();
-        for role in ["admin key:", "reseller key:", "customer key:"] {
+        for role in [
+            "admin key:",
+            "reseller key:",
+            "customer key:",
+            "second customer key:",
+        ] {
             let line = stdout
                 .lines()
                 .find(|l| l.starts_with(role))

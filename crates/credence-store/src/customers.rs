@@ -19,6 +19,9 @@ use credence_domain::ports::{
     CustomerRepository, NewCustomer, RemoveError, StoreError, WriteError,
 };
 use credence_domain::reference_data::{Category, PaymentType, Region, Segmentation, User};
+use credence_domain::search::{
+    MAX_CANDIDATES, ScoredCustomer, SearchFields, SearchQuery, score, search_text,
+};
 use credence_domain::values::{
     CountryCode, CreditLimit, CurrencyCode, CustomerName, DueDateTerms, DueDateType, Email,
     FreeText, Latitude, Longitude, Reference, RiskColor, Website,
@@ -145,6 +148,8 @@ pub(crate) struct CustomerFields<'a> {
     customer_risk_color: Option<&'a str>,
     region_id: Option<i64>,
     last_updated: NaiveDateTime,
+    /// The tokens the full-text indexes see (see the `search` migration).
+    search_text: String,
 }
 
 fn text(value: Option<&FreeText>) -> Option<&str> {
@@ -196,6 +201,7 @@ impl<'a> CustomerFields<'a> {
             customer_risk_color: data.customer_risk_color.as_ref().map(RiskColor::as_str),
             region_id: data.region.as_ref().map(|r| r.id.get()),
             last_updated: to_db_time(now),
+            search_text: search_text(&SearchFields::of(data)),
         }
     }
 }
@@ -445,6 +451,117 @@ pub(crate) fn list_customers(
         items: assemble(conn, rows)?,
         total: u64::try_from(total).unwrap_or(0),
     })
+}
+
+/// The engine's match condition: FTS5 over `customer_search` on SQLite, the GIN-indexed
+/// `tsvector` on PostgreSQL. Each token is quoted (with the engine's quote doubled), so the
+/// bound text is only ever a disjunction of literal tokens, whatever the client typed.
+fn engine_match(
+    conn: &AnyConnection,
+    tokens: &[String],
+) -> diesel::expression::SqlLiteral<
+    diesel::sql_types::Bool,
+    impl diesel::query_builder::QueryFragment<Db> + Send + 'static,
+> {
+    // FTS5 strings escape only `"`; tsquery lexemes also treat `\\` as an escape.
+    let quoted = |quote: char, token: &String| {
+        let mut out = String::with_capacity(token.len() + 2);
+        out.push(quote);
+        for c in token.chars() {
+            if c == quote || (quote == '\'' && c == '\\') {
+                out.push(c);
+            }
+            out.push(c);
+        }
+        out.push(quote);
+        out
+    };
+    let (prefix, text) = match conn {
+        AnyConnection::Sqlite(_) => (
+            "customers.id IN (SELECT rowid FROM customer_search WHERE customer_search MATCH ",
+            tokens
+                .iter()
+                .map(|t| quoted('"', t))
+                .collect::<Vec<_>>()
+                .join(" OR "),
+        ),
+        AnyConnection::Postgresql(_) => (
+            "customers.search_vector @@ to_tsquery('simple', ",
+            tokens
+                .iter()
+                .map(|t| quoted('\'', t))
+                .collect::<Vec<_>>()
+                .join(" | "),
+        ),
+    };
+    diesel::dsl::sql::<diesel::sql_types::Bool>(prefix)
+        .bind::<diesel::sql_types::Text, _>(text)
+        .sql(")")
+}
+
+impl CustomerRow {
+    /// The fields search scores, as [`SearchFields::of`] reads them from a customer.
+    fn search_fields(&self) -> SearchFields<'_> {
+        SearchFields {
+            name: &self.name,
+            reference: &self.reference,
+            others: [
+                self.reference2.as_deref(),
+                self.email.as_deref(),
+                self.phone.as_deref(),
+                self.mobile.as_deref(),
+                self.billing_city.as_deref(),
+                self.city.as_deref(),
+                self.billing_address.as_deref(),
+                self.address.as_deref(),
+                self.billing_postal_code.as_deref(),
+                self.postal_code.as_deref(),
+                self.tax_number.as_deref(),
+                self.company_registration_number.as_deref(),
+                self.barcode.as_deref(),
+            ],
+        }
+    }
+}
+
+/// Finds candidates with the engine (at most [`MAX_CANDIDATES`], lowest ids first), scores
+/// them in Rust and pages the ranking; only the page is assembled.
+pub(crate) fn search_customers(
+    conn: &mut AnyConnection,
+    query: &SearchQuery,
+) -> Result<Page<ScoredCustomer>, Failure> {
+    let filter = CustomerFilter {
+        is_active: (!query.include_inactive).then_some(true),
+        within: query.within,
+        ..CustomerFilter::default()
+    };
+    let condition = engine_match(conn, query.terms.tokens());
+    let limit = i64::try_from(MAX_CANDIDATES).unwrap_or(i64::MAX);
+    let rows: Vec<CustomerRow> = filtered(&filter, None, false)
+        .filter(condition)
+        .order_by(customers::id.asc())
+        .select(CustomerRow::as_select())
+        .limit(limit)
+        .load(conn)?;
+    let mut ranked: Vec<(u32, CustomerRow)> = rows
+        .into_iter()
+        .map(|row| (score(&query.terms, &row.search_fields()), row))
+        // Rows indexed by the migration's SQL tokenizer may match a token the Rust one
+        // would not see; the Rust score decides.
+        .filter(|(score, _)| *score > 0)
+        .collect();
+    ranked.sort_by(|(a, ra), (b, rb)| b.cmp(a).then(ra.id.cmp(&rb.id)));
+    let total = u64::try_from(ranked.len()).unwrap_or(u64::MAX);
+    let offset = usize::try_from(query.page.offset()).unwrap_or(usize::MAX);
+    let max = usize::try_from(query.page.max()).unwrap_or(usize::MAX);
+    let (scores, rows): (Vec<u32>, Vec<CustomerRow>) =
+        ranked.into_iter().skip(offset).take(max).unzip();
+    let items = assemble(conn, rows)?
+        .into_iter()
+        .zip(scores)
+        .map(|(customer, score)| ScoredCustomer { customer, score })
+        .collect();
+    Ok(Page { items, total })
 }
 
 pub(crate) fn get_customer(
@@ -914,6 +1031,14 @@ impl CustomerRepository for Store {
             .await?)
     }
 
+    async fn search(&self, query: &SearchQuery) -> Result<Page<ScoredCustomer>, StoreError> {
+        let query = query.clone();
+        Ok(self
+            .database()
+            .read(move |conn| search_customers(conn, &query))
+            .await?)
+    }
+
     async fn get(&self, key: &CustomerKey) -> Result<Option<Customer>, StoreError> {
         let key = key.clone();
         Ok(self
@@ -997,7 +1122,11 @@ impl CustomerRepository for Store {
                 }
                 check_account_idle(conn, id.get(), to_db_time(now))?;
                 diesel::update(customers::table.filter(customers::id.eq(id.get())))
-                    .set(customers::archived_at.eq(Some(to_db_time(now))))
+                    .set((
+                        customers::archived_at.eq(Some(to_db_time(now))),
+                        // Archived customers leave the full-text index.
+                        customers::search_text.eq(""),
+                    ))
                     .execute(conn)?;
                 Ok(true)
             })

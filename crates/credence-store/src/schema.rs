@@ -102,6 +102,7 @@ diesel::table! {
         date_created -> Timestamp,
         last_updated -> Timestamp,
         archived_at -> Nullable<Timestamp>,
+        search_text -> Text,
     }
 }
 

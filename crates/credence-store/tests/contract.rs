@@ -28,6 +28,7 @@ use credence_domain::reference_data::{
     Category, CategoryDraft, Currency, CurrencyDraft, Label, LabelDraft, PaymentType, Region,
     RegionDraft, Segmentation, User, UserDraft,
 };
+use credence_domain::search::{SearchQuery, SearchTerms};
 use credence_domain::values::{
     CountryCode, CreditLimit, CurrencyCode, CustomerName, DueDateTerms, DueDateType, Email,
     ExchangeRate, FreeText, Latitude, Longitude, Reference, RiskColor, Website,
@@ -1394,6 +1395,170 @@ async fn within_lists_a_subtree_and_nothing_else(store: Store) {
 }
 
 // ---------------------------------------------------------------------------------------
+// Full-text search (seed 004).
+
+fn search(q: &str) -> SearchQuery {
+    SearchQuery {
+        terms: SearchTerms::parse(q).unwrap(),
+        include_inactive: false,
+        within: None,
+        page: PageRequest::default(),
+    }
+}
+
+/// `(reference, score)` of each hit, and the total.
+async fn found(store: &Store, query: &SearchQuery) -> (Vec<(String, u32)>, u64) {
+    let page = cr(store).search(query).await.unwrap();
+    (
+        page.items
+            .iter()
+            .map(|s| (s.customer.data.reference.as_str().to_owned(), s.score))
+            .collect(),
+        page.total,
+    )
+}
+
+async fn search_ors_terms_and_ranks_name_over_reference_over_the_rest(store: Store) {
+    let mut by_city = data(&store, "C-1", "Stable Supplies").await;
+    by_city.shipping.city = text("Horseshoe Bay");
+    by_city.billing.city = text("Horse");
+    insert(&store, by_city, at(0)).await;
+    add(&store, "HORSE-7", "Acme", at(1)).await;
+    add(&store, "N-1", "The Horse Shop", at(2)).await;
+    let mut by_mail = data(&store, "M-1", "Mail Only").await;
+    by_mail.email = Some(Email::new("horse@example.com").unwrap());
+    insert(&store, by_mail, at(3)).await;
+    let mut by_tax = data(&store, "T-1", "Pony Club").await;
+    by_tax.tax_number = text("SE-5566");
+    by_tax.company_registration_number = text("556677");
+    insert(&store, by_tax, at(4)).await;
+    add(&store, "Z-1", "Unrelated", at(5)).await;
+
+    assert_eq!(
+        found(&store, &search("horse")).await,
+        (
+            vec![
+                ("N-1".to_owned(), 100),
+                ("HORSE-7".to_owned(), 10),
+                ("C-1".to_owned(), 1),
+                ("M-1".to_owned(), 1),
+            ],
+            4
+        )
+    );
+    // ORed: either token finds; both in the name add up.
+    assert_eq!(
+        found(&store, &search("pony HORSE")).await,
+        (
+            vec![
+                ("N-1".to_owned(), 100),
+                ("T-1".to_owned(), 100),
+                ("HORSE-7".to_owned(), 10),
+                ("C-1".to_owned(), 1),
+                ("M-1".to_owned(), 1),
+            ],
+            5
+        )
+    );
+    assert_eq!(
+        found(&store, &search("556677 se")).await,
+        (vec![("T-1".to_owned(), 2)], 1)
+    );
+    assert_eq!(found(&store, &search("nothing")).await, (vec![], 0));
+}
+
+async fn search_follows_updates_inactive_and_archive(store: Store) {
+    let a = add(&store, "A-1", "Zebra Works", at(0)).await;
+    let mut sleeping = data(&store, "S-1", "Zebra Sleeping").await;
+    sleeping.is_active = false;
+    insert(&store, sleeping, at(1)).await;
+    let gone = add(&store, "G-1", "Zebra Gone", at(2)).await;
+    cr(&store).archive(gone.id, at(3)).await.unwrap();
+
+    assert_eq!(found(&store, &search("zebra")).await.1, 1);
+    let mut all = search("zebra");
+    all.include_inactive = true;
+    assert_eq!(
+        found(&store, &all).await,
+        (vec![("A-1".to_owned(), 100), ("S-1".to_owned(), 100)], 2),
+        "inactive only with the flag, archived never"
+    );
+
+    let mut renamed = a.data.clone();
+    renamed.name = CustomerName::new("Okapi Works").unwrap();
+    cr(&store).update(a.id, &renamed, at(4)).await.unwrap();
+    assert_eq!(found(&store, &search("zebra")).await.1, 0);
+    assert_eq!(
+        found(&store, &search("okapi")).await,
+        (vec![("A-1".to_owned(), 100)], 1)
+    );
+}
+
+async fn search_stays_within_a_subtree(store: Store) {
+    let a = add(&store, "A", "Lynx A", at(0)).await;
+    let mut b = data(&store, "B", "Lynx B").await;
+    b.parent = Some(a.data.summary(a.id));
+    let b = insert(&store, b, at(1)).await;
+    add(&store, "OTHER", "Lynx Other", at(2)).await;
+    let mut q = search("lynx");
+    q.within = Some(a.id);
+    assert_eq!(
+        found(&store, &q).await,
+        (vec![("A".to_owned(), 100), ("B".to_owned(), 100)], 2)
+    );
+    q.within = Some(b.id);
+    assert_eq!(found(&store, &q).await, (vec![("B".to_owned(), 100)], 1));
+}
+
+async fn search_survives_hostile_input_and_pages(store: Store) {
+    for i in 0..7 {
+        add(&store, &format!("P-{i}"), &format!("Heron {i}"), at(i)).await;
+    }
+    let mut ref_only = data(&store, "heron", "Other").await;
+    ref_only.reference2 = text("x");
+    insert(&store, ref_only, at(10)).await;
+    for q in [
+        "\"heron",
+        "heron*",
+        "NEAR(heron",
+        "a:b heron",
+        "'heron'",
+        "heron &|! x",
+        "\\heron\\",
+        "heron) OR (",
+        "-heron",
+        "^heron",
+        "heron AND NOT",
+        "{heron}",
+    ] {
+        let (hits, total) = found(&store, &search(q)).await;
+        assert!(total >= 8, "{q:?} found {total}");
+        assert_eq!(hits.len(), usize::try_from(total).unwrap());
+    }
+    let mut q = search("heron");
+    q.page = PageRequest::new(Some(3), Some(0)).unwrap();
+    let first = found(&store, &q).await;
+    assert_eq!(
+        first,
+        (
+            vec![
+                ("P-0".to_owned(), 100),
+                ("P-1".to_owned(), 100),
+                ("P-2".to_owned(), 100)
+            ],
+            8
+        )
+    );
+    q.page = PageRequest::new(Some(3), Some(6)).unwrap();
+    assert_eq!(
+        found(&store, &q).await,
+        (vec![("P-6".to_owned(), 100), ("heron".to_owned(), 10)], 8)
+    );
+    q.page = PageRequest::new(Some(3), Some(9)).unwrap();
+    assert_eq!(found(&store, &q).await, (vec![], 8));
+}
+
+// ---------------------------------------------------------------------------------------
 // Credit accounts, reservations, the ledger and idempotency keys (SPEC §3).
 
 fn al(store: &Store) -> &dyn AccountLedger {
@@ -2122,6 +2287,9 @@ fn migration_keeps_existing_limits(
             (2_000_010, 0, 0)
         );
         assert_eq!(account.currency, eur());
+        // The search migration indexed the customer that existed before it.
+        let hits = cr(&store).search(&search("old")).await.unwrap();
+        assert_eq!(hits.total, 1);
         al(&store)
             .admit(&admission(old.id, 2_000_010, 1, 60))
             .await
@@ -2886,6 +3054,10 @@ contract!(
     ties_break_by_id_in_the_sort_direction,
     ancestors_nearest_first,
     within_lists_a_subtree_and_nothing_else,
+    search_ors_terms_and_ranks_name_over_reference_over_the_rest,
+    search_follows_updates_inactive_and_archive,
+    search_stays_within_a_subtree,
+    search_survives_hostile_input_and_pages,
     categories_crud,
     labels_regions_and_users_crud,
     currencies_keep_exact_rates,

@@ -21,6 +21,7 @@ use crate::principal::{Principal, Role};
 use crate::reference_data::{
     Category, Currency, PaymentType, ROOT_CATEGORY, Record, Region, Segmentation, User,
 };
+use crate::search::{ScoredCustomer, SearchQuery};
 use crate::settings::Settings;
 
 /// Why a list failed.
@@ -265,6 +266,28 @@ impl CustomerService {
             Role::Customer => return Err(ListCustomersError::Forbidden),
         }
         Ok(self.customers.list(&query).await?)
+    }
+
+    /// One page of the customers a full-text search finds (seed 004), best first. The same
+    /// roles and scope as [`CustomerService::list`]: a reseller finds only its own tree,
+    /// whatever `within` the query carried.
+    ///
+    /// # Errors
+    /// [`ListCustomersError`] for a customer principal or when the store fails.
+    pub async fn search(
+        &self,
+        principal: &Principal,
+        query: &SearchQuery,
+    ) -> Result<Page<ScoredCustomer>, ListCustomersError> {
+        let mut query = query.clone();
+        match principal.role() {
+            Role::Admin => {}
+            Role::Reseller => {
+                query.within = Some(own_customer(principal).ok_or(ListCustomersError::Forbidden)?)
+            }
+            Role::Customer => return Err(ListCustomersError::Forbidden),
+        }
+        Ok(self.customers.search(&query).await?)
     }
 
     /// One customer, by id, UUID or reference.

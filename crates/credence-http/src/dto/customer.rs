@@ -209,6 +209,18 @@ pub struct CustomerDto {
     pub region: Option<RegionLinkDto>,
 }
 
+/// A customer found by `GET /customers/search`: the customer representation plus its score
+/// (see `credence_domain::search::score`).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchEntryDto {
+    #[serde(flatten)]
+    pub customer: CustomerDto,
+    /// 100 per query term in the name, 10 in the reference, 1 in any other searched field.
+    #[schema(example = 110)]
+    pub score: u32,
+}
+
 struct AddressDto {
     country: Option<String>,
     city: Option<String>,

@@ -1,6 +1,7 @@
 //! The customer routes of seed 002 (with seed 003's `me` and seed 004's PUT by UUID).
 //!
-//! `/customers/me` is registered before `/customers/{id}` so that `me` is never read as an id.
+//! `/customers/me` and `/customers/search` are registered before `/customers/{id}` so that
+//! `me` and `search` are never read as ids.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, web};
@@ -9,12 +10,13 @@ use credence_domain::customer::{Customer, CustomerKey};
 use crate::AppState;
 use crate::body::Body;
 use crate::caller::Caller;
+use crate::dto::customer::SearchEntryDto;
 use crate::dto::input::customer_input;
 use crate::dto::{CustomerDto, ListDto, SuccessDto};
 use crate::error::{ApiError, ErrorBody};
 use crate::negotiate::Reply;
-use crate::openapi::{CustomerForm, CustomerListParams};
-use crate::query::{CUSTOMER_PARAMS, Params};
+use crate::openapi::{CustomerForm, CustomerListParams, CustomerSearchParams};
+use crate::query::{CUSTOMER_PARAMS, Params, SEARCH_PARAMS};
 
 pub(crate) fn register(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -23,6 +25,7 @@ pub(crate) fn register(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(create_customer)),
     )
     .service(web::resource("/customers/me").route(web::get().to(get_own_customer)))
+    .service(web::resource("/customers/search").route(web::get().to(search_customers)))
     .service(
         web::resource("/customers/reference/{reference}")
             .route(web::get().to(get_customer_by_reference))
@@ -88,6 +91,47 @@ pub(crate) async fn list_customers(
             .items
             .iter()
             .map(|c| CustomerDto::new(c, organization))
+            .collect(),
+    };
+    Reply::list("customers", "customer", &dto)
+}
+
+/// Searches customers (seed 004): the terms are ORed; a term in the name weighs 100, in the
+/// reference 10, in any other searched field 1; best score first, then id.
+#[utoipa::path(
+    get,
+    path = "/api/v1.0/customers/search",
+    tag = "customers",
+    params(CustomerSearchParams),
+    responses(
+        (status = 200, description = "One page of matching customers, best first", content((ListDto<SearchEntryDto> = "application/json"), (ListDto<SearchEntryDto> = "application/xml"))),
+        (status = 400, description = "missing_param without q; invalid_param for an unusable q or an unknown parameter; invalid_param_type", body = ErrorBody),
+        (status = 403, description = "Customer keys may not search", body = ErrorBody),
+        (status = 503, description = "The database is unavailable", body = ErrorBody),
+    )
+)]
+pub(crate) async fn search_customers(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+) -> Result<Reply, ApiError> {
+    let params = Params::parse(req.query_string(), SEARCH_PARAMS)?;
+    let query = params.search_query()?;
+    let page = state
+        .services
+        .customers
+        .search(&caller.principal, &query)
+        .await?;
+    let organization = &state.services.customers.settings().organization;
+    let dto = ListDto {
+        paging: params.search_paging(&query, page.total),
+        data: page
+            .items
+            .iter()
+            .map(|s| SearchEntryDto {
+                customer: CustomerDto::new(&s.customer, organization),
+                score: s.score,
+            })
             .collect(),
     };
     Reply::list("customers", "customer", &dto)

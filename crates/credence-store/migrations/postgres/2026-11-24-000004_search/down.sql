@@ -1,0 +1,3 @@
+DROP INDEX customers_search;
+ALTER TABLE customers DROP COLUMN search_vector;
+ALTER TABLE customers DROP COLUMN search_text;
