@@ -1,10 +1,14 @@
-//! `cargo xtask bench list`: the customer-list benchmark on generated data.
+//! `cargo xtask bench list` and `cargo xtask bench search`: the customer-list and
+//! customer-search benchmarks on generated data.
 //!
 //! Generates (once; the data is reused on later runs) a million customers on SQLite, and on
 //! PostgreSQL when `CREDENCE_TEST_POSTGRES_URL` is set, then times `CustomerRepository::list`
 //! for a page of 100 with its total: unfiltered, with a prefix filter (`name=abc*`) and with
 //! a mid-string filter (`name=*abc*`). Prints p50/p99 per case as a Markdown table, ready for
 //! `docs/performance.md`. Never run in CI.
+//!
+//! `bench search` uses the same data and times `CustomerRepository::search` (a page of 100
+//! with its total) for a few representative queries (see [`SEARCH_CASES`]).
 //!
 //! Options: `--rows N` (default 1000000), `--iterations N` (default 50), `--fresh`
 //! (regenerate), `--sqlite PATH` (default: the system temp dir).
@@ -13,10 +17,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use credence_domain::customer::{CustomerFilter, CustomerQuery};
-use credence_domain::listing::TextPattern;
+use credence_domain::listing::{PageRequest, TextPattern};
 use credence_domain::ports::CustomerRepository;
+use credence_domain::search::{SearchQuery, SearchTerms};
 use credence_domain::values::CurrencyCode;
-use credence_store::bench_support::{count_customers, generate_customers, postgres_database};
+use credence_store::bench_support::{
+    count_customers, generate_customers, postgres_database, refresh_statistics,
+};
 use credence_store::{Database, PoolOptions, Store};
 
 struct Options {
@@ -54,22 +61,56 @@ fn parse(args: &[String]) -> anyhow::Result<Options> {
 
 /// `cargo xtask bench list`.
 pub fn list(args: &[String]) -> anyhow::Result<()> {
+    run(
+        args,
+        "customer list",
+        ("", ""),
+        |backend, store, iterations| Box::pin(measure(backend, store, iterations)),
+    )
+}
+
+/// `cargo xtask bench search`.
+pub fn search(args: &[String]) -> anyhow::Result<()> {
+    run(
+        args,
+        "customer search",
+        (" top hit (score) |", "---|"),
+        |backend, store, iterations| Box::pin(measure_search(backend, store, iterations)),
+    )
+}
+
+type Measure = for<'a> fn(
+    &'a str,
+    &'a Store,
+    usize,
+) -> std::pin::Pin<Box<dyn Future<Output = anyhow::Result<()>> + 'a>>;
+
+fn profile() -> &'static str {
+    if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    }
+}
+
+/// Prepares the data on each backend and runs `measure` on it.
+fn run(args: &[String], name: &str, columns: (&str, &str), measure: Measure) -> anyhow::Result<()> {
     let options = parse(args)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let profile = if cfg!(debug_assertions) {
-        "debug"
-    } else {
-        "release"
-    };
     println!(
-        "customer list benchmark: {} rows, {} iterations, {profile} build",
-        options.rows, options.iterations
+        "{name} benchmark: {} rows, {} iterations, {} build",
+        options.rows,
+        options.iterations,
+        profile()
     );
     println!();
-    println!("| backend | case | matches (total) | p50 | p99 |");
-    println!("|---|---|---|---|---|");
+    println!(
+        "| backend | case | matches (total) |{} p50 | p99 |",
+        columns.0
+    );
+    println!("|---|---|---|{}---|---|", columns.1);
 
     if options.fresh {
         for suffix in ["", "-wal", "-shm"] {
@@ -105,7 +146,17 @@ fn prepare(url: &str, rows: u64) -> anyhow::Result<Database> {
         connection_timeout: Duration::from_secs(30),
     };
     let database = Database::connect(url, options)?;
+    let before = Instant::now();
     database.migrate()?;
+    if before.elapsed() > Duration::from_secs(5) {
+        // A migration just rewrote the table (the search backfill does): fresh statistics,
+        // and on PostgreSQL no dead rows, as a long-running database would have.
+        eprintln!(
+            "migrated in {:.1} s; refreshing statistics...",
+            before.elapsed().as_secs_f64()
+        );
+        refresh_statistics(&database)?;
+    }
     database.ensure_organization_currency(CurrencyCode::parse("EUR")?)?;
     let present = count_customers(&database)?;
     if present < rows {
@@ -146,6 +197,56 @@ async fn measure(backend: &str, store: &Store, iterations: usize) -> anyhow::Res
         samples.sort();
         println!(
             "| {backend} | `{label}` | {total} | {} | {} |",
+            show(percentile(&samples, 50)),
+            show(percentile(&samples, 99))
+        );
+    }
+    Ok(())
+}
+
+/// The search cases: label (for the table) and query text. On the generated data (names
+/// `<First> <Second> <0..9999> [<suffix>]`, references `<PREFIX>-<n:07>`, a city):
+const SEARCH_CASES: &[(&str, &str)] = &[
+    // A name number: ~100 customers.
+    ("rare name word", "4711"),
+    // One of 30 second words: ~33,000 customers, over the 10,000-candidate cap.
+    ("common word", "bakery"),
+    // Two of 40 first words, ORed: ~50,000 customers.
+    ("two words ORed", "acme globex"),
+    // A reference as typed, low id: `c` (a fifth of all customers) OR `0004711` (one).
+    ("reference, low id", "C-0004711"),
+    // The same for a customer beyond the first 10,000 `c` matches by id.
+    ("reference, high id", "C-0900000"),
+    // A reference's number alone: one customer.
+    ("reference number", "0900000"),
+];
+
+async fn measure_search(backend: &str, store: &Store, iterations: usize) -> anyhow::Result<()> {
+    for (label, text) in SEARCH_CASES {
+        let query = SearchQuery {
+            terms: SearchTerms::parse(text)?,
+            include_inactive: false,
+            within: None,
+            page: PageRequest::new(Some(100), None)?,
+        };
+        let mut total = 0;
+        for _ in 0..3 {
+            total = store.search(&query).await?.total;
+        }
+        let mut samples = Vec::with_capacity(iterations);
+        for _ in 0..iterations.max(1) {
+            let started = Instant::now();
+            let page = store.search(&query).await?;
+            samples.push(started.elapsed());
+            total = page.total;
+        }
+        samples.sort();
+        let top = store.search(&query).await?.items.first().map_or_else(
+            || "none".to_owned(),
+            |hit| format!("{} ({})", hit.customer.data.reference.as_str(), hit.score),
+        );
+        println!(
+            "| {backend} | {label} `{text}` | {total} | {top} | {} | {} |",
             show(percentile(&samples, 50)),
             show(percentile(&samples, 99))
         );

@@ -4,7 +4,8 @@
 //!   actix, diesel or tokio; the HTTP adapter on diesel).
 //! - `openapi [--check]`: writes `docs/openapi.json` from the handlers, or fails when the
 //!   committed copy is stale.
-//! - `bench list`: the customer-list benchmark on generated data (never run in CI).
+//! - `bench list`, `bench search`: the customer-list and customer-search benchmarks on
+//!   generated data (never run in CI).
 //! - `bench admission`: admissions per second over HTTP against the store's own ceiling.
 //! - `ci`: runs `.ci/run`.
 #![forbid(unsafe_code)]
@@ -24,8 +25,9 @@ fn main() -> anyhow::Result<()> {
         Some("openapi") => openapi(args.iter().any(|a| a == "--check")),
         Some("bench") => match args.get(1).map(String::as_str) {
             Some("list") => bench::list(&args[2..]),
+            Some("search") => bench::search(&args[2..]),
             Some("admission") => admission::run(&args[2..]),
-            _ => bail!("usage: cargo xtask bench <list | admission>"),
+            _ => bail!("usage: cargo xtask bench <list | search | admission>"),
         },
         Some("ci") => {
             let status = Command::new(root().join(".ci/run"))
@@ -36,7 +38,9 @@ fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
-        _ => bail!("usage: cargo xtask <deps | openapi [--check] | bench <list | admission> | ci>"),
+        _ => bail!(
+            "usage: cargo xtask <deps | openapi [--check] | bench <list | search | admission> | ci>"
+        ),
     }
 }
 

@@ -6,10 +6,11 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 pub use input::{
-    AddressInput, ContactInput, CustomerInput, Defaults, RefKey, Resolved, ValidatedInput,
+    AddressInput, ContactInput, CustomerInput, Defaults, MAX_PROJECTS, RefKey, Resolved,
+    ValidatedInput, project_name,
 };
 
-use crate::ids::CustomerId;
+use crate::ids::{CustomerId, ProjectId};
 use crate::listing::{Order, PageRequest, TextPattern, TimeRange};
 use crate::reference_data::{Category, PaymentType, Region, Segmentation, User};
 use crate::values::{
@@ -71,6 +72,16 @@ pub struct Contact {
     pub email: Option<Email>,
     /// Phone.
     pub phone: Option<FreeText>,
+}
+
+/// A project run for the customer (seed 004's `customerProjects`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Project {
+    /// Assigned by the store; `None` for a project not yet written (the store gives it one,
+    /// and keeps the id of a project that has one, so a rename does not change it).
+    pub id: Option<ProjectId>,
+    /// Name: non-blank, at most 255 characters.
+    pub name: FreeText,
 }
 
 /// Every client-writable fact about a customer, validated, with references resolved to the
@@ -139,6 +150,8 @@ pub struct CustomerData {
     pub region: Option<Region>,
     /// Contact people.
     pub contacts: Vec<Contact>,
+    /// Projects, in the order given.
+    pub projects: Vec<Project>,
 }
 
 impl CustomerData {

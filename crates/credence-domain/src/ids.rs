@@ -29,6 +29,10 @@ id_type!(
     CustomerId
 );
 id_type!(
+    /// A customer project's id (assigned by the store).
+    ProjectId
+);
+id_type!(
     /// A customer category's id.
     CategoryId
 );

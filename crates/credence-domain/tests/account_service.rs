@@ -69,6 +69,7 @@ fn customer(id: i64, parent: Option<i64>, bill_with_parent: bool) -> Customer {
         customer_risk_color: None,
         region: None,
         contacts: Vec::new(),
+        projects: Vec::new(),
     };
     Customer {
         id: CustomerId(id),

@@ -69,6 +69,7 @@ fn data(reference: &str) -> CustomerData {
         customer_risk_color: None,
         region: None,
         contacts: Vec::new(),
+        projects: Vec::new(),
     }
 }
 

@@ -21,7 +21,8 @@ use credence_domain::input::InputError;
 use credence_domain::ports::StoreError;
 use credence_domain::services::{
     CreateCustomerError, DeleteCustomerError, DeleteRecordError, GetCustomerError, GetRecordError,
-    ListCustomersError, ListRecordsError, ManageKeysError, SaveRecordError, UpdateCustomerError,
+    ListCustomersError, ListRecordsError, ManageKeysError, ProjectError, SaveRecordError,
+    UpdateCustomerError,
 };
 use credence_domain::services::{CreditError, OrderError};
 use serde::Serialize;
@@ -374,6 +375,20 @@ impl From<UpdateCustomerError> for ApiError {
             UpdateCustomerError::Input(e) => e.into(),
             UpdateCustomerError::DuplicateReference => Self::not_unique(),
             UpdateCustomerError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<ProjectError> for ApiError {
+    fn from(error: ProjectError) -> Self {
+        match error {
+            ProjectError::Forbidden => Self::forbidden(),
+            ProjectError::CustomerNotFound(_) | ProjectError::ProjectNotFound(_) => {
+                Self::not_found(error.to_string())
+            }
+            ProjectError::Input(e) => e.into(),
+            ProjectError::DuplicateReference => Self::not_unique(),
+            ProjectError::Store(e) => e.into(),
         }
     }
 }

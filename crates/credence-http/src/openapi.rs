@@ -13,7 +13,7 @@ use crate::dto::catalog::{
     TaskTemplatesResponseDto, TasksEnvelopeDto, TasksResponseDto, TemplateProductDto,
 };
 use crate::dto::customer::{
-    ContactDto, CreatedByDto, CustomerDto, LinkDto, RegionLinkDto, SearchEntryDto,
+    ContactDto, CreatedByDto, CustomerDto, LinkDto, ProjectDto, RegionLinkDto, SearchEntryDto,
 };
 use crate::dto::keys::{CreatedKeyDto, KeyDto};
 use crate::dto::marketplace::{
@@ -46,6 +46,19 @@ pub(crate) struct ContactForm {
     name: Option<String>,
     email: Option<String>,
     phone: Option<String>,
+}
+
+/// A project: in a customer's `customerProjects`, and the body of
+/// `POST|PUT /customers/{id}/projects...`.
+#[derive(ToSchema)]
+#[expect(
+    dead_code,
+    reason = "schema-only: describes the wire format in the OpenAPI document"
+)]
+pub(crate) struct ProjectForm {
+    /// Non-blank, at most 255 characters.
+    #[schema(example = "Floor installation")]
+    name: String,
 }
 
 /// A customer body (seed 002's parameters). Every field is optional on update; `reference`
@@ -109,6 +122,8 @@ pub(crate) struct CustomerForm {
     on_hold: Option<bool>,
     on_hold_reason: Option<String>,
     contacts: Option<Vec<ContactForm>>,
+    /// Replaces the list (keeping the ids of unchanged names); `null` or `[]` clears it.
+    customer_projects: Option<Vec<ProjectForm>>,
     use_external_id: Option<bool>,
 }
 
@@ -428,6 +443,10 @@ pub(crate) struct CustomerSearchParams {
         customers::upsert_customer_by_reference,
         customers::update_customer_by_reference,
         customers::delete_customer_by_reference,
+        customers::list_projects,
+        customers::create_project,
+        customers::update_project,
+        customers::delete_project,
         accounts::get_account,
         accounts::update_credit_limit,
         accounts::create_payment,
@@ -500,6 +519,7 @@ pub(crate) struct CustomerSearchParams {
         CreatedByDto,
         RegionLinkDto,
         ContactDto,
+        ProjectDto,
         PagingDto,
         SuccessDto,
         HealthDto,
@@ -513,6 +533,7 @@ pub(crate) struct CustomerSearchParams {
         RecordForm,
         PaymentTypeRef,
         ContactForm,
+        ProjectForm,
         KeyDto,
         CreatedKeyDto,
         keys::KeyForm,

@@ -101,6 +101,7 @@ fn data(reference: &str, name: &str) -> CustomerData {
         customer_risk_color: None,
         region: None,
         contacts: Vec::new(),
+        projects: Vec::new(),
     }
 }
 

@@ -1,4 +1,5 @@
-//! Bulk data for benchmarks (`cargo xtask bench list`): a million plausible customers,
+//! Bulk data for benchmarks (`cargo xtask bench list`, `bench search`): a million plausible
+//! customers, searchable like any other (their `search_text` is the adapter's),
 //! written with multi-row `INSERT`s in large transactions, which is far faster than going
 //! through the port one customer at a time.
 //!
@@ -7,6 +8,7 @@
 use chrono::{DateTime, Duration, Utc};
 use credence_domain::listing::fold;
 use credence_domain::reference_data::ROOT_CATEGORY;
+use credence_domain::search::{SearchFields, search_text};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 
@@ -134,6 +136,20 @@ struct BenchCustomer {
     currency: String,
     date_created: chrono::NaiveDateTime,
     last_updated: chrono::NaiveDateTime,
+    search_text: String,
+}
+
+/// The text the adapter indexes for a generated customer: the same function over the same
+/// fields (`SearchFields::of` order; only the name, the reference and the shipping city are set).
+fn generated_search_text(name: &str, reference: &str, city: Option<&str>) -> String {
+    let mut others = [None; 13];
+    // Index 5 is the shipping city (`customers.city`), as in `SearchFields::of`.
+    others[5] = city;
+    search_text(&SearchFields {
+        name,
+        reference,
+        others,
+    })
 }
 
 fn customer(rng: &mut SplitMix, n: u64, category_id: i64, start: DateTime<Utc>) -> BenchCustomer {
@@ -155,8 +171,15 @@ fn customer(rng: &mut SplitMix, n: u64, category_id: i64, start: DateTime<Utc>) 
     let created = start + Duration::seconds(i64::try_from(n).unwrap_or(0) * 90);
     let updated = created + Duration::seconds(i64::try_from(rng.next() % 86_400 * 30).unwrap_or(0));
     let to_db = crate::customers::to_db_time;
+    // Drawn in the order the fields used to be, so the data stays what earlier runs generated.
+    let uuid = uuid::Uuid::from_u64_pair(rng.next(), n).to_string();
+    let city = rng
+        .pick(&["Paris", "Lyon", "Berlin", "Madrid", "Milano", "Porto"])
+        .to_owned();
+    let is_active = !rng.next().is_multiple_of(10);
     BenchCustomer {
-        uuid: uuid::Uuid::from_u64_pair(rng.next(), n).to_string(),
+        search_text: generated_search_text(&name, &reference, Some(&city)),
+        uuid,
         reference_folded: fold(&reference),
         reference,
         name_folded: fold(&name),
@@ -164,11 +187,8 @@ fn customer(rng: &mut SplitMix, n: u64, category_id: i64, start: DateTime<Utc>) 
         category_id,
         bill_with_parent: false,
         is_same_address: true,
-        city: Some(
-            rng.pick(&["Paris", "Lyon", "Berlin", "Madrid", "Milano", "Porto"])
-                .to_owned(),
-        ),
-        is_active: !rng.next().is_multiple_of(10),
+        city: Some(city),
+        is_active,
         on_hold: false,
         currency: "EUR".to_owned(),
         date_created: to_db(created),
@@ -220,6 +240,21 @@ pub fn generate_customers(database: &Database, count: u64) -> Result<(), SetupEr
     .map_err(Failure::from)?;
     // Fresh statistics (and, on PostgreSQL, a visibility map for index-only scans), as a
     // long-running database would have them.
+    let maintenance = match &*conn {
+        AnyConnection::Sqlite(_) => "ANALYZE",
+        AnyConnection::Postgresql(_) => "VACUUM ANALYZE",
+    };
+    conn.batch_execute(maintenance).map_err(Failure::from)?;
+    Ok(())
+}
+
+/// Refreshes the planner statistics (`ANALYZE`; on PostgreSQL `VACUUM ANALYZE`, which also
+/// clears the dead rows a backfilling migration leaves). Blocking.
+///
+/// # Errors
+/// [`SetupError`] when the database fails.
+pub fn refresh_statistics(database: &Database) -> Result<(), SetupError> {
+    let mut conn = database.write_connection()?;
     let maintenance = match &*conn {
         AnyConnection::Sqlite(_) => "ANALYZE",
         AnyConnection::Postgresql(_) => "VACUUM ANALYZE",
@@ -305,5 +340,30 @@ mod tests {
             .map(|n| customer(&mut rng, n, 1, start).name)
             .collect();
         assert!(names.len() > 900);
+    }
+
+    #[test]
+    fn generated_customers_are_indexed_like_the_adapter_indexes_them() {
+        use credence_domain::search::tokenize;
+        let start = DateTime::from_timestamp(1_600_000_000, 0).unwrap_or_default();
+        let mut rng = SplitMix(3);
+        for n in 0..200 {
+            let c = customer(&mut rng, n, 1, start);
+            let mut others = [None; 13];
+            others[5] = c.city.as_deref();
+            let fields = SearchFields {
+                name: &c.name,
+                reference: &c.reference,
+                others,
+            };
+            assert_eq!(c.search_text, search_text(&fields));
+            for token in tokenize(&c.name).chain(tokenize(&c.reference)) {
+                assert!(
+                    c.search_text.split(' ').any(|t| t == token),
+                    "{token} in {}",
+                    c.search_text
+                );
+            }
+        }
     }
 }

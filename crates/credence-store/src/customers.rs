@@ -1,7 +1,8 @@
 //! The customer repository: rows, the list query with its filters, and the batched loading
 //! of what a page of customers points to.
 //!
-//! Writes put the customer row, its payment types and its contacts in one transaction; the
+//! Writes put the customer row, its payment types, its contacts and its projects in one
+//! transaction (projects keep the ids they already have, so a rename keeps its id); the
 //! live-reference rule lives in a partial unique index, so racing inserts end in
 //! `DuplicateReference` whatever the timing.
 
@@ -11,9 +12,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use credence_domain::customer::{
     Address, Contact, Customer, CustomerData, CustomerFilter, CustomerKey, CustomerQuery,
-    CustomerSort, CustomerSummary,
+    CustomerSort, CustomerSummary, Project,
 };
-use credence_domain::ids::CustomerId;
+use credence_domain::ids::{CustomerId, ProjectId};
 use credence_domain::listing::{Order, Page, TextPattern, TimeRange, fold};
 use credence_domain::ports::{
     CustomerRepository, NewCustomer, RemoveError, StoreError, WriteError,
@@ -35,7 +36,7 @@ use crate::database::AnyConnection;
 use crate::error::Failure;
 use crate::records::{CategoryRow, PaymentTypeRow, RegionRow, SegmentationRow, UserRow};
 use crate::schema::{
-    accounts, customer_categories, customer_contacts, customer_payment_types,
+    accounts, customer_categories, customer_contacts, customer_payment_types, customer_projects,
     customer_segmentations, customers, payment_types, regions, reservations, users,
 };
 
@@ -224,6 +225,26 @@ pub(crate) struct ContactFields<'a> {
     phone: Option<&'a str>,
 }
 
+/// A project that keeps the id it has.
+#[derive(Insertable)]
+#[diesel(table_name = customer_projects, treat_none_as_default_value = false)]
+pub(crate) struct KeptProject<'a> {
+    id: i64,
+    customer_id: i64,
+    position: i32,
+    name: &'a str,
+}
+
+/// A new project: the database assigns its id. A separate shape from [`KeptProject`] because
+/// SQLite cannot batch `DEFAULT` values.
+#[derive(Insertable)]
+#[diesel(table_name = customer_projects, treat_none_as_default_value = false)]
+pub(crate) struct NewProject<'a> {
+    customer_id: i64,
+    position: i32,
+    name: &'a str,
+}
+
 /// A multi-row `INSERT`: the derived multi-backend cannot batch, so each arm runs on its own
 /// connection type (the statement is the same).
 macro_rules! batch_insert {
@@ -236,7 +257,8 @@ macro_rules! batch_insert {
 }
 pub(crate) use batch_insert;
 
-/// Writes the payment types and contacts of a customer (after deleting the old ones).
+/// Writes the payment types, contacts and projects of a customer (after deleting the old
+/// ones; projects that have an id are written back under it).
 pub(crate) fn write_children(
     conn: &mut AnyConnection,
     id: i64,
@@ -271,6 +293,36 @@ pub(crate) fn write_children(
         .collect();
     if !contacts.is_empty() {
         batch_insert!(conn, customer_contacts::table, &contacts);
+    }
+    diesel::delete(customer_projects::table.filter(customer_projects::customer_id.eq(id)))
+        .execute(conn)?;
+    let (kept, new): (Vec<_>, Vec<_>) = (0_i32..)
+        .zip(&data.projects)
+        .partition(|(_, p)| p.id.is_some());
+    let kept: Vec<KeptProject<'_>> = kept
+        .into_iter()
+        .filter_map(|(position, p)| {
+            p.id.map(|project| KeptProject {
+                id: project.get(),
+                customer_id: id,
+                position,
+                name: p.name.as_str(),
+            })
+        })
+        .collect();
+    if !kept.is_empty() {
+        batch_insert!(conn, customer_projects::table, &kept);
+    }
+    let new: Vec<NewProject<'_>> = new
+        .into_iter()
+        .map(|(position, p)| NewProject {
+            customer_id: id,
+            position,
+            name: p.name.as_str(),
+        })
+        .collect();
+    if !new.is_empty() {
+        batch_insert!(conn, customer_projects::table, &new);
     }
     Ok(())
 }
@@ -709,6 +761,23 @@ pub(crate) fn assemble(
         });
     }
 
+    let mut projects: HashMap<i64, Vec<Project>> = HashMap::new();
+    let project_rows: Vec<(i64, i64, String)> = customer_projects::table
+        .filter(customer_projects::customer_id.eq_any(customer_ids.clone()))
+        .order((customer_projects::customer_id, customer_projects::position))
+        .select((
+            customer_projects::customer_id,
+            customer_projects::id,
+            customer_projects::name,
+        ))
+        .load(conn)?;
+    for (customer_id, id, name) in project_rows {
+        projects.entry(customer_id).or_default().push(Project {
+            id: Some(ProjectId(id)),
+            name: FreeText::from_trusted(name),
+        });
+    }
+
     // Every customer has its account (created with it); its limit is the customer's. The
     // amounts are as stored: a reservation past its time still counts here until the next
     // admission or sweep releases it (`AccountLedger::account` leaves it out at once).
@@ -738,6 +807,7 @@ pub(crate) fn assemble(
                 account,
                 payment.remove(&id).unwrap_or_default(),
                 contacts.remove(&id).unwrap_or_default(),
+                projects.remove(&id).unwrap_or_default(),
             )
         })
         .collect()
@@ -798,6 +868,7 @@ impl CustomerRow {
         account: AccountRow,
         payment_types: Vec<PaymentType>,
         contacts: Vec<Contact>,
+        projects: Vec<Project>,
     ) -> Result<Customer, Failure> {
         let currency =
             CurrencyCode::parse(&self.currency).map_err(|e| Failure::corrupt("currency", e))?;
@@ -873,6 +944,7 @@ impl CustomerRow {
                 .map_err(|e| Failure::corrupt("risk colour", e))?,
             region: lookup(&related.regions, self.region_id, "region")?,
             contacts,
+            projects,
         };
         Ok(Customer {
             id: CustomerId(self.id),

@@ -126,6 +126,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    customer_projects (id) {
+        id -> BigInt,
+        customer_id -> BigInt,
+        position -> Integer,
+        name -> Text,
+    }
+}
+
+diesel::table! {
     api_keys (id) {
         id -> BigInt,
         user_id -> BigInt,
@@ -279,6 +288,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     customers,
     customer_payment_types,
     customer_contacts,
+    customer_projects,
     api_keys,
     accounts,
     credit_limit_history,

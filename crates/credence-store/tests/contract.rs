@@ -14,9 +14,9 @@ use credence_domain::credit::{
 };
 use credence_domain::customer::{
     Address, Contact, Customer, CustomerData, CustomerFilter, CustomerKey, CustomerQuery,
-    CustomerSort,
+    CustomerSort, Project,
 };
-use credence_domain::ids::{CategoryId, CustomerId, RegionId, UserId};
+use credence_domain::ids::{CategoryId, CustomerId, ProjectId, RegionId, UserId};
 use credence_domain::listing::{Order, PageRequest, TextPattern, TimeRange};
 use credence_domain::ports::{
     AccountLedger, Admission, AdmitError, CustomerRepository, IdempotencyStart, IdempotencyStore,
@@ -95,6 +95,7 @@ async fn data(store: &Store, reference: &str, name: &str) -> CustomerData {
         customer_risk_color: None,
         region: None,
         contacts: Vec::new(),
+        projects: Vec::new(),
     }
 }
 
@@ -409,6 +410,79 @@ async fn archive_waits_for_live_children(store: Store) {
         matches!(result, Err(WriteError::DanglingReference)),
         "archived parent: {result:?}"
     );
+}
+
+fn projects(names: &[(Option<ProjectId>, &str)]) -> Vec<Project> {
+    names
+        .iter()
+        .map(|(id, name)| Project {
+            id: *id,
+            name: FreeText::from_trusted((*name).to_owned()),
+        })
+        .collect()
+}
+
+fn project_names(customer: &Customer) -> Vec<&str> {
+    customer
+        .data
+        .projects
+        .iter()
+        .map(|p| p.name.as_str())
+        .collect()
+}
+
+async fn projects_are_written_kept_replaced_and_cleared(store: Store) {
+    let mut first = data(&store, "PRJ", "Projects").await;
+    first.projects = projects(&[(None, "Floor installation"), (None, "General maintenance")]);
+    let created = insert(&store, first, at(0)).await;
+    assert_eq!(
+        project_names(&created),
+        ["Floor installation", "General maintenance"]
+    );
+    let ids: Vec<ProjectId> = created.data.projects.iter().filter_map(|p| p.id).collect();
+    assert_eq!(ids.len(), 2);
+    assert_ne!(ids[0], ids[1]);
+    // Loaded with the customer, in a list as in a get.
+    let other = insert(&store, data(&store, "PRJ-0", "None").await, at(1)).await;
+    let page = cr(&store).list(&CustomerQuery::default()).await.unwrap();
+    let listed: Vec<(CustomerId, usize)> = page
+        .items
+        .iter()
+        .map(|c| (c.id, c.data.projects.len()))
+        .collect();
+    assert!(listed.contains(&(created.id, 2)) && listed.contains(&(other.id, 0)));
+
+    // A rewrite keeps the ids it is given and assigns new ones to the rest.
+    let mut second = created.data.clone();
+    second.projects = projects(&[(Some(ids[1]), "Renamed"), (None, "Third")]);
+    let updated = cr(&store)
+        .update(created.id, &second, at(60))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(project_names(&updated), ["Renamed", "Third"]);
+    assert_eq!(updated.data.projects[0].id, Some(ids[1]));
+    let third = updated.data.projects[1].id.unwrap();
+    assert!(!ids.contains(&third));
+    assert_eq!(
+        cr(&store).get(&CustomerKey::Id(created.id)).await.unwrap(),
+        Some(updated.clone())
+    );
+
+    let mut cleared = updated.data.clone();
+    cleared.projects.clear();
+    let updated = cr(&store)
+        .update(created.id, &cleared, at(61))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(updated.data.projects.is_empty());
+    let reloaded = cr(&store)
+        .get(&CustomerKey::Id(created.id))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(reloaded.data.projects.is_empty());
 }
 
 async fn update_replaces_payment_types_and_contacts(store: Store) {
@@ -3049,6 +3123,7 @@ contract!(
     archive_frees_the_reference_and_hides_the_row,
     archive_waits_for_live_children,
     update_replaces_payment_types_and_contacts,
+    projects_are_written_kept_replaced_and_cleared,
     text_filters,
     date_ranges_sorting_and_paging,
     ties_break_by_id_in_the_sort_direction,

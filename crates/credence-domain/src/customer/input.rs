@@ -4,7 +4,7 @@
 
 use rust_decimal::Decimal;
 
-use super::{Address, Contact, CustomerData, CustomerSummary};
+use super::{Address, Contact, CustomerData, CustomerSummary, Project};
 use crate::field::Field;
 use crate::input::{InputError, parse_bool, parse_decimal, parse_float, parse_int};
 use crate::reference_data::{Category, PaymentType, Region, Segmentation, User};
@@ -22,6 +22,24 @@ pub struct ContactInput {
     pub email: Option<String>,
     /// Phone.
     pub phone: Option<String>,
+}
+
+/// The most projects one customer can have.
+pub const MAX_PROJECTS: usize = 100;
+
+/// Validates one project name (`customerProjects[].name`): non-blank, at most 255 characters.
+///
+/// # Errors
+/// `invalid_param` naming `customerProjects`.
+pub fn project_name(name: &str) -> Result<FreeText, InputError> {
+    FreeText::new("customerProjects.name", name, FreeText::SHORT)
+        .map_err(invalid("customerProjects"))?
+        .ok_or_else(|| {
+            InputError::invalid(
+                "customerProjects",
+                "A project name in customerProjects cannot be blank.",
+            )
+        })
 }
 
 /// Seed 002's customer fields as the client wrote them. Every scalar is text: the HTTP
@@ -75,6 +93,8 @@ pub struct CustomerInput {
     pub on_hold: Field<String>,
     pub on_hold_reason: Field<String>,
     pub contacts: Field<Vec<ContactInput>>,
+    /// Seed 004's `customerProjects`: the project names, in order.
+    pub customer_projects: Field<Vec<String>>,
     pub use_external_id: Field<String>,
 }
 
@@ -136,6 +156,7 @@ pub struct ValidatedInput {
     pub on_hold: Field<bool>,
     pub on_hold_reason: Field<FreeText>,
     pub contacts: Field<Vec<Contact>>,
+    pub projects: Field<Vec<FreeText>>,
 }
 
 /// The validated fields of one address.
@@ -272,6 +293,24 @@ impl CustomerInput {
             Field::Null => Field::Null,
             Field::Absent => Field::Absent,
         };
+        let projects = match self.customer_projects {
+            Field::Value(names) => {
+                if names.len() > MAX_PROJECTS {
+                    return Err(InputError::invalid(
+                        "customerProjects",
+                        format!("customerProjects cannot hold more than {MAX_PROJECTS} projects."),
+                    ));
+                }
+                Field::Value(
+                    names
+                        .iter()
+                        .map(|n| project_name(n))
+                        .collect::<Result<Vec<_>, _>>()?,
+                )
+            }
+            Field::Null => Field::Null,
+            Field::Absent => Field::Absent,
+        };
         Ok(ValidatedInput {
             reference,
             reference2: short("reference2", self.reference2)?,
@@ -349,6 +388,7 @@ impl CustomerInput {
             on_hold: boolean("onHold", self.on_hold)?,
             on_hold_reason: short("onHoldReason", self.on_hold_reason)?,
             contacts,
+            projects,
         })
     }
 }
@@ -548,6 +588,90 @@ impl ValidatedInput {
                 .contacts
                 .apply_to(base.map(|b| b.contacts.clone()))
                 .unwrap_or_default(),
+            projects: match self.projects {
+                Field::Value(names) => keep_ids(names, base.map_or(&[], |b| &b.projects)),
+                Field::Null => Vec::new(),
+                Field::Absent => base.map(|b| b.projects.clone()).unwrap_or_default(),
+            },
         })
+    }
+}
+
+/// A replaced project list: a project whose name is unchanged keeps its id (each stored
+/// project at most once), so clients holding ids are not broken by a resend of the list.
+fn keep_ids(names: Vec<FreeText>, current: &[Project]) -> Vec<Project> {
+    let mut free: Vec<&Project> = current.iter().collect();
+    names
+        .into_iter()
+        .map(|name| {
+            let id = free
+                .iter()
+                .position(|p| p.name == name)
+                .and_then(|i| free.swap_remove(i).id);
+            Project { id, name }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::ProjectId;
+
+    fn with_projects(names: &[&str]) -> CustomerInput {
+        CustomerInput {
+            customer_projects: Field::Value(names.iter().map(|n| (*n).to_owned()).collect()),
+            ..CustomerInput::default()
+        }
+    }
+
+    fn refused(input: CustomerInput) -> String {
+        match input.validate() {
+            Err(InputError::Invalid { field, .. }) => field.to_owned(),
+            other => panic!("expected invalid_param, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn project_names_are_trimmed_and_checked() {
+        let valid = with_projects(&[" Floor installation ", "General maintenance"])
+            .validate()
+            .unwrap();
+        let names: Vec<_> = valid
+            .projects
+            .value()
+            .unwrap()
+            .iter()
+            .map(FreeText::as_str)
+            .collect();
+        assert_eq!(names, ["Floor installation", "General maintenance"]);
+        assert_eq!(refused(with_projects(&["  "])), "customerProjects");
+        assert_eq!(
+            refused(with_projects(&[&"x".repeat(256)])),
+            "customerProjects"
+        );
+        assert!(with_projects(&[&"x".repeat(255)]).validate().is_ok());
+        let many: Vec<String> = (0..=MAX_PROJECTS).map(|i| format!("p{i}")).collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        assert_eq!(refused(with_projects(&many)), "customerProjects");
+        assert!(with_projects(&many[..MAX_PROJECTS]).validate().is_ok());
+    }
+
+    #[test]
+    fn a_replaced_list_keeps_the_ids_of_unchanged_names() {
+        let name = |n: &str| FreeText::from_trusted(n.to_owned());
+        let current = [
+            Project {
+                id: Some(ProjectId(1)),
+                name: name("a"),
+            },
+            Project {
+                id: Some(ProjectId(2)),
+                name: name("b"),
+            },
+        ];
+        let kept = keep_ids(vec![name("b"), name("c"), name("b")], &current);
+        let ids: Vec<_> = kept.iter().map(|p| p.id).collect();
+        assert_eq!(ids, [Some(ProjectId(2)), None, None]);
     }
 }

@@ -6,12 +6,14 @@ use uuid::Uuid;
 
 use super::scope::reaches;
 use crate::customer::{
-    Customer, CustomerInput, CustomerKey, CustomerQuery, CustomerSummary, Defaults, RefKey,
-    Resolved, ValidatedInput,
+    Customer, CustomerInput, CustomerKey, CustomerQuery, CustomerSummary, Defaults, MAX_PROJECTS,
+    Project, RefKey, Resolved, ValidatedInput, project_name,
 };
 use crate::field::Field;
 use crate::hierarchy::may_link;
-use crate::ids::{CategoryId, CustomerId, PaymentTypeId, RegionId, SegmentationId, UserId};
+use crate::ids::{
+    CategoryId, CustomerId, PaymentTypeId, ProjectId, RegionId, SegmentationId, UserId,
+};
 use crate::input::InputError;
 use crate::listing::Page;
 use crate::ports::{
@@ -101,6 +103,42 @@ pub enum DeleteCustomerError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// Why a project operation (`/customers/{id}/projects...`) failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectError {
+    /// The caller's role may not use this function: `403`.
+    #[error("{}", super::FORBIDDEN)]
+    Forbidden,
+    /// The customer does not exist, or is outside the caller's scope: `404`.
+    #[error("The customer with the id {0} doesn't exist.")]
+    CustomerNotFound(CustomerKey),
+    /// The customer has no project with this id: `404`.
+    #[error("The project with the id {0} doesn't exist.")]
+    ProjectNotFound(ProjectId),
+    /// Bad input: a blank or long name, or one project too many.
+    #[error(transparent)]
+    Input(#[from] InputError),
+    /// The customer's reference was taken by a concurrent write: `400 not_unique`.
+    #[error("reference already used")]
+    DuplicateReference,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<WriteError> for ProjectError {
+    fn from(e: WriteError) -> Self {
+        match e {
+            // The customer row is written back unchanged: its references were valid a moment
+            // ago, so these only happen when a concurrent write changed them.
+            WriteError::DuplicateReference => Self::DuplicateReference,
+            WriteError::DanglingReference => Self::Input(dangling()),
+            WriteError::AccountInUse => Self::Input(currency_locked()),
+            WriteError::Store(e) => Self::Store(e),
+        }
+    }
 }
 
 /// The outcome of an upsert: the customer, and whether it was created (201) or updated (200).
@@ -485,6 +523,121 @@ impl CustomerService {
             Err(RemoveError::InUse) => Err(DeleteCustomerError::HasSubCustomers),
             Err(RemoveError::Store(e)) => Err(e.into()),
         }
+    }
+
+    /// A customer's projects (`GET /customers/{id}/projects`), in order.
+    ///
+    /// # Errors
+    /// [`ProjectError::CustomerNotFound`] outside the caller's scope.
+    pub async fn projects(
+        &self,
+        principal: &Principal,
+        key: &CustomerKey,
+    ) -> Result<Vec<Project>, ProjectError> {
+        Ok(self.project_owner(principal, key).await?.data.projects)
+    }
+
+    /// Adds a project at the end of the customer's list (`POST /customers/{id}/projects`).
+    ///
+    /// # Errors
+    /// [`ProjectError::Input`] for a bad name or a full list.
+    pub async fn add_project(
+        &self,
+        principal: &Principal,
+        key: &CustomerKey,
+        name: &str,
+    ) -> Result<Project, ProjectError> {
+        let name = project_name(name)?;
+        let mut customer = self.project_owner(principal, key).await?;
+        if customer.data.projects.len() >= MAX_PROJECTS {
+            return Err(InputError::invalid(
+                "customerProjects",
+                format!("customerProjects cannot hold more than {MAX_PROJECTS} projects."),
+            )
+            .into());
+        }
+        customer.data.projects.push(Project { id: None, name });
+        let saved = self.save_projects(&customer).await?;
+        // The store keeps the order, so the new project is the last one.
+        saved
+            .data
+            .projects
+            .last()
+            .cloned()
+            .ok_or_else(|| StoreError::Unexpected("the added project was not stored".into()).into())
+    }
+
+    /// Renames a project (`PUT /customers/{id}/projects/{pid}`); it keeps its id and place.
+    ///
+    /// # Errors
+    /// [`ProjectError::ProjectNotFound`] when the customer has no such project.
+    pub async fn rename_project(
+        &self,
+        principal: &Principal,
+        key: &CustomerKey,
+        id: ProjectId,
+        name: &str,
+    ) -> Result<Project, ProjectError> {
+        let name = project_name(name)?;
+        let mut customer = self.project_owner(principal, key).await?;
+        let project = customer
+            .data
+            .projects
+            .iter_mut()
+            .find(|p| p.id == Some(id))
+            .ok_or(ProjectError::ProjectNotFound(id))?;
+        project.name = name;
+        let saved = self.save_projects(&customer).await?;
+        saved
+            .data
+            .projects
+            .into_iter()
+            .find(|p| p.id == Some(id))
+            .ok_or(ProjectError::ProjectNotFound(id))
+    }
+
+    /// Removes a project (`DELETE /customers/{id}/projects/{pid}`).
+    ///
+    /// # Errors
+    /// [`ProjectError::ProjectNotFound`] when the customer has no such project.
+    pub async fn remove_project(
+        &self,
+        principal: &Principal,
+        key: &CustomerKey,
+        id: ProjectId,
+    ) -> Result<(), ProjectError> {
+        let mut customer = self.project_owner(principal, key).await?;
+        let before = customer.data.projects.len();
+        customer.data.projects.retain(|p| p.id != Some(id));
+        if customer.data.projects.len() == before {
+            return Err(ProjectError::ProjectNotFound(id));
+        }
+        self.save_projects(&customer).await?;
+        Ok(())
+    }
+
+    /// The customer whose projects the caller works on: the same roles and scope as
+    /// [`CustomerService::update`].
+    async fn project_owner(
+        &self,
+        principal: &Principal,
+        key: &CustomerKey,
+    ) -> Result<Customer, ProjectError> {
+        if !uses_back_office(principal) {
+            return Err(ProjectError::Forbidden);
+        }
+        self.find_in_scope(principal, key)
+            .await?
+            .ok_or_else(|| ProjectError::CustomerNotFound(key.clone()))
+    }
+
+    /// Writes the customer back with its changed project list, through the ordinary
+    /// `update` port, so the list changes in the customer's own transaction.
+    async fn save_projects(&self, customer: &Customer) -> Result<Customer, ProjectError> {
+        self.customers
+            .update(customer.id, &customer.data, self.clock.now())
+            .await?
+            .ok_or_else(|| ProjectError::CustomerNotFound(CustomerKey::Id(customer.id)))
     }
 
     /// The live customer a key names, if the caller may reach it: outside its scope a

@@ -15,7 +15,7 @@ pub use accounts::{AccountService, CreditError, Quote, ReserveRequest};
 pub use auth::{AuthService, AuthenticateError, CreatedKey, IssueKeyError, ManageKeysError};
 pub use customers::{
     CreateCustomerError, CustomerService, DeleteCustomerError, GetCustomerError,
-    ListCustomersError, ReferencePorts, Saved, UpdateCustomerError,
+    ListCustomersError, ProjectError, ReferencePorts, Saved, UpdateCustomerError,
 };
 pub use orders::{OrderError, OrderService, SubmitTask};
 pub use records::{

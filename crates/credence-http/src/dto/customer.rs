@@ -6,7 +6,7 @@
 //! the customer's credit account when the store loaded it; they are read-only here (the
 //! account routes move them), and `null` (the limit: the customer's own) without an account.
 
-use credence_domain::customer::{Address, Contact, Customer, CustomerSummary};
+use credence_domain::customer::{Address, Contact, Customer, CustomerSummary, Project};
 use credence_domain::reference_data::{Category, PaymentType, Region, Segmentation, User};
 use serde::Serialize;
 use serde_json::Value;
@@ -136,6 +136,28 @@ impl From<&Contact> for ContactDto {
     }
 }
 
+/// A customer project (seed 004's `customerProjects`).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ProjectDto {
+    /// Assigned by the server; kept when the project is renamed.
+    #[schema(example = 12)]
+    pub id: i64,
+    /// Name.
+    #[schema(example = "Floor installation")]
+    pub name: String,
+}
+
+impl ProjectDto {
+    /// The representation of a stored project (every stored project has an id; one without
+    /// is not shown, since a client could not address it).
+    pub(crate) fn of(project: &Project) -> Option<Self> {
+        project.id.map(|id| Self {
+            id: id.get(),
+            name: project.name.as_str().to_owned(),
+        })
+    }
+}
+
 /// A customer, as seed 002 writes it (field order included).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -200,6 +222,7 @@ pub struct CustomerDto {
     pub tax_number: Option<String>,
     pub company_registration_number: Option<String>,
     pub contacts: Vec<ContactDto>,
+    pub customer_projects: Vec<ProjectDto>,
     pub currency: String,
     pub customer_risk: Option<String>,
     pub customer_risk_color: Option<String>,
@@ -312,6 +335,7 @@ impl CustomerDto {
             tax_number: free(&d.tax_number),
             company_registration_number: free(&d.company_registration_number),
             contacts: d.contacts.iter().map(ContactDto::from).collect(),
+            customer_projects: d.projects.iter().filter_map(ProjectDto::of).collect(),
             currency: d.currency.code().to_owned(),
             customer_risk: free(&d.customer_risk),
             customer_risk_color: d

@@ -115,6 +115,7 @@ pub(crate) fn customer_input(fields: &BodyFields) -> Result<CustomerInput, Input
         on_hold: s("onHold")?,
         on_hold_reason: s("onHoldReason")?,
         contacts: contacts(fields)?,
+        customer_projects: customer_projects(fields)?,
         use_external_id: s("useExternalId")?,
     })
 }
@@ -219,6 +220,47 @@ fn contacts(fields: &BodyFields) -> Result<Field<Vec<ContactInput>>, InputError>
         .map(Field::Value)
 }
 
+/// `customerProjects`: a JSON array of `{name}` (other members, such as `id`, are ignored:
+/// a list given replaces the whole list), or that JSON as text.
+fn customer_projects(fields: &BodyFields) -> Result<Field<Vec<String>>, InputError> {
+    let bad = || InputError::InvalidType("customerProjects");
+    let value = match fields.get("customerProjects") {
+        None => return Ok(Field::Absent),
+        Some(RawField::Null) => return Ok(Field::Null),
+        Some(RawField::Text(text)) if text.trim().is_empty() => return Ok(Field::Null),
+        Some(RawField::Text(text)) => serde_json::from_str::<Value>(text).map_err(|_| bad())?,
+        Some(RawField::Json(value)) => value.clone(),
+    };
+    let Value::Array(items) = value else {
+        return Err(bad());
+    };
+    items
+        .iter()
+        .map(|item| match item {
+            Value::Object(map) => match map.get("name") {
+                Some(Value::String(name)) => Ok(name.clone()),
+                // A missing or null name is a blank one, which the domain refuses by name.
+                None | Some(Value::Null) => Ok(String::new()),
+                Some(_) => Err(bad()),
+            },
+            _ => Err(bad()),
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Field::Value)
+}
+
+/// The `name` of a project body (`POST|PUT /customers/{id}/projects...`).
+///
+/// # Errors
+/// `missing_param` naming `name` when it is absent or null; `invalid_param_type` for a
+/// structured value.
+pub(crate) fn project_name(fields: &BodyFields) -> Result<String, InputError> {
+    scalar(fields, "name")?
+        .value()
+        .cloned()
+        .ok_or(InputError::Missing("name"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -294,5 +336,25 @@ mod tests {
             }])
         );
         assert!(customer_input(&form(&[("contacts", "{")])).is_err());
+    }
+
+    #[test]
+    fn projects_come_from_json_text() {
+        let input = customer_input(&form(&[(
+            "customerProjects",
+            r#"[{"name": "Floor installation"}, {"id": 3, "name": "General"}]"#,
+        )]))
+        .unwrap();
+        assert_eq!(
+            input.customer_projects,
+            Field::Value(vec!["Floor installation".to_owned(), "General".to_owned()])
+        );
+        assert_eq!(
+            customer_input(&form(&[("customerProjects", "")]))
+                .unwrap()
+                .customer_projects,
+            Field::Null
+        );
+        assert!(customer_input(&form(&[("customerProjects", r#"[{"name": 1}]"#)])).is_err());
     }
 }

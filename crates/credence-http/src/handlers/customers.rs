@@ -1,22 +1,27 @@
 //! The customer routes of seed 002 (with seed 003's `me` and seed 004's PUT by UUID).
 //!
+//! A customer's projects (seed 004's `customerProjects`) also have routes of their own under
+//! `/customers/{id}/projects`; each change rewrites the customer in one transaction.
+//!
 //! `/customers/me` and `/customers/search` are registered before `/customers/{id}` so that
 //! `me` and `search` are never read as ids.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, web};
 use credence_domain::customer::{Customer, CustomerKey};
+use credence_domain::ids::ProjectId;
+use credence_domain::ports::StoreError;
 
 use crate::AppState;
 use crate::body::Body;
 use crate::caller::Caller;
-use crate::dto::customer::SearchEntryDto;
-use crate::dto::input::customer_input;
-use crate::dto::{CustomerDto, ListDto, SuccessDto};
+use crate::dto::customer::{ProjectDto, SearchEntryDto};
+use crate::dto::input::{customer_input, project_name};
+use crate::dto::{CustomerDto, ListDto, PagingDto, SuccessDto};
 use crate::error::{ApiError, ErrorBody};
 use crate::negotiate::Reply;
-use crate::openapi::{CustomerForm, CustomerListParams, CustomerSearchParams};
-use crate::query::{CUSTOMER_PARAMS, Params, SEARCH_PARAMS};
+use crate::openapi::{CustomerForm, CustomerListParams, CustomerSearchParams, ProjectForm};
+use crate::query::{CUSTOMER_PARAMS, PAGE_PARAMS, Params, SEARCH_PARAMS};
 
 pub(crate) fn register(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -32,6 +37,16 @@ pub(crate) fn register(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(upsert_customer_by_reference))
             .route(web::patch().to(update_customer_by_reference))
             .route(web::delete().to(delete_customer_by_reference)),
+    )
+    .service(
+        web::resource("/customers/{id}/projects")
+            .route(web::get().to(list_projects))
+            .route(web::post().to(create_project)),
+    )
+    .service(
+        web::resource("/customers/{id}/projects/{pid}")
+            .route(web::put().to(update_project))
+            .route(web::delete().to(delete_project)),
     )
     .service(
         web::resource("/customers/{id}")
@@ -398,6 +413,156 @@ pub(crate) async fn delete_customer_by_reference(
         .services
         .customers
         .delete(&caller.principal, &key)
+        .await?;
+    Reply::ok("response", &SuccessDto::deleted())
+}
+
+fn project_id(text: &str) -> Result<ProjectId, ApiError> {
+    text.parse()
+        .map(ProjectId)
+        .map_err(|_| ApiError::invalid_param_type("pid"))
+}
+
+fn project_reply(
+    status: StatusCode,
+    project: &credence_domain::customer::Project,
+) -> Result<Reply, ApiError> {
+    let dto = ProjectDto::of(project)
+        .ok_or_else(|| StoreError::Unexpected("a stored project has no id".into()))?;
+    Reply::new(status, "project", &dto)
+}
+
+/// Lists a customer's projects, in order (all of them: one page, `total` = the count).
+#[utoipa::path(
+    get,
+    path = "/api/v1.0/customers/{id}/projects",
+    tag = "customers",
+    params(("id" = String, Path, description = "The numeric id or the UUID")),
+    responses(
+        (status = 200, description = "The customer's projects", content((ListDto<ProjectDto> = "application/json"), (ListDto<ProjectDto> = "application/xml"))),
+        (status = 403, description = "Customer keys may not use the back office", body = ErrorBody),
+        (status = 404, description = "not_found", body = ErrorBody),
+    )
+)]
+pub(crate) async fn list_projects(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<Reply, ApiError> {
+    Params::parse(req.query_string(), PAGE_PARAMS)?;
+    let key = CustomerKey::parse_id(&id)?;
+    let projects = state
+        .services
+        .customers
+        .projects(&caller.principal, &key)
+        .await?;
+    let data: Vec<ProjectDto> = projects.iter().filter_map(ProjectDto::of).collect();
+    let total = data.len() as u64;
+    let dto = ListDto {
+        paging: PagingDto {
+            total,
+            max: total,
+            offset: 0,
+            previous: None,
+            next: None,
+        },
+        data,
+    };
+    Reply::list("projects", "project", &dto)
+}
+
+/// Adds a project at the end of the customer's list.
+#[utoipa::path(
+    post,
+    path = "/api/v1.0/customers/{id}/projects",
+    tag = "customers",
+    params(("id" = String, Path, description = "The numeric id or the UUID")),
+    request_body(content((ProjectForm = "application/json"), (ProjectForm = "application/x-www-form-urlencoded"), (ProjectForm = "multipart/form-data"))),
+    responses(
+        (status = 201, description = "Created", content((ProjectDto = "application/json"), (ProjectDto = "application/xml"))),
+        (status = 400, description = "missing_param or invalid_param (blank or long name, 100 projects already)", body = ErrorBody),
+        (status = 403, description = "Customer keys may not use the back office", body = ErrorBody),
+        (status = 404, description = "not_found", body = ErrorBody),
+    )
+)]
+pub(crate) async fn create_project(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: Body,
+) -> Result<Reply, ApiError> {
+    let key = CustomerKey::parse_id(&id)?;
+    let name = project_name(&body.0)?;
+    let project = state
+        .services
+        .customers
+        .add_project(&caller.principal, &key, &name)
+        .await?;
+    project_reply(StatusCode::CREATED, &project)
+}
+
+/// Renames a project; it keeps its id and its place in the list.
+#[utoipa::path(
+    put,
+    path = "/api/v1.0/customers/{id}/projects/{pid}",
+    tag = "customers",
+    params(
+        ("id" = String, Path, description = "The numeric id or the UUID"),
+        ("pid" = i64, Path, description = "The project id"),
+    ),
+    request_body(content((ProjectForm = "application/json"), (ProjectForm = "application/x-www-form-urlencoded"), (ProjectForm = "multipart/form-data"))),
+    responses(
+        (status = 200, description = "Renamed", content((ProjectDto = "application/json"), (ProjectDto = "application/xml"))),
+        (status = 400, description = "missing_param, invalid_param or invalid_param_type", body = ErrorBody),
+        (status = 403, description = "Customer keys may not use the back office", body = ErrorBody),
+        (status = 404, description = "not_found: no such customer, or no such project on it", body = ErrorBody),
+    )
+)]
+pub(crate) async fn update_project(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+    body: Body,
+) -> Result<Reply, ApiError> {
+    let key = CustomerKey::parse_id(&path.0)?;
+    let pid = project_id(&path.1)?;
+    let name = project_name(&body.0)?;
+    let project = state
+        .services
+        .customers
+        .rename_project(&caller.principal, &key, pid, &name)
+        .await?;
+    project_reply(StatusCode::OK, &project)
+}
+
+/// Removes a project from the customer.
+#[utoipa::path(
+    delete,
+    path = "/api/v1.0/customers/{id}/projects/{pid}",
+    tag = "customers",
+    params(
+        ("id" = String, Path, description = "The numeric id or the UUID"),
+        ("pid" = i64, Path, description = "The project id"),
+    ),
+    responses(
+        (status = 200, description = "Deleted", content((SuccessDto = "application/json"), (SuccessDto = "application/xml"))),
+        (status = 400, description = "invalid_param_type", body = ErrorBody),
+        (status = 403, description = "Customer keys may not use the back office", body = ErrorBody),
+        (status = 404, description = "not_found: no such customer, or no such project on it", body = ErrorBody),
+    )
+)]
+pub(crate) async fn delete_project(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+) -> Result<Reply, ApiError> {
+    let key = CustomerKey::parse_id(&path.0)?;
+    let pid = project_id(&path.1)?;
+    state
+        .services
+        .customers
+        .remove_project(&caller.principal, &key, pid)
         .await?;
     Reply::ok("response", &SuccessDto::deleted())
 }

@@ -1,0 +1,2 @@
+DROP INDEX customer_projects_customer_id;
+DROP TABLE customer_projects;
