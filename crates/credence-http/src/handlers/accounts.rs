@@ -443,6 +443,21 @@ pub(crate) async fn quote_account(
     Reply::ok("quote", &QuoteDto::from(&quote))
 }
 
+/// Writes one account's rows with the amounts at its currency's scale (every row of a page
+/// belongs to the same account, so one lookup serves the page).
+async fn in_account_currency<T, D>(
+    state: &AppState,
+    items: &[T],
+    account: impl Fn(&T) -> credence_domain::CustomerId,
+    dto: impl Fn(&T, credence_domain::values::CurrencyCode) -> D,
+) -> Result<Vec<D>, ApiError> {
+    let Some(first) = items.first() else {
+        return Ok(Vec::new());
+    };
+    let currency = state.services.accounts.currency_of(account(first)).await?;
+    Ok(items.iter().map(|item| dto(item, currency)).collect())
+}
+
 /// One page of the customer's ledger, oldest first.
 #[utoipa::path(
     get,
@@ -469,16 +484,7 @@ pub(crate) async fn list_ledger_entries(
         .accounts
         .ledger(&caller.principal, &key, page_request)
         .await?;
-    let data = match page.items.first() {
-        None => Vec::new(),
-        Some(first) => {
-            let currency = state.services.accounts.currency_of(first.account).await?;
-            page.items
-                .iter()
-                .map(|e| LedgerEntryDto::new(e, currency))
-                .collect()
-        }
-    };
+    let data = in_account_currency(&state, &page.items, |e| e.account, LedgerEntryDto::new).await?;
     let dto = ListDto {
         paging: paging(req.path(), page_request, page.total, ""),
         data,
@@ -512,16 +518,7 @@ pub(crate) async fn list_reservations(
         .accounts
         .reservations(&caller.principal, &key, page_request)
         .await?;
-    let data = match page.items.first() {
-        None => Vec::new(),
-        Some(first) => {
-            let currency = state.services.accounts.currency_of(first.account).await?;
-            page.items
-                .iter()
-                .map(|r| ReservationDto::new(r, currency))
-                .collect()
-        }
-    };
+    let data = in_account_currency(&state, &page.items, |r| r.account, ReservationDto::new).await?;
     let dto = ListDto {
         paging: paging(req.path(), page_request, page.total, ""),
         data,
