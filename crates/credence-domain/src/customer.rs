@@ -33,6 +33,8 @@ pub struct Customer {
     pub last_updated: DateTime<Utc>,
     /// Its credit account (balance, limit, reserved), when the store loaded it.
     pub account: Option<crate::credit::CreditAccount>,
+    /// The documents attached to it, oldest attachment first (seed 004).
+    pub documents: Vec<crate::document::Document>,
 }
 
 /// The short form of a customer that other customers point to (`parentCustomer`).
@@ -152,6 +154,9 @@ pub struct CustomerData {
     pub contacts: Vec<Contact>,
     /// Projects, in the order given.
     pub projects: Vec<Project>,
+    /// Its logo (seed 002's `imageFile`), when one was uploaded. Its renditions are in the
+    /// blob store under [`crate::document::BlobKey::logo`].
+    pub logo: Option<crate::logo::LogoName>,
 }
 
 impl CustomerData {

@@ -41,6 +41,12 @@ pub enum InputError {
     /// `404 not_found`: a parent that is the row itself or one of its descendants.
     #[error("The {0} cannot be a subcustomer of itself.")]
     OwnAncestor(&'static str),
+    /// `400 exceeded_file_size`: an uploaded image over 2 MB.
+    #[error("image size should not exceed 2Mo")]
+    FileTooLarge,
+    /// `400 unsupported_file_type`: an uploaded image that is not a jpg, gif, png or bmp.
+    #[error("image format not supported.")]
+    UnsupportedFileType,
 }
 
 impl InputError {

@@ -6,8 +6,10 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::customer::{Customer, CustomerData, CustomerKey, CustomerQuery};
+use crate::document::{BlobKey, Document};
 use crate::ids::CustomerId;
 use crate::listing::{Page, PageRequest};
+use crate::logo::{ImageBounds, ImageError, ImageKind};
 use crate::reference_data::Record;
 use crate::search::{ScoredCustomer, SearchQuery};
 
@@ -36,6 +38,12 @@ pub enum WriteError {
     /// reservations.
     #[error("the account holds money")]
     AccountInUse,
+    /// The write's [`DocumentLinks`] would take the customer over its document limit.
+    #[error("too many documents")]
+    TooManyDocuments,
+    /// A document the write's [`DocumentLinks`] attaches does not exist.
+    #[error("no document {0}")]
+    UnknownDocument(Uuid),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -61,6 +69,8 @@ pub struct NewCustomer {
     pub data: CustomerData,
     /// Creation time; also its first `lastUpdated`.
     pub now: DateTime<Utc>,
+    /// Documents to attach in the same transaction.
+    pub links: DocumentLinks,
 }
 
 /// Customers, live and archived.
@@ -76,7 +86,7 @@ pub trait CustomerRepository: Send + Sync {
     /// One page of the live customers matching any of the query's tokens, ordered by
     /// [`crate::search::score`] (highest first), then id; the total counts every match.
     /// Adapters find candidates with their full-text engine and may stop at
-    /// [`crate::search::MAX_CANDIDATES`] of them (lowest ids first).
+    /// [`crate::search::MAX_CANDIDATES`] of them, taken rarest token first.
     ///
     /// # Errors
     /// [`StoreError`] only; no query text can make the engine fail.
@@ -94,16 +104,18 @@ pub trait CustomerRepository: Send + Sync {
     /// [`StoreError`] only.
     async fn ancestors(&self, id: CustomerId) -> Result<Vec<CustomerId>, StoreError>;
 
-    /// Inserts a customer with its payment types and contacts, in one transaction.
+    /// Inserts a customer with its payment types, contacts, projects and `links`, in one
+    /// transaction.
     ///
     /// # Errors
     /// [`WriteError::DuplicateReference`] when a live customer has the reference (from the
     /// unique index, so racing inserts end here), [`WriteError::DanglingReference`] when a
-    /// referenced row is gone.
+    /// referenced row is gone, [`WriteError::UnknownDocument`] and
+    /// [`WriteError::TooManyDocuments`] for links that cannot be made.
     async fn insert(&self, customer: &NewCustomer) -> Result<Customer, WriteError>;
 
-    /// Replaces a live customer's data (with payment types and contacts) in one transaction.
-    /// Returns `None` when no live customer has the id.
+    /// Replaces a live customer's data (with payment types, contacts and projects) and
+    /// attaches `links`, in one transaction. Returns `None` when no live customer has the id.
     ///
     /// # Errors
     /// As [`CustomerRepository::insert`].
@@ -111,6 +123,7 @@ pub trait CustomerRepository: Send + Sync {
         &self,
         id: CustomerId,
         data: &CustomerData,
+        links: &DocumentLinks,
         now: DateTime<Utc>,
     ) -> Result<Option<Customer>, WriteError>;
 
@@ -634,4 +647,153 @@ pub trait TaskBoard: Send + Sync {
         user: Option<crate::ids::UserId>,
         now: DateTime<Utc>,
     ) -> Result<crate::catalog::Task, MoveTaskError>;
+}
+
+/// Documents to attach to a customer in the same transaction as the customer's own write
+/// (seed 004's `documents` on a customer create or update). Attaching is additive: a write
+/// never detaches; `DELETE /customers/{id}/documents/{uuid}` does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocumentLinks {
+    /// Uploaded documents to attach; one already attached stays as it is.
+    pub existing: Vec<Uuid>,
+    /// New external documents to create and attach. One whose URL the customer already
+    /// carries is not created again, so a retried update does not duplicate it.
+    pub external: Vec<crate::document::Document>,
+    /// The most documents the customer may hold after the write, checked in its transaction.
+    pub max_per_customer: u32,
+}
+
+impl DocumentLinks {
+    /// Nothing to attach.
+    #[must_use]
+    pub fn none() -> Self {
+        Self {
+            existing: Vec::new(),
+            external: Vec::new(),
+            max_per_customer: u32::MAX,
+        }
+    }
+
+    /// Whether there is nothing to attach.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.existing.is_empty() && self.external.is_empty()
+    }
+}
+
+impl Default for DocumentLinks {
+    fn default() -> Self {
+        Self::none()
+    }
+}
+
+/// Bytes kept under a [`BlobKey`]: document content and logo renditions. Writers put the
+/// bytes before the row that refers to them and delete them after that row is gone, so every
+/// row's key has bytes behind it whatever crashes in between.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait BlobStore: Send + Sync {
+    /// Stores `bytes` under `key`, replacing what was there. Durable when it returns.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the bytes could not be stored (nothing is then under `key`, or
+    /// what was there before).
+    async fn put(&self, key: &BlobKey, bytes: &[u8]) -> Result<(), StoreError>;
+
+    /// The bytes under `key`, or `None`.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store fails.
+    async fn get(&self, key: &BlobKey) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Removes `key`; a missing key is not an error.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store fails.
+    async fn delete(&self, key: &BlobKey) -> Result<(), StoreError>;
+}
+
+/// Why an attach was refused by the store.
+#[derive(Debug, thiserror::Error)]
+pub enum AttachError {
+    /// The customer already holds the most documents allowed.
+    #[error("too many documents")]
+    TooMany,
+    /// The document or the customer does not exist (any more).
+    #[error("no such document or customer")]
+    Missing,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Document metadata and which customers carry each document.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait DocumentStore: Send + Sync {
+    /// Inserts a document's metadata. For an upload, its blob is already stored.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store fails (a UUID collision included).
+    async fn insert(&self, document: &Document) -> Result<(), StoreError>;
+
+    /// One document, or `None`.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store fails.
+    async fn get(&self, uuid: Uuid) -> Result<Option<Document>, StoreError>;
+
+    /// Writes a document's metadata (file name, description, internal, `updated_at`); the
+    /// content never changes. Returns `false` when no document has the UUID.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store fails.
+    async fn update(&self, document: &Document) -> Result<bool, StoreError>;
+
+    /// Attaches a document to a live customer, unless already attached (then it succeeds
+    /// and changes nothing). The count check and the insert run in one transaction that
+    /// serializes with other attaches to the same customer.
+    ///
+    /// # Errors
+    /// [`AttachError::TooMany`] when the customer holds `max` documents already,
+    /// [`AttachError::Missing`] when the document or the customer is gone.
+    async fn attach(
+        &self,
+        customer: CustomerId,
+        uuid: Uuid,
+        max: u32,
+        now: DateTime<Utc>,
+    ) -> Result<(), AttachError>;
+
+    /// Detaches a document from a customer. Returns `false` when it was not attached.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store fails.
+    async fn detach(&self, customer: CustomerId, uuid: Uuid) -> Result<bool, StoreError>;
+
+    /// The live customers a document is attached to.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store fails.
+    async fn holders(&self, uuid: Uuid) -> Result<Vec<CustomerId>, StoreError>;
+}
+
+/// Decodes and resizes images, off the async runtime (it is CPU work).
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait ImageRenderer: Send + Sync {
+    /// Decodes `bytes` as `kind` and renders one copy per entry of `boxes`, each fitting a
+    /// square of that many pixels (aspect kept, never enlarged), in the same format.
+    /// The dimensions in the header are checked against `bounds` before any pixel is decoded.
+    ///
+    /// # Errors
+    /// [`ImageError::TooManyPixels`] over `bounds`; [`ImageError::Undecodable`] for bytes
+    /// that do not decode.
+    async fn render(
+        &self,
+        bytes: &[u8],
+        kind: ImageKind,
+        bounds: ImageBounds,
+        boxes: &[u32],
+    ) -> Result<Vec<Vec<u8>>, ImageError>;
 }

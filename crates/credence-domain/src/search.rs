@@ -15,9 +15,11 @@ pub const MAX_TERMS: usize = 32;
 /// The longest query text, in characters.
 pub const MAX_QUERY_CHARS: usize = 500;
 
-/// The most candidates an adapter ranks: a query matching more customers is ranked over
-/// the first this many by id (the total then says this many). Ranking needs every candidate
-/// in memory, so the bound keeps one broad query from loading the whole table.
+/// The most candidates an adapter ranks. Candidates are taken rarest query word first, so a
+/// customer matching a rare word is never crowded out by a common one; only when even the
+/// rarest word matches more than this are candidates cut, by lowest id (the total then says
+/// this many). Ranking needs every candidate in memory, so the bound keeps one broad query
+/// from loading the whole table.
 pub const MAX_CANDIDATES: usize = 10_000;
 
 /// Weight of a query token found in the name.

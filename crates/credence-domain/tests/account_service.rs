@@ -70,6 +70,7 @@ fn customer(id: i64, parent: Option<i64>, bill_with_parent: bool) -> Customer {
         region: None,
         contacts: Vec::new(),
         projects: Vec::new(),
+        logo: None,
     };
     Customer {
         id: CustomerId(id),
@@ -78,6 +79,7 @@ fn customer(id: i64, parent: Option<i64>, bill_with_parent: bool) -> Customer {
         date_created: now(),
         last_updated: now(),
         account: None,
+        documents: Vec::new(),
     }
 }
 

@@ -5,16 +5,19 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use credence_domain::customer::{Customer, CustomerData, CustomerInput, CustomerKey};
+use credence_domain::document::DocumentLimits;
 use credence_domain::field::Field;
 use credence_domain::input::InputError;
 use credence_domain::ports::{
-    MockClock, MockCustomerRepository, MockRecordRepository, RemoveError, StoreError, WriteError,
+    MockBlobStore, MockClock, MockCustomerRepository, MockDocumentStore, MockImageRenderer,
+    MockRecordRepository, RemoveError, StoreError, WriteError,
 };
 use credence_domain::reference_data::{
     Category, Currency, Label, PaymentType, Region, Segmentation, User,
 };
 use credence_domain::services::{
-    CreateCustomerError, CustomerService, DeleteCustomerError, ReferencePorts, UpdateCustomerError,
+    CreateCustomerError, CustomerService, DeleteCustomerError, Media, ReferencePorts,
+    UpdateCustomerError,
 };
 use credence_domain::values::{CreditLimit, CurrencyCode, CustomerName, Reference};
 use credence_domain::{CategoryId, CustomerId, Principal, Settings};
@@ -70,6 +73,7 @@ fn data(reference: &str) -> CustomerData {
         region: None,
         contacts: Vec::new(),
         projects: Vec::new(),
+        logo: None,
     }
 }
 
@@ -81,11 +85,15 @@ fn stored(id: i64, data: CustomerData) -> Customer {
         date_created: now(),
         last_updated: now(),
         account: None,
+        documents: Vec::new(),
     }
 }
 
 struct Ports {
     customers: MockCustomerRepository,
+    documents: MockDocumentStore,
+    blobs: MockBlobStore,
+    images: MockImageRenderer,
     categories: MockRecordRepository<Category>,
     payment_types: MockRecordRepository<PaymentType>,
     currencies: MockRecordRepository<Currency>,
@@ -99,6 +107,9 @@ impl Ports {
             .returning(|_| Ok(Some(root())));
         Self {
             customers: MockCustomerRepository::new(),
+            documents: MockDocumentStore::new(),
+            blobs: MockBlobStore::new(),
+            images: MockImageRenderer::new(),
             categories,
             payment_types: MockRecordRepository::new(),
             currencies: MockRecordRepository::new(),
@@ -120,7 +131,19 @@ impl Ports {
             organization: "entity1".into(),
             currency: eur(),
         };
-        CustomerService::new(Arc::new(self.customers), refs, Arc::new(clock), settings)
+        let media = Media {
+            documents: Arc::new(self.documents),
+            blobs: Arc::new(self.blobs),
+            images: Arc::new(self.images),
+            limits: DocumentLimits::default(),
+        };
+        CustomerService::new(
+            Arc::new(self.customers),
+            refs,
+            Arc::new(clock),
+            settings,
+            media,
+        )
     }
 }
 
@@ -220,7 +243,7 @@ async fn an_upsert_that_loses_the_creation_race_updates_the_winner() {
         .expect_update()
         .times(1)
         .in_sequence(&mut seq)
-        .returning(|id, data, _| Ok(Some(stored(id.get(), data.clone()))));
+        .returning(|id, data, _, _| Ok(Some(stored(id.get(), data.clone()))));
     let body = CustomerInput {
         name: Field::Value("Racer".into()),
         city: Field::Value("Nice".into()),

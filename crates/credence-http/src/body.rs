@@ -9,9 +9,17 @@
 //! [`ApiError`] in the seed's shape: `413` over the limit, `415` for another content type,
 //! `400 invalid_param` for a body that does not parse.
 //!
+//! Multipart file parts are kept beside the fields, as [`Upload`]s. Each is read against its
+//! own bound and refused as soon as it crosses it, so no more than the bound plus one chunk is
+//! ever buffered: `imageFile` (a customer logo, seed 002) at 2 MB with `400
+//! exceeded_file_size`, `file` (a document, seed 004) at the configured document limit with
+//! `413`, any other file at [`FILE_LIMIT`] with `413`. A multipart body as a whole is bounded
+//! by [`multipart_cap`], checked on the declared `Content-Length` and while reading.
+//!
 //! The extractor also keeps a SHA-256 digest of the body ([`BodyDigest`]) for the
 //! `Idempotency-Key` fingerprint: of the raw bytes for JSON and forms, and of the parsed
-//! fields for multipart, whose random boundary would make every retry look like a new body.
+//! fields and files for multipart, whose random boundary would make every retry look like a
+//! new body.
 
 use actix_multipart::{Multipart, MultipartError};
 use actix_web::dev::Payload;
@@ -19,6 +27,9 @@ use actix_web::error::PayloadError;
 use actix_web::http::header::{self, HeaderMap};
 use actix_web::web::{Bytes, BytesMut, Data};
 use actix_web::{FromRequest, HttpRequest, mime};
+use credence_domain::input::InputError;
+use credence_domain::logo::{MAX_LOGO_BYTES, Upload};
+use credence_domain::services::DocumentError;
 use futures_util::StreamExt;
 use futures_util::future::LocalBoxFuture;
 use serde_json::Value;
@@ -27,8 +38,26 @@ use sha2::{Digest, Sha256};
 use crate::AppState;
 use crate::error::ApiError;
 
-/// Largest uploaded file accepted in a multipart body (seed 002's image limit).
+/// Largest file accepted in a multipart part that is neither `imageFile` nor `file`.
 pub(crate) const FILE_LIMIT: usize = 2 * 1024 * 1024;
+
+/// The multipart part holding a customer's logo (seed 002).
+pub(crate) const IMAGE_PART: &str = "imageFile";
+
+/// The multipart part holding a document's content (seed 004).
+pub(crate) const DOCUMENT_PART: &str = "file";
+
+/// Room for a multipart body's boundaries and part headers.
+const MULTIPART_OVERHEAD: usize = 64 * 1024;
+
+/// The largest multipart body read at all: the text limit, the largest file limit and room
+/// for the framing. Larger is `413` before a byte is read when declared, and while reading
+/// when not.
+fn multipart_cap(text_limit: usize, document_limit: usize) -> usize {
+    text_limit
+        .saturating_add(document_limit.max(MAX_LOGO_BYTES).max(FILE_LIMIT))
+        .saturating_add(MULTIPART_OVERHEAD)
+}
 
 /// One field's raw value.
 #[derive(Debug, Clone, PartialEq)]
@@ -41,16 +70,27 @@ pub(crate) enum RawField {
     Json(Value),
 }
 
-/// The fields of a request body, in the order sent.
+/// The fields of a request body, in the order sent, and the files of a multipart body.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct BodyFields {
     entries: Vec<(String, RawField)>,
+    files: Vec<(String, Upload)>,
 }
 
 impl BodyFields {
     /// Builds from pairs.
     pub(crate) fn new(entries: Vec<(String, RawField)>) -> Self {
-        Self { entries }
+        Self {
+            entries,
+            files: Vec::new(),
+        }
+    }
+
+    /// Takes the last file sent in the part `name` out of the body (a document may be large:
+    /// it is moved, not copied).
+    pub(crate) fn take_file(&mut self, name: &str) -> Option<Upload> {
+        let index = self.files.iter().rposition(|(k, _)| k == name)?;
+        Some(self.files.swap_remove(index).1)
     }
 
     /// The last value sent for `name`.
@@ -94,29 +134,38 @@ pub(crate) struct BodyDigest(String);
 
 impl BodyDigest {
     fn of(bytes: &[u8]) -> Self {
-        Self(
-            Sha256::digest(bytes)
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect(),
-        )
+        Self::hex(&Sha256::digest(bytes))
     }
 
-    /// Of the fields of a multipart body: each name and value, length-prefixed.
+    /// Of the fields of a multipart body: each name and value, then each file's part name,
+    /// file name and bytes, every item length-prefixed (files behind a marker no field name
+    /// can spell, so a file never digests like a field).
     fn of_fields(fields: &BodyFields) -> Self {
-        let mut canonical = Vec::new();
+        let mut hasher = Sha256::new();
+        let mut item = |bytes: &[u8]| {
+            hasher.update(bytes.len().to_be_bytes());
+            hasher.update(bytes);
+        };
         for (name, value) in &fields.entries {
             let value = match value {
                 RawField::Text(text) => text.clone(),
                 RawField::Null => String::new(),
                 RawField::Json(json) => json.to_string(),
             };
-            for part in [name.as_bytes(), value.as_bytes()] {
-                canonical.extend_from_slice(&part.len().to_be_bytes());
-                canonical.extend_from_slice(part);
-            }
+            item(name.as_bytes());
+            item(value.as_bytes());
         }
-        Self::of(&canonical)
+        for (name, upload) in &fields.files {
+            item(b"\0file");
+            item(name.as_bytes());
+            item(upload.file_name.as_deref().unwrap_or_default().as_bytes());
+            item(&upload.bytes);
+        }
+        Self::hex(&hasher.finalize())
+    }
+
+    fn hex(digest: &[u8]) -> Self {
+        Self(digest.iter().map(|b| format!("{b:02x}")).collect())
     }
 
     /// The hex text.
@@ -142,18 +191,29 @@ impl FromRequest for Body {
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let limit = req.app_data::<Data<AppState>>().map_or_else(
+        let state = req.app_data::<Data<AppState>>();
+        let limit = state.map_or_else(
             || crate::HttpConfig::default().body_limit,
             |s| s.config.body_limit,
         );
+        let limits = Limits {
+            text: limit,
+            document: state.map_or(FILE_LIMIT, |s| {
+                usize::try_from(s.services.documents.limits().max_bytes).unwrap_or(usize::MAX)
+            }),
+        };
         let kind = content_kind(req.headers());
         let declared = declared_length(req.headers());
         let headers = req.headers().clone();
         let payload = payload.take();
         Box::pin(async move {
             let kind = kind?;
-            if kind != Kind::Multipart && declared.is_some_and(|len| len > limit) {
-                return Err(ApiError::payload_too_large(limit));
+            let cap = match kind {
+                Kind::Multipart => limits.cap(),
+                _ => limit,
+            };
+            if declared.is_some_and(|len| len > cap) {
+                return Err(ApiError::payload_too_large(cap));
             }
             let (fields, digest) = match kind {
                 Kind::Json => {
@@ -165,7 +225,7 @@ impl FromRequest for Body {
                     (form_fields(&bytes)?, BodyDigest::of(&bytes))
                 }
                 Kind::Multipart => {
-                    let fields = multipart_fields(&headers, payload, limit).await?;
+                    let fields = multipart_fields(&headers, payload, limits).await?;
                     let digest = BodyDigest::of_fields(&fields);
                     (fields, digest)
                 }
@@ -270,6 +330,35 @@ fn form_fields(bytes: &[u8]) -> Result<BodyFields, ApiError> {
     ))
 }
 
+/// The bounds of a multipart body.
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    /// All text parts together.
+    text: usize,
+    /// The `file` part.
+    document: usize,
+}
+
+impl Limits {
+    fn cap(self) -> usize {
+        multipart_cap(self.text, self.document)
+    }
+
+    /// The bound of one file part and the error for crossing it.
+    fn of_file(self, part: &str) -> (usize, fn(usize) -> ApiError) {
+        match part {
+            IMAGE_PART => (MAX_LOGO_BYTES, |_| InputError::FileTooLarge.into()),
+            DOCUMENT_PART => (self.document, |max| {
+                DocumentError::TooLarge {
+                    max_bytes: u64::try_from(max).unwrap_or(u64::MAX),
+                }
+                .into()
+            }),
+            _ => (FILE_LIMIT, ApiError::payload_too_large),
+        }
+    }
+}
+
 fn multipart_error(error: MultipartError, limit: usize) -> ApiError {
     match error {
         MultipartError::Payload(PayloadError::Overflow) => ApiError::payload_too_large(limit),
@@ -277,46 +366,66 @@ fn multipart_error(error: MultipartError, limit: usize) -> ApiError {
     }
 }
 
-/// Reads the text parts of a multipart body (at most `limit` bytes of text in all). File
-/// parts (`imageFile`) are read and dropped for now, each bounded by [`FILE_LIMIT`].
+/// Reads a multipart body: text parts (at most `limits.text` bytes in all) become fields,
+/// file parts (those with a file name, and `imageFile` and `file` with or without one)
+/// become [`Upload`]s, each refused as soon as it crosses its own bound. The whole body is
+/// refused past [`Limits::cap`].
 async fn multipart_fields(
     headers: &HeaderMap,
     payload: Payload,
-    limit: usize,
+    limits: Limits,
 ) -> Result<BodyFields, ApiError> {
+    let cap = limits.cap();
     let mut multipart = Multipart::new(headers, payload);
-    let mut entries = Vec::new();
+    let mut fields = BodyFields::default();
     let mut text_bytes = 0_usize;
+    let mut total_bytes = 0_usize;
     while let Some(field) = multipart.next().await {
-        let mut field = field.map_err(|e| multipart_error(e, limit))?;
+        let mut field = field.map_err(|e| multipart_error(e, cap))?;
         let name = field.name().map(str::to_owned);
-        let is_file = field
+        let file_name = field
             .content_disposition()
             .and_then(|d| d.get_filename())
-            .is_some();
+            .map(str::to_owned);
+        let is_file =
+            file_name.is_some() || matches!(name.as_deref(), Some(IMAGE_PART | DOCUMENT_PART));
+        let (file_limit, too_large) = limits.of_file(name.as_deref().unwrap_or_default());
         let mut value = BytesMut::new();
         while let Some(chunk) = field.next().await {
-            let chunk = chunk.map_err(|e| multipart_error(e, limit))?;
+            let chunk = chunk.map_err(|e| multipart_error(e, cap))?;
+            total_bytes = total_bytes.saturating_add(chunk.len());
             if is_file {
-                if value.len() + chunk.len() > FILE_LIMIT {
-                    return Err(ApiError::payload_too_large(FILE_LIMIT));
+                if value.len() + chunk.len() > file_limit {
+                    return Err(too_large(file_limit));
                 }
             } else {
                 text_bytes += chunk.len();
-                if text_bytes > limit {
-                    return Err(ApiError::payload_too_large(limit));
+                if text_bytes > limits.text {
+                    return Err(ApiError::payload_too_large(limits.text));
                 }
+            }
+            if total_bytes > cap {
+                return Err(ApiError::payload_too_large(cap));
             }
             value.extend_from_slice(&chunk);
         }
-        let Some(name) = name.filter(|_| !is_file) else {
+        let Some(name) = name else {
             continue;
         };
-        let text = String::from_utf8(value.to_vec())
-            .map_err(|_| ApiError::invalid_param(format!("The field {name} is not UTF-8 text.")))?;
-        entries.push((name, RawField::Text(text)));
+        if is_file {
+            let upload = Upload {
+                file_name,
+                bytes: Vec::from(value),
+            };
+            fields.files.push((name, upload));
+        } else {
+            let text = String::from_utf8(value.to_vec()).map_err(|_| {
+                ApiError::invalid_param(format!("The field {name} is not UTF-8 text."))
+            })?;
+            fields.entries.push((name, RawField::Text(text)));
+        }
     }
-    Ok(BodyFields::new(entries))
+    Ok(fields)
 }
 
 #[cfg(test)]

@@ -24,7 +24,7 @@ use credence_domain::services::{
     ListCustomersError, ListRecordsError, ManageKeysError, ProjectError, SaveRecordError,
     UpdateCustomerError,
 };
-use credence_domain::services::{CreditError, OrderError};
+use credence_domain::services::{CreditError, DocumentError, OrderError};
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -315,6 +315,8 @@ impl From<InputError> for ApiError {
             | InputError::UnknownCurrency(_)
             | InputError::CurrencyNotConfigured(_)
             | InputError::OwnAncestor(_) => "not_found",
+            InputError::FileTooLarge => "exceeded_file_size",
+            InputError::UnsupportedFileType => "unsupported_file_type",
         };
         let status = if error.is_not_found() {
             StatusCode::NOT_FOUND
@@ -350,7 +352,9 @@ impl From<GetCustomerError> for ApiError {
     fn from(error: GetCustomerError) -> Self {
         match error {
             GetCustomerError::Forbidden => Self::forbidden(),
-            GetCustomerError::NotFound(_) => Self::not_found(error.to_string()),
+            GetCustomerError::NotFound(_) | GetCustomerError::LogoNotFound(_) => {
+                Self::not_found(error.to_string())
+            }
             GetCustomerError::Store(e) => e.into(),
         }
     }
@@ -389,6 +393,25 @@ impl From<ProjectError> for ApiError {
             ProjectError::Input(e) => e.into(),
             ProjectError::DuplicateReference => Self::not_unique(),
             ProjectError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<DocumentError> for ApiError {
+    fn from(error: DocumentError) -> Self {
+        match error {
+            DocumentError::Forbidden => Self::forbidden(),
+            DocumentError::CustomerNotFound(_) | DocumentError::DocumentNotFound(_) => {
+                Self::not_found(error.to_string())
+            }
+            DocumentError::TooLarge { .. } => Self::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                error.to_string(),
+            ),
+            DocumentError::TooMany { .. } => Self::invalid_param(error.to_string()),
+            DocumentError::Input(e) => e.into(),
+            DocumentError::Store(e) => e.into(),
         }
     }
 }

@@ -30,7 +30,7 @@ use credence_domain::reference_data::{
     Category, Currency, PaymentType, Region, Segmentation, User,
 };
 use credence_domain::services::{
-    AccountService, AuthService, CustomerService, OrderService, RecordService,
+    AccountService, AuthService, CustomerService, DocumentService, OrderService, RecordService,
 };
 
 pub use caller::Caller;
@@ -48,6 +48,8 @@ pub struct Services {
     pub idempotency: Arc<dyn IdempotencyStore>,
     /// Customers.
     pub customers: CustomerService,
+    /// Documents: uploads, metadata, attachments (seed 004).
+    pub documents: DocumentService,
     /// Products, task templates and tasks.
     pub orders: OrderService,
     /// Customer categories.
@@ -74,7 +76,8 @@ impl std::fmt::Debug for Services {
     }
 }
 
-/// Limits and switches of the HTTP layer.
+/// Limits and switches of the HTTP layer. Uploaded files have their own bounds: 2 MB for a
+/// logo, the documents' configured limit for a document.
 #[derive(Clone, Debug)]
 pub struct HttpConfig {
     /// Largest JSON, form or multipart text body accepted, in bytes; larger is `413`.

@@ -15,6 +15,7 @@ use crate::dto::catalog::{
 use crate::dto::customer::{
     ContactDto, CreatedByDto, CustomerDto, LinkDto, ProjectDto, RegionLinkDto, SearchEntryDto,
 };
+use crate::dto::document::{DocumentDto, UploadDto};
 use crate::dto::keys::{CreatedKeyDto, KeyDto};
 use crate::dto::marketplace::{
     BalanceDto, CustomerEnvelopeDto, CustomerResponseDto, LinkRelDto, MarketplaceCustomerDto,
@@ -23,7 +24,9 @@ use crate::dto::marketplace::{
 use crate::dto::records::{CategoryDto, CurrencyDto, LabelDto, RegionDto, UserDto};
 use crate::dto::{HealthDto, PagingDto, SuccessDto};
 use crate::error::ErrorBody;
-use crate::handlers::{accounts, customers, health, keys, marketplace, orders, products, records};
+use crate::handlers::{
+    accounts, customers, documents, health, keys, marketplace, orders, products, records,
+};
 
 /// A payment type named in a customer body: `{"id": 7}` (a reference with `useExternalId`).
 #[derive(ToSchema)]
@@ -59,6 +62,68 @@ pub(crate) struct ProjectForm {
     /// Non-blank, at most 255 characters.
     #[schema(example = "Floor installation")]
     name: String,
+}
+
+/// An entry of a customer's `documents` (seed 004): the `uuid` of an uploaded document to
+/// attach, or a link to content kept elsewhere (`contentUrl`, http or https). Attaching is
+/// additive; `DELETE /customers/{id}/documents/{uuid}` detaches.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[expect(
+    dead_code,
+    reason = "schema-only: describes the wire format in the OpenAPI document"
+)]
+pub(crate) struct DocumentLinkForm {
+    /// An uploaded document (then the other members are ignored).
+    uuid: Option<String>,
+    #[schema(example = "http://www.cbu.edu.zm/downloads/pdf-sample.pdf")]
+    content_url: Option<String>,
+    /// Default `application/octet-stream`.
+    #[schema(example = "application/pdf")]
+    mime_type: Option<String>,
+    /// Default: the last segment of the URL.
+    #[schema(example = "pdf-sample.pdf")]
+    file_name: Option<String>,
+    description: Option<String>,
+    thumb_url: Option<String>,
+    internal: Option<bool>,
+}
+
+/// The bytes of a download, under the type the response names.
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+#[expect(
+    dead_code,
+    reason = "schema-only: describes the wire format in the OpenAPI document"
+)]
+pub(crate) struct FileBytes(Vec<u8>);
+
+/// `POST /documents/content`: the file, in the part `file`.
+#[derive(ToSchema)]
+#[expect(
+    dead_code,
+    reason = "schema-only: describes the wire format in the OpenAPI document"
+)]
+pub(crate) struct DocumentUploadForm {
+    /// Any file up to the configured document limit (10 MiB by default).
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+}
+
+/// `PUT /documents/{uuid}`: the metadata to change; absent fields are kept.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[expect(
+    dead_code,
+    reason = "schema-only: describes the wire format in the OpenAPI document"
+)]
+pub(crate) struct DocumentMetadataForm {
+    /// `null` or blank clears it.
+    #[schema(example = "Top secret map to customer site")]
+    description: Option<String>,
+    /// Non-blank, at most 255 characters, no quotes, slashes or control characters.
+    file_name: Option<String>,
+    internal: Option<bool>,
 }
 
 /// A customer body (seed 002's parameters). Every field is optional on update; `reference`
@@ -125,6 +190,11 @@ pub(crate) struct CustomerForm {
     /// Replaces the list (keeping the ids of unchanged names); `null` or `[]` clears it.
     customer_projects: Option<Vec<ProjectForm>>,
     use_external_id: Option<bool>,
+    /// Documents to attach (seed 004); in forms and multipart, as JSON text.
+    documents: Option<Vec<DocumentLinkForm>>,
+    /// Multipart only: a new logo, jpg, gif, png or bmp (checked by content), at most 2 MB.
+    #[schema(value_type = Option<String>, format = Binary)]
+    image_file: Option<Vec<u8>>,
 }
 
 /// A reference-data body: the fields of the kind (`reference`, `name`, `parentId`; `code`,
@@ -425,7 +495,7 @@ pub(crate) struct CustomerSearchParams {
     info(
         title = "Credence back-office API",
         version = "1.0",
-        description = "Customers and their reference data (seed 002, with 003's `me` and 004's PUT by UUID), \
+        description = "Customers, their logos and documents, and their reference data (seed 002, with 003's `me` and 004's PUT by UUID and documents), \
                        their credit accounts, the product catalog and task state changes, and the marketplace \
                        (seeds 000 and 001: own account, products, task templates, tasks). \
                        Every answer is JSON, or XML when `Accept` prefers `application/xml` or `text/xml`."
@@ -447,6 +517,14 @@ pub(crate) struct CustomerSearchParams {
         customers::create_project,
         customers::update_project,
         customers::delete_project,
+        documents::get_customer_logo,
+        documents::upload_document,
+        documents::get_document,
+        documents::update_document,
+        documents::get_document_content,
+        documents::get_document_thumbnail,
+        documents::attach_document,
+        documents::detach_document,
         accounts::get_account,
         accounts::update_credit_limit,
         accounts::create_payment,
@@ -520,6 +598,8 @@ pub(crate) struct CustomerSearchParams {
         RegionLinkDto,
         ContactDto,
         ProjectDto,
+        DocumentDto,
+        UploadDto,
         PagingDto,
         SuccessDto,
         HealthDto,
@@ -534,6 +614,10 @@ pub(crate) struct CustomerSearchParams {
         PaymentTypeRef,
         ContactForm,
         ProjectForm,
+        DocumentLinkForm,
+        DocumentUploadForm,
+        DocumentMetadataForm,
+        FileBytes,
         KeyDto,
         CreatedKeyDto,
         keys::KeyForm,

@@ -22,22 +22,28 @@ use credence_domain::credit::{
     ReservationStatus,
 };
 use credence_domain::customer::{Address, Customer, CustomerData};
+use credence_domain::document::{
+    BlobKey, Document, DocumentContent, DocumentLimits, ExternalUrl, FileName, MimeType,
+};
 use credence_domain::ids::{CategoryId, CustomerId, PaymentTypeId};
 use credence_domain::listing::Page;
+use credence_domain::logo::{ImageKind, LogoName, MAX_LOGO_BYTES};
 use credence_domain::ports::{
-    AdmitError, Clock, CustomerRepository, IdempotencyStart, MockAccountLedger, MockClock,
-    MockCustomerRepository, MockIdempotencyStore, MockKeyStore, MockProductCatalog, MockReadiness,
-    MockRecordRepository, MockSecretSource, MockTaskBoard, NewCustomer, Readiness,
-    RecordRepository, RemoveError, StoreError,
+    AdmitError, Clock, CustomerRepository, IdempotencyStart, MockAccountLedger, MockBlobStore,
+    MockClock, MockCustomerRepository, MockDocumentStore, MockIdempotencyStore, MockImageRenderer,
+    MockKeyStore, MockProductCatalog, MockReadiness, MockRecordRepository, MockSecretSource,
+    MockTaskBoard, NewCustomer, Readiness, RecordRepository, RemoveError, StoreError,
 };
 use credence_domain::reference_data::{
     Category, Currency, Label, PaymentType, Region, Segmentation, User,
 };
 use credence_domain::search::ScoredCustomer;
+use credence_domain::services::documents::THUMBNAIL_BOX;
 use credence_domain::services::{
-    AccountService, AuthService, CustomerService, OrderService, RecordService, ReferencePorts,
+    AccountService, AuthService, CustomerService, DocumentService, Media, OrderService,
+    RecordService, ReferencePorts,
 };
-use credence_domain::values::{CreditLimit, CurrencyCode, CustomerName, Reference};
+use credence_domain::values::{CreditLimit, CurrencyCode, CustomerName, FreeText, Reference};
 use credence_domain::{Role, UserId};
 use credence_http::{HttpConfig, Services, configure};
 use rust_decimal::Decimal;
@@ -102,6 +108,7 @@ fn data(reference: &str, name: &str) -> CustomerData {
         region: None,
         contacts: Vec::new(),
         projects: Vec::new(),
+        logo: None,
     }
 }
 
@@ -113,6 +120,7 @@ fn customer(id: i64) -> Customer {
         date_created: at("2015-12-17T23:00:00Z"),
         last_updated: at("2016-08-16T09:02:13Z"),
         account: None,
+        documents: Vec::new(),
     }
 }
 
@@ -127,6 +135,9 @@ struct Mocks {
     idempotency: MockIdempotencyStore,
     catalog: MockProductCatalog,
     board: MockTaskBoard,
+    documents: MockDocumentStore,
+    blobs: MockBlobStore,
+    images: MockImageRenderer,
 }
 
 impl Mocks {
@@ -180,11 +191,22 @@ impl Mocks {
             accounts.clone(),
             Arc::clone(&clock),
         );
+        let media = Media {
+            documents: Arc::new(self.documents),
+            blobs: Arc::new(self.blobs),
+            images: Arc::new(self.images),
+            limits: DocumentLimits::default(),
+        };
         Services {
             auth,
             accounts,
             orders,
             idempotency: Arc::new(self.idempotency),
+            documents: DocumentService::new(
+                Arc::clone(&customers),
+                media.clone(),
+                Arc::clone(&clock),
+            ),
             customers: CustomerService::new(
                 customers,
                 refs,
@@ -193,6 +215,7 @@ impl Mocks {
                     organization: "entity1".into(),
                     currency: eur(),
                 },
+                media,
             ),
             categories: RecordService::new(categories),
             segmentations: RecordService::new(segmentations),
@@ -576,6 +599,7 @@ async fn create_with(request: test::TestRequest) -> (StatusCode, Value, Option<C
                 date_created: new.now,
                 last_updated: new.now,
                 account: None,
+                documents: Vec::new(),
             })
         });
     let app = app!(mocks);
@@ -947,6 +971,10 @@ async fn openapi_and_swagger_ui_are_served() {
         "/api/v1.0/customers",
         "/api/v1.0/customers/{id}",
         "/api/v1.0/currencies/{id}",
+        "/api/v1.0/documents/content",
+        "/api/v1.0/documents/{uuid}/content",
+        "/api/v1.0/customers/{id}/documents/{uuid}",
+        "/api/v1.0/customers/{id}/logo/{file}",
         "/health/ready",
     ] {
         assert!(json["paths"].get(path).is_some(), "{path} is documented");
@@ -2170,4 +2198,630 @@ async fn catalog_and_order_routes_are_documented() {
     ] {
         assert!(json["paths"].get(path).is_some(), "{path} is documented");
     }
+}
+
+// ---- documents and logos (seeds 002 and 004) ----------------------------------------------
+
+const STORED: uuid::Uuid = uuid::Uuid::from_u128(0x8aca_c590_cc94_45aa_a237_18a9_d268_f431);
+const LINKED: uuid::Uuid = uuid::Uuid::from_u128(0x1111_2222_3333_4444_5555_6666_7777_8888);
+const PDF_URL: &str = "http://www.cbu.edu.zm/downloads/pdf-sample.pdf";
+
+/// The first bytes of a PNG (the image codec is mocked, so nothing is decoded).
+fn png() -> Vec<u8> {
+    b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x10".to_vec()
+}
+
+/// An uploaded image with a thumbnail, created by the test admin (user 2).
+fn stored_document(uuid: uuid::Uuid) -> Document {
+    Document {
+        uuid,
+        file_name: FileName::new("fileName", "map.png").unwrap(),
+        mime_type: MimeType::sniff(&png()),
+        description: None,
+        internal: false,
+        content: DocumentContent::Stored {
+            blob: BlobKey::document(uuid),
+            size: png().len() as u64,
+            thumbnail: Some(BlobKey::thumbnail(uuid)),
+        },
+        creator: Some(UserId(2)),
+        created_at: at("2015-11-19T00:16:26Z"),
+        updated_at: at("2015-11-19T00:16:27Z"),
+    }
+}
+
+/// Seed 004's external link.
+fn linked_document() -> Document {
+    Document {
+        uuid: LINKED,
+        file_name: FileName::new("fileName", "pdf-sample.pdf").unwrap(),
+        mime_type: MimeType::new("mimeType", "application/pdf").unwrap(),
+        description: FreeText::new("description", "Very important instructions", FreeText::LONG)
+            .unwrap(),
+        internal: true,
+        content: DocumentContent::External {
+            url: ExternalUrl::new("contentUrl", PDF_URL).unwrap(),
+            thumb_url: None,
+        },
+        creator: None,
+        created_at: at("2015-11-19T00:16:26Z"),
+        updated_at: at("2015-11-19T00:16:26Z"),
+    }
+}
+
+/// A multipart body of `(name, file name, bytes)` parts, and its content type.
+fn multipart(parts: &[(&str, Option<&str>, &[u8])]) -> (String, Vec<u8>) {
+    let boundary = "CredenceBoundary7MA4YWxk";
+    let mut body = Vec::new();
+    for (name, file_name, bytes) in parts {
+        body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+        let disposition = match file_name {
+            Some(file) => format!(
+                "Content-Disposition: form-data; name=\"{name}\"; filename=\"{file}\"\r\n\
+                 Content-Type: application/octet-stream\r\n\r\n"
+            ),
+            None => format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n"),
+        };
+        body.extend_from_slice(disposition.as_bytes());
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+fn multipart_request(uri: &str, parts: &[(&str, Option<&str>, &[u8])]) -> test::TestRequest {
+    let (content_type, body) = multipart(parts);
+    test::TestRequest::post()
+        .uri(uri)
+        .insert_header((header::CONTENT_TYPE, content_type))
+        .set_payload(body)
+}
+
+#[actix_web::test]
+async fn an_upload_answers_the_seed_document_with_the_sniffed_type() {
+    let stored: Arc<Mutex<Vec<(String, usize)>>> = Arc::default();
+    let seen = Arc::clone(&stored);
+    let mut mocks = Mocks::default();
+    mocks.blobs.expect_put().returning(move |key, bytes| {
+        seen.lock()
+            .unwrap()
+            .push((key.as_str().to_owned(), bytes.len()));
+        Ok(())
+    });
+    mocks
+        .images
+        .expect_render()
+        .withf(|_, kind, _, boxes| *kind == ImageKind::Png && boxes == [THUMBNAIL_BOX])
+        .returning(|_, _, _, _| Ok(vec![b"thumb".to_vec()]));
+    mocks
+        .documents
+        .expect_insert()
+        .times(1)
+        .returning(|_| Ok(()));
+    let app = app!(mocks);
+
+    // A PNG named x.pdf is stored and served as what it is.
+    let request = multipart_request(
+        "/api/v1.0/documents/content",
+        &[
+            ("description", None, b"ignored here".as_slice()),
+            ("file", Some("x.pdf"), &png()),
+        ],
+    );
+    let (status, json) = json_of(test::call_service(&app, request.to_request()).await).await;
+    assert_eq!(status, StatusCode::OK, "{json}");
+    let uuid = json["document"]["uuid"].as_str().unwrap().to_owned();
+    assert_eq!(
+        json,
+        serde_json::json!({
+            "success": true,
+            "document": {
+                "uuid": uuid,
+                "thumbUrl": format!("/api/v1.0/documents/{uuid}/thumbnail"),
+                "size": png().len(),
+                "mimeType": "image/png",
+                "lastModified": 1_577_836_800_000_i64,
+                "contentUrl": format!("/api/v1.0/documents/{uuid}/content"),
+                "creationTimeStamp": 1_577_836_800_000_i64,
+                "creatorId": 2,
+                "description": null,
+                "fileName": "x.pdf",
+                "internal": false,
+            }
+        })
+    );
+    let keys: Vec<&str> = json["document"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "uuid",
+            "thumbUrl",
+            "size",
+            "mimeType",
+            "lastModified",
+            "contentUrl",
+            "creationTimeStamp",
+            "creatorId",
+            "description",
+            "fileName",
+            "internal"
+        ],
+        "the seed's field order"
+    );
+
+    // No `file` part; then one over the document limit: nothing more is stored.
+    let request = multipart_request(
+        "/api/v1.0/documents/content",
+        &[("imageFile", Some("x.png"), &png())],
+    );
+    let (status, json) = json_of(test::call_service(&app, request.to_request()).await).await;
+    assert_eq!(
+        (status, json),
+        (
+            StatusCode::BAD_REQUEST,
+            error("missing_param", "file parameter is missing")
+        )
+    );
+    let max = DocumentLimits::default().max_bytes;
+    let too_large = vec![b'a'; usize::try_from(max).unwrap() + 1];
+    let request = multipart_request(
+        "/api/v1.0/documents/content",
+        &[("file", Some("big.txt"), &too_large)],
+    );
+    let (status, json) = json_of(test::call_service(&app, request.to_request()).await).await;
+    assert_eq!(
+        (status, json),
+        (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            error(
+                "payload_too_large",
+                &format!("The file cannot be larger than {max} bytes.")
+            )
+        )
+    );
+    // A declared length past the multipart cap (text + largest file + framing) is refused
+    // before a byte is read.
+    let (content_type, body) = multipart(&[("file", Some("x.txt"), b"x".as_slice())]);
+    let request = test::TestRequest::post()
+        .uri("/api/v1.0/documents/content")
+        .insert_header((header::CONTENT_TYPE, content_type))
+        .set_payload(body)
+        .insert_header((header::CONTENT_LENGTH, "67108864"));
+    let (status, json) = json_of(test::call_service(&app, request.to_request()).await).await;
+    let cap = HttpConfig::default().body_limit + usize::try_from(max).unwrap() + 64 * 1024;
+    assert_eq!(
+        (status, json),
+        (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            error(
+                "payload_too_large",
+                &format!("The request body is larger than the limit of {cap} bytes.")
+            )
+        )
+    );
+    assert_eq!(
+        *stored.lock().unwrap(),
+        [
+            (format!("documents/{uuid}"), png().len()),
+            (format!("documents/{uuid}.thumb"), 5)
+        ]
+    );
+}
+
+#[actix_web::test]
+async fn image_files_are_refused_by_size_and_content_with_the_seed_texts() {
+    let mut large = png();
+    large.resize(MAX_LOGO_BYTES + 1, 0);
+    let cases = [
+        (
+            large,
+            error("exceeded_file_size", "image size should not exceed 2Mo"),
+        ),
+        (
+            b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n".to_vec(),
+            error("unsupported_file_type", "image format not supported."),
+        ),
+    ];
+    for (bytes, expected) in cases {
+        // No expectations: any store, blob or codec call would panic and fail the test.
+        let app = app!(Mocks::default());
+        let request = multipart_request(
+            "/api/v1.0/customers",
+            &[
+                ("reference", None, b"NC-3".as_slice()),
+                ("name", None, b"Marie's Jewelry".as_slice()),
+                ("imageFile", Some("logo.png"), &bytes),
+            ],
+        );
+        let (status, json) = json_of(test::call_service(&app, request.to_request()).await).await;
+        assert_eq!((status, json), (StatusCode::BAD_REQUEST, expected));
+    }
+    // The HTTP layer stops reading at the bound: a body cut off after 3 MB of image never
+    // reaches its (missing) end, so the answer is the size, not a malformed body.
+    let app = app!(Mocks::default());
+    let (content_type, mut body) = multipart(&[("imageFile", Some("logo.png"), &png())]);
+    body.truncate(body.len() - 40);
+    body.resize(3 * 1024 * 1024, b'x');
+    let request = test::TestRequest::post()
+        .uri("/api/v1.0/customers")
+        .insert_header((header::CONTENT_TYPE, content_type))
+        .set_payload(body);
+    let (status, json) = json_of(test::call_service(&app, request.to_request()).await).await;
+    assert_eq!(
+        (status, json),
+        (
+            StatusCode::BAD_REQUEST,
+            error("exceeded_file_size", "image size should not exceed 2Mo")
+        )
+    );
+}
+
+#[actix_web::test]
+async fn an_image_file_becomes_the_logo_the_customer_shows_and_serves() {
+    const NAME: &str = "1577836800000_my_logo.png";
+    let put: Arc<Mutex<Vec<String>>> = Arc::default();
+    let seen = Arc::clone(&put);
+    let mut mocks = Mocks::default().with_root();
+    mocks
+        .payment_types
+        .expect_get()
+        .returning(|id| Ok(Some(payment_type(id.get(), "cash"))));
+    mocks
+        .images
+        .expect_render()
+        .withf(|_, kind, _, boxes| *kind == ImageKind::Png && boxes == [64, 256])
+        .returning(|_, _, _, _| Ok(vec![b"small".to_vec(), b"medium".to_vec()]));
+    mocks.blobs.expect_put().returning(move |key, _| {
+        seen.lock().unwrap().push(key.as_str().to_owned());
+        Ok(())
+    });
+    mocks
+        .customers
+        .expect_insert()
+        .withf(|new: &NewCustomer| new.data.logo.as_ref().map(LogoName::as_str) == Some(NAME))
+        .returning(|new: &NewCustomer| {
+            Ok(Customer {
+                id: CustomerId(9),
+                uuid: new.uuid,
+                data: new.data.clone(),
+                date_created: new.now,
+                last_updated: new.now,
+                account: None,
+                documents: Vec::new(),
+            })
+        });
+    mocks.customers.expect_get().returning(|_| {
+        let mut customer = customer(9);
+        customer.data.logo = Some(LogoName::from_trusted(NAME.to_owned()));
+        Ok(Some(customer))
+    });
+    mocks
+        .blobs
+        .expect_get()
+        .withf(|key| key.as_str() == format!("logos/{}/small_{NAME}", uuid::Uuid::nil()))
+        .returning(|_| Ok(Some(b"small".to_vec())));
+    let app = app!(mocks);
+
+    let request = multipart_request(
+        "/api/v1.0/customers",
+        &[
+            ("reference", None, b"NC-3".as_slice()),
+            ("name", None, b"Marie's Jewelry".as_slice()),
+            ("imageFile", Some("my logo.png"), &png()),
+        ],
+    );
+    let (status, json) = json_of(test::call_service(&app, request.to_request()).await).await;
+    assert_eq!(status, StatusCode::CREATED, "{json}");
+    assert_eq!(json["logo"], format!("/api/v1.0/customers/9/logo/{NAME}"));
+    let uuid = json["uuid"].as_str().unwrap();
+    assert_eq!(
+        *put.lock().unwrap(),
+        [
+            format!("logos/{uuid}/{NAME}"),
+            format!("logos/{uuid}/small_{NAME}"),
+            format!("logos/{uuid}/medium_{NAME}"),
+        ]
+    );
+
+    let response = test::call_service(
+        &app,
+        test::TestRequest::get()
+            .uri(&format!("/api/v1.0/customers/9/logo/small_{NAME}"))
+            .to_request(),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let headers = response.headers().clone();
+    assert_eq!(headers.get(header::CONTENT_TYPE).unwrap(), "image/png");
+    assert_eq!(
+        headers.get(header::CACHE_CONTROL).unwrap(),
+        "private, max-age=31536000, immutable"
+    );
+    assert_eq!(
+        headers.get(header::X_CONTENT_TYPE_OPTIONS).unwrap(),
+        "nosniff"
+    );
+    assert_eq!(test::read_body(response).await, b"small".as_slice());
+
+    let (status, json) = json_of(
+        test::call_service(
+            &app,
+            test::TestRequest::get()
+                .uri("/api/v1.0/customers/9/logo/large_x.png")
+                .to_request(),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (status, json),
+        (
+            StatusCode::NOT_FOUND,
+            error("not_found", "The logo large_x.png doesn't exist.")
+        )
+    );
+}
+
+#[actix_web::test]
+async fn documents_attach_and_detach_with_empty_bodies() {
+    let mut mocks = Mocks::default();
+    mocks
+        .customers
+        .expect_get()
+        .returning(|_| Ok(Some(customer(256))));
+    mocks
+        .documents
+        .expect_get()
+        .returning(|uuid| Ok((uuid == STORED).then(|| stored_document(uuid))));
+    mocks
+        .documents
+        .expect_attach()
+        .withf(|customer, uuid, max, _| {
+            *customer == CustomerId(256) && *uuid == STORED && *max == 100
+        })
+        .times(1)
+        .returning(|_, _, _, _| Ok(()));
+    mocks
+        .documents
+        .expect_detach()
+        .returning(|customer, uuid| Ok(customer == CustomerId(256) && uuid == STORED));
+    let app = app!(mocks);
+    let path = format!("/api/v1.0/customers/256/documents/{STORED}");
+    for request in [
+        test::TestRequest::put().uri(&path),
+        test::TestRequest::delete().uri(&path),
+    ] {
+        let response = test::call_service(&app, request.to_request()).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert!(
+            test::read_body(response).await.is_empty(),
+            "status code only"
+        );
+    }
+    let cases = [
+        (
+            test::TestRequest::delete().uri(&format!("/api/v1.0/customers/256/documents/{LINKED}")),
+            StatusCode::NOT_FOUND,
+            error(
+                "not_found",
+                &format!("The document with the id {LINKED} doesn't exist."),
+            ),
+        ),
+        (
+            test::TestRequest::put().uri("/api/v1.0/customers/256/documents/not-a-uuid"),
+            StatusCode::NOT_FOUND,
+            error(
+                "not_found",
+                "The document with the id not-a-uuid doesn't exist.",
+            ),
+        ),
+        (
+            test::TestRequest::put().uri(&format!("/api/v1.0/customers/x1/documents/{STORED}")),
+            StatusCode::BAD_REQUEST,
+            error(
+                "invalid_param_type",
+                "The type of parameter id you provided is not valid for this request.",
+            ),
+        ),
+    ];
+    for (request, status, expected) in cases {
+        let (got, json) = json_of(test::call_service(&app, request.to_request()).await).await;
+        assert_eq!((got, json), (status, expected));
+    }
+}
+
+#[actix_web::test]
+async fn downloads_serve_the_stored_bytes_links_redirect_and_metadata_changes() {
+    let mut mocks = Mocks::default();
+    mocks.documents.expect_get().returning(|uuid| {
+        Ok(match uuid {
+            STORED => Some(stored_document(STORED)),
+            LINKED => Some(linked_document()),
+            _ => None,
+        })
+    });
+    mocks.blobs.expect_get().returning(|key| {
+        Ok(if *key == BlobKey::document(STORED) {
+            Some(png())
+        } else if *key == BlobKey::thumbnail(STORED) {
+            Some(b"thumb".to_vec())
+        } else {
+            None
+        })
+    });
+    mocks
+        .documents
+        .expect_update()
+        .withf(|d: &Document| {
+            d.uuid == STORED
+                && d.internal
+                && d.description.as_ref().map(FreeText::as_str)
+                    == Some("Top secret map to customer site")
+        })
+        .times(1)
+        .returning(|_| Ok(true));
+    let app = app!(mocks);
+    let get = |uri: String| test::TestRequest::get().uri(&uri).to_request();
+
+    let response =
+        test::call_service(&app, get(format!("/api/v1.0/documents/{STORED}/content"))).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let headers = response.headers().clone();
+    assert_eq!(headers.get(header::CONTENT_TYPE).unwrap(), "image/png");
+    assert_eq!(
+        headers.get(header::CONTENT_DISPOSITION).unwrap(),
+        r#"attachment; filename="map.png""#
+    );
+    assert_eq!(
+        headers.get(header::X_CONTENT_TYPE_OPTIONS).unwrap(),
+        "nosniff"
+    );
+    assert_eq!(test::read_body(response).await, png());
+
+    let response =
+        test::call_service(&app, get(format!("/api/v1.0/documents/{STORED}/thumbnail"))).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers().get(header::CONTENT_DISPOSITION).unwrap(),
+        r#"inline; filename="map.png""#
+    );
+    assert_eq!(test::read_body(response).await, b"thumb".as_slice());
+
+    let response =
+        test::call_service(&app, get(format!("/api/v1.0/documents/{LINKED}/content"))).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(response.headers().get(header::LOCATION).unwrap(), PDF_URL);
+
+    for uri in [
+        format!("/api/v1.0/documents/{LINKED}/thumbnail"),
+        format!("/api/v1.0/documents/{}", uuid::Uuid::nil()),
+    ] {
+        let (status, json) = json_of(test::call_service(&app, get(uri)).await).await;
+        assert_eq!(
+            (status, json["error"].as_str()),
+            (StatusCode::NOT_FOUND, Some("not_found"))
+        );
+    }
+
+    let request = test::TestRequest::put()
+        .uri(&format!("/api/v1.0/documents/{STORED}"))
+        .set_json(
+            serde_json::json!({"description": "Top secret map to customer site", "internal": true}),
+        );
+    let (status, json) = json_of(test::call_service(&app, request.to_request()).await).await;
+    assert_eq!(status, StatusCode::OK, "{json}");
+    assert_eq!(json["description"], "Top secret map to customer site");
+    assert_eq!(json["internal"], true);
+    assert_eq!(json["fileName"], "map.png");
+    assert_eq!(json["lastModified"], 1_577_836_800_000_i64);
+    assert_eq!(json["creationTimeStamp"], 1_447_892_186_000_i64);
+}
+
+#[actix_web::test]
+async fn a_customer_lists_its_documents_and_links_new_ones() {
+    let mut mocks = Mocks::default();
+    mocks.customers.expect_get().returning(|_| {
+        let mut customer = customer(256);
+        customer.data.logo = Some(LogoName::from_trusted("1_logo.gif".to_owned()));
+        customer.documents = vec![stored_document(STORED), linked_document()];
+        Ok(Some(customer))
+    });
+    mocks
+        .customers
+        .expect_update()
+        .withf(|_, _, links, _| {
+            links.existing.is_empty()
+                && links.external.len() == 1
+                && links.external[0].content.clone()
+                    == DocumentContent::External {
+                        url: ExternalUrl::new("contentUrl", PDF_URL).unwrap(),
+                        thumb_url: None,
+                    }
+                && links.external[0].file_name.as_str() == "pdf-sample.pdf"
+        })
+        .times(1)
+        .returning(|id, data, _, _| {
+            let mut customer = customer(id.get());
+            customer.data = data.clone();
+            customer.documents = vec![linked_document()];
+            Ok(Some(customer))
+        });
+    let app = app!(mocks);
+
+    let (status, json) = json_of(
+        test::call_service(
+            &app,
+            test::TestRequest::get()
+                .uri("/api/v1.0/customers/256")
+                .to_request(),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(json["logo"], "/api/v1.0/customers/256/logo/1_logo.gif");
+    assert_eq!(json["documents"][0]["uuid"], STORED.to_string());
+    assert_eq!(
+        json["documents"][1],
+        serde_json::json!({
+            "uuid": LINKED.to_string(),
+            "thumbUrl": null,
+            "size": null,
+            "mimeType": "application/pdf",
+            "lastModified": 1_447_892_186_000_i64,
+            "contentUrl": PDF_URL,
+            "creationTimeStamp": 1_447_892_186_000_i64,
+            "creatorId": null,
+            "description": "Very important instructions",
+            "fileName": "pdf-sample.pdf",
+            "internal": true,
+        })
+    );
+    let response = test::call_service(
+        &app,
+        test::TestRequest::get()
+            .uri("/api/v1.0/customers/256")
+            .insert_header((header::ACCEPT, "application/xml"))
+            .to_request(),
+    )
+    .await;
+    let xml = String::from_utf8(test::read_body(response).await.to_vec()).unwrap();
+    assert!(
+        xml.contains("<logo>/api/v1.0/customers/256/logo/1_logo.gif</logo>"),
+        "{xml}"
+    );
+    assert!(
+        xml.contains(&format!(
+            "<document><uuid>{LINKED}</uuid><mimeType>application/pdf</mimeType>"
+        )),
+        "nulls are omitted: {xml}"
+    );
+
+    // Seed 004's link by update; then a `documents` that is no array.
+    let request = test::TestRequest::patch()
+        .uri("/api/v1.0/customers/256")
+        .set_json(serde_json::json!({"documents": [{
+            "contentUrl": PDF_URL, "mimeType": "application/pdf",
+            "fileName": "pdf-sample.pdf", "description": "Very important instructions"
+        }]}));
+    let (status, json) = json_of(test::call_service(&app, request.to_request()).await).await;
+    assert_eq!(status, StatusCode::OK, "{json}");
+    assert_eq!(json["documents"][0]["contentUrl"], PDF_URL);
+    let request = test::TestRequest::patch()
+        .uri("/api/v1.0/customers/256")
+        .set_json(serde_json::json!({"documents": {"contentUrl": PDF_URL}}));
+    let (status, json) = json_of(test::call_service(&app, request.to_request()).await).await;
+    assert_eq!(
+        (status, json),
+        (
+            StatusCode::BAD_REQUEST,
+            error("invalid_param", "documents must be a JSON array.")
+        )
+    );
 }

@@ -37,6 +37,13 @@ pub struct Config {
     /// When set, an admin key with this secret is made sure to exist at start (first boot,
     /// tests). At least 16 printable characters.
     pub admin_key: Option<Secret>,
+    /// Largest uploaded document (`POST /documents/content`), in bytes; larger is `413`.
+    pub max_document_bytes: u64,
+    /// Most documents one customer may carry.
+    pub max_documents_per_customer: u32,
+    /// Where document and logo bytes are kept: unset (the default) keeps them in the database,
+    /// so every replica sees them; a directory keeps them as files there instead.
+    pub blob_dir: Option<PathBuf>,
 }
 
 /// How log lines are written.
@@ -90,6 +97,12 @@ impl std::fmt::Debug for Config {
             .field("reservation_expiry_secs", &self.reservation_expiry_secs)
             .field("sweep_interval_secs", &self.sweep_interval_secs)
             .field("admin_key", &self.admin_key)
+            .field("max_document_bytes", &self.max_document_bytes)
+            .field(
+                "max_documents_per_customer",
+                &self.max_documents_per_customer,
+            )
+            .field("blob_dir", &self.blob_dir)
             .finish()
     }
 }
@@ -110,6 +123,9 @@ impl Default for Config {
             reservation_expiry_secs: 900,
             sweep_interval_secs: 30,
             admin_key: None,
+            max_document_bytes: 10 * 1024 * 1024,
+            max_documents_per_customer: 100,
+            blob_dir: None,
         }
     }
 }

@@ -10,13 +10,16 @@ use actix_web::dev::Server;
 use actix_web::{App, HttpServer};
 use anyhow::Context as _;
 use credence_domain::Settings;
-use credence_domain::ports::{Clock, SystemClock};
+use credence_domain::document::DocumentLimits;
+use credence_domain::ports::{BlobStore, Clock, SystemClock};
 use credence_domain::services::{
-    AccountService, AuthService, CustomerService, OrderService, RecordService, ReferencePorts,
+    AccountService, AuthService, CustomerService, DocumentService, Media, OrderService,
+    RecordService, ReferencePorts,
 };
 use credence_domain::values::CurrencyCode;
 use credence_http::{HttpConfig, Services};
-use credence_store::{Database, PoolOptions, Store};
+use credence_media::ImageCodec;
+use credence_store::{Database, FsBlobStore, PoolOptions, Store};
 
 use crate::config::Config;
 use crate::secrets::OsSecrets;
@@ -92,7 +95,21 @@ pub fn services(config: &Config, database: Database) -> anyhow::Result<Services>
         clock.clone(),
         expiry,
     );
+    let blobs: Arc<dyn BlobStore> = match &config.blob_dir {
+        Some(dir) => Arc::new(FsBlobStore::new(dir.clone())),
+        None => store.blobs(),
+    };
+    let media = Media {
+        documents: store.documents(),
+        blobs,
+        images: Arc::new(ImageCodec),
+        limits: DocumentLimits {
+            max_bytes: config.max_document_bytes,
+            max_per_customer: config.max_documents_per_customer,
+        },
+    };
     Ok(Services {
+        documents: DocumentService::new(store.clone(), media.clone(), clock.clone()),
         orders: OrderService::new(
             store.clone(),
             store.clone(),
@@ -109,7 +126,7 @@ pub fn services(config: &Config, database: Database) -> anyhow::Result<Services>
             clock.clone(),
             Arc::new(OsSecrets),
         ),
-        customers: CustomerService::new(store.clone(), refs.clone(), clock, settings),
+        customers: CustomerService::new(store.clone(), refs.clone(), clock, settings, media),
         categories: RecordService::new(refs.categories),
         segmentations: RecordService::new(refs.segmentations),
         payment_types: RecordService::new(refs.payment_types),

@@ -2,9 +2,10 @@
 //! of what a page of customers points to.
 //!
 //! Writes put the customer row, its payment types, its contacts and its projects in one
-//! transaction (projects keep the ids they already have, so a rename keeps its id); the
-//! live-reference rule lives in a partial unique index, so racing inserts end in
-//! `DuplicateReference` whatever the timing.
+//! transaction (projects keep the ids they already have, so a rename keeps its id), and
+//! attach the write's document links in that same transaction
+//! ([`crate::documents::apply_links`]); the live-reference rule lives in a partial unique
+//! index, so racing inserts end in `DuplicateReference` whatever the timing.
 
 use std::collections::{HashMap, HashSet};
 
@@ -14,15 +15,15 @@ use credence_domain::customer::{
     Address, Contact, Customer, CustomerData, CustomerFilter, CustomerKey, CustomerQuery,
     CustomerSort, CustomerSummary, Project,
 };
+use credence_domain::document::Document;
 use credence_domain::ids::{CustomerId, ProjectId};
 use credence_domain::listing::{Order, Page, TextPattern, TimeRange, fold};
+use credence_domain::logo::LogoName;
 use credence_domain::ports::{
-    CustomerRepository, NewCustomer, RemoveError, StoreError, WriteError,
+    CustomerRepository, DocumentLinks, NewCustomer, RemoveError, StoreError, WriteError,
 };
 use credence_domain::reference_data::{Category, PaymentType, Region, Segmentation, User};
-use credence_domain::search::{
-    MAX_CANDIDATES, ScoredCustomer, SearchFields, SearchQuery, score, search_text,
-};
+use credence_domain::search::{ScoredCustomer, SearchFields, SearchQuery, score, search_text};
 use credence_domain::values::{
     CountryCode, CreditLimit, CurrencyCode, CustomerName, DueDateTerms, DueDateType, Email,
     FreeText, Latitude, Longitude, Reference, RiskColor, Website,
@@ -33,6 +34,7 @@ use uuid::Uuid;
 use crate::Store;
 use crate::accounts::{AccountRow, expire_account, lock_account, record_limit, set_limit};
 use crate::database::AnyConnection;
+use crate::documents::{apply_links, documents_of};
 use crate::error::Failure;
 use crate::records::{CategoryRow, PaymentTypeRow, RegionRow, SegmentationRow, UserRow};
 use crate::schema::{
@@ -101,6 +103,7 @@ pub(crate) struct CustomerRow {
     region_id: Option<i64>,
     date_created: NaiveDateTime,
     last_updated: NaiveDateTime,
+    logo: Option<String>,
 }
 
 /// Every column a client can change, plus the folded copies and `last_updated`.
@@ -151,6 +154,7 @@ pub(crate) struct CustomerFields<'a> {
     last_updated: NaiveDateTime,
     /// The tokens the full-text indexes see (see the `search` migration).
     search_text: String,
+    logo: Option<&'a str>,
 }
 
 fn text(value: Option<&FreeText>) -> Option<&str> {
@@ -203,6 +207,7 @@ impl<'a> CustomerFields<'a> {
             region_id: data.region.as_ref().map(|r| r.id.get()),
             last_updated: to_db_time(now),
             search_text: search_text(&SearchFields::of(data)),
+            logo: data.logo.as_ref().map(LogoName::as_str),
         }
     }
 }
@@ -576,25 +581,89 @@ impl CustomerRow {
     }
 }
 
-/// Finds candidates with the engine (at most [`MAX_CANDIDATES`], lowest ids first), scores
+/// Most ids bound in one `IN (...)` list when loading candidates (SQLite allows 32 766
+/// parameters per statement).
+const IDS_PER_QUERY: usize = 10_000;
+
+/// The ids of the live customers in `filter`'s scope that hold `token`, lowest first, at most
+/// `limit` of them: an index lookup in the engine.
+fn token_matches(
+    conn: &mut AnyConnection,
+    filter: &CustomerFilter,
+    token: &String,
+    limit: i64,
+) -> Result<Vec<i64>, Failure> {
+    let condition = engine_match(conn, std::slice::from_ref(token));
+    Ok(filtered(filter, None, false)
+        .filter(condition)
+        .order_by(customers::id.asc())
+        .select(customers::id)
+        .limit(limit)
+        .load(conn)?)
+}
+
+/// At most `cap` candidates, rarest tokens first: the tokens are taken in order of how many
+/// customers hold them (fewest first, then by token, so the query's word order does not
+/// matter), each adding its matches until the cap is reached; the token that does not fit
+/// adds its lowest ids up to the room left. `matches` holds, for each token, its matching ids
+/// in ascending order, at most `cap + 1` of them (enough to tell a token that overflows).
+/// Whenever the matches of a token and of every rarer one fit in the cap together, all of
+/// them are candidates; in particular the rarest token's are whenever it has at most `cap`.
+fn choose_candidates(mut matches: Vec<(&str, Vec<i64>)>, cap: usize) -> Vec<i64> {
+    matches.sort_by(|(ta, a), (tb, b)| a.len().cmp(&b.len()).then(ta.cmp(tb)));
+    let mut chosen = std::collections::BTreeSet::new();
+    'tokens: for (_, ids) in matches {
+        for id in ids {
+            if chosen.len() >= cap {
+                break 'tokens;
+            }
+            chosen.insert(id);
+        }
+    }
+    chosen.into_iter().collect()
+}
+
+/// Finds candidates with the engine (at most `cap`, chosen by [`choose_candidates`]), scores
 /// them in Rust and pages the ranking; only the page is assembled.
 pub(crate) fn search_customers(
     conn: &mut AnyConnection,
     query: &SearchQuery,
+    cap: usize,
 ) -> Result<Page<ScoredCustomer>, Failure> {
     let filter = CustomerFilter {
         is_active: (!query.include_inactive).then_some(true),
         within: query.within,
         ..CustomerFilter::default()
     };
-    let condition = engine_match(conn, query.terms.tokens());
-    let limit = i64::try_from(MAX_CANDIDATES).unwrap_or(i64::MAX);
-    let rows: Vec<CustomerRow> = filtered(&filter, None, false)
-        .filter(condition)
-        .order_by(customers::id.asc())
-        .select(CustomerRow::as_select())
-        .limit(limit)
-        .load(conn)?;
+    let tokens = query.terms.tokens();
+    let limit = i64::try_from(cap).unwrap_or(i64::MAX);
+    let rows: Vec<CustomerRow> = if let [_] = tokens {
+        // One token: its lowest `cap` matches are the candidates, found in one query.
+        filtered(&filter, None, false)
+            .filter(engine_match(conn, tokens))
+            .order_by(customers::id.asc())
+            .select(CustomerRow::as_select())
+            .limit(limit)
+            .load(conn)?
+    } else {
+        let mut matches = Vec::with_capacity(tokens.len());
+        for token in tokens {
+            let ids = token_matches(conn, &filter, token, limit.saturating_add(1))?;
+            matches.push((token.as_str(), ids));
+        }
+        let mut rows = Vec::new();
+        for ids in choose_candidates(matches, cap).chunks(IDS_PER_QUERY) {
+            // The scope and activity filters again: a customer may have changed since its id
+            // was found (PostgreSQL reads each statement at its own snapshot).
+            rows.extend(
+                filtered(&filter, None, false)
+                    .filter(customers::id.eq_any(ids.to_vec()))
+                    .select(CustomerRow::as_select())
+                    .load::<CustomerRow>(conn)?,
+            );
+        }
+        rows
+    };
     let mut ranked: Vec<(u32, CustomerRow)> = rows
         .into_iter()
         .map(|row| (score(&query.terms, &row.search_fields()), row))
@@ -781,6 +850,8 @@ pub(crate) fn assemble(
     // Every customer has its account (created with it); its limit is the customer's. The
     // amounts are as stored: a reservation past its time still counts here until the next
     // admission or sweep releases it (`AccountLedger::account` leaves it out at once).
+    let mut documents = documents_of(conn, &customer_ids)?;
+
     let mut accounts: HashMap<i64, AccountRow> = accounts::table
         .filter(accounts::customer_id.eq_any(customer_ids))
         .select(AccountRow::as_select())
@@ -808,6 +879,7 @@ pub(crate) fn assemble(
                 payment.remove(&id).unwrap_or_default(),
                 contacts.remove(&id).unwrap_or_default(),
                 projects.remove(&id).unwrap_or_default(),
+                documents.remove(&id).unwrap_or_default(),
             )
         })
         .collect()
@@ -869,6 +941,7 @@ impl CustomerRow {
         payment_types: Vec<PaymentType>,
         contacts: Vec<Contact>,
         projects: Vec<Project>,
+        documents: Vec<Document>,
     ) -> Result<Customer, Failure> {
         let currency =
             CurrencyCode::parse(&self.currency).map_err(|e| Failure::corrupt("currency", e))?;
@@ -945,6 +1018,7 @@ impl CustomerRow {
             region: lookup(&related.regions, self.region_id, "region")?,
             contacts,
             projects,
+            logo: self.logo.map(LogoName::from_trusted),
         };
         Ok(Customer {
             id: CustomerId(self.id),
@@ -953,6 +1027,7 @@ impl CustomerRow {
             date_created: self.date_created.and_utc(),
             last_updated: self.last_updated.and_utc(),
             account: Some(account.into_domain()?),
+            documents,
         })
     }
 }
@@ -961,7 +1036,11 @@ impl CustomerRow {
 /// PostgreSQL: `exclusive` (archiving) conflicts with the shared lock a writer takes on the
 /// parent it links to, so a child can never be attached to a parent being archived. SQLite
 /// needs no lock: `BEGIN IMMEDIATE` already serializes writers.
-fn lock_live_customer(conn: &mut AnyConnection, id: i64, exclusive: bool) -> Result<bool, Failure> {
+pub(crate) fn lock_live_customer(
+    conn: &mut AnyConnection,
+    id: i64,
+    exclusive: bool,
+) -> Result<bool, Failure> {
     let query = customers::table
         .filter(customers::id.eq(id))
         .filter(customers::archived_at.is_null())
@@ -1105,9 +1184,10 @@ impl CustomerRepository for Store {
 
     async fn search(&self, query: &SearchQuery) -> Result<Page<ScoredCustomer>, StoreError> {
         let query = query.clone();
+        let cap = self.search_cap;
         Ok(self
             .database()
-            .read(move |conn| search_customers(conn, &query))
+            .read(move |conn| search_customers(conn, &query, cap))
             .await?)
     }
 
@@ -1143,6 +1223,7 @@ impl CustomerRepository for Store {
                     .get_result(conn)?;
                 write_children(conn, id, &customer.data)?;
                 create_account(conn, id, &customer.data, to_db_time(customer.now))?;
+                apply_links(conn, id, &customer.links, customer.now)?;
                 get_customer(conn, &CustomerKey::Id(CustomerId(id)))?
                     .ok_or_else(|| Failure::corrupt("customer", "vanished right after its insert"))
             })
@@ -1153,9 +1234,11 @@ impl CustomerRepository for Store {
         &self,
         id: CustomerId,
         data: &CustomerData,
+        links: &DocumentLinks,
         now: DateTime<Utc>,
     ) -> Result<Option<Customer>, WriteError> {
         let data = data.clone();
+        let links = links.clone();
         Ok(self
             .database()
             .write(move |conn| {
@@ -1173,6 +1256,7 @@ impl CustomerRepository for Store {
                 }
                 write_children(conn, id.get(), &data)?;
                 update_account(conn, id.get(), &data, to_db_time(now))?;
+                apply_links(conn, id.get(), &links, now)?;
                 get_customer(conn, &CustomerKey::Id(id))
             })
             .await?)
@@ -1208,7 +1292,7 @@ impl CustomerRepository for Store {
 
 #[cfg(test)]
 mod tests {
-    use super::prefix_successor;
+    use super::{choose_candidates, prefix_successor};
 
     #[test]
     fn successor_bounds_every_string_with_the_prefix() {
@@ -1216,5 +1300,53 @@ mod tests {
         assert_eq!(prefix_successor("a\u{10FFFF}").as_deref(), Some("b"));
         assert_eq!(prefix_successor("\u{D7FF}").as_deref(), Some("\u{E000}"));
         assert_eq!(prefix_successor(""), None);
+    }
+
+    #[test]
+    fn rarest_tokens_are_chosen_first() {
+        // `common` overflows a cap of 5 (it has cap + 1 ids); `rare` holds only the highest.
+        let common: Vec<i64> = (1..=6).collect();
+        assert_eq!(
+            choose_candidates(vec![("common", common.clone()), ("rare", vec![9])], 5),
+            [1, 2, 3, 4, 9]
+        );
+        assert_eq!(
+            choose_candidates(vec![("rare", vec![9]), ("common", common)], 5),
+            [1, 2, 3, 4, 9],
+            "the query's word order does not matter"
+        );
+    }
+
+    #[test]
+    fn shared_matches_take_no_room_twice() {
+        assert_eq!(
+            choose_candidates(vec![("a", vec![1, 2, 3, 4, 5, 6]), ("b", vec![2, 7])], 5),
+            [1, 2, 3, 4, 7]
+        );
+    }
+
+    #[test]
+    fn everything_fits_under_the_cap() {
+        assert_eq!(
+            choose_candidates(vec![("a", vec![3, 8]), ("b", vec![1, 8]), ("c", vec![])], 5),
+            [1, 3, 8]
+        );
+        assert_eq!(
+            choose_candidates(vec![("a", vec![1])], 0),
+            Vec::<i64>::new()
+        );
+    }
+
+    #[test]
+    fn equal_counts_go_by_token() {
+        // Both overflow: `x` comes before `y`, fills the room, and `y` adds nothing.
+        assert_eq!(
+            choose_candidates(vec![("y", vec![4, 5, 6]), ("x", vec![1, 2, 3])], 2),
+            [1, 2]
+        );
+        assert_eq!(
+            choose_candidates(vec![("y", vec![4, 5]), ("x", vec![1, 2])], 3),
+            [1, 2, 4]
+        );
     }
 }

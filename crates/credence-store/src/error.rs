@@ -4,7 +4,9 @@
 //! at the edge, so a unique violation becomes `DuplicateReference` and a checkout time-out
 //! becomes `Unavailable` in exactly one place.
 
-use credence_domain::ports::{AdmitError, RemoveError, SettleError, StoreError, WriteError};
+use credence_domain::ports::{
+    AdmitError, AttachError, RemoveError, SettleError, StoreError, WriteError,
+};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
 pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -26,6 +28,12 @@ pub(crate) enum Failure {
     Dangling,
     /// A currency change refused while the customer's account holds money.
     AccountInUse,
+    /// An attach that would take a customer over its document limit.
+    TooManyDocuments,
+    /// A customer write attaching a document that does not exist.
+    UnknownDocument(uuid::Uuid),
+    /// An attach to a customer or of a document that is not there (any more).
+    Missing,
 }
 
 impl From<DieselError> for Failure {
@@ -71,6 +79,11 @@ impl From<Failure> for StoreError {
             Failure::InUse => Self::Unexpected("unexpected in-use refusal".into()),
             Failure::Dangling => Self::Unexpected("unexpected dangling reference".into()),
             Failure::AccountInUse => Self::Unexpected("unexpected account-in-use refusal".into()),
+            Failure::TooManyDocuments => Self::Unexpected("unexpected document limit".into()),
+            Failure::UnknownDocument(uuid) => {
+                Self::Unexpected(format!("unexpected unknown document {uuid}").into())
+            }
+            Failure::Missing => Self::Unexpected("unexpected missing row".into()),
         }
     }
 }
@@ -82,6 +95,12 @@ impl From<Failure> for WriteError {
         }
         if matches!(failure, Failure::AccountInUse) {
             return Self::AccountInUse;
+        }
+        if matches!(failure, Failure::TooManyDocuments) {
+            return Self::TooManyDocuments;
+        }
+        if let Failure::UnknownDocument(uuid) = failure {
+            return Self::UnknownDocument(uuid);
         }
         match failure.kind() {
             Some(DatabaseErrorKind::UniqueViolation) => Self::DuplicateReference,
@@ -99,6 +118,20 @@ impl From<Failure> for RemoveError {
             return Self::InUse;
         }
         Self::Store(failure.into())
+    }
+}
+
+impl From<Failure> for AttachError {
+    fn from(failure: Failure) -> Self {
+        match failure {
+            Failure::TooManyDocuments => Self::TooMany,
+            Failure::Missing | Failure::UnknownDocument(_) => Self::Missing,
+            Failure::Query(DieselError::DatabaseError(
+                DatabaseErrorKind::ForeignKeyViolation,
+                _,
+            )) => Self::Missing,
+            other => Self::Store(other.into()),
+        }
     }
 }
 

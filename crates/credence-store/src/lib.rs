@@ -9,9 +9,11 @@
 
 mod accounts;
 pub mod bench_support;
+mod blobs;
 mod catalog;
 mod customers;
 mod database;
+mod documents;
 mod error;
 mod idempotency;
 mod keys;
@@ -24,23 +26,44 @@ pub mod test_support;
 
 use async_trait::async_trait;
 use credence_domain::ports::{Readiness, StoreError};
+use credence_domain::search::MAX_CANDIDATES;
 use diesel::connection::SimpleConnection;
 
+pub use blobs::FsBlobStore;
 #[cfg(feature = "test-support")]
 pub use database::HeldConnections;
 pub use database::{Backend, Database, PoolOptions, SetupError};
 
 /// Every storage port, over one [`Database`]. Cheap to clone; share it as `Arc<dyn Port>`.
+/// Documents and blobs, whose methods share names with the customer port's, come as their
+/// own trait objects: [`Store::documents`] and [`Store::blobs`] ([`FsBlobStore`] keeps blobs
+/// in a directory instead).
 #[derive(Debug, Clone)]
 pub struct Store {
     database: Database,
+    /// The most candidates a search ranks: [`MAX_CANDIDATES`] outside tests.
+    search_cap: usize,
 }
 
 impl Store {
     /// A store over an opened (and migrated) database.
     #[must_use]
     pub fn new(database: Database) -> Self {
-        Self { database }
+        Self {
+            database,
+            search_cap: MAX_CANDIDATES,
+        }
+    }
+
+    /// The same store ranking at most `cap` search candidates, so tests can reach the cap
+    /// with a few customers.
+    #[cfg(feature = "test-support")]
+    #[must_use]
+    pub fn with_search_cap(self, cap: usize) -> Self {
+        Self {
+            search_cap: cap,
+            ..self
+        }
     }
 
     /// The database behind the store.

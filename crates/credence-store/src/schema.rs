@@ -103,6 +103,7 @@ diesel::table! {
         last_updated -> Timestamp,
         archived_at -> Nullable<Timestamp>,
         search_text -> Text,
+        logo -> Nullable<Text>,
     }
 }
 
@@ -275,7 +276,43 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    blobs (key) {
+        key -> Text,
+        bytes -> Binary,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    documents (uuid) {
+        uuid -> Text,
+        file_name -> Text,
+        mime_type -> Text,
+        description -> Nullable<Text>,
+        internal -> Bool,
+        blob_key -> Nullable<Text>,
+        size -> Nullable<BigInt>,
+        thumbnail_key -> Nullable<Text>,
+        content_url -> Nullable<Text>,
+        thumb_url -> Nullable<Text>,
+        creator_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    customer_documents (customer_id, document_uuid) {
+        customer_id -> BigInt,
+        document_uuid -> Text,
+        attached_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(api_keys -> users (user_id));
+diesel::joinable!(customer_documents -> customers (customer_id));
+diesel::joinable!(customer_documents -> documents (document_uuid));
 diesel::joinable!(customer_payment_types -> payment_types (payment_type_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -299,4 +336,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     product_attributes,
     task_templates,
     tasks,
+    blobs,
+    documents,
+    customer_documents,
 );

@@ -16,12 +16,17 @@ use credence_domain::customer::{
     Address, Contact, Customer, CustomerData, CustomerFilter, CustomerKey, CustomerQuery,
     CustomerSort, Project,
 };
+use credence_domain::document::{
+    BlobKey, Document, DocumentContent, ExternalUrl, FileName, MimeType,
+};
 use credence_domain::ids::{CategoryId, CustomerId, ProjectId, RegionId, UserId};
 use credence_domain::listing::{Order, PageRequest, TextPattern, TimeRange};
+use credence_domain::logo::LogoName;
 use credence_domain::ports::{
-    AccountLedger, Admission, AdmitError, CustomerRepository, IdempotencyStart, IdempotencyStore,
-    MoveTaskError, NewCustomer, Posting, ProductCatalog, Readiness, RecordRepository, RemoveError,
-    SettleError, StoreError, TaskBoard, TaskFilter, WriteError,
+    AccountLedger, Admission, AdmitError, AttachError, BlobStore, CustomerRepository,
+    DocumentLinks, IdempotencyStart, IdempotencyStore, MoveTaskError, NewCustomer, Posting,
+    ProductCatalog, Readiness, RecordRepository, RemoveError, SettleError, StoreError, TaskBoard,
+    TaskFilter, WriteError,
 };
 use credence_domain::principal::Role;
 use credence_domain::reference_data::{
@@ -34,7 +39,7 @@ use credence_domain::values::{
     ExchangeRate, FreeText, Latitude, Longitude, Reference, RiskColor, Website,
 };
 use credence_store::test_support::TestDb;
-use credence_store::{Database, PoolOptions, Store};
+use credence_store::{Database, FsBlobStore, PoolOptions, Store};
 use uuid::Uuid;
 
 /// The customer port alone (the store implements `list`, `get`... for every record kind too).
@@ -96,6 +101,7 @@ async fn data(store: &Store, reference: &str, name: &str) -> CustomerData {
         region: None,
         contacts: Vec::new(),
         projects: Vec::new(),
+        logo: None,
     }
 }
 
@@ -105,6 +111,7 @@ async fn insert(store: &Store, data: CustomerData, now: DateTime<Utc>) -> Custom
             uuid: Uuid::new_v4(),
             data,
             now,
+            links: DocumentLinks::none(),
         })
         .await
         .unwrap()
@@ -242,6 +249,7 @@ async fn insert_and_get_by_every_key(store: Store) {
             uuid,
             data: full.clone(),
             now: at(10),
+            links: DocumentLinks::none(),
         })
         .await
         .unwrap();
@@ -292,6 +300,7 @@ async fn duplicate_live_reference_is_refused(store: Store) {
             uuid: Uuid::new_v4(),
             data: second,
             now: at(1),
+            links: DocumentLinks::none(),
         })
         .await;
     assert!(
@@ -300,7 +309,9 @@ async fn duplicate_live_reference_is_refused(store: Store) {
     );
     let other = add(&store, "OTHER", "Other", at(2)).await;
     let clash = data(&store, "DUP", "Other").await;
-    let result = cr(&store).update(other.id, &clash, at(3)).await;
+    let result = cr(&store)
+        .update(other.id, &clash, &DocumentLinks::none(), at(3))
+        .await;
     assert!(
         matches!(result, Err(WriteError::DuplicateReference)),
         "{result:?}"
@@ -319,6 +330,7 @@ async fn concurrent_inserts_of_one_reference(store: Store) {
                         uuid: Uuid::new_v4(),
                         data,
                         now: at(0),
+                        links: DocumentLinks::none(),
                     })
                     .await
             })
@@ -372,7 +384,7 @@ async fn archive_frees_the_reference_and_hides_the_row(store: Store) {
     assert_ne!(again.id, first.id);
     assert!(
         cr(&store)
-            .update(first.id, &first.data, at(8))
+            .update(first.id, &first.data, &DocumentLinks::none(), at(8))
             .await
             .unwrap()
             .is_none(),
@@ -404,6 +416,7 @@ async fn archive_waits_for_live_children(store: Store) {
             uuid: Uuid::new_v4(),
             data: orphan,
             now: at(6),
+            links: DocumentLinks::none(),
         })
         .await;
     assert!(
@@ -456,7 +469,7 @@ async fn projects_are_written_kept_replaced_and_cleared(store: Store) {
     let mut second = created.data.clone();
     second.projects = projects(&[(Some(ids[1]), "Renamed"), (None, "Third")]);
     let updated = cr(&store)
-        .update(created.id, &second, at(60))
+        .update(created.id, &second, &DocumentLinks::none(), at(60))
         .await
         .unwrap()
         .unwrap();
@@ -472,7 +485,7 @@ async fn projects_are_written_kept_replaced_and_cleared(store: Store) {
     let mut cleared = updated.data.clone();
     cleared.projects.clear();
     let updated = cr(&store)
-        .update(created.id, &cleared, at(61))
+        .update(created.id, &cleared, &DocumentLinks::none(), at(61))
         .await
         .unwrap()
         .unwrap();
@@ -512,7 +525,7 @@ async fn update_replaces_payment_types_and_contacts(store: Store) {
         phone: text("1"),
     }];
     let updated = cr(&store)
-        .update(created.id, &second, at(60))
+        .update(created.id, &second, &DocumentLinks::none(), at(60))
         .await
         .unwrap()
         .unwrap();
@@ -525,14 +538,19 @@ async fn update_replaces_payment_types_and_contacts(store: Store) {
     );
     let cleared = data(&store, "UPD-2", "After").await;
     let updated = cr(&store)
-        .update(created.id, &cleared, at(61))
+        .update(created.id, &cleared, &DocumentLinks::none(), at(61))
         .await
         .unwrap()
         .unwrap();
     assert!(updated.data.payment_types.is_empty() && updated.data.contacts.is_empty());
     assert!(
         cr(&store)
-            .update(CustomerId(777_777), &cleared, at(62))
+            .update(
+                CustomerId(777_777),
+                &cleared,
+                &DocumentLinks::none(),
+                at(62)
+            )
             .await
             .unwrap()
             .is_none()
@@ -543,7 +561,9 @@ async fn update_replaces_payment_types_and_contacts(store: Store) {
         ..b
     }];
     assert!(matches!(
-        cr(&store).update(created.id, &dangling, at(63)).await,
+        cr(&store)
+            .update(created.id, &dangling, &DocumentLinks::none(), at(63))
+            .await,
         Err(WriteError::DanglingReference)
     ));
 }
@@ -705,6 +725,7 @@ async fn date_ranges_sorting_and_paging(store: Store) {
             .update(
                 created.id,
                 &created.data,
+                &DocumentLinks::none(),
                 at(1000 - i64::try_from(i).unwrap()),
             )
             .await
@@ -1234,6 +1255,7 @@ async fn currencies_keep_exact_rates(store: Store) {
             uuid: Uuid::new_v4(),
             data: pounds,
             now: at(0),
+            links: DocumentLinks::none(),
         })
         .await;
     assert!(
@@ -1560,7 +1582,10 @@ async fn search_follows_updates_inactive_and_archive(store: Store) {
 
     let mut renamed = a.data.clone();
     renamed.name = CustomerName::new("Okapi Works").unwrap();
-    cr(&store).update(a.id, &renamed, at(4)).await.unwrap();
+    cr(&store)
+        .update(a.id, &renamed, &DocumentLinks::none(), at(4))
+        .await
+        .unwrap();
     assert_eq!(found(&store, &search("zebra")).await.1, 0);
     assert_eq!(
         found(&store, &search("okapi")).await,
@@ -1630,6 +1655,58 @@ async fn search_survives_hostile_input_and_pages(store: Store) {
     );
     q.page = PageRequest::new(Some(3), Some(9)).unwrap();
     assert_eq!(found(&store, &q).await, (vec![], 8));
+}
+
+async fn search_takes_rare_tokens_before_the_cap(store: Store) {
+    let store = store.with_search_cap(5);
+    // Lower id than every gannet, and inactive: must not take room unless asked for.
+    let mut asleep = data(&store, "S-1", "Albatross Asleep").await;
+    asleep.is_active = false;
+    insert(&store, asleep, at(0)).await;
+    for i in 0..7 {
+        add(&store, &format!("G-{i}"), &format!("Gannet {i}"), at(i + 1)).await;
+    }
+    // The highest id: beyond the first 5 `gannet` matches.
+    add(&store, "G-7", "Gannet Albatross", at(8)).await;
+
+    let expected = (
+        vec![
+            ("G-7".to_owned(), 200),
+            ("G-0".to_owned(), 100),
+            ("G-1".to_owned(), 100),
+            ("G-2".to_owned(), 100),
+            ("G-3".to_owned(), 100),
+        ],
+        5,
+    );
+    assert_eq!(found(&store, &search("gannet albatross")).await, expected);
+    assert_eq!(found(&store, &search("Albatross, Gannet")).await, expected);
+    let mut all = search("gannet albatross");
+    all.include_inactive = true;
+    assert_eq!(
+        found(&store, &all).await,
+        (
+            vec![
+                ("G-7".to_owned(), 200),
+                ("S-1".to_owned(), 100),
+                ("G-0".to_owned(), 100),
+                ("G-1".to_owned(), 100),
+                ("G-2".to_owned(), 100),
+            ],
+            5
+        )
+    );
+    // The remaining limit: a token alone, or the rarest one, with more matches than the cap
+    // is cut by lowest id.
+    assert_eq!(
+        found(&store, &search("gannet")).await,
+        (
+            ["G-0", "G-1", "G-2", "G-3", "G-4"]
+                .map(|r| (r.to_owned(), 100))
+                .to_vec(),
+            5
+        )
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -2165,7 +2242,11 @@ async fn customers_and_accounts_go_together(store: Store) {
     );
     // The limit moves with the customer, with a history row.
     d.credit_limit = CreditLimit::new("50".parse().unwrap(), eur()).unwrap();
-    let updated = cr(&store).update(c.id, &d, at(1)).await.unwrap().unwrap();
+    let updated = cr(&store)
+        .update(c.id, &d, &DocumentLinks::none(), at(1))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(updated.data.credit_limit.minor_units(), 5000);
     assert_eq!(
         al(&store)
@@ -2183,7 +2264,11 @@ async fn customers_and_accounts_go_together(store: Store) {
     // With no money on it, the account follows a currency change.
     d.currency = usd;
     d.credit_limit = CreditLimit::new("50".parse().unwrap(), usd).unwrap();
-    let dollars = cr(&store).update(c.id, &d, at(2)).await.unwrap().unwrap();
+    let dollars = cr(&store)
+        .update(c.id, &d, &DocumentLinks::none(), at(2))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(dollars.account.unwrap().currency, usd);
     // With money on it, it does not.
     al(&store)
@@ -2192,7 +2277,9 @@ async fn customers_and_accounts_go_together(store: Store) {
         .unwrap();
     d.currency = eur();
     d.credit_limit = CreditLimit::new("50".parse().unwrap(), eur()).unwrap();
-    let refused = cr(&store).update(c.id, &d, at(4)).await;
+    let refused = cr(&store)
+        .update(c.id, &d, &DocumentLinks::none(), at(4))
+        .await;
     assert!(
         matches!(refused, Err(WriteError::AccountInUse)),
         "{refused:?}"
@@ -3074,6 +3161,482 @@ async fn finish_captures_and_cancel_releases(store: Store) {
     );
 }
 
+// ---------------------------------------------------------------------------------------
+// Documents, blobs and logos (seeds 002 and 004).
+
+/// About a megabyte of every byte value, zeros included.
+fn binary_bytes() -> Vec<u8> {
+    (0..1_048_583_u32)
+        .map(|i| u8::try_from((i * 7) % 256).unwrap())
+        .collect()
+}
+
+async fn blobs_put_get_overwrite_and_delete(store: Store) {
+    let blobs = store.blobs();
+    let key = BlobKey::document(Uuid::new_v4());
+    let other = BlobKey::thumbnail(Uuid::new_v4());
+    assert_eq!(blobs.get(&key).await.unwrap(), None);
+
+    let big = binary_bytes();
+    blobs.put(&key, &big).await.unwrap();
+    blobs.put(&other, b"thumb").await.unwrap();
+    assert_eq!(blobs.get(&key).await.unwrap().as_deref(), Some(&big[..]));
+
+    let small = [0_u8, 1, 0, 255, 0];
+    blobs.put(&key, &small).await.unwrap();
+    assert_eq!(blobs.get(&key).await.unwrap(), Some(small.to_vec()));
+    blobs.put(&key, &[]).await.unwrap();
+    assert_eq!(blobs.get(&key).await.unwrap(), Some(Vec::new()));
+
+    blobs.delete(&key).await.unwrap();
+    assert_eq!(blobs.get(&key).await.unwrap(), None);
+    blobs.delete(&key).await.unwrap();
+    assert_eq!(
+        blobs.get(&other).await.unwrap().as_deref(),
+        Some(&b"thumb"[..])
+    );
+}
+
+fn stored_document(uuid: Uuid, now: DateTime<Utc>) -> Document {
+    Document {
+        uuid,
+        file_name: FileName::from_trusted("map.png".to_owned()),
+        mime_type: MimeType::from_trusted("image/png".to_owned()),
+        description: text("Site map"),
+        internal: false,
+        content: DocumentContent::Stored {
+            blob: BlobKey::document(uuid),
+            size: 1234,
+            thumbnail: Some(BlobKey::thumbnail(uuid)),
+        },
+        creator: Some(UserId(42)),
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+fn external_document(url: &str, now: DateTime<Utc>) -> Document {
+    Document {
+        uuid: Uuid::new_v4(),
+        file_name: FileName::from_trusted("pdf-sample.pdf".to_owned()),
+        mime_type: MimeType::from_trusted("application/pdf".to_owned()),
+        description: None,
+        internal: true,
+        content: DocumentContent::External {
+            url: ExternalUrl::from_trusted(url.to_owned()),
+            thumb_url: Some(ExternalUrl::from_trusted(format!("{url}.thumb"))),
+        },
+        creator: None,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+async fn documents_insert_get_and_update_metadata(store: Store) {
+    let docs = store.documents();
+    let stored = stored_document(Uuid::new_v4(), at(1));
+    let external = external_document("https://example.com/a.pdf", at(2));
+    docs.insert(&stored).await.unwrap();
+    docs.insert(&external).await.unwrap();
+    assert_eq!(docs.get(stored.uuid).await.unwrap(), Some(stored.clone()));
+    assert_eq!(
+        docs.get(external.uuid).await.unwrap(),
+        Some(external.clone())
+    );
+    assert_eq!(docs.get(Uuid::new_v4()).await.unwrap(), None);
+    assert!(
+        docs.insert(&stored).await.is_err(),
+        "a UUID is inserted once"
+    );
+
+    // Only the metadata is written: content, type, creator and creation time stay.
+    let mut changed = stored.clone();
+    changed.file_name = FileName::from_trusted("renamed.png".to_owned());
+    changed.description = None;
+    changed.internal = true;
+    changed.updated_at = at(50);
+    changed.mime_type = MimeType::from_trusted("text/plain".to_owned());
+    changed.content = DocumentContent::Stored {
+        blob: BlobKey::document(Uuid::new_v4()),
+        size: 1,
+        thumbnail: None,
+    };
+    changed.creator = None;
+    changed.created_at = at(49);
+    assert!(docs.update(&changed).await.unwrap());
+    let mut expected = stored.clone();
+    expected.file_name = changed.file_name.clone();
+    expected.description = None;
+    expected.internal = true;
+    expected.updated_at = at(50);
+    assert_eq!(docs.get(stored.uuid).await.unwrap(), Some(expected));
+    assert_eq!(docs.get(external.uuid).await.unwrap(), Some(external));
+
+    let unknown = stored_document(Uuid::new_v4(), at(3));
+    assert!(!docs.update(&unknown).await.unwrap());
+    assert_eq!(docs.get(unknown.uuid).await.unwrap(), None);
+}
+
+async fn attached_uuids(store: &Store, id: CustomerId) -> Vec<Uuid> {
+    cr(store)
+        .get(&CustomerKey::Id(id))
+        .await
+        .unwrap()
+        .unwrap()
+        .documents
+        .iter()
+        .map(|d| d.uuid)
+        .collect()
+}
+
+async fn documents_attach_detach_and_holders(store: Store) {
+    let docs = store.documents();
+    let a = add(&store, "A", "Alpha", at(0)).await;
+    let b = add(&store, "B", "Beta", at(0)).await;
+    let gone = add(&store, "G", "Gone", at(0)).await;
+    assert!(cr(&store).archive(gone.id, at(1)).await.unwrap());
+    let d1 = stored_document(Uuid::new_v4(), at(1));
+    let d2 = external_document("https://example.com/2", at(1));
+    let d3 = external_document("https://example.com/3", at(1));
+    for d in [&d1, &d2, &d3] {
+        docs.insert(d).await.unwrap();
+    }
+
+    docs.attach(a.id, d1.uuid, 2, at(10)).await.unwrap();
+    // Attaching again changes nothing, not even the attachment time (d1 stays first).
+    docs.attach(a.id, d1.uuid, 2, at(30)).await.unwrap();
+    docs.attach(a.id, d2.uuid, 2, at(20)).await.unwrap();
+    assert_eq!(attached_uuids(&store, a.id).await, [d1.uuid, d2.uuid]);
+    let refused = docs.attach(a.id, d3.uuid, 2, at(21)).await;
+    assert!(matches!(refused, Err(AttachError::TooMany)), "{refused:?}");
+    // At the limit, what is attached already still attaches (as a no-op).
+    docs.attach(a.id, d2.uuid, 2, at(22)).await.unwrap();
+    assert_eq!(attached_uuids(&store, a.id).await, [d1.uuid, d2.uuid]);
+
+    for (customer, uuid) in [
+        (CustomerId(777_777), d1.uuid),
+        (gone.id, d1.uuid),
+        (b.id, Uuid::new_v4()),
+    ] {
+        let refused = docs.attach(customer, uuid, 10, at(23)).await;
+        assert!(matches!(refused, Err(AttachError::Missing)), "{refused:?}");
+    }
+
+    docs.attach(b.id, d1.uuid, 10, at(24)).await.unwrap();
+    assert_eq!(docs.holders(d1.uuid).await.unwrap(), [a.id, b.id]);
+    assert_eq!(docs.holders(d3.uuid).await.unwrap(), []);
+    assert!(cr(&store).archive(b.id, at(25)).await.unwrap());
+    assert_eq!(docs.holders(d1.uuid).await.unwrap(), [a.id]);
+
+    assert!(docs.detach(a.id, d2.uuid).await.unwrap());
+    assert!(!docs.detach(a.id, d2.uuid).await.unwrap());
+    assert!(!docs.detach(a.id, d3.uuid).await.unwrap());
+    assert_eq!(attached_uuids(&store, a.id).await, [d1.uuid]);
+    assert_eq!(docs.holders(d2.uuid).await.unwrap(), []);
+    // Detached, the document itself stays.
+    assert_eq!(docs.get(d2.uuid).await.unwrap(), Some(d2));
+    // Room again: the third one fits.
+    docs.attach(a.id, d3.uuid, 2, at(26)).await.unwrap();
+    assert_eq!(attached_uuids(&store, a.id).await, [d1.uuid, d3.uuid]);
+}
+
+fn links(existing: &[Uuid], external: &[Document], max: u32) -> DocumentLinks {
+    DocumentLinks {
+        existing: existing.to_vec(),
+        external: external.to_vec(),
+        max_per_customer: max,
+    }
+}
+
+async fn customer_writes_attach_their_links(store: Store) {
+    let docs = store.documents();
+    let upload = stored_document(Uuid::new_v4(), at(1));
+    docs.insert(&upload).await.unwrap();
+    let link = external_document("https://example.com/sample.pdf", at(10));
+    let created = cr(&store)
+        .insert(&NewCustomer {
+            uuid: Uuid::new_v4(),
+            data: data(&store, "L-1", "Linked").await,
+            now: at(10),
+            links: links(&[upload.uuid], std::slice::from_ref(&link), 10),
+        })
+        .await
+        .unwrap();
+    // Both attached at the same time: by UUID.
+    let mut first = vec![upload.clone(), link.clone()];
+    first.sort_by_key(|d| d.uuid);
+    assert_eq!(created.documents, first);
+    let got = cr(&store)
+        .get(&CustomerKey::Id(created.id))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got, created);
+    assert_eq!(docs.get(link.uuid).await.unwrap(), Some(link.clone()));
+    assert_eq!(docs.holders(upload.uuid).await.unwrap(), [created.id]);
+    add(&store, "L-2", "Unlinked", at(11)).await;
+    let page = cr(&store)
+        .list(&query(CustomerFilter::default()))
+        .await
+        .unwrap();
+    let listed: Vec<(&str, usize)> = page
+        .items
+        .iter()
+        .map(|c| (c.data.reference.as_str(), c.documents.len()))
+        .collect();
+    assert_eq!(listed, [("L-1", 2), ("L-2", 0)]);
+    assert_eq!(page.items[0].documents, first);
+
+    // A retried update: the same upload and the same URL (under a new UUID, as the service
+    // makes one per request) attach nothing new; a new URL does.
+    let again = external_document("https://example.com/sample.pdf", at(20));
+    let other = external_document("https://example.com/other.pdf", at(20));
+    let mut renamed = created.data.clone();
+    renamed.name = CustomerName::new("Linked Again").unwrap();
+    let updated = cr(&store)
+        .update(
+            created.id,
+            &renamed,
+            &links(&[upload.uuid], &[again.clone(), other.clone()], 3),
+            at(20),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let mut expected = first.clone();
+    expected.push(other.clone());
+    assert_eq!(updated.documents, expected);
+    assert_eq!(updated.data.name.as_str(), "Linked Again");
+    assert_eq!(docs.get(again.uuid).await.unwrap(), None);
+    // Repeated within one write, a URL is created once.
+    let twice = [
+        external_document("https://example.com/twice", at(30)),
+        external_document("https://example.com/twice", at(30)),
+    ];
+    let updated = cr(&store)
+        .update(created.id, &renamed, &links(&[], &twice, 10), at(30))
+        .await
+        .unwrap()
+        .unwrap();
+    expected.push(twice[0].clone());
+    assert_eq!(updated.documents, expected);
+    assert_eq!(docs.get(twice[1].uuid).await.unwrap(), None);
+    // No links: the documents stay as they are.
+    let updated = cr(&store)
+        .update(created.id, &renamed, &DocumentLinks::none(), at(31))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(updated.documents, expected);
+}
+
+async fn refused_links_leave_the_customer_unchanged(store: Store) {
+    let docs = store.documents();
+    let held = stored_document(Uuid::new_v4(), at(1));
+    docs.insert(&held).await.unwrap();
+    let customer = add(&store, "U-1", "Unchanged", at(2)).await;
+    docs.attach(customer.id, held.uuid, 10, at(3))
+        .await
+        .unwrap();
+    let before = cr(&store)
+        .get(&CustomerKey::Id(customer.id))
+        .await
+        .unwrap()
+        .unwrap();
+    let mut changed = before.data.clone();
+    changed.name = CustomerName::new("Half Written").unwrap();
+    changed.comment = text("should not stay");
+    changed.contacts = vec![Contact {
+        name: text("Nobody"),
+        email: None,
+        phone: None,
+    }];
+
+    let unknown = Uuid::new_v4();
+    let fresh = external_document("https://example.com/fresh", at(5));
+    let result = cr(&store)
+        .update(
+            customer.id,
+            &changed,
+            &links(&[unknown], std::slice::from_ref(&fresh), 10),
+            at(5),
+        )
+        .await;
+    assert!(
+        matches!(result, Err(WriteError::UnknownDocument(u)) if u == unknown),
+        "{result:?}"
+    );
+    let after = cr(&store).get(&CustomerKey::Id(customer.id)).await.unwrap();
+    assert_eq!(after.as_ref(), Some(&before));
+
+    // Holding one, two more would make three: over a limit of two.
+    let two = [
+        external_document("https://example.com/one", at(6)),
+        external_document("https://example.com/two", at(6)),
+    ];
+    let result = cr(&store)
+        .update(customer.id, &changed, &links(&[], &two, 2), at(6))
+        .await;
+    assert!(
+        matches!(result, Err(WriteError::TooManyDocuments)),
+        "{result:?}"
+    );
+    let after = cr(&store).get(&CustomerKey::Id(customer.id)).await.unwrap();
+    assert_eq!(after.as_ref(), Some(&before));
+    assert_eq!(docs.get(two[0].uuid).await.unwrap(), None);
+    assert_eq!(docs.holders(held.uuid).await.unwrap(), [customer.id]);
+    // Exactly at the limit is fine.
+    let updated = cr(&store)
+        .update(customer.id, &changed, &links(&[], &two[..1], 2), at(7))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(updated.documents.len(), 2);
+    assert_eq!(updated.data.name.as_str(), "Half Written");
+
+    // An insert with links that cannot be made leaves no customer behind.
+    for (links, reference) in [
+        (links(&[Uuid::new_v4()], &[], 10), "U-2"),
+        (links(&[held.uuid], std::slice::from_ref(&fresh), 1), "U-3"),
+    ] {
+        let result = cr(&store)
+            .insert(&NewCustomer {
+                uuid: Uuid::new_v4(),
+                data: data(&store, reference, "Never").await,
+                now: at(8),
+                links,
+            })
+            .await;
+        assert!(
+            matches!(
+                result,
+                Err(WriteError::UnknownDocument(_) | WriteError::TooManyDocuments)
+            ),
+            "{result:?}"
+        );
+        let found = cr(&store)
+            .get(&CustomerKey::Reference(reference.to_owned()))
+            .await
+            .unwrap();
+        assert_eq!(found, None);
+    }
+    assert_eq!(docs.get(fresh.uuid).await.unwrap(), None);
+    assert_eq!(docs.holders(held.uuid).await.unwrap(), [customer.id]);
+}
+
+async fn logo_round_trip(store: Store) {
+    let customer = add(&store, "LOGO-1", "Logo", at(0)).await;
+    assert_eq!(customer.data.logo, None);
+    let logo = LogoName::from_trusted("1760000000000_acme.png".to_owned());
+    let mut with_logo = customer.data.clone();
+    with_logo.logo = Some(logo.clone());
+    let updated = cr(&store)
+        .update(customer.id, &with_logo, &DocumentLinks::none(), at(1))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(updated.data.logo.as_ref(), Some(&logo));
+    let got = cr(&store)
+        .get(&CustomerKey::Id(customer.id))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.data.logo, Some(logo.clone()));
+    let page = cr(&store)
+        .list(&query(CustomerFilter::default()))
+        .await
+        .unwrap();
+    assert_eq!(page.items[0].data.logo, Some(logo.clone()));
+
+    let cleared = cr(&store)
+        .update(customer.id, &customer.data, &DocumentLinks::none(), at(2))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(cleared.data.logo, None);
+
+    let mut born_with = data(&store, "LOGO-2", "Born With").await;
+    born_with.logo = Some(logo.clone());
+    let inserted = insert(&store, born_with, at(3)).await;
+    assert_eq!(inserted.data.logo, Some(logo));
+}
+
+async fn racing_attaches_stop_at_the_limit(store: Store) {
+    let c = add(&store, "RACE-DOCS", "Racing Documents", at(0)).await;
+    let mut uploads = Vec::new();
+    for i in 0..8 {
+        let d = stored_document(Uuid::new_v4(), at(i));
+        store.documents().insert(&d).await.unwrap();
+        uploads.push(d.uuid);
+    }
+    let data = c.data.clone();
+    let mut tasks = Vec::new();
+    for (i, uuid) in uploads.into_iter().enumerate() {
+        let id = c.id;
+        let documents = store.documents();
+        tasks.push(tokio::spawn(async move {
+            documents
+                .attach(id, uuid, 5, at(10))
+                .await
+                .map_err(|e| format!("{e:?}"))
+        }));
+        // Customer updates attaching links race with them, under the same limit.
+        let store = store.clone();
+        let data = data.clone();
+        tasks.push(tokio::spawn(async move {
+            let link = external_document(&format!("https://example.com/race/{i}"), at(10));
+            cr(&store)
+                .update(id, &data, &links(&[], &[link], 5), at(10))
+                .await
+                .map(|_| ())
+                .map_err(|e| format!("{e:?}"))
+        }));
+    }
+    let (mut attached, mut refused) = (0, 0);
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(()) => attached += 1,
+            Err(e) if e == "TooMany" || e == "TooManyDocuments" => refused += 1,
+            Err(e) => panic!("unexpected {e}"),
+        }
+    }
+    assert_eq!((attached, refused), (5, 11));
+    assert_eq!(attached_uuids(&store, c.id).await.len(), 5);
+}
+
+#[tokio::test]
+async fn fs_blobs_put_get_overwrite_and_delete() {
+    let root = tempfile_dir();
+    let blobs = FsBlobStore::new(root.join("blobs"));
+    let uuid = Uuid::new_v4();
+    let key = BlobKey::document(uuid);
+    assert_eq!(blobs.get(&key).await.unwrap(), None);
+    blobs.delete(&key).await.unwrap();
+
+    let big = binary_bytes();
+    blobs.put(&key, &big).await.unwrap();
+    assert_eq!(blobs.get(&key).await.unwrap().as_deref(), Some(&big[..]));
+    blobs.put(&key, &[0, 0, 7]).await.unwrap();
+    assert_eq!(blobs.get(&key).await.unwrap(), Some(vec![0, 0, 7]));
+    // Nothing but the blob itself is left in its directory (no temporary files).
+    let names: Vec<String> = std::fs::read_dir(root.join("blobs/documents"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, [uuid.to_string()]);
+
+    blobs.delete(&key).await.unwrap();
+    assert_eq!(blobs.get(&key).await.unwrap(), None);
+    blobs.delete(&key).await.unwrap();
+
+    for bad in ["../escape", "/etc/passwd", "", "a/../../b", "a\\b"] {
+        let key = BlobKey::from_trusted(bad.to_owned());
+        assert!(blobs.put(&key, b"x").await.is_err(), "{bad} was accepted");
+    }
+    assert!(!root.join("escape").exists());
+    let _ = std::fs::remove_dir_all(root);
+}
+
 fn tempfile_dir() -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("credence-migration-{}", Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -3133,6 +3696,7 @@ contract!(
     search_follows_updates_inactive_and_archive,
     search_stays_within_a_subtree,
     search_survives_hostile_input_and_pages,
+    search_takes_rare_tokens_before_the_cap,
     categories_crud,
     labels_regions_and_users_crud,
     currencies_keep_exact_rates,
@@ -3154,4 +3718,11 @@ contract!(
     submit_admits_and_creates_the_task,
     racing_submits_never_overdraw,
     finish_captures_and_cancel_releases,
+    blobs_put_get_overwrite_and_delete,
+    documents_insert_get_and_update_metadata,
+    documents_attach_detach_and_holders,
+    customer_writes_attach_their_links,
+    refused_links_leave_the_customer_unchanged,
+    logo_round_trip,
+    racing_attaches_stop_at_the_limit,
 );

@@ -96,6 +96,10 @@ pub struct CustomerInput {
     /// Seed 004's `customerProjects`: the project names, in order.
     pub customer_projects: Field<Vec<String>>,
     pub use_external_id: Field<String>,
+    /// Seed 004's `documents`: links to attach (additive; null or empty attaches nothing).
+    pub documents: Field<Vec<crate::document::DocumentLinkInput>>,
+    /// Seed 002's `imageFile` (multipart only): a new logo.
+    pub image_file: Option<crate::logo::Upload>,
 }
 
 /// How an id-valued field names its row: by numeric id, or by reference with `useExternalId`.
@@ -157,6 +161,8 @@ pub struct ValidatedInput {
     pub on_hold_reason: Field<FreeText>,
     pub contacts: Field<Vec<Contact>>,
     pub projects: Field<Vec<FreeText>>,
+    pub documents: Vec<crate::document::DocumentLink>,
+    pub logo: Option<crate::logo::LogoUpload>,
 }
 
 /// The validated fields of one address.
@@ -389,6 +395,17 @@ impl CustomerInput {
             on_hold_reason: short("onHoldReason", self.on_hold_reason)?,
             contacts,
             projects,
+            documents: match self.documents {
+                Field::Value(links) => links
+                    .into_iter()
+                    .map(crate::document::DocumentLinkInput::validate)
+                    .collect::<Result<_, _>>()?,
+                Field::Null | Field::Absent => Vec::new(),
+            },
+            logo: self
+                .image_file
+                .map(crate::logo::LogoUpload::new)
+                .transpose()?,
         })
     }
 }
@@ -593,6 +610,9 @@ impl ValidatedInput {
                 Field::Null => Vec::new(),
                 Field::Absent => base.map(|b| b.projects.clone()).unwrap_or_default(),
             },
+            // A new upload is stored, and named here, by the service; until then the
+            // customer keeps its logo (a replacement included: a file is not a field).
+            logo: base.and_then(|b| b.logo.clone()),
         })
     }
 }

@@ -294,7 +294,12 @@ impl AuthService {
             match self.users.create(draft).await {
                 Ok(user) => return Ok(user),
                 Err(WriteError::DuplicateReference) => {}
-                Err(WriteError::DanglingReference | WriteError::AccountInUse) => {
+                Err(
+                    WriteError::DanglingReference
+                    | WriteError::AccountInUse
+                    | WriteError::TooManyDocuments
+                    | WriteError::UnknownDocument(_),
+                ) => {
                     return Err(IssueKeyError::UnknownCustomer(
                         customer_id.map(|c| c.to_string()).unwrap_or_default(),
                     ));

@@ -4,11 +4,14 @@ use std::sync::Arc;
 
 use uuid::Uuid;
 
-use super::scope::reaches;
+use super::documents::{Media, may_see};
+use super::scope::{reaches, uses_back_office};
+use crate::customer::CustomerData;
 use crate::customer::{
     Customer, CustomerInput, CustomerKey, CustomerQuery, CustomerSummary, Defaults, MAX_PROJECTS,
     Project, RefKey, Resolved, ValidatedInput, project_name,
 };
+use crate::document::{BlobKey, DocumentLink};
 use crate::field::Field;
 use crate::hierarchy::may_link;
 use crate::ids::{
@@ -16,8 +19,10 @@ use crate::ids::{
 };
 use crate::input::InputError;
 use crate::listing::Page;
+use crate::logo::{IMAGE_BOUNDS, LogoName, LogoUpload, LogoVariant};
 use crate::ports::{
-    Clock, CustomerRepository, NewCustomer, RecordRepository, RemoveError, StoreError, WriteError,
+    Clock, CustomerRepository, DocumentLinks, NewCustomer, RecordRepository, RemoveError,
+    StoreError, WriteError,
 };
 use crate::principal::{Principal, Role};
 use crate::reference_data::{
@@ -25,6 +30,7 @@ use crate::reference_data::{
 };
 use crate::search::{ScoredCustomer, SearchQuery};
 use crate::settings::Settings;
+use chrono::{DateTime, Utc};
 
 /// Why a list failed.
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +52,9 @@ pub enum GetCustomerError {
     /// `404 not_found`, naming the id or reference as given.
     #[error("The customer with the id {0} doesn't exist.")]
     NotFound(CustomerKey),
+    /// `404 not_found`: the customer has no logo file of this name.
+    #[error("The logo {0} doesn't exist.")]
+    LogoNotFound(String),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -136,6 +145,8 @@ impl From<WriteError> for ProjectError {
             WriteError::DuplicateReference => Self::DuplicateReference,
             WriteError::DanglingReference => Self::Input(dangling()),
             WriteError::AccountInUse => Self::Input(currency_locked()),
+            WriteError::TooManyDocuments => Self::Input(too_many_documents()),
+            WriteError::UnknownDocument(uuid) => Self::Input(unknown_document(uuid)),
             WriteError::Store(e) => Self::Store(e),
         }
     }
@@ -216,6 +227,20 @@ fn currency_locked() -> InputError {
     )
 }
 
+fn too_many_documents() -> InputError {
+    InputError::invalid(
+        "documents",
+        "The customer cannot hold more documents than the configured limit.",
+    )
+}
+
+fn unknown_document(uuid: Uuid) -> InputError {
+    InputError::NotFound {
+        noun: "document",
+        key: uuid.to_string(),
+    }
+}
+
 fn dangling() -> InputError {
     InputError::invalid(
         "customer",
@@ -229,6 +254,8 @@ impl From<WriteError> for CreateCustomerError {
             WriteError::DuplicateReference => Self::DuplicateReference,
             WriteError::DanglingReference => Self::Input(dangling()),
             WriteError::AccountInUse => Self::Input(currency_locked()),
+            WriteError::TooManyDocuments => Self::Input(too_many_documents()),
+            WriteError::UnknownDocument(uuid) => Self::Input(unknown_document(uuid)),
             WriteError::Store(e) => Self::Store(e),
         }
     }
@@ -240,7 +267,66 @@ impl From<WriteError> for UpdateCustomerError {
             WriteError::DuplicateReference => Self::DuplicateReference,
             WriteError::DanglingReference => Self::Input(dangling()),
             WriteError::AccountInUse => Self::Input(currency_locked()),
+            WriteError::TooManyDocuments => Self::Input(too_many_documents()),
+            WriteError::UnknownDocument(uuid) => Self::Input(unknown_document(uuid)),
             WriteError::Store(e) => Self::Store(e),
+        }
+    }
+}
+
+/// What a write carries besides the customer's fields: a new logo, documents to attach.
+struct Extras {
+    logo: Option<LogoUpload>,
+    links: Vec<DocumentLink>,
+}
+
+impl Extras {
+    fn take(input: &mut ValidatedInput) -> Self {
+        Self {
+            logo: input.logo.take(),
+            links: std::mem::take(&mut input.documents),
+        }
+    }
+}
+
+/// Why a customer write failed, before it becomes an operation's own error.
+enum SaveFailure {
+    Input(InputError),
+    Write(WriteError),
+}
+
+impl From<InputError> for SaveFailure {
+    fn from(e: InputError) -> Self {
+        Self::Input(e)
+    }
+}
+
+impl From<StoreError> for SaveFailure {
+    fn from(e: StoreError) -> Self {
+        Self::Write(WriteError::Store(e))
+    }
+}
+
+impl From<WriteError> for SaveFailure {
+    fn from(e: WriteError) -> Self {
+        Self::Write(e)
+    }
+}
+
+impl From<SaveFailure> for CreateCustomerError {
+    fn from(f: SaveFailure) -> Self {
+        match f {
+            SaveFailure::Input(e) => Self::Input(e),
+            SaveFailure::Write(e) => e.into(),
+        }
+    }
+}
+
+impl From<SaveFailure> for UpdateCustomerError {
+    fn from(f: SaveFailure) -> Self {
+        match f {
+            SaveFailure::Input(e) => Self::Input(e),
+            SaveFailure::Write(e) => e.into(),
         }
     }
 }
@@ -252,6 +338,7 @@ pub struct CustomerService {
     refs: ReferencePorts,
     clock: Arc<dyn Clock>,
     settings: Settings,
+    media: Media,
 }
 
 impl std::fmt::Debug for CustomerService {
@@ -270,12 +357,14 @@ impl CustomerService {
         refs: ReferencePorts,
         clock: Arc<dyn Clock>,
         settings: Settings,
+        media: Media,
     ) -> Self {
         Self {
             customers,
             refs,
             clock,
             settings,
+            media,
         }
     }
 
@@ -354,10 +443,16 @@ impl CustomerService {
             .customer_id()
             .map(CustomerKey::Id)
             .ok_or_else(|| GetCustomerError::NotFound(CustomerKey::Reference("me".into())))?;
-        self.customers
+        let mut customer = self
+            .customers
             .get(&key)
             .await?
-            .ok_or(GetCustomerError::NotFound(key))
+            .ok_or(GetCustomerError::NotFound(key))?;
+        // Internal documents are for the organization, not for the customer they are about.
+        if principal.role() == Role::Customer {
+            customer.documents.retain(|d| !d.internal);
+        }
+        Ok(customer)
     }
 
     /// Creates a customer (`POST /customers`).
@@ -372,14 +467,12 @@ impl CustomerService {
         if !uses_back_office(principal) {
             return Err(CreateCustomerError::Forbidden);
         }
-        let input = self.admit_input(principal, input)?;
+        let mut input = self.admit_input(principal, input)?;
+        let extras = Extras::take(&mut input);
         let data = self.build(principal, input, None, false).await?;
-        let new = NewCustomer {
-            uuid: Uuid::new_v4(),
-            data,
-            now: self.clock.now(),
-        };
-        Ok(self.customers.insert(&new).await?)
+        Ok(self
+            .insert_new(principal, Uuid::new_v4(), data, extras)
+            .await?)
     }
 
     /// Updates the fields the client sent (`POST|PATCH /customers/{id}`).
@@ -434,13 +527,13 @@ impl CustomerService {
                     created: false,
                 });
             }
-            let data = self.build(principal, input.clone(), None, false).await?;
-            let new = NewCustomer {
-                uuid: Uuid::new_v4(),
-                data,
-                now: self.clock.now(),
-            };
-            match self.customers.insert(&new).await {
+            let mut attempt = input.clone();
+            let extras = Extras::take(&mut attempt);
+            let data = self.build(principal, attempt, None, false).await?;
+            match self
+                .insert_new(principal, Uuid::new_v4(), data, extras)
+                .await
+            {
                 Ok(customer) => {
                     return Ok(Saved {
                         customer,
@@ -448,7 +541,7 @@ impl CustomerService {
                     });
                 }
                 // Someone created it between our read and our insert: update theirs.
-                Err(WriteError::DuplicateReference) => {}
+                Err(SaveFailure::Write(WriteError::DuplicateReference)) => {}
                 Err(e) => return Err(e.into()),
             }
         }
@@ -469,7 +562,7 @@ impl CustomerService {
         if !uses_back_office(principal) {
             return Err(UpdateCustomerError::Forbidden);
         }
-        let input = self.admit_input(principal, input)?;
+        let mut input = self.admit_input(principal, input)?;
         if let Some(current) = self.customers.get(key).await? {
             if !reaches(self.customers.as_ref(), principal, current.id).await? {
                 return Err(UpdateCustomerError::NotFound(key.clone()));
@@ -483,13 +576,9 @@ impl CustomerService {
         let CustomerKey::Uuid(uuid) = key else {
             return Err(UpdateCustomerError::NotFound(key.clone()));
         };
+        let extras = Extras::take(&mut input);
         let data = self.build(principal, input, None, false).await?;
-        let new = NewCustomer {
-            uuid: *uuid,
-            data,
-            now: self.clock.now(),
-        };
-        let customer = self.customers.insert(&new).await?;
+        let customer = self.insert_new(principal, *uuid, data, extras).await?;
         Ok(Saved {
             customer,
             created: true,
@@ -635,7 +724,12 @@ impl CustomerService {
     /// `update` port, so the list changes in the customer's own transaction.
     async fn save_projects(&self, customer: &Customer) -> Result<Customer, ProjectError> {
         self.customers
-            .update(customer.id, &customer.data, self.clock.now())
+            .update(
+                customer.id,
+                &customer.data,
+                &DocumentLinks::none(),
+                self.clock.now(),
+            )
             .await?
             .ok_or_else(|| ProjectError::CustomerNotFound(CustomerKey::Id(customer.id)))
     }
@@ -671,10 +765,11 @@ impl CustomerService {
         &self,
         principal: &Principal,
         current: &Customer,
-        input: ValidatedInput,
+        mut input: ValidatedInput,
         replace: bool,
     ) -> Result<Customer, UpdateCustomerError> {
         let names_creator = input.user.is_present();
+        let extras = Extras::take(&mut input);
         let mut data = self
             .build(principal, input, Some(current), !replace)
             .await?;
@@ -683,10 +778,196 @@ impl CustomerService {
         if replace && !names_creator {
             data.created_by.clone_from(&current.data.created_by);
         }
-        self.customers
-            .update(current.id, &data, self.clock.now())
+        self.update_existing(principal, current, data, extras)
             .await?
             .ok_or_else(|| UpdateCustomerError::NotFound(CustomerKey::Id(current.id)))
+    }
+
+    /// Inserts a new customer with its logo and document links. The logo's renditions are
+    /// stored first and dropped again if the insert fails: a crash in between leaves
+    /// unreferenced bytes, never a customer whose logo has none.
+    async fn insert_new(
+        &self,
+        principal: &Principal,
+        uuid: Uuid,
+        mut data: CustomerData,
+        extras: Extras,
+    ) -> Result<Customer, SaveFailure> {
+        let now = self.clock.now();
+        let links = self.links(principal, extras.links, now).await?;
+        let logo = self.store_logo(uuid, extras.logo, now).await?;
+        if logo.is_some() {
+            data.logo.clone_from(&logo);
+        }
+        let new = NewCustomer {
+            uuid,
+            data,
+            now,
+            links,
+        };
+        match self.customers.insert(&new).await {
+            Ok(customer) => Ok(customer),
+            Err(e) => {
+                self.drop_logo(uuid, logo.as_ref()).await;
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Writes an existing customer's new data, logo and links, then drops the renditions of
+    /// a logo the write replaced.
+    async fn update_existing(
+        &self,
+        principal: &Principal,
+        current: &Customer,
+        mut data: CustomerData,
+        extras: Extras,
+    ) -> Result<Option<Customer>, SaveFailure> {
+        let now = self.clock.now();
+        let links = self.links(principal, extras.links, now).await?;
+        let logo = self.store_logo(current.uuid, extras.logo, now).await?;
+        if logo.is_some() {
+            data.logo.clone_from(&logo);
+        }
+        match self.customers.update(current.id, &data, &links, now).await {
+            Ok(Some(customer)) => {
+                if logo.is_some() && current.data.logo != logo {
+                    self.drop_logo(current.uuid, current.data.logo.as_ref())
+                        .await;
+                }
+                Ok(Some(customer))
+            }
+            Ok(None) => {
+                self.drop_logo(current.uuid, logo.as_ref()).await;
+                Ok(None)
+            }
+            Err(e) => {
+                self.drop_logo(current.uuid, logo.as_ref()).await;
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Validates a write's `documents` entries: uploaded documents must exist and be visible
+    /// to the caller; links become new documents.
+    async fn links(
+        &self,
+        principal: &Principal,
+        links: Vec<DocumentLink>,
+        now: DateTime<Utc>,
+    ) -> Result<DocumentLinks, SaveFailure> {
+        let mut out = DocumentLinks {
+            existing: Vec::new(),
+            external: Vec::new(),
+            max_per_customer: self.media.limits.max_per_customer,
+        };
+        for link in links {
+            match link {
+                DocumentLink::Existing(uuid) => {
+                    let visible = match self.media.documents.get(uuid).await? {
+                        Some(document) => {
+                            may_see(
+                                self.customers.as_ref(),
+                                self.media.documents.as_ref(),
+                                principal,
+                                &document,
+                            )
+                            .await?
+                        }
+                        None => false,
+                    };
+                    if !visible {
+                        return Err(unknown_document(uuid).into());
+                    }
+                    if !out.existing.contains(&uuid) {
+                        out.existing.push(uuid);
+                    }
+                }
+                DocumentLink::External(link) => {
+                    out.external
+                        .push(link.into_document(Uuid::new_v4(), principal.user_id(), now));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Decodes an uploaded logo within bounds, renders its `small_` and `medium_` copies and
+    /// stores all three; returns the name they share.
+    async fn store_logo(
+        &self,
+        customer: Uuid,
+        logo: Option<LogoUpload>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<LogoName>, SaveFailure> {
+        let Some(logo) = logo else {
+            return Ok(None);
+        };
+        let boxes: Vec<u32> = LogoVariant::ALL
+            .iter()
+            .filter_map(|v| v.bounding_box())
+            .collect();
+        let rendered = self
+            .media
+            .images
+            .render(&logo.bytes, logo.kind, IMAGE_BOUNDS, &boxes)
+            .await
+            .map_err(InputError::from)?;
+        if rendered.len() != boxes.len() {
+            return Err(StoreError::Unexpected("the image renderer skipped a size".into()).into());
+        }
+        let name = LogoName::new(now.timestamp_millis(), &logo);
+        let mut renditions = rendered.into_iter();
+        for variant in LogoVariant::ALL {
+            let bytes = match variant.bounding_box() {
+                None => logo.bytes.clone(),
+                Some(_) => renditions.next().unwrap_or_default(),
+            };
+            let key = BlobKey::logo(customer, &name.file(variant));
+            if let Err(e) = self.media.blobs.put(&key, &bytes).await {
+                self.drop_logo(customer, Some(&name)).await;
+                return Err(e.into());
+            }
+        }
+        Ok(Some(name))
+    }
+
+    /// Best-effort removal of a logo's renditions that no row points to (any more).
+    async fn drop_logo(&self, customer: Uuid, logo: Option<&LogoName>) {
+        let Some(logo) = logo else {
+            return;
+        };
+        for variant in LogoVariant::ALL {
+            let key = BlobKey::logo(customer, &logo.file(variant));
+            let _ = self.media.blobs.delete(&key).await;
+        }
+    }
+
+    /// One rendition of a customer's logo (`GET /customers/{id}/logo/{file}`): the bytes and
+    /// their media type.
+    ///
+    /// # Errors
+    /// [`GetCustomerError::NotFound`] for a customer outside scope,
+    /// [`GetCustomerError::LogoNotFound`] for a file that is not one of its logo's.
+    pub async fn logo(
+        &self,
+        principal: &Principal,
+        key: &CustomerKey,
+        file: &str,
+    ) -> Result<(Vec<u8>, &'static str), GetCustomerError> {
+        let customer = self.get(principal, key).await?;
+        let not_found = || GetCustomerError::LogoNotFound(file.to_owned());
+        let logo = customer.data.logo.as_ref().ok_or_else(not_found)?;
+        let variant = logo.variant_of(file).ok_or_else(not_found)?;
+        let bytes = self
+            .media
+            .blobs
+            .get(&BlobKey::logo(customer.uuid, &logo.file(variant)))
+            .await?
+            .ok_or_else(|| {
+                StoreError::Unexpected(format!("the logo {file} has no bytes").into())
+            })?;
+        Ok((bytes, logo.mime()))
     }
 
     /// Builds a customer's data from validated input. `existing` is the stored customer for
@@ -844,10 +1125,6 @@ impl CustomerService {
 }
 
 /// Customers principals use the back office only through `me`.
-fn uses_back_office(principal: &Principal) -> bool {
-    principal.role() != Role::Customer
-}
-
 fn own_customer(principal: &Principal) -> Option<CustomerId> {
     principal.customer_id()
 }

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod auth;
 pub mod customers;
+pub mod documents;
 pub mod orders;
 pub mod records;
 pub mod scope;
@@ -17,6 +18,7 @@ pub use customers::{
     CreateCustomerError, CustomerService, DeleteCustomerError, GetCustomerError,
     ListCustomersError, ProjectError, ReferencePorts, Saved, UpdateCustomerError,
 };
+pub use documents::{Content, DocumentError, DocumentService, Media};
 pub use orders::{OrderError, OrderService, SubmitTask};
 pub use records::{
     DeleteRecordError, GetRecordError, ListRecordsError, RecordService, SaveRecordError,

@@ -91,12 +91,13 @@ impl From<WriteError> for SaveRecordError {
     fn from(error: WriteError) -> Self {
         match error {
             WriteError::DuplicateReference => Self::DuplicateReference,
-            WriteError::DanglingReference | WriteError::AccountInUse => {
-                Self::Input(InputError::invalid(
-                    "parentId",
-                    "A row this one refers to was deleted meanwhile.",
-                ))
-            }
+            WriteError::DanglingReference
+            | WriteError::AccountInUse
+            | WriteError::TooManyDocuments
+            | WriteError::UnknownDocument(_) => Self::Input(InputError::invalid(
+                "parentId",
+                "A row this one refers to was deleted meanwhile.",
+            )),
             WriteError::Store(e) => Self::Store(e),
         }
     }

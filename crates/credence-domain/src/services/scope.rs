@@ -23,3 +23,8 @@ pub async fn reaches(
         }
     }
 }
+
+/// Whether the principal works in the back office at all (customers use the marketplace).
+pub(crate) fn uses_back_office(principal: &Principal) -> bool {
+    principal.role() != Role::Customer
+}

@@ -13,7 +13,8 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::account::AccountAmounts;
-use super::{exact, href, timestamp};
+use super::document::DocumentDto;
+use super::{BASE, exact, href, timestamp};
 
 /// A row another resource points to: `{id, reference, name, href}`.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -176,7 +177,9 @@ pub struct CustomerDto {
     pub customer_segmentation_reference: Option<String>,
     pub customer_segmentation: Option<LinkDto>,
     pub email: Option<String>,
-    /// Image URL; always `null` until images are supported.
+    /// The logo's URL (`null` without one); prefix its last segment with `small_` or
+    /// `medium_` for the resized copies (seed 002).
+    #[schema(example = "/api/v1.0/customers/2559/logo/1471338230737_logo_color_272x92dp.png")]
     pub logo: Option<String>,
     pub phone: Option<String>,
     pub mobile: Option<String>,
@@ -223,6 +226,8 @@ pub struct CustomerDto {
     pub company_registration_number: Option<String>,
     pub contacts: Vec<ContactDto>,
     pub customer_projects: Vec<ProjectDto>,
+    /// The documents attached to the customer (seed 004), oldest attachment first.
+    pub documents: Vec<DocumentDto>,
     pub currency: String,
     pub customer_risk: Option<String>,
     pub customer_risk_color: Option<String>,
@@ -297,7 +302,10 @@ impl CustomerDto {
                 .map(|s| s.reference.to_string()),
             customer_segmentation: d.segmentation.as_ref().map(LinkDto::from),
             email: d.email.as_ref().map(|e| e.as_str().to_owned()),
-            logo: None,
+            logo: d
+                .logo
+                .as_ref()
+                .map(|logo| format!("{BASE}/customers/{}/logo/{}", customer.id, logo.as_str())),
             phone: free(&d.phone),
             mobile: free(&d.mobile),
             fax: free(&d.fax),
@@ -336,6 +344,7 @@ impl CustomerDto {
             company_registration_number: free(&d.company_registration_number),
             contacts: d.contacts.iter().map(ContactDto::from).collect(),
             customer_projects: d.projects.iter().filter_map(ProjectDto::of).collect(),
+            documents: customer.documents.iter().map(DocumentDto::from).collect(),
             currency: d.currency.code().to_owned(),
             customer_risk: free(&d.customer_risk),
             customer_risk_color: d

@@ -2,18 +2,20 @@
 //! what is a boolean or a number, the same way for JSON, forms and multipart. This module only
 //! decides the shape: a JSON object where a scalar belongs is `invalid_param_type` naming the
 //! field; `paymentTypes` and `contacts` accept real JSON, JSON text in a form field, and
-//! seed 002's `[{"id"=7},{"id"=8}]`.
+//! seed 002's `[{"id"=7},{"id"=8}]`; `documents` (seed 004) real JSON or JSON text. The
+//! multipart part `imageFile` is handed over as the customer's new logo.
 //!
 //! Fields a client may not set (`id`, `uuid`, `dateCreated`, `lastUpdated`, `balance`, ...)
 //! and unknown fields are ignored, as lenient form APIs do.
 
 use credence_domain::customer::{ContactInput, CustomerInput};
+use credence_domain::document::{DocumentLinkInput, MetadataInput};
 use credence_domain::field::Field;
 use credence_domain::input::{InputError, parse_decimal};
 use rust_decimal::Decimal;
 use serde_json::Value;
 
-use crate::body::{BodyFields, RawField};
+use crate::body::{BodyFields, IMAGE_PART, RawField};
 
 /// A scalar field: absent, `null`, or its text.
 ///
@@ -64,12 +66,15 @@ pub(crate) fn required_amount(
     amount(fields, name)?.ok_or(InputError::Missing(name))
 }
 
-/// Builds the domain's customer input from any body.
+/// Builds the domain's customer input from any body; the `imageFile` upload is moved out of
+/// it.
 ///
 /// # Errors
 /// `invalid_param_type` for structured values in scalar fields and malformed `paymentTypes`
-/// or `contacts`.
-pub(crate) fn customer_input(fields: &BodyFields) -> Result<CustomerInput, InputError> {
+/// or `contacts`; `invalid_param` for a `documents` that is not an array of objects.
+pub(crate) fn customer_input(mut fields: BodyFields) -> Result<CustomerInput, InputError> {
+    let image_file = fields.take_file(IMAGE_PART);
+    let fields = &fields;
     let s = |name: &'static str| scalar(fields, name);
     Ok(CustomerInput {
         reference: s("reference")?,
@@ -117,7 +122,66 @@ pub(crate) fn customer_input(fields: &BodyFields) -> Result<CustomerInput, Input
         contacts: contacts(fields)?,
         customer_projects: customer_projects(fields)?,
         use_external_id: s("useExternalId")?,
+        documents: documents(fields)?,
+        image_file,
     })
+}
+
+/// The metadata change of `PUT /documents/{uuid}`.
+///
+/// # Errors
+/// `invalid_param_type` naming a field that holds an array or object.
+pub(crate) fn document_metadata(fields: &BodyFields) -> Result<MetadataInput, InputError> {
+    Ok(MetadataInput {
+        description: scalar(fields, "description")?,
+        file_name: scalar(fields, "fileName")?,
+        internal: scalar(fields, "internal")?,
+    })
+}
+
+/// `documents` (seed 004): a JSON array of `{uuid?, contentUrl, mimeType, fileName,
+/// description, thumbUrl, internal}`, or that JSON as text. `null` or blank text attaches
+/// nothing. Members are handed over as text (`internal: true` as `"true"`); the domain
+/// validates them.
+fn documents(fields: &BodyFields) -> Result<Field<Vec<DocumentLinkInput>>, InputError> {
+    let bad = |why: &str| InputError::invalid("documents", format!("documents must be {why}."));
+    let value = match fields.get("documents") {
+        None => return Ok(Field::Absent),
+        Some(RawField::Null) => return Ok(Field::Null),
+        Some(RawField::Text(text)) if text.trim().is_empty() => return Ok(Field::Null),
+        Some(RawField::Text(text)) => {
+            serde_json::from_str::<Value>(text).map_err(|_| bad("a JSON array"))?
+        }
+        Some(RawField::Json(value)) => value.clone(),
+    };
+    let Value::Array(items) = value else {
+        return Err(bad("a JSON array"));
+    };
+    let member = |map: &serde_json::Map<String, Value>, key: &str| match map.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(Value::Number(n)) => Ok(Some(n.to_string())),
+        Some(Value::Bool(b)) => Ok(Some(b.to_string())),
+        Some(_) => Err(bad("an array of objects whose members are text")),
+    };
+    items
+        .iter()
+        .map(|item| {
+            let Value::Object(map) = item else {
+                return Err(bad("an array of objects"));
+            };
+            Ok(DocumentLinkInput {
+                uuid: member(map, "uuid")?,
+                content_url: member(map, "contentUrl")?,
+                mime_type: member(map, "mimeType")?,
+                file_name: member(map, "fileName")?,
+                description: member(map, "description")?,
+                thumb_url: member(map, "thumbUrl")?,
+                internal: member(map, "internal")?,
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Field::Value)
 }
 
 const PAYMENT_TYPE_ID: &str = "payment type id";
@@ -281,7 +345,7 @@ mod tests {
             r#"[{"id":7},{"id":"8"}]"#,
             "[7, 8]",
         ] {
-            let input = customer_input(&form(&[("paymentTypes", text)])).unwrap();
+            let input = customer_input(form(&[("paymentTypes", text)])).unwrap();
             assert_eq!(
                 input.payment_types,
                 Field::Value(vec!["7".to_owned(), "8".to_owned()]),
@@ -289,20 +353,20 @@ mod tests {
             );
         }
         let repeated =
-            customer_input(&form(&[("paymentTypes", "7"), ("paymentTypes", "8")])).unwrap();
+            customer_input(form(&[("paymentTypes", "7"), ("paymentTypes", "8")])).unwrap();
         assert_eq!(
             repeated.payment_types,
             Field::Value(vec!["7".to_owned(), "8".to_owned()])
         );
         assert_eq!(
-            customer_input(&form(&[("paymentTypes", "")]))
+            customer_input(form(&[("paymentTypes", "")]))
                 .unwrap()
                 .payment_types,
             Field::Null
         );
         for bad in [r#"[{"id"=}]"#, r#"[{"x":1}]"#, "[[1]]"] {
             assert_eq!(
-                customer_input(&form(&[("paymentTypes", bad)])).unwrap_err(),
+                customer_input(form(&[("paymentTypes", bad)])).unwrap_err(),
                 InputError::InvalidType(PAYMENT_TYPE_ID)
             );
         }
@@ -315,14 +379,14 @@ mod tests {
             RawField::Json(serde_json::json!({"a": 1})),
         )]);
         assert_eq!(
-            customer_input(&fields).unwrap_err(),
+            customer_input(fields).unwrap_err(),
             InputError::InvalidType("name")
         );
     }
 
     #[test]
     fn contacts_come_from_json_text() {
-        let input = customer_input(&form(&[(
+        let input = customer_input(form(&[(
             "contacts",
             r#"[{"name":"Ann","email":null,"phone":"123"}]"#,
         )]))
@@ -335,12 +399,59 @@ mod tests {
                 phone: Some("123".into())
             }])
         );
-        assert!(customer_input(&form(&[("contacts", "{")])).is_err());
+        assert!(customer_input(form(&[("contacts", "{")])).is_err());
+    }
+
+    #[test]
+    fn documents_come_from_json_text_as_text_members() {
+        let input = customer_input(form(&[(
+            "documents",
+            r#"[{"contentUrl": "http://x.test/a.pdf", "internal": true, "thumbUrl": null}, {"uuid": "8acac590-cc94-45aa-a237-18a9d268f431"}]"#,
+        )]))
+        .unwrap();
+        assert_eq!(
+            input.documents,
+            Field::Value(vec![
+                DocumentLinkInput {
+                    content_url: Some("http://x.test/a.pdf".into()),
+                    internal: Some("true".into()),
+                    ..DocumentLinkInput::default()
+                },
+                DocumentLinkInput {
+                    uuid: Some("8acac590-cc94-45aa-a237-18a9d268f431".into()),
+                    ..DocumentLinkInput::default()
+                },
+            ])
+        );
+        assert_eq!(
+            customer_input(form(&[("documents", "")]))
+                .unwrap()
+                .documents,
+            Field::Null
+        );
+        for bad in [
+            "{",
+            r#"{"contentUrl": "x"}"#,
+            "[1]",
+            r#"[{"fileName": ["a"]}]"#,
+        ] {
+            let error = customer_input(form(&[("documents", bad)])).unwrap_err();
+            assert!(
+                matches!(
+                    error,
+                    InputError::Invalid {
+                        field: "documents",
+                        ..
+                    }
+                ),
+                "{bad}: {error:?}"
+            );
+        }
     }
 
     #[test]
     fn projects_come_from_json_text() {
-        let input = customer_input(&form(&[(
+        let input = customer_input(form(&[(
             "customerProjects",
             r#"[{"name": "Floor installation"}, {"id": 3, "name": "General"}]"#,
         )]))
@@ -350,11 +461,11 @@ mod tests {
             Field::Value(vec!["Floor installation".to_owned(), "General".to_owned()])
         );
         assert_eq!(
-            customer_input(&form(&[("customerProjects", "")]))
+            customer_input(form(&[("customerProjects", "")]))
                 .unwrap()
                 .customer_projects,
             Field::Null
         );
-        assert!(customer_input(&form(&[("customerProjects", r#"[{"name": 1}]"#)])).is_err());
+        assert!(customer_input(form(&[("customerProjects", r#"[{"name": 1}]"#)])).is_err());
     }
 }

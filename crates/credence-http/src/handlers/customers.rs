@@ -229,7 +229,7 @@ pub(crate) async fn get_customer_by_reference(
     request_body(content((CustomerForm = "application/json"), (CustomerForm = "application/x-www-form-urlencoded"), (CustomerForm = "multipart/form-data"))),
     responses(
         (status = 201, description = "Created", content((CustomerDto = "application/json"), (CustomerDto = "application/xml"))),
-        (status = 400, description = "missing_param, invalid_param, invalid_param_type or not_unique", body = ErrorBody),
+        (status = 400, description = "missing_param, invalid_param, invalid_param_type or not_unique; exceeded_file_size or unsupported_file_type for imageFile", body = ErrorBody),
         (status = 404, description = "A referenced row or currency does not exist", body = ErrorBody),
         (status = 413, description = "payload_too_large", body = ErrorBody),
         (status = 415, description = "unsupported_media_type", body = ErrorBody),
@@ -240,7 +240,7 @@ pub(crate) async fn create_customer(
     caller: Caller,
     body: Body,
 ) -> Result<Reply, ApiError> {
-    let input = customer_input(&body.0)?;
+    let input = customer_input(body.0)?;
     let customer = state
         .services
         .customers
@@ -258,7 +258,7 @@ pub(crate) async fn create_customer(
     request_body(content((CustomerForm = "application/json"), (CustomerForm = "application/x-www-form-urlencoded"), (CustomerForm = "multipart/form-data"))),
     responses(
         (status = 200, description = "Updated", content((CustomerDto = "application/json"), (CustomerDto = "application/xml"))),
-        (status = 400, description = "Bad input or taken reference", body = ErrorBody),
+        (status = 400, description = "Bad input (imageFile: exceeded_file_size, unsupported_file_type) or taken reference", body = ErrorBody),
         (status = 404, description = "not_found", body = ErrorBody),
     )
 )]
@@ -269,7 +269,7 @@ pub(crate) async fn update_customer(
     body: Body,
 ) -> Result<Reply, ApiError> {
     let key = CustomerKey::parse_id(&id)?;
-    let input = customer_input(&body.0)?;
+    let input = customer_input(body.0)?;
     let customer = state
         .services
         .customers
@@ -287,7 +287,7 @@ pub(crate) async fn update_customer(
     request_body(content((CustomerForm = "application/json"), (CustomerForm = "application/x-www-form-urlencoded"), (CustomerForm = "multipart/form-data"))),
     responses(
         (status = 200, description = "Updated", content((CustomerDto = "application/json"), (CustomerDto = "application/xml"))),
-        (status = 400, description = "Bad input or taken reference", body = ErrorBody),
+        (status = 400, description = "Bad input (imageFile: exceeded_file_size, unsupported_file_type) or taken reference", body = ErrorBody),
         (status = 404, description = "not_found", body = ErrorBody),
     )
 )]
@@ -298,7 +298,7 @@ pub(crate) async fn update_customer_by_reference(
     body: Body,
 ) -> Result<Reply, ApiError> {
     let key = CustomerKey::Reference(reference.into_inner());
-    let input = customer_input(&body.0)?;
+    let input = customer_input(body.0)?;
     let customer = state
         .services
         .customers
@@ -317,7 +317,7 @@ pub(crate) async fn update_customer_by_reference(
     responses(
         (status = 200, description = "Updated", content((CustomerDto = "application/json"), (CustomerDto = "application/xml"))),
         (status = 201, description = "Created", content((CustomerDto = "application/json"), (CustomerDto = "application/xml"))),
-        (status = 400, description = "Bad input", body = ErrorBody),
+        (status = 400, description = "Bad input (imageFile: exceeded_file_size, unsupported_file_type)", body = ErrorBody),
     )
 )]
 pub(crate) async fn upsert_customer_by_reference(
@@ -326,7 +326,7 @@ pub(crate) async fn upsert_customer_by_reference(
     reference: web::Path<String>,
     body: Body,
 ) -> Result<Reply, ApiError> {
-    let input = customer_input(&body.0)?;
+    let input = customer_input(body.0)?;
     let saved = state
         .services
         .customers
@@ -345,7 +345,7 @@ pub(crate) async fn upsert_customer_by_reference(
     responses(
         (status = 200, description = "Replaced", content((CustomerDto = "application/json"), (CustomerDto = "application/xml"))),
         (status = 201, description = "Created with this UUID", content((CustomerDto = "application/json"), (CustomerDto = "application/xml"))),
-        (status = 400, description = "Bad input", body = ErrorBody),
+        (status = 400, description = "Bad input (imageFile: exceeded_file_size, unsupported_file_type)", body = ErrorBody),
         (status = 404, description = "Unknown numeric id", body = ErrorBody),
     )
 )]
@@ -356,7 +356,7 @@ pub(crate) async fn replace_customer(
     body: Body,
 ) -> Result<Reply, ApiError> {
     let key = CustomerKey::parse_id(&id)?;
-    let input = customer_input(&body.0)?;
+    let input = customer_input(body.0)?;
     let saved = state
         .services
         .customers

@@ -4,6 +4,7 @@
 
 pub(crate) mod accounts;
 pub(crate) mod customers;
+pub(crate) mod documents;
 pub(crate) mod health;
 pub(crate) mod keys;
 pub(crate) mod marketplace;
@@ -48,6 +49,7 @@ pub(crate) fn register(
                 .wrap(from_fn(crate::deadline::deadline))
                 .wrap(from_fn(negotiate_errors))
                 .configure(customers::register)
+                .configure(documents::register)
                 .configure(accounts::register)
                 .configure(records::categories::register)
                 .configure(records::segmentations::register)

@@ -1,0 +1,609 @@
+//! Documents and logos over mocked ports: the order in which bytes and rows are written (a
+//! crash between two steps must never leave a row pointing at missing bytes), who sees what,
+//! and that images are checked before anything is stored.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test fixtures")]
+
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use credence_domain::customer::{Customer, CustomerData, CustomerInput, CustomerKey};
+use credence_domain::document::{BlobKey, DocumentContent, DocumentLimits};
+use credence_domain::field::Field;
+use credence_domain::input::InputError;
+use credence_domain::logo::{IMAGE_BOUNDS, ImageError, ImageKind, LogoName, Upload};
+use credence_domain::ports::{
+    AttachError, MockBlobStore, MockClock, MockCustomerRepository, MockDocumentStore,
+    MockImageRenderer, MockRecordRepository, StoreError,
+};
+use credence_domain::reference_data::{
+    Category, Currency, Label, PaymentType, Region, Segmentation, User,
+};
+use credence_domain::services::{
+    CreateCustomerError, CustomerService, DocumentError, DocumentService, Media, ReferencePorts,
+};
+use credence_domain::values::{CreditLimit, CurrencyCode, CustomerName, Reference};
+use credence_domain::{CategoryId, CustomerId, Principal, Role, Settings, UserId};
+use mockall::Sequence;
+use uuid::Uuid;
+
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x10\0\0\0\x10";
+
+fn now() -> DateTime<Utc> {
+    DateTime::from_timestamp(1_471_338_230, 737_000_000).unwrap()
+}
+
+fn eur() -> CurrencyCode {
+    CurrencyCode::parse("EUR").unwrap()
+}
+
+fn root() -> Category {
+    Category {
+        id: CategoryId(1),
+        reference: Reference::new("root").unwrap(),
+        name: Label::new("Root").unwrap(),
+        parent_id: None,
+    }
+}
+
+fn clock() -> Arc<MockClock> {
+    let mut clock = MockClock::new();
+    clock.expect_now().returning(now);
+    Arc::new(clock)
+}
+
+fn limits() -> DocumentLimits {
+    DocumentLimits {
+        max_bytes: 1024,
+        max_per_customer: 2,
+    }
+}
+
+#[derive(Default)]
+struct Ports {
+    customers: MockCustomerRepository,
+    documents: MockDocumentStore,
+    blobs: MockBlobStore,
+    images: MockImageRenderer,
+}
+
+impl Ports {
+    fn media(
+        documents: MockDocumentStore,
+        blobs: MockBlobStore,
+        images: MockImageRenderer,
+    ) -> Media {
+        Media {
+            documents: Arc::new(documents),
+            blobs: Arc::new(blobs),
+            images: Arc::new(images),
+            limits: limits(),
+        }
+    }
+
+    fn documents(self) -> DocumentService {
+        DocumentService::new(
+            Arc::new(self.customers),
+            Self::media(self.documents, self.blobs, self.images),
+            clock(),
+        )
+    }
+
+    fn customers(self) -> CustomerService {
+        let mut categories = MockRecordRepository::<Category>::new();
+        categories
+            .expect_find_by_reference()
+            .returning(|_| Ok(Some(root())));
+        let refs = ReferencePorts {
+            categories: Arc::new(categories),
+            segmentations: Arc::new(MockRecordRepository::<Segmentation>::new()),
+            payment_types: Arc::new(MockRecordRepository::<PaymentType>::new()),
+            regions: Arc::new(MockRecordRepository::<Region>::new()),
+            currencies: Arc::new(MockRecordRepository::<Currency>::new()),
+            users: Arc::new(MockRecordRepository::<User>::new()),
+        };
+        let settings = Settings {
+            organization: "entity1".into(),
+            currency: eur(),
+        };
+        CustomerService::new(
+            Arc::new(self.customers),
+            refs,
+            clock(),
+            settings,
+            Self::media(self.documents, self.blobs, self.images),
+        )
+    }
+}
+
+fn admin() -> Principal {
+    Principal::new(Some(UserId(1)), Role::Admin, None)
+}
+
+fn reseller(user: i64) -> Principal {
+    Principal::new(Some(UserId(user)), Role::Reseller, Some(CustomerId(10)))
+}
+
+fn upload(name: &str, bytes: &[u8]) -> Upload {
+    Upload {
+        file_name: Some(name.into()),
+        bytes: bytes.to_vec(),
+    }
+}
+
+#[tokio::test]
+async fn an_upload_stores_its_bytes_before_its_row_and_sniffs_the_type() {
+    let mut ports = Ports::default();
+    let mut seq = Sequence::new();
+    let put_keys = Arc::new(Mutex::new(Vec::new()));
+    let keys = Arc::clone(&put_keys);
+    ports
+        .blobs
+        .expect_put()
+        .withf(|key, bytes| key.as_str().starts_with("documents/") && bytes == PNG)
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(move |key, _| {
+            keys.lock().unwrap().push(key.clone());
+            Ok(())
+        });
+    ports
+        .images
+        .expect_render()
+        .withf(|_, kind, bounds, boxes| {
+            *kind == ImageKind::Png && *bounds == IMAGE_BOUNDS && boxes == [256]
+        })
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_, _, _, _| Ok(vec![b"thumb".to_vec()]));
+    ports
+        .blobs
+        .expect_put()
+        .withf(|key, bytes| key.as_str().ends_with(".thumb") && bytes == b"thumb")
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_, _| Ok(()));
+    ports
+        .documents
+        .expect_insert()
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_| Ok(()));
+
+    let document = ports
+        .documents()
+        .upload(&reseller(7), upload("myimage.pdf", PNG))
+        .await
+        .unwrap();
+
+    assert_eq!(
+        document.mime_type.as_str(),
+        "image/png",
+        "sniffed, not named"
+    );
+    assert_eq!(document.file_name.as_str(), "myimage.pdf");
+    assert_eq!(document.creator, Some(UserId(7)));
+    let DocumentContent::Stored {
+        blob,
+        size,
+        thumbnail,
+    } = &document.content
+    else {
+        panic!("an upload is stored")
+    };
+    assert_eq!(*size, PNG.len() as u64);
+    assert_eq!(blob, &BlobKey::document(document.uuid));
+    assert_eq!(put_keys.lock().unwrap().first(), Some(blob));
+    assert_eq!(thumbnail.as_ref(), Some(&BlobKey::thumbnail(document.uuid)));
+}
+
+#[tokio::test]
+async fn a_failed_blob_write_leaves_no_row_and_a_failed_row_drops_the_bytes() {
+    let mut ports = Ports::default();
+    ports
+        .blobs
+        .expect_put()
+        .returning(|_, _| Err(StoreError::Unexpected("disk full".into())));
+    ports.documents.expect_insert().times(0);
+    let err = ports
+        .documents()
+        .upload(&admin(), upload("a.txt", b"hello"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DocumentError::Store(_)), "{err:?}");
+
+    let mut ports = Ports::default();
+    let mut seq = Sequence::new();
+    ports
+        .blobs
+        .expect_put()
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_, _| Ok(()));
+    ports
+        .documents
+        .expect_insert()
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_| Err(StoreError::Unexpected("gone".into())));
+    ports
+        .blobs
+        .expect_delete()
+        .withf(|key| key.as_str().starts_with("documents/"))
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_| Ok(()));
+    let err = ports
+        .documents()
+        .upload(&admin(), upload("a.txt", b"hello"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DocumentError::Store(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn uploads_over_the_limit_or_empty_touch_nothing() {
+    let ports = Ports::default();
+    let service = ports.documents();
+    let err = service
+        .upload(&admin(), upload("big.bin", &[1; 1025]))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, DocumentError::TooLarge { max_bytes: 1024 }),
+        "{err:?}"
+    );
+    let err = service
+        .upload(&admin(), upload("empty", b""))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DocumentError::Input(_)), "{err:?}");
+    let customer = Principal::new(Some(UserId(3)), Role::Customer, Some(CustomerId(3)));
+    let err = service
+        .upload(&customer, upload("a.txt", b"x"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DocumentError::Forbidden), "{err:?}");
+}
+
+fn external_document(creator: Option<UserId>) -> credence_domain::document::Document {
+    credence_domain::document::DocumentLinkInput {
+        content_url: Some("https://files.example.com/plan.pdf".into()),
+        ..Default::default()
+    }
+    .validate()
+    .map(|link| match link {
+        credence_domain::document::DocumentLink::External(link) => {
+            link.into_document(Uuid::new_v4(), creator, now())
+        }
+        credence_domain::document::DocumentLink::Existing(_) => unreachable!(),
+    })
+    .unwrap()
+}
+
+#[tokio::test]
+async fn documents_are_visible_to_their_creator_and_the_holders_scope_only() {
+    let mine = external_document(Some(UserId(7)));
+    let theirs = external_document(Some(UserId(8)));
+    let (mine_id, theirs_id) = (mine.uuid, theirs.uuid);
+    let mut ports = Ports::default();
+    ports.documents.expect_get().returning(move |uuid| {
+        Ok(Some(if uuid == mine_id {
+            mine.clone()
+        } else {
+            theirs.clone()
+        }))
+    });
+    // Attached only to customer 99, outside reseller 10's tree.
+    ports
+        .documents
+        .expect_holders()
+        .returning(|_| Ok(vec![CustomerId(99)]));
+    ports
+        .customers
+        .expect_ancestors()
+        .returning(|_| Ok(vec![CustomerId(1)]));
+    let service = ports.documents();
+
+    assert_eq!(
+        service.get(&reseller(7), mine_id).await.unwrap().uuid,
+        mine_id
+    );
+    let err = service.get(&reseller(7), theirs_id).await.unwrap_err();
+    assert!(
+        matches!(err, DocumentError::DocumentNotFound(id) if id == theirs_id),
+        "{err:?}"
+    );
+    assert!(service.get(&admin(), theirs_id).await.is_ok());
+}
+
+#[tokio::test]
+async fn attaching_past_the_limit_is_refused_with_the_limit() {
+    let doc = external_document(Some(UserId(1)));
+    let uuid = doc.uuid;
+    let mut ports = Ports::default();
+    ports
+        .customers
+        .expect_get()
+        .returning(|_| Ok(Some(stored(5, customer_data()))));
+    ports
+        .documents
+        .expect_get()
+        .returning(move |_| Ok(Some(doc.clone())));
+    ports
+        .documents
+        .expect_attach()
+        .withf(move |customer, id, max, _| *customer == CustomerId(5) && *id == uuid && *max == 2)
+        .returning(|_, _, _, _| Err(AttachError::TooMany));
+    let err = ports
+        .documents()
+        .attach(&admin(), &CustomerKey::Id(CustomerId(5)), uuid)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DocumentError::TooMany { max: 2 }), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        "The customer cannot hold more than 2 documents."
+    );
+}
+
+fn customer_data() -> CustomerData {
+    CustomerData {
+        reference: Reference::new("LOGO").unwrap(),
+        reference2: None,
+        name: CustomerName::new("Logo Inc").unwrap(),
+        category: root(),
+        parent: None,
+        bill_with_parent: false,
+        segmentation: None,
+        email: None,
+        phone: None,
+        mobile: None,
+        fax: None,
+        comment: None,
+        barcode: None,
+        is_same_address: true,
+        billing: Default::default(),
+        shipping: Default::default(),
+        credit_limit: CreditLimit::zero(eur()),
+        is_active: true,
+        on_hold: false,
+        on_hold_reason: None,
+        created_by: None,
+        due_date_terms: None,
+        payment_types: Vec::new(),
+        website: None,
+        tax_number: None,
+        company_registration_number: None,
+        currency: eur(),
+        customer_risk: None,
+        customer_risk_color: None,
+        region: None,
+        contacts: Vec::new(),
+        projects: Vec::new(),
+        logo: None,
+    }
+}
+
+fn stored(id: i64, data: CustomerData) -> Customer {
+    Customer {
+        id: CustomerId(id),
+        uuid: Uuid::from_u128(u128::try_from(id).unwrap()),
+        data,
+        date_created: now(),
+        last_updated: now(),
+        account: None,
+        documents: Vec::new(),
+    }
+}
+
+fn logo_input(bytes: &[u8]) -> CustomerInput {
+    CustomerInput {
+        reference: Field::Value("LOGO".into()),
+        name: Field::Value("Logo Inc".into()),
+        image_file: Some(upload("logo color.png", bytes)),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn a_logo_is_rendered_and_stored_in_three_sizes_before_the_customer_row() {
+    let mut ports = Ports::default();
+    let mut seq = Sequence::new();
+    ports
+        .images
+        .expect_render()
+        .withf(|bytes, kind, bounds, boxes| {
+            bytes == PNG && *kind == ImageKind::Png && *bounds == IMAGE_BOUNDS && boxes == [64, 256]
+        })
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_, _, _, _| Ok(vec![b"small".to_vec(), b"medium".to_vec()]));
+    let written = Arc::new(Mutex::new(Vec::new()));
+    let log = Arc::clone(&written);
+    ports
+        .blobs
+        .expect_put()
+        .times(3)
+        .in_sequence(&mut seq)
+        .returning(move |key, bytes| {
+            log.lock()
+                .unwrap()
+                .push((key.as_str().to_owned(), bytes.to_vec()));
+            Ok(())
+        });
+    ports
+        .customers
+        .expect_insert()
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|new| Ok(stored(1, new.data.clone())));
+
+    let customer = ports
+        .customers()
+        .create(&Principal::system_admin(), logo_input(PNG))
+        .await
+        .unwrap();
+
+    let name = customer.data.logo.expect("a logo");
+    assert_eq!(name.as_str(), "1471338230737_logo_color.png");
+    let written = written.lock().unwrap();
+    let files: Vec<(&str, &[u8])> = written
+        .iter()
+        .map(|(k, b)| (k.rsplit('/').next().unwrap(), b.as_slice()))
+        .collect();
+    assert_eq!(
+        files,
+        [
+            ("1471338230737_logo_color.png", PNG),
+            ("small_1471338230737_logo_color.png", b"small".as_slice()),
+            ("medium_1471338230737_logo_color.png", b"medium".as_slice()),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn bad_images_are_refused_before_anything_is_written() {
+    // Not an image at all: refused by content, without decoding.
+    let ports = Ports::default();
+    let err = ports
+        .customers()
+        .create(
+            &Principal::system_admin(),
+            logo_input(b"%PDF-1.4 not a logo"),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            CreateCustomerError::Input(InputError::UnsupportedFileType)
+        ),
+        "{err:?}"
+    );
+    assert_eq!(err.to_string(), "image format not supported.");
+
+    // Over 2 MB.
+    let mut big = PNG.to_vec();
+    big.resize(2 * 1024 * 1024 + 1, 0);
+    let err = Ports::default()
+        .customers()
+        .create(&Principal::system_admin(), logo_input(&big))
+        .await
+        .unwrap_err();
+    assert_eq!(err.to_string(), "image size should not exceed 2Mo");
+
+    // A bomb: the renderer refuses it from its header; nothing is stored.
+    let mut ports = Ports::default();
+    ports.images.expect_render().returning(|_, _, _, _| {
+        Err(ImageError::TooManyPixels {
+            width: 100_000,
+            height: 100_000,
+        })
+    });
+    ports.blobs.expect_put().times(0);
+    ports.customers.expect_insert().times(0);
+    let err = ports
+        .customers()
+        .create(&Principal::system_admin(), logo_input(PNG))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            CreateCustomerError::Input(InputError::Invalid {
+                field: "imageFile",
+                ..
+            })
+        ),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_insert_drops_the_new_logo_and_a_new_logo_drops_the_old_one() {
+    let mut ports = Ports::default();
+    ports
+        .images
+        .expect_render()
+        .returning(|_, _, _, _| Ok(vec![Vec::new(), Vec::new()]));
+    ports.blobs.expect_put().times(3).returning(|_, _| Ok(()));
+    ports.customers.expect_insert().returning(|_| {
+        Err(credence_domain::ports::WriteError::Store(
+            StoreError::Unexpected("boom".into()),
+        ))
+    });
+    let deleted = Arc::new(Mutex::new(Vec::new()));
+    let log = Arc::clone(&deleted);
+    ports.blobs.expect_delete().times(3).returning(move |key| {
+        log.lock().unwrap().push(key.as_str().to_owned());
+        Ok(())
+    });
+    assert!(
+        ports
+            .customers()
+            .create(&Principal::system_admin(), logo_input(PNG))
+            .await
+            .is_err()
+    );
+    assert_eq!(deleted.lock().unwrap().len(), 3);
+
+    // An update with a new logo: the old renditions go once the row points to the new ones.
+    let mut ports = Ports::default();
+    let mut current = customer_data();
+    current.logo = Some(LogoName::from_trusted("1_old.png".into()));
+    let current = stored(4, current);
+    ports
+        .customers
+        .expect_get()
+        .returning(move |_| Ok(Some(current.clone())));
+    ports
+        .images
+        .expect_render()
+        .returning(|_, _, _, _| Ok(vec![Vec::new(), Vec::new()]));
+    let mut seq = Sequence::new();
+    ports
+        .blobs
+        .expect_put()
+        .times(3)
+        .in_sequence(&mut seq)
+        .returning(|_, _| Ok(()));
+    ports
+        .customers
+        .expect_update()
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|id, data, _, _| Ok(Some(stored(id.get(), data.clone()))));
+    let deleted = Arc::new(Mutex::new(Vec::new()));
+    let log = Arc::clone(&deleted);
+    ports
+        .blobs
+        .expect_delete()
+        .times(3)
+        .in_sequence(&mut seq)
+        .returning(move |key| {
+            log.lock().unwrap().push(key.as_str().to_owned());
+            Ok(())
+        });
+    let input = CustomerInput {
+        image_file: Some(upload("new.png", PNG)),
+        ..Default::default()
+    };
+    let updated = ports
+        .customers()
+        .update(
+            &Principal::system_admin(),
+            &CustomerKey::Id(CustomerId(4)),
+            input,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        updated.data.logo.map(|l| l.as_str().to_owned()),
+        Some("1471338230737_new.png".into())
+    );
+    let deleted = deleted.lock().unwrap();
+    assert!(
+        deleted.iter().all(|k| k.ends_with("1_old.png")),
+        "{deleted:?}"
+    );
+}

@@ -1,0 +1,378 @@
+//! Documents (seed 004): their metadata rows, which customers carry them, and the
+//! [`DocumentStore`] adapter.
+//!
+//! An attach is one transaction that locks the customer row first (PostgreSQL; SQLite's
+//! `BEGIN IMMEDIATE` already serializes writers), so the count check and the insert cannot
+//! race another attach, a customer update that attaches, or an archive. Customer writes
+//! attach their [`DocumentLinks`] with [`apply_links`], inside their own transaction.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDateTime, Utc};
+use credence_domain::document::{
+    BlobKey, Document, DocumentContent, ExternalUrl, FileName, MimeType,
+};
+use credence_domain::ids::{CustomerId, UserId};
+use credence_domain::ports::{AttachError, DocumentLinks, DocumentStore, StoreError};
+use credence_domain::values::FreeText;
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use crate::Store;
+use crate::customers::{lock_live_customer, to_db_time};
+use crate::database::{AnyConnection, Database};
+use crate::error::Failure;
+use crate::schema::{customer_documents, customers, documents};
+
+/// A `documents` row, read and written whole.
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = documents, treat_none_as_default_value = false)]
+pub(crate) struct DocumentRow {
+    uuid: String,
+    file_name: String,
+    mime_type: String,
+    description: Option<String>,
+    internal: bool,
+    blob_key: Option<String>,
+    size: Option<i64>,
+    thumbnail_key: Option<String>,
+    content_url: Option<String>,
+    thumb_url: Option<String>,
+    creator_id: Option<i64>,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+impl DocumentRow {
+    fn new(document: &Document) -> Result<Self, Failure> {
+        let (blob_key, size, thumbnail_key, content_url, thumb_url) = match &document.content {
+            DocumentContent::Stored {
+                blob,
+                size,
+                thumbnail,
+            } => (
+                Some(blob.as_str().to_owned()),
+                Some(i64::try_from(*size).map_err(|e| Failure::corrupt("document size", e))?),
+                thumbnail.as_ref().map(|t| t.as_str().to_owned()),
+                None,
+                None,
+            ),
+            DocumentContent::External { url, thumb_url } => (
+                None,
+                None,
+                None,
+                Some(url.as_str().to_owned()),
+                thumb_url.as_ref().map(|t| t.as_str().to_owned()),
+            ),
+        };
+        Ok(Self {
+            uuid: document.uuid.to_string(),
+            file_name: document.file_name.as_str().to_owned(),
+            mime_type: document.mime_type.as_str().to_owned(),
+            description: document.description.as_ref().map(|d| d.as_str().to_owned()),
+            internal: document.internal,
+            blob_key,
+            size,
+            thumbnail_key,
+            content_url,
+            thumb_url,
+            creator_id: document.creator.map(UserId::get),
+            created_at: to_db_time(document.created_at),
+            updated_at: to_db_time(document.updated_at),
+        })
+    }
+
+    fn into_domain(self) -> Result<Document, Failure> {
+        let content = match (self.blob_key, self.content_url) {
+            (Some(blob), None) => DocumentContent::Stored {
+                blob: BlobKey::from_trusted(blob),
+                size: self
+                    .size
+                    .and_then(|s| u64::try_from(s).ok())
+                    .ok_or_else(|| Failure::corrupt("document size", "missing or negative"))?,
+                thumbnail: self.thumbnail_key.map(BlobKey::from_trusted),
+            },
+            (None, Some(url)) => DocumentContent::External {
+                url: ExternalUrl::from_trusted(url),
+                thumb_url: self.thumb_url.map(ExternalUrl::from_trusted),
+            },
+            _ => {
+                return Err(Failure::corrupt(
+                    "document content",
+                    "needs exactly one of blob_key and content_url",
+                ));
+            }
+        };
+        Ok(Document {
+            uuid: Uuid::parse_str(&self.uuid).map_err(|e| Failure::corrupt("document uuid", e))?,
+            file_name: FileName::from_trusted(self.file_name),
+            mime_type: MimeType::from_trusted(self.mime_type),
+            description: self.description.map(FreeText::from_trusted),
+            internal: self.internal,
+            content,
+            creator: self.creator_id.map(UserId),
+            created_at: self.created_at.and_utc(),
+            updated_at: self.updated_at.and_utc(),
+        })
+    }
+}
+
+fn insert_document(conn: &mut AnyConnection, document: &Document) -> Result<(), Failure> {
+    diesel::insert_into(documents::table)
+        .values(DocumentRow::new(document)?)
+        .execute(conn)?;
+    Ok(())
+}
+
+fn link(
+    conn: &mut AnyConnection,
+    customer: i64,
+    uuid: String,
+    now: NaiveDateTime,
+) -> Result<(), Failure> {
+    diesel::insert_into(customer_documents::table)
+        .values((
+            customer_documents::customer_id.eq(customer),
+            customer_documents::document_uuid.eq(uuid),
+            customer_documents::attached_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+fn attached_count(conn: &mut AnyConnection, customer: i64) -> Result<i64, Failure> {
+    Ok(customer_documents::table
+        .filter(customer_documents::customer_id.eq(customer))
+        .count()
+        .get_result(conn)?)
+}
+
+/// The documents of each customer, oldest attachment first (ties by UUID), in one query.
+pub(crate) fn documents_of(
+    conn: &mut AnyConnection,
+    customer_ids: &[i64],
+) -> Result<HashMap<i64, Vec<Document>>, Failure> {
+    let mut found: HashMap<i64, Vec<Document>> = HashMap::new();
+    if customer_ids.is_empty() {
+        return Ok(found);
+    }
+    let rows: Vec<(i64, DocumentRow)> = customer_documents::table
+        .inner_join(documents::table)
+        .filter(customer_documents::customer_id.eq_any(customer_ids.to_vec()))
+        .order((
+            customer_documents::customer_id,
+            customer_documents::attached_at,
+            customer_documents::document_uuid,
+        ))
+        .select((customer_documents::customer_id, DocumentRow::as_select()))
+        .load(conn)?;
+    for (customer, row) in rows {
+        found.entry(customer).or_default().push(row.into_domain()?);
+    }
+    Ok(found)
+}
+
+/// Attaches a customer write's `links` to `customer` (whose row the caller has written in
+/// this transaction): every `existing` document must exist and is attached unless it already
+/// is; every `external` one is created and attached unless the customer already carries its
+/// URL. The customer may then hold at most `max_per_customer` documents. On an error the
+/// caller's transaction rolls back, customer fields included.
+pub(crate) fn apply_links(
+    conn: &mut AnyConnection,
+    customer: i64,
+    links: &DocumentLinks,
+    now: DateTime<Utc>,
+) -> Result<(), Failure> {
+    if links.is_empty() {
+        return Ok(());
+    }
+    let now = to_db_time(now);
+    let mut attached: HashSet<String> = customer_documents::table
+        .filter(customer_documents::customer_id.eq(customer))
+        .select(customer_documents::document_uuid)
+        .load::<String>(conn)?
+        .into_iter()
+        .collect();
+    if !links.existing.is_empty() {
+        let wanted: Vec<String> = links.existing.iter().map(Uuid::to_string).collect();
+        let known: HashSet<String> = documents::table
+            .filter(documents::uuid.eq_any(wanted))
+            .select(documents::uuid)
+            .load::<String>(conn)?
+            .into_iter()
+            .collect();
+        for uuid in &links.existing {
+            let key = uuid.to_string();
+            if !known.contains(&key) {
+                return Err(Failure::UnknownDocument(*uuid));
+            }
+            if attached.insert(key.clone()) {
+                link(conn, customer, key, now)?;
+            }
+        }
+    }
+    if !links.external.is_empty() {
+        let mut carried: HashSet<String> = customer_documents::table
+            .inner_join(documents::table)
+            .filter(customer_documents::customer_id.eq(customer))
+            .filter(documents::content_url.is_not_null())
+            .select(documents::content_url.assume_not_null())
+            .load::<String>(conn)?
+            .into_iter()
+            .collect();
+        for document in &links.external {
+            if let DocumentContent::External { url, .. } = &document.content
+                && !carried.insert(url.as_str().to_owned())
+            {
+                continue;
+            }
+            insert_document(conn, document)?;
+            link(conn, customer, document.uuid.to_string(), now)?;
+        }
+    }
+    let count = attached_count(conn, customer)?;
+    if count > i64::from(links.max_per_customer) {
+        return Err(Failure::TooManyDocuments);
+    }
+    Ok(())
+}
+
+fn attach_document(
+    conn: &mut AnyConnection,
+    customer: i64,
+    uuid: Uuid,
+    max: u32,
+    now: DateTime<Utc>,
+) -> Result<(), Failure> {
+    if !lock_live_customer(conn, customer, true)? {
+        return Err(Failure::Missing);
+    }
+    let key = uuid.to_string();
+    let exists = documents::table
+        .find(&key)
+        .select(documents::uuid)
+        .first::<String>(conn)
+        .optional()?;
+    if exists.is_none() {
+        return Err(Failure::Missing);
+    }
+    let already = customer_documents::table
+        .find((customer, &key))
+        .select(customer_documents::customer_id)
+        .first::<i64>(conn)
+        .optional()?;
+    if already.is_some() {
+        return Ok(());
+    }
+    if attached_count(conn, customer)? >= i64::from(max) {
+        return Err(Failure::TooManyDocuments);
+    }
+    link(conn, customer, key, to_db_time(now))
+}
+
+/// The database [`DocumentStore`] (see [`Store::documents`]).
+#[derive(Debug, Clone)]
+pub(crate) struct DatabaseDocuments {
+    database: Database,
+}
+
+impl Store {
+    /// Document metadata and attachments, in this store's database.
+    #[must_use]
+    pub fn documents(&self) -> Arc<dyn DocumentStore> {
+        Arc::new(DatabaseDocuments {
+            database: self.database().clone(),
+        })
+    }
+}
+
+#[async_trait]
+impl DocumentStore for DatabaseDocuments {
+    async fn insert(&self, document: &Document) -> Result<(), StoreError> {
+        let document = document.clone();
+        Ok(self
+            .database
+            .write(move |conn| insert_document(conn, &document))
+            .await?)
+    }
+
+    async fn get(&self, uuid: Uuid) -> Result<Option<Document>, StoreError> {
+        Ok(self
+            .database
+            .read(move |conn| {
+                documents::table
+                    .find(uuid.to_string())
+                    .select(DocumentRow::as_select())
+                    .first(conn)
+                    .optional()?
+                    .map(DocumentRow::into_domain)
+                    .transpose()
+            })
+            .await?)
+    }
+
+    async fn update(&self, document: &Document) -> Result<bool, StoreError> {
+        let document = document.clone();
+        Ok(self
+            .database
+            .write(move |conn| {
+                let updated = diesel::update(documents::table.find(document.uuid.to_string()))
+                    .set((
+                        documents::file_name.eq(document.file_name.as_str()),
+                        documents::description
+                            .eq(document.description.as_ref().map(FreeText::as_str)),
+                        documents::internal.eq(document.internal),
+                        documents::updated_at.eq(to_db_time(document.updated_at)),
+                    ))
+                    .execute(conn)?;
+                Ok(updated > 0)
+            })
+            .await?)
+    }
+
+    async fn attach(
+        &self,
+        customer: CustomerId,
+        uuid: Uuid,
+        max: u32,
+        now: DateTime<Utc>,
+    ) -> Result<(), AttachError> {
+        Ok(self
+            .database
+            .write(move |conn| attach_document(conn, customer.get(), uuid, max, now))
+            .await?)
+    }
+
+    async fn detach(&self, customer: CustomerId, uuid: Uuid) -> Result<bool, StoreError> {
+        Ok(self
+            .database
+            .write(move |conn| {
+                let removed = diesel::delete(
+                    customer_documents::table.find((customer.get(), uuid.to_string())),
+                )
+                .execute(conn)?;
+                Ok(removed > 0)
+            })
+            .await?)
+    }
+
+    async fn holders(&self, uuid: Uuid) -> Result<Vec<CustomerId>, StoreError> {
+        Ok(self
+            .database
+            .read(move |conn| {
+                Ok(customer_documents::table
+                    .inner_join(customers::table)
+                    .filter(customer_documents::document_uuid.eq(uuid.to_string()))
+                    .filter(customers::archived_at.is_null())
+                    .order(customers::id)
+                    .select(customers::id)
+                    .load::<i64>(conn)?
+                    .into_iter()
+                    .map(CustomerId)
+                    .collect())
+            })
+            .await?)
+    }
+}
