@@ -213,16 +213,22 @@ const SEARCH_CASES: &[(&str, &str)] = &[
     ("common word", "bakery"),
     // Two of 40 first words, ORed: ~50,000 customers.
     ("two words ORed", "acme globex"),
-    // A reference as typed, low id: `c` (a fifth of all customers) OR `0004711` (one).
-    ("reference, low id", "C-0004711"),
-    // The same for a customer beyond the first 10,000 `c` matches by id.
-    ("reference, high id", "C-0900000"),
+    // A reference as typed, low id: its prefix (`c`, `ref`...: a fifth of all customers) OR
+    // its number (one). `@` means "the reference of the customer with this number", looked
+    // up first, since the generator picks each prefix at random.
+    ("reference, low id", "@0004712"),
+    // The same for a customer beyond the first 10,000 prefix matches by id.
+    ("reference, high id", "@0900001"),
     // A reference's number alone: one customer.
     ("reference number", "0900000"),
 ];
 
 async fn measure_search(backend: &str, store: &Store, iterations: usize) -> anyhow::Result<()> {
     for (label, text) in SEARCH_CASES {
+        let text = &match text.strip_prefix('@') {
+            Some(number) => reference_of(store, number).await?,
+            None => (*text).to_owned(),
+        };
         let query = SearchQuery {
             terms: SearchTerms::parse(text)?,
             include_inactive: false,
@@ -252,6 +258,23 @@ async fn measure_search(backend: &str, store: &Store, iterations: usize) -> anyh
         );
     }
     Ok(())
+}
+
+/// The full reference (`<PREFIX>-<number>`) of the active generated customer with this number.
+async fn reference_of(store: &Store, number: &str) -> anyhow::Result<String> {
+    // Active customers only, like the timed queries: an inactive one would not be found.
+    let query = SearchQuery {
+        terms: SearchTerms::parse(number)?,
+        include_inactive: false,
+        within: None,
+        page: PageRequest::new(Some(1), None)?,
+    };
+    let page = store.search(&query).await?;
+    let hit = page
+        .items
+        .first()
+        .with_context(|| format!("no generated customer has the number {number}"))?;
+    Ok(hit.customer.data.reference.as_str().to_owned())
 }
 
 fn percentile(sorted: &[Duration], p: usize) -> Duration {

@@ -183,17 +183,19 @@ impl LogoVariant {
     }
 }
 
-/// The stored name of a logo, `{stamp}_{stem}.{ext}`, as seed 002's URLs show it; the stamp
-/// (milliseconds) makes each upload a new URL, so caches never serve an old logo.
+/// The stored name of a logo, `{stamp}-{nonce}_{stem}.{ext}`, close to seed 002's
+/// `{stamp}_{name}`. The nonce (random, from the caller) makes every upload a new name even
+/// within one second, so a name's bytes never change: caches may keep them for good, and
+/// dropping a replaced logo can never delete the bytes of the one that replaced it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct LogoName(String);
 
 impl LogoName {
     /// Names a new upload.
     #[must_use]
-    pub fn new(stamp_millis: i64, upload: &LogoUpload) -> Self {
+    pub fn new(stamp_millis: i64, nonce: u32, upload: &LogoUpload) -> Self {
         Self(format!(
-            "{stamp_millis}_{}.{}",
+            "{stamp_millis}-{nonce:08x}_{}.{}",
             upload.stem,
             upload.kind.extension()
         ))
@@ -300,18 +302,19 @@ mod tests {
         };
         let logo = LogoUpload::new(upload("../My Logo (v2).gif", png())).unwrap();
         assert_eq!(logo.kind, ImageKind::Png);
-        let name = LogoName::new(1_471_338_230_737, &logo);
-        assert_eq!(name.as_str(), "1471338230737_My_Logo__v2_.png");
+        let name = LogoName::new(1_471_338_230_737, 0xbeef, &logo);
+        assert_eq!(name.as_str(), "1471338230737-0000beef_My_Logo__v2_.png");
+        assert_ne!(name, LogoName::new(1_471_338_230_737, 0xbeee, &logo));
         assert_eq!(
             name.file(LogoVariant::Small).as_str(),
-            "small_1471338230737_My_Logo__v2_.png"
+            "small_1471338230737-0000beef_My_Logo__v2_.png"
         );
         assert_eq!(
-            name.variant_of("medium_1471338230737_My_Logo__v2_.png"),
+            name.variant_of("medium_1471338230737-0000beef_My_Logo__v2_.png"),
             Some(LogoVariant::Medium)
         );
         assert_eq!(
-            name.variant_of("large_1471338230737_My_Logo__v2_.png"),
+            name.variant_of("large_1471338230737-0000beef_My_Logo__v2_.png"),
             None
         );
         assert_eq!(name.mime(), "image/png");

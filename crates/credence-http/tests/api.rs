@@ -2464,7 +2464,10 @@ async fn image_files_are_refused_by_size_and_content_with_the_seed_texts() {
 
 #[actix_web::test]
 async fn an_image_file_becomes_the_logo_the_customer_shows_and_serves() {
-    const NAME: &str = "1577836800000_my_logo.png";
+    // A stored logo's name, for serving; a new upload's name gets a random nonce.
+    const NAME: &str = "1577836800000-0000beef_my_logo.png";
+    let is_new_name =
+        |name: &str| name.starts_with("1577836800000-") && name.ends_with("_my_logo.png");
     let put: Arc<Mutex<Vec<String>>> = Arc::default();
     let seen = Arc::clone(&put);
     let mut mocks = Mocks::default().with_root();
@@ -2484,7 +2487,12 @@ async fn an_image_file_becomes_the_logo_the_customer_shows_and_serves() {
     mocks
         .customers
         .expect_insert()
-        .withf(|new: &NewCustomer| new.data.logo.as_ref().map(LogoName::as_str) == Some(NAME))
+        .withf(move |new: &NewCustomer| {
+            new.data
+                .logo
+                .as_ref()
+                .is_some_and(|l| is_new_name(l.as_str()))
+        })
         .returning(|new: &NewCustomer| {
             Ok(Customer {
                 id: CustomerId(9),
@@ -2518,14 +2526,16 @@ async fn an_image_file_becomes_the_logo_the_customer_shows_and_serves() {
     );
     let (status, json) = json_of(test::call_service(&app, request.to_request()).await).await;
     assert_eq!(status, StatusCode::CREATED, "{json}");
-    assert_eq!(json["logo"], format!("/api/v1.0/customers/9/logo/{NAME}"));
+    let logo = json["logo"].as_str().unwrap();
+    let name = logo.strip_prefix("/api/v1.0/customers/9/logo/").unwrap();
+    assert!(is_new_name(name), "{logo}");
     let uuid = json["uuid"].as_str().unwrap();
     assert_eq!(
         *put.lock().unwrap(),
         [
-            format!("logos/{uuid}/{NAME}"),
-            format!("logos/{uuid}/small_{NAME}"),
-            format!("logos/{uuid}/medium_{NAME}"),
+            format!("logos/{uuid}/{name}"),
+            format!("logos/{uuid}/small_{name}"),
+            format!("logos/{uuid}/medium_{name}"),
         ]
     );
 

@@ -916,7 +916,8 @@ impl CustomerService {
         if rendered.len() != boxes.len() {
             return Err(StoreError::Unexpected("the image renderer skipped a size".into()).into());
         }
-        let name = LogoName::new(now.timestamp_millis(), &logo);
+        let nonce = Uuid::new_v4().as_fields().0;
+        let name = LogoName::new(now.timestamp_millis(), nonce, &logo);
         let mut renditions = rendered.into_iter();
         for variant in LogoVariant::ALL {
             let bytes = match variant.bounding_box() {
