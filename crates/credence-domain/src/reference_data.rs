@@ -100,7 +100,8 @@ pub struct CategoryDraft {
     pub reference: Reference,
     /// Display name.
     pub name: Label,
-    /// The parent (the service puts new categories under the root when none is given).
+    /// The parent. `None` means the root: adapters store a parentless category under the
+    /// `root` category (only `root` itself has no parent), so the tree has one top.
     pub parent_id: Option<CategoryId>,
 }
 
