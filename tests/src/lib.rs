@@ -69,7 +69,19 @@ impl TestApp {
     /// # Panics
     /// When the application cannot start.
     pub async fn spawn_on(db: std::sync::Arc<TestDb>) -> Self {
-        let config = Config {
+        Self::spawn_configured(db, |_| {}).await
+    }
+
+    /// Starts an application on an existing database, with `configure` applied to the test
+    /// configuration first (limits, a blob directory...).
+    ///
+    /// # Panics
+    /// When the application cannot start.
+    pub async fn spawn_configured(
+        db: std::sync::Arc<TestDb>,
+        configure: impl FnOnce(&mut Config),
+    ) -> Self {
+        let mut config = Config {
             admin_key: Some(Secret::new(ADMIN_KEY)),
             database_url: Secret::new(db.url()),
             bind: "127.0.0.1:0".into(),
@@ -78,6 +90,7 @@ impl TestApp {
             workers: 2,
             ..Config::default()
         };
+        configure(&mut config);
         let app = Application::build(config)
             .await
             .expect("the application starts");

@@ -10,6 +10,7 @@
 use std::io::Cursor;
 
 use credence_e2e::{TestApp, expect_error, expect_json, on_both_backends};
+use credence_store::test_support::TestDb;
 use reqwest::multipart::{Form, Part};
 use reqwest::{Method, Response};
 use serde_json::{Value, json};
@@ -469,4 +470,72 @@ async fn documents_stay_inside_the_callers_scope(app: TestApp) {
     )
     .await;
     assert_eq!(uuids(&shown), [mine.as_str()]);
+}
+
+/// The optional directory adapter (`blob_dir`) and the configurable limits, wired through the
+/// real configuration: bytes land as files under the directory and come back the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blob_directory_and_configured_limits_are_honoured() {
+    let dir = std::env::temp_dir().join(format!(
+        "credence-e2e-blobs-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    ));
+    let app = TestApp::spawn_configured(std::sync::Arc::new(TestDb::sqlite()), |config| {
+        config.blob_dir = Some(dir.clone());
+        config.max_document_bytes = 1000;
+        config.max_documents_per_customer = 1;
+    })
+    .await;
+
+    let document = upload(&app, "hello.txt", b"hello, files".to_vec()).await;
+    let uuid = document["uuid"].as_str().unwrap();
+    assert_eq!(document["mimeType"], "text/plain");
+    let on_disk = std::fs::read(dir.join("documents").join(uuid)).expect("a file per blob");
+    assert_eq!(on_disk, b"hello, files");
+    let (_, bytes) = bytes_of(&app, &format!("/api/v1.0/documents/{uuid}/content")).await;
+    assert_eq!(bytes, b"hello, files");
+
+    let response = app
+        .request(Method::POST, "/api/v1.0/documents/content")
+        .multipart(Form::new().part("file", file("big.bin", vec![7; 1001])))
+        .send()
+        .await
+        .expect("sent");
+    let body = expect_json(response, 413).await;
+    assert_eq!(body["error"], "payload_too_large", "{body}");
+
+    let customer = app
+        .create_customer(&json!({"reference": "FS-1", "name": "Files"}))
+        .await;
+    let attach = |uuid: &str| {
+        format!(
+            "/api/v1.0/customers/{}/documents/{uuid}",
+            customer["id"].as_i64().unwrap()
+        )
+    };
+    empty_200(
+        app.request(Method::PUT, &attach(uuid))
+            .send()
+            .await
+            .expect("sent"),
+    )
+    .await;
+    let second = upload(&app, "two.txt", b"two".to_vec()).await;
+    let response = app
+        .request(Method::PUT, &attach(second["uuid"].as_str().unwrap()))
+        .send()
+        .await
+        .expect("sent");
+    expect_error(
+        response,
+        400,
+        "invalid_param",
+        "The customer cannot hold more than 1 documents.",
+    )
+    .await;
+    let _ = std::fs::remove_dir_all(&dir);
 }
