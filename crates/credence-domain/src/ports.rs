@@ -711,6 +711,20 @@ pub trait BlobStore: Send + Sync {
     /// # Errors
     /// [`StoreError`] when the store fails.
     async fn delete(&self, key: &BlobKey) -> Result<(), StoreError>;
+
+    /// Up to `limit` keys, in ascending key order, strictly after `after` (from the first
+    /// key when `None`), whose bytes were written (created or last replaced) before
+    /// `written_before`. Paging with the last key of a page visits every key once; the
+    /// orphan sweep uses it to find bytes no row names.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store fails.
+    async fn list<'a>(
+        &self,
+        after: Option<&'a BlobKey>,
+        written_before: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<BlobKey>, StoreError>;
 }
 
 /// Why an attach was refused by the store.
@@ -776,6 +790,16 @@ pub trait DocumentStore: Send + Sync {
     /// # Errors
     /// [`StoreError`] when the store fails.
     async fn holders(&self, uuid: Uuid) -> Result<Vec<CustomerId>, StoreError>;
+
+    /// The subset of `keys` some row names: a document's `blob_key` or `thumbnail_key`, or a
+    /// rendition (`logos/{customer uuid}/{file}`, `file` being the original, `small_` or
+    /// `medium_` one) of the logo a customer, live or archived, carries now. Keys of any
+    /// other shape are not referenced. The orphan sweep deletes the keys left out.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store fails (never a partial answer: a key wrongly left out
+    /// would have its bytes deleted).
+    async fn referenced(&self, keys: &[BlobKey]) -> Result<Vec<BlobKey>, StoreError>;
 }
 
 /// Decodes and resizes images, off the async runtime (it is CPU work).

@@ -613,3 +613,89 @@ async fn a_failed_insert_drops_the_new_logo_and_a_new_logo_drops_the_old_one() {
         "{deleted:?}"
     );
 }
+
+fn key(name: &str) -> BlobKey {
+    BlobKey::from_trusted(name.to_owned())
+}
+
+#[tokio::test]
+async fn the_orphan_sweep_deletes_only_unreferenced_old_keys_and_pages_with_a_cursor() {
+    let page = || vec![key("documents/a"), key("documents/b"), key("logos/c/x.png")];
+
+    // A full page: the two keys no row names are deleted, the sweep goes on after the last.
+    let mut ports = Ports::default();
+    let mut seq = Sequence::new();
+    ports
+        .blobs
+        .expect_list()
+        .withf(|after, written_before, limit| {
+            after.map(BlobKey::as_str) == Some("cursor")
+                && *written_before == now() - chrono::TimeDelta::hours(1)
+                && *limit == 3
+        })
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(move |_, _, _| Ok(page()));
+    ports
+        .documents
+        .expect_referenced()
+        .withf(move |keys| keys == page().as_slice())
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_| Ok(vec![key("documents/b")]));
+    let deleted = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&deleted);
+    ports.blobs.expect_delete().times(2).returning(move |k| {
+        seen.lock().unwrap().push(k.as_str().to_owned());
+        Ok(())
+    });
+    let (count, next) = ports
+        .documents()
+        .sweep_orphans(Some(key("cursor")), 3)
+        .await
+        .unwrap();
+    assert_eq!(count, 2);
+    assert_eq!(next, Some(key("logos/c/x.png")));
+    assert_eq!(*deleted.lock().unwrap(), ["documents/a", "logos/c/x.png"]);
+
+    // A short page ends the pass: the next sweep starts over.
+    let mut ports = Ports::default();
+    ports
+        .blobs
+        .expect_list()
+        .withf(|after, _, limit| after.is_none() && *limit == 5)
+        .times(1)
+        .returning(move |_, _, _| Ok(page()));
+    ports
+        .documents
+        .expect_referenced()
+        .times(1)
+        .returning(|keys| Ok(keys.to_vec()));
+    ports.blobs.expect_delete().times(0);
+    let (count, next) = ports.documents().sweep_orphans(None, 5).await.unwrap();
+    assert_eq!((count, next), (0, None));
+
+    // An empty listing asks nothing more.
+    let mut ports = Ports::default();
+    ports
+        .blobs
+        .expect_list()
+        .times(1)
+        .returning(|_, _, _| Ok(Vec::new()));
+    ports.documents.expect_referenced().times(0);
+    let (count, next) = ports.documents().sweep_orphans(None, 5).await.unwrap();
+    assert_eq!((count, next), (0, None));
+
+    // When the rows cannot be read, nothing is deleted.
+    let mut ports = Ports::default();
+    ports
+        .blobs
+        .expect_list()
+        .returning(move |_, _, _| Ok(page()));
+    ports
+        .documents
+        .expect_referenced()
+        .returning(|_| Err(StoreError::Unexpected("gone".into())));
+    ports.blobs.expect_delete().times(0);
+    assert!(ports.documents().sweep_orphans(None, 3).await.is_err());
+}

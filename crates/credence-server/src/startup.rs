@@ -143,11 +143,17 @@ const SWEEP_BATCH: u32 = 500;
 /// Idempotency keys are kept at least this long (SPEC §3: 24 hours).
 const IDEMPOTENCY_RETENTION: chrono::TimeDelta = chrono::TimeDelta::hours(25);
 
-/// Releases expired reservations and forgets old idempotency keys, forever. Every replica runs
-/// one: the store's conditional updates make concurrent sweeps release each reservation once.
+/// How many blob keys one tick of the orphan sweep looks at.
+const ORPHAN_BATCH: u32 = 500;
+
+/// Releases expired reservations, forgets old idempotency keys and removes orphaned blobs (one
+/// page of keys per tick, resuming where the last tick stopped), forever. Every replica runs
+/// one: the store's conditional updates make concurrent sweeps release each reservation once,
+/// and deleting a blob another replica already deleted is not an error.
 async fn sweep(services: Services, every: Duration) {
     let mut ticks = tokio::time::interval(every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut orphan_cursor = None;
     loop {
         ticks.tick().await;
         loop {
@@ -170,6 +176,22 @@ async fn sweep(services: Services, every: Duration) {
             .await
         {
             tracing::warn!(error = %error, "purging old idempotency keys failed");
+        }
+        match services
+            .documents
+            .sweep_orphans(orphan_cursor.clone(), ORPHAN_BATCH)
+            .await
+        {
+            Ok((deleted, next)) => {
+                if deleted > 0 {
+                    tracing::info!(deleted, "orphaned blobs removed");
+                }
+                orphan_cursor = next;
+            }
+            // The cursor stays: the same page is tried again at the next tick.
+            Err(error) => {
+                tracing::warn!(error = %error, "the orphaned blob sweep failed; retrying at the next tick");
+            }
         }
     }
 }

@@ -4,9 +4,10 @@
 use std::io::Write as _;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use async_trait::async_trait;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use credence_domain::document::BlobKey;
 use credence_domain::ports::{BlobStore, StoreError};
 use diesel::prelude::*;
@@ -96,6 +97,33 @@ impl BlobStore for DatabaseBlobs {
             })
             .await?)
     }
+
+    async fn list<'a>(
+        &self,
+        after: Option<&'a BlobKey>,
+        written_before: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<BlobKey>, StoreError> {
+        // Keys are never empty, so "after the empty string" is "from the first key".
+        let after = after.map_or_else(String::new, |k| k.as_str().to_owned());
+        // Whole seconds, like `created_at`; truncating only makes the cut-off earlier.
+        let written_before = to_db_time(written_before);
+        Ok(self
+            .database
+            .read(move |conn| {
+                Ok(blobs::table
+                    .filter(blobs::key.gt(after))
+                    .filter(blobs::created_at.lt(written_before))
+                    .order(blobs::key)
+                    .limit(i64::from(limit))
+                    .select(blobs::key)
+                    .load::<String>(conn)?
+                    .into_iter()
+                    .map(BlobKey::from_trusted)
+                    .collect())
+            })
+            .await?)
+    }
 }
 
 /// A [`BlobStore`] in a directory: each key is a file under `root` (keys are relative paths,
@@ -154,6 +182,44 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::File::open(dir)?.sync_all()
 }
 
+/// Whether a file name is one of `write_atomically`'s temporary files (`.{name}.{id}.tmp`),
+/// never a key: no key has a part starting with a dot.
+fn is_temporary(name: &str) -> bool {
+    name.starts_with('.') && name.ends_with(".tmp")
+}
+
+/// Every stored key under `root` (none when it does not exist yet) whose file was last
+/// written before `written_before`, in no particular order.
+fn keys_written_before(root: &Path, written_before: SystemTime) -> std::io::Result<Vec<String>> {
+    let mut keys = Vec::new();
+    let mut dirs = vec![(root.to_path_buf(), String::new())];
+    while let Some((dir, prefix)) = dirs.pop() {
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
+        };
+        for entry in entries {
+            let entry = entry?;
+            // Names that are not UTF-8 were not written by this adapter.
+            let Ok(name) = entry.file_name().into_string() else {
+                continue;
+            };
+            let key = format!("{prefix}{name}");
+            let kind = entry.file_type()?;
+            if kind.is_dir() {
+                dirs.push((entry.path(), format!("{key}/")));
+            } else if kind.is_file()
+                && !is_temporary(&name)
+                && entry.metadata()?.modified()? < written_before
+            {
+                keys.push(key);
+            }
+        }
+    }
+    Ok(keys)
+}
+
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> std::io::Result<T> + Send + 'static,
 ) -> Result<T, StoreError> {
@@ -192,6 +258,31 @@ impl BlobStore for FsBlobStore {
         blocking(move || match std::fs::remove_file(path) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
             _ => Ok(()),
+        })
+        .await
+    }
+
+    /// Walks the whole directory and sorts the names in memory on every call: fine for the
+    /// sweep's one page per tick over the number of files a directory store holds.
+    async fn list<'a>(
+        &self,
+        after: Option<&'a BlobKey>,
+        written_before: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<BlobKey>, StoreError> {
+        let root = self.root.clone();
+        let after = after.map(|k| k.as_str().to_owned());
+        let written_before = SystemTime::from(written_before);
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        blocking(move || {
+            let mut keys = keys_written_before(&root, written_before)?;
+            keys.sort_unstable();
+            Ok(keys
+                .into_iter()
+                .filter(|k| after.as_ref().is_none_or(|a| k > a))
+                .take(limit)
+                .map(BlobKey::from_trusted)
+                .collect())
         })
         .await
     }

@@ -15,6 +15,7 @@ use credence_domain::document::{
     BlobKey, Document, DocumentContent, ExternalUrl, FileName, MimeType,
 };
 use credence_domain::ids::{CustomerId, UserId};
+use credence_domain::logo::LogoName;
 use credence_domain::ports::{AttachError, DocumentLinks, DocumentStore, StoreError};
 use credence_domain::values::FreeText;
 use diesel::prelude::*;
@@ -272,6 +273,64 @@ fn attach_document(
     link(conn, customer, key, to_db_time(now))
 }
 
+/// How many keys go into one `IN (...)` list (SQLite bounds the parameters of a statement).
+const KEYS_PER_QUERY: usize = 500;
+
+/// The subset of `keys` some row names (see [`DocumentStore::referenced`]): documents'
+/// blob and thumbnail keys, then logo renditions, matched in Rust against each customer's
+/// current logo name with [`LogoName::variant_of`], so the key format lives in one place.
+fn referenced_keys(conn: &mut AnyConnection, keys: &[BlobKey]) -> Result<Vec<BlobKey>, Failure> {
+    let mut named: HashSet<String> = HashSet::new();
+    for chunk in keys.chunks(KEYS_PER_QUERY) {
+        let wanted: Vec<&str> = chunk.iter().map(BlobKey::as_str).collect();
+        named.extend(
+            documents::table
+                .filter(documents::blob_key.eq_any(&wanted))
+                .select(documents::blob_key.assume_not_null())
+                .load::<String>(conn)?,
+        );
+        named.extend(
+            documents::table
+                .filter(documents::thumbnail_key.eq_any(&wanted))
+                .select(documents::thumbnail_key.assume_not_null())
+                .load::<String>(conn)?,
+        );
+    }
+    // `logos/{customer uuid}/{file}`, by customer.
+    let mut renditions: HashMap<&str, Vec<&str>> = HashMap::new();
+    for key in keys {
+        if let Some((customer, file)) = key
+            .as_str()
+            .strip_prefix("logos/")
+            .and_then(|rest| rest.split_once('/'))
+            && !file.contains('/')
+        {
+            renditions.entry(customer).or_default().push(file);
+        }
+    }
+    let customers_with_logos: Vec<&str> = renditions.keys().copied().collect();
+    for chunk in customers_with_logos.chunks(KEYS_PER_QUERY) {
+        let logos: Vec<(String, String)> = customers::table
+            .filter(customers::uuid.eq_any(chunk))
+            .filter(customers::logo.is_not_null())
+            .select((customers::uuid, customers::logo.assume_not_null()))
+            .load(conn)?;
+        for (customer, logo) in logos {
+            let logo = LogoName::from_trusted(logo);
+            for file in renditions.get(customer.as_str()).into_iter().flatten() {
+                if logo.variant_of(file).is_some() {
+                    named.insert(format!("logos/{customer}/{file}"));
+                }
+            }
+        }
+    }
+    Ok(keys
+        .iter()
+        .filter(|k| named.contains(k.as_str()))
+        .cloned()
+        .collect())
+}
+
 /// The database [`DocumentStore`] (see [`Store::documents`]).
 #[derive(Debug, Clone)]
 pub(crate) struct DatabaseDocuments {
@@ -373,6 +432,17 @@ impl DocumentStore for DatabaseDocuments {
                     .map(CustomerId)
                     .collect())
             })
+            .await?)
+    }
+
+    async fn referenced(&self, keys: &[BlobKey]) -> Result<Vec<BlobKey>, StoreError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys = keys.to_vec();
+        Ok(self
+            .database
+            .read(move |conn| referenced_keys(conn, &keys))
             .await?)
     }
 }

@@ -25,6 +25,7 @@ const POSTGRES_MIGRATION_TEXTS: &[&str] = &[
     include_str!("../migrations/postgres/2026-11-24-000004_search/up.sql"),
     include_str!("../migrations/postgres/2026-11-24-000005_projects/up.sql"),
     include_str!("../migrations/postgres/2026-11-24-000006_documents/up.sql"),
+    include_str!("../migrations/postgres/2026-11-24-000007_blob_sweep/up.sql"),
 ];
 
 /// A fresh, migrated database that disappears with this value.

@@ -21,7 +21,7 @@ use credence_domain::document::{
 };
 use credence_domain::ids::{CategoryId, CustomerId, ProjectId, RegionId, UserId};
 use credence_domain::listing::{Order, PageRequest, TextPattern, TimeRange};
-use credence_domain::logo::LogoName;
+use credence_domain::logo::{LogoName, LogoVariant};
 use credence_domain::ports::{
     AccountLedger, Admission, AdmitError, AttachError, BlobStore, CustomerRepository,
     DocumentLinks, IdempotencyStart, IdempotencyStore, MoveTaskError, NewCustomer, Posting,
@@ -3561,6 +3561,87 @@ async fn logo_round_trip(store: Store) {
     assert_eq!(inserted.data.logo, Some(logo));
 }
 
+async fn blobs_list_and_references_for_the_orphan_sweep(store: Store) {
+    let blobs = store.blobs();
+    let document = stored_document(Uuid::new_v4(), at(1));
+    store.documents().insert(&document).await.unwrap();
+    let customer = add(&store, "SWEEP-1", "Sweep", at(0)).await;
+    let logo = LogoName::from_trusted("1760000000000-0000beef_acme.png".to_owned());
+    let old_logo = LogoName::from_trusted("1750000000000-0000cafe_acme.png".to_owned());
+    let mut with_logo = customer.data.clone();
+    with_logo.logo = Some(logo.clone());
+    cr(&store)
+        .update(customer.id, &with_logo, &DocumentLinks::none(), at(2))
+        .await
+        .unwrap()
+        .unwrap();
+
+    let mut referenced = vec![
+        BlobKey::document(document.uuid),
+        BlobKey::thumbnail(document.uuid),
+    ];
+    referenced.extend(
+        LogoVariant::ALL
+            .into_iter()
+            .map(|v| BlobKey::logo(customer.uuid, &logo.file(v))),
+    );
+    let orphans = vec![
+        BlobKey::document(Uuid::new_v4()),
+        BlobKey::logo(customer.uuid, &old_logo.file(LogoVariant::Small)),
+    ];
+    for key in referenced.iter().chain(&orphans) {
+        blobs.put(key, b"bytes").await.unwrap();
+    }
+    let mut all: Vec<BlobKey> = referenced.iter().chain(&orphans).cloned().collect();
+    all.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+
+    // Everything is older than a time to come, in key order, paged with `after`.
+    let future = Utc::now() + chrono::TimeDelta::days(365);
+    assert_eq!(blobs.list(None, future, 100).await.unwrap(), all);
+    let first = blobs.list(None, future, 3).await.unwrap();
+    assert_eq!(first, all[..3]);
+    let rest = blobs.list(first.last(), future, 100).await.unwrap();
+    assert_eq!(rest, all[3..]);
+    assert_eq!(
+        blobs.list(all.last(), future, 100).await.unwrap(),
+        Vec::<BlobKey>::new()
+    );
+    // Nothing was written before a time gone by.
+    let past = Utc::now() - chrono::TimeDelta::days(1);
+    assert_eq!(
+        blobs.list(None, past, 100).await.unwrap(),
+        Vec::<BlobKey>::new()
+    );
+
+    // Only the keys a row names are referenced, whatever else is asked about.
+    let mut asked = all.clone();
+    asked.push(BlobKey::from_trusted("elsewhere/thing".to_owned()));
+    asked.push(BlobKey::logo(
+        Uuid::new_v4(),
+        &logo.file(LogoVariant::Original),
+    ));
+    let sorted = |mut keys: Vec<BlobKey>| {
+        keys.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+        keys
+    };
+    let expected = sorted(referenced.clone());
+    assert_eq!(
+        sorted(store.documents().referenced(&asked).await.unwrap()),
+        expected
+    );
+    assert_eq!(
+        store.documents().referenced(&[]).await.unwrap(),
+        Vec::<BlobKey>::new()
+    );
+
+    // An archived customer's logo is still referenced.
+    assert!(cr(&store).archive(customer.id, at(3)).await.unwrap());
+    assert_eq!(
+        sorted(store.documents().referenced(&asked).await.unwrap()),
+        expected
+    );
+}
+
 async fn racing_attaches_stop_at_the_limit(store: Store) {
     let c = add(&store, "RACE-DOCS", "Racing Documents", at(0)).await;
     let mut uploads = Vec::new();
@@ -3628,6 +3709,39 @@ async fn fs_blobs_put_get_overwrite_and_delete() {
     blobs.delete(&key).await.unwrap();
     assert_eq!(blobs.get(&key).await.unwrap(), None);
     blobs.delete(&key).await.unwrap();
+
+    // Listing: keys from the paths under the root, in key order, without temporary files.
+    let future = Utc::now() + chrono::TimeDelta::days(365);
+    let past = Utc::now() - chrono::TimeDelta::days(1);
+    let empty = FsBlobStore::new(root.join("not-yet"));
+    assert_eq!(
+        empty.list(None, future, 10).await.unwrap(),
+        Vec::<BlobKey>::new()
+    );
+    let logo = LogoName::from_trusted("1760000000000-0000beef_acme.png".to_owned());
+    let mut all = vec![
+        BlobKey::document(uuid),
+        BlobKey::thumbnail(uuid),
+        BlobKey::document(Uuid::new_v4()),
+        BlobKey::logo(uuid, &logo.file(LogoVariant::Original)),
+        BlobKey::logo(uuid, &logo.file(LogoVariant::Small)),
+    ];
+    for key in &all {
+        blobs.put(key, b"bytes").await.unwrap();
+    }
+    std::fs::write(root.join("blobs/documents/.left.0123.tmp"), b"half").unwrap();
+    all.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+    assert_eq!(blobs.list(None, future, 100).await.unwrap(), all);
+    let first = blobs.list(None, future, 2).await.unwrap();
+    assert_eq!(first, all[..2]);
+    assert_eq!(
+        blobs.list(first.last(), future, 100).await.unwrap(),
+        all[2..]
+    );
+    assert_eq!(
+        blobs.list(None, past, 100).await.unwrap(),
+        Vec::<BlobKey>::new()
+    );
 
     for bad in ["../escape", "/etc/passwd", "", "a/../../b", "a\\b"] {
         let key = BlobKey::from_trusted(bad.to_owned());
@@ -3725,4 +3839,5 @@ contract!(
     refused_links_leave_the_customer_unchanged,
     logo_round_trip,
     racing_attaches_stop_at_the_limit,
+    blobs_list_and_references_for_the_orphan_sweep,
 );

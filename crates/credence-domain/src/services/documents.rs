@@ -24,6 +24,10 @@ use crate::principal::Principal;
 /// The box a document thumbnail fits in, in pixels.
 pub const THUMBNAIL_BOX: u32 = 256;
 
+/// How old bytes must be before the orphan sweep may remove them: far longer than any
+/// request, so bytes written by an upload whose row is still to come are never swept.
+pub const ORPHAN_GRACE: chrono::TimeDelta = chrono::TimeDelta::hours(1);
+
 /// Why a document operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum DocumentError {
@@ -320,6 +324,53 @@ impl DocumentService {
         } else {
             Err(DocumentError::DocumentNotFound(uuid))
         }
+    }
+
+    /// Removes bytes no row refers to (decision 0012: a crash between the bytes and their
+    /// row, or between a row's removal and its bytes', leaves such garbage). One call looks
+    /// at one page: up to `limit` keys after `cursor`, written before now minus
+    /// [`ORPHAN_GRACE`], and deletes those [`DocumentStore::referenced`] leaves out.
+    ///
+    /// A system task, not a use case: it takes no [`Principal`], and nothing a client sends
+    /// reaches it. Returns how many keys were deleted and the cursor for the next call: the
+    /// last key listed, or `None` once a page comes back short (the pass is over; the next
+    /// call starts from the first key).
+    ///
+    /// # Errors
+    /// [`StoreError`] when listing, the reference check or a delete fails; keys already
+    /// deleted stay deleted, and the same page can simply be swept again.
+    pub async fn sweep_orphans(
+        &self,
+        cursor: Option<BlobKey>,
+        limit: u32,
+    ) -> Result<(u64, Option<BlobKey>), StoreError> {
+        let written_before = self.clock.now() - ORPHAN_GRACE;
+        let keys = self
+            .media
+            .blobs
+            .list(cursor.as_ref(), written_before, limit)
+            .await?;
+        let next = if keys.len() < usize::try_from(limit).unwrap_or(usize::MAX) {
+            None
+        } else {
+            keys.last().cloned()
+        };
+        if keys.is_empty() {
+            return Ok((0, next));
+        }
+        let referenced: std::collections::HashSet<BlobKey> = self
+            .media
+            .documents
+            .referenced(&keys)
+            .await?
+            .into_iter()
+            .collect();
+        let mut deleted = 0;
+        for key in keys.iter().filter(|k| !referenced.contains(*k)) {
+            self.media.blobs.delete(key).await?;
+            deleted += 1;
+        }
+        Ok((deleted, next))
     }
 
     async fn owner(

@@ -18,7 +18,7 @@ pub use customers::{
     CreateCustomerError, CustomerService, DeleteCustomerError, GetCustomerError,
     ListCustomersError, ProjectError, ReferencePorts, Saved, UpdateCustomerError,
 };
-pub use documents::{Content, DocumentError, DocumentService, Media};
+pub use documents::{Content, DocumentError, DocumentService, Media, ORPHAN_GRACE};
 pub use orders::{OrderError, OrderService, SubmitTask};
 pub use records::{
     DeleteRecordError, GetRecordError, ListRecordsError, RecordService, SaveRecordError,

@@ -1,0 +1,2 @@
+DROP INDEX documents_thumbnail_key;
+DROP INDEX documents_blob_key;
