@@ -116,6 +116,7 @@ pub trait CustomerRepository: Send + Sync {
 
     /// Replaces a live customer's data (with payment types, contacts and projects) and
     /// attaches `links`, in one transaction. Returns `None` when no live customer has the id.
+    /// `by` is the user making the change: a changed credit limit's history row names it.
     ///
     /// # Errors
     /// As [`CustomerRepository::insert`].
@@ -124,6 +125,7 @@ pub trait CustomerRepository: Send + Sync {
         id: CustomerId,
         data: &CustomerData,
         links: &DocumentLinks,
+        by: Option<crate::ids::UserId>,
         now: DateTime<Utc>,
     ) -> Result<Option<Customer>, WriteError>;
 

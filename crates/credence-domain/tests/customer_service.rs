@@ -243,7 +243,7 @@ async fn an_upsert_that_loses_the_creation_race_updates_the_winner() {
         .expect_update()
         .times(1)
         .in_sequence(&mut seq)
-        .returning(|id, data, _, _| Ok(Some(stored(id.get(), data.clone()))));
+        .returning(|id, data, _, _, _| Ok(Some(stored(id.get(), data.clone()))));
     let body = CustomerInput {
         name: Field::Value("Racer".into()),
         city: Field::Value("Nice".into()),

@@ -576,7 +576,7 @@ async fn a_failed_insert_drops_the_new_logo_and_a_new_logo_drops_the_old_one() {
         .expect_update()
         .times(1)
         .in_sequence(&mut seq)
-        .returning(|id, data, _, _| Ok(Some(stored(id.get(), data.clone()))));
+        .returning(|id, data, _, _, _| Ok(Some(stored(id.get(), data.clone()))));
     let deleted = Arc::new(Mutex::new(Vec::new()));
     let log = Arc::clone(&deleted);
     ports

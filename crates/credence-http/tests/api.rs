@@ -2745,8 +2745,10 @@ async fn a_customer_lists_its_documents_and_links_new_ones() {
     mocks
         .customers
         .expect_update()
-        .withf(|_, _, links, _| {
-            links.existing.is_empty()
+        .withf(|_, _, links, by, _| {
+            // The admin key's user signs the change.
+            by.is_some()
+                && links.existing.is_empty()
                 && links.external.len() == 1
                 && links.external[0].content.clone()
                     == DocumentContent::External {
@@ -2756,7 +2758,7 @@ async fn a_customer_lists_its_documents_and_links_new_ones() {
                 && links.external[0].file_name.as_str() == "pdf-sample.pdf"
         })
         .times(1)
-        .returning(|id, data, _, _| {
+        .returning(|id, data, _, _, _| {
             let mut customer = customer(id.get());
             customer.data = data.clone();
             customer.documents = vec![linked_document()];

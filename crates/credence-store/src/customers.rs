@@ -16,7 +16,7 @@ use credence_domain::customer::{
     CustomerSort, CustomerSummary, Project,
 };
 use credence_domain::document::Document;
-use credence_domain::ids::{CustomerId, ProjectId};
+use credence_domain::ids::{CustomerId, ProjectId, UserId};
 use credence_domain::listing::{Order, Page, TextPattern, TimeRange, fold};
 use credence_domain::logo::LogoName;
 use credence_domain::ports::{
@@ -1126,6 +1126,7 @@ fn update_account(
     conn: &mut AnyConnection,
     id: i64,
     data: &CustomerData,
+    by: Option<UserId>,
     now: NaiveDateTime,
 ) -> Result<(), Failure> {
     let account = lock_account(conn, id)?
@@ -1142,7 +1143,13 @@ fn update_account(
             ))
             .execute(conn)?;
     }
-    set_limit(conn, id, data.credit_limit.minor_units(), None, now)?;
+    set_limit(
+        conn,
+        id,
+        data.credit_limit.minor_units(),
+        by.map(UserId::get),
+        now,
+    )?;
     Ok(())
 }
 
@@ -1235,6 +1242,7 @@ impl CustomerRepository for Store {
         id: CustomerId,
         data: &CustomerData,
         links: &DocumentLinks,
+        by: Option<UserId>,
         now: DateTime<Utc>,
     ) -> Result<Option<Customer>, WriteError> {
         let data = data.clone();
@@ -1255,7 +1263,7 @@ impl CustomerRepository for Store {
                     return Ok(None);
                 }
                 write_children(conn, id.get(), &data)?;
-                update_account(conn, id.get(), &data, to_db_time(now))?;
+                update_account(conn, id.get(), &data, by, to_db_time(now))?;
                 apply_links(conn, id.get(), &links, now)?;
                 get_customer(conn, &CustomerKey::Id(id))
             })

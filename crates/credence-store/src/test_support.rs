@@ -146,6 +146,23 @@ pub fn credit_limit_history(database: &Database, account: i64) -> Vec<(Option<i6
         .unwrap_or_else(|e| panic!("cannot read the limit history: {e}"))
 }
 
+/// Who made each change of an account's limit (`user_id` of each history row), oldest first.
+///
+/// # Panics
+/// When the database cannot be read.
+pub fn credit_limit_signers(database: &Database, account: i64) -> Vec<Option<i64>> {
+    use crate::schema::credit_limit_history as h;
+    let mut conn = database
+        .write_connection()
+        .unwrap_or_else(|e| panic!("no connection: {e:?}"));
+    h::table
+        .filter(h::account_id.eq(account))
+        .order(h::id)
+        .select(h::user_id)
+        .load(&mut *conn)
+        .unwrap_or_else(|e| panic!("cannot read the limit history: {e}"))
+}
+
 fn open(url: &str) -> Database {
     let database = Database::connect(url, PoolOptions::default())
         .unwrap_or_else(|e| panic!("cannot open test database: {e}"));

@@ -310,7 +310,7 @@ async fn duplicate_live_reference_is_refused(store: Store) {
     let other = add(&store, "OTHER", "Other", at(2)).await;
     let clash = data(&store, "DUP", "Other").await;
     let result = cr(&store)
-        .update(other.id, &clash, &DocumentLinks::none(), at(3))
+        .update(other.id, &clash, &DocumentLinks::none(), None, at(3))
         .await;
     assert!(
         matches!(result, Err(WriteError::DuplicateReference)),
@@ -384,7 +384,7 @@ async fn archive_frees_the_reference_and_hides_the_row(store: Store) {
     assert_ne!(again.id, first.id);
     assert!(
         cr(&store)
-            .update(first.id, &first.data, &DocumentLinks::none(), at(8))
+            .update(first.id, &first.data, &DocumentLinks::none(), None, at(8))
             .await
             .unwrap()
             .is_none(),
@@ -469,7 +469,7 @@ async fn projects_are_written_kept_replaced_and_cleared(store: Store) {
     let mut second = created.data.clone();
     second.projects = projects(&[(Some(ids[1]), "Renamed"), (None, "Third")]);
     let updated = cr(&store)
-        .update(created.id, &second, &DocumentLinks::none(), at(60))
+        .update(created.id, &second, &DocumentLinks::none(), None, at(60))
         .await
         .unwrap()
         .unwrap();
@@ -485,7 +485,7 @@ async fn projects_are_written_kept_replaced_and_cleared(store: Store) {
     let mut cleared = updated.data.clone();
     cleared.projects.clear();
     let updated = cr(&store)
-        .update(created.id, &cleared, &DocumentLinks::none(), at(61))
+        .update(created.id, &cleared, &DocumentLinks::none(), None, at(61))
         .await
         .unwrap()
         .unwrap();
@@ -525,7 +525,7 @@ async fn update_replaces_payment_types_and_contacts(store: Store) {
         phone: text("1"),
     }];
     let updated = cr(&store)
-        .update(created.id, &second, &DocumentLinks::none(), at(60))
+        .update(created.id, &second, &DocumentLinks::none(), None, at(60))
         .await
         .unwrap()
         .unwrap();
@@ -538,7 +538,7 @@ async fn update_replaces_payment_types_and_contacts(store: Store) {
     );
     let cleared = data(&store, "UPD-2", "After").await;
     let updated = cr(&store)
-        .update(created.id, &cleared, &DocumentLinks::none(), at(61))
+        .update(created.id, &cleared, &DocumentLinks::none(), None, at(61))
         .await
         .unwrap()
         .unwrap();
@@ -549,6 +549,7 @@ async fn update_replaces_payment_types_and_contacts(store: Store) {
                 CustomerId(777_777),
                 &cleared,
                 &DocumentLinks::none(),
+                None,
                 at(62)
             )
             .await
@@ -562,7 +563,7 @@ async fn update_replaces_payment_types_and_contacts(store: Store) {
     }];
     assert!(matches!(
         cr(&store)
-            .update(created.id, &dangling, &DocumentLinks::none(), at(63))
+            .update(created.id, &dangling, &DocumentLinks::none(), None, at(63))
             .await,
         Err(WriteError::DanglingReference)
     ));
@@ -726,6 +727,7 @@ async fn date_ranges_sorting_and_paging(store: Store) {
                 created.id,
                 &created.data,
                 &DocumentLinks::none(),
+                None,
                 at(1000 - i64::try_from(i).unwrap()),
             )
             .await
@@ -1583,7 +1585,7 @@ async fn search_follows_updates_inactive_and_archive(store: Store) {
     let mut renamed = a.data.clone();
     renamed.name = CustomerName::new("Okapi Works").unwrap();
     cr(&store)
-        .update(a.id, &renamed, &DocumentLinks::none(), at(4))
+        .update(a.id, &renamed, &DocumentLinks::none(), None, at(4))
         .await
         .unwrap();
     assert_eq!(found(&store, &search("zebra")).await.1, 0);
@@ -2240,10 +2242,10 @@ async fn customers_and_accounts_go_together(store: Store) {
             reserved: 0
         })
     );
-    // The limit moves with the customer, with a history row.
+    // The limit moves with the customer, with a history row signed by who changed it.
     d.credit_limit = CreditLimit::new("50".parse().unwrap(), eur()).unwrap();
     let updated = cr(&store)
-        .update(c.id, &d, &DocumentLinks::none(), at(1))
+        .update(c.id, &d, &DocumentLinks::none(), Some(UserId(42)), at(1))
         .await
         .unwrap()
         .unwrap();
@@ -2261,11 +2263,15 @@ async fn customers_and_accounts_go_together(store: Store) {
         credence_store::test_support::credit_limit_history(store.database(), c.id.get()),
         vec![(None, 1234), (Some(1234), 5000)]
     );
+    assert_eq!(
+        credence_store::test_support::credit_limit_signers(store.database(), c.id.get())[1],
+        Some(42)
+    );
     // With no money on it, the account follows a currency change.
     d.currency = usd;
     d.credit_limit = CreditLimit::new("50".parse().unwrap(), usd).unwrap();
     let dollars = cr(&store)
-        .update(c.id, &d, &DocumentLinks::none(), at(2))
+        .update(c.id, &d, &DocumentLinks::none(), None, at(2))
         .await
         .unwrap()
         .unwrap();
@@ -2278,7 +2284,7 @@ async fn customers_and_accounts_go_together(store: Store) {
     d.currency = eur();
     d.credit_limit = CreditLimit::new("50".parse().unwrap(), eur()).unwrap();
     let refused = cr(&store)
-        .update(c.id, &d, &DocumentLinks::none(), at(4))
+        .update(c.id, &d, &DocumentLinks::none(), None, at(4))
         .await;
     assert!(
         matches!(refused, Err(WriteError::AccountInUse)),
@@ -3398,6 +3404,7 @@ async fn customer_writes_attach_their_links(store: Store) {
             created.id,
             &renamed,
             &links(&[upload.uuid], &[again.clone(), other.clone()], 3),
+            None,
             at(20),
         )
         .await
@@ -3414,7 +3421,7 @@ async fn customer_writes_attach_their_links(store: Store) {
         external_document("https://example.com/twice", at(30)),
     ];
     let updated = cr(&store)
-        .update(created.id, &renamed, &links(&[], &twice, 10), at(30))
+        .update(created.id, &renamed, &links(&[], &twice, 10), None, at(30))
         .await
         .unwrap()
         .unwrap();
@@ -3423,7 +3430,7 @@ async fn customer_writes_attach_their_links(store: Store) {
     assert_eq!(docs.get(twice[1].uuid).await.unwrap(), None);
     // No links: the documents stay as they are.
     let updated = cr(&store)
-        .update(created.id, &renamed, &DocumentLinks::none(), at(31))
+        .update(created.id, &renamed, &DocumentLinks::none(), None, at(31))
         .await
         .unwrap()
         .unwrap();
@@ -3459,6 +3466,7 @@ async fn refused_links_leave_the_customer_unchanged(store: Store) {
             customer.id,
             &changed,
             &links(&[unknown], std::slice::from_ref(&fresh), 10),
+            None,
             at(5),
         )
         .await;
@@ -3475,7 +3483,7 @@ async fn refused_links_leave_the_customer_unchanged(store: Store) {
         external_document("https://example.com/two", at(6)),
     ];
     let result = cr(&store)
-        .update(customer.id, &changed, &links(&[], &two, 2), at(6))
+        .update(customer.id, &changed, &links(&[], &two, 2), None, at(6))
         .await;
     assert!(
         matches!(result, Err(WriteError::TooManyDocuments)),
@@ -3487,7 +3495,13 @@ async fn refused_links_leave_the_customer_unchanged(store: Store) {
     assert_eq!(docs.holders(held.uuid).await.unwrap(), [customer.id]);
     // Exactly at the limit is fine.
     let updated = cr(&store)
-        .update(customer.id, &changed, &links(&[], &two[..1], 2), at(7))
+        .update(
+            customer.id,
+            &changed,
+            &links(&[], &two[..1], 2),
+            None,
+            at(7),
+        )
         .await
         .unwrap()
         .unwrap();
@@ -3531,7 +3545,7 @@ async fn logo_round_trip(store: Store) {
     let mut with_logo = customer.data.clone();
     with_logo.logo = Some(logo.clone());
     let updated = cr(&store)
-        .update(customer.id, &with_logo, &DocumentLinks::none(), at(1))
+        .update(customer.id, &with_logo, &DocumentLinks::none(), None, at(1))
         .await
         .unwrap()
         .unwrap();
@@ -3549,7 +3563,13 @@ async fn logo_round_trip(store: Store) {
     assert_eq!(page.items[0].data.logo, Some(logo.clone()));
 
     let cleared = cr(&store)
-        .update(customer.id, &customer.data, &DocumentLinks::none(), at(2))
+        .update(
+            customer.id,
+            &customer.data,
+            &DocumentLinks::none(),
+            None,
+            at(2),
+        )
         .await
         .unwrap()
         .unwrap();
@@ -3571,7 +3591,7 @@ async fn blobs_list_and_references_for_the_orphan_sweep(store: Store) {
     let mut with_logo = customer.data.clone();
     with_logo.logo = Some(logo.clone());
     cr(&store)
-        .update(customer.id, &with_logo, &DocumentLinks::none(), at(2))
+        .update(customer.id, &with_logo, &DocumentLinks::none(), None, at(2))
         .await
         .unwrap()
         .unwrap();
@@ -3667,7 +3687,7 @@ async fn racing_attaches_stop_at_the_limit(store: Store) {
         tasks.push(tokio::spawn(async move {
             let link = external_document(&format!("https://example.com/race/{i}"), at(10));
             cr(&store)
-                .update(id, &data, &links(&[], &[link], 5), at(10))
+                .update(id, &data, &links(&[], &[link], 5), None, at(10))
                 .await
                 .map(|_| ())
                 .map_err(|e| format!("{e:?}"))

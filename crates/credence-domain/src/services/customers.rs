@@ -728,6 +728,8 @@ impl CustomerService {
                 customer.id,
                 &customer.data,
                 &DocumentLinks::none(),
+                // The credit limit is written back unchanged: no history row to sign.
+                None,
                 self.clock.now(),
             )
             .await?
@@ -829,7 +831,11 @@ impl CustomerService {
         if logo.is_some() {
             data.logo.clone_from(&logo);
         }
-        match self.customers.update(current.id, &data, &links, now).await {
+        match self
+            .customers
+            .update(current.id, &data, &links, principal.user_id(), now)
+            .await
+        {
             Ok(Some(customer)) => {
                 if logo.is_some() && current.data.logo != logo {
                     self.drop_logo(current.uuid, current.data.logo.as_ref())
