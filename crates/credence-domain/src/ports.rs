@@ -362,6 +362,8 @@ pub trait AccountLedger: Send + Sync {
     async fn admit(&self, admission: &Admission) -> Result<crate::credit::Reservation, AdmitError>;
 
     /// Captures an open reservation (`amount` defaults to all of it; the rest is released).
+    /// `idempotency` (as [`Admission::idempotency`]) tags the ledger entry: a repeat with the
+    /// same tag answers the settled reservation and moves nothing.
     ///
     /// # Errors
     /// [`SettleError`].
@@ -372,9 +374,10 @@ pub trait AccountLedger: Send + Sync {
         amount: Option<i64>,
         user: Option<crate::ids::UserId>,
         now: DateTime<Utc>,
+        idempotency: Option<String>,
     ) -> Result<crate::credit::Reservation, SettleError>;
 
-    /// Releases an open reservation.
+    /// Releases an open reservation; `idempotency` as for [`AccountLedger::capture`].
     ///
     /// # Errors
     /// [`SettleError`].
@@ -384,6 +387,7 @@ pub trait AccountLedger: Send + Sync {
         reservation: crate::credit::ReservationId,
         user: Option<crate::ids::UserId>,
         now: DateTime<Utc>,
+        idempotency: Option<String>,
     ) -> Result<crate::credit::Reservation, SettleError>;
 
     /// Posts a payment, charge or adjustment (charges are never refused for credit).

@@ -576,10 +576,23 @@ pub(crate) fn settle_in(
     capture: Option<Option<i64>>,
     user: Option<i64>,
     now: NaiveDateTime,
+    idempotency: Option<&str>,
 ) -> Result<Result<Reservation, Settle>, Failure> {
     let Some(row) = load_reservation(conn, id)?.filter(|r| r.account_id == account) else {
         return Ok(Err(Settle::NotFound));
     };
+    // A retry of a settlement that was applied (its answer lost to a crash) finds its own
+    // ledger entry by tag and answers the settled reservation, instead of "closed".
+    let mut idempotency = idempotency;
+    if let Some(tag) = idempotency
+        && let Some(entry) = entry_by_tag(conn, tag)?
+    {
+        if entry.reservation.map(|r| r.0) == Some(id) {
+            return row.into_domain().map(Ok);
+        }
+        // The key tagged another effect long ago (its record since purged): it tags nothing.
+        idempotency = None;
+    }
     if !row.is_open() {
         return Ok(Err(Settle::NotOpen));
     }
@@ -636,7 +649,7 @@ pub(crate) fn settle_in(
             reservation: Some(row.id),
             user,
             at: now,
-            idempotency: None,
+            idempotency,
         },
     )?
     .ok_or_else(|| Failure::corrupt("reservation", format!("{id} has no account")))?;
@@ -762,12 +775,21 @@ impl AccountLedger for Store {
         amount: Option<i64>,
         user: Option<UserId>,
         now: DateTime<Utc>,
+        idempotency: Option<String>,
     ) -> Result<Reservation, SettleError> {
         let now = to_db_time(now);
         let user = user.map(UserId::get);
         self.database()
             .write(move |conn| {
-                settle_in(conn, account.get(), reservation.0, Some(amount), user, now)
+                settle_in(
+                    conn,
+                    account.get(),
+                    reservation.0,
+                    Some(amount),
+                    user,
+                    now,
+                    idempotency.as_deref(),
+                )
             })
             .await
             .map_err(SettleError::from)?
@@ -780,11 +802,22 @@ impl AccountLedger for Store {
         reservation: ReservationId,
         user: Option<UserId>,
         now: DateTime<Utc>,
+        idempotency: Option<String>,
     ) -> Result<Reservation, SettleError> {
         let now = to_db_time(now);
         let user = user.map(UserId::get);
         self.database()
-            .write(move |conn| settle_in(conn, account.get(), reservation.0, None, user, now))
+            .write(move |conn| {
+                settle_in(
+                    conn,
+                    account.get(),
+                    reservation.0,
+                    None,
+                    user,
+                    now,
+                    idempotency.as_deref(),
+                )
+            })
             .await
             .map_err(SettleError::from)?
             .map_err(SettleError::from)

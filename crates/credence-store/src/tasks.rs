@@ -238,7 +238,15 @@ fn move_in(
         TaskState::Submitted | TaskState::InProgress => return row.into_domain().map(Ok),
     };
     let is_finish = capture.is_some();
-    match settle_in(conn, row.account_id, row.reservation_id, capture, user, now)? {
+    match settle_in(
+        conn,
+        row.account_id,
+        row.reservation_id,
+        capture,
+        user,
+        now,
+        None,
+    )? {
         Ok(_) => {}
         Err(Settle::NotOpen) if is_finish => tracing::warn!(
             task = id,

@@ -1876,6 +1876,66 @@ async fn admission_up_to_the_available_credit(store: Store) {
     assert_eq!(entries[0].reservation, Some(first.id));
 }
 
+async fn tagged_settlements_answer_their_repeats(store: Store) {
+    let c = funded(&store, "TAGGED", 1000).await;
+    let tag = |k: &str| {
+        Some(format!(
+            "7:/api/v1.0/customers/{{id}}/account/reservations/{{rid}}/capture:{k}"
+        ))
+    };
+    let r1 = al(&store)
+        .admit(&admission(c.id, 300, 1, 3600))
+        .await
+        .unwrap();
+    let first = al(&store)
+        .capture(c.id, r1.id, Some(200), None, at(2), tag("k1"))
+        .await
+        .unwrap();
+    assert_eq!(first.captured, Some(200));
+    // The same tag again (the answer was lost): the first capture, nothing moved.
+    let again = al(&store)
+        .capture(c.id, r1.id, Some(100), None, at(3), tag("k1"))
+        .await
+        .unwrap();
+    assert_eq!((again.status, again.captured), (first.status, Some(200)));
+    assert!(matches!(
+        al(&store)
+            .capture(c.id, r1.id, None, None, at(3), tag("k2"))
+            .await,
+        Err(SettleError::NotOpen)
+    ));
+    let r2 = al(&store)
+        .admit(&admission(c.id, 100, 4, 3600))
+        .await
+        .unwrap();
+    let released = al(&store)
+        .release(c.id, r2.id, None, at(5), tag("r1"))
+        .await
+        .unwrap();
+    let repeat = al(&store)
+        .release(c.id, r2.id, None, at(6), tag("r1"))
+        .await
+        .unwrap();
+    assert_eq!(repeat.status, released.status);
+    assert!(matches!(
+        al(&store).release(c.id, r2.id, None, at(6), None).await,
+        Err(SettleError::NotOpen)
+    ));
+    // A tag that settled another reservation long ago tags nothing now.
+    let r3 = al(&store)
+        .admit(&admission(c.id, 50, 7, 3600))
+        .await
+        .unwrap();
+    let other = al(&store)
+        .capture(c.id, r3.id, None, None, at(8), tag("k1"))
+        .await
+        .unwrap();
+    assert_eq!(other.captured, Some(50));
+    let account = al(&store).account(c.id, at(8)).await.unwrap().unwrap();
+    assert_eq!((account.balance, account.reserved), (-250, 0));
+    assert_ledger_adds_up(&store, c.id).await;
+}
+
 async fn capture_release_and_their_refusals(store: Store) {
     let c = funded(&store, "SETTLE", 1000).await;
     let other = funded(&store, "OTHER", 1000).await;
@@ -1884,7 +1944,7 @@ async fn capture_release_and_their_refusals(store: Store) {
         .await
         .unwrap();
     let captured = al(&store)
-        .capture(c.id, r1.id, Some(450), Some(UserId(1)), at(2))
+        .capture(c.id, r1.id, Some(450), Some(UserId(1)), at(2), None)
         .await
         .unwrap();
     assert_eq!(
@@ -1897,7 +1957,9 @@ async fn capture_release_and_their_refusals(store: Store) {
         (-450, 0, 550)
     );
     assert!(matches!(
-        al(&store).capture(c.id, r1.id, None, None, at(3)).await,
+        al(&store)
+            .capture(c.id, r1.id, None, None, at(3), None)
+            .await,
         Err(SettleError::NotOpen)
     ));
     let r2 = al(&store)
@@ -1906,35 +1968,42 @@ async fn capture_release_and_their_refusals(store: Store) {
         .unwrap();
     assert!(matches!(
         al(&store)
-            .capture(c.id, r2.id, Some(301), None, at(5))
+            .capture(c.id, r2.id, Some(301), None, at(5), None)
             .await,
         Err(SettleError::Exceeds)
     ));
     assert!(matches!(
-        al(&store).capture(other.id, r2.id, None, None, at(5)).await,
+        al(&store)
+            .capture(other.id, r2.id, None, None, at(5), None)
+            .await,
         Err(SettleError::NotFound)
     ));
     assert!(matches!(
-        al(&store).release(other.id, r2.id, None, at(5)).await,
+        al(&store).release(other.id, r2.id, None, at(5), None).await,
         Err(SettleError::NotFound)
     ));
     assert!(matches!(
         al(&store)
-            .capture(c.id, ReservationId(999_999), None, None, at(5))
+            .capture(c.id, ReservationId(999_999), None, None, at(5), None)
             .await,
         Err(SettleError::NotFound)
     ));
-    let released = al(&store).release(c.id, r2.id, None, at(6)).await.unwrap();
+    let released = al(&store)
+        .release(c.id, r2.id, None, at(6), None)
+        .await
+        .unwrap();
     assert_eq!(
         (released.status, released.captured),
         (ReservationStatus::Released, None)
     );
     assert!(matches!(
-        al(&store).release(c.id, r2.id, None, at(7)).await,
+        al(&store).release(c.id, r2.id, None, at(7), None).await,
         Err(SettleError::NotOpen)
     ));
     assert!(matches!(
-        al(&store).capture(c.id, r2.id, None, None, at(7)).await,
+        al(&store)
+            .capture(c.id, r2.id, None, None, at(7), None)
+            .await,
         Err(SettleError::NotOpen)
     ));
     let r3 = al(&store)
@@ -1942,7 +2011,7 @@ async fn capture_release_and_their_refusals(store: Store) {
         .await
         .unwrap();
     let all = al(&store)
-        .capture(c.id, r3.id, None, None, at(9))
+        .capture(c.id, r3.id, None, None, at(9), None)
         .await
         .unwrap();
     assert_eq!(all.captured, Some(100));
@@ -2091,7 +2160,9 @@ async fn expired_reservations_stop_counting_and_expire_once(store: Store) {
         .await
         .unwrap();
     assert!(matches!(
-        al(&store).capture(d.id, late.id, None, None, at(10)).await,
+        al(&store)
+            .capture(d.id, late.id, None, None, at(10), None)
+            .await,
         Err(SettleError::NotOpen)
     ));
     assert_eq!(stored(&store, d.id).await.reserved, 0);
@@ -2317,7 +2388,7 @@ async fn customers_and_accounts_go_together(store: Store) {
         Err(RemoveError::InUse)
     ));
     al(&store)
-        .release(c.id, held.id, None, at(9))
+        .release(c.id, held.id, None, at(9), None)
         .await
         .unwrap();
     assert!(cr(&store).archive(c.id, at(10)).await.unwrap());
@@ -3860,4 +3931,5 @@ contract!(
     logo_round_trip,
     racing_attaches_stop_at_the_limit,
     blobs_list_and_references_for_the_orphan_sweep,
+    tagged_settlements_answer_their_repeats,
 );

@@ -376,6 +376,7 @@ impl AccountService {
     }
 
     /// Captures a reservation held for the customer (all of it unless `amount` says less).
+    /// `idempotency` is the caller's scoped key: a repeat answers the capture it made.
     ///
     /// # Errors
     /// [`CreditError::ReservationNotFound`], [`CreditError::ReservationClosed`], or an
@@ -386,6 +387,7 @@ impl AccountService {
         key: &CustomerKey,
         reservation: ReservationId,
         amount: Option<Decimal>,
+        idempotency: Option<String>,
     ) -> Result<Reservation, CreditError> {
         let customer = self.customer(principal, key).await?;
         let payer = self.payer(&customer).await?;
@@ -406,12 +408,14 @@ impl AccountService {
                 amount,
                 principal.user_id(),
                 self.clock.now(),
+                idempotency,
             )
             .await
             .map_err(|e| settle_error(e, reservation))
     }
 
-    /// Releases a reservation held for the customer.
+    /// Releases a reservation held for the customer; `idempotency` as for
+    /// [`AccountService::capture`].
     ///
     /// # Errors
     /// [`CreditError::ReservationNotFound`] or [`CreditError::ReservationClosed`].
@@ -420,11 +424,18 @@ impl AccountService {
         principal: &Principal,
         key: &CustomerKey,
         reservation: ReservationId,
+        idempotency: Option<String>,
     ) -> Result<Reservation, CreditError> {
         let customer = self.customer(principal, key).await?;
         let payer = self.payer(&customer).await?;
         self.ledger
-            .release(payer.id, reservation, principal.user_id(), self.clock.now())
+            .release(
+                payer.id,
+                reservation,
+                principal.user_id(),
+                self.clock.now(),
+                idempotency,
+            )
             .await
             .map_err(|e| settle_error(e, reservation))
     }

@@ -362,11 +362,11 @@ pub(crate) async fn capture_reservation(
     let rid = reservation_id(&rid)?;
     let captured = amount(&body.0, "amount")?;
     let state = &state;
-    once(state, &req, &caller, &body, "reservation", |_| async {
+    once(state, &req, &caller, &body, "reservation", |tag| async {
         let reservation = state
             .services
             .accounts
-            .capture(&caller.principal, &key, rid, captured)
+            .capture(&caller.principal, &key, rid, captured, tag)
             .await?;
         reservation_reply(state, StatusCode::OK, &reservation).await
     })
@@ -401,11 +401,11 @@ pub(crate) async fn release_reservation(
     let key = CustomerKey::parse_id(&id)?;
     let rid = reservation_id(&rid)?;
     let state = &state;
-    once(state, &req, &caller, &body, "reservation", |_| async {
+    once(state, &req, &caller, &body, "reservation", |tag| async {
         let reservation = state
             .services
             .accounts
-            .release(&caller.principal, &key, rid)
+            .release(&caller.principal, &key, rid, tag)
             .await?;
         reservation_reply(state, StatusCode::OK, &reservation).await
     })
