@@ -164,7 +164,13 @@ pub fn credit_limit_signers(database: &Database, account: i64) -> Vec<Option<i64
 }
 
 fn open(url: &str) -> Database {
-    let database = Database::connect(url, PoolOptions::default())
+    // Test suites start many databases at once on a small machine: give setup time, so a
+    // starved CPU slows a test down instead of failing it.
+    let options = PoolOptions {
+        connection_timeout: std::time::Duration::from_secs(30),
+        ..PoolOptions::default()
+    };
+    let database = Database::connect(url, options)
         .unwrap_or_else(|e| panic!("cannot open test database: {e}"));
     database
         .migrate()
