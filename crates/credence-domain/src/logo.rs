@@ -37,16 +37,13 @@ pub enum ImageKind {
 }
 
 impl ImageKind {
+    /// The four.
+    pub const ALL: [Self; 4] = [Self::Jpeg, Self::Gif, Self::Png, Self::Bmp];
+
     /// The kind of a sniffed media type, if it is one of the four.
     #[must_use]
     pub fn from_mime(mime: &str) -> Option<Self> {
-        match mime {
-            "image/jpeg" => Some(Self::Jpeg),
-            "image/gif" => Some(Self::Gif),
-            "image/png" => Some(Self::Png),
-            "image/bmp" => Some(Self::Bmp),
-            _ => None,
-        }
+        Self::ALL.into_iter().find(|k| k.mime() == mime)
     }
 
     /// The media type.
@@ -231,15 +228,10 @@ impl LogoName {
     #[must_use]
     pub fn mime(&self) -> &'static str {
         let ext = self.0.rsplit('.').next().unwrap_or_default();
-        [
-            ImageKind::Jpeg,
-            ImageKind::Gif,
-            ImageKind::Png,
-            ImageKind::Bmp,
-        ]
-        .into_iter()
-        .find(|k| k.extension() == ext)
-        .map_or(crate::document::MimeType::OCTET_STREAM, ImageKind::mime)
+        ImageKind::ALL
+            .into_iter()
+            .find(|k| k.extension() == ext)
+            .map_or(crate::document::MimeType::OCTET_STREAM, ImageKind::mime)
     }
 }
 

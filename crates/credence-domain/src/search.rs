@@ -204,6 +204,28 @@ pub fn score(terms: &SearchTerms, fields: &SearchFields<'_>) -> u32 {
         .sum()
 }
 
+/// At most `cap` candidates, rarest tokens first (the one rule every adapter follows, so
+/// both backends rank the same candidates): the tokens are taken in order of how many
+/// customers hold them (fewest first, then by token, so the query's word order does not
+/// matter), each adding its matches until the cap is reached; the token that does not fit
+/// adds its lowest ids up to the room left. `matches` holds, for each token, its matching ids
+/// in ascending order, at most `cap + 1` of them (enough to tell a token that overflows).
+/// Whenever the matches of a token and of every rarer one fit in the cap together, all of
+/// them are candidates; in particular the rarest token's are whenever it has at most `cap`.
+pub fn choose_candidates(mut matches: Vec<(&str, Vec<i64>)>, cap: usize) -> Vec<i64> {
+    matches.sort_by(|(ta, a), (tb, b)| a.len().cmp(&b.len()).then(ta.cmp(tb)));
+    let mut chosen = std::collections::BTreeSet::new();
+    'tokens: for (_, ids) in matches {
+        for id in ids {
+            if chosen.len() >= cap {
+                break 'tokens;
+            }
+            chosen.insert(id);
+        }
+    }
+    chosen.into_iter().collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -265,5 +287,53 @@ mod tests {
         };
         assert_eq!(score(&terms, &fields), 100 + 10 + 1);
         assert_eq!(search_text(&fields), "horse co 1 oslo");
+    }
+
+    #[test]
+    fn rarest_tokens_are_chosen_first() {
+        // `common` overflows a cap of 5 (it has cap + 1 ids); `rare` holds only the highest.
+        let common: Vec<i64> = (1..=6).collect();
+        assert_eq!(
+            choose_candidates(vec![("common", common.clone()), ("rare", vec![9])], 5),
+            [1, 2, 3, 4, 9]
+        );
+        assert_eq!(
+            choose_candidates(vec![("rare", vec![9]), ("common", common)], 5),
+            [1, 2, 3, 4, 9],
+            "the query's word order does not matter"
+        );
+    }
+
+    #[test]
+    fn shared_matches_take_no_room_twice() {
+        assert_eq!(
+            choose_candidates(vec![("a", vec![1, 2, 3, 4, 5, 6]), ("b", vec![2, 7])], 5),
+            [1, 2, 3, 4, 7]
+        );
+    }
+
+    #[test]
+    fn everything_fits_under_the_cap() {
+        assert_eq!(
+            choose_candidates(vec![("a", vec![3, 8]), ("b", vec![1, 8]), ("c", vec![])], 5),
+            [1, 3, 8]
+        );
+        assert_eq!(
+            choose_candidates(vec![("a", vec![1])], 0),
+            Vec::<i64>::new()
+        );
+    }
+
+    #[test]
+    fn equal_counts_go_by_token() {
+        // Both overflow: `x` comes before `y`, fills the room, and `y` adds nothing.
+        assert_eq!(
+            choose_candidates(vec![("y", vec![4, 5, 6]), ("x", vec![1, 2, 3])], 2),
+            [1, 2]
+        );
+        assert_eq!(
+            choose_candidates(vec![("y", vec![4, 5]), ("x", vec![1, 2])], 3),
+            [1, 2, 4]
+        );
     }
 }

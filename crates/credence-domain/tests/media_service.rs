@@ -263,6 +263,9 @@ async fn uploads_over_the_limit_or_empty_touch_nothing() {
         .await
         .unwrap_err();
     assert!(matches!(err, DocumentError::Forbidden), "{err:?}");
+    // Customer keys reach no document route, before any port is asked.
+    let err = service.content(&customer, Uuid::nil()).await.unwrap_err();
+    assert!(matches!(err, DocumentError::Forbidden), "{err:?}");
 }
 
 fn external_document(creator: Option<UserId>) -> credence_domain::document::Document {
