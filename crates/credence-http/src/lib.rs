@@ -17,6 +17,7 @@ mod dto;
 mod error;
 mod handlers;
 mod idempotency;
+mod lifecycle;
 mod negotiate;
 mod openapi;
 mod query;
@@ -35,6 +36,7 @@ use credence_domain::services::{
 
 pub use caller::Caller;
 pub use error::{ApiError, ErrorBody};
+pub use lifecycle::Lifecycle;
 pub use openapi::openapi;
 
 /// The domain services the handlers call, cloned into every worker.
@@ -84,6 +86,16 @@ pub struct HttpConfig {
     pub body_limit: usize,
     /// How long a request may take before it is answered `503 request_timeout`.
     pub request_timeout: std::time::Duration,
+    /// Most requests processed at once; beyond it `503 overloaded` with `Retry-After: 1`.
+    pub max_in_flight: usize,
+    /// Requests per second per credential (token bucket refill rate).
+    pub rate_limit_per_second: u32,
+    /// Token bucket size per credential.
+    pub rate_limit_burst: u32,
+    /// Failed authentications per client address and minute.
+    pub auth_failures_per_minute: u32,
+    /// Whether the server is shutting down (readiness answers `503` then).
+    pub lifecycle: Lifecycle,
 }
 
 impl Default for HttpConfig {
@@ -91,6 +103,11 @@ impl Default for HttpConfig {
         Self {
             body_limit: 256 * 1024,
             request_timeout: std::time::Duration::from_secs(30),
+            max_in_flight: 512,
+            rate_limit_per_second: 100,
+            rate_limit_burst: 200,
+            auth_failures_per_minute: 60,
+            lifecycle: Lifecycle::default(),
         }
     }
 }

@@ -44,6 +44,18 @@ pub struct Config {
     /// Where document and logo bytes are kept: unset (the default) keeps them in the database,
     /// so every replica sees them; a directory keeps them as files there instead.
     pub blob_dir: Option<PathBuf>,
+    /// Most requests processed at once; beyond it a request is answered `503 overloaded` at
+    /// once instead of waiting in a queue that grows without bound.
+    pub max_in_flight: usize,
+    /// Requests per second each credential may make (a token bucket refilled at this rate).
+    pub rate_limit_per_second: u32,
+    /// How many requests a credential may make at once after a quiet spell (the bucket size).
+    pub rate_limit_burst: u32,
+    /// Failed authentications (`401`/`403`) one client address may make per minute.
+    pub auth_failures_per_minute: u32,
+    /// After SIGTERM, how long the listener keeps accepting (while `/health/ready` says `503`)
+    /// so load balancers move traffic away first, in seconds.
+    pub shutdown_drain_secs: u64,
 }
 
 /// How log lines are written.
@@ -103,6 +115,11 @@ impl std::fmt::Debug for Config {
                 &self.max_documents_per_customer,
             )
             .field("blob_dir", &self.blob_dir)
+            .field("max_in_flight", &self.max_in_flight)
+            .field("rate_limit_per_second", &self.rate_limit_per_second)
+            .field("rate_limit_burst", &self.rate_limit_burst)
+            .field("auth_failures_per_minute", &self.auth_failures_per_minute)
+            .field("shutdown_drain_secs", &self.shutdown_drain_secs)
             .finish()
     }
 }
@@ -115,7 +132,7 @@ impl Default for Config {
             organization: "credence".into(),
             currency: "EUR".into(),
             pool_size: 8,
-            pool_timeout_ms: 2000,
+            pool_timeout_ms: 500,
             body_limit: 256 * 1024,
             log_format: LogFormat::Json,
             workers: 0,
@@ -126,6 +143,11 @@ impl Default for Config {
             max_document_bytes: 10 * 1024 * 1024,
             max_documents_per_customer: 100,
             blob_dir: None,
+            max_in_flight: 512,
+            rate_limit_per_second: 100,
+            rate_limit_burst: 200,
+            auth_failures_per_minute: 60,
+            shutdown_drain_secs: 5,
         }
     }
 }

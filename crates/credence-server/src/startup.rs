@@ -17,7 +17,7 @@ use credence_domain::services::{
     RecordService, ReferencePorts,
 };
 use credence_domain::values::CurrencyCode;
-use credence_http::{HttpConfig, Services};
+use credence_http::{HttpConfig, Lifecycle, Services};
 use credence_media::ImageCodec;
 use credence_store::{Database, FsBlobStore, PoolOptions, Store};
 
@@ -218,6 +218,11 @@ impl Application {
         let http = HttpConfig {
             body_limit: config.body_limit,
             request_timeout: std::time::Duration::from_secs(config.request_timeout_secs.max(1)),
+            max_in_flight: config.max_in_flight.max(1),
+            rate_limit_per_second: config.rate_limit_per_second.max(1),
+            rate_limit_burst: config.rate_limit_burst.max(1),
+            auth_failures_per_minute: config.auth_failures_per_minute.max(1),
+            lifecycle: Lifecycle::default(),
         };
         let mut server = HttpServer::new(move || {
             App::new()

@@ -1,5 +1,5 @@
 //! Liveness and readiness probes for orchestrators: `live` says the process answers,
-//! `ready` that the database does too.
+//! `ready` that the database does too and that the server is not shutting down.
 
 use actix_web::web;
 
@@ -31,10 +31,13 @@ pub(crate) async fn get_liveness() -> Result<Reply, ApiError> {
     tag = "health",
     responses(
         (status = 200, description = "Ready to serve", body = HealthDto),
-        (status = 503, description = "The database does not answer", body = ErrorBody),
+        (status = 503, description = "The database does not answer, or the server is shutting down", body = ErrorBody),
     )
 )]
 pub(crate) async fn get_readiness(state: web::Data<AppState>) -> Result<Reply, ApiError> {
+    if state.config.lifecycle.is_draining() {
+        return Err(ApiError::service_unavailable());
+    }
     match state.services.readiness.ping().await {
         Ok(()) => Reply::ok("health", &HealthDto { status: "ok" }),
         Err(error) => {
