@@ -3,9 +3,11 @@
 //! real application in-process.
 #![forbid(unsafe_code)]
 
+mod background;
 pub mod config;
 pub mod demo;
 pub mod secrets;
+mod shutdown;
 pub mod startup;
 pub mod telemetry;
 

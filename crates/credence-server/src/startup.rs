@@ -21,14 +21,18 @@ use credence_http::{HttpConfig, Lifecycle, Services};
 use credence_media::ImageCodec;
 use credence_store::{Database, FsBlobStore, PoolOptions, Store};
 
+use crate::background::Background;
 use crate::config::Config;
 use crate::secrets::OsSecrets;
+use crate::shutdown::Signals;
 
-/// A bound, not yet running, Credence server, and its background sweeper.
+/// A bound, not yet running, Credence server, and its background work.
 pub struct Application {
     server: Server,
     port: u16,
-    sweeper: tokio::task::JoinHandle<()>,
+    background: Background,
+    lifecycle: Lifecycle,
+    drain: Duration,
 }
 
 impl std::fmt::Debug for Application {
@@ -137,65 +141,6 @@ pub fn services(config: &Config, database: Database) -> anyhow::Result<Services>
     })
 }
 
-/// How many expired reservations one sweep releases at most.
-const SWEEP_BATCH: u32 = 500;
-
-/// Idempotency keys are kept at least this long (SPEC §3: 24 hours).
-const IDEMPOTENCY_RETENTION: chrono::TimeDelta = chrono::TimeDelta::hours(25);
-
-/// How many blob keys one tick of the orphan sweep looks at.
-const ORPHAN_BATCH: u32 = 500;
-
-/// Releases expired reservations, forgets old idempotency keys and removes orphaned blobs (one
-/// page of keys per tick, resuming where the last tick stopped), forever. Every replica runs
-/// one: the store's conditional updates make concurrent sweeps release each reservation once,
-/// and deleting a blob another replica already deleted is not an error.
-async fn sweep(services: Services, every: Duration) {
-    let mut ticks = tokio::time::interval(every);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut orphan_cursor = None;
-    loop {
-        ticks.tick().await;
-        loop {
-            match services.accounts.sweep(SWEEP_BATCH).await {
-                Ok(released) if u64::from(SWEEP_BATCH) <= released => continue,
-                Ok(0) => break,
-                Ok(released) => {
-                    tracing::info!(released, "expired reservations released");
-                    break;
-                }
-                Err(error) => {
-                    tracing::warn!(error = %error, "the reservation sweep failed; retrying at the next tick");
-                    break;
-                }
-            }
-        }
-        if let Err(error) = services
-            .idempotency
-            .purge(chrono::Utc::now() - IDEMPOTENCY_RETENTION)
-            .await
-        {
-            tracing::warn!(error = %error, "purging old idempotency keys failed");
-        }
-        match services
-            .documents
-            .sweep_orphans(orphan_cursor.clone(), ORPHAN_BATCH)
-            .await
-        {
-            Ok((deleted, next)) => {
-                if deleted > 0 {
-                    tracing::info!(deleted, "orphaned blobs removed");
-                }
-                orphan_cursor = next;
-            }
-            // The cursor stays: the same page is tried again at the next tick.
-            Err(error) => {
-                tracing::warn!(error = %error, "the orphaned blob sweep failed; retrying at the next tick");
-            }
-        }
-    }
-}
-
 impl Application {
     /// Opens and migrates the database, wires the services and binds the listener.
     ///
@@ -214,35 +159,42 @@ impl Application {
         let listener = TcpListener::bind(&config.bind)
             .with_context(|| format!("cannot listen on {}", config.bind))?;
         let port = listener.local_addr()?.port();
-        let sweeper_services = services.clone();
+        let background_services = services.clone();
+        let lifecycle = Lifecycle::default();
+        let request_timeout = Duration::from_secs(config.request_timeout_secs.max(1));
         let http = HttpConfig {
             body_limit: config.body_limit,
-            request_timeout: std::time::Duration::from_secs(config.request_timeout_secs.max(1)),
+            request_timeout,
             max_in_flight: config.max_in_flight.max(1),
             rate_limit_per_second: config.rate_limit_per_second.max(1),
             rate_limit_burst: config.rate_limit_burst.max(1),
             auth_failures_per_minute: config.auth_failures_per_minute.max(1),
-            lifecycle: Lifecycle::default(),
+            lifecycle: lifecycle.clone(),
         };
         let mut server = HttpServer::new(move || {
             App::new()
                 .wrap(tracing_actix_web::TracingLogger::default())
                 .configure(credence_http::configure(services.clone(), http.clone()))
         })
-        .shutdown_timeout(30)
-        .client_request_timeout(std::time::Duration::from_secs(30));
+        // Shutdown is ours (see `run_until_stopped`): readiness must turn 503 before the
+        // listener closes, which actix's own signal handling does not do.
+        .disable_signals()
+        .shutdown_timeout(request_timeout.as_secs())
+        .client_request_timeout(request_timeout);
         if config.workers > 0 {
             server = server.workers(config.workers);
         }
         let server = server.listen(listener)?.run();
-        let sweeper = tokio::spawn(sweep(
-            sweeper_services,
+        let background = Background::start(
+            background_services,
             Duration::from_secs(config.sweep_interval_secs.max(1)),
-        ));
+        );
         Ok(Self {
             server,
             port,
-            sweeper,
+            background,
+            lifecycle,
+            drain: Duration::from_secs(config.shutdown_drain_secs),
         })
     }
 
@@ -252,13 +204,38 @@ impl Application {
         self.port
     }
 
-    /// Serves until SIGINT/SIGTERM, then finishes in-flight requests (graceful shutdown).
+    /// Serves until SIGINT or SIGTERM, then shuts down gracefully: `/health/ready` answers
+    /// `503` at once while the listener keeps accepting for the drain period (so load
+    /// balancers move traffic away before connections are refused); then the listener closes,
+    /// in-flight requests finish (for at most the request time-out), and the background work
+    /// stops at a safe point. A second signal during the drain skips the rest of it.
     ///
     /// # Errors
     /// When the server fails.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let handle = self.server.handle();
+        let lifecycle = self.lifecycle;
+        let drain = self.drain;
+        let mut signals = Signals::install()?;
+        // The server future must keep being polled while the drain runs (it handles the stop
+        // command), so the shutdown sequence runs beside it.
+        let shutdown = tokio::spawn(async move {
+            signals.next().await;
+            lifecycle.begin_drain();
+            tracing::info!(
+                drain_secs = drain.as_secs(),
+                "shutting down: readiness answers 503 while the listener drains"
+            );
+            tokio::select! {
+                () = tokio::time::sleep(drain) => {}
+                () = signals.next() => tracing::info!("second signal: the drain is cut short"),
+            }
+            tracing::info!("no longer accepting connections; finishing in-flight requests");
+            handle.stop(true).await;
+        });
         let outcome = self.server.await;
-        self.sweeper.abort();
+        shutdown.abort();
+        self.background.stop().await;
         outcome
     }
 }
