@@ -10,19 +10,20 @@
 
 use std::sync::Arc;
 
+use actix_web::App;
 use actix_web::http::header;
-use actix_web::{App, test};
+use actix_web::test as actix_test;
 use chrono::{DateTime, Utc};
 use credence_domain::Settings;
 use credence_domain::credentials::{ApiKey, ApiKeySecret, KeyId};
 use credence_domain::document::DocumentLimits;
-use credence_domain::ids::{CategoryId, CustomerId};
+use credence_domain::ids::CategoryId;
 use credence_domain::listing::Page;
 use credence_domain::ports::{
-    Clock, CustomerRepository, MockAccountLedger, MockBlobStore, MockClock,
-    MockCustomerRepository, MockDocumentStore, MockIdempotencyStore, MockImageRenderer,
-    MockKeyStore, MockProductCatalog, MockReadiness, MockRecordRepository, MockSecretSource,
-    MockTaskBoard, RecordRepository, WriteError,
+    Clock, CustomerRepository, MockAccountLedger, MockBlobStore, MockClock, MockCustomerRepository,
+    MockDocumentStore, MockIdempotencyStore, MockImageRenderer, MockKeyStore, MockProductCatalog,
+    MockReadiness, MockRecordRepository, MockSecretSource, MockTaskBoard, RecordRepository,
+    WriteError,
 };
 use credence_domain::reference_data::{
     Category, Currency, Label, PaymentType, Region, Segmentation, User,
@@ -61,8 +62,12 @@ where
     repo.expect_find_by_reference()
         .returning(move |reference| Ok(root.clone().filter(|_| reference == "root")));
     repo.expect_get().returning(|_| Ok(None));
-    repo.expect_list()
-        .returning(|_| Ok(Page { items: Vec::new(), total: 0 }));
+    repo.expect_list().returning(|_| {
+        Ok(Page {
+            items: Vec::new(),
+            total: 0,
+        })
+    });
     repo.expect_create()
         .returning(|_| Err(WriteError::DuplicateReference));
     repo.expect_update().returning(|_, _| Ok(None));
@@ -76,18 +81,26 @@ fn services() -> Services {
     clock.expect_now().returning(|| at("2020-01-01T00:00:00Z"));
     let clock: Arc<dyn Clock> = Arc::new(clock);
     let mut customers = MockCustomerRepository::new();
-    customers
-        .expect_list()
-        .returning(|_| Ok(Page { items: Vec::new(), total: 0 }));
-    customers
-        .expect_search()
-        .returning(|_| Ok(Page { items: Vec::new(), total: 0 }));
+    customers.expect_list().returning(|_| {
+        Ok(Page {
+            items: Vec::new(),
+            total: 0,
+        })
+    });
+    customers.expect_search().returning(|_| {
+        Ok(Page {
+            items: Vec::new(),
+            total: 0,
+        })
+    });
     customers.expect_get().returning(|_| Ok(None));
     customers.expect_ancestors().returning(|_| Ok(Vec::new()));
     customers
         .expect_insert()
         .returning(|_| Err(WriteError::DuplicateReference));
-    customers.expect_update().returning(|_, _, _, _, _| Ok(None));
+    customers
+        .expect_update()
+        .returning(|_, _, _, _, _| Ok(None));
     customers.expect_archive().returning(|_, _| Ok(false));
     let customers: Arc<dyn CustomerRepository> = Arc::new(customers);
     let categories = records::<Category>(Some(root()));
@@ -136,10 +149,12 @@ fn services() -> Services {
         Arc::new(MockSecretSource::new()),
     );
     let mut idempotency = MockIdempotencyStore::new();
-    idempotency.expect_start().returning(|_, _, _, _, _| {
-        Ok(credence_domain::ports::IdempotencyStart::Started)
-    });
-    idempotency.expect_complete().returning(|_, _, _, _, _| Ok(()));
+    idempotency
+        .expect_start()
+        .returning(|_, _, _, _, _| Ok(credence_domain::ports::IdempotencyStart::Started));
+    idempotency
+        .expect_complete()
+        .returning(|_, _, _, _, _| Ok(()));
     idempotency.expect_abandon().returning(|_, _| Ok(()));
     let accounts = AccountService::new(
         Arc::new(MockAccountLedger::new()),
@@ -192,12 +207,15 @@ fn services() -> Services {
 
 /// Runs `cases` requests made by `request` from the values of `strategy` against one
 /// application, and fails on the first answer of `500` or more.
-fn never_5xx<S: Strategy>(cases: u32, strategy: S, request: impl Fn(&S::Value) -> test::TestRequest)
-where
+fn never_5xx<S: Strategy>(
+    cases: u32,
+    strategy: S,
+    request: impl Fn(&S::Value) -> actix_test::TestRequest,
+) where
     S::Value: std::fmt::Debug,
 {
     let system = actix_web::rt::System::new();
-    let app = system.block_on(test::init_service(
+    let app = system.block_on(actix_test::init_service(
         App::new()
             .wrap_fn(|mut req, srv| {
                 use actix_web::dev::Service as _;
@@ -216,9 +234,10 @@ where
     });
     runner
         .run(&strategy, |value| {
-            let response = system.block_on(test::call_service(&app, request(&value).to_request()));
+            let response =
+                system.block_on(actix_test::call_service(&app, request(&value).to_request()));
             let status = response.status();
-            let body = system.block_on(test::read_body(response));
+            let body = system.block_on(actix_test::read_body(response));
             prop_assert!(
                 status.as_u16() < 500,
                 "{value:?} answered {status}: {}",
@@ -243,9 +262,21 @@ fn nasty_text() -> impl Strategy<Value = String> {
 fn field_name() -> impl Strategy<Value = String> {
     prop_oneof![
         prop::sample::select(vec![
-            "reference", "name", "email", "creditLimit", "paymentTypes", "contacts",
-            "customerProjects", "documents", "currency", "isActive", "parentCustomer",
-            "billingCountry", "dueDateConfigType", "dueDateConfigNumber", "amount",
+            "reference",
+            "name",
+            "email",
+            "creditLimit",
+            "paymentTypes",
+            "contacts",
+            "customerProjects",
+            "documents",
+            "currency",
+            "isActive",
+            "parentCustomer",
+            "billingCountry",
+            "dueDateConfigType",
+            "dueDateConfigNumber",
+            "amount",
             "description",
         ])
         .prop_map(str::to_owned),
@@ -267,7 +298,8 @@ fn json_value() -> impl Strategy<Value = String> {
     ];
     leaf.prop_recursive(3, 24, 4, |inner| {
         prop_oneof![
-            prop::collection::vec(inner.clone(), 0..4).prop_map(|items| format!("[{}]", items.join(","))),
+            prop::collection::vec(inner.clone(), 0..4)
+                .prop_map(|items| format!("[{}]", items.join(","))),
             prop::collection::vec((field_name(), inner), 0..4).prop_map(|members| object(&members)),
         ]
     })
@@ -287,7 +319,8 @@ fn form_bytes() -> impl Strategy<Value = Vec<u8>> {
         field_name().prop_map(String::into_bytes),
         "%[0-9A-Fa-f]{2}".prop_map(String::into_bytes),
         "%[g-z0-9]{0,2}".prop_map(String::into_bytes),
-        prop::sample::select(vec!["=", "&", "+", "%00", "%C3%A9", "%FF", "%ED%A0%80"]).prop_map(|t| t.as_bytes().to_vec()),
+        prop::sample::select(vec!["=", "&", "+", "%00", "%C3%A9", "%FF", "%ED%A0%80"])
+            .prop_map(|t| t.as_bytes().to_vec()),
         any::<Vec<u8>>(),
     ];
     prop::collection::vec(token, 0..10).prop_map(|tokens| tokens.concat())
@@ -298,8 +331,19 @@ fn form_bytes() -> impl Strategy<Value = Vec<u8>> {
 fn uri_text(filters: bool) -> impl Strategy<Value = String> {
     let names: Vec<&str> = if filters {
         vec![
-            "max=", "offset=", "sort=", "order=", "name=", "reference=", "categoryReference=",
-            "isActive=", "dateCreated_gt=", "lastUpdated_lte=", "q=", "inactive", "&",
+            "max=",
+            "offset=",
+            "sort=",
+            "order=",
+            "name=",
+            "reference=",
+            "categoryReference=",
+            "isActive=",
+            "dateCreated_gt=",
+            "lastUpdated_lte=",
+            "q=",
+            "inactive",
+            "&",
         ]
     } else {
         vec!["a", "-", ".", "~", "*"]
@@ -309,7 +353,17 @@ fn uri_text(filters: bool) -> impl Strategy<Value = String> {
         "[A-Za-z0-9._~*:+-]{1,6}",
         "%[0-9A-Fa-f]{2}",
         "%[g-z0-9]{0,2}",
-        prop::sample::select(vec!["%00", "%01", "%1B", "%EF%BF%BE", "%C3%A9", "%FF", "%2F", "0000-01-01T00:00:60Z"]).prop_map(str::to_owned),
+        prop::sample::select(vec![
+            "%00",
+            "%01",
+            "%1B",
+            "%EF%BF%BE",
+            "%C3%A9",
+            "%FF",
+            "%2F",
+            "0000-01-01T00:00:60Z"
+        ])
+        .prop_map(str::to_owned),
     ];
     prop::collection::vec(token, 0..10).prop_map(|tokens| tokens.concat())
 }
@@ -331,7 +385,10 @@ fn json_bodies_never_answer_5xx() {
     ];
     let routes = prop::sample::select(vec![
         ("POST", "/api/v1.0/customers"),
-        ("PUT", "/api/v1.0/customers/550e8400-e29b-41d4-a716-446655440000"),
+        (
+            "PUT",
+            "/api/v1.0/customers/550e8400-e29b-41d4-a716-446655440000",
+        ),
         ("POST", "/api/v1.0/customers/reference/R1"),
         ("POST", "/api/v1.0/customers/256/account/payments"),
         ("POST", "/api/v1.0/customerCategories"),
@@ -339,7 +396,7 @@ fn json_bodies_never_answer_5xx() {
         ("POST", "/api/marketplace/v2/customer/task_templates"),
     ]);
     never_5xx(160, (routes, bodies), |((method, path), body)| {
-        test::TestRequest::default()
+        actix_test::TestRequest::default()
             .method(method.parse().unwrap())
             .uri(path)
             .insert_header((header::CONTENT_TYPE, "application/json"))
@@ -366,7 +423,7 @@ fn any_bytes_in_any_body_never_answer_5xx() {
         }),
     ];
     never_5xx(160, (content_type, body), |(content_type, body)| {
-        test::TestRequest::post()
+        actix_test::TestRequest::post()
             .uri("/api/v1.0/customers")
             .insert_header((header::CONTENT_TYPE, *content_type))
             .set_payload(body.clone())
@@ -386,12 +443,16 @@ fn filters_and_path_segments_never_answer_5xx() {
         "/api/marketplace/v2/products/",
         "/api/marketplace/v2/customer/tasks?",
     ]);
-    never_5xx(200, (routes, uri_text(true), uri_text(false)), |(route, query, segment)| {
-        let uri = if route.ends_with('?') || route.ends_with('&') {
-            format!("{route}{query}")
-        } else {
-            format!("{route}{segment}")
-        };
-        test::TestRequest::get().uri(&uri)
-    });
+    never_5xx(
+        200,
+        (routes, uri_text(true), uri_text(false)),
+        |(route, query, segment)| {
+            let uri = if route.ends_with('?') || route.ends_with('&') {
+                format!("{route}{query}")
+            } else {
+                format!("{route}{segment}")
+            };
+            actix_test::TestRequest::get().uri(&uri)
+        },
+    );
 }
