@@ -52,11 +52,9 @@ fn root() -> Category {
 }
 
 /// Reference data that holds only the root category.
-fn records<R: credence_domain::reference_data::Record + Send + Sync + 'static>(
-    root: Option<R>,
-) -> Arc<dyn RecordRepository<R>>
+fn records<R>(root: Option<R>) -> Arc<dyn RecordRepository<R>>
 where
-    R: Clone,
+    R: credence_domain::reference_data::Record + Clone + Send + Sync + 'static,
 {
     let mut repo = MockRecordRepository::<R>::new();
     repo.expect_find_by_reference()
