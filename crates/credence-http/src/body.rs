@@ -36,7 +36,8 @@ use actix_web::dev::Payload;
 use actix_web::error::PayloadError;
 use actix_web::http::header::{self, HeaderMap};
 use actix_web::web::{Bytes, BytesMut, Data};
-use actix_web::{FromRequest, HttpRequest, mime};
+use actix_web::{FromRequest, HttpMessage as _, HttpRequest, mime};
+use credence_domain::Principal;
 use credence_domain::input::InputError;
 use credence_domain::logo::{MAX_LOGO_BYTES, Upload};
 use credence_domain::services::DocumentError;
@@ -55,6 +56,24 @@ use crate::strict;
 /// specific registration wins).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Requires(pub(crate) Function);
+
+/// The caller of a request: the one an authentication middleware already left in the
+/// request's extensions, else authenticated here.
+fn caller_of(req: &HttpRequest) -> LocalBoxFuture<'static, Result<Caller, ApiError>> {
+    let known = {
+        let extensions = req.extensions();
+        extensions.get::<Caller>().cloned().or_else(|| {
+            extensions
+                .get::<Principal>()
+                .cloned()
+                .map(|principal| Caller { principal })
+        })
+    };
+    match known {
+        Some(caller) => Box::pin(std::future::ready(Ok(caller))),
+        None => Caller::extract(req),
+    }
+}
 
 /// Refuses a caller whose role may not use `function`: for the handlers that validate
 /// something other than a body (a query string) before they reach the service.
@@ -239,7 +258,7 @@ impl FromRequest for Body {
         let payload = payload.take();
         let gate = req
             .app_data::<Requires>()
-            .map(|Requires(function)| (*function, Caller::extract(req)));
+            .map(|Requires(function)| (*function, caller_of(req)));
         Box::pin(async move {
             if let Some((function, caller)) = gate {
                 authorize(&caller.await?, function)?;
