@@ -17,9 +17,8 @@ use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::middleware::from_fn;
 use actix_web::{HttpRequest, HttpResponse, web};
-use utoipa_swagger_ui::SwaggerUi;
-
 use credence_domain::services::scope::Function;
+use utoipa_swagger_ui::SwaggerUi;
 
 use crate::body::Requires;
 use crate::error::ApiError;

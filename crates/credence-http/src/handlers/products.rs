@@ -2,8 +2,8 @@
 //! (seed 001's detail representation plus the unit `price` and its `currency`; `DELETE`
 //! withdraws, so the product stays readable by URI) and drive task states with
 //! `POST /api/v1.0/tasks/{id}/state`. Admins only: the service decides, and the body
-//! extractor asks first ([`Requires`]), so another role gets `403` whatever it sent. Bodies and errors
-//! are seed 002's.
+//! extractor asks first ([`Requires`]), so another role gets `403` whatever it sent. Bodies
+//! and errors are seed 002's.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, web};
