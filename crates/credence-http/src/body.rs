@@ -16,6 +16,16 @@
 //! `413`, any other file at [`FILE_LIMIT`] with `413`. A multipart body as a whole is bounded
 //! by [`multipart_cap`], checked on the declared `Content-Length` and while reading.
 //!
+//! Input is strict (see [`crate::strict`]): a JSON object naming a member twice, a form or a
+//! multipart text field that is not strictly percent-encoded UTF-8, and any text holding a
+//! character XML cannot carry are `400 invalid_param` naming the field.
+//!
+//! A route may declare, with [`Requires`] in its app data, the [`Function`] its bodies are
+//! for: the extractor then authenticates the caller and checks its role before it reads a
+//! byte, so a caller who may not use the function gets `403` whatever the body holds
+//! (authorization before validation). The services check again; this only makes the answer
+//! independent of the body.
+//!
 //! The extractor also keeps a SHA-256 digest of the body ([`BodyDigest`]) for the
 //! `Idempotency-Key` fingerprint: of the raw bytes for JSON and forms, and of the parsed
 //! fields and files for multipart, whose random boundary would make every retry look like a
@@ -26,17 +36,57 @@ use actix_web::dev::Payload;
 use actix_web::error::PayloadError;
 use actix_web::http::header::{self, HeaderMap};
 use actix_web::web::{Bytes, BytesMut, Data};
-use actix_web::{FromRequest, HttpRequest, mime};
+use actix_web::{FromRequest, HttpMessage as _, HttpRequest, mime};
+use credence_domain::Principal;
 use credence_domain::input::InputError;
 use credence_domain::logo::{MAX_LOGO_BYTES, Upload};
 use credence_domain::services::DocumentError;
+use credence_domain::services::scope::Function;
 use futures_util::StreamExt;
 use futures_util::future::LocalBoxFuture;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::AppState;
+use crate::caller::Caller;
 use crate::error::ApiError;
+use crate::strict;
+
+/// App data of a scope or resource: the [`Function`] its request bodies are for (the most
+/// specific registration wins).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Requires(pub(crate) Function);
+
+/// The caller of a request: the one an authentication middleware already left in the
+/// request's extensions, else authenticated here.
+fn caller_of(req: &HttpRequest) -> LocalBoxFuture<'static, Result<Caller, ApiError>> {
+    let known = {
+        let extensions = req.extensions();
+        extensions.get::<Caller>().cloned().or_else(|| {
+            extensions
+                .get::<Principal>()
+                .cloned()
+                .map(|principal| Caller { principal })
+        })
+    };
+    match known {
+        Some(caller) => Box::pin(std::future::ready(Ok(caller))),
+        None => Caller::extract(req),
+    }
+}
+
+/// Refuses a caller whose role may not use `function`: for the handlers that validate
+/// something other than a body (a query string) before they reach the service.
+///
+/// # Errors
+/// `403 forbidden`.
+pub(crate) fn authorize(caller: &Caller, function: Function) -> Result<(), ApiError> {
+    if function.admits(&caller.principal) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden())
+    }
+}
 
 /// Largest file accepted in a multipart part that is neither `imageFile` nor `file`.
 pub(crate) const FILE_LIMIT: usize = 2 * 1024 * 1024;
@@ -206,7 +256,13 @@ impl FromRequest for Body {
         let declared = declared_length(req.headers());
         let headers = req.headers().clone();
         let payload = payload.take();
+        let gate = req
+            .app_data::<Requires>()
+            .map(|Requires(function)| (*function, caller_of(req)));
         Box::pin(async move {
+            if let Some((function, caller)) = gate {
+                authorize(&caller.await?, function)?;
+            }
             let kind = kind?;
             let cap = match kind {
                 Kind::Multipart => limits.cap(),
@@ -293,11 +349,9 @@ async fn read_limited(mut payload: Payload, limit: usize) -> Result<Bytes, ApiEr
     Ok(body.freeze())
 }
 
-/// Reads a JSON object; its members become fields.
+/// Reads a JSON object (strictly: see [`strict::json`]); its members become fields.
 fn json_fields(bytes: &[u8]) -> Result<BodyFields, ApiError> {
-    let value: Value = serde_json::from_slice(bytes).map_err(|e| {
-        ApiError::invalid_param(format!("The request body is not valid JSON: {e}."))
-    })?;
+    let value = strict::json(bytes)?;
     let Value::Object(map) = value else {
         return Err(ApiError::invalid_param(
             "The request body must be a JSON object.",
@@ -318,10 +372,9 @@ fn from_json(value: Value) -> RawField {
     }
 }
 
+/// Reads a form (strictly: see [`strict::form_pairs`]).
 fn form_fields(bytes: &[u8]) -> Result<BodyFields, ApiError> {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(bytes).map_err(|e| {
-        ApiError::invalid_param(format!("The request body is not a valid form: {e}."))
-    })?;
+    let pairs = strict::form_pairs(bytes, "field")?;
     Ok(BodyFields::new(
         pairs
             .into_iter()
@@ -412,6 +465,10 @@ async fn multipart_fields(
         let Some(name) = name else {
             continue;
         };
+        strict::check_text(&name, &name)?;
+        if let Some(file_name) = &file_name {
+            strict::check_text(&name, file_name)?;
+        }
         if is_file {
             let upload = Upload {
                 file_name,
@@ -420,8 +477,12 @@ async fn multipart_fields(
             fields.files.push((name, upload));
         } else {
             let text = String::from_utf8(value.to_vec()).map_err(|_| {
-                ApiError::invalid_param(format!("The field {name} is not UTF-8 text."))
+                ApiError::invalid_param(format!(
+                    "The field {} is not UTF-8 text.",
+                    strict::xml_safe(&name)
+                ))
             })?;
+            strict::check_text(&name, &text)?;
             fields.entries.push((name, RawField::Text(text)));
         }
     }

@@ -3,18 +3,22 @@
 //!
 //! A request with a key is first recorded as in progress under a 60 s lease
 //! ([`IdempotencyStore::start`](credence_domain::ports::IdempotencyStore::start)). Then:
-//! - `Started`: the use case runs with the domain tag `"{scope}:{key}"`, so the store never
-//!   applies the effect twice even if this process dies before the answer is stored; a
+//! - `Started`: the use case runs with a domain tag made of the scope, the key and a digest of
+//!   the fingerprint, so the store never applies the effect twice even if this process dies
+//!   before the answer is stored; a
 //!   success is stored (`complete`) with its exact JSON body, a failure forgets the key
 //!   (`abandon`) so the client may retry (a failure moved nothing, and if it did, the domain
 //!   tag makes the retry return the first effect);
 //! - `Replay`: the stored status and body are answered again (re-rendered as XML if asked);
 //! - `InFlight`: `409 idempotency_key_in_use`; `Mismatch`: `422 idempotency_key_reused`.
 //!
-//! The scope is the caller (its user id, or `system`) and the route pattern, so two callers
-//! never share a key and one key cannot serve two different operations. The fingerprint is
-//! the method, the concrete path and the SHA-256 of the body: the same key with another
-//! customer or another amount is a mismatch.
+//! The scope is the caller alone (its user id, or `system`): two callers never share a key,
+//! and one caller's key names one request whatever route it is sent to. The fingerprint is
+//! the method, the concrete path and the SHA-256 of the body, so the same key with another
+//! route (a payment's key on a charge), another customer or another amount is `422` and
+//! nothing runs. The domain tag carries the fingerprint's digest too: if a key was forgotten
+//! (its first request failed) and then reused for another request, the store can never hand
+//! that request the effect of the first one (a payment as the answer to a charge).
 
 use std::future::Future;
 
@@ -22,6 +26,7 @@ use actix_web::HttpRequest;
 use actix_web::http::StatusCode;
 use chrono::{TimeDelta, Utc};
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 
 use crate::AppState;
 use crate::body::Body;
@@ -65,8 +70,7 @@ where
         .principal
         .user_id()
         .map_or_else(|| "system".to_owned(), |u| u.to_string());
-    let route = req.match_pattern().unwrap_or_else(|| req.path().to_owned());
-    let scope = format!("{user}:{route}");
+    let scope = user;
     let fingerprint = format!("{} {} {}", req.method(), req.path(), body.1.as_str());
     let now = Utc::now();
     let started = store
@@ -87,7 +91,7 @@ where
             return Err(ApiError::idempotency_key_reused());
         }
     }
-    match use_case(Some(format!("{scope}:{key}"))).await {
+    match use_case(Some(tag(&scope, &key, &fingerprint))).await {
         Ok(reply) => {
             let text = reply.json_text()?;
             if let Err(e) = store
@@ -108,6 +112,16 @@ where
             Err(error)
         }
     }
+}
+
+/// The domain tag of a request: its scope, its key and the digest of its fingerprint.
+fn tag(scope: &str, key: &str, fingerprint: &str) -> String {
+    let digest: String = Sha256::digest(fingerprint.as_bytes())
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("{scope}:{key}:{digest}")
 }
 
 /// The key sent, if any: 1 to 255 visible ASCII characters.
@@ -135,6 +149,26 @@ mod tests {
     use actix_web::test::TestRequest;
 
     use super::*;
+
+    #[test]
+    fn tags_differ_by_request_not_only_by_key() {
+        let payment = tag(
+            "7",
+            "k-1",
+            "POST /api/v1.0/customers/1/account/payments abc",
+        );
+        let charge = tag("7", "k-1", "POST /api/v1.0/customers/1/account/charges abc");
+        assert_ne!(payment, charge);
+        assert!(payment.starts_with("7:k-1:"), "{payment}");
+        assert_eq!(
+            payment,
+            tag(
+                "7",
+                "k-1",
+                "POST /api/v1.0/customers/1/account/payments abc"
+            )
+        );
+    }
 
     #[test]
     fn keys_are_visible_ascii() {

@@ -21,6 +21,7 @@ mod lifecycle;
 mod negotiate;
 mod openapi;
 mod query;
+mod strict;
 
 use std::sync::Arc;
 

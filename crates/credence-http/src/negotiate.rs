@@ -29,6 +29,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::{ApiError, ErrorBody};
+use crate::strict::xml_safe;
 
 /// The representation a client asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -260,11 +261,11 @@ fn write_element(
                 match (key.strip_prefix('@'), child) {
                     (Some(_), Value::Null) => {}
                     (Some(attribute), Value::String(text)) => {
-                        start.push_attribute((attribute, text.as_str()));
+                        start.push_attribute((attribute, xml_safe(text).as_ref()));
                         attributes += 1;
                     }
                     (Some(attribute), other) => {
-                        start.push_attribute((attribute, other.to_string().as_str()));
+                        start.push_attribute((attribute, xml_safe(&other.to_string()).as_ref()));
                         attributes += 1;
                     }
                     (None, _) => children.push((key.as_str(), child)),
@@ -293,9 +294,11 @@ fn write_element(
     }
 }
 
+/// Writes `<name>text</name>`. Characters XML cannot carry (stored before input was strict)
+/// become U+FFFD, so the document always parses.
 fn write_text(writer: &mut Writer<Vec<u8>>, name: &str, text: &str) -> std::io::Result<()> {
     writer.write_event(Event::Start(BytesStart::new(name)))?;
-    writer.write_event(Event::Text(BytesText::new(text)))?;
+    writer.write_event(Event::Text(BytesText::new(&xml_safe(text))))?;
     writer.write_event(Event::End(BytesEnd::new(name)))
 }
 
@@ -561,6 +564,55 @@ mod tests {
             .unwrap()
             .unwrap();
         assert!(body.ends_with(b"<error><error>request_timeout</error><error_description>The request took longer than 30 s; please retry.</error_description></error>"), "{body:?}");
+    }
+
+    #[test]
+    fn characters_xml_cannot_carry_never_reach_a_document() {
+        let value = serde_json::json!({
+            "name": "a\u{1}b\u{fffe}c\u{0}",
+            "link": {"@href": "/x\u{1b}", "@rel": "self"},
+            "contacts": [{"name": "\u{ffff}\t\n"}],
+        });
+        let xml = to_xml("customer", None, &value).unwrap();
+        let mut reader = quick_xml::Reader::from_reader(xml.as_slice());
+        let mut texts = Vec::new();
+        let mut buf = Vec::new();
+        loop {
+            match reader.read_event_into(&mut buf).unwrap() {
+                Event::Eof => break,
+                Event::Text(text) => texts.push(
+                    text.xml_content(quick_xml::XmlVersion::default())
+                        .into_owned(),
+                ),
+                Event::Start(start) | Event::Empty(start) => {
+                    for attribute in start.attributes() {
+                        let attribute = attribute.unwrap();
+                        texts.push(
+                            attribute
+                                .normalized_value(quick_xml::XmlVersion::default())
+                                .unwrap()
+                                .into_owned(),
+                        );
+                    }
+                }
+                _ => {}
+            }
+            buf.clear();
+        }
+        assert_eq!(
+            texts,
+            [
+                "a\u{fffd}b\u{fffd}c\u{fffd}",
+                "/x\u{fffd}",
+                "self",
+                "\u{fffd}\t\n"
+            ]
+        );
+        let text = String::from_utf8(xml).unwrap();
+        assert!(
+            !text.chars().any(|c| !crate::strict::xml_char(c)),
+            "{text:?}"
+        );
     }
 
     #[test]

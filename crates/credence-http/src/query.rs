@@ -2,7 +2,7 @@
 //! parameter is named in one `400 invalid_param`), paging, the customer filters, and the
 //! `previous`/`next` links of the `paging` object.
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Datelike, NaiveDateTime, Timelike, Utc};
 use credence_domain::catalog::TaskState;
 use credence_domain::customer::{CustomerFilter, CustomerQuery, CustomerSort};
 use credence_domain::input::{InputError, parse_bool};
@@ -50,13 +50,14 @@ pub(crate) struct Params {
 }
 
 impl Params {
-    /// Decodes a query string and refuses any parameter not in `allowed`.
+    /// Decodes a query string strictly (see [`crate::strict::form_pairs`]) and refuses any
+    /// parameter not in `allowed`.
     ///
     /// # Errors
-    /// `400 invalid_param` naming every unknown parameter, or for an undecodable string.
+    /// `400 invalid_param` naming every unknown parameter, or the parameter that is not
+    /// strictly percent-encoded UTF-8 or holds a character XML cannot carry.
     pub(crate) fn parse(query: &str, allowed: &[&str]) -> Result<Self, ApiError> {
-        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query)
-            .map_err(|_| ApiError::invalid_param("The query string could not be decoded."))?;
+        let pairs = crate::strict::form_pairs(query.as_bytes(), "parameter")?;
         let mut unknown: Vec<String> = Vec::new();
         for (key, _) in &pairs {
             if !allowed.contains(&key.as_str()) && !unknown.contains(key) {
@@ -257,15 +258,24 @@ impl Params {
 }
 
 /// Parses a filter date: RFC 3339 (seed 002 writes `YYYY-MM-DDTHH:MM:SSZ`), or the same
-/// without an offset, read as UTC.
+/// without an offset, read as UTC. Only instants ISO 8601 can name are taken: chrono reads
+/// second `60` as a leap second and accepts year `0000`, and both are refused here (the
+/// stores keep neither, so such a filter could only compare wrongly).
 fn parse_datetime(text: &str) -> Result<DateTime<Utc>, ApiError> {
     let trimmed = text.trim();
-    DateTime::parse_from_rfc3339(trimmed)
-        .map(|d| d.with_timezone(&Utc))
-        .or_else(|_| {
-            NaiveDateTime::parse_from_str(trimmed, "%Y-%m-%dT%H:%M:%S").map(|n| n.and_utc())
-        })
-        .map_err(|_| ApiError::invalid_datetime(text))
+    let (at, naive_time) = match DateTime::parse_from_rfc3339(trimmed) {
+        Ok(d) => (d.with_timezone(&Utc), d.naive_local()),
+        Err(_) => {
+            let n = NaiveDateTime::parse_from_str(trimmed, "%Y-%m-%dT%H:%M:%S")
+                .map_err(|_| ApiError::invalid_datetime(text))?;
+            (n.and_utc(), n)
+        }
+    };
+    // As written (before any offset moved it): year 1 or later, no leap second.
+    if naive_time.year() < 1 || naive_time.nanosecond() >= 1_000_000_000 || at.year() < 1 {
+        return Err(ApiError::invalid_datetime(text));
+    }
+    Ok(at)
 }
 
 /// Builds `paging` with links `path?max=M&offset=O` + `tail`, `null` at either end.
@@ -334,6 +344,42 @@ mod tests {
                 .unwrap()
                 .include_inactive
         );
+    }
+
+    #[test]
+    fn dates_outside_iso_8601_are_refused() {
+        for bad in [
+            "2023-01-01T00:00:60Z",
+            "2016-12-31T23:59:60Z",
+            "2023-01-01T00:00:60",
+            "0000-01-01T00:00:00Z",
+            "0000-06-01T00:00:00",
+            "0001-01-01T00:30:00+01:00",
+        ] {
+            let error = parse_datetime(bad).unwrap_err();
+            assert_eq!(error.body().error, "invalid_datetime_format", "{bad}");
+        }
+        assert!(parse_datetime("0001-01-01T00:00:00Z").is_ok());
+        assert!(parse_datetime("9999-12-31T23:59:59Z").is_ok());
+    }
+
+    #[test]
+    fn filters_are_strictly_decoded() {
+        for (query, description) in [
+            (
+                "name=a%00b",
+                "The parameter name holds the character U+0000, which is not allowed.",
+            ),
+            (
+                "reference=%zz",
+                "The parameter reference holds a malformed percent-encoding (%zz).",
+            ),
+            ("name=%C3", "The parameter name is not UTF-8 text."),
+        ] {
+            let error = Params::parse(query, CUSTOMER_PARAMS).unwrap_err();
+            assert_eq!(error.body().error, "invalid_param");
+            assert_eq!(error.body().error_description, description);
+        }
     }
 
     #[test]

@@ -1115,7 +1115,8 @@ fn payment_entry() -> LedgerEntry {
 
 const PAYMENT_BODY: &str = r#"{"id":41,"kind":"payment","amount":100.00,"reservedDelta":0.00,"balance":20100.00,"reservedAmount":5000.00,"description":"wire","reservationId":null,"userId":2,"date":"2020-01-01T00:00:00Z"}"#;
 
-const PAYMENT_SCOPE: &str = "2:/api/v1.0/customers/{id}/account/payments";
+/// Keys are scoped to the caller (the admin's user id), not to the route.
+const PAYMENT_SCOPE: &str = "2";
 
 fn payment_request(key: Option<&str>) -> test::TestRequest {
     let mut request = test::TestRequest::post()
@@ -1342,7 +1343,11 @@ async fn a_started_key_stores_the_exact_answer_and_tags_the_effect() {
     mocks
         .ledger
         .expect_post()
-        .withf(|p| p.idempotency.as_deref() == Some(&format!("{PAYMENT_SCOPE}:k-2")[..]))
+        .withf(|p| {
+            p.idempotency
+                .as_deref()
+                .is_some_and(|tag| tag.starts_with(&format!("{PAYMENT_SCOPE}:k-2:")))
+        })
         .times(1)
         .returning(|_| Ok(payment_entry()));
     mocks
@@ -1377,9 +1382,7 @@ async fn a_started_key_whose_request_fails_is_abandoned() {
     mocks
         .idempotency
         .expect_abandon()
-        .withf(|scope, key| {
-            scope == "2:/api/v1.0/customers/{id}/account/reservations" && key == "k-3"
-        })
+        .withf(|scope, key| scope == "2" && key == "k-3")
         .times(1)
         .returning(|_, _| Ok(()));
     let app = app!(mocks);
@@ -1974,7 +1977,7 @@ async fn a_task_refused_for_credit_is_422_with_both_amounts() {
     );
 }
 
-const TASK_SCOPE: &str = "3:/api/marketplace/v2/customer/tasks";
+const TASK_SCOPE: &str = "3";
 
 const TASK_BODY: &str = r#"{"task_response":{"request_status":{"status":"success","code":201,"errors":[]},"task":{"link":[{"href":"/api/marketplace/v2/customer/tasks/17","rel":"self","type":"application/json"}],"id":17,"customer_ref":"po-1","template":{"code":"research_de"},"product":{"code":"product_research"},"input":[{"item_code":"url","item_content":"https://example.com"}],"quantity":3,"amount":45.00,"currency":"EUR","state":"submitted","created_at":"2020-01-01T00:00:00Z","updated_at":"2020-01-01T00:00:00Z"}}}"#;
 
@@ -1993,7 +1996,10 @@ async fn a_submitted_task_is_201_with_its_exact_amount_and_honours_the_key() {
                 && draft.customer_ref.as_deref() == Some("po-1")
                 && draft.input[0].code == "url"
                 && admission.amount == 4_500
-                && admission.idempotency.as_deref() == Some(&format!("{TASK_SCOPE}:k-9")[..])
+                && admission
+                    .idempotency
+                    .as_deref()
+                    .is_some_and(|tag| tag.starts_with(&format!("{TASK_SCOPE}:k-9:")))
         })
         .times(1)
         .returning(|_, _| Ok(task(17, TaskState::Submitted)));

@@ -1,6 +1,6 @@
 //! Product attributes and the check of one value against one attribute.
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 
 use super::product::Localized;
 
@@ -167,9 +167,12 @@ impl ProductAttribute {
                         value: value.to_owned(),
                     })
             }
+            // Year 0000 parses, but names no date of the calendar ISO 8601 dates use.
             AttributeKind::Date => NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d")
+                .ok()
+                .filter(|date| date.year() >= 1)
                 .map(drop)
-                .map_err(|_| AttributeProblem::NotADate {
+                .ok_or_else(|| AttributeProblem::NotADate {
                     code: code(),
                     value: value.to_owned(),
                 }),
@@ -269,6 +272,10 @@ mod tests {
             ),
             (
                 &[("research_language", "de"), ("deadline", "24.11.2026")],
+                &["deadline"],
+            ),
+            (
+                &[("research_language", "de"), ("deadline", "0000-01-01")],
                 &["deadline"],
             ),
             (

@@ -205,6 +205,10 @@ pub struct Defaults {
     pub currency: CurrencyCode,
     /// The calling user.
     pub created_by: Option<User>,
+    /// The credit limit when the input does not name one: zero for a new customer, the
+    /// stored one for an update and for a replacement (money changes only when named, so a
+    /// client that does not know the field never stops a customer's orders).
+    pub credit_limit: Decimal,
 }
 
 fn text(
@@ -530,7 +534,7 @@ impl ValidatedInput {
         let limit_amount = match self.credit_limit {
             Field::Value(amount) => amount,
             Field::Null => Decimal::ZERO,
-            Field::Absent => base.map_or(Decimal::ZERO, |b| b.credit_limit.amount()),
+            Field::Absent => defaults.credit_limit,
         };
         let credit_limit =
             CreditLimit::new(limit_amount, currency).map_err(invalid("creditLimit"))?;

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use super::documents::{Media, may_see};
@@ -549,7 +550,7 @@ impl CustomerService {
     }
 
     /// Replaces the whole customer (`PUT /customers/{id|uuid}`, seed 004): omitted optional
-    /// fields are reset. An unknown UUID creates the customer with that UUID.
+    /// fields are reset, except `creditLimit`, which stays as it is unless named. An unknown UUID creates the customer with that UUID.
     ///
     /// # Errors
     /// [`UpdateCustomerError`]: an unknown numeric id is `NotFound`.
@@ -1018,8 +1019,18 @@ impl CustomerService {
                 category: current.data.category.clone(),
                 currency: current.data.currency,
                 created_by: current.data.created_by.clone(),
+                credit_limit: current.data.credit_limit.amount(),
             },
-            None => self.defaults(principal).await?,
+            None => {
+                let mut defaults = self.defaults(principal).await?;
+                // A replacement resets what it omits, except the credit limit and its
+                // currency: money changes only when the client names it.
+                if let Some(current) = existing {
+                    defaults.credit_limit = current.data.credit_limit.amount();
+                    defaults.currency = current.data.currency;
+                }
+                defaults
+            }
         };
         let mut data = input.into_data(resolved, base.map(|c| &c.data), &defaults)?;
         if moves_own {
@@ -1051,6 +1062,7 @@ impl CustomerService {
             category,
             currency: self.settings.currency,
             created_by,
+            credit_limit: Decimal::ZERO,
         })
     }
 

@@ -26,5 +26,28 @@ pub async fn reaches(
 
 /// Whether the principal works in the back office at all (customers use the marketplace).
 pub(crate) fn uses_back_office(principal: &Principal) -> bool {
-    principal.role() != Role::Customer
+    Function::BackOffice.admits(principal)
+}
+
+/// A group of use cases that a role may or may not use at all, whatever the request holds.
+/// The services check it first; adapters may ask it before they even read a request's
+/// body, so a caller who may not use a function learns that (`403`) rather than what is
+/// wrong with its input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Function {
+    /// The back office: admins and resellers (a customer principal uses the marketplace).
+    BackOffice,
+    /// The operators' functions: the catalog, task states, reference data writes.
+    Operations,
+}
+
+impl Function {
+    /// Whether `principal`'s role may use the function at all (scope comes after).
+    #[must_use]
+    pub fn admits(self, principal: &Principal) -> bool {
+        match self {
+            Self::BackOffice => principal.role() != Role::Customer,
+            Self::Operations => principal.is_admin(),
+        }
+    }
 }

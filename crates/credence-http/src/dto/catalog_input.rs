@@ -53,9 +53,9 @@ fn structured(object: &Object, name: &'static str) -> Result<Option<Value>, Inpu
     match object.get(name) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-        Some(Value::String(s)) => serde_json::from_str(s)
+        Some(Value::String(s)) => crate::strict::json_text(name, s)?
             .map(Some)
-            .map_err(|_| InputError::InvalidType(name)),
+            .ok_or(InputError::InvalidType(name)),
         Some(other) => Ok(Some(other.clone())),
     }
 }

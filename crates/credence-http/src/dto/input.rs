@@ -16,6 +16,7 @@ use rust_decimal::Decimal;
 use serde_json::Value;
 
 use crate::body::{BodyFields, IMAGE_PART, RawField};
+use crate::strict::json_text;
 
 /// A scalar field: absent, `null`, or its text.
 ///
@@ -150,7 +151,7 @@ fn documents(fields: &BodyFields) -> Result<Field<Vec<DocumentLinkInput>>, Input
         Some(RawField::Null) => return Ok(Field::Null),
         Some(RawField::Text(text)) if text.trim().is_empty() => return Ok(Field::Null),
         Some(RawField::Text(text)) => {
-            serde_json::from_str::<Value>(text).map_err(|_| bad("a JSON array"))?
+            json_text("documents", text)?.ok_or_else(|| bad("a JSON array"))?
         }
         Some(RawField::Json(value)) => value.clone(),
     };
@@ -216,12 +217,12 @@ fn payment_types(fields: &BodyFields) -> Result<Field<Vec<String>>, InputError> 
 /// Text of a form field: JSON, the seed's `[{"id"=7}]`, or one plain id.
 fn payment_type_text(text: &str) -> Result<Vec<String>, InputError> {
     let text = text.trim();
-    if let Ok(value) = serde_json::from_str::<Value>(text) {
+    if let Some(value) = json_text("paymentTypes", text)? {
         return payment_type_ids(&value);
     }
     if text.starts_with('[') || text.starts_with('{') {
-        let value: Value =
-            serde_json::from_str(&text.replace('=', ":")).map_err(|_| bad_payment_types())?;
+        let value =
+            json_text("paymentTypes", &text.replace('=', ":"))?.ok_or_else(bad_payment_types)?;
         return payment_type_ids(&value);
     }
     Ok(vec![text.to_owned()])
@@ -256,7 +257,7 @@ fn contacts(fields: &BodyFields) -> Result<Field<Vec<ContactInput>>, InputError>
         None => return Ok(Field::Absent),
         Some(RawField::Null) => return Ok(Field::Null),
         Some(RawField::Text(text)) if text.trim().is_empty() => return Ok(Field::Null),
-        Some(RawField::Text(text)) => serde_json::from_str::<Value>(text).map_err(|_| bad())?,
+        Some(RawField::Text(text)) => json_text("contacts", text)?.ok_or_else(bad)?,
         Some(RawField::Json(value)) => value.clone(),
     };
     let Value::Array(items) = value else {
@@ -292,7 +293,7 @@ fn customer_projects(fields: &BodyFields) -> Result<Field<Vec<String>>, InputErr
         None => return Ok(Field::Absent),
         Some(RawField::Null) => return Ok(Field::Null),
         Some(RawField::Text(text)) if text.trim().is_empty() => return Ok(Field::Null),
-        Some(RawField::Text(text)) => serde_json::from_str::<Value>(text).map_err(|_| bad())?,
+        Some(RawField::Text(text)) => json_text("customerProjects", text)?.ok_or_else(bad)?,
         Some(RawField::Json(value)) => value.clone(),
     };
     let Value::Array(items) = value else {

@@ -13,10 +13,11 @@ use credence_domain::credit::{EntryKind, LedgerEntry, Reservation, ReservationId
 use credence_domain::customer::CustomerKey;
 use credence_domain::input::InputError;
 use credence_domain::services::ReserveRequest;
+use credence_domain::services::scope::Function;
 use credence_domain::values::CurrencyCode;
 
 use crate::AppState;
-use crate::body::Body;
+use crate::body::{Body, authorize};
 use crate::caller::Caller;
 use crate::dto::ListDto;
 use crate::dto::account::{AccountDto, LedgerEntryDto, QuoteDto, ReservationDto};
@@ -476,6 +477,7 @@ pub(crate) async fn list_ledger_entries(
     req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<Reply, ApiError> {
+    authorize(&caller, Function::BackOffice)?;
     let params = Params::parse(req.query_string(), PAGE_PARAMS)?;
     let page_request = params.page()?;
     let key = CustomerKey::parse_id(&id)?;
@@ -510,6 +512,7 @@ pub(crate) async fn list_reservations(
     req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<Reply, ApiError> {
+    authorize(&caller, Function::BackOffice)?;
     let params = Params::parse(req.query_string(), PAGE_PARAMS)?;
     let page_request = params.page()?;
     let key = CustomerKey::parse_id(&id)?;

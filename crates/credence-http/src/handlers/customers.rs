@@ -11,9 +11,10 @@ use actix_web::{HttpRequest, web};
 use credence_domain::customer::{Customer, CustomerKey};
 use credence_domain::ids::ProjectId;
 use credence_domain::ports::StoreError;
+use credence_domain::services::scope::Function;
 
 use crate::AppState;
-use crate::body::Body;
+use crate::body::{Body, authorize};
 use crate::caller::Caller;
 use crate::dto::customer::{ProjectDto, SearchEntryDto};
 use crate::dto::input::{customer_input, project_name};
@@ -92,6 +93,7 @@ pub(crate) async fn list_customers(
     caller: Caller,
     req: HttpRequest,
 ) -> Result<Reply, ApiError> {
+    authorize(&caller, Function::BackOffice)?;
     let params = Params::parse(req.query_string(), CUSTOMER_PARAMS)?;
     let query = params.customer_query()?;
     let page = state
@@ -130,6 +132,7 @@ pub(crate) async fn search_customers(
     caller: Caller,
     req: HttpRequest,
 ) -> Result<Reply, ApiError> {
+    authorize(&caller, Function::BackOffice)?;
     let params = Params::parse(req.query_string(), SEARCH_PARAMS)?;
     let query = params.search_query()?;
     let page = state
@@ -450,6 +453,7 @@ pub(crate) async fn list_projects(
     req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<Reply, ApiError> {
+    authorize(&caller, Function::BackOffice)?;
     Params::parse(req.query_string(), PAGE_PARAMS)?;
     let key = CustomerKey::parse_id(&id)?;
     let projects = state

@@ -5,9 +5,10 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, web};
 use credence_domain::UserId;
 use credence_domain::credentials::KeyId;
+use credence_domain::services::scope::Function;
 
 use crate::AppState;
-use crate::body::Body;
+use crate::body::{Body, authorize};
 use crate::caller::Caller;
 use crate::dto::input::given;
 use crate::dto::keys::{CreatedKeyDto, KeyDto};
@@ -47,6 +48,7 @@ pub(crate) async fn list_keys(
     req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<Reply, ApiError> {
+    authorize(&caller, Function::BackOffice)?;
     Params::parse(req.query_string(), PAGE_PARAMS)?;
     let user = UserId(id(&path, "id")?);
     let keys = state

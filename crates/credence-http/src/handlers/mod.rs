@@ -17,8 +17,10 @@ use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::middleware::from_fn;
 use actix_web::{HttpRequest, HttpResponse, web};
+use credence_domain::services::scope::Function;
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::body::Requires;
 use crate::error::ApiError;
 use crate::negotiate::{Format, envelope_errors, negotiate_errors, render};
 use crate::{AppState, HttpConfig};
@@ -46,6 +48,9 @@ pub(crate) fn register(
         .app_data(web::PayloadConfig::new(limit))
         .service(
             web::scope("/api/v1.0")
+                // Request bodies here are for the back office: its roles are checked first.
+                .app_data(Requires(Function::BackOffice))
+                .wrap(from_fn(crate::strict::strict_path))
                 .wrap(from_fn(crate::deadline::deadline))
                 .wrap(from_fn(negotiate_errors))
                 .configure(customers::register)
@@ -63,6 +68,7 @@ pub(crate) fn register(
         .service(
             // The marketplace renders its errors as `<x>_response` envelopes, not seed 002's.
             web::scope("/api/marketplace/v2")
+                .wrap(from_fn(crate::strict::strict_path))
                 .wrap(from_fn(crate::deadline::deadline))
                 .wrap(from_fn(envelope_errors))
                 .configure(marketplace::register)

@@ -1,16 +1,18 @@
 //! The back office's catalog (SPEC §4): operators manage products under `/api/v1.0/products`
 //! (seed 001's detail representation plus the unit `price` and its `currency`; `DELETE`
 //! withdraws, so the product stays readable by URI) and drive task states with
-//! `POST /api/v1.0/tasks/{id}/state`. Admins only: the service decides. Bodies and errors
-//! are seed 002's.
+//! `POST /api/v1.0/tasks/{id}/state`. Admins only: the service decides, and the body
+//! extractor asks first ([`Requires`]), so another role gets `403` whatever it sent. Bodies
+//! and errors are seed 002's.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, web};
 use credence_domain::catalog::{TaskId, TaskState};
 use credence_domain::input::InputError;
+use credence_domain::services::scope::Function;
 
 use crate::AppState;
-use crate::body::Body;
+use crate::body::{Body, Requires, authorize};
 use crate::caller::Caller;
 use crate::dto::catalog::{BackOfficeProductDto, TaskDto};
 use crate::dto::catalog_input::product_draft;
@@ -25,12 +27,17 @@ pub(crate) fn register(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/products").route(web::get().to(list_all_products)))
         .service(
             web::resource("/products/{code}")
+                .app_data(Requires(Function::Operations))
                 .route(web::get().to(get_any_product))
                 .route(web::post().to(save_product))
                 .route(web::put().to(replace_product))
                 .route(web::delete().to(withdraw_product)),
         )
-        .service(web::resource("/tasks/{id}/state").route(web::post().to(set_task_state)));
+        .service(
+            web::resource("/tasks/{id}/state")
+                .app_data(Requires(Function::Operations))
+                .route(web::post().to(set_task_state)),
+        );
 }
 
 /// Lists every product, withdrawn ones included, ordered by code.
@@ -50,6 +57,7 @@ pub(crate) async fn list_all_products(
     caller: Caller,
     req: HttpRequest,
 ) -> Result<Reply, ApiError> {
+    authorize(&caller, Function::Operations)?;
     let params = Params::parse(req.query_string(), PAGE_PARAMS)?;
     let page = params.page()?;
     let products = state

@@ -5,8 +5,10 @@
 use actix_web::HttpRequest;
 use actix_web::http::StatusCode;
 
+use credence_domain::services::scope::Function;
+
 use crate::AppState;
-use crate::body::Body;
+use crate::body::{Body, authorize};
 use crate::caller::Caller;
 use crate::dto::records::RecordResource;
 use crate::dto::{BASE, ListDto, SuccessDto};
@@ -19,6 +21,7 @@ async fn list<R: RecordResource>(
     caller: &Caller,
     req: &HttpRequest,
 ) -> Result<Reply, ApiError> {
+    authorize(caller, Function::BackOffice)?;
     let params = Params::parse(req.query_string(), PAGE_PARAMS)?;
     let page = params.page()?;
     let rows = R::service(&state.services)
@@ -92,8 +95,10 @@ macro_rules! record_routes {
             use actix_web::{HttpRequest, web};
             use credence_domain::reference_data::$kind;
 
+            use credence_domain::services::scope::Function;
+
             use crate::AppState;
-            use crate::body::Body;
+            use crate::body::{Body, Requires};
             use crate::caller::Caller;
             use crate::dto::ListDto;
             use crate::dto::SuccessDto;
@@ -102,12 +107,18 @@ macro_rules! record_routes {
             use crate::negotiate::Reply;
             use crate::openapi::{PageParams, RecordForm};
 
+            /// Only operators write reference data: the bodies of both resources are theirs
+            /// (reads have no body, and the service decides who may read).
             pub(crate) fn register(cfg: &mut web::ServiceConfig) {
                 cfg.service(
-                    web::resource($collection).route(web::get().to($list)).route(web::post().to($create)),
+                    web::resource($collection)
+                        .app_data(Requires(Function::Operations))
+                        .route(web::get().to($list))
+                        .route(web::post().to($create)),
                 )
                 .service(
                     web::resource($item)
+                        .app_data(Requires(Function::Operations))
                         .route(web::get().to($show))
                         .route(web::post().to($update))
                         .route(web::patch().to($update))
