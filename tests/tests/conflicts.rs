@@ -212,7 +212,10 @@ async fn race_on(db: TestDb) {
     });
     assert_eq!(
         (balance, reserved),
-        (cents(&account["balance"]), cents(&account["reservedAmount"])),
+        (
+            cents(&account["balance"]),
+            cents(&account["reservedAmount"])
+        ),
         "balance and reserved equal what the ledger adds up to: {account}"
     );
     assert_eq!(reserved, 0, "every reservation is closed: {account}");
@@ -230,7 +233,11 @@ async fn race_on(db: TestDb) {
         }
     }
     let admitted = tally.get(&("admit", 201)).copied().unwrap_or(0);
-    assert_eq!(per_reservation.len(), admitted, "one entry set per admission");
+    assert_eq!(
+        per_reservation.len(),
+        admitted,
+        "one entry set per admission"
+    );
     for (rid, counts) in per_reservation {
         assert_eq!(
             counts,
@@ -273,11 +280,8 @@ async fn ledger(app: &TestApp, base: &str) -> Vec<Value> {
     let mut entries = Vec::new();
     loop {
         let page = expect_json(
-            app.get(&format!(
-                "{base}/ledger?max=1000&offset={}",
-                entries.len()
-            ))
-            .await,
+            app.get(&format!("{base}/ledger?max=1000&offset={}", entries.len()))
+                .await,
             200,
         )
         .await;
