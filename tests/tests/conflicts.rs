@@ -25,7 +25,7 @@ use serde_json::{Value, json};
 /// Clients per replica.
 const CLIENTS_PER_REPLICA: usize = 4;
 /// Requests each client sends.
-const ROUNDS: usize = 100;
+const ROUNDS: usize = 80;
 /// Captures and releases aim at one of the most recent reservations, so they meet the
 /// ones falling due.
 const RECENT: usize = 48;
