@@ -78,6 +78,7 @@ impl XorShift {
 struct Answer {
     action: &'static str,
     status: u16,
+    #[expect(dead_code, reason = "shown through Debug when an answer is wrong")]
     body: String,
 }
 
@@ -96,7 +97,7 @@ async fn race_on(db: TestDb) {
         let (apps, base, created) = (Arc::clone(&apps), base.clone(), Arc::clone(&created));
         tokio::spawn(async move {
             let app = &apps[client % apps.len()];
-            let mut rng = XorShift(0x9E37_79B9_7F4A_7C15 ^ (client as u64 + 1) * 0x2545_F491);
+            let mut rng = XorShift(0x9E37_79B9_7F4A_7C15 ^ ((client as u64 + 1) * 0x2545_F491));
             let mut answers = Vec::with_capacity(ROUNDS);
             for round in 0..ROUNDS {
                 let recent = {
