@@ -14,6 +14,13 @@
 //!   winner (an archived customer, or an open reservation that refuses the archive);
 //! - captures, releases and expiries flip a reservation with `WHERE status = 'open'`, so two
 //!   sweepers (or a sweeper and a capture) never close one reservation twice;
+//! - every transaction takes its row locks in one order: the customer rows (shared, by id),
+//!   then the account row, then the account's reservations (and a task before its
+//!   reservation), then the ledger inserts. Capture, release, the sweeper, the admission's
+//!   expiries, payments, limit changes and task moves all lock the account first, so two of
+//!   them on one account queue on that row instead of each holding a reservation the other
+//!   waits for (a deadlock, which PostgreSQL breaks by failing one of them). What collides
+//!   anyway is run again by [`crate::database::Database::write`];
 //! - every account update guards its own overflow in the `WHERE` clause (SQLite would turn an
 //!   overflowing sum into a float), so arithmetic stays exact and checked.
 //!
@@ -265,7 +272,8 @@ fn load_reservation(conn: &mut AnyConnection, id: i64) -> Result<Option<Reservat
 
 /// Expires one open reservation whose time is up: the conditional update on `status` decides,
 /// so a racing sweeper or capture that got there first leaves it alone. Returns whether this
-/// call expired it.
+/// call expired it. The caller holds the account's lock ([`lock_account`]) already, so the
+/// reservation is locked after its account, as everywhere.
 fn expire(
     conn: &mut AnyConnection,
     id: i64,
@@ -333,7 +341,8 @@ fn due_reservations(
     })
 }
 
-/// Expires every due reservation of one account (the admission's first step).
+/// Expires every due reservation of one account (the admission's first step); the caller
+/// holds the account's lock.
 pub(crate) fn expire_account(
     conn: &mut AnyConnection,
     account: i64,
@@ -480,6 +489,11 @@ pub(crate) fn admit_in(
     if !lock_live_parties(conn, admission)? {
         return Ok(Err(Refusal::NoAccount));
     }
+    // The account before its reservations, as every writer does: expiring first would lock
+    // due reservations that a capture or sweeper holding the account then waits for.
+    if lock_account(conn, account)?.is_none() {
+        return Ok(Err(Refusal::NoAccount));
+    }
     expire_account(conn, account, now)?;
     // The admission: check and reserve in one statement.
     let after: Option<(i64, i64)> = diesel::update(
@@ -578,6 +592,11 @@ pub(crate) fn settle_in(
     now: NaiveDateTime,
     idempotency: Option<&str>,
 ) -> Result<Result<Reservation, Settle>, Failure> {
+    // The account first, then the reservation (the common lock order): a sweeper or an
+    // admission expiring this reservation holds the account while it reaches for it.
+    if lock_account(conn, account)?.is_none() {
+        return Ok(Err(Settle::NotFound));
+    }
     let Some(row) = load_reservation(conn, id)?.filter(|r| r.account_id == account) else {
         return Ok(Err(Settle::NotFound));
     };
@@ -660,7 +679,11 @@ pub(crate) fn settle_in(
 }
 
 /// The account row, locked until the transaction ends on PostgreSQL (SQLite's
-/// `BEGIN IMMEDIATE` already serializes writers).
+/// `BEGIN IMMEDIATE` already serializes writers). Every write that touches an account or its
+/// reservations calls this before anything else of that account, which gives all of them one
+/// lock order (see the module's notes). The lock is `FOR NO KEY UPDATE`, the one the
+/// account's own `UPDATE` takes, so taking it early adds no conflict the update would not
+/// have had (foreign-key checks of rows pointing to the account still pass).
 pub(crate) fn lock_account(
     conn: &mut AnyConnection,
     customer: i64,
@@ -669,7 +692,7 @@ pub(crate) fn lock_account(
     Ok(match conn {
         AnyConnection::Postgresql(c) => query
             .select(AccountRow::as_select())
-            .for_update()
+            .for_no_key_update()
             .first(c)
             .optional()?,
         AnyConnection::Sqlite(c) => query.select(AccountRow::as_select()).first(c).optional()?,
@@ -961,11 +984,15 @@ impl AccountLedger for Store {
             .await?;
         let mut expired = 0_u64;
         // One small transaction each: a long sweep never holds SQLite's write lock for long,
-        // and the conditional update lets a racing sweeper take any of them first.
+        // and the conditional update lets a racing sweeper take any of them first. The
+        // account is locked before its reservation, as by every other writer.
         for (id, account, amount) in due {
             if self
                 .database()
-                .write(move |conn| expire(conn, id, account, amount, now))
+                .write(move |conn| {
+                    lock_account(conn, account)?;
+                    expire(conn, id, account, amount, now)
+                })
                 .await?
             {
                 expired += 1;

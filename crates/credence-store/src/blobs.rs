@@ -92,7 +92,7 @@ impl BlobStore for DatabaseBlobs {
         Ok(self
             .database
             .write(move |conn| {
-                diesel::delete(blobs::table.find(key)).execute(conn)?;
+                diesel::delete(blobs::table.find(&key)).execute(conn)?;
                 Ok(())
             })
             .await?)

@@ -9,7 +9,7 @@
 //! call fails with `StoreError::Unavailable` (a `503`), never a hang.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use credence_domain::values::CurrencyCode;
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
@@ -18,11 +18,33 @@ use diesel::r2d2::{CustomizeConnection, ManageConnection, Pool, PooledConnection
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
-use crate::error::{BoxError, Failure};
+use crate::error::{BoxError, ConflictsExhausted, Failure};
 use crate::schema::currencies;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// How many times [`Database::write`] runs a transaction that keeps conflicting.
+pub(crate) const WRITE_ATTEMPTS: u32 = 5;
+
+/// After this long, a conflicting write is not run again (see [`Database::write`]).
+pub(crate) const RETRY_BUDGET: Duration = Duration::from_secs(2);
+
+/// The first backoff's upper bound; each further attempt doubles it (5, 10, 20, 40 ms).
+const BACKOFF_BASE: Duration = Duration::from_millis(5);
+
+/// The wait before attempt `attempt + 1`: a random time in the upper half of
+/// `BACKOFF_BASE * 2^(attempt - 1)`, so transactions that collided once do not collide again
+/// in lockstep, and each retry waits a little longer than the one before.
+fn backoff(attempt: u32) -> Duration {
+    let ceiling = BACKOFF_BASE.saturating_mul(1 << attempt.saturating_sub(1).min(10));
+    let half = ceiling / 2;
+    // A v4 UUID's random bits (from the OS generator) are jitter enough, without one more
+    // dependency.
+    let random = uuid::Uuid::new_v4().as_u64_pair().0;
+    let nanos = u64::try_from(half.as_nanos()).unwrap_or(u64::MAX).max(1);
+    half + Duration::from_nanos(random % nanos)
+}
 
 /// Serializes migrations of several processes on one PostgreSQL database.
 const MIGRATION_LOCK: i64 = 0x0063_7265_6465_6e63; // "credenc"
@@ -373,19 +395,52 @@ impl Database {
         .map_err(Failure::Task)?
     }
 
-    /// Runs a closure that writes, on the write pool, in one write transaction.
-    pub(crate) async fn write<T, F>(&self, f: F) -> Result<T, Failure>
+    /// Runs a closure that writes, on the write pool, in one write transaction, and runs the
+    /// whole transaction again when the database rolled it back for colliding with another
+    /// one ([`crate::error::is_conflict`]: a PostgreSQL deadlock or serialization failure, a busy
+    /// SQLite file). The closure may therefore run more than once, each time on a fresh
+    /// transaction (and a freshly checked-out connection), so it is `FnMut` and must not
+    /// consume what it captured.
+    ///
+    /// At most [`WRITE_ATTEMPTS`] runs, with a jittered backoff between them that holds no
+    /// connection, and no new run once [`RETRY_BUDGET`] has passed (a conflict that took that
+    /// long to surface means load, where more attempts only lengthen the queue). A conflict
+    /// on the last run is [`Failure::Unavailable`] (a `503` the client may retry). Every
+    /// other failure, including a broken connection whose `COMMIT` may have applied, is
+    /// returned at once.
+    pub(crate) async fn write<T, F>(&self, mut f: F) -> Result<T, Failure>
     where
         T: Send + 'static,
-        F: FnOnce(&mut AnyConnection) -> Result<T, Failure> + Send + 'static,
+        F: FnMut(&mut AnyConnection) -> Result<T, Failure> + Send + 'static,
     {
-        let pool = self.inner.write.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut conn = checkout_failure(&pool)?;
-            write_transaction(&mut conn, f)
-        })
-        .await
-        .map_err(Failure::Task)?
+        let started = Instant::now();
+        let mut attempt = 1;
+        loop {
+            let pool = self.inner.write.clone();
+            let (returned, result) = tokio::task::spawn_blocking(move || {
+                let result = checkout_failure(&pool)
+                    .and_then(|mut conn| write_transaction(&mut conn, &mut f));
+                (f, result)
+            })
+            .await
+            .map_err(Failure::Task)?;
+            f = returned;
+            match result {
+                Err(Failure::Query(error)) if crate::error::is_conflict(&error) => {
+                    if attempt >= WRITE_ATTEMPTS || started.elapsed() >= RETRY_BUDGET {
+                        tracing::warn!(attempts = attempt, error = %error, "a write kept conflicting; giving up");
+                        return Err(Failure::Unavailable(Box::new(ConflictsExhausted {
+                            attempts: attempt,
+                            last: error,
+                        })));
+                    }
+                    tracing::debug!(attempt, error = %error, "a write conflicted; running it again");
+                    tokio::time::sleep(backoff(attempt)).await;
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
     }
 
     /// Runs a closure on a read connection without opening a transaction (the readiness
@@ -479,7 +534,139 @@ pub(crate) fn write_transaction<T>(
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
     use super::*;
+    use crate::error::is_conflict;
+    use credence_domain::ports::StoreError;
+
+    fn sqlite() -> (tempfile::TempDir, Database) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("retry.db").display());
+        let database = Database::connect(&url, PoolOptions::default()).unwrap();
+        (dir, database)
+    }
+
+    fn deadlock() -> Failure {
+        Failure::Query(DieselError::DatabaseError(
+            DatabaseErrorKind::Unknown,
+            Box::new("deadlock detected".to_owned()),
+        ))
+    }
+
+    /// Runs `fail` as a write whose first `failures` runs fail; returns the result and runs.
+    async fn write_failing(
+        failures: u32,
+        fail: fn() -> Failure,
+    ) -> (Result<&'static str, Failure>, u32) {
+        let (_dir, database) = sqlite();
+        let runs = Arc::new(AtomicU32::new(0));
+        let counted = Arc::clone(&runs);
+        let result = database
+            .write(move |conn| {
+                conn.batch_execute("SELECT 1")?;
+                if counted.fetch_add(1, Ordering::SeqCst) < failures {
+                    return Err(fail());
+                }
+                Ok("done")
+            })
+            .await;
+        (result, runs.load(Ordering::SeqCst))
+    }
+
+    #[tokio::test]
+    async fn a_conflicting_write_runs_again_until_it_succeeds() {
+        let (result, runs) = write_failing(WRITE_ATTEMPTS - 1, deadlock).await;
+        assert_eq!(result.ok(), Some("done"));
+        assert_eq!(runs, WRITE_ATTEMPTS);
+    }
+
+    #[tokio::test]
+    async fn a_write_that_keeps_conflicting_is_unavailable() {
+        let (result, runs) = write_failing(u32::MAX, deadlock).await;
+        assert_eq!(runs, WRITE_ATTEMPTS, "bounded");
+        let error = StoreError::from(result.err().unwrap());
+        assert!(matches!(error, StoreError::Unavailable(_)), "{error:?}");
+    }
+
+    #[tokio::test]
+    async fn other_failures_are_not_retried() {
+        fn unique() -> Failure {
+            Failure::Query(DieselError::DatabaseError(
+                DatabaseErrorKind::UniqueViolation,
+                Box::new("duplicate".to_owned()),
+            ))
+        }
+        fn closed() -> Failure {
+            Failure::Query(DieselError::DatabaseError(
+                DatabaseErrorKind::ClosedConnection,
+                Box::new("server closed the connection unexpectedly".to_owned()),
+            ))
+        }
+        for fail in [unique, closed, || Failure::Corrupt("bad row".into())] {
+            let (result, runs) = write_failing(u32::MAX, fail).await;
+            assert!(result.is_err());
+            assert_eq!(runs, 1, "a non-conflict runs once");
+        }
+    }
+
+    #[test]
+    fn backoff_grows_and_jitters() {
+        for attempt in 1..WRITE_ATTEMPTS {
+            let ceiling = BACKOFF_BASE * (1 << (attempt - 1));
+            let wait = backoff(attempt);
+            assert!(
+                ceiling / 2 <= wait && wait <= ceiling,
+                "{attempt}: {wait:?}"
+            );
+        }
+        let waits: std::collections::HashSet<Duration> = (0..20).map(|_| backoff(3)).collect();
+        assert!(waits.len() > 1, "jittered");
+    }
+
+    /// SQLite's real busy error (another connection holds the write lock) is a conflict.
+    #[test]
+    fn a_busy_sqlite_file_is_a_conflict() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("busy.db");
+        let path = path.to_str().unwrap();
+        let mut holder = SqliteConnection::establish(path).unwrap();
+        holder
+            .batch_execute("PRAGMA journal_mode = WAL; CREATE TABLE t (x INTEGER); BEGIN IMMEDIATE")
+            .unwrap();
+        let mut other = SqliteConnection::establish(path).unwrap();
+        other.batch_execute("PRAGMA busy_timeout = 0").unwrap();
+        let error = other.batch_execute("BEGIN IMMEDIATE").unwrap_err();
+        assert!(is_conflict(&error), "{error:?}");
+    }
+
+    /// PostgreSQL's real deadlock error is a conflict (diesel reports it as `Unknown`).
+    #[test]
+    fn a_real_postgres_deadlock_is_a_conflict() {
+        let Ok(url) = std::env::var("CREDENCE_TEST_POSTGRES_URL") else {
+            eprintln!("skipped: CREDENCE_TEST_POSTGRES_URL is not set");
+            return;
+        };
+        let key = uuid::Uuid::new_v4().as_u64_pair().0 >> 2;
+        let (first, second) = (key, key + 1);
+        let mut a = PgConnection::establish(&url).unwrap();
+        let mut b = PgConnection::establish(&url).unwrap();
+        a.batch_execute(&format!("BEGIN; SELECT pg_advisory_xact_lock({first})"))
+            .unwrap();
+        b.batch_execute(&format!("BEGIN; SELECT pg_advisory_xact_lock({second})"))
+            .unwrap();
+        let waiting = std::thread::spawn(move || {
+            let result = a.batch_execute(&format!("SELECT pg_advisory_xact_lock({second})"));
+            let _ = a.batch_execute("ROLLBACK");
+            result
+        });
+        // One of the two is chosen as the victim once `deadlock_timeout` passes.
+        let mine = b.batch_execute(&format!("SELECT pg_advisory_xact_lock({first})"));
+        let _ = b.batch_execute("ROLLBACK");
+        let theirs = waiting.join().unwrap();
+        let error = mine.err().or(theirs.err()).unwrap();
+        assert!(is_conflict(&error), "{error:?}");
+    }
 
     #[test]
     fn urls_pick_the_backend() {

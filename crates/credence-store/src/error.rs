@@ -55,17 +55,79 @@ impl Failure {
     }
 }
 
-/// SQLite's "database is locked" after `busy_timeout`, or a dropped PostgreSQL connection:
-/// the database is there but cannot serve us now.
-fn is_transient(error: &DieselError) -> bool {
+/// PostgreSQL's primary message for SQLSTATE `40P01` (`deadlock_detected`). diesel reports
+/// that state as `DatabaseErrorKind::Unknown` and does not expose the code itself, so the
+/// message is all there is; it is PostgreSQL's English text (`lc_messages` other than English
+/// would translate it, and a deadlock would then answer `500` instead of being retried).
+const PG_DEADLOCK: &str = "deadlock detected";
+
+/// SQLite's messages for `SQLITE_BUSY` (another connection holds the write lock past
+/// `busy_timeout`) and `SQLITE_LOCKED` (a conflict inside one shared cache).
+const SQLITE_BUSY: [&str; 2] = ["database is locked", "database table is locked"];
+
+/// Words of libpq and PostgreSQL saying the connection itself is gone (the server restarted,
+/// failed over, or the network dropped): the statement's fate is unknown, the database may be
+/// back soon.
+const BROKEN_CONNECTION: [&str; 7] = [
+    "server closed the connection unexpectedly",
+    "terminating connection",
+    "no connection to the server",
+    "could not connect",
+    "connection to server",
+    "SSL connection has been closed unexpectedly",
+    "SSL SYSCALL error",
+];
+
+/// Whether the database refused this transaction only because it collided with another one,
+/// and rolled it back: PostgreSQL's serialization failure (`40001`) and deadlock (`40P01`),
+/// SQLite's busy or locked database. Running the whole transaction again is safe (nothing of
+/// it was kept) and likely to succeed, so [`crate::database::Database::write`] does so a
+/// few times. Nothing else is retried: above all not a broken connection, where a `COMMIT` may
+/// have been applied without its answer arriving.
+pub(crate) fn is_conflict(error: &DieselError) -> bool {
     match error {
-        DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => true,
-        DieselError::DatabaseError(_, info) => {
+        DieselError::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => true,
+        DieselError::DatabaseError(DatabaseErrorKind::Unknown, info) => {
             let message = info.message();
-            message.contains("database is locked") || message.contains("database is busy")
+            message.starts_with(PG_DEADLOCK) || SQLITE_BUSY.iter().any(|m| message.contains(m))
         }
         _ => false,
     }
+}
+
+/// Whether the database is there but cannot serve this call now, so the caller should try
+/// again later (`503`, not `500`): a conflict that outlived its retries, a busy SQLite file, a
+/// dropped or refused PostgreSQL connection, a server that became a read-only standby after a
+/// failover, or a commit whose rollback failed for one of these reasons.
+pub(crate) fn is_transient(error: &DieselError) -> bool {
+    match error {
+        DieselError::DatabaseError(
+            DatabaseErrorKind::ClosedConnection
+            | DatabaseErrorKind::UnableToSendCommand
+            | DatabaseErrorKind::ReadOnlyTransaction,
+            _,
+        ) => true,
+        DieselError::DatabaseError(_, info) => {
+            let message = info.message();
+            is_conflict(error) || BROKEN_CONNECTION.iter().any(|m| message.contains(m))
+        }
+        DieselError::RollbackErrorOnCommit {
+            rollback_error,
+            commit_error,
+        } => is_transient(commit_error) || is_transient(rollback_error),
+        _ => false,
+    }
+}
+
+/// A transaction that kept colliding with others through every attempt the store makes.
+#[derive(Debug, thiserror::Error)]
+#[error("the database reported a conflict on each of {attempts} attempts")]
+pub(crate) struct ConflictsExhausted {
+    /// How many times the transaction ran.
+    pub(crate) attempts: u32,
+    /// The last attempt's error.
+    #[source]
+    pub(crate) last: DieselError,
 }
 
 impl From<Failure> for StoreError {
@@ -144,5 +206,99 @@ impl From<Failure> for AdmitError {
 impl From<Failure> for SettleError {
     fn from(failure: Failure) -> Self {
         Self::Store(failure.into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn database(kind: DatabaseErrorKind, message: &str) -> DieselError {
+        DieselError::DatabaseError(kind, Box::new(message.to_owned()))
+    }
+
+    fn unknown(message: &str) -> DieselError {
+        database(DatabaseErrorKind::Unknown, message)
+    }
+
+    #[test]
+    fn conflicts_are_retried_and_transient() {
+        for error in [
+            database(
+                DatabaseErrorKind::SerializationFailure,
+                "could not serialize access due to concurrent update",
+            ),
+            unknown("deadlock detected"),
+            unknown("database is locked"),
+            unknown("database table is locked"),
+        ] {
+            assert!(is_conflict(&error), "{error} is a conflict");
+            assert!(is_transient(&error), "{error} is transient");
+        }
+    }
+
+    #[test]
+    fn broken_connections_are_transient_but_never_retried() {
+        for error in [
+            database(DatabaseErrorKind::ClosedConnection, "connection closed"),
+            database(DatabaseErrorKind::UnableToSendCommand, "no connection"),
+            database(
+                DatabaseErrorKind::ReadOnlyTransaction,
+                "cannot execute UPDATE in a read-only transaction",
+            ),
+            unknown("server closed the connection unexpectedly"),
+            unknown("terminating connection due to administrator command"),
+            unknown("no connection to the server"),
+            unknown("SSL connection has been closed unexpectedly"),
+            // A COMMIT whose answer never came: the outcome is unknown.
+            DieselError::RollbackErrorOnCommit {
+                rollback_error: Box::new(database(
+                    DatabaseErrorKind::ClosedConnection,
+                    "no connection to the server",
+                )),
+                commit_error: Box::new(unknown("server closed the connection unexpectedly")),
+            },
+        ] {
+            assert!(is_transient(&error), "{error} is transient");
+            assert!(!is_conflict(&error), "{error} is not retried");
+        }
+    }
+
+    #[test]
+    fn client_and_program_errors_are_neither() {
+        for error in [
+            database(DatabaseErrorKind::UniqueViolation, "duplicate key value"),
+            database(
+                DatabaseErrorKind::ForeignKeyViolation,
+                "violates foreign key",
+            ),
+            database(
+                DatabaseErrorKind::CheckViolation,
+                "violates check constraint",
+            ),
+            database(DatabaseErrorKind::NotNullViolation, "null value in column"),
+            unknown("syntax error at or near \"SELEC\""),
+            unknown("ledger entries are append-only"),
+            DieselError::NotFound,
+            DieselError::RollbackTransaction,
+        ] {
+            assert!(!is_transient(&error), "{error} is not transient");
+            assert!(!is_conflict(&error), "{error} is not retried");
+        }
+    }
+
+    #[test]
+    fn conflicts_map_to_unavailable_and_other_failures_do_not() {
+        let unavailable =
+            |failure: Failure| matches!(StoreError::from(failure), StoreError::Unavailable(_));
+        assert!(unavailable(Failure::Query(unknown("deadlock detected"))));
+        assert!(unavailable(Failure::Unavailable(Box::new(
+            ConflictsExhausted {
+                attempts: 5,
+                last: unknown("deadlock detected"),
+            }
+        ))));
+        assert!(!unavailable(Failure::Query(unknown("division by zero"))));
+        assert!(!unavailable(Failure::Corrupt("bad row".into())));
     }
 }

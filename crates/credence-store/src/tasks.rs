@@ -6,6 +6,7 @@
 //! or releases (cancel) the task's reservation with the ledger's own settlement
 //! ([`crate::accounts::settle_in`]) in that transaction. No money rule is written twice, and a
 //! racing move loses on the conditional update instead of settling a reservation twice.
+//! Both lock the account before the task and its reservation, the store's one lock order.
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -23,7 +24,7 @@ use diesel::prelude::*;
 
 use crate::Store;
 use crate::accounts::{
-    Refusal, Settle, admit_in, is_unique_violation, reservation_by_tag, settle_in,
+    Refusal, Settle, admit_in, is_unique_violation, lock_account, reservation_by_tag, settle_in,
 };
 use crate::catalog::{
     UPSERT_ATTEMPTS, db_now, localized_json, parse_localized, parse_values, values_json,
@@ -219,6 +220,17 @@ fn move_in(
     user: Option<i64>,
     now: NaiveDateTime,
 ) -> Result<Result<Task, Unmoved>, Failure> {
+    // The account before the task and its reservation, the order every writer of an account
+    // keeps (a task's account never changes, so reading it unlocked is safe).
+    let Some(account) = tasks::table
+        .find(id)
+        .select(tasks::account_id)
+        .first::<i64>(conn)
+        .optional()?
+    else {
+        return Ok(Err(Unmoved::NotFound));
+    };
+    lock_account(conn, account)?;
     let moved = diesel::update(
         tasks::table
             .filter(tasks::id.eq(id))
