@@ -568,7 +568,9 @@ mod tests {
             ))
         );
         assert_eq!(
-            parse_url("postgres://u@h/db").ok().map(|(_, target)| target),
+            parse_url("postgres://u@h/db")
+                .ok()
+                .map(|(_, target)| target),
             Some("postgres://u@h/db?connect_timeout=2&tcp_user_timeout=10000".into())
         );
         assert!(parse_url("").is_err());

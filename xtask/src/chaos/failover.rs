@@ -60,7 +60,8 @@ impl Drop for Clusters {
         for dir in [&self.primary, &self.standby] {
             if dir.join("postmaster.pid").exists() {
                 let dir = dir.display().to_string();
-                if let Err(error) = as_postgres("pg_ctl", &["-D", &dir, "stop", "-m", "immediate"]) {
+                if let Err(error) = as_postgres("pg_ctl", &["-D", &dir, "stop", "-m", "immediate"])
+                {
                     eprintln!("could not stop the cluster in {dir}: {error}");
                 }
             }
@@ -96,7 +97,16 @@ fn set_up_clusters(scratch: &Path) -> anyhow::Result<Clusters> {
     let sockets = scratch.display().to_string();
     as_postgres(
         "initdb",
-        &["-D", &primary, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"],
+        &[
+            "-D",
+            &primary,
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+        ],
     )?;
     append(
         &clusters.primary.join("postgresql.conf"),
@@ -108,7 +118,19 @@ fn set_up_clusters(scratch: &Path) -> anyhow::Result<Clusters> {
         ),
     )?;
     let primary_log = scratch.join("primary.log").display().to_string();
-    as_postgres("pg_ctl", &["-D", &primary, "-l", &primary_log, "-w", "-t", "60", "start"])?;
+    as_postgres(
+        "pg_ctl",
+        &[
+            "-D",
+            &primary,
+            "-l",
+            &primary_log,
+            "-w",
+            "-t",
+            "60",
+            "start",
+        ],
+    )?;
     as_postgres(
         "pg_basebackup",
         &[
@@ -137,7 +159,19 @@ fn set_up_clusters(scratch: &Path) -> anyhow::Result<Clusters> {
         ),
     )?;
     let standby_log = scratch.join("standby.log").display().to_string();
-    as_postgres("pg_ctl", &["-D", &standby, "-l", &standby_log, "-w", "-t", "60", "start"])?;
+    as_postgres(
+        "pg_ctl",
+        &[
+            "-D",
+            &standby,
+            "-l",
+            &standby_log,
+            "-w",
+            "-t",
+            "60",
+            "start",
+        ],
+    )?;
     let started = Instant::now();
     loop {
         let rows = super::psql(
@@ -153,7 +187,11 @@ fn set_up_clusters(scratch: &Path) -> anyhow::Result<Clusters> {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    super::psql(clusters.primary_port, "postgres", &format!("CREATE DATABASE {DATABASE}"))?;
+    super::psql(
+        clusters.primary_port,
+        "postgres",
+        &format!("CREATE DATABASE {DATABASE}"),
+    )?;
     Ok(clusters)
 }
 
@@ -192,12 +230,12 @@ async fn scenario(
     options: &super::Options,
 ) -> anyhow::Result<()> {
     let client = http_client()?;
+    // One at a time: the first applies the migrations.
     let mut replicas = Vec::new();
     for index in 0..3 {
-        replicas.push(Replica::start(binary, url, scratch, index)?);
-    }
-    for replica in &mut replicas {
-        wait_ready(&client, replica, Duration::from_secs(60)).await?;
+        let mut replica = Replica::start(binary, url, scratch, index)?;
+        wait_ready(&client, &mut replica, Duration::from_secs(60)).await?;
+        replicas.push(replica);
     }
     let bases: Vec<String> = replicas.iter().map(Replica::base).collect();
     let run = format!("f{}", std::process::id());
@@ -209,7 +247,15 @@ async fn scenario(
     );
     let origin = Instant::now();
     let limit = WARM_UP + OUTAGE + Duration::from_secs(options.seconds) + Duration::from_secs(30);
-    let load = Load::start(&client, bases.clone(), &accounts, options.workers, &run, origin, limit);
+    let load = Load::start(
+        &client,
+        bases.clone(),
+        &accounts,
+        options.workers,
+        &run,
+        origin,
+        limit,
+    );
     tokio::time::sleep(WARM_UP).await;
 
     let primary = clusters.primary.display().to_string();
@@ -240,7 +286,11 @@ async fn scenario(
         answers.len(),
         statuses(answers.iter().copied())
     );
-    let before: Vec<&Answer> = answers.iter().copied().filter(|a| a.done < killed_at).collect();
+    let before: Vec<&Answer> = answers
+        .iter()
+        .copied()
+        .filter(|a| a.done < killed_at)
+        .collect();
     println!(
         "before the kill: {} requests ({})",
         before.len(),
@@ -257,7 +307,11 @@ async fn scenario(
         .copied()
         .filter(|a| a.done >= killed_at && a.sent < first_success)
         .collect();
-    let unavailable: Vec<&Answer> = outage.iter().copied().filter(|a| a.status == Some(503)).collect();
+    let unavailable: Vec<&Answer> = outage
+        .iter()
+        .copied()
+        .filter(|a| a.status == Some(503))
+        .collect();
     let mut latencies: Vec<f64> = unavailable.iter().map(|a| a.latency()).collect();
     latencies.sort_by(f64::total_cmp);
     let first_503 = unavailable
@@ -294,7 +348,11 @@ async fn scenario(
             .collect::<Vec<_>>()
             .join(", ")
     );
-    let after: Vec<&Answer> = answers.iter().copied().filter(|a| a.sent >= first_success).collect();
+    let after: Vec<&Answer> = answers
+        .iter()
+        .copied()
+        .filter(|a| a.sent >= first_success)
+        .collect();
     println!(
         "after the first success: {} requests ({})",
         after.len(),
@@ -310,14 +368,20 @@ async fn scenario(
         "every 503 carries Retry-After",
     );
     verdict.check(
-        answers.iter().all(|a| a.status.is_some_and(|s| s < 500 || s == 503)),
+        answers
+            .iter()
+            .all(|a| a.status.is_some_and(|s| s < 500 || s == 503)),
         "no answer is a 5xx other than 503, none is missing",
     );
     verdict.check(
         recovered.iter().all(|s| s.is_finite()),
         "every replica succeeds again after the promotion",
     );
-    let late: Vec<&Answer> = after.iter().copied().filter(|a| a.sent >= first_success + 2.0).collect();
+    let late: Vec<&Answer> = after
+        .iter()
+        .copied()
+        .filter(|a| a.sent >= first_success + 2.0)
+        .collect();
     verdict.check(
         !late.is_empty() && late.iter().all(|a| a.ok()),
         format!(
@@ -332,8 +396,15 @@ async fn scenario(
     let run_for_check = run.clone();
     let journal_for_check = journal.clone();
     tokio::task::spawn_blocking(move || {
-        verify_database(&mut verdict, port, DATABASE, &run_for_check, &journal_for_check, &retries)
-            .map(|()| verdict)
+        verify_database(
+            &mut verdict,
+            port,
+            DATABASE,
+            &run_for_check,
+            &journal_for_check,
+            &retries,
+        )
+        .map(|()| verdict)
     })
     .await??
     .finish()

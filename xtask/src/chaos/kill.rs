@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 
 use super::{
-    Answer, Load, Replica, Rng, Scratch, Verdict, http_client, options, percentile,
-    report_retries, retry_unanswered, statuses, verify_database, wait_ready,
+    Answer, Load, Replica, Rng, Scratch, Verdict, http_client, options, percentile, report_retries,
+    retry_unanswered, statuses, verify_database, wait_ready,
 };
 
 const DATABASE: &str = "credence_chaos_kill";
@@ -58,12 +58,12 @@ async fn scenario(
     options: &super::Options,
 ) -> anyhow::Result<()> {
     let client = http_client()?;
+    // One at a time: the first applies the migrations.
     let mut replicas = Vec::new();
     for index in 0..3 {
-        replicas.push(Replica::start(binary, url, scratch, index)?);
-    }
-    for replica in &mut replicas {
-        wait_ready(&client, replica, Duration::from_secs(60)).await?;
+        let mut replica = Replica::start(binary, url, scratch, index)?;
+        wait_ready(&client, &mut replica, Duration::from_secs(60)).await?;
+        replicas.push(replica);
     }
     let bases: Vec<String> = replicas.iter().map(Replica::base).collect();
     let run = format!("k{}", std::process::id());

@@ -124,9 +124,12 @@ impl Scratch {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos());
-        let path =
-            std::env::temp_dir().join(format!("credence-chaos-{name}-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&path).with_context(|| format!("cannot create {}", path.display()))?;
+        let path = std::env::temp_dir().join(format!(
+            "credence-chaos-{name}-{}-{nanos}",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&path)
+            .with_context(|| format!("cannot create {}", path.display()))?;
         Ok(Self(path))
     }
 }
@@ -215,14 +218,20 @@ impl Drop for Replica {
 }
 
 /// Polls `/health/ready` until it answers 200 (every 50 ms, at most `limit`).
-async fn wait_ready(client: &reqwest::Client, replica: &mut Replica, limit: Duration) -> anyhow::Result<Duration> {
+async fn wait_ready(
+    client: &reqwest::Client,
+    replica: &mut Replica,
+    limit: Duration,
+) -> anyhow::Result<Duration> {
     let started = Instant::now();
     while started.elapsed() < limit {
         if replica.exited() {
+            let log = std::fs::read_to_string(&replica.log).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(5).collect();
             bail!(
-                "replica on port {} exited; see {}",
+                "replica on port {} exited; its last lines:\n{}",
                 replica.port,
-                replica.log.display()
+                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
             );
         }
         let answer = client
@@ -250,7 +259,11 @@ fn http_client() -> anyhow::Result<reqwest::Client> {
 }
 
 /// Creates the accounts the load uses, through the first base URL that answers.
-async fn create_accounts(client: &reqwest::Client, base: &str, run: &str) -> anyhow::Result<Vec<i64>> {
+async fn create_accounts(
+    client: &reqwest::Client,
+    base: &str,
+    run: &str,
+) -> anyhow::Result<Vec<i64>> {
     let mut ids = Vec::new();
     for i in 0..ACCOUNTS {
         let body = json!({
@@ -333,7 +346,13 @@ impl Answer {
     }
 }
 
-async fn send(client: &reqwest::Client, base: &str, op: &Op, origin: Instant, replica: usize) -> Answer {
+async fn send(
+    client: &reqwest::Client,
+    base: &str,
+    op: &Op,
+    origin: Instant,
+    replica: usize,
+) -> Answer {
     let sent = origin.elapsed().as_secs_f64();
     let result = client
         .post(format!("{base}{}", op.path()))
@@ -417,7 +436,11 @@ impl Load {
                         }
                         let n = sequence.fetch_add(1, Ordering::Relaxed);
                         let op = Op {
-                            kind: if rng.below(2) == 0 { Kind::Payment } else { Kind::Admission },
+                            kind: if rng.below(2) == 0 {
+                                Kind::Payment
+                            } else {
+                                Kind::Admission
+                            },
                             key: format!("chaos-{run}-{n}"),
                             account: accounts[rng.below(accounts.len())],
                         };
@@ -491,7 +514,16 @@ async fn retry_unanswered(
 fn psql(port: u16, database: &str, sql: &str) -> anyhow::Result<Vec<Vec<String>>> {
     let output = Command::new("psql")
         .args(["-X", "-A", "-t", "-F", "\t", "-v", "ON_ERROR_STOP=1"])
-        .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-U", "postgres", "-d", database])
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-U",
+            "postgres",
+            "-d",
+            database,
+        ])
         .args(["-c", sql])
         .output()
         .context("cannot run psql")?;
@@ -525,7 +557,11 @@ impl Verdict {
             println!("all checks passed");
             Ok(())
         } else {
-            bail!("{} check(s) failed: {}", self.failures.len(), self.failures.join("; "))
+            bail!(
+                "{} check(s) failed: {}",
+                self.failures.len(),
+                self.failures.join("; ")
+            )
         }
     }
 }
@@ -568,7 +604,10 @@ fn verify_database(
     let mut missing = Vec::new();
     let mut wrong_id = 0;
     for (op, answer) in journal {
-        let answer = retries.get(&op.key).filter(|_| !answer.ok()).unwrap_or(answer);
+        let answer = retries
+            .get(&op.key)
+            .filter(|_| !answer.ok())
+            .unwrap_or(answer);
         if answer.ok() {
             acknowledged += 1;
             match stored.get(&op.key) {
@@ -578,16 +617,25 @@ fn verify_database(
             }
         }
     }
-    let twice: Vec<&String> = stored.iter().filter(|(_, (n, _))| *n > 1).map(|(k, _)| k).collect();
+    let twice: Vec<&String> = stored
+        .iter()
+        .filter(|(_, (n, _))| *n > 1)
+        .map(|(k, _)| k)
+        .collect();
     let known: HashSet<&str> = journal.iter().map(|(op, _)| op.key.as_str()).collect();
-    let stray = stored.keys().filter(|k| !known.contains(k.as_str())).count();
+    let stray = stored
+        .keys()
+        .filter(|k| !known.contains(k.as_str()))
+        .count();
     verdict.check(
         missing.is_empty() && wrong_id == 0,
         format!(
             "every acknowledged write is stored: {acknowledged} acknowledged, {} missing, \
              {wrong_id} stored under another id{}",
             missing.len(),
-            missing.first().map_or_else(String::new, |k| format!(" (first: {k})"))
+            missing
+                .first()
+                .map_or_else(String::new, |k| format!(" (first: {k})"))
         ),
     );
     verdict.check(
@@ -619,7 +667,8 @@ fn verify_database(
             "ledger invariant (balance = sum of entries, reserved = sum of entries = open \
              reservations) on {} accounts{}",
             broken.len(),
-            bad.first().map_or_else(String::new, |r| format!("; broken: {r}"))
+            bad.first()
+                .map_or_else(String::new, |r| format!("; broken: {r}"))
         ),
     );
     Ok(())
@@ -629,7 +678,9 @@ fn verify_database(
 fn statuses<'a>(answers: impl Iterator<Item = &'a Answer>) -> String {
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     for answer in answers {
-        let key = answer.status.map_or_else(|| "none".to_owned(), |s| s.to_string());
+        let key = answer
+            .status
+            .map_or_else(|| "none".to_owned(), |s| s.to_string());
         *counts.entry(key).or_default() += 1;
     }
     counts
@@ -652,7 +703,9 @@ fn report_retries(verdict: &mut Verdict, retries: &BTreeMap<String, Answer>) {
         statuses(retries.values().filter(|a| !a.ok()))
     );
     verdict.check(
-        retries.values().all(|a| a.status.is_some_and(|s| s < 500 && s != 409)),
+        retries
+            .values()
+            .all(|a| a.status.is_some_and(|s| s < 500 && s != 409)),
         "every retried request got a definite answer",
     );
 }
