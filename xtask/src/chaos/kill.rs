@@ -124,12 +124,14 @@ async fn scenario(
     let answers: Vec<&Answer> = journal.iter().map(|(_, a)| a).collect();
     let ok = answers.iter().filter(|a| a.ok()).count();
     let unanswered = answers.iter().filter(|a| a.status.is_none()).count();
+    let refused = answers.iter().filter(|a| a.refused).count();
     restarts.sort_by(f64::total_cmp);
     println!(
-        "{} requests in {elapsed:.1} s ({}); {ok} acknowledged, {unanswered} unanswered; \
-         {kills} kills, restart to ready p50 {:.2} s, max {:.2} s",
+        "{} requests in {elapsed:.1} s ({}); {ok} acknowledged, {unanswered} unanswered \
+         ({refused} refused at connect, {} cut off in flight); {kills} kills, restart to ready p50 {:.2} s, max {:.2} s",
         answers.len(),
         statuses(answers.iter().copied()),
+        unanswered - refused,
         percentile(&restarts, 0.5),
         restarts.last().copied().unwrap_or(0.0)
     );

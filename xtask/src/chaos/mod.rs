@@ -326,6 +326,9 @@ impl Op {
 #[derive(Debug, Clone)]
 struct Answer {
     status: Option<u16>,
+    /// No answer because the connection was refused (the replica was down): the request
+    /// never reached it, unlike one cut off while the replica worked on it.
+    refused: bool,
     retry_after: bool,
     replayed: bool,
     id: Option<i64>,
@@ -363,6 +366,7 @@ async fn send(
         .await;
     let mut answer = Answer {
         status: None,
+        refused: false,
         retry_after: false,
         replayed: false,
         id: None,
@@ -384,7 +388,10 @@ async fn send(
                 Err(error) => answer.error = Some(format!("body: {error}")),
             }
         }
-        Err(error) => answer.error = Some(error.to_string()),
+        Err(error) => {
+            answer.refused = error.is_connect();
+            answer.error = Some(error.to_string());
+        }
     }
     answer.done = origin.elapsed().as_secs_f64();
     answer
