@@ -7,11 +7,14 @@
 //! - `bench list`, `bench search`: the customer-list and customer-search benchmarks on
 //!   generated data (never run in CI).
 //! - `bench admission`: admissions per second over HTTP against the store's own ceiling.
+//! - `chaos failover`, `chaos kill`: the service under PostgreSQL failover and under
+//!   `kill -9` of its replicas, with real processes (never run in CI).
 //! - `ci`: runs `.ci/run`.
 #![forbid(unsafe_code)]
 
 mod admission;
 mod bench;
+mod chaos;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -29,6 +32,7 @@ fn main() -> anyhow::Result<()> {
             Some("admission") => admission::run(&args[2..]),
             _ => bail!("usage: cargo xtask bench <list | search | admission>"),
         },
+        Some("chaos") => chaos::run(&args[1..]),
         Some("ci") => {
             let status = Command::new(root().join(".ci/run"))
                 .status()
@@ -39,7 +43,8 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         _ => bail!(
-            "usage: cargo xtask <deps | openapi [--check] | bench <list | search | admission> | ci>"
+            "usage: cargo xtask <deps | openapi [--check] | bench <list | search | admission> | \
+             chaos <failover | kill> | ci>"
         ),
     }
 }

@@ -7,6 +7,12 @@
 //! to upgrade a read lock halfway), reads use their own pool and never wait for writes (WAL).
 //! PostgreSQL uses one pool for both. Checkout waits at most `connection_timeout`, then the
 //! call fails with `StoreError::Unavailable` (a `503`), never a hang.
+//!
+//! Failover: the PostgreSQL URL goes to libpq as given, so several hosts with
+//! `target_session_attrs=read-write` connect to whichever is the primary now. While none is,
+//! checkouts fail after `connection_timeout` (new connections are made in the pool's own
+//! threads, each bounded by `connect_timeout`); connections to the old primary fail their
+//! checkout test and are dropped, never handed out again.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -196,11 +202,39 @@ impl std::fmt::Debug for Database {
     }
 }
 
+/// libpq parameters added to a PostgreSQL URL that does not set them, so a dead or
+/// unreachable host costs bounded time instead of the operating system's TCP time-outs
+/// (minutes): with several hosts (`h1:5432,h2:5433`, failover) each one is tried in turn,
+/// and a connection that hangs would keep the pool from reaching the new primary.
+/// - `connect_timeout`: seconds per host for a new connection (libpq's minimum is 2).
+/// - `tcp_user_timeout`: milliseconds sent data may stay unacknowledged before the
+///   connection counts as dead (a host that vanished without closing its sockets).
+const POSTGRES_DEFAULTS: [(&str, &str); 2] =
+    [("connect_timeout", "2"), ("tcp_user_timeout", "10000")];
+
+/// The PostgreSQL URL with [`POSTGRES_DEFAULTS`] added where the URL leaves them out. The
+/// rest (several hosts, `target_session_attrs`, `sslmode`...) is libpq's to read.
+fn postgres_target(url: &str) -> String {
+    let query = url.split_once('?').map_or("", |(_, query)| query);
+    let given: Vec<&str> = query
+        .split('&')
+        .filter_map(|pair| pair.split('=').next())
+        .collect();
+    let mut target = url.to_owned();
+    for (key, value) in POSTGRES_DEFAULTS {
+        if !given.contains(&key) {
+            let separator = if target.contains('?') { '&' } else { '?' };
+            target = format!("{target}{separator}{key}={value}");
+        }
+    }
+    target
+}
+
 /// Splits a URL into its backend and what the driver needs.
 fn parse_url(url: &str) -> Result<(Backend, String), SetupError> {
     let url = url.trim();
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return Ok((Backend::Postgres, url.to_owned()));
+        return Ok((Backend::Postgres, postgres_target(url)));
     }
     let path = url
         .strip_prefix("sqlite://")
@@ -237,9 +271,15 @@ fn build_pool(
     customizer: Option<SqlitePragmas>,
 ) -> Result<ConnPool, SetupError> {
     let backend = manager.backend.name();
+    // `test_on_check_out`: a pooled connection whose server went away (restart, failover,
+    // `pg_terminate_backend`) fails a `SELECT 1` at checkout and is dropped there, so the
+    // caller gets a fresh connection instead of the dead one; one broken by a failure inside a
+    // transaction is dropped on return (`has_broken`). r2d2 does this by default; it is
+    // spelled out because failover depends on it.
     let mut builder = Pool::builder()
         .max_size(max_size.max(1))
         .min_idle(Some(1))
+        .test_on_check_out(true)
         .connection_timeout(timeout.max(Duration::from_millis(1)));
     if let Some(customizer) = customizer {
         builder = builder.connection_customizer(Box::new(customizer));
@@ -698,6 +738,28 @@ mod tests {
             parse_url("mysql://u:secret@h/db").is_err_and(|e| !e.to_string().contains("secret"))
         );
         assert!(parse_url("sqlite://:memory:").is_err());
+        assert_eq!(
+            parse_url("postgres://u@h1:5432,h2:5433/db?target_session_attrs=read-write").ok(),
+            Some((
+                Backend::Postgres,
+                "postgres://u@h1:5432,h2:5433/db?target_session_attrs=read-write\
+                 &connect_timeout=2&tcp_user_timeout=10000"
+                    .into()
+            ))
+        );
+        assert_eq!(
+            parse_url("postgres://u@h/db?connect_timeout=5&tcp_user_timeout=0").ok(),
+            Some((
+                Backend::Postgres,
+                "postgres://u@h/db?connect_timeout=5&tcp_user_timeout=0".into()
+            ))
+        );
+        assert_eq!(
+            parse_url("postgres://u@h/db")
+                .ok()
+                .map(|(_, target)| target),
+            Some("postgres://u@h/db?connect_timeout=2&tcp_user_timeout=10000".into())
+        );
         assert!(parse_url("").is_err());
     }
 }
