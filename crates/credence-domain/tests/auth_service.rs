@@ -161,3 +161,54 @@ async fn resellers_manage_keys_only_inside_their_tree_and_customers_not_at_all()
         Err(ManageKeysError::Forbidden)
     ));
 }
+
+#[tokio::test]
+async fn replicas_racing_to_install_the_admin_key_all_start() {
+    let secret = "a-long-operator-secret";
+    // First look: no key yet. After the losing insert: the winner's key is there.
+    let mut looks = 0;
+    let mut keys = MockKeyStore::new();
+    keys.expect_find_by_hash().times(2).returning(move |_, _| {
+        looks += 1;
+        Ok((looks > 1).then(|| (key(7, false), user(7, Role::Admin, None))))
+    });
+    keys.expect_create_key().times(1).returning(|_| {
+        Err(credence_domain::ports::StoreError::Unexpected(
+            "duplicate key value violates unique constraint".into(),
+        ))
+    });
+    let mut users = MockRecordRepository::new();
+    users
+        .expect_create()
+        .times(1)
+        .returning(|_| Ok(user(8, Role::Admin, None)));
+    // The user made for nothing is removed again.
+    users
+        .expect_delete()
+        .withf(|id| *id == UserId(8))
+        .times(1)
+        .returning(|_| Ok(true));
+    let auth = service(keys, users, MockCustomerRepository::new());
+    auth.ensure_admin_key(secret).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_failed_admin_key_install_with_no_winner_is_an_error() {
+    let mut keys = MockKeyStore::new();
+    keys.expect_find_by_hash().returning(|_, _| Ok(None));
+    keys.expect_create_key().returning(|_| {
+        Err(credence_domain::ports::StoreError::Unexpected(
+            "disk full".into(),
+        ))
+    });
+    let mut users = MockRecordRepository::new();
+    users
+        .expect_create()
+        .returning(|_| Ok(user(8, Role::Admin, None)));
+    let auth = service(keys, users, MockCustomerRepository::new());
+    assert!(
+        auth.ensure_admin_key("a-long-operator-secret")
+            .await
+            .is_err()
+    );
+}

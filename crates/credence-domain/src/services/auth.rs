@@ -206,7 +206,20 @@ impl AuthService {
             name: Some("CREDENCE_ADMIN_KEY".into()),
             now: self.clock.now(),
         };
-        self.keys.create_key(&new).await?;
+        if let Err(error) = self.keys.create_key(&new).await {
+            // Replicas starting together race to install the same key: the loser finds the
+            // winner's key, removes the user it made for nothing, and starts all the same.
+            let installed = self
+                .keys
+                .find_by_hash(&secret.hash(), self.clock.now())
+                .await?
+                .is_some_and(|(key, owner)| key.revoked_at.is_none() && owner.role == Role::Admin);
+            if !installed {
+                return Err(error.into());
+            }
+            // A failed clean-up leaves a user without keys, which can do nothing.
+            let _ = self.users.delete(user.id).await;
+        }
         Ok(())
     }
 
