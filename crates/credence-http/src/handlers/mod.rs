@@ -1,6 +1,20 @@
 //! Routing: which handler answers which method and path, the app data, the extractor error
 //! handlers and the fallbacks. Handlers themselves are thin: parse, call one service method
 //! with the caller's principal, convert to a DTO, reply.
+//!
+//! The two API scopes share one middleware chain, composed here and nowhere else, so no
+//! handler knows of it. From the outside in:
+//!
+//! 1. the face's error renderer (`negotiate_errors` or `envelope_errors`), so every answer
+//!    below, a `429` or `503` included, comes in the face's shape and the client's format,
+//!    with its `Retry-After` and `WWW-Authenticate` kept;
+//! 2. load shedding ([`crate::shed`]): past `max_in_flight`, `503 overloaded` at once;
+//! 3. the deadline ([`crate::deadline`]): `408` for a body still arriving, `503` else;
+//! 4. authentication and rate limits ([`crate::authn`]), before any extractor reads the body;
+//! 5. the handler.
+//!
+//! Health probes, the OpenAPI document and the Swagger UI sit outside that chain: they are
+//! never shed, rate limited or authenticated.
 
 pub(crate) mod accounts;
 pub(crate) mod customers;
@@ -45,8 +59,12 @@ pub(crate) fn register(
         .app_data(web::PathConfig::default().error_handler(|e, _| path_error(&e).into()))
         .app_data(web::PayloadConfig::new(limit))
         .service(
+            // The gate, innermost last (see the module docs): errors rendered for the face,
+            // shedding, the deadline, authentication and rate limits, then the handler.
             web::scope("/api/v1.0")
+                .wrap(from_fn(crate::authn::authn))
                 .wrap(from_fn(crate::deadline::deadline))
+                .wrap(from_fn(crate::shed::shed))
                 .wrap(from_fn(negotiate_errors))
                 .configure(customers::register)
                 .configure(documents::register)
@@ -63,7 +81,9 @@ pub(crate) fn register(
         .service(
             // The marketplace renders its errors as `<x>_response` envelopes, not seed 002's.
             web::scope("/api/marketplace/v2")
+                .wrap(from_fn(crate::authn::authn))
                 .wrap(from_fn(crate::deadline::deadline))
+                .wrap(from_fn(crate::shed::shed))
                 .wrap(from_fn(envelope_errors))
                 .configure(marketplace::register)
                 .configure(orders::register)
