@@ -7,11 +7,13 @@
 //! - `bench list`, `bench search`: the customer-list and customer-search benchmarks on
 //!   generated data (never run in CI).
 //! - `bench admission`: admissions per second over HTTP against the store's own ceiling.
+//! - `bench overload`: answers at twice the measured capacity: fast 2xx or fast 503/429.
 //! - `ci`: runs `.ci/run`.
 #![forbid(unsafe_code)]
 
 mod admission;
 mod bench;
+mod overload;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -27,7 +29,8 @@ fn main() -> anyhow::Result<()> {
             Some("list") => bench::list(&args[2..]),
             Some("search") => bench::search(&args[2..]),
             Some("admission") => admission::run(&args[2..]),
-            _ => bail!("usage: cargo xtask bench <list | search | admission>"),
+            Some("overload") => overload::run(&args[2..]),
+            _ => bail!("usage: cargo xtask bench <list | search | admission | overload>"),
         },
         Some("ci") => {
             let status = Command::new(root().join(".ci/run"))
@@ -39,7 +42,7 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         _ => bail!(
-            "usage: cargo xtask <deps | openapi [--check] | bench <list | search | admission> | ci>"
+            "usage: cargo xtask <deps | openapi [--check] | bench <list | search | admission | overload> | ci>"
         ),
     }
 }
