@@ -166,7 +166,7 @@ impl Work {
         let index = usize::try_from(n / 2).unwrap_or(0) % self.accounts.len();
         let id = self.accounts[index];
         let account = format!("{}/api/v1.0/customers/{id}/account", self.base);
-        let request = if n % 2 == 0 {
+        let request = if n.is_multiple_of(2) {
             self.client.get(account)
         } else {
             self.client
