@@ -88,6 +88,12 @@ impl TestApp {
             organization: "entity1".into(),
             pool_timeout_ms: 5000,
             workers: 2,
+            // Every test talks from 127.0.0.1, most with one key, and some fail to
+            // authenticate on purpose: the limits are raised here, and tests of the limits
+            // set their own.
+            rate_limit_per_second: 1_000_000,
+            rate_limit_burst: 1_000_000,
+            auth_failures_per_minute: 1_000_000,
             ..Config::default()
         };
         configure(&mut config);

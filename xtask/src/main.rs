@@ -7,6 +7,7 @@
 //! - `bench list`, `bench search`: the customer-list and customer-search benchmarks on
 //!   generated data (never run in CI).
 //! - `bench admission`: admissions per second over HTTP against the store's own ceiling.
+//! - `bench overload`: answers at twice the measured capacity: fast 2xx or fast 503/429.
 //! - `chaos failover`, `chaos kill`: the service under PostgreSQL failover and under
 //!   `kill -9` of its replicas, with real processes (never run in CI).
 //! - `ci`: runs `.ci/run`.
@@ -15,6 +16,7 @@
 mod admission;
 mod bench;
 mod chaos;
+mod overload;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -30,7 +32,8 @@ fn main() -> anyhow::Result<()> {
             Some("list") => bench::list(&args[2..]),
             Some("search") => bench::search(&args[2..]),
             Some("admission") => admission::run(&args[2..]),
-            _ => bail!("usage: cargo xtask bench <list | search | admission>"),
+            Some("overload") => overload::run(&args[2..]),
+            _ => bail!("usage: cargo xtask bench <list | search | admission | overload>"),
         },
         Some("chaos") => chaos::run(&args[1..]),
         Some("ci") => {
@@ -43,7 +46,7 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         _ => bail!(
-            "usage: cargo xtask <deps | openapi [--check] | bench <list | search | admission> | \
+            "usage: cargo xtask <deps | openapi [--check] | bench <list | search | admission | overload> | \
              chaos <failover | kill> | ci>"
         ),
     }

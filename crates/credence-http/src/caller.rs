@@ -4,10 +4,14 @@
 //! Credentials come as `Authorization: Bearer <key>`, `API-Key: <key>` (seed 004) or HTTP Basic
 //! with the key as the password (clickworker's style). No usable credentials: `401` with a
 //! `WWW-Authenticate` challenge. Credentials that match no live key: `403` (seed 000).
+//!
+//! The API scopes authenticate in a middleware ([`crate::authn`]) before any extractor reads
+//! the body, and leave the caller in the request's extensions; the extractor takes it from
+//! there, and only looks the key up itself on a route outside those scopes.
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::{FromRequest, HttpMessage as _, HttpRequest, web};
 use base64::Engine as _;
 use credence_domain::Principal;
 use credence_domain::services::AuthenticateError;
@@ -28,30 +32,41 @@ impl FromRequest for Caller {
     type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        if let Some(caller) = req.extensions().get::<Self>().cloned() {
+            return Box::pin(async move { Ok(caller) });
+        }
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let presented = presented_key(req);
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::server_error(&MissingState))?;
-            let presented = presented.ok_or_else(ApiError::unauthorized)?;
-            let principal =
-                state
-                    .services
-                    .auth
-                    .authenticate(&presented)
-                    .await
-                    .map_err(|e| match e {
-                        AuthenticateError::UnknownKey | AuthenticateError::Revoked => {
-                            ApiError::invalid_credentials()
-                        }
-                        AuthenticateError::Store(e) => e.into(),
-                    })?;
+            let principal = authenticate(&state, presented.as_deref()).await?;
             Ok(Self { principal })
         })
     }
 }
 
+/// The principal `presented` stands for: `401` without a key, `403` for a key that matches no
+/// live one, `503` when the key store does not answer.
+pub(crate) async fn authenticate(
+    state: &AppState,
+    presented: Option<&str>,
+) -> Result<Principal, ApiError> {
+    let presented = presented.ok_or_else(ApiError::unauthorized)?;
+    state
+        .services
+        .auth
+        .authenticate(presented)
+        .await
+        .map_err(|e| match e {
+            AuthenticateError::UnknownKey | AuthenticateError::Revoked => {
+                ApiError::invalid_credentials()
+            }
+            AuthenticateError::Store(e) => e.into(),
+        })
+}
+
 /// The key a request presents, from whichever of the three places it uses.
-fn presented_key(req: &HttpRequest) -> Option<String> {
+pub(crate) fn presented_key(req: &HttpRequest) -> Option<String> {
     if let Some(key) = req.headers().get("api-key").and_then(|v| v.to_str().ok()) {
         return Some(key.trim().to_owned()).filter(|k| !k.is_empty());
     }
@@ -80,7 +95,7 @@ fn presented_key(req: &HttpRequest) -> Option<String> {
 }
 
 #[derive(Debug)]
-struct MissingState;
+pub(crate) struct MissingState;
 
 impl std::fmt::Display for MissingState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -57,6 +57,9 @@ pub struct ErrorBody {
 pub struct ApiError {
     status: StatusCode,
     body: ErrorBody,
+    /// Whole seconds for `Retry-After`: every `503` has one (a client or a load balancer
+    /// should come back rather than give up), a `429` says when its bucket has a token again.
+    retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -64,6 +67,7 @@ impl ApiError {
     pub fn new(status: StatusCode, code: &str, description: impl Into<String>) -> Self {
         Self {
             status,
+            retry_after: (status == StatusCode::SERVICE_UNAVAILABLE).then_some(1),
             body: ErrorBody {
                 error: code.to_owned(),
                 error_description: description.into(),
@@ -205,7 +209,7 @@ impl ApiError {
         )
     }
 
-    /// `503 request_timeout`: the request outlived the deadline.
+    /// `503 request_timeout`: the request outlived the deadline while the server worked on it.
     pub fn request_timeout(limit: std::time::Duration) -> Self {
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -215,6 +219,41 @@ impl ApiError {
                 limit.as_secs()
             ),
         )
+    }
+
+    /// `408 request_timeout`: the deadline passed while the client was still sending the body,
+    /// so the wait was the client's, not the server's.
+    pub fn body_timeout(limit: std::time::Duration) -> Self {
+        Self::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            format!(
+                "The request body did not arrive within {} s.",
+                limit.as_secs()
+            ),
+        )
+    }
+
+    /// `503 overloaded`: more requests are being processed than the server takes at once.
+    /// Answered at once, so a client can retry elsewhere instead of waiting in a queue.
+    pub fn overloaded() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "overloaded",
+            "The server is processing as many requests as it can; please retry in a moment.",
+        )
+    }
+
+    /// `429 rate_limited`, with `Retry-After` rounded up to whole seconds (at least 1).
+    pub fn rate_limited(wait: std::time::Duration) -> Self {
+        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        let mut error = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "Too many requests; retry after the number of seconds in Retry-After.",
+        );
+        error.retry_after = Some(seconds.max(1));
+        error
     }
 
     /// `503 service_unavailable`.
@@ -246,6 +285,28 @@ impl ApiError {
     #[must_use]
     pub fn body(&self) -> &ErrorBody {
         &self.body
+    }
+
+    /// The `Retry-After` seconds, if the answer carries one.
+    #[must_use]
+    pub fn retry_after(&self) -> Option<u64> {
+        self.retry_after
+    }
+
+    /// Adds the headers this error implies to a response rendered for it elsewhere (in
+    /// another face or format): the `WWW-Authenticate` challenge of a `401`, `Retry-After`.
+    pub(crate) fn add_headers(&self, response: &mut HttpResponse) {
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"credence\", Basic realm=\"credence\""),
+            );
+        }
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
     }
 }
 
@@ -294,12 +355,7 @@ impl ResponseError for ApiError {
         response
             .headers_mut()
             .insert(header::VARY, HeaderValue::from_static("accept"));
-        if self.status == StatusCode::UNAUTHORIZED {
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer realm=\"credence\", Basic realm=\"credence\""),
-            );
-        }
+        self.add_headers(&mut response);
         response.extensions_mut().insert(self.body.clone());
         response
     }

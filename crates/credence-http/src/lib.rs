@@ -10,17 +10,20 @@
 //! for `App::configure`; it never needs to know about a handler.
 #![forbid(unsafe_code)]
 
+mod authn;
 mod body;
 mod caller;
 mod deadline;
 mod dto;
 mod error;
+mod gate;
 mod handlers;
 mod idempotency;
 mod lifecycle;
 mod negotiate;
 mod openapi;
 mod query;
+mod shed;
 mod strict;
 
 use std::sync::Arc;
@@ -37,6 +40,7 @@ use credence_domain::services::{
 
 pub use caller::Caller;
 pub use error::{ApiError, ErrorBody};
+pub use gate::Gate;
 pub use lifecycle::Lifecycle;
 pub use openapi::openapi;
 
@@ -85,7 +89,8 @@ impl std::fmt::Debug for Services {
 pub struct HttpConfig {
     /// Largest JSON, form or multipart text body accepted, in bytes; larger is `413`.
     pub body_limit: usize,
-    /// How long a request may take before it is answered `503 request_timeout`.
+    /// How long a request may take before it is answered `503 request_timeout` (`408` when
+    /// the client was still sending the body).
     pub request_timeout: std::time::Duration,
     /// Most requests processed at once; beyond it `503 overloaded` with `Retry-After: 1`.
     pub max_in_flight: usize,
@@ -97,6 +102,10 @@ pub struct HttpConfig {
     pub auth_failures_per_minute: u32,
     /// Whether the server is shutting down (readiness answers `503` then).
     pub lifecycle: Lifecycle,
+    /// The in-flight count and the token buckets, shared by every worker that gets a clone
+    /// of this config (made from the numbers above on first use): clone the config for each
+    /// worker, never build one per worker, or each would get its own limits.
+    pub gate: Gate,
 }
 
 impl Default for HttpConfig {
@@ -109,6 +118,7 @@ impl Default for HttpConfig {
             rate_limit_burst: 200,
             auth_failures_per_minute: 60,
             lifecycle: Lifecycle::default(),
+            gate: Gate::default(),
         }
     }
 }

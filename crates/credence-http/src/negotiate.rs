@@ -337,15 +337,25 @@ pub(crate) async fn negotiate_errors(
         }
         None => return Ok(response),
     };
-    let rendered = render(status, "error", None, &body, format);
+    let mut rendered = render(status, "error", None, &body, format);
+    keep_error_headers(response.headers(), &mut rendered);
     Ok(response.into_response(rendered))
+}
+
+/// Copies the headers an error set (`WWW-Authenticate`, `Retry-After`) onto its re-rendering.
+fn keep_error_headers(from: &header::HeaderMap, to: &mut HttpResponse) {
+    for name in [header::WWW_AUTHENTICATE, header::RETRY_AFTER] {
+        if let Some(value) = from.get(&name) {
+            to.headers_mut().insert(name, value.clone());
+        }
+    }
 }
 
 /// Re-renders the errors of the marketplace face as seed 000's envelope, in the negotiated
 /// format: `{"customer_response": {"request_status": {"status": "error", "code": 401,
 /// "errors": [{"code": "unauthorized", "message": ".."}]}}}`. The envelope is named after the
 /// resource (`/api/marketplace/v2/customer` → `customer_response`). Headers the error set
-/// (`WWW-Authenticate`) are kept.
+/// (`WWW-Authenticate`, `Retry-After`) are kept.
 pub(crate) async fn envelope_errors(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -373,11 +383,7 @@ pub(crate) async fn envelope_errors(
         request.path(),
         Format::of(request),
     );
-    if let Some(challenge) = response.headers().get(header::WWW_AUTHENTICATE) {
-        rendered
-            .headers_mut()
-            .insert(header::WWW_AUTHENTICATE, challenge.clone());
-    }
+    keep_error_headers(response.headers(), &mut rendered);
     Ok(response.into_response(rendered))
 }
 

@@ -170,6 +170,7 @@ impl Application {
             rate_limit_burst: config.rate_limit_burst.max(1),
             auth_failures_per_minute: config.auth_failures_per_minute.max(1),
             lifecycle: lifecycle.clone(),
+            gate: credence_http::Gate::default(),
         };
         let mut server = HttpServer::new(move || {
             App::new()

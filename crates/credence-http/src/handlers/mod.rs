@@ -1,6 +1,21 @@
 //! Routing: which handler answers which method and path, the app data, the extractor error
 //! handlers and the fallbacks. Handlers themselves are thin: parse, call one service method
 //! with the caller's principal, convert to a DTO, reply.
+//!
+//! The two API scopes share one middleware chain, composed here and nowhere else, so no
+//! handler knows of it. From the outside in:
+//!
+//! 1. the face's error renderer (`negotiate_errors` or `envelope_errors`), so every answer
+//!    below, a `429` or `503` included, comes in the face's shape and the client's format,
+//!    with its `Retry-After` and `WWW-Authenticate` kept;
+//! 2. load shedding ([`crate::shed`]): past `max_in_flight`, `503 overloaded` at once;
+//! 3. the deadline ([`crate::deadline`]): `408` for a body still arriving, `503` else;
+//! 4. authentication and rate limits ([`crate::authn`]), before any extractor reads the body;
+//! 5. characters a path may not carry ([`crate::strict`]): `400` naming the segment;
+//! 6. the handler, whose body extractor checks the caller's role before reading the body.
+//!
+//! Health probes, the OpenAPI document and the Swagger UI sit outside that chain: they are
+//! never shed, rate limited or authenticated.
 
 pub(crate) mod accounts;
 pub(crate) mod customers;
@@ -47,11 +62,15 @@ pub(crate) fn register(
         .app_data(web::PathConfig::default().error_handler(|e, _| path_error(&e).into()))
         .app_data(web::PayloadConfig::new(limit))
         .service(
+            // The chain, innermost first (see the module docs): path characters,
+            // authentication and rate limits, the deadline, shedding, errors for the face.
             web::scope("/api/v1.0")
                 // Request bodies here are for the back office: its roles are checked first.
                 .app_data(Requires(Function::BackOffice))
                 .wrap(from_fn(crate::strict::strict_path))
+                .wrap(from_fn(crate::authn::authn))
                 .wrap(from_fn(crate::deadline::deadline))
+                .wrap(from_fn(crate::shed::shed))
                 .wrap(from_fn(negotiate_errors))
                 .configure(customers::register)
                 .configure(documents::register)
@@ -69,7 +88,9 @@ pub(crate) fn register(
             // The marketplace renders its errors as `<x>_response` envelopes, not seed 002's.
             web::scope("/api/marketplace/v2")
                 .wrap(from_fn(crate::strict::strict_path))
+                .wrap(from_fn(crate::authn::authn))
                 .wrap(from_fn(crate::deadline::deadline))
+                .wrap(from_fn(crate::shed::shed))
                 .wrap(from_fn(envelope_errors))
                 .configure(marketplace::register)
                 .configure(orders::register)
