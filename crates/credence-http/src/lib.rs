@@ -10,6 +10,7 @@
 //! for `App::configure`; it never needs to know about a handler.
 #![forbid(unsafe_code)]
 
+mod access_log;
 mod authn;
 mod body;
 mod caller;
@@ -38,6 +39,7 @@ use credence_domain::services::{
     AccountService, AuthService, CustomerService, DocumentService, OrderService, RecordService,
 };
 
+pub use access_log::access_log;
 pub use caller::Caller;
 pub use error::{ApiError, ErrorBody};
 pub use gate::Gate;

@@ -174,6 +174,7 @@ impl Application {
         };
         let mut server = HttpServer::new(move || {
             App::new()
+                .wrap(actix_web::middleware::from_fn(credence_http::access_log))
                 .wrap(tracing_actix_web::TracingLogger::default())
                 .configure(credence_http::configure(services.clone(), http.clone()))
         })

@@ -1,0 +1,54 @@
+//! One log line per request: method, route template (never the raw path, which may carry
+//! references), status, duration and the calling user, inside the request's span so the line
+//! carries its `request_id`. Keys never reach it: the caller is logged by user id.
+
+use std::time::Instant;
+
+use actix_web::HttpMessage as _;
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+
+use crate::caller::Caller;
+
+/// Logs the request once it has been answered (errors included).
+///
+/// # Errors
+/// Whatever the rest of the chain returns, unchanged.
+pub async fn access_log(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let outcome = next.call(req).await;
+    let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    match &outcome {
+        Ok(response) => {
+            let request = response.request();
+            let route = request
+                .match_pattern()
+                .unwrap_or_else(|| "unmatched".into());
+            let user = request
+                .extensions()
+                .get::<Caller>()
+                .and_then(|caller| caller.principal.user_id())
+                .map(|id| id.get());
+            tracing::info!(
+                method = %method,
+                route = %route,
+                status = response.status().as_u16(),
+                duration_ms = elapsed_ms,
+                user_id = user,
+                "request"
+            );
+        }
+        Err(error) => tracing::info!(
+            method = %method,
+            status = error.as_response_error().status_code().as_u16(),
+            duration_ms = elapsed_ms,
+            "request"
+        ),
+    }
+    outcome
+}
