@@ -51,20 +51,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     runtime.block_on(async move {
-        let mut targets = Vec::new();
-        let sqlite = std::env::temp_dir().join("credence-bench-admission.db");
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", sqlite.display()));
-        }
-        targets.push(("SQLite", format!("sqlite://{}", sqlite.display())));
-        if let Ok(admin) = std::env::var("CREDENCE_TEST_POSTGRES_URL") {
-            let url = credence_store::bench_support::postgres_database(
-                &admin,
-                "credence_bench_admission",
-                true,
-            )?;
-            targets.push(("PostgreSQL", url));
-        }
+        let targets = crate::bench::fresh_targets("admission")?;
         println!(
             "| backend | accounts | HTTP admissions/s | direct admissions/s | HTTP / direct |"
         );

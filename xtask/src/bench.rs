@@ -85,6 +85,28 @@ type Measure = for<'a> fn(
     usize,
 ) -> std::pin::Pin<Box<dyn Future<Output = anyhow::Result<()>> + 'a>>;
 
+/// A fresh, empty database per backend for an HTTP benchmark named `name`: a SQLite file in
+/// the temporary directory (removed first), and a PostgreSQL database on the server
+/// `CREDENCE_TEST_POSTGRES_URL` names, when it is set.
+pub(crate) fn fresh_targets(name: &str) -> anyhow::Result<Vec<(&'static str, String)>> {
+    let mut targets = Vec::new();
+    let sqlite = std::env::temp_dir().join(format!("credence-bench-{name}.db"));
+    for suffix in ["", "-wal", "-shm"] {
+        // Absent files are fine: the point is that none is left.
+        let _ = std::fs::remove_file(format!("{}{suffix}", sqlite.display()));
+    }
+    targets.push(("SQLite", format!("sqlite://{}", sqlite.display())));
+    if let Ok(admin) = std::env::var("CREDENCE_TEST_POSTGRES_URL") {
+        let url = credence_store::bench_support::postgres_database(
+            &admin,
+            &format!("credence_bench_{name}"),
+            true,
+        )?;
+        targets.push(("PostgreSQL", url));
+    }
+    Ok(targets)
+}
+
 fn profile() -> &'static str {
     if cfg!(debug_assertions) {
         "debug"
