@@ -7,7 +7,8 @@
 //!   the fingerprint, so the store never applies the effect twice even if this process dies
 //!   before the answer is stored; a
 //!   success is stored (`complete`) with its exact JSON body, a failure forgets the key
-//!   (`abandon`) so the client may retry (a failure moved nothing, and if it did, the domain
+//!   (`abandon`; beside the answer when the database is unreachable, so the `503` is not
+//!   delayed) so the client may retry (a failure moved nothing, and if it did, the domain
 //!   tag makes the retry return the first effect);
 //! - `Replay`: the stored status and body are answered again (re-rendered as XML if asked);
 //! - `InFlight`: `409 idempotency_key_in_use`; `Mismatch`: `422 idempotency_key_reused`.
@@ -25,6 +26,7 @@ use std::future::Future;
 use actix_web::HttpRequest;
 use actix_web::http::StatusCode;
 use chrono::{TimeDelta, Utc};
+use credence_domain::ports::IdempotencyStore;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -104,13 +106,25 @@ where
             }
             Ok(reply)
         }
-        Err(error) => {
-            if let Err(e) = store.abandon(&scope, &key).await {
-                // The lease lapses on its own; until then a retry answers 409.
-                tracing::warn!(error = %e, "an idempotency key could not be released");
-            }
+        Err(error) if error.status() == StatusCode::SERVICE_UNAVAILABLE => {
+            // The database did not answer: releasing the key would wait for it once more and
+            // double the time to this 503, so it is released beside the answer instead.
+            let store = store.clone();
+            actix_web::rt::spawn(async move { abandon(store.as_ref(), &scope, &key).await });
             Err(error)
         }
+        Err(error) => {
+            abandon(store.as_ref(), &scope, &key).await;
+            Err(error)
+        }
+    }
+}
+
+/// Forgets a key whose request failed, so the client may retry it.
+async fn abandon(store: &dyn IdempotencyStore, scope: &str, key: &str) {
+    if let Err(e) = store.abandon(scope, key).await {
+        // The lease lapses on its own; until then a retry answers 409.
+        tracing::warn!(error = %e, "an idempotency key could not be released");
     }
 }
 
