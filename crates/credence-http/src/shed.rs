@@ -5,7 +5,8 @@
 //! within 30 s at 1.5× load before this gate); an immediate `503` lets a client or a load
 //! balancer go elsewhere while the requests already admitted keep their latency. The place is
 //! held until the response is ready, or until the client goes away (the guard drops with the
-//! request's future). Health probes, the documentation and metrics are not behind this gate: they are never shed.
+//! request's future). Health probes, the documentation and metrics are not behind this gate:
+//! they are never shed.
 
 use actix_web::ResponseError as _;
 use actix_web::body::{BoxBody, MessageBody};
