@@ -33,7 +33,7 @@ pub struct Customer {
     pub last_updated: DateTime<Utc>,
     /// Its credit account (balance, limit, reserved), when the store loaded it.
     pub account: Option<crate::credit::CreditAccount>,
-    /// The documents attached to it, oldest attachment first (seed 004).
+    /// The documents attached to it, oldest attachment first.
     pub documents: Vec<crate::document::Document>,
 }
 
@@ -76,7 +76,7 @@ pub struct Contact {
     pub phone: Option<FreeText>,
 }
 
-/// A project run for the customer (seed 004's `customerProjects`).
+/// A project run for the customer (`customerProjects`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Project {
     /// Assigned by the store; `None` for a project not yet written (the store gives it one,

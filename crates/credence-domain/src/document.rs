@@ -1,4 +1,4 @@
-//! Documents (seed 004): files uploaded to the service, or links to files kept elsewhere, that
+//! Documents: files uploaded to the service, or links to files kept elsewhere, that
 //! customers carry. A document is metadata; an uploaded one's bytes live in the
 //! [`crate::ports::BlobStore`] under [`BlobKey::document`], written *before* the metadata row,
 //! so a crash between the two leaves at worst unreferenced bytes, never a row without bytes.
@@ -372,7 +372,7 @@ impl MetadataInput {
     }
 }
 
-/// One entry of a customer's `documents` list on a write (seed 004): a link to a file kept
+/// One entry of a customer's `documents` list on a write: a link to a file kept
 /// elsewhere (`contentUrl`), or the `uuid` of a document uploaded before.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DocumentLinkInput {

@@ -91,10 +91,10 @@ pub(crate) fn authorize(caller: &Caller, function: Function) -> Result<(), ApiEr
 /// Largest file accepted in a multipart part that is neither `imageFile` nor `file`.
 pub(crate) const FILE_LIMIT: usize = 2 * 1024 * 1024;
 
-/// The multipart part holding a customer's logo (seed 002).
+/// The multipart part holding a customer's logo.
 pub(crate) const IMAGE_PART: &str = "imageFile";
 
-/// The multipart part holding a document's content (seed 004).
+/// The multipart part holding a document's content.
 pub(crate) const DOCUMENT_PART: &str = "file";
 
 /// Room for a multipart body's boundaries and part headers.

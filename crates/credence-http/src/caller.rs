@@ -1,9 +1,9 @@
 //! Who is calling: the [`Caller`] extractor every back-office handler takes and passes to the
 //! service, so scope is decided in the domain.
 //!
-//! Credentials come as `Authorization: Bearer <key>`, `API-Key: <key>` (seed 004) or HTTP Basic
+//! Credentials come as `Authorization: Bearer <key>`, `API-Key: <key>` or HTTP Basic
 //! with the key as the password (clickworker's style). No usable credentials: `401` with a
-//! `WWW-Authenticate` challenge. Credentials that match no live key: `403` (seed 000).
+//! `WWW-Authenticate` challenge. Credentials that match no live key: `403`.
 //!
 //! The API scopes authenticate in a middleware ([`crate::authn`]) before any extractor reads
 //! the body, and leave the caller in the request's extensions; the extractor takes it from

@@ -191,7 +191,7 @@ impl ApiError {
         )
     }
 
-    /// `403 forbidden`: the caller is known, but its role may not use the function (seed 000).
+    /// `403 forbidden`: the caller is known, but its role may not use the function.
     pub fn forbidden() -> Self {
         Self::new(
             StatusCode::FORBIDDEN,

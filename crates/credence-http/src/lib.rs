@@ -57,7 +57,7 @@ pub struct Services {
     pub idempotency: Arc<dyn IdempotencyStore>,
     /// Customers.
     pub customers: CustomerService,
-    /// Documents: uploads, metadata, attachments (seed 004).
+    /// Documents: uploads, metadata, attachments.
     pub documents: DocumentService,
     /// Products, task templates and tasks.
     pub orders: OrderService,

@@ -64,7 +64,7 @@ pub(crate) struct ProjectForm {
     name: String,
 }
 
-/// An entry of a customer's `documents` (seed 004): the `uuid` of an uploaded document to
+/// An entry of a customer's `documents`: the `uuid` of an uploaded document to
 /// attach, or a link to content kept elsewhere (`contentUrl`, http or https). Attaching is
 /// additive; `DELETE /customers/{id}/documents/{uuid}` detaches.
 #[derive(ToSchema)]
@@ -126,7 +126,7 @@ pub(crate) struct DocumentMetadataForm {
     internal: Option<bool>,
 }
 
-/// A customer body (seed 002's parameters). Every field is optional on update; `reference`
+/// A customer body . Every field is optional on update; `reference`
 /// and `name` are required on create. In forms, `paymentTypes` may be written
 /// `[{"id"=7},{"id"=8}]` and `contacts` as JSON text. Unknown fields, and fields a client may
 /// not set (`id`, `uuid`, `dateCreated`, `lastUpdated`, `balance`), are ignored.
@@ -190,7 +190,7 @@ pub(crate) struct CustomerForm {
     /// Replaces the list (keeping the ids of unchanged names); `null` or `[]` clears it.
     customer_projects: Option<Vec<ProjectForm>>,
     use_external_id: Option<bool>,
-    /// Documents to attach (seed 004); in forms and multipart, as JSON text.
+    /// Documents to attach; in forms and multipart, as JSON text.
     documents: Option<Vec<DocumentLinkForm>>,
     /// Multipart only: a new logo, jpg, gif, png or bmp (checked by content), at most 2 MB.
     #[schema(value_type = Option<String>, format = Binary)]
@@ -299,7 +299,7 @@ pub(crate) struct QuoteForm {
     currency: Option<String>,
 }
 
-/// A back-office product body: seed 001's detail fields plus the unit price. The URI names
+/// A back-office product body: the catalog's detail fields plus the unit price. The URI names
 /// the product; `link`, `code` and `href` in the body are ignored.
 #[derive(ToSchema)]
 #[expect(
@@ -495,7 +495,7 @@ pub(crate) struct CustomerSearchParams {
     info(
         title = "Credence back-office API",
         version = "1.0",
-        description = "Customers, their logos and documents, and their reference data (seed 002, with 003's `me` and 004's PUT by UUID and documents), \
+        description = "Customers, their logos and documents, and their reference data, \
                        their credit accounts, the product catalog and task state changes, and the marketplace \
                        (seeds 000 and 001: own account, products, task templates, tasks). \
                        Every answer is JSON, or XML when `Accept` prefers `application/xml` or `text/xml`."

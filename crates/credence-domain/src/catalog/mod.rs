@@ -1,4 +1,4 @@
-//! The product catalog customers order from (seed 001), task templates and tasks: products
+//! The product catalog customers order from, task templates and tasks: products
 //! with typed, localized attributes, the one rule that checks attribute values against a
 //! product, and the task state machine.
 

@@ -15,7 +15,7 @@ use crate::values::Reference;
 
 use super::scope::reaches;
 
-/// Why presented credentials were refused: `403` (seed 000), whichever it is.
+/// Why presented credentials were refused: `403`, whichever it is.
 #[derive(Debug, thiserror::Error)]
 pub enum AuthenticateError {
     /// No key has this secret.

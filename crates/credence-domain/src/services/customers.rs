@@ -396,7 +396,7 @@ impl CustomerService {
         Ok(self.customers.list(&query).await?)
     }
 
-    /// One page of the customers a full-text search finds (seed 004), best first. The same
+    /// One page of the customers a full-text search finds, best first. The same
     /// roles and scope as [`CustomerService::list`]: a reseller finds only its own tree,
     /// whatever `within` the query carried.
     ///
@@ -435,7 +435,7 @@ impl CustomerService {
             .ok_or_else(|| GetCustomerError::NotFound(key.clone()))
     }
 
-    /// The caller's own customer (seed 003's `me`).
+    /// The caller's own customer (`me`).
     ///
     /// # Errors
     /// [`GetCustomerError::NotFound`] for a principal bound to no customer.

@@ -1,4 +1,4 @@
-//! Document use cases (seed 004): upload, metadata, attach, detach, download.
+//! Document use cases: upload, metadata, attach, detach, download.
 //!
 //! Who sees a document: an admin; the user who uploaded or linked it; and whoever reaches a
 //! customer it is attached to. Anyone else gets the same `404` as for a document that does

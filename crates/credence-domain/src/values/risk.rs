@@ -1,4 +1,4 @@
-//! Risk colours, written `#RRGGBB` as in seed 002 (`#FFFFFF`, `#1BE9D8`).
+//! Risk colours, written `#RRGGBB` like every back-office list (`#FFFFFF`, `#1BE9D8`).
 
 use std::fmt;
 

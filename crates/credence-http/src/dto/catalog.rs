@@ -49,7 +49,7 @@ pub(crate) fn task_href(id: impl std::fmt::Display) -> String {
     format!("{BASE}/customer/tasks/{id}")
 }
 
-/// A product in the index view (seed 001): what a list shows.
+/// A product in the index view: what a list shows.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ProductIndexDto {
     /// `rel=product`, to the detail view.
@@ -86,7 +86,7 @@ pub struct AttributeOptionDto {
     pub value: String,
 }
 
-/// A product attribute (seed 001's "Product Attribute").
+/// A product attribute .
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ProductAttributeDto {
     /// Unique within the product.
@@ -150,7 +150,7 @@ impl From<&ProductAttribute> for ProductAttributeDto {
     }
 }
 
-/// A product in the detail view (seed 001).
+/// A product in the detail view.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ProductDto {
     /// `rel=self`.
@@ -183,8 +183,8 @@ impl From<&Product> for ProductDto {
     }
 }
 
-/// A back-office product: seed 001's detail fields plus the unit `price` and its `currency`,
-/// and seed 002's `href`.
+/// A back-office product: the catalog's detail fields plus the unit `price` and its `currency`,
+/// and `href`.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct BackOfficeProductDto {
     /// The product code.

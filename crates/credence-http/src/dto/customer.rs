@@ -137,7 +137,7 @@ impl From<&Contact> for ContactDto {
     }
 }
 
-/// A customer project (seed 004's `customerProjects`).
+/// A customer project (`customerProjects`).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ProjectDto {
     /// Assigned by the server; kept when the project is renamed.
@@ -159,7 +159,7 @@ impl ProjectDto {
     }
 }
 
-/// A customer, as seed 002 writes it (field order included).
+/// A customer, as the back office writes it (field order included).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CustomerDto {
@@ -178,7 +178,7 @@ pub struct CustomerDto {
     pub customer_segmentation: Option<LinkDto>,
     pub email: Option<String>,
     /// The logo's URL (`null` without one); prefix its last segment with `small_` or
-    /// `medium_` for the resized copies (seed 002).
+    /// `medium_` for the resized copies.
     #[schema(example = "/api/v1.0/customers/2559/logo/1471338230737_logo_color_272x92dp.png")]
     pub logo: Option<String>,
     pub phone: Option<String>,
@@ -226,7 +226,7 @@ pub struct CustomerDto {
     pub company_registration_number: Option<String>,
     pub contacts: Vec<ContactDto>,
     pub customer_projects: Vec<ProjectDto>,
-    /// The documents attached to the customer (seed 004), oldest attachment first.
+    /// The documents attached to the customer, oldest attachment first.
     pub documents: Vec<DocumentDto>,
     pub currency: String,
     pub customer_risk: Option<String>,

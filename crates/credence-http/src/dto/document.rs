@@ -75,10 +75,10 @@ impl From<&Document> for DocumentDto {
     }
 }
 
-/// The answer to an upload (seed 004): `{"success": true, "document": {...}}`.
+/// The answer to an upload: `{"success": true, "document": {...}}`.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct UploadDto {
-    /// Always `true` (a boolean, as in seed 004).
+    /// Always `true` (a boolean).
     pub success: bool,
     /// The stored document; keep its `uuid` to attach it.
     pub document: DocumentDto,

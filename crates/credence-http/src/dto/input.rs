@@ -2,7 +2,7 @@
 //! what is a boolean or a number, the same way for JSON, forms and multipart. This module only
 //! decides the shape: a JSON object where a scalar belongs is `invalid_param_type` naming the
 //! field; `paymentTypes` and `contacts` accept real JSON, JSON text in a form field, and
-//! seed 002's `[{"id"=7},{"id"=8}]`; `documents` (seed 004) real JSON or JSON text. The
+//! seed 002's `[{"id"=7},{"id"=8}]`; `documents` real JSON or JSON text. The
 //! multipart part `imageFile` is handed over as the customer's new logo.
 //!
 //! Fields a client may not set (`id`, `uuid`, `dateCreated`, `lastUpdated`, `balance`, ...)
@@ -140,7 +140,7 @@ pub(crate) fn document_metadata(fields: &BodyFields) -> Result<MetadataInput, In
     })
 }
 
-/// `documents` (seed 004): a JSON array of `{uuid?, contentUrl, mimeType, fileName,
+/// `documents`: a JSON array of `{uuid?, contentUrl, mimeType, fileName,
 /// description, thumbUrl, internal}`, or that JSON as text. `null` or blank text attaches
 /// nothing. Members are handed over as text (`internal: true` as `"true"`); the domain
 /// validates them.

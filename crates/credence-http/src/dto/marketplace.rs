@@ -1,4 +1,4 @@
-//! The marketplace face (seed 000): snake_case, every answer wrapped in an `<x>_response`
+//! The marketplace face: snake_case, every answer wrapped in an `<x>_response`
 //! envelope with a `request_status`, links written as a `link` array in JSON and as an
 //! attribute-only `<link href=".." rel=".." type=".."/>` element in XML. Because the two
 //! formats differ in shape, each DTO here builds a JSON view and an XML view of one answer.
@@ -67,7 +67,7 @@ pub struct LinkRelDto {
     pub media_type: &'static str,
 }
 
-/// The account of seed 000.
+/// A customer's own account, as the marketplace shows it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct BalanceDto {
     /// The money on the account.
@@ -84,7 +84,7 @@ pub struct BalanceDto {
     pub currency_code: String,
 }
 
-/// The customer of seed 000.
+/// The calling customer, as the marketplace shows it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct MarketplaceCustomerDto {
     /// `rel=self`.

@@ -50,7 +50,7 @@ pub struct ListDto<T> {
     pub data: Vec<T>,
 }
 
-/// The body of a successful delete (seed 002).
+/// The body of a successful delete.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct SuccessDto {
     /// Always `"true"` (a string, as in the seed).

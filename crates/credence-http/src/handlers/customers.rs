@@ -1,6 +1,6 @@
 //! The customer routes of seed 002 (with seed 003's `me` and seed 004's PUT by UUID).
 //!
-//! A customer's projects (seed 004's `customerProjects`) also have routes of their own under
+//! A customer's projects (`customerProjects`) also have routes of their own under
 //! `/customers/{id}/projects`; each change rewrites the customer in one transaction.
 //!
 //! `/customers/me` and `/customers/search` are registered before `/customers/{id}` so that
@@ -76,7 +76,7 @@ fn created_or_ok(created: bool) -> StatusCode {
     }
 }
 
-/// Lists customers, paged, sorted and filtered as in seed 002.
+/// Lists customers, paged, sorted and filtered like every back-office list.
 #[utoipa::path(
     get,
     path = "/api/v1.0/customers",
@@ -113,7 +113,7 @@ pub(crate) async fn list_customers(
     Reply::list("customers", "customer", &dto)
 }
 
-/// Searches customers (seed 004): the terms are ORed; a term in the name weighs 100, in the
+/// Searches customers: the terms are ORed; a term in the name weighs 100, in the
 /// reference 10, in any other searched field 1; best score first, then id.
 #[utoipa::path(
     get,
@@ -155,7 +155,7 @@ pub(crate) async fn search_customers(
     Reply::list("customers", "customer", &dto)
 }
 
-/// Shows the caller's own customer (seed 003's `me`).
+/// Shows the caller's own customer (`me`).
 #[utoipa::path(
     get,
     path = "/api/v1.0/customers/me",

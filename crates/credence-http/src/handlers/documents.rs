@@ -1,4 +1,4 @@
-//! Documents (seed 004) and customer logos (seed 002).
+//! Documents and customer logos.
 //!
 //! A document is uploaded alone (`POST /documents/content`, multipart part `file`), its
 //! metadata changed (`PUT /documents/{uuid}`), then attached to customers
@@ -62,7 +62,7 @@ fn document_id(text: &str) -> Result<Uuid, ApiError> {
         .map_err(|_| ApiError::not_found(format!("The document with the id {text} doesn't exist.")))
 }
 
-/// Uploads a document's content (seed 004): the multipart part `file`. Its type is sniffed
+/// Uploads a document's content: the multipart part `file`. Its type is sniffed
 /// from the bytes; images get a thumbnail.
 #[utoipa::path(
     post,

@@ -1,4 +1,4 @@
-//! The marketplace face (seed 000), for customers: `GET customer` answers the caller's own
+//! The marketplace face, for customers: `GET customer` answers the caller's own
 //! account. There is no id in the URI: the account is the one the credentials are bound to.
 //! Errors are turned into `customer_response` envelopes by the scope's
 //! [`envelope_errors`](crate::negotiate::envelope_errors) middleware.

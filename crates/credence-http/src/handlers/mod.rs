@@ -85,7 +85,7 @@ pub(crate) fn register(
                 .configure(products::register),
         )
         .service(
-            // The marketplace renders its errors as `<x>_response` envelopes, not seed 002's.
+            // The marketplace renders its errors as `<x>_response` envelopes, not the back office's.
             web::scope("/api/marketplace/v2")
                 .wrap(from_fn(crate::strict::strict_path))
                 .wrap(from_fn(crate::authn::authn))
