@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 use credence_domain::CustomerId;
 use credence_domain::ports::{AccountLedger, Admission};
+use credence_domain::values::CurrencyCode;
 use credence_server::Application;
 use credence_server::config::{Config, Secret};
 use credence_store::{Database, PoolOptions, Store};
@@ -105,7 +106,8 @@ async fn bench_backend(backend: &str, url: &str, options: &Options) -> anyhow::R
     for n in [1_usize, 100] {
         let targets = Arc::new(accounts[..n].to_vec());
         let http = over_http(&client, &base, &targets, options).await;
-        let direct = direct(&store, &targets, options).await;
+        let eur = CurrencyCode::parse("EUR").context("EUR")?;
+        let direct = direct(&store, &targets, eur, options).await;
         let ratio = if direct > 0.0 { http / direct } else { 0.0 };
         println!("| {backend} | {n} | {http:.0} | {direct:.0} | {ratio:.2} |");
     }
@@ -149,7 +151,12 @@ async fn over_http(
     per_second(admitted.load(Ordering::Relaxed), started.elapsed())
 }
 
-async fn direct(store: &Arc<Store>, accounts: &Arc<Vec<i64>>, options: &Options) -> f64 {
+async fn direct(
+    store: &Arc<Store>,
+    accounts: &Arc<Vec<i64>>,
+    currency: CurrencyCode,
+    options: &Options,
+) -> f64 {
     let admitted = Arc::new(AtomicU64::new(0));
     let deadline = Instant::now() + Duration::from_secs(options.seconds);
     let step = options.clients;
@@ -169,6 +176,7 @@ async fn direct(store: &Arc<Store>, accounts: &Arc<Vec<i64>>, options: &Options)
                     account: id,
                     customer: id,
                     amount: 1,
+                    currency,
                     description: None,
                     expires_at: now + chrono::TimeDelta::minutes(15),
                     user: None,

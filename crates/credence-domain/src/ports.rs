@@ -275,6 +275,8 @@ pub struct Admission {
     pub customer: CustomerId,
     /// The cost, in the account currency's minor units (> 0).
     pub amount: i64,
+    /// The paying account's currency, which `amount` is in.
+    pub currency: crate::values::CurrencyCode,
     /// What it is for.
     pub description: Option<String>,
     /// When it stops counting.
@@ -343,7 +345,9 @@ pub enum SettleError {
 #[cfg_attr(feature = "mocks", mockall::automock)]
 #[async_trait]
 pub trait AccountLedger: Send + Sync {
-    /// A customer's account, with its open, unexpired reservations counted in `reserved`.
+    /// A live customer's account, with its open, unexpired reservations counted in
+    /// `reserved`; `None` for an unknown or archived customer. One read, so the marketplace's
+    /// own-account answer costs one round trip.
     ///
     /// # Errors
     /// [`StoreError`] only.

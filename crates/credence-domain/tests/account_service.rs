@@ -153,7 +153,12 @@ async fn a_child_billed_with_its_parent_reserves_on_the_parents_account() {
         )
         .await
         .unwrap();
-    assert_eq!(held.account, CustomerId(1));
+    assert_eq!(held.0.account, CustomerId(1));
+    assert_eq!(
+        held.1.code(),
+        "EUR",
+        "the paying account's currency comes along"
+    );
 }
 
 #[tokio::test]

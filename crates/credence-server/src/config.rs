@@ -56,6 +56,10 @@ pub struct Config {
     /// After SIGTERM, how long the listener keeps accepting (while `/health/ready` says `503`)
     /// so load balancers move traffic away first, in seconds.
     pub shutdown_drain_secs: u64,
+    /// How long an authenticated key is trusted without asking the database again, in whole
+    /// seconds (0: ask on every request). A key revoked on another replica keeps working for
+    /// at most this long.
+    pub auth_cache_secs: u64,
 }
 
 /// How log lines are written.
@@ -120,6 +124,7 @@ impl std::fmt::Debug for Config {
             .field("rate_limit_burst", &self.rate_limit_burst)
             .field("auth_failures_per_minute", &self.auth_failures_per_minute)
             .field("shutdown_drain_secs", &self.shutdown_drain_secs)
+            .field("auth_cache_secs", &self.auth_cache_secs)
             .finish()
     }
 }
@@ -148,6 +153,7 @@ impl Default for Config {
             rate_limit_burst: 200,
             auth_failures_per_minute: 60,
             shutdown_drain_secs: 5,
+            auth_cache_secs: 1,
         }
     }
 }

@@ -129,7 +129,10 @@ pub fn services(config: &Config, database: Database) -> anyhow::Result<Services>
             store.clone(),
             clock.clone(),
             Arc::new(OsSecrets),
-        ),
+        )
+        .with_cache(chrono::TimeDelta::seconds(
+            i64::try_from(config.auth_cache_secs.min(3600)).unwrap_or(3600),
+        )),
         customers: CustomerService::new(store.clone(), refs.clone(), clock, settings, media),
         categories: RecordService::new(refs.categories),
         segmentations: RecordService::new(refs.segmentations),

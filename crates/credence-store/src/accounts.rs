@@ -523,7 +523,7 @@ pub(crate) fn admit_in(
             requested: cost,
         })));
     };
-    let id: i64 = diesel::insert_into(reservations::table)
+    let row: ReservationRow = diesel::insert_into(reservations::table)
         .values((
             reservations::account_id.eq(account),
             reservations::customer_id.eq(admission.customer.get()),
@@ -536,7 +536,18 @@ pub(crate) fn admit_in(
             reservations::closed_at.eq(None::<NaiveDateTime>),
             reservations::idempotency.eq(admission.idempotency.as_deref()),
         ))
-        .returning(reservations::id)
+        .returning((
+            reservations::id,
+            reservations::account_id,
+            reservations::customer_id,
+            reservations::amount,
+            reservations::captured,
+            reservations::status,
+            reservations::description,
+            reservations::expires_at,
+            reservations::created_at,
+            reservations::closed_at,
+        ))
         .get_result(conn)?;
     insert_entry(
         conn,
@@ -546,7 +557,7 @@ pub(crate) fn admit_in(
             balance_delta: 0,
             reserved_delta: cost,
             description: admission.description.as_deref(),
-            reservation: Some(id),
+            reservation: Some(row.id),
             user: admission.user.map(UserId::get),
             at: now,
             idempotency: None,
@@ -554,9 +565,7 @@ pub(crate) fn admit_in(
         balance_after,
         reserved_after,
     )?;
-    let reservation = load_reservation(conn, id)?
-        .ok_or_else(|| Failure::corrupt("reservation", "vanished right after its insert"))?
-        .into_domain()?;
+    let reservation = row.into_domain()?;
     Ok(Ok(Admitted {
         reservation,
         fresh: true,
@@ -764,31 +773,25 @@ impl AccountLedger for Store {
         let now = to_db_time(now);
         Ok(self
             .database()
-            .read(move |conn| account_at(conn, customer.get(), now))
+            .read(move |conn| {
+                let live = customers::table
+                    .find(customer.get())
+                    .filter(customers::archived_at.is_null())
+                    .select(customers::id)
+                    .first::<i64>(conn)
+                    .optional()?;
+                match live {
+                    Some(id) => account_at(conn, id, now),
+                    None => Ok(None),
+                }
+            })
             .await?)
     }
 
     async fn admit(&self, admission: &Admission) -> Result<Reservation, AdmitError> {
-        let tagged = admission.clone();
-        let result = self
-            .database()
-            .write(move |conn| admit_in(conn, &tagged))
-            .await;
-        match result {
-            Ok(Ok(admitted)) => Ok(admitted.reservation),
-            Ok(Err(refusal)) => Err(refusal.into()),
-            // A racing twin with the same tag committed first (PostgreSQL): answer its result.
-            Err(failure) if is_unique_violation(&failure) => {
-                let Some(tag) = admission.idempotency.clone() else {
-                    return Err(AdmitError::Store(failure.into()));
-                };
-                self.database()
-                    .read(move |conn| reservation_by_tag(conn, &tag))
-                    .await?
-                    .ok_or_else(|| AdmitError::Store(failure.into()))
-            }
-            Err(failure) => Err(AdmitError::Store(failure.into())),
-        }
+        self.admissions
+            .admit(self.database(), admission.clone())
+            .await
     }
 
     async fn capture(

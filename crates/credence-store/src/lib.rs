@@ -15,6 +15,7 @@ mod customers;
 mod database;
 mod documents;
 mod error;
+mod group_commit;
 mod idempotency;
 mod keys;
 mod records;
@@ -41,6 +42,8 @@ pub use database::{Backend, Database, PoolOptions, SetupError};
 #[derive(Debug, Clone)]
 pub struct Store {
     database: Database,
+    /// Shared by the store's clones, so every port's admissions batch together.
+    admissions: std::sync::Arc<group_commit::GroupCommit>,
     /// The most candidates a search ranks: [`MAX_CANDIDATES`] outside tests.
     search_cap: usize,
 }
@@ -50,6 +53,7 @@ impl Store {
     #[must_use]
     pub fn new(database: Database) -> Self {
         Self {
+            admissions: std::sync::Arc::new(group_commit::GroupCommit::new(database.backend())),
             database,
             search_cap: MAX_CANDIDATES,
         }
@@ -64,6 +68,13 @@ impl Store {
             search_cap: cap,
             ..self
         }
+    }
+
+    /// How many admissions were written together with others (group commit) so far.
+    #[cfg(feature = "test-support")]
+    #[must_use]
+    pub fn admissions_batched(&self) -> u64 {
+        self.admissions.batched()
     }
 
     /// The database behind the store.

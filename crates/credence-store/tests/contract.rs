@@ -10,7 +10,8 @@ use credence_domain::catalog::{
     ProductCode, ProductDraft, TaskDraft, TaskId, TaskState, TemplateDraft,
 };
 use credence_domain::credit::{
-    CreditAccount, CreditRefused, EntryKind, LedgerEntry, Money, ReservationId, ReservationStatus,
+    CreditAccount, CreditRefused, EntryKind, LedgerEntry, Money, Reservation, ReservationId,
+    ReservationStatus,
 };
 use credence_domain::customer::{
     Address, Contact, Customer, CustomerData, CustomerFilter, CustomerKey, CustomerQuery,
@@ -1734,6 +1735,7 @@ fn admission(account: CustomerId, amount: i64, now: i64, expires: i64) -> Admiss
         account,
         customer: account,
         amount,
+        currency: eur(),
         description: Some(format!("order of {amount}")),
         expires_at: at(expires),
         user: None,
@@ -2243,6 +2245,101 @@ async fn racing_admissions_never_overdraw(store: Store) {
     let account = al(&store).account(c.id, at(2)).await.unwrap().unwrap();
     assert_eq!((account.reserved, account.available()), (1000, 0));
     assert_eq!(assert_ledger_adds_up(&store, c.id).await.len(), 10);
+}
+
+/// Admissions that arrive together are written in one transaction (group commit), and
+/// each is still answered as if it had run alone: exactly as many fit as the credit allows,
+/// twins with one tag share one effect, and a bad admission fails only itself.
+async fn batched_admissions_answer_each_as_if_alone(store: Store) {
+    let c = funded(&store, "BATCH", 1000).await;
+    let mut twin = admission(c.id, 50, 1, 3600);
+    twin.idempotency = Some("user:1/batch-twin".to_owned());
+    let answers = admit_together(
+        &store,
+        (0..40)
+            .map(|i| {
+                if i % 10 == 3 || i % 10 == 7 {
+                    ("twin", twin.clone())
+                } else {
+                    ("plain", admission(c.id, 50, 1, 3600))
+                }
+            })
+            .collect(),
+    )
+    .await;
+    let mut admitted = std::collections::HashSet::new();
+    let mut twins = Vec::new();
+    for (kind, answer) in answers {
+        match (kind, answer) {
+            ("twin", answer) => twins.push(answer.map(|r| r.id).map_err(|e| format!("{e:?}"))),
+            (_, Ok(reservation)) => assert!(admitted.insert(reservation.id)),
+            (_, Err(AdmitError::Refused(r))) => {
+                assert_eq!(r.requested, 50);
+                assert!(r.available < 50, "refused while it fitted: {r:?}");
+            }
+            (_, Err(e)) => panic!("unexpected {e:?}"),
+        }
+    }
+    assert!(
+        twins.windows(2).all(|w| w[0] == w[1]),
+        "twins answer one result: {twins:?}"
+    );
+    if let Some(Ok(id)) = twins.first() {
+        admitted.insert(*id);
+    }
+    assert_eq!(admitted.len(), 20, "exactly what the credit allows");
+    let account = al(&store).account(c.id, at(2)).await.unwrap().unwrap();
+    assert_eq!((account.reserved, account.available()), (1000, 0));
+    assert_eq!(assert_ledger_adds_up(&store, c.id).await.len(), 20);
+    assert!(
+        store.admissions_batched() > 0,
+        "admissions that arrived together were written together"
+    );
+
+    // A bad admission (a cost of zero, which the store refuses as corrupt) among good ones.
+    let d = funded(&store, "BATCH-BAD", 1000).await;
+    let answers = admit_together(
+        &store,
+        (0..12)
+            .map(|i| {
+                if i % 4 == 1 {
+                    ("bad", admission(d.id, 0, 1, 3600))
+                } else {
+                    ("plain", admission(d.id, 10, 1, 3600))
+                }
+            })
+            .collect(),
+    )
+    .await;
+    for (kind, answer) in answers {
+        match kind {
+            "bad" => assert!(matches!(answer, Err(AdmitError::Store(_))), "{answer:?}"),
+            _ => assert!(
+                answer.is_ok(),
+                "a good admission beside a bad one: {answer:?}"
+            ),
+        }
+    }
+    assert_eq!(assert_ledger_adds_up(&store, d.id).await.len(), 9);
+}
+
+/// Runs the admissions at once, each in a task of its own; answers in the given order.
+async fn admit_together(
+    store: &Store,
+    work: Vec<(&'static str, Admission)>,
+) -> Vec<(&'static str, Result<Reservation, AdmitError>)> {
+    let tasks: Vec<_> = work
+        .into_iter()
+        .map(|(kind, admission)| {
+            let store = store.clone();
+            tokio::spawn(async move { (kind, al(&store).admit(&admission).await) })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for task in tasks {
+        answers.push(task.await.unwrap());
+    }
+    answers
 }
 
 async fn idempotent_admissions_and_postings_apply_once(store: Store) {
@@ -3913,6 +4010,7 @@ contract!(
     payments_charges_and_adjustments,
     expired_reservations_stop_counting_and_expire_once,
     racing_admissions_never_overdraw,
+    batched_admissions_answer_each_as_if_alone,
     idempotent_admissions_and_postings_apply_once,
     customers_and_accounts_go_together,
     idempotency_keys_start_replay_and_expire,

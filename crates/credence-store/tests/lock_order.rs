@@ -42,6 +42,7 @@ fn admission(account: CustomerId, amount: i64, now: i64, expires: i64) -> Admiss
         account,
         customer: account,
         amount,
+        currency: CurrencyCode::parse("EUR").unwrap(),
         description: None,
         expires_at: at(expires),
         user: None,

@@ -159,21 +159,14 @@ impl AccountService {
     ///
     /// # Errors
     /// [`CreditError::NotFound`] for a principal bound to no customer.
-    pub async fn own_account(
-        &self,
-        principal: &Principal,
-    ) -> Result<(Customer, CreditAccount), CreditError> {
+    pub async fn own_account(&self, principal: &Principal) -> Result<CreditAccount, CreditError> {
         let id = principal
             .customer_id()
             .ok_or(CreditError::NotFound(CustomerKey::Reference("me".into())))?;
-        let key = CustomerKey::Id(id);
-        let customer = self
-            .customers
-            .get(&key)
+        self.ledger
+            .account(id, self.clock.now())
             .await?
-            .ok_or(CreditError::NotFound(key))?;
-        let account = self.account_of(customer.id).await?;
-        Ok((customer, account))
+            .ok_or(CreditError::NotFound(CustomerKey::Id(id)))
     }
 
     /// Sets the credit limit (>= 0; lowering below usage is allowed and blocks new orders).
@@ -268,12 +261,13 @@ impl AccountService {
         principal: &Principal,
         key: &CustomerKey,
         request: ReserveRequest,
-    ) -> Result<Reservation, CreditError> {
+    ) -> Result<(Reservation, CurrencyCode), CreditError> {
         let customer = self.customer(principal, key).await?;
         self.admit_for(principal, &customer, request).await
     }
 
-    /// Admits a cost for a customer already in hand.
+    /// Admits a cost for a customer already in hand; the reservation comes with the paying
+    /// account's currency, so an answer needs no second read.
     ///
     /// # Errors
     /// As [`AccountService::reserve`].
@@ -282,11 +276,11 @@ impl AccountService {
         principal: &Principal,
         customer: &Customer,
         request: ReserveRequest,
-    ) -> Result<Reservation, CreditError> {
+    ) -> Result<(Reservation, CurrencyCode), CreditError> {
         let admission = self.prepare_admission(principal, customer, request).await?;
         match self.ledger.admit(&admission).await {
-            Ok(reservation) => Ok(reservation),
-            Err(error) => Err(self.refusal_of(error, admission.account).await),
+            Ok(reservation) => Ok((reservation, admission.currency)),
+            Err(error) => Err(refusal_of(error, &admission)),
         }
     }
 
@@ -326,27 +320,13 @@ impl AccountService {
             account: payer.id,
             customer: customer.id,
             amount: cost.minor(),
+            currency: cost.currency(),
             description: request.description,
             expires_at: now + expires_in,
             user: principal.user_id(),
             now,
             idempotency: request.idempotency,
         })
-    }
-
-    /// Turns a store's admission error into the service's, with the refused amounts as money
-    /// of the paying account.
-    pub async fn refusal_of(&self, error: AdmitError, account: CustomerId) -> CreditError {
-        match error {
-            AdmitError::Refused(refused) => match self.currency_of(account).await {
-                Ok(currency) => CreditError::Refused {
-                    available: Money::from_minor(refused.available, currency),
-                    requested: Money::from_minor(refused.requested, currency),
-                },
-                Err(e) => e,
-            },
-            other => admit_error(other, account),
-        }
     }
 
     /// Whether a cost would be admitted now, writing nothing.
@@ -583,6 +563,19 @@ fn check_may_order(customer: &Customer) -> Result<(), CreditError> {
         ));
     }
     Ok(())
+}
+
+/// Turns a store's admission error into the service's, with the refused amounts as money of
+/// the paying account.
+#[must_use]
+pub fn refusal_of(error: AdmitError, admission: &Admission) -> CreditError {
+    match error {
+        AdmitError::Refused(refused) => CreditError::Refused {
+            available: Money::from_minor(refused.available, admission.currency),
+            requested: Money::from_minor(refused.requested, admission.currency),
+        },
+        other => admit_error(other, admission.account),
+    }
 }
 
 fn admit_error(error: AdmitError, account: CustomerId) -> CreditError {

@@ -13,6 +13,7 @@ use crate::principal::{Principal, Role};
 use crate::reference_data::{Label, User, UserDraft};
 use crate::values::Reference;
 
+use super::principal_cache::PrincipalCache;
 use super::scope::reaches;
 
 /// Why presented credentials were refused: `403`, whichever it is.
@@ -82,6 +83,7 @@ pub struct AuthService {
     customers: Arc<dyn CustomerRepository>,
     clock: Arc<dyn Clock>,
     secrets: Arc<dyn SecretSource>,
+    cache: Option<Arc<PrincipalCache>>,
 }
 
 impl std::fmt::Debug for AuthService {
@@ -106,7 +108,17 @@ impl AuthService {
             customers,
             clock,
             secrets,
+            cache: None,
         }
+    }
+
+    /// Keeps each authenticated principal for up to `ttl` (whole seconds; zero keeps none),
+    /// so that most requests skip the key store. A key revoked on another replica keeps
+    /// working here for at most `ttl`; one revoked through this service stops at once.
+    #[must_use]
+    pub fn with_cache(mut self, ttl: chrono::TimeDelta) -> Self {
+        self.cache = (ttl > chrono::TimeDelta::zero()).then(|| Arc::new(PrincipalCache::new(ttl)));
+        self
     }
 
     /// The principal a presented secret stands for.
@@ -115,15 +127,24 @@ impl AuthService {
     /// [`AuthenticateError::UnknownKey`] or [`AuthenticateError::Revoked`] (both `403`).
     pub async fn authenticate(&self, presented: &str) -> Result<Principal, AuthenticateError> {
         let secret = ApiKeySecret::parse(presented).ok_or(AuthenticateError::UnknownKey)?;
+        let hash = secret.hash();
+        let now = self.clock.now();
+        if let Some(principal) = self.cache.as_ref().and_then(|cache| cache.get(&hash, now)) {
+            return Ok(principal);
+        }
         let (key, user) = self
             .keys
-            .find_by_hash(&secret.hash(), self.clock.now())
+            .find_by_hash(&hash, now)
             .await?
             .ok_or(AuthenticateError::UnknownKey)?;
         if key.revoked_at.is_some() {
             return Err(AuthenticateError::Revoked);
         }
-        Ok(Principal::new(Some(user.id), user.role, user.customer_id))
+        let principal = Principal::new(Some(user.id), user.role, user.customer_id);
+        if let Some(cache) = &self.cache {
+            cache.put(hash, principal.clone(), now);
+        }
+        Ok(principal)
     }
 
     /// Creates a key for a user in the caller's scope.
@@ -169,6 +190,9 @@ impl AuthService {
     ) -> Result<(), ManageKeysError> {
         let user = self.managed_user(principal, user).await?;
         if self.keys.revoke_key(user.id, key, self.clock.now()).await? {
+            if let Some(cache) = &self.cache {
+                cache.clear();
+            }
             Ok(())
         } else {
             Err(ManageKeysError::NotFound {

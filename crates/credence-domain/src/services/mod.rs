@@ -6,6 +6,7 @@ pub mod auth;
 pub mod customers;
 pub mod documents;
 pub mod orders;
+mod principal_cache;
 pub mod records;
 pub mod scope;
 

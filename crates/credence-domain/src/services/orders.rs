@@ -308,11 +308,7 @@ impl OrderService {
         };
         match self.board.submit(&draft, &admission).await {
             Ok(task) => Ok(task),
-            Err(error) => Err(self
-                .accounts
-                .refusal_of(error, admission.account)
-                .await
-                .into()),
+            Err(error) => Err(super::accounts::refusal_of(error, &admission).into()),
         }
     }
 

@@ -314,7 +314,7 @@ pub(crate) async fn create_reservation(
     };
     let state = &state;
     once(state, &req, &caller, &body, "reservation", |tag| async {
-        let reservation = state
+        let (reservation, currency) = state
             .services
             .accounts
             .reserve(
@@ -326,7 +326,11 @@ pub(crate) async fn create_reservation(
                 },
             )
             .await?;
-        reservation_reply(state, StatusCode::CREATED, &reservation).await
+        Reply::new(
+            StatusCode::CREATED,
+            "reservation",
+            &ReservationDto::new(&reservation, currency),
+        )
     })
     .await
 }

@@ -32,7 +32,7 @@ pub(crate) async fn get_marketplace_customer(
     state: web::Data<AppState>,
     caller: Caller,
 ) -> Result<Reply, ApiError> {
-    let (_, account) = state
+    let account = state
         .services
         .accounts
         .own_account(&caller.principal)
