@@ -37,6 +37,41 @@ pub struct Customer {
     pub documents: Vec<crate::document::Document>,
 }
 
+/// A live customer as its credit account sees it: whether it may order, who pays for it, and
+/// in which currency. The account use cases need nothing more, so the store reads this one
+/// row instead of a whole customer with everything it points to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountHolder {
+    /// Numeric id (also its account's).
+    pub id: CustomerId,
+    /// Inactive customers may not order.
+    pub is_active: bool,
+    /// Customers on hold may not order.
+    pub on_hold: bool,
+    /// Why it is on hold, if it says.
+    pub on_hold_reason: Option<FreeText>,
+    /// Its parent, if any.
+    pub parent: Option<CustomerId>,
+    /// Whether its parent's account pays for its orders.
+    pub bill_with_parent: bool,
+    /// Its account's currency.
+    pub currency: CurrencyCode,
+}
+
+impl From<&Customer> for AccountHolder {
+    fn from(customer: &Customer) -> Self {
+        Self {
+            id: customer.id,
+            is_active: customer.data.is_active,
+            on_hold: customer.data.on_hold,
+            on_hold_reason: customer.data.on_hold_reason.clone(),
+            parent: customer.data.parent.as_ref().map(|p| p.id),
+            bill_with_parent: customer.data.bill_with_parent,
+            currency: customer.data.currency,
+        }
+    }
+}
+
 /// The short form of a customer that other customers point to (`parentCustomer`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CustomerSummary {

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::customer::{Customer, CustomerData, CustomerKey, CustomerQuery};
+use crate::customer::{AccountHolder, Customer, CustomerData, CustomerKey, CustomerQuery};
 use crate::document::{BlobKey, Document};
 use crate::ids::CustomerId;
 use crate::listing::{Page, PageRequest};
@@ -97,6 +97,12 @@ pub trait CustomerRepository: Send + Sync {
     /// # Errors
     /// [`StoreError`] only.
     async fn get(&self, key: &CustomerKey) -> Result<Option<Customer>, StoreError>;
+
+    /// The live customer a key names, as its credit account sees it (one row), or `None`.
+    ///
+    /// # Errors
+    /// [`StoreError`] only.
+    async fn holder(&self, key: &CustomerKey) -> Result<Option<AccountHolder>, StoreError>;
 
     /// The ids of a customer's ancestors, nearest first (empty for a top-level customer).
     ///

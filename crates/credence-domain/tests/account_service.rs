@@ -7,7 +7,9 @@ use chrono::{DateTime, Utc};
 use credence_domain::credit::{
     CreditAccount, CreditRefused, Reservation, ReservationId, ReservationStatus,
 };
-use credence_domain::customer::{Customer, CustomerData, CustomerKey, CustomerSummary};
+use credence_domain::customer::{
+    AccountHolder, Customer, CustomerData, CustomerKey, CustomerSummary,
+};
 use credence_domain::ports::{
     AdmitError, MockAccountLedger, MockClock, MockCustomerRepository, MockRecordRepository,
 };
@@ -114,6 +116,10 @@ fn reservation(account: i64, customer: i64, amount: i64) -> Reservation {
     }
 }
 
+fn holder(customer: Customer) -> AccountHolder {
+    AccountHolder::from(&customer)
+}
+
 fn request(amount: Decimal) -> ReserveRequest {
     ReserveRequest {
         amount,
@@ -125,10 +131,10 @@ fn request(amount: Decimal) -> ReserveRequest {
 async fn a_child_billed_with_its_parent_reserves_on_the_parents_account() {
     let mut customers = MockCustomerRepository::new();
     // 3 bills with 2, which bills with 1, which pays for itself.
-    customers.expect_get().returning(|key| match key {
-        CustomerKey::Id(id) if id.get() == 3 => Ok(Some(customer(3, Some(2), true))),
-        CustomerKey::Id(id) if id.get() == 2 => Ok(Some(customer(2, Some(1), true))),
-        CustomerKey::Id(id) if id.get() == 1 => Ok(Some(customer(1, None, false))),
+    customers.expect_holder().returning(|key| match key {
+        CustomerKey::Id(id) if id.get() == 3 => Ok(Some(holder(customer(3, Some(2), true)))),
+        CustomerKey::Id(id) if id.get() == 2 => Ok(Some(holder(customer(2, Some(1), true)))),
+        CustomerKey::Id(id) if id.get() == 1 => Ok(Some(holder(customer(1, None, false)))),
         _ => Ok(None),
     });
     let mut ledger = MockAccountLedger::new();
@@ -165,8 +171,8 @@ async fn a_child_billed_with_its_parent_reserves_on_the_parents_account() {
 async fn refusals_carry_both_amounts_as_money() {
     let mut customers = MockCustomerRepository::new();
     customers
-        .expect_get()
-        .returning(|_| Ok(Some(customer(1, None, false))));
+        .expect_holder()
+        .returning(|_| Ok(Some(holder(customer(1, None, false)))));
     let mut ledger = MockAccountLedger::new();
     ledger.expect_admit().returning(|_| {
         Err(AdmitError::Refused(CreditRefused {
@@ -203,7 +209,7 @@ async fn refusals_carry_both_amounts_as_money() {
 #[tokio::test]
 async fn customers_on_hold_inactive_or_out_of_scope_never_reach_the_ledger() {
     let mut customers = MockCustomerRepository::new();
-    customers.expect_get().returning(|key| {
+    customers.expect_holder().returning(|key| {
         let mut c = customer(
             match key {
                 CustomerKey::Id(id) => id.get(),
@@ -220,7 +226,7 @@ async fn customers_on_hold_inactive_or_out_of_scope_never_reach_the_ledger() {
             2 => c.data.is_active = false,
             _ => {}
         }
-        Ok(Some(c))
+        Ok(Some(holder(c)))
     });
     customers.expect_ancestors().returning(|_| Ok(Vec::new()));
     let mut ledger = MockAccountLedger::new();
@@ -266,8 +272,8 @@ async fn customers_on_hold_inactive_or_out_of_scope_never_reach_the_ledger() {
 async fn costs_in_another_currency_are_converted_with_bankers_rounding() {
     let mut customers = MockCustomerRepository::new();
     customers
-        .expect_get()
-        .returning(|_| Ok(Some(customer(1, None, false))));
+        .expect_holder()
+        .returning(|_| Ok(Some(holder(customer(1, None, false)))));
     let mut currencies = MockRecordRepository::<Currency>::new();
     currencies.expect_get().returning(|code| {
         let rate = if code.code() == "USD" { "0.9" } else { "1" };

@@ -21,7 +21,7 @@ use credence_domain::credit::{
     CreditAccount, CreditRefused, EntryKind, LedgerEntry, Money, Reservation, ReservationId,
     ReservationStatus,
 };
-use credence_domain::customer::{Address, Customer, CustomerData};
+use credence_domain::customer::{AccountHolder, Address, Customer, CustomerData};
 use credence_domain::document::{
     BlobKey, Document, DocumentContent, DocumentLimits, ExternalUrl, FileName, MimeType,
 };
@@ -1094,6 +1094,10 @@ fn mocks_with_customer_256() -> Mocks {
         .customers
         .expect_get()
         .returning(|_| Ok(Some(customer(256))));
+    mocks
+        .customers
+        .expect_holder()
+        .returning(|_| Ok(Some(AccountHolder::from(&customer(256)))));
     mocks
 }
 

@@ -12,8 +12,8 @@ use std::collections::{HashMap, HashSet};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use credence_domain::customer::{
-    Address, Contact, Customer, CustomerData, CustomerFilter, CustomerKey, CustomerQuery,
-    CustomerSort, CustomerSummary, Project,
+    AccountHolder, Address, Contact, Customer, CustomerData, CustomerFilter, CustomerKey,
+    CustomerQuery, CustomerSort, CustomerSummary, Project,
 };
 use credence_domain::document::Document;
 use credence_domain::ids::{CustomerId, ProjectId, UserId};
@@ -683,6 +683,62 @@ pub(crate) fn get_customer(
     Ok(assemble(conn, rows)?.pop())
 }
 
+/// The columns of [`AccountHolder`], in its order.
+type HolderRow = (i64, bool, bool, Option<String>, Option<i64>, bool, String);
+
+/// One live customer as its account sees it: one row by primary or unique key. Each key's
+/// statement is written out (not boxed) so the drivers keep it prepared.
+pub(crate) fn holder_of(
+    conn: &mut AnyConnection,
+    key: &CustomerKey,
+) -> Result<Option<AccountHolder>, Failure> {
+    let columns = (
+        customers::id,
+        customers::is_active,
+        customers::on_hold,
+        customers::on_hold_reason,
+        customers::parent_id,
+        customers::bill_with_parent,
+        customers::currency,
+    );
+    let live = customers::archived_at.is_null();
+    let row: Option<HolderRow> = match key {
+        CustomerKey::Id(id) => customers::table
+            .filter(customers::id.eq(id.get()))
+            .filter(live)
+            .select(columns)
+            .first(conn)
+            .optional()?,
+        CustomerKey::Uuid(uuid) => customers::table
+            .filter(customers::uuid.eq(uuid.to_string()))
+            .filter(live)
+            .select(columns)
+            .first(conn)
+            .optional()?,
+        CustomerKey::Reference(reference) => customers::table
+            .filter(customers::reference.eq(reference))
+            .filter(live)
+            .select(columns)
+            .first(conn)
+            .optional()?,
+    };
+    row.map(
+        |(id, is_active, on_hold, reason, parent, bill_with_parent, currency)| {
+            Ok(AccountHolder {
+                id: CustomerId(id),
+                is_active,
+                on_hold,
+                on_hold_reason: reason.map(FreeText::from_trusted),
+                parent: parent.map(CustomerId),
+                bill_with_parent,
+                currency: CurrencyCode::parse(&currency)
+                    .map_err(|e| Failure::corrupt("customer currency", e))?,
+            })
+        },
+    )
+    .transpose()
+}
+
 fn ids(rows: &[CustomerRow], pick: impl Fn(&CustomerRow) -> Option<i64>) -> Vec<i64> {
     let set: HashSet<i64> = rows.iter().filter_map(pick).collect();
     set.into_iter().collect()
@@ -1185,6 +1241,14 @@ impl CustomerRepository for Store {
         Ok(self
             .database()
             .read(move |conn| get_customer(conn, &key))
+            .await?)
+    }
+
+    async fn holder(&self, key: &CustomerKey) -> Result<Option<AccountHolder>, StoreError> {
+        let key = key.clone();
+        Ok(self
+            .database()
+            .read(move |conn| holder_of(conn, &key))
             .await?)
     }
 

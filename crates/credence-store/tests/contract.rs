@@ -14,8 +14,8 @@ use credence_domain::credit::{
     ReservationStatus,
 };
 use credence_domain::customer::{
-    Address, Contact, Customer, CustomerData, CustomerFilter, CustomerKey, CustomerQuery,
-    CustomerSort, Project,
+    AccountHolder, Address, Contact, Customer, CustomerData, CustomerFilter, CustomerKey,
+    CustomerQuery, CustomerSort, CustomerSummary, Project,
 };
 use credence_domain::document::{
     BlobKey, Document, DocumentContent, ExternalUrl, FileName, MimeType,
@@ -289,6 +289,36 @@ async fn insert_and_get_by_every_key(store: Store) {
             .get(&CustomerKey::Uuid(Uuid::new_v4()))
             .await
             .unwrap(),
+        None
+    );
+}
+
+/// The account's view of a customer is found by every key, agrees with the whole customer,
+/// and is gone once the customer is archived.
+async fn holders_agree_with_their_customers(store: Store) {
+    let parent = add(&store, "HOLD-P", "Parent", at(0)).await;
+    let mut data = data(&store, "HOLD-C", "Child").await;
+    data.parent = Some(CustomerSummary {
+        id: parent.id,
+        reference: parent.data.reference.clone(),
+        name: parent.data.name.clone(),
+    });
+    data.bill_with_parent = true;
+    data.on_hold = true;
+    data.on_hold_reason = text("unpaid");
+    let child = insert(&store, data, at(1)).await;
+    for key in [
+        CustomerKey::Id(child.id),
+        CustomerKey::Uuid(child.uuid),
+        CustomerKey::Reference("HOLD-C".into()),
+    ] {
+        let holder = cr(&store).holder(&key).await.unwrap().unwrap();
+        assert_eq!(holder, AccountHolder::from(&child), "{key:?}");
+        assert_eq!(holder.parent, Some(parent.id));
+    }
+    cr(&store).archive(child.id, at(2)).await.unwrap();
+    assert_eq!(
+        cr(&store).holder(&CustomerKey::Id(child.id)).await.unwrap(),
         None
     );
 }
@@ -3984,6 +4014,7 @@ macro_rules! contract {
 contract!(
     insert_and_get_by_every_key,
     duplicate_live_reference_is_refused,
+    holders_agree_with_their_customers,
     concurrent_inserts_of_one_reference,
     archive_frees_the_reference_and_hides_the_row,
     archive_waits_for_live_children,

@@ -12,7 +12,7 @@ use rust_decimal::Decimal;
 use crate::credit::{
     CreditAccount, EntryKind, LedgerEntry, Money, MoneyError, Reservation, ReservationId,
 };
-use crate::customer::{Customer, CustomerKey};
+use crate::customer::{AccountHolder, CustomerKey};
 use crate::ids::CustomerId;
 use crate::input::InputError;
 use crate::listing::{Page, PageRequest};
@@ -149,10 +149,9 @@ impl AccountService {
         &self,
         principal: &Principal,
         key: &CustomerKey,
-    ) -> Result<(Customer, CreditAccount), CreditError> {
-        let customer = self.customer(principal, key).await?;
-        let account = self.account_of(customer.id).await?;
-        Ok((customer, account))
+    ) -> Result<CreditAccount, CreditError> {
+        let holder = self.holder(principal, key).await?;
+        self.account_of(holder.id).await
     }
 
     /// The caller's own account (the marketplace's `GET customer`).
@@ -179,13 +178,13 @@ impl AccountService {
         key: &CustomerKey,
         limit: Decimal,
     ) -> Result<CreditAccount, CreditError> {
-        let customer = self.customer(principal, key).await?;
+        let customer = self.holder(principal, key).await?;
         if limit.is_sign_negative() && !limit.is_zero() {
             return Err(
                 InputError::invalid("creditLimit", "creditLimit cannot be negative").into(),
             );
         }
-        let limit = Money::from_decimal("creditLimit", limit, customer.data.currency)?;
+        let limit = Money::from_decimal("creditLimit", limit, customer.currency)?;
         self.ledger
             .set_credit_limit(
                 customer.id,
@@ -211,8 +210,8 @@ impl AccountService {
         description: Option<String>,
         idempotency: Option<String>,
     ) -> Result<LedgerEntry, CreditError> {
-        let customer = self.customer(principal, key).await?;
-        let money = Money::from_decimal("amount", amount, customer.data.currency)?;
+        let customer = self.holder(principal, key).await?;
+        let money = Money::from_decimal("amount", amount, customer.currency)?;
         let balance_delta = match kind {
             EntryKind::Payment | EntryKind::Charge if !money.is_positive() => {
                 return Err(InputError::invalid("amount", "amount must be greater than 0").into());
@@ -262,7 +261,7 @@ impl AccountService {
         key: &CustomerKey,
         request: ReserveRequest,
     ) -> Result<(Reservation, CurrencyCode), CreditError> {
-        let customer = self.customer(principal, key).await?;
+        let customer = self.holder(principal, key).await?;
         self.admit_for(principal, &customer, request).await
     }
 
@@ -274,7 +273,7 @@ impl AccountService {
     pub async fn admit_for(
         &self,
         principal: &Principal,
-        customer: &Customer,
+        customer: &AccountHolder,
         request: ReserveRequest,
     ) -> Result<(Reservation, CurrencyCode), CreditError> {
         let admission = self.prepare_admission(principal, customer, request).await?;
@@ -293,7 +292,7 @@ impl AccountService {
     pub async fn prepare_admission(
         &self,
         principal: &Principal,
-        customer: &Customer,
+        customer: &AccountHolder,
         request: ReserveRequest,
     ) -> Result<Admission, CreditError> {
         check_may_order(customer)?;
@@ -340,7 +339,7 @@ impl AccountService {
         amount: Decimal,
         currency: Option<CurrencyCode>,
     ) -> Result<Quote, CreditError> {
-        let customer = self.customer(principal, key).await?;
+        let customer = self.holder(principal, key).await?;
         check_may_order(&customer)?;
         let payer = self.payer(&customer).await?;
         let cost = self.cost_in(&payer, amount, currency).await?;
@@ -369,11 +368,11 @@ impl AccountService {
         amount: Option<Decimal>,
         idempotency: Option<String>,
     ) -> Result<Reservation, CreditError> {
-        let customer = self.customer(principal, key).await?;
+        let customer = self.holder(principal, key).await?;
         let payer = self.payer(&customer).await?;
         let amount = match amount {
             Some(a) => {
-                let money = Money::from_decimal("amount", a, payer.data.currency)?;
+                let money = Money::from_decimal("amount", a, payer.currency)?;
                 if money.minor() < 0 {
                     return Err(InputError::invalid("amount", "amount cannot be negative").into());
                 }
@@ -406,7 +405,7 @@ impl AccountService {
         reservation: ReservationId,
         idempotency: Option<String>,
     ) -> Result<Reservation, CreditError> {
-        let customer = self.customer(principal, key).await?;
+        let customer = self.holder(principal, key).await?;
         let payer = self.payer(&customer).await?;
         self.ledger
             .release(
@@ -430,7 +429,7 @@ impl AccountService {
         key: &CustomerKey,
         page: PageRequest,
     ) -> Result<Page<LedgerEntry>, CreditError> {
-        let customer = self.customer(principal, key).await?;
+        let customer = self.holder(principal, key).await?;
         Ok(self.ledger.ledger(customer.id, page).await?)
     }
 
@@ -444,7 +443,7 @@ impl AccountService {
         key: &CustomerKey,
         page: PageRequest,
     ) -> Result<Page<Reservation>, CreditError> {
-        let customer = self.customer(principal, key).await?;
+        let customer = self.holder(principal, key).await?;
         let payer = self.payer(&customer).await?;
         Ok(self.ledger.reservations(payer.id, page).await?)
     }
@@ -457,12 +456,12 @@ impl AccountService {
     /// [`CreditError::NotFound`] when the account's customer is gone.
     pub async fn currency_of(&self, account: CustomerId) -> Result<CurrencyCode, CreditError> {
         let key = CustomerKey::Id(account);
-        let customer = self
+        let holder = self
             .customers
-            .get(&key)
+            .holder(&key)
             .await?
             .ok_or(CreditError::NotFound(key))?;
-        Ok(customer.data.currency)
+        Ok(holder.currency)
     }
 
     /// Expires what is due (run periodically by every replica; safe to run concurrently).
@@ -473,17 +472,19 @@ impl AccountService {
         self.ledger.sweep_expired(self.clock.now(), limit).await
     }
 
-    async fn customer(
+    /// The live customer a key names, if the caller reaches it (admins, and the reseller
+    /// owning it).
+    async fn holder(
         &self,
         principal: &Principal,
         key: &CustomerKey,
-    ) -> Result<Customer, CreditError> {
+    ) -> Result<AccountHolder, CreditError> {
         if principal.role() == Role::Customer {
             return Err(CreditError::Forbidden);
         }
         let customer = self
             .customers
-            .get(key)
+            .holder(key)
             .await?
             .ok_or_else(|| CreditError::NotFound(key.clone()))?;
         if !reaches(self.customers.as_ref(), principal, customer.id).await? {
@@ -502,21 +503,16 @@ impl AccountService {
     }
 
     /// The customer whose account pays: the nearest ancestor not billing with its parent.
-    async fn payer(&self, customer: &Customer) -> Result<Customer, CreditError> {
+    async fn payer(&self, customer: &AccountHolder) -> Result<AccountHolder, CreditError> {
         let mut payer = customer.clone();
         for _ in 0..64 {
-            let Some(parent) = payer
-                .data
-                .parent
-                .as_ref()
-                .filter(|_| payer.data.bill_with_parent)
-            else {
+            let Some(parent) = payer.parent.filter(|_| payer.bill_with_parent) else {
                 return Ok(payer);
             };
-            let key = CustomerKey::Id(parent.id);
+            let key = CustomerKey::Id(parent);
             payer = self
                 .customers
-                .get(&key)
+                .holder(&key)
                 .await?
                 .ok_or(CreditError::NotFound(key))?;
         }
@@ -526,11 +522,11 @@ impl AccountService {
     /// A cost in the payer's currency, converted from another configured one if need be.
     async fn cost_in(
         &self,
-        payer: &Customer,
+        payer: &AccountHolder,
         amount: Decimal,
         currency: Option<CurrencyCode>,
     ) -> Result<Money, CreditError> {
-        let target = payer.data.currency;
+        let target = payer.currency;
         let source = currency.unwrap_or(target);
         let cost = Money::from_decimal("amount", amount, source)?;
         if source == target {
@@ -549,14 +545,13 @@ impl AccountService {
     }
 }
 
-fn check_may_order(customer: &Customer) -> Result<(), CreditError> {
-    if !customer.data.is_active {
+fn check_may_order(customer: &AccountHolder) -> Result<(), CreditError> {
+    if !customer.is_active {
         return Err(CreditError::Inactive);
     }
-    if customer.data.on_hold {
+    if customer.on_hold {
         return Err(CreditError::OnHold(
             customer
-                .data
                 .on_hold_reason
                 .as_ref()
                 .map(|r| r.as_str().to_owned()),

@@ -10,7 +10,7 @@ use crate::catalog::{
     AttributeProblem, AttributeValue, Product, ProductCode, ProductDraft, Task, TaskDraft, TaskId,
     TaskState, TaskTemplate, TemplateDraft, TransitionError,
 };
-use crate::customer::{Customer, CustomerKey};
+use crate::customer::{AccountHolder, Customer, CustomerKey};
 use crate::ids::CustomerId;
 use crate::input::InputError;
 use crate::listing::{Page, PageRequest};
@@ -296,7 +296,7 @@ impl OrderService {
         };
         let admission = self
             .accounts
-            .prepare_admission(principal, &customer, request)
+            .prepare_admission(principal, &AccountHolder::from(&customer), request)
             .await?;
         let draft = TaskDraft {
             customer: customer.id,

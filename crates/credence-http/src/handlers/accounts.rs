@@ -152,7 +152,7 @@ pub(crate) async fn get_account(
     id: web::Path<String>,
 ) -> Result<Reply, ApiError> {
     let key = CustomerKey::parse_id(&id)?;
-    let (_, account) = state
+    let account = state
         .services
         .accounts
         .account(&caller.principal, &key)
