@@ -4,6 +4,8 @@
 //!   actix, diesel or tokio; the HTTP adapter on diesel).
 //! - `openapi [--check]`: writes `docs/openapi.json` from the handlers, or fails when the
 //!   committed copy is stale.
+//! - `bench` (or `bench floor`): each workload of the request path beside its floor, in one
+//!   run (never run in CI; build with `--release`).
 //! - `bench list`, `bench search`: the customer-list and customer-search benchmarks on
 //!   generated data (never run in CI).
 //! - `bench admission`: admissions per second over HTTP against the store's own ceiling.
@@ -16,6 +18,7 @@
 mod admission;
 mod bench;
 mod chaos;
+mod floor;
 mod overload;
 
 use std::path::{Path, PathBuf};
@@ -29,11 +32,16 @@ fn main() -> anyhow::Result<()> {
         Some("deps") => deps(),
         Some("openapi") => openapi(args.iter().any(|a| a == "--check")),
         Some("bench") => match args.get(1).map(String::as_str) {
+            None => floor::run(&[]),
+            Some("floor") => floor::run(&args[2..]),
+            Some(option) if option.starts_with("--") => floor::run(&args[1..]),
+            // Hidden: the floor's constant server, which `bench` starts as its own process.
+            Some("constant-server") => floor::constant::serve(&args[2..]),
             Some("list") => bench::list(&args[2..]),
             Some("search") => bench::search(&args[2..]),
             Some("admission") => admission::run(&args[2..]),
             Some("overload") => overload::run(&args[2..]),
-            _ => bail!("usage: cargo xtask bench <list | search | admission | overload>"),
+            _ => bail!("usage: cargo xtask bench [floor | list | search | admission | overload]"),
         },
         Some("chaos") => chaos::run(&args[1..]),
         Some("ci") => {
@@ -46,7 +54,7 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         _ => bail!(
-            "usage: cargo xtask <deps | openapi [--check] | bench <list | search | admission | overload> | \
+            "usage: cargo xtask <deps | openapi [--check] | bench [floor | list | search | admission | overload] | \
              chaos <failover | kill> | ci>"
         ),
     }

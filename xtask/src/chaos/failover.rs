@@ -199,7 +199,7 @@ fn set_up_clusters(scratch: &Path) -> anyhow::Result<Clusters> {
 pub fn run(args: &[String]) -> anyhow::Result<()> {
     let options = options(args, 10)?;
     let binary = super::build_server()?;
-    let scratch = Scratch::new("failover")?;
+    let scratch = Scratch::new("chaos-failover")?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

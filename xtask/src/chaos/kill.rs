@@ -27,7 +27,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     let url = credence_store::bench_support::postgres_database(&admin, DATABASE, true)?;
     println!("fresh database {DATABASE} on 127.0.0.1:{port}");
     let binary = super::build_server()?;
-    let scratch = Scratch::new("kill")?;
+    let scratch = Scratch::new("chaos-kill")?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

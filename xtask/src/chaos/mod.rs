@@ -28,7 +28,7 @@ use anyhow::{Context as _, bail};
 use serde_json::{Value, json};
 
 /// The admin key every replica accepts.
-const KEY: &str = "chaos-admin-key-0123456789abcdef";
+pub(crate) const KEY: &str = "chaos-admin-key-0123456789abcdef";
 
 /// The accounts the load spreads over.
 const ACCOUNTS: usize = 4;
@@ -74,11 +74,21 @@ fn options(args: &[String], seconds: u64) -> anyhow::Result<Options> {
     Ok(options)
 }
 
-/// Builds the server and returns the binary's path.
+/// Builds the server (debug) and returns the binary's path.
 fn build_server() -> anyhow::Result<PathBuf> {
-    println!("building the server (debug)...");
-    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args(["build", "-p", "credence-server", "--bin", "credence"])
+    build_credence(false)
+}
+
+/// Builds the `credence` binary, debug or release, and returns its path.
+pub(crate) fn build_credence(release: bool) -> anyhow::Result<PathBuf> {
+    let profile = if release { "release" } else { "debug" };
+    println!("building the server ({profile})...");
+    let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    command.args(["build", "-p", "credence-server", "--bin", "credence"]);
+    if release {
+        command.arg("--release");
+    }
+    let status = command
         .current_dir(crate::root())
         .status()
         .context("cannot run cargo build")?;
@@ -87,11 +97,11 @@ fn build_server() -> anyhow::Result<PathBuf> {
     }
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map_or_else(|| crate::root().join("target"), PathBuf::from);
-    Ok(target.join("debug").join("credence"))
+    Ok(target.join(profile).join("credence"))
 }
 
 /// A port that was free a moment ago.
-fn free_port() -> anyhow::Result<u16> {
+pub(crate) fn free_port() -> anyhow::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
@@ -117,17 +127,15 @@ impl Rng {
 }
 
 /// A temporary folder, removed on drop.
-struct Scratch(PathBuf);
+pub(crate) struct Scratch(pub(crate) PathBuf);
 
 impl Scratch {
-    fn new(name: &str) -> anyhow::Result<Self> {
+    pub(crate) fn new(name: &str) -> anyhow::Result<Self> {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos());
-        let path = std::env::temp_dir().join(format!(
-            "credence-chaos-{name}-{}-{nanos}",
-            std::process::id()
-        ));
+        let path =
+            std::env::temp_dir().join(format!("credence-{name}-{}-{nanos}", std::process::id()));
         std::fs::create_dir_all(&path)
             .with_context(|| format!("cannot create {}", path.display()))?;
         Ok(Self(path))
@@ -142,22 +150,64 @@ impl Drop for Scratch {
     }
 }
 
-/// One `credence serve` child process on a fixed port.
-struct Replica {
+/// One `credence serve` child process on a fixed port (or, through [`Replica::adopt`], any
+/// server process that answers `GET /health/ready`).
+pub(crate) struct Replica {
     port: u16,
     child: Option<Child>,
     log: PathBuf,
+    /// `CREDENCE_*` settings set after (so over) the ones every replica gets.
+    env: Vec<(String, String)>,
 }
 
 impl Replica {
     fn start(binary: &Path, database_url: &str, dir: &Path, index: usize) -> anyhow::Result<Self> {
+        Self::start_with(binary, database_url, dir, index, &[])
+    }
+
+    /// [`Replica::start`] with more `CREDENCE_*` settings, which win over the defaults here.
+    pub(crate) fn start_with(
+        binary: &Path,
+        database_url: &str,
+        dir: &Path,
+        index: usize,
+        env: &[(&str, String)],
+    ) -> anyhow::Result<Self> {
         let mut replica = Self {
             port: free_port()?,
             child: None,
             log: dir.join(format!("replica-{index}.log")),
+            env: env
+                .iter()
+                .map(|(name, value)| ((*name).to_owned(), value.clone()))
+                .collect(),
         };
         replica.spawn(binary, database_url, dir)?;
         Ok(replica)
+    }
+
+    /// Takes charge of a server process started elsewhere: it is killed on drop like a
+    /// replica, and [`wait_ready`] polls it the same way.
+    pub(crate) fn adopt(port: u16, child: Child, log: PathBuf) -> Self {
+        Self {
+            port,
+            child: Some(child),
+            log,
+            env: Vec::new(),
+        }
+    }
+
+    /// The process id, while it runs.
+    pub(crate) fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    pub(crate) fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub(crate) fn log(&self) -> &Path {
+        &self.log
     }
 
     fn spawn(&mut self, binary: &Path, database_url: &str, dir: &Path) -> anyhow::Result<()> {
@@ -182,6 +232,7 @@ impl Replica {
             .env("CREDENCE_BLOB_DIR", dir.join("blobs"))
             .env("CREDENCE_RATE_LIMIT_PER_SECOND", "100000")
             .env("CREDENCE_RATE_LIMIT_BURST", "100000")
+            .envs(self.env.iter().map(|(name, value)| (name, value)))
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)
@@ -191,12 +242,12 @@ impl Replica {
         Ok(())
     }
 
-    fn base(&self) -> String {
+    pub(crate) fn base(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
 
     /// `kill -9`.
-    fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
@@ -218,7 +269,7 @@ impl Drop for Replica {
 }
 
 /// Polls `/health/ready` until it answers 200 (every 50 ms, at most `limit`).
-async fn wait_ready(
+pub(crate) async fn wait_ready(
     client: &reqwest::Client,
     replica: &mut Replica,
     limit: Duration,
@@ -251,7 +302,7 @@ async fn wait_ready(
     )
 }
 
-fn http_client() -> anyhow::Result<reqwest::Client> {
+pub(crate) fn http_client() -> anyhow::Result<reqwest::Client> {
     Ok(reqwest::Client::builder()
         .timeout(REQUEST_TIMEOUT)
         .connect_timeout(Duration::from_secs(2))
@@ -264,11 +315,22 @@ async fn create_accounts(
     base: &str,
     run: &str,
 ) -> anyhow::Result<Vec<i64>> {
+    create_customers(client, base, &format!("chaos-{run}"), ACCOUNTS).await
+}
+
+/// Creates `count` customers referenced `{prefix}-{i}`, each with 1,000,000,000.00 of credit
+/// (no load runs it out), and returns their ids.
+pub(crate) async fn create_customers(
+    client: &reqwest::Client,
+    base: &str,
+    prefix: &str,
+    count: usize,
+) -> anyhow::Result<Vec<i64>> {
     let mut ids = Vec::new();
-    for i in 0..ACCOUNTS {
+    for i in 0..count {
         let body = json!({
-            "reference": format!("chaos-{run}-{i}"),
-            "name": format!("Chaos {i}"),
+            "reference": format!("{prefix}-{i}"),
+            "name": format!("{prefix} {i}"),
             "creditLimit": "1000000000.00",
         });
         let created: Value = client
