@@ -3,15 +3,23 @@
 //!
 //! Generates (once; the data is reused on later runs) a million customers on SQLite, and on
 //! PostgreSQL when `CREDENCE_TEST_POSTGRES_URL` is set, then times `CustomerRepository::list`
-//! for a page of 100 with its total: unfiltered, with a prefix filter (`name=abc*`) and with
-//! a mid-string filter (`name=*abc*`). Prints p50/p99 per case as a Markdown table, ready for
-//! `docs/performance.md`. Never run in CI.
+//! for a page of 100 with its total, for each of [`LIST_CASES`]. Each case also runs as bare
+//! SQL (the *floor*: hand-written statements with binds on a plain diesel connection, no
+//! Credence code), so the table shows what the store adds to what the database must do.
+//! Prints p50/p99 per case as a Markdown table, ready for `docs/performance.md`. Never run in
+//! CI.
 //!
 //! `bench search` uses the same data and times `CustomerRepository::search` (a page of 100
 //! with its total) for a few representative queries (see [`SEARCH_CASES`]).
 //!
+//! With `--concurrency N`, either command then has N tasks call list and search (every case
+//! of both, in turn) for `--seconds S` on a pool of 8 connections (the server's default), and
+//! reports the process's peak resident memory (`VmHWM`, reset before the phase), which is
+//! what a server doing the same work would hold: on SQLite the database runs in-process.
+//!
 //! Options: `--rows N` (default 1000000), `--iterations N` (default 50), `--fresh`
-//! (regenerate), `--sqlite PATH` (default: the system temp dir).
+//! (regenerate), `--sqlite PATH` (default: the system temp dir), `--concurrency N` (default
+//! 0: no concurrent phase), `--seconds S` (default 10).
 
 use std::time::{Duration, Instant};
 
@@ -25,12 +33,18 @@ use credence_store::bench_support::{
     count_customers, generate_customers, postgres_database, refresh_statistics,
 };
 use credence_store::{Database, PoolOptions, Store};
+use diesel::pg::Pg;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Bool, Double, Nullable, Text, Timestamp};
+use diesel::sqlite::Sqlite;
 
 struct Options {
     rows: u64,
     iterations: usize,
     fresh: bool,
     sqlite: String,
+    concurrency: usize,
+    seconds: u64,
 }
 
 fn parse(args: &[String]) -> anyhow::Result<Options> {
@@ -42,6 +56,8 @@ fn parse(args: &[String]) -> anyhow::Result<Options> {
             .join("credence-bench.db")
             .display()
             .to_string(),
+        concurrency: 0,
+        seconds: 10,
     };
     let mut args = args.iter();
     while let Some(arg) = args.next() {
@@ -50,10 +66,13 @@ fn parse(args: &[String]) -> anyhow::Result<Options> {
             "--rows" => options.rows = value()?.parse().context("--rows")?,
             "--iterations" => options.iterations = value()?.parse().context("--iterations")?,
             "--sqlite" => options.sqlite = value()?.clone(),
+            "--concurrency" => options.concurrency = value()?.parse().context("--concurrency")?,
+            "--seconds" => options.seconds = value()?.parse().context("--seconds")?,
             "--fresh" => options.fresh = true,
-            other => {
-                bail!("unknown option {other}; use --rows N --iterations N --fresh --sqlite PATH")
-            }
+            other => bail!(
+                "unknown option {other}; use --rows N --iterations N --fresh --sqlite PATH \
+                 --concurrency N --seconds S"
+            ),
         }
     }
     Ok(options)
@@ -64,8 +83,11 @@ pub fn list(args: &[String]) -> anyhow::Result<()> {
     run(
         args,
         "customer list",
-        ("", ""),
-        |backend, store, iterations| Box::pin(measure(backend, store, iterations)),
+        (
+            " floor p50 | p50 | floor / Credence | p99 |",
+            "---|---|---|---|",
+        ),
+        |target, store, iterations| Box::pin(measure(target, store, iterations)),
     )
 }
 
@@ -74,13 +96,19 @@ pub fn search(args: &[String]) -> anyhow::Result<()> {
     run(
         args,
         "customer search",
-        (" top hit (score) |", "---|"),
-        |backend, store, iterations| Box::pin(measure_search(backend, store, iterations)),
+        (" top hit (score) | p50 | p99 |", "---|---|---|"),
+        |target, store, iterations| Box::pin(measure_search(target, store, iterations)),
     )
 }
 
+/// A backend under test: its name for the tables and the URL the store opened.
+struct Target<'a> {
+    backend: &'a str,
+    url: &'a str,
+}
+
 type Measure = for<'a> fn(
-    &'a str,
+    &'a Target<'a>,
     &'a Store,
     usize,
 ) -> std::pin::Pin<Box<dyn Future<Output = anyhow::Result<()>> + 'a>>;
@@ -115,7 +143,8 @@ fn profile() -> &'static str {
     }
 }
 
-/// Prepares the data on each backend and runs `measure` on it.
+/// Prepares the data on each backend and runs `measure` on it, then the concurrent phase
+/// when asked for.
 fn run(args: &[String], name: &str, columns: (&str, &str), measure: Measure) -> anyhow::Result<()> {
     let options = parse(args)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -128,44 +157,62 @@ fn run(args: &[String], name: &str, columns: (&str, &str), measure: Measure) -> 
         profile()
     );
     println!();
-    println!(
-        "| backend | case | matches (total) |{} p50 | p99 |",
-        columns.0
-    );
-    println!("|---|---|---|{}---|---|", columns.1);
+    println!("| backend | case | matches (total) |{}", columns.0);
+    println!("|---|---|---|{}", columns.1);
 
     if options.fresh {
         for suffix in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{}{suffix}", options.sqlite));
         }
     }
-    let sqlite = prepare(&format!("sqlite://{}", options.sqlite), options.rows)?;
-    runtime.block_on(measure("SQLite", &Store::new(sqlite), options.iterations))?;
-
+    let mut targets = vec![("SQLite", format!("sqlite://{}", options.sqlite))];
     match std::env::var("CREDENCE_TEST_POSTGRES_URL") {
-        Ok(admin) => {
-            let url = postgres_database(
+        Ok(admin) => targets.push((
+            "PostgreSQL",
+            postgres_database(
                 &admin,
                 &format!("credence_bench_{}", options.rows),
                 options.fresh,
-            )?;
-            let postgres = prepare(&url, options.rows)?;
-            runtime.block_on(measure(
-                "PostgreSQL",
-                &Store::new(postgres),
-                options.iterations,
-            ))?;
-        }
+            )?,
+        )),
         Err(_) => eprintln!("PostgreSQL skipped: CREDENCE_TEST_POSTGRES_URL is not set"),
+    }
+    let mut memory = Vec::new();
+    for &(backend, ref url) in &targets {
+        let store = Store::new(prepare(url, options.rows)?);
+        let target = Target {
+            backend,
+            url: url.as_str(),
+        };
+        runtime.block_on(measure(&target, &store, options.iterations))?;
+        if options.concurrency > 0 {
+            memory.push(runtime.block_on(hammer(
+                backend,
+                &store,
+                options.concurrency,
+                Duration::from_secs(options.seconds),
+            ))?);
+        }
+    }
+    if !memory.is_empty() {
+        println!();
+        println!(
+            "| backend | clients | seconds | calls | RSS before | peak RSS (VmHWM) | RSS after |"
+        );
+        println!("|---|---|---|---|---|---|---|");
+        for line in memory {
+            println!("{line}");
+        }
     }
     Ok(())
 }
 
-/// Opens, migrates and fills the database up to `rows` customers.
+/// Opens, migrates and fills the database up to `rows` customers. The pool has the server's
+/// default size, so the concurrent phase holds as many connections as a server would.
 fn prepare(url: &str, rows: u64) -> anyhow::Result<Database> {
     let options = PoolOptions {
-        max_size: 4,
         connection_timeout: Duration::from_secs(30),
+        ..PoolOptions::default()
     };
     let database = Database::connect(url, options)?;
     let before = Instant::now();
@@ -190,21 +237,76 @@ fn prepare(url: &str, rows: u64) -> anyhow::Result<Database> {
     Ok(database)
 }
 
-async fn measure(backend: &str, store: &Store, iterations: usize) -> anyhow::Result<()> {
-    let cases = [
-        ("no filter", None),
-        ("name=abc*", Some("abc*")),
-        ("name=*abc*", Some("*abc*")),
-    ];
-    for (label, pattern) in cases {
-        let query = CustomerQuery {
+/// A list case: the filters of `GET /api/v1.0/customers` it stands for.
+struct ListCase {
+    label: &'static str,
+    /// The `name` filter, as a client writes it.
+    name: Option<&'static str>,
+    /// The `isActive` filter.
+    active: Option<bool>,
+}
+
+/// The list cases, each a page of 100 (`max=100`) with its exact total, default sort
+/// (`dateCreated`, then id). On the generated data, `abc*` and `ab*` are two of 40 first
+/// words (`Abcor`, `Abcam`); `*abc*` adds one of 30 second words (`Abcdaire`).
+const LIST_CASES: &[ListCase] = &[
+    ListCase {
+        label: "no filter",
+        name: None,
+        active: None,
+    },
+    ListCase {
+        label: "isActive=true",
+        name: None,
+        active: Some(true),
+    },
+    ListCase {
+        label: "name=abc*",
+        name: Some("abc*"),
+        active: None,
+    },
+    ListCase {
+        label: "name=ab*&isActive=true",
+        name: Some("ab*"),
+        active: Some(true),
+    },
+    ListCase {
+        label: "name=*abc*",
+        name: Some("*abc*"),
+        active: None,
+    },
+];
+
+impl ListCase {
+    fn query(&self) -> CustomerQuery {
+        CustomerQuery {
             filter: CustomerFilter {
-                name: pattern.map(TextPattern::parse),
+                name: self.name.map(TextPattern::parse),
+                is_active: self.active,
                 ..CustomerFilter::default()
             },
+            page: PageRequest::new(Some(100), None).unwrap_or_default(),
             ..CustomerQuery::default()
-        };
+        }
+    }
+}
+
+async fn measure(target: &Target<'_>, store: &Store, iterations: usize) -> anyhow::Result<()> {
+    let mut floor = Floor::connect(target.url)?;
+    for case in LIST_CASES {
+        let query = case.query();
+        let sql = FloorSql::of(case, &floor);
         // Warm the caches first: the figures are for a running server.
+        let mut floor_total = 0;
+        for _ in 0..3 {
+            floor_total = floor.run(&sql)?;
+        }
+        let mut floor_samples = Vec::with_capacity(iterations);
+        for _ in 0..iterations.max(1) {
+            let started = Instant::now();
+            floor_total = floor.run(&sql)?;
+            floor_samples.push(started.elapsed());
+        }
         let mut total = 0;
         for _ in 0..3 {
             total = store.list(&query).await?.total;
@@ -216,14 +318,283 @@ async fn measure(backend: &str, store: &Store, iterations: usize) -> anyhow::Res
             samples.push(started.elapsed());
             total = page.total;
         }
+        if u64::try_from(floor_total).ok() != Some(total) {
+            bail!(
+                "{}: the floor counted {floor_total}, Credence {total}",
+                case.label
+            );
+        }
         samples.sort();
+        floor_samples.sort();
+        let (floor_p50, p50) = (percentile(&floor_samples, 50), percentile(&samples, 50));
         println!(
-            "| {backend} | `{label}` | {total} | {} | {} |",
-            show(percentile(&samples, 50)),
+            "| {} | `{}` | {total} | {} | {} | {:.2} | {} |",
+            target.backend,
+            case.label,
+            show(floor_p50),
+            show(p50),
+            floor_p50.as_secs_f64() / p50.as_secs_f64().max(f64::EPSILON),
             show(percentile(&samples, 99))
         );
     }
     Ok(())
+}
+
+/// A plain diesel connection for the floor: no pool, no Credence code.
+enum Floor {
+    Sqlite(SqliteConnection),
+    Postgres(PgConnection),
+}
+
+/// The floor's statements for one case: the count and the page, with their text binds, in
+/// the backend's placeholder syntax.
+struct FloorSql {
+    count: String,
+    count_binds: Vec<String>,
+    page: String,
+    page_binds: Vec<String>,
+}
+
+/// What the floor's page reads: every column the API shows of a customer, and its account.
+#[derive(QueryableByName)]
+#[expect(dead_code, reason = "decoded to cost what decoding costs, never read")]
+struct FloorRow {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+    #[diesel(sql_type = Text)]
+    uuid: String,
+    #[diesel(sql_type = Text)]
+    reference: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    reference2: Option<String>,
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = BigInt)]
+    category_id: i64,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    parent_id: Option<i64>,
+    #[diesel(sql_type = Bool)]
+    bill_with_parent: bool,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    segmentation_id: Option<i64>,
+    #[diesel(sql_type = Nullable<Text>)]
+    email: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    phone: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    mobile: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    fax: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    comment: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    barcode: Option<String>,
+    #[diesel(sql_type = Bool)]
+    is_same_address: bool,
+    #[diesel(sql_type = Nullable<Text>)]
+    billing_country: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    billing_city: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    billing_postal_code: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    billing_address: Option<String>,
+    #[diesel(sql_type = Nullable<Double>)]
+    billing_latitude: Option<f64>,
+    #[diesel(sql_type = Nullable<Double>)]
+    billing_longitude: Option<f64>,
+    #[diesel(sql_type = Nullable<Text>)]
+    country: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    city: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    postal_code: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    address: Option<String>,
+    #[diesel(sql_type = Nullable<Double>)]
+    latitude: Option<f64>,
+    #[diesel(sql_type = Nullable<Double>)]
+    longitude: Option<f64>,
+    #[diesel(sql_type = Bool)]
+    is_active: bool,
+    #[diesel(sql_type = Bool)]
+    on_hold: bool,
+    #[diesel(sql_type = Nullable<Text>)]
+    on_hold_reason: Option<String>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    created_by: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    due_date_number: Option<i64>,
+    #[diesel(sql_type = Nullable<Text>)]
+    due_date_type: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    website: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    tax_number: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    company_registration_number: Option<String>,
+    #[diesel(sql_type = Text)]
+    currency: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    customer_risk: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    customer_risk_color: Option<String>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    region_id: Option<i64>,
+    #[diesel(sql_type = Timestamp)]
+    date_created: chrono::NaiveDateTime,
+    #[diesel(sql_type = Timestamp)]
+    last_updated: chrono::NaiveDateTime,
+    #[diesel(sql_type = Nullable<Text>)]
+    logo: Option<String>,
+    #[diesel(sql_type = Text)]
+    account_currency: String,
+    #[diesel(sql_type = BigInt)]
+    balance: i64,
+    #[diesel(sql_type = BigInt)]
+    credit_limit: i64,
+    #[diesel(sql_type = BigInt)]
+    reserved: i64,
+}
+
+#[derive(QueryableByName)]
+struct FloorCount {
+    #[diesel(sql_type = BigInt)]
+    total: i64,
+}
+
+/// The page's columns, as [`FloorRow`] names them.
+const FLOOR_COLUMNS: &str = "c.id, c.uuid, c.reference, c.reference2, c.name, c.category_id, \
+    c.parent_id, c.bill_with_parent, c.segmentation_id, c.email, c.phone, c.mobile, c.fax, \
+    c.comment, c.barcode, c.is_same_address, c.billing_country, c.billing_city, \
+    c.billing_postal_code, c.billing_address, c.billing_latitude, c.billing_longitude, \
+    c.country, c.city, c.postal_code, c.address, c.latitude, c.longitude, c.is_active, \
+    c.on_hold, c.on_hold_reason, c.created_by, c.due_date_number, c.due_date_type, c.website, \
+    c.tax_number, c.company_registration_number, c.currency, c.customer_risk, \
+    c.customer_risk_color, c.region_id, c.date_created, c.last_updated, c.logo, \
+    a.currency AS account_currency, a.balance, a.credit_limit, a.reserved";
+
+impl Floor {
+    fn connect(url: &str) -> anyhow::Result<Self> {
+        Ok(match url.strip_prefix("sqlite://") {
+            Some(path) => {
+                let mut conn = SqliteConnection::establish(path)?;
+                // The store's own connection settings that bear on reads.
+                diesel::connection::SimpleConnection::batch_execute(
+                    &mut conn,
+                    "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL;",
+                )?;
+                Self::Sqlite(conn)
+            }
+            None => Self::Postgres(PgConnection::establish(url)?),
+        })
+    }
+
+    /// The count and the page in one read transaction (as any correct reader must, so the
+    /// total describes the page); returns the total.
+    fn run(&mut self, sql: &FloorSql) -> anyhow::Result<i64> {
+        macro_rules! count_and_page {
+            ($conn:expr, $backend:ty) => {
+                $conn.transaction(|conn| {
+                    let mut count = diesel::sql_query(sql.count.as_str()).into_boxed::<$backend>();
+                    for bind in &sql.count_binds {
+                        count = count.bind::<Text, _>(bind.clone());
+                    }
+                    let total = count.get_result::<FloorCount>(conn)?.total;
+                    let mut page = diesel::sql_query(sql.page.as_str()).into_boxed::<$backend>();
+                    for bind in &sql.page_binds {
+                        page = page.bind::<Text, _>(bind.clone());
+                    }
+                    let rows = page.load::<FloorRow>(conn)?;
+                    std::hint::black_box(rows);
+                    diesel::QueryResult::Ok(total)
+                })
+            };
+        }
+        Ok(match self {
+            Self::Sqlite(conn) => count_and_page!(conn, Sqlite)?,
+            Self::Postgres(conn) => count_and_page!(conn, Pg)?,
+        })
+    }
+}
+
+impl FloorSql {
+    /// Hand-written SQL for a case, as someone tuning it for this data would write it: the
+    /// count narrows a prefix by its range (a B-tree seek), the page walks the sort index and
+    /// tests the pattern row by row (every case here has thousands of matches, so the first
+    /// 100 come early). A mid-string pattern goes through the trigram index of each backend:
+    /// PostgreSQL's `pg_trgm` GIN index serves `LIKE` by itself; SQLite's FTS5 trigram table
+    /// is asked for the rows holding the substring.
+    fn of(case: &ListCase, floor: &Floor) -> Self {
+        let sqlite = matches!(floor, Floor::Sqlite(_));
+        let mut count_where = vec!["c.archived_at IS NULL".to_owned()];
+        let mut page_where = count_where.clone();
+        let (mut count_binds, mut page_binds) = (Vec::new(), Vec::new());
+        let mut trigram_count = false;
+        if let Some(active) = case.active {
+            let test = format!("c.is_active = {}", if active { "TRUE" } else { "FALSE" });
+            count_where.push(test.clone());
+            page_where.push(test);
+        }
+        if let Some(name) = case.name {
+            let literal = name.trim_matches('*').to_lowercase();
+            let like = name.to_lowercase().replace('*', "%");
+            if name.starts_with('*') {
+                if sqlite {
+                    // The trigram table holds live customers only, and a case-sensitive phrase
+                    // over folded text is the substring test itself.
+                    trigram_count = true;
+                    count_binds.push(format!("name_folded : \"{literal}\""));
+                } else {
+                    count_where.push("c.name_folded LIKE ?".to_owned());
+                    count_binds.push(like.clone());
+                }
+            } else {
+                let mut upper = literal.clone();
+                let last = upper.pop().unwrap_or('a');
+                upper.push(char::from_u32(u32::from(last) + 1).unwrap_or(last));
+                count_where.push("c.name_folded >= ? AND c.name_folded < ?".to_owned());
+                count_binds.extend([literal, upper]);
+            }
+            page_where.push("c.name_folded LIKE ?".to_owned());
+            page_binds.push(like);
+        }
+        let count = if trigram_count {
+            "SELECT COUNT(*) AS total FROM customer_text WHERE customer_text MATCH ?".to_owned()
+        } else {
+            format!(
+                "SELECT COUNT(*) AS total FROM customers c WHERE {}",
+                count_where.join(" AND ")
+            )
+        };
+        let page = format!(
+            "SELECT {FLOOR_COLUMNS} FROM customers c JOIN accounts a ON a.customer_id = c.id \
+             WHERE {} ORDER BY c.date_created, c.id LIMIT 100",
+            page_where.join(" AND ")
+        );
+        let placeholders = |sql: String| {
+            if sqlite {
+                return sql;
+            }
+            let mut out = String::with_capacity(sql.len());
+            let mut n = 0;
+            for c in sql.chars() {
+                if c == '?' {
+                    n += 1;
+                    out.push_str(&format!("${n}"));
+                } else {
+                    out.push(c);
+                }
+            }
+            out
+        };
+        Self {
+            count: placeholders(count),
+            count_binds,
+            page: placeholders(page),
+            page_binds,
+        }
+    }
 }
 
 /// The search cases: label (for the table) and query text. On the generated data (names
@@ -245,18 +616,30 @@ const SEARCH_CASES: &[(&str, &str)] = &[
     ("reference number", "0900000"),
 ];
 
-async fn measure_search(backend: &str, store: &Store, iterations: usize) -> anyhow::Result<()> {
+/// The search as the bench asks it: active customers, no scope, a page of 100. `@` cases
+/// are looked up first (see [`SEARCH_CASES`]).
+async fn search_query(store: &Store, text: &str) -> anyhow::Result<(String, SearchQuery)> {
+    let text = match text.strip_prefix('@') {
+        Some(number) => reference_of(store, number).await?,
+        None => text.to_owned(),
+    };
+    let query = SearchQuery {
+        terms: SearchTerms::parse(&text)?,
+        include_inactive: false,
+        within: None,
+        page: PageRequest::new(Some(100), None)?,
+    };
+    Ok((text, query))
+}
+
+async fn measure_search(
+    target: &Target<'_>,
+    store: &Store,
+    iterations: usize,
+) -> anyhow::Result<()> {
+    let backend = target.backend;
     for (label, text) in SEARCH_CASES {
-        let text = &match text.strip_prefix('@') {
-            Some(number) => reference_of(store, number).await?,
-            None => (*text).to_owned(),
-        };
-        let query = SearchQuery {
-            terms: SearchTerms::parse(text)?,
-            include_inactive: false,
-            within: None,
-            page: PageRequest::new(Some(100), None)?,
-        };
+        let (text, query) = search_query(store, text).await?;
         let mut total = 0;
         for _ in 0..3 {
             total = store.search(&query).await?.total;
@@ -280,6 +663,78 @@ async fn measure_search(backend: &str, store: &Store, iterations: usize) -> anyh
         );
     }
     Ok(())
+}
+
+/// One call of the concurrent phase: a list or a search.
+enum Call {
+    List(Box<CustomerQuery>),
+    Search(Box<SearchQuery>),
+}
+
+/// `concurrency` tasks calling every list and search case in turn (each task starting at a
+/// different one) for `length`; returns the memory line for the report. The peak is the
+/// process's `VmHWM`, reset to the current size first (`/proc/self/clear_refs`), so it is this
+/// phase's, not the data generation's.
+async fn hammer(
+    backend: &str,
+    store: &Store,
+    concurrency: usize,
+    length: Duration,
+) -> anyhow::Result<String> {
+    let mut calls: Vec<Call> = LIST_CASES
+        .iter()
+        .map(|c| Call::List(Box::new(c.query())))
+        .collect();
+    for (_, text) in SEARCH_CASES {
+        calls.push(Call::Search(Box::new(search_query(store, text).await?.1)));
+    }
+    let calls = std::sync::Arc::new(calls);
+    std::fs::write("/proc/self/clear_refs", "5").context("cannot reset VmHWM")?;
+    let before = memory("VmRSS")?;
+    let deadline = Instant::now() + length;
+    let mut tasks = Vec::with_capacity(concurrency);
+    for task in 0..concurrency {
+        let (store, calls) = (store.clone(), std::sync::Arc::clone(&calls));
+        tasks.push(tokio::spawn(async move {
+            let mut done = 0_usize;
+            while Instant::now() < deadline {
+                match calls.get((task + done) % calls.len().max(1)) {
+                    Some(Call::List(query)) => drop(store.list(query).await?),
+                    Some(Call::Search(query)) => drop(store.search(query).await?),
+                    None => break,
+                }
+                done += 1;
+            }
+            anyhow::Ok(done)
+        }));
+    }
+    let mut done = 0;
+    for task in tasks {
+        done += task.await??;
+    }
+    let peak = memory("VmHWM")?;
+    let after = memory("VmRSS")?;
+    Ok(format!(
+        "| {backend} | {concurrency} | {} | {done} | {} | {} | {} |",
+        length.as_secs(),
+        mib(before),
+        mib(peak),
+        mib(after)
+    ))
+}
+
+/// A `/proc/self/status` figure, in KiB.
+fn memory(field: &str) -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").context("/proc/self/status")?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+        .with_context(|| format!("no {field} in /proc/self/status"))
+}
+
+fn mib(kib: u64) -> String {
+    format!("{} MB", kib / 1024)
 }
 
 /// The full reference (`<PREFIX>-<number>`) of the active generated customer with this number.

@@ -23,9 +23,7 @@ use credence_domain::ports::{
     CustomerRepository, DocumentLinks, NewCustomer, RemoveError, StoreError, WriteError,
 };
 use credence_domain::reference_data::{Category, PaymentType, Region, Segmentation, User};
-use credence_domain::search::{
-    ScoredCustomer, SearchFields, SearchQuery, choose_candidates, score, search_text,
-};
+use credence_domain::search::{ScoredCustomer, SearchFields, SearchQuery, search_text};
 use credence_domain::values::{
     CountryCode, CreditLimit, CurrencyCode, CustomerName, DueDateTerms, DueDateType, Email,
     FreeText, Latitude, Longitude, Reference, RiskColor, Website,
@@ -43,6 +41,11 @@ use crate::schema::{
     accounts, customer_categories, customer_contacts, customer_payment_types, customer_projects,
     customer_segmentations, customers, payment_types, regions, reservations, users,
 };
+
+mod search;
+mod substring;
+
+use search::search_customers;
 
 type Db = <AnyConnection as Connection>::Backend;
 
@@ -357,6 +360,47 @@ fn prefix_successor(prefix: &str) -> Option<String> {
     None
 }
 
+/// Conditions a list query may carry besides its filters, only so that an index finds the
+/// matches: they never change which rows match (the filters' own conditions decide that).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Narrowing {
+    /// A prefix pattern's range (`col >= 'abc' AND col < 'abd'`): a B-tree seek.
+    ranges: bool,
+    /// A mid-string pattern's trigram lookup in `customer_text` (SQLite).
+    trigrams: bool,
+}
+
+impl Narrowing {
+    /// No narrowing: the query walks whatever index its sort or its other filters choose.
+    pub(crate) const NONE: Self = Self {
+        ranges: false,
+        trigrams: false,
+    };
+
+    /// Every narrowing the backend has.
+    fn all(conn: &AnyConnection) -> Self {
+        Self {
+            ranges: true,
+            trigrams: matches!(conn, AnyConnection::Sqlite(_)),
+        }
+    }
+}
+
+/// Live customers whose folded name or reference holds the substrings of a trigram query (a
+/// condition on `customers.id`, for [`filtered`]).
+fn holding(
+    query: String,
+) -> diesel::expression::SqlLiteral<
+    diesel::sql_types::Bool,
+    impl diesel::query_builder::QueryFragment<Db> + Send + 'static,
+> {
+    diesel::dsl::sql::<diesel::sql_types::Bool>(
+        "customers.id IN (SELECT rowid FROM customer_text WHERE customer_text MATCH ",
+    )
+    .bind::<diesel::sql_types::Text, _>(query)
+    .sql(")")
+}
+
 macro_rules! text_filter {
     ($query:expr, $column:expr, $pattern:expr) => {
         text_filter!($query, $column, $pattern, true)
@@ -375,6 +419,20 @@ macro_rules! text_filter {
                 }
                 query
             }
+        }
+    }};
+    // A customer column: also narrowed by trigrams when asked and the pattern has no prefix.
+    ($query:expr, $column:expr, $fts_column:literal, $pattern:expr, $narrowing:expr) => {{
+        let narrowing: Narrowing = $narrowing;
+        let query = text_filter!($query, $column, $pattern, narrowing.ranges);
+        match $pattern {
+            TextPattern::Like { pattern, prefix } if narrowing.trigrams && prefix.is_empty() => {
+                match substring::trigrams($fts_column, pattern) {
+                    Some(trigrams) => query.filter(holding(trigrams.query)),
+                    None => query,
+                }
+            }
+            _ => query,
         }
     }};
 }
@@ -403,16 +461,28 @@ macro_rules! time_filter {
 fn filtered(
     filter: &CustomerFilter,
     category_ids: Option<&[i64]>,
-    ranges: bool,
+    narrowing: Narrowing,
 ) -> customers::BoxedQuery<'static, Db> {
     let mut query = live();
     query = time_filter!(query, customers::date_created, &filter.date_created);
     query = time_filter!(query, customers::last_updated, &filter.last_updated);
     if let Some(pattern) = &filter.reference {
-        query = text_filter!(query, customers::reference_folded, pattern, ranges);
+        query = text_filter!(
+            query,
+            customers::reference_folded,
+            "reference_folded",
+            pattern,
+            narrowing
+        );
     }
     if let Some(pattern) = &filter.name {
-        query = text_filter!(query, customers::name_folded, pattern, ranges);
+        query = text_filter!(
+            query,
+            customers::name_folded,
+            "name_folded",
+            pattern,
+            narrowing
+        );
     }
     if let Some(ids) = category_ids {
         query = query.filter(customers::category_id.eq_any(ids.to_vec()));
@@ -466,6 +536,46 @@ fn sorted(
     }
 }
 
+/// The total of a filter that is one mid-string pattern and nothing else (`name=*abc*`),
+/// counted in the trigram table alone when that is exact ([`substring::Trigrams::exact`]):
+/// an index lookup, where counting through `customers` would read every match's row.
+/// `None` when the filter is anything else, or the backend is not SQLite.
+fn exact_substring_count(
+    conn: &mut AnyConnection,
+    filter: &CustomerFilter,
+) -> Result<Option<i64>, Failure> {
+    if !matches!(conn, AnyConnection::Sqlite(_)) {
+        return Ok(None);
+    }
+    let rest = CustomerFilter {
+        name: None,
+        reference: None,
+        ..filter.clone()
+    };
+    if rest != CustomerFilter::default() {
+        return Ok(None);
+    }
+    let (column, pattern) = match (&filter.name, &filter.reference) {
+        (Some(pattern), None) => ("name_folded", pattern),
+        (None, Some(pattern)) => ("reference_folded", pattern),
+        _ => return Ok(None),
+    };
+    let TextPattern::Like { pattern, prefix } = pattern else {
+        return Ok(None);
+    };
+    match substring::trigrams(column, pattern) {
+        Some(trigrams) if trigrams.exact && prefix.is_empty() => {
+            let count = diesel::dsl::sql::<diesel::sql_types::BigInt>(
+                "(SELECT COUNT(*) FROM customer_text WHERE customer_text MATCH ",
+            )
+            .bind::<diesel::sql_types::Text, _>(trigrams.query)
+            .sql(")");
+            Ok(Some(diesel::select(count).get_result(conn)?))
+        }
+        _ => Ok(None),
+    }
+}
+
 pub(crate) fn list_customers(
     conn: &mut AnyConnection,
     query: &CustomerQuery,
@@ -488,17 +598,26 @@ pub(crate) fn list_customers(
             Some(ids)
         }
     };
-    let total: i64 = filtered(&query.filter, category_ids.as_deref(), true)
-        .count()
-        .get_result(conn)?;
-    // The prefix range lets an index find the matches; with many of them, walking the sort
-    // index and testing `LIKE` row by row finds the first page sooner than sorting them all,
-    // and SQLite's planner cannot tell the two cases apart. The LIKE alone decides the rows.
-    let ranges = total < MANY_MATCHES;
+    let narrowing = Narrowing::all(conn);
+    let total: i64 = match exact_substring_count(conn, &query.filter)? {
+        Some(total) => total,
+        None => filtered(&query.filter, category_ids.as_deref(), narrowing)
+            .count()
+            .get_result(conn)?,
+    };
+    // The prefix range (or the trigram lookup) lets an index find the matches; with many of
+    // them, walking the sort index and testing `LIKE` row by row finds the first page sooner
+    // than sorting them all, and SQLite's planner cannot tell the two cases apart. The LIKE
+    // alone decides the rows.
+    let narrowing = if total < MANY_MATCHES {
+        narrowing
+    } else {
+        Narrowing::NONE
+    };
     let limit = i64::from(query.page.max());
     let offset = i64::try_from(query.page.offset()).unwrap_or(i64::MAX);
     let rows: Vec<CustomerRow> = sorted(
-        filtered(&query.filter, category_ids.as_deref(), ranges),
+        filtered(&query.filter, category_ids.as_deref(), narrowing),
         query.sort,
         query.order,
     )
@@ -510,161 +629,6 @@ pub(crate) fn list_customers(
         items: assemble(conn, rows)?,
         total: u64::try_from(total).unwrap_or(0),
     })
-}
-
-/// The engine's match condition: FTS5 over `customer_search` on SQLite, the GIN-indexed
-/// `tsvector` on PostgreSQL. Each token is quoted (with the engine's quote doubled), so the
-/// bound text is only ever a disjunction of literal tokens, whatever the client typed.
-fn engine_match(
-    conn: &AnyConnection,
-    tokens: &[String],
-) -> diesel::expression::SqlLiteral<
-    diesel::sql_types::Bool,
-    impl diesel::query_builder::QueryFragment<Db> + Send + 'static,
-> {
-    // FTS5 strings escape only `"`; tsquery lexemes also treat `\\` as an escape.
-    let quoted = |quote: char, token: &String| {
-        let mut out = String::with_capacity(token.len() + 2);
-        out.push(quote);
-        for c in token.chars() {
-            if c == quote || (quote == '\'' && c == '\\') {
-                out.push(c);
-            }
-            out.push(c);
-        }
-        out.push(quote);
-        out
-    };
-    let (prefix, text) = match conn {
-        AnyConnection::Sqlite(_) => (
-            "customers.id IN (SELECT rowid FROM customer_search WHERE customer_search MATCH ",
-            tokens
-                .iter()
-                .map(|t| quoted('"', t))
-                .collect::<Vec<_>>()
-                .join(" OR "),
-        ),
-        AnyConnection::Postgresql(_) => (
-            "customers.search_vector @@ to_tsquery('simple', ",
-            tokens
-                .iter()
-                .map(|t| quoted('\'', t))
-                .collect::<Vec<_>>()
-                .join(" | "),
-        ),
-    };
-    diesel::dsl::sql::<diesel::sql_types::Bool>(prefix)
-        .bind::<diesel::sql_types::Text, _>(text)
-        .sql(")")
-}
-
-impl CustomerRow {
-    /// The fields search scores, as [`SearchFields::of`] reads them from a customer.
-    fn search_fields(&self) -> SearchFields<'_> {
-        SearchFields {
-            name: &self.name,
-            reference: &self.reference,
-            others: [
-                self.reference2.as_deref(),
-                self.email.as_deref(),
-                self.phone.as_deref(),
-                self.mobile.as_deref(),
-                self.billing_city.as_deref(),
-                self.city.as_deref(),
-                self.billing_address.as_deref(),
-                self.address.as_deref(),
-                self.billing_postal_code.as_deref(),
-                self.postal_code.as_deref(),
-                self.tax_number.as_deref(),
-                self.company_registration_number.as_deref(),
-                self.barcode.as_deref(),
-            ],
-        }
-    }
-}
-
-/// Most ids bound in one `IN (...)` list when loading candidates (SQLite allows 32 766
-/// parameters per statement).
-const IDS_PER_QUERY: usize = 10_000;
-
-/// The ids of the live customers in `filter`'s scope that hold `token`, lowest first, at most
-/// `limit` of them: an index lookup in the engine.
-fn token_matches(
-    conn: &mut AnyConnection,
-    filter: &CustomerFilter,
-    token: &String,
-    limit: i64,
-) -> Result<Vec<i64>, Failure> {
-    let condition = engine_match(conn, std::slice::from_ref(token));
-    Ok(filtered(filter, None, false)
-        .filter(condition)
-        .order_by(customers::id.asc())
-        .select(customers::id)
-        .limit(limit)
-        .load(conn)?)
-}
-
-/// Finds candidates with the engine (at most `cap`, chosen by
-/// [`credence_domain::search::choose_candidates`]), scores
-/// them in Rust and pages the ranking; only the page is assembled.
-pub(crate) fn search_customers(
-    conn: &mut AnyConnection,
-    query: &SearchQuery,
-    cap: usize,
-) -> Result<Page<ScoredCustomer>, Failure> {
-    let filter = CustomerFilter {
-        is_active: (!query.include_inactive).then_some(true),
-        within: query.within,
-        ..CustomerFilter::default()
-    };
-    let tokens = query.terms.tokens();
-    let limit = i64::try_from(cap).unwrap_or(i64::MAX);
-    let rows: Vec<CustomerRow> = if let [_] = tokens {
-        // One token: its lowest `cap` matches are the candidates, found in one query.
-        filtered(&filter, None, false)
-            .filter(engine_match(conn, tokens))
-            .order_by(customers::id.asc())
-            .select(CustomerRow::as_select())
-            .limit(limit)
-            .load(conn)?
-    } else {
-        let mut matches = Vec::with_capacity(tokens.len());
-        for token in tokens {
-            let ids = token_matches(conn, &filter, token, limit.saturating_add(1))?;
-            matches.push((token.as_str(), ids));
-        }
-        let mut rows = Vec::new();
-        for ids in choose_candidates(matches, cap).chunks(IDS_PER_QUERY) {
-            // The scope and activity filters again: a customer may have changed since its id
-            // was found (PostgreSQL reads each statement at its own snapshot).
-            rows.extend(
-                filtered(&filter, None, false)
-                    .filter(customers::id.eq_any(ids.to_vec()))
-                    .select(CustomerRow::as_select())
-                    .load::<CustomerRow>(conn)?,
-            );
-        }
-        rows
-    };
-    let mut ranked: Vec<(u32, CustomerRow)> = rows
-        .into_iter()
-        .map(|row| (score(&query.terms, &row.search_fields()), row))
-        // Rows indexed by the migration's SQL tokenizer may match a token the Rust one
-        // would not see; the Rust score decides.
-        .filter(|(score, _)| *score > 0)
-        .collect();
-    ranked.sort_by(|(a, ra), (b, rb)| b.cmp(a).then(ra.id.cmp(&rb.id)));
-    let total = u64::try_from(ranked.len()).unwrap_or(u64::MAX);
-    let offset = usize::try_from(query.page.offset()).unwrap_or(usize::MAX);
-    let max = usize::try_from(query.page.max()).unwrap_or(usize::MAX);
-    let (scores, rows): (Vec<u32>, Vec<CustomerRow>) =
-        ranked.into_iter().skip(offset).take(max).unzip();
-    let items = assemble(conn, rows)?
-        .into_iter()
-        .zip(scores)
-        .map(|(customer, score)| ScoredCustomer { customer, score })
-        .collect();
-    Ok(Page { items, total })
 }
 
 pub(crate) fn get_customer(
