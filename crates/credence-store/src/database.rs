@@ -281,13 +281,27 @@ fn build_pool(
         .min_idle(Some(1))
         .test_on_check_out(true)
         .connection_timeout(timeout.max(Duration::from_millis(1)));
+    // One connection first, made and set up here, so a wrong path or password fails now with
+    // the driver's own words; the pool is then filled in the background. (Waiting for the pool
+    // to fill instead would bound the first connection by the short checkout wait, and a slow
+    // start on a busy machine would read as "timed out waiting for connection".)
+    let mut first = manager.connect().map_err(|error| SetupError::Connect {
+        backend,
+        message: error.to_string(),
+    })?;
+    if let Some(customizer) = &customizer {
+        customizer
+            .on_acquire(&mut first)
+            .map_err(|error| SetupError::Connect {
+                backend,
+                message: error.to_string(),
+            })?;
+    }
+    drop(first);
     if let Some(customizer) = customizer {
         builder = builder.connection_customizer(Box::new(customizer));
     }
-    builder.build(manager).map_err(|error| SetupError::Connect {
-        backend,
-        message: error.to_string(),
-    })
+    Ok(builder.build_unchecked(manager))
 }
 
 impl Database {
@@ -538,8 +552,13 @@ fn checkout_failure(pool: &ConnPool) -> Result<Conn, Failure> {
         .map_err(|error| Failure::Unavailable(Box::new(error) as BoxError))
 }
 
+/// Set-up (migrations, the organization currency) may wait longer than a request: the pool
+/// is still opening its first connections.
+const SETUP_CHECKOUT: Duration = Duration::from_secs(10);
+
 fn checkout(pool: &ConnPool) -> Result<Conn, SetupError> {
-    checkout_failure(pool).map_err(SetupError::from)
+    pool.get_timeout(SETUP_CHECKOUT.max(pool.connection_timeout()))
+        .map_err(|error| SetupError::from(Failure::Unavailable(Box::new(error) as BoxError)))
 }
 
 /// Runs `f` in a write transaction: `BEGIN IMMEDIATE` on SQLite (take the write lock now, so

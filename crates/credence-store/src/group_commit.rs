@@ -91,6 +91,7 @@ impl GroupCommit {
     }
 
     /// How many admissions were written in a batch of more than one so far.
+    #[cfg(feature = "test-support")]
     pub(crate) fn batched(&self) -> u64 {
         self.batched.load(Ordering::Relaxed)
     }

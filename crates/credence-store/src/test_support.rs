@@ -26,6 +26,7 @@ const POSTGRES_MIGRATION_TEXTS: &[&str] = &[
     include_str!("../migrations/postgres/2026-11-24-000005_projects/up.sql"),
     include_str!("../migrations/postgres/2026-11-24-000006_documents/up.sql"),
     include_str!("../migrations/postgres/2026-11-24-000007_blob_sweep/up.sql"),
+    include_str!("../migrations/postgres/2026-12-03-000000_list_indexes/up.sql"),
 ];
 
 /// A fresh, migrated database that disappears with this value.
