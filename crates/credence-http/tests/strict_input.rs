@@ -92,6 +92,7 @@ fn services() -> Services {
         })
     });
     customers.expect_get().returning(|_| Ok(None));
+    customers.expect_holder().returning(|_| Ok(None));
     customers.expect_ancestors().returning(|_| Ok(Vec::new()));
     customers
         .expect_insert()
