@@ -383,6 +383,61 @@ fn account_at(
     Ok(Some(account))
 }
 
+/// A live customer's account as [`account_at`] computes it, in one statement (the marketplace
+/// answers it on every request): the account row, the customer's liveness and the sum of its
+/// lapsed reservations. Parameters are numbered in the order they appear: SQLite numbers `$N`
+/// by first appearance, PostgreSQL by `N`, and this way both agree.
+const LIVE_ACCOUNT_AT: &str = "SELECT a.customer_id, a.currency, a.balance, a.credit_limit, \
+    a.reserved, CAST(COALESCE((SELECT SUM(r.amount) FROM reservations r \
+    WHERE r.account_id = a.customer_id AND r.status = 'open' AND r.expires_at <= $1), 0) \
+    AS BIGINT) AS lapsed \
+    FROM accounts a JOIN customers c ON c.id = a.customer_id \
+    WHERE a.customer_id = $2 AND c.archived_at IS NULL";
+
+#[derive(QueryableByName)]
+struct LiveAccountRow {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    customer_id: i64,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    currency: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    balance: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    credit_limit: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    reserved: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    lapsed: i64,
+}
+
+fn live_account_at(
+    conn: &mut AnyConnection,
+    customer: i64,
+    now: NaiveDateTime,
+) -> Result<Option<CreditAccount>, Failure> {
+    use diesel::sql_types::{BigInt, Timestamp};
+    let query = diesel::sql_query(LIVE_ACCOUNT_AT)
+        .bind::<Timestamp, _>(now)
+        .bind::<BigInt, _>(customer);
+    let row: Option<LiveAccountRow> = match conn {
+        AnyConnection::Postgresql(c) => query.get_result(c).optional()?,
+        AnyConnection::Sqlite(c) => query.get_result(c).optional()?,
+    };
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let mut account = AccountRow {
+        customer_id: row.customer_id,
+        currency: row.currency,
+        balance: row.balance,
+        credit_limit: row.credit_limit,
+        reserved: row.reserved,
+    }
+    .into_domain()?;
+    account.reserved = account.reserved.saturating_sub(row.lapsed).max(0);
+    Ok(Some(account))
+}
+
 pub(crate) fn reservation_by_tag(
     conn: &mut AnyConnection,
     tag: &str,
@@ -771,20 +826,10 @@ impl AccountLedger for Store {
         now: DateTime<Utc>,
     ) -> Result<Option<CreditAccount>, StoreError> {
         let now = to_db_time(now);
+        // One statement is one consistent snapshot on both backends: no transaction needed.
         Ok(self
             .database()
-            .read(move |conn| {
-                let live = customers::table
-                    .find(customer.get())
-                    .filter(customers::archived_at.is_null())
-                    .select(customers::id)
-                    .first::<i64>(conn)
-                    .optional()?;
-                match live {
-                    Some(id) => account_at(conn, id, now),
-                    None => Ok(None),
-                }
-            })
+            .with_connection(move |conn| live_account_at(conn, customer.get(), now))
             .await?)
     }
 
