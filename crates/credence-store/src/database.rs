@@ -52,6 +52,16 @@ fn backoff(attempt: u32) -> Duration {
     half + Duration::from_nanos(random % nanos)
 }
 
+/// The names of the embedded PostgreSQL migrations, oldest first (the test template is
+/// named after them).
+#[cfg(feature = "test-support")]
+pub(crate) fn postgres_migration_names() -> Vec<String> {
+    use diesel::migration::MigrationSource;
+    MigrationSource::<diesel::pg::Pg>::migrations(&POSTGRES_MIGRATIONS)
+        .map(|migrations| migrations.iter().map(|m| m.name().to_string()).collect())
+        .unwrap_or_default()
+}
+
 /// Serializes migrations of several processes on one PostgreSQL database.
 const MIGRATION_LOCK: i64 = 0x0063_7265_6465_6e63; // "credenc"
 

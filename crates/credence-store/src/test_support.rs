@@ -209,7 +209,12 @@ struct Exists {
 }
 
 fn build_template(admin_url: &str) -> String {
-    let name = format!("credence_template_{:016x}", fnv1a(POSTGRES_MIGRATION_TEXTS));
+    // The embedded migrations' names too, so a migration added without its line in
+    // `POSTGRES_MIGRATION_TEXTS` still gives a new template instead of a stale one.
+    let names = crate::database::postgres_migration_names();
+    let mut parts: Vec<&str> = POSTGRES_MIGRATION_TEXTS.to_vec();
+    parts.extend(names.iter().map(String::as_str));
+    let name = format!("credence_template_{:016x}", fnv1a(&parts));
     let mut admin = admin_connection(admin_url);
     let exists =
         diesel::sql_query("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS exists")
