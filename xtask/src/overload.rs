@@ -1,40 +1,50 @@
 //! `cargo xtask bench overload`: whether the service stays responsive past its capacity.
 //!
-//! Starts the real application in-process (SQLite, and PostgreSQL when
-//! `CREDENCE_TEST_POSTGRES_URL` is set) with its default `max_in_flight` and pool wait, then:
+//! Starts the release `credence serve` as its own process (SQLite, and PostgreSQL when
+//! `CREDENCE_TEST_POSTGRES_URL` is set), configured like a deployment with its defaults
+//! (`max_in_flight`, pool size and pool wait), then:
 //!
-//! 1. measures capacity: closed-loop clients for a few seconds on a representative
-//!    authenticated mix (half reads of an account, half admissions of a reservation), counting
-//!    `2xx` answers per second;
+//! 1. measures capacity: closed-loop connections for 10 s (after 2 s of warm-up) on a
+//!    representative authenticated mix (half reads of an account, half admissions of a
+//!    reservation, over 100 accounts), counting `2xx` answers per second;
 //! 2. offers `--factor` (default 2) times that rate open-loop for `--seconds` (default 30):
-//!    requests leave on a fixed schedule whether or not earlier ones were answered, and each
-//!    one's latency counts from when it was due, so a server that falls behind cannot hide it;
+//!    requests leave on a fixed schedule whether or not earlier ones were answered, each on
+//!    an idle keep-alive connection or a new one, and each one's latency counts from when it
+//!    was due, so a server that falls behind cannot hide it;
 //! 3. reports the share of answers that were either a `2xx` within 1 s or a `503`/`429` within
 //!    50 ms (the target is at least 99 %), with p50/p99 per kind of answer.
 //!
-//! The rate limits are raised for the benchmark (one key makes every request); shedding and
-//! the pool wait are what is measured. Client and server share the machine, so the capacity
-//! measured is the capacity with this load generator beside it. Never run in CI; build with
-//! `--release` (`cargo xtask` does not, so run `cargo run --release -p xtask -- bench overload`).
+//! The rate limits are raised (one key makes every request); shedding and the pool wait are
+//! what is measured. The load client is this process, on hyper's bare connections; it shares
+//! the machine with the server, so the capacity measured is the capacity with this client
+//! beside it, and the client's own work is the same in both phases. Never run in CI; run
+//! `cargo run --release -p xtask -- bench overload`.
 //!
 //! Options: `--seconds N` (default 30), `--factor F` (default 2), `--clients N` for the
 //! capacity run (default 64), `--max-in-flight N` (default: the server's default).
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
-use credence_server::Application;
-use credence_server::config::{Config, Secret};
-use serde_json::{Value, json};
-use tokio::sync::Mutex;
+use bytes::Bytes;
+use http_body_util::{BodyExt as _, Full};
+use hyper::client::conn::http1::SendRequest;
+use hyper::header::HeaderValue;
+use hyper_util::rt::TokioIo;
 
-const KEY: &str = "bench-overload-key-0123456789";
+use crate::chaos::{self, Replica, Scratch};
+use crate::floor::load::{self, Template};
+use crate::floor::window::Window;
 
 /// Requests still unanswered beyond which the generator stops sending (counted as failures):
 /// it keeps the client's sockets and memory bounded if the server stops answering.
 const MAX_OUTSTANDING: usize = 8_000;
+
+/// How long the server process may take to answer `/health/ready`.
+const READY_WITHIN: Duration = Duration::from_secs(60);
 
 struct Options {
     seconds: u64,
@@ -65,6 +75,9 @@ fn parse(args: &[String]) -> anyhow::Result<Options> {
             ),
         }
     }
+    if options.clients == 0 || options.seconds == 0 || options.factor <= 0.0 {
+        bail!("--clients, --seconds and --factor must be positive");
+    }
     Ok(options)
 }
 
@@ -73,123 +86,111 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     let options = parse(args)?;
     if cfg!(debug_assertions) {
         eprintln!(
-            "note: a debug build; figures are only meaningful from `cargo run --release -p xtask -- bench overload`"
+            "note: xtask is a debug build, so the load client is slow; figures are only \
+             meaningful from `cargo run --release -p xtask -- bench overload`"
         );
     }
+    let binary = chaos::build_credence(true)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(async move {
-        let targets = crate::bench::fresh_targets("overload")?;
-        for (backend, url) in targets {
-            bench_backend(backend, &url, &options).await?;
-        }
-        Ok(())
-    })
-}
-
-async fn bench_backend(backend: &str, url: &str, options: &Options) -> anyhow::Result<()> {
-    let mut config = Config {
-        database_url: Secret::new(url),
-        bind: "127.0.0.1:0".into(),
-        admin_key: Some(Secret::new(KEY)),
-        pool_size: 16,
-        rate_limit_per_second: 1_000_000,
-        rate_limit_burst: 1_000_000,
-        ..Config::default()
-    };
-    if let Some(max) = options.max_in_flight {
-        config.max_in_flight = max;
-    }
-    let (max_in_flight, pool_wait) = (config.max_in_flight, config.pool_timeout_ms);
-    let app = Application::build(config).await?;
-    let base = format!("http://127.0.0.1:{}", app.port());
-    let server = tokio::spawn(app.run_until_stopped());
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()?;
-    let mut accounts = Vec::new();
-    for i in 0..100 {
-        let body = json!({"reference": format!("overload-{i}"), "name": "Bench", "creditLimit": "1000000000.00"});
-        let created: Value = client
-            .post(format!("{base}/api/v1.0/customers"))
-            .bearer_auth(KEY)
-            .json(&body)
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
-        accounts.push(created["id"].as_i64().context("a customer id")?);
-    }
-    let work = Arc::new(Work {
-        client,
-        base,
-        accounts,
-    });
-    let capacity = capacity(&work, options.clients, Duration::from_secs(10)).await;
-    let rate = capacity * options.factor;
     println!(
-        "{backend}: max_in_flight {max_in_flight}, pool wait {pool_wait} ms; capacity {capacity:.0} 2xx/s \
-         (closed loop, {} clients, 10 s); offering {rate:.0}/s open-loop for {} s",
-        options.clients, options.seconds
+        "load average at start (/proc/loadavg): {}",
+        crate::floor::usage::load_average()
     );
-    let outcomes = open_loop(&work, rate, Duration::from_secs(options.seconds)).await;
-    report(&outcomes);
-    server.abort();
+    for (backend, url) in crate::bench::fresh_targets("overload")? {
+        bench_backend(&runtime, &binary, backend, &url, &options)?;
+    }
+    println!(
+        "load average at the end: {}",
+        crate::floor::usage::load_average()
+    );
     Ok(())
 }
 
-/// The mix every run sends: even requests read an account, odd ones admit a reservation.
-struct Work {
-    client: reqwest::Client,
-    base: String,
-    accounts: Vec<i64>,
-}
-
-impl Work {
-    /// Sends request `n` of the mix; the status, or `None` for no answer.
-    async fn send(&self, n: u64) -> Option<u16> {
-        let index = usize::try_from(n / 2).unwrap_or(0) % self.accounts.len();
-        let id = self.accounts[index];
-        let account = format!("{}/api/v1.0/customers/{id}/account", self.base);
-        let request = if n.is_multiple_of(2) {
-            self.client.get(account)
-        } else {
-            self.client
-                .post(format!("{account}/reservations"))
-                .json(&json!({"amount": "0.01", "expiresIn": 60}))
-        };
-        let response = request.bearer_auth(KEY).send().await.ok()?;
-        let status = response.status().as_u16();
-        // Read the body, as a client would, so the latency covers the whole answer.
-        response.bytes().await.ok()?;
-        Some(status)
+fn bench_backend(
+    runtime: &tokio::runtime::Runtime,
+    binary: &std::path::Path,
+    backend: &str,
+    url: &str,
+    options: &Options,
+) -> anyhow::Result<()> {
+    let scratch = Scratch::new("bench-overload")?;
+    let mut env = vec![
+        ("CREDENCE_RATE_LIMIT_PER_SECOND", "1000000000".to_owned()),
+        ("CREDENCE_RATE_LIMIT_BURST", "1000000000".to_owned()),
+    ];
+    if let Some(max) = options.max_in_flight {
+        env.push(("CREDENCE_MAX_IN_FLIGHT", max.to_string()));
     }
-}
-
-async fn capacity(work: &Arc<Work>, clients: usize, length: Duration) -> f64 {
-    let ok = Arc::new(AtomicU64::new(0));
-    let next = Arc::new(AtomicU64::new(0));
-    let deadline = Instant::now() + length;
-    let started = Instant::now();
-    let tasks: Vec<_> = (0..clients)
-        .map(|_| {
-            let (work, ok, next) = (Arc::clone(work), Arc::clone(&ok), Arc::clone(&next));
-            tokio::spawn(async move {
-                while Instant::now() < deadline {
-                    let n = next.fetch_add(1, Ordering::Relaxed);
-                    if work.send(n).await.is_some_and(|s| (200..300).contains(&s)) {
-                        ok.fetch_add(1, Ordering::Relaxed);
-                    }
-                }
-            })
+    crate::floor::migrate(binary, url)?;
+    let mut server = Replica::start_with(binary, url, &scratch.0, 0, &env)?;
+    let client = chaos::http_client()?;
+    runtime.block_on(chaos::wait_ready(&client, &mut server, READY_WITHIN))?;
+    let accounts = runtime.block_on(chaos::create_customers(
+        &client,
+        &server.base(),
+        "overload",
+        100,
+    ))?;
+    let reservation = Bytes::from_static(br#"{"amount": "0.01", "expiresIn": 60}"#);
+    let templates: Vec<Template> = accounts
+        .iter()
+        .flat_map(|id| {
+            let account = format!("/api/v1.0/customers/{id}/account");
+            [
+                Template {
+                    method: hyper::Method::GET,
+                    path: account.clone(),
+                    key: chaos::KEY.to_owned(),
+                    body: None,
+                },
+                Template {
+                    method: hyper::Method::POST,
+                    path: format!("{account}/reservations"),
+                    key: chaos::KEY.to_owned(),
+                    body: Some(reservation.clone()),
+                },
+            ]
         })
         .collect();
-    for task in tasks {
-        let _ = task.await;
+    let templates = Arc::new(templates);
+    let addr = SocketAddr::from(([127, 0, 0, 1], server.port()));
+
+    let window = Arc::new(Window::default());
+    let tasks = load::start(runtime, addr, &templates, options.clients, &window);
+    let (tally, (), ()) =
+        window.drive(Duration::from_secs(2), Duration::from_secs(10), || Ok(()))?;
+    runtime.block_on(futures_util::future::join_all(tasks));
+    #[expect(clippy::cast_precision_loss, reason = "a rate for humans to read")]
+    let capacity = tally.done as f64 / tally.elapsed.as_secs_f64().max(f64::EPSILON);
+    if capacity < 1.0 {
+        bail!(
+            "{backend}: no capacity measured ({tally:?}); see {}",
+            server.log().display()
+        );
     }
-    per_second(ok.load(Ordering::Relaxed), started.elapsed())
+    let rate = capacity * options.factor;
+    println!(
+        "{backend}: max_in_flight {}, other settings the defaults; capacity {capacity:.0} 2xx/s \
+         (closed loop, {} connections, 10 s; {} other answers); offering {rate:.0}/s open-loop \
+         for {} s",
+        options
+            .max_in_flight
+            .map_or_else(|| "default".to_owned(), |m| m.to_string()),
+        options.clients,
+        tally.other + tally.failed + tally.refused,
+        options.seconds
+    );
+    let outcomes = runtime.block_on(open_loop(
+        addr,
+        &templates,
+        rate,
+        Duration::from_secs(options.seconds),
+    ));
+    report(&outcomes);
+    server.kill();
+    Ok(())
 }
 
 /// One answer (or its absence) and how long after it was due it came.
@@ -198,9 +199,18 @@ struct Outcome {
     latency: Duration,
 }
 
-async fn open_loop(work: &Arc<Work>, rate: f64, length: Duration) -> Vec<Outcome> {
+/// Keep-alive connections not carrying a request at the moment.
+type Idle = Mutex<Vec<SendRequest<Full<Bytes>>>>;
+
+async fn open_loop(
+    addr: SocketAddr,
+    templates: &Arc<Vec<Template>>,
+    rate: f64,
+    length: Duration,
+) -> Vec<Outcome> {
     let outcomes = Arc::new(Mutex::new(Vec::new()));
     let outstanding = Arc::new(AtomicUsize::new(0));
+    let idle: Arc<Idle> = Arc::default();
     let start = Instant::now();
     let mut sent: u64 = 0;
     let mut ticks = tokio::time::interval(Duration::from_millis(1));
@@ -223,31 +233,74 @@ async fn open_loop(work: &Arc<Work>, rate: f64, length: Duration) -> Vec<Outcome
             )]
             let due_at = start + Duration::from_secs_f64(n as f64 / rate);
             if outstanding.load(Ordering::Relaxed) >= MAX_OUTSTANDING {
-                outcomes.lock().await.push(Outcome {
-                    status: None,
-                    latency: Duration::MAX,
-                });
+                record(&outcomes, None, Duration::MAX);
                 continue;
             }
             outstanding.fetch_add(1, Ordering::Relaxed);
-            let (work, outcomes, outstanding) = (
-                Arc::clone(work),
+            let template = templates[usize::try_from(n).unwrap_or(0) % templates.len()].clone();
+            let (outcomes, outstanding, idle) = (
                 Arc::clone(&outcomes),
                 Arc::clone(&outstanding),
+                Arc::clone(&idle),
             );
             tasks.push(tokio::spawn(async move {
-                let status = work.send(n).await;
-                let latency = due_at.elapsed();
+                let status = send(addr, &idle, &template).await;
                 outstanding.fetch_sub(1, Ordering::Relaxed);
-                outcomes.lock().await.push(Outcome { status, latency });
+                record(&outcomes, status, due_at.elapsed());
             }));
         }
     }
-    for task in tasks {
-        let _ = task.await;
-    }
-    let mut outcomes = outcomes.lock().await;
-    std::mem::take(&mut *outcomes)
+    futures_util::future::join_all(tasks).await;
+    std::mem::take(
+        &mut *outcomes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    )
+}
+
+fn record(outcomes: &Mutex<Vec<Outcome>>, status: Option<u16>, latency: Duration) {
+    outcomes
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .push(Outcome { status, latency });
+}
+
+/// Sends one request on an idle connection (or a new one when none is idle or the idle one
+/// has closed) and reads the whole answer; its status, or `None` for no answer.
+async fn send(addr: SocketAddr, idle: &Idle, template: &Template) -> Option<u16> {
+    let host = HeaderValue::from_str(&addr.to_string()).ok()?;
+    let reused = idle
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .pop();
+    let mut sender = match reused {
+        Some(mut sender) => match sender.ready().await {
+            Ok(()) => sender,
+            Err(_) => connect(addr).await?,
+        },
+        None => connect(addr).await?,
+    };
+    let response = sender
+        .send_request(template.request(&host).ok()?)
+        .await
+        .ok()?;
+    let status = response.status().as_u16();
+    // Read the body, as a client would, so the latency covers the whole answer.
+    response.into_body().collect().await.ok()?;
+    idle.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .push(sender);
+    Some(status)
+}
+
+async fn connect(addr: SocketAddr) -> Option<SendRequest<Full<Bytes>>> {
+    let stream = tokio::net::TcpStream::connect(addr).await.ok()?;
+    stream.set_nodelay(true).ok()?;
+    let (sender, driver) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .ok()?;
+    tokio::spawn(driver);
+    Some(sender)
 }
 
 fn report(outcomes: &[Outcome]) {
@@ -320,9 +373,4 @@ fn quantile(sorted: &[Duration], q: f64) -> String {
         return "not sent".into();
     }
     format!("{:.1} ms", latency.as_secs_f64() * 1000.0)
-}
-
-#[expect(clippy::cast_precision_loss, reason = "a rate for humans to read")]
-fn per_second(count: u64, elapsed: Duration) -> f64 {
-    count as f64 / elapsed.as_secs_f64().max(f64::EPSILON)
 }

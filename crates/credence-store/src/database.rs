@@ -20,11 +20,12 @@ use std::time::{Duration, Instant};
 use credence_domain::values::CurrencyCode;
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::prelude::*;
-use diesel::r2d2::{CustomizeConnection, ManageConnection, Pool, PooledConnection};
+use diesel::r2d2::{CustomizeConnection, ManageConnection, Pool};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use crate::error::{BoxError, ConflictsExhausted, Failure};
+use crate::gated_pool::{Conn, ConnPool, GatedPool};
 use crate::schema::currencies;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
@@ -187,13 +188,10 @@ impl CustomizeConnection<AnyConnection, diesel::r2d2::Error> for SqlitePragmas {
     }
 }
 
-type ConnPool = Pool<Manager>;
-pub(crate) type Conn = PooledConnection<Manager>;
-
 struct Inner {
     backend: Backend,
-    read: ConnPool,
-    write: ConnPool,
+    read: GatedPool,
+    write: GatedPool,
 }
 
 /// The database behind the store: its backend and connection pools. Cheap to clone.
@@ -206,8 +204,8 @@ impl std::fmt::Debug for Database {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Database")
             .field("backend", &self.inner.backend)
-            .field("read_pool", &self.inner.read.state())
-            .field("write_pool", &self.inner.write.state())
+            .field("read_pool", &self.inner.read.pool().state())
+            .field("write_pool", &self.inner.write.pool().state())
             .finish()
     }
 }
@@ -346,13 +344,17 @@ impl Database {
                 )?;
                 Inner {
                     backend,
-                    read,
-                    write,
+                    read: GatedPool::new(read),
+                    write: GatedPool::new(write),
                 }
             }
             Backend::Postgres => {
-                let pool =
-                    build_pool(Manager { backend, target }, options.max_size, timeout, None)?;
+                let pool = GatedPool::new(build_pool(
+                    Manager { backend, target },
+                    options.max_size,
+                    timeout,
+                    None,
+                )?);
                 Inner {
                     backend,
                     read: pool.clone(),
@@ -378,7 +380,7 @@ impl Database {
     /// # Errors
     /// [`SetupError`] when no connection is available or a migration fails.
     pub fn migrate(&self) -> Result<(), SetupError> {
-        let mut conn = checkout(&self.inner.write)?;
+        let mut conn = checkout(self.inner.write.pool())?;
         let mut migration_error = None;
         let result = write_transaction(&mut conn, |conn| {
             let applied = match conn {
@@ -411,7 +413,7 @@ impl Database {
         let mut attempts = 0;
         loop {
             attempts += 1;
-            let mut conn = checkout(&self.inner.write)?;
+            let mut conn = checkout(self.inner.write.pool())?;
             let result = write_transaction(&mut conn, |conn| {
                 diesel::update(currencies::table.filter(currencies::code.ne(code)))
                     .set(currencies::is_organization.eq(false))
@@ -450,14 +452,7 @@ impl Database {
         T: Send + 'static,
         F: FnOnce(&mut AnyConnection) -> Result<T, Failure> + Send + 'static,
     {
-        let pool = self.inner.read.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut conn = checkout_failure(&pool)?;
-            let conn: &mut AnyConnection = &mut conn;
-            conn.transaction(f)
-        })
-        .await
-        .map_err(Failure::Task)?
+        self.inner.read.run(|conn| conn.transaction(f)).await?
     }
 
     /// Runs a closure that writes, on the write pool, in one write transaction, and runs the
@@ -481,14 +476,14 @@ impl Database {
         let started = Instant::now();
         let mut attempt = 1;
         loop {
-            let pool = self.inner.write.clone();
-            let (returned, result) = tokio::task::spawn_blocking(move || {
-                let result = checkout_failure(&pool)
-                    .and_then(|mut conn| write_transaction(&mut conn, &mut f));
-                (f, result)
-            })
-            .await
-            .map_err(Failure::Task)?;
+            let (returned, result) = self
+                .inner
+                .write
+                .run(move |conn| {
+                    let result = write_transaction(conn, &mut f);
+                    (f, result)
+                })
+                .await?;
             f = returned;
             match result {
                 Err(Failure::Query(error)) if crate::error::is_conflict(&error) => {
@@ -515,18 +510,12 @@ impl Database {
         T: Send + 'static,
         F: FnOnce(&mut AnyConnection) -> Result<T, Failure> + Send + 'static,
     {
-        let pool = self.inner.read.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut conn = checkout_failure(&pool)?;
-            f(&mut conn)
-        })
-        .await
-        .map_err(Failure::Task)?
+        self.inner.read.run(f).await?
     }
 
     /// A connection from the write pool, for blocking helpers (bulk loading).
     pub(crate) fn write_connection(&self) -> Result<Conn, Failure> {
-        checkout_failure(&self.inner.write)
+        checkout_failure(self.inner.write.pool())
     }
 
     /// Takes every connection of every pool and keeps them until the guard drops, so tests
@@ -537,11 +526,11 @@ impl Database {
     #[cfg(feature = "test-support")]
     pub fn hold_all_connections(&self) -> Result<HeldConnections, SetupError> {
         let mut held = Vec::new();
-        for _ in 0..self.inner.read.max_size() {
-            held.push(checkout(&self.inner.read)?);
+        for _ in 0..self.inner.read.pool().max_size() {
+            held.push(checkout(self.inner.read.pool())?);
         }
         if self.inner.backend == Backend::Sqlite {
-            held.push(checkout(&self.inner.write)?);
+            held.push(checkout(self.inner.write.pool())?);
         }
         Ok(HeldConnections(held))
     }

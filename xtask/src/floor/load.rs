@@ -32,7 +32,7 @@ pub(crate) struct Template {
 }
 
 impl Template {
-    fn request(&self, host: &HeaderValue) -> anyhow::Result<Request<Full<Bytes>>> {
+    pub(crate) fn request(&self, host: &HeaderValue) -> anyhow::Result<Request<Full<Bytes>>> {
         let mut request = Request::builder()
             .method(self.method.clone())
             .uri(&self.path)

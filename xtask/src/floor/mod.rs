@@ -20,9 +20,9 @@
 
 pub mod constant;
 mod direct;
-mod load;
-mod usage;
-mod window;
+pub(crate) mod load;
+pub(crate) mod usage;
+pub(crate) mod window;
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -265,7 +265,7 @@ fn bench_backend(
 
 /// `credence migrate`, as a deployment runs it before `serve`. (`serve` migrates too, but on
 /// a SQLite file that does not exist yet, its pools can time out while they create it.)
-fn migrate(binary: &Path, url: &str) -> anyhow::Result<()> {
+pub(crate) fn migrate(binary: &Path, url: &str) -> anyhow::Result<()> {
     let mut command = Command::new(binary);
     // Unknown CREDENCE_* variables stop the binary: pass only ours.
     for (name, _) in std::env::vars_os() {
