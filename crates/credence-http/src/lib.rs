@@ -39,7 +39,7 @@ use credence_domain::services::{
     AccountService, AuthService, CustomerService, DocumentService, OrderService, RecordService,
 };
 
-pub use access_log::access_log;
+pub use access_log::{RequestSpan, access_log};
 pub use caller::Caller;
 pub use error::{ApiError, ErrorBody};
 pub use gate::Gate;

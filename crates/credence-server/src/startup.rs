@@ -178,7 +178,7 @@ impl Application {
         let mut server = HttpServer::new(move || {
             App::new()
                 .wrap(actix_web::middleware::from_fn(credence_http::access_log))
-                .wrap(tracing_actix_web::TracingLogger::default())
+                .wrap(tracing_actix_web::TracingLogger::<credence_http::RequestSpan>::new())
                 .configure(credence_http::configure(services.clone(), http.clone()))
         })
         // Shutdown is ours (see `run_until_stopped`): readiness must turn 503 before the
