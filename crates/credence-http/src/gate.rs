@@ -1,5 +1,5 @@
-//! What the request gate keeps between requests: the count of requests in flight, the token
-//! buckets of each credential and the failed-authentication buckets of each client address.
+//! What the request gate keeps between requests: the requests in flight and their limit
+//! ([`crate::concurrency`]), the token buckets of each credential and the failed-authentication buckets of each client address.
 //!
 //! The limits are per process (SPEC §8: in memory, per replica), while actix runs one app per
 //! worker thread. So this state sits behind one `Arc` that the [`crate::HttpConfig`] carries
@@ -14,7 +14,7 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -22,6 +22,7 @@ use governor::clock::Clock as _;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use crate::HttpConfig;
+use crate::concurrency::{Concurrency, InFlight};
 
 /// How many authentications pass between two clean-ups of the limiters' memory.
 const MAINTAIN_EVERY: u64 = 1024;
@@ -53,8 +54,7 @@ impl Gate {
 
 /// The counters and buckets themselves.
 pub(crate) struct Limits {
-    max_in_flight: usize,
-    in_flight: Arc<AtomicUsize>,
+    concurrency: Arc<Concurrency>,
     per_credential: DefaultKeyedRateLimiter<Credential>,
     failures: DefaultKeyedRateLimiter<IpAddr>,
     /// Addresses whose failure bucket is empty, until when: they are answered `429` before
@@ -71,8 +71,7 @@ impl Limits {
         let burst = NonZeroU32::new(config.rate_limit_burst).unwrap_or(one);
         let failures = NonZeroU32::new(config.auth_failures_per_minute).unwrap_or(one);
         Self {
-            max_in_flight: config.max_in_flight.max(1),
-            in_flight: Arc::new(AtomicUsize::new(0)),
+            concurrency: Concurrency::new(config.max_in_flight),
             per_credential: RateLimiter::keyed(Quota::per_second(rate).allow_burst(burst)),
             failures: RateLimiter::keyed(Quota::per_minute(failures)),
             blocked: Mutex::new(HashMap::new()),
@@ -82,18 +81,14 @@ impl Limits {
 
     /// How many requests are being processed now.
     pub(crate) fn in_flight(&self) -> usize {
-        self.in_flight.load(Ordering::Acquire)
+        self.concurrency.in_flight()
     }
 
-    /// Takes one of the `max_in_flight` places, or `None` when all are taken. The place is
-    /// given back when the returned guard drops (the response is ready, or the client left).
+    /// Takes one of the places (at most `max_in_flight`, fewer while requests queue), or
+    /// `None` when all are taken. The place is given back when the returned guard drops (the
+    /// response is ready, or the client left).
     pub(crate) fn enter(&self) -> Option<InFlight> {
-        let taken = self
-            .in_flight
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-                (n < self.max_in_flight).then_some(n + 1)
-            });
-        taken.ok().map(|_| InFlight(Arc::clone(&self.in_flight)))
+        self.concurrency.enter()
     }
 
     /// Takes a token from `credential`'s bucket, or says how long until one is there.
@@ -163,16 +158,6 @@ impl Limits {
     }
 }
 
-/// One taken place among the requests in flight; dropping it gives the place back.
-#[derive(Debug)]
-pub(crate) struct InFlight(Arc<AtomicUsize>);
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -185,20 +170,6 @@ mod tests {
             auth_failures_per_minute: failures,
             ..HttpConfig::default()
         }
-    }
-
-    #[test]
-    fn places_are_taken_up_to_the_limit_and_given_back() {
-        let config = config(2, 1, 1, 1);
-        let limits = config.gate.limits(&config);
-        let a = limits.enter().unwrap();
-        let b = limits.enter().unwrap();
-        assert!(limits.enter().is_none());
-        assert_eq!(limits.in_flight(), 2);
-        drop(a);
-        let c = limits.enter().unwrap();
-        drop((b, c));
-        assert_eq!(limits.in_flight(), 0);
     }
 
     #[test]

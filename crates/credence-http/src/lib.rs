@@ -14,6 +14,7 @@ mod access_log;
 mod authn;
 mod body;
 mod caller;
+mod concurrency;
 mod deadline;
 mod dto;
 mod error;

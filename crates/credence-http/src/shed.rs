@@ -1,5 +1,6 @@
 //! Load shedding: at most `max_in_flight` API requests are processed at once by this
-//! process; one more is answered `503 overloaded` with `Retry-After: 1` at once.
+//! process, fewer while those let in are queueing ([`crate::concurrency`]); one more is
+//! answered `503 overloaded` with `Retry-After: 1` at once.
 //!
 //! Past capacity a queue only turns every answer into a late one (p99 went from 4 ms to 24 s
 //! within 30 s at 1.5× load before this gate); an immediate `503` lets a client or a load
@@ -26,7 +27,7 @@ pub(crate) async fn shed(
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
     let Some(_place) = state.config.gate.limits(&state.config).enter() else {
-        tracing::debug!("request shed: max_in_flight reached");
+        tracing::debug!("request shed: the in-flight limit is reached");
         return Ok(req.into_response(ApiError::overloaded().error_response()));
     };
     Ok(next.call(req).await?.map_into_boxed_body())
