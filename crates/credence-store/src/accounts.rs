@@ -385,14 +385,50 @@ fn account_at(
 
 /// A live customer's account as [`account_at`] computes it, in one statement (the marketplace
 /// answers it on every request): the account row, the customer's liveness and the sum of its
-/// lapsed reservations. Parameters are numbered in the order they appear: SQLite numbers `$N`
-/// by first appearance, PostgreSQL by `N`, and this way both agree.
-const LIVE_ACCOUNT_AT: &str = "SELECT a.customer_id, a.currency, a.balance, a.credit_limit, \
-    a.reserved, CAST(COALESCE((SELECT SUM(r.amount) FROM reservations r \
-    WHERE r.account_id = a.customer_id AND r.status = 'open' AND r.expires_at <= $1), 0) \
-    AS BIGINT) AS lapsed \
-    FROM accounts a JOIN customers c ON c.id = a.customer_id \
-    WHERE a.customer_id = $2 AND c.archived_at IS NULL";
+/// lapsed reservations. Written by hand (diesel's query builder has no typed `SUM` of a
+/// `BIGINT` that is a `BIGINT` on PostgreSQL), but not as `sql_query`, which diesel never keeps
+/// prepared: this type's SQL is fixed, so each connection prepares it once, and the bind
+/// parameters are placed by diesel (`$1`, `$2` on PostgreSQL, `?` on SQLite).
+#[derive(Debug, Clone, Copy, diesel::query_builder::QueryId)]
+struct LiveAccountAt {
+    now: NaiveDateTime,
+    customer: i64,
+}
+
+impl diesel::query_builder::Query for LiveAccountAt {
+    type SqlType = diesel::sql_types::Untyped;
+}
+
+impl<Conn> RunQueryDsl<Conn> for LiveAccountAt {}
+
+impl<DB> diesel::query_builder::QueryFragment<DB> for LiveAccountAt
+where
+    DB: diesel::backend::Backend,
+    NaiveDateTime: diesel::serialize::ToSql<diesel::sql_types::Timestamp, DB>,
+    i64: diesel::serialize::ToSql<diesel::sql_types::BigInt, DB>,
+    DB: diesel::sql_types::HasSqlType<diesel::sql_types::Timestamp>
+        + diesel::sql_types::HasSqlType<diesel::sql_types::BigInt>,
+{
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, DB>,
+    ) -> QueryResult<()> {
+        out.push_sql(
+            "SELECT a.customer_id, a.currency, a.balance, a.credit_limit, a.reserved, \
+             CAST(COALESCE((SELECT SUM(r.amount) FROM reservations r \
+             WHERE r.account_id = a.customer_id AND r.status = 'open' AND r.expires_at <= ",
+        );
+        out.push_bind_param::<diesel::sql_types::Timestamp, _>(&self.now)?;
+        out.push_sql(
+            "), 0) AS BIGINT) AS lapsed \
+             FROM accounts a JOIN customers c ON c.id = a.customer_id \
+             WHERE a.customer_id = ",
+        );
+        out.push_bind_param::<diesel::sql_types::BigInt, _>(&self.customer)?;
+        out.push_sql(" AND c.archived_at IS NULL");
+        Ok(())
+    }
+}
 
 #[derive(QueryableByName)]
 struct LiveAccountRow {
@@ -415,10 +451,7 @@ fn live_account_at(
     customer: i64,
     now: NaiveDateTime,
 ) -> Result<Option<CreditAccount>, Failure> {
-    use diesel::sql_types::{BigInt, Timestamp};
-    let query = diesel::sql_query(LIVE_ACCOUNT_AT)
-        .bind::<Timestamp, _>(now)
-        .bind::<BigInt, _>(customer);
+    let query = LiveAccountAt { now, customer };
     let row: Option<LiveAccountRow> = match conn {
         AnyConnection::Postgresql(c) => query.get_result(c).optional()?,
         AnyConnection::Sqlite(c) => query.get_result(c).optional()?,
@@ -829,7 +862,7 @@ impl AccountLedger for Store {
         // One statement is one consistent snapshot on both backends: no transaction needed.
         Ok(self
             .database()
-            .with_connection(move |conn| live_account_at(conn, customer.get(), now))
+            .point_read(move |conn| live_account_at(conn, customer.get(), now))
             .await?)
     }
 

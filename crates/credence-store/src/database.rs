@@ -513,6 +513,26 @@ impl Database {
         self.inner.read.run(f).await?
     }
 
+    /// Runs one short statement that reads (a lookup by primary key), like
+    /// [`Self::with_connection`]. On SQLite, when a reading connection is free this instant,
+    /// it runs right here on the calling thread: the statement takes microseconds on a local
+    /// file, less than the two thread switches of a hop to the blocking pool and back, which
+    /// were most of the cost of such a read. Otherwise (PostgreSQL, whose answers cross a
+    /// network, or no free connection) it takes the usual way.
+    pub(crate) async fn point_read<T, F>(&self, f: F) -> Result<T, Failure>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut AnyConnection) -> Result<T, Failure> + Send + 'static,
+    {
+        if self.inner.backend != Backend::Sqlite {
+            return self.with_connection(f).await;
+        }
+        match self.inner.read.try_inline(f) {
+            Ok(result) => result,
+            Err(f) => self.with_connection(f).await,
+        }
+    }
+
     /// A connection from the write pool, for blocking helpers (bulk loading).
     pub(crate) fn write_connection(&self) -> Result<Conn, Failure> {
         checkout_failure(self.inner.write.pool())
