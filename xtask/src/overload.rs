@@ -197,6 +197,9 @@ fn bench_backend(
 struct Outcome {
     status: Option<u16>,
     latency: Duration,
+    /// How late the client itself began to send it (part of `latency`): when this grows, the
+    /// client is short of CPU, and the latencies say less about the server.
+    lag: Duration,
 }
 
 /// Keep-alive connections not carrying a request at the moment.
@@ -233,7 +236,7 @@ async fn open_loop(
             )]
             let due_at = start + Duration::from_secs_f64(n as f64 / rate);
             if outstanding.load(Ordering::Relaxed) >= MAX_OUTSTANDING {
-                record(&outcomes, None, Duration::MAX);
+                record(&outcomes, None, Duration::MAX, Duration::ZERO);
                 continue;
             }
             outstanding.fetch_add(1, Ordering::Relaxed);
@@ -244,9 +247,10 @@ async fn open_loop(
                 Arc::clone(&idle),
             );
             tasks.push(tokio::spawn(async move {
+                let lag = due_at.elapsed();
                 let status = send(addr, &idle, &template).await;
                 outstanding.fetch_sub(1, Ordering::Relaxed);
-                record(&outcomes, status, due_at.elapsed());
+                record(&outcomes, status, due_at.elapsed(), lag);
             }));
         }
     }
@@ -258,11 +262,15 @@ async fn open_loop(
     )
 }
 
-fn record(outcomes: &Mutex<Vec<Outcome>>, status: Option<u16>, latency: Duration) {
+fn record(outcomes: &Mutex<Vec<Outcome>>, status: Option<u16>, latency: Duration, lag: Duration) {
     outcomes
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .push(Outcome { status, latency });
+        .push(Outcome {
+            status,
+            latency,
+            lag,
+        });
 }
 
 /// Sends one request on an idle connection (or a new one when none is idle or the idle one
@@ -335,7 +343,12 @@ fn report(outcomes: &[Outcome]) {
         all.sort();
         all
     };
-    for (kind, latencies) in kinds.iter().chain(std::iter::once(&("all", all))) {
+    let mut lags: Vec<Duration> = outcomes.iter().map(|o| o.lag).collect();
+    lags.sort();
+    let kinds = kinds
+        .into_iter()
+        .chain([("all", all), ("(client's own lag before sending)", lags)]);
+    for (kind, latencies) in &kinds.collect::<Vec<_>>() {
         println!(
             "| {kind} | {} | {} | {} | {} |",
             latencies.len(),
