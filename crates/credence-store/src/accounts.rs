@@ -537,8 +537,14 @@ fn lock_live_parties(conn: &mut AnyConnection, admission: &Admission) -> Result<
     let mut wanted = vec![admission.customer.get(), admission.account.get()];
     wanted.sort_unstable();
     wanted.dedup();
+    // Two comparisons rather than `IN (...)`: a statement of one fixed shape, which diesel
+    // keeps prepared (it never caches a list of binds of varying length).
     let query = customers::table
-        .filter(customers::id.eq_any(wanted.clone()))
+        .filter(
+            customers::id
+                .eq(admission.customer.get())
+                .or(customers::id.eq(admission.account.get())),
+        )
         .filter(customers::archived_at.is_null())
         .select(customers::id)
         .order(customers::id);
@@ -547,6 +553,65 @@ fn lock_live_parties(conn: &mut AnyConnection, admission: &Admission) -> Result<
         AnyConnection::Sqlite(c) => query.load(c)?,
     };
     Ok(live == wanted)
+}
+
+/// The admission's check and reservation in one statement: `cost` is added to `reserved` only
+/// if the account's balance + credit limit − reserved still covers it (and `reserved` cannot
+/// overflow); the row's balance and reserved after it, or no row. Written by hand because
+/// diesel never keeps an `UPDATE` prepared (its shape may vary with the changeset); this one's
+/// is fixed, so each connection prepares it once.
+#[derive(Debug, Clone, Copy, diesel::query_builder::QueryId)]
+struct Reserve {
+    account: i64,
+    cost: i64,
+    /// The largest `reserved` that `cost` can be added to without overflow.
+    headroom: i64,
+    now: NaiveDateTime,
+}
+
+impl diesel::query_builder::Query for Reserve {
+    type SqlType = (diesel::sql_types::BigInt, diesel::sql_types::BigInt);
+}
+
+impl<Conn> RunQueryDsl<Conn> for Reserve {}
+
+impl<DB> diesel::query_builder::QueryFragment<DB> for Reserve
+where
+    DB: diesel::backend::Backend,
+    NaiveDateTime: diesel::serialize::ToSql<diesel::sql_types::Timestamp, DB>,
+    i64: diesel::serialize::ToSql<diesel::sql_types::BigInt, DB>,
+    DB: diesel::sql_types::HasSqlType<diesel::sql_types::Timestamp>
+        + diesel::sql_types::HasSqlType<diesel::sql_types::BigInt>,
+{
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, DB>,
+    ) -> QueryResult<()> {
+        use diesel::sql_types::{BigInt, Timestamp};
+        out.push_sql("UPDATE accounts SET reserved = reserved + ");
+        out.push_bind_param::<BigInt, _>(&self.cost)?;
+        out.push_sql(", updated_at = ");
+        out.push_bind_param::<Timestamp, _>(&self.now)?;
+        out.push_sql(" WHERE customer_id = ");
+        out.push_bind_param::<BigInt, _>(&self.account)?;
+        out.push_sql(" AND balance + credit_limit - reserved >= ");
+        out.push_bind_param::<BigInt, _>(&self.cost)?;
+        out.push_sql(" AND reserved <= ");
+        out.push_bind_param::<BigInt, _>(&self.headroom)?;
+        out.push_sql(" RETURNING balance, reserved");
+        Ok(())
+    }
+}
+
+impl Reserve {
+    fn new(account: i64, cost: i64, now: NaiveDateTime) -> Self {
+        Self {
+            account,
+            cost,
+            headroom: i64::MAX.saturating_sub(cost),
+            now,
+        }
+    }
 }
 
 /// The admission, on a connection inside a write transaction: the idempotency tag, the
@@ -584,19 +649,11 @@ pub(crate) fn admit_in(
     }
     expire_account(conn, account, now)?;
     // The admission: check and reserve in one statement.
-    let after: Option<(i64, i64)> = diesel::update(
-        accounts::table
-            .filter(accounts::customer_id.eq(account))
-            .filter((accounts::balance + accounts::credit_limit - accounts::reserved).ge(cost))
-            .filter(accounts::reserved.le(i64::MAX.saturating_sub(cost))),
-    )
-    .set((
-        accounts::reserved.eq(accounts::reserved + cost),
-        accounts::updated_at.eq(now),
-    ))
-    .returning((accounts::balance, accounts::reserved))
-    .get_result(conn)
-    .optional()?;
+    let reserve = Reserve::new(account, cost, now);
+    let after: Option<(i64, i64)> = match conn {
+        AnyConnection::Postgresql(c) => reserve.get_result(c).optional()?,
+        AnyConnection::Sqlite(c) => reserve.get_result(c).optional()?,
+    };
     let Some((balance_after, reserved_after)) = after else {
         let Some(current) = account_at(conn, account, now)? else {
             return Ok(Err(Refusal::NoAccount));

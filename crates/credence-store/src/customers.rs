@@ -1210,9 +1210,10 @@ impl CustomerRepository for Store {
 
     async fn holder(&self, key: &CustomerKey) -> Result<Option<AccountHolder>, StoreError> {
         let key = key.clone();
+        // One statement by key (every admission and payment asks it first).
         Ok(self
             .database()
-            .read(move |conn| holder_of(conn, &key))
+            .point_read(move |conn| holder_of(conn, &key))
             .await?)
     }
 
