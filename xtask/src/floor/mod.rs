@@ -487,6 +487,20 @@ fn print_table(rows: &[Row]) {
     for line in refused {
         println!("{line}");
     }
+    for row in rows {
+        for (name, side) in [("floor", row.floor), ("Credence", row.credence)] {
+            if side.not_ok() > 0 {
+                println!(
+                    "{} on {} ({name}): {} other statuses (the last {}), {} without an answer",
+                    row.workload,
+                    row.backend,
+                    side.tally.other,
+                    side.tally.last_other,
+                    side.tally.failed
+                );
+            }
+        }
+    }
 }
 
 #[expect(clippy::cast_precision_loss, reason = "a size for humans to read")]
