@@ -46,6 +46,7 @@ use crate::Store;
 use crate::customers::to_db_time;
 use crate::database::AnyConnection;
 use crate::error::Failure;
+use crate::fixed_statements::{LiveAccountAt, Reserve};
 use crate::schema::{accounts, credit_limit_history, customers, ledger_entries, reservations};
 
 const OPEN: &str = "open";
@@ -383,53 +384,6 @@ fn account_at(
     Ok(Some(account))
 }
 
-/// A live customer's account as [`account_at`] computes it, in one statement (the marketplace
-/// answers it on every request): the account row, the customer's liveness and the sum of its
-/// lapsed reservations. Written by hand (diesel's query builder has no typed `SUM` of a
-/// `BIGINT` that is a `BIGINT` on PostgreSQL), but not as `sql_query`, which diesel never keeps
-/// prepared: this type's SQL is fixed, so each connection prepares it once, and the bind
-/// parameters are placed by diesel (`$1`, `$2` on PostgreSQL, `?` on SQLite).
-#[derive(Debug, Clone, Copy, diesel::query_builder::QueryId)]
-struct LiveAccountAt {
-    now: NaiveDateTime,
-    customer: i64,
-}
-
-impl diesel::query_builder::Query for LiveAccountAt {
-    type SqlType = diesel::sql_types::Untyped;
-}
-
-impl<Conn> RunQueryDsl<Conn> for LiveAccountAt {}
-
-impl<DB> diesel::query_builder::QueryFragment<DB> for LiveAccountAt
-where
-    DB: diesel::backend::Backend,
-    NaiveDateTime: diesel::serialize::ToSql<diesel::sql_types::Timestamp, DB>,
-    i64: diesel::serialize::ToSql<diesel::sql_types::BigInt, DB>,
-    DB: diesel::sql_types::HasSqlType<diesel::sql_types::Timestamp>
-        + diesel::sql_types::HasSqlType<diesel::sql_types::BigInt>,
-{
-    fn walk_ast<'b>(
-        &'b self,
-        mut out: diesel::query_builder::AstPass<'_, 'b, DB>,
-    ) -> QueryResult<()> {
-        out.push_sql(
-            "SELECT a.customer_id, a.currency, a.balance, a.credit_limit, a.reserved, \
-             CAST(COALESCE((SELECT SUM(r.amount) FROM reservations r \
-             WHERE r.account_id = a.customer_id AND r.status = 'open' AND r.expires_at <= ",
-        );
-        out.push_bind_param::<diesel::sql_types::Timestamp, _>(&self.now)?;
-        out.push_sql(
-            "), 0) AS BIGINT) AS lapsed \
-             FROM accounts a JOIN customers c ON c.id = a.customer_id \
-             WHERE a.customer_id = ",
-        );
-        out.push_bind_param::<diesel::sql_types::BigInt, _>(&self.customer)?;
-        out.push_sql(" AND c.archived_at IS NULL");
-        Ok(())
-    }
-}
-
 #[derive(QueryableByName)]
 struct LiveAccountRow {
     #[diesel(sql_type = diesel::sql_types::BigInt)]
@@ -446,6 +400,7 @@ struct LiveAccountRow {
     lapsed: i64,
 }
 
+/// A live customer's account as [`account_at`] computes it, in one statement ([`LiveAccountAt`]).
 fn live_account_at(
     conn: &mut AnyConnection,
     customer: i64,
@@ -553,65 +508,6 @@ fn lock_live_parties(conn: &mut AnyConnection, admission: &Admission) -> Result<
         AnyConnection::Sqlite(c) => query.load(c)?,
     };
     Ok(live == wanted)
-}
-
-/// The admission's check and reservation in one statement: `cost` is added to `reserved` only
-/// if the account's balance + credit limit − reserved still covers it (and `reserved` cannot
-/// overflow); the row's balance and reserved after it, or no row. Written by hand because
-/// diesel never keeps an `UPDATE` prepared (its shape may vary with the changeset); this one's
-/// is fixed, so each connection prepares it once.
-#[derive(Debug, Clone, Copy, diesel::query_builder::QueryId)]
-struct Reserve {
-    account: i64,
-    cost: i64,
-    /// The largest `reserved` that `cost` can be added to without overflow.
-    headroom: i64,
-    now: NaiveDateTime,
-}
-
-impl diesel::query_builder::Query for Reserve {
-    type SqlType = (diesel::sql_types::BigInt, diesel::sql_types::BigInt);
-}
-
-impl<Conn> RunQueryDsl<Conn> for Reserve {}
-
-impl<DB> diesel::query_builder::QueryFragment<DB> for Reserve
-where
-    DB: diesel::backend::Backend,
-    NaiveDateTime: diesel::serialize::ToSql<diesel::sql_types::Timestamp, DB>,
-    i64: diesel::serialize::ToSql<diesel::sql_types::BigInt, DB>,
-    DB: diesel::sql_types::HasSqlType<diesel::sql_types::Timestamp>
-        + diesel::sql_types::HasSqlType<diesel::sql_types::BigInt>,
-{
-    fn walk_ast<'b>(
-        &'b self,
-        mut out: diesel::query_builder::AstPass<'_, 'b, DB>,
-    ) -> QueryResult<()> {
-        use diesel::sql_types::{BigInt, Timestamp};
-        out.push_sql("UPDATE accounts SET reserved = reserved + ");
-        out.push_bind_param::<BigInt, _>(&self.cost)?;
-        out.push_sql(", updated_at = ");
-        out.push_bind_param::<Timestamp, _>(&self.now)?;
-        out.push_sql(" WHERE customer_id = ");
-        out.push_bind_param::<BigInt, _>(&self.account)?;
-        out.push_sql(" AND balance + credit_limit - reserved >= ");
-        out.push_bind_param::<BigInt, _>(&self.cost)?;
-        out.push_sql(" AND reserved <= ");
-        out.push_bind_param::<BigInt, _>(&self.headroom)?;
-        out.push_sql(" RETURNING balance, reserved");
-        Ok(())
-    }
-}
-
-impl Reserve {
-    fn new(account: i64, cost: i64, now: NaiveDateTime) -> Self {
-        Self {
-            account,
-            cost,
-            headroom: i64::MAX.saturating_sub(cost),
-            now,
-        }
-    }
 }
 
 /// The admission, on a connection inside a write transaction: the idempotency tag, the

@@ -15,6 +15,7 @@ mod customers;
 mod database;
 mod documents;
 mod error;
+mod fixed_statements;
 mod gated_pool;
 mod group_commit;
 mod idempotency;
