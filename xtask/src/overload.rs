@@ -21,7 +21,12 @@
 //! `cargo run --release -p xtask -- bench overload`.
 //!
 //! Options: `--seconds N` (default 30), `--factor F` (default 2), `--clients N` for the
-//! capacity run (default 64), `--max-in-flight N` (default: the server's default).
+//! capacity run (default 64), `--max-in-flight N` (default: the server's default), and
+//! `--pin`: the server (one worker) on CPU 0 and this load client on the others, through
+//! `taskset`, so that the client's own work cannot delay the server's answers (and a busy
+//! server cannot delay the client's clock) as it would on shared cores. Clients of a real
+//! deployment run on other machines; pinning is the nearest a single machine comes to that.
+//! PostgreSQL's processes stay unpinned.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -51,6 +56,9 @@ struct Options {
     factor: f64,
     clients: usize,
     max_in_flight: Option<usize>,
+    pin: bool,
+    /// With `--pin`: the CPUs of this load client, as `taskset` names them.
+    client_cpus: String,
 }
 
 fn parse(args: &[String]) -> anyhow::Result<Options> {
@@ -59,6 +67,8 @@ fn parse(args: &[String]) -> anyhow::Result<Options> {
         factor: 2.0,
         clients: 64,
         max_in_flight: None,
+        pin: false,
+        client_cpus: String::new(),
     };
     let mut args = args.iter();
     while let Some(arg) = args.next() {
@@ -70,8 +80,10 @@ fn parse(args: &[String]) -> anyhow::Result<Options> {
             "--max-in-flight" => {
                 options.max_in_flight = Some(value()?.parse().context("--max-in-flight")?);
             }
+            "--pin" => options.pin = true,
             other => bail!(
-                "unknown option {other}; use --seconds N --factor F --clients N --max-in-flight N"
+                "unknown option {other}; use --seconds N --factor F --clients N \
+                 --max-in-flight N --pin"
             ),
         }
     }
@@ -83,7 +95,7 @@ fn parse(args: &[String]) -> anyhow::Result<Options> {
 
 /// Runs the benchmark.
 pub fn run(args: &[String]) -> anyhow::Result<()> {
-    let options = parse(args)?;
+    let mut options = parse(args)?;
     if cfg!(debug_assertions) {
         eprintln!(
             "note: xtask is a debug build, so the load client is slow; figures are only \
@@ -91,6 +103,10 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         );
     }
     let binary = chaos::build_credence(true)?;
+    if options.pin {
+        options.client_cpus = client_cpus()?;
+        pin(std::process::id(), &options.client_cpus)?;
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -123,8 +139,15 @@ fn bench_backend(
     if let Some(max) = options.max_in_flight {
         env.push(("CREDENCE_MAX_IN_FLIGHT", max.to_string()));
     }
+    if options.pin {
+        env.push(("CREDENCE_WORKERS", "1".to_owned()));
+    }
     crate::floor::migrate(binary, url)?;
     let mut server = Replica::start_with(binary, url, &scratch.0, 0, &env)?;
+    if options.pin {
+        let pid = server.pid().context("the server exited at once")?;
+        pin(pid, SERVER_CPUS)?;
+    }
     let client = chaos::http_client()?;
     runtime.block_on(chaos::wait_ready(&client, &mut server, READY_WITHIN))?;
     let accounts = runtime.block_on(chaos::create_customers(
@@ -172,12 +195,20 @@ fn bench_backend(
     }
     let rate = capacity * options.factor;
     println!(
-        "{backend}: max_in_flight {}, other settings the defaults; capacity {capacity:.0} 2xx/s \
+        "{backend}: max_in_flight {}, {}other settings the defaults; capacity {capacity:.0} 2xx/s \
          (closed loop, {} connections, 10 s; {} other answers); offering {rate:.0}/s open-loop \
          for {} s",
         options
             .max_in_flight
             .map_or_else(|| "default".to_owned(), |m| m.to_string()),
+        if options.pin {
+            format!(
+                "pinned (server, one worker, on CPU {SERVER_CPUS}; client on CPUs {}), ",
+                options.client_cpus
+            )
+        } else {
+            String::new()
+        },
         options.clients,
         tally.other + tally.failed + tally.refused,
         options.seconds
@@ -190,6 +221,35 @@ fn bench_backend(
     ));
     report(&outcomes);
     server.kill();
+    Ok(())
+}
+
+/// Where `--pin` puts the server.
+const SERVER_CPUS: &str = "0";
+
+/// Every CPU but the server's, as `taskset` names them.
+fn client_cpus() -> anyhow::Result<String> {
+    let cpus = std::thread::available_parallelism()?.get();
+    if cpus < 2 {
+        bail!("--pin needs at least two CPUs, this machine has {cpus}");
+    }
+    Ok(if cpus == 2 {
+        "1".to_owned()
+    } else {
+        format!("1-{}", cpus - 1)
+    })
+}
+
+/// Binds every thread of a process (and the threads it starts later) to `cpus`.
+fn pin(pid: u32, cpus: &str) -> anyhow::Result<()> {
+    let status = std::process::Command::new("taskset")
+        .args(["--all-tasks", "--cpu-list", "--pid", cpus, &pid.to_string()])
+        .stdout(std::process::Stdio::null())
+        .status()
+        .context("cannot run taskset (util-linux), which --pin needs")?;
+    if !status.success() {
+        bail!("taskset could not pin process {pid} to CPUs {cpus}: {status}");
+    }
     Ok(())
 }
 

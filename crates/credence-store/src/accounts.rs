@@ -44,9 +44,9 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
 use crate::Store;
 use crate::customers::to_db_time;
-use crate::database::AnyConnection;
+use crate::database::{AnyConnection, Backend};
 use crate::error::Failure;
-use crate::fixed_statements::{LiveAccountAt, Reserve};
+use crate::fixed_statements::{LiveAccountAt, LiveAccountsAt, Reserve};
 use crate::schema::{accounts, credit_limit_history, customers, ledger_entries, reservations};
 
 const OPEN: &str = "open";
@@ -401,7 +401,7 @@ struct LiveAccountRow {
 }
 
 /// A live customer's account as [`account_at`] computes it, in one statement ([`LiveAccountAt`]).
-fn live_account_at(
+pub(crate) fn live_account_at(
     conn: &mut AnyConnection,
     customer: i64,
     now: NaiveDateTime,
@@ -411,19 +411,36 @@ fn live_account_at(
         AnyConnection::Postgresql(c) => query.get_result(c).optional()?,
         AnyConnection::Sqlite(c) => query.get_result(c).optional()?,
     };
-    let Some(row) = row else {
-        return Ok(None);
-    };
-    let mut account = AccountRow {
-        customer_id: row.customer_id,
-        currency: row.currency,
-        balance: row.balance,
-        credit_limit: row.credit_limit,
-        reserved: row.reserved,
+    row.map(LiveAccountRow::into_domain).transpose()
+}
+
+/// [`live_account_at`] for several customers in one statement (PostgreSQL only:
+/// [`LiveAccountsAt`]), keyed by customer id; archived or unknown customers are absent.
+pub(crate) fn live_accounts_at(
+    conn: &mut diesel::PgConnection,
+    customers: Vec<i64>,
+    now: NaiveDateTime,
+) -> Result<Vec<CreditAccount>, Failure> {
+    LiveAccountsAt { now, customers }
+        .load::<LiveAccountRow>(conn)?
+        .into_iter()
+        .map(LiveAccountRow::into_domain)
+        .collect()
+}
+
+impl LiveAccountRow {
+    fn into_domain(self) -> Result<CreditAccount, Failure> {
+        let mut account = AccountRow {
+            customer_id: self.customer_id,
+            currency: self.currency,
+            balance: self.balance,
+            credit_limit: self.credit_limit,
+            reserved: self.reserved,
+        }
+        .into_domain()?;
+        account.reserved = account.reserved.saturating_sub(self.lapsed).max(0);
+        Ok(account)
     }
-    .into_domain()?;
-    account.reserved = account.reserved.saturating_sub(row.lapsed).max(0);
-    Ok(Some(account))
 }
 
 pub(crate) fn reservation_by_tag(
@@ -813,6 +830,12 @@ impl AccountLedger for Store {
     ) -> Result<Option<CreditAccount>, StoreError> {
         let now = to_db_time(now);
         // One statement is one consistent snapshot on both backends: no transaction needed.
+        if self.database().backend() == Backend::Postgres {
+            return self
+                .account_reads
+                .account(self.database(), customer.get(), now)
+                .await;
+        }
         Ok(self
             .database()
             .point_read(move |conn| live_account_at(conn, customer.get(), now))

@@ -279,16 +279,13 @@ fn build_pool(
     customizer: Option<SqlitePragmas>,
 ) -> Result<ConnPool, SetupError> {
     let backend = manager.backend.name();
-    // `test_on_check_out` on PostgreSQL: a pooled connection whose server went away (restart,
-    // failover, `pg_terminate_backend`) fails a `SELECT 1` at checkout and is dropped there,
-    // so the caller gets a fresh connection instead of the dead one; one broken by a failure
-    // inside a transaction is dropped on return (`has_broken`). Failover depends on it. A
-    // SQLite connection is a handle on a local file with no server to lose, so it skips the
-    // test, which cost a parsed statement on every checkout.
+    // No `test_on_check_out`: a `SELECT 1` before every use was a second round trip on every
+    // PostgreSQL request. Dead connections are found instead by the calls that lose them and
+    // by a test after quiet periods (see `gated_pool`), and dropped.
     let mut builder = Pool::builder()
         .max_size(max_size.max(1))
         .min_idle(Some(1))
-        .test_on_check_out(manager.backend == Backend::Postgres)
+        .test_on_check_out(false)
         .connection_timeout(timeout.max(Duration::from_millis(1)));
     // One connection first, made and set up here, so a wrong path or password fails now with
     // the driver's own words; the pool is then filled in the background. (Waiting for the pool
@@ -344,17 +341,15 @@ impl Database {
                 )?;
                 Inner {
                     backend,
-                    read: GatedPool::new(read),
-                    write: GatedPool::new(write),
+                    read: GatedPool::new(read, false),
+                    write: GatedPool::new(write, false),
                 }
             }
             Backend::Postgres => {
-                let pool = GatedPool::new(build_pool(
-                    Manager { backend, target },
-                    options.max_size,
-                    timeout,
-                    None,
-                )?);
+                let pool = GatedPool::new(
+                    build_pool(Manager { backend, target }, options.max_size, timeout, None)?,
+                    true,
+                );
                 Inner {
                     backend,
                     read: pool.clone(),

@@ -43,6 +43,13 @@ impl From<DieselError> for Failure {
 }
 
 impl Failure {
+    /// Whether the connection this failed on is gone or unusable for writes (the server
+    /// closed it, failed over, or is now a read-only standby): it must be dropped, not reused.
+    /// A conflict or a busy SQLite file leaves the connection as good as it was.
+    pub(crate) fn connection_lost(&self) -> bool {
+        matches!(self, Self::Query(error) if is_transient(error) && !is_conflict(error))
+    }
+
     pub(crate) fn corrupt(what: &str, error: impl std::fmt::Display) -> Self {
         Self::Corrupt(format!("stored {what} is invalid: {error}"))
     }

@@ -38,6 +38,17 @@ macro_rules! fixed_statement {
     };
 }
 
+/// The columns of a live account read, up to the bind of `now` (lapsed reservations are those
+/// open ones that expire at or before it).
+const LIVE_ACCOUNT_SELECT: &str = "SELECT a.customer_id, a.currency, a.balance, a.credit_limit, a.reserved, \
+     CAST(COALESCE((SELECT SUM(r.amount) FROM reservations r \
+     WHERE r.account_id = a.customer_id AND r.status = 'open' AND r.expires_at <= ";
+
+/// After the bind of `now`, up to the comparison that picks the customers.
+const LIVE_ACCOUNT_FROM: &str = "), 0) AS BIGINT) AS lapsed \
+     FROM accounts a JOIN customers c ON c.id = a.customer_id \
+     WHERE c.archived_at IS NULL AND a.customer_id";
+
 /// A live customer's account at `now`: the account row, and the sum of its open reservations
 /// already lapsed (`lapsed`), if the customer is not archived. (Diesel's query builder has no
 /// `SUM` of a `BIGINT` that stays a `BIGINT` on PostgreSQL, hence the SQL by hand.)
@@ -48,21 +59,43 @@ pub(crate) struct LiveAccountAt {
 }
 
 fixed_statement!(LiveAccountAt -> diesel::sql_types::Untyped, |this, out| {
-    out.push_sql(
-        "SELECT a.customer_id, a.currency, a.balance, a.credit_limit, a.reserved, \
-         CAST(COALESCE((SELECT SUM(r.amount) FROM reservations r \
-         WHERE r.account_id = a.customer_id AND r.status = 'open' AND r.expires_at <= ",
-    );
+    out.push_sql(LIVE_ACCOUNT_SELECT);
     out.push_bind_param::<Timestamp, _>(&this.now)?;
-    out.push_sql(
-        "), 0) AS BIGINT) AS lapsed \
-         FROM accounts a JOIN customers c ON c.id = a.customer_id \
-         WHERE a.customer_id = ",
-    );
+    out.push_sql(LIVE_ACCOUNT_FROM);
+    out.push_sql(" = ");
     out.push_bind_param::<BigInt, _>(&this.customer)?;
-    out.push_sql(" AND c.archived_at IS NULL");
     Ok(())
 });
+
+/// [`LiveAccountAt`] for several customers at once, on PostgreSQL (an array bind): one round
+/// trip answers a batch of reads ([`crate::group_read`]). Customers archived or unknown
+/// are absent from the result.
+#[derive(Debug, Clone, diesel::query_builder::QueryId)]
+pub(crate) struct LiveAccountsAt {
+    pub(crate) now: NaiveDateTime,
+    pub(crate) customers: Vec<i64>,
+}
+
+impl diesel::query_builder::Query for LiveAccountsAt {
+    type SqlType = diesel::sql_types::Untyped;
+}
+
+impl<Conn> diesel::RunQueryDsl<Conn> for LiveAccountsAt {}
+
+impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for LiveAccountsAt {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> QueryResult<()> {
+        out.push_sql(LIVE_ACCOUNT_SELECT);
+        out.push_bind_param::<Timestamp, _>(&self.now)?;
+        out.push_sql(LIVE_ACCOUNT_FROM);
+        out.push_sql(" = ANY(");
+        out.push_bind_param::<diesel::sql_types::Array<BigInt>, _>(&self.customers)?;
+        out.push_sql(")");
+        Ok(())
+    }
+}
 
 /// The admission's check and reservation in one statement: `cost` is added to `reserved` only
 /// if the account's balance + credit limit − reserved still covers it (and `reserved` cannot

@@ -27,8 +27,8 @@
 //! failure whose outcome is unknown (the connection broke around `COMMIT`) is answered to
 //! every admission of the batch as it would be to a lone one, never run again.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 
 use credence_domain::credit::Reservation;
 use credence_domain::ports::{Admission, AdmitError, StoreError};
@@ -38,6 +38,7 @@ use tokio::sync::oneshot;
 use crate::accounts::{admit_in, is_unique_violation, reservation_by_tag};
 use crate::database::{Backend, Database};
 use crate::error::Failure;
+use crate::lanes::Lanes;
 
 /// The most admissions written in one transaction: enough to amortize a commit many times
 /// over, few enough that a batch holds its row locks for a few milliseconds only.
@@ -53,19 +54,9 @@ struct Waiting {
     reply: oneshot::Sender<Answer>,
 }
 
-#[derive(Default)]
-struct LaneState {
-    queue: Vec<Waiting>,
-    /// A task is writing this lane's batches; it takes what queues up until the queue is
-    /// empty.
-    writing: bool,
-}
-
-type Lane = Arc<Mutex<LaneState>>;
-
 /// The admission queues of one store.
 pub(crate) struct GroupCommit {
-    lanes: Vec<Lane>,
+    lanes: Lanes<Waiting>,
     /// Admissions written in a batch of more than one (tests show batching happens).
     batched: Arc<AtomicU64>,
 }
@@ -73,7 +64,7 @@ pub(crate) struct GroupCommit {
 impl std::fmt::Debug for GroupCommit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("GroupCommit")
-            .field("lanes", &self.lanes.len())
+            .field("lanes", &self.lanes)
             .finish()
     }
 }
@@ -85,7 +76,7 @@ impl GroupCommit {
             Backend::Postgres => POSTGRES_LANES,
         };
         Self {
-            lanes: (0..lanes).map(|_| Lane::default()).collect(),
+            lanes: Lanes::new(lanes, MAX_BATCH),
             batched: Arc::default(),
         }
     }
@@ -99,23 +90,16 @@ impl GroupCommit {
     /// Queues the admission and waits for its answer. The batch is written by a task of its
     /// own, so a caller that stops waiting (a client that went away) cuts no batch short.
     pub(crate) async fn admit(&self, database: &Database, admission: Admission) -> Answer {
-        let lane_index = usize::try_from(admission.account.get().unsigned_abs())
-            .unwrap_or_default()
-            % self.lanes.len();
-        let lane = Arc::clone(&self.lanes[lane_index]);
+        let lane = usize::try_from(admission.account.get().unsigned_abs()).unwrap_or_default()
+            % self.lanes.count();
         let (reply, answer) = oneshot::channel();
-        let start = {
-            let mut state = lane.lock().map_err(|_| poisoned())?;
-            state.queue.push(Waiting { admission, reply });
-            !std::mem::replace(&mut state.writing, true)
-        };
-        if start {
-            tokio::spawn(write_lane(
-                lane,
-                database.clone(),
-                Arc::clone(&self.batched),
-            ));
-        }
+        let database = database.clone();
+        let batched = Arc::clone(&self.batched);
+        self.lanes
+            .push(lane, Waiting { admission, reply }, move |batch| {
+                write_and_answer(database.clone(), batch, Arc::clone(&batched))
+            })
+            .map_err(|poisoned| AdmitError::Store(StoreError::Unexpected(Box::new(poisoned))))?;
         answer.await.map_err(|_| {
             AdmitError::Store(StoreError::Unexpected(
                 "the admission batch ended without an answer".into(),
@@ -124,60 +108,16 @@ impl GroupCommit {
     }
 }
 
-fn poisoned() -> AdmitError {
-    AdmitError::Store(StoreError::Unexpected(
-        "the admission queue is poisoned".into(),
-    ))
-}
-
-/// Hands the lane back if its writer stops without emptying it (a panic): the admissions
-/// still queued are answered with an error (their senders drop), and the next admission
-/// starts a new writer instead of waiting for one that is gone.
-struct Release {
-    lane: Lane,
-    armed: bool,
-}
-
-impl Drop for Release {
-    fn drop(&mut self) {
-        if !self.armed {
-            return;
-        }
-        if let Ok(mut state) = self.lane.lock() {
-            state.writing = false;
-            state.queue.clear();
-        }
-    }
-}
-
-/// Writes the lane's batches until its queue is empty.
-async fn write_lane(lane: Lane, database: Database, batched: Arc<AtomicU64>) {
-    let mut release = Release {
-        lane: Arc::clone(&lane),
-        armed: true,
-    };
-    loop {
-        let batch: Vec<Waiting> = {
-            let Ok(mut state) = lane.lock() else {
-                return;
-            };
-            if state.queue.is_empty() {
-                state.writing = false;
-                release.armed = false;
-                return;
-            }
-            let take = state.queue.len().min(MAX_BATCH);
-            state.queue.drain(..take).collect()
-        };
-        let (admissions, replies): (Vec<Admission>, Vec<oneshot::Sender<Answer>>) = batch
-            .into_iter()
-            .map(|waiting| (waiting.admission, waiting.reply))
-            .unzip();
-        let answers = write_batch(&database, admissions, &batched).await;
-        for (reply, answer) in replies.into_iter().zip(answers) {
-            // The caller may have gone away; its admission stands either way.
-            let _ = reply.send(answer);
-        }
+/// Writes one batch and answers each of its admissions.
+async fn write_and_answer(database: Database, batch: Vec<Waiting>, batched: Arc<AtomicU64>) {
+    let (admissions, replies): (Vec<Admission>, Vec<oneshot::Sender<Answer>>) = batch
+        .into_iter()
+        .map(|waiting| (waiting.admission, waiting.reply))
+        .unzip();
+    let answers = write_batch(&database, admissions, &batched).await;
+    for (reply, answer) in replies.into_iter().zip(answers) {
+        // The caller may have gone away; its admission stands either way.
+        let _ = reply.send(answer);
     }
 }
 
@@ -253,7 +193,7 @@ async fn write_batch(
 
 /// The same failure, for each admission of a batch (a boxed cause cannot be cloned; its
 /// message can).
-fn copy_of(error: &StoreError) -> StoreError {
+pub(crate) fn copy_of(error: &StoreError) -> StoreError {
     let cause =
         std::error::Error::source(error).map_or_else(|| error.to_string(), ToString::to_string);
     match error {

@@ -18,8 +18,10 @@ mod error;
 mod fixed_statements;
 mod gated_pool;
 mod group_commit;
+mod group_read;
 mod idempotency;
 mod keys;
+mod lanes;
 mod records;
 mod schema;
 mod tasks;
@@ -46,6 +48,8 @@ pub struct Store {
     database: Database,
     /// Shared by the store's clones, so every port's admissions batch together.
     admissions: std::sync::Arc<group_commit::GroupCommit>,
+    /// Shared by the store's clones, so every port's account reads batch together.
+    account_reads: std::sync::Arc<group_read::GroupRead>,
     /// The most candidates a search ranks: [`MAX_CANDIDATES`] outside tests.
     search_cap: usize,
 }
@@ -56,6 +60,7 @@ impl Store {
     pub fn new(database: Database) -> Self {
         Self {
             admissions: std::sync::Arc::new(group_commit::GroupCommit::new(database.backend())),
+            account_reads: std::sync::Arc::default(),
             database,
             search_cap: MAX_CANDIDATES,
         }
@@ -77,6 +82,13 @@ impl Store {
     #[must_use]
     pub fn admissions_batched(&self) -> u64 {
         self.admissions.batched()
+    }
+
+    /// How many account reads were answered together with others (PostgreSQL) so far.
+    #[cfg(feature = "test-support")]
+    #[must_use]
+    pub fn account_reads_batched(&self) -> u64 {
+        self.account_reads.batched()
     }
 
     /// The database behind the store.

@@ -2353,6 +2353,66 @@ async fn batched_admissions_answer_each_as_if_alone(store: Store) {
     assert_eq!(assert_ledger_adds_up(&store, d.id).await.len(), 9);
 }
 
+/// Reads of many accounts at once (which PostgreSQL answers in batches) each get their own
+/// customer's account as a lone read would, lapsed reservations left out; archived and
+/// unknown customers have none.
+async fn concurrent_account_reads_answer_each_its_own(store: Store) {
+    let mut ids = Vec::new();
+    for i in 0..6 {
+        let c = funded(&store, &format!("READ-{i}"), 1000 + i).await;
+        al(&store)
+            .admit(&admission(c.id, 10 * (i + 1), 1, 3600))
+            .await
+            .unwrap();
+        ids.push(c.id);
+    }
+    // A reservation that lapses at 100 stops counting in reads after it.
+    al(&store)
+        .admit(&admission(ids[0], 7, 1, 100))
+        .await
+        .unwrap();
+    let gone = funded(&store, "READ-GONE", 500).await;
+    assert!(cr(&store).archive(gone.id, at(2)).await.unwrap());
+    let unknown = CustomerId(i64::MAX - 1);
+    let mut alone = std::collections::HashMap::new();
+    for &id in &ids {
+        alone.insert(id, al(&store).account(id, at(200)).await.unwrap().unwrap());
+    }
+    assert_eq!(
+        alone[&ids[0]].reserved, 10,
+        "the lapsed reservation is left out"
+    );
+    assert_eq!(alone[&ids[3]].credit_limit, 1003);
+    for round in 0..5 {
+        let tasks: Vec<_> = (0..96_usize)
+            .map(|i| {
+                let store = store.clone();
+                let id = match i % 8 {
+                    6 => gone.id,
+                    7 => unknown,
+                    k => ids[k],
+                };
+                tokio::spawn(async move { (id, al(&store).account(id, at(200)).await) })
+            })
+            .collect();
+        for task in tasks {
+            let (id, answer) = task.await.unwrap();
+            let answer = answer.unwrap();
+            if id == gone.id || id == unknown {
+                assert_eq!(answer, None, "round {round}: {id:?} has no account");
+            } else {
+                assert_eq!(answer, Some(alone[&id]), "round {round}: {id:?}");
+            }
+        }
+    }
+    if store.database().backend() == credence_store::Backend::Postgres {
+        assert!(
+            store.account_reads_batched() > 0,
+            "reads that arrived together were read together"
+        );
+    }
+}
+
 /// Runs the admissions at once, each in a task of its own; answers in the given order.
 async fn admit_together(
     store: &Store,
@@ -4042,6 +4102,7 @@ contract!(
     expired_reservations_stop_counting_and_expire_once,
     racing_admissions_never_overdraw,
     batched_admissions_answer_each_as_if_alone,
+    concurrent_account_reads_answer_each_its_own,
     idempotent_admissions_and_postings_apply_once,
     customers_and_accounts_go_together,
     idempotency_keys_start_replay_and_expire,
