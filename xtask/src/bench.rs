@@ -602,7 +602,7 @@ impl FloorSql {
 const SEARCH_CASES: &[(&str, &str)] = &[
     // A name number: ~100 customers.
     ("rare name word", "4711"),
-    // One of 30 second words: ~33,000 customers, over the 10,000-candidate cap.
+    // One of 30 second words: ~33,000 customers.
     ("common word", "bakery"),
     // Two of 40 first words, ORed: ~50,000 customers.
     ("two words ORed", "acme globex"),
@@ -610,7 +610,7 @@ const SEARCH_CASES: &[(&str, &str)] = &[
     // its number (one). `@` means "the reference of the customer with this number", looked
     // up first, since the generator picks each prefix at random.
     ("reference, low id", "@0004712"),
-    // The same for a customer beyond the first 10,000 prefix matches by id.
+    // The same for a customer with a high id.
     ("reference, high id", "@0900001"),
     // A reference's number alone: one customer.
     ("reference number", "0900000"),

@@ -6,7 +6,8 @@
 //!
 //! 1. measures capacity: closed-loop connections for 10 s (after 2 s of warm-up) on a
 //!    representative authenticated mix (half reads of an account, half admissions of a
-//!    reservation, over 100 accounts), counting `2xx` answers per second;
+//!    reservation, over 100 accounts; with `--mix lists`, a third of each and a third of
+//!    pages of the customer list), counting `2xx` answers per second;
 //! 2. offers `--factor` (default 2) times that rate open-loop for `--seconds` (default 30):
 //!    requests leave on a fixed schedule whether or not earlier ones were answered, each on
 //!    an idle keep-alive connection or a new one, and each one's latency counts from when it
@@ -21,7 +22,11 @@
 //! `cargo run --release -p xtask -- bench overload`.
 //!
 //! Options: `--seconds N` (default 30), `--factor F` (default 2), `--clients N` for the
-//! capacity run (default 64), `--max-in-flight N` (default: the server's default), and
+//! capacity run (default 64), `--max-in-flight N` (default: the server's default),
+//! `--mix lists` (see above: a mix whose requests cost the server far more than they cost
+//! this client, so that twice the server's capacity is within what a client sharing its
+//! machine can send; with the lightest requests alone, a fast server can answer about as
+//! many as the client can send, and the client, not the server, is what gets overloaded), and
 //! `--pin`: the server (one worker) on CPU 0 and this load client on the others, through
 //! `taskset`, so that the client's own work cannot delay the server's answers (and a busy
 //! server cannot delay the client's clock) as it would on shared cores. Clients of a real
@@ -57,6 +62,8 @@ struct Options {
     clients: usize,
     max_in_flight: Option<usize>,
     pin: bool,
+    /// `--mix lists`: pages of the customer list join the mix.
+    lists: bool,
     /// With `--pin`: the CPUs of this load client, as `taskset` names them.
     client_cpus: String,
 }
@@ -68,6 +75,7 @@ fn parse(args: &[String]) -> anyhow::Result<Options> {
         clients: 64,
         max_in_flight: None,
         pin: false,
+        lists: false,
         client_cpus: String::new(),
     };
     let mut args = args.iter();
@@ -81,9 +89,14 @@ fn parse(args: &[String]) -> anyhow::Result<Options> {
                 options.max_in_flight = Some(value()?.parse().context("--max-in-flight")?);
             }
             "--pin" => options.pin = true,
+            "--mix" => match value()?.as_str() {
+                "lists" => options.lists = true,
+                "default" => options.lists = false,
+                other => bail!("--mix {other}: use lists or default"),
+            },
             other => bail!(
                 "unknown option {other}; use --seconds N --factor F --clients N \
-                 --max-in-flight N --pin"
+                 --max-in-flight N --mix lists --pin"
             ),
         }
     }
@@ -157,11 +170,17 @@ fn bench_backend(
         100,
     ))?;
     let reservation = Bytes::from_static(br#"{"amount": "0.01", "expiresIn": 60}"#);
+    let list = Template {
+        method: hyper::Method::GET,
+        path: "/api/v1.0/customers?max=100".to_owned(),
+        key: chaos::KEY.to_owned(),
+        body: None,
+    };
     let templates: Vec<Template> = accounts
         .iter()
         .flat_map(|id| {
             let account = format!("/api/v1.0/customers/{id}/account");
-            [
+            let mut mix = vec![
                 Template {
                     method: hyper::Method::GET,
                     path: account.clone(),
@@ -174,7 +193,11 @@ fn bench_backend(
                     key: chaos::KEY.to_owned(),
                     body: Some(reservation.clone()),
                 },
-            ]
+            ];
+            if options.lists {
+                mix.push(list.clone());
+            }
+            mix
         })
         .collect();
     let templates = Arc::new(templates);
@@ -195,9 +218,14 @@ fn bench_backend(
     }
     let rate = capacity * options.factor;
     println!(
-        "{backend}: max_in_flight {}, {}other settings the defaults; capacity {capacity:.0} 2xx/s \
+        "{backend}: {} mix, max_in_flight {}, {}other settings the defaults; capacity {capacity:.0} 2xx/s \
          (closed loop, {} connections, 10 s; {} other answers); offering {rate:.0}/s open-loop \
          for {} s",
+        if options.lists {
+            "reads, admissions and lists"
+        } else {
+            "reads and admissions"
+        },
         options
             .max_in_flight
             .map_or_else(|| "default".to_owned(), |m| m.to_string()),

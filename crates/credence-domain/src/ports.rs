@@ -85,8 +85,6 @@ pub trait CustomerRepository: Send + Sync {
 
     /// One page of the live customers matching any of the query's tokens, ordered by
     /// [`crate::search::score`] (highest first), then id; the total counts every match.
-    /// Adapters find candidates with their full-text engine and may stop at
-    /// [`crate::search::MAX_CANDIDATES`] of them, taken rarest token first.
     ///
     /// # Errors
     /// [`StoreError`] only; no query text can make the engine fail.

@@ -1,9 +1,10 @@
 //! Customer full-text search (seed 004's `GET /customers/search?q=`).
 //!
-//! The storage engines (PostgreSQL full-text search, SQLite FTS5) only find candidates: each
-//! would rank with its own formula, so two backends would order the same data differently.
-//! The score is therefore computed here, from the candidate's fields, with one tokenizer, and
-//! both adapters index exactly the tokens [`search_text`] produces.
+//! The score is defined here, with one tokenizer, so that both backends rank alike (each
+//! database's own full-text ranking would order the same data differently). A customer's
+//! searched fields become [`weighted_terms`]: each token it holds, with that token's weight
+//! for it. A query's score for a customer is the sum of the weights of the query's tokens,
+//! which adapters can add up from a stored table of terms without reading the customer.
 
 use crate::customer::{Customer, CustomerData};
 use crate::ids::CustomerId;
@@ -14,13 +15,6 @@ use crate::listing::{PageRequest, fold};
 pub const MAX_TERMS: usize = 32;
 /// The longest query text, in characters.
 pub const MAX_QUERY_CHARS: usize = 500;
-
-/// The most candidates an adapter ranks. Candidates are taken rarest query word first, so a
-/// customer matching a rare word is never crowded out by a common one; only when even the
-/// rarest word matches more than this are candidates cut, by lowest id (the total then says
-/// this many). Ranking needs every candidate in memory, so the bound keeps one broad query
-/// from loading the whole table.
-pub const MAX_CANDIDATES: usize = 10_000;
 
 /// Weight of a query token found in the name.
 pub const NAME_WEIGHT: u32 = 100;
@@ -153,77 +147,54 @@ impl<'a> SearchFields<'a> {
             ],
         }
     }
-
-    fn all(&self) -> impl Iterator<Item = &'a str> + '_ {
-        [Some(self.name), Some(self.reference)]
-            .into_iter()
-            .chain(self.others)
-            .flatten()
-    }
 }
 
-/// The text the adapters index: every distinct token of the searched fields, separated by
-/// spaces, so each engine's own tokenizer finds exactly these tokens again.
+/// A token of a customer's searched fields, with its weight for that customer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WeightedTerm {
+    /// The token, as [`tokenize`] gives it.
+    pub token: String,
+    /// [`NAME_WEIGHT`] if the name holds it, plus [`REFERENCE_WEIGHT`] if the reference does,
+    /// plus [`OTHER_WEIGHT`] if any other searched field does.
+    pub weight: u32,
+}
+
+/// Every distinct token of the searched fields with its weight, ordered by token: what the
+/// adapters store for a live customer, so that a search adds weights up without reading the
+/// customer's fields.
 #[must_use]
-pub fn search_text(fields: &SearchFields<'_>) -> String {
-    let mut seen = std::collections::HashSet::new();
-    let mut text = String::new();
-    for token in fields.all().flat_map(tokenize) {
-        if seen.insert(token.clone()) {
-            if !text.is_empty() {
-                text.push(' ');
+pub fn weighted_terms(fields: &SearchFields<'_>) -> Vec<WeightedTerm> {
+    let mut weights = std::collections::BTreeMap::<String, u32>::new();
+    let mut add = |text: &str, weight: u32, seen: &mut std::collections::HashSet<String>| {
+        for token in tokenize(text) {
+            if seen.insert(token.clone()) {
+                *weights.entry(token).or_default() += weight;
             }
-            text.push_str(&token);
         }
+    };
+    // A field's weight counts once per token, however often the field (or, for the others,
+    // however many of them) holds it.
+    add(fields.name, NAME_WEIGHT, &mut Default::default());
+    add(fields.reference, REFERENCE_WEIGHT, &mut Default::default());
+    let mut seen_in_others = std::collections::HashSet::new();
+    for other in fields.others.iter().flatten() {
+        add(other, OTHER_WEIGHT, &mut seen_in_others);
     }
-    text
+    weights
+        .into_iter()
+        .map(|(token, weight)| WeightedTerm { token, weight })
+        .collect()
 }
 
-/// The score of a customer for a query: for each query token, [`NAME_WEIGHT`] if the name
-/// has it, plus [`REFERENCE_WEIGHT`] if the reference has it, plus [`OTHER_WEIGHT`] if any
-/// other searched field has it. Zero means no match.
+/// The score of a customer for a query: the sum, over the query's tokens, of their weights
+/// for the customer ([`weighted_terms`]). Zero means no match.
 #[must_use]
 pub fn score(terms: &SearchTerms, fields: &SearchFields<'_>) -> u32 {
-    let tokens_of = |text: &str| tokenize(text).collect::<std::collections::HashSet<_>>();
-    let name = tokens_of(fields.name);
-    let reference = tokens_of(fields.reference);
-    let others: std::collections::HashSet<String> = fields
-        .others
-        .iter()
-        .flatten()
-        .flat_map(|t| tokenize(t))
-        .collect();
-    terms
-        .tokens()
-        .iter()
-        .map(|t| {
-            u32::from(name.contains(t)) * NAME_WEIGHT
-                + u32::from(reference.contains(t)) * REFERENCE_WEIGHT
-                + u32::from(others.contains(t)) * OTHER_WEIGHT
-        })
+    weighted_terms(fields)
+        .into_iter()
+        .filter(|term| terms.tokens().contains(&term.token))
+        .map(|term| term.weight)
         .sum()
-}
-
-/// At most `cap` candidates, rarest tokens first (the one rule every adapter follows, so
-/// both backends rank the same candidates): the tokens are taken in order of how many
-/// customers hold them (fewest first, then by token, so the query's word order does not
-/// matter), each adding its matches until the cap is reached; the token that does not fit
-/// adds its lowest ids up to the room left. `matches` holds, for each token, its matching ids
-/// in ascending order, at most `cap + 1` of them (enough to tell a token that overflows).
-/// Whenever the matches of a token and of every rarer one fit in the cap together, all of
-/// them are candidates; in particular the rarest token's are whenever it has at most `cap`.
-pub fn choose_candidates(mut matches: Vec<(&str, Vec<i64>)>, cap: usize) -> Vec<i64> {
-    matches.sort_by(|(ta, a), (tb, b)| a.len().cmp(&b.len()).then(ta.cmp(tb)));
-    let mut chosen = std::collections::BTreeSet::new();
-    'tokens: for (_, ids) in matches {
-        for id in ids {
-            if chosen.len() >= cap {
-                break 'tokens;
-            }
-            chosen.insert(id);
-        }
-    }
-    chosen.into_iter().collect()
 }
 
 #[cfg(test)]
@@ -280,60 +251,41 @@ mod tests {
         let terms = SearchTerms(vec!["horse".into(), "oslo".into()]);
         let mut others = [None; 13];
         others[4] = Some("Oslo");
+        others[5] = Some("oslo OSLO");
         let fields = SearchFields {
-            name: "Horse & Co",
+            name: "Horse & Co horse",
             reference: "HORSE-1",
             others,
         };
         assert_eq!(score(&terms, &fields), 100 + 10 + 1);
-        assert_eq!(search_text(&fields), "horse co 1 oslo");
-    }
-
-    #[test]
-    fn rarest_tokens_are_chosen_first() {
-        // `common` overflows a cap of 5 (it has cap + 1 ids); `rare` holds only the highest.
-        let common: Vec<i64> = (1..=6).collect();
         assert_eq!(
-            choose_candidates(vec![("common", common.clone()), ("rare", vec![9])], 5),
-            [1, 2, 3, 4, 9]
-        );
-        assert_eq!(
-            choose_candidates(vec![("rare", vec![9]), ("common", common)], 5),
-            [1, 2, 3, 4, 9],
-            "the query's word order does not matter"
+            weighted_terms(&fields)
+                .into_iter()
+                .map(|t| (t.token, t.weight))
+                .collect::<Vec<_>>(),
+            [
+                ("1".to_owned(), 10),
+                ("co".to_owned(), 100),
+                ("horse".to_owned(), 110),
+                ("oslo".to_owned(), 1)
+            ]
         );
     }
 
     #[test]
-    fn shared_matches_take_no_room_twice() {
-        assert_eq!(
-            choose_candidates(vec![("a", vec![1, 2, 3, 4, 5, 6]), ("b", vec![2, 7])], 5),
-            [1, 2, 3, 4, 7]
-        );
-    }
-
-    #[test]
-    fn everything_fits_under_the_cap() {
-        assert_eq!(
-            choose_candidates(vec![("a", vec![3, 8]), ("b", vec![1, 8]), ("c", vec![])], 5),
-            [1, 3, 8]
-        );
-        assert_eq!(
-            choose_candidates(vec![("a", vec![1])], 0),
-            Vec::<i64>::new()
-        );
-    }
-
-    #[test]
-    fn equal_counts_go_by_token() {
-        // Both overflow: `x` comes before `y`, fills the room, and `y` adds nothing.
-        assert_eq!(
-            choose_candidates(vec![("y", vec![4, 5, 6]), ("x", vec![1, 2, 3])], 2),
-            [1, 2]
-        );
-        assert_eq!(
-            choose_candidates(vec![("y", vec![4, 5]), ("x", vec![1, 2])], 3),
-            [1, 2, 4]
-        );
+    fn a_query_scores_the_sum_of_its_tokens_weights() {
+        let fields = SearchFields {
+            name: "Acme Bakery",
+            reference: "ACME-7",
+            others: [None; 13],
+        };
+        let score_of = |q: &str| {
+            let terms = SearchTerms::parse(q).unwrap_or_else(|e| panic!("{q}: {e:?}"));
+            score(&terms, &fields)
+        };
+        assert_eq!(score_of("acme"), 110);
+        assert_eq!(score_of("bakery 7"), 110);
+        assert_eq!(score_of("acme bakery 7 paris"), 220);
+        assert_eq!(score_of("paris"), 0);
     }
 }

@@ -480,7 +480,7 @@ pub(crate) struct CustomerListParams {
 )]
 pub(crate) struct CustomerSearchParams {
     /// Required. Split into words (letters and digits); each word is a term and the terms
-    /// are ORed. At most 32 terms and 500 characters. Up to 10 000 matches are ranked.
+    /// are ORed. At most 32 terms and 500 characters. Every match is ranked.
     q: String,
     /// `true` includes inactive customers (a bare `inactive` too); archived ones never.
     inactive: Option<bool>,

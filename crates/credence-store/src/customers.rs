@@ -23,7 +23,7 @@ use credence_domain::ports::{
     CustomerRepository, DocumentLinks, NewCustomer, RemoveError, StoreError, WriteError,
 };
 use credence_domain::reference_data::{Category, PaymentType, Region, Segmentation, User};
-use credence_domain::search::{ScoredCustomer, SearchFields, SearchQuery, search_text};
+use credence_domain::search::{ScoredCustomer, SearchQuery};
 use credence_domain::values::{
     CountryCode, CreditLimit, CurrencyCode, CustomerName, DueDateTerms, DueDateType, Email,
     FreeText, Latitude, Longitude, Reference, RiskColor, Website,
@@ -45,7 +45,8 @@ use crate::schema::{
 mod search;
 mod substring;
 
-use search::search_customers;
+pub(crate) use search::fill_terms;
+use search::{delete_terms, search_customers, write_terms};
 
 type Db = <AnyConnection as Connection>::Backend;
 
@@ -157,8 +158,6 @@ pub(crate) struct CustomerFields<'a> {
     customer_risk_color: Option<&'a str>,
     region_id: Option<i64>,
     last_updated: NaiveDateTime,
-    /// The tokens the full-text indexes see (see the `search` migration).
-    search_text: String,
     logo: Option<&'a str>,
 }
 
@@ -211,7 +210,6 @@ impl<'a> CustomerFields<'a> {
             customer_risk_color: data.customer_risk_color.as_ref().map(RiskColor::as_str),
             region_id: data.region.as_ref().map(|r| r.id.get()),
             last_updated: to_db_time(now),
-            search_text: search_text(&SearchFields::of(data)),
             logo: data.logo.as_ref().map(LogoName::as_str),
         }
     }
@@ -491,20 +489,34 @@ fn filtered(
         query = query.filter(customers::is_active.eq(active));
     }
     if let Some(root) = filter.within {
-        // `root` and its live descendants: a recursive walk down `parent_id`, in the SQL both
-        // backends share.
-        query = query.filter(
-            diesel::dsl::sql::<diesel::sql_types::Bool>(
-                "customers.id IN (WITH RECURSIVE tree(id) AS (SELECT id FROM customers WHERE id = ",
-            )
-            .bind::<diesel::sql_types::BigInt, _>(root.get())
-            .sql(
-                " AND archived_at IS NULL UNION ALL SELECT c.id FROM customers c \
-                 JOIN tree t ON c.parent_id = t.id WHERE c.archived_at IS NULL) SELECT id FROM tree)",
-            ),
-        );
+        query = query.filter(subtree_of("customers.id", root.get()));
     }
     query
+}
+
+/// `root` and its live descendants, as a subquery of ids with one bind parameter (written
+/// between [`SUBTREE_BEFORE`] and [`SUBTREE_AFTER`]): a recursive walk down `parent_id`, in
+/// the SQL both backends share.
+pub(crate) const SUBTREE_BEFORE: &str =
+    "(WITH RECURSIVE tree(id) AS (SELECT id FROM customers WHERE id = ";
+/// See [`SUBTREE_BEFORE`].
+pub(crate) const SUBTREE_AFTER: &str = " AND archived_at IS NULL UNION ALL SELECT c.id \
+     FROM customers c JOIN tree t ON c.parent_id = t.id WHERE c.archived_at IS NULL) \
+     SELECT id FROM tree)";
+
+/// Whether `column` (a customer id) names `root` or one of its live descendants.
+pub(crate) fn subtree_of(
+    column: &'static str,
+    root: i64,
+) -> diesel::expression::SqlLiteral<
+    diesel::sql_types::Bool,
+    impl diesel::query_builder::QueryFragment<Db> + Send + 'static,
+> {
+    diesel::dsl::sql::<diesel::sql_types::Bool>(column)
+        .sql(" IN ")
+        .sql(SUBTREE_BEFORE)
+        .bind::<diesel::sql_types::BigInt, _>(root)
+        .sql(SUBTREE_AFTER)
 }
 
 fn sorted(
@@ -1193,10 +1205,9 @@ impl CustomerRepository for Store {
 
     async fn search(&self, query: &SearchQuery) -> Result<Page<ScoredCustomer>, StoreError> {
         let query = query.clone();
-        let cap = self.search_cap;
         Ok(self
             .database()
-            .read(move |conn| search_customers(conn, &query, cap))
+            .read(move |conn| search_customers(conn, &query))
             .await?)
     }
 
@@ -1240,6 +1251,7 @@ impl CustomerRepository for Store {
                     .returning(customers::id)
                     .get_result(conn)?;
                 write_children(conn, id, &customer.data)?;
+                write_terms(conn, id, &customer.data)?;
                 create_account(conn, id, &customer.data, to_db_time(customer.now))?;
                 apply_links(conn, id, &customer.links, customer.now)?;
                 get_customer(conn, &CustomerKey::Id(CustomerId(id)))?
@@ -1274,6 +1286,7 @@ impl CustomerRepository for Store {
                     return Ok(None);
                 }
                 write_children(conn, id.get(), &data)?;
+                write_terms(conn, id.get(), &data)?;
                 update_account(conn, id.get(), &data, by, to_db_time(now))?;
                 apply_links(conn, id.get(), &links, now)?;
                 get_customer(conn, &CustomerKey::Id(id))
@@ -1297,12 +1310,10 @@ impl CustomerRepository for Store {
                 }
                 check_account_idle(conn, id.get(), to_db_time(now))?;
                 diesel::update(customers::table.filter(customers::id.eq(id.get())))
-                    .set((
-                        customers::archived_at.eq(Some(to_db_time(now))),
-                        // Archived customers leave the full-text index.
-                        customers::search_text.eq(""),
-                    ))
+                    .set(customers::archived_at.eq(Some(to_db_time(now))))
                     .execute(conn)?;
+                // Archived customers leave the search.
+                delete_terms(conn, id.get())?;
                 Ok(true)
             })
             .await?)

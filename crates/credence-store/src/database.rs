@@ -63,6 +63,9 @@ pub(crate) fn postgres_migration_names() -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The migration that made `customer_terms`, which the store fills for existing customers.
+const SEARCH_TERMS_MIGRATION: &str = "20261204000000";
+
 /// Serializes migrations of several processes on one PostgreSQL database.
 const MIGRATION_LOCK: i64 = 0x0063_7265_6465_6e63; // "credenc"
 
@@ -368,7 +371,8 @@ impl Database {
         self.inner.backend
     }
 
-    /// Applies the pending embedded migrations, in one transaction. Several processes may
+    /// Applies the pending embedded migrations, in one transaction (with the search terms of
+    /// existing customers, which the migration making their table cannot compute in SQL). Several processes may
     /// call it at once: SQLite serializes them with `BEGIN IMMEDIATE`, PostgreSQL with an
     /// advisory lock. Blocking; call it from a blocking context.
     ///
@@ -379,16 +383,31 @@ impl Database {
         let mut migration_error = None;
         let result = write_transaction(&mut conn, |conn| {
             let applied = match conn {
-                AnyConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|_| ()),
+                AnyConnection::Sqlite(c) => c
+                    .run_pending_migrations(SQLITE_MIGRATIONS)
+                    .map(|versions| versions.iter().map(ToString::to_string).collect()),
                 AnyConnection::Postgresql(c) => {
                     c.batch_execute(&format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))?;
-                    c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|_| ())
+                    c.run_pending_migrations(POSTGRES_MIGRATIONS)
+                        .map(|versions| versions.iter().map(ToString::to_string).collect())
                 }
             };
-            applied.map_err(|error| {
+            let applied: Vec<String> = applied.map_err(|error| {
                 migration_error = Some(error.to_string());
                 Failure::Query(DieselError::RollbackTransaction)
-            })
+            })?;
+            // Data a migration's SQL cannot compute, computed in Rust in the same transaction.
+            if applied
+                .iter()
+                .any(|version| version == SEARCH_TERMS_MIGRATION)
+            {
+                let indexed = crate::customers::fill_terms(conn, i64::MIN)?;
+                tracing::info!(
+                    customers = indexed,
+                    "stored the search terms of existing customers"
+                );
+            }
+            Ok(())
         });
         match (result, migration_error) {
             (_, Some(message)) => Err(SetupError::Migration(message)),

@@ -31,7 +31,6 @@ pub mod test_support;
 
 use async_trait::async_trait;
 use credence_domain::ports::{Readiness, StoreError};
-use credence_domain::search::MAX_CANDIDATES;
 use diesel::connection::SimpleConnection;
 
 pub use blobs::FsBlobStore;
@@ -50,8 +49,6 @@ pub struct Store {
     admissions: std::sync::Arc<group_commit::GroupCommit>,
     /// Shared by the store's clones, so every port's account reads batch together.
     account_reads: std::sync::Arc<group_read::GroupRead>,
-    /// The most candidates a search ranks: [`MAX_CANDIDATES`] outside tests.
-    search_cap: usize,
 }
 
 impl Store {
@@ -62,18 +59,6 @@ impl Store {
             admissions: std::sync::Arc::new(group_commit::GroupCommit::new(database.backend())),
             account_reads: std::sync::Arc::default(),
             database,
-            search_cap: MAX_CANDIDATES,
-        }
-    }
-
-    /// The same store ranking at most `cap` search candidates, so tests can reach the cap
-    /// with a few customers.
-    #[cfg(feature = "test-support")]
-    #[must_use]
-    pub fn with_search_cap(self, cap: usize) -> Self {
-        Self {
-            search_cap: cap,
-            ..self
         }
     }
 

@@ -102,8 +102,16 @@ diesel::table! {
         date_created -> Timestamp,
         last_updated -> Timestamp,
         archived_at -> Nullable<Timestamp>,
-        search_text -> Text,
         logo -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    customer_terms (token, is_active, customer_id) {
+        token -> Text,
+        is_active -> Bool,
+        customer_id -> BigInt,
+        weight -> Integer,
     }
 }
 
@@ -323,6 +331,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     currencies,
     users,
     customers,
+    customer_terms,
     customer_payment_types,
     customer_contacts,
     customer_projects,

@@ -1690,56 +1690,60 @@ async fn search_survives_hostile_input_and_pages(store: Store) {
     assert_eq!(found(&store, &q).await, (vec![], 8));
 }
 
-async fn search_takes_rare_tokens_before_the_cap(store: Store) {
-    let store = store.with_search_cap(5);
-    // Lower id than every gannet, and inactive: must not take room unless asked for.
+/// Every match is scored, whatever its id and however common the words: the customer holding
+/// both words, created last, comes first, and the total counts all matches.
+async fn search_ranks_every_match(store: Store) {
+    // Lower id than every gannet, and inactive: found only when asked for.
     let mut asleep = data(&store, "S-1", "Albatross Asleep").await;
     asleep.is_active = false;
     insert(&store, asleep, at(0)).await;
     for i in 0..7 {
         add(&store, &format!("G-{i}"), &format!("Gannet {i}"), at(i + 1)).await;
     }
-    // The highest id: beyond the first 5 `gannet` matches.
     add(&store, "G-7", "Gannet Albatross", at(8)).await;
 
+    let mut q = search("gannet albatross");
+    q.page = PageRequest::new(Some(3), Some(0)).unwrap();
     let expected = (
         vec![
             ("G-7".to_owned(), 200),
             ("G-0".to_owned(), 100),
             ("G-1".to_owned(), 100),
-            ("G-2".to_owned(), 100),
-            ("G-3".to_owned(), 100),
         ],
-        5,
+        8,
     );
-    assert_eq!(found(&store, &search("gannet albatross")).await, expected);
-    assert_eq!(found(&store, &search("Albatross, Gannet")).await, expected);
-    let mut all = search("gannet albatross");
-    all.include_inactive = true;
+    assert_eq!(found(&store, &q).await, expected);
+    q.terms = SearchTerms::parse("Albatross, Gannet").unwrap();
     assert_eq!(
-        found(&store, &all).await,
+        found(&store, &q).await,
+        expected,
+        "word order does not matter"
+    );
+    q.include_inactive = true;
+    assert_eq!(
+        found(&store, &q).await,
         (
             vec![
                 ("G-7".to_owned(), 200),
                 ("S-1".to_owned(), 100),
                 ("G-0".to_owned(), 100),
-                ("G-1".to_owned(), 100),
-                ("G-2".to_owned(), 100),
             ],
-            5
+            9
         )
     );
-    // The remaining limit: a token alone, or the rarest one, with more matches than the cap
-    // is cut by lowest id.
-    assert_eq!(
-        found(&store, &search("gannet")).await,
-        (
-            ["G-0", "G-1", "G-2", "G-3", "G-4"]
-                .map(|r| (r.to_owned(), 100))
-                .to_vec(),
-            5
-        )
-    );
+    // Deactivating a customer takes it out of the default search at once.
+    let g0 = cr(&store)
+        .get(&CustomerKey::Reference("G-0".to_owned()))
+        .await
+        .unwrap()
+        .unwrap();
+    let mut sleeping = g0.data.clone();
+    sleeping.is_active = false;
+    cr(&store)
+        .update(g0.id, &sleeping, &DocumentLinks::none(), None, at(9))
+        .await
+        .unwrap();
+    assert_eq!(found(&store, &search("gannet")).await.1, 7);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -2713,8 +2717,11 @@ fn migration_keeps_existing_limits(
         );
         assert_eq!(account.currency, eur());
         // The search migration indexed the customer that existed before it.
+        // Its search terms were stored by the store's migration, weighted: "old" is in the
+        // name and the reference.
         let hits = cr(&store).search(&search("old")).await.unwrap();
         assert_eq!(hits.total, 1);
+        assert_eq!(hits.items[0].score, 110);
         al(&store)
             .admit(&admission(old.id, 2_000_010, 1, 60))
             .await
@@ -4089,7 +4096,7 @@ contract!(
     search_follows_updates_inactive_and_archive,
     search_stays_within_a_subtree,
     search_survives_hostile_input_and_pages,
-    search_takes_rare_tokens_before_the_cap,
+    search_ranks_every_match,
     categories_crud,
     labels_regions_and_users_crud,
     currencies_keep_exact_rates,
