@@ -134,18 +134,29 @@ impl TextPattern {
             return Self::Exact(folded);
         }
         let prefix = folded.split('*').next().unwrap_or_default().to_owned();
-        let mut pattern = String::with_capacity(folded.len() + 4);
-        for c in folded.chars() {
-            match c {
-                '*' => pattern.push('%'),
-                '%' | '_' | '\\' => {
-                    pattern.push('\\');
-                    pattern.push(c);
-                }
-                c => pattern.push(c),
+        // Each `*` becomes `%`; the literals between are escaped.
+        let pattern = folded
+            .split('*')
+            .map(like_escaped)
+            .collect::<Vec<_>>()
+            .join("%");
+        Self::Like { pattern, prefix }
+    }
+
+    /// Whether this is a literal followed by one `*` and nothing else (`abc*`): then a value
+    /// matches exactly when it starts with [`TextPattern::Like`]'s `prefix`, so an adapter
+    /// may decide it with a range over the prefix alone, without the `LIKE`.
+    #[must_use]
+    pub fn is_prefix_only(&self) -> bool {
+        match self {
+            Self::Exact(_) => false,
+            Self::Like { pattern, prefix } => {
+                !prefix.is_empty()
+                    && pattern
+                        .strip_suffix('%')
+                        .is_some_and(|head| head == like_escaped(prefix))
             }
         }
-        Self::Like { pattern, prefix }
     }
 
     /// Whether a value matches, as the adapters must decide it (used by tests and mocks).
@@ -157,6 +168,18 @@ impl TextPattern {
             Self::Like { pattern, .. } => like(pattern, &value),
         }
     }
+}
+
+/// `text` as a literal inside a `LIKE` pattern whose escape is `\\`.
+fn like_escaped(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Case-folds text the way every adapter stores its folded columns: one rule, in Rust, so the
@@ -253,6 +276,13 @@ mod tests {
             TextPattern::parse("Ref-6"),
             TextPattern::Exact("ref-6".into())
         );
+        assert!(TextPattern::parse("Ab_%*").is_prefix_only());
+        for not_prefix in ["ab", "*ab", "a*b*", "ab**", "*", "a*b"] {
+            assert!(
+                !TextPattern::parse(not_prefix).is_prefix_only(),
+                "{not_prefix}"
+            );
+        }
         let p = TextPattern::parse("*ef-6*");
         assert_eq!(
             p,

@@ -408,10 +408,18 @@ macro_rules! text_filter {
         match $pattern {
             TextPattern::Exact(value) => query.filter($column.eq(value.clone())),
             TextPattern::Like { pattern, prefix } => {
-                let mut query = query.filter($column.like(pattern.clone()).escape('\\'));
+                let upper = prefix_successor(prefix);
+                // `abc*` alone is exactly the range ["abc", "abd"): the `LIKE` would only
+                // test again, row by row, what the range already decided.
+                let range_decides = $ranges && upper.is_some() && $pattern.is_prefix_only();
+                let mut query = if range_decides {
+                    query
+                } else {
+                    query.filter($column.like(pattern.clone()).escape('\\'))
+                };
                 if $ranges && !prefix.is_empty() {
                     query = query.filter($column.ge(prefix.clone()));
-                    if let Some(upper) = prefix_successor(prefix) {
+                    if let Some(upper) = upper {
                         query = query.filter($column.lt(upper));
                     }
                 }
