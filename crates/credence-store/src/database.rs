@@ -415,6 +415,23 @@ impl Database {
         }
     }
 
+    /// Runs the `down` of the `count` newest applied migrations, newest first (tests check
+    /// that each one undoes its `up`). Blocking.
+    #[cfg(feature = "test-support")]
+    pub(crate) fn revert_last_migrations(&self, count: usize) -> Result<(), SetupError> {
+        let mut conn = checkout(self.inner.write.pool())?;
+        for _ in 0..count {
+            let reverted = match &mut *conn {
+                AnyConnection::Sqlite(c) => c.revert_last_migration(SQLITE_MIGRATIONS).map(|_| ()),
+                AnyConnection::Postgresql(c) => {
+                    c.revert_last_migration(POSTGRES_MIGRATIONS).map(|_| ())
+                }
+            };
+            reverted.map_err(|error| SetupError::Migration(error.to_string()))?;
+        }
+        Ok(())
+    }
+
     /// Makes sure `code` is configured with exchange rate 1 and flagged as the organization
     /// currency (and no other currency is). Idempotent, and safe when several servers start
     /// at once: a racing insert that hits the primary key is retried as an update.

@@ -27,6 +27,7 @@ const POSTGRES_MIGRATION_TEXTS: &[&str] = &[
     include_str!("../migrations/postgres/2026-11-24-000006_documents/up.sql"),
     include_str!("../migrations/postgres/2026-11-24-000007_blob_sweep/up.sql"),
     include_str!("../migrations/postgres/2026-12-03-000000_list_indexes/up.sql"),
+    include_str!("../migrations/postgres/2026-12-04-000000_search_terms/up.sql"),
 ];
 
 /// A fresh, migrated database that disappears with this value.
@@ -244,6 +245,58 @@ fn build_template(admin_url: &str) -> String {
         Err(error) => panic!("cannot install the template database {name}: {error}"),
     }
     name
+}
+
+/// The database's schema as text, sorted: on SQLite every object's `CREATE` statement; on
+/// PostgreSQL every column (type, nullability, default), index and trigger of `public`.
+/// Diesel's own bookkeeping table is left out.
+///
+/// # Panics
+/// When the database fails.
+#[must_use]
+pub fn schema_dump(database: &Database) -> Vec<String> {
+    #[derive(QueryableByName)]
+    struct Line {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        line: String,
+    }
+    let mut conn = database
+        .write_connection()
+        .unwrap_or_else(|e| panic!("no connection: {e:?}"));
+    let sql = match &*conn {
+        crate::database::AnyConnection::Sqlite(_) => {
+            "SELECT type || ' ' || name || ': ' || coalesce(sql, '') AS line FROM sqlite_master \
+             WHERE name NOT LIKE 'sqlite_%' AND name NOT LIKE '__diesel%' ORDER BY line"
+        }
+        crate::database::AnyConnection::Postgresql(_) => {
+            "SELECT line FROM (\
+             SELECT 'column ' || table_name || '.' || column_name || ' ' || data_type || ' ' \
+             || is_nullable || ' ' || coalesce(column_default, '') AS line \
+             FROM information_schema.columns WHERE table_schema = 'public' \
+             AND table_name NOT LIKE '__diesel%' \
+             UNION ALL SELECT 'index ' || indexdef FROM pg_indexes WHERE schemaname = 'public' \
+             AND tablename NOT LIKE '__diesel%' \
+             UNION ALL SELECT 'trigger ' || tgrelid::regclass::text || '.' || tgname \
+             FROM pg_trigger WHERE NOT tgisinternal) dump ORDER BY line"
+        }
+    };
+    diesel::sql_query(sql)
+        .load::<Line>(&mut *conn)
+        .unwrap_or_else(|e| panic!("cannot read the schema: {e}"))
+        .into_iter()
+        .map(|l| l.line)
+        .collect()
+}
+
+/// Runs the `down` of the `count` newest applied migrations, newest first; then
+/// [`Database::migrate`] runs their `up` again.
+///
+/// # Panics
+/// When a `down` fails.
+pub fn revert_last_migrations(database: &Database, count: usize) {
+    database
+        .revert_last_migrations(count)
+        .unwrap_or_else(|e| panic!("a down migration failed: {e}"));
 }
 
 #[cfg(test)]

@@ -4130,3 +4130,54 @@ contract!(
     blobs_list_and_references_for_the_orphan_sweep,
     tagged_settlements_answer_their_repeats,
 );
+
+/// Every migration's `down` undoes its `up`: for each k, the k newest migrations are
+/// reverted one by one and applied again, and the schema is what the first run made; at the
+/// end every migration is reverted and nothing is left. On both backends.
+fn migrations_revert_and_apply_again(db: &credence_store::test_support::TestDb) {
+    use credence_store::test_support::{revert_last_migrations, schema_dump};
+    let database = db.database();
+    let first = schema_dump(database);
+    assert!(first.len() > 20, "the schema was read: {first:?}");
+    for k in 1.. {
+        revert_last_migrations(database, k);
+        if schema_dump(database).is_empty() {
+            assert!(
+                k > 5,
+                "only after every migration is reverted is nothing left"
+            );
+            break;
+        }
+        assert!(k < 100, "the downs never emptied the schema");
+        database.migrate().unwrap();
+        let again = schema_dump(database);
+        let differences: Vec<_> = first
+            .iter()
+            .filter(|line| !again.contains(line))
+            .map(|line| format!("lost: {line}"))
+            .chain(
+                again
+                    .iter()
+                    .filter(|line| !first.contains(line))
+                    .map(|line| format!("new: {line}")),
+            )
+            .collect();
+        assert!(
+            differences.is_empty(),
+            "after reverting the {k} newest migrations and applying them again: {differences:#?}"
+        );
+    }
+}
+
+#[test]
+fn migrations_revert_and_apply_again_on_sqlite() {
+    migrations_revert_and_apply_again(&credence_store::test_support::TestDb::sqlite());
+}
+
+#[test]
+fn migrations_revert_and_apply_again_on_postgres() {
+    let Some(db) = credence_store::test_support::TestDb::postgres() else {
+        return;
+    };
+    migrations_revert_and_apply_again(&db);
+}
