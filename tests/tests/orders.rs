@@ -12,12 +12,22 @@ use serde_json::{Value, json};
 
 on_both_backends!(
     a_customer_orders_until_its_credit_runs_out,
-    racing_task_submissions_never_overdraw
+    racing_task_submissions_never_overdraw,
+    a_template_is_checked_against_the_product_when_a_task_is_submitted
 );
 
 const MARKET: &str = "/api/marketplace/v2";
 
 async fn put_product(app: &TestApp, code: &str, price: &str) {
+    put_product_with_languages(app, code, price, &["de", "en"]).await;
+}
+
+/// The research product, offering `languages` as the options of its one mandatory attribute.
+async fn put_product_with_languages(app: &TestApp, code: &str, price: &str, languages: &[&str]) {
+    let options: Vec<Value> = languages
+        .iter()
+        .map(|l| json!({"titles": {"en": l.to_uppercase()}, "value": l}))
+        .collect();
     let body = json!({
         "titles": {"en": "Product Research", "de": "Produktrecherche"},
         "descriptions": {"en": "Identify product details using a Internet search."},
@@ -28,7 +38,7 @@ async fn put_product(app: &TestApp, code: &str, price: &str) {
             "code": "research_language", "type": "option", "is_mandatory": true,
             "titles": {"en": "Research Language"},
             "helps": {"en": "Defines the language to use for creating the research result."},
-            "options": [{"titles": {"en": "German"}, "value": "de"}, {"titles": {"en": "English"}, "value": "en"}]
+            "options": options
         }]
     });
     let response = app
@@ -268,4 +278,34 @@ async fn racing_task_submissions_never_overdraw(app: TestApp) {
         "{statuses:?}"
     );
     assert_eq!(available(&app, &customer).await, "0.00");
+}
+
+/// A product changed after a template was saved: the task is checked against the product as
+/// it is now, refused with `400` naming the attribute and nothing reserved; once the product
+/// offers the value again, the same template orders.
+async fn a_template_is_checked_against_the_product_when_a_task_is_submitted(app: TestApp) {
+    put_product(&app, "product_research", "15.00").await;
+    let (customer, key) = customer_with_key(&app, "CHANGED", "100.00").await;
+    assert_eq!(
+        template(&app, &key, "r-de", "product_research", "de")
+            .await
+            .status()
+            .as_u16(),
+        201
+    );
+    put_product_with_languages(&app, "product_research", "15.00", &["en"]).await;
+    let refused = submit(&app, &key, "r-de").await;
+    let status = refused.status().as_u16();
+    let body = refused.text().await.unwrap();
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("research_language"), "{body}");
+    assert_eq!(
+        available(&app, &customer).await,
+        "100.00",
+        "nothing reserved"
+    );
+
+    put_product_with_languages(&app, "product_research", "15.00", &["de", "en"]).await;
+    assert_eq!(submit(&app, &key, "r-de").await.status().as_u16(), 201);
+    assert_eq!(available(&app, &customer).await, "85.00");
 }

@@ -25,7 +25,7 @@ use std::future::Future;
 
 use actix_web::HttpRequest;
 use actix_web::http::StatusCode;
-use chrono::{TimeDelta, Utc};
+use chrono::TimeDelta;
 use credence_domain::ports::IdempotencyStore;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -74,7 +74,7 @@ where
         .map_or_else(|| "system".to_owned(), |u| u.to_string());
     let scope = user;
     let fingerprint = format!("{} {} {}", req.method(), req.path(), body.1.as_str());
-    let now = Utc::now();
+    let now = state.services.clock.now();
     let started = store
         .start(&scope, &key, &fingerprint, now, now + LEASE)
         .await?;
@@ -97,7 +97,13 @@ where
         Ok(reply) => {
             let text = reply.json_text()?;
             if let Err(e) = store
-                .complete(&scope, &key, reply.status().as_u16(), &text, Utc::now())
+                .complete(
+                    &scope,
+                    &key,
+                    reply.status().as_u16(),
+                    &text,
+                    state.services.clock.now(),
+                )
                 .await
             {
                 // The effect is committed and tagged: answer it. A retry after the lease

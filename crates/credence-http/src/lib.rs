@@ -76,6 +76,8 @@ pub struct Services {
     pub users: RecordService<User>,
     /// Whether the database answers (`/health/ready`).
     pub readiness: Arc<dyn Readiness>,
+    /// The time, for what the adapter itself records (idempotency keys' leases).
+    pub clock: Arc<dyn credence_domain::ports::Clock>,
 }
 
 impl std::fmt::Debug for Services {

@@ -210,7 +210,7 @@ impl Mocks {
             customers: CustomerService::new(
                 customers,
                 refs,
-                clock,
+                Arc::clone(&clock),
                 Settings {
                     organization: "entity1".into(),
                     currency: eur(),
@@ -224,6 +224,7 @@ impl Mocks {
             currencies: RecordService::new(currencies),
             users: RecordService::new(users),
             readiness,
+            clock,
         }
     }
 }

@@ -164,6 +164,7 @@ fn services(
         currencies: RecordService::new(currencies),
         users: RecordService::new(users),
         readiness: Arc::new(MockReadiness::new()),
+        clock: Arc::new(credence_domain::ports::SystemClock),
     }
 }
 

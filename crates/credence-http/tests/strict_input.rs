@@ -201,6 +201,7 @@ fn services() -> Services {
         currencies: RecordService::new(currencies),
         users: RecordService::new(users),
         readiness: Arc::new(MockReadiness::new()),
+        clock: Arc::new(credence_domain::ports::SystemClock),
     }
 }
 

@@ -87,7 +87,7 @@ async fn sweep(services: Services, every: Duration, mut stopped: watch::Receiver
         }
         if let Err(error) = services
             .idempotency
-            .purge(chrono::Utc::now() - IDEMPOTENCY_RETENTION)
+            .purge(services.clock.now() - IDEMPOTENCY_RETENTION)
             .await
         {
             tracing::warn!(error = %error, "purging old idempotency keys failed");

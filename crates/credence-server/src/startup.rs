@@ -75,7 +75,8 @@ fn organization_currency(config: &Config) -> anyhow::Result<CurrencyCode> {
 /// # Errors
 /// When the configured currency is not ISO 4217.
 pub fn services(config: &Config, database: Database) -> anyhow::Result<Services> {
-    let store = Arc::new(Store::new(database));
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let store = Arc::new(Store::new(database).with_clock(clock.clone()));
     let settings = Settings {
         organization: config.organization.clone(),
         currency: organization_currency(config)?,
@@ -88,7 +89,6 @@ pub fn services(config: &Config, database: Database) -> anyhow::Result<Services>
         currencies: store.clone(),
         users: store.clone(),
     };
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let expiry = chrono::TimeDelta::seconds(
         i64::try_from(config.reservation_expiry_secs.max(1)).unwrap_or(900),
     );
@@ -133,7 +133,13 @@ pub fn services(config: &Config, database: Database) -> anyhow::Result<Services>
         .with_cache(chrono::TimeDelta::seconds(
             i64::try_from(config.auth_cache_secs.min(3600)).unwrap_or(3600),
         )),
-        customers: CustomerService::new(store.clone(), refs.clone(), clock, settings, media),
+        customers: CustomerService::new(
+            store.clone(),
+            refs.clone(),
+            clock.clone(),
+            settings,
+            media,
+        ),
         categories: RecordService::new(refs.categories),
         segmentations: RecordService::new(refs.segmentations),
         payment_types: RecordService::new(refs.payment_types),
@@ -141,6 +147,7 @@ pub fn services(config: &Config, database: Database) -> anyhow::Result<Services>
         currencies: RecordService::new(refs.currencies),
         users: RecordService::new(refs.users),
         readiness: store,
+        clock,
     })
 }
 

@@ -14,7 +14,7 @@ use diesel::prelude::*;
 
 use crate::Store;
 use crate::customers::to_db_time;
-use crate::database::{AnyConnection, Database};
+use crate::database::AnyConnection;
 use crate::error::Failure;
 use crate::schema::blobs;
 
@@ -22,7 +22,7 @@ use crate::schema::blobs;
 /// durable as the database's other writes) when `put` returns.
 #[derive(Debug, Clone)]
 pub(crate) struct DatabaseBlobs {
-    database: Database,
+    store: Store,
 }
 
 impl Store {
@@ -30,15 +30,19 @@ impl Store {
     #[must_use]
     pub fn blobs(&self) -> Arc<dyn BlobStore> {
         Arc::new(DatabaseBlobs {
-            database: self.database().clone(),
+            store: self.clone(),
         })
     }
 }
 
 /// Inserts or replaces a key's bytes in one statement (`ON CONFLICT` is not in the common
 /// subset, so each arm runs on its own connection type; the statement is the same).
-fn upsert(conn: &mut AnyConnection, key: &str, bytes: &[u8]) -> Result<(), Failure> {
-    let now = to_db_time(Utc::now());
+fn upsert(
+    conn: &mut AnyConnection,
+    key: &str,
+    bytes: &[u8],
+    now: chrono::NaiveDateTime,
+) -> Result<(), Failure> {
     let row = (
         blobs::key.eq(key),
         blobs::bytes.eq(bytes),
@@ -67,16 +71,19 @@ impl BlobStore for DatabaseBlobs {
     async fn put(&self, key: &BlobKey, bytes: &[u8]) -> Result<(), StoreError> {
         let key = key.as_str().to_owned();
         let bytes = bytes.to_vec();
+        let now = self.store.db_now();
         Ok(self
-            .database
-            .write(move |conn| upsert(conn, &key, &bytes))
+            .store
+            .database()
+            .write(move |conn| upsert(conn, &key, &bytes, now))
             .await?)
     }
 
     async fn get(&self, key: &BlobKey) -> Result<Option<Vec<u8>>, StoreError> {
         let key = key.as_str().to_owned();
         Ok(self
-            .database
+            .store
+            .database()
             .read(move |conn| {
                 Ok(blobs::table
                     .find(key)
@@ -90,7 +97,8 @@ impl BlobStore for DatabaseBlobs {
     async fn delete(&self, key: &BlobKey) -> Result<(), StoreError> {
         let key = key.as_str().to_owned();
         Ok(self
-            .database
+            .store
+            .database()
             .write(move |conn| {
                 diesel::delete(blobs::table.find(&key)).execute(conn)?;
                 Ok(())
@@ -109,7 +117,8 @@ impl BlobStore for DatabaseBlobs {
         // Whole seconds, like `created_at`; truncating only makes the cut-off earlier.
         let written_before = to_db_time(written_before);
         Ok(self
-            .database
+            .store
+            .database()
             .read(move |conn| {
                 Ok(blobs::table
                     .filter(blobs::key.gt(after))

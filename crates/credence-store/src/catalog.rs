@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
-use chrono::{NaiveDateTime, Utc};
+use chrono::NaiveDateTime;
 use credence_domain::catalog::{
     AttributeKind, AttributeOption, AttributeValue, Locale, Localized, Product, ProductAttribute,
     ProductCode, ProductDraft,
@@ -21,18 +21,12 @@ use serde_json::{Map, Value};
 
 use crate::Store;
 use crate::accounts::is_unique_violation;
-use crate::customers::to_db_time;
 use crate::database::AnyConnection;
 use crate::error::Failure;
 use crate::schema::{product_attributes, products};
 
 /// How often an upsert is retried after losing a race to insert the same key.
 pub(crate) const UPSERT_ATTEMPTS: u32 = 3;
-
-/// Now, for `updated_at` columns the ports give no time for.
-pub(crate) fn db_now() -> NaiveDateTime {
-    to_db_time(Utc::now())
-}
 
 fn localized_object(texts: &Localized) -> Value {
     Value::Object(
@@ -251,8 +245,12 @@ fn kind_columns(kind: &AttributeKind) -> (Option<i64>, Option<i64>, Option<Strin
 }
 
 /// Upserts the product row and replaces its attributes; `true` when it inserted the row.
-fn save_in(conn: &mut AnyConnection, code: &str, draft: &ProductDraft) -> Result<bool, Failure> {
-    let now = db_now();
+fn save_in(
+    conn: &mut AnyConnection,
+    code: &str,
+    draft: &ProductDraft,
+    now: NaiveDateTime,
+) -> Result<bool, Failure> {
     let titles = localized_json(&draft.titles);
     let descriptions = localized_json(&draft.descriptions);
     let fields = (
@@ -332,10 +330,11 @@ impl ProductCatalog for Store {
         loop {
             attempts += 1;
             let (code, draft) = (code.as_str().to_owned(), draft.clone());
+            let now = self.db_now();
             let result = self
                 .database()
                 .write(move |conn| {
-                    let created = save_in(conn, &code, &draft)?;
+                    let created = save_in(conn, &code, &draft, now)?;
                     let product = load_product(conn, &code)?.ok_or_else(|| {
                         Failure::corrupt("product", "vanished right after its save")
                     })?;
@@ -352,14 +351,12 @@ impl ProductCatalog for Store {
 
     async fn withdraw_product(&self, code: &ProductCode) -> Result<bool, StoreError> {
         let code = code.as_str().to_owned();
+        let now = self.db_now();
         Ok(self
             .database()
             .write(move |conn| {
                 let updated = diesel::update(products::table.find(&code))
-                    .set((
-                        products::available.eq(false),
-                        products::updated_at.eq(db_now()),
-                    ))
+                    .set((products::available.eq(false), products::updated_at.eq(now)))
                     .execute(conn)?;
                 Ok(updated > 0)
             })

@@ -259,6 +259,7 @@ fn parse_url(url: &str) -> Result<(Backend, String), SetupError> {
     Ok((Backend::Sqlite, path.to_owned()))
 }
 
+#[cfg(feature = "bench-support")]
 /// The admin URL with its database name replaced.
 pub(crate) fn with_database(url: &str, name: &str) -> String {
     let (base, query) = url
@@ -564,6 +565,7 @@ impl Database {
         }
     }
 
+    #[cfg(feature = "bench-support")]
     /// A connection from the write pool, for blocking helpers (bulk loading).
     pub(crate) fn write_connection(&self) -> Result<Conn, Failure> {
         checkout_failure(self.inner.write.pool())
@@ -598,6 +600,7 @@ impl std::fmt::Debug for HeldConnections {
     }
 }
 
+#[cfg(feature = "bench-support")]
 fn checkout_failure(pool: &ConnPool) -> Result<Conn, Failure> {
     pool.get()
         .map_err(|error| Failure::Unavailable(Box::new(error) as BoxError))

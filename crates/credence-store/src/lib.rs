@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 mod accounts;
+#[cfg(feature = "bench-support")]
 pub mod bench_support;
 mod blobs;
 mod catalog;
@@ -30,7 +31,7 @@ mod tasks;
 pub mod test_support;
 
 use async_trait::async_trait;
-use credence_domain::ports::{Readiness, StoreError};
+use credence_domain::ports::{Clock, Readiness, StoreError, SystemClock};
 use diesel::connection::SimpleConnection;
 
 pub use blobs::FsBlobStore;
@@ -42,13 +43,25 @@ pub use database::{Backend, Database, PoolOptions, SetupError};
 /// Documents and blobs, whose methods share names with the customer port's, come as their
 /// own trait objects: [`Store::documents`] and [`Store::blobs`] ([`FsBlobStore`] keeps blobs
 /// in a directory instead).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Store {
     database: Database,
     /// Shared by the store's clones, so every port's admissions batch together.
     admissions: std::sync::Arc<group_commit::GroupCommit>,
     /// Shared by the store's clones, so every port's account reads batch together.
     account_reads: std::sync::Arc<group_read::GroupRead>,
+    /// The time of writes whose port gives none (`updated_at` columns).
+    clock: std::sync::Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("database", &self.database)
+            .field("admissions", &self.admissions)
+            .field("account_reads", &self.account_reads)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Store {
@@ -58,8 +71,20 @@ impl Store {
         Self {
             admissions: std::sync::Arc::new(group_commit::GroupCommit::new(database.backend())),
             account_reads: std::sync::Arc::default(),
+            clock: std::sync::Arc::new(SystemClock),
             database,
         }
+    }
+
+    /// The same store, telling the time of writes whose port gives none by `clock`.
+    #[must_use]
+    pub fn with_clock(self, clock: std::sync::Arc<dyn Clock>) -> Self {
+        Self { clock, ..self }
+    }
+
+    /// Now, as the database stores it, for writes whose port gives no time.
+    pub(crate) fn db_now(&self) -> chrono::NaiveDateTime {
+        customers::to_db_time(self.clock.now())
     }
 
     /// How many admissions were written together with others (group commit) so far.

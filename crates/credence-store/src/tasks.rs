@@ -26,9 +26,7 @@ use crate::Store;
 use crate::accounts::{
     Refusal, Settle, admit_in, is_unique_violation, lock_account, reservation_by_tag, settle_in,
 };
-use crate::catalog::{
-    UPSERT_ATTEMPTS, db_now, localized_json, parse_localized, parse_values, values_json,
-};
+use crate::catalog::{UPSERT_ATTEMPTS, localized_json, parse_localized, parse_values, values_json};
 use crate::customers::to_db_time;
 use crate::database::AnyConnection;
 use crate::error::Failure;
@@ -338,10 +336,10 @@ impl TaskBoard for Store {
         loop {
             attempts += 1;
             let (code, draft) = (code.to_owned(), draft.clone());
+            let now = self.db_now();
             let result = self
                 .database()
                 .write(move |conn| {
-                    let now = db_now();
                     let (titles, descriptions) = (
                         localized_json(&draft.titles),
                         localized_json(&draft.descriptions),

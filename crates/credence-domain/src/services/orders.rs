@@ -252,10 +252,12 @@ impl OrderService {
         }
     }
 
-    /// Submits a task from one of the caller's templates: prices it (unit price × quantity),
-    /// admits it against the paying account and creates it, in one transaction.
+    /// Submits a task from one of the caller's templates: checks the template's values against
+    /// the product as it is now, prices it (unit price × quantity), admits it against the
+    /// paying account and creates it, in one transaction.
     ///
     /// # Errors
+    /// [`OrderError::Attributes`] listing every attribute the product no longer accepts;
     /// [`OrderError::Credit`] with `CreditError::Refused` and both amounts when it does not fit.
     pub async fn submit(
         &self,
@@ -282,6 +284,11 @@ impl OrderService {
         if !product.available {
             return Err(OrderError::ProductUnavailable(product.code));
         }
+        // The product may have changed since the template was saved: its values are checked
+        // against the product as it is now.
+        product
+            .check_values(&template.attributes)
+            .map_err(OrderError::Attributes)?;
         let amount = product
             .price
             .amount()
