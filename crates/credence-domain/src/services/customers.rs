@@ -1,4 +1,15 @@
-//! The customer use cases of seed 002 (with 003's `me` and 004's PUT-upsert).
+//! The customer use cases: list, search, get, `me`, create, update, upsert by UUID, replace,
+//! delete, projects and logos.
+
+mod errors;
+mod logos;
+mod projects;
+
+pub use errors::{
+    CreateCustomerError, DeleteCustomerError, GetCustomerError, ListCustomersError, ProjectError,
+    UpdateCustomerError,
+};
+use errors::{Failure, SaveFailure, unknown_document};
 
 use std::sync::Arc;
 
@@ -33,126 +44,6 @@ use crate::search::{ScoredCustomer, SearchQuery};
 use crate::settings::Settings;
 use chrono::{DateTime, Utc};
 
-/// Why a list failed.
-#[derive(Debug, thiserror::Error)]
-pub enum ListCustomersError {
-    /// The caller's role may not use this function: `403`.
-    #[error("{}", super::FORBIDDEN)]
-    Forbidden,
-    /// The store failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-/// Why a show failed.
-#[derive(Debug, thiserror::Error)]
-pub enum GetCustomerError {
-    /// The caller's role may not use this function: `403`.
-    #[error("{}", super::FORBIDDEN)]
-    Forbidden,
-    /// `404 not_found`, naming the id or reference as given.
-    #[error("The customer with the id {0} doesn't exist.")]
-    NotFound(CustomerKey),
-    /// `404 not_found`: the customer has no logo file of this name.
-    #[error("The logo {0} doesn't exist.")]
-    LogoNotFound(String),
-    /// The store failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-/// Why a creation failed.
-#[derive(Debug, thiserror::Error)]
-pub enum CreateCustomerError {
-    /// The caller's role may not use this function: `403`.
-    #[error("{}", super::FORBIDDEN)]
-    Forbidden,
-    /// Bad input (400 or 404, see [`InputError`]).
-    #[error(transparent)]
-    Input(#[from] InputError),
-    /// A live customer has the reference: `400 not_unique`.
-    #[error("reference already used")]
-    DuplicateReference,
-    /// The store failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-/// Why an update, an upsert or a replacement failed.
-#[derive(Debug, thiserror::Error)]
-pub enum UpdateCustomerError {
-    /// The caller's role may not use this function: `403`.
-    #[error("{}", super::FORBIDDEN)]
-    Forbidden,
-    /// The customer to update does not exist.
-    #[error("The customer with the id {0} doesn't exist.")]
-    NotFound(CustomerKey),
-    /// Bad input (400 or 404, see [`InputError`]).
-    #[error(transparent)]
-    Input(#[from] InputError),
-    /// Another live customer has the reference: `400 not_unique`.
-    #[error("reference already used")]
-    DuplicateReference,
-    /// The store failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-/// Why a delete failed.
-#[derive(Debug, thiserror::Error)]
-pub enum DeleteCustomerError {
-    /// The caller's role may not use this function: `403`.
-    #[error("{}", super::FORBIDDEN)]
-    Forbidden,
-    /// The customer does not exist.
-    #[error("The customer with the id {0} doesn't exist.")]
-    NotFound(CustomerKey),
-    /// Live sub-customers still hang below it: `400 delete_failed`.
-    #[error("Failed to delete instance.")]
-    HasSubCustomers,
-    /// The store failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-/// Why a project operation (`/customers/{id}/projects...`) failed.
-#[derive(Debug, thiserror::Error)]
-pub enum ProjectError {
-    /// The caller's role may not use this function: `403`.
-    #[error("{}", super::FORBIDDEN)]
-    Forbidden,
-    /// The customer does not exist, or is outside the caller's scope: `404`.
-    #[error("The customer with the id {0} doesn't exist.")]
-    CustomerNotFound(CustomerKey),
-    /// The customer has no project with this id: `404`.
-    #[error("The project with the id {0} doesn't exist.")]
-    ProjectNotFound(ProjectId),
-    /// Bad input: a blank or long name, or one project too many.
-    #[error(transparent)]
-    Input(#[from] InputError),
-    /// The customer's reference was taken by a concurrent write: `400 not_unique`.
-    #[error("reference already used")]
-    DuplicateReference,
-    /// The store failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-impl From<WriteError> for ProjectError {
-    fn from(e: WriteError) -> Self {
-        match e {
-            // The customer row is written back unchanged: its references were valid a moment
-            // ago, so these only happen when a concurrent write changed them.
-            WriteError::DuplicateReference => Self::DuplicateReference,
-            WriteError::DanglingReference => Self::Input(dangling()),
-            WriteError::AccountInUse => Self::Input(currency_locked()),
-            WriteError::TooManyDocuments => Self::Input(too_many_documents()),
-            WriteError::UnknownDocument(uuid) => Self::Input(unknown_document(uuid)),
-            WriteError::Store(e) => Self::Store(e),
-        }
-    }
-}
-
 /// The outcome of an upsert: the customer, and whether it was created (201) or updated (200).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Saved {
@@ -185,96 +76,6 @@ impl std::fmt::Debug for ReferencePorts {
     }
 }
 
-/// Input errors and store failures, before they become an operation's own error.
-enum Failure {
-    Input(InputError),
-    Store(StoreError),
-}
-
-impl From<InputError> for Failure {
-    fn from(e: InputError) -> Self {
-        Self::Input(e)
-    }
-}
-
-impl From<StoreError> for Failure {
-    fn from(e: StoreError) -> Self {
-        Self::Store(e)
-    }
-}
-
-impl From<Failure> for CreateCustomerError {
-    fn from(f: Failure) -> Self {
-        match f {
-            Failure::Input(e) => Self::Input(e),
-            Failure::Store(e) => Self::Store(e),
-        }
-    }
-}
-
-impl From<Failure> for UpdateCustomerError {
-    fn from(f: Failure) -> Self {
-        match f {
-            Failure::Input(e) => Self::Input(e),
-            Failure::Store(e) => Self::Store(e),
-        }
-    }
-}
-
-fn currency_locked() -> InputError {
-    InputError::invalid(
-        "currency",
-        "The currency cannot change while the account holds a balance or reservations.",
-    )
-}
-
-fn too_many_documents() -> InputError {
-    InputError::invalid(
-        "documents",
-        "The customer cannot hold more documents than the configured limit.",
-    )
-}
-
-fn unknown_document(uuid: Uuid) -> InputError {
-    InputError::NotFound {
-        noun: "document",
-        key: uuid.to_string(),
-    }
-}
-
-fn dangling() -> InputError {
-    InputError::invalid(
-        "customer",
-        "A row this customer refers to was deleted meanwhile; please retry.",
-    )
-}
-
-impl From<WriteError> for CreateCustomerError {
-    fn from(e: WriteError) -> Self {
-        match e {
-            WriteError::DuplicateReference => Self::DuplicateReference,
-            WriteError::DanglingReference => Self::Input(dangling()),
-            WriteError::AccountInUse => Self::Input(currency_locked()),
-            WriteError::TooManyDocuments => Self::Input(too_many_documents()),
-            WriteError::UnknownDocument(uuid) => Self::Input(unknown_document(uuid)),
-            WriteError::Store(e) => Self::Store(e),
-        }
-    }
-}
-
-impl From<WriteError> for UpdateCustomerError {
-    fn from(e: WriteError) -> Self {
-        match e {
-            WriteError::DuplicateReference => Self::DuplicateReference,
-            WriteError::DanglingReference => Self::Input(dangling()),
-            WriteError::AccountInUse => Self::Input(currency_locked()),
-            WriteError::TooManyDocuments => Self::Input(too_many_documents()),
-            WriteError::UnknownDocument(uuid) => Self::Input(unknown_document(uuid)),
-            WriteError::Store(e) => Self::Store(e),
-        }
-    }
-}
-
 /// What a write carries besides the customer's fields: a new logo, documents to attach.
 struct Extras {
     logo: Option<LogoUpload>,
@@ -286,48 +87,6 @@ impl Extras {
         Self {
             logo: input.logo.take(),
             links: std::mem::take(&mut input.documents),
-        }
-    }
-}
-
-/// Why a customer write failed, before it becomes an operation's own error.
-enum SaveFailure {
-    Input(InputError),
-    Write(WriteError),
-}
-
-impl From<InputError> for SaveFailure {
-    fn from(e: InputError) -> Self {
-        Self::Input(e)
-    }
-}
-
-impl From<StoreError> for SaveFailure {
-    fn from(e: StoreError) -> Self {
-        Self::Write(WriteError::Store(e))
-    }
-}
-
-impl From<WriteError> for SaveFailure {
-    fn from(e: WriteError) -> Self {
-        Self::Write(e)
-    }
-}
-
-impl From<SaveFailure> for CreateCustomerError {
-    fn from(f: SaveFailure) -> Self {
-        match f {
-            SaveFailure::Input(e) => Self::Input(e),
-            SaveFailure::Write(e) => e.into(),
-        }
-    }
-}
-
-impl From<SaveFailure> for UpdateCustomerError {
-    fn from(f: SaveFailure) -> Self {
-        match f {
-            SaveFailure::Input(e) => Self::Input(e),
-            SaveFailure::Write(e) => e.into(),
         }
     }
 }
@@ -615,128 +374,6 @@ impl CustomerService {
         }
     }
 
-    /// A customer's projects (`GET /customers/{id}/projects`), in order.
-    ///
-    /// # Errors
-    /// [`ProjectError::CustomerNotFound`] outside the caller's scope.
-    pub async fn projects(
-        &self,
-        principal: &Principal,
-        key: &CustomerKey,
-    ) -> Result<Vec<Project>, ProjectError> {
-        Ok(self.project_owner(principal, key).await?.data.projects)
-    }
-
-    /// Adds a project at the end of the customer's list (`POST /customers/{id}/projects`).
-    ///
-    /// # Errors
-    /// [`ProjectError::Input`] for a bad name or a full list.
-    pub async fn add_project(
-        &self,
-        principal: &Principal,
-        key: &CustomerKey,
-        name: &str,
-    ) -> Result<Project, ProjectError> {
-        let name = project_name(name)?;
-        let mut customer = self.project_owner(principal, key).await?;
-        if customer.data.projects.len() >= MAX_PROJECTS {
-            return Err(InputError::invalid(
-                "customerProjects",
-                format!("customerProjects cannot hold more than {MAX_PROJECTS} projects."),
-            )
-            .into());
-        }
-        customer.data.projects.push(Project { id: None, name });
-        let saved = self.save_projects(&customer).await?;
-        // The store keeps the order, so the new project is the last one.
-        saved
-            .data
-            .projects
-            .last()
-            .cloned()
-            .ok_or_else(|| StoreError::Unexpected("the added project was not stored".into()).into())
-    }
-
-    /// Renames a project (`PUT /customers/{id}/projects/{pid}`); it keeps its id and place.
-    ///
-    /// # Errors
-    /// [`ProjectError::ProjectNotFound`] when the customer has no such project.
-    pub async fn rename_project(
-        &self,
-        principal: &Principal,
-        key: &CustomerKey,
-        id: ProjectId,
-        name: &str,
-    ) -> Result<Project, ProjectError> {
-        let name = project_name(name)?;
-        let mut customer = self.project_owner(principal, key).await?;
-        let project = customer
-            .data
-            .projects
-            .iter_mut()
-            .find(|p| p.id == Some(id))
-            .ok_or(ProjectError::ProjectNotFound(id))?;
-        project.name = name;
-        let saved = self.save_projects(&customer).await?;
-        saved
-            .data
-            .projects
-            .into_iter()
-            .find(|p| p.id == Some(id))
-            .ok_or(ProjectError::ProjectNotFound(id))
-    }
-
-    /// Removes a project (`DELETE /customers/{id}/projects/{pid}`).
-    ///
-    /// # Errors
-    /// [`ProjectError::ProjectNotFound`] when the customer has no such project.
-    pub async fn remove_project(
-        &self,
-        principal: &Principal,
-        key: &CustomerKey,
-        id: ProjectId,
-    ) -> Result<(), ProjectError> {
-        let mut customer = self.project_owner(principal, key).await?;
-        let before = customer.data.projects.len();
-        customer.data.projects.retain(|p| p.id != Some(id));
-        if customer.data.projects.len() == before {
-            return Err(ProjectError::ProjectNotFound(id));
-        }
-        self.save_projects(&customer).await?;
-        Ok(())
-    }
-
-    /// The customer whose projects the caller works on: the same roles and scope as
-    /// [`CustomerService::update`].
-    async fn project_owner(
-        &self,
-        principal: &Principal,
-        key: &CustomerKey,
-    ) -> Result<Customer, ProjectError> {
-        if !uses_back_office(principal) {
-            return Err(ProjectError::Forbidden);
-        }
-        self.find_in_scope(principal, key)
-            .await?
-            .ok_or_else(|| ProjectError::CustomerNotFound(key.clone()))
-    }
-
-    /// Writes the customer back with its changed project list, through the ordinary
-    /// `update` port, so the list changes in the customer's own transaction.
-    async fn save_projects(&self, customer: &Customer) -> Result<Customer, ProjectError> {
-        self.customers
-            .update(
-                customer.id,
-                &customer.data,
-                &DocumentLinks::none(),
-                // The credit limit is written back unchanged: no history row to sign.
-                None,
-                self.clock.now(),
-            )
-            .await?
-            .ok_or_else(|| ProjectError::CustomerNotFound(CustomerKey::Id(customer.id)))
-    }
-
     /// The live customer a key names, if the caller may reach it: outside its scope a
     /// customer does not exist (`404`, exactly as if absent).
     async fn find_in_scope(
@@ -897,85 +534,6 @@ impl CustomerService {
             }
         }
         Ok(out)
-    }
-
-    /// Decodes an uploaded logo within bounds, renders its `small_` and `medium_` copies and
-    /// stores all three; returns the name they share.
-    async fn store_logo(
-        &self,
-        customer: Uuid,
-        logo: Option<LogoUpload>,
-        now: DateTime<Utc>,
-    ) -> Result<Option<LogoName>, SaveFailure> {
-        let Some(logo) = logo else {
-            return Ok(None);
-        };
-        let boxes: Vec<u32> = LogoVariant::ALL
-            .iter()
-            .filter_map(|v| v.bounding_box())
-            .collect();
-        let rendered = self
-            .media
-            .images
-            .render(&logo.bytes, logo.kind, IMAGE_BOUNDS, &boxes)
-            .await
-            .map_err(InputError::from)?;
-        if rendered.len() != boxes.len() {
-            return Err(StoreError::Unexpected("the image renderer skipped a size".into()).into());
-        }
-        let nonce = Uuid::new_v4().as_fields().0;
-        let name = LogoName::new(now.timestamp_millis(), nonce, &logo);
-        let mut renditions = rendered.into_iter();
-        for variant in LogoVariant::ALL {
-            let bytes = match variant.bounding_box() {
-                None => logo.bytes.clone(),
-                Some(_) => renditions.next().unwrap_or_default(),
-            };
-            let key = BlobKey::logo(customer, &name.file(variant));
-            if let Err(e) = self.media.blobs.put(&key, &bytes).await {
-                self.drop_logo(customer, Some(&name)).await;
-                return Err(e.into());
-            }
-        }
-        Ok(Some(name))
-    }
-
-    /// Best-effort removal of a logo's renditions that no row points to (any more).
-    async fn drop_logo(&self, customer: Uuid, logo: Option<&LogoName>) {
-        let Some(logo) = logo else {
-            return;
-        };
-        for variant in LogoVariant::ALL {
-            let key = BlobKey::logo(customer, &logo.file(variant));
-            let _ = self.media.blobs.delete(&key).await;
-        }
-    }
-
-    /// One rendition of a customer's logo (`GET /customers/{id}/logo/{file}`): the bytes and
-    /// their media type.
-    ///
-    /// # Errors
-    /// [`GetCustomerError::NotFound`] for a customer outside scope,
-    /// [`GetCustomerError::LogoNotFound`] for a file that is not one of its logo's.
-    pub async fn logo(
-        &self,
-        principal: &Principal,
-        key: &CustomerKey,
-        file: &str,
-    ) -> Result<(Vec<u8>, &'static str), GetCustomerError> {
-        let customer = self.get(principal, key).await?;
-        let not_found = || GetCustomerError::LogoNotFound(file.to_owned());
-        let logo = customer.data.logo.as_ref().ok_or_else(not_found)?;
-        let variant = logo.variant_of(file).ok_or_else(not_found)?;
-        let bytes = self
-            .media
-            .blobs
-            .get(&BlobKey::logo(customer.uuid, &logo.file(variant)))
-            .await?
-            .ok_or_else(|| {
-                StoreError::Unexpected(format!("the logo {file} has no bytes").into())
-            })?;
-        Ok((bytes, logo.mime()))
     }
 
     /// Builds a customer's data from validated input. `existing` is the stored customer for

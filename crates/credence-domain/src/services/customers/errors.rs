@@ -1,0 +1,260 @@
+//! What can go wrong in the customer use cases: each operation's own error, and the
+//! failures they are built from.
+
+#[allow(
+    clippy::wildcard_imports,
+    reason = "split from the parent module, whose imports it shares"
+)]
+use super::*;
+
+/// Why a list failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ListCustomersError {
+    /// The caller's role may not use this function: `403`.
+    #[error("{}", super::super::FORBIDDEN)]
+    Forbidden,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Why a show failed.
+#[derive(Debug, thiserror::Error)]
+pub enum GetCustomerError {
+    /// The caller's role may not use this function: `403`.
+    #[error("{}", super::super::FORBIDDEN)]
+    Forbidden,
+    /// `404 not_found`, naming the id or reference as given.
+    #[error("The customer with the id {0} doesn't exist.")]
+    NotFound(CustomerKey),
+    /// `404 not_found`: the customer has no logo file of this name.
+    #[error("The logo {0} doesn't exist.")]
+    LogoNotFound(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Why a creation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateCustomerError {
+    /// The caller's role may not use this function: `403`.
+    #[error("{}", super::super::FORBIDDEN)]
+    Forbidden,
+    /// Bad input (400 or 404, see [`InputError`]).
+    #[error(transparent)]
+    Input(#[from] InputError),
+    /// A live customer has the reference: `400 not_unique`.
+    #[error("reference already used")]
+    DuplicateReference,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Why an update, an upsert or a replacement failed.
+#[derive(Debug, thiserror::Error)]
+pub enum UpdateCustomerError {
+    /// The caller's role may not use this function: `403`.
+    #[error("{}", super::super::FORBIDDEN)]
+    Forbidden,
+    /// The customer to update does not exist.
+    #[error("The customer with the id {0} doesn't exist.")]
+    NotFound(CustomerKey),
+    /// Bad input (400 or 404, see [`InputError`]).
+    #[error(transparent)]
+    Input(#[from] InputError),
+    /// Another live customer has the reference: `400 not_unique`.
+    #[error("reference already used")]
+    DuplicateReference,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Why a delete failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DeleteCustomerError {
+    /// The caller's role may not use this function: `403`.
+    #[error("{}", super::super::FORBIDDEN)]
+    Forbidden,
+    /// The customer does not exist.
+    #[error("The customer with the id {0} doesn't exist.")]
+    NotFound(CustomerKey),
+    /// Live sub-customers still hang below it: `400 delete_failed`.
+    #[error("Failed to delete instance.")]
+    HasSubCustomers,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Why a project operation (`/customers/{id}/projects...`) failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectError {
+    /// The caller's role may not use this function: `403`.
+    #[error("{}", super::super::FORBIDDEN)]
+    Forbidden,
+    /// The customer does not exist, or is outside the caller's scope: `404`.
+    #[error("The customer with the id {0} doesn't exist.")]
+    CustomerNotFound(CustomerKey),
+    /// The customer has no project with this id: `404`.
+    #[error("The project with the id {0} doesn't exist.")]
+    ProjectNotFound(ProjectId),
+    /// Bad input: a blank or long name, or one project too many.
+    #[error(transparent)]
+    Input(#[from] InputError),
+    /// The customer's reference was taken by a concurrent write: `400 not_unique`.
+    #[error("reference already used")]
+    DuplicateReference,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<WriteError> for ProjectError {
+    fn from(e: WriteError) -> Self {
+        match e {
+            // The customer row is written back unchanged: its references were valid a moment
+            // ago, so these only happen when a concurrent write changed them.
+            WriteError::DuplicateReference => Self::DuplicateReference,
+            WriteError::DanglingReference => Self::Input(dangling()),
+            WriteError::AccountInUse => Self::Input(currency_locked()),
+            WriteError::TooManyDocuments => Self::Input(too_many_documents()),
+            WriteError::UnknownDocument(uuid) => Self::Input(unknown_document(uuid)),
+            WriteError::Store(e) => Self::Store(e),
+        }
+    }
+}
+
+/// Input errors and store failures, before they become an operation's own error.
+pub(super) enum Failure {
+    Input(InputError),
+    Store(StoreError),
+}
+
+impl From<InputError> for Failure {
+    fn from(e: InputError) -> Self {
+        Self::Input(e)
+    }
+}
+
+impl From<StoreError> for Failure {
+    fn from(e: StoreError) -> Self {
+        Self::Store(e)
+    }
+}
+
+impl From<Failure> for CreateCustomerError {
+    fn from(f: Failure) -> Self {
+        match f {
+            Failure::Input(e) => Self::Input(e),
+            Failure::Store(e) => Self::Store(e),
+        }
+    }
+}
+
+impl From<Failure> for UpdateCustomerError {
+    fn from(f: Failure) -> Self {
+        match f {
+            Failure::Input(e) => Self::Input(e),
+            Failure::Store(e) => Self::Store(e),
+        }
+    }
+}
+
+pub(super) fn currency_locked() -> InputError {
+    InputError::invalid(
+        "currency",
+        "The currency cannot change while the account holds a balance or reservations.",
+    )
+}
+
+pub(super) fn too_many_documents() -> InputError {
+    InputError::invalid(
+        "documents",
+        "The customer cannot hold more documents than the configured limit.",
+    )
+}
+
+pub(super) fn unknown_document(uuid: Uuid) -> InputError {
+    InputError::NotFound {
+        noun: "document",
+        key: uuid.to_string(),
+    }
+}
+
+pub(super) fn dangling() -> InputError {
+    InputError::invalid(
+        "customer",
+        "A row this customer refers to was deleted meanwhile; please retry.",
+    )
+}
+
+impl From<WriteError> for CreateCustomerError {
+    fn from(e: WriteError) -> Self {
+        match e {
+            WriteError::DuplicateReference => Self::DuplicateReference,
+            WriteError::DanglingReference => Self::Input(dangling()),
+            WriteError::AccountInUse => Self::Input(currency_locked()),
+            WriteError::TooManyDocuments => Self::Input(too_many_documents()),
+            WriteError::UnknownDocument(uuid) => Self::Input(unknown_document(uuid)),
+            WriteError::Store(e) => Self::Store(e),
+        }
+    }
+}
+
+impl From<WriteError> for UpdateCustomerError {
+    fn from(e: WriteError) -> Self {
+        match e {
+            WriteError::DuplicateReference => Self::DuplicateReference,
+            WriteError::DanglingReference => Self::Input(dangling()),
+            WriteError::AccountInUse => Self::Input(currency_locked()),
+            WriteError::TooManyDocuments => Self::Input(too_many_documents()),
+            WriteError::UnknownDocument(uuid) => Self::Input(unknown_document(uuid)),
+            WriteError::Store(e) => Self::Store(e),
+        }
+    }
+}
+
+/// Why a customer write failed, before it becomes an operation's own error.
+pub(super) enum SaveFailure {
+    Input(InputError),
+    Write(WriteError),
+}
+
+impl From<InputError> for SaveFailure {
+    fn from(e: InputError) -> Self {
+        Self::Input(e)
+    }
+}
+
+impl From<StoreError> for SaveFailure {
+    fn from(e: StoreError) -> Self {
+        Self::Write(WriteError::Store(e))
+    }
+}
+
+impl From<WriteError> for SaveFailure {
+    fn from(e: WriteError) -> Self {
+        Self::Write(e)
+    }
+}
+
+impl From<SaveFailure> for CreateCustomerError {
+    fn from(f: SaveFailure) -> Self {
+        match f {
+            SaveFailure::Input(e) => Self::Input(e),
+            SaveFailure::Write(e) => e.into(),
+        }
+    }
+}
+
+impl From<SaveFailure> for UpdateCustomerError {
+    fn from(f: SaveFailure) -> Self {
+        match f {
+            SaveFailure::Input(e) => Self::Input(e),
+            SaveFailure::Write(e) => e.into(),
+        }
+    }
+}

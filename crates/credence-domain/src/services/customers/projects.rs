@@ -1,0 +1,132 @@
+//! A customer's projects: listed, added, renamed and removed, each a write of the whole
+//! customer so the project list and the customer stay one.
+
+#[allow(
+    clippy::wildcard_imports,
+    reason = "split from the parent module, whose imports it shares"
+)]
+use super::*;
+
+impl CustomerService {
+    /// A customer's projects (`GET /customers/{id}/projects`), in order.
+    ///
+    /// # Errors
+    /// [`ProjectError::CustomerNotFound`] outside the caller's scope.
+    pub async fn projects(
+        &self,
+        principal: &Principal,
+        key: &CustomerKey,
+    ) -> Result<Vec<Project>, ProjectError> {
+        Ok(self.project_owner(principal, key).await?.data.projects)
+    }
+
+    /// Adds a project at the end of the customer's list (`POST /customers/{id}/projects`).
+    ///
+    /// # Errors
+    /// [`ProjectError::Input`] for a bad name or a full list.
+    pub async fn add_project(
+        &self,
+        principal: &Principal,
+        key: &CustomerKey,
+        name: &str,
+    ) -> Result<Project, ProjectError> {
+        let name = project_name(name)?;
+        let mut customer = self.project_owner(principal, key).await?;
+        if customer.data.projects.len() >= MAX_PROJECTS {
+            return Err(InputError::invalid(
+                "customerProjects",
+                format!("customerProjects cannot hold more than {MAX_PROJECTS} projects."),
+            )
+            .into());
+        }
+        customer.data.projects.push(Project { id: None, name });
+        let saved = self.save_projects(&customer).await?;
+        // The store keeps the order, so the new project is the last one.
+        saved
+            .data
+            .projects
+            .last()
+            .cloned()
+            .ok_or_else(|| StoreError::Unexpected("the added project was not stored".into()).into())
+    }
+
+    /// Renames a project (`PUT /customers/{id}/projects/{pid}`); it keeps its id and place.
+    ///
+    /// # Errors
+    /// [`ProjectError::ProjectNotFound`] when the customer has no such project.
+    pub async fn rename_project(
+        &self,
+        principal: &Principal,
+        key: &CustomerKey,
+        id: ProjectId,
+        name: &str,
+    ) -> Result<Project, ProjectError> {
+        let name = project_name(name)?;
+        let mut customer = self.project_owner(principal, key).await?;
+        let project = customer
+            .data
+            .projects
+            .iter_mut()
+            .find(|p| p.id == Some(id))
+            .ok_or(ProjectError::ProjectNotFound(id))?;
+        project.name = name;
+        let saved = self.save_projects(&customer).await?;
+        saved
+            .data
+            .projects
+            .into_iter()
+            .find(|p| p.id == Some(id))
+            .ok_or(ProjectError::ProjectNotFound(id))
+    }
+
+    /// Removes a project (`DELETE /customers/{id}/projects/{pid}`).
+    ///
+    /// # Errors
+    /// [`ProjectError::ProjectNotFound`] when the customer has no such project.
+    pub async fn remove_project(
+        &self,
+        principal: &Principal,
+        key: &CustomerKey,
+        id: ProjectId,
+    ) -> Result<(), ProjectError> {
+        let mut customer = self.project_owner(principal, key).await?;
+        let before = customer.data.projects.len();
+        customer.data.projects.retain(|p| p.id != Some(id));
+        if customer.data.projects.len() == before {
+            return Err(ProjectError::ProjectNotFound(id));
+        }
+        self.save_projects(&customer).await?;
+        Ok(())
+    }
+
+    /// The customer whose projects the caller works on: the same roles and scope as
+    /// [`CustomerService::update`].
+    async fn project_owner(
+        &self,
+        principal: &Principal,
+        key: &CustomerKey,
+    ) -> Result<Customer, ProjectError> {
+        if !uses_back_office(principal) {
+            return Err(ProjectError::Forbidden);
+        }
+        self.find_in_scope(principal, key)
+            .await?
+            .ok_or_else(|| ProjectError::CustomerNotFound(key.clone()))
+    }
+
+    /// Writes the customer back with its changed project list, through the ordinary
+    /// `update` port, so the list changes in the customer's own transaction.
+    async fn save_projects(&self, customer: &Customer) -> Result<Customer, ProjectError> {
+        self.customers
+            .update(
+                customer.id,
+                &customer.data,
+                &DocumentLinks::none(),
+                // The credit limit is written back unchanged: no history row to sign.
+                None,
+                self.clock.now(),
+            )
+            .await?
+            .ok_or_else(|| ProjectError::CustomerNotFound(CustomerKey::Id(customer.id)))
+    }
+}
