@@ -1,0 +1,165 @@
+//! The catalog ports: products, task templates and tasks.
+
+#[allow(
+    clippy::wildcard_imports,
+    reason = "split from the parent module, whose imports it shares"
+)]
+use super::*;
+
+/// The product catalog.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait ProductCatalog: Send + Sync {
+    /// Every product (or only the available ones), ordered by code.
+    ///
+    /// # Errors
+    /// [`StoreError`] only.
+    async fn products(
+        &self,
+        only_available: bool,
+    ) -> Result<Vec<crate::catalog::Product>, StoreError>;
+
+    /// One product, available or not.
+    ///
+    /// # Errors
+    /// [`StoreError`] only.
+    async fn product(
+        &self,
+        code: &crate::catalog::ProductCode,
+    ) -> Result<Option<crate::catalog::Product>, StoreError>;
+
+    /// Creates or replaces a product with its attributes, in one transaction; `true` when it
+    /// created it.
+    ///
+    /// # Errors
+    /// [`StoreError`] only.
+    async fn save_product(
+        &self,
+        code: &crate::catalog::ProductCode,
+        draft: &crate::catalog::ProductDraft,
+    ) -> Result<(crate::catalog::Product, bool), StoreError>;
+
+    /// Withdraws a product (`available = false`); `false` when it does not exist.
+    ///
+    /// # Errors
+    /// [`StoreError`] only.
+    async fn withdraw_product(
+        &self,
+        code: &crate::catalog::ProductCode,
+    ) -> Result<bool, StoreError>;
+}
+
+/// Filters of a task list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TaskFilter {
+    /// Only this customer's tasks (`None`: every customer, for operators).
+    pub customer: Option<CustomerId>,
+    /// Only tasks in this state.
+    pub state: Option<crate::catalog::TaskState>,
+    /// Created at or after.
+    pub created_from: Option<DateTime<Utc>>,
+    /// Created at or before.
+    pub created_until: Option<DateTime<Utc>>,
+}
+
+/// Why a task could not change state.
+#[derive(Debug, thiserror::Error)]
+pub enum MoveTaskError {
+    /// No such task.
+    #[error("no such task")]
+    NotFound,
+    /// The task is not in the state the move starts from any more (a racing move won).
+    #[error("the task changed state meanwhile")]
+    Conflict,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Task templates and tasks. Submitting a task and admitting its cost are one transaction;
+/// finishing a task captures its reservation and cancelling it releases it, in the
+/// transaction that changes its state.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait TaskBoard: Send + Sync {
+    /// A customer's templates, ordered by code.
+    ///
+    /// # Errors
+    /// [`StoreError`] only.
+    async fn templates(
+        &self,
+        customer: CustomerId,
+    ) -> Result<Vec<crate::catalog::TaskTemplate>, StoreError>;
+
+    /// One template of a customer.
+    ///
+    /// # Errors
+    /// [`StoreError`] only.
+    async fn template(
+        &self,
+        customer: CustomerId,
+        code: &str,
+    ) -> Result<Option<crate::catalog::TaskTemplate>, StoreError>;
+
+    /// Creates or replaces a template; `true` when it created it.
+    ///
+    /// # Errors
+    /// [`StoreError`] only.
+    async fn save_template(
+        &self,
+        customer: CustomerId,
+        code: &str,
+        draft: &crate::catalog::TemplateDraft,
+    ) -> Result<(crate::catalog::TaskTemplate, bool), StoreError>;
+
+    /// Deletes a template; `false` when it does not exist.
+    ///
+    /// # Errors
+    /// [`StoreError`] only.
+    async fn delete_template(&self, customer: CustomerId, code: &str) -> Result<bool, StoreError>;
+
+    /// Admits the task's cost (exactly as [`AccountLedger::admit`], with `admission.amount`
+    /// the task's amount) and creates the task in the same transaction: both or neither.
+    ///
+    /// # Errors
+    /// [`AdmitError::Refused`] with both amounts.
+    async fn submit(
+        &self,
+        task: &crate::catalog::TaskDraft,
+        admission: &Admission,
+    ) -> Result<crate::catalog::Task, AdmitError>;
+
+    /// One page of tasks, newest first.
+    ///
+    /// # Errors
+    /// [`StoreError`] only.
+    async fn tasks(
+        &self,
+        filter: &TaskFilter,
+        page: PageRequest,
+    ) -> Result<Page<crate::catalog::Task>, StoreError>;
+
+    /// One task.
+    ///
+    /// # Errors
+    /// [`StoreError`] only.
+    async fn task(
+        &self,
+        id: crate::catalog::TaskId,
+    ) -> Result<Option<crate::catalog::Task>, StoreError>;
+
+    /// Moves a task from `from` to `to` with a conditional update on `from`; `finished`
+    /// captures the task's reservation (all of it) and `cancelled` releases it, in the same
+    /// transaction.
+    ///
+    /// # Errors
+    /// [`MoveTaskError::Conflict`] when the task is no longer in `from`.
+    async fn move_task(
+        &self,
+        id: crate::catalog::TaskId,
+        from: crate::catalog::TaskState,
+        to: crate::catalog::TaskState,
+        user: Option<crate::ids::UserId>,
+        now: DateTime<Utc>,
+    ) -> Result<crate::catalog::Task, MoveTaskError>;
+}

@@ -1,0 +1,243 @@
+//! The credit ports: the account ledger (admissions, settlements, postings) and the
+//! idempotency keys of money-moving requests.
+
+#[allow(
+    clippy::wildcard_imports,
+    reason = "split from the parent module, whose imports it shares"
+)]
+use super::*;
+
+/// An admission to perform atomically: check and reserve in one step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Admission {
+    /// The account that pays (the customer, or its parent for `billWithParent`).
+    pub account: CustomerId,
+    /// The customer the order is for.
+    pub customer: CustomerId,
+    /// The cost, in the account currency's minor units (> 0).
+    pub amount: i64,
+    /// The paying account's currency, which `amount` is in.
+    pub currency: crate::values::CurrencyCode,
+    /// What it is for.
+    pub description: Option<String>,
+    /// When it stops counting.
+    pub expires_at: DateTime<Utc>,
+    /// Who asks.
+    pub user: Option<crate::ids::UserId>,
+    /// Now.
+    pub now: DateTime<Utc>,
+    /// The caller's idempotency key (scoped): a second effect with the same tag is never
+    /// applied; the first one is returned instead.
+    pub idempotency: Option<String>,
+}
+
+/// A balance movement: a payment, a charge or an adjustment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Posting {
+    /// The account.
+    pub account: CustomerId,
+    /// `Payment`, `Charge` or `Adjustment`.
+    pub kind: crate::credit::EntryKind,
+    /// Signed change of the balance, minor units (never 0).
+    pub balance_delta: i64,
+    /// Description or reason.
+    pub description: Option<String>,
+    /// Who.
+    pub user: Option<crate::ids::UserId>,
+    /// Now.
+    pub now: DateTime<Utc>,
+    /// As [`Admission::idempotency`].
+    pub idempotency: Option<String>,
+}
+
+/// Why an admission was refused by the store.
+#[derive(Debug, thiserror::Error)]
+pub enum AdmitError {
+    /// Not enough credit, decided inside the store's transaction.
+    #[error(transparent)]
+    Refused(#[from] crate::credit::CreditRefused),
+    /// The account does not exist.
+    #[error("no such account")]
+    NoAccount,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Why a capture or release was refused by the store.
+#[derive(Debug, thiserror::Error)]
+pub enum SettleError {
+    /// No such reservation on this account.
+    #[error("no such reservation")]
+    NotFound,
+    /// Already captured, released or expired.
+    #[error("the reservation is not open")]
+    NotOpen,
+    /// More than the reservation holds.
+    #[error("The captured amount cannot exceed the reserved amount.")]
+    Exceeds,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Credit accounts, reservations and the ledger. Every method that changes an account runs in
+/// one transaction that writes the account, the ledger entry (and the reservation) together.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait AccountLedger: Send + Sync {
+    /// A live customer's account, with its open, unexpired reservations counted in
+    /// `reserved`; `None` for an unknown or archived customer. One read, so the marketplace's
+    /// own-account answer costs one round trip.
+    ///
+    /// # Errors
+    /// [`StoreError`] only.
+    async fn account(
+        &self,
+        customer: CustomerId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<crate::credit::CreditAccount>, StoreError>;
+
+    /// Admits a cost: releases the account's expired reservations, then reserves the amount
+    /// only if it fits, as one conditional update that re-checks the available credit inside
+    /// the transaction (never read-then-write), so racing admissions cannot both pass.
+    ///
+    /// # Errors
+    /// [`AdmitError::Refused`] with the available and requested amounts.
+    async fn admit(&self, admission: &Admission) -> Result<crate::credit::Reservation, AdmitError>;
+
+    /// Captures an open reservation (`amount` defaults to all of it; the rest is released).
+    /// `idempotency` (as [`Admission::idempotency`]) tags the ledger entry: a repeat with the
+    /// same tag answers the settled reservation and moves nothing.
+    ///
+    /// # Errors
+    /// [`SettleError`].
+    async fn capture(
+        &self,
+        account: CustomerId,
+        reservation: crate::credit::ReservationId,
+        amount: Option<i64>,
+        user: Option<crate::ids::UserId>,
+        now: DateTime<Utc>,
+        idempotency: Option<String>,
+    ) -> Result<crate::credit::Reservation, SettleError>;
+
+    /// Releases an open reservation; `idempotency` as for [`AccountLedger::capture`].
+    ///
+    /// # Errors
+    /// [`SettleError`].
+    async fn release(
+        &self,
+        account: CustomerId,
+        reservation: crate::credit::ReservationId,
+        user: Option<crate::ids::UserId>,
+        now: DateTime<Utc>,
+        idempotency: Option<String>,
+    ) -> Result<crate::credit::Reservation, SettleError>;
+
+    /// Posts a payment, charge or adjustment (charges are never refused for credit).
+    ///
+    /// # Errors
+    /// [`AdmitError::NoAccount`] when the account does not exist.
+    async fn post(&self, posting: &Posting) -> Result<crate::credit::LedgerEntry, AdmitError>;
+
+    /// Sets the credit limit (>= 0) and records it in the limit history.
+    ///
+    /// # Errors
+    /// [`AdmitError::NoAccount`] when the account does not exist.
+    async fn set_credit_limit(
+        &self,
+        account: CustomerId,
+        limit: i64,
+        user: Option<crate::ids::UserId>,
+        now: DateTime<Utc>,
+    ) -> Result<crate::credit::CreditAccount, AdmitError>;
+
+    /// One page of an account's ledger, oldest first.
+    ///
+    /// # Errors
+    /// [`StoreError`] only.
+    async fn ledger(
+        &self,
+        account: CustomerId,
+        page: PageRequest,
+    ) -> Result<Page<crate::credit::LedgerEntry>, StoreError>;
+
+    /// One page of an account's reservations, newest first.
+    ///
+    /// # Errors
+    /// [`StoreError`] only.
+    async fn reservations(
+        &self,
+        account: CustomerId,
+        page: PageRequest,
+    ) -> Result<Page<crate::credit::Reservation>, StoreError>;
+
+    /// Expires up to `limit` open reservations whose time is up, each with a conditional
+    /// update so two replicas never expire one twice. Returns how many it expired.
+    ///
+    /// # Errors
+    /// [`StoreError`] only.
+    async fn sweep_expired(&self, now: DateTime<Utc>, limit: u32) -> Result<u64, StoreError>;
+}
+
+/// How a request with an `Idempotency-Key` starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdempotencyStart {
+    /// First time: the key is now recorded as in progress; do the work, then `complete`.
+    Started,
+    /// Done before with this body: answer the stored answer.
+    Replay {
+        /// HTTP status of the first answer.
+        status: u16,
+        /// Its body.
+        body: String,
+    },
+    /// The first request with this key is still running (its lease has not lapsed): `409`.
+    InFlight,
+    /// The key was used with another request body: `422`.
+    Mismatch,
+}
+
+/// Idempotency keys (IETF draft semantics), scoped to the caller, kept 24 hours at least.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait IdempotencyStore: Send + Sync {
+    /// Records the key as in progress (with a lease) or reports how it was used before.
+    ///
+    /// # Errors
+    /// [`StoreError`] only.
+    async fn start(
+        &self,
+        scope: &str,
+        key: &str,
+        fingerprint: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<IdempotencyStart, StoreError>;
+
+    /// Stores the answer of a started key.
+    ///
+    /// # Errors
+    /// [`StoreError`] only.
+    async fn complete(
+        &self,
+        scope: &str,
+        key: &str,
+        status: u16,
+        body: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// Forgets a started key whose request failed without effect, so it can be retried.
+    ///
+    /// # Errors
+    /// [`StoreError`] only.
+    async fn abandon(&self, scope: &str, key: &str) -> Result<(), StoreError>;
+
+    /// Deletes keys created before `before`; returns how many.
+    ///
+    /// # Errors
+    /// [`StoreError`] only.
+    async fn purge(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
+}

@@ -1,0 +1,183 @@
+//! An admission inside a transaction: the payer and the customer locked live, the credit
+//! check and the reservation in one conditional `UPDATE`, the reservation and its entry.
+
+#[allow(
+    clippy::wildcard_imports,
+    reason = "split from the parent module, whose imports it shares"
+)]
+use super::*;
+
+pub(crate) fn is_unique_violation(failure: &Failure) -> bool {
+    matches!(
+        failure,
+        Failure::Query(DieselError::DatabaseError(
+            DatabaseErrorKind::UniqueViolation,
+            _
+        ))
+    )
+}
+
+/// Why an admission was refused inside its transaction (which still commits the expiries).
+pub(crate) enum Refusal {
+    NoAccount,
+    Refused(CreditRefused),
+}
+
+impl From<Refusal> for AdmitError {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::NoAccount => Self::NoAccount,
+            Refusal::Refused(refused) => Self::Refused(refused),
+        }
+    }
+}
+
+/// A reservation made (or found by its idempotency tag) by [`admit_in`].
+pub(crate) struct Admitted {
+    pub(crate) reservation: Reservation,
+    /// `false` when the tag named an earlier admission, returned as it is.
+    pub(crate) fresh: bool,
+}
+
+/// Whether the admission's customer and its paying customer are both live, share-locking
+/// their rows until the transaction ends on PostgreSQL. An archive holds them exclusively
+/// (`FOR UPDATE`), so this waits for a racing archive and then sees it committed (PostgreSQL
+/// re-checks `archived_at` on the newest row version); an archive that comes second waits for
+/// the admission and then finds its open reservation. Taking the customer rows before the
+/// account row keeps the archive's lock order (customer, then account), so the two never
+/// deadlock. SQLite's `BEGIN IMMEDIATE` already serializes writers.
+pub(crate) fn lock_live_parties(
+    conn: &mut AnyConnection,
+    admission: &Admission,
+) -> Result<bool, Failure> {
+    let mut wanted = vec![admission.customer.get(), admission.account.get()];
+    wanted.sort_unstable();
+    wanted.dedup();
+    // Two comparisons rather than `IN (...)`: a statement of one fixed shape, which diesel
+    // keeps prepared (it never caches a list of binds of varying length).
+    let query = customers::table
+        .filter(
+            customers::id
+                .eq(admission.customer.get())
+                .or(customers::id.eq(admission.account.get())),
+        )
+        .filter(customers::archived_at.is_null())
+        .select(customers::id)
+        .order(customers::id);
+    let live: Vec<i64> = match conn {
+        AnyConnection::Postgresql(c) => query.for_share().load(c)?,
+        AnyConnection::Sqlite(c) => query.load(c)?,
+    };
+    Ok(live == wanted)
+}
+
+/// The admission, on a connection inside a write transaction: the idempotency tag, the
+/// liveness of both customers, the expiry of the account's due reservations, then the
+/// conditional update that re-checks the credit, the reservation and its ledger entry.
+/// [`AccountLedger::admit`] and task submission both run exactly this.
+pub(crate) fn admit_in(
+    conn: &mut AnyConnection,
+    admission: &Admission,
+) -> Result<Result<Admitted, Refusal>, Failure> {
+    if let Some(tag) = admission.idempotency.as_deref()
+        && let Some(done) = reservation_by_tag(conn, tag)?
+    {
+        return Ok(Ok(Admitted {
+            reservation: done,
+            fresh: false,
+        }));
+    }
+    let account = admission.account.get();
+    let cost = admission.amount;
+    let now = to_db_time(admission.now);
+    if cost <= 0 {
+        return Err(Failure::Corrupt(format!(
+            "admission of {cost} (amounts are above 0)"
+        )));
+    }
+    // Archived customers have no account to reserve on (nor does an order for one).
+    if !lock_live_parties(conn, admission)? {
+        return Ok(Err(Refusal::NoAccount));
+    }
+    // The account before its reservations, as every writer does: expiring first would lock
+    // due reservations that a capture or sweeper holding the account then waits for.
+    if lock_account(conn, account)?.is_none() {
+        return Ok(Err(Refusal::NoAccount));
+    }
+    expire_account(conn, account, now)?;
+    // The admission: check and reserve in one statement.
+    let reserve = Reserve::new(account, cost, now);
+    let after: Option<(i64, i64)> = match conn {
+        AnyConnection::Postgresql(c) => reserve.get_result(c).optional()?,
+        AnyConnection::Sqlite(c) => reserve.get_result(c).optional()?,
+    };
+    let Some((balance_after, reserved_after)) = after else {
+        let Some(current) = account_at(conn, account, now)? else {
+            return Ok(Err(Refusal::NoAccount));
+        };
+        let available = current.available();
+        return Ok(Err(Refusal::Refused(CreditRefused {
+            available: i64::try_from(available).unwrap_or(if available < 0 {
+                i64::MIN
+            } else {
+                i64::MAX
+            }),
+            requested: cost,
+        })));
+    };
+    let row: ReservationRow = diesel::insert_into(reservations::table)
+        .values((
+            reservations::account_id.eq(account),
+            reservations::customer_id.eq(admission.customer.get()),
+            reservations::amount.eq(cost),
+            reservations::captured.eq(None::<i64>),
+            reservations::status.eq(OPEN),
+            reservations::description.eq(admission.description.as_deref()),
+            reservations::expires_at.eq(to_db_time(admission.expires_at)),
+            reservations::created_at.eq(now),
+            reservations::closed_at.eq(None::<NaiveDateTime>),
+            reservations::idempotency.eq(admission.idempotency.as_deref()),
+        ))
+        .returning((
+            reservations::id,
+            reservations::account_id,
+            reservations::customer_id,
+            reservations::amount,
+            reservations::captured,
+            reservations::status,
+            reservations::description,
+            reservations::expires_at,
+            reservations::created_at,
+            reservations::closed_at,
+        ))
+        .get_result(conn)?;
+    insert_entry(
+        conn,
+        &Movement {
+            account,
+            kind: EntryKind::Reservation,
+            balance_delta: 0,
+            reserved_delta: cost,
+            description: admission.description.as_deref(),
+            reservation: Some(row.id),
+            user: admission.user.map(UserId::get),
+            at: now,
+            idempotency: None,
+        },
+        balance_after,
+        reserved_after,
+    )?;
+    let reservation = row.into_domain()?;
+    Ok(Ok(Admitted {
+        reservation,
+        fresh: true,
+    }))
+}
+
+/// How a capture or release ended inside its transaction (which commits an expiry met on
+/// the way).
+pub(crate) enum Settle {
+    NotFound,
+    NotOpen,
+    Exceeds,
+}

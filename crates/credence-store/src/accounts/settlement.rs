@@ -1,0 +1,179 @@
+//! Captures and releases of reservations, and credit-limit changes with their history.
+
+#[allow(
+    clippy::wildcard_imports,
+    reason = "split from the parent module, whose imports it shares"
+)]
+use super::*;
+
+impl From<Settle> for SettleError {
+    fn from(settle: Settle) -> Self {
+        match settle {
+            Settle::NotFound => Self::NotFound,
+            Settle::NotOpen => Self::NotOpen,
+            Settle::Exceeds => Self::Exceeds,
+        }
+    }
+}
+
+/// Closes an open reservation of `account`: `captured` is `Some` for a capture (`None`
+/// captures all of it), `None` with `capture == false` for a release.
+pub(crate) fn settle_in(
+    conn: &mut AnyConnection,
+    account: i64,
+    id: i64,
+    capture: Option<Option<i64>>,
+    user: Option<i64>,
+    now: NaiveDateTime,
+    idempotency: Option<&str>,
+) -> Result<Result<Reservation, Settle>, Failure> {
+    // The account first, then the reservation (the common lock order): a sweeper or an
+    // admission expiring this reservation holds the account while it reaches for it.
+    if lock_account(conn, account)?.is_none() {
+        return Ok(Err(Settle::NotFound));
+    }
+    let Some(row) = load_reservation(conn, id)?.filter(|r| r.account_id == account) else {
+        return Ok(Err(Settle::NotFound));
+    };
+    // A retry of a settlement that was applied (its answer lost to a crash) finds its own
+    // ledger entry by tag and answers the settled reservation, instead of "closed".
+    let mut idempotency = idempotency;
+    if let Some(tag) = idempotency
+        && let Some(entry) = entry_by_tag(conn, tag)?
+    {
+        if entry.reservation.map(|r| r.0) == Some(id) {
+            return row.into_domain().map(Ok);
+        }
+        // The key tagged another effect long ago (its record since purged): it tags nothing.
+        idempotency = None;
+    }
+    if !row.is_open() {
+        return Ok(Err(Settle::NotOpen));
+    }
+    if row.expires_at <= now {
+        expire(conn, row.id, row.account_id, row.amount, now)?;
+        return Ok(Err(Settle::NotOpen));
+    }
+    let captured = match capture {
+        Some(amount) => {
+            let amount = amount.unwrap_or(row.amount);
+            if amount > row.amount {
+                return Ok(Err(Settle::Exceeds));
+            }
+            if amount < 0 {
+                return Err(Failure::Corrupt(format!(
+                    "capture of {amount} (amounts are not negative)"
+                )));
+            }
+            Some(amount)
+        }
+        None => None,
+    };
+    let (status, kind) = match captured {
+        Some(_) => (ReservationStatus::Captured, EntryKind::Capture),
+        None => (ReservationStatus::Released, EntryKind::Release),
+    };
+    let closed = diesel::update(
+        reservations::table
+            .filter(reservations::id.eq(row.id))
+            .filter(reservations::status.eq(OPEN)),
+    )
+    .set((
+        reservations::status.eq(status.as_str()),
+        reservations::captured.eq(captured),
+        reservations::closed_at.eq(Some(now)),
+    ))
+    .execute(conn)?;
+    if closed == 0 {
+        return Ok(Err(Settle::NotOpen));
+    }
+    let balance_delta = match captured {
+        Some(amount) => amount.checked_neg().ok_or_else(|| overflow(account))?,
+        None => 0,
+    };
+    let reserved_delta = row.amount.checked_neg().ok_or_else(|| overflow(account))?;
+    apply(
+        conn,
+        &Movement {
+            account,
+            kind,
+            balance_delta,
+            reserved_delta,
+            description: row.description.as_deref(),
+            reservation: Some(row.id),
+            user,
+            at: now,
+            idempotency,
+        },
+    )?
+    .ok_or_else(|| Failure::corrupt("reservation", format!("{id} has no account")))?;
+    load_reservation(conn, id)?
+        .ok_or_else(|| Failure::corrupt("reservation", "vanished during its settlement"))?
+        .into_domain()
+        .map(Ok)
+}
+
+/// The account row, locked until the transaction ends on PostgreSQL (SQLite's
+/// `BEGIN IMMEDIATE` already serializes writers). Every write that touches an account or its
+/// reservations calls this before anything else of that account, which gives all of them one
+/// lock order (see the module's notes). The lock is `FOR NO KEY UPDATE`, the one the
+/// account's own `UPDATE` takes, so taking it early adds no conflict the update would not
+/// have had (foreign-key checks of rows pointing to the account still pass).
+pub(crate) fn lock_account(
+    conn: &mut AnyConnection,
+    customer: i64,
+) -> Result<Option<AccountRow>, Failure> {
+    let query = accounts::table.find(customer);
+    Ok(match conn {
+        AnyConnection::Postgresql(c) => query
+            .select(AccountRow::as_select())
+            .for_no_key_update()
+            .first(c)
+            .optional()?,
+        AnyConnection::Sqlite(c) => query.select(AccountRow::as_select()).first(c).optional()?,
+    })
+}
+
+/// Records a credit limit in the history (`old` is `None` for an account's first limit).
+pub(crate) fn record_limit(
+    conn: &mut AnyConnection,
+    account: i64,
+    old: Option<i64>,
+    new: i64,
+    user: Option<i64>,
+    at: NaiveDateTime,
+) -> Result<(), Failure> {
+    diesel::insert_into(credit_limit_history::table)
+        .values((
+            credit_limit_history::account_id.eq(account),
+            credit_limit_history::old_limit.eq(old),
+            credit_limit_history::new_limit.eq(new),
+            credit_limit_history::user_id.eq(user),
+            credit_limit_history::at.eq(at),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Sets an account's limit, with its history row; `false` when there is no account.
+pub(crate) fn set_limit(
+    conn: &mut AnyConnection,
+    account: i64,
+    limit: i64,
+    user: Option<i64>,
+    now: NaiveDateTime,
+) -> Result<bool, Failure> {
+    let Some(row) = lock_account(conn, account)? else {
+        return Ok(false);
+    };
+    if row.credit_limit != limit {
+        diesel::update(accounts::table.find(account))
+            .set((
+                accounts::credit_limit.eq(limit),
+                accounts::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+        record_limit(conn, account, Some(row.credit_limit), limit, user, now)?;
+    }
+    Ok(true)
+}
