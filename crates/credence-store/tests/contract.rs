@@ -10,8 +10,8 @@ use credence_domain::catalog::{
     ProductCode, ProductDraft, TaskDraft, TaskId, TaskState, TemplateDraft,
 };
 use credence_domain::credit::{
-    CreditAccount, CreditRefused, EntryKind, LedgerEntry, Money, Reservation, ReservationId,
-    ReservationStatus,
+    AccountError, CreditAccount, CreditRefused, EntryKind, LedgerEntry, Money, Reservation,
+    ReservationId, ReservationStatus,
 };
 use credence_domain::customer::{
     AccountHolder, Address, Contact, Customer, CustomerData, CustomerFilter, CustomerKey,
@@ -4180,4 +4180,217 @@ fn migrations_revert_and_apply_again_on_postgres() {
         return;
     };
     migrations_revert_and_apply_again(&db);
+}
+
+// ---------------------------------------------------------------------------------------
+// The credit rule, held to its model: the store's SQL against `CreditAccount`.
+
+/// One step of a random history of an account.
+#[derive(Debug, Clone)]
+enum Step {
+    /// An admission of `cost`, expiring `expires_in` seconds later.
+    Admit { cost: i64, expires_in: i64 },
+    /// An admission of exactly the credit left, plus `extra` (0 fits, 1 does not).
+    AdmitAll { extra: i64 },
+    /// A capture of the `pick`-th reservation still open (of `percent` of it).
+    Capture { pick: usize, percent: i64 },
+    /// A release of the `pick`-th reservation still open.
+    Release { pick: usize },
+    /// A payment, a charge or an adjustment.
+    Post { kind: EntryKind, delta: i64 },
+    /// A new credit limit.
+    Limit(i64),
+    /// Time passes (reservations lapse).
+    Wait(i64),
+}
+
+fn step() -> impl proptest::strategy::Strategy<Value = Step> {
+    use proptest::prelude::*;
+    prop_oneof![
+        4 => (1_i64..700, 1_i64..40).prop_map(|(cost, expires_in)| Step::Admit { cost, expires_in }),
+        1 => (0_i64..=1).prop_map(|extra| Step::AdmitAll { extra }),
+        2 => (0_usize..4, 0_i64..=100).prop_map(|(pick, percent)| Step::Capture { pick, percent }),
+        1 => (0_usize..4).prop_map(|pick| Step::Release { pick }),
+        1 => (1_i64..500).prop_map(|delta| Step::Post { kind: EntryKind::Payment, delta }),
+        1 => (1_i64..500).prop_map(|delta| Step::Post { kind: EntryKind::Charge, delta: -delta }),
+        1 => (-300_i64..300)
+            .prop_filter("an adjustment moves money", |d| *d != 0)
+            .prop_map(|delta| Step::Post { kind: EntryKind::Adjustment, delta }),
+        1 => (0_i64..2000).prop_map(Step::Limit),
+        1 => (1_i64..30).prop_map(Step::Wait),
+    ]
+}
+
+/// The model: the pure account, and the open reservations `(id, amount, expires at)`.
+struct Model {
+    account: CreditAccount,
+    open: Vec<(ReservationId, i64, i64)>,
+}
+
+impl Model {
+    /// Lets the reservations lapsed at `now` go, as the store does before an admission and
+    /// leaves out of every read.
+    fn lapse(&mut self, now: i64) {
+        let (gone, kept): (Vec<_>, Vec<_>) = self
+            .open
+            .iter()
+            .partition(|(_, _, expires)| *expires <= now);
+        for (_, amount, _) in gone {
+            self.account.release(amount);
+        }
+        self.open = kept;
+    }
+}
+
+/// Applies `steps` to a fresh account in the store and to the model, comparing every answer
+/// and the account after every step.
+async fn store_follows_the_model(store: &Store, case: usize, steps: &[Step]) {
+    let c = funded(store, &format!("MODEL-{case}"), 1000).await;
+    let mut model = Model {
+        account: stored(store, c.id).await,
+        open: Vec::new(),
+    };
+    let mut now = 1_i64;
+    for (n, step) in steps.iter().enumerate() {
+        now += 1;
+        let context = format!("case {case}, step {n} ({step:?})");
+        let step = match step.clone() {
+            Step::AdmitAll { extra } => {
+                model.lapse(now);
+                let left = i64::try_from(model.account.available()).unwrap();
+                Step::Admit {
+                    cost: (left + extra).max(1),
+                    expires_in: 60,
+                }
+            }
+            other => other,
+        };
+        match step {
+            Step::AdmitAll { .. } => unreachable!("turned into an admission above"),
+            Step::Admit { cost, expires_in } => {
+                model.lapse(now);
+                let expected = model.account.admit(cost);
+                let answer = al(store)
+                    .admit(&admission(c.id, cost, now, now + expires_in))
+                    .await;
+                match (expected, answer) {
+                    (Ok(()), Ok(reservation)) => {
+                        model.open.push((reservation.id, cost, now + expires_in));
+                    }
+                    (Err(AccountError::Refused(want)), Err(AdmitError::Refused(got))) => {
+                        assert_eq!(got, want, "{context}");
+                    }
+                    (want, got) => panic!("{context}: model {want:?}, store {got:?}"),
+                }
+            }
+            Step::Capture { .. } | Step::Release { .. } if model.open.is_empty() => {}
+            Step::Capture { pick, percent } => {
+                let (id, amount, expires) = model.open[pick % model.open.len()];
+                let captured = amount * percent / 100;
+                let answer = al(store)
+                    .capture(c.id, id, Some(captured), None, at(now), None)
+                    .await;
+                model.open.retain(|(open, _, _)| *open != id);
+                if expires <= now {
+                    model.account.release(amount);
+                    assert!(
+                        matches!(answer, Err(SettleError::NotOpen)),
+                        "{context}: {answer:?}"
+                    );
+                } else {
+                    model.account.capture(amount, captured).unwrap();
+                    assert_eq!(answer.unwrap().captured, Some(captured), "{context}");
+                }
+            }
+            Step::Release { pick } => {
+                let (id, amount, expires) = model.open[pick % model.open.len()];
+                let answer = al(store).release(c.id, id, None, at(now), None).await;
+                model.open.retain(|(open, _, _)| *open != id);
+                model.account.release(amount);
+                if expires <= now {
+                    assert!(
+                        matches!(answer, Err(SettleError::NotOpen)),
+                        "{context}: {answer:?}"
+                    );
+                } else {
+                    assert!(answer.is_ok(), "{context}: {answer:?}");
+                }
+            }
+            Step::Post { kind, delta } => {
+                match kind {
+                    EntryKind::Payment => model.account.pay(delta),
+                    EntryKind::Charge => model.account.charge(-delta),
+                    _ => model.account.adjust(delta),
+                }
+                .unwrap();
+                al(store)
+                    .post(&posting(c.id, kind, delta, now))
+                    .await
+                    .unwrap_or_else(|e| panic!("{context}: {e:?}"));
+            }
+            Step::Limit(limit) => {
+                model.account.credit_limit = limit;
+                al(store)
+                    .set_credit_limit(c.id, limit, None, at(now))
+                    .await
+                    .unwrap_or_else(|e| panic!("{context}: {e:?}"));
+            }
+            Step::Wait(seconds) => now += seconds,
+        }
+        // The read leaves out what lapsed by now, as the model does.
+        let mut seen = Model {
+            account: model.account,
+            open: model.open.clone(),
+        };
+        seen.lapse(now);
+        let read = al(store).account(c.id, at(now)).await.unwrap().unwrap();
+        assert_eq!(
+            (
+                read.balance,
+                read.credit_limit,
+                read.reserved,
+                read.available()
+            ),
+            (
+                seen.account.balance,
+                seen.account.credit_limit,
+                seen.account.reserved,
+                seen.account.available()
+            ),
+            "{context}"
+        );
+    }
+    assert_ledger_adds_up(store, c.id).await;
+}
+
+/// Random histories of payments, charges, adjustments, limit changes, admissions, captures,
+/// releases and lapses: the store answers and ends exactly as the pure model does.
+fn credit_rule_matches_the_model(db: &TestDb) {
+    use proptest::test_runner::{Config, TestRunner};
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let store = store_for(db);
+    let mut runner = TestRunner::new(Config {
+        cases: 24,
+        ..Config::default()
+    });
+    let case = std::sync::atomic::AtomicUsize::new(0);
+    runner
+        .run(&proptest::collection::vec(step(), 1..40), |steps| {
+            let n = case.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            runtime.block_on(store_follows_the_model(&store, n, &steps));
+            Ok(())
+        })
+        .unwrap();
+}
+
+#[test]
+fn credit_rule_matches_the_model_on_sqlite() {
+    credit_rule_matches_the_model(&TestDb::sqlite());
+}
+
+#[test]
+fn credit_rule_matches_the_model_on_postgres() {
+    if let Some(db) = TestDb::postgres() {
+        credit_rule_matches_the_model(&db);
+    }
 }
