@@ -6,7 +6,9 @@
 //! the customer's credit account when the store loaded it; they are read-only here (the
 //! account routes move them), and `null` (the limit: the customer's own) without an account.
 
-use credence_domain::customer::{Address, Contact, Customer, CustomerSummary, Project};
+use credence_domain::customer::{
+    Address, Contact, Customer, CustomerData, CustomerSummary, Project,
+};
 use credence_domain::reference_data::{Category, PaymentType, Region, Segmentation, User};
 use serde::Serialize;
 use serde_json::Value;
@@ -260,58 +262,107 @@ struct AddressDto {
 
 impl From<&Address> for AddressDto {
     fn from(a: &Address) -> Self {
+        // Every field named: a new one does not compile until it is answered.
+        let Address {
+            country,
+            city,
+            postal_code,
+            address,
+            latitude,
+            longitude,
+        } = a;
         Self {
-            country: a.country.as_ref().map(|c| c.as_str().to_owned()),
-            city: a.city.as_ref().map(|t| t.as_str().to_owned()),
-            postal_code: a.postal_code.as_ref().map(|t| t.as_str().to_owned()),
-            address: a.address.as_ref().map(|t| t.as_str().to_owned()),
-            lat: a.latitude.map(|l| l.degrees()),
-            lng: a.longitude.map(|l| l.degrees()),
+            country: country.as_ref().map(|c| c.as_str().to_owned()),
+            city: city.as_ref().map(|t| t.as_str().to_owned()),
+            postal_code: postal_code.as_ref().map(|t| t.as_str().to_owned()),
+            address: address.as_ref().map(|t| t.as_str().to_owned()),
+            lat: latitude.map(|l| l.degrees()),
+            lng: longitude.map(|l| l.degrees()),
         }
     }
 }
 
 impl CustomerDto {
-    /// The representation of `customer` in `organization`.
+    /// The representation of `customer` in `organization`. Every field of `Customer` and
+    /// `CustomerData` is named here (no `..`), so a field added to either does not compile
+    /// until it is answered here or said not to be.
     pub(crate) fn new(customer: &Customer, organization: &str) -> Self {
-        let d = &customer.data;
-        let billing = AddressDto::from(&d.billing);
-        let shipping = AddressDto::from(&d.shipping);
+        let Customer {
+            id,
+            uuid,
+            data,
+            date_created,
+            last_updated,
+            account,
+            documents,
+        } = customer;
+        let CustomerData {
+            reference,
+            reference2,
+            name,
+            category,
+            parent,
+            bill_with_parent,
+            segmentation,
+            email,
+            phone,
+            mobile,
+            fax,
+            comment,
+            barcode,
+            is_same_address,
+            billing,
+            shipping,
+            credit_limit,
+            is_active,
+            on_hold,
+            on_hold_reason,
+            created_by,
+            due_date_terms,
+            payment_types,
+            website,
+            tax_number,
+            company_registration_number,
+            currency,
+            customer_risk,
+            customer_risk_color,
+            region,
+            contacts,
+            projects,
+            logo,
+        } = data;
+        let billing = AddressDto::from(billing);
+        let shipping = AddressDto::from(shipping);
         let free = |t: &Option<credence_domain::values::FreeText>| {
             t.as_ref().map(|t| t.as_str().to_owned())
         };
-        let account = customer.account.as_ref().map(AccountAmounts::from);
-        let is_credit = customer
-            .account
+        let amounts = account.as_ref().map(AccountAmounts::from);
+        let is_credit = account
             .as_ref()
-            .map_or_else(|| d.credit_limit.is_credit(), |a| a.credit_limit > 0);
+            .map_or_else(|| credit_limit.is_credit(), |a| a.credit_limit > 0);
         Self {
-            id: customer.id.get(),
-            uuid: customer.uuid.to_string(),
-            reference: d.reference.to_string(),
-            reference2: free(&d.reference2),
-            name: d.name.to_string(),
-            category_reference: d.category.reference.to_string(),
-            customer_category: LinkDto::from(&d.category),
-            is_sub_customer: d.parent.is_some(),
-            parent_customer: d.parent.as_ref().map(LinkDto::from),
-            bill_with_parent: d.bill_with_parent,
-            customer_segmentation_reference: d
-                .segmentation
+            id: id.get(),
+            uuid: uuid.to_string(),
+            reference: reference.to_string(),
+            reference2: free(reference2),
+            name: name.to_string(),
+            category_reference: category.reference.to_string(),
+            customer_category: LinkDto::from(category),
+            is_sub_customer: parent.is_some(),
+            parent_customer: parent.as_ref().map(LinkDto::from),
+            bill_with_parent: *bill_with_parent,
+            customer_segmentation_reference: segmentation.as_ref().map(|s| s.reference.to_string()),
+            customer_segmentation: segmentation.as_ref().map(LinkDto::from),
+            email: email.as_ref().map(|e| e.as_str().to_owned()),
+            logo: logo
                 .as_ref()
-                .map(|s| s.reference.to_string()),
-            customer_segmentation: d.segmentation.as_ref().map(LinkDto::from),
-            email: d.email.as_ref().map(|e| e.as_str().to_owned()),
-            logo: d
-                .logo
-                .as_ref()
-                .map(|logo| format!("{BASE}/customers/{}/logo/{}", customer.id, logo.as_str())),
-            phone: free(&d.phone),
-            mobile: free(&d.mobile),
-            fax: free(&d.fax),
-            comment: free(&d.comment),
-            barcode: free(&d.barcode),
-            is_same_address: d.is_same_address,
+                .map(|logo| format!("{BASE}/customers/{id}/logo/{}", logo.as_str())),
+            phone: free(phone),
+            mobile: free(mobile),
+            fax: free(fax),
+            comment: free(comment),
+            barcode: free(barcode),
+            is_same_address: *is_same_address,
             billing_country: billing.country,
             billing_city: billing.city,
             billing_postal_code: billing.postal_code,
@@ -325,36 +376,32 @@ impl CustomerDto {
             latitude: shipping.lat,
             longitude: shipping.lng,
             is_credit,
-            credit_limit: account.as_ref().map_or_else(
-                || exact(d.credit_limit.amount()),
-                |a| a.credit_limit.clone(),
-            ),
-            balance: account.as_ref().map(|a| a.balance.clone()),
-            reserved_amount: account.as_ref().map(|a| a.reserved_amount.clone()),
-            available_credit: account.map(|a| a.available_credit),
-            is_active: d.is_active,
-            on_hold: d.on_hold,
-            on_hold_reason: free(&d.on_hold_reason),
-            created_by: d.created_by.as_ref().map(CreatedByDto::from),
-            due_date_config_number: d.due_date_terms.map(|t| t.days()),
-            due_date_config_type: d.due_date_terms.map(|t| t.kind().as_str().to_owned()),
-            payment_types: d.payment_types.iter().map(LinkDto::from).collect(),
-            website: d.website.as_ref().map(|w| w.as_str().to_owned()),
-            tax_number: free(&d.tax_number),
-            company_registration_number: free(&d.company_registration_number),
-            contacts: d.contacts.iter().map(ContactDto::from).collect(),
-            customer_projects: d.projects.iter().filter_map(ProjectDto::of).collect(),
-            documents: customer.documents.iter().map(DocumentDto::from).collect(),
-            currency: d.currency.code().to_owned(),
-            customer_risk: free(&d.customer_risk),
-            customer_risk_color: d
-                .customer_risk_color
+            credit_limit: amounts
                 .as_ref()
-                .map(|c| c.as_str().to_owned()),
+                .map_or_else(|| exact(credit_limit.amount()), |a| a.credit_limit.clone()),
+            balance: amounts.as_ref().map(|a| a.balance.clone()),
+            reserved_amount: amounts.as_ref().map(|a| a.reserved_amount.clone()),
+            available_credit: amounts.map(|a| a.available_credit),
+            is_active: *is_active,
+            on_hold: *on_hold,
+            on_hold_reason: free(on_hold_reason),
+            created_by: created_by.as_ref().map(CreatedByDto::from),
+            due_date_config_number: due_date_terms.map(|t| t.days()),
+            due_date_config_type: due_date_terms.map(|t| t.kind().as_str().to_owned()),
+            payment_types: payment_types.iter().map(LinkDto::from).collect(),
+            website: website.as_ref().map(|w| w.as_str().to_owned()),
+            tax_number: free(tax_number),
+            company_registration_number: free(company_registration_number),
+            contacts: contacts.iter().map(ContactDto::from).collect(),
+            customer_projects: projects.iter().filter_map(ProjectDto::of).collect(),
+            documents: documents.iter().map(DocumentDto::from).collect(),
+            currency: currency.code().to_owned(),
+            customer_risk: free(customer_risk),
+            customer_risk_color: customer_risk_color.as_ref().map(|c| c.as_str().to_owned()),
             organization: organization.to_owned(),
-            date_created: timestamp(customer.date_created),
-            last_updated: timestamp(customer.last_updated),
-            region: d.region.as_ref().map(RegionLinkDto::from),
+            date_created: timestamp(*date_created),
+            last_updated: timestamp(*last_updated),
+            region: region.as_ref().map(RegionLinkDto::from),
         }
     }
 }
