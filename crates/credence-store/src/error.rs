@@ -1,8 +1,8 @@
 //! What can go wrong inside the adapter, and how it becomes the domain's error types.
 //!
 //! Every closure that touches the database returns [`Failure`]; the port methods convert it
-//! at the edge, so a unique violation becomes `DuplicateReference` and a checkout time-out
-//! becomes `Unavailable` in exactly one place.
+//! at the edge, so a unique violation on a reference becomes `DuplicateReference` and a
+//! checkout time-out becomes `Unavailable` in exactly one place.
 
 use credence_domain::ports::{
     AdmitError, AttachError, RemoveError, SettleError, StoreError, WriteError,
@@ -61,6 +61,50 @@ impl Failure {
         }
     }
 }
+
+/// Which unique rule a write broke.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum UniqueRule {
+    /// A live row already has the reference (or a currency the code): the client's mistake,
+    /// `DuplicateReference`.
+    Reference,
+    /// A customer already has the UUID: another write created it at the same moment.
+    CustomerUuid,
+    /// Anything else: not the client's to fix.
+    Other,
+}
+
+/// The unique rule `error` broke, by the constraint's name on PostgreSQL and by the columns
+/// SQLite names in its message (`UNIQUE constraint failed: customers.reference`), so that only
+/// a reference reads as a duplicate reference.
+pub(crate) fn unique_rule(error: &DieselError) -> UniqueRule {
+    let DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) = error else {
+        return UniqueRule::Other;
+    };
+    let target = info.constraint_name().map_or_else(
+        || {
+            info.message()
+                .rsplit(": ")
+                .next()
+                .unwrap_or_default()
+                .to_owned()
+        },
+        ToOwned::to_owned,
+    );
+    match target.as_str() {
+        "customers_live_reference" | "currencies_pkey" | "currencies.code" => UniqueRule::Reference,
+        "customers_uuid_key" | "customers.uuid" => UniqueRule::CustomerUuid,
+        other if other.ends_with("_reference_key") || other.ends_with(".reference") => {
+            UniqueRule::Reference
+        }
+        _ => UniqueRule::Other,
+    }
+}
+
+/// A customer insert lost a race to another with the same UUID.
+#[derive(Debug, thiserror::Error)]
+#[error("another write created a customer with this UUID at the same moment; try again")]
+struct UuidTaken(#[source] DieselError);
 
 /// PostgreSQL's primary message for SQLSTATE `40P01` (`deadlock_detected`). diesel reports
 /// that state as `DatabaseErrorKind::Unknown` and does not expose the code itself, so the
@@ -159,22 +203,29 @@ impl From<Failure> for StoreError {
 
 impl From<Failure> for WriteError {
     fn from(failure: Failure) -> Self {
-        if matches!(failure, Failure::Dangling) {
-            return Self::DanglingReference;
-        }
-        if matches!(failure, Failure::AccountInUse) {
-            return Self::AccountInUse;
-        }
-        if matches!(failure, Failure::TooManyDocuments) {
-            return Self::TooManyDocuments;
-        }
-        if let Failure::UnknownDocument(uuid) = failure {
-            return Self::UnknownDocument(uuid);
-        }
-        match failure.kind() {
-            Some(DatabaseErrorKind::UniqueViolation) => Self::DuplicateReference,
-            Some(DatabaseErrorKind::ForeignKeyViolation) => Self::DanglingReference,
-            _ => Self::Store(failure.into()),
+        match failure {
+            Failure::Dangling => Self::DanglingReference,
+            Failure::AccountInUse => Self::AccountInUse,
+            Failure::TooManyDocuments => Self::TooManyDocuments,
+            Failure::UnknownDocument(uuid) => Self::UnknownDocument(uuid),
+            Failure::Query(error) => match &error {
+                DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
+                    match unique_rule(&error) {
+                        UniqueRule::Reference => Self::DuplicateReference,
+                        // A racing write created a customer with this UUID first: a retry
+                        // finds it.
+                        UniqueRule::CustomerUuid => {
+                            Self::Store(StoreError::Unavailable(Box::new(UuidTaken(error))))
+                        }
+                        UniqueRule::Other => Self::Store(Failure::Query(error).into()),
+                    }
+                }
+                DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => {
+                    Self::DanglingReference
+                }
+                _ => Self::Store(Failure::Query(error).into()),
+            },
+            other => Self::Store(other.into()),
         }
     }
 }
@@ -226,6 +277,44 @@ mod tests {
 
     fn unknown(message: &str) -> DieselError {
         database(DatabaseErrorKind::Unknown, message)
+    }
+
+    #[test]
+    fn only_a_reference_reads_as_a_duplicate_reference() {
+        let unique = |message| database(DatabaseErrorKind::UniqueViolation, message);
+        for (message, rule) in [
+            (
+                "UNIQUE constraint failed: customers.reference",
+                UniqueRule::Reference,
+            ),
+            (
+                "UNIQUE constraint failed: customer_categories.reference",
+                UniqueRule::Reference,
+            ),
+            (
+                "UNIQUE constraint failed: currencies.code",
+                UniqueRule::Reference,
+            ),
+            (
+                "UNIQUE constraint failed: customers.uuid",
+                UniqueRule::CustomerUuid,
+            ),
+            ("UNIQUE constraint failed: api_keys.hash", UniqueRule::Other),
+        ] {
+            assert_eq!(unique_rule(&unique(message)), rule, "{message}");
+        }
+        assert!(matches!(
+            WriteError::from(Failure::Query(unique(
+                "UNIQUE constraint failed: api_keys.hash"
+            ))),
+            WriteError::Store(StoreError::Unexpected(_))
+        ));
+        assert!(matches!(
+            WriteError::from(Failure::Query(unique(
+                "UNIQUE constraint failed: customers.uuid"
+            ))),
+            WriteError::Store(StoreError::Unavailable(_))
+        ));
     }
 
     #[test]

@@ -349,6 +349,36 @@ async fn duplicate_live_reference_is_refused(store: Store) {
     );
 }
 
+/// A UUID already taken is not a duplicate reference: on both backends it reads as a write to
+/// try again (the retry finds the customer), whatever the driver's wording.
+async fn a_taken_uuid_is_not_a_duplicate_reference(store: Store) {
+    let first = add(&store, "UUID-1", "First", at(0)).await;
+    let twin = cr(&store)
+        .insert(&NewCustomer {
+            uuid: first.uuid,
+            data: data(&store, "UUID-2", "Second").await,
+            now: at(1),
+            links: DocumentLinks::none(),
+        })
+        .await;
+    assert!(
+        matches!(twin, Err(WriteError::Store(StoreError::Unavailable(_)))),
+        "{twin:?}"
+    );
+    let same_reference = cr(&store)
+        .insert(&NewCustomer {
+            uuid: Uuid::new_v4(),
+            data: data(&store, "UUID-1", "Third").await,
+            now: at(2),
+            links: DocumentLinks::none(),
+        })
+        .await;
+    assert!(
+        matches!(same_reference, Err(WriteError::DuplicateReference)),
+        "{same_reference:?}"
+    );
+}
+
 async fn concurrent_inserts_of_one_reference(store: Store) {
     let template = data(&store, "RACE", "Racer").await;
     let tasks: Vec<_> = (0..8)
@@ -4083,6 +4113,7 @@ contract!(
     duplicate_live_reference_is_refused,
     holders_agree_with_their_customers,
     concurrent_inserts_of_one_reference,
+    a_taken_uuid_is_not_a_duplicate_reference,
     archive_frees_the_reference_and_hides_the_row,
     archive_waits_for_live_children,
     update_replaces_payment_types_and_contacts,
