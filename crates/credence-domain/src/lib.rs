@@ -12,6 +12,8 @@ pub mod credit;
 pub mod customer;
 pub mod document;
 pub mod field;
+#[cfg(feature = "fixtures")]
+pub mod fixtures;
 pub mod hierarchy;
 pub mod ids;
 pub mod input;

@@ -7,17 +7,13 @@ use chrono::{DateTime, Utc};
 use credence_domain::credit::{
     CreditAccount, CreditRefused, Reservation, ReservationId, ReservationStatus,
 };
-use credence_domain::customer::{
-    AccountHolder, Customer, CustomerData, CustomerKey, CustomerSummary,
-};
+use credence_domain::customer::{AccountHolder, Customer, CustomerKey, CustomerSummary};
 use credence_domain::ports::{
     AdmitError, MockAccountLedger, MockClock, MockCustomerRepository, MockRecordRepository,
 };
 use credence_domain::reference_data::{Category, Currency, Label};
 use credence_domain::services::{AccountService, CreditError, ReserveRequest};
-use credence_domain::values::{
-    CreditLimit, CurrencyCode, CustomerName, ExchangeRate, FreeText, Reference,
-};
+use credence_domain::values::{CurrencyCode, CustomerName, ExchangeRate, FreeText, Reference};
 use credence_domain::{CategoryId, CustomerId, Principal, Role};
 use rust_decimal::Decimal;
 
@@ -30,50 +26,23 @@ fn now() -> DateTime<Utc> {
 }
 
 fn customer(id: i64, parent: Option<i64>, bill_with_parent: bool) -> Customer {
-    let data = CustomerData {
-        reference: Reference::new(format!("c{id}")).unwrap(),
-        reference2: None,
-        name: CustomerName::new("C").unwrap(),
-        category: Category {
+    let mut data = credence_domain::fixtures::customer_data(
+        &format!("c{id}"),
+        "C",
+        Category {
             id: CategoryId(1),
             reference: Reference::new("root").unwrap(),
             name: Label::new("Root").unwrap(),
             parent_id: None,
         },
-        parent: parent.map(|p| CustomerSummary {
-            id: CustomerId(p),
-            reference: Reference::new(format!("c{p}")).unwrap(),
-            name: CustomerName::new("P").unwrap(),
-        }),
-        bill_with_parent,
-        segmentation: None,
-        email: None,
-        phone: None,
-        mobile: None,
-        fax: None,
-        comment: None,
-        barcode: None,
-        is_same_address: true,
-        billing: Default::default(),
-        shipping: Default::default(),
-        credit_limit: CreditLimit::zero(eur()),
-        is_active: true,
-        on_hold: false,
-        on_hold_reason: None,
-        created_by: None,
-        due_date_terms: None,
-        payment_types: Vec::new(),
-        website: None,
-        tax_number: None,
-        company_registration_number: None,
-        currency: eur(),
-        customer_risk: None,
-        customer_risk_color: None,
-        region: None,
-        contacts: Vec::new(),
-        projects: Vec::new(),
-        logo: None,
-    };
+        eur(),
+    );
+    data.parent = parent.map(|p| CustomerSummary {
+        id: CustomerId(p),
+        reference: Reference::new(format!("c{p}")).unwrap(),
+        name: CustomerName::new("P").unwrap(),
+    });
+    data.bill_with_parent = bill_with_parent;
     Customer {
         id: CustomerId(id),
         uuid: uuid::Uuid::nil(),

@@ -19,7 +19,7 @@ use credence_domain::services::{
     CreateCustomerError, CustomerService, DeleteCustomerError, Media, ReferencePorts,
     UpdateCustomerError,
 };
-use credence_domain::values::{CreditLimit, CurrencyCode, CustomerName, Reference};
+use credence_domain::values::{CurrencyCode, Reference};
 use credence_domain::{CategoryId, CustomerId, Principal, Settings};
 
 fn eur() -> CurrencyCode {
@@ -40,41 +40,7 @@ fn now() -> DateTime<Utc> {
 }
 
 fn data(reference: &str) -> CustomerData {
-    CustomerData {
-        reference: Reference::new(reference).unwrap(),
-        reference2: None,
-        name: CustomerName::new("Name").unwrap(),
-        category: root(),
-        parent: None,
-        bill_with_parent: false,
-        segmentation: None,
-        email: None,
-        phone: None,
-        mobile: None,
-        fax: None,
-        comment: None,
-        barcode: None,
-        is_same_address: true,
-        billing: Default::default(),
-        shipping: Default::default(),
-        credit_limit: CreditLimit::zero(eur()),
-        is_active: true,
-        on_hold: false,
-        on_hold_reason: None,
-        created_by: None,
-        due_date_terms: None,
-        payment_types: Vec::new(),
-        website: None,
-        tax_number: None,
-        company_registration_number: None,
-        currency: eur(),
-        customer_risk: None,
-        customer_risk_color: None,
-        region: None,
-        contacts: Vec::new(),
-        projects: Vec::new(),
-        logo: None,
-    }
+    credence_domain::fixtures::customer_data(reference, "Name", root(), eur())
 }
 
 fn stored(id: i64, data: CustomerData) -> Customer {

@@ -21,7 +21,7 @@ use credence_domain::reference_data::{
 use credence_domain::services::{
     CreateCustomerError, CustomerService, DocumentError, DocumentService, Media, ReferencePorts,
 };
-use credence_domain::values::{CreditLimit, CurrencyCode, CustomerName, Reference};
+use credence_domain::values::{CurrencyCode, Reference};
 use credence_domain::{CategoryId, CustomerId, Principal, Role, Settings, UserId};
 use mockall::Sequence;
 use uuid::Uuid;
@@ -350,41 +350,7 @@ async fn attaching_past_the_limit_is_refused_with_the_limit() {
 }
 
 fn customer_data() -> CustomerData {
-    CustomerData {
-        reference: Reference::new("LOGO").unwrap(),
-        reference2: None,
-        name: CustomerName::new("Logo Inc").unwrap(),
-        category: root(),
-        parent: None,
-        bill_with_parent: false,
-        segmentation: None,
-        email: None,
-        phone: None,
-        mobile: None,
-        fax: None,
-        comment: None,
-        barcode: None,
-        is_same_address: true,
-        billing: Default::default(),
-        shipping: Default::default(),
-        credit_limit: CreditLimit::zero(eur()),
-        is_active: true,
-        on_hold: false,
-        on_hold_reason: None,
-        created_by: None,
-        due_date_terms: None,
-        payment_types: Vec::new(),
-        website: None,
-        tax_number: None,
-        company_registration_number: None,
-        currency: eur(),
-        customer_risk: None,
-        customer_risk_color: None,
-        region: None,
-        contacts: Vec::new(),
-        projects: Vec::new(),
-        logo: None,
-    }
+    credence_domain::fixtures::customer_data("LOGO", "Logo Inc", root(), eur())
 }
 
 fn stored(id: i64, data: CustomerData) -> Customer {

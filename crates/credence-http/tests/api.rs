@@ -21,7 +21,7 @@ use credence_domain::credit::{
     CreditAccount, CreditRefused, EntryKind, LedgerEntry, Money, Reservation, ReservationId,
     ReservationStatus,
 };
-use credence_domain::customer::{AccountHolder, Address, Customer, CustomerData};
+use credence_domain::customer::{AccountHolder, Customer, CustomerData};
 use credence_domain::document::{
     BlobKey, Document, DocumentContent, DocumentLimits, ExternalUrl, FileName, MimeType,
 };
@@ -43,7 +43,7 @@ use credence_domain::services::{
     AccountService, AuthService, CustomerService, DocumentService, Media, OrderService,
     RecordService, ReferencePorts,
 };
-use credence_domain::values::{CreditLimit, CurrencyCode, CustomerName, FreeText, Reference};
+use credence_domain::values::{CreditLimit, CurrencyCode, FreeText, Reference};
 use credence_domain::{Role, UserId};
 use credence_http::{HttpConfig, Services, configure};
 use rust_decimal::Decimal;
@@ -75,41 +75,10 @@ fn payment_type(id: i64, reference: &str) -> PaymentType {
 }
 
 fn data(reference: &str, name: &str) -> CustomerData {
-    CustomerData {
-        reference: Reference::new(reference).unwrap(),
-        reference2: None,
-        name: CustomerName::new(name).unwrap(),
-        category: root(),
-        parent: None,
-        bill_with_parent: false,
-        segmentation: None,
-        email: None,
-        phone: None,
-        mobile: None,
-        fax: None,
-        comment: None,
-        barcode: None,
-        is_same_address: true,
-        billing: Address::default(),
-        shipping: Address::default(),
-        credit_limit: CreditLimit::new(Decimal::new(5000, 0), eur()).unwrap(),
-        is_active: true,
-        on_hold: false,
-        on_hold_reason: None,
-        created_by: None,
-        due_date_terms: None,
-        payment_types: vec![payment_type(7, "cash")],
-        website: None,
-        tax_number: None,
-        company_registration_number: None,
-        currency: eur(),
-        customer_risk: None,
-        customer_risk_color: None,
-        region: None,
-        contacts: Vec::new(),
-        projects: Vec::new(),
-        logo: None,
-    }
+    let mut data = credence_domain::fixtures::customer_data(reference, name, root(), eur());
+    data.credit_limit = CreditLimit::new(Decimal::new(5000, 0), eur()).unwrap();
+    data.payment_types = vec![payment_type(7, "cash")];
+    data
 }
 
 fn customer(id: i64) -> Customer {

@@ -69,41 +69,7 @@ async fn root(store: &Store) -> Category {
 }
 
 async fn data(store: &Store, reference: &str, name: &str) -> CustomerData {
-    CustomerData {
-        reference: Reference::new(reference).unwrap(),
-        reference2: None,
-        name: CustomerName::new(name).unwrap(),
-        category: root(store).await,
-        parent: None,
-        bill_with_parent: false,
-        segmentation: None,
-        email: None,
-        phone: None,
-        mobile: None,
-        fax: None,
-        comment: None,
-        barcode: None,
-        is_same_address: true,
-        billing: Address::default(),
-        shipping: Address::default(),
-        credit_limit: CreditLimit::zero(eur()),
-        is_active: true,
-        on_hold: false,
-        on_hold_reason: None,
-        created_by: None,
-        due_date_terms: None,
-        payment_types: Vec::new(),
-        website: None,
-        tax_number: None,
-        company_registration_number: None,
-        currency: eur(),
-        customer_risk: None,
-        customer_risk_color: None,
-        region: None,
-        contacts: Vec::new(),
-        projects: Vec::new(),
-        logo: None,
-    }
+    credence_domain::fixtures::customer_data(reference, name, root(store).await, eur())
 }
 
 async fn insert(store: &Store, data: CustomerData, now: DateTime<Utc>) -> Customer {

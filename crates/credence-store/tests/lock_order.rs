@@ -15,14 +15,13 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, TimeZone, Utc};
 use credence_domain::catalog::{ProductCode, ProductDraft, TaskDraft, TaskState, TemplateDraft};
 use credence_domain::credit::Money;
-use credence_domain::customer::{Address, CustomerData};
 use credence_domain::ids::CustomerId;
 use credence_domain::ports::{
     AccountLedger, Admission, CustomerRepository, DocumentLinks, NewCustomer, ProductCatalog,
     RecordRepository, TaskBoard,
 };
 use credence_domain::reference_data::Category;
-use credence_domain::values::{CreditLimit, CurrencyCode, CustomerName, Reference};
+use credence_domain::values::{CreditLimit, CurrencyCode};
 use credence_store::Store;
 use credence_store::test_support::TestDb;
 use diesel::connection::SimpleConnection;
@@ -60,41 +59,8 @@ async fn funded() -> Option<(TestDb, Store, CustomerId)> {
         .await
         .unwrap()
         .unwrap();
-    let data = CustomerData {
-        reference: Reference::new("LOCKS").unwrap(),
-        reference2: None,
-        name: CustomerName::new("Locks").unwrap(),
-        category: root,
-        parent: None,
-        bill_with_parent: false,
-        segmentation: None,
-        email: None,
-        phone: None,
-        mobile: None,
-        fax: None,
-        comment: None,
-        barcode: None,
-        is_same_address: true,
-        billing: Address::default(),
-        shipping: Address::default(),
-        credit_limit: CreditLimit::from_minor_units(100_000, eur()).unwrap(),
-        is_active: true,
-        on_hold: false,
-        on_hold_reason: None,
-        created_by: None,
-        due_date_terms: None,
-        payment_types: Vec::new(),
-        website: None,
-        tax_number: None,
-        company_registration_number: None,
-        currency: eur(),
-        customer_risk: None,
-        customer_risk_color: None,
-        region: None,
-        contacts: Vec::new(),
-        projects: Vec::new(),
-        logo: None,
-    };
+    let mut data = credence_domain::fixtures::customer_data("LOCKS", "Locks", root, eur());
+    data.credit_limit = CreditLimit::from_minor_units(100_000, eur()).unwrap();
     let customer = CustomerRepository::insert(
         &store,
         &NewCustomer {
