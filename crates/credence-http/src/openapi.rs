@@ -497,7 +497,7 @@ pub(crate) struct CustomerSearchParams {
         version = "1.0",
         description = "Customers, their logos and documents, and their reference data, \
                        their credit accounts, the product catalog and task state changes, and the marketplace \
-                       (seeds 000 and 001: own account, products, task templates, tasks). \
+                       (own account, products, task templates, tasks). \
                        Every answer is JSON, or XML when `Accept` prefers `application/xml` or `text/xml`."
     ),
     paths(

@@ -1,7 +1,7 @@
 //! The document representation of seed 004's "Upload DTO", without the `id` and `groupId`
 //! of the seed's service (a document here is known by its UUID alone).
 //!
-//! Timestamps are epoch milliseconds, as in the seed. The URLs of uploaded content point at
+//! Timestamps are epoch milliseconds. The URLs of uploaded content point at
 //! this service (`/api/v1.0/documents/{uuid}/content`, `.../thumbnail`), relative like every
 //! `href`; a link's URLs are the client's own.
 

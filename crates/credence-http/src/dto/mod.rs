@@ -53,7 +53,7 @@ pub struct ListDto<T> {
 /// The body of a successful delete.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct SuccessDto {
-    /// Always `"true"` (a string, as in the seed).
+    /// Always `"true"`, a string.
     #[schema(example = "true")]
     pub success: &'static str,
     /// Always `Instance deleted successfully`.
