@@ -206,7 +206,7 @@ pub async fn expect_json(response: Response, status: u16) -> Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
 }
 
-/// Asserts the status and seed 002's error body.
+/// Asserts the status and the API's error body.
 ///
 /// # Panics
 /// When status, `error` or `error_description` differ.

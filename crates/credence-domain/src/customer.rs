@@ -23,7 +23,7 @@ use crate::values::{
 pub struct Customer {
     /// Numeric id.
     pub id: CustomerId,
-    /// Stable public id (seed 004 addresses customers by it).
+    /// Stable public id (the API also addresses customers by it).
     pub uuid: Uuid,
     /// Everything a client can change.
     pub data: CustomerData,
@@ -189,7 +189,7 @@ pub struct CustomerData {
     pub contacts: Vec<Contact>,
     /// Projects, in the order given.
     pub projects: Vec<Project>,
-    /// Its logo (seed 002's `imageFile`), when one was uploaded. Its renditions are in the
+    /// Its logo (`imageFile`), when one was uploaded. Its renditions are in the
     /// blob store under [`crate::document::BlobKey::logo`].
     pub logo: Option<crate::logo::LogoName>,
 }
@@ -259,7 +259,7 @@ pub enum CustomerSort {
 }
 
 impl CustomerSort {
-    /// Parses seed 002's field names.
+    /// Parses the API's field names.
     ///
     /// # Errors
     /// [`crate::input::InputError::Invalid`] naming `sort` otherwise.
@@ -292,7 +292,7 @@ impl CustomerSort {
     }
 }
 
-/// Seed 002's list filters.
+/// The customer list's filters.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CustomerFilter {
     /// `dateCreated_*`.

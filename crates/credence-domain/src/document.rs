@@ -208,7 +208,7 @@ fn looks_like_bmp(bytes: &[u8]) -> bool {
             .is_some_and(|size| u32::from_le_bytes(size) as usize == bytes.len())
 }
 
-/// An `http(s)` URL of a document kept elsewhere (seed 004's external links).
+/// An `http(s)` URL of a document kept elsewhere (an external link).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExternalUrl(String);
 
@@ -288,7 +288,7 @@ pub struct Document {
     pub mime_type: MimeType,
     /// Free description.
     pub description: Option<FreeText>,
-    /// Seed 004's `internal` flag: for the organization's eyes, not the customer's.
+    /// The `internal` flag: for the organization's eyes, not the customer's.
     pub internal: bool,
     /// Where the content is.
     pub content: DocumentContent,

@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use rust_decimal::Decimal;
 
-/// What was wrong with the input. Each variant maps to one of seed 002's error codes; the
+/// What was wrong with the input. Each variant maps to one of the API's error codes; the
 /// `Display` text is the `error_description` sent to the client.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InputError {

@@ -1,4 +1,4 @@
-//! Paging, sorting and the filters of seed 002's list, shared by every collection.
+//! Paging, sorting and the list filters, shared by every collection.
 
 use chrono::{DateTime, Utc};
 
@@ -110,7 +110,7 @@ impl Order {
     }
 }
 
-/// A text filter of seed 002: `*` is the only wildcard; without one the match is exact.
+/// A text filter: `*` is the only wildcard; without one the match is exact.
 /// Both are case-insensitive; `%`, `_` and `\` match themselves.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TextPattern {

@@ -1,10 +1,10 @@
-//! Customer logos (seed 002's `imageFile`): which files are accepted, how large, and the names
+//! Customer logos (`imageFile`): which files are accepted, how large, and the names
 //! of the original and its `small_` and `medium_` renditions. Decoding and resizing are an
 //! adapter's job ([`crate::ports::ImageRenderer`]); the rules about them live here.
 
 use crate::input::InputError;
 
-/// The largest logo upload: 2 MB (seed 002: "image size should not exceed 2Mo").
+/// The largest logo upload: 2 MB (the API's limit: "image size should not exceed 2Mo").
 pub const MAX_LOGO_BYTES: usize = 2 * 1024 * 1024;
 
 /// How large a decoded image may be. Checked from the header, before any pixel is decoded,
@@ -23,7 +23,7 @@ pub const IMAGE_BOUNDS: ImageBounds = ImageBounds {
     max_pixels: 4096 * 4096,
 };
 
-/// The four formats seed 002 accepts for a logo.
+/// The four formats accepted for a logo.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ImageKind {
     /// JPEG.
@@ -158,7 +158,7 @@ impl LogoVariant {
     /// Every rendition, original first.
     pub const ALL: [Self; 3] = [Self::Original, Self::Small, Self::Medium];
 
-    /// The file-name prefix seed 002 uses.
+    /// The rendition's file-name prefix.
     #[must_use]
     pub fn prefix(self) -> &'static str {
         match self {
@@ -180,10 +180,10 @@ impl LogoVariant {
     }
 }
 
-/// The stored name of a logo, `{stamp}-{nonce}_{stem}.{ext}`, close to seed 002's
-/// `{stamp}_{name}`. The nonce (random, from the caller) makes every upload a new name even
-/// within one second, so a name's bytes never change: caches may keep them for good, and
-/// dropping a replaced logo can never delete the bytes of the one that replaced it.
+/// The stored name of a logo, `{stamp}-{nonce}_{stem}.{ext}`. The nonce (random, from the
+/// caller) makes every upload a new name even within one second, so a name's bytes never
+/// change: caches may keep them for good, and dropping a replaced logo can never delete the
+/// bytes of the one that replaced it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct LogoName(String);
 

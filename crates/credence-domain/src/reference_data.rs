@@ -18,7 +18,7 @@ pub trait Record: Clone + fmt::Debug + Send + Sync + 'static {
     /// A validated set of fields to create or replace a row.
     type Draft: Clone + fmt::Debug + Send + Sync + 'static;
 
-    /// The noun of seed 002's not-found text: "The {NOUN} with the id 7 doesn't exist."
+    /// The noun of the not-found text: "The {NOUN} with the id 7 doesn't exist."
     const NOUN: &'static str;
 
     /// The row's id.

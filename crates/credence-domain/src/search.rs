@@ -1,4 +1,4 @@
-//! Customer full-text search (seed 004's `GET /customers/search?q=`).
+//! Customer full-text search (`GET /customers/search?q=`).
 //!
 //! The score is defined here, with one tokenizer, so that both backends rank alike (each
 //! database's own full-text ranking would order the same data differently). A customer's

@@ -1,4 +1,4 @@
-//! Authentication and rate limits, before anything reads the body (SPEC §5, §8).
+//! Authentication and rate limits, before anything reads the body.
 //!
 //! Every request of the API scopes passes here first, so the answer to a caller without
 //! usable credentials (`401`) or with a key that matches no live one (`403`) never depends on

@@ -6,15 +6,15 @@
 //! Scalars stay text (a JSON number keeps its literal thanks to `arbitrary_precision`), JSON
 //! `null` is kept apart from the empty string, and JSON arrays and objects are kept as JSON
 //! for the few fields that are structured (`paymentTypes`, `contacts`). Every failure is an
-//! [`ApiError`] in the seed's shape: `413` over the limit, `415` for another content type,
+//! [`ApiError`] in the API's error shape: `413` over the limit, `415` for another content type,
 //! `400 invalid_param` for a body that does not parse.
 //!
 //! Multipart file parts are kept beside the fields, as [`Upload`]s. Each is read against its
 //! own bound and refused as soon as it crosses it, so no more than the bound plus one chunk is
-//! ever buffered: `imageFile` (a customer logo, seed 002) at 2 MB with `400
-//! exceeded_file_size`, `file` (a document, seed 004) at the configured document limit with
-//! `413`, any other file at [`FILE_LIMIT`] with `413`. A multipart body as a whole is bounded
-//! by [`multipart_cap`], checked on the declared `Content-Length` and while reading.
+//! ever buffered: `imageFile` (a customer logo) at 2 MB with `400 exceeded_file_size`, `file`
+//! (a document) at the configured document limit with `413`, any other file at
+//! [`FILE_LIMIT`] with `413`. A multipart body as a whole is bounded by [`multipart_cap`],
+//! checked on the declared `Content-Length` and while reading.
 //!
 //! Input is strict (see [`crate::strict`]): a JSON object naming a member twice, a form or a
 //! multipart text field that is not strictly percent-encoded UTF-8, and any text holding a

@@ -1,4 +1,4 @@
-//! The request time-out (SPEC §6, §8): a request that takes longer than the deadline is
+//! The request time-out: a request that takes longer than the deadline is
 //! answered instead of holding its client forever. Its database work, if any, is one
 //! transaction, so it either commits whole or not at all; nothing is half-written.
 //!

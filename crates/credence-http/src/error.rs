@@ -1,9 +1,9 @@
-//! Every failure the API can answer, in seed 002's one shape: a status and
+//! Every failure the API can answer, in one shape: a status and
 //! `{"error": code, "error_description": text}`.
 //!
 //! Each domain error enum has one exhaustive `From` impl here, so a new variant fails to
 //! compile until someone decides its status. Store failures are the only place a `500` is
-//! made: the cause chain goes to the log, the client gets seed 002's opaque text. The JSON
+//! made: the cause chain goes to the log, the client gets an opaque text. The JSON
 //! body is written by [`ResponseError`]; the negotiation middleware re-renders it as XML
 //! (from the [`ErrorBody`] left in the response's extensions) when the client prefers XML.
 //! A credit refusal adds the two amounts the client needs to decide what to do next
@@ -47,7 +47,7 @@ pub struct ErrorBody {
     #[schema(value_type = Option<f64>, example = 50.00)]
     pub requested: Option<Box<Value>>,
     /// Separate problems (`code`, `message`) for the marketplace's `errors[]`; never written
-    /// in seed 002's shape, whose description already joins their texts.
+    /// in the plain error shape, whose description already joins their texts.
     #[serde(skip)]
     pub details: Vec<(String, String)>,
 }
@@ -182,7 +182,7 @@ impl ApiError {
         )
     }
 
-    /// `403 forbidden`: credentials that match no live API key (seed 000's 403).
+    /// `403 forbidden`: credentials that match no live API key.
     pub fn invalid_credentials() -> Self {
         Self::new(
             StatusCode::FORBIDDEN,

@@ -1,7 +1,7 @@
 //! What the request gate keeps between requests: the requests in flight and their limit
 //! ([`crate::concurrency`]), the token buckets of each credential and the failed-authentication buckets of each client address.
 //!
-//! The limits are per process (SPEC §8: in memory, per replica), while actix runs one app per
+//! The limits are per process (in memory, per replica), while actix runs one app per
 //! worker thread. So this state sits behind one `Arc` that the [`crate::HttpConfig`] carries
 //! into every worker, made on first use from that config's numbers (a config built with
 //! `..HttpConfig::default()` and other limits still gets its own limits).

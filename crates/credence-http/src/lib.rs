@@ -2,9 +2,10 @@
 //! marketplace face (`/api/marketplace/v2`).
 //!
 //! Everything HTTP lives here and nowhere else: routing, the body extractor that reads JSON,
-//! forms and multipart into the domain's text-only inputs, the DTOs that shape seed 002's wire
-//! format (and seed 001's catalog on the marketplace), content negotiation between JSON and XML, the mapping of every domain error to a
-//! status and `{"error", "error_description"}` body, and the OpenAPI document.
+//! forms and multipart into the domain's text-only inputs, the DTOs that shape the wire format
+//! (the marketplace's catalog included), content negotiation between JSON and XML, the
+//! mapping of every domain error to a status and `{"error", "error_description"}` body, and
+//! the OpenAPI document.
 //!
 //! The composition root calls [`configure`] with the domain services and gets back a closure
 //! for `App::configure`; it never needs to know about a handler.

@@ -5,15 +5,15 @@
 //! out; XML is the same tree written with quick-xml's event writer: objects become elements,
 //! `null`s are omitted, arrays repeat a singular item element (`<data><customer>…`,
 //! `<paymentTypes><paymentType>…`). So JSON and XML can never disagree on content.
-//! Object keys starting with `@` are written as XML attributes (seed 000's
+//! Object keys starting with `@` are written as XML attributes (the marketplace's
 //! `<link href=".." rel="self" type=".."/>`); only the marketplace's XML views use them, since
 //! such names would leak into JSON. Object keys starting with `*` hold arrays written as
-//! repeated elements named after the key, with no wrapper (seed 001's repeated `<products>`,
+//! repeated elements named after the key, with no wrapper (the catalog's repeated `<products>`,
 //! `<attributes>` and `<options>`); they too appear only in the marketplace's XML views.
 //!
 //! Errors are rendered as JSON by [`crate::ApiError`] (which cannot see the request); the
 //! [`negotiate_errors`] middleware re-renders them as XML for clients that prefer it, and
-//! turns actix's empty `405` into the seed's error shape. The marketplace face wraps every
+//! turns actix's empty `405` into the API's error shape. The marketplace face wraps every
 //! answer in an `<x>_response` envelope instead: [`envelope_errors`] re-renders the same
 //! errors (the `Caller` extractor's `401`/`403` included) as `request_status` envelopes.
 
@@ -314,7 +314,7 @@ fn singular(plural: &str) -> String {
 }
 
 /// Re-renders error bodies as XML for clients that prefer it, and gives actix's bare `405`
-/// (a resource without a route for the method) the seed's error shape.
+/// (a resource without a route for the method) the API's error shape.
 pub(crate) async fn negotiate_errors(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -351,7 +351,7 @@ fn keep_error_headers(from: &header::HeaderMap, to: &mut HttpResponse) {
     }
 }
 
-/// Re-renders the errors of the marketplace face as seed 000's envelope, in the negotiated
+/// Re-renders the errors of the marketplace face as its envelope, in the negotiated
 /// format: `{"customer_response": {"request_status": {"status": "error", "code": 401,
 /// "errors": [{"code": "unauthorized", "message": ".."}]}}}`. The envelope is named after the
 /// resource (`/api/marketplace/v2/customer` → `customer_response`). Headers the error set
@@ -446,7 +446,7 @@ fn render_envelope(
 
 /// An error answer for a request known only by its path and format (the deadline has no
 /// `HttpRequest` left to hand to the other middlewares): the marketplace envelope under
-/// `/api/marketplace/v2`, seed 002's shape elsewhere.
+/// `/api/marketplace/v2`, the API's plain error shape elsewhere.
 pub(crate) fn error_for(
     method: &str,
     path: &str,

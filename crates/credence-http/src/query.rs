@@ -1,4 +1,4 @@
-//! Query strings of the list routes: the strict parameter check of seed 002 (every unknown
+//! Query strings of the list routes: the strict parameter check (every unknown
 //! parameter is named in one `400 invalid_param`), paging, the customer filters, and the
 //! `previous`/`next` links of the `paging` object.
 
@@ -194,9 +194,8 @@ impl Params {
         })
     }
 
-    /// The whole search request: `q` (required), `inactive` (seed 004: "if supplied,
-    /// inactive customers will be included", so a bare `inactive` counts as `true`) and the
-    /// page.
+    /// The whole search request: `q` (required), `inactive` (if supplied, inactive customers
+    /// are included, so a bare `inactive` counts as `true`) and the page.
     ///
     /// # Errors
     /// `400 missing_param` without `q`, `400 invalid_param` for an unusable one, `400` for a
@@ -257,7 +256,7 @@ impl Params {
     }
 }
 
-/// Parses a filter date: RFC 3339 (seed 002 writes `YYYY-MM-DDTHH:MM:SSZ`), or the same
+/// Parses a filter date: RFC 3339 (such as `YYYY-MM-DDTHH:MM:SSZ`), or the same
 /// without an offset, read as UTC. Only instants ISO 8601 can name are taken: chrono reads
 /// second `60` as a leap second and accepts year `0000`, and both are refused here (the
 /// stores keep neither, so such a filter could only compare wrongly).

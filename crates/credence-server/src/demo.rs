@@ -1,4 +1,4 @@
-//! `credence demo`: seed-like demo data so the README can show an order being admitted and
+//! `credence demo`: demo data so the README can show an order being admitted and
 //! refused with curl. Running it again updates the same products and customers and issues
 //! new keys.
 
@@ -40,7 +40,7 @@ fn string_attribute(
     }
 }
 
-/// The three products of seeds 000/001.
+/// The three demo products.
 fn products(currency: CurrencyCode) -> anyhow::Result<Vec<(&'static str, ProductDraft)>> {
     let price = |minor| Money::from_minor(minor, currency);
     let option = |en: &str, value: &str| AttributeOption {

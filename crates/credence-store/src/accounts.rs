@@ -1,4 +1,4 @@
-//! Credit accounts, reservations and the append-only ledger (SPEC §3).
+//! Credit accounts, reservations and the append-only ledger.
 //!
 //! Every method that moves money is one write transaction that updates the account, inserts
 //! the ledger entry (with the amounts the update returned) and writes the reservation

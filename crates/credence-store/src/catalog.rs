@@ -1,4 +1,4 @@
-//! The product catalog (SPEC §4): products with their attributes, in position order.
+//! The product catalog: products with their attributes, in position order.
 //!
 //! Localized texts and attribute options are stored as JSON text because they are always read
 //! and written whole (never filtered on), which keeps one column per map instead of a table

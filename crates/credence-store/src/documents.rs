@@ -1,4 +1,4 @@
-//! Documents (seed 004): their metadata rows, which customers carry them, and the
+//! Documents: their metadata rows, which customers carry them, and the
 //! [`DocumentStore`] adapter.
 //!
 //! An attach is one transaction that locks the customer row first (PostgreSQL; SQLite's

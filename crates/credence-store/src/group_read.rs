@@ -5,7 +5,7 @@
 //! fixed: a hop to the blocking pool and back, a round trip to the server, the protocol's
 //! parse-bind-execute, each a thread switch or two. Under load those switches were most of
 //! the server's CPU. A batch pays them once: `WHERE customer_id = ANY($2)` with every
-//! waiting customer ([`LiveAccountsAt`]).
+//! waiting customer ([`crate::fixed_statements::LiveAccountsAt`]).
 //!
 //! Nothing waits on purpose ([`Lanes`]): a lone read is sent at once. Reads have no order to
 //! keep, so they are spread over a few lanes in turn, and that many batches can be in flight. Each read still sees

@@ -1,4 +1,4 @@
-//! Idempotency keys (SPEC §3, IETF draft semantics), one row per `(scope, key)`.
+//! Idempotency keys (IETF draft semantics), one row per `(scope, key)`.
 //!
 //! The primary key decides which of two racing first requests starts: the loser's insert
 //! fails and it reads the winner's row instead. A row in progress carries a lease, so a

@@ -1,4 +1,4 @@
-//! Task templates and tasks (SPEC §4).
+//! Task templates and tasks.
 //!
 //! A task and its credit move together: submitting runs the ledger's own admission
 //! ([`crate::accounts::admit_in`]) and inserts the task in the same write transaction, and a

@@ -42,12 +42,12 @@ pub fn project_name(name: &str) -> Result<FreeText, InputError> {
         })
 }
 
-/// Seed 002's customer fields as the client wrote them. Every scalar is text: the HTTP
+/// The customer fields as the client wrote them. Every scalar is text: the HTTP
 /// adapter does not guess types, so JSON, forms and multipart are judged by the same rules.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[expect(
     missing_docs,
-    reason = "each field is the seed 002 parameter of the same name"
+    reason = "each field is the API parameter of the same name"
 )]
 pub struct CustomerInput {
     pub reference: Field<String>,
@@ -93,12 +93,12 @@ pub struct CustomerInput {
     pub on_hold: Field<String>,
     pub on_hold_reason: Field<String>,
     pub contacts: Field<Vec<ContactInput>>,
-    /// Seed 004's `customerProjects`: the project names, in order.
+    /// `customerProjects`: the project names, in order.
     pub customer_projects: Field<Vec<String>>,
     pub use_external_id: Field<String>,
-    /// Seed 004's `documents`: links to attach (additive; null or empty attaches nothing).
+    /// `documents`: links to attach (additive; null or empty attaches nothing).
     pub documents: Field<Vec<crate::document::DocumentLinkInput>>,
-    /// Seed 002's `imageFile` (multipart only): a new logo.
+    /// `imageFile` (multipart only): a new logo.
     pub image_file: Option<crate::logo::Upload>,
 }
 

@@ -7,7 +7,7 @@
 use super::*;
 
 /// Documents to attach to a customer in the same transaction as the customer's own write
-/// (seed 004's `documents` on a customer create or update). Attaching is additive: a write
+/// (the `documents` field of a customer create or update). Attaching is additive: a write
 /// never detaches; `DELETE /customers/{id}/documents/{uuid}` does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DocumentLinks {

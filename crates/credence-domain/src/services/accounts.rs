@@ -1,4 +1,4 @@
-//! The credit use cases of SPEC §3: the account, its limit, payments, charges, adjustments,
+//! The credit use cases: the account, its limit, payments, charges, adjustments,
 //! admissions (reservations), captures, releases, quotes, the ledger, and the sweeper.
 //!
 //! The service decides who may act on which account and turns decimals into exact money;

@@ -308,8 +308,9 @@ impl CustomerService {
         Err(UpdateCustomerError::DuplicateReference)
     }
 
-    /// Replaces the whole customer (`PUT /customers/{id|uuid}`, seed 004): omitted optional
-    /// fields are reset, except `creditLimit`, which stays as it is unless named. An unknown UUID creates the customer with that UUID.
+    /// Replaces the whole customer (`PUT /customers/{id|uuid}`): omitted optional fields are
+    /// reset, except `creditLimit`, which stays as it is unless named. An unknown UUID creates
+    /// the customer with that UUID.
     ///
     /// # Errors
     /// [`UpdateCustomerError`]: an unknown numeric id is `NotFound`.

@@ -1,4 +1,4 @@
-//! The catalog and orders (SPEC §4): products for everyone authenticated, managed by admins;
+//! The catalog and orders: products for everyone authenticated, managed by admins;
 //! task templates and tasks for a customer principal's own customer; task states driven by
 //! operators. Submitting a task admits its cost in the transaction that creates it.
 

@@ -102,7 +102,7 @@ impl CreditLimit {
         Decimal::new(self.minor_units, self.currency.minor_unit_digits())
     }
 
-    /// Whether any credit is granted (seed 002's `isCredit`).
+    /// Whether any credit is granted (the API's `isCredit`).
     #[must_use]
     pub fn is_credit(&self) -> bool {
         self.minor_units > 0

@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use rust_decimal::Decimal;
 
-/// Why a currency code was refused. The text is seed 002's.
+/// Why a currency code was refused, in the API's own words.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("The currency with name {0} doesn't exist.")]
 pub struct CurrencyError(pub String);

@@ -2,7 +2,7 @@
 
 use chrono::{Datelike, Days, NaiveDate};
 
-/// How the due date is counted. Seed 002 sends `1`/`2` or the names; we write back the names.
+/// How the due date is counted. Clients send `1`/`2` or the names; we write back the names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DueDateType {
     /// `1`: a number of days after the invoice date.

@@ -1,11 +1,11 @@
-//! Names and references, with seed 003's rules for names.
+//! Names and references, with the rules for names.
 
 use std::fmt;
 
 /// The longest name or reference we keep, in characters.
 pub const MAX_LEN: usize = 255;
 
-/// Why a name was refused. The texts are seed 003's.
+/// Why a name was refused, in the API's own words.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NameError {
     /// Empty, or only whitespace.

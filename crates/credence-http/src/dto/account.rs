@@ -1,6 +1,6 @@
-//! The credit account of SPEC §3 on the back office: the account, its ledger entries,
-//! reservations and quotes, in seed 002's camelCase. Amounts are stored as minor units; here
-//! they become exact JSON numbers at the currency's scale (`20000.00`), never `f64`.
+//! The credit account on the back office: the account, its ledger entries, reservations and
+//! quotes, in the API's camelCase. Amounts are stored as minor units; here they become exact
+//! JSON numbers at the currency's scale (`20000.00`), never `f64`.
 
 use credence_domain::credit::{CreditAccount, LedgerEntry, Money, Reservation};
 use credence_domain::ids::CustomerId;

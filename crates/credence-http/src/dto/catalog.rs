@@ -1,10 +1,10 @@
-//! Products, task templates and tasks (seed 001, SPEC §4), on both faces.
+//! Products, task templates and tasks, on both faces.
 //!
-//! The marketplace writes seed 001's snake_case views inside `<x>_response` envelopes. The
+//! The marketplace writes snake_case views inside `<x>_response` envelopes. The
 //! JSON view is built from the typed DTOs below; the XML view is derived from that same JSON
 //! value by [`xml_view`] (links become attribute-only elements, arrays become repeated
 //! elements), so the two formats cannot disagree on content. The back office writes the
-//! product's detail representation plus `price` and `currency`, as plain seed 002 bodies.
+//! product's detail representation plus `price` and `currency`, as plain back-office bodies.
 //!
 //! Amounts are exact JSON numbers at the currency's scale ([`super::exact`]), never `f64`.
 
@@ -482,7 +482,7 @@ pub struct TasksEnvelopeDto {
 /// The XML view of a marketplace entity, derived from its JSON view: a `link` array becomes
 /// one attribute-only `<link href=".." rel=".." type="application/xml"/>`, and every other
 /// array a run of repeated elements named after the field (`<products>..</products>
-/// <products>..</products>`, seed 001), marked for the writer with a leading `*`.
+/// <products>..</products>`), marked for the writer with a leading `*`.
 pub(crate) fn xml_view(value: &Value) -> Value {
     match value {
         Value::Object(map) => {

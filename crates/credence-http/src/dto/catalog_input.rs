@@ -2,9 +2,9 @@
 //! documents (localized texts, attribute lists), so they are read as one JSON object
 //! ([`BodyFields::to_object`]); in a form, a structured field may be sent as JSON text.
 //! Scalars are accepted as JSON strings, numbers or booleans alike, and handed to the domain's
-//! parsers as text. Every failure names its field, in seed 002's `InputError` texts.
+//! parsers as text. Every failure names its field, in the `InputError` texts.
 //!
-//! A `{"task_template": {...}}` or `{"task": {...}}` wrapper is unwrapped first (SPEC §4).
+//! A `{"task_template": {...}}` or `{"task": {...}}` wrapper is unwrapped first.
 
 use credence_domain::catalog::{
     AttributeKind, AttributeOption, AttributeValue, Localized, ProductAttribute, ProductCode,

@@ -1,4 +1,4 @@
-//! The customer representation of seed 002 (without the van-sales fields `pocTenus`,
+//! The customer representation (without the van-sales fields `pocTenus`,
 //! `maxChequePeriod`, `maxChequeValue`, `appliedCashBackOutput`, `returnDiscount`,
 //! `invoicesPerRoute`, `paymentTerm`, which have no meaning in Credence).
 //!

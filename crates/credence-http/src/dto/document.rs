@@ -1,5 +1,5 @@
-//! The document representation of seed 004's "Upload DTO", without the `id` and `groupId`
-//! of the seed's service (a document here is known by its UUID alone).
+//! The document representation. A document is known by its UUID alone: it has no numeric
+//! `id` and no `groupId`.
 //!
 //! Timestamps are epoch milliseconds. The URLs of uploaded content point at
 //! this service (`/api/v1.0/documents/{uuid}/content`, `.../thumbnail`), relative like every

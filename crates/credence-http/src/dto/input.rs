@@ -2,8 +2,8 @@
 //! what is a boolean or a number, the same way for JSON, forms and multipart. This module only
 //! decides the shape: a JSON object where a scalar belongs is `invalid_param_type` naming the
 //! field; `paymentTypes` and `contacts` accept real JSON, JSON text in a form field, and
-//! seed 002's `[{"id"=7},{"id"=8}]`; `documents` real JSON or JSON text. The
-//! multipart part `imageFile` is handed over as the customer's new logo.
+//! the `[{"id"=7},{"id"=8}]` syntax; `documents` real JSON or JSON text. The multipart
+//! part `imageFile` is handed over as the customer's new logo.
 //!
 //! Fields a client may not set (`id`, `uuid`, `dateCreated`, `lastUpdated`, `balance`, ...)
 //! and unknown fields are ignored, as lenient form APIs do.
@@ -214,7 +214,7 @@ fn payment_types(fields: &BodyFields) -> Result<Field<Vec<String>>, InputError> 
     Ok(result)
 }
 
-/// Text of a form field: JSON, the seed's `[{"id"=7}]`, or one plain id.
+/// Text of a form field: JSON, the `[{"id"=7}]` syntax, or one plain id.
 fn payment_type_text(text: &str) -> Result<Vec<String>, InputError> {
     let text = text.trim();
     if let Some(value) = json_text("paymentTypes", text)? {

@@ -110,7 +110,7 @@ pub struct CustomerEnvelopeDto {
     pub customer_response: CustomerResponseDto,
 }
 
-/// The two views of the seed's customer answer: the JSON document, and the inside of the
+/// The two views of the marketplace's customer answer: the JSON document, and the inside of the
 /// XML root `customer_response`.
 ///
 /// # Errors

@@ -1,4 +1,4 @@
-//! DTOs: the wire shapes of seed 002, built from domain values by `From` conversions (out)
+//! DTOs: the API's wire shapes, built from domain values by `From` conversions (out)
 //! and fallible functions over [`crate::body::BodyFields`] (in). Nothing here does I/O.
 //!
 //! Amounts are written as exact JSON numbers (`5000.00`, never through `f64`): the DTO holds
@@ -62,7 +62,7 @@ pub struct SuccessDto {
 }
 
 impl SuccessDto {
-    /// The seed's delete answer.
+    /// The answer to a delete.
     pub(crate) fn deleted() -> Self {
         Self {
             success: "true",

@@ -1,4 +1,4 @@
-//! The credit account routes of SPEC §3 under `/customers/{id}/account`: the account, its
+//! The credit account routes under `/customers/{id}/account`: the account, its
 //! limit, payments, charges, adjustments, reservations (admit, capture, release), quotes, the
 //! ledger and the reservation list. Who may act on which account is the service's business.
 //!

@@ -1,4 +1,4 @@
-//! The customer routes of seed 002 (with seed 003's `me` and seed 004's PUT by UUID).
+//! The customer routes (with `me` and PUT by UUID).
 //!
 //! A customer's projects (`customerProjects`) also have routes of their own under
 //! `/customers/{id}/projects`; each change rewrites the customer in one transaction.

@@ -2,11 +2,10 @@
 //!
 //! A document is uploaded alone (`POST /documents/content`, multipart part `file`), its
 //! metadata changed (`PUT /documents/{uuid}`), then attached to customers
-//! (`PUT|DELETE /customers/{id}/documents/{uuid}`, answered with an empty `200` as the seed
-//! says). Downloads serve the stored bytes under their sniffed type, never the client's
-//! claim, with `X-Content-Type-Options: nosniff` so a browser does not guess either; a link
-//! document answers `303` to its URL. A malformed UUID in a path is the same `404` as an
-//! unknown one.
+//! (`PUT|DELETE /customers/{id}/documents/{uuid}`, answered with an empty `200`). Downloads
+//! serve the stored bytes under their sniffed type, never the client's claim, with
+//! `X-Content-Type-Options: nosniff` so a browser does not guess either; a link document
+//! answers `303` to its URL. A malformed UUID in a path is the same `404` as an unknown one.
 //!
 //! A logo's bytes are served under a name that changes with every upload, so they may be
 //! cached for good.

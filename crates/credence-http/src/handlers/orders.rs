@@ -1,7 +1,7 @@
-//! The marketplace's catalog and orders (seed 001, SPEC §4): the product index and detail
-//! views for any authenticated caller, and the caller's own task templates and tasks. The
-//! customer is always the one the credentials are bound to: there is no customer id in the
-//! URIs, and the service decides the scope.
+//! The marketplace's catalog and orders: the product index and detail views for any
+//! authenticated caller, and the caller's own task templates and tasks. The customer is
+//! always the one the credentials are bound to: there is no customer id in the URIs, and
+//! the service decides the scope.
 //!
 //! Every answer is an `<x>_response` envelope ([`Reply::envelope`]); errors become envelopes
 //! in the scope's [`envelope_errors`](crate::negotiate::envelope_errors) middleware, with one

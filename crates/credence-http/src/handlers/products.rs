@@ -1,9 +1,9 @@
-//! The back office's catalog (SPEC §4): operators manage products under `/api/v1.0/products`
-//! (seed 001's detail representation plus the unit `price` and its `currency`; `DELETE`
+//! The back office's catalog: operators manage products under `/api/v1.0/products` (the
+//! marketplace's detail representation plus the unit `price` and its `currency`; `DELETE`
 //! withdraws, so the product stays readable by URI) and drive task states with
 //! `POST /api/v1.0/tasks/{id}/state`. Admins only: the service decides, and the body
 //! extractor asks first ([`Requires`]), so another role gets `403` whatever it sent. Bodies
-//! and errors are seed 002's.
+//! and errors have the back office's usual shapes.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, web};
