@@ -1,9 +1,6 @@
 //! The catalog ports: products, task templates and tasks.
 
-#[allow(
-    clippy::wildcard_imports,
-    reason = "split from the parent module, whose imports it shares"
-)]
+// Split from the parent module, whose imports it shares.
 use super::*;
 
 /// The product catalog.

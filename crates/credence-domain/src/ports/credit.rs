@@ -1,10 +1,7 @@
 //! The credit ports: the account ledger (admissions, settlements, postings) and the
 //! idempotency keys of money-moving requests.
 
-#[allow(
-    clippy::wildcard_imports,
-    reason = "split from the parent module, whose imports it shares"
-)]
+// Split from the parent module, whose imports it shares.
 use super::*;
 
 /// An admission to perform atomically: check and reserve in one step.

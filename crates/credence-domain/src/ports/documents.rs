@@ -1,9 +1,6 @@
 //! The document ports: blobs, document metadata and links, and image rendering.
 
-#[allow(
-    clippy::wildcard_imports,
-    reason = "split from the parent module, whose imports it shares"
-)]
+// Split from the parent module, whose imports it shares.
 use super::*;
 
 /// Documents to attach to a customer in the same transaction as the customer's own write

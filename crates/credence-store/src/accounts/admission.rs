@@ -1,10 +1,7 @@
 //! An admission inside a transaction: the payer and the customer locked live, the credit
 //! check and the reservation in one conditional `UPDATE`, the reservation and its entry.
 
-#[allow(
-    clippy::wildcard_imports,
-    reason = "split from the parent module, whose imports it shares"
-)]
+// Split from the parent module, whose imports it shares.
 use super::*;
 
 pub(crate) fn is_unique_violation(failure: &Failure) -> bool {

@@ -1,10 +1,7 @@
 //! Accounts, reservations and ledger entries as stored, and the movement that changes an
 //! account and writes its entry.
 
-#[allow(
-    clippy::wildcard_imports,
-    reason = "split from the parent module, whose imports it shares"
-)]
+// Split from the parent module, whose imports it shares.
 use super::*;
 
 /// An account as stored.

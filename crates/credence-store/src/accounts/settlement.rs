@@ -1,9 +1,6 @@
 //! Captures and releases of reservations, and credit-limit changes with their history.
 
-#[allow(
-    clippy::wildcard_imports,
-    reason = "split from the parent module, whose imports it shares"
-)]
+// Split from the parent module, whose imports it shares.
 use super::*;
 
 impl From<Settle> for SettleError {

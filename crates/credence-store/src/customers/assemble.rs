@@ -2,10 +2,7 @@
 //! regions, users, parents, payment types, contacts, projects, documents, accounts), loaded
 //! in one batched query per kind, and each row made a domain customer.
 
-#[allow(
-    clippy::wildcard_imports,
-    reason = "split from the parent module, whose imports it shares"
-)]
+// Split from the parent module, whose imports it shares.
 use super::*;
 
 pub(crate) fn ids(rows: &[CustomerRow], pick: impl Fn(&CustomerRow) -> Option<i64>) -> Vec<i64> {

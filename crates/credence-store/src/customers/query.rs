@@ -1,10 +1,7 @@
 //! The list query: live customers, the filters (text patterns with the ranges and trigrams
 //! that let an index find them, times, scope), the sort, and the page with its total.
 
-#[allow(
-    clippy::wildcard_imports,
-    reason = "split from the parent module, whose imports it shares"
-)]
+// Split from the parent module, whose imports it shares.
 use super::*;
 
 pub(crate) fn live() -> customers::BoxedQuery<'static, Db> {

@@ -1,10 +1,7 @@
 //! The customer's rows as diesel reads and writes them, and the writing of its children
 //! (payment types, contacts, projects).
 
-#[allow(
-    clippy::wildcard_imports,
-    reason = "split from the parent module, whose imports it shares"
-)]
+// Split from the parent module, whose imports it shares.
 use super::*;
 
 #[derive(Queryable, Selectable)]

@@ -2,10 +2,7 @@
 //! time-out defaults added), the connection manager, SQLite's per-connection settings, and the
 //! pool built with its first connection made at once.
 
-#[allow(
-    clippy::wildcard_imports,
-    reason = "split from the parent module, whose imports it shares"
-)]
+// Split from the parent module, whose imports it shares.
 use super::*;
 
 /// Opens connections of one backend, so a bad password reads as one (a derived

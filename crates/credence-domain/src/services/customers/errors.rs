@@ -1,10 +1,7 @@
 //! What can go wrong in the customer use cases: each operation's own error, and the
 //! failures they are built from.
 
-#[allow(
-    clippy::wildcard_imports,
-    reason = "split from the parent module, whose imports it shares"
-)]
+// Split from the parent module, whose imports it shares.
 use super::*;
 
 /// Why a list failed.

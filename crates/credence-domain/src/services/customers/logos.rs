@@ -1,10 +1,7 @@
 //! A customer's logo: stored as its variants (resized, re-encoded) when a write carries one,
 //! the old one dropped when replaced, and served by variant.
 
-#[allow(
-    clippy::wildcard_imports,
-    reason = "split from the parent module, whose imports it shares"
-)]
+// Split from the parent module, whose imports it shares.
 use super::*;
 
 impl CustomerService {

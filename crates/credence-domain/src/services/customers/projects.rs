@@ -1,10 +1,7 @@
 //! A customer's projects: listed, added, renamed and removed, each a write of the whole
 //! customer so the project list and the customer stay one.
 
-#[allow(
-    clippy::wildcard_imports,
-    reason = "split from the parent module, whose imports it shares"
-)]
+// Split from the parent module, whose imports it shares.
 use super::*;
 
 impl CustomerService {
