@@ -93,6 +93,13 @@ async fn template(
     .unwrap()
 }
 
+/// Saves a template of the research product in `language`, which must succeed.
+async fn saved_template(app: &TestApp, key: &str, code: &str, language: &str) {
+    let response = template(app, key, code, "product_research", language).await;
+    let status = response.status().as_u16();
+    assert_eq!(status, 201, "{}", response.text().await.unwrap());
+}
+
 async fn submit(app: &TestApp, key: &str, template: &str) -> reqwest::Response {
     let body = json!({"customer_ref": "po-1", "template": {"code": template}, "input": [{"item_code": "q", "item_content": "shoes"}], "quantity": 1});
     app.with_key(key, Method::POST, &format!("{MARKET}/customer/tasks"))
@@ -161,13 +168,7 @@ async fn a_customer_orders_until_its_credit_runs_out(app: TestApp) {
         bad.text().await.unwrap().contains("research_language"),
         "the failure names its attribute"
     );
-    assert_eq!(
-        template(&app, &key, "r-de", "product_research", "de")
-            .await
-            .status()
-            .as_u16(),
-        201
-    );
+    saved_template(&app, &key, "r-de", "de").await;
 
     let first: Value = submit(&app, &key, "r-de").await.json().await.unwrap();
     let task = &first["task_response"]["task"];
@@ -259,13 +260,7 @@ async fn a_customer_orders_until_its_credit_runs_out(app: TestApp) {
 async fn racing_task_submissions_never_overdraw(app: TestApp) {
     put_product(&app, "product_research", "100.00").await;
     let (customer, key) = customer_with_key(&app, "RACER", "1000").await;
-    assert_eq!(
-        template(&app, &key, "r-en", "product_research", "en")
-            .await
-            .status()
-            .as_u16(),
-        201
-    );
+    saved_template(&app, &key, "r-en", "en").await;
     let attempts = (0..20).map(|_| {
         let (app, key) = (&app, &key);
         async move { submit(app, key, "r-en").await.status().as_u16() }
@@ -286,13 +281,7 @@ async fn racing_task_submissions_never_overdraw(app: TestApp) {
 async fn a_template_is_checked_against_the_product_when_a_task_is_submitted(app: TestApp) {
     put_product(&app, "product_research", "15.00").await;
     let (customer, key) = customer_with_key(&app, "CHANGED", "100.00").await;
-    assert_eq!(
-        template(&app, &key, "r-de", "product_research", "de")
-            .await
-            .status()
-            .as_u16(),
-        201
-    );
+    saved_template(&app, &key, "r-de", "de").await;
     put_product_with_languages(&app, "product_research", "15.00", &["en"]).await;
     let refused = submit(&app, &key, "r-de").await;
     let status = refused.status().as_u16();
