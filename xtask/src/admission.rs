@@ -175,8 +175,7 @@ async fn direct(
                 let admission = Admission {
                     account: id,
                     customer: id,
-                    amount: 1,
-                    currency,
+                    amount: credence_domain::credit::Money::from_minor(1, currency),
                     description: None,
                     expires_at: now + chrono::TimeDelta::minutes(15),
                     user: None,

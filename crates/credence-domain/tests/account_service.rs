@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use credence_domain::credit::{
-    CreditAccount, CreditRefused, Reservation, ReservationId, ReservationStatus,
+    CreditAccount, CreditRefused, Money, Reservation, ReservationId, ReservationStatus,
 };
 use credence_domain::customer::{AccountHolder, Customer, CustomerKey, CustomerSummary};
 use credence_domain::ports::{
@@ -70,7 +70,7 @@ fn service(
     )
 }
 
-fn reservation(account: i64, customer: i64, amount: i64) -> Reservation {
+fn reservation(account: i64, customer: i64, amount: Money) -> Reservation {
     Reservation {
         id: ReservationId(1),
         account: CustomerId(account),
@@ -110,7 +110,7 @@ async fn a_child_billed_with_its_parent_reserves_on_the_parents_account() {
     ledger.expect_admit().times(1).returning(|admission| {
         assert_eq!(
             (admission.account, admission.customer, admission.amount),
-            (CustomerId(1), CustomerId(3), 1250)
+            (CustomerId(1), CustomerId(3), Money::from_minor(1250, eur()))
         );
         assert_eq!(
             admission.expires_at,
@@ -128,11 +128,11 @@ async fn a_child_billed_with_its_parent_reserves_on_the_parents_account() {
         )
         .await
         .unwrap();
-    assert_eq!(held.0.account, CustomerId(1));
+    assert_eq!(held.account, CustomerId(1));
     assert_eq!(
-        held.1.code(),
+        held.amount.currency().code(),
         "EUR",
-        "the paying account's currency comes along"
+        "the amount is in the paying account's currency"
     );
 }
 
@@ -145,8 +145,8 @@ async fn refusals_carry_both_amounts_as_money() {
     let mut ledger = MockAccountLedger::new();
     ledger.expect_admit().returning(|_| {
         Err(AdmitError::Refused(CreditRefused {
-            available: 1200,
-            requested: 5000,
+            available: Money::from_minor(1200, eur()),
+            requested: Money::from_minor(5000, eur()),
         }))
     });
     let service = service(customers, ledger, MockRecordRepository::new());
@@ -253,15 +253,9 @@ async fn costs_in_another_currency_are_converted_with_bankers_rounding() {
         }))
     });
     let mut ledger = MockAccountLedger::new();
-    ledger.expect_account().returning(|id, _| {
-        Ok(Some(CreditAccount {
-            customer_id: id,
-            currency: eur(),
-            balance: 0,
-            credit_limit: 1000,
-            reserved: 78,
-        }))
-    });
+    ledger
+        .expect_account()
+        .returning(|id, _| Ok(Some(CreditAccount::from_minor(id, eur(), 0, 1000, 78))));
     let service = service(customers, ledger, currencies);
     let usd = Some(CurrencyCode::parse("USD").unwrap());
     // 10.25 USD = 9.225 EUR, half to even: 9.22 EUR; 10.00 − 0.78 available leaves 0.00.

@@ -1046,15 +1046,14 @@ async fn path_parameters_are_documented_once() {
 
 // ---- credit accounts, idempotency, marketplace -------------------------------------------
 
+/// `minor` euro cents.
+fn cents(minor: i64) -> Money {
+    Money::from_minor(minor, eur())
+}
+
 /// Customer 256's account: 20000.00 balance, 3000.00 limit, 5000.00 reserved (seed 000).
 fn account_256() -> CreditAccount {
-    CreditAccount {
-        customer_id: CustomerId(256),
-        currency: eur(),
-        balance: 2_000_000,
-        credit_limit: 300_000,
-        reserved: 500_000,
-    }
+    CreditAccount::from_minor(CustomerId(256), eur(), 2_000_000, 300_000, 500_000)
 }
 
 /// Mocks where customer 256 exists (for the scope check and the currency lookup).
@@ -1076,10 +1075,10 @@ fn payment_entry() -> LedgerEntry {
         id: 41,
         account: CustomerId(256),
         kind: EntryKind::Payment,
-        balance_delta: 10_000,
-        reserved_delta: 0,
-        balance_after: 2_010_000,
-        reserved_after: 500_000,
+        balance_delta: cents(10_000),
+        reserved_delta: cents(0),
+        balance_after: cents(2_010_000),
+        reserved_after: cents(500_000),
         description: Some("wire".into()),
         reservation: None,
         user: Some(UserId(2)),
@@ -1115,11 +1114,13 @@ async fn a_refused_reservation_answers_422_with_exact_amounts() {
     mocks
         .ledger
         .expect_admit()
-        .withf(|a| a.amount == 5_000 && a.account == CustomerId(256) && a.idempotency.is_none())
+        .withf(|a| {
+            a.amount == cents(5_000) && a.account == CustomerId(256) && a.idempotency.is_none()
+        })
         .returning(|_| {
             Err(AdmitError::Refused(CreditRefused {
-                available: 1_200,
-                requested: 5_000,
+                available: cents(1_200),
+                requested: cents(5_000),
             }))
         });
     let app = app!(mocks);
@@ -1190,7 +1191,7 @@ async fn a_payment_is_201_with_the_ledger_entry_from_json_or_a_form() {
         .expect_post()
         .withf(|p| {
             p.kind == EntryKind::Payment
-                && p.balance_delta == 10_000
+                && p.balance_delta == cents(10_000)
                 && p.description.as_deref() == Some("wire")
                 && p.idempotency.is_none()
         })
@@ -1348,8 +1349,8 @@ async fn a_started_key_whose_request_fails_is_abandoned() {
         .returning(|_, _, _, _, _| Ok(IdempotencyStart::Started));
     mocks.ledger.expect_admit().returning(|_| {
         Err(AdmitError::Refused(CreditRefused {
-            available: 1_200,
-            requested: 5_000,
+            available: cents(1_200),
+            requested: cents(5_000),
         }))
     });
     mocks.idempotency.expect_complete().never();
@@ -1919,12 +1920,14 @@ async fn a_task_refused_for_credit_is_422_with_both_amounts() {
         .board
         .expect_submit()
         .withf(|draft, admission| {
-            draft.quantity == 3 && admission.amount == 4_500 && admission.idempotency.is_none()
+            draft.quantity == 3
+                && admission.amount == cents(4_500)
+                && admission.idempotency.is_none()
         })
         .returning(|_, _| {
             Err(AdmitError::Refused(CreditRefused {
-                available: 1_200,
-                requested: 4_500,
+                available: cents(1_200),
+                requested: cents(4_500),
             }))
         });
     let app = app!(mocks);
@@ -1969,7 +1972,7 @@ async fn a_submitted_task_is_201_with_its_exact_amount_and_honours_the_key() {
             draft.customer == CustomerId(256)
                 && draft.customer_ref.as_deref() == Some("po-1")
                 && draft.input[0].code == "url"
-                && admission.amount == 4_500
+                && admission.amount == cents(4_500)
                 && admission
                     .idempotency
                     .as_deref()

@@ -30,7 +30,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use credence_domain::credit::{
-    CreditAccount, CreditRefused, EntryKind, LedgerEntry, Reservation, ReservationId,
+    CreditAccount, CreditRefused, EntryKind, LedgerEntry, Money, Reservation, ReservationId,
     ReservationStatus,
 };
 use credence_domain::ids::{CustomerId, UserId};
@@ -38,7 +38,7 @@ use credence_domain::listing::{Page, PageRequest};
 use credence_domain::ports::{
     AccountLedger, Admission, AdmitError, Posting, SettleError, StoreError,
 };
-use credence_domain::values::CurrencyCode;
+use credence_domain::values::{CreditLimit, CurrencyCode};
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
@@ -69,7 +69,7 @@ fn account_exists(conn: &mut AnyConnection, account: i64) -> Result<bool, Failur
 }
 
 /// Writes the ledger entry of a movement the account already took.
-fn insert_entry(
+pub(crate) fn insert_entry(
     conn: &mut AnyConnection,
     m: &Movement<'_>,
     balance_after: i64,
@@ -91,14 +91,15 @@ fn insert_entry(
         })
         .returning(ledger_entries::id)
         .get_result(conn)?;
+    let money = |minor| Money::from_minor(minor, m.currency);
     Ok(LedgerEntry {
         id,
         account: CustomerId(m.account),
         kind: m.kind,
-        balance_delta: m.balance_delta,
-        reserved_delta: m.reserved_delta,
-        balance_after,
-        reserved_after,
+        balance_delta: money(m.balance_delta),
+        reserved_delta: money(m.reserved_delta),
+        balance_after: money(balance_after),
+        reserved_after: money(reserved_after),
         description: m.description.map(str::to_owned),
         reservation: m.reservation.map(ReservationId),
         user: m.user.map(UserId),
@@ -106,13 +107,15 @@ fn insert_entry(
     })
 }
 
-/// Moves an account and writes its entry; `None` when the account does not exist.
+/// Moves an account and writes its entry; `None` when the account does not exist. A movement
+/// in another currency than the account's moves nothing and fails.
 fn apply(conn: &mut AnyConnection, m: &Movement<'_>) -> Result<Option<LedgerEntry>, Failure> {
     let (balance_low, balance_high) = headroom(m.balance_delta);
     let (reserved_low, reserved_high) = headroom(m.reserved_delta);
     let after: Option<(i64, i64)> = diesel::update(
         accounts::table
             .filter(accounts::customer_id.eq(m.account))
+            .filter(accounts::currency.eq(m.currency.code()))
             .filter(accounts::balance.between(balance_low, balance_high))
             .filter(accounts::reserved.between(reserved_low, reserved_high)),
     )
@@ -126,7 +129,14 @@ fn apply(conn: &mut AnyConnection, m: &Movement<'_>) -> Result<Option<LedgerEntr
     .optional()?;
     match after {
         Some((balance, reserved)) => insert_entry(conn, m, balance, reserved).map(Some),
-        None if account_exists(conn, m.account)? => Err(overflow(m.account)),
+        None if account_exists(conn, m.account)? => {
+            let currency = currency_of(conn, m.account)?;
+            if currency == m.currency {
+                Err(overflow(m.account))
+            } else {
+                Err(other_currency(m.account, currency, m.currency))
+            }
+        }
         None => Ok(None),
     }
 }
@@ -146,7 +156,7 @@ fn load_reservation(conn: &mut AnyConnection, id: i64) -> Result<Option<Reservat
 fn expire(
     conn: &mut AnyConnection,
     id: i64,
-    account: i64,
+    account: &AccountRow,
     amount: i64,
     now: NaiveDateTime,
 ) -> Result<bool, Failure> {
@@ -164,11 +174,14 @@ fn expire(
     if expired == 0 {
         return Ok(false);
     }
-    let negated = amount.checked_neg().ok_or_else(|| overflow(account))?;
+    let negated = amount
+        .checked_neg()
+        .ok_or_else(|| overflow(account.customer_id))?;
     apply(
         conn,
         &Movement {
-            account,
+            account: account.customer_id,
+            currency: account.currency()?,
             kind: EntryKind::Expiry,
             balance_delta: 0,
             reserved_delta: negated,
@@ -211,13 +224,13 @@ fn due_reservations(
 }
 
 /// Expires every due reservation of one account (the admission's first step); the caller
-/// holds the account's lock.
+/// holds the account's lock, whose row this is.
 pub(crate) fn expire_account(
     conn: &mut AnyConnection,
-    account: i64,
+    account: &AccountRow,
     now: NaiveDateTime,
 ) -> Result<(), Failure> {
-    for (id, account, amount) in due_reservations(conn, Some(account), now, i64::MAX)? {
+    for (id, _, amount) in due_reservations(conn, Some(account.customer_id), now, i64::MAX)? {
         expire(conn, id, account, amount, now)?;
     }
     Ok(())
@@ -247,9 +260,7 @@ fn account_at(
         .into_iter()
         .try_fold(0_i64, i64::checked_add)
         .ok_or_else(|| overflow(customer))?;
-    let mut account = row.into_domain()?;
-    account.reserved = account.reserved.saturating_sub(lapsed).max(0);
-    Ok(Some(account))
+    row.into_domain(lapsed).map(Some)
 }
 
 /// A live customer's account as [`account_at`] computes it, in one statement ([`LiveAccountAt`]).
@@ -284,23 +295,29 @@ pub(crate) fn reservation_by_tag(
     conn: &mut AnyConnection,
     tag: &str,
 ) -> Result<Option<Reservation>, Failure> {
-    reservations::table
+    let Some(row) = reservations::table
         .filter(reservations::idempotency.eq(tag))
         .select(ReservationRow::as_select())
         .first(conn)
         .optional()?
-        .map(ReservationRow::into_domain)
-        .transpose()
+    else {
+        return Ok(None);
+    };
+    let currency = currency_of(conn, row.account_id)?;
+    row.into_domain(currency).map(Some)
 }
 
 fn entry_by_tag(conn: &mut AnyConnection, tag: &str) -> Result<Option<LedgerEntry>, Failure> {
-    ledger_entries::table
+    let Some(row) = ledger_entries::table
         .filter(ledger_entries::idempotency.eq(tag))
         .select(EntryRow::as_select())
         .first(conn)
         .optional()?
-        .map(EntryRow::into_domain)
-        .transpose()
+    else {
+        return Ok(None);
+    };
+    let currency = currency_of(conn, row.account_id)?;
+    row.into_domain(currency).map(Some)
 }
 
 fn page_bounds(page: PageRequest) -> (i64, i64) {
@@ -345,7 +362,7 @@ impl AccountLedger for Store {
         &self,
         account: CustomerId,
         reservation: ReservationId,
-        amount: Option<i64>,
+        amount: Option<Money>,
         user: Option<UserId>,
         now: DateTime<Utc>,
         idempotency: Option<String>,
@@ -410,8 +427,9 @@ impl AccountLedger for Store {
                     conn,
                     &Movement {
                         account: tagged.account.get(),
+                        currency: tagged.balance_delta.currency(),
                         kind: tagged.kind,
-                        balance_delta: tagged.balance_delta,
+                        balance_delta: tagged.balance_delta.minor(),
                         reserved_delta: 0,
                         description: tagged.description.as_deref(),
                         reservation: None,
@@ -441,7 +459,7 @@ impl AccountLedger for Store {
     async fn set_credit_limit(
         &self,
         account: CustomerId,
-        limit: i64,
+        limit: CreditLimit,
         user: Option<UserId>,
         now: DateTime<Utc>,
     ) -> Result<CreditAccount, AdmitError> {
@@ -449,11 +467,6 @@ impl AccountLedger for Store {
         let user = user.map(UserId::get);
         self.database()
             .write(move |conn| {
-                if limit < 0 {
-                    return Err(Failure::Corrupt(format!(
-                        "credit limit {limit} (limits are not negative)"
-                    )));
-                }
                 if !set_limit(conn, account.get(), limit, user, now)? {
                     return Ok(None);
                 }
@@ -477,6 +490,13 @@ impl AccountLedger for Store {
                     .filter(ledger_entries::account_id.eq(account.get()))
                     .count()
                     .get_result(conn)?;
+                if count == 0 {
+                    return Ok(Page {
+                        items: Vec::new(),
+                        total: 0,
+                    });
+                }
+                let currency = currency_of(conn, account.get())?;
                 let items = ledger_entries::table
                     .filter(ledger_entries::account_id.eq(account.get()))
                     .order(ledger_entries::id.asc())
@@ -485,7 +505,7 @@ impl AccountLedger for Store {
                     .select(EntryRow::as_select())
                     .load(conn)?
                     .into_iter()
-                    .map(EntryRow::into_domain)
+                    .map(|row| row.into_domain(currency))
                     .collect::<Result<_, _>>()?;
                 Ok(Page {
                     items,
@@ -508,6 +528,13 @@ impl AccountLedger for Store {
                     .filter(reservations::account_id.eq(account.get()))
                     .count()
                     .get_result(conn)?;
+                if count == 0 {
+                    return Ok(Page {
+                        items: Vec::new(),
+                        total: 0,
+                    });
+                }
+                let currency = currency_of(conn, account.get())?;
                 let items = reservations::table
                     .filter(reservations::account_id.eq(account.get()))
                     .order(reservations::id.desc())
@@ -516,7 +543,7 @@ impl AccountLedger for Store {
                     .select(ReservationRow::as_select())
                     .load(conn)?
                     .into_iter()
-                    .map(ReservationRow::into_domain)
+                    .map(|row| row.into_domain(currency))
                     .collect::<Result<_, _>>()?;
                 Ok(Page {
                     items,
@@ -539,9 +566,9 @@ impl AccountLedger for Store {
         for (id, account, amount) in due {
             if self
                 .database()
-                .write(move |conn| {
-                    lock_account(conn, account)?;
-                    expire(conn, id, account, amount, now)
+                .write(move |conn| match lock_account(conn, account)? {
+                    Some(row) => expire(conn, id, &row, amount, now),
+                    None => Ok(false),
                 })
                 .await?
             {

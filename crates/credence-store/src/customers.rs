@@ -253,13 +253,7 @@ fn update_account(
             ))
             .execute(conn)?;
     }
-    set_limit(
-        conn,
-        id,
-        data.credit_limit.minor_units(),
-        by.map(UserId::get),
-        now,
-    )?;
+    set_limit(conn, id, data.credit_limit, by.map(UserId::get), now)?;
     Ok(())
 }
 
@@ -272,7 +266,9 @@ fn check_account_idle(
     now: NaiveDateTime,
 ) -> Result<(), Failure> {
     let account = lock_account(conn, id)?;
-    expire_account(conn, id, now)?;
+    if let Some(locked) = &account {
+        expire_account(conn, locked, now)?;
+    }
     let open: i64 = reservations::table
         .filter(reservations::status.eq("open"))
         .filter(reservations::expires_at.gt(now))

@@ -125,7 +125,7 @@ async fn read_and_answer(database: Database, batch: Vec<Waiting>, batched: Arc<A
             }
             let by_customer: HashMap<i64, CreditAccount> = accounts
                 .into_iter()
-                .map(|account| (account.customer_id.get(), account))
+                .map(|account| (account.customer_id().get(), account))
                 .collect();
             for waiting in batch {
                 // The caller may have gone away.

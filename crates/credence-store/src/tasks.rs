@@ -30,7 +30,7 @@ use crate::catalog::{UPSERT_ATTEMPTS, localized_json, parse_localized, parse_val
 use crate::customers::to_db_time;
 use crate::database::AnyConnection;
 use crate::error::Failure;
-use crate::schema::{accounts, task_templates, tasks};
+use crate::schema::{task_templates, tasks};
 
 type Db = <AnyConnection as Connection>::Backend;
 
@@ -168,10 +168,6 @@ fn submit_in(
     if !admitted.fresh {
         return task_of_tag(conn, reservation.id.0).map(Ok);
     }
-    let currency: String = accounts::table
-        .find(reservation.account.get())
-        .select(accounts::currency)
-        .first(conn)?;
     let now = to_db_time(admission.now);
     let id: i64 = diesel::insert_into(tasks::table)
         .values((
@@ -181,8 +177,8 @@ fn submit_in(
             tasks::product_code.eq(draft.product.as_str()),
             tasks::input.eq(values_json(&draft.input)),
             tasks::quantity.eq(i64::from(draft.quantity)),
-            tasks::amount_minor.eq(reservation.amount),
-            tasks::currency.eq(currency),
+            tasks::amount_minor.eq(reservation.amount.minor()),
+            tasks::currency.eq(reservation.amount.currency().code()),
             tasks::state.eq(TaskState::Submitted.as_str()),
             tasks::reservation_id.eq(reservation.id.0),
             tasks::account_id.eq(reservation.account.get()),

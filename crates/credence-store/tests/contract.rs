@@ -1753,6 +1753,22 @@ fn keys(store: &Store) -> &dyn IdempotencyStore {
     store
 }
 
+fn eur_money(minor: i64) -> Money {
+    Money::from_minor(minor, eur())
+}
+
+/// A refusal of `requested` cents with `available` cents available.
+fn refusal(available: i64, requested: i64) -> CreditRefused {
+    CreditRefused {
+        available: eur_money(available),
+        requested: eur_money(requested),
+    }
+}
+
+fn eur_limit(minor: i64) -> CreditLimit {
+    CreditLimit::from_minor_units(minor, eur()).unwrap()
+}
+
 /// A customer whose account has `limit` cents of credit.
 async fn funded(store: &Store, reference: &str, limit: i64) -> Customer {
     let mut data = data(store, reference, reference).await;
@@ -1764,8 +1780,7 @@ fn admission(account: CustomerId, amount: i64, now: i64, expires: i64) -> Admiss
     Admission {
         account,
         customer: account,
-        amount,
-        currency: eur(),
+        amount: Money::from_minor(amount, eur()),
         description: Some(format!("order of {amount}")),
         expires_at: at(expires),
         user: None,
@@ -1778,7 +1793,7 @@ fn posting(account: CustomerId, kind: EntryKind, delta: i64, now: i64) -> Postin
     Posting {
         account,
         kind,
-        balance_delta: delta,
+        balance_delta: Money::from_minor(delta, eur()),
         description: Some(kind.as_str().to_owned()),
         user: None,
         now: at(now),
@@ -1820,17 +1835,20 @@ async fn assert_ledger_adds_up(store: &Store, id: CustomerId) -> Vec<LedgerEntry
     for entry in &entries {
         assert!(entry.id > last_id, "oldest first");
         last_id = entry.id;
-        balance += entry.balance_delta;
-        reserved += entry.reserved_delta;
+        balance += entry.balance_delta.minor();
+        reserved += entry.reserved_delta.minor();
         assert_eq!(
-            (entry.balance_after, entry.reserved_after),
+            (entry.balance_after.minor(), entry.reserved_after.minor()),
             (balance, reserved),
             "{entry:?}"
         );
     }
     let account = stored(store, id).await;
-    assert_eq!((account.balance, account.reserved), (balance, reserved));
-    assert!(account.reserved >= 0);
+    assert_eq!(
+        (account.balance().minor(), account.reserved().minor()),
+        (balance, reserved)
+    );
+    assert!(account.reserved().minor() >= 0);
     entries
 }
 
@@ -1845,7 +1863,12 @@ async fn admission_up_to_the_available_credit(store: Store) {
         .await
         .unwrap();
     assert_eq!(
-        (first.amount, first.status, first.account, first.captured),
+        (
+            first.amount.minor(),
+            first.status,
+            first.account,
+            first.captured.map(|m| m.minor())
+        ),
         (600, ReservationStatus::Open, c.id, None)
     );
     assert_eq!(first.expires_at, at(3600));
@@ -1853,10 +1876,7 @@ async fn admission_up_to_the_available_credit(store: Store) {
     assert!(
         matches!(
             refused,
-            Err(AdmitError::Refused(CreditRefused {
-                available: 400,
-                requested: 401
-            }))
+            Err(AdmitError::Refused(r)) if r == refusal(400, 401)
         ),
         "{refused:?}"
     );
@@ -1865,13 +1885,13 @@ async fn admission_up_to_the_available_credit(store: Store) {
         .await
         .unwrap();
     let account = al(&store).account(c.id, at(4)).await.unwrap().unwrap();
-    assert_eq!((account.reserved, account.available()), (1000, 0));
+    assert_eq!(
+        (account.reserved().minor(), account.available().minor()),
+        (1000, 0)
+    );
     assert!(matches!(
         al(&store).admit(&admission(c.id, 1, 5, 3600)).await,
-        Err(AdmitError::Refused(CreditRefused {
-            available: 0,
-            requested: 1
-        }))
+        Err(AdmitError::Refused(r)) if r == refusal(0, 1)
     ));
     // A payment makes room; a lowered limit blocks again (and may go below usage).
     al(&store)
@@ -1883,16 +1903,13 @@ async fn admission_up_to_the_available_credit(store: Store) {
         .await
         .unwrap();
     let lowered = al(&store)
-        .set_credit_limit(c.id, 500, None, at(8))
+        .set_credit_limit(c.id, eur_limit(500), None, at(8))
         .await
         .unwrap();
-    assert_eq!(lowered.available(), 250 + 500 - 1250);
+    assert_eq!(lowered.available().minor(), 250 + 500 - 1250);
     assert!(matches!(
         al(&store).admit(&admission(c.id, 1, 9, 3600)).await,
-        Err(AdmitError::Refused(CreditRefused {
-            available: -500,
-            requested: 1
-        }))
+        Err(AdmitError::Refused(r)) if r == refusal(-500, 1)
     ));
     assert!(matches!(
         al(&store)
@@ -1920,16 +1937,19 @@ async fn tagged_settlements_answer_their_repeats(store: Store) {
         .await
         .unwrap();
     let first = al(&store)
-        .capture(c.id, r1.id, Some(200), None, at(2), tag("k1"))
+        .capture(c.id, r1.id, Some(eur_money(200)), None, at(2), tag("k1"))
         .await
         .unwrap();
-    assert_eq!(first.captured, Some(200));
+    assert_eq!(first.captured.map(|m| m.minor()), Some(200));
     // The same tag again (the answer was lost): the first capture, nothing moved.
     let again = al(&store)
-        .capture(c.id, r1.id, Some(100), None, at(3), tag("k1"))
+        .capture(c.id, r1.id, Some(eur_money(100)), None, at(3), tag("k1"))
         .await
         .unwrap();
-    assert_eq!((again.status, again.captured), (first.status, Some(200)));
+    assert_eq!(
+        (again.status, again.captured.map(|m| m.minor())),
+        (first.status, Some(200))
+    );
     assert!(matches!(
         al(&store)
             .capture(c.id, r1.id, None, None, at(3), tag("k2"))
@@ -1962,9 +1982,12 @@ async fn tagged_settlements_answer_their_repeats(store: Store) {
         .capture(c.id, r3.id, None, None, at(8), tag("k1"))
         .await
         .unwrap();
-    assert_eq!(other.captured, Some(50));
+    assert_eq!(other.captured.map(|m| m.minor()), Some(50));
     let account = al(&store).account(c.id, at(8)).await.unwrap().unwrap();
-    assert_eq!((account.balance, account.reserved), (-250, 0));
+    assert_eq!(
+        (account.balance().minor(), account.reserved().minor()),
+        (-250, 0)
+    );
     assert_ledger_adds_up(&store, c.id).await;
 }
 
@@ -1976,16 +1999,31 @@ async fn capture_release_and_their_refusals(store: Store) {
         .await
         .unwrap();
     let captured = al(&store)
-        .capture(c.id, r1.id, Some(450), Some(UserId(1)), at(2), None)
+        .capture(
+            c.id,
+            r1.id,
+            Some(eur_money(450)),
+            Some(UserId(1)),
+            at(2),
+            None,
+        )
         .await
         .unwrap();
     assert_eq!(
-        (captured.status, captured.captured, captured.closed_at),
+        (
+            captured.status,
+            captured.captured.map(|m| m.minor()),
+            captured.closed_at
+        ),
         (ReservationStatus::Captured, Some(450), Some(at(2)))
     );
     let account = al(&store).account(c.id, at(2)).await.unwrap().unwrap();
     assert_eq!(
-        (account.balance, account.reserved, account.available()),
+        (
+            account.balance().minor(),
+            account.reserved().minor(),
+            account.available().minor()
+        ),
         (-450, 0, 550)
     );
     assert!(matches!(
@@ -2000,7 +2038,7 @@ async fn capture_release_and_their_refusals(store: Store) {
         .unwrap();
     assert!(matches!(
         al(&store)
-            .capture(c.id, r2.id, Some(301), None, at(5), None)
+            .capture(c.id, r2.id, Some(eur_money(301)), None, at(5), None)
             .await,
         Err(SettleError::Exceeds)
     ));
@@ -2025,7 +2063,7 @@ async fn capture_release_and_their_refusals(store: Store) {
         .await
         .unwrap();
     assert_eq!(
-        (released.status, released.captured),
+        (released.status, released.captured.map(|m| m.minor())),
         (ReservationStatus::Released, None)
     );
     assert!(matches!(
@@ -2046,7 +2084,7 @@ async fn capture_release_and_their_refusals(store: Store) {
         .capture(c.id, r3.id, None, None, at(9), None)
         .await
         .unwrap();
-    assert_eq!(all.captured, Some(100));
+    assert_eq!(all.captured.map(|m| m.minor()), Some(100));
     let page = al(&store)
         .reservations(c.id, PageRequest::new(Some(2), None).unwrap())
         .await
@@ -2071,11 +2109,18 @@ async fn capture_release_and_their_refusals(store: Store) {
     );
     let capture = &entries[1];
     assert_eq!(
-        (capture.balance_delta, capture.reserved_delta, capture.user),
+        (
+            capture.balance_delta.minor(),
+            capture.reserved_delta.minor(),
+            capture.user
+        ),
         (-450, -600, Some(UserId(1)))
     );
     let account = stored(&store, c.id).await;
-    assert_eq!((account.balance, account.reserved), (-550, 0));
+    assert_eq!(
+        (account.balance().minor(), account.reserved().minor()),
+        (-550, 0)
+    );
     assert_ledger_adds_up(&store, other.id).await;
 }
 
@@ -2086,7 +2131,12 @@ async fn payments_charges_and_adjustments(store: Store) {
         .await
         .unwrap();
     assert_eq!(
-        (paid.kind, paid.balance_delta, paid.balance_after, paid.at),
+        (
+            paid.kind,
+            paid.balance_delta.minor(),
+            paid.balance_after.minor(),
+            paid.at
+        ),
         (EntryKind::Payment, 10_000, 10_000, at(1))
     );
     // A charge posts a real cost: never refused for credit.
@@ -2094,21 +2144,24 @@ async fn payments_charges_and_adjustments(store: Store) {
         .post(&posting(c.id, EntryKind::Charge, -15_000, 2))
         .await
         .unwrap();
-    assert_eq!(charged.balance_after, -5_000);
+    assert_eq!(charged.balance_after.minor(), -5_000);
     let adjusted = al(&store)
         .post(&posting(c.id, EntryKind::Adjustment, -5, 3))
         .await
         .unwrap();
     assert_eq!(
-        (adjusted.balance_after, adjusted.description.as_deref()),
+        (
+            adjusted.balance_after.minor(),
+            adjusted.description.as_deref()
+        ),
         (-5_005, Some("adjustment"))
     );
     let limited = al(&store)
-        .set_credit_limit(c.id, 20_000, Some(UserId(7)), at(4))
+        .set_credit_limit(c.id, eur_limit(20_000), Some(UserId(7)), at(4))
         .await
         .unwrap();
     assert_eq!(
-        (limited.credit_limit, limited.available()),
+        (limited.credit_limit().minor(), limited.available().minor()),
         (20_000, 14_995)
     );
     let customer = cr(&store)
@@ -2125,7 +2178,7 @@ async fn payments_charges_and_adjustments(store: Store) {
     ));
     assert!(matches!(
         al(&store)
-            .set_credit_limit(CustomerId(424_242), 1, None, at(5))
+            .set_credit_limit(CustomerId(424_242), eur_limit(1), None, at(5))
             .await,
         Err(AdmitError::NoAccount)
     ));
@@ -2151,10 +2204,10 @@ async fn expired_reservations_stop_counting_and_expire_once(store: Store) {
         .await
         .unwrap();
     let at_9 = al(&store).account(c.id, at(9)).await.unwrap().unwrap();
-    assert_eq!(at_9.reserved, 700);
+    assert_eq!(at_9.reserved().minor(), 700);
     let at_10 = al(&store).account(c.id, at(10)).await.unwrap().unwrap();
     assert_eq!(
-        (at_10.reserved, at_10.available()),
+        (at_10.reserved().minor(), at_10.available().minor()),
         (0, 1000),
         "no longer counts"
     );
@@ -2171,7 +2224,7 @@ async fn expired_reservations_stop_counting_and_expire_once(store: Store) {
     assert_eq!(
         (
             entries[1].reservation,
-            entries[1].reserved_delta,
+            entries[1].reserved_delta.minor(),
             entries[1].user
         ),
         (Some(short.id), -700, None)
@@ -2197,7 +2250,7 @@ async fn expired_reservations_stop_counting_and_expire_once(store: Store) {
             .await,
         Err(SettleError::NotOpen)
     ));
-    assert_eq!(stored(&store, d.id).await.reserved, 0);
+    assert_eq!(stored(&store, d.id).await.reserved().minor(), 0);
     assert_ledger_adds_up(&store, d.id).await;
     // The sweeper: two running at once expire each due reservation exactly once.
     let mut due = Vec::new();
@@ -2239,7 +2292,7 @@ async fn expired_reservations_stop_counting_and_expire_once(store: Store) {
                 .count(),
             2
         );
-        assert_eq!(stored(&store, id).await.reserved, 25);
+        assert_eq!(stored(&store, id).await.reserved().minor(), 25);
     }
     // `limit` bounds one sweep.
     let f = funded(&store, "LIMIT", 1000).await;
@@ -2265,7 +2318,7 @@ async fn racing_admissions_never_overdraw(store: Store) {
         match task.await.unwrap() {
             Ok(_) => admitted += 1,
             Err(AdmitError::Refused(r)) => {
-                assert_eq!((r.available, r.requested), (0, 100));
+                assert_eq!((r.available.minor(), r.requested.minor()), (0, 100));
                 refused += 1;
             }
             Err(e) => panic!("unexpected {e:?}"),
@@ -2273,7 +2326,10 @@ async fn racing_admissions_never_overdraw(store: Store) {
     }
     assert_eq!((admitted, refused), (10, 10));
     let account = al(&store).account(c.id, at(2)).await.unwrap().unwrap();
-    assert_eq!((account.reserved, account.available()), (1000, 0));
+    assert_eq!(
+        (account.reserved().minor(), account.available().minor()),
+        (1000, 0)
+    );
     assert_eq!(assert_ledger_adds_up(&store, c.id).await.len(), 10);
 }
 
@@ -2304,8 +2360,8 @@ async fn batched_admissions_answer_each_as_if_alone(store: Store) {
             ("twin", answer) => twins.push(answer.map(|r| r.id).map_err(|e| format!("{e:?}"))),
             (_, Ok(reservation)) => assert!(admitted.insert(reservation.id)),
             (_, Err(AdmitError::Refused(r))) => {
-                assert_eq!(r.requested, 50);
-                assert!(r.available < 50, "refused while it fitted: {r:?}");
+                assert_eq!(r.requested.minor(), 50);
+                assert!(r.available.minor() < 50, "refused while it fitted: {r:?}");
             }
             (_, Err(e)) => panic!("unexpected {e:?}"),
         }
@@ -2319,7 +2375,10 @@ async fn batched_admissions_answer_each_as_if_alone(store: Store) {
     }
     assert_eq!(admitted.len(), 20, "exactly what the credit allows");
     let account = al(&store).account(c.id, at(2)).await.unwrap().unwrap();
-    assert_eq!((account.reserved, account.available()), (1000, 0));
+    assert_eq!(
+        (account.reserved().minor(), account.available().minor()),
+        (1000, 0)
+    );
     assert_eq!(assert_ledger_adds_up(&store, c.id).await.len(), 20);
     assert!(
         store.admissions_batched() > 0,
@@ -2379,10 +2438,11 @@ async fn concurrent_account_reads_answer_each_its_own(store: Store) {
         alone.insert(id, al(&store).account(id, at(200)).await.unwrap().unwrap());
     }
     assert_eq!(
-        alone[&ids[0]].reserved, 10,
+        alone[&ids[0]].reserved().minor(),
+        10,
         "the lapsed reservation is left out"
     );
-    assert_eq!(alone[&ids[3]].credit_limit, 1003);
+    assert_eq!(alone[&ids[3]].credit_limit().minor(), 1003);
     for round in 0..5 {
         let tasks: Vec<_> = (0..96_usize)
             .map(|i| {
@@ -2472,7 +2532,10 @@ async fn idempotent_admissions_and_postings_apply_once(store: Store) {
     }
     assert_eq!(ids.len(), 1);
     let account = stored(&store, c.id).await;
-    assert_eq!((account.balance, account.reserved), (1000, 300));
+    assert_eq!(
+        (account.balance().minor(), account.reserved().minor()),
+        (1000, 300)
+    );
     assert_eq!(assert_ledger_adds_up(&store, c.id).await.len(), 4);
 }
 
@@ -2492,13 +2555,7 @@ async fn customers_and_accounts_go_together(store: Store) {
     let c = insert(&store, d.clone(), at(0)).await;
     assert_eq!(
         c.account,
-        Some(CreditAccount {
-            customer_id: c.id,
-            currency: eur(),
-            balance: 0,
-            credit_limit: 1234,
-            reserved: 0
-        })
+        Some(CreditAccount::from_minor(c.id, eur(), 0, 1234, 0))
     );
     // The limit moves with the customer, with a history row signed by who changed it.
     d.credit_limit = CreditLimit::new("50".parse().unwrap(), eur()).unwrap();
@@ -2514,7 +2571,8 @@ async fn customers_and_accounts_go_together(store: Store) {
             .await
             .unwrap()
             .unwrap()
-            .credit_limit,
+            .credit_limit()
+            .minor(),
         5000
     );
     assert_eq!(
@@ -2533,10 +2591,17 @@ async fn customers_and_accounts_go_together(store: Store) {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(dollars.account.unwrap().currency, usd);
-    // With money on it, it does not.
-    al(&store)
+    assert_eq!(dollars.account.unwrap().currency(), usd);
+    // Money moves in the account's currency only; with money on it, the currency stays.
+    let euros = al(&store)
         .post(&posting(c.id, EntryKind::Payment, 100, 3))
+        .await;
+    assert!(euros.is_err(), "a payment in another currency: {euros:?}");
+    al(&store)
+        .post(&Posting {
+            balance_delta: Money::from_minor(100, usd),
+            ..posting(c.id, EntryKind::Payment, 100, 3)
+        })
         .await
         .unwrap();
     d.currency = eur();
@@ -2554,7 +2619,7 @@ async fn customers_and_accounts_go_together(store: Store) {
         .unwrap()
         .unwrap();
     assert_eq!(
-        (kept.data.currency, kept.account.unwrap().currency),
+        (kept.data.currency, kept.account.unwrap().currency()),
         (usd, usd)
     );
     // Archiving waits for a zero balance and no open reservation.
@@ -2563,11 +2628,17 @@ async fn customers_and_accounts_go_together(store: Store) {
         Err(RemoveError::InUse)
     ));
     al(&store)
-        .post(&posting(c.id, EntryKind::Charge, -100, 6))
+        .post(&Posting {
+            balance_delta: Money::from_minor(-100, usd),
+            ..posting(c.id, EntryKind::Charge, -100, 6)
+        })
         .await
         .unwrap();
     let held = al(&store)
-        .admit(&admission(c.id, 10, 7, 3600))
+        .admit(&Admission {
+            amount: Money::from_minor(10, usd),
+            ..admission(c.id, 10, 7, 3600)
+        })
         .await
         .unwrap();
     assert!(matches!(
@@ -2708,10 +2779,14 @@ fn migration_keeps_existing_limits(
         assert_eq!(old.data.credit_limit.minor_units(), 2_000_010);
         let account = al(&store).account(old.id, at(0)).await.unwrap().unwrap();
         assert_eq!(
-            (account.credit_limit, account.balance, account.reserved),
+            (
+                account.credit_limit().minor(),
+                account.balance().minor(),
+                account.reserved().minor()
+            ),
             (2_000_010, 0, 0)
         );
-        assert_eq!(account.currency, eur());
+        assert_eq!(account.currency(), eur());
         // The search migration indexed the customer that existed before it.
         // Its search terms were stored by the store's migration, weighted: "old" is in the
         // name and the reference.
@@ -2809,7 +2884,7 @@ async fn archived_customers_cannot_be_admitted(store: Store) {
         al(&store).admit(&for_child).await,
         Err(AdmitError::NoAccount)
     ));
-    assert_eq!(stored(&store, parent.id).await.reserved, 100);
+    assert_eq!(stored(&store, parent.id).await.reserved().minor(), 100);
     assert_ledger_adds_up(&store, live.id).await;
     assert_ledger_adds_up(&store, parent.id).await;
     assert_eq!(stored_any(&store, gone.id).await, 0);
@@ -2866,7 +2941,7 @@ async fn stored_any(store: &Store, id: CustomerId) -> i64 {
     page.items
         .iter()
         .filter(|r| r.status == ReservationStatus::Open)
-        .map(|r| r.amount)
+        .map(|r| r.amount.minor())
         .sum()
 }
 
@@ -3153,7 +3228,7 @@ async fn submit_admits_and_creates_the_task(store: Store) {
     assert_eq!(task.input, task_draft(c.id, 3).input);
     assert_eq!(tb(&store).task(task.id).await.unwrap(), Some(task.clone()));
     assert_eq!(tb(&store).task(TaskId(999_999)).await.unwrap(), None);
-    assert_eq!(stored(&store, c.id).await.reserved, 300);
+    assert_eq!(stored(&store, c.id).await.reserved().minor(), 300);
     let entries = assert_ledger_adds_up(&store, c.id).await;
     assert_eq!(kinds(&entries), vec!["reservation"]);
     assert_eq!(entries[0].reservation, Some(task.reservation));
@@ -3164,10 +3239,7 @@ async fn submit_admits_and_creates_the_task(store: Store) {
     assert!(
         matches!(
             refused,
-            Err(AdmitError::Refused(CreditRefused {
-                available: 700,
-                requested: 800
-            }))
+            Err(AdmitError::Refused(r)) if r == refusal(700, 800)
         ),
         "{refused:?}"
     );
@@ -3184,7 +3256,7 @@ async fn submit_admits_and_creates_the_task(store: Store) {
         .await
         .unwrap();
     assert_eq!(first, again);
-    assert_eq!(stored(&store, c.id).await.reserved, 500);
+    assert_eq!(stored(&store, c.id).await.reserved().minor(), 500);
     // Filters, newest first.
     let other = shop(&store, "SUBMIT-2", 1000).await;
     let theirs = tb(&store)
@@ -3272,7 +3344,7 @@ async fn racing_submits_never_overdraw(store: Store) {
         match racer.await.unwrap() {
             Ok(_) => admitted += 1,
             Err(AdmitError::Refused(r)) => {
-                assert_eq!((r.available, r.requested), (0, 100));
+                assert_eq!((r.available.minor(), r.requested.minor()), (0, 100));
                 refused += 1;
             }
             Err(e) => panic!("unexpected {e:?}"),
@@ -3280,7 +3352,7 @@ async fn racing_submits_never_overdraw(store: Store) {
     }
     assert_eq!((admitted, refused), (10, 10));
     assert_eq!(all_tasks(&store, TaskFilter::default()).await.1, 10);
-    assert_eq!(stored(&store, c.id).await.reserved, 1000);
+    assert_eq!(stored(&store, c.id).await.reserved().minor(), 1000);
     assert_eq!(assert_ledger_adds_up(&store, c.id).await.len(), 10);
 }
 
@@ -3314,7 +3386,7 @@ async fn finish_captures_and_cancel_releases(store: Store) {
         (started.state, started.updated_at),
         (TaskState::InProgress, at(2))
     );
-    assert_eq!(stored(&store, c.id).await.reserved, 300);
+    assert_eq!(stored(&store, c.id).await.reserved().minor(), 300);
     let finished = tb(&store)
         .move_task(
             done.id,
@@ -3327,9 +3399,12 @@ async fn finish_captures_and_cancel_releases(store: Store) {
         .unwrap();
     assert_eq!(finished.state, TaskState::Finished);
     let account = stored(&store, c.id).await;
-    assert_eq!((account.balance, account.reserved), (-300, 0));
+    assert_eq!(
+        (account.balance().minor(), account.reserved().minor()),
+        (-300, 0)
+    );
     let dropped = submit(2, 4, 3600).await;
-    assert_eq!(stored(&store, c.id).await.reserved, 200);
+    assert_eq!(stored(&store, c.id).await.reserved().minor(), 200);
     let cancelled = tb(&store)
         .move_task(
             dropped.id,
@@ -3342,7 +3417,10 @@ async fn finish_captures_and_cancel_releases(store: Store) {
         .unwrap();
     assert_eq!(cancelled.state, TaskState::Cancelled);
     let account = stored(&store, c.id).await;
-    assert_eq!((account.balance, account.reserved), (-300, 0));
+    assert_eq!(
+        (account.balance().minor(), account.reserved().minor()),
+        (-300, 0)
+    );
     assert!(matches!(
         tb(&store)
             .move_task(
@@ -3402,7 +3480,10 @@ async fn finish_captures_and_cancel_releases(store: Store) {
         .unwrap();
     assert_eq!(finished_late.state, TaskState::Finished);
     let account = stored(&store, c.id).await;
-    assert_eq!((account.balance, account.reserved), (-300, 0));
+    assert_eq!(
+        (account.balance().minor(), account.reserved().minor()),
+        (-300, 0)
+    );
     let page = al(&store)
         .reservations(c.id, PageRequest::new(Some(10), None).unwrap())
         .await
@@ -4233,7 +4314,7 @@ impl Model {
             .iter()
             .partition(|(_, _, expires)| *expires <= now);
         for (_, amount, _) in gone {
-            self.account.release(amount);
+            self.account.release(eur_money(amount));
         }
         self.open = kept;
     }
@@ -4254,7 +4335,7 @@ async fn store_follows_the_model(store: &Store, case: usize, steps: &[Step]) {
         let step = match step.clone() {
             Step::AdmitAll { extra } => {
                 model.lapse(now);
-                let left = i64::try_from(model.account.available()).unwrap();
+                let left = model.account.available().minor();
                 Step::Admit {
                     cost: (left + extra).max(1),
                     expires_in: 60,
@@ -4266,7 +4347,7 @@ async fn store_follows_the_model(store: &Store, case: usize, steps: &[Step]) {
             Step::AdmitAll { .. } => unreachable!("turned into an admission above"),
             Step::Admit { cost, expires_in } => {
                 model.lapse(now);
-                let expected = model.account.admit(cost);
+                let expected = model.account.admit(eur_money(cost));
                 let answer = al(store)
                     .admit(&admission(c.id, cost, now, now + expires_in))
                     .await;
@@ -4285,25 +4366,32 @@ async fn store_follows_the_model(store: &Store, case: usize, steps: &[Step]) {
                 let (id, amount, expires) = model.open[pick % model.open.len()];
                 let captured = amount * percent / 100;
                 let answer = al(store)
-                    .capture(c.id, id, Some(captured), None, at(now), None)
+                    .capture(c.id, id, Some(eur_money(captured)), None, at(now), None)
                     .await;
                 model.open.retain(|(open, _, _)| *open != id);
                 if expires <= now {
-                    model.account.release(amount);
+                    model.account.release(eur_money(amount));
                     assert!(
                         matches!(answer, Err(SettleError::NotOpen)),
                         "{context}: {answer:?}"
                     );
                 } else {
-                    model.account.capture(amount, captured).unwrap();
-                    assert_eq!(answer.unwrap().captured, Some(captured), "{context}");
+                    model
+                        .account
+                        .capture(eur_money(amount), eur_money(captured))
+                        .unwrap();
+                    assert_eq!(
+                        answer.unwrap().captured.map(|m| m.minor()),
+                        Some(captured),
+                        "{context}"
+                    );
                 }
             }
             Step::Release { pick } => {
                 let (id, amount, expires) = model.open[pick % model.open.len()];
                 let answer = al(store).release(c.id, id, None, at(now), None).await;
                 model.open.retain(|(open, _, _)| *open != id);
-                model.account.release(amount);
+                model.account.release(eur_money(amount));
                 if expires <= now {
                     assert!(
                         matches!(answer, Err(SettleError::NotOpen)),
@@ -4315,9 +4403,9 @@ async fn store_follows_the_model(store: &Store, case: usize, steps: &[Step]) {
             }
             Step::Post { kind, delta } => {
                 match kind {
-                    EntryKind::Payment => model.account.pay(delta),
-                    EntryKind::Charge => model.account.charge(-delta),
-                    _ => model.account.adjust(delta),
+                    EntryKind::Payment => model.account.pay(eur_money(delta)),
+                    EntryKind::Charge => model.account.charge(eur_money(-delta)),
+                    _ => model.account.adjust(eur_money(delta)),
                 }
                 .unwrap();
                 al(store)
@@ -4326,9 +4414,9 @@ async fn store_follows_the_model(store: &Store, case: usize, steps: &[Step]) {
                     .unwrap_or_else(|e| panic!("{context}: {e:?}"));
             }
             Step::Limit(limit) => {
-                model.account.credit_limit = limit;
+                model.account.set_credit_limit(eur_limit(limit)).unwrap();
                 al(store)
-                    .set_credit_limit(c.id, limit, None, at(now))
+                    .set_credit_limit(c.id, eur_limit(limit), None, at(now))
                     .await
                     .unwrap_or_else(|e| panic!("{context}: {e:?}"));
             }
@@ -4343,16 +4431,16 @@ async fn store_follows_the_model(store: &Store, case: usize, steps: &[Step]) {
         let read = al(store).account(c.id, at(now)).await.unwrap().unwrap();
         assert_eq!(
             (
-                read.balance,
-                read.credit_limit,
-                read.reserved,
-                read.available()
+                read.balance().minor(),
+                read.credit_limit().minor(),
+                read.reserved().minor(),
+                read.available().minor()
             ),
             (
-                seen.account.balance,
-                seen.account.credit_limit,
-                seen.account.reserved,
-                seen.account.available()
+                seen.account.balance().minor(),
+                seen.account.credit_limit().minor(),
+                seen.account.reserved().minor(),
+                seen.account.available().minor()
             ),
             "{context}"
         );

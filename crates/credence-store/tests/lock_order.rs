@@ -40,8 +40,7 @@ fn admission(account: CustomerId, amount: i64, now: i64, expires: i64) -> Admiss
     Admission {
         account,
         customer: account,
-        amount,
-        currency: CurrencyCode::parse("EUR").unwrap(),
+        amount: credence_domain::credit::Money::from_minor(amount, eur()),
         description: None,
         expires_at: at(expires),
         user: None,

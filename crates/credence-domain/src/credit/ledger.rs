@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
+use super::Money;
 use crate::ids::{CustomerId, UserId};
 
 /// A reservation's id.
@@ -63,10 +64,10 @@ pub struct Reservation {
     pub account: CustomerId,
     /// The customer the order is for.
     pub customer: CustomerId,
-    /// Amount held, in the account's minor units.
-    pub amount: i64,
+    /// Amount held, in the account currency.
+    pub amount: Money,
     /// Amount captured, once captured.
-    pub captured: Option<i64>,
+    pub captured: Option<Money>,
     /// Where it stands.
     pub status: ReservationStatus,
     /// What it is for.
@@ -139,14 +140,14 @@ pub struct LedgerEntry {
     pub account: CustomerId,
     /// What happened.
     pub kind: EntryKind,
-    /// Change of the balance, minor units.
-    pub balance_delta: i64,
-    /// Change of the reserved amount, minor units.
-    pub reserved_delta: i64,
+    /// Change of the balance.
+    pub balance_delta: Money,
+    /// Change of the reserved amount.
+    pub reserved_delta: Money,
     /// Balance after the entry.
-    pub balance_after: i64,
+    pub balance_after: Money,
     /// Reserved amount after the entry.
-    pub reserved_after: i64,
+    pub reserved_after: Money,
     /// Why (the description of a payment, the reason of an adjustment).
     pub description: Option<String>,
     /// The reservation it concerns.

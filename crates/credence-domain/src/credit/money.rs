@@ -70,6 +70,40 @@ impl Money {
         Ok(Self { minor, currency })
     }
 
+    /// From a wide sum of minor units (an available credit, a remainder), held to what
+    /// 64 bits hold. Exact for every comparison with a positive 64-bit cost: a sum above
+    /// `i64::MAX` still admits every cost, one below `i64::MIN` admits none.
+    #[must_use]
+    pub fn saturating(minor: i128, currency: CurrencyCode) -> Self {
+        let minor = i64::try_from(minor).unwrap_or(if minor < 0 { i64::MIN } else { i64::MAX });
+        Self { minor, currency }
+    }
+
+    /// `self + other`, or `None` when the currencies differ or the sum leaves 64 bits.
+    #[must_use]
+    pub fn checked_add(self, other: Self) -> Option<Self> {
+        (self.currency == other.currency)
+            .then(|| self.minor.checked_add(other.minor))
+            .flatten()
+            .map(|minor| Self { minor, ..self })
+    }
+
+    /// `self − other`, or `None` when the currencies differ or the difference leaves 64 bits.
+    #[must_use]
+    pub fn checked_sub(self, other: Self) -> Option<Self> {
+        (self.currency == other.currency)
+            .then(|| self.minor.checked_sub(other.minor))
+            .flatten()
+            .map(|minor| Self { minor, ..self })
+    }
+
+    /// The same amount with the opposite sign (a charge as a balance change), or `None` for
+    /// the one amount whose opposite 64 bits do not hold.
+    #[must_use]
+    pub fn checked_neg(self) -> Option<Self> {
+        self.minor.checked_neg().map(|minor| Self { minor, ..self })
+    }
+
     /// The count of minor units.
     #[must_use]
     pub fn minor(&self) -> i64 {
@@ -86,6 +120,18 @@ impl Money {
     #[must_use]
     pub fn amount(&self) -> Decimal {
         Decimal::new(self.minor, self.currency.minor_unit_digits())
+    }
+
+    /// Whether the amount is zero.
+    #[must_use]
+    pub fn is_zero(&self) -> bool {
+        self.minor == 0
+    }
+
+    /// Whether the amount is below zero.
+    #[must_use]
+    pub fn is_negative(&self) -> bool {
+        self.minor < 0
     }
 
     /// Whether the amount is above zero.

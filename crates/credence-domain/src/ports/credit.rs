@@ -11,10 +11,8 @@ pub struct Admission {
     pub account: CustomerId,
     /// The customer the order is for.
     pub customer: CustomerId,
-    /// The cost, in the account currency's minor units (> 0).
-    pub amount: i64,
-    /// The paying account's currency, which `amount` is in.
-    pub currency: crate::values::CurrencyCode,
+    /// The cost, in the paying account's currency (> 0).
+    pub amount: crate::credit::Money,
     /// What it is for.
     pub description: Option<String>,
     /// When it stops counting.
@@ -35,8 +33,8 @@ pub struct Posting {
     pub account: CustomerId,
     /// `Payment`, `Charge` or `Adjustment`.
     pub kind: crate::credit::EntryKind,
-    /// Signed change of the balance, minor units (never 0).
-    pub balance_delta: i64,
+    /// Signed change of the balance, in the account currency (never 0).
+    pub balance_delta: crate::credit::Money,
     /// Description or reason.
     pub description: Option<String>,
     /// Who.
@@ -113,7 +111,7 @@ pub trait AccountLedger: Send + Sync {
         &self,
         account: CustomerId,
         reservation: crate::credit::ReservationId,
-        amount: Option<i64>,
+        amount: Option<crate::credit::Money>,
         user: Option<crate::ids::UserId>,
         now: DateTime<Utc>,
         idempotency: Option<String>,
@@ -138,14 +136,14 @@ pub trait AccountLedger: Send + Sync {
     /// [`AdmitError::NoAccount`] when the account does not exist.
     async fn post(&self, posting: &Posting) -> Result<crate::credit::LedgerEntry, AdmitError>;
 
-    /// Sets the credit limit (>= 0) and records it in the limit history.
+    /// Sets the credit limit and records it in the limit history.
     ///
     /// # Errors
     /// [`AdmitError::NoAccount`] when the account does not exist.
     async fn set_credit_limit(
         &self,
         account: CustomerId,
-        limit: i64,
+        limit: crate::values::CreditLimit,
         user: Option<crate::ids::UserId>,
         now: DateTime<Utc>,
     ) -> Result<crate::credit::CreditAccount, AdmitError>;

@@ -22,7 +22,7 @@ use crate::ports::{
 };
 use crate::principal::{Principal, Role};
 use crate::reference_data::Currency;
-use crate::values::CurrencyCode;
+use crate::values::{CreditLimit, CurrencyCode};
 
 use super::scope::reaches;
 
@@ -179,19 +179,10 @@ impl AccountService {
         limit: Decimal,
     ) -> Result<CreditAccount, CreditError> {
         let customer = self.holder(principal, key).await?;
-        if limit.is_sign_negative() && !limit.is_zero() {
-            return Err(
-                InputError::invalid("creditLimit", "creditLimit cannot be negative").into(),
-            );
-        }
-        let limit = Money::from_decimal("creditLimit", limit, customer.currency)?;
+        let limit = CreditLimit::new(limit, customer.currency)
+            .map_err(|e| InputError::invalid("creditLimit", e.to_string()))?;
         self.ledger
-            .set_credit_limit(
-                customer.id,
-                limit.minor(),
-                principal.user_id(),
-                self.clock.now(),
-            )
+            .set_credit_limit(customer.id, limit, principal.user_id(), self.clock.now())
             .await
             .map_err(|e| admit_error(e, customer.id))
     }
@@ -216,9 +207,11 @@ impl AccountService {
             EntryKind::Payment | EntryKind::Charge if !money.is_positive() => {
                 return Err(InputError::invalid("amount", "amount must be greater than 0").into());
             }
-            EntryKind::Payment => money.minor(),
-            EntryKind::Charge => -money.minor(),
-            EntryKind::Adjustment if money.minor() == 0 => {
+            EntryKind::Payment => money,
+            EntryKind::Charge => money
+                .checked_neg()
+                .ok_or_else(|| InputError::invalid("amount", "amount is too large"))?,
+            EntryKind::Adjustment if money.is_zero() => {
                 return Err(
                     InputError::invalid("amount", "amount of an adjustment cannot be 0").into(),
                 );
@@ -226,7 +219,7 @@ impl AccountService {
             EntryKind::Adjustment if description.as_deref().is_none_or(|r| r.trim().is_empty()) => {
                 return Err(InputError::Missing("reason").into());
             }
-            EntryKind::Adjustment => money.minor(),
+            EntryKind::Adjustment => money,
             _ => {
                 return Err(InputError::invalid(
                     "kind",
@@ -260,13 +253,12 @@ impl AccountService {
         principal: &Principal,
         key: &CustomerKey,
         request: ReserveRequest,
-    ) -> Result<(Reservation, CurrencyCode), CreditError> {
+    ) -> Result<Reservation, CreditError> {
         let customer = self.holder(principal, key).await?;
         self.admit_for(principal, &customer, request).await
     }
 
-    /// Admits a cost for a customer already in hand; the reservation comes with the paying
-    /// account's currency, so an answer needs no second read.
+    /// Admits a cost for a customer already in hand.
     ///
     /// # Errors
     /// As [`AccountService::reserve`].
@@ -275,10 +267,10 @@ impl AccountService {
         principal: &Principal,
         customer: &AccountHolder,
         request: ReserveRequest,
-    ) -> Result<(Reservation, CurrencyCode), CreditError> {
+    ) -> Result<Reservation, CreditError> {
         let admission = self.prepare_admission(principal, customer, request).await?;
         match self.ledger.admit(&admission).await {
-            Ok(reservation) => Ok((reservation, admission.currency)),
+            Ok(reservation) => Ok(reservation),
             Err(error) => Err(refusal_of(error, &admission)),
         }
     }
@@ -318,8 +310,7 @@ impl AccountService {
         Ok(Admission {
             account: payer.id,
             customer: customer.id,
-            amount: cost.minor(),
-            currency: cost.currency(),
+            amount: cost,
             description: request.description,
             expires_at: now + expires_in,
             user: principal.user_id(),
@@ -344,13 +335,16 @@ impl AccountService {
         let payer = self.payer(&customer).await?;
         let cost = self.cost_in(&payer, amount, currency).await?;
         let account = self.account_of(payer.id).await?;
-        let available = clamp(account.available());
-        let remaining = clamp(account.remaining_after(cost.minor()));
+        let remaining = account.remaining_after(cost).map_err(|e| {
+            CreditError::Store(StoreError::Unexpected(
+                format!("a cost in the payer's currency was refused: {e}").into(),
+            ))
+        })?;
         Ok(Quote {
-            admitted: cost.is_positive() && remaining >= 0,
-            available: Money::from_minor(available, account.currency),
+            admitted: cost.is_positive() && !remaining.is_negative(),
+            available: account.available(),
             requested: cost,
-            remaining: Money::from_minor(remaining, account.currency),
+            remaining,
         })
     }
 
@@ -373,10 +367,10 @@ impl AccountService {
         let amount = match amount {
             Some(a) => {
                 let money = Money::from_decimal("amount", a, payer.currency)?;
-                if money.minor() < 0 {
+                if money.is_negative() {
                     return Err(InputError::invalid("amount", "amount cannot be negative").into());
                 }
-                Some(money.minor())
+                Some(money)
             }
             None => None,
         };
@@ -446,22 +440,6 @@ impl AccountService {
         let customer = self.holder(principal, key).await?;
         let payer = self.payer(&customer).await?;
         Ok(self.ledger.reservations(payer.id, page).await?)
-    }
-
-    /// The currency of an account the caller already reached through a use case (the
-    /// `account` of a reservation or ledger entry), so an adapter can write its minor units
-    /// as money. Reading a currency code reveals nothing, so no scope check is needed.
-    ///
-    /// # Errors
-    /// [`CreditError::NotFound`] when the account's customer is gone.
-    pub async fn currency_of(&self, account: CustomerId) -> Result<CurrencyCode, CreditError> {
-        let key = CustomerKey::Id(account);
-        let holder = self
-            .customers
-            .holder(&key)
-            .await?
-            .ok_or(CreditError::NotFound(key))?;
-        Ok(holder.currency)
     }
 
     /// Expires what is due (run periodically by every replica; safe to run concurrently).
@@ -566,8 +544,8 @@ fn check_may_order(customer: &AccountHolder) -> Result<(), CreditError> {
 pub fn refusal_of(error: AdmitError, admission: &Admission) -> CreditError {
     match error {
         AdmitError::Refused(refused) => CreditError::Refused {
-            available: Money::from_minor(refused.available, admission.currency),
-            requested: Money::from_minor(refused.requested, admission.currency),
+            available: refused.available,
+            requested: refused.requested,
         },
         other => admit_error(other, admission.account),
     }
@@ -595,8 +573,4 @@ fn settle_error(error: SettleError, reservation: ReservationId) -> CreditError {
         )),
         SettleError::Store(e) => CreditError::Store(e),
     }
-}
-
-fn clamp(value: i128) -> i64 {
-    i64::try_from(value).unwrap_or(if value < 0 { i64::MIN } else { i64::MAX })
 }

@@ -3,6 +3,7 @@
 use rust_decimal::Decimal;
 
 use super::CurrencyCode;
+use crate::credit::{Money, MoneyError};
 
 /// Why a credit limit was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -23,21 +24,16 @@ pub enum CreditLimitError {
     TooLarge,
 }
 
-/// How far a customer may go below a zero balance, in its currency.
+/// How far a customer may go below a zero balance: money in the account currency, never
+/// negative.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct CreditLimit {
-    minor_units: i64,
-    currency: CurrencyCode,
-}
+pub struct CreditLimit(Money);
 
 impl CreditLimit {
     /// No credit at all.
     #[must_use]
     pub fn zero(currency: CurrencyCode) -> Self {
-        Self {
-            minor_units: 0,
-            currency,
-        }
+        Self(Money::zero(currency))
     }
 
     /// Validates an amount in `currency`.
@@ -48,23 +44,14 @@ impl CreditLimit {
         if amount.is_sign_negative() && !amount.is_zero() {
             return Err(CreditLimitError::Negative);
         }
-        let digits = currency.minor_unit_digits();
-        let normalized = amount.normalize();
-        if normalized.scale() > digits {
-            return Err(CreditLimitError::TooPrecise {
-                currency: currency.code().to_owned(),
-                digits,
-            });
-        }
-        let factor = Decimal::from(10_i64.pow(digits));
-        let minor = normalized
-            .checked_mul(factor)
-            .and_then(|m| i64::try_from(m.trunc()).ok())
-            .ok_or(CreditLimitError::TooLarge)?;
-        Ok(Self {
-            minor_units: minor,
-            currency,
-        })
+        Money::from_decimal("creditLimit", amount, currency)
+            .map(Self)
+            .map_err(|e| match e {
+                MoneyError::TooPrecise {
+                    currency, digits, ..
+                } => CreditLimitError::TooPrecise { currency, digits },
+                MoneyError::TooLarge(_) => CreditLimitError::TooLarge,
+            })
     }
 
     /// Rebuilds a stored limit.
@@ -78,34 +65,37 @@ impl CreditLimit {
         if minor_units < 0 {
             return Err(CreditLimitError::Negative);
         }
-        Ok(Self {
-            minor_units,
-            currency,
-        })
+        Ok(Self(Money::from_minor(minor_units, currency)))
     }
 
-    /// The amount in minor units (cents for EUR).
+    /// The limit as money.
+    #[must_use]
+    pub fn money(&self) -> Money {
+        self.0
+    }
+
+    /// The amount in minor units (cents for EUR), for storage.
     #[must_use]
     pub fn minor_units(&self) -> i64 {
-        self.minor_units
+        self.0.minor()
     }
 
     /// The currency.
     #[must_use]
     pub fn currency(&self) -> CurrencyCode {
-        self.currency
+        self.0.currency()
     }
 
     /// The amount with exactly the currency's scale (`5000.00` for EUR).
     #[must_use]
     pub fn amount(&self) -> Decimal {
-        Decimal::new(self.minor_units, self.currency.minor_unit_digits())
+        self.0.amount()
     }
 
     /// Whether any credit is granted (the API's `isCredit`).
     #[must_use]
     pub fn is_credit(&self) -> bool {
-        self.minor_units > 0
+        self.0.is_positive()
     }
 }
 

@@ -1,26 +1,19 @@
 //! The credit account on the back office: the account, its ledger entries, reservations and
-//! quotes, in the API's camelCase. Amounts are stored as minor units; here they become exact
-//! JSON numbers at the currency's scale (`20000.00`), never `f64`.
+//! quotes, in the API's camelCase. Amounts are money in the account currency; here they become
+//! exact JSON numbers at the currency's scale (`20000.00`), never `f64`.
 
 use credence_domain::credit::{CreditAccount, LedgerEntry, Money, Reservation};
 use credence_domain::ids::CustomerId;
 use credence_domain::services::Quote;
-use credence_domain::values::CurrencyCode;
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::{BASE, exact, timestamp};
 
-/// `minor` units of `currency` as an exact JSON number.
-pub(crate) fn money(minor: i64, currency: CurrencyCode) -> Value {
-    exact(Money::from_minor(minor, currency).amount())
-}
-
-/// An `i128` sum of minor units (available credit), clamped to what an account can hold.
-fn money_i128(minor: i128, currency: CurrencyCode) -> Value {
-    let clamped = i64::try_from(minor).unwrap_or(if minor < 0 { i64::MIN } else { i64::MAX });
-    money(clamped, currency)
+/// Money as an exact JSON number at its currency's scale.
+pub(crate) fn money(amount: Money) -> Value {
+    exact(amount.amount())
 }
 
 /// `/api/v1.0/customers/{id}/account`.
@@ -56,13 +49,13 @@ pub struct AccountDto {
 impl From<&CreditAccount> for AccountDto {
     fn from(a: &CreditAccount) -> Self {
         Self {
-            customer_id: a.customer_id.get(),
-            currency: a.currency.code().to_owned(),
-            balance: money(a.balance, a.currency),
-            credit_limit: money(a.credit_limit, a.currency),
-            reserved_amount: money(a.reserved, a.currency),
-            available_credit: money_i128(a.available(), a.currency),
-            href: account_href(a.customer_id),
+            customer_id: a.customer_id().get(),
+            currency: a.currency().code().to_owned(),
+            balance: money(a.balance()),
+            credit_limit: money(a.credit_limit()),
+            reserved_amount: money(a.reserved()),
+            available_credit: money(a.available()),
+            href: account_href(a.customer_id()),
         }
     }
 }
@@ -79,10 +72,10 @@ pub(crate) struct AccountAmounts {
 impl From<&CreditAccount> for AccountAmounts {
     fn from(a: &CreditAccount) -> Self {
         Self {
-            credit_limit: money(a.credit_limit, a.currency),
-            balance: money(a.balance, a.currency),
-            reserved_amount: money(a.reserved, a.currency),
-            available_credit: money_i128(a.available(), a.currency),
+            credit_limit: money(a.credit_limit()),
+            balance: money(a.balance()),
+            reserved_amount: money(a.reserved()),
+            available_credit: money(a.available()),
         }
     }
 }
@@ -118,16 +111,15 @@ pub struct LedgerEntryDto {
     pub date: String,
 }
 
-impl LedgerEntryDto {
-    /// `entry`, whose account is in `currency`.
-    pub(crate) fn new(entry: &LedgerEntry, currency: CurrencyCode) -> Self {
+impl From<&LedgerEntry> for LedgerEntryDto {
+    fn from(entry: &LedgerEntry) -> Self {
         Self {
             id: entry.id,
             kind: entry.kind.as_str(),
-            amount: money(entry.balance_delta, currency),
-            reserved_delta: money(entry.reserved_delta, currency),
-            balance: money(entry.balance_after, currency),
-            reserved_amount: money(entry.reserved_after, currency),
+            amount: money(entry.balance_delta),
+            reserved_delta: money(entry.reserved_delta),
+            balance: money(entry.balance_after),
+            reserved_amount: money(entry.reserved_after),
             description: entry.description.clone(),
             reservation_id: entry.reservation.map(|r| r.0),
             user_id: entry.user.map(|u| u.get()),
@@ -166,19 +158,18 @@ pub struct ReservationDto {
     pub href: String,
 }
 
-impl ReservationDto {
-    /// `reservation`, held on an account in `currency`.
-    pub(crate) fn new(reservation: &Reservation, currency: CurrencyCode) -> Self {
+impl From<&Reservation> for ReservationDto {
+    fn from(reservation: &Reservation) -> Self {
         Self {
             id: reservation.id.0,
-            amount: money(reservation.amount, currency),
-            captured_amount: reservation.captured.map(|c| money(c, currency)),
+            amount: money(reservation.amount),
+            captured_amount: reservation.captured.map(money),
             status: reservation.status.as_str(),
             description: reservation.description.clone(),
             expires_at: timestamp(reservation.expires_at),
             date_created: timestamp(reservation.created_at),
             date_closed: reservation.closed_at.map(timestamp),
-            currency: currency.code().to_owned(),
+            currency: reservation.amount.currency().code().to_owned(),
             href: format!(
                 "{}/reservations/{}",
                 account_href(reservation.customer),
@@ -211,9 +202,9 @@ impl From<&Quote> for QuoteDto {
     fn from(q: &Quote) -> Self {
         Self {
             admitted: q.admitted,
-            available: exact(q.available.amount()),
-            requested: exact(q.requested.amount()),
-            remaining: exact(q.remaining.amount()),
+            available: money(q.available),
+            requested: money(q.requested),
+            remaining: money(q.remaining),
             currency: q.available.currency().code().to_owned(),
         }
     }

@@ -337,9 +337,10 @@ impl CustomerDto {
             t.as_ref().map(|t| t.as_str().to_owned())
         };
         let amounts = account.as_ref().map(AccountAmounts::from);
-        let is_credit = account
-            .as_ref()
-            .map_or_else(|| credit_limit.is_credit(), |a| a.credit_limit > 0);
+        let is_credit = account.as_ref().map_or_else(
+            || credit_limit.is_credit(),
+            |a| a.credit_limit().is_positive(),
+        );
         Self {
             id: id.get(),
             uuid: uuid.to_string(),

@@ -118,10 +118,10 @@ pub struct CustomerEnvelopeDto {
 pub(crate) fn customer_views(account: &CreditAccount) -> Result<(Value, Value), serde_json::Error> {
     let href = format!("{BASE}/customer");
     let balance = BalanceDto {
-        balance_amount: money(account.balance, account.currency),
-        reserved_amount: money(account.reserved, account.currency),
-        credit_limit: money(account.credit_limit, account.currency),
-        currency_code: account.currency.code().to_owned(),
+        balance_amount: money(account.balance()),
+        reserved_amount: money(account.reserved()),
+        credit_limit: money(account.credit_limit()),
+        currency_code: account.currency().code().to_owned(),
     };
     let json = CustomerEnvelopeDto {
         customer_response: CustomerResponseDto {

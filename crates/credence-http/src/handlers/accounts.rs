@@ -3,9 +3,8 @@
 //! ledger and the reservation list. Who may act on which account is the service's business.
 //!
 //! Every POST that moves money goes through [`crate::idempotency::once`], so an
-//! `Idempotency-Key` is honoured the same way everywhere. Amounts in the answers need the
-//! paying account's currency, which reservations and entries do not carry: the handlers ask
-//! the service for it ([`AccountService::currency_of`](credence_domain::services::AccountService::currency_of)).
+//! `Idempotency-Key` is honoured the same way everywhere. Amounts are money in the paying
+//! account's currency, so an answer needs nothing but the entry or reservation it writes.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, web};
@@ -81,30 +80,12 @@ fn currency(fields: &crate::body::BodyFields) -> Result<Option<CurrencyCode>, Ap
         .transpose()?)
 }
 
-async fn entry_reply(state: &AppState, entry: &LedgerEntry) -> Result<Reply, ApiError> {
-    let currency = state.services.accounts.currency_of(entry.account).await?;
-    Reply::new(
-        StatusCode::CREATED,
-        "entry",
-        &LedgerEntryDto::new(entry, currency),
-    )
+fn entry_reply(entry: &LedgerEntry) -> Result<Reply, ApiError> {
+    Reply::new(StatusCode::CREATED, "entry", &LedgerEntryDto::from(entry))
 }
 
-async fn reservation_reply(
-    state: &AppState,
-    status: StatusCode,
-    reservation: &Reservation,
-) -> Result<Reply, ApiError> {
-    let currency = state
-        .services
-        .accounts
-        .currency_of(reservation.account)
-        .await?;
-    Reply::new(
-        status,
-        "reservation",
-        &ReservationDto::new(reservation, currency),
-    )
+fn reservation_reply(status: StatusCode, reservation: &Reservation) -> Result<Reply, ApiError> {
+    Reply::new(status, "reservation", &ReservationDto::from(reservation))
 }
 
 /// Payments, charges and adjustments: one use case, three routes.
@@ -129,7 +110,7 @@ async fn post_entry(
             .accounts
             .post(&caller.principal, &key, kind, value, description, tag)
             .await?;
-        entry_reply(state, &entry).await
+        entry_reply(&entry)
     })
     .await
 }
@@ -314,7 +295,7 @@ pub(crate) async fn create_reservation(
     };
     let state = &state;
     once(state, &req, &caller, &body, "reservation", |tag| async {
-        let (reservation, currency) = state
+        let reservation = state
             .services
             .accounts
             .reserve(
@@ -326,11 +307,7 @@ pub(crate) async fn create_reservation(
                 },
             )
             .await?;
-        Reply::new(
-            StatusCode::CREATED,
-            "reservation",
-            &ReservationDto::new(&reservation, currency),
-        )
+        reservation_reply(StatusCode::CREATED, &reservation)
     })
     .await
 }
@@ -373,7 +350,7 @@ pub(crate) async fn capture_reservation(
             .accounts
             .capture(&caller.principal, &key, rid, captured, tag)
             .await?;
-        reservation_reply(state, StatusCode::OK, &reservation).await
+        reservation_reply(StatusCode::OK, &reservation)
     })
     .await
 }
@@ -412,7 +389,7 @@ pub(crate) async fn release_reservation(
             .accounts
             .release(&caller.principal, &key, rid, tag)
             .await?;
-        reservation_reply(state, StatusCode::OK, &reservation).await
+        reservation_reply(StatusCode::OK, &reservation)
     })
     .await
 }
@@ -448,21 +425,6 @@ pub(crate) async fn quote_account(
     Reply::ok("quote", &QuoteDto::from(&quote))
 }
 
-/// Writes one account's rows with the amounts at its currency's scale (every row of a page
-/// belongs to the same account, so one lookup serves the page).
-async fn in_account_currency<T, D>(
-    state: &AppState,
-    items: &[T],
-    account: impl Fn(&T) -> credence_domain::CustomerId,
-    dto: impl Fn(&T, credence_domain::values::CurrencyCode) -> D,
-) -> Result<Vec<D>, ApiError> {
-    let Some(first) = items.first() else {
-        return Ok(Vec::new());
-    };
-    let currency = state.services.accounts.currency_of(account(first)).await?;
-    Ok(items.iter().map(|item| dto(item, currency)).collect())
-}
-
 /// One page of the customer's ledger, oldest first.
 #[utoipa::path(
     get,
@@ -490,7 +452,7 @@ pub(crate) async fn list_ledger_entries(
         .accounts
         .ledger(&caller.principal, &key, page_request)
         .await?;
-    let data = in_account_currency(&state, &page.items, |e| e.account, LedgerEntryDto::new).await?;
+    let data = page.items.iter().map(LedgerEntryDto::from).collect();
     let dto = ListDto {
         paging: paging(req.path(), page_request, page.total, ""),
         data,
@@ -525,7 +487,7 @@ pub(crate) async fn list_reservations(
         .accounts
         .reservations(&caller.principal, &key, page_request)
         .await?;
-    let data = in_account_currency(&state, &page.items, |r| r.account, ReservationDto::new).await?;
+    let data = page.items.iter().map(ReservationDto::from).collect();
     let dto = ListDto {
         paging: paging(req.path(), page_request, page.total, ""),
         data,

@@ -85,7 +85,8 @@ pub(crate) fn admit_in(
         }));
     }
     let account = admission.account.get();
-    let cost = admission.amount;
+    let currency = admission.amount.currency();
+    let cost = admission.amount.minor();
     let now = to_db_time(admission.now);
     if cost <= 0 {
         return Err(Failure::Corrupt(format!(
@@ -98,10 +99,13 @@ pub(crate) fn admit_in(
     }
     // The account before its reservations, as every writer does: expiring first would lock
     // due reservations that a capture or sweeper holding the account then waits for.
-    if lock_account(conn, account)?.is_none() {
+    let Some(locked) = lock_account(conn, account)? else {
         return Ok(Err(Refusal::NoAccount));
+    };
+    if locked.currency()? != currency {
+        return Err(other_currency(account, locked.currency()?, currency));
     }
-    expire_account(conn, account, now)?;
+    expire_account(conn, &locked, now)?;
     // The admission: check and reserve in one statement.
     let reserve = Reserve::new(account, cost, now);
     let after: Option<(i64, i64)> = match conn {
@@ -112,14 +116,9 @@ pub(crate) fn admit_in(
         let Some(current) = account_at(conn, account, now)? else {
             return Ok(Err(Refusal::NoAccount));
         };
-        let available = current.available();
         return Ok(Err(Refusal::Refused(CreditRefused {
-            available: i64::try_from(available).unwrap_or(if available < 0 {
-                i64::MIN
-            } else {
-                i64::MAX
-            }),
-            requested: cost,
+            available: current.available(),
+            requested: admission.amount,
         })));
     };
     let row: ReservationRow = diesel::insert_into(reservations::table)
@@ -152,6 +151,7 @@ pub(crate) fn admit_in(
         conn,
         &Movement {
             account,
+            currency,
             kind: EntryKind::Reservation,
             balance_delta: 0,
             reserved_delta: cost,
@@ -164,7 +164,7 @@ pub(crate) fn admit_in(
         balance_after,
         reserved_after,
     )?;
-    let reservation = row.into_domain()?;
+    let reservation = row.into_domain(currency)?;
     Ok(Ok(Admitted {
         reservation,
         fresh: true,

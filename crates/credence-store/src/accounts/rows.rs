@@ -16,16 +16,36 @@ pub(crate) struct AccountRow {
 }
 
 impl AccountRow {
-    pub(crate) fn into_domain(self) -> Result<CreditAccount, Failure> {
-        Ok(CreditAccount {
-            customer_id: CustomerId(self.customer_id),
-            currency: CurrencyCode::parse(&self.currency)
-                .map_err(|e| Failure::corrupt("account currency", e))?,
-            balance: self.balance,
-            credit_limit: self.credit_limit,
-            reserved: self.reserved,
-        })
+    pub(crate) fn currency(&self) -> Result<CurrencyCode, Failure> {
+        parse_currency(&self.currency)
     }
+
+    /// The account, with `lapsed` (open reservations whose time is up, not yet expired) no
+    /// longer counted in `reserved`.
+    pub(crate) fn into_domain(self, lapsed: i64) -> Result<CreditAccount, Failure> {
+        Ok(CreditAccount::from_minor(
+            CustomerId(self.customer_id),
+            self.currency()?,
+            self.balance,
+            self.credit_limit,
+            self.reserved.saturating_sub(lapsed).max(0),
+        ))
+    }
+}
+
+pub(crate) fn parse_currency(code: &str) -> Result<CurrencyCode, Failure> {
+    CurrencyCode::parse(code).map_err(|e| Failure::corrupt("account currency", e))
+}
+
+/// The currency of an account, which its reservations and entries are in.
+pub(crate) fn currency_of(conn: &mut AnyConnection, account: i64) -> Result<CurrencyCode, Failure> {
+    let code: String = accounts::table
+        .find(account)
+        .select(accounts::currency)
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| Failure::corrupt("account", format!("{account} is missing")))?;
+    parse_currency(&code)
 }
 
 #[derive(Queryable, Selectable)]
@@ -44,13 +64,14 @@ pub(crate) struct ReservationRow {
 }
 
 impl ReservationRow {
-    pub(crate) fn into_domain(self) -> Result<Reservation, Failure> {
+    /// The reservation, held in `currency` (its account's).
+    pub(crate) fn into_domain(self, currency: CurrencyCode) -> Result<Reservation, Failure> {
         Ok(Reservation {
             id: ReservationId(self.id),
             account: CustomerId(self.account_id),
             customer: CustomerId(self.customer_id),
-            amount: self.amount,
-            captured: self.captured,
+            amount: Money::from_minor(self.amount, currency),
+            captured: self.captured.map(|c| Money::from_minor(c, currency)),
             status: ReservationStatus::parse(&self.status)
                 .ok_or_else(|| Failure::corrupt("reservation status", &self.status))?,
             description: self.description,
@@ -82,16 +103,18 @@ pub(crate) struct EntryRow {
 }
 
 impl EntryRow {
-    pub(crate) fn into_domain(self) -> Result<LedgerEntry, Failure> {
+    /// The entry of an account in `currency`.
+    pub(crate) fn into_domain(self, currency: CurrencyCode) -> Result<LedgerEntry, Failure> {
+        let money = |minor| Money::from_minor(minor, currency);
         Ok(LedgerEntry {
             id: self.id,
             account: CustomerId(self.account_id),
             kind: EntryKind::parse(&self.kind)
                 .ok_or_else(|| Failure::corrupt("ledger entry kind", &self.kind))?,
-            balance_delta: self.balance_delta,
-            reserved_delta: self.reserved_delta,
-            balance_after: self.balance_after,
-            reserved_after: self.reserved_after,
+            balance_delta: money(self.balance_delta),
+            reserved_delta: money(self.reserved_delta),
+            balance_after: money(self.balance_after),
+            reserved_after: money(self.reserved_after),
             description: self.description,
             reservation: self.reservation_id.map(ReservationId),
             user: self.user_id.map(UserId),
@@ -117,8 +140,10 @@ pub(crate) struct NewEntry<'a> {
 }
 
 /// One change of an account's balance and reserved amount, with what its entry records.
+/// Amounts are minor units of `currency`, which must be the account's.
 pub(crate) struct Movement<'a> {
     pub(crate) account: i64,
+    pub(crate) currency: CurrencyCode,
     pub(crate) kind: EntryKind,
     pub(crate) balance_delta: i64,
     pub(crate) reserved_delta: i64,
@@ -144,6 +169,12 @@ pub(crate) fn overflow(account: i64) -> Failure {
     ))
 }
 
+pub(crate) fn other_currency(account: i64, held: CurrencyCode, moved: CurrencyCode) -> Failure {
+    Failure::Corrupt(format!(
+        "account {account} is held in {held}; an amount in {moved} cannot move it"
+    ))
+}
+
 #[derive(QueryableByName)]
 pub(crate) struct LiveAccountRow {
     #[diesel(sql_type = diesel::sql_types::BigInt)]
@@ -162,15 +193,13 @@ pub(crate) struct LiveAccountRow {
 
 impl LiveAccountRow {
     pub(crate) fn into_domain(self) -> Result<CreditAccount, Failure> {
-        let mut account = AccountRow {
+        AccountRow {
             customer_id: self.customer_id,
             currency: self.currency,
             balance: self.balance,
             credit_limit: self.credit_limit,
             reserved: self.reserved,
         }
-        .into_domain()?;
-        account.reserved = account.reserved.saturating_sub(self.lapsed).max(0);
-        Ok(account)
+        .into_domain(self.lapsed)
     }
 }

@@ -19,16 +19,17 @@ pub(crate) fn settle_in(
     conn: &mut AnyConnection,
     account: i64,
     id: i64,
-    capture: Option<Option<i64>>,
+    capture: Option<Option<Money>>,
     user: Option<i64>,
     now: NaiveDateTime,
     idempotency: Option<&str>,
 ) -> Result<Result<Reservation, Settle>, Failure> {
     // The account first, then the reservation (the common lock order): a sweeper or an
     // admission expiring this reservation holds the account while it reaches for it.
-    if lock_account(conn, account)?.is_none() {
+    let Some(locked) = lock_account(conn, account)? else {
         return Ok(Err(Settle::NotFound));
-    }
+    };
+    let currency = locked.currency()?;
     let Some(row) = load_reservation(conn, id)?.filter(|r| r.account_id == account) else {
         return Ok(Err(Settle::NotFound));
     };
@@ -39,7 +40,7 @@ pub(crate) fn settle_in(
         && let Some(entry) = entry_by_tag(conn, tag)?
     {
         if entry.reservation.map(|r| r.0) == Some(id) {
-            return row.into_domain().map(Ok);
+            return row.into_domain(currency).map(Ok);
         }
         // The key tagged another effect long ago (its record since purged): it tags nothing.
         idempotency = None;
@@ -48,12 +49,17 @@ pub(crate) fn settle_in(
         return Ok(Err(Settle::NotOpen));
     }
     if row.expires_at <= now {
-        expire(conn, row.id, row.account_id, row.amount, now)?;
+        expire(conn, row.id, &locked, row.amount, now)?;
         return Ok(Err(Settle::NotOpen));
     }
     let captured = match capture {
         Some(amount) => {
-            let amount = amount.unwrap_or(row.amount);
+            if let Some(asked) = amount
+                && asked.currency() != currency
+            {
+                return Err(other_currency(account, currency, asked.currency()));
+            }
+            let amount = amount.map_or(row.amount, |a| a.minor());
             if amount > row.amount {
                 return Ok(Err(Settle::Exceeds));
             }
@@ -93,6 +99,7 @@ pub(crate) fn settle_in(
         conn,
         &Movement {
             account,
+            currency,
             kind,
             balance_delta,
             reserved_delta,
@@ -106,7 +113,7 @@ pub(crate) fn settle_in(
     .ok_or_else(|| Failure::corrupt("reservation", format!("{id} has no account")))?;
     load_reservation(conn, id)?
         .ok_or_else(|| Failure::corrupt("reservation", "vanished during its settlement"))?
-        .into_domain()
+        .into_domain(currency)
         .map(Ok)
 }
 
@@ -156,13 +163,17 @@ pub(crate) fn record_limit(
 pub(crate) fn set_limit(
     conn: &mut AnyConnection,
     account: i64,
-    limit: i64,
+    limit: CreditLimit,
     user: Option<i64>,
     now: NaiveDateTime,
 ) -> Result<bool, Failure> {
     let Some(row) = lock_account(conn, account)? else {
         return Ok(false);
     };
+    if row.currency()? != limit.currency() {
+        return Err(other_currency(account, row.currency()?, limit.currency()));
+    }
+    let limit = limit.minor_units();
     if row.credit_limit != limit {
         diesel::update(accounts::table.find(account))
             .set((

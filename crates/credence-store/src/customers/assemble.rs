@@ -330,7 +330,7 @@ impl CustomerRow {
             data,
             date_created: self.date_created.and_utc(),
             last_updated: self.last_updated.and_utc(),
-            account: Some(account.into_domain()?),
+            account: Some(account.into_domain(0)?),
             documents,
         })
     }
