@@ -1,13 +1,13 @@
-//! The customer: its entity, how it is addressed and filtered, and the input a client sends.
+//! The customer: its entity, how it is addressed and filtered, and the changes a client asks
+//! for.
 
-mod input;
+mod changes;
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-pub use input::{
-    AddressInput, ContactInput, CustomerInput, Defaults, MAX_PROJECTS, RefKey, Resolved,
-    ValidatedInput, project_name,
+pub use changes::{
+    AddressChanges, CustomerChanges, Defaults, MAX_PROJECTS, RefKey, Resolved, project_name,
 };
 
 use crate::ids::{CustomerId, ProjectId};

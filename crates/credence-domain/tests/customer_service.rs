@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use credence_domain::customer::{Customer, CustomerData, CustomerInput, CustomerKey};
+use credence_domain::customer::{
+    AddressChanges, Customer, CustomerChanges, CustomerData, CustomerKey, RefKey,
+};
 use credence_domain::document::DocumentLimits;
 use credence_domain::field::Field;
 use credence_domain::input::InputError;
@@ -19,7 +21,7 @@ use credence_domain::services::{
     CreateCustomerError, CustomerService, DeleteCustomerError, Media, ReferencePorts,
     UpdateCustomerError,
 };
-use credence_domain::values::{CurrencyCode, Reference};
+use credence_domain::values::{CurrencyCode, CustomerName, FreeText, Reference};
 use credence_domain::{CategoryId, CustomerId, Principal, Settings};
 
 fn eur() -> CurrencyCode {
@@ -113,10 +115,10 @@ impl Ports {
     }
 }
 
-fn input(reference: &str, name: &str) -> CustomerInput {
-    CustomerInput {
-        reference: Field::Value(reference.into()),
-        name: Field::Value(name.into()),
+fn input(reference: &str, name: &str) -> CustomerChanges {
+    CustomerChanges {
+        reference: Field::Value(Reference::new(reference).unwrap()),
+        name: Field::Value(CustomerName::new(name).unwrap()),
         ..Default::default()
     }
 }
@@ -147,7 +149,7 @@ async fn create_reports_unknown_payment_types_and_unconfigured_currencies_withou
     ports.customers.expect_insert().never();
     let service = ports.service();
     let mut with_type = input("r", "n");
-    with_type.payment_types = Field::Value(vec!["999".into()]);
+    with_type.payment_types = Field::Value(vec![RefKey::Id(999)]);
     let error = service
         .create(&Principal::system_admin(), with_type)
         .await
@@ -157,7 +159,7 @@ async fn create_reports_unknown_payment_types_and_unconfigured_currencies_withou
         "{error:?}"
     );
     let mut with_currency = input("r", "n");
-    with_currency.currency = Field::Value("GBP".into());
+    with_currency.currency = Field::Value(CurrencyCode::parse("GBP").unwrap());
     let error = service
         .create(&Principal::system_admin(), with_currency)
         .await
@@ -210,9 +212,12 @@ async fn an_upsert_that_loses_the_creation_race_updates_the_winner() {
         .times(1)
         .in_sequence(&mut seq)
         .returning(|id, data, _, _, _| Ok(Some(stored(id.get(), data.clone()))));
-    let body = CustomerInput {
-        name: Field::Value("Racer".into()),
-        city: Field::Value("Nice".into()),
+    let body = CustomerChanges {
+        name: Field::Value(CustomerName::new("Racer").unwrap()),
+        shipping: AddressChanges {
+            city: Field::Value(FreeText::from_trusted("Nice".into())),
+            ..Default::default()
+        },
         ..Default::default()
     };
     let saved = ports
@@ -247,8 +252,8 @@ async fn a_customer_cannot_become_the_child_of_its_descendant() {
         .expect_ancestors()
         .returning(|_| Ok(vec![CustomerId(2), CustomerId(1)]));
     ports.customers.expect_update().never();
-    let body = CustomerInput {
-        parent_customer: Field::Value("3".into()),
+    let body = CustomerChanges {
+        parent: Field::Value(RefKey::Id(3)),
         ..Default::default()
     };
     let error = ports
@@ -412,8 +417,8 @@ async fn a_resellers_new_customers_hang_below_it_and_stay_there() {
         .create(&reseller(), input("new", "New"))
         .await
         .unwrap();
-    let outside_parent = CustomerInput {
-        parent_customer: Field::Value("20".into()),
+    let outside_parent = CustomerChanges {
+        parent: Field::Value(RefKey::Id(20)),
         ..input("x", "X")
     };
     let error = service
@@ -424,8 +429,8 @@ async fn a_resellers_new_customers_hang_below_it_and_stay_there() {
         matches!(&error, CreateCustomerError::Input(e) if e.is_not_found()),
         "{error:?}"
     );
-    let detach = CustomerInput {
-        is_sub_customer: Field::Value("false".into()),
+    let detach = CustomerChanges {
+        is_sub_customer: Field::Value(false),
         ..Default::default()
     };
     let error = service

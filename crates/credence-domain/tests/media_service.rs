@@ -6,11 +6,11 @@
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
-use credence_domain::customer::{Customer, CustomerData, CustomerInput, CustomerKey};
+use credence_domain::customer::{Customer, CustomerChanges, CustomerData, CustomerKey};
 use credence_domain::document::{BlobKey, DocumentContent, DocumentLimits};
 use credence_domain::field::Field;
 use credence_domain::input::InputError;
-use credence_domain::logo::{IMAGE_BOUNDS, ImageError, ImageKind, LogoName, Upload};
+use credence_domain::logo::{IMAGE_BOUNDS, ImageError, ImageKind, LogoName, LogoUpload, Upload};
 use credence_domain::ports::{
     AttachError, MockBlobStore, MockClock, MockCustomerRepository, MockDocumentStore,
     MockImageRenderer, MockRecordRepository, StoreError,
@@ -21,7 +21,7 @@ use credence_domain::reference_data::{
 use credence_domain::services::{
     CreateCustomerError, CustomerService, DocumentError, DocumentService, Media, ReferencePorts,
 };
-use credence_domain::values::{CurrencyCode, Reference};
+use credence_domain::values::{CurrencyCode, CustomerName, Reference};
 use credence_domain::{CategoryId, CustomerId, Principal, Role, Settings, UserId};
 use mockall::Sequence;
 use uuid::Uuid;
@@ -365,11 +365,11 @@ fn stored(id: i64, data: CustomerData) -> Customer {
     }
 }
 
-fn logo_input(bytes: &[u8]) -> CustomerInput {
-    CustomerInput {
-        reference: Field::Value("LOGO".into()),
-        name: Field::Value("Logo Inc".into()),
-        image_file: Some(upload("logo color.png", bytes)),
+fn logo_input(bytes: &[u8]) -> CustomerChanges {
+    CustomerChanges {
+        reference: Field::Value(Reference::new("LOGO").unwrap()),
+        name: Field::Value(CustomerName::new("Logo Inc").unwrap()),
+        logo: Some(LogoUpload::new(upload("logo color.png", bytes)).unwrap()),
         ..Default::default()
     }
 }
@@ -436,33 +436,15 @@ async fn a_logo_is_rendered_and_stored_in_three_sizes_before_the_customer_row() 
 
 #[tokio::test]
 async fn bad_images_are_refused_before_anything_is_written() {
-    // Not an image at all: refused by content, without decoding.
-    let ports = Ports::default();
-    let err = ports
-        .customers()
-        .create(
-            &Principal::system_admin(),
-            logo_input(b"%PDF-1.4 not a logo"),
-        )
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            CreateCustomerError::Input(InputError::UnsupportedFileType)
-        ),
-        "{err:?}"
-    );
+    // Not an image at all: refused by content, without decoding, before any use case runs.
+    let err = LogoUpload::new(upload("logo.png", b"%PDF-1.4 not a logo")).unwrap_err();
+    assert_eq!(err, InputError::UnsupportedFileType);
     assert_eq!(err.to_string(), "image format not supported.");
 
     // Over 2 MB.
     let mut big = PNG.to_vec();
     big.resize(2 * 1024 * 1024 + 1, 0);
-    let err = Ports::default()
-        .customers()
-        .create(&Principal::system_admin(), logo_input(&big))
-        .await
-        .unwrap_err();
+    let err = LogoUpload::new(upload("big.png", &big)).unwrap_err();
     assert_eq!(err.to_string(), "image size should not exceed 2Mo");
 
     // A bomb: the renderer refuses it from its header; nothing is stored.
@@ -557,8 +539,8 @@ async fn a_failed_insert_drops_the_new_logo_and_a_new_logo_drops_the_old_one() {
             log.lock().unwrap().push(key.as_str().to_owned());
             Ok(())
         });
-    let input = CustomerInput {
-        image_file: Some(upload("new.png", PNG)),
+    let input = CustomerChanges {
+        logo: Some(LogoUpload::new(upload("new.png", PNG)).unwrap()),
         ..Default::default()
     };
     let updated = ports

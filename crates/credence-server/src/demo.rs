@@ -9,10 +9,11 @@ use credence_domain::catalog::{
     TemplateDraft,
 };
 use credence_domain::credit::Money;
-use credence_domain::customer::CustomerInput;
+use credence_domain::customer::{CustomerChanges, RefKey};
 use credence_domain::field::Field;
-use credence_domain::values::CurrencyCode;
+use credence_domain::values::{CurrencyCode, CustomerName};
 use credence_http::Services;
+use rust_decimal::Decimal;
 
 fn texts(pairs: &[(Locale, &str)]) -> Localized {
     pairs
@@ -109,14 +110,17 @@ fn products(currency: CurrencyCode) -> anyhow::Result<Vec<(&'static str, Product
     ])
 }
 
-fn customer(name: &str, credit_limit: &str, parent: Option<&str>) -> CustomerInput {
-    CustomerInput {
-        name: Field::Value(name.into()),
-        credit_limit: Field::Value(credit_limit.into()),
-        parent_customer: parent.map_or(Field::Absent, |p| Field::Value(p.into())),
-        use_external_id: Field::Value("true".into()),
-        ..CustomerInput::default()
-    }
+fn customer(
+    name: &str,
+    credit_limit: i64,
+    parent: Option<&str>,
+) -> anyhow::Result<CustomerChanges> {
+    Ok(CustomerChanges {
+        name: Field::Value(CustomerName::new(name)?),
+        credit_limit: Field::Value(Decimal::from(credit_limit)),
+        parent: parent.map_or(Field::Absent, |p| Field::Value(RefKey::Reference(p.into()))),
+        ..CustomerChanges::default()
+    })
 }
 
 /// Loads the demo data and prints a key for the admin, the reseller and each sub-customer,
@@ -135,7 +139,7 @@ pub async fn load(services: &Services) -> anyhow::Result<()> {
         .upsert(
             &admin,
             "DEMO-RESELLER",
-            customer("Demo Reseller", "1000", None),
+            customer("Demo Reseller", 1000, None)?,
         )
         .await?
         .customer;
@@ -144,7 +148,7 @@ pub async fn load(services: &Services) -> anyhow::Result<()> {
         .upsert(
             &admin,
             "DEMO-SHOP-1",
-            customer("Demo Shop One", "100", Some("DEMO-RESELLER")),
+            customer("Demo Shop One", 100, Some("DEMO-RESELLER"))?,
         )
         .await?
         .customer;
@@ -153,7 +157,7 @@ pub async fn load(services: &Services) -> anyhow::Result<()> {
         .upsert(
             &admin,
             "DEMO-SHOP-2",
-            customer("Demo Shop Two", "50", Some("DEMO-RESELLER")),
+            customer("Demo Shop Two", 50, Some("DEMO-RESELLER"))?,
         )
         .await?;
     let shop_principal = Principal::new(None, Role::Customer, Some(shop.id));

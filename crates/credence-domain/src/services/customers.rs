@@ -20,8 +20,8 @@ use super::documents::{Media, may_see};
 use super::scope::{reaches, uses_back_office};
 use crate::customer::CustomerData;
 use crate::customer::{
-    Customer, CustomerInput, CustomerKey, CustomerQuery, CustomerSummary, Defaults, MAX_PROJECTS,
-    Project, RefKey, Resolved, ValidatedInput, project_name,
+    Customer, CustomerChanges, CustomerKey, CustomerQuery, CustomerSummary, Defaults, MAX_PROJECTS,
+    Project, RefKey, Resolved, project_name,
 };
 use crate::document::{BlobKey, DocumentLink};
 use crate::field::Field;
@@ -42,6 +42,7 @@ use crate::reference_data::{
 };
 use crate::search::{ScoredCustomer, SearchQuery};
 use crate::settings::Settings;
+use crate::values::Reference;
 use chrono::{DateTime, Utc};
 
 /// The outcome of an upsert: the customer, and whether it was created (201) or updated (200).
@@ -83,7 +84,7 @@ struct Extras {
 }
 
 impl Extras {
-    fn take(input: &mut ValidatedInput) -> Self {
+    fn take(input: &mut CustomerChanges) -> Self {
         Self {
             logo: input.logo.take(),
             links: std::mem::take(&mut input.documents),
@@ -222,12 +223,12 @@ impl CustomerService {
     pub async fn create(
         &self,
         principal: &Principal,
-        input: CustomerInput,
+        input: CustomerChanges,
     ) -> Result<Customer, CreateCustomerError> {
         if !uses_back_office(principal) {
             return Err(CreateCustomerError::Forbidden);
         }
-        let mut input = self.admit_input(principal, input)?;
+        let mut input = admit_input(principal, input);
         let extras = Extras::take(&mut input);
         let data = self.build(principal, input, None, false).await?;
         Ok(self
@@ -243,12 +244,12 @@ impl CustomerService {
         &self,
         principal: &Principal,
         key: &CustomerKey,
-        input: CustomerInput,
+        input: CustomerChanges,
     ) -> Result<Customer, UpdateCustomerError> {
         if !uses_back_office(principal) {
             return Err(UpdateCustomerError::Forbidden);
         }
-        let input = self.admit_input(principal, input)?;
+        let input = admit_input(principal, input);
         let current = self
             .find_in_scope(principal, key)
             .await?
@@ -265,13 +266,16 @@ impl CustomerService {
         &self,
         principal: &Principal,
         reference: &str,
-        mut input: CustomerInput,
+        mut input: CustomerChanges,
     ) -> Result<Saved, UpdateCustomerError> {
         if !uses_back_office(principal) {
             return Err(UpdateCustomerError::Forbidden);
         }
-        input.reference = Field::Value(reference.to_owned());
-        let input = self.admit_input(principal, input)?;
+        input.reference = Field::Value(
+            Reference::new(reference)
+                .map_err(|e| InputError::invalid("reference", e.to_string()))?,
+        );
+        let input = admit_input(principal, input);
         let key = CustomerKey::Reference(reference.to_owned());
         for _ in 0..3 {
             if let Some(current) = self.customers.get(&key).await? {
@@ -318,12 +322,12 @@ impl CustomerService {
         &self,
         principal: &Principal,
         key: &CustomerKey,
-        input: CustomerInput,
+        input: CustomerChanges,
     ) -> Result<Saved, UpdateCustomerError> {
         if !uses_back_office(principal) {
             return Err(UpdateCustomerError::Forbidden);
         }
-        let mut input = self.admit_input(principal, input)?;
+        let mut input = admit_input(principal, input);
         if let Some(current) = self.customers.get(key).await? {
             if !reaches(self.customers.as_ref(), principal, current.id).await? {
                 return Err(UpdateCustomerError::NotFound(key.clone()));
@@ -390,23 +394,11 @@ impl CustomerService {
             .then_some(customer))
     }
 
-    /// Validates the input and drops what the caller may not set (`userId` is for admins).
-    fn admit_input(
-        &self,
-        principal: &Principal,
-        mut input: CustomerInput,
-    ) -> Result<ValidatedInput, InputError> {
-        if !principal.is_admin() {
-            input.user_id = Field::Absent;
-        }
-        input.validate()
-    }
-
     async fn save_over(
         &self,
         principal: &Principal,
         current: &Customer,
-        mut input: ValidatedInput,
+        mut input: CustomerChanges,
         replace: bool,
     ) -> Result<Customer, UpdateCustomerError> {
         let names_creator = input.user.is_present();
@@ -543,7 +535,7 @@ impl CustomerService {
     async fn build(
         &self,
         principal: &Principal,
-        mut input: ValidatedInput,
+        mut input: CustomerChanges,
         existing: Option<&Customer>,
         partial: bool,
     ) -> Result<crate::customer::CustomerData, Failure> {
@@ -628,7 +620,7 @@ impl CustomerService {
     async fn resolve(
         &self,
         principal: &Principal,
-        input: &ValidatedInput,
+        input: &CustomerChanges,
         self_id: Option<CustomerId>,
     ) -> Result<Resolved, Failure> {
         let refs = &self.refs;
@@ -735,4 +727,12 @@ async fn lookup<R: Record>(
         }
         .into()
     })
+}
+
+/// Drops what the caller may not set: naming the creator (`user`) is for admins.
+fn admit_input(principal: &Principal, mut input: CustomerChanges) -> CustomerChanges {
+    if !principal.is_admin() {
+        input.user = Field::Absent;
+    }
+    input
 }

@@ -8,13 +8,15 @@
 //! Fields a client may not set (`id`, `uuid`, `dateCreated`, `lastUpdated`, `balance`, ...)
 //! and unknown fields are ignored, as lenient form APIs do.
 
-use credence_domain::customer::{ContactInput, CustomerInput};
+use credence_domain::Principal;
+use credence_domain::customer::CustomerChanges;
 use credence_domain::document::{DocumentLinkInput, MetadataInput};
 use credence_domain::field::Field;
 use credence_domain::input::{InputError, parse_decimal};
 use rust_decimal::Decimal;
 use serde_json::Value;
 
+use super::customer_form::{ContactText, CustomerText};
 use crate::body::{BodyFields, IMAGE_PART, RawField};
 use crate::strict::json_text;
 
@@ -67,17 +69,37 @@ pub(crate) fn required_amount(
     amount(fields, name)?.ok_or(InputError::Missing(name))
 }
 
-/// Builds the domain's customer input from any body; the `imageFile` upload is moved out of
-/// it.
+/// The typed customer changes of any body. `reference` (the path's, for a write by
+/// reference) replaces the body's; `userId` is read only from admins (others may not name a
+/// creator, so what they send there is ignored, as any unknown field).
+///
+/// # Errors
+/// As [`customer_text`], then the first field that is not valid.
+pub(crate) fn customer_changes(
+    fields: BodyFields,
+    reference: Option<&str>,
+    caller: &Principal,
+) -> Result<CustomerChanges, InputError> {
+    let mut text = customer_text(fields)?;
+    if let Some(reference) = reference {
+        text.reference = Field::Value(reference.to_owned());
+    }
+    if !caller.is_admin() {
+        text.user_id = Field::Absent;
+    }
+    text.validate()
+}
+
+/// The customer text of any body; the `imageFile` upload is moved out of it.
 ///
 /// # Errors
 /// `invalid_param_type` for structured values in scalar fields and malformed `paymentTypes`
 /// or `contacts`; `invalid_param` for a `documents` that is not an array of objects.
-pub(crate) fn customer_input(mut fields: BodyFields) -> Result<CustomerInput, InputError> {
+fn customer_text(mut fields: BodyFields) -> Result<CustomerText, InputError> {
     let image_file = fields.take_file(IMAGE_PART);
     let fields = &fields;
     let s = |name: &'static str| scalar(fields, name);
-    Ok(CustomerInput {
+    Ok(CustomerText {
         reference: s("reference")?,
         reference2: s("reference2")?,
         name: s("name")?,
@@ -251,7 +273,7 @@ fn payment_type_id(value: &Value) -> Result<String, InputError> {
 }
 
 /// `contacts`: a JSON array of `{name, email, phone}`, or that JSON as text.
-fn contacts(fields: &BodyFields) -> Result<Field<Vec<ContactInput>>, InputError> {
+fn contacts(fields: &BodyFields) -> Result<Field<Vec<ContactText>>, InputError> {
     let bad = || InputError::InvalidType("contacts");
     let value = match fields.get("contacts") {
         None => return Ok(Field::Absent),
@@ -275,7 +297,7 @@ fn contacts(fields: &BodyFields) -> Result<Field<Vec<ContactInput>>, InputError>
             let Value::Object(map) = item else {
                 return Err(bad());
             };
-            Ok(ContactInput {
+            Ok(ContactText {
                 name: member(map, "name")?,
                 email: member(map, "email")?,
                 phone: member(map, "phone")?,
@@ -346,7 +368,7 @@ mod tests {
             r#"[{"id":7},{"id":"8"}]"#,
             "[7, 8]",
         ] {
-            let input = customer_input(form(&[("paymentTypes", text)])).unwrap();
+            let input = customer_text(form(&[("paymentTypes", text)])).unwrap();
             assert_eq!(
                 input.payment_types,
                 Field::Value(vec!["7".to_owned(), "8".to_owned()]),
@@ -354,20 +376,20 @@ mod tests {
             );
         }
         let repeated =
-            customer_input(form(&[("paymentTypes", "7"), ("paymentTypes", "8")])).unwrap();
+            customer_text(form(&[("paymentTypes", "7"), ("paymentTypes", "8")])).unwrap();
         assert_eq!(
             repeated.payment_types,
             Field::Value(vec!["7".to_owned(), "8".to_owned()])
         );
         assert_eq!(
-            customer_input(form(&[("paymentTypes", "")]))
+            customer_text(form(&[("paymentTypes", "")]))
                 .unwrap()
                 .payment_types,
             Field::Null
         );
         for bad in [r#"[{"id"=}]"#, r#"[{"x":1}]"#, "[[1]]"] {
             assert_eq!(
-                customer_input(form(&[("paymentTypes", bad)])).unwrap_err(),
+                customer_text(form(&[("paymentTypes", bad)])).unwrap_err(),
                 InputError::InvalidType(PAYMENT_TYPE_ID)
             );
         }
@@ -380,32 +402,32 @@ mod tests {
             RawField::Json(serde_json::json!({"a": 1})),
         )]);
         assert_eq!(
-            customer_input(fields).unwrap_err(),
+            customer_text(fields).unwrap_err(),
             InputError::InvalidType("name")
         );
     }
 
     #[test]
     fn contacts_come_from_json_text() {
-        let input = customer_input(form(&[(
+        let input = customer_text(form(&[(
             "contacts",
             r#"[{"name":"Ann","email":null,"phone":"123"}]"#,
         )]))
         .unwrap();
         assert_eq!(
             input.contacts,
-            Field::Value(vec![ContactInput {
+            Field::Value(vec![ContactText {
                 name: Some("Ann".into()),
                 email: None,
                 phone: Some("123".into())
             }])
         );
-        assert!(customer_input(form(&[("contacts", "{")])).is_err());
+        assert!(customer_text(form(&[("contacts", "{")])).is_err());
     }
 
     #[test]
     fn documents_come_from_json_text_as_text_members() {
-        let input = customer_input(form(&[(
+        let input = customer_text(form(&[(
             "documents",
             r#"[{"contentUrl": "http://x.test/a.pdf", "internal": true, "thumbUrl": null}, {"uuid": "8acac590-cc94-45aa-a237-18a9d268f431"}]"#,
         )]))
@@ -425,9 +447,7 @@ mod tests {
             ])
         );
         assert_eq!(
-            customer_input(form(&[("documents", "")]))
-                .unwrap()
-                .documents,
+            customer_text(form(&[("documents", "")])).unwrap().documents,
             Field::Null
         );
         for bad in [
@@ -436,7 +456,7 @@ mod tests {
             "[1]",
             r#"[{"fileName": ["a"]}]"#,
         ] {
-            let error = customer_input(form(&[("documents", bad)])).unwrap_err();
+            let error = customer_text(form(&[("documents", bad)])).unwrap_err();
             assert!(
                 matches!(
                     error,
@@ -452,7 +472,7 @@ mod tests {
 
     #[test]
     fn projects_come_from_json_text() {
-        let input = customer_input(form(&[(
+        let input = customer_text(form(&[(
             "customerProjects",
             r#"[{"name": "Floor installation"}, {"id": 3, "name": "General"}]"#,
         )]))
@@ -462,11 +482,11 @@ mod tests {
             Field::Value(vec!["Floor installation".to_owned(), "General".to_owned()])
         );
         assert_eq!(
-            customer_input(form(&[("customerProjects", "")]))
+            customer_text(form(&[("customerProjects", "")]))
                 .unwrap()
                 .customer_projects,
             Field::Null
         );
-        assert!(customer_input(form(&[("customerProjects", r#"[{"name": 1}]"#)])).is_err());
+        assert!(customer_text(form(&[("customerProjects", r#"[{"name": 1}]"#)])).is_err());
     }
 }

@@ -9,6 +9,7 @@ pub(crate) mod account;
 pub(crate) mod catalog;
 pub(crate) mod catalog_input;
 pub(crate) mod customer;
+pub(crate) mod customer_form;
 pub(crate) mod document;
 pub(crate) mod input;
 pub(crate) mod keys;

@@ -17,7 +17,7 @@ use crate::AppState;
 use crate::body::{Body, authorize};
 use crate::caller::Caller;
 use crate::dto::customer::{ProjectDto, SearchEntryDto};
-use crate::dto::input::{customer_input, project_name};
+use crate::dto::input::{customer_changes, project_name};
 use crate::dto::{CustomerDto, ListDto, PagingDto, SuccessDto};
 use crate::error::{ApiError, ErrorBody};
 use crate::negotiate::Reply;
@@ -243,7 +243,8 @@ pub(crate) async fn create_customer(
     caller: Caller,
     body: Body,
 ) -> Result<Reply, ApiError> {
-    let input = customer_input(body.0)?;
+    authorize(&caller, Function::BackOffice)?;
+    let input = customer_changes(body.0, None, &caller.principal)?;
     let customer = state
         .services
         .customers
@@ -272,7 +273,8 @@ pub(crate) async fn update_customer(
     body: Body,
 ) -> Result<Reply, ApiError> {
     let key = CustomerKey::parse_id(&id)?;
-    let input = customer_input(body.0)?;
+    authorize(&caller, Function::BackOffice)?;
+    let input = customer_changes(body.0, None, &caller.principal)?;
     let customer = state
         .services
         .customers
@@ -301,7 +303,8 @@ pub(crate) async fn update_customer_by_reference(
     body: Body,
 ) -> Result<Reply, ApiError> {
     let key = CustomerKey::Reference(reference.into_inner());
-    let input = customer_input(body.0)?;
+    authorize(&caller, Function::BackOffice)?;
+    let input = customer_changes(body.0, None, &caller.principal)?;
     let customer = state
         .services
         .customers
@@ -329,7 +332,8 @@ pub(crate) async fn upsert_customer_by_reference(
     reference: web::Path<String>,
     body: Body,
 ) -> Result<Reply, ApiError> {
-    let input = customer_input(body.0)?;
+    authorize(&caller, Function::BackOffice)?;
+    let input = customer_changes(body.0, Some(&reference), &caller.principal)?;
     let saved = state
         .services
         .customers
@@ -359,7 +363,8 @@ pub(crate) async fn replace_customer(
     body: Body,
 ) -> Result<Reply, ApiError> {
     let key = CustomerKey::parse_id(&id)?;
-    let input = customer_input(body.0)?;
+    authorize(&caller, Function::BackOffice)?;
+    let input = customer_changes(body.0, None, &caller.principal)?;
     let saved = state
         .services
         .customers

@@ -1,0 +1,368 @@
+//! The typed changes a client asks for on a customer, and the pure step that turns them into
+//! [`CustomerData`]: [`CustomerChanges::into_data`], once the service has resolved the ids
+//! they name. Parsing the client's text into these types is the HTTP adapter's business.
+
+use rust_decimal::Decimal;
+
+use super::{Address, Contact, CustomerData, CustomerSummary, Project};
+use crate::field::Field;
+use crate::input::InputError;
+use crate::reference_data::{Category, PaymentType, Region, Segmentation, User};
+use crate::values::{
+    CountryCode, CreditLimit, CurrencyCode, CustomerName, DueDateTerms, DueDateType, Email,
+    FreeText, Latitude, Longitude, Reference, RiskColor, Website,
+};
+
+/// The most projects one customer can have.
+pub const MAX_PROJECTS: usize = 100;
+
+/// Validates one project name (`customerProjects[].name`): non-blank, at most 255 characters.
+///
+/// # Errors
+/// `invalid_param` naming `customerProjects`.
+pub fn project_name(name: &str) -> Result<FreeText, InputError> {
+    FreeText::new("customerProjects.name", name, FreeText::SHORT)
+        .map_err(invalid("customerProjects"))?
+        .ok_or_else(|| {
+            InputError::invalid(
+                "customerProjects",
+                "A project name in customerProjects cannot be blank.",
+            )
+        })
+}
+
+/// How an id-valued field names its row: by numeric id, or by reference with `useExternalId`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefKey {
+    /// A numeric id.
+    Id(i64),
+    /// A reference.
+    Reference(String),
+}
+
+impl std::fmt::Display for RefKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Id(id) => id.fmt(f),
+            Self::Reference(r) => f.write_str(r),
+        }
+    }
+}
+
+/// The changes a client asks for, every field well-formed and typed; the ids they name are not
+/// yet resolved. `Absent` keeps a field (or gives it its default), `Null` clears it.
+#[derive(Debug, Clone, Default, PartialEq)]
+#[expect(
+    missing_docs,
+    reason = "each field is the customer field of the same name"
+)]
+pub struct CustomerChanges {
+    pub reference: Field<Reference>,
+    pub reference2: Field<FreeText>,
+    pub name: Field<CustomerName>,
+    pub barcode: Field<FreeText>,
+    pub is_active: Field<bool>,
+    pub category: Field<RefKey>,
+    pub is_sub_customer: Field<bool>,
+    pub parent: Field<RefKey>,
+    pub bill_with_parent: Field<bool>,
+    pub segmentation: Field<RefKey>,
+    pub user: Field<RefKey>,
+    pub is_same_address: Field<bool>,
+    pub billing: AddressChanges,
+    pub shipping: AddressChanges,
+    pub email: Field<Email>,
+    pub phone: Field<FreeText>,
+    pub mobile: Field<FreeText>,
+    pub fax: Field<FreeText>,
+    pub comment: Field<FreeText>,
+    pub website: Field<Website>,
+    pub credit_limit: Field<Decimal>,
+    pub due_date_number: Field<i64>,
+    pub due_date_type: Field<DueDateType>,
+    pub tax_number: Field<FreeText>,
+    pub company_registration_number: Field<FreeText>,
+    pub currency: Field<CurrencyCode>,
+    pub payment_types: Field<Vec<RefKey>>,
+    pub region: Field<RefKey>,
+    pub customer_risk: Field<FreeText>,
+    pub customer_risk_color: Field<RiskColor>,
+    pub on_hold: Field<bool>,
+    pub on_hold_reason: Field<FreeText>,
+    pub contacts: Field<Vec<Contact>>,
+    pub projects: Field<Vec<FreeText>>,
+    pub documents: Vec<crate::document::DocumentLink>,
+    pub logo: Option<crate::logo::LogoUpload>,
+}
+
+/// The validated fields of one address.
+#[derive(Debug, Clone, Default, PartialEq)]
+#[expect(
+    missing_docs,
+    reason = "each field is the address field of the same name"
+)]
+pub struct AddressChanges {
+    pub country: Field<CountryCode>,
+    pub city: Field<FreeText>,
+    pub postal_code: Field<FreeText>,
+    pub address: Field<FreeText>,
+    pub latitude: Field<Latitude>,
+    pub longitude: Field<Longitude>,
+}
+
+/// The rows an input's ids resolved to (filled in by the service, which can do I/O).
+#[derive(Debug, Clone, Default, PartialEq)]
+#[expect(
+    missing_docs,
+    reason = "each field is the row the id-valued input field names"
+)]
+pub struct Resolved {
+    pub category: Field<Category>,
+    pub parent: Field<CustomerSummary>,
+    pub segmentation: Field<Segmentation>,
+    pub user: Field<User>,
+    pub region: Field<Region>,
+    pub payment_types: Field<Vec<PaymentType>>,
+    pub currency_configured: bool,
+}
+
+/// What a new customer gets for the fields the client left out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Defaults {
+    /// The root category.
+    pub category: Category,
+    /// The organization currency.
+    pub currency: CurrencyCode,
+    /// The calling user.
+    pub created_by: Option<User>,
+    /// The credit limit when the input does not name one: zero for a new customer, the
+    /// stored one for an update and for a replacement (money changes only when named, so a
+    /// client that does not know the field never stops a customer's orders).
+    pub credit_limit: Decimal,
+}
+
+fn invalid<E: std::fmt::Display>(field: &'static str) -> impl FnOnce(E) -> InputError {
+    move |e| InputError::invalid(field, e.to_string())
+}
+
+impl AddressChanges {
+    fn apply(self, base: Address) -> Address {
+        Address {
+            country: self.country.apply_to(base.country),
+            city: self.city.apply_to(base.city),
+            postal_code: self.postal_code.apply_to(base.postal_code),
+            address: self.address.apply_to(base.address),
+            latitude: self.latitude.apply_to(base.latitude),
+            longitude: self.longitude.apply_to(base.longitude),
+        }
+    }
+}
+
+impl CustomerChanges {
+    /// The currency the client asked for, which the service must find configured.
+    #[must_use]
+    pub fn requested_currency(&self) -> Option<CurrencyCode> {
+        self.currency.value().copied()
+    }
+
+    /// Builds the customer's data: `base` for an update (absent fields keep their value),
+    /// `None` for a creation or a full replacement (absent fields get their defaults).
+    ///
+    /// # Errors
+    /// `missing_param` for a missing reference or name on creation, a parent required by
+    /// `isSubCustomer`, a due-date type without a number; `invalid_param` for a credit limit
+    /// that does not fit the currency.
+    pub fn into_data(
+        self,
+        resolved: Resolved,
+        base: Option<&CustomerData>,
+        defaults: &Defaults,
+    ) -> Result<CustomerData, InputError> {
+        if let Some(currency) = self.currency.value()
+            && !resolved.currency_configured
+        {
+            return Err(InputError::CurrencyNotConfigured(
+                currency.code().to_owned(),
+            ));
+        }
+        let reference = match (self.reference, base) {
+            (Field::Value(r), _) => r,
+            (_, Some(b)) => b.reference.clone(),
+            (_, None) => return Err(InputError::Missing("reference")),
+        };
+        let name = match (self.name, base) {
+            (Field::Value(n), _) => n,
+            (_, Some(b)) => b.name.clone(),
+            (_, None) => return Err(InputError::Missing("name")),
+        };
+        let parent = match (self.is_sub_customer, resolved.parent) {
+            (Field::Value(false), Field::Value(_)) => {
+                return Err(InputError::invalid(
+                    "parentCustomer",
+                    "parentCustomer cannot be given when isSubCustomer is false",
+                ));
+            }
+            (Field::Value(false), _) => None,
+            (sub, parent) => {
+                let parent = parent.apply_to(base.and_then(|b| b.parent.clone()));
+                if sub == Field::Value(true) && parent.is_none() {
+                    return Err(InputError::Missing("parentCustomer"));
+                }
+                parent
+            }
+        };
+        let due_date_terms = match (self.due_date_type, self.due_date_number) {
+            (Field::Absent, Field::Absent) => base.and_then(|b| b.due_date_terms),
+            (Field::Null, Field::Null | Field::Absent) | (Field::Absent, Field::Null) => None,
+            (kind, number) => {
+                let kind = kind
+                    .value()
+                    .copied()
+                    .or_else(|| base.and_then(|b| b.due_date_terms).map(|t| t.kind()))
+                    .unwrap_or(DueDateType::DaysAfterInvoiceDate);
+                let days = number
+                    .value()
+                    .copied()
+                    .or_else(|| {
+                        base.and_then(|b| b.due_date_terms)
+                            .map(|t| i64::from(t.days()))
+                    })
+                    .ok_or(InputError::Missing("dueDateConfigNumber"))?;
+                Some(DueDateTerms::new(days, kind).map_err(invalid("dueDateConfigNumber"))?)
+            }
+        };
+        let currency = self
+            .currency
+            .value()
+            .copied()
+            .or(base.map(|b| b.currency))
+            .unwrap_or(defaults.currency);
+        let limit_amount = match self.credit_limit {
+            Field::Value(amount) => amount,
+            Field::Null => Decimal::ZERO,
+            Field::Absent => defaults.credit_limit,
+        };
+        let credit_limit =
+            CreditLimit::new(limit_amount, currency).map_err(invalid("creditLimit"))?;
+        let base_address =
+            |pick: fn(&CustomerData) -> &Address| base.map(pick).cloned().unwrap_or_default();
+        let bool_or = |field: Field<bool>, current: Option<bool>, default: bool| {
+            field.value().copied().or(current).unwrap_or(default)
+        };
+        Ok(CustomerData {
+            reference,
+            reference2: self
+                .reference2
+                .apply_to(base.and_then(|b| b.reference2.clone())),
+            name,
+            category: resolved
+                .category
+                .apply_to(base.map(|b| b.category.clone()))
+                .unwrap_or_else(|| defaults.category.clone()),
+            parent,
+            bill_with_parent: bool_or(
+                self.bill_with_parent,
+                base.map(|b| b.bill_with_parent),
+                false,
+            ),
+            segmentation: resolved
+                .segmentation
+                .apply_to(base.and_then(|b| b.segmentation.clone())),
+            email: self.email.apply_to(base.and_then(|b| b.email.clone())),
+            phone: self.phone.apply_to(base.and_then(|b| b.phone.clone())),
+            mobile: self.mobile.apply_to(base.and_then(|b| b.mobile.clone())),
+            fax: self.fax.apply_to(base.and_then(|b| b.fax.clone())),
+            comment: self.comment.apply_to(base.and_then(|b| b.comment.clone())),
+            barcode: self.barcode.apply_to(base.and_then(|b| b.barcode.clone())),
+            is_same_address: bool_or(self.is_same_address, base.map(|b| b.is_same_address), true),
+            billing: self.billing.apply(base_address(|b| &b.billing)),
+            shipping: self.shipping.apply(base_address(|b| &b.shipping)),
+            credit_limit,
+            is_active: bool_or(self.is_active, base.map(|b| b.is_active), true),
+            on_hold: bool_or(self.on_hold, base.map(|b| b.on_hold), false),
+            on_hold_reason: self
+                .on_hold_reason
+                .apply_to(base.and_then(|b| b.on_hold_reason.clone())),
+            created_by: match resolved.user {
+                Field::Value(user) => Some(user),
+                Field::Null | Field::Absent => {
+                    base.map_or_else(|| defaults.created_by.clone(), |b| b.created_by.clone())
+                }
+            },
+            due_date_terms,
+            payment_types: resolved
+                .payment_types
+                .apply_to(base.map(|b| b.payment_types.clone()))
+                .unwrap_or_default(),
+            website: self.website.apply_to(base.and_then(|b| b.website.clone())),
+            tax_number: self
+                .tax_number
+                .apply_to(base.and_then(|b| b.tax_number.clone())),
+            company_registration_number: self
+                .company_registration_number
+                .apply_to(base.and_then(|b| b.company_registration_number.clone())),
+            currency,
+            customer_risk: self
+                .customer_risk
+                .apply_to(base.and_then(|b| b.customer_risk.clone())),
+            customer_risk_color: self
+                .customer_risk_color
+                .apply_to(base.and_then(|b| b.customer_risk_color.clone())),
+            region: resolved
+                .region
+                .apply_to(base.and_then(|b| b.region.clone())),
+            contacts: self
+                .contacts
+                .apply_to(base.map(|b| b.contacts.clone()))
+                .unwrap_or_default(),
+            projects: match self.projects {
+                Field::Value(names) => keep_ids(names, base.map_or(&[], |b| &b.projects)),
+                Field::Null => Vec::new(),
+                Field::Absent => base.map(|b| b.projects.clone()).unwrap_or_default(),
+            },
+            // A new upload is stored, and named here, by the service; until then the
+            // customer keeps its logo (a replacement included: a file is not a field).
+            logo: base.and_then(|b| b.logo.clone()),
+        })
+    }
+}
+
+/// A replaced project list: a project whose name is unchanged keeps its id (each stored
+/// project at most once), so clients holding ids are not broken by a resend of the list.
+fn keep_ids(names: Vec<FreeText>, current: &[Project]) -> Vec<Project> {
+    let mut free: Vec<&Project> = current.iter().collect();
+    names
+        .into_iter()
+        .map(|name| {
+            let id = free
+                .iter()
+                .position(|p| p.name == name)
+                .and_then(|i| free.swap_remove(i).id);
+            Project { id, name }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::ProjectId;
+
+    #[test]
+    fn a_replaced_list_keeps_the_ids_of_unchanged_names() {
+        let name = |n: &str| FreeText::from_trusted(n.to_owned());
+        let current = [
+            Project {
+                id: Some(ProjectId(1)),
+                name: name("a"),
+            },
+            Project {
+                id: Some(ProjectId(2)),
+                name: name("b"),
+            },
+        ];
+        let kept = keep_ids(vec![name("b"), name("c"), name("b")], &current);
+        let ids: Vec<_> = kept.iter().map(|p| p.id).collect();
+        assert_eq!(ids, [Some(ProjectId(2)), None, None]);
+    }
+}

@@ -1,0 +1,354 @@
+//! The customer as a client writes it: every scalar as text, and the one step that turns that
+//! text into the domain's typed [`CustomerChanges`]. JSON, forms and multipart are judged by
+//! the same rules here, at the edge, so the domain never sees wire names or form leniency
+//! (`"yes"` for a boolean, blank text for null).
+
+use credence_domain::customer::Contact;
+use credence_domain::customer::{
+    AddressChanges, CustomerChanges, MAX_PROJECTS, RefKey, project_name,
+};
+use credence_domain::field::Field;
+use credence_domain::input::{InputError, parse_bool, parse_decimal, parse_float, parse_int};
+use credence_domain::values::{
+    CountryCode, CurrencyCode, CustomerName, DueDateType, Email, FreeText, Latitude, Longitude,
+    Reference, RiskColor, Website,
+};
+
+/// A contact as the client wrote it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct ContactText {
+    /// Name.
+    pub(crate) name: Option<String>,
+    /// E-mail.
+    pub(crate) email: Option<String>,
+    /// Phone.
+    pub(crate) phone: Option<String>,
+}
+
+/// The customer fields as the client wrote them (each field is the API parameter of the same
+/// name). Every scalar is text: JSON, forms and multipart are judged by the same rules.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct CustomerText {
+    pub(crate) reference: Field<String>,
+    pub(crate) reference2: Field<String>,
+    pub(crate) name: Field<String>,
+    pub(crate) barcode: Field<String>,
+    pub(crate) is_active: Field<String>,
+    pub(crate) category_id: Field<String>,
+    pub(crate) is_sub_customer: Field<String>,
+    pub(crate) parent_customer: Field<String>,
+    pub(crate) bill_with_parent: Field<String>,
+    pub(crate) customer_segmentation_id: Field<String>,
+    pub(crate) user_id: Field<String>,
+    pub(crate) is_same_address: Field<String>,
+    pub(crate) billing_country: Field<String>,
+    pub(crate) billing_city: Field<String>,
+    pub(crate) billing_postal_code: Field<String>,
+    pub(crate) billing_address: Field<String>,
+    pub(crate) billing_lat: Field<String>,
+    pub(crate) billing_lng: Field<String>,
+    pub(crate) country: Field<String>,
+    pub(crate) city: Field<String>,
+    pub(crate) postal_code: Field<String>,
+    pub(crate) address: Field<String>,
+    pub(crate) latitude: Field<String>,
+    pub(crate) longitude: Field<String>,
+    pub(crate) email: Field<String>,
+    pub(crate) phone: Field<String>,
+    pub(crate) mobile: Field<String>,
+    pub(crate) fax: Field<String>,
+    pub(crate) comment: Field<String>,
+    pub(crate) website: Field<String>,
+    pub(crate) credit_limit: Field<String>,
+    pub(crate) due_date_config_number: Field<String>,
+    pub(crate) due_date_config_type: Field<String>,
+    pub(crate) tax_number: Field<String>,
+    pub(crate) company_registration_number: Field<String>,
+    pub(crate) currency: Field<String>,
+    pub(crate) payment_types: Field<Vec<String>>,
+    pub(crate) region_id: Field<String>,
+    pub(crate) customer_risk: Field<String>,
+    pub(crate) customer_risk_color: Field<String>,
+    pub(crate) on_hold: Field<String>,
+    pub(crate) on_hold_reason: Field<String>,
+    pub(crate) contacts: Field<Vec<ContactText>>,
+    /// `customerProjects`: the project names, in order.
+    pub(crate) customer_projects: Field<Vec<String>>,
+    pub(crate) use_external_id: Field<String>,
+    /// `documents`: links to attach (additive; null or empty attaches nothing).
+    pub(crate) documents: Field<Vec<credence_domain::document::DocumentLinkInput>>,
+    /// `imageFile` (multipart only): a new logo.
+    pub(crate) image_file: Option<credence_domain::logo::Upload>,
+}
+
+fn text(
+    field: &'static str,
+    value: Field<String>,
+    max: usize,
+) -> Result<Field<FreeText>, InputError> {
+    Ok(match value {
+        Field::Absent => Field::Absent,
+        Field::Null => Field::Null,
+        Field::Value(v) => Field::from_option(
+            FreeText::new(field, &v, max).map_err(|e| InputError::invalid(field, e.to_string()))?,
+        ),
+    })
+}
+
+/// Validates a non-blank value with `parse`; blank text counts as null.
+fn parsed<T>(
+    value: Field<String>,
+    parse: impl FnOnce(&str) -> Result<T, InputError>,
+) -> Result<Field<T>, InputError> {
+    Ok(match value {
+        Field::Value(v) if !v.trim().is_empty() => Field::Value(parse(&v)?),
+        Field::Value(_) | Field::Null => Field::Null,
+        Field::Absent => Field::Absent,
+    })
+}
+
+fn invalid<E: std::fmt::Display>(field: &'static str) -> impl FnOnce(E) -> InputError {
+    move |e| InputError::invalid(field, e.to_string())
+}
+
+fn ref_key(field: &'static str, external: bool, text: &str) -> Result<RefKey, InputError> {
+    if external {
+        Ok(RefKey::Reference(text.trim().to_owned()))
+    } else {
+        parse_int(field, text).map(RefKey::Id)
+    }
+}
+
+impl CustomerText {
+    /// Checks every field on its own.
+    ///
+    /// # Errors
+    /// The first [`InputError`] found, naming its field.
+    pub(crate) fn validate(self) -> Result<CustomerChanges, InputError> {
+        let external = parsed(self.use_external_id, |v| parse_bool("useExternalId", v))?
+            .value()
+            .copied()
+            .unwrap_or(false);
+        let boolean =
+            |field: &'static str, value: Field<String>| parsed(value, |v| parse_bool(field, v));
+        let key = |field: &'static str, value: Field<String>| {
+            parsed(value, |v| ref_key(field, external, v))
+        };
+        let short = |field: &'static str, value: Field<String>| text(field, value, FreeText::SHORT);
+        let name = match self.name {
+            Field::Absent => Field::Absent,
+            Field::Null => {
+                return Err(InputError::invalid(
+                    "name",
+                    credence_domain::values::NameError::Empty.to_string(),
+                ));
+            }
+            Field::Value(v) => Field::Value(CustomerName::new(v).map_err(invalid("name"))?),
+        };
+        let reference = match self.reference {
+            Field::Absent => Field::Absent,
+            Field::Null => {
+                return Err(InputError::invalid(
+                    "reference",
+                    credence_domain::values::ReferenceError::Empty.to_string(),
+                ));
+            }
+            Field::Value(v) => Field::Value(Reference::new(v).map_err(invalid("reference"))?),
+        };
+        let payment_types = match self.payment_types {
+            Field::Value(keys) => Field::Value(
+                keys.iter()
+                    .map(|k| ref_key("payment type id", external, k))
+                    .collect::<Result<Vec<_>, _>>()?,
+            ),
+            Field::Null => Field::Null,
+            Field::Absent => Field::Absent,
+        };
+        let contacts = match self.contacts {
+            Field::Value(list) => Field::Value(
+                list.into_iter()
+                    .map(contact)
+                    .collect::<Result<Vec<_>, _>>()?,
+            ),
+            Field::Null => Field::Null,
+            Field::Absent => Field::Absent,
+        };
+        let projects = match self.customer_projects {
+            Field::Value(names) => {
+                if names.len() > MAX_PROJECTS {
+                    return Err(InputError::invalid(
+                        "customerProjects",
+                        format!("customerProjects cannot hold more than {MAX_PROJECTS} projects."),
+                    ));
+                }
+                Field::Value(
+                    names
+                        .iter()
+                        .map(|n| project_name(n))
+                        .collect::<Result<Vec<_>, _>>()?,
+                )
+            }
+            Field::Null => Field::Null,
+            Field::Absent => Field::Absent,
+        };
+        Ok(CustomerChanges {
+            reference,
+            reference2: short("reference2", self.reference2)?,
+            name,
+            barcode: short("barcode", self.barcode)?,
+            is_active: boolean("isActive", self.is_active)?,
+            category: key("categoryId", self.category_id)?,
+            is_sub_customer: boolean("isSubCustomer", self.is_sub_customer)?,
+            parent: key("parentCustomer", self.parent_customer)?,
+            bill_with_parent: boolean("billWithParent", self.bill_with_parent)?,
+            segmentation: key("customerSegmentationId", self.customer_segmentation_id)?,
+            user: key("userId", self.user_id)?,
+            is_same_address: boolean("isSameAddress", self.is_same_address)?,
+            billing: AddressChanges {
+                country: parsed(self.billing_country, |v| {
+                    CountryCode::parse(v).map_err(invalid("billingCountry"))
+                })?,
+                city: short("billingCity", self.billing_city)?,
+                postal_code: short("billingPostalCode", self.billing_postal_code)?,
+                address: short("billingAddress", self.billing_address)?,
+                latitude: parsed(self.billing_lat, |v| {
+                    Latitude::new("billingLat", parse_float("billingLat", v)?)
+                        .map_err(invalid("billingLat"))
+                })?,
+                longitude: parsed(self.billing_lng, |v| {
+                    Longitude::new("billingLng", parse_float("billingLng", v)?)
+                        .map_err(invalid("billingLng"))
+                })?,
+            },
+            shipping: AddressChanges {
+                country: parsed(self.country, |v| {
+                    CountryCode::parse(v).map_err(invalid("country"))
+                })?,
+                city: short("city", self.city)?,
+                postal_code: short("postalCode", self.postal_code)?,
+                address: short("address", self.address)?,
+                latitude: parsed(self.latitude, |v| {
+                    Latitude::new("latitude", parse_float("latitude", v)?)
+                        .map_err(invalid("latitude"))
+                })?,
+                longitude: parsed(self.longitude, |v| {
+                    Longitude::new("longitude", parse_float("longitude", v)?)
+                        .map_err(invalid("longitude"))
+                })?,
+            },
+            email: parsed(self.email, |v| Email::new(v).map_err(invalid("email")))?,
+            phone: short("phone", self.phone)?,
+            mobile: short("mobile", self.mobile)?,
+            fax: short("fax", self.fax)?,
+            comment: text("comment", self.comment, FreeText::LONG)?,
+            website: parsed(self.website, |v| {
+                Website::new(v).map_err(invalid("website"))
+            })?,
+            credit_limit: parsed(self.credit_limit, |v| parse_decimal("creditLimit", v))?,
+            due_date_number: parsed(self.due_date_config_number, |v| {
+                parse_int("dueDateConfigNumber", v)
+            })?,
+            due_date_type: parsed(self.due_date_config_type, |v| {
+                DueDateType::parse(v).map_err(invalid("dueDateConfigType"))
+            })?,
+            tax_number: short("taxNumber", self.tax_number)?,
+            company_registration_number: short(
+                "companyRegistrationNumber",
+                self.company_registration_number,
+            )?,
+            currency: parsed(self.currency, |v| {
+                CurrencyCode::parse(v).map_err(|e| InputError::UnknownCurrency(e.0))
+            })?,
+            payment_types,
+            region: key("regionId", self.region_id)?,
+            customer_risk: short("customerRisk", self.customer_risk)?,
+            customer_risk_color: parsed(self.customer_risk_color, |v| {
+                RiskColor::new(v).map_err(invalid("customerRiskColor"))
+            })?,
+            on_hold: boolean("onHold", self.on_hold)?,
+            on_hold_reason: short("onHoldReason", self.on_hold_reason)?,
+            contacts,
+            projects,
+            documents: match self.documents {
+                Field::Value(links) => links
+                    .into_iter()
+                    .map(credence_domain::document::DocumentLinkInput::validate)
+                    .collect::<Result<_, _>>()?,
+                Field::Null | Field::Absent => Vec::new(),
+            },
+            logo: self
+                .image_file
+                .map(credence_domain::logo::LogoUpload::new)
+                .transpose()?,
+        })
+    }
+}
+
+fn contact(input: ContactText) -> Result<Contact, InputError> {
+    let name = input
+        .name
+        .as_deref()
+        .map(|n| FreeText::new("contacts.name", n, FreeText::SHORT))
+        .transpose();
+    let phone = input
+        .phone
+        .as_deref()
+        .map(|p| FreeText::new("contacts.phone", p, FreeText::SHORT))
+        .transpose();
+    let email = input
+        .email
+        .as_deref()
+        .filter(|e| !e.trim().is_empty())
+        .map(Email::new)
+        .transpose()
+        .map_err(invalid("contacts"))?;
+    Ok(Contact {
+        name: name.map_err(invalid("contacts"))?.flatten(),
+        email,
+        phone: phone.map_err(invalid("contacts"))?.flatten(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_projects(names: &[&str]) -> CustomerText {
+        CustomerText {
+            customer_projects: Field::Value(names.iter().map(|n| (*n).to_owned()).collect()),
+            ..CustomerText::default()
+        }
+    }
+
+    fn refused(input: CustomerText) -> String {
+        match input.validate() {
+            Err(InputError::Invalid { field, .. }) => field.to_owned(),
+            other => panic!("expected invalid_param, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn project_names_are_trimmed_and_checked() {
+        let valid = with_projects(&[" Floor installation ", "General maintenance"])
+            .validate()
+            .unwrap();
+        let names: Vec<_> = valid
+            .projects
+            .value()
+            .unwrap()
+            .iter()
+            .map(FreeText::as_str)
+            .collect();
+        assert_eq!(names, ["Floor installation", "General maintenance"]);
+        assert_eq!(refused(with_projects(&["  "])), "customerProjects");
+        assert_eq!(
+            refused(with_projects(&[&"x".repeat(256)])),
+            "customerProjects"
+        );
+        assert!(with_projects(&[&"x".repeat(255)]).validate().is_ok());
+        let many: Vec<String> = (0..=MAX_PROJECTS).map(|i| format!("p{i}")).collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        assert_eq!(refused(with_projects(&many)), "customerProjects");
+        assert!(with_projects(&many[..MAX_PROJECTS]).validate().is_ok());
+    }
+}
