@@ -61,6 +61,11 @@ async fn every_form_property_is_created_patched_and_read_back(app: TestApp) {
 
     for sample in &setup.samples {
         assert_the_patch_changes_something(sample, &reading.json);
+        if sample.property == "documents" {
+            // Attachments are listed oldest first by the second they were made (ties by
+            // uuid): the second attachment must come in a later second to be listed last.
+            tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        }
         let response = send(&app, Method::PATCH, &path, &sample.update, Encoding::Json).await;
         expect_json(response, 200).await;
         shown.retain(|s| !sample.update.shows.iter().any(|(r, _)| *r == s.response));
@@ -344,7 +349,7 @@ fn samples(form: &Map<String, Value>, bare: &Value, fx: &Fixtures) -> Vec<Sample
     t.with_note(
         "documents",
         "not stored as a field: it attaches documents (adding to those attached), which \
-         `documents` lists, oldest attachment first",
+         `documents` lists, oldest attachment first (by the second; ties by uuid)",
         Write::send("documents", json!([fx.link_document.clone()]))
             .show("documents", json!([fx.link_document_shown.clone()])),
         Write::send("documents", json!([{"uuid": fx.upload["uuid"]}])).show(
