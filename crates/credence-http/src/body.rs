@@ -136,6 +136,13 @@ impl BodyFields {
         }
     }
 
+    /// Adds a file part (tests build multipart bodies with it).
+    #[cfg(test)]
+    pub(crate) fn with_file(mut self, name: &str, upload: Upload) -> Self {
+        self.files.push((name.to_owned(), upload));
+        self
+    }
+
     /// Takes the last file sent in the part `name` out of the body (a document may be large:
     /// it is moved, not copied).
     pub(crate) fn take_file(&mut self, name: &str) -> Option<Upload> {

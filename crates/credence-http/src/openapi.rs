@@ -126,77 +126,6 @@ pub(crate) struct DocumentMetadataForm {
     internal: Option<bool>,
 }
 
-/// A customer body . Every field is optional on update; `reference`
-/// and `name` are required on create. In forms, `paymentTypes` may be written
-/// `[{"id"=7},{"id"=8}]` and `contacts` as JSON text. Unknown fields, and fields a client may
-/// not set (`id`, `uuid`, `dateCreated`, `lastUpdated`, `balance`), are ignored.
-#[derive(ToSchema)]
-#[serde(rename_all = "camelCase")]
-#[expect(
-    dead_code,
-    reason = "schema-only: describes the wire format in the OpenAPI document"
-)]
-pub(crate) struct CustomerForm {
-    reference: Option<String>,
-    reference2: Option<String>,
-    name: Option<String>,
-    barcode: Option<String>,
-    is_active: Option<bool>,
-    /// Id, or reference with `useExternalId=true`.
-    category_id: Option<String>,
-    is_sub_customer: Option<bool>,
-    /// Id, or reference with `useExternalId=true`.
-    parent_customer: Option<String>,
-    bill_with_parent: Option<bool>,
-    customer_segmentation_id: Option<String>,
-    user_id: Option<String>,
-    is_same_address: Option<bool>,
-    billing_country: Option<String>,
-    billing_city: Option<String>,
-    billing_postal_code: Option<String>,
-    billing_address: Option<String>,
-    billing_lat: Option<f64>,
-    billing_lng: Option<f64>,
-    country: Option<String>,
-    city: Option<String>,
-    postal_code: Option<String>,
-    address: Option<String>,
-    latitude: Option<f64>,
-    longitude: Option<f64>,
-    email: Option<String>,
-    phone: Option<String>,
-    mobile: Option<String>,
-    fax: Option<String>,
-    comment: Option<String>,
-    website: Option<String>,
-    /// Exact decimal, at most the currency's minor-unit digits.
-    #[schema(value_type = Option<f64>)]
-    credit_limit: Option<String>,
-    due_date_config_number: Option<i64>,
-    /// `1`/`daysAfterInvoiceDate` or `2`/`daysAfterEndOfInvoiceMonth`.
-    due_date_config_type: Option<String>,
-    tax_number: Option<String>,
-    company_registration_number: Option<String>,
-    /// A configured ISO 4217 code.
-    currency: Option<String>,
-    payment_types: Option<Vec<PaymentTypeRef>>,
-    region_id: Option<String>,
-    customer_risk: Option<String>,
-    /// `#RRGGBB`.
-    customer_risk_color: Option<String>,
-    on_hold: Option<bool>,
-    on_hold_reason: Option<String>,
-    contacts: Option<Vec<ContactForm>>,
-    /// Replaces the list (keeping the ids of unchanged names); `null` or `[]` clears it.
-    customer_projects: Option<Vec<ProjectForm>>,
-    use_external_id: Option<bool>,
-    /// Documents to attach; in forms and multipart, as JSON text.
-    documents: Option<Vec<DocumentLinkForm>>,
-    /// Multipart only: a new logo, jpg, gif, png or bmp (checked by content), at most 2 MB.
-    #[schema(value_type = Option<String>, format = Binary)]
-    image_file: Option<Vec<u8>>,
-}
-
 /// A reference-data body: the fields of the kind (`reference`, `name`, `parentId`; `code`,
 /// `exchangeRate`; `email`, `role`, `customerId`). Updates merge the fields sent.
 #[derive(ToSchema)]
@@ -609,7 +538,7 @@ pub(crate) struct CustomerSearchParams {
         RegionDto,
         CurrencyDto,
         UserDto,
-        CustomerForm,
+        crate::dto::customer_form::CustomerForm,
         RecordForm,
         PaymentTypeRef,
         ContactForm,

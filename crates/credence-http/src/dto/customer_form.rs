@@ -8,6 +8,9 @@ use credence_domain::customer::{
     AddressChanges, CustomerChanges, MAX_PROJECTS, RefKey, project_name,
 };
 use credence_domain::field::Field;
+use utoipa::ToSchema;
+
+use crate::openapi::{ContactForm, DocumentLinkForm, PaymentTypeRef, ProjectForm};
 use credence_domain::input::{InputError, parse_bool, parse_decimal, parse_float, parse_int};
 use credence_domain::values::{
     CountryCode, CurrencyCode, CustomerName, DueDateType, Email, FreeText, Latitude, Longitude,
@@ -25,59 +28,118 @@ pub(crate) struct ContactText {
     pub(crate) phone: Option<String>,
 }
 
-/// The customer fields as the client wrote them (each field is the API parameter of the same
-/// name). Every scalar is text: JSON, forms and multipart are judged by the same rules.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct CustomerText {
+// The one type a customer body is read into and the OpenAPI schema `CustomerForm` is derived
+// from (its doc comment is the schema's description). Every scalar is kept as text, so JSON,
+// forms and multipart are judged by the same rules in `CustomerForm::validate`.
+/// A customer body. Every field is optional on update; `reference` and `name` are required
+/// on create. In forms, `paymentTypes` may be written `[{"id"=7},{"id"=8}]` and `contacts` as
+/// JSON text. Unknown fields, and fields a client may not set (`id`, `uuid`, `dateCreated`,
+/// `lastUpdated`, `balance`), are ignored.
+#[derive(Debug, Clone, Default, PartialEq, Eq, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct CustomerForm {
+    #[schema(value_type = Option<String>)]
     pub(crate) reference: Field<String>,
+    #[schema(value_type = Option<String>)]
     pub(crate) reference2: Field<String>,
+    #[schema(value_type = Option<String>)]
     pub(crate) name: Field<String>,
+    #[schema(value_type = Option<String>)]
     pub(crate) barcode: Field<String>,
+    #[schema(value_type = Option<bool>)]
     pub(crate) is_active: Field<String>,
+    /// Id, or reference with `useExternalId=true`.
+    #[schema(value_type = Option<String>)]
     pub(crate) category_id: Field<String>,
+    #[schema(value_type = Option<bool>)]
     pub(crate) is_sub_customer: Field<String>,
+    /// Id, or reference with `useExternalId=true`.
+    #[schema(value_type = Option<String>)]
     pub(crate) parent_customer: Field<String>,
+    #[schema(value_type = Option<bool>)]
     pub(crate) bill_with_parent: Field<String>,
+    #[schema(value_type = Option<String>)]
     pub(crate) customer_segmentation_id: Field<String>,
+    #[schema(value_type = Option<String>)]
     pub(crate) user_id: Field<String>,
+    #[schema(value_type = Option<bool>)]
     pub(crate) is_same_address: Field<String>,
+    #[schema(value_type = Option<String>)]
     pub(crate) billing_country: Field<String>,
+    #[schema(value_type = Option<String>)]
     pub(crate) billing_city: Field<String>,
+    #[schema(value_type = Option<String>)]
     pub(crate) billing_postal_code: Field<String>,
+    #[schema(value_type = Option<String>)]
     pub(crate) billing_address: Field<String>,
+    #[schema(value_type = Option<f64>)]
     pub(crate) billing_lat: Field<String>,
+    #[schema(value_type = Option<f64>)]
     pub(crate) billing_lng: Field<String>,
+    #[schema(value_type = Option<String>)]
     pub(crate) country: Field<String>,
+    #[schema(value_type = Option<String>)]
     pub(crate) city: Field<String>,
+    #[schema(value_type = Option<String>)]
     pub(crate) postal_code: Field<String>,
+    #[schema(value_type = Option<String>)]
     pub(crate) address: Field<String>,
+    #[schema(value_type = Option<f64>)]
     pub(crate) latitude: Field<String>,
+    #[schema(value_type = Option<f64>)]
     pub(crate) longitude: Field<String>,
+    #[schema(value_type = Option<String>)]
     pub(crate) email: Field<String>,
+    #[schema(value_type = Option<String>)]
     pub(crate) phone: Field<String>,
+    #[schema(value_type = Option<String>)]
     pub(crate) mobile: Field<String>,
+    #[schema(value_type = Option<String>)]
     pub(crate) fax: Field<String>,
+    #[schema(value_type = Option<String>)]
     pub(crate) comment: Field<String>,
+    #[schema(value_type = Option<String>)]
     pub(crate) website: Field<String>,
+    /// Exact decimal, at most the currency's minor-unit digits.
+    #[schema(value_type = Option<f64>)]
     pub(crate) credit_limit: Field<String>,
+    #[schema(value_type = Option<i64>)]
     pub(crate) due_date_config_number: Field<String>,
+    /// `1`/`daysAfterInvoiceDate` or `2`/`daysAfterEndOfInvoiceMonth`.
+    #[schema(value_type = Option<String>)]
     pub(crate) due_date_config_type: Field<String>,
+    #[schema(value_type = Option<String>)]
     pub(crate) tax_number: Field<String>,
+    #[schema(value_type = Option<String>)]
     pub(crate) company_registration_number: Field<String>,
+    /// A configured ISO 4217 code.
+    #[schema(value_type = Option<String>)]
     pub(crate) currency: Field<String>,
+    #[schema(value_type = Option<Vec<PaymentTypeRef>>)]
     pub(crate) payment_types: Field<Vec<String>>,
+    #[schema(value_type = Option<String>)]
     pub(crate) region_id: Field<String>,
+    #[schema(value_type = Option<String>)]
     pub(crate) customer_risk: Field<String>,
+    /// `#RRGGBB`.
+    #[schema(value_type = Option<String>)]
     pub(crate) customer_risk_color: Field<String>,
+    #[schema(value_type = Option<bool>)]
     pub(crate) on_hold: Field<String>,
+    #[schema(value_type = Option<String>)]
     pub(crate) on_hold_reason: Field<String>,
+    #[schema(value_type = Option<Vec<ContactForm>>)]
     pub(crate) contacts: Field<Vec<ContactText>>,
-    /// `customerProjects`: the project names, in order.
+    /// Replaces the list (keeping the ids of unchanged names); `null` or `[]` clears it.
+    #[schema(value_type = Option<Vec<ProjectForm>>)]
     pub(crate) customer_projects: Field<Vec<String>>,
+    #[schema(value_type = Option<bool>)]
     pub(crate) use_external_id: Field<String>,
-    /// `documents`: links to attach (additive; null or empty attaches nothing).
+    /// Documents to attach; in forms and multipart, as JSON text.
+    #[schema(value_type = Option<Vec<DocumentLinkForm>>)]
     pub(crate) documents: Field<Vec<credence_domain::document::DocumentLinkInput>>,
-    /// `imageFile` (multipart only): a new logo.
+    /// Multipart only: a new logo, jpg, gif, png or bmp (checked by content), at most 2 MB.
+    #[schema(value_type = Option<String>, format = Binary)]
     pub(crate) image_file: Option<credence_domain::logo::Upload>,
 }
 
@@ -119,7 +181,7 @@ fn ref_key(field: &'static str, external: bool, text: &str) -> Result<RefKey, In
     }
 }
 
-impl CustomerText {
+impl CustomerForm {
     /// Checks every field on its own.
     ///
     /// # Errors
@@ -313,14 +375,14 @@ fn contact(input: ContactText) -> Result<Contact, InputError> {
 mod tests {
     use super::*;
 
-    fn with_projects(names: &[&str]) -> CustomerText {
-        CustomerText {
+    fn with_projects(names: &[&str]) -> CustomerForm {
+        CustomerForm {
             customer_projects: Field::Value(names.iter().map(|n| (*n).to_owned()).collect()),
-            ..CustomerText::default()
+            ..CustomerForm::default()
         }
     }
 
-    fn refused(input: CustomerText) -> String {
+    fn refused(input: CustomerForm) -> String {
         match input.validate() {
             Err(InputError::Invalid { field, .. }) => field.to_owned(),
             other => panic!("expected invalid_param, got {other:?}"),

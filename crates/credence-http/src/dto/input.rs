@@ -16,7 +16,7 @@ use credence_domain::input::{InputError, parse_decimal};
 use rust_decimal::Decimal;
 use serde_json::Value;
 
-use super::customer_form::{ContactText, CustomerText};
+use super::customer_form::{ContactText, CustomerForm};
 use crate::body::{BodyFields, IMAGE_PART, RawField};
 use crate::strict::json_text;
 
@@ -95,11 +95,11 @@ pub(crate) fn customer_changes(
 /// # Errors
 /// `invalid_param_type` for structured values in scalar fields and malformed `paymentTypes`
 /// or `contacts`; `invalid_param` for a `documents` that is not an array of objects.
-fn customer_text(mut fields: BodyFields) -> Result<CustomerText, InputError> {
+fn customer_text(mut fields: BodyFields) -> Result<CustomerForm, InputError> {
     let image_file = fields.take_file(IMAGE_PART);
     let fields = &fields;
     let s = |name: &'static str| scalar(fields, name);
-    Ok(CustomerText {
+    Ok(CustomerForm {
         reference: s("reference")?,
         reference2: s("reference2")?,
         name: s("name")?,
@@ -359,6 +359,38 @@ mod tests {
                 .map(|(k, v)| ((*k).to_owned(), RawField::Text((*v).to_owned())))
                 .collect(),
         )
+    }
+
+    /// The body is read by the names the OpenAPI schema publishes, and by no other: a
+    /// property the parser does not read (a renamed or misspelt wire name, a field added to
+    /// one side only) fails here rather than being ignored in silence.
+    #[test]
+    fn the_parser_reads_every_property_of_the_schema() {
+        let doc = serde_json::to_value(crate::openapi::openapi()).unwrap();
+        let properties = doc["components"]["schemas"]["CustomerForm"]["properties"]
+            .as_object()
+            .unwrap();
+        assert!(properties.len() > 40, "{properties:?}");
+        for name in properties.keys() {
+            let fields = match name.as_str() {
+                IMAGE_PART => BodyFields::default().with_file(
+                    IMAGE_PART,
+                    credence_domain::logo::Upload {
+                        file_name: None,
+                        bytes: vec![1],
+                    },
+                ),
+                "paymentTypes" => form(&[(name, "7")]),
+                "contacts" | "customerProjects" | "documents" => form(&[(name, "[]")]),
+                _ => form(&[(name, "1")]),
+            };
+            let read = customer_text(fields).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_ne!(
+                read,
+                CustomerForm::default(),
+                "{name} is in the OpenAPI schema, but the parser does not read it"
+            );
+        }
     }
 
     #[test]

@@ -17,11 +17,12 @@ use crate::AppState;
 use crate::body::{Body, authorize};
 use crate::caller::Caller;
 use crate::dto::customer::{ProjectDto, SearchEntryDto};
+use crate::dto::customer_form::CustomerForm;
 use crate::dto::input::{customer_changes, project_name};
 use crate::dto::{CustomerDto, ListDto, PagingDto, SuccessDto};
 use crate::error::{ApiError, ErrorBody};
 use crate::negotiate::Reply;
-use crate::openapi::{CustomerForm, CustomerListParams, CustomerSearchParams, ProjectForm};
+use crate::openapi::{CustomerListParams, CustomerSearchParams, ProjectForm};
 use crate::query::{CUSTOMER_PARAMS, PAGE_PARAMS, Params, SEARCH_PARAMS};
 
 pub(crate) fn register(cfg: &mut web::ServiceConfig) {
