@@ -1,14 +1,20 @@
 //! Values for tests (feature `fixtures`, which `mocks` includes): one place that builds a
 //! customer, so a field added to [`CustomerData`] is added to the tests' customers here, once.
 
-use crate::customer::{Address, CustomerData};
+use rust_decimal::Decimal;
+
+use crate::customer::{CustomerChanges, CustomerData, Defaults, Resolved};
+use crate::field::Field;
 use crate::reference_data::Category;
-use crate::values::{CreditLimit, CurrencyCode, CustomerName, Reference};
+use crate::values::{CurrencyCode, CustomerName, Reference};
 
 /// A live, active customer with only what every customer has: `reference`, `name`,
-/// `category`, and `currency` as its currency with a zero credit limit; everything else empty
-/// (no parent, addresses, contacts, payment types, projects or logo). Change fields on the
-/// result for what a test needs.
+/// `category`, and `currency` as its currency with a zero credit limit; everything else as a
+/// creation that names nothing else leaves it (no parent, addresses, contacts, payment types,
+/// projects or logo). Change fields on the result for what a test needs.
+///
+/// Built by the creation rule itself ([`CustomerChanges::into_data`]), so a new field gets its
+/// default here without a line of its own.
 ///
 /// # Panics
 /// When `reference` or `name` is not a valid value: fixtures are for tests.
@@ -19,40 +25,23 @@ pub fn customer_data(
     category: Category,
     currency: CurrencyCode,
 ) -> CustomerData {
-    CustomerData {
-        reference: Reference::new(reference)
-            .unwrap_or_else(|e| panic!("fixture reference {reference:?}: {e}")),
-        reference2: None,
-        name: CustomerName::new(name).unwrap_or_else(|e| panic!("fixture name {name:?}: {e}")),
+    let changes = CustomerChanges {
+        reference: Field::Value(
+            Reference::new(reference)
+                .unwrap_or_else(|e| panic!("fixture reference {reference:?}: {e}")),
+        ),
+        name: Field::Value(
+            CustomerName::new(name).unwrap_or_else(|e| panic!("fixture name {name:?}: {e}")),
+        ),
+        ..CustomerChanges::default()
+    };
+    let defaults = Defaults {
         category,
-        parent: None,
-        bill_with_parent: false,
-        segmentation: None,
-        email: None,
-        phone: None,
-        mobile: None,
-        fax: None,
-        comment: None,
-        barcode: None,
-        is_same_address: true,
-        billing: Address::default(),
-        shipping: Address::default(),
-        credit_limit: CreditLimit::zero(currency),
-        is_active: true,
-        on_hold: false,
-        on_hold_reason: None,
-        created_by: None,
-        due_date_terms: None,
-        payment_types: Vec::new(),
-        website: None,
-        tax_number: None,
-        company_registration_number: None,
         currency,
-        customer_risk: None,
-        customer_risk_color: None,
-        region: None,
-        contacts: Vec::new(),
-        projects: Vec::new(),
-        logo: None,
-    }
+        created_by: None,
+        credit_limit: Decimal::ZERO,
+    };
+    changes
+        .into_data(Resolved::default(), None, &defaults)
+        .unwrap_or_else(|e| panic!("fixture customer {reference:?}: {e}"))
 }

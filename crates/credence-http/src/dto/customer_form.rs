@@ -1,7 +1,9 @@
-//! The customer as a client writes it: every scalar as text, and the one step that turns that
-//! text into the domain's typed [`CustomerChanges`]. JSON, forms and multipart are judged by
-//! the same rules here, at the edge, so the domain never sees wire names or form leniency
-//! (`"yes"` for a boolean, blank text for null).
+//! The customer as a client writes it: [`CustomerForm`] (every scalar as text; its OpenAPI
+//! schema is derived from it), how a body is read into it ([`customer_text`]), and the one
+//! step that turns it into the domain's typed [`CustomerChanges`]. JSON, forms and multipart
+//! are judged by the same rules here, at the edge, so the domain never sees wire names or
+//! form leniency (`"yes"` for a boolean, blank text for null). A new customer field is
+//! written three times in this one file: the struct, the reading, the validation.
 
 use credence_domain::customer::Contact;
 use credence_domain::customer::{
@@ -9,6 +11,10 @@ use credence_domain::customer::{
 };
 use credence_domain::field::Field;
 use utoipa::ToSchema;
+
+use super::input::{contacts, customer_projects, documents, payment_types, scalar};
+use crate::body::{BodyFields, IMAGE_PART};
+use credence_domain::Principal;
 
 use crate::openapi::{ContactForm, DocumentLinkForm, PaymentTypeRef, ProjectForm};
 use credence_domain::input::{InputError, parse_bool, parse_decimal, parse_float, parse_int};
@@ -141,6 +147,87 @@ pub(crate) struct CustomerForm {
     /// Multipart only: a new logo, jpg, gif, png or bmp (checked by content), at most 2 MB.
     #[schema(value_type = Option<String>, format = Binary)]
     pub(crate) image_file: Option<credence_domain::logo::Upload>,
+}
+
+/// The typed customer changes of any body. `reference` (the path's, for a write by
+/// reference) replaces the body's; `userId` is read only from admins (others may not name a
+/// creator, so what they send there is ignored, as any unknown field).
+///
+/// # Errors
+/// As [`customer_text`], then the first field that is not valid.
+pub(crate) fn customer_changes(
+    fields: BodyFields,
+    reference: Option<&str>,
+    caller: &Principal,
+) -> Result<CustomerChanges, InputError> {
+    let mut text = customer_text(fields)?;
+    if let Some(reference) = reference {
+        text.reference = Field::Value(reference.to_owned());
+    }
+    if !caller.is_admin() {
+        text.user_id = Field::Absent;
+    }
+    text.validate()
+}
+
+/// The customer text of any body; the `imageFile` upload is moved out of it.
+///
+/// # Errors
+/// `invalid_param_type` for structured values in scalar fields and malformed `paymentTypes`
+/// or `contacts`; `invalid_param` for a `documents` that is not an array of objects.
+pub(crate) fn customer_text(mut fields: BodyFields) -> Result<CustomerForm, InputError> {
+    let image_file = fields.take_file(IMAGE_PART);
+    let fields = &fields;
+    let s = |name: &'static str| scalar(fields, name);
+    Ok(CustomerForm {
+        reference: s("reference")?,
+        reference2: s("reference2")?,
+        name: s("name")?,
+        barcode: s("barcode")?,
+        is_active: s("isActive")?,
+        category_id: s("categoryId")?,
+        is_sub_customer: s("isSubCustomer")?,
+        parent_customer: s("parentCustomer")?,
+        bill_with_parent: s("billWithParent")?,
+        customer_segmentation_id: s("customerSegmentationId")?,
+        user_id: s("userId")?,
+        is_same_address: s("isSameAddress")?,
+        billing_country: s("billingCountry")?,
+        billing_city: s("billingCity")?,
+        billing_postal_code: s("billingPostalCode")?,
+        billing_address: s("billingAddress")?,
+        billing_lat: s("billingLat")?,
+        billing_lng: s("billingLng")?,
+        country: s("country")?,
+        city: s("city")?,
+        postal_code: s("postalCode")?,
+        address: s("address")?,
+        latitude: s("latitude")?,
+        longitude: s("longitude")?,
+        email: s("email")?,
+        phone: s("phone")?,
+        mobile: s("mobile")?,
+        fax: s("fax")?,
+        comment: s("comment")?,
+        website: s("website")?,
+        credit_limit: s("creditLimit")?,
+        due_date_config_number: s("dueDateConfigNumber")?,
+        due_date_config_type: s("dueDateConfigType")?,
+        tax_number: s("taxNumber")?,
+        company_registration_number: s("companyRegistrationNumber")?,
+        currency: s("currency")?,
+        payment_types: payment_types(fields)?,
+        region_id: s("regionId")?,
+        customer_risk: s("customerRisk")?,
+        customer_risk_color: s("customerRiskColor")?,
+        on_hold: s("onHold")?,
+        on_hold_reason: s("onHoldReason")?,
+        contacts: contacts(fields)?,
+        customer_projects: customer_projects(fields)?,
+        use_external_id: s("useExternalId")?,
+        documents: documents(fields)?,
+        image_file,
+    })
 }
 
 fn text(
@@ -374,6 +461,48 @@ fn contact(input: ContactText) -> Result<Contact, InputError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::body::RawField;
+
+    fn form(pairs: &[(&str, &str)]) -> BodyFields {
+        BodyFields::new(
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), RawField::Text((*v).to_owned())))
+                .collect(),
+        )
+    }
+
+    /// The body is read by the names the OpenAPI schema publishes, and by no other: a
+    /// property the parser does not read (a renamed or misspelt wire name, a field added to
+    /// one side only) fails here rather than being ignored in silence.
+    #[test]
+    fn the_parser_reads_every_property_of_the_schema() {
+        let doc = serde_json::to_value(crate::openapi::openapi()).unwrap();
+        let properties = doc["components"]["schemas"]["CustomerForm"]["properties"]
+            .as_object()
+            .unwrap();
+        assert!(properties.len() > 40, "{properties:?}");
+        for name in properties.keys() {
+            let fields = match name.as_str() {
+                IMAGE_PART => BodyFields::default().with_file(
+                    IMAGE_PART,
+                    credence_domain::logo::Upload {
+                        file_name: None,
+                        bytes: vec![1],
+                    },
+                ),
+                "paymentTypes" => form(&[(name, "7")]),
+                "contacts" | "customerProjects" | "documents" => form(&[(name, "[]")]),
+                _ => form(&[(name, "1")]),
+            };
+            let read = customer_text(fields).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_ne!(
+                read,
+                CustomerForm::default(),
+                "{name} is in the OpenAPI schema, but the parser does not read it"
+            );
+        }
+    }
 
     fn with_projects(names: &[&str]) -> CustomerForm {
         CustomerForm {

@@ -1,6 +1,7 @@
 //! From rows to customers: what a page of customer rows points to (categories, segmentations,
 //! regions, users, parents, payment types, contacts, projects, documents, accounts), loaded
-//! in one batched query per kind, and each row made a domain customer.
+//! in one batched query per kind, then each row made a domain customer
+//! ([`CustomerRow::into_domain`], beside the row).
 
 // Split from the parent module, whose imports it shares.
 use super::*;
@@ -193,145 +194,9 @@ pub(crate) fn assemble(
 pub(crate) type ContactRow = (i64, Option<String>, Option<String>, Option<String>);
 
 pub(crate) struct Related {
-    categories: HashMap<i64, Category>,
-    segmentations: HashMap<i64, Segmentation>,
-    regions: HashMap<i64, Region>,
-    users: HashMap<i64, User>,
-    parents: HashMap<i64, CustomerSummary>,
-}
-
-pub(crate) fn lookup<T: Clone>(
-    map: &HashMap<i64, T>,
-    id: Option<i64>,
-    what: &str,
-) -> Result<Option<T>, Failure> {
-    id.map(|id| {
-        map.get(&id)
-            .cloned()
-            .ok_or_else(|| Failure::corrupt(what, format!("row {id} is missing")))
-    })
-    .transpose()
-}
-
-pub(crate) fn country(code: Option<String>) -> Result<Option<CountryCode>, Failure> {
-    code.map(|c| CountryCode::parse(&c))
-        .transpose()
-        .map_err(|e| Failure::corrupt("country", e))
-}
-
-pub(crate) fn lat(field: &'static str, value: Option<f64>) -> Result<Option<Latitude>, Failure> {
-    value
-        .map(|v| Latitude::new(field, v))
-        .transpose()
-        .map_err(|e| Failure::corrupt(field, e))
-}
-
-pub(crate) fn lng(field: &'static str, value: Option<f64>) -> Result<Option<Longitude>, Failure> {
-    value
-        .map(|v| Longitude::new(field, v))
-        .transpose()
-        .map_err(|e| Failure::corrupt(field, e))
-}
-
-pub(crate) fn free(value: Option<String>) -> Option<FreeText> {
-    value.map(FreeText::from_trusted)
-}
-
-impl CustomerRow {
-    fn into_domain(
-        self,
-        related: &Related,
-        account: AccountRow,
-        payment_types: Vec<PaymentType>,
-        contacts: Vec<Contact>,
-        projects: Vec<Project>,
-        documents: Vec<Document>,
-    ) -> Result<Customer, Failure> {
-        let currency =
-            CurrencyCode::parse(&self.currency).map_err(|e| Failure::corrupt("currency", e))?;
-        let due_date_terms = match (self.due_date_number, self.due_date_type) {
-            (Some(days), Some(kind)) => {
-                let kind =
-                    DueDateType::parse(&kind).map_err(|e| Failure::corrupt("due date type", e))?;
-                Some(
-                    DueDateTerms::new(days, kind)
-                        .map_err(|e| Failure::corrupt("due date terms", e))?,
-                )
-            }
-            _ => None,
-        };
-        let data = CustomerData {
-            reference: Reference::new(self.reference)
-                .map_err(|e| Failure::corrupt("customer reference", e))?,
-            reference2: free(self.reference2),
-            name: CustomerName::new(self.name).map_err(|e| Failure::corrupt("customer name", e))?,
-            category: lookup(&related.categories, Some(self.category_id), "category")?
-                .ok_or_else(|| Failure::corrupt("category", "missing"))?,
-            parent: lookup(&related.parents, self.parent_id, "parent customer")?,
-            bill_with_parent: self.bill_with_parent,
-            segmentation: lookup(&related.segmentations, self.segmentation_id, "segmentation")?,
-            email: self
-                .email
-                .map(|e| Email::new(&e))
-                .transpose()
-                .map_err(|e| Failure::corrupt("e-mail", e))?,
-            phone: free(self.phone),
-            mobile: free(self.mobile),
-            fax: free(self.fax),
-            comment: free(self.comment),
-            barcode: free(self.barcode),
-            is_same_address: self.is_same_address,
-            billing: Address {
-                country: country(self.billing_country)?,
-                city: free(self.billing_city),
-                postal_code: free(self.billing_postal_code),
-                address: free(self.billing_address),
-                latitude: lat("billingLatitude", self.billing_latitude)?,
-                longitude: lng("billingLongitude", self.billing_longitude)?,
-            },
-            shipping: Address {
-                country: country(self.country)?,
-                city: free(self.city),
-                postal_code: free(self.postal_code),
-                address: free(self.address),
-                latitude: lat("latitude", self.latitude)?,
-                longitude: lng("longitude", self.longitude)?,
-            },
-            credit_limit: CreditLimit::from_minor_units(account.credit_limit, currency)
-                .map_err(|e| Failure::corrupt("credit limit", e))?,
-            is_active: self.is_active,
-            on_hold: self.on_hold,
-            on_hold_reason: free(self.on_hold_reason),
-            created_by: lookup(&related.users, self.created_by, "user")?,
-            due_date_terms,
-            payment_types,
-            website: self
-                .website
-                .map(|w| Website::new(&w))
-                .transpose()
-                .map_err(|e| Failure::corrupt("website", e))?,
-            tax_number: free(self.tax_number),
-            company_registration_number: free(self.company_registration_number),
-            currency,
-            customer_risk: free(self.customer_risk),
-            customer_risk_color: self
-                .customer_risk_color
-                .map(|c| RiskColor::new(&c))
-                .transpose()
-                .map_err(|e| Failure::corrupt("risk colour", e))?,
-            region: lookup(&related.regions, self.region_id, "region")?,
-            contacts,
-            projects,
-            logo: self.logo.map(LogoName::from_trusted),
-        };
-        Ok(Customer {
-            id: CustomerId(self.id),
-            uuid: Uuid::parse_str(&self.uuid).map_err(|e| Failure::corrupt("uuid", e))?,
-            data,
-            date_created: self.date_created.and_utc(),
-            last_updated: self.last_updated.and_utc(),
-            account: Some(account.into_domain(0)?),
-            documents,
-        })
-    }
+    pub(crate) categories: HashMap<i64, Category>,
+    pub(crate) segmentations: HashMap<i64, Segmentation>,
+    pub(crate) regions: HashMap<i64, Region>,
+    pub(crate) users: HashMap<i64, User>,
+    pub(crate) parents: HashMap<i64, CustomerSummary>,
 }

@@ -1,5 +1,6 @@
-//! The customer's rows as diesel reads and writes them, and the writing of its children
-//! (payment types, contacts, projects).
+//! The customer's rows as diesel reads and writes them: a row into a domain customer, a
+//! customer into the fields written, and the writing of its children (payment types,
+//! contacts, projects). A new column is read and written here, in this one file.
 
 // Split from the parent module, whose imports it shares.
 use super::*;
@@ -51,6 +52,143 @@ pub(crate) struct CustomerRow {
     pub(crate) date_created: NaiveDateTime,
     pub(crate) last_updated: NaiveDateTime,
     pub(crate) logo: Option<String>,
+}
+
+pub(crate) fn lookup<T: Clone>(
+    map: &HashMap<i64, T>,
+    id: Option<i64>,
+    what: &str,
+) -> Result<Option<T>, Failure> {
+    id.map(|id| {
+        map.get(&id)
+            .cloned()
+            .ok_or_else(|| Failure::corrupt(what, format!("row {id} is missing")))
+    })
+    .transpose()
+}
+
+pub(crate) fn country(code: Option<String>) -> Result<Option<CountryCode>, Failure> {
+    code.map(|c| CountryCode::parse(&c))
+        .transpose()
+        .map_err(|e| Failure::corrupt("country", e))
+}
+
+pub(crate) fn lat(field: &'static str, value: Option<f64>) -> Result<Option<Latitude>, Failure> {
+    value
+        .map(|v| Latitude::new(field, v))
+        .transpose()
+        .map_err(|e| Failure::corrupt(field, e))
+}
+
+pub(crate) fn lng(field: &'static str, value: Option<f64>) -> Result<Option<Longitude>, Failure> {
+    value
+        .map(|v| Longitude::new(field, v))
+        .transpose()
+        .map_err(|e| Failure::corrupt(field, e))
+}
+
+pub(crate) fn free(value: Option<String>) -> Option<FreeText> {
+    value.map(FreeText::from_trusted)
+}
+
+impl CustomerRow {
+    /// The domain customer of this row, with what it points to already loaded.
+    pub(crate) fn into_domain(
+        self,
+        related: &Related,
+        account: AccountRow,
+        payment_types: Vec<PaymentType>,
+        contacts: Vec<Contact>,
+        projects: Vec<Project>,
+        documents: Vec<Document>,
+    ) -> Result<Customer, Failure> {
+        let currency =
+            CurrencyCode::parse(&self.currency).map_err(|e| Failure::corrupt("currency", e))?;
+        let due_date_terms = match (self.due_date_number, self.due_date_type) {
+            (Some(days), Some(kind)) => {
+                let kind =
+                    DueDateType::parse(&kind).map_err(|e| Failure::corrupt("due date type", e))?;
+                Some(
+                    DueDateTerms::new(days, kind)
+                        .map_err(|e| Failure::corrupt("due date terms", e))?,
+                )
+            }
+            _ => None,
+        };
+        let data = CustomerData {
+            reference: Reference::new(self.reference)
+                .map_err(|e| Failure::corrupt("customer reference", e))?,
+            reference2: free(self.reference2),
+            name: CustomerName::new(self.name).map_err(|e| Failure::corrupt("customer name", e))?,
+            category: lookup(&related.categories, Some(self.category_id), "category")?
+                .ok_or_else(|| Failure::corrupt("category", "missing"))?,
+            parent: lookup(&related.parents, self.parent_id, "parent customer")?,
+            bill_with_parent: self.bill_with_parent,
+            segmentation: lookup(&related.segmentations, self.segmentation_id, "segmentation")?,
+            email: self
+                .email
+                .map(|e| Email::new(&e))
+                .transpose()
+                .map_err(|e| Failure::corrupt("e-mail", e))?,
+            phone: free(self.phone),
+            mobile: free(self.mobile),
+            fax: free(self.fax),
+            comment: free(self.comment),
+            barcode: free(self.barcode),
+            is_same_address: self.is_same_address,
+            billing: Address {
+                country: country(self.billing_country)?,
+                city: free(self.billing_city),
+                postal_code: free(self.billing_postal_code),
+                address: free(self.billing_address),
+                latitude: lat("billingLatitude", self.billing_latitude)?,
+                longitude: lng("billingLongitude", self.billing_longitude)?,
+            },
+            shipping: Address {
+                country: country(self.country)?,
+                city: free(self.city),
+                postal_code: free(self.postal_code),
+                address: free(self.address),
+                latitude: lat("latitude", self.latitude)?,
+                longitude: lng("longitude", self.longitude)?,
+            },
+            credit_limit: CreditLimit::from_minor_units(account.credit_limit, currency)
+                .map_err(|e| Failure::corrupt("credit limit", e))?,
+            is_active: self.is_active,
+            on_hold: self.on_hold,
+            on_hold_reason: free(self.on_hold_reason),
+            created_by: lookup(&related.users, self.created_by, "user")?,
+            due_date_terms,
+            payment_types,
+            website: self
+                .website
+                .map(|w| Website::new(&w))
+                .transpose()
+                .map_err(|e| Failure::corrupt("website", e))?,
+            tax_number: free(self.tax_number),
+            company_registration_number: free(self.company_registration_number),
+            currency,
+            customer_risk: free(self.customer_risk),
+            customer_risk_color: self
+                .customer_risk_color
+                .map(|c| RiskColor::new(&c))
+                .transpose()
+                .map_err(|e| Failure::corrupt("risk colour", e))?,
+            region: lookup(&related.regions, self.region_id, "region")?,
+            contacts,
+            projects,
+            logo: self.logo.map(LogoName::from_trusted),
+        };
+        Ok(Customer {
+            id: CustomerId(self.id),
+            uuid: Uuid::parse_str(&self.uuid).map_err(|e| Failure::corrupt("uuid", e))?,
+            data,
+            date_created: self.date_created.and_utc(),
+            last_updated: self.last_updated.and_utc(),
+            account: Some(account.into_domain(0)?),
+            documents,
+        })
+    }
 }
 
 /// Every column a client can change, plus the folded copies and `last_updated`.
