@@ -35,7 +35,7 @@ use crate::Store;
 use crate::accounts::{AccountRow, expire_account, lock_account, record_limit, set_limit};
 use crate::database::AnyConnection;
 use crate::documents::{apply_links, documents_of};
-use crate::error::Failure;
+use crate::error::{Failure, Outcome};
 use crate::records::{CategoryRow, PaymentTypeRow, RegionRow, SegmentationRow, UserRow};
 use crate::schema::{
     accounts, customer_categories, customer_contacts, customer_payment_types, customer_projects,
@@ -169,7 +169,7 @@ pub(crate) fn lock_live_customer(
 fn check_parent(conn: &mut AnyConnection, data: &CustomerData) -> Result<(), Failure> {
     match &data.parent {
         Some(parent) if !lock_live_customer(conn, parent.id.get(), false)? => {
-            Err(Failure::Dangling)
+            Err(Failure::Refused(Outcome::Dangling))
         }
         _ => Ok(()),
     }
@@ -244,7 +244,7 @@ fn update_account(
     let currency = data.currency.code();
     if account.currency != currency {
         if account.balance != 0 || account.reserved != 0 {
-            return Err(Failure::AccountInUse);
+            return Err(Failure::Refused(Outcome::AccountInUse));
         }
         diesel::update(accounts::table.find(id))
             .set((
@@ -280,7 +280,7 @@ fn check_account_idle(
         .count()
         .get_result(conn)?;
     if open > 0 || account.is_some_and(|a| a.balance != 0) {
-        return Err(Failure::InUse);
+        return Err(Failure::Refused(Outcome::InUse));
     }
     Ok(())
 }
@@ -398,7 +398,7 @@ impl CustomerRepository for Store {
                     .count()
                     .get_result(conn)?;
                 if children > 0 {
-                    return Err(Failure::InUse);
+                    return Err(Failure::Refused(Outcome::InUse));
                 }
                 check_account_idle(conn, id.get(), to_db_time(now))?;
                 diesel::update(customers::table.filter(customers::id.eq(id.get())))

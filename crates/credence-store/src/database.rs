@@ -569,7 +569,7 @@ mod tests {
                 Box::new("server closed the connection unexpectedly".to_owned()),
             ))
         }
-        for fail in [unique, closed, || Failure::Corrupt("bad row".into())] {
+        for fail in [unique, closed, || Failure::corrupt("row", "bad")] {
             let (result, runs) = write_failing(u32::MAX, fail).await;
             assert!(result.is_err());
             assert_eq!(runs, 1, "a non-conflict runs once");

@@ -24,7 +24,7 @@ use uuid::Uuid;
 use crate::Store;
 use crate::customers::{lock_live_customer, to_db_time};
 use crate::database::{AnyConnection, Database};
-use crate::error::Failure;
+use crate::error::{Failure, Outcome};
 use crate::schema::{customer_documents, customers, documents};
 
 /// A `documents` row, read and written whole.
@@ -207,7 +207,7 @@ pub(crate) fn apply_links(
         for uuid in &links.existing {
             let key = uuid.to_string();
             if !known.contains(&key) {
-                return Err(Failure::UnknownDocument(*uuid));
+                return Err(Failure::Refused(Outcome::UnknownDocument(*uuid)));
             }
             if attached.insert(key.clone()) {
                 link(conn, customer, key, now)?;
@@ -235,7 +235,7 @@ pub(crate) fn apply_links(
     }
     let count = attached_count(conn, customer)?;
     if count > i64::from(links.max_per_customer) {
-        return Err(Failure::TooManyDocuments);
+        return Err(Failure::Refused(Outcome::TooManyDocuments));
     }
     Ok(())
 }
@@ -248,7 +248,7 @@ fn attach_document(
     now: DateTime<Utc>,
 ) -> Result<(), Failure> {
     if !lock_live_customer(conn, customer, true)? {
-        return Err(Failure::Missing);
+        return Err(Failure::Refused(Outcome::Missing));
     }
     let key = uuid.to_string();
     let exists = documents::table
@@ -257,7 +257,7 @@ fn attach_document(
         .first::<String>(conn)
         .optional()?;
     if exists.is_none() {
-        return Err(Failure::Missing);
+        return Err(Failure::Refused(Outcome::Missing));
     }
     let already = customer_documents::table
         .find((customer, &key))
@@ -268,7 +268,7 @@ fn attach_document(
         return Ok(());
     }
     if attached_count(conn, customer)? >= i64::from(max) {
-        return Err(Failure::TooManyDocuments);
+        return Err(Failure::Refused(Outcome::TooManyDocuments));
     }
     link(conn, customer, key, to_db_time(now))
 }

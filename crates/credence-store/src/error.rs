@@ -11,7 +11,9 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
 pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// A failure inside a database closure.
+/// A failure inside a database closure: the infrastructure failed (the first five variants),
+/// or the database refused the change for a reason the domain has a name for ([`Outcome`]).
+/// Causes are kept as sources, never flattened into text, so a log shows the whole chain.
 #[derive(Debug)]
 pub(crate) enum Failure {
     /// No connection in time.
@@ -19,22 +21,58 @@ pub(crate) enum Failure {
     /// The driver refused or failed a statement.
     Query(DieselError),
     /// A stored row no longer passes the domain's constructors.
-    Corrupt(String),
+    Corrupt(Corruption),
+    /// A rule of the adapter itself does not hold: a bug, described.
+    Broken(String),
     /// The blocking task died.
     Task(tokio::task::JoinError),
+    /// Refused for a reason of the domain's: each port maps it to its own error.
+    Refused(Outcome),
+}
+
+/// A stored value the domain refuses, with why.
+#[derive(Debug, thiserror::Error)]
+#[error("stored {what} is invalid")]
+pub(crate) struct Corruption {
+    what: String,
+    #[source]
+    cause: BoxError,
+}
+
+/// Why the database (or a check inside the transaction) refused a change, in the domain's
+/// terms.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum Outcome {
     /// A delete refused by a check in the adapter (live sub-customers).
+    #[error("the row is in use")]
     InUse,
     /// A write pointing to a row that is gone (an archived parent customer).
+    #[error("a row the write points to is gone")]
     Dangling,
     /// A currency change refused while the customer's account holds money.
+    #[error("the account holds money")]
     AccountInUse,
     /// An attach that would take a customer over its document limit.
+    #[error("too many documents")]
     TooManyDocuments,
     /// A customer write attaching a document that does not exist.
+    #[error("no document {0}")]
     UnknownDocument(uuid::Uuid),
     /// An attach to a customer or of a document that is not there (any more).
+    #[error("the row is not there")]
     Missing,
 }
+
+impl From<Outcome> for Failure {
+    fn from(outcome: Outcome) -> Self {
+        Self::Refused(outcome)
+    }
+}
+
+/// An outcome reached a port whose error has no name for it: a bug.
+#[derive(Debug, thiserror::Error)]
+#[error("an outcome this operation does not expect")]
+struct UnexpectedOutcome(#[source] Outcome);
 
 impl From<DieselError> for Failure {
     fn from(error: DieselError) -> Self {
@@ -50,8 +88,12 @@ impl Failure {
         matches!(self, Self::Query(error) if is_transient(error) && !is_conflict(error))
     }
 
-    pub(crate) fn corrupt(what: &str, error: impl std::fmt::Display) -> Self {
-        Self::Corrupt(format!("stored {what} is invalid: {error}"))
+    /// A stored `what` the domain refuses, because of `cause`.
+    pub(crate) fn corrupt(what: &str, cause: impl Into<BoxError>) -> Self {
+        Self::Corrupt(Corruption {
+            what: what.to_owned(),
+            cause: cause.into(),
+        })
     }
 
     fn kind(&self) -> Option<&DatabaseErrorKind> {
@@ -187,16 +229,10 @@ impl From<Failure> for StoreError {
             Failure::Unavailable(error) => Self::Unavailable(error),
             Failure::Query(error) if is_transient(&error) => Self::Unavailable(Box::new(error)),
             Failure::Query(error) => Self::Unexpected(Box::new(error)),
-            Failure::Corrupt(message) => Self::Unexpected(message.into()),
+            Failure::Corrupt(corruption) => Self::Unexpected(Box::new(corruption)),
+            Failure::Broken(message) => Self::Unexpected(message.into()),
             Failure::Task(error) => Self::Unexpected(Box::new(error)),
-            Failure::InUse => Self::Unexpected("unexpected in-use refusal".into()),
-            Failure::Dangling => Self::Unexpected("unexpected dangling reference".into()),
-            Failure::AccountInUse => Self::Unexpected("unexpected account-in-use refusal".into()),
-            Failure::TooManyDocuments => Self::Unexpected("unexpected document limit".into()),
-            Failure::UnknownDocument(uuid) => {
-                Self::Unexpected(format!("unexpected unknown document {uuid}").into())
-            }
-            Failure::Missing => Self::Unexpected("unexpected missing row".into()),
+            Failure::Refused(outcome) => Self::Unexpected(Box::new(UnexpectedOutcome(outcome))),
         }
     }
 }
@@ -204,10 +240,10 @@ impl From<Failure> for StoreError {
 impl From<Failure> for WriteError {
     fn from(failure: Failure) -> Self {
         match failure {
-            Failure::Dangling => Self::DanglingReference,
-            Failure::AccountInUse => Self::AccountInUse,
-            Failure::TooManyDocuments => Self::TooManyDocuments,
-            Failure::UnknownDocument(uuid) => Self::UnknownDocument(uuid),
+            Failure::Refused(Outcome::Dangling) => Self::DanglingReference,
+            Failure::Refused(Outcome::AccountInUse) => Self::AccountInUse,
+            Failure::Refused(Outcome::TooManyDocuments) => Self::TooManyDocuments,
+            Failure::Refused(Outcome::UnknownDocument(uuid)) => Self::UnknownDocument(uuid),
             Failure::Query(error) => match &error {
                 DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
                     match unique_rule(&error) {
@@ -232,7 +268,7 @@ impl From<Failure> for WriteError {
 
 impl From<Failure> for RemoveError {
     fn from(failure: Failure) -> Self {
-        if matches!(failure, Failure::InUse)
+        if matches!(failure, Failure::Refused(Outcome::InUse))
             || matches!(failure.kind(), Some(DatabaseErrorKind::ForeignKeyViolation))
         {
             return Self::InUse;
@@ -244,8 +280,8 @@ impl From<Failure> for RemoveError {
 impl From<Failure> for AttachError {
     fn from(failure: Failure) -> Self {
         match failure {
-            Failure::TooManyDocuments => Self::TooMany,
-            Failure::Missing | Failure::UnknownDocument(_) => Self::Missing,
+            Failure::Refused(Outcome::TooManyDocuments) => Self::TooMany,
+            Failure::Refused(Outcome::Missing | Outcome::UnknownDocument(_)) => Self::Missing,
             Failure::Query(DieselError::DatabaseError(
                 DatabaseErrorKind::ForeignKeyViolation,
                 _,
@@ -384,6 +420,29 @@ mod tests {
     }
 
     #[test]
+    fn a_corrupt_row_keeps_its_cause_and_an_outcome_keeps_its_name() {
+        use std::error::Error as _;
+        let cause = uuid::Uuid::parse_str("not-a-uuid").unwrap_err();
+        let StoreError::Unexpected(error) = StoreError::from(Failure::corrupt("uuid", cause))
+        else {
+            panic!("a corrupt row is unexpected");
+        };
+        assert_eq!(error.to_string(), "stored uuid is invalid");
+        let source = error.source().expect("the cause is kept");
+        assert!(source.is::<uuid::Error>(), "{source}");
+        let StoreError::Unexpected(error) = StoreError::from(Failure::from(Outcome::Missing))
+        else {
+            panic!("an outcome no port expects is unexpected");
+        };
+        let source = error.source().expect("the outcome is kept");
+        assert_eq!(source.to_string(), "the row is not there");
+        assert!(matches!(
+            WriteError::from(Failure::from(Outcome::AccountInUse)),
+            WriteError::AccountInUse
+        ));
+    }
+
+    #[test]
     fn conflicts_map_to_unavailable_and_other_failures_do_not() {
         let unavailable =
             |failure: Failure| matches!(StoreError::from(failure), StoreError::Unavailable(_));
@@ -395,6 +454,6 @@ mod tests {
             }
         ))));
         assert!(!unavailable(Failure::Query(unknown("division by zero"))));
-        assert!(!unavailable(Failure::Corrupt("bad row".into())));
+        assert!(!unavailable(Failure::corrupt("row", "bad")));
     }
 }

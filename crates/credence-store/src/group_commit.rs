@@ -213,7 +213,7 @@ fn rolled_back(failure: &Failure) -> bool {
                 | DatabaseErrorKind::CheckViolation
                 | DatabaseErrorKind::NotNullViolation
         ),
-        Failure::Corrupt(_) => true,
+        Failure::Corrupt(_) | Failure::Broken(_) => true,
         _ => false,
     }
 }

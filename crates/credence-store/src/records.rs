@@ -141,7 +141,7 @@ impl UserRow {
                 .transpose()
                 .map_err(|e| Failure::corrupt("user e-mail", e))?,
             role: Role::parse(&self.role)
-                .ok_or_else(|| Failure::corrupt("user role", &self.role))?,
+                .ok_or_else(|| Failure::corrupt("user role", self.role.as_str()))?,
             customer_id: self.customer_id.map(CustomerId),
         })
     }

@@ -96,7 +96,7 @@ impl TaskRow {
                 .map_err(|e| Failure::corrupt("task quantity", e))?,
             amount: Money::from_minor(self.amount_minor, currency),
             state: TaskState::parse(&self.state)
-                .ok_or_else(|| Failure::corrupt("task state", &self.state))?,
+                .ok_or_else(|| Failure::corrupt("task state", self.state.as_str()))?,
             reservation: ReservationId(self.reservation_id),
             created_at: self.created_at.and_utc(),
             updated_at: self.updated_at.and_utc(),
@@ -148,7 +148,7 @@ fn task_of_reservation(
 /// second task on someone else's reservation.
 fn task_of_tag(conn: &mut AnyConnection, reservation: i64) -> Result<Task, Failure> {
     task_of_reservation(conn, reservation)?.ok_or_else(|| {
-        Failure::Corrupt(format!(
+        Failure::Broken(format!(
             "the idempotency tag of reservation {reservation} was used for a task, but it has none"
         ))
     })

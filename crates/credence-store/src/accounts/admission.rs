@@ -89,7 +89,7 @@ pub(crate) fn admit_in(
     let cost = admission.amount.minor();
     let now = to_db_time(admission.now);
     if cost <= 0 {
-        return Err(Failure::Corrupt(format!(
+        return Err(Failure::Broken(format!(
             "admission of {cost} (amounts are above 0)"
         )));
     }

@@ -73,7 +73,7 @@ impl ReservationRow {
             amount: Money::from_minor(self.amount, currency),
             captured: self.captured.map(|c| Money::from_minor(c, currency)),
             status: ReservationStatus::parse(&self.status)
-                .ok_or_else(|| Failure::corrupt("reservation status", &self.status))?,
+                .ok_or_else(|| Failure::corrupt("reservation status", self.status.as_str()))?,
             description: self.description,
             expires_at: self.expires_at.and_utc(),
             created_at: self.created_at.and_utc(),
@@ -110,7 +110,7 @@ impl EntryRow {
             id: self.id,
             account: CustomerId(self.account_id),
             kind: EntryKind::parse(&self.kind)
-                .ok_or_else(|| Failure::corrupt("ledger entry kind", &self.kind))?,
+                .ok_or_else(|| Failure::corrupt("ledger entry kind", self.kind.as_str()))?,
             balance_delta: money(self.balance_delta),
             reserved_delta: money(self.reserved_delta),
             balance_after: money(self.balance_after),
@@ -164,13 +164,13 @@ pub(crate) fn headroom(delta: i64) -> (i64, i64) {
 }
 
 pub(crate) fn overflow(account: i64) -> Failure {
-    Failure::Corrupt(format!(
+    Failure::Broken(format!(
         "account {account}: the movement would leave 64-bit amounts"
     ))
 }
 
 pub(crate) fn other_currency(account: i64, held: CurrencyCode, moved: CurrencyCode) -> Failure {
-    Failure::Corrupt(format!(
+    Failure::Broken(format!(
         "account {account} is held in {held}; an amount in {moved} cannot move it"
     ))
 }

@@ -64,7 +64,7 @@ pub(crate) fn settle_in(
                 return Ok(Err(Settle::Exceeds));
             }
             if amount < 0 {
-                return Err(Failure::Corrupt(format!(
+                return Err(Failure::Broken(format!(
                     "capture of {amount} (amounts are not negative)"
                 )));
             }
