@@ -275,6 +275,15 @@ async fn every_route_answers_every_caller_as_documented(app: TestApp) {
             [401, 403, 403, 201, 201, 201, 403],
         ),
         (
+            // A role that may not write customers learns that first, not what is wrong
+            // with its body.
+            "POST /customers (bad body)",
+            Method::POST,
+            "/api/v1.0/customers".into(),
+            Some(json!({"name": "New", "reference": "{fresh}", "isActive": "maybe"})),
+            [401, 403, 403, 400, 400, 400, 403],
+        ),
+        (
             "PUT /customers/{new uuid}",
             Method::PUT,
             "/api/v1.0/customers/{new-uuid}".into(),
