@@ -7,7 +7,8 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 pub use changes::{
-    AddressChanges, CustomerChanges, Defaults, MAX_PROJECTS, RefKey, Resolved, project_name,
+    AddressChanges, CustomerChanges, CustomerRule, Defaults, MAX_PROJECTS, RefKey, Resolved,
+    project_name,
 };
 
 use crate::ids::{CustomerId, ProjectId};

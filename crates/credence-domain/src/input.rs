@@ -47,6 +47,9 @@ pub enum InputError {
     /// `400 unsupported_file_type`: an uploaded image that is not a jpg, gif, png or bmp.
     #[error("image format not supported.")]
     UnsupportedFileType,
+    /// A rule of a customer as a whole (the adapter words it with its field names).
+    #[error(transparent)]
+    Customer(crate::customer::CustomerRule),
 }
 
 impl InputError {

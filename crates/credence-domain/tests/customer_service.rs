@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use credence_domain::customer::{
-    AddressChanges, Customer, CustomerChanges, CustomerData, CustomerKey, RefKey,
+    AddressChanges, Customer, CustomerChanges, CustomerData, CustomerKey, CustomerRule, RefKey,
 };
 use credence_domain::document::DocumentLimits;
 use credence_domain::field::Field;
@@ -439,9 +439,6 @@ async fn a_resellers_new_customers_hang_below_it_and_stay_there() {
         .unwrap_err();
     assert!(matches!(
         error,
-        UpdateCustomerError::Input(InputError::Invalid {
-            field: "parentCustomer",
-            ..
-        })
+        UpdateCustomerError::Input(InputError::Customer(CustomerRule::OutsideReseller))
     ));
 }

@@ -421,7 +421,6 @@ mod tests {
 
     #[test]
     fn a_corrupt_row_keeps_its_cause_and_an_outcome_keeps_its_name() {
-        use std::error::Error as _;
         let cause = uuid::Uuid::parse_str("not-a-uuid").unwrap_err();
         let StoreError::Unexpected(error) = StoreError::from(Failure::corrupt("uuid", cause))
         else {

@@ -113,7 +113,9 @@ async fn read_and_answer(database: Database, batch: Vec<Waiting>, batched: Arc<A
     let read = database
         .with_connection(move |conn| match conn {
             AnyConnection::Postgresql(pg) => live_accounts_at(pg, customers, now),
-            AnyConnection::Sqlite(_) => Err(Failure::Broken("a batched account read reached SQLite".to_owned())),
+            AnyConnection::Sqlite(_) => Err(Failure::Broken(
+                "a batched account read reached SQLite".to_owned(),
+            )),
         })
         .await;
     match read {

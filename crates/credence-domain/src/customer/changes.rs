@@ -9,9 +9,48 @@ use crate::field::Field;
 use crate::input::InputError;
 use crate::reference_data::{Category, PaymentType, Region, Segmentation, User};
 use crate::values::{
-    CountryCode, CreditLimit, CurrencyCode, CustomerName, DueDateTerms, DueDateType, Email,
-    FreeText, Latitude, Longitude, Reference, RiskColor, Website,
+    CountryCode, CreditLimit, CreditLimitError, CurrencyCode, CustomerName, DueDateError,
+    DueDateTerms, DueDateType, Email, FreeText, Latitude, Longitude, Reference, RiskColor, Website,
 };
+
+/// A rule of a customer as a whole that the changes break. The domain names the rule; the HTTP
+/// adapter words it with the API's field names.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CustomerRule {
+    /// A new customer without a reference.
+    #[error("a new customer needs a reference")]
+    ReferenceRequired,
+    /// A new customer without a name.
+    #[error("a new customer needs a name")]
+    NameRequired,
+    /// A parent named for a customer declared not to be a sub-customer.
+    #[error("a customer that is not a sub-customer has no parent")]
+    ParentWithoutSubCustomer,
+    /// A sub-customer without a parent.
+    #[error("a sub-customer needs a parent")]
+    ParentRequired,
+    /// Due-date terms with a type but no number of days.
+    #[error("due-date terms need a number of days")]
+    DueDaysRequired,
+    /// Due-date terms out of range.
+    #[error("due-date terms: {0}")]
+    DueDate(DueDateError),
+    /// A credit limit that does not fit the currency.
+    #[error("credit limit: {0}")]
+    CreditLimit(CreditLimitError),
+    /// A reseller moving the customer its key belongs to.
+    #[error("a reseller cannot move its own customer")]
+    ResellerMovesOwn,
+    /// A reseller placing a customer outside its tree.
+    #[error("a reseller's customers stay below it")]
+    OutsideReseller,
+}
+
+impl From<CustomerRule> for InputError {
+    fn from(rule: CustomerRule) -> Self {
+        Self::Customer(rule)
+    }
+}
 
 /// The most projects one customer can have.
 pub const MAX_PROJECTS: usize = 100;
@@ -188,25 +227,22 @@ impl CustomerChanges {
         let reference = match (self.reference, base) {
             (Field::Value(r), _) => r,
             (_, Some(b)) => b.reference.clone(),
-            (_, None) => return Err(InputError::Missing("reference")),
+            (_, None) => return Err(CustomerRule::ReferenceRequired.into()),
         };
         let name = match (self.name, base) {
             (Field::Value(n), _) => n,
             (_, Some(b)) => b.name.clone(),
-            (_, None) => return Err(InputError::Missing("name")),
+            (_, None) => return Err(CustomerRule::NameRequired.into()),
         };
         let parent = match (self.is_sub_customer, resolved.parent) {
             (Field::Value(false), Field::Value(_)) => {
-                return Err(InputError::invalid(
-                    "parentCustomer",
-                    "parentCustomer cannot be given when isSubCustomer is false",
-                ));
+                return Err(CustomerRule::ParentWithoutSubCustomer.into());
             }
             (Field::Value(false), _) => None,
             (sub, parent) => {
                 let parent = parent.apply_to(base.and_then(|b| b.parent.clone()));
                 if sub == Field::Value(true) && parent.is_none() {
-                    return Err(InputError::Missing("parentCustomer"));
+                    return Err(CustomerRule::ParentRequired.into());
                 }
                 parent
             }
@@ -227,8 +263,8 @@ impl CustomerChanges {
                         base.and_then(|b| b.due_date_terms)
                             .map(|t| i64::from(t.days()))
                     })
-                    .ok_or(InputError::Missing("dueDateConfigNumber"))?;
-                Some(DueDateTerms::new(days, kind).map_err(invalid("dueDateConfigNumber"))?)
+                    .ok_or(CustomerRule::DueDaysRequired)?;
+                Some(DueDateTerms::new(days, kind).map_err(CustomerRule::DueDate)?)
             }
         };
         let currency = self
@@ -243,7 +279,7 @@ impl CustomerChanges {
             Field::Absent => defaults.credit_limit,
         };
         let credit_limit =
-            CreditLimit::new(limit_amount, currency).map_err(invalid("creditLimit"))?;
+            CreditLimit::new(limit_amount, currency).map_err(CustomerRule::CreditLimit)?;
         let base_address =
             |pick: fn(&CustomerData) -> &Address| base.map(pick).cloned().unwrap_or_default();
         let bool_or = |field: Field<bool>, current: Option<bool>, default: bool| {

@@ -20,8 +20,8 @@ use super::documents::{Media, may_see};
 use super::scope::{reaches, uses_back_office};
 use crate::customer::CustomerData;
 use crate::customer::{
-    Customer, CustomerChanges, CustomerKey, CustomerQuery, CustomerSummary, Defaults, MAX_PROJECTS,
-    Project, RefKey, Resolved, project_name,
+    Customer, CustomerChanges, CustomerKey, CustomerQuery, CustomerRule, CustomerSummary, Defaults,
+    MAX_PROJECTS, Project, RefKey, Resolved, project_name,
 };
 use crate::document::{BlobKey, DocumentLink};
 use crate::field::Field;
@@ -547,11 +547,7 @@ impl CustomerService {
         let moves_own = reseller_root.is_some() && self_id == reseller_root;
         if let Some(own) = reseller_root {
             if moves_own && (input.parent.is_present() || input.is_sub_customer.is_present()) {
-                return Err(InputError::invalid(
-                    "parentCustomer",
-                    "A reseller cannot move its own customer.",
-                )
-                .into());
+                return Err(InputError::from(CustomerRule::ResellerMovesOwn).into());
             }
             // A reseller's customers hang below it: new ones under the reseller itself,
             // replaced ones where they were, unless it names another parent in its tree.
@@ -587,11 +583,7 @@ impl CustomerService {
         if moves_own {
             data.parent = existing.and_then(|c| c.data.parent.clone());
         } else if reseller_root.is_some() && data.parent.is_none() {
-            return Err(InputError::invalid(
-                "parentCustomer",
-                "A reseller's customers must stay below the reseller.",
-            )
-            .into());
+            return Err(InputError::from(CustomerRule::OutsideReseller).into());
         }
         Ok(data)
     }
