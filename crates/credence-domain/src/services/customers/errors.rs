@@ -109,21 +109,6 @@ pub enum ProjectError {
     Store(#[from] StoreError),
 }
 
-impl From<WriteError> for ProjectError {
-    fn from(e: WriteError) -> Self {
-        match e {
-            // The customer row is written back unchanged: its references were valid a moment
-            // ago, so these only happen when a concurrent write changed them.
-            WriteError::DuplicateReference => Self::DuplicateReference,
-            WriteError::DanglingReference => Self::Input(dangling()),
-            WriteError::AccountInUse => Self::Input(currency_locked()),
-            WriteError::TooManyDocuments => Self::Input(too_many_documents()),
-            WriteError::UnknownDocument(uuid) => Self::Input(unknown_document(uuid)),
-            WriteError::Store(e) => Self::Store(e),
-        }
-    }
-}
-
 /// Input errors and store failures, before they become an operation's own error.
 pub(super) enum Failure {
     Input(InputError),
@@ -139,24 +124,6 @@ impl From<InputError> for Failure {
 impl From<StoreError> for Failure {
     fn from(e: StoreError) -> Self {
         Self::Store(e)
-    }
-}
-
-impl From<Failure> for CreateCustomerError {
-    fn from(f: Failure) -> Self {
-        match f {
-            Failure::Input(e) => Self::Input(e),
-            Failure::Store(e) => Self::Store(e),
-        }
-    }
-}
-
-impl From<Failure> for UpdateCustomerError {
-    fn from(f: Failure) -> Self {
-        match f {
-            Failure::Input(e) => Self::Input(e),
-            Failure::Store(e) => Self::Store(e),
-        }
     }
 }
 
@@ -188,7 +155,16 @@ pub(super) fn dangling() -> InputError {
     )
 }
 
-impl From<WriteError> for CreateCustomerError {
+/// What a store's refusal of a customer write means to the client, once for every customer
+/// operation. For a project change the customer row is written back unchanged (its references
+/// were valid a moment ago), so these only happen when a concurrent write changed them.
+enum Refused {
+    DuplicateReference,
+    Input(InputError),
+    Store(StoreError),
+}
+
+impl From<WriteError> for Refused {
     fn from(e: WriteError) -> Self {
         match e {
             WriteError::DuplicateReference => Self::DuplicateReference,
@@ -201,18 +177,32 @@ impl From<WriteError> for CreateCustomerError {
     }
 }
 
-impl From<WriteError> for UpdateCustomerError {
-    fn from(e: WriteError) -> Self {
-        match e {
-            WriteError::DuplicateReference => Self::DuplicateReference,
-            WriteError::DanglingReference => Self::Input(dangling()),
-            WriteError::AccountInUse => Self::Input(currency_locked()),
-            WriteError::TooManyDocuments => Self::Input(too_many_documents()),
-            WriteError::UnknownDocument(uuid) => Self::Input(unknown_document(uuid)),
-            WriteError::Store(e) => Self::Store(e),
+/// The conversions every customer operation's error has: from a store's write refusal, and
+/// from [`Failure`] (input or store).
+macro_rules! customer_operation_error {
+    ($($error:ty),+) => {$(
+        impl From<WriteError> for $error {
+            fn from(e: WriteError) -> Self {
+                match Refused::from(e) {
+                    Refused::DuplicateReference => Self::DuplicateReference,
+                    Refused::Input(e) => Self::Input(e),
+                    Refused::Store(e) => Self::Store(e),
+                }
+            }
         }
-    }
+
+        impl From<Failure> for $error {
+            fn from(f: Failure) -> Self {
+                match f {
+                    Failure::Input(e) => Self::Input(e),
+                    Failure::Store(e) => Self::Store(e),
+                }
+            }
+        }
+    )+};
 }
+
+customer_operation_error!(ProjectError, CreateCustomerError, UpdateCustomerError);
 
 /// Why a customer write failed, before it becomes an operation's own error.
 pub(super) enum SaveFailure {
