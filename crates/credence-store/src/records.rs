@@ -197,112 +197,71 @@ fn load_category(conn: &mut AnyConnection, id: i64) -> Result<Option<Category>, 
         .transpose()
 }
 
-#[async_trait]
-impl RecordRepository<Category> for Store {
-    async fn list(&self, page: PageRequest) -> Result<Page<Category>, StoreError> {
-        let (limit, offset) = limits(page);
-        Ok(self
-            .database()
-            .read(move |conn| {
-                let count: i64 = customer_categories::table.count().get_result(conn)?;
-                let items = customer_categories::table
-                    .order(customer_categories::id)
-                    .limit(limit)
-                    .offset(offset)
-                    .select(CategoryRow::as_select())
-                    .load(conn)?
-                    .into_iter()
-                    .map(CategoryRow::into_domain)
-                    .collect::<Result<_, _>>()?;
-                Ok(Page {
-                    items,
-                    total: total(count),
-                })
-            })
-            .await?)
-    }
+/// The column values a category draft writes, as `category_columns` builds them.
+type CategoryColumns<'a> = (
+    diesel::dsl::Eq<customer_categories::reference, &'a str>,
+    diesel::dsl::Eq<customer_categories::reference_folded, String>,
+    diesel::dsl::Eq<customer_categories::name, &'a str>,
+    diesel::dsl::Eq<customer_categories::parent_id, Option<i64>>,
+);
 
-    async fn get(&self, id: CategoryId) -> Result<Option<Category>, StoreError> {
-        Ok(self
-            .database()
-            .read(move |conn| load_category(conn, id.get()))
-            .await?)
-    }
-
-    async fn find_by_reference(&self, text: &str) -> Result<Option<Category>, StoreError> {
-        let text = text.to_owned();
-        Ok(self
-            .database()
-            .read(move |conn| {
-                customer_categories::table
-                    .filter(customer_categories::reference.eq(text))
-                    .select(CategoryRow::as_select())
-                    .first(conn)
-                    .optional()?
-                    .map(CategoryRow::into_domain)
-                    .transpose()
-            })
-            .await?)
-    }
-
-    async fn create(&self, draft: CategoryDraft) -> Result<Category, WriteError> {
-        Ok(self
-            .database()
-            .write(move |conn| {
-                let parent = category_parent(conn, &draft)?;
-                let id: i64 = diesel::insert_into(customer_categories::table)
-                    .values((
-                        customer_categories::reference.eq(draft.reference.as_str()),
-                        customer_categories::reference_folded.eq(fold(draft.reference.as_str())),
-                        customer_categories::name.eq(draft.name.as_str()),
-                        customer_categories::parent_id.eq(parent),
-                    ))
-                    .returning(customer_categories::id)
-                    .get_result(conn)?;
-                load_category(conn, id)?
-                    .ok_or_else(|| Failure::corrupt("category", "vanished after insert"))
-            })
-            .await?)
-    }
-
-    async fn update(
-        &self,
-        id: CategoryId,
-        draft: CategoryDraft,
-    ) -> Result<Option<Category>, WriteError> {
-        Ok(self
-            .database()
-            .write(move |conn| {
-                let parent = category_parent(conn, &draft)?;
-                let updated = diesel::update(customer_categories::table.find(id.get()))
-                    .set((
-                        customer_categories::reference.eq(draft.reference.as_str()),
-                        customer_categories::reference_folded.eq(fold(draft.reference.as_str())),
-                        customer_categories::name.eq(draft.name.as_str()),
-                        customer_categories::parent_id.eq(parent),
-                    ))
-                    .execute(conn)?;
-                if updated == 0 {
-                    return Ok(None);
-                }
-                load_category(conn, id.get())
-            })
-            .await?)
-    }
-
-    async fn delete(&self, id: CategoryId) -> Result<bool, RemoveError> {
-        Ok(self
-            .database()
-            .write(move |conn| {
-                Ok(diesel::delete(customer_categories::table.find(id.get())).execute(conn)? > 0)
-            })
-            .await?)
-    }
+/// The columns a category draft writes, shared by insert and update.
+fn category_columns(draft: &CategoryDraft, parent: Option<i64>) -> CategoryColumns<'_> {
+    (
+        customer_categories::reference.eq(draft.reference.as_str()),
+        customer_categories::reference_folded.eq(fold(draft.reference.as_str())),
+        customer_categories::name.eq(draft.name.as_str()),
+        customer_categories::parent_id.eq(parent),
+    )
 }
 
-/// Segmentations and payment types have the same shape: `(id, reference, name)`.
-macro_rules! label_repository {
-    ($kind:ident, $id:ident, $row:ident, $table:ident) => {
+/// A new category: under the root when it names no parent, read back because the row
+/// does not hold the folded reference the insert writes.
+fn insert_category(conn: &mut AnyConnection, draft: &CategoryDraft) -> Result<Category, Failure> {
+    let parent = category_parent(conn, draft)?;
+    let id: i64 = diesel::insert_into(customer_categories::table)
+        .values(category_columns(draft, parent))
+        .returning(customer_categories::id)
+        .get_result(conn)?;
+    load_category(conn, id)?.ok_or_else(|| Failure::corrupt("category", "vanished after insert"))
+}
+
+/// A changed category, placed like a new one; `None` when there is no such category.
+fn update_category(
+    conn: &mut AnyConnection,
+    id: i64,
+    draft: &CategoryDraft,
+) -> Result<Option<Category>, Failure> {
+    let parent = category_parent(conn, draft)?;
+    let updated = diesel::update(customer_categories::table.find(id))
+        .set(category_columns(draft, parent))
+        .execute(conn)?;
+    if updated == 0 {
+        return Ok(None);
+    }
+    load_category(conn, id)
+}
+
+/// One `RecordRepository` impl per kind. Listing, fetching by key and deleting are the same
+/// query for every kind, so they are written once here; what truly differs is spelled out at
+/// each use: how a reference text finds a record (`find`) and how a draft is written (`write`).
+///
+/// - `find |text| { by_reference }` looks the text up in the table's `reference` column;
+///   `find |text| { parse key }` reads the text as a key (`key` is a `Result`) and fetches it.
+/// - `write |draft: Draft| { returning insert values, update changes }` inserts or updates
+///   with the given column values and reads the row back via `RETURNING` (`returning columns
+///   values` when both write the same); `write |draft: Draft| { by insert_fn, update_fn }`
+///   hands the connection, key and draft to the kind's own functions.
+///
+/// Only method bodies come from the inner rules: `#[async_trait]` rewrites the signatures
+/// before inner macros expand, so every signature is written in the outer rule.
+macro_rules! record_repository {
+    (
+        $kind:ident in $table:ident ordered by $order:ident, row $row:ident,
+        key |$k:ident: $key:ty| $key_value:expr,
+        find |$text:ident| $find:tt,
+        write |$d:ident: $draft:ty| $write:tt $(,)?
+    ) => {
         #[async_trait]
         impl RecordRepository<$kind> for Store {
             async fn list(&self, page: PageRequest) -> Result<Page<$kind>, StoreError> {
@@ -312,7 +271,7 @@ macro_rules! label_repository {
                     .read(move |conn| {
                         let count: i64 = $table::table.count().get_result(conn)?;
                         let items = $table::table
-                            .order($table::id)
+                            .order($table::$order)
                             .limit(limit)
                             .offset(offset)
                             .select($row::as_select())
@@ -328,12 +287,12 @@ macro_rules! label_repository {
                     .await?)
             }
 
-            async fn get(&self, id: $id) -> Result<Option<$kind>, StoreError> {
+            async fn get(&self, $k: $key) -> Result<Option<$kind>, StoreError> {
                 Ok(self
                     .database()
                     .read(move |conn| {
                         $table::table
-                            .find(id.get())
+                            .find($key_value)
                             .select($row::as_select())
                             .first(conn)
                             .optional()?
@@ -343,365 +302,191 @@ macro_rules! label_repository {
                     .await?)
             }
 
-            async fn find_by_reference(&self, text: &str) -> Result<Option<$kind>, StoreError> {
-                let text = text.to_owned();
-                Ok(self
-                    .database()
-                    .read(move |conn| {
-                        $table::table
-                            .filter($table::reference.eq(text))
-                            .select($row::as_select())
-                            .first(conn)
-                            .optional()?
-                            .map($row::into_domain)
-                            .transpose()
-                    })
-                    .await?)
+            async fn find_by_reference(&self, $text: &str) -> Result<Option<$kind>, StoreError> {
+                record_repository!(@find self, $kind, $row, $table, $text, $find)
             }
 
-            async fn create(&self, draft: LabelDraft) -> Result<$kind, WriteError> {
+            async fn create(&self, $d: $draft) -> Result<$kind, WriteError> {
+                record_repository!(@create self, $row, $table, $d, $write)
+            }
+
+            async fn update(&self, $k: $key, $d: $draft) -> Result<Option<$kind>, WriteError> {
+                record_repository!(@update self, $row, $table, $key_value, $d, $write)
+            }
+
+            async fn delete(&self, $k: $key) -> Result<bool, RemoveError> {
                 Ok(self
                     .database()
                     .write(move |conn| {
-                        diesel::insert_into($table::table)
-                            .values((
-                                $table::reference.eq(draft.reference.as_str()),
-                                $table::name.eq(draft.name.as_str()),
-                            ))
-                            .returning($table::all_columns)
-                            .get_result::<$row>(conn)?
-                            .into_domain()
-                    })
-                    .await?)
-            }
-
-            async fn update(
-                &self,
-                id: $id,
-                draft: LabelDraft,
-            ) -> Result<Option<$kind>, WriteError> {
-                Ok(self
-                    .database()
-                    .write(move |conn| {
-                        diesel::update($table::table.find(id.get()))
-                            .set((
-                                $table::reference.eq(draft.reference.as_str()),
-                                $table::name.eq(draft.name.as_str()),
-                            ))
-                            .returning($table::all_columns)
-                            .get_result::<$row>(conn)
-                            .optional()?
-                            .map($row::into_domain)
-                            .transpose()
-                    })
-                    .await?)
-            }
-
-            async fn delete(&self, id: $id) -> Result<bool, RemoveError> {
-                Ok(self
-                    .database()
-                    .write(move |conn| {
-                        Ok(diesel::delete($table::table.find(id.get())).execute(conn)? > 0)
+                        Ok(diesel::delete($table::table.find($key_value)).execute(conn)? > 0)
                     })
                     .await?)
             }
         }
     };
-}
 
-label_repository!(
-    Segmentation,
-    SegmentationId,
-    SegmentationRow,
-    customer_segmentations
-);
-label_repository!(PaymentType, PaymentTypeId, PaymentTypeRow, payment_types);
-
-#[async_trait]
-impl RecordRepository<Region> for Store {
-    async fn list(&self, page: PageRequest) -> Result<Page<Region>, StoreError> {
-        let (limit, offset) = limits(page);
-        Ok(self
+    (@find $store:ident, $kind:ident, $row:ident, $table:ident, $text:ident, { by_reference }) => {{
+        let text = $text.to_owned();
+        Ok($store
             .database()
             .read(move |conn| {
-                let count: i64 = regions::table.count().get_result(conn)?;
-                let items = regions::table
-                    .order(regions::id)
-                    .limit(limit)
-                    .offset(offset)
-                    .select(RegionRow::as_select())
-                    .load(conn)?
-                    .into_iter()
-                    .map(RegionRow::into_domain)
-                    .collect::<Result<_, _>>()?;
-                Ok(Page {
-                    items,
-                    total: total(count),
-                })
-            })
-            .await?)
-    }
-
-    async fn get(&self, id: RegionId) -> Result<Option<Region>, StoreError> {
-        Ok(self
-            .database()
-            .read(move |conn| {
-                regions::table
-                    .find(id.get())
-                    .select(RegionRow::as_select())
+                $table::table
+                    .filter($table::reference.eq(text))
+                    .select($row::as_select())
                     .first(conn)
                     .optional()?
-                    .map(RegionRow::into_domain)
+                    .map($row::into_domain)
                     .transpose()
             })
             .await?)
-    }
+    }};
 
-    async fn find_by_reference(&self, text: &str) -> Result<Option<Region>, StoreError> {
-        match text.trim().parse::<i64>() {
-            Ok(id) => RecordRepository::<Region>::get(self, RegionId(id)).await,
+    (@find $store:ident, $kind:ident, $row:ident, $table:ident, $text:ident, { parse $key:expr }) => {
+        match $key {
+            Ok(key) => RecordRepository::<$kind>::get($store, key).await,
             Err(_) => Ok(None),
         }
-    }
+    };
 
-    async fn create(&self, draft: RegionDraft) -> Result<Region, WriteError> {
-        Ok(self
+    (@create $store:ident, $row:ident, $table:ident, $d:ident, { returning columns $columns:expr }) => {
+        record_repository!(@create $store, $row, $table, $d, { returning insert $columns, update () })
+    };
+
+    (
+        @create $store:ident, $row:ident, $table:ident, $d:ident,
+        { returning insert $insert:expr, update $update:expr }
+    ) => {
+        Ok($store
             .database()
             .write(move |conn| {
-                diesel::insert_into(regions::table)
-                    .values((
-                        regions::name.eq(draft.name.as_str()),
-                        regions::parent_id.eq(draft.parent_id.map(RegionId::get)),
-                    ))
-                    .returning(regions::all_columns)
-                    .get_result::<RegionRow>(conn)?
+                diesel::insert_into($table::table)
+                    .values($insert)
+                    .returning($table::all_columns)
+                    .get_result::<$row>(conn)?
                     .into_domain()
             })
             .await?)
-    }
+    };
 
-    async fn update(&self, id: RegionId, draft: RegionDraft) -> Result<Option<Region>, WriteError> {
-        Ok(self
+    (@create $store:ident, $row:ident, $table:ident, $d:ident, { by $insert:ident, $update:ident }) => {
+        Ok($store
+            .database()
+            .write(move |conn| $insert(conn, &$d))
+            .await?)
+    };
+
+    (
+        @update $store:ident, $row:ident, $table:ident, $key_value:expr, $d:ident,
+        { returning columns $columns:expr }
+    ) => {
+        record_repository!(
+            @update $store, $row, $table, $key_value, $d, { returning insert (), update $columns }
+        )
+    };
+
+    (
+        @update $store:ident, $row:ident, $table:ident, $key_value:expr, $d:ident,
+        { returning insert $insert:expr, update $update:expr }
+    ) => {
+        Ok($store
             .database()
             .write(move |conn| {
-                diesel::update(regions::table.find(id.get()))
-                    .set((
-                        regions::name.eq(draft.name.as_str()),
-                        regions::parent_id.eq(draft.parent_id.map(RegionId::get)),
-                    ))
-                    .returning(regions::all_columns)
-                    .get_result::<RegionRow>(conn)
+                diesel::update($table::table.find($key_value))
+                    .set($update)
+                    .returning($table::all_columns)
+                    .get_result::<$row>(conn)
                     .optional()?
-                    .map(RegionRow::into_domain)
+                    .map($row::into_domain)
                     .transpose()
             })
             .await?)
-    }
+    };
 
-    async fn delete(&self, id: RegionId) -> Result<bool, RemoveError> {
-        Ok(self
+    (
+        @update $store:ident, $row:ident, $table:ident, $key_value:expr, $d:ident,
+        { by $insert:ident, $update:ident }
+    ) => {
+        Ok($store
             .database()
-            .write(move |conn| Ok(diesel::delete(regions::table.find(id.get())).execute(conn)? > 0))
+            .write(move |conn| $update(conn, $key_value, &$d))
             .await?)
-    }
+    };
 }
 
-#[async_trait]
-impl RecordRepository<Currency> for Store {
-    async fn list(&self, page: PageRequest) -> Result<Page<Currency>, StoreError> {
-        let (limit, offset) = limits(page);
-        Ok(self
-            .database()
-            .read(move |conn| {
-                let count: i64 = currencies::table.count().get_result(conn)?;
-                let items = currencies::table
-                    .order(currencies::code)
-                    .limit(limit)
-                    .offset(offset)
-                    .select(CurrencyRow::as_select())
-                    .load(conn)?
-                    .into_iter()
-                    .map(CurrencyRow::into_domain)
-                    .collect::<Result<_, _>>()?;
-                Ok(Page {
-                    items,
-                    total: total(count),
-                })
-            })
-            .await?)
-    }
-
-    async fn get(&self, code: CurrencyCode) -> Result<Option<Currency>, StoreError> {
-        Ok(self
-            .database()
-            .read(move |conn| {
-                currencies::table
-                    .find(code.code())
-                    .select(CurrencyRow::as_select())
-                    .first(conn)
-                    .optional()?
-                    .map(CurrencyRow::into_domain)
-                    .transpose()
-            })
-            .await?)
-    }
-
-    async fn find_by_reference(&self, text: &str) -> Result<Option<Currency>, StoreError> {
-        match CurrencyCode::parse(text) {
-            Ok(code) => RecordRepository::<Currency>::get(self, code).await,
-            Err(_) => Ok(None),
-        }
-    }
-
-    async fn create(&self, draft: CurrencyDraft) -> Result<Currency, WriteError> {
-        Ok(self
-            .database()
-            .write(move |conn| {
-                diesel::insert_into(currencies::table)
-                    .values((
-                        currencies::code.eq(draft.code.code()),
-                        currencies::exchange_rate.eq(draft.exchange_rate.value().to_string()),
-                        currencies::is_organization.eq(false),
-                    ))
-                    .returning(currencies::all_columns)
-                    .get_result::<CurrencyRow>(conn)?
-                    .into_domain()
-            })
-            .await?)
-    }
-
-    async fn update(
-        &self,
-        code: CurrencyCode,
-        draft: CurrencyDraft,
-    ) -> Result<Option<Currency>, WriteError> {
-        Ok(self
-            .database()
-            .write(move |conn| {
-                diesel::update(currencies::table.find(code.code()))
-                    .set((
-                        currencies::code.eq(draft.code.code()),
-                        currencies::exchange_rate.eq(draft.exchange_rate.value().to_string()),
-                    ))
-                    .returning(currencies::all_columns)
-                    .get_result::<CurrencyRow>(conn)
-                    .optional()?
-                    .map(CurrencyRow::into_domain)
-                    .transpose()
-            })
-            .await?)
-    }
-
-    async fn delete(&self, code: CurrencyCode) -> Result<bool, RemoveError> {
-        Ok(self
-            .database()
-            .write(move |conn| {
-                Ok(diesel::delete(currencies::table.find(code.code())).execute(conn)? > 0)
-            })
-            .await?)
-    }
+record_repository! {
+    Category in customer_categories ordered by id, row CategoryRow,
+    key |id: CategoryId| id.get(),
+    find |text| { by_reference },
+    write |draft: CategoryDraft| { by insert_category, update_category },
 }
 
-#[async_trait]
-impl RecordRepository<User> for Store {
-    async fn list(&self, page: PageRequest) -> Result<Page<User>, StoreError> {
-        let (limit, offset) = limits(page);
-        Ok(self
-            .database()
-            .read(move |conn| {
-                let count: i64 = users::table.count().get_result(conn)?;
-                let items = users::table
-                    .order(users::id)
-                    .limit(limit)
-                    .offset(offset)
-                    .select(UserRow::as_select())
-                    .load(conn)?
-                    .into_iter()
-                    .map(UserRow::into_domain)
-                    .collect::<Result<_, _>>()?;
-                Ok(Page {
-                    items,
-                    total: total(count),
-                })
-            })
-            .await?)
-    }
+record_repository! {
+    Segmentation in customer_segmentations ordered by id, row SegmentationRow,
+    key |id: SegmentationId| id.get(),
+    find |text| { by_reference },
+    write |draft: LabelDraft| {
+        returning columns (
+            customer_segmentations::reference.eq(draft.reference.as_str()),
+            customer_segmentations::name.eq(draft.name.as_str()),
+        )
+    },
+}
 
-    async fn get(&self, id: UserId) -> Result<Option<User>, StoreError> {
-        Ok(self
-            .database()
-            .read(move |conn| {
-                users::table
-                    .find(id.get())
-                    .select(UserRow::as_select())
-                    .first(conn)
-                    .optional()?
-                    .map(UserRow::into_domain)
-                    .transpose()
-            })
-            .await?)
-    }
+record_repository! {
+    PaymentType in payment_types ordered by id, row PaymentTypeRow,
+    key |id: PaymentTypeId| id.get(),
+    find |text| { by_reference },
+    write |draft: LabelDraft| {
+        returning columns (
+            payment_types::reference.eq(draft.reference.as_str()),
+            payment_types::name.eq(draft.name.as_str()),
+        )
+    },
+}
 
-    async fn find_by_reference(&self, text: &str) -> Result<Option<User>, StoreError> {
-        let text = text.to_owned();
-        Ok(self
-            .database()
-            .read(move |conn| {
-                users::table
-                    .filter(users::reference.eq(text))
-                    .select(UserRow::as_select())
-                    .first(conn)
-                    .optional()?
-                    .map(UserRow::into_domain)
-                    .transpose()
-            })
-            .await?)
-    }
+// A region has no reference column: its reference is its id.
+record_repository! {
+    Region in regions ordered by id, row RegionRow,
+    key |id: RegionId| id.get(),
+    find |text| { parse text.trim().parse::<i64>().map(RegionId) },
+    write |draft: RegionDraft| {
+        returning columns (
+            regions::name.eq(draft.name.as_str()),
+            regions::parent_id.eq(draft.parent_id.map(RegionId::get)),
+        )
+    },
+}
 
-    async fn create(&self, draft: UserDraft) -> Result<User, WriteError> {
-        Ok(self
-            .database()
-            .write(move |conn| {
-                diesel::insert_into(users::table)
-                    .values((
-                        users::reference.eq(draft.reference.as_str()),
-                        users::name.eq(draft.name.as_str()),
-                        users::email.eq(draft.email.as_ref().map(Email::as_str)),
-                        users::role.eq(draft.role.as_str()),
-                        users::customer_id.eq(draft.customer_id.map(CustomerId::get)),
-                    ))
-                    .returning(users::all_columns)
-                    .get_result::<UserRow>(conn)?
-                    .into_domain()
-            })
-            .await?)
-    }
+// A currency is keyed and ordered by its code; a new one is never the organisation's.
+record_repository! {
+    Currency in currencies ordered by code, row CurrencyRow,
+    key |code: CurrencyCode| code.code(),
+    find |text| { parse CurrencyCode::parse(text) },
+    write |draft: CurrencyDraft| {
+        returning
+        insert (
+            currencies::code.eq(draft.code.code()),
+            currencies::exchange_rate.eq(draft.exchange_rate.value().to_string()),
+            currencies::is_organization.eq(false),
+        ),
+        update (
+            currencies::code.eq(draft.code.code()),
+            currencies::exchange_rate.eq(draft.exchange_rate.value().to_string()),
+        )
+    },
+}
 
-    async fn update(&self, id: UserId, draft: UserDraft) -> Result<Option<User>, WriteError> {
-        Ok(self
-            .database()
-            .write(move |conn| {
-                diesel::update(users::table.find(id.get()))
-                    .set((
-                        users::reference.eq(draft.reference.as_str()),
-                        users::name.eq(draft.name.as_str()),
-                        users::email.eq(draft.email.as_ref().map(Email::as_str)),
-                        users::role.eq(draft.role.as_str()),
-                        users::customer_id.eq(draft.customer_id.map(CustomerId::get)),
-                    ))
-                    .returning(users::all_columns)
-                    .get_result::<UserRow>(conn)
-                    .optional()?
-                    .map(UserRow::into_domain)
-                    .transpose()
-            })
-            .await?)
-    }
-
-    async fn delete(&self, id: UserId) -> Result<bool, RemoveError> {
-        Ok(self
-            .database()
-            .write(move |conn| Ok(diesel::delete(users::table.find(id.get())).execute(conn)? > 0))
-            .await?)
-    }
+record_repository! {
+    User in users ordered by id, row UserRow,
+    key |id: UserId| id.get(),
+    find |text| { by_reference },
+    write |draft: UserDraft| {
+        returning columns (
+            users::reference.eq(draft.reference.as_str()),
+            users::name.eq(draft.name.as_str()),
+            users::email.eq(draft.email.as_ref().map(Email::as_str)),
+            users::role.eq(draft.role.as_str()),
+            users::customer_id.eq(draft.customer_id.map(CustomerId::get)),
+        )
+    },
 }
