@@ -50,8 +50,11 @@ use crate::fixed_statements::{LiveAccountAt, LiveAccountsAt, Reserve};
 use crate::schema::{accounts, credit_limit_history, customers, ledger_entries, reservations};
 
 mod admission;
+mod pages;
 mod rows;
 mod settlement;
+
+use pages::account_page;
 
 pub(crate) use admission::*;
 pub(crate) use rows::*;
@@ -482,23 +485,19 @@ impl AccountLedger for Store {
         account: CustomerId,
         page: PageRequest,
     ) -> Result<Page<LedgerEntry>, StoreError> {
-        let (limit, offset) = page_bounds(page);
-        Ok(self
-            .database()
-            .read(move |conn| {
-                let count: i64 = ledger_entries::table
-                    .filter(ledger_entries::account_id.eq(account.get()))
+        account_page(
+            self,
+            account,
+            page,
+            |conn, account| {
+                Ok(ledger_entries::table
+                    .filter(ledger_entries::account_id.eq(account))
                     .count()
-                    .get_result(conn)?;
-                if count == 0 {
-                    return Ok(Page {
-                        items: Vec::new(),
-                        total: 0,
-                    });
-                }
-                let currency = currency_of(conn, account.get())?;
-                let items = ledger_entries::table
-                    .filter(ledger_entries::account_id.eq(account.get()))
+                    .get_result(conn)?)
+            },
+            |conn, account, (limit, offset), currency| {
+                ledger_entries::table
+                    .filter(ledger_entries::account_id.eq(account))
                     .order(ledger_entries::id.asc())
                     .limit(limit)
                     .offset(offset)
@@ -506,13 +505,10 @@ impl AccountLedger for Store {
                     .load(conn)?
                     .into_iter()
                     .map(|row| row.into_domain(currency))
-                    .collect::<Result<_, _>>()?;
-                Ok(Page {
-                    items,
-                    total: total(count),
-                })
-            })
-            .await?)
+                    .collect()
+            },
+        )
+        .await
     }
 
     async fn reservations(
@@ -520,23 +516,19 @@ impl AccountLedger for Store {
         account: CustomerId,
         page: PageRequest,
     ) -> Result<Page<Reservation>, StoreError> {
-        let (limit, offset) = page_bounds(page);
-        Ok(self
-            .database()
-            .read(move |conn| {
-                let count: i64 = reservations::table
-                    .filter(reservations::account_id.eq(account.get()))
+        account_page(
+            self,
+            account,
+            page,
+            |conn, account| {
+                Ok(reservations::table
+                    .filter(reservations::account_id.eq(account))
                     .count()
-                    .get_result(conn)?;
-                if count == 0 {
-                    return Ok(Page {
-                        items: Vec::new(),
-                        total: 0,
-                    });
-                }
-                let currency = currency_of(conn, account.get())?;
-                let items = reservations::table
-                    .filter(reservations::account_id.eq(account.get()))
+                    .get_result(conn)?)
+            },
+            |conn, account, (limit, offset), currency| {
+                reservations::table
+                    .filter(reservations::account_id.eq(account))
                     .order(reservations::id.desc())
                     .limit(limit)
                     .offset(offset)
@@ -544,13 +536,10 @@ impl AccountLedger for Store {
                     .load(conn)?
                     .into_iter()
                     .map(|row| row.into_domain(currency))
-                    .collect::<Result<_, _>>()?;
-                Ok(Page {
-                    items,
-                    total: total(count),
-                })
-            })
-            .await?)
+                    .collect()
+            },
+        )
+        .await
     }
 
     async fn sweep_expired(&self, now: DateTime<Utc>, limit: u32) -> Result<u64, StoreError> {

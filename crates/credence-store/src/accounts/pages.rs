@@ -1,0 +1,50 @@
+//! Paging through an account's own rows (ledger entries, reservations): the count, the
+//! empty answer for an account with none, the account's currency and the page are read the
+//! same way for each; only the table, its order and its row type differ.
+
+use credence_domain::ids::CustomerId;
+use credence_domain::listing::{Page, PageRequest};
+use credence_domain::ports::StoreError;
+use credence_domain::values::CurrencyCode;
+
+use super::rows::currency_of;
+use super::{page_bounds, total};
+use crate::Store;
+use crate::database::AnyConnection;
+use crate::error::Failure;
+
+/// How many rows an account has.
+pub(super) type CountRows = fn(&mut AnyConnection, i64) -> Result<i64, Failure>;
+
+/// One page of an account's rows, `(limit, offset)`, with amounts in the account's currency.
+pub(super) type LoadRows<T> =
+    fn(&mut AnyConnection, i64, (i64, i64), CurrencyCode) -> Result<Vec<T>, Failure>;
+
+/// One page of an account's rows. The currency is looked up only when there is a row to
+/// carry it, so an account without rows answers an empty page without that read.
+pub(super) async fn account_page<T: Send + 'static>(
+    store: &Store,
+    account: CustomerId,
+    page: PageRequest,
+    count: CountRows,
+    load: LoadRows<T>,
+) -> Result<Page<T>, StoreError> {
+    let bounds = page_bounds(page);
+    Ok(store
+        .database()
+        .read(move |conn| {
+            let count = count(conn, account.get())?;
+            if count == 0 {
+                return Ok(Page {
+                    items: Vec::new(),
+                    total: 0,
+                });
+            }
+            let currency = currency_of(conn, account.get())?;
+            Ok(Page {
+                items: load(conn, account.get(), bounds, currency)?,
+                total: total(count),
+            })
+        })
+        .await?)
+}
