@@ -11,9 +11,11 @@ use actix_web::{HttpRequest, web};
 use credence_domain::credit::{EntryKind, LedgerEntry, Reservation, ReservationId};
 use credence_domain::customer::CustomerKey;
 use credence_domain::input::InputError;
+use credence_domain::listing::{Page, PageRequest};
 use credence_domain::services::ReserveRequest;
 use credence_domain::services::scope::Function;
 use credence_domain::values::CurrencyCode;
+use serde::Serialize;
 
 use crate::AppState;
 use crate::body::{Body, authorize};
@@ -443,21 +445,13 @@ pub(crate) async fn list_ledger_entries(
     req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<Reply, ApiError> {
-    authorize(&caller, Function::BackOffice)?;
-    let params = Params::parse(req.query_string(), PAGE_PARAMS)?;
-    let page_request = params.page()?;
-    let key = CustomerKey::parse_id(&id)?;
+    let (key, page_request) = account_page_request(&caller, &req, &id)?;
     let page = state
         .services
         .accounts
         .ledger(&caller.principal, &key, page_request)
         .await?;
-    let data = page.items.iter().map(LedgerEntryDto::from).collect();
-    let dto = ListDto {
-        paging: paging(req.path(), page_request, page.total, ""),
-        data,
-    };
-    Reply::list("ledger", "entry", &dto)
+    account_list::<_, LedgerEntryDto>(&req, page_request, &page, "ledger", "entry")
 }
 
 /// One page of the reservations held on the customer's paying account, newest first.
@@ -478,19 +472,43 @@ pub(crate) async fn list_reservations(
     req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<Reply, ApiError> {
-    authorize(&caller, Function::BackOffice)?;
-    let params = Params::parse(req.query_string(), PAGE_PARAMS)?;
-    let page_request = params.page()?;
-    let key = CustomerKey::parse_id(&id)?;
+    let (key, page_request) = account_page_request(&caller, &req, &id)?;
     let page = state
         .services
         .accounts
         .reservations(&caller.principal, &key, page_request)
         .await?;
-    let data = page.items.iter().map(ReservationDto::from).collect();
+    account_list::<_, ReservationDto>(&req, page_request, &page, "reservations", "reservation")
+}
+
+/// The customer and the page a per-account list asks for. The checks run in the order
+/// every list answers them: the caller's role, the query parameters, then the id.
+fn account_page_request(
+    caller: &Caller,
+    req: &HttpRequest,
+    id: &str,
+) -> Result<(CustomerKey, PageRequest), ApiError> {
+    authorize(caller, Function::BackOffice)?;
+    let params = Params::parse(req.query_string(), PAGE_PARAMS)?;
+    let page_request = params.page()?;
+    let key = CustomerKey::parse_id(id)?;
+    Ok((key, page_request))
+}
+
+/// One page of an account's rows as a list reply, its paging links under the request's path.
+fn account_list<T, D>(
+    req: &HttpRequest,
+    page_request: PageRequest,
+    page: &Page<T>,
+    root: &'static str,
+    item: &'static str,
+) -> Result<Reply, ApiError>
+where
+    D: Serialize + for<'a> From<&'a T>,
+{
     let dto = ListDto {
         paging: paging(req.path(), page_request, page.total, ""),
-        data,
+        data: page.items.iter().map(D::from).collect::<Vec<D>>(),
     };
-    Reply::list("reservations", "reservation", &dto)
+    Reply::list(root, item, &dto)
 }

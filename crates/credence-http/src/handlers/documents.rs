@@ -61,6 +61,14 @@ fn document_id(text: &str) -> Result<Uuid, ApiError> {
         .map_err(|_| ApiError::not_found(format!("The document with the id {text} doesn't exist.")))
 }
 
+/// The customer and the document a `/customers/{id}/documents/{uuid}` path names, the
+/// customer first so a bad id answers before a bad document, as it always has.
+fn customer_document(path: &(String, String)) -> Result<(CustomerKey, Uuid), ApiError> {
+    let key = CustomerKey::parse_id(&path.0)?;
+    let uuid = document_id(&path.1)?;
+    Ok((key, uuid))
+}
+
 /// Uploads a document's content: the multipart part `file`. Its type is sniffed
 /// from the bytes; images get a thumbnail.
 #[utoipa::path(
@@ -229,8 +237,7 @@ pub(crate) async fn attach_document(
     caller: Caller,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let key = CustomerKey::parse_id(&path.0)?;
-    let uuid = document_id(&path.1)?;
+    let (key, uuid) = customer_document(&path)?;
     state
         .services
         .documents
@@ -260,8 +267,7 @@ pub(crate) async fn detach_document(
     caller: Caller,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let key = CustomerKey::parse_id(&path.0)?;
-    let uuid = document_id(&path.1)?;
+    let (key, uuid) = customer_document(&path)?;
     state
         .services
         .documents
