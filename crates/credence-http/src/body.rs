@@ -136,6 +136,17 @@ impl BodyFields {
         }
     }
 
+    /// A form body of text fields (tests build bodies with it).
+    #[cfg(test)]
+    pub(crate) fn from_text(pairs: &[(&str, &str)]) -> Self {
+        Self::new(
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), RawField::Text((*v).to_owned())))
+                .collect(),
+        )
+    }
+
     /// Adds a file part (tests build multipart bodies with it).
     #[cfg(test)]
     pub(crate) fn with_file(mut self, name: &str, upload: Upload) -> Self {

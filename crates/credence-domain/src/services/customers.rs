@@ -721,9 +721,16 @@ async fn lookup<R: Record>(
     })
 }
 
-/// Drops what the caller may not set: naming the creator (`user`) is for admins.
+/// Whether the caller may name a customer's creator (`user`): admins only. For anyone else
+/// the field is ignored, as an unknown field is; adapters ask this before they even read it.
+#[must_use]
+pub fn may_name_creator(principal: &Principal) -> bool {
+    principal.is_admin()
+}
+
+/// Drops what the caller may not set (see [`may_name_creator`]).
 fn admit_input(principal: &Principal, mut input: CustomerChanges) -> CustomerChanges {
-    if !principal.is_admin() {
+    if !may_name_creator(principal) {
         input.user = Field::Absent;
     }
     input

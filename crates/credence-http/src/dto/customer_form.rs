@@ -5,11 +5,11 @@
 //! form leniency (`"yes"` for a boolean, blank text for null). A new customer field is
 //! written three times in this one file: the struct, the reading, the validation.
 
-use credence_domain::customer::Contact;
 use credence_domain::customer::{
-    AddressChanges, CustomerChanges, MAX_PROJECTS, RefKey, project_name,
+    AddressChanges, Contact, CustomerChanges, MAX_PROJECTS, RefKey, project_name,
 };
 use credence_domain::field::Field;
+use credence_domain::services::customers::may_name_creator;
 use utoipa::ToSchema;
 
 use super::input::{contacts, customer_projects, documents, payment_types, scalar};
@@ -164,7 +164,7 @@ pub(crate) fn customer_changes(
     if let Some(reference) = reference {
         text.reference = Field::Value(reference.to_owned());
     }
-    if !caller.is_admin() {
+    if !may_name_creator(caller) {
         text.user_id = Field::Absent;
     }
     text.validate()
@@ -461,15 +461,9 @@ fn contact(input: ContactText) -> Result<Contact, InputError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::body::RawField;
 
     fn form(pairs: &[(&str, &str)]) -> BodyFields {
-        BodyFields::new(
-            pairs
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), RawField::Text((*v).to_owned())))
-                .collect(),
-        )
+        BodyFields::from_text(pairs)
     }
 
     /// The body is read by the names the OpenAPI schema publishes, and by no other: a

@@ -272,12 +272,7 @@ mod tests {
     use super::*;
 
     fn form(pairs: &[(&str, &str)]) -> BodyFields {
-        BodyFields::new(
-            pairs
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), RawField::Text((*v).to_owned())))
-                .collect(),
-        )
+        BodyFields::from_text(pairs)
     }
 
     #[test]
