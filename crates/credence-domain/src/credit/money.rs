@@ -82,17 +82,19 @@ impl Money {
     /// `self + other`, or `None` when the currencies differ or the sum leaves 64 bits.
     #[must_use]
     pub fn checked_add(self, other: Self) -> Option<Self> {
-        (self.currency == other.currency)
-            .then(|| self.minor.checked_add(other.minor))
-            .flatten()
-            .map(|minor| Self { minor, ..self })
+        self.combine(other, i64::checked_add)
     }
 
     /// `self − other`, or `None` when the currencies differ or the difference leaves 64 bits.
     #[must_use]
     pub fn checked_sub(self, other: Self) -> Option<Self> {
+        self.combine(other, i64::checked_sub)
+    }
+
+    /// `op` on the minor units of two amounts of one currency; `None` for two currencies.
+    fn combine(self, other: Self, op: fn(i64, i64) -> Option<i64>) -> Option<Self> {
         (self.currency == other.currency)
-            .then(|| self.minor.checked_sub(other.minor))
+            .then(|| op(self.minor, other.minor))
             .flatten()
             .map(|minor| Self { minor, ..self })
     }
