@@ -219,6 +219,20 @@ mod tests {
     }
 
     #[test]
+    fn arithmetic_refuses_two_currencies_and_overflow() {
+        let eur = |m| Money::from_minor(m, code("EUR"));
+        assert_eq!(eur(5).checked_add(eur(7)), Some(eur(12)));
+        assert_eq!(eur(5).checked_sub(eur(7)), Some(eur(-2)));
+        assert_eq!(eur(5).checked_add(Money::from_minor(7, code("USD"))), None);
+        assert_eq!(eur(i64::MAX).checked_add(eur(1)), None);
+        assert_eq!(eur(i64::MIN).checked_neg(), None);
+        assert_eq!(
+            Money::saturating(i128::from(i64::MAX) + 1, code("EUR")),
+            eur(i64::MAX)
+        );
+    }
+
+    #[test]
     fn converts_with_bankers_rounding() {
         let rate = |r: &str| ExchangeRate::parse(r).unwrap();
         // 10.25 USD at 0.9 EUR per USD = 9.225 EUR: half to even gives 9.22.
