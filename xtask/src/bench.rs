@@ -24,10 +24,10 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
-use credence_domain::customer::{CustomerFilter, CustomerQuery};
+use credence_domain::customers::search::{SearchQuery, SearchTerms};
+use credence_domain::customers::{CustomerFilter, CustomerQuery};
 use credence_domain::listing::{PageRequest, TextPattern};
 use credence_domain::ports::CustomerRepository;
-use credence_domain::search::{SearchQuery, SearchTerms};
 use credence_domain::values::CurrencyCode;
 use credence_store::bench_support::{
     count_customers, generate_customers, postgres_database, refresh_statistics,

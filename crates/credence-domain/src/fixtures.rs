@@ -3,9 +3,9 @@
 
 use rust_decimal::Decimal;
 
-use crate::customer::{CustomerChanges, CustomerData, Defaults, Resolved};
+use crate::customers::reference_data::Category;
+use crate::customers::{CustomerChanges, CustomerData, Defaults, Resolved};
 use crate::field::Field;
-use crate::reference_data::Category;
 use crate::values::{CurrencyCode, CustomerName, Reference};
 
 /// A live, active customer with only what every customer has: `reference`, `name`,

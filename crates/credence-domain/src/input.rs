@@ -49,7 +49,7 @@ pub enum InputError {
     UnsupportedFileType,
     /// A rule of a customer as a whole (the adapter words it with its field names).
     #[error(transparent)]
-    Customer(crate::customer::CustomerRule),
+    Customer(crate::customers::CustomerRule),
 }
 
 impl InputError {

@@ -6,27 +6,22 @@
 //! `CountryCode` that exists is valid, and the rest of the code never checks again.
 #![forbid(unsafe_code)]
 
+pub mod access;
 pub mod catalog;
-pub mod credentials;
 pub mod credit;
-pub mod customer;
-pub mod document;
+pub mod customers;
+pub mod documents;
 pub mod field;
 #[cfg(feature = "fixtures")]
 pub mod fixtures;
-pub mod hierarchy;
 pub mod ids;
 pub mod input;
 pub mod listing;
-pub mod logo;
 pub mod ports;
-pub mod principal;
-pub mod reference_data;
-pub mod search;
 pub mod services;
 pub mod settings;
 pub mod values;
 
+pub use access::principal::{Principal, Role};
 pub use ids::{CategoryId, CustomerId, PaymentTypeId, RegionId, SegmentationId, UserId};
-pub use principal::{Principal, Role};
 pub use settings::Settings;

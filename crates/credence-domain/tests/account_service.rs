@@ -7,11 +7,11 @@ use chrono::{DateTime, Utc};
 use credence_domain::credit::{
     CreditAccount, CreditRefused, Money, Reservation, ReservationId, ReservationStatus,
 };
-use credence_domain::customer::{AccountHolder, Customer, CustomerKey, CustomerSummary};
+use credence_domain::customers::reference_data::{Category, Currency, Label};
+use credence_domain::customers::{AccountHolder, Customer, CustomerKey, CustomerSummary};
 use credence_domain::ports::{
     AdmitError, MockAccountLedger, MockClock, MockCustomerRepository, MockRecordRepository,
 };
-use credence_domain::reference_data::{Category, Currency, Label};
 use credence_domain::services::{AccountService, CreditError, ReserveRequest};
 use credence_domain::values::{CurrencyCode, CustomerName, ExchangeRate, FreeText, Reference};
 use credence_domain::{CategoryId, CustomerId, Principal, Role};

@@ -4,11 +4,11 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use credence_domain::credentials::{ApiKey, ApiKeySecret, KeyId};
+use credence_domain::access::credentials::{ApiKey, ApiKeySecret, KeyId};
+use credence_domain::customers::reference_data::{Label, User};
 use credence_domain::ports::{
     MockClock, MockCustomerRepository, MockKeyStore, MockRecordRepository, MockSecretSource,
 };
-use credence_domain::reference_data::{Label, User};
 use credence_domain::services::{AuthService, AuthenticateError, ManageKeysError};
 use credence_domain::values::Reference;
 use credence_domain::{CustomerId, Principal, Role, UserId};

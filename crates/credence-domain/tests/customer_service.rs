@@ -4,18 +4,18 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use credence_domain::customer::{
+use credence_domain::customers::reference_data::{
+    Category, Currency, Label, PaymentType, Region, Segmentation, User,
+};
+use credence_domain::customers::{
     AddressChanges, Customer, CustomerChanges, CustomerData, CustomerKey, CustomerRule, RefKey,
 };
-use credence_domain::document::DocumentLimits;
+use credence_domain::documents::DocumentLimits;
 use credence_domain::field::Field;
 use credence_domain::input::InputError;
 use credence_domain::ports::{
     MockBlobStore, MockClock, MockCustomerRepository, MockDocumentStore, MockImageRenderer,
     MockRecordRepository, RemoveError, StoreError, WriteError,
-};
-use credence_domain::reference_data::{
-    Category, Currency, Label, PaymentType, Region, Segmentation, User,
 };
 use credence_domain::services::{
     CreateCustomerError, CustomerService, DeleteCustomerError, Media, ReferencePorts,
@@ -338,7 +338,7 @@ async fn customer_principals_reach_only_me() {
     ports.customers.expect_insert().never();
     let service = ports.service();
     let principal = customer_principal();
-    let query = credence_domain::customer::CustomerQuery::default();
+    let query = credence_domain::customers::CustomerQuery::default();
     assert!(matches!(
         service.list(&principal, &query).await,
         Err(credence_domain::services::ListCustomersError::Forbidden)

@@ -6,17 +6,19 @@
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
-use credence_domain::customer::{Customer, CustomerChanges, CustomerData, CustomerKey};
-use credence_domain::document::{BlobKey, DocumentContent, DocumentLimits};
+use credence_domain::customers::reference_data::{
+    Category, Currency, Label, PaymentType, Region, Segmentation, User,
+};
+use credence_domain::customers::{Customer, CustomerChanges, CustomerData, CustomerKey};
+use credence_domain::documents::logo::{
+    IMAGE_BOUNDS, ImageError, ImageKind, LogoName, LogoUpload, Upload,
+};
+use credence_domain::documents::{BlobKey, DocumentContent, DocumentLimits};
 use credence_domain::field::Field;
 use credence_domain::input::InputError;
-use credence_domain::logo::{IMAGE_BOUNDS, ImageError, ImageKind, LogoName, LogoUpload, Upload};
 use credence_domain::ports::{
     AttachError, MockBlobStore, MockClock, MockCustomerRepository, MockDocumentStore,
     MockImageRenderer, MockRecordRepository, StoreError,
-};
-use credence_domain::reference_data::{
-    Category, Currency, Label, PaymentType, Region, Segmentation, User,
 };
 use credence_domain::services::{
     CreateCustomerError, CustomerService, DocumentError, DocumentService, Media, ReferencePorts,
@@ -268,17 +270,17 @@ async fn uploads_over_the_limit_or_empty_touch_nothing() {
     assert!(matches!(err, DocumentError::Forbidden), "{err:?}");
 }
 
-fn external_document(creator: Option<UserId>) -> credence_domain::document::Document {
-    credence_domain::document::DocumentLinkInput {
+fn external_document(creator: Option<UserId>) -> credence_domain::documents::Document {
+    credence_domain::documents::DocumentLinkInput {
         content_url: Some("https://files.example.com/plan.pdf".into()),
         ..Default::default()
     }
     .validate()
     .map(|link| match link {
-        credence_domain::document::DocumentLink::External(link) => {
+        credence_domain::documents::DocumentLink::External(link) => {
             link.into_document(Uuid::new_v4(), creator, now())
         }
-        credence_domain::document::DocumentLink::Existing(_) => unreachable!(),
+        credence_domain::documents::DocumentLink::Existing(_) => unreachable!(),
     })
     .unwrap()
 }

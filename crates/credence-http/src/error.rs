@@ -17,7 +17,7 @@ use std::fmt;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
-use credence_domain::customer::CustomerRule;
+use credence_domain::customers::CustomerRule;
 use credence_domain::input::InputError;
 use credence_domain::ports::StoreError;
 use credence_domain::services::{

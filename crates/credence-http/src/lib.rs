@@ -32,11 +32,11 @@ mod strict;
 use std::sync::Arc;
 
 use actix_web::web;
-use credence_domain::ports::IdempotencyStore;
-use credence_domain::ports::Readiness;
-use credence_domain::reference_data::{
+use credence_domain::customers::reference_data::{
     Category, Currency, PaymentType, Region, Segmentation, User,
 };
+use credence_domain::ports::IdempotencyStore;
+use credence_domain::ports::Readiness;
 use credence_domain::services::{
     AccountService, AuthService, CustomerService, DocumentService, OrderService, RecordService,
 };

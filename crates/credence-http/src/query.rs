@@ -4,11 +4,11 @@
 
 use chrono::{DateTime, Datelike, NaiveDateTime, Timelike, Utc};
 use credence_domain::catalog::TaskState;
-use credence_domain::customer::{CustomerFilter, CustomerQuery, CustomerSort};
+use credence_domain::customers::search::{SearchQuery, SearchTerms};
+use credence_domain::customers::{CustomerFilter, CustomerQuery, CustomerSort};
 use credence_domain::input::{InputError, parse_bool};
 use credence_domain::listing::{Order, PageRequest, TextPattern, TimeRange};
 use credence_domain::ports::TaskFilter;
-use credence_domain::search::{SearchQuery, SearchTerms};
 
 use crate::dto::PagingDto;
 use crate::error::ApiError;

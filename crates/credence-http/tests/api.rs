@@ -12,33 +12,33 @@ use actix_web::http::header;
 use actix_web::{App, test};
 use chrono::{DateTime, Utc};
 use credence_domain::Settings;
+use credence_domain::access::credentials::{ApiKey, ApiKeySecret, KeyId};
 use credence_domain::catalog::{
     AttributeKind, AttributeOption, AttributeValue, Locale, Localized, Product, ProductAttribute,
     ProductCode, Task, TaskId, TaskState, TaskTemplate,
 };
-use credence_domain::credentials::{ApiKey, ApiKeySecret, KeyId};
 use credence_domain::credit::{
     CreditAccount, CreditRefused, EntryKind, LedgerEntry, Money, Reservation, ReservationId,
     ReservationStatus,
 };
-use credence_domain::customer::{AccountHolder, Customer, CustomerData};
-use credence_domain::document::{
+use credence_domain::customers::reference_data::{
+    Category, Currency, Label, PaymentType, Region, Segmentation, User,
+};
+use credence_domain::customers::search::ScoredCustomer;
+use credence_domain::customers::{AccountHolder, Customer, CustomerData};
+use credence_domain::documents::logo::{ImageKind, LogoName, MAX_LOGO_BYTES};
+use credence_domain::documents::service::THUMBNAIL_BOX;
+use credence_domain::documents::{
     BlobKey, Document, DocumentContent, DocumentLimits, ExternalUrl, FileName, MimeType,
 };
 use credence_domain::ids::{CategoryId, CustomerId, PaymentTypeId};
 use credence_domain::listing::Page;
-use credence_domain::logo::{ImageKind, LogoName, MAX_LOGO_BYTES};
 use credence_domain::ports::{
     AdmitError, Clock, CustomerRepository, IdempotencyStart, MockAccountLedger, MockBlobStore,
     MockClock, MockCustomerRepository, MockDocumentStore, MockIdempotencyStore, MockImageRenderer,
     MockKeyStore, MockProductCatalog, MockReadiness, MockRecordRepository, MockSecretSource,
     MockTaskBoard, NewCustomer, Readiness, RecordRepository, RemoveError, StoreError,
 };
-use credence_domain::reference_data::{
-    Category, Currency, Label, PaymentType, Region, Segmentation, User,
-};
-use credence_domain::search::ScoredCustomer;
-use credence_domain::services::documents::THUMBNAIL_BOX;
 use credence_domain::services::{
     AccountService, AuthService, CustomerService, DocumentService, Media, OrderService,
     RecordService, ReferencePorts,
@@ -705,7 +705,7 @@ async fn bad_bodies_answer_in_the_seed_shape_without_writing() {
 async fn an_unavailable_store_is_503_and_an_unexpected_one_an_opaque_500() {
     let mut mocks = Mocks::default();
     mocks.customers.expect_get().returning(|key| match key {
-        credence_domain::customer::CustomerKey::Id(CustomerId(1)) => {
+        credence_domain::customers::CustomerKey::Id(CustomerId(1)) => {
             Err(StoreError::Unavailable("pool timed out".into()))
         }
         _ => Err(StoreError::Unexpected("secret detail".into())),
@@ -754,7 +754,7 @@ async fn an_unavailable_store_is_503_and_an_unexpected_one_an_opaque_500() {
 async fn xml_is_negotiated_for_customers_and_errors() {
     let mut mocks = Mocks::default();
     mocks.customers.expect_get().returning(|key| match key {
-        credence_domain::customer::CustomerKey::Id(CustomerId(256)) => Ok(Some(customer(256))),
+        credence_domain::customers::CustomerKey::Id(CustomerId(256)) => Ok(Some(customer(256))),
         _ => Ok(None),
     });
     let app = app!(mocks);
@@ -1443,7 +1443,7 @@ async fn the_customer_shows_its_account_amounts() {
     let mut mocks = Mocks::default();
     mocks.customers.expect_get().returning(|key| {
         let mut c = customer(256);
-        if *key == credence_domain::customer::CustomerKey::Id(CustomerId(256)) {
+        if *key == credence_domain::customers::CustomerKey::Id(CustomerId(256)) {
             c.account = Some(account_256());
         }
         Ok(Some(c))

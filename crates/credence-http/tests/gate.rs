@@ -21,15 +21,15 @@ use actix_web::web::Bytes;
 use actix_web::{App, test};
 use chrono::{DateTime, Utc};
 use credence_domain::Settings;
-use credence_domain::credentials::{ApiKey, ApiKeySecret, KeyId};
-use credence_domain::document::DocumentLimits;
+use credence_domain::access::credentials::{ApiKey, ApiKeySecret, KeyId};
+use credence_domain::customers::reference_data::{
+    Category, Currency, Label, PaymentType, Region, Segmentation, User,
+};
+use credence_domain::documents::DocumentLimits;
 use credence_domain::ports::{
     Clock, CustomerRepository, MockBlobStore, MockClock, MockCustomerRepository, MockDocumentStore,
     MockIdempotencyStore, MockImageRenderer, MockKeyStore, MockProductCatalog, MockReadiness,
     MockRecordRepository, MockSecretSource, MockTaskBoard, RecordRepository, StoreError,
-};
-use credence_domain::reference_data::{
-    Category, Currency, Label, PaymentType, Region, Segmentation, User,
 };
 use credence_domain::services::{
     AccountService, AuthService, CustomerService, DocumentService, Media, OrderService,

@@ -15,8 +15,11 @@ use actix_web::http::header;
 use actix_web::test as actix_test;
 use chrono::{DateTime, Utc};
 use credence_domain::Settings;
-use credence_domain::credentials::{ApiKey, ApiKeySecret, KeyId};
-use credence_domain::document::DocumentLimits;
+use credence_domain::access::credentials::{ApiKey, ApiKeySecret, KeyId};
+use credence_domain::customers::reference_data::{
+    Category, Currency, Label, PaymentType, Region, Segmentation, User,
+};
+use credence_domain::documents::DocumentLimits;
 use credence_domain::ids::CategoryId;
 use credence_domain::listing::Page;
 use credence_domain::ports::{
@@ -24,9 +27,6 @@ use credence_domain::ports::{
     MockDocumentStore, MockIdempotencyStore, MockImageRenderer, MockKeyStore, MockProductCatalog,
     MockReadiness, MockRecordRepository, MockSecretSource, MockTaskBoard, RecordRepository,
     WriteError,
-};
-use credence_domain::reference_data::{
-    Category, Currency, Label, PaymentType, Region, Segmentation, User,
 };
 use credence_domain::services::{
     AccountService, AuthService, CustomerService, DocumentService, Media, OrderService,
@@ -54,7 +54,7 @@ fn root() -> Category {
 /// Reference data that holds only the root category.
 fn records<R>(root: Option<R>) -> Arc<dyn RecordRepository<R>>
 where
-    R: credence_domain::reference_data::Record + Clone + Send + Sync + 'static,
+    R: credence_domain::customers::reference_data::Record + Clone + Send + Sync + 'static,
 {
     let mut repo = MockRecordRepository::<R>::new();
     repo.expect_find_by_reference()

@@ -18,7 +18,7 @@
 use std::io::Cursor;
 
 use async_trait::async_trait;
-use credence_domain::logo::{ImageBounds, ImageError, ImageKind};
+use credence_domain::documents::logo::{ImageBounds, ImageError, ImageKind};
 use credence_domain::ports::ImageRenderer;
 use image::codecs::gif::GifEncoder;
 use image::error::LimitErrorKind;

@@ -6,7 +6,7 @@
 use std::io::Cursor;
 use std::sync::Arc;
 
-use credence_domain::logo::{IMAGE_BOUNDS, ImageBounds, ImageError, ImageKind};
+use credence_domain::documents::logo::{IMAGE_BOUNDS, ImageBounds, ImageError, ImageKind};
 use credence_domain::ports::ImageRenderer;
 use credence_media::ImageCodec;
 use image::codecs::gif::GifEncoder;

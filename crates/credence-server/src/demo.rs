@@ -9,7 +9,7 @@ use credence_domain::catalog::{
     TemplateDraft,
 };
 use credence_domain::credit::Money;
-use credence_domain::customer::{CustomerChanges, RefKey};
+use credence_domain::customers::{CustomerChanges, RefKey};
 use credence_domain::field::Field;
 use credence_domain::values::{CurrencyCode, CustomerName};
 use credence_http::Services;

@@ -10,7 +10,7 @@ use actix_web::dev::Server;
 use actix_web::{App, HttpServer};
 use anyhow::Context as _;
 use credence_domain::Settings;
-use credence_domain::document::DocumentLimits;
+use credence_domain::documents::DocumentLimits;
 use credence_domain::ports::{BlobStore, Clock, SystemClock};
 use credence_domain::services::{
     AccountService, AuthService, CustomerService, DocumentService, Media, OrderService,

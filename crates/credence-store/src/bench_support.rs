@@ -6,8 +6,8 @@
 //! The data is deterministic (a fixed-seed generator), so two runs measure the same thing.
 
 use chrono::{DateTime, Duration, Utc};
+use credence_domain::customers::reference_data::ROOT_CATEGORY;
 use credence_domain::listing::fold;
-use credence_domain::reference_data::ROOT_CATEGORY;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 

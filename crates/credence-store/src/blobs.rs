@@ -8,7 +8,7 @@ use std::time::SystemTime;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use credence_domain::document::BlobKey;
+use credence_domain::documents::BlobKey;
 use credence_domain::ports::{BlobStore, StoreError};
 use diesel::prelude::*;
 

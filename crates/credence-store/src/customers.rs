@@ -11,19 +11,21 @@ use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDateTime, Utc};
-use credence_domain::customer::{
+use credence_domain::customers::reference_data::{
+    Category, PaymentType, Region, Segmentation, User,
+};
+use credence_domain::customers::search::{ScoredCustomer, SearchQuery};
+use credence_domain::customers::{
     AccountHolder, Address, Contact, Customer, CustomerData, CustomerFilter, CustomerKey,
     CustomerQuery, CustomerSort, CustomerSummary, Project,
 };
-use credence_domain::document::Document;
+use credence_domain::documents::Document;
+use credence_domain::documents::logo::LogoName;
 use credence_domain::ids::{CustomerId, ProjectId, UserId};
 use credence_domain::listing::{Order, Page, TextPattern, TimeRange, fold};
-use credence_domain::logo::LogoName;
 use credence_domain::ports::{
     CustomerRepository, DocumentLinks, NewCustomer, RemoveError, StoreError, WriteError,
 };
-use credence_domain::reference_data::{Category, PaymentType, Region, Segmentation, User};
-use credence_domain::search::{ScoredCustomer, SearchQuery};
 use credence_domain::values::{
     CountryCode, CreditLimit, CurrencyCode, CustomerName, DueDateTerms, DueDateType, Email,
     FreeText, Latitude, Longitude, Reference, RiskColor, Website,

@@ -11,11 +11,11 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDateTime, Utc};
-use credence_domain::document::{
+use credence_domain::documents::logo::LogoName;
+use credence_domain::documents::{
     BlobKey, Document, DocumentContent, ExternalUrl, FileName, MimeType,
 };
 use credence_domain::ids::{CustomerId, UserId};
-use credence_domain::logo::LogoName;
 use credence_domain::ports::{AttachError, DocumentLinks, DocumentStore, StoreError};
 use credence_domain::values::FreeText;
 use diesel::prelude::*;

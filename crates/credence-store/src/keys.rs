@@ -3,10 +3,10 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDateTime, Utc};
-use credence_domain::credentials::{ApiKey, KeyHash, KeyId, NewApiKey};
+use credence_domain::access::credentials::{ApiKey, KeyHash, KeyId, NewApiKey};
+use credence_domain::customers::reference_data::User;
 use credence_domain::ids::UserId;
 use credence_domain::ports::{KeyStore, StoreError};
-use credence_domain::reference_data::User;
 use diesel::prelude::*;
 
 use crate::Store;

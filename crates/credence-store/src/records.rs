@@ -5,16 +5,16 @@
 //! fails with a foreign-key violation, which becomes `RemoveError::InUse`.
 
 use async_trait::async_trait;
+use credence_domain::access::principal::Role;
+use credence_domain::customers::reference_data::{
+    Category, CategoryDraft, Currency, CurrencyDraft, Label, LabelDraft, PaymentType,
+    ROOT_CATEGORY, Region, RegionDraft, Segmentation, User, UserDraft,
+};
 use credence_domain::ids::{
     CategoryId, CustomerId, PaymentTypeId, RegionId, SegmentationId, UserId,
 };
 use credence_domain::listing::{Page, PageRequest, fold};
 use credence_domain::ports::{RecordRepository, RemoveError, StoreError, WriteError};
-use credence_domain::principal::Role;
-use credence_domain::reference_data::{
-    Category, CategoryDraft, Currency, CurrencyDraft, Label, LabelDraft, PaymentType,
-    ROOT_CATEGORY, Region, RegionDraft, Segmentation, User, UserDraft,
-};
 use credence_domain::values::{CurrencyCode, Email, ExchangeRate, Reference};
 use diesel::prelude::*;
 

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
+use credence_domain::access::principal::Role;
 use credence_domain::catalog::{
     AttributeKind, AttributeOption, AttributeValue, Locale, Localized, Product, ProductAttribute,
     ProductCode, ProductDraft, TaskDraft, TaskId, TaskState, TemplateDraft,
@@ -13,28 +14,27 @@ use credence_domain::credit::{
     AccountError, CreditAccount, CreditRefused, EntryKind, LedgerEntry, Money, Reservation,
     ReservationId, ReservationStatus,
 };
-use credence_domain::customer::{
+use credence_domain::customers::reference_data::{
+    Category, CategoryDraft, Currency, CurrencyDraft, Label, LabelDraft, PaymentType, Region,
+    RegionDraft, Segmentation, User, UserDraft,
+};
+use credence_domain::customers::search::{SearchQuery, SearchTerms};
+use credence_domain::customers::{
     AccountHolder, Address, Contact, Customer, CustomerData, CustomerFilter, CustomerKey,
     CustomerQuery, CustomerSort, CustomerSummary, Project,
 };
-use credence_domain::document::{
+use credence_domain::documents::logo::{LogoName, LogoVariant};
+use credence_domain::documents::{
     BlobKey, Document, DocumentContent, ExternalUrl, FileName, MimeType,
 };
 use credence_domain::ids::{CategoryId, CustomerId, ProjectId, RegionId, UserId};
 use credence_domain::listing::{Order, PageRequest, TextPattern, TimeRange};
-use credence_domain::logo::{LogoName, LogoVariant};
 use credence_domain::ports::{
     AccountLedger, Admission, AdmitError, AttachError, BlobStore, CustomerRepository,
     DocumentLinks, IdempotencyStart, IdempotencyStore, MoveTaskError, NewCustomer, Posting,
     ProductCatalog, Readiness, RecordRepository, RemoveError, SettleError, StoreError, TaskBoard,
     TaskFilter, WriteError,
 };
-use credence_domain::principal::Role;
-use credence_domain::reference_data::{
-    Category, CategoryDraft, Currency, CurrencyDraft, Label, LabelDraft, PaymentType, Region,
-    RegionDraft, Segmentation, User, UserDraft,
-};
-use credence_domain::search::{SearchQuery, SearchTerms};
 use credence_domain::values::{
     CountryCode, CreditLimit, CurrencyCode, CustomerName, DueDateTerms, DueDateType, Email,
     ExchangeRate, FreeText, Latitude, Longitude, Reference, RiskColor, Website,
@@ -1345,7 +1345,7 @@ async fn many_prefix_matches_page_like_few(store: Store) {
 }
 
 async fn api_keys_round_trip(store: Store) {
-    use credence_domain::credentials::{ApiKeySecret, KeyId, NewApiKey};
+    use credence_domain::access::credentials::{ApiKeySecret, KeyId, NewApiKey};
     use credence_domain::ports::KeyStore;
     let user = RecordRepository::<User>::create(
         &store,

@@ -94,9 +94,9 @@ async fn a_transaction_on_a_terminated_connection_is_not_reused() {
     let database = Database::connect(db.url(), options).unwrap();
     let store = Store::new(database.clone());
     let regions = || async {
+        use credence_domain::customers::reference_data::Region;
         use credence_domain::listing::PageRequest;
         use credence_domain::ports::RecordRepository;
-        use credence_domain::reference_data::Region;
         RecordRepository::<Region>::list(&store, PageRequest::default()).await
     };
     regions().await.unwrap();

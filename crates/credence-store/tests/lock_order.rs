@@ -15,12 +15,12 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, TimeZone, Utc};
 use credence_domain::catalog::{ProductCode, ProductDraft, TaskDraft, TaskState, TemplateDraft};
 use credence_domain::credit::Money;
+use credence_domain::customers::reference_data::Category;
 use credence_domain::ids::CustomerId;
 use credence_domain::ports::{
     AccountLedger, Admission, CustomerRepository, DocumentLinks, NewCustomer, ProductCatalog,
     RecordRepository, TaskBoard,
 };
-use credence_domain::reference_data::Category;
 use credence_domain::values::{CreditLimit, CurrencyCode};
 use credence_store::Store;
 use credence_store::test_support::TestDb;

@@ -3,6 +3,8 @@
 //! product, and the task state machine.
 
 mod attribute;
+pub mod orders;
+pub(crate) mod ports;
 mod product;
 mod task;
 

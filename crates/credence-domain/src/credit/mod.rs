@@ -1,8 +1,11 @@
-//! Credit: exact money, the account rules, reservations and the append-only ledger.
+//! Credit: exact money, the account rules, reservations, the append-only ledger, and the
+//! use cases that move money and admit orders.
 
 mod account;
 mod ledger;
 mod money;
+pub(crate) mod ports;
+pub mod service;
 
 pub use account::{AccountError, CreditAccount, CreditRefused};
 pub use ledger::{EntryKind, LedgerEntry, Reservation, ReservationId, ReservationStatus};

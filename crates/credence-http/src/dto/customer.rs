@@ -6,10 +6,12 @@
 //! the customer's credit account when the store loaded it; they are read-only here (the
 //! account routes move them), and `null` (the limit: the customer's own) without an account.
 
-use credence_domain::customer::{
+use credence_domain::customers::reference_data::{
+    Category, PaymentType, Region, Segmentation, User,
+};
+use credence_domain::customers::{
     Address, Contact, Customer, CustomerData, CustomerSummary, Project,
 };
-use credence_domain::reference_data::{Category, PaymentType, Region, Segmentation, User};
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -240,7 +242,7 @@ pub struct CustomerDto {
 }
 
 /// A customer found by `GET /customers/search`: the customer representation plus its score
-/// (see `credence_domain::search::score`).
+/// (see `credence_domain::customers::search::score`).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SearchEntryDto {

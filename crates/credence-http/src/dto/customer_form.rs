@@ -5,11 +5,11 @@
 //! form leniency (`"yes"` for a boolean, blank text for null). A new customer field is
 //! written three times in this one file: the struct, the reading, the validation.
 
-use credence_domain::customer::{
+use credence_domain::customers::service::may_name_creator;
+use credence_domain::customers::{
     AddressChanges, Contact, CustomerChanges, MAX_PROJECTS, RefKey, project_name,
 };
 use credence_domain::field::Field;
-use credence_domain::services::customers::may_name_creator;
 use utoipa::ToSchema;
 
 use super::input::{contacts, customer_projects, documents, payment_types, scalar};
@@ -143,10 +143,10 @@ pub(crate) struct CustomerForm {
     pub(crate) use_external_id: Field<String>,
     /// Documents to attach; in forms and multipart, as JSON text.
     #[schema(value_type = Option<Vec<DocumentLinkForm>>)]
-    pub(crate) documents: Field<Vec<credence_domain::document::DocumentLinkInput>>,
+    pub(crate) documents: Field<Vec<credence_domain::documents::DocumentLinkInput>>,
     /// Multipart only: a new logo, jpg, gif, png or bmp (checked by content), at most 2 MB.
     #[schema(value_type = Option<String>, format = Binary)]
-    pub(crate) image_file: Option<credence_domain::logo::Upload>,
+    pub(crate) image_file: Option<credence_domain::documents::logo::Upload>,
 }
 
 /// The typed customer changes of any body. `reference` (the path's, for a write by
@@ -421,13 +421,13 @@ impl CustomerForm {
             documents: match self.documents {
                 Field::Value(links) => links
                     .into_iter()
-                    .map(credence_domain::document::DocumentLinkInput::validate)
+                    .map(credence_domain::documents::DocumentLinkInput::validate)
                     .collect::<Result<_, _>>()?,
                 Field::Null | Field::Absent => Vec::new(),
             },
             logo: self
                 .image_file
-                .map(credence_domain::logo::LogoUpload::new)
+                .map(credence_domain::documents::logo::LogoUpload::new)
                 .transpose()?,
         })
     }
@@ -480,7 +480,7 @@ mod tests {
             let fields = match name.as_str() {
                 IMAGE_PART => BodyFields::default().with_file(
                     IMAGE_PART,
-                    credence_domain::logo::Upload {
+                    credence_domain::documents::logo::Upload {
                         file_name: None,
                         bytes: vec![1],
                     },

@@ -5,7 +5,7 @@
 //! this service (`/api/v1.0/documents/{uuid}/content`, `.../thumbnail`), relative like every
 //! `href`; a link's URLs are the client's own.
 
-use credence_domain::document::{Document, DocumentContent};
+use credence_domain::documents::{Document, DocumentContent};
 use serde::Serialize;
 use utoipa::ToSchema;
 

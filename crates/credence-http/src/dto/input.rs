@@ -8,7 +8,7 @@
 //! Fields a client may not set (`id`, `uuid`, `dateCreated`, `lastUpdated`, `balance`, ...)
 //! and unknown fields are ignored, as lenient form APIs do.
 
-use credence_domain::document::{DocumentLinkInput, MetadataInput};
+use credence_domain::documents::{DocumentLinkInput, MetadataInput};
 use credence_domain::field::Field;
 use credence_domain::input::{InputError, parse_decimal};
 use rust_decimal::Decimal;

@@ -1,7 +1,7 @@
 //! API keys on the wire: listed without their secret; the secret appears once, in the answer
 //! that created the key.
 
-use credence_domain::credentials::ApiKey;
+use credence_domain::access::credentials::ApiKey;
 use serde::Serialize;
 use utoipa::ToSchema;
 

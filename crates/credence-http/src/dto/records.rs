@@ -3,15 +3,15 @@
 //! the fields sent over the current row before building the draft, so every write route is
 //! a partial update.
 
+use credence_domain::access::principal::Role;
+use credence_domain::customers::reference_data::{
+    Category, CategoryDraft, Currency, CurrencyDraft, Label, LabelDraft, PaymentType, Record,
+    Region, RegionDraft, Segmentation, User, UserDraft,
+};
 use credence_domain::ids::{
     CategoryId, CustomerId, PaymentTypeId, RegionId, SegmentationId, UserId,
 };
 use credence_domain::input::{InputError, parse_int};
-use credence_domain::principal::Role;
-use credence_domain::reference_data::{
-    Category, CategoryDraft, Currency, CurrencyDraft, Label, LabelDraft, PaymentType, Record,
-    Region, RegionDraft, Segmentation, User, UserDraft,
-};
 use credence_domain::services::RecordService;
 use credence_domain::values::{CurrencyCode, Email, ExchangeRate, Reference};
 use serde::Serialize;

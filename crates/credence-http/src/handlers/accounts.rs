@@ -8,12 +8,12 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, web};
+use credence_domain::access::scope::Function;
 use credence_domain::credit::{EntryKind, LedgerEntry, Reservation, ReservationId};
-use credence_domain::customer::CustomerKey;
+use credence_domain::customers::CustomerKey;
 use credence_domain::input::InputError;
 use credence_domain::listing::{Page, PageRequest};
 use credence_domain::services::ReserveRequest;
-use credence_domain::services::scope::Function;
 use credence_domain::values::CurrencyCode;
 use serde::Serialize;
 

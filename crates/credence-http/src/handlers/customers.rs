@@ -8,10 +8,10 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, web};
-use credence_domain::customer::{Customer, CustomerKey};
+use credence_domain::access::scope::Function;
+use credence_domain::customers::{Customer, CustomerKey};
 use credence_domain::ids::ProjectId;
 use credence_domain::ports::StoreError;
-use credence_domain::services::scope::Function;
 
 use crate::AppState;
 use crate::body::{Body, authorize};
@@ -434,7 +434,7 @@ fn project_id(text: &str) -> Result<ProjectId, ApiError> {
 
 fn project_reply(
     status: StatusCode,
-    project: &credence_domain::customer::Project,
+    project: &credence_domain::customers::Project,
 ) -> Result<Reply, ApiError> {
     let dto = ProjectDto::of(project)
         .ok_or_else(|| StoreError::Unexpected("a stored project has no id".into()))?;

@@ -16,7 +16,7 @@ use actix_web::http::header::{
     HeaderValue,
 };
 use actix_web::{HttpResponse, web};
-use credence_domain::customer::CustomerKey;
+use credence_domain::customers::CustomerKey;
 use credence_domain::input::InputError;
 use credence_domain::services::Content;
 use uuid::Uuid;

@@ -4,8 +4,8 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, web};
 use credence_domain::UserId;
-use credence_domain::credentials::KeyId;
-use credence_domain::services::scope::Function;
+use credence_domain::access::credentials::KeyId;
+use credence_domain::access::scope::Function;
 
 use crate::AppState;
 use crate::body::{Body, authorize};

@@ -32,7 +32,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::middleware::from_fn;
 use actix_web::{HttpRequest, HttpResponse, web};
-use credence_domain::services::scope::Function;
+use credence_domain::access::scope::Function;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::body::Requires;

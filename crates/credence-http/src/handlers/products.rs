@@ -7,9 +7,9 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, web};
+use credence_domain::access::scope::Function;
 use credence_domain::catalog::{TaskId, TaskState};
 use credence_domain::input::InputError;
-use credence_domain::services::scope::Function;
 
 use crate::AppState;
 use crate::body::{Body, Requires, authorize};

@@ -5,7 +5,7 @@
 use actix_web::HttpRequest;
 use actix_web::http::StatusCode;
 
-use credence_domain::services::scope::Function;
+use credence_domain::access::scope::Function;
 
 use crate::AppState;
 use crate::body::{Body, authorize};
@@ -93,9 +93,9 @@ macro_rules! record_routes {
         pub(crate) mod $module {
             //! Routes of one reference-data collection.
             use actix_web::{HttpRequest, web};
-            use credence_domain::reference_data::$kind;
+            use credence_domain::customers::reference_data::$kind;
 
-            use credence_domain::services::scope::Function;
+            use credence_domain::access::scope::Function;
 
             use crate::AppState;
             use crate::body::{Body, Requires};

@@ -11,9 +11,11 @@
 
 use std::collections::HashMap;
 
-use credence_domain::customer::{CustomerData, CustomerFilter};
+use credence_domain::customers::search::{
+    ScoredCustomer, SearchFields, SearchQuery, weighted_terms,
+};
+use credence_domain::customers::{CustomerData, CustomerFilter};
 use credence_domain::listing::Page;
-use credence_domain::search::{ScoredCustomer, SearchFields, SearchQuery, weighted_terms};
 use diesel::prelude::*;
 
 use super::{CustomerRow, Db, Narrowing, assemble, batch_insert, filtered};

@@ -117,7 +117,7 @@ mod tests {
     #[allow(clippy::unwrap_used, reason = "a failed step fails the test")]
     async fn lists_through_trigrams_match_like_after_writes() {
         use chrono::Utc;
-        use credence_domain::customer::{CustomerFilter, CustomerKey, CustomerQuery};
+        use credence_domain::customers::{CustomerFilter, CustomerKey, CustomerQuery};
         use credence_domain::ids::CustomerId;
         use credence_domain::listing::PageRequest;
         use credence_domain::ports::{CustomerRepository, DocumentLinks};

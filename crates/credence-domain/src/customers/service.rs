@@ -16,31 +16,31 @@ use std::sync::Arc;
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
-use super::documents::{Media, may_see};
-use super::scope::{reaches, uses_back_office};
-use crate::customer::CustomerData;
-use crate::customer::{
+use crate::access::principal::{Principal, Role};
+use crate::access::scope::{reaches, uses_back_office};
+use crate::customers::CustomerData;
+use crate::customers::hierarchy::may_link;
+use crate::customers::reference_data::{
+    Category, Currency, PaymentType, ROOT_CATEGORY, Record, Region, Segmentation, User,
+};
+use crate::customers::search::{ScoredCustomer, SearchQuery};
+use crate::customers::{
     Customer, CustomerChanges, CustomerKey, CustomerQuery, CustomerRule, CustomerSummary, Defaults,
     MAX_PROJECTS, Project, RefKey, Resolved, project_name,
 };
-use crate::document::{BlobKey, DocumentLink};
+use crate::documents::logo::{IMAGE_BOUNDS, LogoName, LogoUpload, LogoVariant};
+use crate::documents::service::{Media, may_see};
+use crate::documents::{BlobKey, DocumentLink};
 use crate::field::Field;
-use crate::hierarchy::may_link;
 use crate::ids::{
     CategoryId, CustomerId, PaymentTypeId, ProjectId, RegionId, SegmentationId, UserId,
 };
 use crate::input::InputError;
 use crate::listing::Page;
-use crate::logo::{IMAGE_BOUNDS, LogoName, LogoUpload, LogoVariant};
 use crate::ports::{
     Clock, CustomerRepository, DocumentLinks, NewCustomer, RecordRepository, RemoveError,
     StoreError, WriteError,
 };
-use crate::principal::{Principal, Role};
-use crate::reference_data::{
-    Category, Currency, PaymentType, ROOT_CATEGORY, Record, Region, Segmentation, User,
-};
-use crate::search::{ScoredCustomer, SearchQuery};
 use crate::settings::Settings;
 use crate::values::Reference;
 use chrono::{DateTime, Utc};
@@ -538,7 +538,7 @@ impl CustomerService {
         mut input: CustomerChanges,
         existing: Option<&Customer>,
         partial: bool,
-    ) -> Result<crate::customer::CustomerData, Failure> {
+    ) -> Result<crate::customers::CustomerData, Failure> {
         let self_id = existing.map(|c| c.id);
         let reseller_root = match (principal.role(), principal.customer_id()) {
             (Role::Reseller, Some(own)) => Some(own),

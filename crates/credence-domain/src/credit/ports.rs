@@ -1,8 +1,12 @@
 //! The credit ports: the account ledger (admissions, settlements, postings) and the
 //! idempotency keys of money-moving requests.
 
-// Split from the parent module, whose imports it shares.
-use super::*;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::ids::CustomerId;
+use crate::listing::{Page, PageRequest};
+use crate::ports::*;
 
 /// An admission to perform atomically: check and reserve in one step.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -2,19 +2,19 @@
 
 use std::sync::Arc;
 
-use crate::credentials::{ApiKey, ApiKeySecret, KeyId, NewApiKey};
-use crate::customer::CustomerKey;
+use crate::access::credentials::{ApiKey, ApiKeySecret, KeyId, NewApiKey};
+use crate::access::principal::{Principal, Role};
+use crate::customers::CustomerKey;
+use crate::customers::reference_data::{Label, User, UserDraft};
 use crate::ids::UserId;
 use crate::input::InputError;
 use crate::ports::{
     Clock, CustomerRepository, KeyStore, RecordRepository, SecretSource, StoreError, WriteError,
 };
-use crate::principal::{Principal, Role};
-use crate::reference_data::{Label, User, UserDraft};
 use crate::values::Reference;
 
 use super::principal_cache::PrincipalCache;
-use super::scope::reaches;
+use crate::access::scope::reaches;
 
 /// Why presented credentials were refused: `403`, whichever it is.
 #[derive(Debug, thiserror::Error)]

@@ -6,7 +6,7 @@
 //! for it. A query's score for a customer is the sum of the weights of the query's tokens,
 //! which adapters can add up from a stored table of terms without reading the customer.
 
-use crate::customer::{Customer, CustomerData};
+use crate::customers::{Customer, CustomerData};
 use crate::ids::CustomerId;
 use crate::input::InputError;
 use crate::listing::{PageRequest, fold};

@@ -1,19 +1,12 @@
-//! The customer: its entity, how it is addressed and filtered, and the changes a client asks
-//! for.
-
-mod changes;
+//! The customer entity: its data, its parts (address, contacts, projects), how it is
+//! addressed and how customers are filtered.
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-pub use changes::{
-    AddressChanges, CustomerChanges, CustomerRule, Defaults, MAX_PROJECTS, RefKey, Resolved,
-    project_name,
-};
-
+use crate::customers::reference_data::{Category, PaymentType, Region, Segmentation, User};
 use crate::ids::{CustomerId, ProjectId};
 use crate::listing::{Order, PageRequest, TextPattern, TimeRange};
-use crate::reference_data::{Category, PaymentType, Region, Segmentation, User};
 use crate::values::{
     CountryCode, CreditLimit, CurrencyCode, CustomerName, DueDateTerms, Email, FreeText, Latitude,
     Longitude, Reference, RiskColor, Website,
@@ -35,7 +28,7 @@ pub struct Customer {
     /// Its credit account (balance, limit, reserved), when the store loaded it.
     pub account: Option<crate::credit::CreditAccount>,
     /// The documents attached to it, oldest attachment first.
-    pub documents: Vec<crate::document::Document>,
+    pub documents: Vec<crate::documents::Document>,
 }
 
 /// A live customer as its credit account sees it: whether it may order, who pays for it, and
@@ -191,8 +184,8 @@ pub struct CustomerData {
     /// Projects, in the order given.
     pub projects: Vec<Project>,
     /// Its logo (`imageFile`), when one was uploaded. Its renditions are in the
-    /// blob store under [`crate::document::BlobKey::logo`].
-    pub logo: Option<crate::logo::LogoName>,
+    /// blob store under [`crate::documents::BlobKey::logo`].
+    pub logo: Option<crate::documents::logo::LogoName>,
 }
 
 impl CustomerData {

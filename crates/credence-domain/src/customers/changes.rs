@@ -5,9 +5,9 @@
 use rust_decimal::Decimal;
 
 use super::{Address, Contact, CustomerData, CustomerSummary, Project};
+use crate::customers::reference_data::{Category, PaymentType, Region, Segmentation, User};
 use crate::field::Field;
 use crate::input::InputError;
-use crate::reference_data::{Category, PaymentType, Region, Segmentation, User};
 use crate::values::{
     CountryCode, CreditLimit, CreditLimitError, CurrencyCode, CustomerName, DueDateError,
     DueDateTerms, DueDateType, Email, FreeText, Latitude, Longitude, Reference, RiskColor, Website,
@@ -130,8 +130,8 @@ pub struct CustomerChanges {
     pub on_hold_reason: Field<FreeText>,
     pub contacts: Field<Vec<Contact>>,
     pub projects: Field<Vec<FreeText>>,
-    pub documents: Vec<crate::document::DocumentLink>,
-    pub logo: Option<crate::logo::LogoUpload>,
+    pub documents: Vec<crate::documents::DocumentLink>,
+    pub logo: Option<crate::documents::logo::LogoUpload>,
 }
 
 /// The validated fields of one address.

@@ -6,9 +6,9 @@
 
 use std::fmt;
 
+use crate::access::principal::Role;
 use crate::ids::{CategoryId, CustomerId, PaymentTypeId, RegionId, SegmentationId, UserId};
 use crate::input::InputError;
-use crate::principal::Role;
 use crate::values::{CurrencyCode, Email, ExchangeRate, Reference};
 
 /// A kind of reference data, as the generic service and port see it.

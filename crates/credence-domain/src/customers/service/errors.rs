@@ -8,7 +8,7 @@ use super::*;
 #[derive(Debug, thiserror::Error)]
 pub enum ListCustomersError {
     /// The caller's role may not use this function: `403`.
-    #[error("{}", super::super::FORBIDDEN)]
+    #[error("{}", crate::services::FORBIDDEN)]
     Forbidden,
     /// The store failed.
     #[error(transparent)]
@@ -19,7 +19,7 @@ pub enum ListCustomersError {
 #[derive(Debug, thiserror::Error)]
 pub enum GetCustomerError {
     /// The caller's role may not use this function: `403`.
-    #[error("{}", super::super::FORBIDDEN)]
+    #[error("{}", crate::services::FORBIDDEN)]
     Forbidden,
     /// `404 not_found`, naming the id or reference as given.
     #[error("The customer with the id {0} doesn't exist.")]
@@ -36,7 +36,7 @@ pub enum GetCustomerError {
 #[derive(Debug, thiserror::Error)]
 pub enum CreateCustomerError {
     /// The caller's role may not use this function: `403`.
-    #[error("{}", super::super::FORBIDDEN)]
+    #[error("{}", crate::services::FORBIDDEN)]
     Forbidden,
     /// Bad input (400 or 404, see [`InputError`]).
     #[error(transparent)]
@@ -53,7 +53,7 @@ pub enum CreateCustomerError {
 #[derive(Debug, thiserror::Error)]
 pub enum UpdateCustomerError {
     /// The caller's role may not use this function: `403`.
-    #[error("{}", super::super::FORBIDDEN)]
+    #[error("{}", crate::services::FORBIDDEN)]
     Forbidden,
     /// The customer to update does not exist.
     #[error("The customer with the id {0} doesn't exist.")]
@@ -73,7 +73,7 @@ pub enum UpdateCustomerError {
 #[derive(Debug, thiserror::Error)]
 pub enum DeleteCustomerError {
     /// The caller's role may not use this function: `403`.
-    #[error("{}", super::super::FORBIDDEN)]
+    #[error("{}", crate::services::FORBIDDEN)]
     Forbidden,
     /// The customer does not exist.
     #[error("The customer with the id {0} doesn't exist.")]
@@ -90,7 +90,7 @@ pub enum DeleteCustomerError {
 #[derive(Debug, thiserror::Error)]
 pub enum ProjectError {
     /// The caller's role may not use this function: `403`.
-    #[error("{}", super::super::FORBIDDEN)]
+    #[error("{}", crate::services::FORBIDDEN)]
     Forbidden,
     /// The customer does not exist, or is outside the caller's scope: `404`.
     #[error("The customer with the id {0} doesn't exist.")]

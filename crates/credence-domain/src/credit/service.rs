@@ -9,10 +9,12 @@ use std::sync::Arc;
 use chrono::TimeDelta;
 use rust_decimal::Decimal;
 
+use crate::access::principal::{Principal, Role};
 use crate::credit::{
     CreditAccount, EntryKind, LedgerEntry, Money, MoneyError, Reservation, ReservationId,
 };
-use crate::customer::{AccountHolder, CustomerKey};
+use crate::customers::reference_data::Currency;
+use crate::customers::{AccountHolder, CustomerKey};
 use crate::ids::CustomerId;
 use crate::input::InputError;
 use crate::listing::{Page, PageRequest};
@@ -20,18 +22,16 @@ use crate::ports::{
     AccountLedger, Admission, AdmitError, Clock, CustomerRepository, Posting, RecordRepository,
     SettleError, StoreError,
 };
-use crate::principal::{Principal, Role};
-use crate::reference_data::Currency;
 use crate::values::{CreditLimit, CurrencyCode};
 
-use super::scope::reaches;
+use crate::access::scope::reaches;
 
 /// Why a credit use case failed. One enum for the account's use cases: they share every
 /// outcome but the refusal, and a handler maps each variant once.
 #[derive(Debug, thiserror::Error)]
 pub enum CreditError {
     /// The caller's role may not use this function: `403`.
-    #[error("{}", super::FORBIDDEN)]
+    #[error("{}", crate::services::FORBIDDEN)]
     Forbidden,
     /// No such customer in the caller's scope: `404`.
     #[error("The customer with the id {0} doesn't exist.")]

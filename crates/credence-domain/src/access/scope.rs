@@ -1,9 +1,9 @@
 //! Who may reach which customer. Admins reach every customer; a reseller reaches its own
 //! customer and every customer below it; a customer principal reaches only its own.
 
+use crate::access::principal::{Principal, Role};
 use crate::ids::CustomerId;
 use crate::ports::{CustomerRepository, StoreError};
-use crate::principal::{Principal, Role};
 
 /// Whether `principal` may see and manage the customer `id`.
 ///

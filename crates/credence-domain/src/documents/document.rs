@@ -31,7 +31,7 @@ impl BlobKey {
 
     /// One rendition of a customer's logo.
     #[must_use]
-    pub fn logo(customer: Uuid, file: &crate::logo::LogoFile) -> Self {
+    pub fn logo(customer: Uuid, file: &crate::documents::logo::LogoFile) -> Self {
         Self(format!("logos/{customer}/{}", file.as_str()))
     }
 
@@ -157,8 +157,8 @@ impl MimeType {
 
     /// Whether it is one of the image formats the service can decode and thumbnail.
     #[must_use]
-    pub fn image_kind(&self) -> Option<crate::logo::ImageKind> {
-        crate::logo::ImageKind::from_mime(&self.0)
+    pub fn image_kind(&self) -> Option<crate::documents::logo::ImageKind> {
+        crate::documents::logo::ImageKind::from_mime(&self.0)
     }
 }
 

@@ -1,7 +1,13 @@
 //! The document ports: blobs, document metadata and links, and image rendering.
 
-// Split from the parent module, whose imports it shares.
-use super::*;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::documents::logo::{ImageBounds, ImageError, ImageKind};
+use crate::documents::{BlobKey, Document};
+use crate::ids::CustomerId;
+use crate::ports::*;
 
 /// Documents to attach to a customer in the same transaction as the customer's own write
 /// (the `documents` field of a customer create or update). Attaching is additive: a write
@@ -12,7 +18,7 @@ pub struct DocumentLinks {
     pub existing: Vec<Uuid>,
     /// New external documents to create and attach. One whose URL the customer already
     /// carries is not created again, so a retried update does not duplicate it.
-    pub external: Vec<crate::document::Document>,
+    pub external: Vec<crate::documents::Document>,
     /// The most documents the customer may hold after the write, checked in its transaction.
     pub max_per_customer: u32,
 }

@@ -15,8 +15,8 @@ use std::sync::Mutex;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::credentials::KeyHash;
-use crate::principal::Principal;
+use crate::access::credentials::KeyHash;
+use crate::access::principal::Principal;
 
 /// Beyond this many keys, the cache starts over rather than grow: live keys are far fewer.
 const CAPACITY: usize = 100_000;
@@ -66,7 +66,7 @@ impl PrincipalCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::principal::Role;
+    use crate::access::principal::Role;
 
     fn at(secs: i64) -> DateTime<Utc> {
         DateTime::from_timestamp(1_800_000_000 + secs, 0).unwrap()

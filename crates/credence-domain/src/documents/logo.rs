@@ -108,7 +108,7 @@ impl LogoUpload {
         if upload.bytes.len() > MAX_LOGO_BYTES {
             return Err(InputError::FileTooLarge);
         }
-        let kind = crate::document::MimeType::sniff(&upload.bytes)
+        let kind = crate::documents::MimeType::sniff(&upload.bytes)
             .image_kind()
             .ok_or(InputError::UnsupportedFileType)?;
         Ok(Self {
@@ -231,7 +231,7 @@ impl LogoName {
         ImageKind::ALL
             .into_iter()
             .find(|k| k.extension() == ext)
-            .map_or(crate::document::MimeType::OCTET_STREAM, ImageKind::mime)
+            .map_or(crate::documents::MimeType::OCTET_STREAM, ImageKind::mime)
     }
 }
 

@@ -1,7 +1,11 @@
 //! The catalog ports: products, task templates and tasks.
 
-// Split from the parent module, whose imports it shares.
-use super::*;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::ids::CustomerId;
+use crate::listing::{Page, PageRequest};
+use crate::ports::*;
 
 /// The product catalog.
 #[cfg_attr(feature = "mocks", mockall::automock)]

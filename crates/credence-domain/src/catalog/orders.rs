@@ -6,26 +6,26 @@ use std::sync::Arc;
 
 use rust_decimal::Decimal;
 
+use crate::access::principal::Principal;
 use crate::catalog::{
     AttributeProblem, AttributeValue, Product, ProductCode, ProductDraft, Task, TaskDraft, TaskId,
     TaskState, TaskTemplate, TemplateDraft, TransitionError,
 };
-use crate::customer::{AccountHolder, Customer, CustomerKey};
+use crate::customers::{AccountHolder, Customer, CustomerKey};
 use crate::ids::CustomerId;
 use crate::input::InputError;
 use crate::listing::{Page, PageRequest};
 use crate::ports::{
     Clock, CustomerRepository, MoveTaskError, ProductCatalog, StoreError, TaskBoard, TaskFilter,
 };
-use crate::principal::Principal;
 
-use super::accounts::{AccountService, CreditError, ReserveRequest};
+use crate::credit::service::{AccountService, CreditError, ReserveRequest};
 
 /// Why a catalog or order use case failed.
 #[derive(Debug, thiserror::Error)]
 pub enum OrderError {
     /// The caller's role may not use this function: `403`.
-    #[error("{}", super::FORBIDDEN)]
+    #[error("{}", crate::services::FORBIDDEN)]
     Forbidden,
     /// No such product, template or task (in the caller's scope): `404`.
     #[error("The {noun} with the code {key} doesn't exist.")]
@@ -315,7 +315,7 @@ impl OrderService {
         };
         match self.board.submit(&draft, &admission).await {
             Ok(task) => Ok(task),
-            Err(error) => Err(super::accounts::refusal_of(error, &admission).into()),
+            Err(error) => Err(crate::credit::service::refusal_of(error, &admission).into()),
         }
     }
 

@@ -2,18 +2,18 @@
 
 use std::sync::Arc;
 
-use crate::hierarchy::may_link;
+use crate::access::principal::{Principal, Role};
+use crate::customers::hierarchy::may_link;
+use crate::customers::reference_data::Record;
 use crate::input::InputError;
 use crate::listing::{Page, PageRequest};
 use crate::ports::{RecordRepository, RemoveError, StoreError, WriteError};
-use crate::principal::{Principal, Role};
-use crate::reference_data::Record;
 
 /// Why a list failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ListRecordsError {
     /// The caller's role may not use this function: `403`.
-    #[error("{}", super::FORBIDDEN)]
+    #[error("{}", crate::services::FORBIDDEN)]
     Forbidden,
     /// The store failed.
     #[error(transparent)]
@@ -24,7 +24,7 @@ pub enum ListRecordsError {
 #[derive(Debug, thiserror::Error)]
 pub enum GetRecordError {
     /// The caller's role may not use this function: `403`.
-    #[error("{}", super::FORBIDDEN)]
+    #[error("{}", crate::services::FORBIDDEN)]
     Forbidden,
     /// No such row: `404 not_found`.
     #[error("The {noun} with the id {key} doesn't exist.")]
@@ -43,7 +43,7 @@ pub enum GetRecordError {
 #[derive(Debug, thiserror::Error)]
 pub enum SaveRecordError {
     /// The caller's role may not use this function: `403`.
-    #[error("{}", super::FORBIDDEN)]
+    #[error("{}", crate::services::FORBIDDEN)]
     Forbidden,
     /// The row to update does not exist.
     #[error("The {noun} with the id {key} doesn't exist.")]
@@ -68,7 +68,7 @@ pub enum SaveRecordError {
 #[derive(Debug, thiserror::Error)]
 pub enum DeleteRecordError {
     /// The caller's role may not use this function: `403`.
-    #[error("{}", super::FORBIDDEN)]
+    #[error("{}", crate::services::FORBIDDEN)]
     Forbidden,
     /// No such row.
     #[error("The {noun} with the id {key} doesn't exist.")]

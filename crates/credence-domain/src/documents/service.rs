@@ -8,18 +8,18 @@ use std::sync::Arc;
 
 use uuid::Uuid;
 
-use super::scope::{reaches, uses_back_office};
-use crate::customer::{Customer, CustomerKey};
-use crate::document::{
+use crate::access::principal::Principal;
+use crate::access::scope::{reaches, uses_back_office};
+use crate::customers::{Customer, CustomerKey};
+use crate::documents::logo::{IMAGE_BOUNDS, Upload};
+use crate::documents::{
     BlobKey, Document, DocumentContent, DocumentLimits, ExternalUrl, FileName, MetadataInput,
     MimeType,
 };
 use crate::input::InputError;
-use crate::logo::{IMAGE_BOUNDS, Upload};
 use crate::ports::{
     AttachError, BlobStore, Clock, CustomerRepository, DocumentStore, ImageRenderer, StoreError,
 };
-use crate::principal::Principal;
 
 /// The box a document thumbnail fits in, in pixels.
 pub const THUMBNAIL_BOX: u32 = 256;
@@ -32,7 +32,7 @@ pub const ORPHAN_GRACE: chrono::TimeDelta = chrono::TimeDelta::hours(1);
 #[derive(Debug, thiserror::Error)]
 pub enum DocumentError {
     /// The caller's role may not use this function: `403`.
-    #[error("{}", super::FORBIDDEN)]
+    #[error("{}", crate::services::FORBIDDEN)]
     Forbidden,
     /// The customer does not exist, or is outside the caller's scope: `404`.
     #[error("The customer with the id {0} doesn't exist.")]

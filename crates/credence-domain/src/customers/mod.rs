@@ -1,0 +1,17 @@
+//! Customers: the master data, its hierarchy and reference data, search, and the use cases
+//! that create, change, list and remove them.
+
+mod changes;
+mod customer;
+pub mod hierarchy;
+pub(crate) mod ports;
+pub mod records;
+pub mod reference_data;
+pub mod search;
+pub mod service;
+
+pub use changes::{
+    AddressChanges, CustomerChanges, CustomerRule, Defaults, MAX_PROJECTS, RefKey, Resolved,
+    project_name,
+};
+pub use customer::*;
