@@ -34,11 +34,11 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use crate::Store;
-use crate::accounts::{AccountRow, expire_account, lock_account, record_limit, set_limit};
+use crate::credit::{AccountRow, expire_account, lock_account, record_limit, set_limit};
+use crate::customers::records::{CategoryRow, PaymentTypeRow, RegionRow, SegmentationRow, UserRow};
 use crate::database::AnyConnection;
 use crate::documents::{apply_links, documents_of};
 use crate::error::{Failure, Outcome};
-use crate::records::{CategoryRow, PaymentTypeRow, RegionRow, SegmentationRow, UserRow};
 use crate::schema::{
     accounts, customer_categories, customer_contacts, customer_payment_types, customer_projects,
     customer_segmentations, customers, payment_types, regions, reservations, users,
@@ -46,6 +46,7 @@ use crate::schema::{
 
 mod assemble;
 mod query;
+pub(crate) mod records;
 mod rows;
 mod search;
 mod substring;

@@ -24,11 +24,13 @@ use diesel::r2d2::{CustomizeConnection, ManageConnection, Pool};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
+use crate::database::gated_pool::{Conn, ConnPool, GatedPool};
 use crate::error::{BoxError, ConflictsExhausted, Failure};
-use crate::gated_pool::{Conn, ConnPool, GatedPool};
 use crate::schema::currencies;
 
 mod connect;
+pub(crate) mod gated_pool;
+pub(crate) mod lanes;
 
 pub(crate) use connect::*;
 

@@ -6,6 +6,8 @@
 //! race another attach, a customer update that attaches, or an archive. Customer writes
 //! attach their [`DocumentLinks`] with [`apply_links`], inside their own transaction.
 
+pub(crate) mod blobs;
+
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 

@@ -7,25 +7,16 @@
 //! shared, and one contract suite (`tests/contract.rs`) runs on both.
 #![forbid(unsafe_code)]
 
-mod accounts;
+mod access;
 #[cfg(feature = "bench-support")]
 pub mod bench_support;
-mod blobs;
 mod catalog;
+mod credit;
 mod customers;
 mod database;
 mod documents;
 mod error;
-mod fixed_statements;
-mod gated_pool;
-mod group_commit;
-mod group_read;
-mod idempotency;
-mod keys;
-mod lanes;
-mod records;
 mod schema;
-mod tasks;
 
 #[cfg(feature = "test-support")]
 pub mod test_support;
@@ -34,10 +25,10 @@ use async_trait::async_trait;
 use credence_domain::ports::{Clock, Readiness, StoreError, SystemClock};
 use diesel::connection::SimpleConnection;
 
-pub use blobs::FsBlobStore;
 #[cfg(feature = "test-support")]
 pub use database::HeldConnections;
 pub use database::{Backend, Database, PoolOptions, SetupError};
+pub use documents::blobs::FsBlobStore;
 
 /// Every storage port, over one [`Database`]. Cheap to clone; share it as `Arc<dyn Port>`.
 /// Documents and blobs, whose methods share names with the customer port's, come as their
@@ -47,9 +38,9 @@ pub use database::{Backend, Database, PoolOptions, SetupError};
 pub struct Store {
     database: Database,
     /// Shared by the store's clones, so every port's admissions batch together.
-    admissions: std::sync::Arc<group_commit::GroupCommit>,
+    admissions: std::sync::Arc<credit::group_commit::GroupCommit>,
     /// Shared by the store's clones, so every port's account reads batch together.
-    account_reads: std::sync::Arc<group_read::GroupRead>,
+    account_reads: std::sync::Arc<credit::group_read::GroupRead>,
     /// The time of writes whose port gives none (`updated_at` columns).
     clock: std::sync::Arc<dyn Clock>,
 }
@@ -69,7 +60,9 @@ impl Store {
     #[must_use]
     pub fn new(database: Database) -> Self {
         Self {
-            admissions: std::sync::Arc::new(group_commit::GroupCommit::new(database.backend())),
+            admissions: std::sync::Arc::new(credit::group_commit::GroupCommit::new(
+                database.backend(),
+            )),
             account_reads: std::sync::Arc::default(),
             clock: std::sync::Arc::new(SystemClock),
             database,

@@ -10,9 +10,9 @@ use credence_domain::ports::{KeyStore, StoreError};
 use diesel::prelude::*;
 
 use crate::Store;
+use crate::customers::records::UserRow;
 use crate::customers::to_db_time;
 use crate::error::Failure;
-use crate::records::UserRow;
 use crate::schema::{api_keys, users};
 
 #[derive(Queryable, Selectable)]

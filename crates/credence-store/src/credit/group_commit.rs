@@ -35,10 +35,10 @@ use credence_domain::ports::{Admission, AdmitError, StoreError};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use tokio::sync::oneshot;
 
-use crate::accounts::{admit_in, is_unique_violation, reservation_by_tag};
+use crate::credit::{admit_in, is_unique_violation, reservation_by_tag};
+use crate::database::lanes::Lanes;
 use crate::database::{Backend, Database};
 use crate::error::Failure;
-use crate::lanes::Lanes;
 
 /// The most admissions written in one transaction: enough to amortize a commit many times
 /// over, few enough that a batch holds its row locks for a few milliseconds only.

@@ -5,7 +5,7 @@
 //! fixed: a hop to the blocking pool and back, a round trip to the server, the protocol's
 //! parse-bind-execute, each a thread switch or two. Under load those switches were most of
 //! the server's CPU. A batch pays them once: `WHERE customer_id = ANY($2)` with every
-//! waiting customer ([`crate::fixed_statements::LiveAccountsAt`]).
+//! waiting customer ([`crate::credit::fixed_statements::LiveAccountsAt`]).
 //!
 //! Nothing waits on purpose ([`Lanes`]): a lone read is sent at once. Reads have no order to
 //! keep, so they are spread over a few lanes in turn, and that many batches can be in flight. Each read still sees
@@ -23,11 +23,11 @@ use credence_domain::credit::CreditAccount;
 use credence_domain::ports::StoreError;
 use tokio::sync::oneshot;
 
-use crate::accounts::live_accounts_at;
+use crate::credit::group_commit::copy_of;
+use crate::credit::live_accounts_at;
+use crate::database::lanes::Lanes;
 use crate::database::{AnyConnection, Database};
 use crate::error::Failure;
-use crate::group_commit::copy_of;
-use crate::lanes::Lanes;
 
 /// The most reads answered by one statement.
 const MAX_BATCH: usize = 256;

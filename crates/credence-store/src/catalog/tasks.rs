@@ -1,10 +1,10 @@
 //! Task templates and tasks.
 //!
 //! A task and its credit move together: submitting runs the ledger's own admission
-//! ([`crate::accounts::admit_in`]) and inserts the task in the same write transaction, and a
+//! ([`crate::credit::admit_in`]) and inserts the task in the same write transaction, and a
 //! state change is a conditional update on the state it starts from that captures (finish)
 //! or releases (cancel) the task's reservation with the ledger's own settlement
-//! ([`crate::accounts::settle_in`]) in that transaction. No money rule is written twice, and a
+//! ([`crate::credit::settle_in`]) in that transaction. No money rule is written twice, and a
 //! racing move loses on the conditional update instead of settling a reservation twice.
 //! Both lock the account before the task and its reservation, the store's one lock order.
 
@@ -22,11 +22,13 @@ use credence_domain::ports::{
 use credence_domain::values::CurrencyCode;
 use diesel::prelude::*;
 
+use super::products::{
+    UPSERT_ATTEMPTS, localized_json, parse_localized, parse_values, values_json,
+};
 use crate::Store;
-use crate::accounts::{
+use crate::credit::{
     Refusal, Settle, admit_in, is_unique_violation, lock_account, reservation_by_tag, settle_in,
 };
-use crate::catalog::{UPSERT_ATTEMPTS, localized_json, parse_localized, parse_values, values_json};
 use crate::customers::to_db_time;
 use crate::database::AnyConnection;
 use crate::error::Failure;

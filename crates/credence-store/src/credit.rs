@@ -43,13 +43,17 @@ use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
 use crate::Store;
+use crate::credit::fixed_statements::{LiveAccountAt, LiveAccountsAt, Reserve};
 use crate::customers::to_db_time;
 use crate::database::{AnyConnection, Backend};
 use crate::error::Failure;
-use crate::fixed_statements::{LiveAccountAt, LiveAccountsAt, Reserve};
 use crate::schema::{accounts, credit_limit_history, customers, ledger_entries, reservations};
 
 mod admission;
+pub(crate) mod fixed_statements;
+pub(crate) mod group_commit;
+pub(crate) mod group_read;
+mod idempotency;
 mod pages;
 mod rows;
 mod settlement;

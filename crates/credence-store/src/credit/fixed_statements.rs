@@ -68,7 +68,7 @@ fixed_statement!(LiveAccountAt -> diesel::sql_types::Untyped, |this, out| {
 });
 
 /// [`LiveAccountAt`] for several customers at once, on PostgreSQL (an array bind): one round
-/// trip answers a batch of reads ([`crate::group_read`]). Customers archived or unknown
+/// trip answers a batch of reads ([`crate::credit::group_read`]). Customers archived or unknown
 /// are absent from the result.
 #[derive(Debug, Clone, diesel::query_builder::QueryId)]
 pub(crate) struct LiveAccountsAt {

@@ -1,5 +1,5 @@
 //! Queues that turn calls arriving together into batches: the machinery shared by group
-//! commit ([`crate::group_commit`]) and group reads ([`crate::group_read`]).
+//! commit ([`crate::credit::group_commit`]) and group reads ([`crate::credit::group_read`]).
 //!
 //! Each lane has a queue and at most one task draining it. A call queues its item; the call
 //! that finds the lane idle starts the task, which takes everything queued (up to a maximum)
