@@ -1,7 +1,6 @@
 //! Products: a code, localized titles and descriptions, availability, a unit price, attributes.
 
 use std::collections::BTreeMap;
-use std::fmt;
 
 use crate::credit::Money;
 use crate::input::InputError;
@@ -96,19 +95,9 @@ impl ProductCode {
             ))
         }
     }
-
-    /// The code.
-    #[must_use]
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
-impl fmt::Display for ProductCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+crate::values::text_value!(ProductCode);
 
 /// A product of the catalog.
 #[derive(Debug, Clone, PartialEq, Eq)]

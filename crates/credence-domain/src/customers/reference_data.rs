@@ -69,12 +69,6 @@ impl Label {
         }
         Ok(Self(text.to_owned()))
     }
-
-    /// The label.
-    #[must_use]
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
 /// The reference of the category every tree hangs from, and new customers default to.
@@ -288,8 +282,4 @@ impl Record for User {
     }
 }
 
-impl fmt::Display for Label {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+crate::values::text_value!(Label);

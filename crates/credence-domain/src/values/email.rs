@@ -1,7 +1,5 @@
 //! E-mail addresses: a pragmatic check (one `@`, a dotted domain, no spaces), not RFC 5322.
 
-use std::fmt;
-
 /// Why an e-mail address was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("The email {0} is not a valid e-mail address.")]
@@ -31,19 +29,9 @@ impl Email {
         }
         Ok(Self(text.to_owned()))
     }
-
-    /// The address.
-    #[must_use]
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
-impl fmt::Display for Email {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+crate::values::text_value!(Email);
 
 #[cfg(test)]
 mod tests {

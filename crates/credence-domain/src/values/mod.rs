@@ -23,3 +23,24 @@ pub use name::{CustomerName, NameError, Reference, ReferenceError};
 pub use risk::{RiskColor, RiskColorError};
 pub use text::{FreeText, TextError};
 pub use website::{Website, WebsiteError};
+
+/// What every text value object shares once it is valid: its text (`as_str`) and `Display`
+/// as that text. The constructor, the only place a value object differs, stays hand-written.
+macro_rules! text_value {
+    ($name:ident) => {
+        impl $name {
+            /// The text, as validated.
+            #[must_use]
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+pub(crate) use text_value;

@@ -1,7 +1,5 @@
 //! Names and references, with the rules for names.
 
-use std::fmt;
-
 /// The longest name or reference we keep, in characters.
 pub const MAX_LEN: usize = 255;
 
@@ -41,19 +39,9 @@ impl CustomerName {
         }
         Ok(Self(name))
     }
-
-    /// The name as given.
-    #[must_use]
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
-impl fmt::Display for CustomerName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+crate::values::text_value!(CustomerName);
 
 /// Why a reference was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -97,19 +85,9 @@ impl Reference {
         }
         Ok(Self(reference))
     }
-
-    /// The reference as given.
-    #[must_use]
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
-impl fmt::Display for Reference {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+crate::values::text_value!(Reference);
 
 #[cfg(test)]
 mod tests {

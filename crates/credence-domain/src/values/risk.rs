@@ -1,7 +1,5 @@
 //! Risk colours, written `#RRGGBB` like every back-office list (`#FFFFFF`, `#1BE9D8`).
 
-use std::fmt;
-
 /// Why a risk colour was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("customerRiskColor {0} is not a #RRGGBB colour")]
@@ -25,19 +23,9 @@ impl RiskColor {
             _ => Err(RiskColorError(text.to_owned())),
         }
     }
-
-    /// The colour, `#RRGGBB`.
-    #[must_use]
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
-impl fmt::Display for RiskColor {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+crate::values::text_value!(RiskColor);
 
 #[cfg(test)]
 mod tests {

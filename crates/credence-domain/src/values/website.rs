@@ -1,7 +1,5 @@
 //! Websites: an http(s) URL with a host. `www.example.com` is accepted and kept as given.
 
-use std::fmt;
-
 /// Why a website was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("The website {0} is not a valid http(s) URL.")]
@@ -40,19 +38,9 @@ impl Website {
         }
         Ok(Self(text.to_owned()))
     }
-
-    /// The address as given.
-    #[must_use]
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
-impl fmt::Display for Website {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+crate::values::text_value!(Website);
 
 #[cfg(test)]
 mod tests {
