@@ -1,7 +1,7 @@
 //! The one request-body extractor: JSON, `application/x-www-form-urlencoded` and
 //! `multipart/form-data` are all read into the same [`BodyFields`], a list of wire names
-//! with their raw values. The DTO conversions (`dto::input`) then build the domain's inputs
-//! from it, so the three encodings cannot drift apart.
+//! with their raw values. The body readers ([`crate::input`] and each capability's own) then
+//! build the domain's inputs from it, so the three encodings cannot drift apart.
 //!
 //! Scalars stay text (a JSON number keeps its literal thanks to `arbitrary_precision`), JSON
 //! `null` is kept apart from the empty string, and JSON arrays and objects are kept as JSON

@@ -7,10 +7,23 @@
 //! mapping of every domain error to a status and `{"error", "error_description"}` body, and
 //! the OpenAPI document.
 //!
+//! Grouped by capability, as the domain is: `customers/`, `credit/`, `catalog/`, `documents/`
+//! and `access/` each hold their routes and their DTOs (and, for customers and the catalog,
+//! the readers of their bodies); what several share (routing and the middleware chain, body
+//! reading, negotiation, errors, the shared DTOs, the OpenAPI document) stays at the root.
+//!
 //! The composition root calls [`configure`] with the domain services and gets back a closure
 //! for `App::configure`; it never needs to know about a handler.
 #![forbid(unsafe_code)]
 
+// Capabilities: each folder holds its routes and its DTOs.
+mod access;
+mod catalog;
+mod credit;
+mod customers;
+mod documents;
+
+// What the capabilities share.
 mod access_log;
 mod authn;
 mod body;
@@ -20,12 +33,14 @@ mod deadline;
 mod dto;
 mod error;
 mod gate;
-mod handlers;
+mod health;
 mod idempotency;
+mod input;
 mod lifecycle;
 mod negotiate;
 mod openapi;
 mod query;
+mod routes;
 mod shed;
 mod strict;
 
@@ -147,6 +162,6 @@ pub fn configure(
             services: services.clone(),
             config: config.clone(),
         });
-        handlers::register(cfg, state, &config);
+        routes::register(cfg, state, &config);
     }
 }

@@ -117,7 +117,7 @@ impl Reply {
     }
 
     /// A marketplace envelope `{root: {"request_status": .., field: ..}}` built from its JSON
-    /// view; the XML view is derived from it (see [`crate::dto::catalog::envelope_views`]).
+    /// view; the XML view is derived from it (see [`crate::catalog::dto::envelope_views`]).
     ///
     /// # Errors
     /// A `500` if the DTO cannot be serialized (a bug).
@@ -133,7 +133,7 @@ impl Reply {
     /// A stored answer being replayed: a marketplace envelope gets its XML view back, any
     /// other body is written as is.
     pub(crate) fn replayed(status: StatusCode, root: &'static str, value: Value) -> Self {
-        match crate::dto::catalog::envelope_views(root, &value) {
+        match crate::catalog::dto::envelope_views(root, &value) {
             Some(xml) => Self::per_format(status, root, value, xml),
             None => Self::from_value(status, root, value),
         }
@@ -454,7 +454,7 @@ pub(crate) fn error_for(
     error: &ApiError,
 ) -> HttpResponse {
     let status = error.status();
-    if path.starts_with(crate::dto::marketplace::BASE) {
+    if path.starts_with(crate::catalog::marketplace_dto::BASE) {
         return render_envelope(status, error.body(), method, path, format);
     }
     let mut rendered = render(status, "error", None, error.body(), format);
@@ -469,7 +469,7 @@ pub(crate) fn error_for(
 /// customer/tasks` → `task_response`), `customer` → `customer_response`.
 fn envelope_name(method: &str, path: &str) -> String {
     let segments: Vec<&str> = path
-        .strip_prefix(crate::dto::marketplace::BASE)
+        .strip_prefix(crate::catalog::marketplace_dto::BASE)
         .unwrap_or(path)
         .split('/')
         .filter(|segment| !segment.is_empty())

@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::{BASE, exact, timestamp};
+use crate::dto::{BASE, exact, timestamp};
 
 /// Money as an exact JSON number at its currency's scale.
 pub(crate) fn money(amount: Money) -> Value {

@@ -9,7 +9,7 @@ use credence_domain::documents::{Document, DocumentContent};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::BASE;
+use crate::dto::BASE;
 
 /// A document's metadata.
 #[derive(Debug, Clone, Serialize, ToSchema)]

@@ -8,12 +8,12 @@ use credence_domain::access::credentials::KeyId;
 use credence_domain::access::scope::Function;
 
 use crate::AppState;
+use crate::access::dto::{CreatedKeyDto, KeyDto};
 use crate::body::{Body, authorize};
 use crate::caller::Caller;
-use crate::dto::input::given;
-use crate::dto::keys::{CreatedKeyDto, KeyDto};
 use crate::dto::{ListDto, PagingDto, SuccessDto};
 use crate::error::{ApiError, ErrorBody};
+use crate::input::given;
 use crate::negotiate::Reply;
 use crate::query::{PAGE_PARAMS, Params};
 

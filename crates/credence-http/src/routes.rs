@@ -1,6 +1,8 @@
 //! Routing: which handler answers which method and path, the app data, the extractor error
-//! handlers and the fallbacks. Handlers themselves are thin: parse, call one service method
-//! with the caller's principal, convert to a DTO, reply.
+//! handlers and the fallbacks. Handlers themselves live in their capability's folder
+//! (`customers/`, `credit/`, `catalog/`, `documents/`, `access/`; the health probes in
+//! [`crate::health`]) and are thin: parse, call one service method with the caller's
+//! principal, convert to a DTO, reply.
 //!
 //! The two API scopes share one middleware chain, composed here and nowhere else, so no
 //! handler knows of it. From the outside in:
@@ -17,16 +19,6 @@
 //! Health probes, the OpenAPI document and the Swagger UI sit outside that chain: they are
 //! never shed, rate limited or authenticated.
 
-pub(crate) mod accounts;
-pub(crate) mod customers;
-pub(crate) mod documents;
-pub(crate) mod health;
-pub(crate) mod keys;
-pub(crate) mod marketplace;
-pub(crate) mod orders;
-pub(crate) mod products;
-pub(crate) mod records;
-
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError, UrlencodedError};
 use actix_web::http::StatusCode;
 use actix_web::http::header;
@@ -38,7 +30,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::body::Requires;
 use crate::error::ApiError;
 use crate::negotiate::{Format, envelope_errors, negotiate_errors, render};
-use crate::{AppState, HttpConfig};
+use crate::{AppState, HttpConfig, access, catalog, credit, customers, documents, health};
 
 /// Registers everything (see [`crate::configure`]).
 pub(crate) fn register(
@@ -72,17 +64,17 @@ pub(crate) fn register(
                 .wrap(from_fn(crate::deadline::deadline))
                 .wrap(from_fn(crate::shed::shed))
                 .wrap(from_fn(negotiate_errors))
-                .configure(customers::register)
-                .configure(documents::register)
-                .configure(accounts::register)
-                .configure(records::categories::register)
-                .configure(records::segmentations::register)
-                .configure(records::payment_types::register)
-                .configure(records::regions::register)
-                .configure(records::currencies::register)
-                .configure(records::users::register)
-                .configure(keys::register)
-                .configure(products::register),
+                .configure(customers::handlers::register)
+                .configure(documents::handlers::register)
+                .configure(credit::handlers::register)
+                .configure(customers::records::categories::register)
+                .configure(customers::records::segmentations::register)
+                .configure(customers::records::payment_types::register)
+                .configure(customers::records::regions::register)
+                .configure(customers::records::currencies::register)
+                .configure(customers::records::users::register)
+                .configure(access::handlers::register)
+                .configure(catalog::products::register),
         )
         .service(
             // The marketplace renders its errors as `<x>_response` envelopes, not the back office's.
@@ -92,8 +84,8 @@ pub(crate) fn register(
                 .wrap(from_fn(crate::deadline::deadline))
                 .wrap(from_fn(crate::shed::shed))
                 .wrap(from_fn(envelope_errors))
-                .configure(marketplace::register)
-                .configure(orders::register)
+                .configure(catalog::marketplace::register)
+                .configure(catalog::orders::register)
                 .default_service(web::to(no_route)),
         )
         .service(

@@ -10,7 +10,7 @@ use credence_domain::access::scope::Function;
 use crate::AppState;
 use crate::body::{Body, authorize};
 use crate::caller::Caller;
-use crate::dto::records::RecordResource;
+use crate::customers::records_dto::RecordResource;
 use crate::dto::{BASE, ListDto, SuccessDto};
 use crate::error::ApiError;
 use crate::negotiate::Reply;
@@ -102,7 +102,7 @@ macro_rules! record_routes {
             use crate::caller::Caller;
             use crate::dto::ListDto;
             use crate::dto::SuccessDto;
-            use crate::dto::records::$dto;
+            use crate::customers::records_dto::$dto;
             use crate::error::{ApiError, ErrorBody};
             use crate::negotiate::Reply;
             use crate::openapi::{PageParams, RecordForm};

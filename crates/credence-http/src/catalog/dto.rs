@@ -6,7 +6,7 @@
 //! elements), so the two formats cannot disagree on content. The back office writes the
 //! product's detail representation plus `price` and `currency`, as plain back-office bodies.
 //!
-//! Amounts are exact JSON numbers at the currency's scale ([`super::exact`]), never `f64`.
+//! Amounts are exact JSON numbers at the currency's scale ([`crate::dto::exact`]), never `f64`.
 
 use credence_domain::catalog::{
     AttributeKind, AttributeValue, Localized, Product, ProductAttribute, Task, TaskTemplate,
@@ -15,8 +15,8 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
-use super::marketplace::{BASE, LinkRelDto, RequestStatusDto};
-use super::{PagingDto, exact, timestamp};
+use super::marketplace_dto::{BASE, LinkRelDto, RequestStatusDto};
+use crate::dto::{PagingDto, exact, timestamp};
 
 /// Localized texts as `{"en": "..", "de": ".."}`, in the order en, de, fr.
 pub(crate) fn texts(localized: &Localized) -> Map<String, Value> {
@@ -220,7 +220,7 @@ impl From<&Product> for BackOfficeProductDto {
             attributes: product.attributes.iter().map(Into::into).collect(),
             price: exact(product.price.amount()),
             currency: product.price.currency().code().to_owned(),
-            href: super::href("products", product.code.as_str()),
+            href: crate::dto::href("products", product.code.as_str()),
         }
     }
 }

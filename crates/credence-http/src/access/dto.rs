@@ -5,7 +5,7 @@ use credence_domain::access::credentials::ApiKey;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{BASE, timestamp};
+use crate::dto::{BASE, timestamp};
 
 /// A key as listed.
 #[derive(Debug, Clone, Serialize, ToSchema)]

@@ -12,8 +12,8 @@ use credence_domain::customers::{
 use credence_domain::field::Field;
 use utoipa::ToSchema;
 
-use super::input::{contacts, customer_projects, documents, payment_types, scalar};
 use crate::body::{BodyFields, IMAGE_PART};
+use crate::input::{contacts, customer_projects, documents, payment_types, scalar};
 use credence_domain::Principal;
 
 use crate::openapi::{ContactForm, DocumentLinkForm, PaymentTypeRef, ProjectForm};

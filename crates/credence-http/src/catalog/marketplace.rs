@@ -8,7 +8,7 @@ use actix_web::web;
 
 use crate::AppState;
 use crate::caller::Caller;
-use crate::dto::marketplace::{CustomerEnvelopeDto, customer_views};
+use crate::catalog::marketplace_dto::{CustomerEnvelopeDto, customer_views};
 use crate::error::ApiError;
 use crate::negotiate::Reply;
 

@@ -20,11 +20,11 @@ use serde::Serialize;
 use crate::AppState;
 use crate::body::{Body, authorize};
 use crate::caller::Caller;
+use crate::credit::dto::{AccountDto, LedgerEntryDto, QuoteDto, ReservationDto};
 use crate::dto::ListDto;
-use crate::dto::account::{AccountDto, LedgerEntryDto, QuoteDto, ReservationDto};
-use crate::dto::input::{amount, given, required_amount};
 use crate::error::{ApiError, ErrorBody};
 use crate::idempotency::once;
+use crate::input::{amount, given, required_amount};
 use crate::negotiate::Reply;
 use crate::openapi::{
     AdjustmentForm, CaptureForm, CreditLimitForm, PageParams, PostingForm, QuoteForm,

@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::account::money;
+use crate::credit::dto::money;
 
 /// The base path of the marketplace API.
 pub(crate) const BASE: &str = "/api/marketplace/v2";

@@ -14,10 +14,10 @@ use credence_domain::input::{InputError, parse_decimal};
 use rust_decimal::Decimal;
 use serde_json::Value;
 
-use super::customer_form::ContactText;
-#[cfg(test)]
-use super::customer_form::customer_text;
 use crate::body::{BodyFields, RawField};
+use crate::customers::form::ContactText;
+#[cfg(test)]
+use crate::customers::form::customer_text;
 use crate::strict::json_text;
 
 /// A scalar field: absent, `null`, or its text.

@@ -16,9 +16,9 @@ use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::account::AccountAmounts;
-use super::document::DocumentDto;
-use super::{BASE, exact, href, timestamp};
+use crate::credit::dto::AccountAmounts;
+use crate::documents::dto::DocumentDto;
+use crate::dto::{BASE, exact, href, timestamp};
 
 /// A row another resource points to: `{id, reference, name, href}`.
 #[derive(Debug, Clone, Serialize, ToSchema)]

@@ -1,28 +1,19 @@
-//! DTOs: the API's wire shapes, built from domain values by `From` conversions (out)
-//! and fallible functions over [`crate::body::BodyFields`] (in). Nothing here does I/O.
+//! The wire shapes every capability shares: paging, lists, the delete answer, the health
+//! body, and the helpers that write timestamps, `href`s and amounts. Each capability's own
+//! DTOs live beside its handlers (`customers/dto.rs`, `credit/dto.rs`, ...), built from
+//! domain values by `From` conversions (out); bodies are read by fallible functions over
+//! [`crate::body::BodyFields`] (in: [`crate::input`] and each capability's own readers).
+//! Nothing here does I/O.
 //!
 //! Amounts are written as exact JSON numbers (`5000.00`, never through `f64`): the DTO holds
 //! a `serde_json::Number` made from the decimal's text, which `arbitrary_precision` writes
 //! verbatim; the XML writer prints the same text.
-
-pub(crate) mod account;
-pub(crate) mod catalog;
-pub(crate) mod catalog_input;
-pub(crate) mod customer;
-pub(crate) mod customer_form;
-pub(crate) mod document;
-pub(crate) mod input;
-pub(crate) mod keys;
-pub(crate) mod marketplace;
-pub(crate) mod records;
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
-
-pub(crate) use customer::CustomerDto;
 
 /// The base path of the back-office API.
 pub(crate) const BASE: &str = "/api/v1.0";

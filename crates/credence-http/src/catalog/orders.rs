@@ -17,14 +17,14 @@ use credence_domain::input::InputError;
 use crate::AppState;
 use crate::body::Body;
 use crate::caller::Caller;
-use crate::dto::catalog::{
+use crate::catalog::dto::{
     ProductDto, ProductEnvelopeDto, ProductIndexDto, ProductResponseDto, ProductsEnvelopeDto,
     ProductsResponseDto, TaskDto, TaskEnvelopeDto, TaskResponseDto, TaskTemplateDto,
     TaskTemplateEnvelopeDto, TaskTemplateResponseDto, TaskTemplatesEnvelopeDto,
     TaskTemplatesResponseDto, TasksEnvelopeDto, TasksResponseDto,
 };
-use crate::dto::catalog_input::{submit_task as task_order, template_draft};
-use crate::dto::marketplace::{BASE, RequestStatusDto};
+use crate::catalog::input::{submit_task as task_order, template_draft};
+use crate::catalog::marketplace_dto::{BASE, RequestStatusDto};
 use crate::error::ApiError;
 use crate::idempotency::once;
 use crate::negotiate::Reply;

@@ -24,9 +24,9 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::body::{Body, DOCUMENT_PART};
 use crate::caller::Caller;
-use crate::dto::document::{DocumentDto, UploadDto};
-use crate::dto::input::document_metadata;
+use crate::documents::dto::{DocumentDto, UploadDto};
 use crate::error::{ApiError, ErrorBody};
+use crate::input::document_metadata;
 use crate::negotiate::Reply;
 use crate::openapi::{DocumentMetadataForm, DocumentUploadForm, FileBytes};
 

@@ -18,11 +18,11 @@ use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::{exact, href};
 use crate::Services;
 use crate::body::BodyFields;
-use crate::dto::input::{given, scalar};
+use crate::dto::{exact, href};
 use crate::error::ApiError;
+use crate::input::{given, scalar};
 
 /// A customer category.
 #[derive(Debug, Clone, Serialize, ToSchema)]

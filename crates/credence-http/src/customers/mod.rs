@@ -1,0 +1,9 @@
+//! Customers on the wire: the customer routes (projects included) and their representation,
+//! the customer body as a client writes it, and the reference-data routes (categories,
+//! segmentations, payment types, regions, currencies, users) with their DTOs.
+
+pub(crate) mod dto;
+pub(crate) mod form;
+pub(crate) mod handlers;
+pub(crate) mod records;
+pub(crate) mod records_dto;
