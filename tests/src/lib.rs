@@ -14,7 +14,7 @@ use credence_server::Application;
 use credence_server::config::{Config, Secret};
 use credence_store::test_support::TestDb;
 use reqwest::{Client, Method, RequestBuilder, Response};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// The admin key every test application is started with (`CREDENCE_ADMIN_KEY`); the
 /// default client of [`TestApp`] presents it.
@@ -192,6 +192,18 @@ impl TestApp {
     pub async fn create_customer(&self, body: &Value) -> Value {
         let response = self.post_json("/api/v1.0/customers", body).await;
         expect_json(response, 201).await
+    }
+
+    /// Creates a user of `role` bound to `customer` and returns a new key's secret.
+    ///
+    /// # Panics
+    /// Unless both are created.
+    pub async fn key_for(&self, role: &str, customer: &Value) -> String {
+        let user = json!({"reference": format!("{role}-user"), "name": role, "role": role, "customerId": customer["id"]});
+        let user = expect_json(self.post_json("/api/v1.0/users", &user).await, 201).await;
+        let path = format!("/api/v1.0/users/{}/keys", user["id"]);
+        let key = expect_json(self.post_json(&path, &json!({"name": "test"})).await, 201).await;
+        key["secret"].as_str().expect("a secret").to_owned()
     }
 }
 

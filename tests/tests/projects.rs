@@ -164,20 +164,7 @@ async fn projects_are_validated_and_scoped(app: TestApp) {
             &json!({"reference": "O", "name": "Out", "customerProjects": [{"name": "Outside"}]}),
         )
         .await;
-    let user = json!({"reference": "reseller-user", "name": "reseller", "role": "reseller", "customerId": root["id"]});
-    let user = expect_json(app.post_json("/api/v1.0/users", &user).await, 201).await;
-    let key = expect_json(
-        app.post_json(
-            &format!("/api/v1.0/users/{}/keys", user["id"]),
-            &json!({"name": "test"}),
-        )
-        .await,
-        201,
-    )
-    .await["secret"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let key = app.key_for("reseller", &root).await;
     let in_path = format!("/api/v1.0/customers/{}/projects", inside["id"]);
     let listed = app
         .with_key(&key, Method::GET, &in_path)

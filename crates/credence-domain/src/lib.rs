@@ -11,6 +11,7 @@ pub mod catalog;
 pub mod credit;
 pub mod customers;
 pub mod documents;
+pub mod events;
 pub mod field;
 #[cfg(feature = "fixtures")]
 pub mod fixtures;

@@ -10,6 +10,7 @@ pub use crate::catalog::ports::*;
 pub use crate::credit::ports::*;
 pub use crate::customers::ports::*;
 pub use crate::documents::ports::*;
+pub use crate::events::ports::*;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};

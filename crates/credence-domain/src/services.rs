@@ -20,3 +20,4 @@ pub use crate::customers::service::{
     ListCustomersError, ProjectError, ReferencePorts, Saved, UpdateCustomerError,
 };
 pub use crate::documents::service::{Content, DocumentError, DocumentService, Media, ORPHAN_GRACE};
+pub use crate::events::{EventError, EventService};

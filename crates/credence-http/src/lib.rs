@@ -22,6 +22,7 @@ mod catalog;
 mod credit;
 mod customers;
 mod documents;
+mod events;
 
 // What the capabilities share.
 mod access_log;
@@ -53,12 +54,14 @@ use credence_domain::customers::reference_data::{
 use credence_domain::ports::IdempotencyStore;
 use credence_domain::ports::Readiness;
 use credence_domain::services::{
-    AccountService, AuthService, CustomerService, DocumentService, OrderService, RecordService,
+    AccountService, AuthService, CustomerService, DocumentService, EventService, OrderService,
+    RecordService,
 };
 
 pub use access_log::{RequestSpan, access_log};
 pub use caller::Caller;
 pub use error::{ApiError, ErrorBody};
+pub use events::EventJson;
 pub use gate::Gate;
 pub use lifecycle::Lifecycle;
 pub use openapi::openapi;
@@ -78,6 +81,8 @@ pub struct Services {
     pub documents: DocumentService,
     /// Products, task templates and tasks.
     pub orders: OrderService,
+    /// The event feed.
+    pub events: EventService,
     /// Customer categories.
     pub categories: RecordService<Category>,
     /// Customer segmentations.

@@ -24,7 +24,7 @@ use crate::customers::records_dto::{CategoryDto, CurrencyDto, LabelDto, RegionDt
 use crate::documents::dto::{DocumentDto, UploadDto};
 use crate::dto::{HealthDto, PagingDto, SuccessDto};
 use crate::error::ErrorBody;
-use crate::{access, catalog, credit, customers, documents, health};
+use crate::{access, catalog, credit, customers, documents, events, health};
 
 /// A payment type named in a customer body: `{"id": 7}` (a reference with `useExternalId`).
 #[derive(ToSchema)]
@@ -514,6 +514,8 @@ pub(crate) struct CustomerSearchParams {
         access::handlers::list_keys,
         access::handlers::create_key,
         access::handlers::revoke_key,
+        events::handlers::list_events,
+        events::handlers::show_event,
         health::get_liveness,
         health::get_readiness,
     ),
@@ -594,6 +596,11 @@ pub(crate) struct CustomerSearchParams {
         CodeForm,
         TaskForm,
         TaskStateForm,
+        events::dto::EventDto,
+        events::dto::EventDataDto,
+        events::dto::EventListDto,
+        events::dto::RefusalDto,
+        events::dto::ThresholdDto,
     )),
     modifiers(&Credentials),
     security(("bearer" = []), ("apiKey" = []), ("basic" = []))

@@ -80,11 +80,11 @@ impl Params {
     }
 
     /// The last non-blank value given for `name`.
-    fn non_blank(&self, name: &str) -> Option<&str> {
+    pub(crate) fn non_blank(&self, name: &str) -> Option<&str> {
         self.get(name).filter(|v| !v.trim().is_empty())
     }
 
-    fn int(&self, name: &'static str) -> Result<Option<i64>, ApiError> {
+    pub(crate) fn int(&self, name: &'static str) -> Result<Option<i64>, ApiError> {
         self.non_blank(name)
             .map(|v| {
                 v.trim()

@@ -30,7 +30,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::body::Requires;
 use crate::error::ApiError;
 use crate::negotiate::{Format, envelope_errors, negotiate_errors, render};
-use crate::{AppState, HttpConfig, access, catalog, credit, customers, documents, health};
+use crate::{AppState, HttpConfig, access, catalog, credit, customers, documents, events, health};
 
 /// Registers everything (see [`crate::configure`]).
 pub(crate) fn register(
@@ -74,6 +74,7 @@ pub(crate) fn register(
                 .configure(customers::records::currencies::register)
                 .configure(customers::records::users::register)
                 .configure(access::handlers::register)
+                .configure(events::handlers::register)
                 .configure(catalog::products::register),
         )
         .service(

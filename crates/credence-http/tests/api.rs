@@ -171,6 +171,10 @@ impl Mocks {
             accounts,
             orders,
             idempotency: Arc::new(self.idempotency),
+            events: credence_domain::services::EventService::new(
+                Arc::new(credence_domain::ports::MockEventFeed::new()),
+                Arc::clone(&customers),
+            ),
             documents: DocumentService::new(
                 Arc::clone(&customers),
                 media.clone(),
@@ -2583,7 +2587,7 @@ async fn documents_attach_and_detach_with_empty_bodies() {
     mocks
         .documents
         .expect_detach()
-        .returning(|customer, uuid| Ok(customer == CustomerId(256) && uuid == STORED));
+        .returning(|customer, uuid, _| Ok(customer == CustomerId(256) && uuid == STORED));
     let app = app!(mocks);
     let path = format!("/api/v1.0/customers/256/documents/{STORED}");
     for request in [

@@ -146,6 +146,10 @@ fn services(
         ),
         accounts,
         idempotency: Arc::new(MockIdempotencyStore::new()),
+        events: credence_domain::services::EventService::new(
+            Arc::new(credence_domain::ports::MockEventFeed::new()),
+            Arc::clone(&customers),
+        ),
         documents: DocumentService::new(Arc::clone(&customers), media.clone(), Arc::clone(&clock)),
         customers: CustomerService::new(
             customers,

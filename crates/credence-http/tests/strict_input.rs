@@ -183,6 +183,10 @@ fn services() -> Services {
         accounts,
         orders,
         idempotency: Arc::new(idempotency),
+        events: credence_domain::services::EventService::new(
+            Arc::new(credence_domain::ports::MockEventFeed::new()),
+            Arc::clone(&customers),
+        ),
         documents: DocumentService::new(Arc::clone(&customers), media.clone(), Arc::clone(&clock)),
         customers: CustomerService::new(
             customers,

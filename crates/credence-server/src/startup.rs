@@ -13,11 +13,11 @@ use credence_domain::Settings;
 use credence_domain::documents::DocumentLimits;
 use credence_domain::ports::{BlobStore, Clock, SystemClock};
 use credence_domain::services::{
-    AccountService, AuthService, CustomerService, DocumentService, Media, OrderService,
-    RecordService, ReferencePorts,
+    AccountService, AuthService, CustomerService, DocumentService, EventService, Media,
+    OrderService, RecordService, ReferencePorts,
 };
 use credence_domain::values::CurrencyCode;
-use credence_http::{HttpConfig, Lifecycle, Services};
+use credence_http::{EventJson, HttpConfig, Lifecycle, Services};
 use credence_media::ImageCodec;
 use credence_store::{Database, FsBlobStore, PoolOptions, Store};
 
@@ -76,7 +76,11 @@ fn organization_currency(config: &Config) -> anyhow::Result<CurrencyCode> {
 /// When the configured currency is not ISO 4217.
 pub fn services(config: &Config, database: Database) -> anyhow::Result<Services> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let store = Arc::new(Store::new(database).with_clock(clock.clone()));
+    let store = Arc::new(
+        Store::new(database)
+            .with_clock(clock.clone())
+            .with_event_encoder(Arc::new(EventJson::new(config.organization.clone()))),
+    );
     let settings = Settings {
         organization: config.organization.clone(),
         currency: organization_currency(config)?,
@@ -122,6 +126,7 @@ pub fn services(config: &Config, database: Database) -> anyhow::Result<Services>
             clock.clone(),
         ),
         accounts,
+        events: EventService::new(store.clone(), store.clone()),
         idempotency: store.clone(),
         auth: AuthService::new(
             store.clone(),

@@ -33,6 +33,7 @@ use credence_domain::credit::{
     CreditAccount, CreditRefused, EntryKind, LedgerEntry, Money, Reservation, ReservationId,
     ReservationStatus,
 };
+use credence_domain::events::{EventObject, EventType};
 use credence_domain::ids::{CustomerId, UserId};
 use credence_domain::listing::{Page, PageRequest};
 use credence_domain::ports::{
@@ -47,6 +48,7 @@ use crate::credit::fixed_statements::{LiveAccountAt, LiveAccountsAt, Reserve};
 use crate::customers::to_db_time;
 use crate::database::{AnyConnection, Backend};
 use crate::error::Failure;
+use crate::events::Outbox;
 use crate::schema::{accounts, credit_limit_history, customers, ledger_entries, reservations};
 
 mod admission;
@@ -91,7 +93,7 @@ pub(crate) fn insert_entry(
             balance_after,
             reserved_after,
             description: m.description,
-            reservation_id: m.reservation,
+            reservation_id: m.reservation.map(|r| r.id.0),
             user_id: m.user,
             at: m.at,
             idempotency: m.idempotency,
@@ -99,7 +101,7 @@ pub(crate) fn insert_entry(
         .returning(ledger_entries::id)
         .get_result(conn)?;
     let money = |minor| Money::from_minor(minor, m.currency);
-    Ok(LedgerEntry {
+    let entry = LedgerEntry {
         id,
         account: CustomerId(m.account),
         kind: m.kind,
@@ -108,10 +110,35 @@ pub(crate) fn insert_entry(
         balance_after: money(balance_after),
         reserved_after: money(reserved_after),
         description: m.description.map(str::to_owned),
-        reservation: m.reservation.map(ReservationId),
+        reservation: m.reservation.map(|r| r.id),
         user: m.user.map(UserId),
         at: m.at.and_utc(),
-    })
+    };
+    let (kind, object) = match (m.kind, m.reservation) {
+        (EntryKind::Payment, _) => (EventType::AccountPayment, EventObject::Entry(&entry)),
+        (EntryKind::Charge, _) => (EventType::AccountCharge, EventObject::Entry(&entry)),
+        (EntryKind::Adjustment, _) => (EventType::AccountAdjustment, EventObject::Entry(&entry)),
+        (EntryKind::Reservation, Some(r)) => {
+            (EventType::ReservationAdmitted, EventObject::Reservation(r))
+        }
+        (EntryKind::Capture, Some(r)) => {
+            (EventType::ReservationCaptured, EventObject::Reservation(r))
+        }
+        (EntryKind::Release, Some(r)) => {
+            (EventType::ReservationReleased, EventObject::Reservation(r))
+        }
+        (EntryKind::Expiry, Some(r)) => {
+            (EventType::ReservationExpired, EventObject::Reservation(r))
+        }
+        (kind, None) => {
+            return Err(Failure::Broken(format!(
+                "a {} entry without its reservation",
+                kind.as_str()
+            )));
+        }
+    };
+    m.outbox.record(conn, kind, entry.account, object, m.at)?;
+    Ok(entry)
 }
 
 /// Moves an account and writes its entry; `None` when the account does not exist. A movement
@@ -162,6 +189,7 @@ fn load_reservation(conn: &mut AnyConnection, id: i64) -> Result<Option<Reservat
 /// reservation is locked after its account, as everywhere.
 fn expire(
     conn: &mut AnyConnection,
+    outbox: &Outbox<'_>,
     id: i64,
     account: &AccountRow,
     amount: i64,
@@ -184,19 +212,24 @@ fn expire(
     let negated = amount
         .checked_neg()
         .ok_or_else(|| overflow(account.customer_id))?;
+    let currency = account.currency()?;
+    let expired = load_reservation(conn, id)?
+        .ok_or_else(|| Failure::corrupt("reservation", "vanished during its expiry"))?
+        .into_domain(currency)?;
     apply(
         conn,
         &Movement {
             account: account.customer_id,
-            currency: account.currency()?,
+            currency,
             kind: EntryKind::Expiry,
             balance_delta: 0,
             reserved_delta: negated,
             description: None,
-            reservation: Some(id),
+            reservation: Some(&expired),
             user: None,
             at: now,
             idempotency: None,
+            outbox,
         },
     )?
     .ok_or_else(|| Failure::corrupt("reservation", format!("{id} has no account")))?;
@@ -234,11 +267,12 @@ fn due_reservations(
 /// holds the account's lock, whose row this is.
 pub(crate) fn expire_account(
     conn: &mut AnyConnection,
+    outbox: &Outbox<'_>,
     account: &AccountRow,
     now: NaiveDateTime,
 ) -> Result<(), Failure> {
     for (id, _, amount) in due_reservations(conn, Some(account.customer_id), now, i64::MAX)? {
-        expire(conn, id, account, amount, now)?;
+        expire(conn, outbox, id, account, amount, now)?;
     }
     Ok(())
 }
@@ -338,6 +372,47 @@ fn total(count: i64) -> u64 {
     u64::try_from(count).unwrap_or(0)
 }
 
+impl Store {
+    /// Passes an admission's error on, first recording a credit refusal's event in a
+    /// transaction of its own: the admission's own transaction moved nothing for it (and a
+    /// task's rolled back), but other systems learn of every refusal. When that write fails,
+    /// the refusal still stands and the failure is logged.
+    pub(crate) async fn refused(&self, admission: &Admission, error: AdmitError) -> AdmitError {
+        let AdmitError::Refused(refused) = &error else {
+            return error;
+        };
+        let refusal = credence_domain::events::Refusal {
+            account: admission.account,
+            customer: admission.customer,
+            requested: refused.requested,
+            available: refused.available,
+            description: admission.description.clone(),
+            at: admission.now,
+        };
+        let events = self.events.clone();
+        let written = self
+            .database()
+            .write(move |conn| {
+                Outbox::open(conn, &*events, &[refusal.account])?.record(
+                    conn,
+                    EventType::ReservationRefused,
+                    refusal.account,
+                    EventObject::Refusal(&refusal),
+                    to_db_time(refusal.at),
+                )
+            })
+            .await;
+        if let Err(failure) = written {
+            tracing::warn!(
+                error = ?failure,
+                account = admission.account.get(),
+                "the event of a credit refusal could not be written"
+            );
+        }
+        error
+    }
+}
+
 #[async_trait]
 impl AccountLedger for Store {
     async fn account(
@@ -360,9 +435,14 @@ impl AccountLedger for Store {
     }
 
     async fn admit(&self, admission: &Admission) -> Result<Reservation, AdmitError> {
-        self.admissions
-            .admit(self.database(), admission.clone())
+        match self
+            .admissions
+            .admit(self.database(), &self.events, admission.clone())
             .await
+        {
+            Err(error) => Err(self.refused(admission, error).await),
+            admitted => admitted,
+        }
     }
 
     async fn capture(
@@ -376,16 +456,21 @@ impl AccountLedger for Store {
     ) -> Result<Reservation, SettleError> {
         let now = to_db_time(now);
         let user = user.map(UserId::get);
+        let events = self.events.clone();
         self.database()
             .write(move |conn| {
+                let outbox = Outbox::open(conn, &*events, &[account])?;
                 settle_in(
                     conn,
+                    &outbox,
                     account.get(),
                     reservation.0,
                     Some(amount),
-                    user,
-                    now,
-                    idempotency.as_deref(),
+                    Closing {
+                        user,
+                        now,
+                        idempotency: idempotency.as_deref(),
+                    },
                 )
             })
             .await
@@ -403,16 +488,21 @@ impl AccountLedger for Store {
     ) -> Result<Reservation, SettleError> {
         let now = to_db_time(now);
         let user = user.map(UserId::get);
+        let events = self.events.clone();
         self.database()
             .write(move |conn| {
+                let outbox = Outbox::open(conn, &*events, &[account])?;
                 settle_in(
                     conn,
+                    &outbox,
                     account.get(),
                     reservation.0,
                     None,
-                    user,
-                    now,
-                    idempotency.as_deref(),
+                    Closing {
+                        user,
+                        now,
+                        idempotency: idempotency.as_deref(),
+                    },
                 )
             })
             .await
@@ -422,9 +512,11 @@ impl AccountLedger for Store {
 
     async fn post(&self, posting: &Posting) -> Result<LedgerEntry, AdmitError> {
         let tagged = posting.clone();
+        let events = self.events.clone();
         let result = self
             .database()
             .write(move |conn| {
+                let outbox = Outbox::open(conn, &*events, &[tagged.account])?;
                 if let Some(tag) = tagged.idempotency.as_deref()
                     && let Some(done) = entry_by_tag(conn, tag)?
                 {
@@ -443,6 +535,7 @@ impl AccountLedger for Store {
                         user: tagged.user.map(UserId::get),
                         at: to_db_time(tagged.now),
                         idempotency: tagged.idempotency.as_deref(),
+                        outbox: &outbox,
                     },
                 )
             })
@@ -472,9 +565,11 @@ impl AccountLedger for Store {
     ) -> Result<CreditAccount, AdmitError> {
         let now = to_db_time(now);
         let user = user.map(UserId::get);
+        let events = self.events.clone();
         self.database()
             .write(move |conn| {
-                if !set_limit(conn, account.get(), limit, user, now)? {
+                let outbox = Outbox::open(conn, &*events, &[account])?;
+                if !set_limit(conn, &outbox, account.get(), limit, user, now)? {
                     return Ok(None);
                 }
                 account_at(conn, account.get(), now)
@@ -557,11 +652,15 @@ impl AccountLedger for Store {
         // and the conditional update lets a racing sweeper take any of them first. The
         // account is locked before its reservation, as by every other writer.
         for (id, account, amount) in due {
+            let events = self.events.clone();
             if self
                 .database()
-                .write(move |conn| match lock_account(conn, account)? {
-                    Some(row) => expire(conn, id, &row, amount, now),
-                    None => Ok(false),
+                .write(move |conn| {
+                    let outbox = Outbox::open(conn, &*events, &[CustomerId(account)])?;
+                    match lock_account(conn, account)? {
+                        Some(row) => expire(conn, &outbox, id, &row, amount, now),
+                        None => Ok(false),
+                    }
                 })
                 .await?
             {

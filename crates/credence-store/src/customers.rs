@@ -21,6 +21,7 @@ use credence_domain::customers::{
 };
 use credence_domain::documents::Document;
 use credence_domain::documents::logo::LogoName;
+use credence_domain::events::{EventObject, EventType};
 use credence_domain::ids::{CustomerId, ProjectId, UserId};
 use credence_domain::listing::{Order, Page, TextPattern, TimeRange, fold};
 use credence_domain::ports::{
@@ -39,6 +40,7 @@ use crate::customers::records::{CategoryRow, PaymentTypeRow, RegionRow, Segmenta
 use crate::database::AnyConnection;
 use crate::documents::{apply_links, documents_of};
 use crate::error::{Failure, Outcome};
+use crate::events::Outbox;
 use crate::schema::{
     accounts, customer_categories, customer_contacts, customer_payment_types, customer_projects,
     customer_segmentations, customers, payment_types, regions, reservations, users,
@@ -237,6 +239,7 @@ fn create_account(
 /// changed currency, which only an account without money may follow.
 fn update_account(
     conn: &mut AnyConnection,
+    outbox: &Outbox<'_>,
     id: i64,
     data: &CustomerData,
     by: Option<UserId>,
@@ -256,7 +259,14 @@ fn update_account(
             ))
             .execute(conn)?;
     }
-    set_limit(conn, id, data.credit_limit, by.map(UserId::get), now)?;
+    set_limit(
+        conn,
+        outbox,
+        id,
+        data.credit_limit,
+        by.map(UserId::get),
+        now,
+    )?;
     Ok(())
 }
 
@@ -265,12 +275,13 @@ fn update_account(
 /// first: they no longer hold anything.
 fn check_account_idle(
     conn: &mut AnyConnection,
+    outbox: &Outbox<'_>,
     id: i64,
     now: NaiveDateTime,
 ) -> Result<(), Failure> {
     let account = lock_account(conn, id)?;
     if let Some(locked) = &account {
-        expire_account(conn, locked, now)?;
+        expire_account(conn, outbox, locked, now)?;
     }
     let open: i64 = reservations::table
         .filter(reservations::status.eq("open"))
@@ -332,6 +343,7 @@ impl CustomerRepository for Store {
 
     async fn insert(&self, customer: &NewCustomer) -> Result<Customer, WriteError> {
         let customer = customer.clone();
+        let events = self.events.clone();
         Ok(self
             .database()
             .write(move |conn| {
@@ -348,9 +360,20 @@ impl CustomerRepository for Store {
                 write_children(conn, id, &customer.data)?;
                 write_terms(conn, id, &customer.data)?;
                 create_account(conn, id, &customer.data, to_db_time(customer.now))?;
-                apply_links(conn, id, &customer.links, customer.now)?;
-                get_customer(conn, &CustomerKey::Id(CustomerId(id)))?
-                    .ok_or_else(|| Failure::corrupt("customer", "vanished right after its insert"))
+                let outbox = Outbox::for_new_customer(&*events, CustomerId(id));
+                apply_links(conn, &outbox, id, &customer.links, customer.now)?;
+                let created =
+                    get_customer(conn, &CustomerKey::Id(CustomerId(id)))?.ok_or_else(|| {
+                        Failure::corrupt("customer", "vanished right after its insert")
+                    })?;
+                outbox.record(
+                    conn,
+                    EventType::CustomerCreated,
+                    created.id,
+                    EventObject::Customer(&created),
+                    to_db_time(customer.now),
+                )?;
+                Ok(created)
             })
             .await?)
     }
@@ -365,9 +388,11 @@ impl CustomerRepository for Store {
     ) -> Result<Option<Customer>, WriteError> {
         let data = data.clone();
         let links = links.clone();
+        let events = self.events.clone();
         Ok(self
             .database()
             .write(move |conn| {
+                let outbox = Outbox::open(conn, &*events, &[id])?;
                 check_parent(conn, &data)?;
                 let fields = CustomerFields::new(&data, now);
                 let updated = diesel::update(
@@ -382,20 +407,35 @@ impl CustomerRepository for Store {
                 }
                 write_children(conn, id.get(), &data)?;
                 write_terms(conn, id.get(), &data)?;
-                update_account(conn, id.get(), &data, by, to_db_time(now))?;
-                apply_links(conn, id.get(), &links, now)?;
-                get_customer(conn, &CustomerKey::Id(id))
+                update_account(conn, &outbox, id.get(), &data, by, to_db_time(now))?;
+                apply_links(conn, &outbox, id.get(), &links, now)?;
+                let updated = get_customer(conn, &CustomerKey::Id(id))?.ok_or_else(|| {
+                    Failure::corrupt("customer", "vanished right after its update")
+                })?;
+                outbox.record(
+                    conn,
+                    EventType::CustomerUpdated,
+                    id,
+                    EventObject::Customer(&updated),
+                    to_db_time(now),
+                )?;
+                Ok(Some(updated))
             })
             .await?)
     }
 
     async fn archive(&self, id: CustomerId, now: DateTime<Utc>) -> Result<bool, RemoveError> {
+        let events = self.events.clone();
         Ok(self
             .database()
             .write(move |conn| {
+                let outbox = Outbox::open(conn, &*events, &[id])?;
                 if !lock_live_customer(conn, id.get(), true)? {
                     return Ok(false);
                 }
+                // The customer as it was: the event shows what was deleted.
+                let deleted = get_customer(conn, &CustomerKey::Id(id))?
+                    .ok_or_else(|| Failure::corrupt("customer", "vanished while locked"))?;
                 let children: i64 = live()
                     .filter(customers::parent_id.eq(id.get()))
                     .count()
@@ -403,12 +443,19 @@ impl CustomerRepository for Store {
                 if children > 0 {
                     return Err(Failure::Refused(Outcome::InUse));
                 }
-                check_account_idle(conn, id.get(), to_db_time(now))?;
+                check_account_idle(conn, &outbox, id.get(), to_db_time(now))?;
                 diesel::update(customers::table.filter(customers::id.eq(id.get())))
                     .set(customers::archived_at.eq(Some(to_db_time(now))))
                     .execute(conn)?;
                 // Archived customers leave the search.
                 delete_terms(conn, id.get())?;
+                outbox.record(
+                    conn,
+                    EventType::CustomerDeleted,
+                    id,
+                    EventObject::Customer(&deleted),
+                    to_db_time(now),
+                )?;
                 Ok(true)
             })
             .await?)

@@ -17,6 +17,7 @@ use credence_domain::documents::logo::LogoName;
 use credence_domain::documents::{
     BlobKey, Document, DocumentContent, ExternalUrl, FileName, MimeType,
 };
+use credence_domain::events::{EventEncoder, EventObject, EventType};
 use credence_domain::ids::{CustomerId, UserId};
 use credence_domain::ports::{AttachError, DocumentLinks, DocumentStore, StoreError};
 use credence_domain::values::FreeText;
@@ -27,6 +28,7 @@ use crate::Store;
 use crate::customers::{lock_live_customer, to_db_time};
 use crate::database::{AnyConnection, Database};
 use crate::error::{Failure, Outcome};
+use crate::events::Outbox;
 use crate::schema::{customer_documents, customers, documents};
 
 /// A `documents` row, read and written whole.
@@ -129,8 +131,10 @@ fn insert_document(conn: &mut AnyConnection, document: &Document) -> Result<(), 
     Ok(())
 }
 
+/// Attaches a document to a customer, with its event.
 fn link(
     conn: &mut AnyConnection,
+    outbox: &Outbox<'_>,
     customer: i64,
     uuid: String,
     now: NaiveDateTime,
@@ -138,11 +142,41 @@ fn link(
     diesel::insert_into(customer_documents::table)
         .values((
             customer_documents::customer_id.eq(customer),
-            customer_documents::document_uuid.eq(uuid),
+            customer_documents::document_uuid.eq(&uuid),
             customer_documents::attached_at.eq(now),
         ))
         .execute(conn)?;
-    Ok(())
+    document_event(
+        conn,
+        outbox,
+        EventType::DocumentAttached,
+        customer,
+        &uuid,
+        now,
+    )
+}
+
+/// Records what happened to a customer's document, the document as it is.
+fn document_event(
+    conn: &mut AnyConnection,
+    outbox: &Outbox<'_>,
+    kind: EventType,
+    customer: i64,
+    uuid: &str,
+    now: NaiveDateTime,
+) -> Result<(), Failure> {
+    let document = documents::table
+        .find(uuid)
+        .select(DocumentRow::as_select())
+        .first(conn)?
+        .into_domain()?;
+    outbox.record(
+        conn,
+        kind,
+        CustomerId(customer),
+        EventObject::Document(&document),
+        now,
+    )
 }
 
 fn attached_count(conn: &mut AnyConnection, customer: i64) -> Result<i64, Failure> {
@@ -184,6 +218,7 @@ pub(crate) fn documents_of(
 /// caller's transaction rolls back, customer fields included.
 pub(crate) fn apply_links(
     conn: &mut AnyConnection,
+    outbox: &Outbox<'_>,
     customer: i64,
     links: &DocumentLinks,
     now: DateTime<Utc>,
@@ -212,7 +247,7 @@ pub(crate) fn apply_links(
                 return Err(Failure::Refused(Outcome::UnknownDocument(*uuid)));
             }
             if attached.insert(key.clone()) {
-                link(conn, customer, key, now)?;
+                link(conn, outbox, customer, key, now)?;
             }
         }
     }
@@ -232,7 +267,7 @@ pub(crate) fn apply_links(
                 continue;
             }
             insert_document(conn, document)?;
-            link(conn, customer, document.uuid.to_string(), now)?;
+            link(conn, outbox, customer, document.uuid.to_string(), now)?;
         }
     }
     let count = attached_count(conn, customer)?;
@@ -244,6 +279,7 @@ pub(crate) fn apply_links(
 
 fn attach_document(
     conn: &mut AnyConnection,
+    outbox: &Outbox<'_>,
     customer: i64,
     uuid: Uuid,
     max: u32,
@@ -272,7 +308,7 @@ fn attach_document(
     if attached_count(conn, customer)? >= i64::from(max) {
         return Err(Failure::Refused(Outcome::TooManyDocuments));
     }
-    link(conn, customer, key, to_db_time(now))
+    link(conn, outbox, customer, key, to_db_time(now))
 }
 
 /// How many keys go into one `IN (...)` list (SQLite bounds the parameters of a statement).
@@ -337,6 +373,7 @@ fn referenced_keys(conn: &mut AnyConnection, keys: &[BlobKey]) -> Result<Vec<Blo
 #[derive(Debug, Clone)]
 pub(crate) struct DatabaseDocuments {
     database: Database,
+    events: Arc<dyn EventEncoder>,
 }
 
 impl Store {
@@ -345,6 +382,7 @@ impl Store {
     pub fn documents(&self) -> Arc<dyn DocumentStore> {
         Arc::new(DatabaseDocuments {
             database: self.database().clone(),
+            events: Arc::clone(&self.events),
         })
     }
 }
@@ -400,20 +438,41 @@ impl DocumentStore for DatabaseDocuments {
         max: u32,
         now: DateTime<Utc>,
     ) -> Result<(), AttachError> {
-        Ok(self
-            .database
-            .write(move |conn| attach_document(conn, customer.get(), uuid, max, now))
-            .await?)
-    }
-
-    async fn detach(&self, customer: CustomerId, uuid: Uuid) -> Result<bool, StoreError> {
+        let events = Arc::clone(&self.events);
         Ok(self
             .database
             .write(move |conn| {
-                let removed = diesel::delete(
-                    customer_documents::table.find((customer.get(), uuid.to_string())),
-                )
-                .execute(conn)?;
+                let outbox = Outbox::open(conn, &*events, &[customer])?;
+                attach_document(conn, &outbox, customer.get(), uuid, max, now)
+            })
+            .await?)
+    }
+
+    async fn detach(
+        &self,
+        customer: CustomerId,
+        uuid: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let events = Arc::clone(&self.events);
+        Ok(self
+            .database
+            .write(move |conn| {
+                let outbox = Outbox::open(conn, &*events, &[customer])?;
+                let key = uuid.to_string();
+                let removed =
+                    diesel::delete(customer_documents::table.find((customer.get(), &key)))
+                        .execute(conn)?;
+                if removed > 0 {
+                    document_event(
+                        conn,
+                        &outbox,
+                        EventType::DocumentDetached,
+                        customer.get(),
+                        &key,
+                        to_db_time(now),
+                    )?;
+                }
                 Ok(removed > 0)
             })
             .await?)

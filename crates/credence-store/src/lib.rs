@@ -16,12 +16,14 @@ mod customers;
 mod database;
 mod documents;
 mod error;
+mod events;
 mod schema;
 
 #[cfg(feature = "test-support")]
 pub mod test_support;
 
 use async_trait::async_trait;
+use credence_domain::events::EventEncoder;
 use credence_domain::ports::{Clock, Readiness, StoreError, SystemClock};
 use diesel::connection::SimpleConnection;
 
@@ -29,6 +31,7 @@ use diesel::connection::SimpleConnection;
 pub use database::HeldConnections;
 pub use database::{Backend, Database, PoolOptions, SetupError};
 pub use documents::blobs::FsBlobStore;
+pub use events::SkeletonEncoder;
 
 /// Every storage port, over one [`Database`]. Cheap to clone; share it as `Arc<dyn Port>`.
 /// Documents and blobs, whose methods share names with the customer port's, come as their
@@ -43,6 +46,8 @@ pub struct Store {
     account_reads: std::sync::Arc<credit::group_read::GroupRead>,
     /// The time of writes whose port gives none (`updated_at` columns).
     clock: std::sync::Arc<dyn Clock>,
+    /// Writes the objects of events, inside the changes' transactions.
+    events: std::sync::Arc<dyn EventEncoder>,
 }
 
 impl std::fmt::Debug for Store {
@@ -65,6 +70,7 @@ impl Store {
             )),
             account_reads: std::sync::Arc::default(),
             clock: std::sync::Arc::new(SystemClock),
+            events: std::sync::Arc::new(SkeletonEncoder),
             database,
         }
     }
@@ -73,6 +79,16 @@ impl Store {
     #[must_use]
     pub fn with_clock(self, clock: std::sync::Arc<dyn Clock>) -> Self {
         Self { clock, ..self }
+    }
+
+    /// The same store, writing the objects of events with `encoder` (the API's
+    /// representation, in the service).
+    #[must_use]
+    pub fn with_event_encoder(self, encoder: std::sync::Arc<dyn EventEncoder>) -> Self {
+        Self {
+            events: encoder,
+            ..self
+        }
     }
 
     /// Now, as the database stores it, for writes whose port gives no time.

@@ -318,6 +318,27 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    events (id) {
+        id -> BigInt,
+        tx -> BigInt,
+        #[sql_name = "type"]
+        kind -> Text,
+        customer_id -> BigInt,
+        customer_reference -> Text,
+        sequence -> BigInt,
+        object -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    event_sequences (customer_id) {
+        customer_id -> BigInt,
+        last -> BigInt,
+    }
+}
+
 diesel::joinable!(api_keys -> users (user_id));
 diesel::joinable!(customer_documents -> customers (customer_id));
 diesel::joinable!(customer_documents -> documents (document_uuid));
@@ -348,4 +369,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     blobs,
     documents,
     customer_documents,
+    events,
+    event_sequences,
 );

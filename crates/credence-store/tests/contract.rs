@@ -3676,9 +3676,9 @@ async fn documents_attach_detach_and_holders(store: Store) {
     assert!(cr(&store).archive(b.id, at(25)).await.unwrap());
     assert_eq!(docs.holders(d1.uuid).await.unwrap(), [a.id]);
 
-    assert!(docs.detach(a.id, d2.uuid).await.unwrap());
-    assert!(!docs.detach(a.id, d2.uuid).await.unwrap());
-    assert!(!docs.detach(a.id, d3.uuid).await.unwrap());
+    assert!(docs.detach(a.id, d2.uuid, Utc::now()).await.unwrap());
+    assert!(!docs.detach(a.id, d2.uuid, Utc::now()).await.unwrap());
+    assert!(!docs.detach(a.id, d3.uuid, Utc::now()).await.unwrap());
     assert_eq!(attached_uuids(&store, a.id).await, [d1.uuid]);
     assert_eq!(docs.holders(d2.uuid).await.unwrap(), []);
     // Detached, the document itself stays.

@@ -139,11 +139,17 @@ pub trait DocumentStore: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<(), AttachError>;
 
-    /// Detaches a document from a customer. Returns `false` when it was not attached.
+    /// Detaches a document from a customer at `now` (the time of its event). Returns `false`
+    /// when it was not attached.
     ///
     /// # Errors
     /// [`StoreError`] when the store fails.
-    async fn detach(&self, customer: CustomerId, uuid: Uuid) -> Result<bool, StoreError>;
+    async fn detach(
+        &self,
+        customer: CustomerId,
+        uuid: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
 
     /// The live customers a document is attached to.
     ///

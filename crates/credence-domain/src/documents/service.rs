@@ -307,7 +307,12 @@ impl DocumentService {
         uuid: Uuid,
     ) -> Result<(), DocumentError> {
         let customer = self.owner(principal, key).await?;
-        if self.media.documents.detach(customer.id, uuid).await? {
+        if self
+            .media
+            .documents
+            .detach(customer.id, uuid, self.clock.now())
+            .await?
+        {
             Ok(())
         } else {
             Err(DocumentError::DocumentNotFound(uuid))

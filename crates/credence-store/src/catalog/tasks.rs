@@ -14,6 +14,7 @@ use credence_domain::catalog::{
     ProductCode, Task, TaskDraft, TaskId, TaskState, TaskTemplate, TemplateDraft,
 };
 use credence_domain::credit::{Money, ReservationId};
+use credence_domain::events::{EventEncoder, EventObject, EventType};
 use credence_domain::ids::{CustomerId, UserId};
 use credence_domain::listing::{Page, PageRequest};
 use credence_domain::ports::{
@@ -27,11 +28,13 @@ use super::products::{
 };
 use crate::Store;
 use crate::credit::{
-    Refusal, Settle, admit_in, is_unique_violation, lock_account, reservation_by_tag, settle_in,
+    Closing, Refusal, Settle, admit_in, is_unique_violation, lock_account, reservation_by_tag,
+    settle_in,
 };
 use crate::customers::to_db_time;
 use crate::database::AnyConnection;
 use crate::error::Failure;
+use crate::events::Outbox;
 use crate::schema::{task_templates, tasks};
 
 type Db = <AnyConnection as Connection>::Backend;
@@ -159,10 +162,11 @@ fn task_of_tag(conn: &mut AnyConnection, reservation: i64) -> Result<Task, Failu
 /// Admits the task's cost and inserts the task, on one connection in one transaction.
 fn submit_in(
     conn: &mut AnyConnection,
+    outbox: &Outbox<'_>,
     draft: &TaskDraft,
     admission: &Admission,
 ) -> Result<Result<Task, Refusal>, Failure> {
-    let admitted = match admit_in(conn, admission)? {
+    let admitted = match admit_in(conn, outbox, admission)? {
         Ok(admitted) => admitted,
         Err(refusal) => return Ok(Err(refusal)),
     };
@@ -189,9 +193,16 @@ fn submit_in(
         ))
         .returning(tasks::id)
         .get_result(conn)?;
-    load_task(conn, id)?
-        .ok_or_else(|| Failure::corrupt("task", "vanished right after its insert"))
-        .map(Ok)
+    let task = load_task(conn, id)?
+        .ok_or_else(|| Failure::corrupt("task", "vanished right after its insert"))?;
+    outbox.record(
+        conn,
+        EventType::TaskSubmitted,
+        task.customer,
+        EventObject::Task(&task),
+        now,
+    )?;
+    Ok(Ok(task))
 }
 
 /// Why a move did not happen inside its transaction.
@@ -210,6 +221,7 @@ enum Unmoved {
 /// time, in this transaction.
 fn move_in(
     conn: &mut AnyConnection,
+    encoder: &dyn EventEncoder,
     id: i64,
     from: TaskState,
     to: TaskState,
@@ -218,14 +230,16 @@ fn move_in(
 ) -> Result<Result<Task, Unmoved>, Failure> {
     // The account before the task and its reservation, the order every writer of an account
     // keeps (a task's account never changes, so reading it unlocked is safe).
-    let Some(account) = tasks::table
+    let Some((account, customer)) = tasks::table
         .find(id)
-        .select(tasks::account_id)
-        .first::<i64>(conn)
+        .select((tasks::account_id, tasks::customer_id))
+        .first::<(i64, i64)>(conn)
         .optional()?
     else {
         return Ok(Err(Unmoved::NotFound));
     };
+    let outbox = Outbox::open(conn, encoder, &[CustomerId(account), CustomerId(customer)])?;
+    let outbox = &outbox;
     lock_account(conn, account)?;
     let moved = diesel::update(
         tasks::table
@@ -243,17 +257,23 @@ fn move_in(
     let capture = match to {
         TaskState::Finished => Some(None),
         TaskState::Cancelled => None,
-        TaskState::Submitted | TaskState::InProgress => return row.into_domain().map(Ok),
+        TaskState::Submitted | TaskState::InProgress => {
+            let task = row.into_domain()?;
+            return state_changed(conn, outbox, task, now).map(Ok);
+        }
     };
     let is_finish = capture.is_some();
     match settle_in(
         conn,
+        outbox,
         row.account_id,
         row.reservation_id,
         capture,
-        user,
-        now,
-        None,
+        Closing {
+            user,
+            now,
+            idempotency: None,
+        },
     )? {
         Ok(_) => {}
         Err(Settle::NotOpen) if is_finish => tracing::warn!(
@@ -272,9 +292,26 @@ fn move_in(
             ));
         }
     }
-    load_task(conn, id)?
-        .ok_or_else(|| Failure::corrupt("task", "vanished during its move"))
-        .map(Ok)
+    let task =
+        load_task(conn, id)?.ok_or_else(|| Failure::corrupt("task", "vanished during its move"))?;
+    state_changed(conn, outbox, task, now).map(Ok)
+}
+
+/// Records a task's move, after the reservation's own event when it settled one.
+fn state_changed(
+    conn: &mut AnyConnection,
+    outbox: &Outbox<'_>,
+    task: Task,
+    now: NaiveDateTime,
+) -> Result<Task, Failure> {
+    outbox.record(
+        conn,
+        EventType::TaskStateChanged,
+        task.customer,
+        EventObject::Task(&task),
+        now,
+    )?;
+    Ok(task)
 }
 
 fn filtered(filter: &TaskFilter) -> tasks::BoxedQuery<'static, Db> {
@@ -395,13 +432,18 @@ impl TaskBoard for Store {
 
     async fn submit(&self, task: &TaskDraft, admission: &Admission) -> Result<Task, AdmitError> {
         let (draft, tagged) = (task.clone(), admission.clone());
+        let events = self.events.clone();
         let result = self
             .database()
-            .write(move |conn| submit_in(conn, &draft, &tagged))
+            .write(move |conn| {
+                let parties = [tagged.account, tagged.customer, draft.customer];
+                let outbox = Outbox::open(conn, &*events, &parties)?;
+                submit_in(conn, &outbox, &draft, &tagged)
+            })
             .await;
         match result {
             Ok(Ok(task)) => Ok(task),
-            Ok(Err(refusal)) => Err(refusal.into()),
+            Ok(Err(refusal)) => Err(self.refused(admission, refusal.into()).await),
             // A racing twin with the same tag committed first (PostgreSQL): answer its task.
             Err(failure) if is_unique_violation(&failure) => {
                 let Some(tag) = admission.idempotency.clone() else {
@@ -464,9 +506,10 @@ impl TaskBoard for Store {
         now: DateTime<Utc>,
     ) -> Result<Task, MoveTaskError> {
         let (user, now) = (user.map(UserId::get), to_db_time(now));
+        let events = self.events.clone();
         match self
             .database()
-            .write(move |conn| move_in(conn, id.0, from, to, user, now))
+            .write(move |conn| move_in(conn, &*events, id.0, from, to, user, now))
             .await
         {
             Ok(Ok(task)) => Ok(task),

@@ -74,6 +74,7 @@ pub(crate) fn lock_live_parties(
 /// [`AccountLedger::admit`] and task submission both run exactly this.
 pub(crate) fn admit_in(
     conn: &mut AnyConnection,
+    outbox: &Outbox<'_>,
     admission: &Admission,
 ) -> Result<Result<Admitted, Refusal>, Failure> {
     if let Some(tag) = admission.idempotency.as_deref()
@@ -105,7 +106,7 @@ pub(crate) fn admit_in(
     if locked.currency()? != currency {
         return Err(other_currency(account, locked.currency()?, currency));
     }
-    expire_account(conn, &locked, now)?;
+    expire_account(conn, outbox, &locked, now)?;
     // The admission: check and reserve in one statement.
     let reserve = Reserve::new(account, cost, now);
     let after: Option<(i64, i64)> = match conn {
@@ -147,6 +148,7 @@ pub(crate) fn admit_in(
             reservations::closed_at,
         ))
         .get_result(conn)?;
+    let reservation = row.into_domain(currency)?;
     insert_entry(
         conn,
         &Movement {
@@ -156,15 +158,15 @@ pub(crate) fn admit_in(
             balance_delta: 0,
             reserved_delta: cost,
             description: admission.description.as_deref(),
-            reservation: Some(row.id),
+            reservation: Some(&reservation),
             user: admission.user.map(UserId::get),
             at: now,
             idempotency: None,
+            outbox,
         },
         balance_after,
         reserved_after,
     )?;
-    let reservation = row.into_domain(currency)?;
     Ok(Ok(Admitted {
         reservation,
         fresh: true,

@@ -31,6 +31,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use credence_domain::credit::Reservation;
+use credence_domain::events::EventEncoder;
+use credence_domain::ids::CustomerId;
 use credence_domain::ports::{Admission, AdmitError, StoreError};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use tokio::sync::oneshot;
@@ -39,6 +41,7 @@ use crate::credit::{admit_in, is_unique_violation, reservation_by_tag};
 use crate::database::lanes::Lanes;
 use crate::database::{Backend, Database};
 use crate::error::Failure;
+use crate::events::Outbox;
 
 /// The most admissions written in one transaction: enough to amortize a commit many times
 /// over, few enough that a batch holds its row locks for a few milliseconds only.
@@ -89,15 +92,26 @@ impl GroupCommit {
 
     /// Queues the admission and waits for its answer. The batch is written by a task of its
     /// own, so a caller that stops waiting (a client that went away) cuts no batch short.
-    pub(crate) async fn admit(&self, database: &Database, admission: Admission) -> Answer {
+    pub(crate) async fn admit(
+        &self,
+        database: &Database,
+        events: &Arc<dyn EventEncoder>,
+        admission: Admission,
+    ) -> Answer {
         let lane = usize::try_from(admission.account.get().unsigned_abs()).unwrap_or_default()
             % self.lanes.count();
         let (reply, answer) = oneshot::channel();
         let database = database.clone();
+        let events = Arc::clone(events);
         let batched = Arc::clone(&self.batched);
         self.lanes
             .push(lane, Waiting { admission, reply }, move |batch| {
-                write_and_answer(database.clone(), batch, Arc::clone(&batched))
+                write_and_answer(
+                    database.clone(),
+                    Arc::clone(&events),
+                    batch,
+                    Arc::clone(&batched),
+                )
             })
             .map_err(|poisoned| AdmitError::Store(StoreError::Unexpected(Box::new(poisoned))))?;
         answer.await.map_err(|_| {
@@ -109,12 +123,17 @@ impl GroupCommit {
 }
 
 /// Writes one batch and answers each of its admissions.
-async fn write_and_answer(database: Database, batch: Vec<Waiting>, batched: Arc<AtomicU64>) {
+async fn write_and_answer(
+    database: Database,
+    events: Arc<dyn EventEncoder>,
+    batch: Vec<Waiting>,
+    batched: Arc<AtomicU64>,
+) {
     let (admissions, replies): (Vec<Admission>, Vec<oneshot::Sender<Answer>>) = batch
         .into_iter()
         .map(|waiting| (waiting.admission, waiting.reply))
         .unzip();
-    let answers = write_batch(&database, admissions, &batched).await;
+    let answers = write_batch(&database, &events, admissions, &batched).await;
     for (reply, answer) in replies.into_iter().zip(answers) {
         // The caller may have gone away; its admission stands either way.
         let _ = reply.send(answer);
@@ -124,13 +143,14 @@ async fn write_and_answer(database: Database, batch: Vec<Waiting>, batched: Arc<
 /// Writes a batch and answers each admission, in the batch's order.
 async fn write_batch(
     database: &Database,
+    events: &Arc<dyn EventEncoder>,
     admissions: Vec<Admission>,
     batched: &AtomicU64,
 ) -> Vec<Answer> {
     if admissions.len() == 1 {
         let mut answers = Vec::with_capacity(1);
         for admission in admissions {
-            answers.push(admit_alone(database, admission).await);
+            answers.push(admit_alone(database, events, admission).await);
         }
         return answers;
     }
@@ -140,12 +160,15 @@ async fn write_batch(
     let ordered: Arc<Vec<Admission>> =
         Arc::new(order.iter().map(|&i| admissions[i].clone()).collect());
     let batch = Arc::clone(&ordered);
+    let encoder = Arc::clone(events);
     let written = database
         .write(move |conn| {
+            let accounts: Vec<CustomerId> = batch.iter().map(|a| a.account).collect();
+            let outbox = Outbox::open(conn, &*encoder, &accounts)?;
             batch
                 .iter()
                 .map(|admission| {
-                    Ok(admit_in(conn, admission)?
+                    Ok(admit_in(conn, &outbox, admission)?
                         .map(|admitted| admitted.reservation)
                         .map_err(AdmitError::from))
                 })
@@ -177,7 +200,7 @@ async fn write_batch(
             );
             let mut answers = Vec::with_capacity(admissions.len());
             for admission in admissions {
-                answers.push(admit_alone(database, admission).await);
+                answers.push(admit_alone(database, events, admission).await);
             }
             answers
         }
@@ -220,9 +243,19 @@ fn rolled_back(failure: &Failure) -> bool {
 
 /// One admission in a transaction of its own; a racing twin with the same tag that
 /// committed first (on another replica) is answered with the twin's reservation.
-async fn admit_alone(database: &Database, admission: Admission) -> Answer {
+async fn admit_alone(
+    database: &Database,
+    events: &Arc<dyn EventEncoder>,
+    admission: Admission,
+) -> Answer {
     let tagged = admission.clone();
-    let result = database.write(move |conn| admit_in(conn, &tagged)).await;
+    let encoder = Arc::clone(events);
+    let result = database
+        .write(move |conn| {
+            let outbox = Outbox::open(conn, &*encoder, &[tagged.account])?;
+            admit_in(conn, &outbox, &tagged)
+        })
+        .await;
     match result {
         Ok(Ok(admitted)) => Ok(admitted.reservation),
         Ok(Err(refusal)) => Err(refusal.into()),

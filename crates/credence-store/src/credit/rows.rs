@@ -148,10 +148,13 @@ pub(crate) struct Movement<'a> {
     pub(crate) balance_delta: i64,
     pub(crate) reserved_delta: i64,
     pub(crate) description: Option<&'a str>,
-    pub(crate) reservation: Option<i64>,
+    /// The reservation the movement opens or closes, as it is afterwards.
+    pub(crate) reservation: Option<&'a Reservation>,
     pub(crate) user: Option<i64>,
     pub(crate) at: NaiveDateTime,
     pub(crate) idempotency: Option<&'a str>,
+    /// Where the movement's event goes.
+    pub(crate) outbox: &'a Outbox<'a>,
 }
 
 /// The range a column may hold before adding `delta`, so that the sum fits in 64 bits.

@@ -13,17 +13,28 @@ impl From<Settle> for SettleError {
     }
 }
 
+/// Who closes a reservation, when, and the idempotency tag of the request that asked.
+pub(crate) struct Closing<'a> {
+    pub(crate) user: Option<i64>,
+    pub(crate) now: NaiveDateTime,
+    pub(crate) idempotency: Option<&'a str>,
+}
+
 /// Closes an open reservation of `account`: `captured` is `Some` for a capture (`None`
 /// captures all of it), `None` with `capture == false` for a release.
 pub(crate) fn settle_in(
     conn: &mut AnyConnection,
+    outbox: &Outbox<'_>,
     account: i64,
     id: i64,
     capture: Option<Option<Money>>,
-    user: Option<i64>,
-    now: NaiveDateTime,
-    idempotency: Option<&str>,
+    closing: Closing<'_>,
 ) -> Result<Result<Reservation, Settle>, Failure> {
+    let Closing {
+        user,
+        now,
+        idempotency,
+    } = closing;
     // The account first, then the reservation (the common lock order): a sweeper or an
     // admission expiring this reservation holds the account while it reaches for it.
     let Some(locked) = lock_account(conn, account)? else {
@@ -49,7 +60,7 @@ pub(crate) fn settle_in(
         return Ok(Err(Settle::NotOpen));
     }
     if row.expires_at <= now {
-        expire(conn, row.id, &locked, row.amount, now)?;
+        expire(conn, outbox, row.id, &locked, row.amount, now)?;
         return Ok(Err(Settle::NotOpen));
     }
     let captured = match capture {
@@ -95,6 +106,9 @@ pub(crate) fn settle_in(
         None => 0,
     };
     let reserved_delta = row.amount.checked_neg().ok_or_else(|| overflow(account))?;
+    let settled = load_reservation(conn, id)?
+        .ok_or_else(|| Failure::corrupt("reservation", "vanished during its settlement"))?
+        .into_domain(currency)?;
     apply(
         conn,
         &Movement {
@@ -104,17 +118,15 @@ pub(crate) fn settle_in(
             balance_delta,
             reserved_delta,
             description: row.description.as_deref(),
-            reservation: Some(row.id),
+            reservation: Some(&settled),
             user,
             at: now,
             idempotency,
+            outbox,
         },
     )?
     .ok_or_else(|| Failure::corrupt("reservation", format!("{id} has no account")))?;
-    load_reservation(conn, id)?
-        .ok_or_else(|| Failure::corrupt("reservation", "vanished during its settlement"))?
-        .into_domain(currency)
-        .map(Ok)
+    Ok(Ok(settled))
 }
 
 /// The account row, locked until the transaction ends on PostgreSQL (SQLite's
@@ -159,9 +171,11 @@ pub(crate) fn record_limit(
     Ok(())
 }
 
-/// Sets an account's limit, with its history row; `false` when there is no account.
+/// Sets an account's limit, with its history row and its event; `false` when there is no
+/// account.
 pub(crate) fn set_limit(
     conn: &mut AnyConnection,
+    outbox: &Outbox<'_>,
     account: i64,
     limit: CreditLimit,
     user: Option<i64>,
@@ -182,6 +196,16 @@ pub(crate) fn set_limit(
             ))
             .execute(conn)?;
         record_limit(conn, account, Some(row.credit_limit), limit, user, now)?;
+        let changed = account_at(conn, account, now)?.ok_or_else(|| {
+            Failure::corrupt("account", format!("{account} vanished while locked"))
+        })?;
+        outbox.record(
+            conn,
+            EventType::AccountCreditLimitChanged,
+            CustomerId(account),
+            EventObject::Account(&changed),
+            now,
+        )?;
     }
     Ok(true)
 }

@@ -1,0 +1,82 @@
+//! Reading the feed: who may see which events. Scoped like customers: an admin sees every
+//! event, a reseller those of its own customer and the customers below it, and a customer
+//! principal none (it uses the marketplace).
+
+use std::sync::Arc;
+
+use super::{Event, EventFeed, EventId, EventQuery};
+use crate::access::principal::{Principal, Role};
+use crate::access::scope::reaches;
+use crate::ports::{CustomerRepository, StoreError};
+
+/// Why reading the feed failed.
+#[derive(Debug, thiserror::Error)]
+pub enum EventError {
+    /// The caller's role may not use this function: `403`.
+    #[error("{}", crate::services::FORBIDDEN)]
+    Forbidden,
+    /// No such event, or not one the caller may see: `404`.
+    #[error("The event {0} doesn't exist.")]
+    NotFound(EventId),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The feed's use cases.
+#[derive(Clone)]
+pub struct EventService {
+    feed: Arc<dyn EventFeed>,
+    customers: Arc<dyn CustomerRepository>,
+}
+
+impl std::fmt::Debug for EventService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventService").finish_non_exhaustive()
+    }
+}
+
+impl EventService {
+    /// The service over its ports.
+    pub fn new(feed: Arc<dyn EventFeed>, customers: Arc<dyn CustomerRepository>) -> Self {
+        Self { feed, customers }
+    }
+
+    /// The next events of the query that the caller may see, oldest first.
+    ///
+    /// # Errors
+    /// [`EventError::Forbidden`] for a customer principal; [`EventError::Store`].
+    pub async fn list(
+        &self,
+        principal: &Principal,
+        query: &EventQuery,
+    ) -> Result<Vec<Event>, EventError> {
+        let mut query = query.clone();
+        match principal.role() {
+            Role::Admin => {}
+            Role::Reseller => {
+                query.within = Some(principal.customer_id().ok_or(EventError::Forbidden)?);
+            }
+            Role::Customer => return Err(EventError::Forbidden),
+        }
+        Ok(self.feed.events(&query).await?)
+    }
+
+    /// One event the caller may see.
+    ///
+    /// # Errors
+    /// [`EventError::Forbidden`] for a customer principal; [`EventError::NotFound`] for an
+    /// event that does not exist or is out of the caller's scope (the same answer, so ids
+    /// cannot be probed); [`EventError::Store`].
+    pub async fn get(&self, principal: &Principal, id: EventId) -> Result<Event, EventError> {
+        if principal.role() == Role::Customer {
+            return Err(EventError::Forbidden);
+        }
+        let event = self.feed.event(id).await?.ok_or(EventError::NotFound(id))?;
+        if reaches(self.customers.as_ref(), principal, event.customer).await? {
+            Ok(event)
+        } else {
+            Err(EventError::NotFound(id))
+        }
+    }
+}

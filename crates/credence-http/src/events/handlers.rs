@@ -1,0 +1,142 @@
+//! `GET /events` and `GET /events/{id}`: the feed, scoped like customers.
+
+use actix_web::{HttpRequest, web};
+use credence_domain::access::scope::Function;
+use credence_domain::events::{EventError, EventId, EventQuery, TypePattern};
+use credence_domain::ids::CustomerId;
+
+use crate::AppState;
+use crate::body::authorize;
+use crate::caller::Caller;
+use crate::error::{ApiError, ErrorBody};
+use crate::events::dto::{EventDto, EventListDto};
+use crate::negotiate::Reply;
+use crate::query::Params;
+
+/// The parameters of `GET /events`.
+const EVENT_PARAMS: &[&str] = &["after", "type", "customerId", "max"];
+
+/// The most events one page holds, and how many when `max` is not given.
+const MAX_EVENTS: i64 = 1000;
+const DEFAULT_EVENTS: u32 = 100;
+
+pub(crate) fn register(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/events").route(web::get().to(list_events)))
+        .service(web::resource("/events/{id}").route(web::get().to(show_event)));
+}
+
+impl From<EventError> for ApiError {
+    fn from(error: EventError) -> Self {
+        match error {
+            EventError::Forbidden => Self::forbidden(),
+            EventError::NotFound(_) => Self::not_found(error.to_string()),
+            EventError::Store(e) => e.into(),
+        }
+    }
+}
+
+/// Reads `after`, `type`, `customerId` and `max`.
+fn event_query(params: &Params) -> Result<EventQuery, ApiError> {
+    let after = params
+        .non_blank("after")
+        .map(|text| {
+            EventId::parse(text.trim()).ok_or_else(|| {
+                ApiError::invalid_param(format!("after must be an event id (evt_…), not {text}"))
+            })
+        })
+        .transpose()?;
+    let types = params
+        .non_blank("type")
+        .map(|text| {
+            text.split(',')
+                .map(|t| {
+                    TypePattern::parse(t.trim()).map_err(|e| ApiError::invalid_param(e.to_string()))
+                })
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .transpose()?
+        .unwrap_or_default();
+    let customer = params.int("customerId")?.map(CustomerId);
+    let max = match params.int("max")? {
+        None => DEFAULT_EVENTS,
+        Some(n) if (1..=MAX_EVENTS).contains(&n) => u32::try_from(n).unwrap_or(DEFAULT_EVENTS),
+        Some(_) => {
+            return Err(ApiError::invalid_param(format!(
+                "max must be between 1 and {MAX_EVENTS}"
+            )));
+        }
+    };
+    Ok(EventQuery {
+        after,
+        types,
+        customer,
+        within: None,
+        max,
+    })
+}
+
+/// Lists events oldest first. A reader that pages with `after` sees every event exactly once;
+/// the newest events may show a moment late, never out of turn.
+#[utoipa::path(
+    get,
+    path = "/api/v1.0/events",
+    tag = "events",
+    params(
+        ("after" = Option<String>, Query, description = "Only events after this one (`evt_…`): the last id of the previous page"),
+        ("type" = Option<String>, Query, description = "Comma-separated event types; `reservation.*` selects a family"),
+        ("customerId" = Option<i64>, Query, description = "Only this customer's events"),
+        ("max" = Option<i64>, Query, description = "At most this many (1 to 1000, default 100)"),
+    ),
+    responses(
+        (status = 200, description = "The next events", content((EventListDto = "application/json"), (EventListDto = "application/xml"))),
+        (status = 400, description = "invalid_param (an unknown event type, a malformed `after`, `max` out of range) or invalid_param_type", body = ErrorBody),
+        (status = 403, description = "The caller's role may not read events", body = ErrorBody),
+    )
+)]
+pub(crate) async fn list_events(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+) -> Result<Reply, ApiError> {
+    authorize(&caller, Function::BackOffice)?;
+    let params = Params::parse(req.query_string(), EVENT_PARAMS)?;
+    let mut query = event_query(&params)?;
+    // One more than asked, to tell whether more follow.
+    query.max += 1;
+    let mut events = state
+        .services
+        .events
+        .list(&caller.principal, &query)
+        .await?;
+    let has_more = events.len() > query.max as usize - 1;
+    events.truncate(query.max as usize - 1);
+    let dto = EventListDto {
+        events: events.iter().map(EventDto::from).collect(),
+        has_more,
+    };
+    Reply::list("events", "event", &dto)
+}
+
+/// One event.
+#[utoipa::path(
+    get,
+    path = "/api/v1.0/events/{id}",
+    tag = "events",
+    params(("id" = String, Path, description = "The event's id, `evt_…`")),
+    responses(
+        (status = 200, description = "The event", content((EventDto = "application/json"), (EventDto = "application/xml"))),
+        (status = 403, description = "The caller's role may not read events", body = ErrorBody),
+        (status = 404, description = "No such event in the caller's scope", body = ErrorBody),
+    )
+)]
+pub(crate) async fn show_event(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+) -> Result<Reply, ApiError> {
+    authorize(&caller, Function::BackOffice)?;
+    let not_found = || ApiError::not_found(format!("The event {} doesn't exist.", path.as_str()));
+    let id = EventId::parse(path.as_str()).ok_or_else(not_found)?;
+    let event = state.services.events.get(&caller.principal, id).await?;
+    Reply::ok("event", &EventDto::from(&event))
+}

@@ -1,0 +1,253 @@
+//! Events: the outbox every change writes into, inside its own transaction, and the feed.
+//!
+//! [`Outbox::record`] is called by the adapters right after the rows of a change, on the
+//! change's connection, so the event commits or rolls back with it. It takes the customer's
+//! next sequence number from `event_sequences` (an upsert that locks that customer's row
+//! until the commit, so numbers follow the order of the changes and have no gaps) and asks
+//! the store's [`EventEncoder`] for the object's text.
+//!
+//! The feed is ordered by `(tx, id)`. On SQLite one writer commits at a time, in id order,
+//! and `tx` is always 0. On PostgreSQL ids are taken in one order and committed in another,
+//! so `tx` is the writing transaction's id and the feed shows only events of transactions
+//! older than the oldest one still running (`pg_snapshot_xmin`): no event can later appear
+//! before one already shown, and a reader paging with `after` never skips one
+//! (decision 0032).
+
+use async_trait::async_trait;
+use chrono::NaiveDateTime;
+use credence_domain::events::{
+    Event, EventEncoder, EventFeed, EventId, EventObject, EventQuery, EventType,
+};
+use credence_domain::ids::CustomerId;
+use credence_domain::ports::StoreError;
+use diesel::prelude::*;
+
+use crate::Store;
+use crate::customers::subtree_of;
+use crate::database::AnyConnection;
+use crate::error::Failure;
+use crate::schema::{customers, event_sequences, events};
+
+/// Where a transaction writes its events: the encoder, and the customers whose events it may
+/// write, whose turn it holds.
+///
+/// On PostgreSQL the feed's order is the writing transactions' ids, which are taken at a
+/// transaction's first write. [`Outbox::open`] is therefore the first thing a transaction
+/// does: it waits for its customers' turn (an advisory lock each, held until the commit,
+/// which takes no transaction id) before writing anything, so of two transactions writing
+/// events of one customer, the later one takes its id after the earlier one committed, and
+/// the feed shows each customer's events in the order of their sequence numbers. Recording
+/// an event of a customer whose turn the outbox does not hold is a bug, and fails.
+pub(crate) struct Outbox<'a> {
+    encoder: &'a dyn EventEncoder,
+    customers: Vec<i64>,
+}
+
+impl<'a> Outbox<'a> {
+    /// Takes the turn of `customers` (in id order, so two transactions never wait for each
+    /// other's turns); call it before the transaction's first write.
+    pub(crate) fn open(
+        conn: &mut AnyConnection,
+        encoder: &'a dyn EventEncoder,
+        customers: &[CustomerId],
+    ) -> Result<Self, Failure> {
+        let mut customers: Vec<i64> = customers.iter().map(|c| c.get()).collect();
+        customers.sort_unstable();
+        customers.dedup();
+        if let AnyConnection::Postgresql(c) = conn {
+            for customer in &customers {
+                diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
+                    .bind::<diesel::sql_types::BigInt, _>(customer)
+                    .execute(c)?;
+            }
+        }
+        Ok(Self { encoder, customers })
+    }
+
+    /// The outbox of the transaction that creates `customer`: no other transaction can write
+    /// its events before this one commits, so there is no turn to wait for.
+    pub(crate) fn for_new_customer(encoder: &'a dyn EventEncoder, customer: CustomerId) -> Self {
+        Self {
+            encoder,
+            customers: vec![customer.get()],
+        }
+    }
+
+    /// Writes one event of `customer`, on the change's connection.
+    pub(crate) fn record(
+        &self,
+        conn: &mut AnyConnection,
+        kind: EventType,
+        customer: CustomerId,
+        object: EventObject<'_>,
+        at: NaiveDateTime,
+    ) -> Result<(), Failure> {
+        if !self.customers.contains(&customer.get()) {
+            return Err(Failure::Broken(format!(
+                "a {kind} event of customer {} in a transaction without its turn",
+                customer.get()
+            )));
+        }
+        let sequence = next_sequence(conn, customer.get())?;
+        let reference: String = customers::table
+            .find(customer.get())
+            .select(customers::reference)
+            .first(conn)?;
+        diesel::insert_into(events::table)
+            .values((
+                events::kind.eq(kind.as_str()),
+                events::customer_id.eq(customer.get()),
+                events::customer_reference.eq(reference),
+                events::sequence.eq(sequence),
+                events::object.eq(self.encoder.encode(object)),
+                events::created_at.eq(at),
+            ))
+            .execute(conn)?;
+        Ok(())
+    }
+}
+
+/// The customer's next sequence number, its counter row locked until the commit.
+fn next_sequence(conn: &mut AnyConnection, customer: i64) -> Result<i64, Failure> {
+    let first = (
+        event_sequences::customer_id.eq(customer),
+        event_sequences::last.eq(1_i64),
+    );
+    let next = event_sequences::last.eq(event_sequences::last + 1);
+    Ok(match conn {
+        AnyConnection::Postgresql(c) => diesel::insert_into(event_sequences::table)
+            .values(first)
+            .on_conflict(event_sequences::customer_id)
+            .do_update()
+            .set(next)
+            .returning(event_sequences::last)
+            .get_result(c)?,
+        AnyConnection::Sqlite(c) => diesel::insert_into(event_sequences::table)
+            .values(first)
+            .on_conflict(event_sequences::customer_id)
+            .do_update()
+            .set(next)
+            .returning(event_sequences::last)
+            .get_result(c)?,
+    })
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = events)]
+struct EventRow {
+    id: i64,
+    kind: String,
+    customer_id: i64,
+    customer_reference: String,
+    sequence: i64,
+    object: String,
+    created_at: NaiveDateTime,
+}
+
+impl EventRow {
+    fn into_domain(self) -> Result<Event, Failure> {
+        Ok(Event {
+            id: EventId(self.id),
+            kind: EventType::parse(&self.kind)
+                .map_err(|e| Failure::corrupt("event", format!("{}: {e}", self.id)))?,
+            created_at: self.created_at.and_utc(),
+            customer: CustomerId(self.customer_id),
+            customer_reference: self.customer_reference,
+            sequence: self.sequence,
+            object: self.object,
+        })
+    }
+}
+
+type Db = <AnyConnection as Connection>::Backend;
+
+/// Only events of transactions that ended before every running one began (PostgreSQL).
+const SETTLED: &str = "events.tx < pg_snapshot_xmin(pg_current_snapshot())::text::bigint";
+
+fn feed(conn: &mut AnyConnection, query: &EventQuery) -> Result<Vec<Event>, Failure> {
+    let after: Option<(i64, i64)> = match query.after {
+        Some(id) => events::table
+            .find(id.0)
+            .select((events::tx, events::id))
+            .first(conn)
+            .optional()?,
+        None => None,
+    };
+    let mut rows = events::table.into_boxed::<Db>();
+    if let Some((tx, id)) = after {
+        rows = rows.filter(
+            events::tx
+                .gt(tx)
+                .or(events::tx.eq(tx).and(events::id.gt(id))),
+        );
+    }
+    if !query.types.is_empty() {
+        let names: Vec<&str> = query
+            .types
+            .iter()
+            .flat_map(|p| p.types())
+            .map(EventType::as_str)
+            .collect();
+        rows = rows.filter(events::kind.eq_any(names));
+    }
+    if let Some(customer) = query.customer {
+        rows = rows.filter(events::customer_id.eq(customer.get()));
+    }
+    if let Some(root) = query.within {
+        rows = rows.filter(subtree_of("events.customer_id", root.get()));
+    }
+    if matches!(conn, AnyConnection::Postgresql(_)) {
+        rows = rows.filter(diesel::dsl::sql::<diesel::sql_types::Bool>(SETTLED));
+    }
+    rows.order((events::tx.asc(), events::id.asc()))
+        .limit(i64::from(query.max))
+        .select(EventRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(EventRow::into_domain)
+        .collect()
+}
+
+#[async_trait]
+impl EventFeed for Store {
+    async fn events(&self, query: &EventQuery) -> Result<Vec<Event>, StoreError> {
+        let query = query.clone();
+        Ok(self.database().read(move |conn| feed(conn, &query)).await?)
+    }
+
+    async fn event(&self, id: EventId) -> Result<Option<Event>, StoreError> {
+        Ok(self
+            .database()
+            .read(move |conn| {
+                events::table
+                    .find(id.0)
+                    .select(EventRow::as_select())
+                    .first(conn)
+                    .optional()?
+                    .map(EventRow::into_domain)
+                    .transpose()
+            })
+            .await?)
+    }
+}
+
+/// The encoder of a store nobody gave one: the object's kind and id only. The service wires
+/// the API's representation in (`Store::with_event_encoder`); tests of the store need no more.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SkeletonEncoder;
+
+impl EventEncoder for SkeletonEncoder {
+    fn encode(&self, object: EventObject<'_>) -> String {
+        let (kind, id) = match object {
+            EventObject::Customer(c) => ("customer", c.id.get().to_string()),
+            EventObject::Entry(e) => ("ledger_entry", e.id.to_string()),
+            EventObject::Account(a) => ("account", a.customer_id().get().to_string()),
+            EventObject::Reservation(r) => ("reservation", r.id.0.to_string()),
+            EventObject::Refusal(r) => ("refusal", r.account.get().to_string()),
+            EventObject::Task(t) => ("task", t.id.0.to_string()),
+            EventObject::Document(d) => ("document", format!("\"{}\"", d.uuid)),
+            EventObject::Threshold(t) => ("threshold", t.movement.id.to_string()),
+        };
+        format!("{{\"object\":\"{kind}\",\"id\":{id}}}")
+    }
+}

@@ -1,0 +1,225 @@
+//! The event feed over real HTTP, on both backends: what each change writes, the object as
+//! the API shows the resource, paging with `after`, type filters, scope, and bad input.
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    reason = "tests panic on a broken environment"
+)]
+
+use std::time::Duration;
+
+use credence_e2e::{TestApp, expect_error, expect_json, on_both_backends};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+on_both_backends!(
+    changes_appear_in_the_feed_as_the_api_shows_them,
+    the_feed_filters_pages_and_refuses_bad_input,
+    a_reseller_reads_only_its_trees_events,
+);
+
+const EVENTS: &str = "/api/v1.0/events";
+
+/// The events of `path` (a feed URL), once `expected` of them are there: the feed shows an
+/// event once every older write transaction has ended, which on a shared PostgreSQL server
+/// can be a moment after the change answered.
+async fn feed(app: &TestApp, path: &str, expected: usize) -> Vec<Value> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let page = expect_json(app.get(path).await, 200).await;
+        let events = page["events"].as_array().expect("events").clone();
+        if events.len() >= expected || tokio::time::Instant::now() > deadline {
+            assert_eq!(events.len(), expected, "{page}");
+            return events;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn types(events: &[Value]) -> Vec<&str> {
+    events
+        .iter()
+        .map(|e| e["type"].as_str().expect("a type"))
+        .collect()
+}
+
+async fn changes_appear_in_the_feed_as_the_api_shows_them(app: TestApp) {
+    let customer = app
+        .create_customer(&json!({"reference": "EVT", "name": "Events", "creditLimit": 100}))
+        .await;
+    let id = &customer["id"];
+    let account = format!("/api/v1.0/customers/{id}/account");
+    let payment = expect_json(
+        app.post_json(&format!("{account}/payments"), &json!({"amount": 50}))
+            .await,
+        201,
+    )
+    .await;
+    let reservation = expect_json(
+        app.post_json(
+            &format!("{account}/reservations"),
+            &json!({"amount": "20.00"}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let refused = app
+        .post_json(&format!("{account}/reservations"), &json!({"amount": 1000}))
+        .await;
+    assert_eq!(refused.status(), 422);
+
+    let events = feed(&app, &format!("{EVENTS}?customerId={id}"), 4).await;
+    assert_eq!(
+        types(&events),
+        [
+            "customer.created",
+            "account.payment",
+            "reservation.admitted",
+            "reservation.refused"
+        ]
+    );
+    for (n, event) in events.iter().enumerate() {
+        assert!(event["id"].as_str().unwrap().starts_with("evt_"), "{event}");
+        assert_eq!(event["customerId"], *id);
+        assert_eq!(event["customerReference"], "EVT");
+        assert_eq!(event["sequence"], json!(n + 1));
+        assert!(
+            event["createdAt"].as_str().unwrap().ends_with('Z'),
+            "{event}"
+        );
+    }
+    // The object is the resource after the change, as the API shows it.
+    let shown = expect_json(app.get(&format!("/api/v1.0/customers/{id}")).await, 200).await;
+    assert_eq!(events[0]["data"]["object"]["reference"], shown["reference"]);
+    assert_eq!(events[0]["data"]["object"]["id"], shown["id"]);
+    assert_eq!(events[1]["data"]["object"], payment);
+    assert_eq!(events[2]["data"]["object"], reservation);
+    let refusal = &events[3]["data"]["object"];
+    assert_eq!(
+        (
+            refusal["requested"].to_string(),
+            refusal["available"].to_string()
+        ),
+        ("1000.00".to_owned(), "130.00".to_owned()),
+        "{refusal}"
+    );
+    // One event by its id, the same as in the feed.
+    let one = events[1]["id"].as_str().unwrap();
+    let shown = expect_json(app.get(&format!("{EVENTS}/{one}")).await, 200).await;
+    assert_eq!(shown, events[1]);
+    expect_error(
+        app.get(&format!("{EVENTS}/evt_999999999")).await,
+        404,
+        "not_found",
+        "The event evt_999999999 doesn't exist.",
+    )
+    .await;
+}
+
+async fn the_feed_filters_pages_and_refuses_bad_input(app: TestApp) {
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        let customer = app
+            .create_customer(&json!({"reference": format!("P{n}"), "name": "Paged"}))
+            .await;
+        let account = format!("/api/v1.0/customers/{}/account", customer["id"]);
+        expect_json(
+            app.post_json(&format!("{account}/payments"), &json!({"amount": 1}))
+                .await,
+            201,
+        )
+        .await;
+        ids.push(customer["id"].clone());
+    }
+    let all = feed(&app, EVENTS, 6).await;
+    // Pages of two with `after`: every event once, in the same order.
+    let mut paged = Vec::new();
+    let mut after = String::new();
+    loop {
+        let page = expect_json(app.get(&format!("{EVENTS}?max=2{after}")).await, 200).await;
+        let events = page["events"].as_array().unwrap().clone();
+        let Some(last) = events.last() else { break };
+        after = format!("&after={}", last["id"].as_str().unwrap());
+        assert_eq!(
+            page["hasMore"],
+            json!(paged.len() + events.len() < 6),
+            "{page}"
+        );
+        paged.extend(events);
+    }
+    assert_eq!(paged, all);
+    let payments = feed(&app, &format!("{EVENTS}?type=account.*"), 3).await;
+    assert!(types(&payments).iter().all(|t| *t == "account.payment"));
+    let both = feed(
+        &app,
+        &format!("{EVENTS}?type=customer.created,account.payment"),
+        6,
+    )
+    .await;
+    assert_eq!(both, all);
+
+    for (query, description) in [
+        (
+            "type=customer.exploded",
+            "customer.exploded is not an event type",
+        ),
+        ("type=account.*,nope.*", "nope.* is not an event type"),
+        ("after=42", "after must be an event id (evt_…), not 42"),
+        ("max=0", "max must be between 1 and 1000"),
+        (
+            "colour=red",
+            "The parameters [colour] you provided are not valid for this request.",
+        ),
+    ] {
+        let response = app.get(&format!("{EVENTS}?{query}")).await;
+        expect_error(response, 400, "invalid_param", description).await;
+    }
+    expect_error(
+        app.get(&format!("{EVENTS}?customerId=abc")).await,
+        400,
+        "invalid_param_type",
+        "The type of parameter customerId you provided is not valid for this request.",
+    )
+    .await;
+}
+
+async fn a_reseller_reads_only_its_trees_events(app: TestApp) {
+    let root = app
+        .create_customer(&json!({"reference": "ROOT", "name": "Reseller"}))
+        .await;
+    let child = app
+        .create_customer(
+            &json!({"reference": "CHILD", "name": "Child", "isSubCustomer": true, "parentCustomer": root["id"]}),
+        )
+        .await;
+    let outside = app
+        .create_customer(&json!({"reference": "OUT", "name": "Outside"}))
+        .await;
+    let key = app.key_for("reseller", &root).await;
+    let all = feed(&app, EVENTS, 3).await;
+    let theirs: Vec<Value> = loop {
+        let page = expect_json(
+            app.with_key(&key, Method::GET, EVENTS)
+                .send()
+                .await
+                .unwrap(),
+            200,
+        )
+        .await;
+        let events = page["events"].as_array().unwrap().clone();
+        if events.len() >= 2 {
+            break events;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let customers: Vec<&Value> = theirs.iter().map(|e| &e["customerId"]).collect();
+    assert_eq!(customers, [&root["id"], &child["id"]]);
+    let out_event = all
+        .iter()
+        .find(|e| e["customerId"] == outside["id"])
+        .expect("the outside customer's event");
+    let path = format!("{EVENTS}/{}", out_event["id"].as_str().unwrap());
+    let hidden = app.with_key(&key, Method::GET, &path).send().await.unwrap();
+    assert_eq!(hidden.status(), 404, "an event out of scope is not found");
+}
