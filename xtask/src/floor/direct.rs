@@ -5,7 +5,12 @@
 //! 1. `UPDATE accounts SET reserved = reserved + cost, updated_at = now WHERE customer_id = id
 //!    AND balance + credit_limit - reserved >= cost RETURNING balance, reserved`;
 //! 2. `INSERT INTO reservations ... RETURNING id`;
-//! 3. `INSERT INTO ledger_entries ...` (the entry an admission writes).
+//! 3. `INSERT INTO ledger_entries ...` (the entry an admission writes);
+//!
+//! and, for the floor of an admission with its event ([`Floor::WithOutbox`]), the outbox's
+//! own statements as Credence runs them: on PostgreSQL the customer's turn first
+//! (`pg_advisory_xact_lock`), then after the entry the customer's next sequence number (an
+//! upsert), its reference, and the `INSERT` into `events`.
 //!
 //! The statements are diesel's typed DSL over a local copy of the three tables' columns, so
 //! each is prepared once per connection and cached, as Credence's are. SQLite gets the
@@ -47,6 +52,33 @@ mod schema {
     }
 
     diesel::table! {
+        events (id) {
+            id -> BigInt,
+            #[sql_name = "type"]
+            kind -> Text,
+            customer_id -> BigInt,
+            customer_reference -> Text,
+            sequence -> BigInt,
+            object -> Text,
+            created_at -> Timestamp,
+        }
+    }
+
+    diesel::table! {
+        event_sequences (customer_id) {
+            customer_id -> BigInt,
+            last -> BigInt,
+        }
+    }
+
+    diesel::table! {
+        customers (id) {
+            id -> BigInt,
+            reference -> Text,
+        }
+    }
+
+    diesel::table! {
         ledger_entries (id) {
             id -> BigInt,
             account_id -> BigInt,
@@ -61,7 +93,19 @@ mod schema {
     }
 }
 
-use schema::{accounts, ledger_entries, reservations};
+use schema::{accounts, customers, event_sequences, events, ledger_entries, reservations};
+
+/// Which transaction the floor runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Floor {
+    /// The admission's three statements.
+    Admission,
+    /// The same, with the statements of its event.
+    WithOutbox,
+}
+
+/// What the outbox writes as an event's object in the floor: a reservation's size.
+const OBJECT: &str = r#"{"id":1,"accountId":1,"customerId":1,"amount":0.01,"capturedAmount":null,"currency":"EUR","status":"open","description":null,"expiresAt":"2026-12-04T10:00:00Z","createdAt":"2026-12-04T09:00:00Z","closedAt":null,"href":"/api/v1.0/customers/1/account/reservations/1"}"#;
 
 /// What each admission reserves, in minor units: 0.01, as the HTTP side's requests.
 const COST: i64 = 1;
@@ -69,9 +113,10 @@ const COST: i64 = 1;
 /// The admission's three statements, written once for both connection types (which share
 /// no trait diesel's typed statements could be written against without a page of bounds).
 macro_rules! admit {
-    ($conn:expr, $account:expr, $now:expr, $expires:expr) => {{
+    ($conn:expr, $account:expr, $now:expr, $expires:expr, $floor:expr) => {{
         let (account, now, expires): (i64, NaiveDateTime, NaiveDateTime) =
             ($account, $now, $expires);
+        let outbox = $floor == Floor::WithOutbox;
         let after: Option<(i64, i64)> = diesel::update(
             accounts::table
                 .filter(accounts::customer_id.eq(account))
@@ -110,6 +155,32 @@ macro_rules! admit {
                         ledger_entries::at.eq(now),
                     ))
                     .execute($conn)?;
+                if outbox {
+                    let sequence: i64 = diesel::insert_into(event_sequences::table)
+                        .values((
+                            event_sequences::customer_id.eq(account),
+                            event_sequences::last.eq(1_i64),
+                        ))
+                        .on_conflict(event_sequences::customer_id)
+                        .do_update()
+                        .set(event_sequences::last.eq(event_sequences::last + 1))
+                        .returning(event_sequences::last)
+                        .get_result($conn)?;
+                    let reference: String = customers::table
+                        .find(account)
+                        .select(customers::reference)
+                        .first($conn)?;
+                    diesel::insert_into(events::table)
+                        .values((
+                            events::kind.eq("reservation.admitted"),
+                            events::customer_id.eq(account),
+                            events::customer_reference.eq(reference),
+                            events::sequence.eq(sequence),
+                            events::object.eq(OBJECT),
+                            events::created_at.eq(now),
+                        ))
+                        .execute($conn)?;
+                }
                 Ok(true)
             }
         }
@@ -138,15 +209,24 @@ impl Bare {
 
     /// One admission on `account`: `true` when admitted, `false` when the credit did not
     /// cover it.
-    fn admit(&mut self, account: i64) -> QueryResult<bool> {
+    fn admit(&mut self, account: i64, floor: Floor) -> QueryResult<bool> {
         // Whole seconds, as Credence stores its times.
         let now = DateTime::from_timestamp(Utc::now().timestamp(), 0)
             .unwrap_or_else(Utc::now)
             .naive_utc();
         let expires = now + TimeDelta::hours(1);
         match self {
-            Self::Postgres(conn) => conn.transaction(|c| admit!(c, account, now, expires)),
-            Self::Sqlite(conn) => conn.immediate_transaction(|c| admit!(c, account, now, expires)),
+            Self::Postgres(conn) => conn.transaction(|c| {
+                if floor == Floor::WithOutbox {
+                    diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
+                        .bind::<diesel::sql_types::BigInt, _>(account)
+                        .execute(c)?;
+                }
+                admit!(c, account, now, expires, floor)
+            }),
+            Self::Sqlite(conn) => {
+                conn.immediate_transaction(|c| admit!(c, account, now, expires, floor))
+            }
         }
     }
 }
@@ -159,6 +239,7 @@ pub(crate) fn start(
     accounts: &Arc<Vec<i64>>,
     threads: usize,
     window: &Arc<Window>,
+    floor: Floor,
 ) -> anyhow::Result<Vec<std::thread::JoinHandle<()>>> {
     if accounts.is_empty() {
         bail!("no account to admit on");
@@ -171,7 +252,7 @@ pub(crate) fn start(
         handles.push(std::thread::spawn(move || {
             while window.running() {
                 let account = accounts[window.ticket() % accounts.len()];
-                window.record(match conn.admit(account) {
+                window.record(match conn.admit(account, floor) {
                     Ok(true) => Outcome::Done,
                     Ok(false) => Outcome::Refused,
                     Err(_) => Outcome::Failed,

@@ -20,6 +20,7 @@
 
 pub mod constant;
 mod direct;
+use direct::Floor;
 pub(crate) mod load;
 pub(crate) mod usage;
 pub(crate) mod window;
@@ -251,12 +252,26 @@ fn bench_backend(
             })
             .collect();
         let credence_side = over_http(runtime, &credence, templates, options, ticks)?;
-        let floor = direct_floor(url, &targets, options, ticks)?;
+        let floor = direct_floor(url, &targets, options, ticks, Floor::Admission)?;
         rows.push(Row {
             workload,
             backend,
             floor,
             credence: credence_side,
+        });
+        // What the outbox adds to the admission's own transaction: the same floor with the
+        // event's statements, beside the floor without them.
+        eprintln!("{backend}: {workload}, floor with the outbox");
+        let with_outbox = direct_floor(url, &targets, options, ticks, Floor::WithOutbox)?;
+        rows.push(Row {
+            workload: if n == 1 {
+                "outbox: floor with its event (right) / floor, 1 hot account"
+            } else {
+                "outbox: floor with its event (right) / floor, 100 accounts"
+            },
+            backend,
+            floor,
+            credence: with_outbox,
         });
     }
     credence.kill();
@@ -402,10 +417,11 @@ fn direct_floor(
     accounts: &Arc<Vec<i64>>,
     options: &Options,
     ticks: u64,
+    kind: Floor,
 ) -> anyhow::Result<Side> {
     let pid = std::process::id();
     let window = Arc::new(Window::default());
-    let threads = direct::start(url, accounts, options.connections, &window)?;
+    let threads = direct::start(url, accounts, options.connections, &window, kind)?;
     let measured = window.drive(
         Duration::from_secs(options.warm_up),
         Duration::from_secs(options.seconds),

@@ -8,12 +8,15 @@
 
 mod kind;
 pub(crate) mod ports;
+mod retry;
 mod service;
+pub mod signature;
 
 use chrono::{DateTime, Utc};
 
 pub use kind::{EventType, TypePattern, UnknownEventType};
 pub use ports::{EventEncoder, EventFeed};
+pub use retry::RetryPolicy;
 pub use service::{EventError, EventService};
 
 use crate::catalog::Task;
