@@ -47,9 +47,15 @@ pub enum InputError {
     /// `400 unsupported_file_type`: an uploaded image that is not a jpg, gif, png or bmp.
     #[error("image format not supported.")]
     UnsupportedFileType,
-    /// A rule of a customer as a whole (the adapter words it with its field names).
+    /// A rule of the customers capability (the adapter words it with its field names).
     #[error(transparent)]
     Customer(crate::customers::CustomerRule),
+    /// A rule of the credit use cases (the adapter words it with its field names).
+    #[error(transparent)]
+    Credit(crate::credit::CreditRule),
+    /// A rule of documents and their links (the adapter words it with its field names).
+    #[error(transparent)]
+    Document(crate::documents::DocumentRule),
 }
 
 impl InputError {

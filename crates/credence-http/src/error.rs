@@ -17,7 +17,6 @@ use std::fmt;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
-use credence_domain::customers::CustomerRule;
 use credence_domain::input::InputError;
 use credence_domain::ports::StoreError;
 use credence_domain::services::{
@@ -362,36 +361,9 @@ impl ResponseError for ApiError {
     }
 }
 
-/// A customer rule in the API's words: the field it concerns by its wire name, and the
-/// error code and text the API has always answered for it.
-fn worded(rule: CustomerRule) -> InputError {
-    match rule {
-        CustomerRule::ReferenceRequired => InputError::Missing("reference"),
-        CustomerRule::NameRequired => InputError::Missing("name"),
-        CustomerRule::ParentRequired => InputError::Missing("parentCustomer"),
-        CustomerRule::DueDaysRequired => InputError::Missing("dueDateConfigNumber"),
-        CustomerRule::ParentWithoutSubCustomer => InputError::invalid(
-            "parentCustomer",
-            "parentCustomer cannot be given when isSubCustomer is false",
-        ),
-        CustomerRule::DueDate(e) => InputError::invalid("dueDateConfigNumber", e.to_string()),
-        CustomerRule::CreditLimit(e) => InputError::invalid("creditLimit", e.to_string()),
-        CustomerRule::ResellerMovesOwn => {
-            InputError::invalid("parentCustomer", "A reseller cannot move its own customer.")
-        }
-        CustomerRule::OutsideReseller => InputError::invalid(
-            "parentCustomer",
-            "A reseller's customers must stay below the reseller.",
-        ),
-    }
-}
-
 impl From<InputError> for ApiError {
     fn from(error: InputError) -> Self {
-        let error = match error {
-            InputError::Customer(rule) => worded(rule),
-            other => other,
-        };
+        let error = crate::wording::worded(error);
         let code = match &error {
             InputError::Missing(_) => "missing_param",
             InputError::Invalid { .. } => "invalid_param",
@@ -403,7 +375,9 @@ impl From<InputError> for ApiError {
             InputError::FileTooLarge => "exceeded_file_size",
             InputError::UnsupportedFileType => "unsupported_file_type",
             // Worded above, into one of the others.
-            InputError::Customer(_) => "invalid_param",
+            InputError::Customer(_) | InputError::Credit(_) | InputError::Document(_) => {
+                "invalid_param"
+            }
         };
         let status = if error.is_not_found() {
             StatusCode::NOT_FOUND

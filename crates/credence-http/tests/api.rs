@@ -2219,8 +2219,7 @@ fn linked_document() -> Document {
         uuid: LINKED,
         file_name: FileName::new("fileName", "pdf-sample.pdf").unwrap(),
         mime_type: MimeType::new("mimeType", "application/pdf").unwrap(),
-        description: FreeText::new("description", "Very important instructions", FreeText::LONG)
-            .unwrap(),
+        description: FreeText::new("Very important instructions", FreeText::LONG).unwrap(),
         internal: true,
         content: DocumentContent::External {
             url: ExternalUrl::new("contentUrl", PDF_URL).unwrap(),

@@ -22,7 +22,7 @@ use crate::ports::{
     AccountLedger, Admission, AdmitError, Clock, CustomerRepository, Posting, RecordRepository,
     SettleError, StoreError,
 };
-use crate::values::{CreditLimit, CurrencyCode};
+use crate::values::{CreditLimit, CreditLimitError, CurrencyCode};
 
 use crate::access::scope::reaches;
 
@@ -64,12 +64,33 @@ pub enum CreditError {
     Store(#[from] StoreError),
 }
 
+/// A rule of the credit use cases that a request breaks. The domain names the rule; the HTTP
+/// adapter words it with the API's field names.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CreditRule {
+    /// The amount of a movement is no money in the account currency.
+    #[error("amount: {0}")]
+    Amount(MoneyError),
+    /// A new credit limit that does not fit the currency.
+    #[error("credit limit: {0}")]
+    Limit(CreditLimitError),
+}
+
+impl From<CreditRule> for InputError {
+    fn from(rule: CreditRule) -> Self {
+        Self::Credit(rule)
+    }
+}
+
+impl From<CreditRule> for CreditError {
+    fn from(rule: CreditRule) -> Self {
+        Self::Input(rule.into())
+    }
+}
+
 impl From<MoneyError> for CreditError {
     fn from(e: MoneyError) -> Self {
-        let field = match &e {
-            MoneyError::TooPrecise { field, .. } | MoneyError::TooLarge(field) => field,
-        };
-        Self::Input(InputError::invalid(field, e.to_string()))
+        CreditRule::Amount(e).into()
     }
 }
 
@@ -179,8 +200,7 @@ impl AccountService {
         limit: Decimal,
     ) -> Result<CreditAccount, CreditError> {
         let customer = self.holder(principal, key).await?;
-        let limit = CreditLimit::new(limit, customer.currency)
-            .map_err(|e| InputError::invalid("creditLimit", e.to_string()))?;
+        let limit = CreditLimit::new(limit, customer.currency).map_err(CreditRule::Limit)?;
         self.ledger
             .set_credit_limit(customer.id, limit, principal.user_id(), self.clock.now())
             .await
@@ -202,7 +222,7 @@ impl AccountService {
         idempotency: Option<String>,
     ) -> Result<LedgerEntry, CreditError> {
         let customer = self.holder(principal, key).await?;
-        let money = Money::from_decimal("amount", amount, customer.currency)?;
+        let money = Money::from_decimal(amount, customer.currency)?;
         let balance_delta = match kind {
             EntryKind::Payment | EntryKind::Charge if !money.is_positive() => {
                 return Err(InputError::invalid("amount", "amount must be greater than 0").into());
@@ -366,7 +386,7 @@ impl AccountService {
         let payer = self.payer(&customer).await?;
         let amount = match amount {
             Some(a) => {
-                let money = Money::from_decimal("amount", a, payer.currency)?;
+                let money = Money::from_decimal(a, payer.currency)?;
                 if money.is_negative() {
                     return Err(InputError::invalid("amount", "amount cannot be negative").into());
                 }
@@ -506,7 +526,7 @@ impl AccountService {
     ) -> Result<Money, CreditError> {
         let target = payer.currency;
         let source = currency.unwrap_or(target);
-        let cost = Money::from_decimal("amount", amount, source)?;
+        let cost = Money::from_decimal(amount, source)?;
         if source == target {
             return Ok(cost);
         }

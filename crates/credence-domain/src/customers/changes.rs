@@ -10,7 +10,8 @@ use crate::field::Field;
 use crate::input::InputError;
 use crate::values::{
     CountryCode, CreditLimit, CreditLimitError, CurrencyCode, CustomerName, DueDateError,
-    DueDateTerms, DueDateType, Email, FreeText, Latitude, Longitude, Reference, RiskColor, Website,
+    DueDateTerms, DueDateType, Email, FreeText, Latitude, Longitude, Reference, ReferenceError,
+    RiskColor, TextError, Website,
 };
 
 /// A rule of a customer as a whole that the changes break. The domain names the rule; the HTTP
@@ -44,6 +45,15 @@ pub enum CustomerRule {
     /// A reseller placing a customer outside its tree.
     #[error("a reseller's customers stay below it")]
     OutsideReseller,
+    /// A reference that is not one (a customer's, named in the path of an upsert).
+    #[error("reference: {0}")]
+    Reference(ReferenceError),
+    /// A project name that is blank.
+    #[error("a project name cannot be blank")]
+    ProjectNameBlank,
+    /// A project name that is too long.
+    #[error("project name: {0}")]
+    ProjectNameTooLong(TextError),
 }
 
 impl From<CustomerRule> for InputError {
@@ -55,19 +65,14 @@ impl From<CustomerRule> for InputError {
 /// The most projects one customer can have.
 pub const MAX_PROJECTS: usize = 100;
 
-/// Validates one project name (`customerProjects[].name`): non-blank, at most 255 characters.
+/// Validates one project name: non-blank, at most 255 characters.
 ///
 /// # Errors
-/// `invalid_param` naming `customerProjects`.
+/// [`CustomerRule::ProjectNameBlank`] or [`CustomerRule::ProjectNameTooLong`].
 pub fn project_name(name: &str) -> Result<FreeText, InputError> {
-    FreeText::new("customerProjects.name", name, FreeText::SHORT)
-        .map_err(invalid("customerProjects"))?
-        .ok_or_else(|| {
-            InputError::invalid(
-                "customerProjects",
-                "A project name in customerProjects cannot be blank.",
-            )
-        })
+    FreeText::new(name, FreeText::SHORT)
+        .map_err(CustomerRule::ProjectNameTooLong)?
+        .ok_or(CustomerRule::ProjectNameBlank.into())
 }
 
 /// How an id-valued field names its row: by numeric id, or by reference with `useExternalId`.
@@ -178,10 +183,6 @@ pub struct Defaults {
     /// stored one for an update and for a replacement (money changes only when named, so a
     /// client that does not know the field never stops a customer's orders).
     pub credit_limit: Decimal,
-}
-
-fn invalid<E: std::fmt::Display>(field: &'static str) -> impl FnOnce(E) -> InputError {
-    move |e| InputError::invalid(field, e.to_string())
 }
 
 impl AddressChanges {

@@ -9,7 +9,26 @@ use uuid::Uuid;
 use crate::field::Field;
 use crate::ids::UserId;
 use crate::input::{InputError, parse_bool};
-use crate::values::FreeText;
+use crate::values::{FreeText, TextError};
+
+/// A rule of documents that a request breaks, in a document's own metadata or in an entry of
+/// a customer's `documents` list. The domain names the rule; the HTTP adapter words it with
+/// the API's field names.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DocumentRule {
+    /// A document's description that is too long.
+    #[error("description: {0}")]
+    Description(TextError),
+    /// The description of a linked document that is too long.
+    #[error("linked document's description: {0}")]
+    LinkDescription(TextError),
+}
+
+impl From<DocumentRule> for InputError {
+    fn from(rule: DocumentRule) -> Self {
+        Self::Document(rule)
+    }
+}
 
 /// The name under which a blob is stored: a relative path of safe characters. Built only by
 /// the constructors below, so adapters may use it as a file path or a primary key as is.
@@ -350,8 +369,8 @@ impl MetadataInput {
     pub fn apply(self, mut document: Document) -> Result<Document, InputError> {
         match self.description {
             Field::Value(text) => {
-                document.description = FreeText::new("description", &text, FreeText::LONG)
-                    .map_err(|e| InputError::invalid("description", e.to_string()))?;
+                document.description =
+                    FreeText::new(&text, FreeText::LONG).map_err(DocumentRule::Description)?;
             }
             Field::Null => document.description = None,
             Field::Absent => {}
@@ -489,9 +508,9 @@ impl DocumentLinkInput {
             )?,
             file_name,
             description: given(&self.description)
-                .map(|d| FreeText::new("documents.description", d, FreeText::LONG))
+                .map(|d| FreeText::new(d, FreeText::LONG))
                 .transpose()
-                .map_err(|e| InputError::invalid(FIELD, e.to_string()))?
+                .map_err(DocumentRule::LinkDescription)?
                 .flatten(),
             internal: given(&self.internal)
                 .map(|i| parse_bool("documents.internal", i))

@@ -156,8 +156,8 @@ pub(crate) fn product_draft(fields: &BodyFields) -> Result<ProductDraft, InputEr
     let currency = CurrencyCode::parse(&required(&object, "currency")?)
         .map_err(|e| InputError::UnknownCurrency(e.0))?;
     let amount = parse_decimal("price", &required(&object, "price")?)?;
-    let price = Money::from_decimal("price", amount, currency)
-        .map_err(|e| InputError::invalid("price", e.to_string()))?;
+    let price = Money::from_decimal(amount, currency)
+        .map_err(|e| InputError::invalid("price", crate::wording::money("price", &e)))?;
     Ok(ProductDraft {
         titles: texts(&object, "titles")?,
         descriptions: texts(&object, "descriptions")?,

@@ -20,8 +20,10 @@ use crate::openapi::{ContactForm, DocumentLinkForm, PaymentTypeRef, ProjectForm}
 use credence_domain::input::{InputError, parse_bool, parse_decimal, parse_float, parse_int};
 use credence_domain::values::{
     CountryCode, CurrencyCode, CustomerName, DueDateType, Email, FreeText, Latitude, Longitude,
-    Reference, RiskColor, Website,
+    NameError, Reference, ReferenceError, RiskColor, Website,
 };
+
+use crate::wording;
 
 /// A contact as the client wrote it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -239,7 +241,8 @@ fn text(
         Field::Absent => Field::Absent,
         Field::Null => Field::Null,
         Field::Value(v) => Field::from_option(
-            FreeText::new(field, &v, max).map_err(|e| InputError::invalid(field, e.to_string()))?,
+            FreeText::new(&v, max)
+                .map_err(|e| InputError::invalid(field, wording::free_text(field, &e)))?,
         ),
     })
 }
@@ -258,6 +261,23 @@ fn parsed<T>(
 
 fn invalid<E: std::fmt::Display>(field: &'static str) -> impl FnOnce(E) -> InputError {
     move |e| InputError::invalid(field, e.to_string())
+}
+
+/// An `invalid_param` for `field`, in the words `word` gives the value's error.
+fn worded<E>(field: &'static str, word: fn(&E) -> String) -> impl FnOnce(E) -> InputError {
+    move |e| InputError::invalid(field, word(&e))
+}
+
+/// A latitude (`billingLat`, `latitude`).
+fn latitude(field: &'static str, text: &str) -> Result<Latitude, InputError> {
+    Latitude::new(parse_float(field, text)?)
+        .map_err(|e| InputError::invalid(field, wording::coordinate(field, &e)))
+}
+
+/// A longitude (`billingLng`, `longitude`).
+fn longitude(field: &'static str, text: &str) -> Result<Longitude, InputError> {
+    Longitude::new(parse_float(field, text)?)
+        .map_err(|e| InputError::invalid(field, wording::coordinate(field, &e)))
 }
 
 fn ref_key(field: &'static str, external: bool, text: &str) -> Result<RefKey, InputError> {
@@ -289,20 +309,24 @@ impl CustomerForm {
             Field::Null => {
                 return Err(InputError::invalid(
                     "name",
-                    credence_domain::values::NameError::Empty.to_string(),
+                    wording::name(&NameError::Empty),
                 ));
             }
-            Field::Value(v) => Field::Value(CustomerName::new(v).map_err(invalid("name"))?),
+            Field::Value(v) => {
+                Field::Value(CustomerName::new(v).map_err(worded("name", wording::name))?)
+            }
         };
         let reference = match self.reference {
             Field::Absent => Field::Absent,
             Field::Null => {
                 return Err(InputError::invalid(
                     "reference",
-                    credence_domain::values::ReferenceError::Empty.to_string(),
+                    wording::reference(&ReferenceError::Empty),
                 ));
             }
-            Field::Value(v) => Field::Value(Reference::new(v).map_err(invalid("reference"))?),
+            Field::Value(v) => {
+                Field::Value(Reference::new(v).map_err(worded("reference", wording::reference))?)
+            }
         };
         let payment_types = match self.payment_types {
             Field::Value(keys) => Field::Value(
@@ -360,14 +384,8 @@ impl CustomerForm {
                 city: short("billingCity", self.billing_city)?,
                 postal_code: short("billingPostalCode", self.billing_postal_code)?,
                 address: short("billingAddress", self.billing_address)?,
-                latitude: parsed(self.billing_lat, |v| {
-                    Latitude::new("billingLat", parse_float("billingLat", v)?)
-                        .map_err(invalid("billingLat"))
-                })?,
-                longitude: parsed(self.billing_lng, |v| {
-                    Longitude::new("billingLng", parse_float("billingLng", v)?)
-                        .map_err(invalid("billingLng"))
-                })?,
+                latitude: parsed(self.billing_lat, |v| latitude("billingLat", v))?,
+                longitude: parsed(self.billing_lng, |v| longitude("billingLng", v))?,
             },
             shipping: AddressChanges {
                 country: parsed(self.country, |v| {
@@ -376,14 +394,8 @@ impl CustomerForm {
                 city: short("city", self.city)?,
                 postal_code: short("postalCode", self.postal_code)?,
                 address: short("address", self.address)?,
-                latitude: parsed(self.latitude, |v| {
-                    Latitude::new("latitude", parse_float("latitude", v)?)
-                        .map_err(invalid("latitude"))
-                })?,
-                longitude: parsed(self.longitude, |v| {
-                    Longitude::new("longitude", parse_float("longitude", v)?)
-                        .map_err(invalid("longitude"))
-                })?,
+                latitude: parsed(self.latitude, |v| latitude("latitude", v))?,
+                longitude: parsed(self.longitude, |v| longitude("longitude", v))?,
             },
             email: parsed(self.email, |v| Email::new(v).map_err(invalid("email")))?,
             phone: short("phone", self.phone)?,
@@ -398,7 +410,7 @@ impl CustomerForm {
                 parse_int("dueDateConfigNumber", v)
             })?,
             due_date_type: parsed(self.due_date_config_type, |v| {
-                DueDateType::parse(v).map_err(invalid("dueDateConfigType"))
+                DueDateType::parse(v).map_err(worded("dueDateConfigType", wording::due_date))
             })?,
             tax_number: short("taxNumber", self.tax_number)?,
             company_registration_number: short(
@@ -412,7 +424,7 @@ impl CustomerForm {
             region: key("regionId", self.region_id)?,
             customer_risk: short("customerRisk", self.customer_risk)?,
             customer_risk_color: parsed(self.customer_risk_color, |v| {
-                RiskColor::new(v).map_err(invalid("customerRiskColor"))
+                RiskColor::new(v).map_err(worded("customerRiskColor", wording::risk_color))
             })?,
             on_hold: boolean("onHold", self.on_hold)?,
             on_hold_reason: short("onHoldReason", self.on_hold_reason)?,
@@ -437,13 +449,15 @@ fn contact(input: ContactText) -> Result<Contact, InputError> {
     let name = input
         .name
         .as_deref()
-        .map(|n| FreeText::new("contacts.name", n, FreeText::SHORT))
-        .transpose();
+        .map(|n| FreeText::new(n, FreeText::SHORT))
+        .transpose()
+        .map_err(|e| wording::free_text("contacts.name", &e));
     let phone = input
         .phone
         .as_deref()
-        .map(|p| FreeText::new("contacts.phone", p, FreeText::SHORT))
-        .transpose();
+        .map(|p| FreeText::new(p, FreeText::SHORT))
+        .transpose()
+        .map_err(|e| wording::free_text("contacts.phone", &e));
     let email = input
         .email
         .as_deref()
@@ -506,7 +520,7 @@ mod tests {
     }
 
     fn refused(input: CustomerForm) -> String {
-        match input.validate() {
+        match input.validate().map_err(crate::wording::worded) {
             Err(InputError::Invalid { field, .. }) => field.to_owned(),
             other => panic!("expected invalid_param, got {other:?}"),
         }

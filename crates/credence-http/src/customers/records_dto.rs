@@ -138,9 +138,8 @@ fn numeric_id(text: &str) -> Result<i64, ApiError> {
 /// A required reference: sent, or kept from the current row.
 fn reference(fields: &BodyFields, current: Option<&Reference>) -> Result<Reference, InputError> {
     match (given(fields, "reference")?, current) {
-        (Some(text), _) => {
-            Reference::new(text).map_err(|e| InputError::invalid("reference", e.to_string()))
-        }
+        (Some(text), _) => Reference::new(text)
+            .map_err(|e| InputError::invalid("reference", crate::wording::reference(&e))),
         (None, Some(current)) if !scalar(fields, "reference")?.is_present() => Ok(current.clone()),
         (None, _) => Err(InputError::Missing("reference")),
     }
@@ -312,8 +311,9 @@ impl RecordResource for Currency {
             (None, None) => return Err(InputError::Missing("code")),
         };
         let exchange_rate = match (given(fields, "exchangeRate")?, current) {
-            (Some(text), _) => ExchangeRate::parse(&text)
-                .map_err(|e| InputError::invalid("exchangeRate", e.to_string()))?,
+            (Some(text), _) => ExchangeRate::parse(&text).map_err(|e| {
+                InputError::invalid("exchangeRate", crate::wording::exchange_rate(&e))
+            })?,
             (None, Some(current)) => current.exchange_rate,
             (None, None) => return Err(InputError::Missing("exchangeRate")),
         };
