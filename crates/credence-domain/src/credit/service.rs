@@ -74,6 +74,30 @@ pub enum CreditRule {
     /// A new credit limit that does not fit the currency.
     #[error("credit limit: {0}")]
     Limit(CreditLimitError),
+    /// A payment, a charge or a reservation of zero or less.
+    #[error("the amount must be greater than 0")]
+    AmountNotPositive,
+    /// An adjustment of zero.
+    #[error("an adjustment cannot be 0")]
+    AdjustmentZero,
+    /// An adjustment without a reason.
+    #[error("an adjustment needs a reason")]
+    ReasonRequired,
+    /// A kind of entry that is not posted by hand (a capture, a release).
+    #[error("only payments, charges and adjustments are posted")]
+    NotPosted,
+    /// A reservation's lifetime out of range.
+    #[error("a reservation expires in 1 to {max} seconds")]
+    ExpiryOutOfRange {
+        /// The longest lifetime, in seconds.
+        max: i64,
+    },
+    /// A capture of less than nothing.
+    #[error("a captured amount cannot be negative")]
+    AmountNegative,
+    /// A capture of more than the reservation holds.
+    #[error("the captured amount cannot exceed the reserved amount")]
+    CaptureExceeds,
 }
 
 impl From<CreditRule> for InputError {
@@ -225,27 +249,21 @@ impl AccountService {
         let money = Money::from_decimal(amount, customer.currency)?;
         let balance_delta = match kind {
             EntryKind::Payment | EntryKind::Charge if !money.is_positive() => {
-                return Err(InputError::invalid("amount", "amount must be greater than 0").into());
+                return Err(CreditRule::AmountNotPositive.into());
             }
             EntryKind::Payment => money,
             EntryKind::Charge => money
                 .checked_neg()
-                .ok_or_else(|| InputError::invalid("amount", "amount is too large"))?,
+                .ok_or(CreditRule::Amount(MoneyError::TooLarge))?,
             EntryKind::Adjustment if money.is_zero() => {
-                return Err(
-                    InputError::invalid("amount", "amount of an adjustment cannot be 0").into(),
-                );
+                return Err(CreditRule::AdjustmentZero.into());
             }
             EntryKind::Adjustment if description.as_deref().is_none_or(|r| r.trim().is_empty()) => {
-                return Err(InputError::Missing("reason").into());
+                return Err(CreditRule::ReasonRequired.into());
             }
             EntryKind::Adjustment => money,
             _ => {
-                return Err(InputError::invalid(
-                    "kind",
-                    "only payments, charges and adjustments are posted",
-                )
-                .into());
+                return Err(CreditRule::NotPosted.into());
             }
         };
         let posting = Posting {
@@ -313,17 +331,16 @@ impl AccountService {
             .cost_in(&payer, request.amount, request.currency)
             .await?;
         if !cost.is_positive() {
-            return Err(InputError::invalid("amount", "amount must be greater than 0").into());
+            return Err(CreditRule::AmountNotPositive.into());
         }
         let now = self.clock.now();
         let expires_in = match request.expires_in {
             None => self.default_expiry,
             Some(secs) if (1..=MAX_EXPIRY_SECS).contains(&secs) => TimeDelta::seconds(secs),
             Some(_) => {
-                return Err(InputError::invalid(
-                    "expiresIn",
-                    format!("expiresIn must be between 1 and {MAX_EXPIRY_SECS} seconds"),
-                )
+                return Err(CreditRule::ExpiryOutOfRange {
+                    max: MAX_EXPIRY_SECS,
+                }
                 .into());
             }
         };
@@ -388,7 +405,7 @@ impl AccountService {
             Some(a) => {
                 let money = Money::from_decimal(a, payer.currency)?;
                 if money.is_negative() {
-                    return Err(InputError::invalid("amount", "amount cannot be negative").into());
+                    return Err(CreditRule::AmountNegative.into());
                 }
                 Some(money)
             }
@@ -587,10 +604,7 @@ fn settle_error(error: SettleError, reservation: ReservationId) -> CreditError {
     match error {
         SettleError::NotFound => CreditError::ReservationNotFound(reservation),
         SettleError::NotOpen => CreditError::ReservationClosed(reservation),
-        SettleError::Exceeds => CreditError::Input(InputError::invalid(
-            "amount",
-            "The captured amount cannot exceed the reserved amount.",
-        )),
+        SettleError::Exceeds => CreditRule::CaptureExceeds.into(),
         SettleError::Store(e) => CreditError::Store(e),
     }
 }

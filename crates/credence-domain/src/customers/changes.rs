@@ -14,7 +14,8 @@ use crate::values::{
     RiskColor, TextError, Website,
 };
 
-/// A rule of a customer as a whole that the changes break. The domain names the rule; the HTTP
+/// A rule of the customers capability that a request breaks: of a customer as a whole, of its
+/// projects, of the rows it and reference data refer to. The domain names the rule; the HTTP
 /// adapter words it with the API's field names.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CustomerRule {
@@ -54,6 +55,24 @@ pub enum CustomerRule {
     /// A project name that is too long.
     #[error("project name: {0}")]
     ProjectNameTooLong(TextError),
+    /// More projects than a customer may have.
+    #[error("a customer has at most {max} projects")]
+    TooManyProjects {
+        /// The limit, [`MAX_PROJECTS`].
+        max: usize,
+    },
+    /// A change of currency while the account holds money or reservations.
+    #[error("the currency cannot change while the account holds a balance or reservations")]
+    CurrencyLocked,
+    /// More documents than a customer may hold.
+    #[error("a customer holds at most the configured number of documents")]
+    TooManyDocuments,
+    /// A row the customer refers to was deleted while the write ran.
+    #[error("a row the customer refers to was deleted meanwhile")]
+    CustomerRowGone,
+    /// A row a row of reference data refers to (its parent) was deleted while the write ran.
+    #[error("a row the record refers to was deleted meanwhile")]
+    RecordRowGone,
 }
 
 impl From<CustomerRule> for InputError {
@@ -209,9 +228,9 @@ impl CustomerChanges {
     /// `None` for a creation or a full replacement (absent fields get their defaults).
     ///
     /// # Errors
-    /// `missing_param` for a missing reference or name on creation, a parent required by
-    /// `isSubCustomer`, a due-date type without a number; `invalid_param` for a credit limit
-    /// that does not fit the currency.
+    /// A [`CustomerRule`]: a missing reference or name on creation, a sub-customer without a
+    /// parent, a due-date type without a number, a credit limit that does not fit the
+    /// currency.
     pub fn into_data(
         self,
         resolved: Resolved,

@@ -6,6 +6,7 @@
 //! `Idempotency-Key` is honoured the same way everywhere. Amounts are money in the paying
 //! account's currency, so an answer needs nothing but the entry or reservation it writes.
 
+use crate::wording::WireError;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, web};
 use credence_domain::access::scope::Function;
@@ -99,10 +100,10 @@ async fn post_entry(
     body: &Body,
     kind: EntryKind,
 ) -> Result<Reply, ApiError> {
-    let key = CustomerKey::parse_id(id)?;
+    let key = crate::input::customer_key(id)?;
     let value = required_amount(&body.0, "amount")?;
     let description = if kind == EntryKind::Adjustment {
-        Some(given(&body.0, "reason")?.ok_or(InputError::Missing("reason"))?)
+        Some(given(&body.0, "reason")?.ok_or(WireError::Missing("reason"))?)
     } else {
         given(&body.0, "description")?
     };
@@ -134,7 +135,7 @@ pub(crate) async fn get_account(
     caller: Caller,
     id: web::Path<String>,
 ) -> Result<Reply, ApiError> {
-    let key = CustomerKey::parse_id(&id)?;
+    let key = crate::input::customer_key(&id)?;
     let account = state
         .services
         .accounts
@@ -162,7 +163,7 @@ pub(crate) async fn update_credit_limit(
     id: web::Path<String>,
     body: Body,
 ) -> Result<Reply, ApiError> {
-    let key = CustomerKey::parse_id(&id)?;
+    let key = crate::input::customer_key(&id)?;
     let limit = required_amount(&body.0, "creditLimit")?;
     let account = state
         .services
@@ -281,7 +282,7 @@ pub(crate) async fn create_reservation(
     id: web::Path<String>,
     body: Body,
 ) -> Result<Reply, ApiError> {
-    let key = CustomerKey::parse_id(&id)?;
+    let key = crate::input::customer_key(&id)?;
     let request = ReserveRequest {
         amount: required_amount(&body.0, "amount")?,
         currency: currency(&body.0)?,
@@ -342,7 +343,7 @@ pub(crate) async fn capture_reservation(
     body: Body,
 ) -> Result<Reply, ApiError> {
     let (id, rid) = path.into_inner();
-    let key = CustomerKey::parse_id(&id)?;
+    let key = crate::input::customer_key(&id)?;
     let rid = reservation_id(&rid)?;
     let captured = amount(&body.0, "amount")?;
     let state = &state;
@@ -382,7 +383,7 @@ pub(crate) async fn release_reservation(
     body: Body,
 ) -> Result<Reply, ApiError> {
     let (id, rid) = path.into_inner();
-    let key = CustomerKey::parse_id(&id)?;
+    let key = crate::input::customer_key(&id)?;
     let rid = reservation_id(&rid)?;
     let state = &state;
     once(state, &req, &caller, &body, "reservation", |tag| async {
@@ -416,7 +417,7 @@ pub(crate) async fn quote_account(
     id: web::Path<String>,
     body: Body,
 ) -> Result<Reply, ApiError> {
-    let key = CustomerKey::parse_id(&id)?;
+    let key = crate::input::customer_key(&id)?;
     let cost = required_amount(&body.0, "amount")?;
     let currency = currency(&body.0)?;
     let quote = state
@@ -491,7 +492,7 @@ fn account_page_request(
     authorize(caller, Function::BackOffice)?;
     let params = Params::parse(req.query_string(), PAGE_PARAMS)?;
     let page_request = params.page()?;
-    let key = CustomerKey::parse_id(id)?;
+    let key = crate::input::customer_key(id)?;
     Ok((key, page_request))
 }
 

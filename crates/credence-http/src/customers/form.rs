@@ -7,7 +7,7 @@
 
 use credence_domain::customers::service::may_name_creator;
 use credence_domain::customers::{
-    AddressChanges, Contact, CustomerChanges, MAX_PROJECTS, RefKey, project_name,
+    AddressChanges, Contact, CustomerChanges, CustomerRule, MAX_PROJECTS, RefKey, project_name,
 };
 use credence_domain::field::Field;
 use utoipa::ToSchema;
@@ -16,8 +16,10 @@ use crate::body::{BodyFields, IMAGE_PART};
 use crate::input::{contacts, customer_projects, documents, payment_types, scalar};
 use credence_domain::Principal;
 
+use crate::input::{parse_bool, parse_decimal, parse_float, parse_int};
 use crate::openapi::{ContactForm, DocumentLinkForm, PaymentTypeRef, ProjectForm};
-use credence_domain::input::{InputError, parse_bool, parse_decimal, parse_float, parse_int};
+use crate::wording::WireError;
+use credence_domain::input::InputError;
 use credence_domain::values::{
     CountryCode, CurrencyCode, CustomerName, DueDateType, Email, FreeText, Latitude, Longitude,
     NameError, Reference, ReferenceError, RiskColor, Website,
@@ -161,7 +163,7 @@ pub(crate) fn customer_changes(
     fields: BodyFields,
     reference: Option<&str>,
     caller: &Principal,
-) -> Result<CustomerChanges, InputError> {
+) -> Result<CustomerChanges, WireError> {
     let mut text = customer_text(fields)?;
     if let Some(reference) = reference {
         text.reference = Field::Value(reference.to_owned());
@@ -177,7 +179,7 @@ pub(crate) fn customer_changes(
 /// # Errors
 /// `invalid_param_type` for structured values in scalar fields and malformed `paymentTypes`
 /// or `contacts`; `invalid_param` for a `documents` that is not an array of objects.
-pub(crate) fn customer_text(mut fields: BodyFields) -> Result<CustomerForm, InputError> {
+pub(crate) fn customer_text(mut fields: BodyFields) -> Result<CustomerForm, WireError> {
     let image_file = fields.take_file(IMAGE_PART);
     let fields = &fields;
     let s = |name: &'static str| scalar(fields, name);
@@ -236,13 +238,13 @@ fn text(
     field: &'static str,
     value: Field<String>,
     max: usize,
-) -> Result<Field<FreeText>, InputError> {
+) -> Result<Field<FreeText>, WireError> {
     Ok(match value {
         Field::Absent => Field::Absent,
         Field::Null => Field::Null,
         Field::Value(v) => Field::from_option(
             FreeText::new(&v, max)
-                .map_err(|e| InputError::invalid(field, wording::free_text(field, &e)))?,
+                .map_err(|e| WireError::invalid(field, wording::free_text(field, &e)))?,
         ),
     })
 }
@@ -250,8 +252,8 @@ fn text(
 /// Validates a non-blank value with `parse`; blank text counts as null.
 fn parsed<T>(
     value: Field<String>,
-    parse: impl FnOnce(&str) -> Result<T, InputError>,
-) -> Result<Field<T>, InputError> {
+    parse: impl FnOnce(&str) -> Result<T, WireError>,
+) -> Result<Field<T>, WireError> {
     Ok(match value {
         Field::Value(v) if !v.trim().is_empty() => Field::Value(parse(&v)?),
         Field::Value(_) | Field::Null => Field::Null,
@@ -259,28 +261,28 @@ fn parsed<T>(
     })
 }
 
-fn invalid<E: std::fmt::Display>(field: &'static str) -> impl FnOnce(E) -> InputError {
-    move |e| InputError::invalid(field, e.to_string())
+fn invalid<E: std::fmt::Display>(field: &'static str) -> impl FnOnce(E) -> WireError {
+    move |e| WireError::invalid(field, e.to_string())
 }
 
 /// An `invalid_param` for `field`, in the words `word` gives the value's error.
-fn worded<E>(field: &'static str, word: fn(&E) -> String) -> impl FnOnce(E) -> InputError {
-    move |e| InputError::invalid(field, word(&e))
+fn worded<E>(field: &'static str, word: fn(&E) -> String) -> impl FnOnce(E) -> WireError {
+    move |e| WireError::invalid(field, word(&e))
 }
 
 /// A latitude (`billingLat`, `latitude`).
-fn latitude(field: &'static str, text: &str) -> Result<Latitude, InputError> {
+fn latitude(field: &'static str, text: &str) -> Result<Latitude, WireError> {
     Latitude::new(parse_float(field, text)?)
-        .map_err(|e| InputError::invalid(field, wording::coordinate(field, &e)))
+        .map_err(|e| WireError::invalid(field, wording::coordinate(field, &e)))
 }
 
 /// A longitude (`billingLng`, `longitude`).
-fn longitude(field: &'static str, text: &str) -> Result<Longitude, InputError> {
+fn longitude(field: &'static str, text: &str) -> Result<Longitude, WireError> {
     Longitude::new(parse_float(field, text)?)
-        .map_err(|e| InputError::invalid(field, wording::coordinate(field, &e)))
+        .map_err(|e| WireError::invalid(field, wording::coordinate(field, &e)))
 }
 
-fn ref_key(field: &'static str, external: bool, text: &str) -> Result<RefKey, InputError> {
+fn ref_key(field: &'static str, external: bool, text: &str) -> Result<RefKey, WireError> {
     if external {
         Ok(RefKey::Reference(text.trim().to_owned()))
     } else {
@@ -293,7 +295,7 @@ impl CustomerForm {
     ///
     /// # Errors
     /// The first [`InputError`] found, naming its field.
-    pub(crate) fn validate(self) -> Result<CustomerChanges, InputError> {
+    pub(crate) fn validate(self) -> Result<CustomerChanges, WireError> {
         let external = parsed(self.use_external_id, |v| parse_bool("useExternalId", v))?
             .value()
             .copied()
@@ -307,10 +309,7 @@ impl CustomerForm {
         let name = match self.name {
             Field::Absent => Field::Absent,
             Field::Null => {
-                return Err(InputError::invalid(
-                    "name",
-                    wording::name(&NameError::Empty),
-                ));
+                return Err(WireError::invalid("name", wording::name(&NameError::Empty)));
             }
             Field::Value(v) => {
                 Field::Value(CustomerName::new(v).map_err(worded("name", wording::name))?)
@@ -319,7 +318,7 @@ impl CustomerForm {
         let reference = match self.reference {
             Field::Absent => Field::Absent,
             Field::Null => {
-                return Err(InputError::invalid(
+                return Err(WireError::invalid(
                     "reference",
                     wording::reference(&ReferenceError::Empty),
                 ));
@@ -349,10 +348,8 @@ impl CustomerForm {
         let projects = match self.customer_projects {
             Field::Value(names) => {
                 if names.len() > MAX_PROJECTS {
-                    return Err(InputError::invalid(
-                        "customerProjects",
-                        format!("customerProjects cannot hold more than {MAX_PROJECTS} projects."),
-                    ));
+                    let rule = CustomerRule::TooManyProjects { max: MAX_PROJECTS };
+                    return Err(InputError::from(rule).into());
                 }
                 Field::Value(
                     names
@@ -418,7 +415,7 @@ impl CustomerForm {
                 self.company_registration_number,
             )?,
             currency: parsed(self.currency, |v| {
-                CurrencyCode::parse(v).map_err(|e| InputError::UnknownCurrency(e.0))
+                CurrencyCode::parse(v).map_err(|e| InputError::UnknownCurrency(e.0).into())
             })?,
             payment_types,
             region: key("regionId", self.region_id)?,
@@ -445,7 +442,7 @@ impl CustomerForm {
     }
 }
 
-fn contact(input: ContactText) -> Result<Contact, InputError> {
+fn contact(input: ContactText) -> Result<Contact, WireError> {
     let name = input
         .name
         .as_deref()
@@ -520,8 +517,8 @@ mod tests {
     }
 
     fn refused(input: CustomerForm) -> String {
-        match input.validate().map_err(crate::wording::worded) {
-            Err(InputError::Invalid { field, .. }) => field.to_owned(),
+        match input.validate() {
+            Err(WireError::Invalid { field, .. }) => field.to_owned(),
             other => panic!("expected invalid_param, got {other:?}"),
         }
     }
