@@ -8,7 +8,7 @@
 //! Fields a client may not set (`id`, `uuid`, `dateCreated`, `lastUpdated`, `balance`, ...)
 //! and unknown fields are ignored, as lenient form APIs do.
 
-use credence_domain::documents::{DocumentLinkInput, MetadataInput};
+use credence_domain::documents::DocumentLinkInput;
 use credence_domain::field::Field;
 use std::str::FromStr;
 
@@ -124,18 +124,6 @@ pub(crate) fn required_amount(
     name: &'static str,
 ) -> Result<Decimal, WireError> {
     amount(fields, name)?.ok_or(WireError::Missing(name))
-}
-
-/// The metadata change of `PUT /documents/{uuid}`.
-///
-/// # Errors
-/// `invalid_param_type` naming a field that holds an array or object.
-pub(crate) fn document_metadata(fields: &BodyFields) -> Result<MetadataInput, WireError> {
-    Ok(MetadataInput {
-        description: scalar(fields, "description")?,
-        file_name: scalar(fields, "fileName")?,
-        internal: scalar(fields, "internal")?,
-    })
 }
 
 /// `documents`: a JSON array of `{uuid?, contentUrl, mimeType, fileName,

@@ -108,22 +108,6 @@ pub(crate) struct DocumentUploadForm {
     file: Vec<u8>,
 }
 
-/// `PUT /documents/{uuid}`: the metadata to change; absent fields are kept.
-#[derive(ToSchema)]
-#[serde(rename_all = "camelCase")]
-#[expect(
-    dead_code,
-    reason = "schema-only: describes the wire format in the OpenAPI document"
-)]
-pub(crate) struct DocumentMetadataForm {
-    /// `null` or blank clears it.
-    #[schema(example = "Top secret map to customer site")]
-    description: Option<String>,
-    /// Non-blank, at most 255 characters, no quotes, slashes or control characters.
-    file_name: Option<String>,
-    internal: Option<bool>,
-}
-
 /// A reference-data body: the fields of the kind (`reference`, `name`, `parentId`; `code`,
 /// `exchangeRate`; `email`, `role`, `customerId`). Updates merge the fields sent.
 #[derive(ToSchema)]
@@ -461,7 +445,7 @@ pub(crate) struct CustomerSearchParams {
         ProjectForm,
         DocumentLinkForm,
         DocumentUploadForm,
-        DocumentMetadataForm,
+        documents::form::DocumentMetadataForm,
         FileBytes,
         KeyDto,
         CreatedKeyDto,

@@ -25,10 +25,10 @@ use crate::AppState;
 use crate::body::{Body, DOCUMENT_PART};
 use crate::caller::Caller;
 use crate::documents::dto::{DocumentDto, UploadDto};
+use crate::documents::form::DocumentMetadataForm;
 use crate::error::{ApiError, ErrorBody};
-use crate::input::document_metadata;
 use crate::negotiate::Reply;
-use crate::openapi::{DocumentMetadataForm, DocumentUploadForm, FileBytes};
+use crate::openapi::{DocumentUploadForm, FileBytes};
 
 pub(crate) fn register(cfg: &mut web::ServiceConfig) {
     // `/documents/content` before `/documents/{uuid}`, so `content` is never read as a UUID.
@@ -153,7 +153,7 @@ pub(crate) async fn update_document(
     body: Body,
 ) -> Result<Reply, ApiError> {
     let uuid = document_id(&uuid)?;
-    let change = document_metadata(&body.0)?;
+    let change = DocumentMetadataForm::read(&body.0)?.into_change();
     let document = state
         .services
         .documents
