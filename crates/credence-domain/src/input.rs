@@ -1,29 +1,15 @@
-//! Errors in what a client sent, shared by every write use case, and the small parsers that
-//! turn wire text into typed values. The HTTP adapter hands every scalar over as text, so
-//! "is this a boolean?" is answered here, once, the same way for JSON, forms and multipart.
+//! Errors in what a client sent, shared by every write use case. None names a field by its
+//! wire name: a rule (one enum per capability, [`crate::customers::CustomerRule`] and its
+//! siblings) says what is wrong and, by which rule it is, about which field; the HTTP adapter
+//! words it with the API's field names (decision 0031). What the domain can say in its own
+//! words (a row that does not exist, a currency) it says here.
 
-use std::str::FromStr;
-
-use rust_decimal::Decimal;
+use crate::values::NameError;
 
 /// What was wrong with the input. Each variant maps to one of the API's error codes; the
-/// `Display` text is the `error_description` sent to the client.
+/// rules are worded by the adapter, the other variants' `Display` is the text for the client.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InputError {
-    /// `400 missing_param`.
-    #[error("{0} parameter is missing")]
-    Missing(&'static str),
-    /// `400 invalid_param`.
-    #[error("{message}")]
-    Invalid {
-        /// The wire name of the field.
-        field: &'static str,
-        /// What is wrong, for the client.
-        message: String,
-    },
-    /// `400 invalid_param_type`: a value of the wrong type (text where a number belongs).
-    #[error("The type of parameter {0} you provided is not valid for this request.")]
-    InvalidType(&'static str),
     /// `404 not_found`: an id-valued field names nothing.
     #[error("The {noun} with the id {key} doesn't exist.")]
     NotFound {
@@ -38,7 +24,8 @@ pub enum InputError {
     /// `404 not_found`: an ISO code that the organization has not configured.
     #[error("The currency with name {0} is not configured.")]
     CurrencyNotConfigured(String),
-    /// `404 not_found`: a parent that is the row itself or one of its descendants.
+    /// `404 not_found`: a parent that is the row itself or one of its descendants; the noun
+    /// of the row (`customer`, `region`), as in [`InputError::NotFound`].
     #[error("The {0} cannot be a subcustomer of itself.")]
     OwnAncestor(&'static str),
     /// `400 exceeded_file_size`: an uploaded image over 2 MB.
@@ -47,20 +34,27 @@ pub enum InputError {
     /// `400 unsupported_file_type`: an uploaded image that is not a jpg, gif, png or bmp.
     #[error("image format not supported.")]
     UnsupportedFileType,
-    /// A rule of a customer as a whole (the adapter words it with its field names).
+    /// The display name of a row of reference data or of an API key that is no name.
+    #[error(transparent)]
+    Label(NameError),
+    /// A rule of the customers capability (the adapter words it with its field names).
     #[error(transparent)]
     Customer(crate::customers::CustomerRule),
+    /// A rule of the credit use cases (the adapter words it with its field names).
+    #[error(transparent)]
+    Credit(crate::credit::CreditRule),
+    /// A rule of documents and their links (the adapter words it with its field names).
+    #[error(transparent)]
+    Document(crate::documents::DocumentRule),
+    /// A rule of the catalog: products, task templates, tasks.
+    #[error(transparent)]
+    Catalog(crate::catalog::CatalogRule),
+    /// A rule of list and search queries.
+    #[error(transparent)]
+    Query(crate::listing::QueryRule),
 }
 
 impl InputError {
-    /// An `invalid_param` error for `field`.
-    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
-        Self::Invalid {
-            field,
-            message: message.into(),
-        }
-    }
-
     /// Whether the client should get `404` rather than `400`.
     #[must_use]
     pub fn is_not_found(&self) -> bool {
@@ -74,46 +68,18 @@ impl InputError {
     }
 }
 
-/// Parses a boolean as forms write them: `true`/`false`, `1`/`0`, `yes`/`no`, `on`/`off`.
-///
-/// # Errors
-/// [`InputError::InvalidType`] naming `field` otherwise.
-pub fn parse_bool(field: &'static str, text: &str) -> Result<bool, InputError> {
+/// Reads a boolean as forms write it: `true`/`false`, `1`/`0`, `yes`/`no`, `on`/`off`, in any
+/// case; `None` for anything else. The one leniency the domain still applies itself, to the
+/// `internal` flags of document metadata and links, which it checks only after it has found
+/// the document (so a missing one stays `404` whatever the body says); the HTTP adapter reads
+/// every other boolean with it too, so the two cannot drift apart.
+#[must_use]
+pub fn flag(text: &str) -> Option<bool> {
     match text.trim().to_ascii_lowercase().as_str() {
-        "true" | "1" | "yes" | "on" => Ok(true),
-        "false" | "0" | "no" | "off" => Ok(false),
-        _ => Err(InputError::InvalidType(field)),
+        "true" | "1" | "yes" | "on" => Some(true),
+        "false" | "0" | "no" | "off" => Some(false),
+        _ => None,
     }
-}
-
-/// Parses an integer.
-///
-/// # Errors
-/// [`InputError::InvalidType`] naming `field` when the text is no integer.
-pub fn parse_int(field: &'static str, text: &str) -> Result<i64, InputError> {
-    i64::from_str(text.trim()).map_err(|_| InputError::InvalidType(field))
-}
-
-/// Parses a finite floating-point number (coordinates only; money is never a float).
-///
-/// # Errors
-/// [`InputError::InvalidType`] naming `field` when the text is no number.
-pub fn parse_float(field: &'static str, text: &str) -> Result<f64, InputError> {
-    f64::from_str(text.trim())
-        .ok()
-        .filter(|f| f.is_finite())
-        .ok_or(InputError::InvalidType(field))
-}
-
-/// Parses an exact decimal, accepting exponents (`1e3`) as JSON numbers may carry them.
-///
-/// # Errors
-/// [`InputError::InvalidType`] naming `field` when the text is no decimal number.
-pub fn parse_decimal(field: &'static str, text: &str) -> Result<Decimal, InputError> {
-    let text = text.trim();
-    Decimal::from_str_exact(text)
-        .or_else(|_| Decimal::from_scientific(text))
-        .map_err(|_| InputError::InvalidType(field))
 }
 
 #[cfg(test)]
@@ -122,14 +88,6 @@ mod tests {
 
     #[test]
     fn texts_follow_seed_002() {
-        assert_eq!(
-            InputError::Missing("reference").to_string(),
-            "reference parameter is missing"
-        );
-        assert_eq!(
-            InputError::InvalidType("id").to_string(),
-            "The type of parameter id you provided is not valid for this request."
-        );
         assert_eq!(
             InputError::NotFound {
                 noun: "payment type",
@@ -149,24 +107,10 @@ mod tests {
     }
 
     #[test]
-    fn scalars_parse_strictly() {
-        assert_eq!(parse_bool("isActive", "TRUE"), Ok(true));
-        assert_eq!(parse_bool("isActive", "0"), Ok(false));
-        assert_eq!(
-            parse_bool("isActive", "maybe"),
-            Err(InputError::InvalidType("isActive"))
-        );
-        assert_eq!(parse_int("regionId", " 42 "), Ok(42));
-        assert!(parse_int("regionId", "4.2").is_err());
-        assert!(parse_float("latitude", "NaN").is_err());
-        assert_eq!(
-            parse_decimal("creditLimit", "5000.10").map(|d| d.to_string()),
-            Ok("5000.10".into())
-        );
-        assert_eq!(
-            parse_decimal("creditLimit", "1e3").map(|d| d.normalize().to_string()),
-            Ok("1000".into())
-        );
-        assert!(parse_decimal("creditLimit", "lots").is_err());
+    fn flags_read_as_forms_write_them() {
+        assert_eq!(flag("TRUE"), Some(true));
+        assert_eq!(flag(" on "), Some(true));
+        assert_eq!(flag("0"), Some(false));
+        assert_eq!(flag("maybe"), None);
     }
 }

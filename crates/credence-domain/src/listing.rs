@@ -4,6 +4,45 @@ use chrono::{DateTime, Utc};
 
 use crate::input::InputError;
 
+/// A rule of list and search queries that a request breaks. The domain names the rule; the
+/// HTTP adapter words it with the query parameters' names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum QueryRule {
+    /// A page size of zero or over the largest page.
+    #[error("a page holds 1 to {max} rows")]
+    PageSize {
+        /// The largest page, [`MAX_MAX`].
+        max: u32,
+    },
+    /// An offset below zero.
+    #[error("an offset cannot be negative")]
+    NegativeOffset,
+    /// A search with no text.
+    #[error("a search needs a text")]
+    SearchBlank,
+    /// A search text over its limit.
+    #[error("a search text holds at most {max} characters")]
+    SearchTooLong {
+        /// The limit, in characters.
+        max: usize,
+    },
+    /// A search text without a letter or a digit.
+    #[error("a search text needs a letter or a digit")]
+    SearchWithoutWord,
+    /// A search of too many distinct terms.
+    #[error("a search has at most {max} terms")]
+    SearchTooManyTerms {
+        /// The limit.
+        max: usize,
+    },
+}
+
+impl From<QueryRule> for InputError {
+    fn from(rule: QueryRule) -> Self {
+        Self::Query(rule)
+    }
+}
+
 /// The default page size.
 pub const DEFAULT_MAX: u32 = 100;
 /// The largest page a client may ask for.
@@ -20,7 +59,8 @@ impl PageRequest {
     /// Validates a page size and an offset.
     ///
     /// # Errors
-    /// [`InputError::Invalid`] naming `max` when it exceeds [`MAX_MAX`] or is zero.
+    /// [`QueryRule::PageSize`] when `max` exceeds [`MAX_MAX`] or is zero,
+    /// [`QueryRule::NegativeOffset`].
     pub fn new(max: Option<i64>, offset: Option<i64>) -> Result<Self, InputError> {
         let max = match max {
             None => DEFAULT_MAX,
@@ -28,17 +68,12 @@ impl PageRequest {
                 u32::try_from(m).unwrap_or(DEFAULT_MAX)
             }
             Some(_) => {
-                return Err(InputError::invalid(
-                    "max",
-                    format!("The parameter max must be between 1 and {MAX_MAX}."),
-                ));
+                return Err(QueryRule::PageSize { max: MAX_MAX }.into());
             }
         };
         let offset = match offset {
             None => 0,
-            Some(o) => u64::try_from(o).map_err(|_| {
-                InputError::invalid("offset", "The parameter offset cannot be negative.")
-            })?,
+            Some(o) => u64::try_from(o).map_err(|_| QueryRule::NegativeOffset)?,
         };
         Ok(Self { max, offset })
     }
@@ -82,32 +117,6 @@ pub enum Order {
     Asc,
     /// Descending.
     Desc,
-}
-
-impl Order {
-    /// Parses `asc` or `desc`.
-    ///
-    /// # Errors
-    /// [`InputError::Invalid`] naming `order` otherwise.
-    pub fn parse(text: &str) -> Result<Self, InputError> {
-        match text.to_ascii_lowercase().as_str() {
-            "asc" => Ok(Self::Asc),
-            "desc" => Ok(Self::Desc),
-            _ => Err(InputError::invalid(
-                "order",
-                format!("The parameter order must be asc or desc, not {text}."),
-            )),
-        }
-    }
-
-    /// The wire name.
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Asc => "asc",
-            Self::Desc => "desc",
-        }
-    }
 }
 
 /// A text filter: `*` is the only wildcard; without one the match is exact.

@@ -13,7 +13,7 @@ use credence_domain::customers::{Customer, CustomerChanges, CustomerData, Custom
 use credence_domain::documents::logo::{
     IMAGE_BOUNDS, ImageError, ImageKind, LogoName, LogoUpload, Upload,
 };
-use credence_domain::documents::{BlobKey, DocumentContent, DocumentLimits};
+use credence_domain::documents::{BlobKey, DocumentContent, DocumentLimits, DocumentRule};
 use credence_domain::field::Field;
 use credence_domain::input::InputError;
 use credence_domain::ports::{
@@ -467,10 +467,7 @@ async fn bad_images_are_refused_before_anything_is_written() {
     assert!(
         matches!(
             &err,
-            CreateCustomerError::Input(InputError::Invalid {
-                field: "imageFile",
-                ..
-            })
+            CreateCustomerError::Input(InputError::Document(DocumentRule::ImagePixels { .. }))
         ),
         "{err:?}"
     );

@@ -17,8 +17,6 @@ use std::fmt;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
-use credence_domain::customers::CustomerRule;
-use credence_domain::input::InputError;
 use credence_domain::ports::StoreError;
 use credence_domain::services::{
     CreateCustomerError, DeleteCustomerError, DeleteRecordError, GetCustomerError, GetRecordError,
@@ -104,7 +102,7 @@ impl ApiError {
 
     /// `400 invalid_param_type` naming a parameter.
     pub fn invalid_param_type(name: &'static str) -> Self {
-        InputError::InvalidType(name).into()
+        crate::wording::WireError::InvalidType(name).into()
     }
 
     /// `400 invalid_param` listing the query parameters this route does not know.
@@ -362,58 +360,6 @@ impl ResponseError for ApiError {
     }
 }
 
-/// A customer rule in the API's words: the field it concerns by its wire name, and the
-/// error code and text the API has always answered for it.
-fn worded(rule: CustomerRule) -> InputError {
-    match rule {
-        CustomerRule::ReferenceRequired => InputError::Missing("reference"),
-        CustomerRule::NameRequired => InputError::Missing("name"),
-        CustomerRule::ParentRequired => InputError::Missing("parentCustomer"),
-        CustomerRule::DueDaysRequired => InputError::Missing("dueDateConfigNumber"),
-        CustomerRule::ParentWithoutSubCustomer => InputError::invalid(
-            "parentCustomer",
-            "parentCustomer cannot be given when isSubCustomer is false",
-        ),
-        CustomerRule::DueDate(e) => InputError::invalid("dueDateConfigNumber", e.to_string()),
-        CustomerRule::CreditLimit(e) => InputError::invalid("creditLimit", e.to_string()),
-        CustomerRule::ResellerMovesOwn => {
-            InputError::invalid("parentCustomer", "A reseller cannot move its own customer.")
-        }
-        CustomerRule::OutsideReseller => InputError::invalid(
-            "parentCustomer",
-            "A reseller's customers must stay below the reseller.",
-        ),
-    }
-}
-
-impl From<InputError> for ApiError {
-    fn from(error: InputError) -> Self {
-        let error = match error {
-            InputError::Customer(rule) => worded(rule),
-            other => other,
-        };
-        let code = match &error {
-            InputError::Missing(_) => "missing_param",
-            InputError::Invalid { .. } => "invalid_param",
-            InputError::InvalidType(_) => "invalid_param_type",
-            InputError::NotFound { .. }
-            | InputError::UnknownCurrency(_)
-            | InputError::CurrencyNotConfigured(_)
-            | InputError::OwnAncestor(_) => "not_found",
-            InputError::FileTooLarge => "exceeded_file_size",
-            InputError::UnsupportedFileType => "unsupported_file_type",
-            // Worded above, into one of the others.
-            InputError::Customer(_) => "invalid_param",
-        };
-        let status = if error.is_not_found() {
-            StatusCode::NOT_FOUND
-        } else {
-            StatusCode::BAD_REQUEST
-        };
-        Self::new(status, code, error.to_string())
-    }
-}
-
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match &error {
@@ -631,10 +577,11 @@ impl From<OrderError> for ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use credence_domain::input::InputError;
 
     #[test]
     fn input_errors_keep_the_domain_texts_and_pick_the_status() {
-        let missing: ApiError = InputError::Missing("reference").into();
+        let missing: ApiError = crate::wording::WireError::Missing("reference").into();
         assert_eq!(
             (missing.status(), missing.body().error.as_str()),
             (StatusCode::BAD_REQUEST, "missing_param")

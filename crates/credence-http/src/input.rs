@@ -1,35 +1,92 @@
-//! Request bodies into domain inputs. Every scalar is handed over as text: the domain decides
-//! what is a boolean or a number, the same way for JSON, forms and multipart. This module only
-//! decides the shape: a JSON object where a scalar belongs is `invalid_param_type` naming the
-//! field; `paymentTypes` and `contacts` accept real JSON, JSON text in a form field, and
+//! Request bodies into domain inputs. Every scalar arrives as text, and the scalar readers
+//! here decide what is a boolean or a number, the same way for JSON, forms, multipart and
+//! query strings (form leniency: `yes` for `true`, `1e3` for 1000). A JSON object where a
+//! scalar belongs is `invalid_param_type` naming the field; `paymentTypes` and `contacts` accept real JSON, JSON text in a form field, and
 //! the `[{"id"=7},{"id"=8}]` syntax; `documents` real JSON or JSON text. The multipart
 //! part `imageFile` is handed over as the customer's new logo.
 //!
 //! Fields a client may not set (`id`, `uuid`, `dateCreated`, `lastUpdated`, `balance`, ...)
 //! and unknown fields are ignored, as lenient form APIs do.
 
-use credence_domain::documents::{DocumentLinkInput, MetadataInput};
+use credence_domain::documents::DocumentLinkInput;
 use credence_domain::field::Field;
-use credence_domain::input::{InputError, parse_decimal};
+use std::str::FromStr;
+
+use credence_domain::customers::CustomerKey;
+use credence_domain::ids::CustomerId;
+use credence_domain::input::flag;
 use rust_decimal::Decimal;
 use serde_json::Value;
+use uuid::Uuid;
 
 use crate::body::{BodyFields, RawField};
 use crate::customers::form::ContactText;
 #[cfg(test)]
 use crate::customers::form::customer_text;
 use crate::strict::json_text;
+use crate::wording::WireError;
+
+/// Parses a boolean as forms write them: `true`/`false`, `1`/`0`, `yes`/`no`, `on`/`off`.
+///
+/// # Errors
+/// `invalid_param_type` naming `field` otherwise.
+pub(crate) fn parse_bool(field: &'static str, text: &str) -> Result<bool, WireError> {
+    flag(text).ok_or(WireError::InvalidType(field))
+}
+
+/// Parses an integer.
+///
+/// # Errors
+/// `invalid_param_type` naming `field` when the text is no integer.
+pub(crate) fn parse_int(field: &'static str, text: &str) -> Result<i64, WireError> {
+    i64::from_str(text.trim()).map_err(|_| WireError::InvalidType(field))
+}
+
+/// Parses a finite floating-point number (coordinates only; money is never a float).
+///
+/// # Errors
+/// `invalid_param_type` naming `field` when the text is no number.
+pub(crate) fn parse_float(field: &'static str, text: &str) -> Result<f64, WireError> {
+    f64::from_str(text.trim())
+        .ok()
+        .filter(|f| f.is_finite())
+        .ok_or(WireError::InvalidType(field))
+}
+
+/// Parses an exact decimal, accepting exponents (`1e3`) as JSON numbers may carry them.
+///
+/// # Errors
+/// `invalid_param_type` naming `field` when the text is no decimal number.
+pub(crate) fn parse_decimal(field: &'static str, text: &str) -> Result<Decimal, WireError> {
+    let text = text.trim();
+    Decimal::from_str_exact(text)
+        .or_else(|_| Decimal::from_scientific(text))
+        .map_err(|_| WireError::InvalidType(field))
+}
+
+/// The customer a path segment names: a number or a UUID.
+///
+/// # Errors
+/// `invalid_param_type` naming `id` otherwise.
+pub(crate) fn customer_key(text: &str) -> Result<CustomerKey, WireError> {
+    if let Ok(id) = text.parse::<i64>() {
+        return Ok(CustomerKey::Id(CustomerId(id)));
+    }
+    Uuid::parse_str(text)
+        .map(CustomerKey::Uuid)
+        .map_err(|_| WireError::InvalidType("id"))
+}
 
 /// A scalar field: absent, `null`, or its text.
 ///
 /// # Errors
 /// `invalid_param_type` naming the field when it holds an array or object.
-pub(crate) fn scalar(fields: &BodyFields, name: &'static str) -> Result<Field<String>, InputError> {
+pub(crate) fn scalar(fields: &BodyFields, name: &'static str) -> Result<Field<String>, WireError> {
     match fields.get(name) {
         None => Ok(Field::Absent),
         Some(RawField::Null) => Ok(Field::Null),
         Some(RawField::Text(text)) => Ok(Field::Value(text.clone())),
-        Some(RawField::Json(_)) => Err(InputError::InvalidType(name)),
+        Some(RawField::Json(_)) => Err(WireError::InvalidType(name)),
     }
 }
 
@@ -37,7 +94,7 @@ pub(crate) fn scalar(fields: &BodyFields, name: &'static str) -> Result<Field<St
 ///
 /// # Errors
 /// As [`scalar`].
-pub(crate) fn given(fields: &BodyFields, name: &'static str) -> Result<Option<String>, InputError> {
+pub(crate) fn given(fields: &BodyFields, name: &'static str) -> Result<Option<String>, WireError> {
     Ok(scalar(fields, name)?
         .value()
         .filter(|t| !t.trim().is_empty())
@@ -52,7 +109,7 @@ pub(crate) fn given(fields: &BodyFields, name: &'static str) -> Result<Option<St
 pub(crate) fn amount(
     fields: &BodyFields,
     name: &'static str,
-) -> Result<Option<Decimal>, InputError> {
+) -> Result<Option<Decimal>, WireError> {
     given(fields, name)?
         .map(|text| parse_decimal(name, &text))
         .transpose()
@@ -65,28 +122,16 @@ pub(crate) fn amount(
 pub(crate) fn required_amount(
     fields: &BodyFields,
     name: &'static str,
-) -> Result<Decimal, InputError> {
-    amount(fields, name)?.ok_or(InputError::Missing(name))
-}
-
-/// The metadata change of `PUT /documents/{uuid}`.
-///
-/// # Errors
-/// `invalid_param_type` naming a field that holds an array or object.
-pub(crate) fn document_metadata(fields: &BodyFields) -> Result<MetadataInput, InputError> {
-    Ok(MetadataInput {
-        description: scalar(fields, "description")?,
-        file_name: scalar(fields, "fileName")?,
-        internal: scalar(fields, "internal")?,
-    })
+) -> Result<Decimal, WireError> {
+    amount(fields, name)?.ok_or(WireError::Missing(name))
 }
 
 /// `documents`: a JSON array of `{uuid?, contentUrl, mimeType, fileName,
 /// description, thumbUrl, internal}`, or that JSON as text. `null` or blank text attaches
 /// nothing. Members are handed over as text (`internal: true` as `"true"`); the domain
 /// validates them.
-pub(crate) fn documents(fields: &BodyFields) -> Result<Field<Vec<DocumentLinkInput>>, InputError> {
-    let bad = |why: &str| InputError::invalid("documents", format!("documents must be {why}."));
+pub(crate) fn documents(fields: &BodyFields) -> Result<Field<Vec<DocumentLinkInput>>, WireError> {
+    let bad = |why: &str| WireError::invalid("documents", format!("documents must be {why}."));
     let value = match fields.get("documents") {
         None => return Ok(Field::Absent),
         Some(RawField::Null) => return Ok(Field::Null),
@@ -128,12 +173,12 @@ pub(crate) fn documents(fields: &BodyFields) -> Result<Field<Vec<DocumentLinkInp
 
 const PAYMENT_TYPE_ID: &str = "payment type id";
 
-fn bad_payment_types() -> InputError {
-    InputError::InvalidType(PAYMENT_TYPE_ID)
+fn bad_payment_types() -> WireError {
+    WireError::InvalidType(PAYMENT_TYPE_ID)
 }
 
 /// `paymentTypes`: every value sent (forms may repeat the key), concatenated.
-pub(crate) fn payment_types(fields: &BodyFields) -> Result<Field<Vec<String>>, InputError> {
+pub(crate) fn payment_types(fields: &BodyFields) -> Result<Field<Vec<String>>, WireError> {
     let mut result: Field<Vec<String>> = Field::Absent;
     for raw in fields.all("paymentTypes") {
         let ids = match raw {
@@ -156,7 +201,7 @@ pub(crate) fn payment_types(fields: &BodyFields) -> Result<Field<Vec<String>>, I
 }
 
 /// Text of a form field: JSON, the `[{"id"=7}]` syntax, or one plain id.
-fn payment_type_text(text: &str) -> Result<Vec<String>, InputError> {
+fn payment_type_text(text: &str) -> Result<Vec<String>, WireError> {
     let text = text.trim();
     if let Some(value) = json_text("paymentTypes", text)? {
         return payment_type_ids(&value);
@@ -169,14 +214,14 @@ fn payment_type_text(text: &str) -> Result<Vec<String>, InputError> {
     Ok(vec![text.to_owned()])
 }
 
-fn payment_type_ids(value: &Value) -> Result<Vec<String>, InputError> {
+fn payment_type_ids(value: &Value) -> Result<Vec<String>, WireError> {
     match value {
         Value::Array(items) => items.iter().map(payment_type_id).collect(),
         single => payment_type_id(single).map(|id| vec![id]),
     }
 }
 
-fn payment_type_id(value: &Value) -> Result<String, InputError> {
+fn payment_type_id(value: &Value) -> Result<String, WireError> {
     match value {
         Value::Number(n) => Ok(n.to_string()),
         Value::String(s) if !s.trim().is_empty() => Ok(s.trim().to_owned()),
@@ -192,8 +237,8 @@ fn payment_type_id(value: &Value) -> Result<String, InputError> {
 }
 
 /// `contacts`: a JSON array of `{name, email, phone}`, or that JSON as text.
-pub(crate) fn contacts(fields: &BodyFields) -> Result<Field<Vec<ContactText>>, InputError> {
-    let bad = || InputError::InvalidType("contacts");
+pub(crate) fn contacts(fields: &BodyFields) -> Result<Field<Vec<ContactText>>, WireError> {
+    let bad = || WireError::InvalidType("contacts");
     let value = match fields.get("contacts") {
         None => return Ok(Field::Absent),
         Some(RawField::Null) => return Ok(Field::Null),
@@ -228,8 +273,8 @@ pub(crate) fn contacts(fields: &BodyFields) -> Result<Field<Vec<ContactText>>, I
 
 /// `customerProjects`: a JSON array of `{name}` (other members, such as `id`, are ignored:
 /// a list given replaces the whole list), or that JSON as text.
-pub(crate) fn customer_projects(fields: &BodyFields) -> Result<Field<Vec<String>>, InputError> {
-    let bad = || InputError::InvalidType("customerProjects");
+pub(crate) fn customer_projects(fields: &BodyFields) -> Result<Field<Vec<String>>, WireError> {
+    let bad = || WireError::InvalidType("customerProjects");
     let value = match fields.get("customerProjects") {
         None => return Ok(Field::Absent),
         Some(RawField::Null) => return Ok(Field::Null),
@@ -260,11 +305,11 @@ pub(crate) fn customer_projects(fields: &BodyFields) -> Result<Field<Vec<String>
 /// # Errors
 /// `missing_param` naming `name` when it is absent or null; `invalid_param_type` for a
 /// structured value.
-pub(crate) fn project_name(fields: &BodyFields) -> Result<String, InputError> {
+pub(crate) fn project_name(fields: &BodyFields) -> Result<String, WireError> {
     scalar(fields, "name")?
         .value()
         .cloned()
-        .ok_or(InputError::Missing("name"))
+        .ok_or(WireError::Missing("name"))
 }
 
 #[cfg(test)]
@@ -304,7 +349,7 @@ mod tests {
         for bad in [r#"[{"id"=}]"#, r#"[{"x":1}]"#, "[[1]]"] {
             assert_eq!(
                 customer_text(form(&[("paymentTypes", bad)])).unwrap_err(),
-                InputError::InvalidType(PAYMENT_TYPE_ID)
+                WireError::InvalidType(PAYMENT_TYPE_ID)
             );
         }
     }
@@ -317,7 +362,7 @@ mod tests {
         )]);
         assert_eq!(
             customer_text(fields).unwrap_err(),
-            InputError::InvalidType("name")
+            WireError::InvalidType("name")
         );
     }
 
@@ -374,7 +419,7 @@ mod tests {
             assert!(
                 matches!(
                     error,
-                    InputError::Invalid {
+                    WireError::Invalid {
                         field: "documents",
                         ..
                     }

@@ -44,6 +44,7 @@ mod query;
 mod routes;
 mod shed;
 mod strict;
+mod wording;
 
 use std::sync::Arc;
 

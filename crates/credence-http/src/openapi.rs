@@ -108,22 +108,6 @@ pub(crate) struct DocumentUploadForm {
     file: Vec<u8>,
 }
 
-/// `PUT /documents/{uuid}`: the metadata to change; absent fields are kept.
-#[derive(ToSchema)]
-#[serde(rename_all = "camelCase")]
-#[expect(
-    dead_code,
-    reason = "schema-only: describes the wire format in the OpenAPI document"
-)]
-pub(crate) struct DocumentMetadataForm {
-    /// `null` or blank clears it.
-    #[schema(example = "Top secret map to customer site")]
-    description: Option<String>,
-    /// Non-blank, at most 255 characters, no quotes, slashes or control characters.
-    file_name: Option<String>,
-    internal: Option<bool>,
-}
-
 /// A reference-data body: the fields of the kind (`reference`, `name`, `parentId`; `code`,
 /// `exchangeRate`; `email`, `role`, `customerId`). Updates merge the fields sent.
 #[derive(ToSchema)]
@@ -142,88 +126,6 @@ pub(crate) struct RecordForm {
     email: Option<String>,
     role: Option<String>,
     customer_id: Option<i64>,
-}
-
-/// `PUT .../account/creditLimit`.
-#[derive(ToSchema)]
-#[serde(rename_all = "camelCase")]
-#[expect(
-    dead_code,
-    reason = "schema-only: describes the wire format in the OpenAPI document"
-)]
-pub(crate) struct CreditLimitForm {
-    /// Exact decimal (number or string), >= 0, at most the currency's minor-unit digits.
-    #[schema(value_type = f64, example = 3000.00)]
-    credit_limit: String,
-}
-
-/// A payment or a charge.
-#[derive(ToSchema)]
-#[expect(
-    dead_code,
-    reason = "schema-only: describes the wire format in the OpenAPI document"
-)]
-pub(crate) struct PostingForm {
-    /// Exact decimal (number or string), > 0.
-    #[schema(value_type = f64, example = 100.00)]
-    amount: String,
-    description: Option<String>,
-}
-
-/// An adjustment: signed, with a reason.
-#[derive(ToSchema)]
-#[expect(
-    dead_code,
-    reason = "schema-only: describes the wire format in the OpenAPI document"
-)]
-pub(crate) struct AdjustmentForm {
-    /// Exact decimal (number or string), not 0.
-    #[schema(value_type = f64, example = -5.00)]
-    amount: String,
-    /// Required.
-    reason: String,
-}
-
-/// An admission request.
-#[derive(ToSchema)]
-#[serde(rename_all = "camelCase")]
-#[expect(
-    dead_code,
-    reason = "schema-only: describes the wire format in the OpenAPI document"
-)]
-pub(crate) struct ReservationForm {
-    /// Exact decimal (number or string), > 0.
-    #[schema(value_type = f64, example = 50.00)]
-    amount: String,
-    description: Option<String>,
-    /// Seconds until it expires (1 to 30 days); the configured default when absent.
-    expires_in: Option<i64>,
-    /// A configured ISO 4217 code; the account currency when absent.
-    currency: Option<String>,
-}
-
-/// A capture: all of the reservation unless `amount` says less.
-#[derive(ToSchema)]
-#[expect(
-    dead_code,
-    reason = "schema-only: describes the wire format in the OpenAPI document"
-)]
-pub(crate) struct CaptureForm {
-    #[schema(value_type = Option<f64>, example = 45.00)]
-    amount: Option<String>,
-}
-
-/// A quote request.
-#[derive(ToSchema)]
-#[expect(
-    dead_code,
-    reason = "schema-only: describes the wire format in the OpenAPI document"
-)]
-pub(crate) struct QuoteForm {
-    #[schema(value_type = f64, example = 50.00)]
-    amount: String,
-    /// A configured ISO 4217 code; the account currency when absent.
-    currency: Option<String>,
 }
 
 /// A back-office product body: the catalog's detail fields plus the unit price. The URI names
@@ -545,7 +447,7 @@ pub(crate) struct CustomerSearchParams {
         ProjectForm,
         DocumentLinkForm,
         DocumentUploadForm,
-        DocumentMetadataForm,
+        documents::form::DocumentMetadataForm,
         FileBytes,
         KeyDto,
         CreatedKeyDto,
@@ -554,12 +456,12 @@ pub(crate) struct CustomerSearchParams {
         LedgerEntryDto,
         ReservationDto,
         QuoteDto,
-        CreditLimitForm,
-        PostingForm,
-        AdjustmentForm,
-        ReservationForm,
-        CaptureForm,
-        QuoteForm,
+        credit::form::CreditLimitForm,
+        credit::form::PostingForm,
+        credit::form::AdjustmentForm,
+        credit::form::ReservationForm,
+        credit::form::CaptureForm,
+        credit::form::QuoteForm,
         CustomerEnvelopeDto,
         CustomerResponseDto,
         RequestStatusDto,

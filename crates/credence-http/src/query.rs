@@ -2,11 +2,12 @@
 //! parameter is named in one `400 invalid_param`), paging, the customer filters, and the
 //! `previous`/`next` links of the `paging` object.
 
+use crate::input::parse_bool;
+use crate::wording::WireError;
 use chrono::{DateTime, Datelike, NaiveDateTime, Timelike, Utc};
 use credence_domain::catalog::TaskState;
 use credence_domain::customers::search::{SearchQuery, SearchTerms};
 use credence_domain::customers::{CustomerFilter, CustomerQuery, CustomerSort};
-use credence_domain::input::{InputError, parse_bool};
 use credence_domain::listing::{Order, PageRequest, TextPattern, TimeRange};
 use credence_domain::ports::TaskFilter;
 
@@ -164,12 +165,12 @@ impl Params {
         let page = self.page()?;
         let sort = self
             .non_blank("sort")
-            .map(CustomerSort::parse)
+            .map(sort_key)
             .transpose()?
             .unwrap_or_default();
         let order = self
             .non_blank("order")
-            .map(Order::parse)
+            .map(order)
             .transpose()?
             .unwrap_or_default();
         let pattern = |name: &str| self.non_blank(name).map(TextPattern::parse);
@@ -201,7 +202,7 @@ impl Params {
     /// `400 missing_param` without `q`, `400 invalid_param` for an unusable one, `400` for a
     /// bad page or boolean.
     pub(crate) fn search_query(&self) -> Result<SearchQuery, ApiError> {
-        let q = self.get("q").ok_or(InputError::Missing("q"))?;
+        let q = self.get("q").ok_or(WireError::Missing("q"))?;
         let terms = SearchTerms::parse(q)?;
         let include_inactive = match self.get("inactive") {
             None => false,
@@ -245,14 +246,71 @@ impl Params {
     pub(crate) fn customer_paging(&self, query: &CustomerQuery, total: u64) -> PagingDto {
         let mut tail = format!(
             "&sort={}&order={}",
-            query.sort.as_str(),
-            query.order.as_str()
+            sort_name(query.sort),
+            order_name(query.order)
         );
         for (k, v) in self.filters() {
             tail.push('&');
             tail.push_str(&serde_urlencoded::to_string([(k, v)]).unwrap_or_default());
         }
         paging("/api/v1.0/customers", query.page, total, &tail)
+    }
+}
+
+/// Every sort key of the customer list, in the order the API lists them.
+const SORT_KEYS: [CustomerSort; 5] = [
+    CustomerSort::Id,
+    CustomerSort::Reference,
+    CustomerSort::Name,
+    CustomerSort::DateCreated,
+    CustomerSort::LastUpdated,
+];
+
+/// A sort key's wire name: the API's name of the field it sorts by.
+fn sort_name(sort: CustomerSort) -> &'static str {
+    match sort {
+        CustomerSort::Id => "id",
+        CustomerSort::Reference => "reference",
+        CustomerSort::Name => "name",
+        CustomerSort::DateCreated => "dateCreated",
+        CustomerSort::LastUpdated => "lastUpdated",
+    }
+}
+
+/// Parses `sort`: a sort key's wire name, exactly.
+fn sort_key(text: &str) -> Result<CustomerSort, WireError> {
+    SORT_KEYS
+        .into_iter()
+        .find(|sort| sort_name(*sort) == text)
+        .ok_or_else(|| {
+            let names: Vec<&str> = SORT_KEYS.into_iter().map(sort_name).collect();
+            WireError::invalid(
+                "sort",
+                format!(
+                    "The parameter sort must be one of {}, not {text}.",
+                    names.join(", ")
+                ),
+            )
+        })
+}
+
+/// A sort direction's wire name.
+fn order_name(order: Order) -> &'static str {
+    match order {
+        Order::Asc => "asc",
+        Order::Desc => "desc",
+    }
+}
+
+/// Parses `order`: `asc` or `desc`, in any case.
+fn order(text: &str) -> Result<Order, WireError> {
+    match text.to_ascii_lowercase().as_str() {
+        "asc" => Ok(Order::Asc),
+        "desc" => Ok(Order::Desc),
+        _ => Err(WireError::invalid(
+            "order",
+            format!("The parameter order must be asc or desc, not {text}."),
+        )),
     }
 }
 

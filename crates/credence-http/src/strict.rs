@@ -26,7 +26,7 @@ use actix_web::middleware::Next;
 use serde::de::{DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
-use credence_domain::input::InputError;
+use crate::wording::WireError;
 
 use crate::error::ApiError;
 
@@ -202,11 +202,11 @@ pub(crate) fn json(bytes: &[u8]) -> Result<Value, ApiError> {
 ///
 /// # Errors
 /// `invalid_param` naming `field` for JSON that breaks a rule.
-pub(crate) fn json_text(field: &'static str, text: &str) -> Result<Option<Value>, InputError> {
+pub(crate) fn json_text(field: &'static str, text: &str) -> Result<Option<Value>, WireError> {
     match strict_json(text.as_bytes(), field) {
         Ok(value) => Ok(Some(value)),
         Err(JsonError::Syntax(_)) => Ok(None),
-        Err(JsonError::Flaw(flaw)) => Err(InputError::invalid(field, flaw.to_string())),
+        Err(JsonError::Flaw(flaw)) => Err(WireError::invalid(field, flaw.to_string())),
     }
 }
 

@@ -2202,7 +2202,7 @@ fn png() -> Vec<u8> {
 fn stored_document(uuid: uuid::Uuid) -> Document {
     Document {
         uuid,
-        file_name: FileName::new("fileName", "map.png").unwrap(),
+        file_name: FileName::new("map.png").unwrap(),
         mime_type: MimeType::sniff(&png()),
         description: None,
         internal: false,
@@ -2221,13 +2221,12 @@ fn stored_document(uuid: uuid::Uuid) -> Document {
 fn linked_document() -> Document {
     Document {
         uuid: LINKED,
-        file_name: FileName::new("fileName", "pdf-sample.pdf").unwrap(),
-        mime_type: MimeType::new("mimeType", "application/pdf").unwrap(),
-        description: FreeText::new("description", "Very important instructions", FreeText::LONG)
-            .unwrap(),
+        file_name: FileName::new("pdf-sample.pdf").unwrap(),
+        mime_type: MimeType::new("application/pdf").unwrap(),
+        description: FreeText::new("Very important instructions", FreeText::LONG).unwrap(),
         internal: true,
         content: DocumentContent::External {
-            url: ExternalUrl::new("contentUrl", PDF_URL).unwrap(),
+            url: ExternalUrl::new(PDF_URL).unwrap(),
             thumb_url: None,
         },
         creator: None,
@@ -2739,7 +2738,7 @@ async fn a_customer_lists_its_documents_and_links_new_ones() {
                 && links.external.len() == 1
                 && links.external[0].content.clone()
                     == DocumentContent::External {
-                        url: ExternalUrl::new("contentUrl", PDF_URL).unwrap(),
+                        url: ExternalUrl::new(PDF_URL).unwrap(),
                         thumb_url: None,
                     }
                 && links.external[0].file_name.as_str() == "pdf-sample.pdf"

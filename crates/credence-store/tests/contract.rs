@@ -174,14 +174,14 @@ async fn insert_and_get_by_every_key(store: Store) {
         city: text("Paris"),
         postal_code: text("75001"),
         address: text("1 rue de Rivoli"),
-        latitude: Some(Latitude::new("billingLatitude", 48.86).unwrap()),
-        longitude: Some(Longitude::new("billingLongitude", 2.34).unwrap()),
+        latitude: Some(Latitude::new(48.86).unwrap()),
+        longitude: Some(Longitude::new(2.34).unwrap()),
     };
     full.shipping = Address {
         country: Some(CountryCode::parse("DE").unwrap()),
         city: text("Berlin"),
-        latitude: Some(Latitude::new("latitude", -12.5).unwrap()),
-        longitude: Some(Longitude::new("longitude", 179.25).unwrap()),
+        latitude: Some(Latitude::new(-12.5).unwrap()),
+        longitude: Some(Longitude::new(179.25).unwrap()),
         ..Address::default()
     };
     full.credit_limit = CreditLimit::new("20000.10".parse().unwrap(), eur()).unwrap();

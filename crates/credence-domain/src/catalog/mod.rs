@@ -9,7 +9,9 @@ mod product;
 mod task;
 
 pub use attribute::{AttributeKind, AttributeOption, AttributeProblem, ProductAttribute};
-pub use product::{Locale, Localized, Product, ProductCode, ProductDraft, localized};
+pub use product::{
+    CatalogRule, Locale, Localized, LocalizedError, Product, ProductCode, ProductDraft, localized,
+};
 pub use task::{
     AttributeValue, Task, TaskDraft, TaskId, TaskState, TaskTemplate, TemplateDraft,
     TransitionError,

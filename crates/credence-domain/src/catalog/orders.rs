@@ -8,8 +8,8 @@ use rust_decimal::Decimal;
 
 use crate::access::principal::Principal;
 use crate::catalog::{
-    AttributeProblem, AttributeValue, Product, ProductCode, ProductDraft, Task, TaskDraft, TaskId,
-    TaskState, TaskTemplate, TemplateDraft, TransitionError,
+    AttributeProblem, AttributeValue, CatalogRule, Product, ProductCode, ProductDraft, Task,
+    TaskDraft, TaskId, TaskState, TaskTemplate, TemplateDraft, TransitionError,
 };
 use crate::customers::{AccountHolder, Customer, CustomerKey};
 use crate::ids::CustomerId;
@@ -212,14 +212,10 @@ impl OrderService {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
         if !valid_code {
-            return Err(InputError::invalid(
-                "code",
-                "code must be 1 to 64 letters, digits, _ or -",
-            )
-            .into());
+            return Err(InputError::from(CatalogRule::TemplateCode).into());
         }
         if draft.name.trim().is_empty() {
-            return Err(InputError::Missing("name").into());
+            return Err(InputError::from(CatalogRule::TemplateNameRequired).into());
         }
         let product =
             self.catalog
@@ -266,7 +262,7 @@ impl OrderService {
     ) -> Result<Task, OrderError> {
         let customer = self.own(principal).await?;
         if order.quantity == 0 {
-            return Err(InputError::invalid("quantity", "quantity must be at least 1").into());
+            return Err(InputError::from(CatalogRule::QuantityBelowOne).into());
         }
         let template = self
             .board
@@ -293,7 +289,8 @@ impl OrderService {
             .price
             .amount()
             .checked_mul(Decimal::from(order.quantity))
-            .ok_or_else(|| InputError::invalid("quantity", "quantity is too large"))?;
+            .ok_or(CatalogRule::QuantityTooLarge)
+            .map_err(InputError::from)?;
         let request = ReserveRequest {
             amount,
             currency: Some(product.price.currency()),

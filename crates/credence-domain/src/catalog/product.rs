@@ -45,31 +45,70 @@ impl Locale {
 /// Texts by language, in a stable order (en, de, fr).
 pub type Localized = BTreeMap<Locale, String>;
 
-/// Parses `{"en": "...", "de": "..."}`-like pairs, naming `field` in errors.
+/// Why localized texts were refused; several fields hold them (titles, descriptions, an
+/// attribute's helps), so the error names none: whoever knows the field words it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LocalizedError {
+    /// A language that is not en, de or fr (as given).
+    #[error("unknown language {0}; use en, de or fr")]
+    UnknownLanguage(String),
+    /// A blank text in a language.
+    #[error("the text in {} cannot be empty", .0.as_str())]
+    Blank(Locale),
+}
+
+/// Parses `{"en": "...", "de": "..."}`-like pairs.
 ///
 /// # Errors
-/// [`InputError::Invalid`] for an unknown language or a blank text.
+/// [`LocalizedError`] for an unknown language or a blank text.
 pub fn localized(
-    field: &'static str,
     pairs: impl IntoIterator<Item = (String, String)>,
-) -> Result<Localized, InputError> {
+) -> Result<Localized, LocalizedError> {
     let mut texts = Localized::new();
     for (language, text) in pairs {
-        let locale = Locale::parse(&language).ok_or_else(|| {
-            InputError::invalid(
-                field,
-                format!("{field}: unknown language {language}; use en, de or fr"),
-            )
-        })?;
+        let locale = Locale::parse(&language).ok_or(LocalizedError::UnknownLanguage(language))?;
         if text.trim().is_empty() {
-            return Err(InputError::invalid(
-                field,
-                format!("{field}.{language} cannot be empty"),
-            ));
+            return Err(LocalizedError::Blank(locale));
         }
         texts.insert(locale, text);
     }
     Ok(texts)
+}
+
+/// A rule of the catalog that a request breaks: of a product, a task template or a task. The
+/// domain names the rule; the HTTP adapter words it with the API's field names.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CatalogRule {
+    /// A product code that is not 1 to 64 letters, digits, `_` or `-` (as given).
+    #[error("the product code {0} is not 1 to 64 letters, digits, _ or -")]
+    ProductCode(String),
+    /// A product without a title.
+    #[error("a product needs a title")]
+    TitlesRequired,
+    /// A product of a negative price.
+    #[error("a price cannot be negative")]
+    NegativePrice,
+    /// Two attributes of one code (the code).
+    #[error("the attribute {0} is defined twice")]
+    AttributeTwice(String),
+    /// A task template code that is not 1 to 64 letters, digits, `_` or `-`.
+    #[error("a template code holds 1 to 64 letters, digits, _ or -")]
+    TemplateCode,
+    /// A task template without a name.
+    #[error("a template needs a name")]
+    TemplateNameRequired,
+    /// A task of no unit.
+    #[error("a task is of at least one unit")]
+    QuantityBelowOne,
+    /// A task whose price overflows.
+    #[error("the quantity is too large")]
+    QuantityTooLarge,
+}
+
+impl From<CatalogRule> for InputError {
+    fn from(rule: CatalogRule) -> Self {
+        Self::Catalog(rule)
+    }
 }
 
 /// A product code: 1 to 64 letters, digits, `_` or `-` (it appears in URLs).
@@ -80,7 +119,7 @@ impl ProductCode {
     /// Validates a code.
     ///
     /// # Errors
-    /// [`InputError::Invalid`] naming `code`.
+    /// [`CatalogRule::ProductCode`].
     pub fn new(code: &str) -> Result<Self, InputError> {
         let valid = (1..=64).contains(&code.len())
             && code
@@ -89,10 +128,7 @@ impl ProductCode {
         if valid {
             Ok(Self(code.to_owned()))
         } else {
-            Err(InputError::invalid(
-                "code",
-                format!("The code {code} is not valid: use 1 to 64 letters, digits, _ or -."),
-            ))
+            Err(CatalogRule::ProductCode(code.to_owned()).into())
         }
     }
 }
@@ -135,21 +171,18 @@ impl ProductDraft {
     /// Checks the draft as a whole: a title, a non-negative price, unique attribute codes.
     ///
     /// # Errors
-    /// [`InputError`] naming the field.
+    /// A [`CatalogRule`].
     pub fn validate(self) -> Result<Self, InputError> {
         if self.titles.is_empty() {
-            return Err(InputError::Missing("titles"));
+            return Err(CatalogRule::TitlesRequired.into());
         }
         if self.price.minor() < 0 {
-            return Err(InputError::invalid("price", "price cannot be negative"));
+            return Err(CatalogRule::NegativePrice.into());
         }
         let mut codes: Vec<&str> = self.attributes.iter().map(|a| a.code.as_str()).collect();
         codes.sort_unstable();
         if let Some(pair) = codes.windows(2).find(|pair| pair[0] == pair[1]) {
-            return Err(InputError::invalid(
-                "attributes",
-                format!("The attribute {} is defined twice.", pair[0]),
-            ));
+            return Err(CatalogRule::AttributeTwice(pair[0].to_owned()).into());
         }
         Ok(self)
     }

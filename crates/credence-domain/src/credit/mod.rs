@@ -10,3 +10,4 @@ pub mod service;
 pub use account::{AccountError, CreditAccount, CreditRefused};
 pub use ledger::{EntryKind, LedgerEntry, Reservation, ReservationId, ReservationStatus};
 pub use money::{Money, MoneyError};
+pub use service::CreditRule;

@@ -7,22 +7,21 @@ use rust_decimal::{Decimal, RoundingStrategy};
 
 use crate::values::{CurrencyCode, ExchangeRate};
 
-/// Why an amount is not money in a currency.
+/// Why an amount is not money in a currency. It names no field: the caller that knows which
+/// amount it was says so, and the HTTP adapter words it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MoneyError {
     /// More decimals than the currency allows.
-    #[error("{field} has more decimals than {currency} allows ({digits})")]
+    #[error("an amount has more decimals than {currency} allows ({digits})")]
     TooPrecise {
-        /// The wire name of the amount.
-        field: &'static str,
         /// The currency.
         currency: String,
         /// Its minor-unit digits.
         digits: u32,
     },
     /// Beyond what 64-bit minor units hold.
-    #[error("{0} is too large")]
-    TooLarge(&'static str),
+    #[error("an amount is too large")]
+    TooLarge,
 }
 
 /// An exact amount in one currency.
@@ -45,20 +44,15 @@ impl Money {
         Self { minor, currency }
     }
 
-    /// From a decimal amount, refusing extra places (`field` names the amount in errors).
+    /// From a decimal amount, refusing extra places.
     ///
     /// # Errors
     /// [`MoneyError`] when the amount is finer than the minor unit or too large.
-    pub fn from_decimal(
-        field: &'static str,
-        amount: Decimal,
-        currency: CurrencyCode,
-    ) -> Result<Self, MoneyError> {
+    pub fn from_decimal(amount: Decimal, currency: CurrencyCode) -> Result<Self, MoneyError> {
         let digits = currency.minor_unit_digits();
         let normalized = amount.normalize();
         if normalized.scale() > digits {
             return Err(MoneyError::TooPrecise {
-                field,
                 currency: currency.code().to_owned(),
                 digits,
             });
@@ -66,7 +60,7 @@ impl Money {
         let minor = normalized
             .checked_mul(Decimal::from(10_i64.pow(digits)))
             .and_then(|m| i64::try_from(m.trunc()).ok())
-            .ok_or(MoneyError::TooLarge(field))?;
+            .ok_or(MoneyError::TooLarge)?;
         Ok(Self { minor, currency })
     }
 
@@ -160,12 +154,12 @@ impl Money {
             .amount()
             .checked_mul(from_rate.value())
             .and_then(|v| v.checked_div(to_rate.value()))
-            .ok_or(MoneyError::TooLarge("amount"))?
+            .ok_or(MoneyError::TooLarge)?
             .round_dp_with_strategy(
                 to.minor_unit_digits(),
                 RoundingStrategy::MidpointNearestEven,
             );
-        Self::from_decimal("amount", converted, to)
+        Self::from_decimal(converted, to)
     }
 }
 
@@ -186,13 +180,13 @@ mod tests {
 
     #[test]
     fn writes_the_currency_scale_and_refuses_extra_places() {
-        let eur = Money::from_decimal("amount", Decimal::new(20000, 0), code("EUR")).unwrap();
+        let eur = Money::from_decimal(Decimal::new(20000, 0), code("EUR")).unwrap();
         assert_eq!(
             (eur.minor(), eur.amount().to_string()),
             (2_000_000, "20000.00".into())
         );
         assert_eq!(
-            Money::from_decimal("amount", Decimal::new(500, 0), code("JPY"))
+            Money::from_decimal(Decimal::new(500, 0), code("JPY"))
                 .unwrap()
                 .amount()
                 .to_string(),
@@ -203,15 +197,15 @@ mod tests {
             "1.234"
         );
         assert!(matches!(
-            Money::from_decimal("amount", Decimal::new(1001, 3), code("EUR")),
+            Money::from_decimal(Decimal::new(1001, 3), code("EUR")),
             Err(MoneyError::TooPrecise { digits: 2, .. })
         ));
         assert_eq!(
-            Money::from_decimal("amount", Decimal::MAX, code("EUR")),
-            Err(MoneyError::TooLarge("amount"))
+            Money::from_decimal(Decimal::MAX, code("EUR")),
+            Err(MoneyError::TooLarge)
         );
         assert_eq!(
-            Money::from_decimal("amount", Decimal::new(-550, 2), code("EUR"))
+            Money::from_decimal(Decimal::new(-550, 2), code("EUR"))
                 .unwrap()
                 .minor(),
             -550
@@ -236,7 +230,7 @@ mod tests {
     fn converts_with_bankers_rounding() {
         let rate = |r: &str| ExchangeRate::parse(r).unwrap();
         // 10.25 USD at 0.9 EUR per USD = 9.225 EUR: half to even gives 9.22.
-        let usd = Money::from_decimal("amount", Decimal::new(1025, 2), code("USD")).unwrap();
+        let usd = Money::from_decimal(Decimal::new(1025, 2), code("USD")).unwrap();
         assert_eq!(
             usd.convert(rate("0.9"), code("EUR"), rate("1"))
                 .unwrap()
@@ -245,7 +239,7 @@ mod tests {
             "9.22"
         );
         // 10.35 USD gives 9.315 EUR: half to even gives 9.32.
-        let usd = Money::from_decimal("amount", Decimal::new(1035, 2), code("USD")).unwrap();
+        let usd = Money::from_decimal(Decimal::new(1035, 2), code("USD")).unwrap();
         assert_eq!(
             usd.convert(rate("0.9"), code("EUR"), rate("1"))
                 .unwrap()
@@ -254,7 +248,7 @@ mod tests {
             "9.32"
         );
         // Through the organization currency: 100 GBP at 1.2 EUR into JPY at 0.006 EUR.
-        let gbp = Money::from_decimal("amount", Decimal::new(100, 0), code("GBP")).unwrap();
+        let gbp = Money::from_decimal(Decimal::new(100, 0), code("GBP")).unwrap();
         assert_eq!(
             gbp.convert(rate("1.2"), code("JPY"), rate("0.006"))
                 .unwrap()
@@ -269,7 +263,7 @@ mod tests {
         fn minor_units_round_trip_through_decimals(minor in i64::MIN / 1000..i64::MAX / 1000) {
             for currency in ["EUR", "JPY", "KWD"] {
                 let money = Money::from_minor(minor, code(currency));
-                prop_assert_eq!(Money::from_decimal("amount", money.amount(), code(currency)), Ok(money));
+                prop_assert_eq!(Money::from_decimal(money.amount(), code(currency)), Ok(money));
             }
         }
     }

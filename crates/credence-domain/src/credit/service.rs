@@ -22,7 +22,7 @@ use crate::ports::{
     AccountLedger, Admission, AdmitError, Clock, CustomerRepository, Posting, RecordRepository,
     SettleError, StoreError,
 };
-use crate::values::{CreditLimit, CurrencyCode};
+use crate::values::{CreditLimit, CreditLimitError, CurrencyCode};
 
 use crate::access::scope::reaches;
 
@@ -64,12 +64,57 @@ pub enum CreditError {
     Store(#[from] StoreError),
 }
 
+/// A rule of the credit use cases that a request breaks. The domain names the rule; the HTTP
+/// adapter words it with the API's field names.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CreditRule {
+    /// The amount of a movement is no money in the account currency.
+    #[error("amount: {0}")]
+    Amount(MoneyError),
+    /// A new credit limit that does not fit the currency.
+    #[error("credit limit: {0}")]
+    Limit(CreditLimitError),
+    /// A payment, a charge or a reservation of zero or less.
+    #[error("the amount must be greater than 0")]
+    AmountNotPositive,
+    /// An adjustment of zero.
+    #[error("an adjustment cannot be 0")]
+    AdjustmentZero,
+    /// An adjustment without a reason.
+    #[error("an adjustment needs a reason")]
+    ReasonRequired,
+    /// A kind of entry that is not posted by hand (a capture, a release).
+    #[error("only payments, charges and adjustments are posted")]
+    NotPosted,
+    /// A reservation's lifetime out of range.
+    #[error("a reservation expires in 1 to {max} seconds")]
+    ExpiryOutOfRange {
+        /// The longest lifetime, in seconds.
+        max: i64,
+    },
+    /// A capture of less than nothing.
+    #[error("a captured amount cannot be negative")]
+    AmountNegative,
+    /// A capture of more than the reservation holds.
+    #[error("the captured amount cannot exceed the reserved amount")]
+    CaptureExceeds,
+}
+
+impl From<CreditRule> for InputError {
+    fn from(rule: CreditRule) -> Self {
+        Self::Credit(rule)
+    }
+}
+
+impl From<CreditRule> for CreditError {
+    fn from(rule: CreditRule) -> Self {
+        Self::Input(rule.into())
+    }
+}
+
 impl From<MoneyError> for CreditError {
     fn from(e: MoneyError) -> Self {
-        let field = match &e {
-            MoneyError::TooPrecise { field, .. } | MoneyError::TooLarge(field) => field,
-        };
-        Self::Input(InputError::invalid(field, e.to_string()))
+        CreditRule::Amount(e).into()
     }
 }
 
@@ -179,8 +224,7 @@ impl AccountService {
         limit: Decimal,
     ) -> Result<CreditAccount, CreditError> {
         let customer = self.holder(principal, key).await?;
-        let limit = CreditLimit::new(limit, customer.currency)
-            .map_err(|e| InputError::invalid("creditLimit", e.to_string()))?;
+        let limit = CreditLimit::new(limit, customer.currency).map_err(CreditRule::Limit)?;
         self.ledger
             .set_credit_limit(customer.id, limit, principal.user_id(), self.clock.now())
             .await
@@ -202,30 +246,24 @@ impl AccountService {
         idempotency: Option<String>,
     ) -> Result<LedgerEntry, CreditError> {
         let customer = self.holder(principal, key).await?;
-        let money = Money::from_decimal("amount", amount, customer.currency)?;
+        let money = Money::from_decimal(amount, customer.currency)?;
         let balance_delta = match kind {
             EntryKind::Payment | EntryKind::Charge if !money.is_positive() => {
-                return Err(InputError::invalid("amount", "amount must be greater than 0").into());
+                return Err(CreditRule::AmountNotPositive.into());
             }
             EntryKind::Payment => money,
             EntryKind::Charge => money
                 .checked_neg()
-                .ok_or_else(|| InputError::invalid("amount", "amount is too large"))?,
+                .ok_or(CreditRule::Amount(MoneyError::TooLarge))?,
             EntryKind::Adjustment if money.is_zero() => {
-                return Err(
-                    InputError::invalid("amount", "amount of an adjustment cannot be 0").into(),
-                );
+                return Err(CreditRule::AdjustmentZero.into());
             }
             EntryKind::Adjustment if description.as_deref().is_none_or(|r| r.trim().is_empty()) => {
-                return Err(InputError::Missing("reason").into());
+                return Err(CreditRule::ReasonRequired.into());
             }
             EntryKind::Adjustment => money,
             _ => {
-                return Err(InputError::invalid(
-                    "kind",
-                    "only payments, charges and adjustments are posted",
-                )
-                .into());
+                return Err(CreditRule::NotPosted.into());
             }
         };
         let posting = Posting {
@@ -293,17 +331,16 @@ impl AccountService {
             .cost_in(&payer, request.amount, request.currency)
             .await?;
         if !cost.is_positive() {
-            return Err(InputError::invalid("amount", "amount must be greater than 0").into());
+            return Err(CreditRule::AmountNotPositive.into());
         }
         let now = self.clock.now();
         let expires_in = match request.expires_in {
             None => self.default_expiry,
             Some(secs) if (1..=MAX_EXPIRY_SECS).contains(&secs) => TimeDelta::seconds(secs),
             Some(_) => {
-                return Err(InputError::invalid(
-                    "expiresIn",
-                    format!("expiresIn must be between 1 and {MAX_EXPIRY_SECS} seconds"),
-                )
+                return Err(CreditRule::ExpiryOutOfRange {
+                    max: MAX_EXPIRY_SECS,
+                }
                 .into());
             }
         };
@@ -366,9 +403,9 @@ impl AccountService {
         let payer = self.payer(&customer).await?;
         let amount = match amount {
             Some(a) => {
-                let money = Money::from_decimal("amount", a, payer.currency)?;
+                let money = Money::from_decimal(a, payer.currency)?;
                 if money.is_negative() {
-                    return Err(InputError::invalid("amount", "amount cannot be negative").into());
+                    return Err(CreditRule::AmountNegative.into());
                 }
                 Some(money)
             }
@@ -506,7 +543,7 @@ impl AccountService {
     ) -> Result<Money, CreditError> {
         let target = payer.currency;
         let source = currency.unwrap_or(target);
-        let cost = Money::from_decimal("amount", amount, source)?;
+        let cost = Money::from_decimal(amount, source)?;
         if source == target {
             return Ok(cost);
         }
@@ -567,10 +604,7 @@ fn settle_error(error: SettleError, reservation: ReservationId) -> CreditError {
     match error {
         SettleError::NotFound => CreditError::ReservationNotFound(reservation),
         SettleError::NotOpen => CreditError::ReservationClosed(reservation),
-        SettleError::Exceeds => CreditError::Input(InputError::invalid(
-            "amount",
-            "The captured amount cannot exceed the reserved amount.",
-        )),
+        SettleError::Exceeds => CreditRule::CaptureExceeds.into(),
         SettleError::Store(e) => CreditError::Store(e),
     }
 }

@@ -10,10 +10,12 @@ use crate::field::Field;
 use crate::input::InputError;
 use crate::values::{
     CountryCode, CreditLimit, CreditLimitError, CurrencyCode, CustomerName, DueDateError,
-    DueDateTerms, DueDateType, Email, FreeText, Latitude, Longitude, Reference, RiskColor, Website,
+    DueDateTerms, DueDateType, Email, FreeText, Latitude, Longitude, Reference, ReferenceError,
+    RiskColor, TextError, Website,
 };
 
-/// A rule of a customer as a whole that the changes break. The domain names the rule; the HTTP
+/// A rule of the customers capability that a request breaks: of a customer as a whole, of its
+/// projects, of the rows it and reference data refer to. The domain names the rule; the HTTP
 /// adapter words it with the API's field names.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CustomerRule {
@@ -44,6 +46,33 @@ pub enum CustomerRule {
     /// A reseller placing a customer outside its tree.
     #[error("a reseller's customers stay below it")]
     OutsideReseller,
+    /// A reference that is not one (a customer's, named in the path of an upsert).
+    #[error("reference: {0}")]
+    Reference(ReferenceError),
+    /// A project name that is blank.
+    #[error("a project name cannot be blank")]
+    ProjectNameBlank,
+    /// A project name that is too long.
+    #[error("project name: {0}")]
+    ProjectNameTooLong(TextError),
+    /// More projects than a customer may have.
+    #[error("a customer has at most {max} projects")]
+    TooManyProjects {
+        /// The limit, [`MAX_PROJECTS`].
+        max: usize,
+    },
+    /// A change of currency while the account holds money or reservations.
+    #[error("the currency cannot change while the account holds a balance or reservations")]
+    CurrencyLocked,
+    /// More documents than a customer may hold.
+    #[error("a customer holds at most the configured number of documents")]
+    TooManyDocuments,
+    /// A row the customer refers to was deleted while the write ran.
+    #[error("a row the customer refers to was deleted meanwhile")]
+    CustomerRowGone,
+    /// A row a row of reference data refers to (its parent) was deleted while the write ran.
+    #[error("a row the record refers to was deleted meanwhile")]
+    RecordRowGone,
 }
 
 impl From<CustomerRule> for InputError {
@@ -55,19 +84,14 @@ impl From<CustomerRule> for InputError {
 /// The most projects one customer can have.
 pub const MAX_PROJECTS: usize = 100;
 
-/// Validates one project name (`customerProjects[].name`): non-blank, at most 255 characters.
+/// Validates one project name: non-blank, at most 255 characters.
 ///
 /// # Errors
-/// `invalid_param` naming `customerProjects`.
+/// [`CustomerRule::ProjectNameBlank`] or [`CustomerRule::ProjectNameTooLong`].
 pub fn project_name(name: &str) -> Result<FreeText, InputError> {
-    FreeText::new("customerProjects.name", name, FreeText::SHORT)
-        .map_err(invalid("customerProjects"))?
-        .ok_or_else(|| {
-            InputError::invalid(
-                "customerProjects",
-                "A project name in customerProjects cannot be blank.",
-            )
-        })
+    FreeText::new(name, FreeText::SHORT)
+        .map_err(CustomerRule::ProjectNameTooLong)?
+        .ok_or(CustomerRule::ProjectNameBlank.into())
 }
 
 /// How an id-valued field names its row: by numeric id, or by reference with `useExternalId`.
@@ -180,10 +204,6 @@ pub struct Defaults {
     pub credit_limit: Decimal,
 }
 
-fn invalid<E: std::fmt::Display>(field: &'static str) -> impl FnOnce(E) -> InputError {
-    move |e| InputError::invalid(field, e.to_string())
-}
-
 impl AddressChanges {
     fn apply(self, base: Address) -> Address {
         Address {
@@ -208,9 +228,9 @@ impl CustomerChanges {
     /// `None` for a creation or a full replacement (absent fields get their defaults).
     ///
     /// # Errors
-    /// `missing_param` for a missing reference or name on creation, a parent required by
-    /// `isSubCustomer`, a due-date type without a number; `invalid_param` for a credit limit
-    /// that does not fit the currency.
+    /// A [`CustomerRule`]: a missing reference or name on creation, a sub-customer without a
+    /// parent, a due-date type without a number, a credit limit that does not fit the
+    /// currency.
     pub fn into_data(
         self,
         resolved: Resolved,

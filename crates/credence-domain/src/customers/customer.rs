@@ -211,21 +211,6 @@ pub enum CustomerKey {
     Reference(String),
 }
 
-impl CustomerKey {
-    /// Parses a path segment that is a number or a UUID.
-    ///
-    /// # Errors
-    /// [`crate::input::InputError::InvalidType`] naming `id` otherwise.
-    pub fn parse_id(text: &str) -> Result<Self, crate::input::InputError> {
-        if let Ok(id) = text.parse::<i64>() {
-            return Ok(Self::Id(CustomerId(id)));
-        }
-        Uuid::parse_str(text)
-            .map(Self::Uuid)
-            .map_err(|_| crate::input::InputError::InvalidType("id"))
-    }
-}
-
 impl std::fmt::Display for CustomerKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -250,40 +235,6 @@ pub enum CustomerSort {
     DateCreated,
     /// Last change.
     LastUpdated,
-}
-
-impl CustomerSort {
-    /// Parses the API's field names.
-    ///
-    /// # Errors
-    /// [`crate::input::InputError::Invalid`] naming `sort` otherwise.
-    pub fn parse(text: &str) -> Result<Self, crate::input::InputError> {
-        match text {
-            "id" => Ok(Self::Id),
-            "reference" => Ok(Self::Reference),
-            "name" => Ok(Self::Name),
-            "dateCreated" => Ok(Self::DateCreated),
-            "lastUpdated" => Ok(Self::LastUpdated),
-            _ => Err(crate::input::InputError::invalid(
-                "sort",
-                format!(
-                    "The parameter sort must be one of id, reference, name, dateCreated, lastUpdated, not {text}."
-                ),
-            )),
-        }
-    }
-
-    /// The wire name.
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Id => "id",
-            Self::Reference => "reference",
-            Self::Name => "name",
-            Self::DateCreated => "dateCreated",
-            Self::LastUpdated => "lastUpdated",
-        }
-    }
 }
 
 /// The customer list's filters.

@@ -94,10 +94,9 @@ impl From<WriteError> for SaveRecordError {
             WriteError::DanglingReference
             | WriteError::AccountInUse
             | WriteError::TooManyDocuments
-            | WriteError::UnknownDocument(_) => Self::Input(InputError::invalid(
-                "parentId",
-                "A row this one refers to was deleted meanwhile.",
-            )),
+            | WriteError::UnknownDocument(_) => {
+                Self::Input(crate::customers::CustomerRule::RecordRowGone.into())
+            }
             WriteError::Store(e) => Self::Store(e),
         }
     }

@@ -9,7 +9,7 @@ use std::fmt;
 use crate::access::principal::Role;
 use crate::ids::{CategoryId, CustomerId, PaymentTypeId, RegionId, SegmentationId, UserId};
 use crate::input::InputError;
-use crate::values::{CurrencyCode, Email, ExchangeRate, Reference};
+use crate::values::{CurrencyCode, Email, ExchangeRate, MAX_NAME_LEN, NameError, Reference};
 
 /// A kind of reference data, as the generic service and port see it.
 pub trait Record: Clone + fmt::Debug + Send + Sync + 'static {
@@ -52,20 +52,14 @@ impl Label {
     /// Validates a label.
     ///
     /// # Errors
-    /// [`InputError::Invalid`] naming `name` when blank or too long.
+    /// [`InputError::Label`] when blank or too long.
     pub fn new(text: &str) -> Result<Self, InputError> {
         let text = text.trim();
         if text.is_empty() {
-            return Err(InputError::invalid(
-                "name",
-                "Required field name cannot be empty",
-            ));
+            return Err(InputError::Label(NameError::Empty));
         }
-        if text.chars().count() > 255 {
-            return Err(InputError::invalid(
-                "name",
-                "name cannot be longer than 255 characters",
-            ));
+        if text.chars().count() > MAX_NAME_LEN {
+            return Err(InputError::Label(NameError::TooLong));
         }
         Ok(Self(text.to_owned()))
     }

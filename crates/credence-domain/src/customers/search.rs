@@ -9,7 +9,7 @@
 use crate::customers::{Customer, CustomerData};
 use crate::ids::CustomerId;
 use crate::input::InputError;
-use crate::listing::{PageRequest, fold};
+use crate::listing::{PageRequest, QueryRule, fold};
 
 /// The most tokens a query may have: each becomes an `OR` branch in the engine's query.
 pub const MAX_TERMS: usize = 32;
@@ -47,18 +47,17 @@ impl SearchTerms {
     /// Parses `q`.
     ///
     /// # Errors
-    /// [`InputError::Invalid`] naming `q` when it is blank, longer than
-    /// [`MAX_QUERY_CHARS`] characters, has no letter or digit, or more than [`MAX_TERMS`]
-    /// distinct tokens.
+    /// A [`QueryRule`] when the text is blank, longer than [`MAX_QUERY_CHARS`] characters,
+    /// has no letter or digit, or more than [`MAX_TERMS`] distinct tokens.
     pub fn parse(q: &str) -> Result<Self, InputError> {
         if q.trim().is_empty() {
-            return Err(InputError::invalid("q", "The parameter q cannot be empty."));
+            return Err(QueryRule::SearchBlank.into());
         }
         if q.chars().count() > MAX_QUERY_CHARS {
-            return Err(InputError::invalid(
-                "q",
-                format!("The parameter q cannot be longer than {MAX_QUERY_CHARS} characters."),
-            ));
+            return Err(QueryRule::SearchTooLong {
+                max: MAX_QUERY_CHARS,
+            }
+            .into());
         }
         let mut terms: Vec<String> = Vec::new();
         for token in tokenize(q) {
@@ -67,16 +66,10 @@ impl SearchTerms {
             }
         }
         if terms.is_empty() {
-            return Err(InputError::invalid(
-                "q",
-                "The parameter q must contain at least one letter or digit.",
-            ));
+            return Err(QueryRule::SearchWithoutWord.into());
         }
         if terms.len() > MAX_TERMS {
-            return Err(InputError::invalid(
-                "q",
-                format!("The parameter q cannot have more than {MAX_TERMS} search terms."),
-            ));
+            return Err(QueryRule::SearchTooManyTerms { max: MAX_TERMS }.into());
         }
         Ok(Self(terms))
     }
@@ -227,7 +220,9 @@ mod tests {
             assert!(
                 matches!(
                     SearchTerms::parse(q),
-                    Err(InputError::Invalid { field: "q", .. })
+                    Err(InputError::Query(
+                        QueryRule::SearchBlank | QueryRule::SearchWithoutWord
+                    ))
                 ),
                 "{q:?}"
             );

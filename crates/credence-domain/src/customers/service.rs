@@ -272,8 +272,7 @@ impl CustomerService {
             return Err(UpdateCustomerError::Forbidden);
         }
         input.reference = Field::Value(
-            Reference::new(reference)
-                .map_err(|e| InputError::invalid("reference", e.to_string()))?,
+            Reference::new(reference).map_err(|e| InputError::from(CustomerRule::Reference(e)))?,
         );
         let input = admit_input(principal, input);
         let key = CustomerKey::Reference(reference.to_owned());

@@ -8,8 +8,89 @@ use uuid::Uuid;
 
 use crate::field::Field;
 use crate::ids::UserId;
-use crate::input::{InputError, parse_bool};
-use crate::values::FreeText;
+use crate::input::{InputError, flag};
+use crate::values::{FreeText, TextError};
+
+/// A rule of documents that a request breaks, in a document's own metadata, in an entry of a
+/// customer's list of documents (a link), or in an upload. The domain names the rule; the
+/// HTTP adapter words it with the API's field names.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DocumentRule {
+    /// A document's description that is too long.
+    #[error("description: {0}")]
+    Description(TextError),
+    /// A document's file name that is no file name (null counts as blank).
+    #[error("file name: {0}")]
+    FileName(FileNameError),
+    /// A document's `internal` flag that is no boolean.
+    #[error("the internal flag is no boolean")]
+    Internal,
+    /// A link's `uuid` that is no UUID (the text as given).
+    #[error("{0} is not a UUID")]
+    LinkUuid(String),
+    /// A link with neither the `uuid` of an upload nor the URL of its content.
+    #[error("a link needs a document or a content URL")]
+    LinkWithoutTarget,
+    /// A link's content URL that is no absolute http(s) URL.
+    #[error("a link's content URL is not an absolute http or https URL")]
+    LinkContentUrl,
+    /// A link's thumbnail URL that is no absolute http(s) URL.
+    #[error("a link's thumbnail URL is not an absolute http or https URL")]
+    LinkThumbUrl,
+    /// A link's media type that is no `type/subtype`.
+    #[error("a link's media type is not one")]
+    LinkMimeType,
+    /// A link's file name that is no file name.
+    #[error("linked document's file name: {0}")]
+    LinkFileName(FileNameError),
+    /// The description of a linked document that is too long.
+    #[error("linked document's description: {0}")]
+    LinkDescription(TextError),
+    /// A link's `internal` flag that is no boolean.
+    #[error("a link's internal flag is no boolean")]
+    LinkInternal,
+    /// An upload of no bytes.
+    #[error("the file is empty")]
+    EmptyFile,
+    /// A logo of more pixels than [`crate::documents::logo::IMAGE_BOUNDS`] allows.
+    #[error("the image is {width}x{height} pixels, more than accepted")]
+    ImagePixels {
+        /// Claimed width.
+        width: u32,
+        /// Claimed height.
+        height: u32,
+    },
+}
+
+/// Why a file name was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum FileNameError {
+    /// Empty, or only whitespace.
+    #[error("a file name cannot be blank")]
+    Blank,
+    /// Longer than [`FileName::MAX`] characters.
+    #[error("a file name cannot be longer than {} characters", FileName::MAX)]
+    TooLong,
+    /// A control character, a quote or a slash.
+    #[error("a file name cannot contain control characters, quotes or slashes")]
+    Unsafe,
+}
+
+/// A text that is no absolute `http` or `https` URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("not an absolute http or https URL")]
+pub struct UrlError;
+
+/// A text that is no media type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("not a media type")]
+pub struct MimeTypeError;
+
+impl From<DocumentRule> for InputError {
+    fn from(rule: DocumentRule) -> Self {
+        Self::Document(rule)
+    }
+}
 
 /// The name under which a blob is stored: a relative path of safe characters. Built only by
 /// the constructors below, so adapters may use it as a file path or a primary key as is.
@@ -57,32 +138,23 @@ impl FileName {
     /// The longest accepted name, in characters.
     pub const MAX: usize = 255;
 
-    /// Validates a name; `field` names it in the error.
+    /// Validates a name.
     ///
     /// # Errors
-    /// `invalid_param` for a blank, long or unsafe name.
-    pub fn new(field: &'static str, text: &str) -> Result<Self, InputError> {
+    /// [`FileNameError`] for a blank, long or unsafe name.
+    pub fn new(text: &str) -> Result<Self, FileNameError> {
         let name = text.trim();
         if name.is_empty() {
-            return Err(InputError::invalid(
-                field,
-                format!("{field} cannot be blank."),
-            ));
+            return Err(FileNameError::Blank);
         }
         if name.chars().count() > Self::MAX {
-            return Err(InputError::invalid(
-                field,
-                format!("{field} cannot be longer than {} characters.", Self::MAX),
-            ));
+            return Err(FileNameError::TooLong);
         }
         if name
             .chars()
             .any(|c| c.is_control() || matches!(c, '/' | '\\' | '"'))
         {
-            return Err(InputError::invalid(
-                field,
-                format!("{field} cannot contain control characters, quotes or slashes."),
-            ));
+            return Err(FileNameError::Unsafe);
         }
         Ok(Self(name.to_owned()))
     }
@@ -90,8 +162,8 @@ impl FileName {
     /// The name of an upload whose client sent none, or one that is not acceptable: the
     /// uploaded file is still kept, under a neutral name.
     #[must_use]
-    pub fn or_default(field: &'static str, text: Option<&str>) -> Self {
-        text.and_then(|t| Self::new(field, t).ok())
+    pub fn or_default(text: Option<&str>) -> Self {
+        text.and_then(|t| Self::new(t).ok())
             .unwrap_or_else(|| Self("upload".to_owned()))
     }
 
@@ -119,8 +191,8 @@ impl MimeType {
     /// Validates a client-given type (for external links).
     ///
     /// # Errors
-    /// `invalid_param` naming `field` when it is not `type/subtype` of token characters.
-    pub fn new(field: &'static str, text: &str) -> Result<Self, InputError> {
+    /// [`MimeTypeError`] when it is not `type/subtype` of token characters.
+    pub fn new(text: &str) -> Result<Self, MimeTypeError> {
         let lower = text.trim().to_ascii_lowercase();
         let token = |s: &str| {
             !s.is_empty()
@@ -129,10 +201,7 @@ impl MimeType {
         };
         match lower.split_once('/') {
             Some((kind, sub)) if lower.len() <= 127 && token(kind) && token(sub) => Ok(Self(lower)),
-            _ => Err(InputError::invalid(
-                field,
-                format!("{field} must be a media type such as application/pdf."),
-            )),
+            _ => Err(MimeTypeError),
         }
     }
 
@@ -219,8 +288,8 @@ impl ExternalUrl {
     /// Validates an absolute `http` or `https` URL with a host and no whitespace.
     ///
     /// # Errors
-    /// `invalid_param` naming `field`.
-    pub fn new(field: &'static str, text: &str) -> Result<Self, InputError> {
+    /// [`UrlError`] otherwise.
+    pub fn new(text: &str) -> Result<Self, UrlError> {
         let url = text.trim();
         let rest = url
             .strip_prefix("https://")
@@ -234,10 +303,7 @@ impl ExternalUrl {
             || url.len() > Self::MAX
             || url.chars().any(|c| c.is_whitespace() || c.is_control())
         {
-            return Err(InputError::invalid(
-                field,
-                format!("{field} must be an absolute http or https URL."),
-            ));
+            return Err(UrlError);
         }
         Ok(Self(url.to_owned()))
     }
@@ -342,29 +408,30 @@ pub struct MetadataInput {
 }
 
 impl MetadataInput {
-    /// Applies the change to `document`.
+    /// Applies the change to `document`. The service calls it once it has found the
+    /// document, so a missing document is `404` whatever the change holds.
     ///
     /// # Errors
-    /// `invalid_param` for a blank or unsafe `fileName` or a long description,
-    /// `invalid_param_type` for an `internal` that is not a boolean.
+    /// A [`DocumentRule`] for a blank or unsafe file name, a long description, or an
+    /// `internal` that is not a boolean.
     pub fn apply(self, mut document: Document) -> Result<Document, InputError> {
         match self.description {
             Field::Value(text) => {
-                document.description = FreeText::new("description", &text, FreeText::LONG)
-                    .map_err(|e| InputError::invalid("description", e.to_string()))?;
+                document.description =
+                    FreeText::new(&text, FreeText::LONG).map_err(DocumentRule::Description)?;
             }
             Field::Null => document.description = None,
             Field::Absent => {}
         }
         match self.file_name {
-            Field::Value(name) => document.file_name = FileName::new("fileName", &name)?,
-            Field::Null => {
-                return Err(InputError::invalid("fileName", "fileName cannot be blank."));
+            Field::Value(name) => {
+                document.file_name = FileName::new(&name).map_err(DocumentRule::FileName)?;
             }
+            Field::Null => return Err(DocumentRule::FileName(FileNameError::Blank).into()),
             Field::Absent => {}
         }
         match self.internal {
-            Field::Value(flag) => document.internal = parse_bool("internal", &flag)?,
+            Field::Value(text) => document.internal = flag(&text).ok_or(DocumentRule::Internal)?,
             Field::Null => document.internal = false,
             Field::Absent => {}
         }
@@ -448,31 +515,24 @@ impl DocumentLinkInput {
     /// Validates the entry.
     ///
     /// # Errors
-    /// `invalid_param` naming `documents` for an entry with neither a valid `uuid` nor a
-    /// valid `contentUrl`, or with a bad field.
+    /// A [`DocumentRule`] for an entry with neither a valid `uuid` nor a valid content URL,
+    /// or with a bad field.
     pub fn validate(self) -> Result<DocumentLink, InputError> {
-        const FIELD: &str = "documents";
         fn given(v: &Option<String>) -> Option<&str> {
             v.as_deref().map(str::trim).filter(|t| !t.is_empty())
         }
         if let Some(uuid) = given(&self.uuid) {
             return Uuid::parse_str(uuid)
                 .map(DocumentLink::Existing)
-                .map_err(|_| {
-                    InputError::invalid(FIELD, format!("documents.uuid {uuid} is not a UUID."))
-                });
+                .map_err(|_| DocumentRule::LinkUuid(uuid.to_owned()).into());
         }
         let Some(url) = given(&self.content_url) else {
-            return Err(InputError::invalid(
-                FIELD,
-                "Each entry of documents needs a uuid or a contentUrl.",
-            ));
+            return Err(DocumentRule::LinkWithoutTarget.into());
         };
-        let url = ExternalUrl::new("documents.contentUrl", url)?;
+        let url = ExternalUrl::new(url).map_err(|_| DocumentRule::LinkContentUrl)?;
         let file_name = match given(&self.file_name) {
-            Some(name) => FileName::new("documents.fileName", name)?,
+            Some(name) => FileName::new(name).map_err(DocumentRule::LinkFileName)?,
             None => FileName::or_default(
-                "documents.fileName",
                 url.as_str()
                     .split(['?', '#'])
                     .next()
@@ -481,20 +541,21 @@ impl DocumentLinkInput {
         };
         Ok(DocumentLink::External(ExternalLink {
             thumb_url: given(&self.thumb_url)
-                .map(|t| ExternalUrl::new("documents.thumbUrl", t))
-                .transpose()?,
+                .map(ExternalUrl::new)
+                .transpose()
+                .map_err(|_| DocumentRule::LinkThumbUrl)?,
             mime_type: given(&self.mime_type).map_or_else(
                 || Ok(MimeType(MimeType::OCTET_STREAM.to_owned())),
-                |m| MimeType::new("documents.mimeType", m),
+                |m| MimeType::new(m).map_err(|_| DocumentRule::LinkMimeType),
             )?,
             file_name,
             description: given(&self.description)
-                .map(|d| FreeText::new("documents.description", d, FreeText::LONG))
+                .map(|d| FreeText::new(d, FreeText::LONG))
                 .transpose()
-                .map_err(|e| InputError::invalid(FIELD, e.to_string()))?
+                .map_err(DocumentRule::LinkDescription)?
                 .flatten(),
             internal: given(&self.internal)
-                .map(|i| parse_bool("documents.internal", i))
+                .map(|i| flag(i).ok_or(DocumentRule::LinkInternal))
                 .transpose()?
                 .unwrap_or(false),
             url,
@@ -527,11 +588,11 @@ mod tests {
 
     #[test]
     fn file_names_refuse_paths_and_blanks() {
-        assert!(FileName::new("fileName", " report.pdf ").is_ok());
-        assert!(FileName::new("fileName", "../etc/passwd").is_err());
-        assert!(FileName::new("fileName", "a\\b").is_err());
-        assert!(FileName::new("fileName", "  ").is_err());
-        assert!(FileName::new("fileName", &"x".repeat(256)).is_err());
+        assert!(FileName::new(" report.pdf ").is_ok());
+        assert!(FileName::new("../etc/passwd").is_err());
+        assert!(FileName::new("a\\b").is_err());
+        assert!(FileName::new("  ").is_err());
+        assert!(FileName::new(&"x".repeat(256)).is_err());
     }
 
     #[test]
@@ -567,10 +628,10 @@ mod tests {
     fn metadata_changes_only_what_was_sent() {
         let now = Utc::now();
         let doc = ExternalLink {
-            url: ExternalUrl::new("u", "https://example.com/a.pdf").unwrap(),
+            url: ExternalUrl::new("https://example.com/a.pdf").unwrap(),
             thumb_url: None,
-            mime_type: MimeType::new("m", "application/pdf").unwrap(),
-            file_name: FileName::new("f", "a.pdf").unwrap(),
+            mime_type: MimeType::new("application/pdf").unwrap(),
+            file_name: FileName::new("a.pdf").unwrap(),
             description: None,
             internal: false,
         }
@@ -592,6 +653,6 @@ mod tests {
             internal: Field::Value("maybe".into()),
             ..MetadataInput::default()
         };
-        assert_eq!(bad.apply(doc), Err(InputError::InvalidType("internal")));
+        assert_eq!(bad.apply(doc), Err(DocumentRule::Internal.into()));
     }
 }

@@ -267,13 +267,9 @@ impl From<ImageError> for InputError {
     fn from(e: ImageError) -> Self {
         match e {
             ImageError::Undecodable => Self::UnsupportedFileType,
-            ImageError::TooManyPixels { width, height } => Self::invalid(
-                "imageFile",
-                format!(
-                    "The image is {width}x{height} pixels; at most {} pixels a side and {} in all are accepted.",
-                    IMAGE_BOUNDS.max_side, IMAGE_BOUNDS.max_pixels
-                ),
-            ),
+            ImageError::TooManyPixels { width, height } => {
+                crate::documents::DocumentRule::ImagePixels { width, height }.into()
+            }
         }
     }
 }

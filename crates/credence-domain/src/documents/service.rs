@@ -13,8 +13,8 @@ use crate::access::scope::{reaches, uses_back_office};
 use crate::customers::{Customer, CustomerKey};
 use crate::documents::logo::{IMAGE_BOUNDS, Upload};
 use crate::documents::{
-    BlobKey, Document, DocumentContent, DocumentLimits, ExternalUrl, FileName, MetadataInput,
-    MimeType,
+    BlobKey, Document, DocumentContent, DocumentLimits, DocumentRule, ExternalUrl, FileName,
+    MetadataInput, MimeType,
 };
 use crate::input::InputError;
 use crate::ports::{
@@ -140,7 +140,8 @@ impl DocumentService {
     /// before the metadata row, so a crash in between leaves no row without bytes.
     ///
     /// # Errors
-    /// [`DocumentError::TooLarge`] over the size limit; `invalid_param` for an empty file.
+    /// [`DocumentError::TooLarge`] over the size limit; [`DocumentRule::EmptyFile`] for an
+    /// empty file.
     pub async fn upload(
         &self,
         principal: &Principal,
@@ -155,7 +156,7 @@ impl DocumentService {
             return Err(DocumentError::TooLarge { max_bytes });
         }
         if size == 0 {
-            return Err(InputError::invalid("file", "The file is empty.").into());
+            return Err(InputError::from(DocumentRule::EmptyFile).into());
         }
         let uuid = Uuid::new_v4();
         let mime_type = MimeType::sniff(&upload.bytes);
@@ -171,7 +172,7 @@ impl DocumentService {
         let now = self.clock.now();
         let document = Document {
             uuid,
-            file_name: FileName::or_default("fileName", upload.file_name.as_deref()),
+            file_name: FileName::or_default(upload.file_name.as_deref()),
             mime_type,
             description: None,
             internal: false,

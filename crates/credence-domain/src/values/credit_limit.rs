@@ -5,14 +5,14 @@ use rust_decimal::Decimal;
 use super::CurrencyCode;
 use crate::credit::{Money, MoneyError};
 
-/// Why a credit limit was refused.
+/// Why a credit limit was refused (the HTTP adapter words it with the field's wire name).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CreditLimitError {
     /// Below zero.
-    #[error("creditLimit cannot be negative")]
+    #[error("a credit limit cannot be negative")]
     Negative,
     /// More decimals than the currency has.
-    #[error("creditLimit has more decimals than {currency} allows ({digits})")]
+    #[error("a credit limit has more decimals than {currency} allows ({digits})")]
     TooPrecise {
         /// The account currency.
         currency: String,
@@ -20,7 +20,7 @@ pub enum CreditLimitError {
         digits: u32,
     },
     /// Beyond what storage in minor units can hold.
-    #[error("creditLimit is too large")]
+    #[error("a credit limit is too large")]
     TooLarge,
 }
 
@@ -44,13 +44,13 @@ impl CreditLimit {
         if amount.is_sign_negative() && !amount.is_zero() {
             return Err(CreditLimitError::Negative);
         }
-        Money::from_decimal("creditLimit", amount, currency)
+        Money::from_decimal(amount, currency)
             .map(Self)
             .map_err(|e| match e {
-                MoneyError::TooPrecise {
-                    currency, digits, ..
-                } => CreditLimitError::TooPrecise { currency, digits },
-                MoneyError::TooLarge(_) => CreditLimitError::TooLarge,
+                MoneyError::TooPrecise { currency, digits } => {
+                    CreditLimitError::TooPrecise { currency, digits }
+                }
+                MoneyError::TooLarge => CreditLimitError::TooLarge,
             })
     }
 

@@ -54,14 +54,14 @@ impl FromStr for CurrencyCode {
     }
 }
 
-/// Why an exchange rate was refused.
+/// Why an exchange rate was refused (the HTTP adapter words it with the field's wire name).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ExchangeRateError {
     /// Zero or negative.
-    #[error("exchangeRate must be greater than 0")]
+    #[error("an exchange rate must be greater than 0")]
     NotPositive,
     /// Not a decimal number.
-    #[error("exchangeRate must be a decimal number")]
+    #[error("an exchange rate must be a decimal number")]
     NotANumber,
 }
 

@@ -34,19 +34,17 @@ impl DueDateType {
     }
 }
 
-/// Why payment terms were refused.
+/// Why payment terms were refused (the HTTP adapter words it with the fields' wire names).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DueDateError {
     /// Neither `1`, `2` nor one of the names.
-    #[error(
-        "dueDateConfigType {0} is not valid: use 1 (daysAfterInvoiceDate) or 2 (daysAfterEndOfInvoiceMonth)"
-    )]
+    #[error("the due-date type {0} is neither 1, 2 nor the name of one")]
     UnknownType(String),
-    /// A type without a number of days.
-    #[error("dueDateConfigNumber parameter is missing")]
-    MissingNumber,
     /// Negative or absurdly far.
-    #[error("dueDateConfigNumber must be between 0 and 3650")]
+    #[error(
+        "a number of due days must be between 0 and {}",
+        DueDateTerms::MAX_DAYS
+    )]
     NumberOutOfRange,
 }
 

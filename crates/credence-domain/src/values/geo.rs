@@ -1,11 +1,10 @@
 //! Coordinates. Floats are fine here: a position is a measurement, not money.
 
-/// Why a coordinate was refused.
+/// Why a coordinate was refused: outside its range. Billing and shipping addresses share the
+/// rule, so the error names no field; whoever knows the field words it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{field} must be a number between {min} and {max}")]
+#[error("a coordinate must be a number between {min} and {max}")]
 pub struct CoordinateError {
-    /// The wire name of the field.
-    pub field: &'static str,
     /// Lowest allowed value.
     pub min: i32,
     /// Highest allowed value.
@@ -17,19 +16,15 @@ pub struct CoordinateError {
 pub struct Latitude(f64);
 
 impl Latitude {
-    /// Validates a latitude for `field`.
+    /// Validates a latitude.
     ///
     /// # Errors
     /// [`CoordinateError`] outside -90..=90 or not finite.
-    pub fn new(field: &'static str, degrees: f64) -> Result<Self, CoordinateError> {
+    pub fn new(degrees: f64) -> Result<Self, CoordinateError> {
         if degrees.is_finite() && (-90.0..=90.0).contains(&degrees) {
             Ok(Self(degrees))
         } else {
-            Err(CoordinateError {
-                field,
-                min: -90,
-                max: 90,
-            })
+            Err(CoordinateError { min: -90, max: 90 })
         }
     }
 
@@ -45,16 +40,15 @@ impl Latitude {
 pub struct Longitude(f64);
 
 impl Longitude {
-    /// Validates a longitude for `field`.
+    /// Validates a longitude.
     ///
     /// # Errors
     /// [`CoordinateError`] outside -180..=180 or not finite.
-    pub fn new(field: &'static str, degrees: f64) -> Result<Self, CoordinateError> {
+    pub fn new(degrees: f64) -> Result<Self, CoordinateError> {
         if degrees.is_finite() && (-180.0..=180.0).contains(&degrees) {
             Ok(Self(degrees))
         } else {
             Err(CoordinateError {
-                field,
                 min: -180,
                 max: 180,
             })
@@ -74,15 +68,18 @@ mod tests {
 
     #[test]
     fn ranges_are_inclusive_and_finite() {
-        assert!(Latitude::new("latitude", 90.0).is_ok());
-        assert!(Latitude::new("latitude", -90.0).is_ok());
-        assert!(Latitude::new("latitude", 90.0001).is_err());
-        assert!(Latitude::new("latitude", f64::NAN).is_err());
-        assert!(Longitude::new("longitude", -180.0).is_ok());
-        assert!(Longitude::new("longitude", 180.5).is_err());
+        assert!(Latitude::new(90.0).is_ok());
+        assert!(Latitude::new(-90.0).is_ok());
+        assert!(Latitude::new(90.0001).is_err());
+        assert!(Latitude::new(f64::NAN).is_err());
+        assert!(Longitude::new(-180.0).is_ok());
+        assert!(Longitude::new(180.5).is_err());
         assert_eq!(
-            Longitude::new("billingLng", 200.0).unwrap_err().to_string(),
-            "billingLng must be a number between -180 and 180"
+            Longitude::new(200.0),
+            Err(CoordinateError {
+                min: -180,
+                max: 180
+            })
         );
     }
 }

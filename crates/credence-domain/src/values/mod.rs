@@ -1,6 +1,7 @@
 //! Value objects. Each has private fields and a fallible constructor with its own error, so
-//! holding one proves it is valid. Error texts are written for the client: the HTTP adapter
-//! sends them as `error_description` unchanged.
+//! holding one proves it is valid. An error says what is wrong, with its numbers, and names no
+//! field: one value serves several fields, and the field's wire name is the HTTP adapter's,
+//! which words the error for the client (`credence-http`'s `wording.rs`).
 
 mod country;
 mod credit_limit;
@@ -19,7 +20,7 @@ pub use currency::{CurrencyCode, CurrencyError, ExchangeRate, ExchangeRateError}
 pub use due_date::{DueDateError, DueDateTerms, DueDateType};
 pub use email::{Email, EmailError};
 pub use geo::{CoordinateError, Latitude, Longitude};
-pub use name::{CustomerName, NameError, Reference, ReferenceError};
+pub use name::{CustomerName, MAX_LEN as MAX_NAME_LEN, NameError, Reference, ReferenceError};
 pub use risk::{RiskColor, RiskColorError};
 pub use text::{FreeText, TextError};
 pub use website::{Website, WebsiteError};

@@ -3,17 +3,17 @@
 /// The longest name or reference we keep, in characters.
 pub const MAX_LEN: usize = 255;
 
-/// Why a name was refused, in the API's own words.
+/// Why a name was refused (the HTTP adapter words it with the field's wire name).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NameError {
     /// Empty, or only whitespace.
-    #[error("Required field name cannot be empty")]
+    #[error("a name cannot be empty")]
     Empty,
     /// Starts with a space.
-    #[error("Improper Customer Name")]
+    #[error("a name cannot start with a space")]
     LeadingSpace,
     /// Longer than [`MAX_LEN`] characters.
-    #[error("name cannot be longer than 255 characters")]
+    #[error("a name cannot be longer than {MAX_LEN} characters")]
     TooLong,
 }
 
@@ -43,20 +43,20 @@ impl CustomerName {
 
 crate::values::text_value!(CustomerName);
 
-/// Why a reference was refused.
+/// Why a reference was refused (the HTTP adapter words it with the field's wire name).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ReferenceError {
     /// Empty, or only whitespace.
-    #[error("Required field reference cannot be empty")]
+    #[error("a reference cannot be empty")]
     Empty,
     /// Leading or trailing whitespace would make two references look alike.
-    #[error("reference cannot start or end with a space")]
+    #[error("a reference cannot start or end with a space")]
     Padded,
     /// Longer than [`MAX_LEN`] characters.
-    #[error("reference cannot be longer than 255 characters")]
+    #[error("a reference cannot be longer than {MAX_LEN} characters")]
     TooLong,
     /// `/` would break `/reference/{ref}` URLs.
-    #[error("reference cannot contain '/'")]
+    #[error("a reference cannot contain '/'")]
     Slash,
 }
 
@@ -106,14 +106,6 @@ mod tests {
         assert_eq!(
             CustomerName::new("Marie's Jewelry").map(|n| n.to_string()),
             Ok("Marie's Jewelry".into())
-        );
-        assert_eq!(
-            NameError::Empty.to_string(),
-            "Required field name cannot be empty"
-        );
-        assert_eq!(
-            NameError::LeadingSpace.to_string(),
-            "Improper Customer Name"
         );
     }
 

@@ -1,8 +1,9 @@
 //! Risk colours, written `#RRGGBB` like every back-office list (`#FFFFFF`, `#1BE9D8`).
 
-/// Why a risk colour was refused.
+/// Why a risk colour was refused: the text given, which is no `#RRGGBB` (the HTTP adapter
+/// words it with the field's wire name).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("customerRiskColor {0} is not a #RRGGBB colour")]
+#[error("{0} is not a #RRGGBB colour")]
 pub struct RiskColorError(pub String);
 
 /// A `#RRGGBB` colour, kept upper-case.

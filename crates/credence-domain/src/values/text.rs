@@ -1,12 +1,11 @@
 //! Free text fields (phone, city, comment...): bounded, so no client can store a novel.
 
-/// Why a free text was refused.
+/// Why a free text was refused: longer than its limit. It names no field, since one rule
+/// serves many; whoever knows the field words it (the HTTP adapter, with the wire name).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{field} cannot be longer than {max} characters")]
+#[error("a text cannot be longer than {max} characters")]
 pub struct TextError {
-    /// The wire name of the field.
-    pub field: &'static str,
-    /// Its limit.
+    /// The limit, in characters.
     pub max: usize,
 }
 
@@ -20,17 +19,17 @@ impl FreeText {
     /// The limit for comments.
     pub const LONG: usize = 4000;
 
-    /// Validates a text for `field`; blank gives `Ok(None)`.
+    /// Validates a text; blank gives `Ok(None)`.
     ///
     /// # Errors
     /// [`TextError`] when the text is longer than `max` characters.
-    pub fn new(field: &'static str, text: &str, max: usize) -> Result<Option<Self>, TextError> {
+    pub fn new(text: &str, max: usize) -> Result<Option<Self>, TextError> {
         let text = text.trim();
         if text.is_empty() {
             return Ok(None);
         }
         if text.chars().count() > max {
-            return Err(TextError { field, max });
+            return Err(TextError { max });
         }
         Ok(Some(Self(text.to_owned())))
     }
@@ -54,12 +53,11 @@ mod tests {
 
     #[test]
     fn blank_is_none_and_long_is_refused() {
-        assert_eq!(FreeText::new("city", "  ", 10), Ok(None));
+        assert_eq!(FreeText::new("  ", 10), Ok(None));
         assert_eq!(
-            FreeText::new("city", " Nice ", 10).map(|t| t.map(|t| t.as_str().to_owned())),
+            FreeText::new(" Nice ", 10).map(|t| t.map(|t| t.as_str().to_owned())),
             Ok(Some("Nice".into()))
         );
-        let err = FreeText::new("city", "abcdefghijk", 10).unwrap_err();
-        assert_eq!(err.to_string(), "city cannot be longer than 10 characters");
+        assert_eq!(FreeText::new("abcdefghijk", 10), Err(TextError { max: 10 }));
     }
 }

@@ -6,12 +6,14 @@
 //!
 //! A `{"task_template": {...}}` or `{"task": {...}}` wrapper is unwrapped first.
 
+use crate::input::{parse_bool, parse_decimal};
+use crate::wording::WireError;
 use credence_domain::catalog::{
     AttributeKind, AttributeOption, AttributeValue, Localized, ProductAttribute, ProductCode,
     ProductDraft, TemplateDraft, localized,
 };
 use credence_domain::credit::Money;
-use credence_domain::input::{InputError, parse_bool, parse_decimal};
+use credence_domain::input::InputError;
 use credence_domain::services::SubmitTask;
 use credence_domain::values::CurrencyCode;
 use serde_json::{Map, Value};
@@ -34,80 +36,80 @@ pub(crate) fn document(fields: &BodyFields, wrapper: &str) -> Object {
 }
 
 /// A scalar's text; `None` when absent, `null` or blank.
-fn text(object: &Object, name: &'static str) -> Result<Option<String>, InputError> {
+fn text(object: &Object, name: &'static str) -> Result<Option<String>, WireError> {
     match object.get(name) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone()).filter(|s| !s.trim().is_empty())),
         Some(Value::Number(n)) => Ok(Some(n.to_string())),
         Some(Value::Bool(b)) => Ok(Some(b.to_string())),
-        Some(Value::Array(_) | Value::Object(_)) => Err(InputError::InvalidType(name)),
+        Some(Value::Array(_) | Value::Object(_)) => Err(WireError::InvalidType(name)),
     }
 }
 
-fn required(object: &Object, name: &'static str) -> Result<String, InputError> {
-    text(object, name)?.ok_or(InputError::Missing(name))
+fn required(object: &Object, name: &'static str) -> Result<String, WireError> {
+    text(object, name)?.ok_or(WireError::Missing(name))
 }
 
 /// A structured field: a JSON value, or JSON text (forms).
-fn structured(object: &Object, name: &'static str) -> Result<Option<Value>, InputError> {
+fn structured(object: &Object, name: &'static str) -> Result<Option<Value>, WireError> {
     match object.get(name) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
         Some(Value::String(s)) => crate::strict::json_text(name, s)?
             .map(Some)
-            .ok_or(InputError::InvalidType(name)),
+            .ok_or(WireError::InvalidType(name)),
         Some(other) => Ok(Some(other.clone())),
     }
 }
 
-fn list(object: &Object, name: &'static str) -> Result<Vec<Object>, InputError> {
+fn list(object: &Object, name: &'static str) -> Result<Vec<Object>, WireError> {
     match structured(object, name)? {
         None => Ok(Vec::new()),
         Some(Value::Array(items)) => items
             .into_iter()
             .map(|item| match item {
                 Value::Object(map) => Ok(map),
-                _ => Err(InputError::InvalidType(name)),
+                _ => Err(WireError::InvalidType(name)),
             })
             .collect(),
-        Some(_) => Err(InputError::InvalidType(name)),
+        Some(_) => Err(WireError::InvalidType(name)),
     }
 }
 
-fn nested(object: &Object, name: &'static str) -> Result<Option<Object>, InputError> {
+fn nested(object: &Object, name: &'static str) -> Result<Option<Object>, WireError> {
     match structured(object, name)? {
         None => Ok(None),
         Some(Value::Object(map)) => Ok(Some(map)),
-        Some(_) => Err(InputError::InvalidType(name)),
+        Some(_) => Err(WireError::InvalidType(name)),
     }
 }
 
 /// `{"en": "..", "de": ".."}`; empty when absent.
-fn texts(object: &Object, name: &'static str) -> Result<Localized, InputError> {
+fn texts(object: &Object, name: &'static str) -> Result<Localized, WireError> {
     let Some(map) = nested(object, name)? else {
         return Ok(Localized::new());
     };
     let mut pairs = Vec::new();
     for (language, value) in map {
         let Value::String(text) = value else {
-            return Err(InputError::InvalidType(name));
+            return Err(WireError::InvalidType(name));
         };
         pairs.push((language, text));
     }
-    localized(name, pairs)
+    localized(pairs).map_err(|e| WireError::invalid(name, crate::wording::localized(name, &e)))
 }
 
-fn length(object: &Object, name: &'static str) -> Result<Option<u32>, InputError> {
+fn length(object: &Object, name: &'static str) -> Result<Option<u32>, WireError> {
     text(object, name)?
         .map(|t| {
             t.trim()
                 .parse::<u32>()
-                .map_err(|_| InputError::InvalidType(name))
+                .map_err(|_| WireError::InvalidType(name))
         })
         .transpose()
 }
 
-fn attribute(object: &Object) -> Result<ProductAttribute, InputError> {
+fn attribute(object: &Object) -> Result<ProductAttribute, WireError> {
     let code = required(object, "code")?;
     let kind = match required(object, "type")?.as_str() {
         "string" => AttributeKind::String {
@@ -123,12 +125,12 @@ fn attribute(object: &Object) -> Result<ProductAttribute, InputError> {
                         value: required(o, "value")?,
                     })
                 })
-                .collect::<Result<_, InputError>>()?,
+                .collect::<Result<_, WireError>>()?,
         ),
         "integer" => AttributeKind::Integer,
         "date" => AttributeKind::Date,
         other => {
-            return Err(InputError::invalid(
+            return Err(WireError::invalid(
                 "type",
                 format!("The attribute type {other} is not one of string, option, integer, date."),
             ));
@@ -151,13 +153,13 @@ fn attribute(object: &Object) -> Result<ProductAttribute, InputError> {
 ///
 /// # Errors
 /// [`InputError`] naming the field.
-pub(crate) fn product_draft(fields: &BodyFields) -> Result<ProductDraft, InputError> {
+pub(crate) fn product_draft(fields: &BodyFields) -> Result<ProductDraft, WireError> {
     let object = document(fields, "product");
     let currency = CurrencyCode::parse(&required(&object, "currency")?)
         .map_err(|e| InputError::UnknownCurrency(e.0))?;
     let amount = parse_decimal("price", &required(&object, "price")?)?;
-    let price = Money::from_decimal("price", amount, currency)
-        .map_err(|e| InputError::invalid("price", e.to_string()))?;
+    let price = Money::from_decimal(amount, currency)
+        .map_err(|e| WireError::invalid("price", crate::wording::money("price", &e)))?;
     Ok(ProductDraft {
         titles: texts(&object, "titles")?,
         descriptions: texts(&object, "descriptions")?,
@@ -181,9 +183,9 @@ pub(crate) fn product_draft(fields: &BodyFields) -> Result<ProductDraft, InputEr
 /// [`InputError`] naming the field.
 pub(crate) fn template_draft(
     fields: &BodyFields,
-) -> Result<(Option<String>, TemplateDraft), InputError> {
+) -> Result<(Option<String>, TemplateDraft), WireError> {
     let object = document(fields, "task_template");
-    let product = nested(&object, "product")?.ok_or(InputError::Missing("product"))?;
+    let product = nested(&object, "product")?.ok_or(WireError::Missing("product"))?;
     let attributes = list(&product, "attributes")?
         .iter()
         .map(|a| {
@@ -192,7 +194,7 @@ pub(crate) fn template_draft(
                 value: text(a, "value")?.unwrap_or_default(),
             })
         })
-        .collect::<Result<_, InputError>>()?;
+        .collect::<Result<_, WireError>>()?;
     let draft = TemplateDraft {
         name: text(&object, "name")?.unwrap_or_default(),
         titles: texts(&object, "titles")?,
@@ -208,13 +210,13 @@ pub(crate) fn template_draft(
 ///
 /// # Errors
 /// [`InputError`] naming the field.
-pub(crate) fn submit_task(fields: &BodyFields) -> Result<SubmitTask, InputError> {
+pub(crate) fn submit_task(fields: &BodyFields) -> Result<SubmitTask, WireError> {
     let object = document(fields, "task");
     let template = match object.get("template") {
         // `"template": "code"` is read as the code itself.
         Some(Value::String(code)) if !code.trim().is_empty() => code.clone(),
         _ => {
-            let template = nested(&object, "template")?.ok_or(InputError::Missing("template"))?;
+            let template = nested(&object, "template")?.ok_or(WireError::Missing("template"))?;
             required(&template, "code")?
         }
     };
@@ -226,12 +228,12 @@ pub(crate) fn submit_task(fields: &BodyFields) -> Result<SubmitTask, InputError>
                 value: text(item, "item_content")?.unwrap_or_default(),
             })
         })
-        .collect::<Result<_, InputError>>()?;
+        .collect::<Result<_, WireError>>()?;
     let quantity = text(&object, "quantity")?
         .map(|t| {
             t.trim()
                 .parse::<u32>()
-                .map_err(|_| InputError::InvalidType("quantity"))
+                .map_err(|_| WireError::InvalidType("quantity"))
         })
         .transpose()?
         .unwrap_or(1);

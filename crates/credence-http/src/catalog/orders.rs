@@ -9,10 +9,10 @@
 //! and requested amounts next to `credit_limit_exceeded`. Submitting a task moves money
 //! (it reserves credit), so it goes through [`crate::idempotency::once`].
 
+use crate::wording::WireError;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, web};
 use credence_domain::catalog::{Task, TaskId, TaskTemplate};
-use credence_domain::input::InputError;
 
 use crate::AppState;
 use crate::body::Body;
@@ -202,7 +202,7 @@ pub(crate) async fn create_task_template(
     body: Body,
 ) -> Result<Reply, ApiError> {
     let (code, draft) = template_draft(&body.0)?;
-    let code = code.ok_or(InputError::Missing("code"))?;
+    let code = code.ok_or(WireError::Missing("code"))?;
     save_template(&state, &caller, &code, draft).await
 }
 

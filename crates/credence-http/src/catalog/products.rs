@@ -5,11 +5,11 @@
 //! extractor asks first ([`Requires`]), so another role gets `403` whatever it sent. Bodies
 //! and errors have the back office's usual shapes.
 
+use crate::wording::WireError;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, web};
 use credence_domain::access::scope::Function;
 use credence_domain::catalog::{TaskId, TaskState};
-use credence_domain::input::InputError;
 
 use crate::AppState;
 use crate::body::{Body, Requires, authorize};
@@ -222,9 +222,9 @@ pub(crate) async fn set_task_state(
         .parse()
         .map(TaskId)
         .map_err(|_| ApiError::invalid_param_type("id"))?;
-    let text = given(&body.0, "state")?.ok_or(InputError::Missing("state"))?;
+    let text = given(&body.0, "state")?.ok_or(WireError::Missing("state"))?;
     let to = TaskState::parse(text.trim()).ok_or_else(|| {
-        InputError::invalid(
+        WireError::invalid(
             "state",
             format!("The state {text} is not one of in_progress, finished, cancelled."),
         )

@@ -11,25 +11,22 @@ use actix_web::{HttpRequest, web};
 use credence_domain::access::scope::Function;
 use credence_domain::credit::{EntryKind, LedgerEntry, Reservation, ReservationId};
 use credence_domain::customers::CustomerKey;
-use credence_domain::input::InputError;
 use credence_domain::listing::{Page, PageRequest};
 use credence_domain::services::ReserveRequest;
-use credence_domain::values::CurrencyCode;
 use serde::Serialize;
 
 use crate::AppState;
 use crate::body::{Body, authorize};
 use crate::caller::Caller;
 use crate::credit::dto::{AccountDto, LedgerEntryDto, QuoteDto, ReservationDto};
+use crate::credit::form::{
+    AdjustmentForm, CaptureForm, CreditLimitForm, PostingForm, QuoteForm, ReservationForm,
+};
 use crate::dto::ListDto;
 use crate::error::{ApiError, ErrorBody};
 use crate::idempotency::once;
-use crate::input::{amount, given, required_amount};
 use crate::negotiate::Reply;
-use crate::openapi::{
-    AdjustmentForm, CaptureForm, CreditLimitForm, PageParams, PostingForm, QuoteForm,
-    ReservationForm,
-};
+use crate::openapi::PageParams;
 use crate::query::{PAGE_PARAMS, Params, paging};
 
 pub(crate) fn register(cfg: &mut web::ServiceConfig) {
@@ -76,12 +73,6 @@ fn reservation_id(text: &str) -> Result<ReservationId, ApiError> {
         .map_err(|_| ApiError::invalid_param_type("reservationId"))
 }
 
-fn currency(fields: &crate::body::BodyFields) -> Result<Option<CurrencyCode>, ApiError> {
-    Ok(given(fields, "currency")?
-        .map(|code| CurrencyCode::parse(&code).map_err(|e| InputError::UnknownCurrency(e.0)))
-        .transpose()?)
-}
-
 fn entry_reply(entry: &LedgerEntry) -> Result<Reply, ApiError> {
     Reply::new(StatusCode::CREATED, "entry", &LedgerEntryDto::from(entry))
 }
@@ -99,12 +90,13 @@ async fn post_entry(
     body: &Body,
     kind: EntryKind,
 ) -> Result<Reply, ApiError> {
-    let key = CustomerKey::parse_id(id)?;
-    let value = required_amount(&body.0, "amount")?;
-    let description = if kind == EntryKind::Adjustment {
-        Some(given(&body.0, "reason")?.ok_or(InputError::Missing("reason"))?)
+    let key = crate::input::customer_key(id)?;
+    let (value, description) = if kind == EntryKind::Adjustment {
+        let form = AdjustmentForm::read(&body.0)?;
+        (form.amount, Some(form.reason))
     } else {
-        given(&body.0, "description")?
+        let form = PostingForm::read(&body.0)?;
+        (form.amount, form.description)
     };
     once(state, req, caller, body, "entry", |tag| async move {
         let entry = state
@@ -134,7 +126,7 @@ pub(crate) async fn get_account(
     caller: Caller,
     id: web::Path<String>,
 ) -> Result<Reply, ApiError> {
-    let key = CustomerKey::parse_id(&id)?;
+    let key = crate::input::customer_key(&id)?;
     let account = state
         .services
         .accounts
@@ -162,12 +154,12 @@ pub(crate) async fn update_credit_limit(
     id: web::Path<String>,
     body: Body,
 ) -> Result<Reply, ApiError> {
-    let key = CustomerKey::parse_id(&id)?;
-    let limit = required_amount(&body.0, "creditLimit")?;
+    let key = crate::input::customer_key(&id)?;
+    let form = CreditLimitForm::read(&body.0)?;
     let account = state
         .services
         .accounts
-        .set_credit_limit(&caller.principal, &key, limit)
+        .set_credit_limit(&caller.principal, &key, form.credit_limit)
         .await?;
     Reply::ok("account", &AccountDto::from(&account))
 }
@@ -281,18 +273,13 @@ pub(crate) async fn create_reservation(
     id: web::Path<String>,
     body: Body,
 ) -> Result<Reply, ApiError> {
-    let key = CustomerKey::parse_id(&id)?;
+    let key = crate::input::customer_key(&id)?;
+    let form = ReservationForm::read(&body.0)?;
     let request = ReserveRequest {
-        amount: required_amount(&body.0, "amount")?,
-        currency: currency(&body.0)?,
-        description: given(&body.0, "description")?,
-        expires_in: given(&body.0, "expiresIn")?
-            .map(|t| {
-                t.trim()
-                    .parse::<i64>()
-                    .map_err(|_| ApiError::invalid_param_type("expiresIn"))
-            })
-            .transpose()?,
+        amount: form.amount,
+        currency: form.currency,
+        description: form.description,
+        expires_in: form.expires_in,
         idempotency: None,
     };
     let state = &state;
@@ -342,9 +329,9 @@ pub(crate) async fn capture_reservation(
     body: Body,
 ) -> Result<Reply, ApiError> {
     let (id, rid) = path.into_inner();
-    let key = CustomerKey::parse_id(&id)?;
+    let key = crate::input::customer_key(&id)?;
     let rid = reservation_id(&rid)?;
-    let captured = amount(&body.0, "amount")?;
+    let captured = CaptureForm::read(&body.0)?.amount;
     let state = &state;
     once(state, &req, &caller, &body, "reservation", |tag| async {
         let reservation = state
@@ -382,7 +369,7 @@ pub(crate) async fn release_reservation(
     body: Body,
 ) -> Result<Reply, ApiError> {
     let (id, rid) = path.into_inner();
-    let key = CustomerKey::parse_id(&id)?;
+    let key = crate::input::customer_key(&id)?;
     let rid = reservation_id(&rid)?;
     let state = &state;
     once(state, &req, &caller, &body, "reservation", |tag| async {
@@ -416,13 +403,12 @@ pub(crate) async fn quote_account(
     id: web::Path<String>,
     body: Body,
 ) -> Result<Reply, ApiError> {
-    let key = CustomerKey::parse_id(&id)?;
-    let cost = required_amount(&body.0, "amount")?;
-    let currency = currency(&body.0)?;
+    let key = crate::input::customer_key(&id)?;
+    let form = QuoteForm::read(&body.0)?;
     let quote = state
         .services
         .accounts
-        .quote(&caller.principal, &key, cost, currency)
+        .quote(&caller.principal, &key, form.amount, form.currency)
         .await?;
     Reply::ok("quote", &QuoteDto::from(&quote))
 }
@@ -491,7 +477,7 @@ fn account_page_request(
     authorize(caller, Function::BackOffice)?;
     let params = Params::parse(req.query_string(), PAGE_PARAMS)?;
     let page_request = params.page()?;
-    let key = CustomerKey::parse_id(id)?;
+    let key = crate::input::customer_key(id)?;
     Ok((key, page_request))
 }
 

@@ -7,7 +7,7 @@
 
 use credence_domain::customers::service::may_name_creator;
 use credence_domain::customers::{
-    AddressChanges, Contact, CustomerChanges, MAX_PROJECTS, RefKey, project_name,
+    AddressChanges, Contact, CustomerChanges, CustomerRule, MAX_PROJECTS, RefKey, project_name,
 };
 use credence_domain::field::Field;
 use utoipa::ToSchema;
@@ -16,12 +16,16 @@ use crate::body::{BodyFields, IMAGE_PART};
 use crate::input::{contacts, customer_projects, documents, payment_types, scalar};
 use credence_domain::Principal;
 
+use crate::input::{parse_bool, parse_decimal, parse_float, parse_int};
 use crate::openapi::{ContactForm, DocumentLinkForm, PaymentTypeRef, ProjectForm};
-use credence_domain::input::{InputError, parse_bool, parse_decimal, parse_float, parse_int};
+use crate::wording::WireError;
+use credence_domain::input::InputError;
 use credence_domain::values::{
     CountryCode, CurrencyCode, CustomerName, DueDateType, Email, FreeText, Latitude, Longitude,
-    Reference, RiskColor, Website,
+    NameError, Reference, ReferenceError, RiskColor, Website,
 };
+
+use crate::wording;
 
 /// A contact as the client wrote it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -159,7 +163,7 @@ pub(crate) fn customer_changes(
     fields: BodyFields,
     reference: Option<&str>,
     caller: &Principal,
-) -> Result<CustomerChanges, InputError> {
+) -> Result<CustomerChanges, WireError> {
     let mut text = customer_text(fields)?;
     if let Some(reference) = reference {
         text.reference = Field::Value(reference.to_owned());
@@ -175,7 +179,7 @@ pub(crate) fn customer_changes(
 /// # Errors
 /// `invalid_param_type` for structured values in scalar fields and malformed `paymentTypes`
 /// or `contacts`; `invalid_param` for a `documents` that is not an array of objects.
-pub(crate) fn customer_text(mut fields: BodyFields) -> Result<CustomerForm, InputError> {
+pub(crate) fn customer_text(mut fields: BodyFields) -> Result<CustomerForm, WireError> {
     let image_file = fields.take_file(IMAGE_PART);
     let fields = &fields;
     let s = |name: &'static str| scalar(fields, name);
@@ -234,12 +238,13 @@ fn text(
     field: &'static str,
     value: Field<String>,
     max: usize,
-) -> Result<Field<FreeText>, InputError> {
+) -> Result<Field<FreeText>, WireError> {
     Ok(match value {
         Field::Absent => Field::Absent,
         Field::Null => Field::Null,
         Field::Value(v) => Field::from_option(
-            FreeText::new(field, &v, max).map_err(|e| InputError::invalid(field, e.to_string()))?,
+            FreeText::new(&v, max)
+                .map_err(|e| WireError::invalid(field, wording::free_text(field, &e)))?,
         ),
     })
 }
@@ -247,8 +252,8 @@ fn text(
 /// Validates a non-blank value with `parse`; blank text counts as null.
 fn parsed<T>(
     value: Field<String>,
-    parse: impl FnOnce(&str) -> Result<T, InputError>,
-) -> Result<Field<T>, InputError> {
+    parse: impl FnOnce(&str) -> Result<T, WireError>,
+) -> Result<Field<T>, WireError> {
     Ok(match value {
         Field::Value(v) if !v.trim().is_empty() => Field::Value(parse(&v)?),
         Field::Value(_) | Field::Null => Field::Null,
@@ -256,11 +261,28 @@ fn parsed<T>(
     })
 }
 
-fn invalid<E: std::fmt::Display>(field: &'static str) -> impl FnOnce(E) -> InputError {
-    move |e| InputError::invalid(field, e.to_string())
+fn invalid<E: std::fmt::Display>(field: &'static str) -> impl FnOnce(E) -> WireError {
+    move |e| WireError::invalid(field, e.to_string())
 }
 
-fn ref_key(field: &'static str, external: bool, text: &str) -> Result<RefKey, InputError> {
+/// An `invalid_param` for `field`, in the words `word` gives the value's error.
+fn worded<E>(field: &'static str, word: fn(&E) -> String) -> impl FnOnce(E) -> WireError {
+    move |e| WireError::invalid(field, word(&e))
+}
+
+/// A latitude (`billingLat`, `latitude`).
+fn latitude(field: &'static str, text: &str) -> Result<Latitude, WireError> {
+    Latitude::new(parse_float(field, text)?)
+        .map_err(|e| WireError::invalid(field, wording::coordinate(field, &e)))
+}
+
+/// A longitude (`billingLng`, `longitude`).
+fn longitude(field: &'static str, text: &str) -> Result<Longitude, WireError> {
+    Longitude::new(parse_float(field, text)?)
+        .map_err(|e| WireError::invalid(field, wording::coordinate(field, &e)))
+}
+
+fn ref_key(field: &'static str, external: bool, text: &str) -> Result<RefKey, WireError> {
     if external {
         Ok(RefKey::Reference(text.trim().to_owned()))
     } else {
@@ -273,7 +295,7 @@ impl CustomerForm {
     ///
     /// # Errors
     /// The first [`InputError`] found, naming its field.
-    pub(crate) fn validate(self) -> Result<CustomerChanges, InputError> {
+    pub(crate) fn validate(self) -> Result<CustomerChanges, WireError> {
         let external = parsed(self.use_external_id, |v| parse_bool("useExternalId", v))?
             .value()
             .copied()
@@ -287,22 +309,23 @@ impl CustomerForm {
         let name = match self.name {
             Field::Absent => Field::Absent,
             Field::Null => {
-                return Err(InputError::invalid(
-                    "name",
-                    credence_domain::values::NameError::Empty.to_string(),
-                ));
+                return Err(WireError::invalid("name", wording::name(&NameError::Empty)));
             }
-            Field::Value(v) => Field::Value(CustomerName::new(v).map_err(invalid("name"))?),
+            Field::Value(v) => {
+                Field::Value(CustomerName::new(v).map_err(worded("name", wording::name))?)
+            }
         };
         let reference = match self.reference {
             Field::Absent => Field::Absent,
             Field::Null => {
-                return Err(InputError::invalid(
+                return Err(WireError::invalid(
                     "reference",
-                    credence_domain::values::ReferenceError::Empty.to_string(),
+                    wording::reference(&ReferenceError::Empty),
                 ));
             }
-            Field::Value(v) => Field::Value(Reference::new(v).map_err(invalid("reference"))?),
+            Field::Value(v) => {
+                Field::Value(Reference::new(v).map_err(worded("reference", wording::reference))?)
+            }
         };
         let payment_types = match self.payment_types {
             Field::Value(keys) => Field::Value(
@@ -325,10 +348,8 @@ impl CustomerForm {
         let projects = match self.customer_projects {
             Field::Value(names) => {
                 if names.len() > MAX_PROJECTS {
-                    return Err(InputError::invalid(
-                        "customerProjects",
-                        format!("customerProjects cannot hold more than {MAX_PROJECTS} projects."),
-                    ));
+                    let rule = CustomerRule::TooManyProjects { max: MAX_PROJECTS };
+                    return Err(InputError::from(rule).into());
                 }
                 Field::Value(
                     names
@@ -360,14 +381,8 @@ impl CustomerForm {
                 city: short("billingCity", self.billing_city)?,
                 postal_code: short("billingPostalCode", self.billing_postal_code)?,
                 address: short("billingAddress", self.billing_address)?,
-                latitude: parsed(self.billing_lat, |v| {
-                    Latitude::new("billingLat", parse_float("billingLat", v)?)
-                        .map_err(invalid("billingLat"))
-                })?,
-                longitude: parsed(self.billing_lng, |v| {
-                    Longitude::new("billingLng", parse_float("billingLng", v)?)
-                        .map_err(invalid("billingLng"))
-                })?,
+                latitude: parsed(self.billing_lat, |v| latitude("billingLat", v))?,
+                longitude: parsed(self.billing_lng, |v| longitude("billingLng", v))?,
             },
             shipping: AddressChanges {
                 country: parsed(self.country, |v| {
@@ -376,14 +391,8 @@ impl CustomerForm {
                 city: short("city", self.city)?,
                 postal_code: short("postalCode", self.postal_code)?,
                 address: short("address", self.address)?,
-                latitude: parsed(self.latitude, |v| {
-                    Latitude::new("latitude", parse_float("latitude", v)?)
-                        .map_err(invalid("latitude"))
-                })?,
-                longitude: parsed(self.longitude, |v| {
-                    Longitude::new("longitude", parse_float("longitude", v)?)
-                        .map_err(invalid("longitude"))
-                })?,
+                latitude: parsed(self.latitude, |v| latitude("latitude", v))?,
+                longitude: parsed(self.longitude, |v| longitude("longitude", v))?,
             },
             email: parsed(self.email, |v| Email::new(v).map_err(invalid("email")))?,
             phone: short("phone", self.phone)?,
@@ -398,7 +407,7 @@ impl CustomerForm {
                 parse_int("dueDateConfigNumber", v)
             })?,
             due_date_type: parsed(self.due_date_config_type, |v| {
-                DueDateType::parse(v).map_err(invalid("dueDateConfigType"))
+                DueDateType::parse(v).map_err(worded("dueDateConfigType", wording::due_date))
             })?,
             tax_number: short("taxNumber", self.tax_number)?,
             company_registration_number: short(
@@ -406,13 +415,13 @@ impl CustomerForm {
                 self.company_registration_number,
             )?,
             currency: parsed(self.currency, |v| {
-                CurrencyCode::parse(v).map_err(|e| InputError::UnknownCurrency(e.0))
+                CurrencyCode::parse(v).map_err(|e| InputError::UnknownCurrency(e.0).into())
             })?,
             payment_types,
             region: key("regionId", self.region_id)?,
             customer_risk: short("customerRisk", self.customer_risk)?,
             customer_risk_color: parsed(self.customer_risk_color, |v| {
-                RiskColor::new(v).map_err(invalid("customerRiskColor"))
+                RiskColor::new(v).map_err(worded("customerRiskColor", wording::risk_color))
             })?,
             on_hold: boolean("onHold", self.on_hold)?,
             on_hold_reason: short("onHoldReason", self.on_hold_reason)?,
@@ -433,17 +442,19 @@ impl CustomerForm {
     }
 }
 
-fn contact(input: ContactText) -> Result<Contact, InputError> {
+fn contact(input: ContactText) -> Result<Contact, WireError> {
     let name = input
         .name
         .as_deref()
-        .map(|n| FreeText::new("contacts.name", n, FreeText::SHORT))
-        .transpose();
+        .map(|n| FreeText::new(n, FreeText::SHORT))
+        .transpose()
+        .map_err(|e| wording::free_text("contacts.name", &e));
     let phone = input
         .phone
         .as_deref()
-        .map(|p| FreeText::new("contacts.phone", p, FreeText::SHORT))
-        .transpose();
+        .map(|p| FreeText::new(p, FreeText::SHORT))
+        .transpose()
+        .map_err(|e| wording::free_text("contacts.phone", &e));
     let email = input
         .email
         .as_deref()
@@ -507,7 +518,7 @@ mod tests {
 
     fn refused(input: CustomerForm) -> String {
         match input.validate() {
-            Err(InputError::Invalid { field, .. }) => field.to_owned(),
+            Err(WireError::Invalid { field, .. }) => field.to_owned(),
             other => panic!("expected invalid_param, got {other:?}"),
         }
     }

@@ -191,7 +191,7 @@ pub(crate) async fn get_customer(
     caller: Caller,
     id: web::Path<String>,
 ) -> Result<Reply, ApiError> {
-    let key = CustomerKey::parse_id(&id)?;
+    let key = crate::input::customer_key(&id)?;
     let customer = state
         .services
         .customers
@@ -273,7 +273,7 @@ pub(crate) async fn update_customer(
     id: web::Path<String>,
     body: Body,
 ) -> Result<Reply, ApiError> {
-    let key = CustomerKey::parse_id(&id)?;
+    let key = crate::input::customer_key(&id)?;
     authorize(&caller, Function::BackOffice)?;
     let input = customer_changes(body.0, None, &caller.principal)?;
     let customer = state
@@ -363,7 +363,7 @@ pub(crate) async fn replace_customer(
     id: web::Path<String>,
     body: Body,
 ) -> Result<Reply, ApiError> {
-    let key = CustomerKey::parse_id(&id)?;
+    let key = crate::input::customer_key(&id)?;
     authorize(&caller, Function::BackOffice)?;
     let input = customer_changes(body.0, None, &caller.principal)?;
     let saved = state
@@ -391,7 +391,7 @@ pub(crate) async fn delete_customer(
     caller: Caller,
     id: web::Path<String>,
 ) -> Result<Reply, ApiError> {
-    let key = CustomerKey::parse_id(&id)?;
+    let key = crate::input::customer_key(&id)?;
     state
         .services
         .customers
@@ -461,7 +461,7 @@ pub(crate) async fn list_projects(
 ) -> Result<Reply, ApiError> {
     authorize(&caller, Function::BackOffice)?;
     Params::parse(req.query_string(), PAGE_PARAMS)?;
-    let key = CustomerKey::parse_id(&id)?;
+    let key = crate::input::customer_key(&id)?;
     let projects = state
         .services
         .customers
@@ -502,7 +502,7 @@ pub(crate) async fn create_project(
     id: web::Path<String>,
     body: Body,
 ) -> Result<Reply, ApiError> {
-    let key = CustomerKey::parse_id(&id)?;
+    let key = crate::input::customer_key(&id)?;
     let name = project_name(&body.0)?;
     let project = state
         .services
@@ -535,7 +535,7 @@ pub(crate) async fn update_project(
     path: web::Path<(String, String)>,
     body: Body,
 ) -> Result<Reply, ApiError> {
-    let key = CustomerKey::parse_id(&path.0)?;
+    let key = crate::input::customer_key(&path.0)?;
     let pid = project_id(&path.1)?;
     let name = project_name(&body.0)?;
     let project = state
@@ -567,7 +567,7 @@ pub(crate) async fn delete_project(
     caller: Caller,
     path: web::Path<(String, String)>,
 ) -> Result<Reply, ApiError> {
-    let key = CustomerKey::parse_id(&path.0)?;
+    let key = crate::input::customer_key(&path.0)?;
     let pid = project_id(&path.1)?;
     state
         .services

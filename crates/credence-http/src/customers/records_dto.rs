@@ -3,6 +3,8 @@
 //! the fields sent over the current row before building the draft, so every write route is
 //! a partial update.
 
+use crate::input::parse_int;
+use crate::wording::WireError;
 use credence_domain::access::principal::Role;
 use credence_domain::customers::reference_data::{
     Category, CategoryDraft, Currency, CurrencyDraft, Label, LabelDraft, PaymentType, Record,
@@ -11,7 +13,7 @@ use credence_domain::customers::reference_data::{
 use credence_domain::ids::{
     CategoryId, CustomerId, PaymentTypeId, RegionId, SegmentationId, UserId,
 };
-use credence_domain::input::{InputError, parse_int};
+use credence_domain::input::InputError;
 use credence_domain::services::RecordService;
 use credence_domain::values::{CurrencyCode, Email, ExchangeRate, Reference};
 use serde::Serialize;
@@ -126,7 +128,7 @@ pub(crate) trait RecordResource: Record {
     ///
     /// # Errors
     /// `missing_param`/`invalid_param`/`invalid_param_type` for bad fields.
-    fn draft(fields: &BodyFields, current: Option<&Self>) -> Result<Self::Draft, InputError>;
+    fn draft(fields: &BodyFields, current: Option<&Self>) -> Result<Self::Draft, WireError>;
 }
 
 fn numeric_id(text: &str) -> Result<i64, ApiError> {
@@ -136,22 +138,21 @@ fn numeric_id(text: &str) -> Result<i64, ApiError> {
 }
 
 /// A required reference: sent, or kept from the current row.
-fn reference(fields: &BodyFields, current: Option<&Reference>) -> Result<Reference, InputError> {
+fn reference(fields: &BodyFields, current: Option<&Reference>) -> Result<Reference, WireError> {
     match (given(fields, "reference")?, current) {
-        (Some(text), _) => {
-            Reference::new(text).map_err(|e| InputError::invalid("reference", e.to_string()))
-        }
+        (Some(text), _) => Reference::new(text)
+            .map_err(|e| WireError::invalid("reference", crate::wording::reference(&e))),
         (None, Some(current)) if !scalar(fields, "reference")?.is_present() => Ok(current.clone()),
-        (None, _) => Err(InputError::Missing("reference")),
+        (None, _) => Err(WireError::Missing("reference")),
     }
 }
 
 /// A required name: sent, or kept from the current row.
-fn label(fields: &BodyFields, current: Option<&Label>) -> Result<Label, InputError> {
+fn label(fields: &BodyFields, current: Option<&Label>) -> Result<Label, WireError> {
     match (given(fields, "name")?, current) {
-        (Some(text), _) => Label::new(&text),
+        (Some(text), _) => Ok(Label::new(&text)?),
         (None, Some(current)) if !scalar(fields, "name")?.is_present() => Ok(current.clone()),
-        (None, _) => Err(InputError::Missing("name")),
+        (None, _) => Err(WireError::Missing("name")),
     }
 }
 
@@ -160,7 +161,7 @@ fn optional_int(
     fields: &BodyFields,
     name: &'static str,
     current: Option<i64>,
-) -> Result<Option<i64>, InputError> {
+) -> Result<Option<i64>, WireError> {
     let field = scalar(fields, name)?;
     if !field.is_present() {
         return Ok(current);
@@ -190,7 +191,7 @@ impl RecordResource for Category {
             href: href(Self::COLLECTION, self.id),
         }
     }
-    fn draft(fields: &BodyFields, current: Option<&Self>) -> Result<CategoryDraft, InputError> {
+    fn draft(fields: &BodyFields, current: Option<&Self>) -> Result<CategoryDraft, WireError> {
         Ok(CategoryDraft {
             reference: reference(fields, current.map(|c| &c.reference))?,
             name: label(fields, current.map(|c| &c.name))?,
@@ -225,10 +226,7 @@ macro_rules! label_resource {
                     href: href(Self::COLLECTION, self.id),
                 }
             }
-            fn draft(
-                fields: &BodyFields,
-                current: Option<&Self>,
-            ) -> Result<LabelDraft, InputError> {
+            fn draft(fields: &BodyFields, current: Option<&Self>) -> Result<LabelDraft, WireError> {
                 Ok(LabelDraft {
                     reference: reference(fields, current.map(|c| &c.reference))?,
                     name: label(fields, current.map(|c| &c.name))?,
@@ -272,7 +270,7 @@ impl RecordResource for Region {
             href: href(Self::COLLECTION, self.id),
         }
     }
-    fn draft(fields: &BodyFields, current: Option<&Self>) -> Result<RegionDraft, InputError> {
+    fn draft(fields: &BodyFields, current: Option<&Self>) -> Result<RegionDraft, WireError> {
         Ok(RegionDraft {
             name: label(fields, current.map(|c| &c.name))?,
             parent_id: optional_int(
@@ -303,19 +301,20 @@ impl RecordResource for Currency {
             href: href(Self::COLLECTION, self.code),
         }
     }
-    fn draft(fields: &BodyFields, current: Option<&Self>) -> Result<CurrencyDraft, InputError> {
+    fn draft(fields: &BodyFields, current: Option<&Self>) -> Result<CurrencyDraft, WireError> {
         let code = match (current, given(fields, "code")?) {
             (Some(current), _) => current.code,
             (None, Some(code)) => {
                 CurrencyCode::parse(&code).map_err(|e| InputError::UnknownCurrency(e.0))?
             }
-            (None, None) => return Err(InputError::Missing("code")),
+            (None, None) => return Err(WireError::Missing("code")),
         };
         let exchange_rate = match (given(fields, "exchangeRate")?, current) {
-            (Some(text), _) => ExchangeRate::parse(&text)
-                .map_err(|e| InputError::invalid("exchangeRate", e.to_string()))?,
+            (Some(text), _) => ExchangeRate::parse(&text).map_err(|e| {
+                WireError::invalid("exchangeRate", crate::wording::exchange_rate(&e))
+            })?,
             (None, Some(current)) => current.exchange_rate,
-            (None, None) => return Err(InputError::Missing("exchangeRate")),
+            (None, None) => return Err(WireError::Missing("exchangeRate")),
         };
         Ok(CurrencyDraft {
             code,
@@ -346,23 +345,23 @@ impl RecordResource for User {
             href: href(Self::COLLECTION, self.id),
         }
     }
-    fn draft(fields: &BodyFields, current: Option<&Self>) -> Result<UserDraft, InputError> {
+    fn draft(fields: &BodyFields, current: Option<&Self>) -> Result<UserDraft, WireError> {
         let email = match (
             scalar(fields, "email")?.is_present(),
             given(fields, "email")?,
         ) {
             (true, Some(text)) => {
-                Some(Email::new(&text).map_err(|e| InputError::invalid("email", e.to_string()))?)
+                Some(Email::new(&text).map_err(|e| WireError::invalid("email", e.to_string()))?)
             }
             (true, None) => None,
             (false, _) => current.and_then(|c| c.email.clone()),
         };
         let role = match (given(fields, "role")?, current) {
             (Some(text), _) => Role::parse(&text).ok_or_else(|| {
-                InputError::invalid("role", "role must be one of admin, reseller, customer")
+                WireError::invalid("role", "role must be one of admin, reseller, customer")
             })?,
             (None, Some(current)) => current.role,
-            (None, None) => return Err(InputError::Missing("role")),
+            (None, None) => return Err(WireError::Missing("role")),
         };
         Ok(UserDraft {
             reference: reference(fields, current.map(|c| &c.reference))?,

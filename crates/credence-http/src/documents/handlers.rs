@@ -10,6 +10,7 @@
 //! A logo's bytes are served under a name that changes with every upload, so they may be
 //! cached for good.
 
+use crate::wording::WireError;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{
     self, Charset, ContentDisposition, DispositionParam, DispositionType, ExtendedValue,
@@ -17,7 +18,6 @@ use actix_web::http::header::{
 };
 use actix_web::{HttpResponse, web};
 use credence_domain::customers::CustomerKey;
-use credence_domain::input::InputError;
 use credence_domain::services::Content;
 use uuid::Uuid;
 
@@ -25,10 +25,10 @@ use crate::AppState;
 use crate::body::{Body, DOCUMENT_PART};
 use crate::caller::Caller;
 use crate::documents::dto::{DocumentDto, UploadDto};
+use crate::documents::form::DocumentMetadataForm;
 use crate::error::{ApiError, ErrorBody};
-use crate::input::document_metadata;
 use crate::negotiate::Reply;
-use crate::openapi::{DocumentMetadataForm, DocumentUploadForm, FileBytes};
+use crate::openapi::{DocumentUploadForm, FileBytes};
 
 pub(crate) fn register(cfg: &mut web::ServiceConfig) {
     // `/documents/content` before `/documents/{uuid}`, so `content` is never read as a UUID.
@@ -64,7 +64,7 @@ fn document_id(text: &str) -> Result<Uuid, ApiError> {
 /// The customer and the document a `/customers/{id}/documents/{uuid}` path names, the
 /// customer first so a bad id answers before a bad document, as it always has.
 fn customer_document(path: &(String, String)) -> Result<(CustomerKey, Uuid), ApiError> {
-    let key = CustomerKey::parse_id(&path.0)?;
+    let key = crate::input::customer_key(&path.0)?;
     let uuid = document_id(&path.1)?;
     Ok((key, uuid))
 }
@@ -92,7 +92,7 @@ pub(crate) async fn upload_document(
     let Body(mut fields, _) = body;
     let upload = fields
         .take_file(DOCUMENT_PART)
-        .ok_or(InputError::Missing(DOCUMENT_PART))?;
+        .ok_or(WireError::Missing(DOCUMENT_PART))?;
     let document = state
         .services
         .documents
@@ -153,7 +153,7 @@ pub(crate) async fn update_document(
     body: Body,
 ) -> Result<Reply, ApiError> {
     let uuid = document_id(&uuid)?;
-    let change = document_metadata(&body.0)?;
+    let change = DocumentMetadataForm::read(&body.0)?.into_change();
     let document = state
         .services
         .documents
@@ -297,7 +297,7 @@ pub(crate) async fn get_customer_logo(
     caller: Caller,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let key = CustomerKey::parse_id(&path.0)?;
+    let key = crate::input::customer_key(&path.0)?;
     let (bytes, mime) = state
         .services
         .customers

@@ -75,14 +75,14 @@ pub(crate) fn country(code: Option<String>) -> Result<Option<CountryCode>, Failu
 
 pub(crate) fn lat(field: &'static str, value: Option<f64>) -> Result<Option<Latitude>, Failure> {
     value
-        .map(|v| Latitude::new(field, v))
+        .map(Latitude::new)
         .transpose()
         .map_err(|e| Failure::corrupt(field, e))
 }
 
 pub(crate) fn lng(field: &'static str, value: Option<f64>) -> Result<Option<Longitude>, Failure> {
     value
-        .map(|v| Longitude::new(field, v))
+        .map(Longitude::new)
         .transpose()
         .map_err(|e| Failure::corrupt(field, e))
 }

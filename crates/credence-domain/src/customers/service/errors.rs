@@ -128,17 +128,11 @@ impl From<StoreError> for Failure {
 }
 
 pub(super) fn currency_locked() -> InputError {
-    InputError::invalid(
-        "currency",
-        "The currency cannot change while the account holds a balance or reservations.",
-    )
+    CustomerRule::CurrencyLocked.into()
 }
 
 pub(super) fn too_many_documents() -> InputError {
-    InputError::invalid(
-        "documents",
-        "The customer cannot hold more documents than the configured limit.",
-    )
+    CustomerRule::TooManyDocuments.into()
 }
 
 pub(super) fn unknown_document(uuid: Uuid) -> InputError {
@@ -149,10 +143,7 @@ pub(super) fn unknown_document(uuid: Uuid) -> InputError {
 }
 
 pub(super) fn dangling() -> InputError {
-    InputError::invalid(
-        "customer",
-        "A row this customer refers to was deleted meanwhile; please retry.",
-    )
+    CustomerRule::CustomerRowGone.into()
 }
 
 /// What a store's refusal of a customer write means to the client, once for every customer

@@ -30,11 +30,9 @@ impl CustomerService {
         let name = project_name(name)?;
         let mut customer = self.project_owner(principal, key).await?;
         if customer.data.projects.len() >= MAX_PROJECTS {
-            return Err(InputError::invalid(
-                "customerProjects",
-                format!("customerProjects cannot hold more than {MAX_PROJECTS} projects."),
-            )
-            .into());
+            return Err(
+                InputError::from(CustomerRule::TooManyProjects { max: MAX_PROJECTS }).into(),
+            );
         }
         customer.data.projects.push(Project { id: None, name });
         let saved = self.save_projects(&customer).await?;

@@ -1,0 +1,231 @@
+//! The credit bodies as the API reads them: one type per request, read from any body (JSON,
+//! form or multipart) by the fields' wire names, and the source of that request's OpenAPI
+//! schema, as `customers/form.rs` is for a customer. A field the schema documents is a field
+//! the reader reads: the test below fails for any it does not. Each reader reads its fields
+//! in one fixed order, so a body with two faults is always answered with the same one.
+
+use credence_domain::input::InputError;
+use credence_domain::values::CurrencyCode;
+use rust_decimal::Decimal;
+use utoipa::ToSchema;
+
+use crate::body::BodyFields;
+use crate::input::{amount, given, required_amount};
+use crate::wording::WireError;
+
+/// `currency`: a configured ISO 4217 code; `None` for the account currency.
+fn currency(fields: &BodyFields) -> Result<Option<CurrencyCode>, WireError> {
+    given(fields, "currency")?
+        .map(|code| CurrencyCode::parse(&code).map_err(|e| InputError::UnknownCurrency(e.0).into()))
+        .transpose()
+}
+
+/// `PUT .../account/creditLimit`.
+#[derive(Debug, Clone, PartialEq, Eq, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct CreditLimitForm {
+    /// Exact decimal (number or string), >= 0, at most the currency's minor-unit digits.
+    #[schema(value_type = f64, example = 3000.00)]
+    pub(crate) credit_limit: Decimal,
+}
+
+impl CreditLimitForm {
+    /// Reads the body.
+    ///
+    /// # Errors
+    /// `missing_param` or `invalid_param_type` naming `creditLimit`.
+    pub(crate) fn read(fields: &BodyFields) -> Result<Self, WireError> {
+        Ok(Self {
+            credit_limit: required_amount(fields, "creditLimit")?,
+        })
+    }
+}
+
+/// A payment or a charge.
+#[derive(Debug, Clone, PartialEq, Eq, ToSchema)]
+pub(crate) struct PostingForm {
+    /// Exact decimal (number or string), > 0.
+    #[schema(value_type = f64, example = 100.00)]
+    pub(crate) amount: Decimal,
+    pub(crate) description: Option<String>,
+}
+
+impl PostingForm {
+    /// Reads the body.
+    ///
+    /// # Errors
+    /// `missing_param` or `invalid_param_type` naming `amount`; `invalid_param_type` for a
+    /// structured `description`.
+    pub(crate) fn read(fields: &BodyFields) -> Result<Self, WireError> {
+        Ok(Self {
+            amount: required_amount(fields, "amount")?,
+            description: given(fields, "description")?,
+        })
+    }
+}
+
+/// An adjustment: signed, with a reason.
+#[derive(Debug, Clone, PartialEq, Eq, ToSchema)]
+pub(crate) struct AdjustmentForm {
+    /// Exact decimal (number or string), not 0.
+    #[schema(value_type = f64, example = -5.00)]
+    pub(crate) amount: Decimal,
+    /// Required.
+    pub(crate) reason: String,
+}
+
+impl AdjustmentForm {
+    /// Reads the body.
+    ///
+    /// # Errors
+    /// `missing_param` or `invalid_param_type` naming `amount` or `reason`.
+    pub(crate) fn read(fields: &BodyFields) -> Result<Self, WireError> {
+        Ok(Self {
+            amount: required_amount(fields, "amount")?,
+            reason: given(fields, "reason")?.ok_or(WireError::Missing("reason"))?,
+        })
+    }
+}
+
+/// An admission request.
+#[derive(Debug, Clone, PartialEq, Eq, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ReservationForm {
+    /// Exact decimal (number or string), > 0.
+    #[schema(value_type = f64, example = 50.00)]
+    pub(crate) amount: Decimal,
+    pub(crate) description: Option<String>,
+    /// Seconds until it expires (1 to 30 days); the configured default when absent.
+    pub(crate) expires_in: Option<i64>,
+    /// A configured ISO 4217 code; the account currency when absent.
+    #[schema(value_type = Option<String>)]
+    pub(crate) currency: Option<CurrencyCode>,
+}
+
+impl ReservationForm {
+    /// Reads the body.
+    ///
+    /// # Errors
+    /// `missing_param` or `invalid_param_type` naming `amount`, `invalid_param_type` naming
+    /// `expiresIn`, `not_found` for a currency that is not ISO 4217.
+    pub(crate) fn read(fields: &BodyFields) -> Result<Self, WireError> {
+        let amount = required_amount(fields, "amount")?;
+        let currency = currency(fields)?;
+        let description = given(fields, "description")?;
+        let expires_in = given(fields, "expiresIn")?
+            .map(|t| {
+                t.trim()
+                    .parse::<i64>()
+                    .map_err(|_| WireError::InvalidType("expiresIn"))
+            })
+            .transpose()?;
+        Ok(Self {
+            amount,
+            description,
+            expires_in,
+            currency,
+        })
+    }
+}
+
+/// A capture: all of the reservation unless `amount` says less.
+#[derive(Debug, Clone, PartialEq, Eq, ToSchema)]
+pub(crate) struct CaptureForm {
+    #[schema(value_type = Option<f64>, example = 45.00)]
+    pub(crate) amount: Option<Decimal>,
+}
+
+impl CaptureForm {
+    /// Reads the body.
+    ///
+    /// # Errors
+    /// `invalid_param_type` naming `amount`.
+    pub(crate) fn read(fields: &BodyFields) -> Result<Self, WireError> {
+        Ok(Self {
+            amount: amount(fields, "amount")?,
+        })
+    }
+}
+
+/// A quote request.
+#[derive(Debug, Clone, PartialEq, Eq, ToSchema)]
+pub(crate) struct QuoteForm {
+    #[schema(value_type = f64, example = 50.00)]
+    pub(crate) amount: Decimal,
+    /// A configured ISO 4217 code; the account currency when absent.
+    #[schema(value_type = Option<String>)]
+    pub(crate) currency: Option<CurrencyCode>,
+}
+
+impl QuoteForm {
+    /// Reads the body.
+    ///
+    /// # Errors
+    /// `missing_param` or `invalid_param_type` naming `amount`, `not_found` for a currency
+    /// that is not ISO 4217.
+    pub(crate) fn read(fields: &BodyFields) -> Result<Self, WireError> {
+        Ok(Self {
+            amount: required_amount(fields, "amount")?,
+            currency: currency(fields)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::body::RawField;
+
+    /// A body holding every property of a schema, each with a value its reader accepts.
+    fn valid(properties: &[String]) -> Vec<(String, RawField)> {
+        properties
+            .iter()
+            .map(|name| {
+                let text = match name.as_str() {
+                    "currency" => "EUR",
+                    "reason" | "description" => "why",
+                    _ => "60",
+                };
+                (name.clone(), RawField::Text(text.to_owned()))
+            })
+            .collect()
+    }
+
+    /// Each body is read by the names its OpenAPI schema publishes: with every property valid
+    /// the reader accepts the body, and with any one of them made a JSON object it refuses it
+    /// naming that property, so no documented property goes unread.
+    #[test]
+    fn the_readers_read_every_property_of_their_schemas() {
+        type Reader = fn(&BodyFields) -> Result<(), WireError>;
+        let readers: [(&str, Reader); 6] = [
+            ("CreditLimitForm", |f| CreditLimitForm::read(f).map(drop)),
+            ("PostingForm", |f| PostingForm::read(f).map(drop)),
+            ("AdjustmentForm", |f| AdjustmentForm::read(f).map(drop)),
+            ("ReservationForm", |f| ReservationForm::read(f).map(drop)),
+            ("CaptureForm", |f| CaptureForm::read(f).map(drop)),
+            ("QuoteForm", |f| QuoteForm::read(f).map(drop)),
+        ];
+        let doc = serde_json::to_value(crate::openapi::openapi()).unwrap();
+        for (schema, read) in readers {
+            let properties: Vec<String> = doc["components"]["schemas"][schema]["properties"]
+                .as_object()
+                .unwrap_or_else(|| panic!("{schema} has no properties"))
+                .keys()
+                .cloned()
+                .collect();
+            let body = valid(&properties);
+            assert_eq!(read(&BodyFields::new(body.clone())), Ok(()), "{schema}");
+            for (i, name) in properties.iter().enumerate() {
+                let mut broken = body.clone();
+                broken[i].1 = RawField::Json(json!({}));
+                let refused = read(&BodyFields::new(broken)).err();
+                assert!(
+                    matches!(&refused, Some(WireError::InvalidType(n)) if n == name),
+                    "{schema}.{name} is in the OpenAPI schema, but the reader does not read it: {refused:?}"
+                );
+            }
+        }
+    }
+}
