@@ -313,6 +313,50 @@ struct One {
     one: i32,
 }
 
+/// The statements the outbox adds to a transaction, on a bare connection (the admission
+/// floor with its event): the customer's turn, then the event, as [`crate::Store`] writes
+/// them. `object` stands for the encoded resource.
+///
+/// # Errors
+/// The database's.
+pub fn outbox_on_postgres(
+    conn: &mut diesel::pg::PgConnection,
+    customer: i64,
+    object: &str,
+    at: chrono::NaiveDateTime,
+) -> QueryResult<usize> {
+    crate::events::TakeTurns {
+        customers: vec![customer],
+    }
+    .execute(conn)?;
+    crate::events::RecordEvent {
+        customer,
+        kind: "reservation.admitted",
+        object: object.to_owned(),
+        at,
+    }
+    .execute(conn)
+}
+
+/// [`outbox_on_postgres`] on SQLite, where a transaction needs no turn.
+///
+/// # Errors
+/// The database's.
+pub fn outbox_on_sqlite(
+    conn: &mut diesel::sqlite::SqliteConnection,
+    customer: i64,
+    object: &str,
+    at: chrono::NaiveDateTime,
+) -> QueryResult<usize> {
+    crate::events::RecordEvent {
+        customer,
+        kind: "reservation.admitted",
+        object: object.to_owned(),
+        at,
+    }
+    .execute(conn)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -26,7 +26,7 @@ use crate::Store;
 use crate::customers::subtree_of;
 use crate::database::AnyConnection;
 use crate::error::Failure;
-use crate::schema::{customers, event_sequences, events};
+use crate::schema::events;
 
 /// Where a transaction writes its events: the encoder, and the customers whose events it may
 /// write, whose turn it holds.
@@ -54,12 +54,13 @@ impl<'a> Outbox<'a> {
         let mut customers: Vec<i64> = customers.iter().map(|c| c.get()).collect();
         customers.sort_unstable();
         customers.dedup();
-        if let AnyConnection::Postgresql(c) = conn {
-            for customer in &customers {
-                diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
-                    .bind::<diesel::sql_types::BigInt, _>(customer)
-                    .execute(c)?;
+        if let AnyConnection::Postgresql(c) = conn
+            && !customers.is_empty()
+        {
+            TakeTurns {
+                customers: customers.clone(),
             }
+            .execute(c)?;
         }
         Ok(Self { encoder, customers })
     }
@@ -88,48 +89,109 @@ impl<'a> Outbox<'a> {
                 customer.get()
             )));
         }
-        let sequence = next_sequence(conn, customer.get())?;
-        let reference: String = customers::table
-            .find(customer.get())
-            .select(customers::reference)
-            .first(conn)?;
-        diesel::insert_into(events::table)
-            .values((
-                events::kind.eq(kind.as_str()),
-                events::customer_id.eq(customer.get()),
-                events::customer_reference.eq(reference),
-                events::sequence.eq(sequence),
-                events::object.eq(self.encoder.encode(object)),
-                events::created_at.eq(at),
-            ))
-            .execute(conn)?;
+        let statement = RecordEvent {
+            customer: customer.get(),
+            kind: kind.as_str(),
+            object: self.encoder.encode(object),
+            at,
+        };
+        let written = match conn {
+            AnyConnection::Postgresql(c) => statement.execute(c)?,
+            AnyConnection::Sqlite(c) => statement.execute(c)?,
+        };
+        if written != 1 {
+            return Err(Failure::Broken(format!(
+                "a {kind} event of customer {}, who does not exist",
+                customer.get()
+            )));
+        }
         Ok(())
     }
 }
 
-/// The customer's next sequence number, its counter row locked until the commit.
-fn next_sequence(conn: &mut AnyConnection, customer: i64) -> Result<i64, Failure> {
-    let first = (
-        event_sequences::customer_id.eq(customer),
-        event_sequences::last.eq(1_i64),
-    );
-    let next = event_sequences::last.eq(event_sequences::last + 1);
-    Ok(match conn {
-        AnyConnection::Postgresql(c) => diesel::insert_into(event_sequences::table)
-            .values(first)
-            .on_conflict(event_sequences::customer_id)
-            .do_update()
-            .set(next)
-            .returning(event_sequences::last)
-            .get_result(c)?,
-        AnyConnection::Sqlite(c) => diesel::insert_into(event_sequences::table)
-            .values(first)
-            .on_conflict(event_sequences::customer_id)
-            .do_update()
-            .set(next)
-            .returning(event_sequences::last)
-            .get_result(c)?,
-    })
+/// Takes the turns of customers, in id order (PostgreSQL): one round trip for a whole batch.
+/// The ids are sorted in a subquery fenced by `OFFSET 0`, so the locks are taken in that order.
+#[derive(Debug, Clone, diesel::query_builder::QueryId)]
+pub(crate) struct TakeTurns {
+    pub(crate) customers: Vec<i64>,
+}
+
+impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for TakeTurns {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> diesel::QueryResult<()> {
+        out.push_sql("SELECT pg_advisory_xact_lock(k) FROM (SELECT unnest(");
+        out.push_bind_param::<diesel::sql_types::Array<diesel::sql_types::BigInt>, _>(
+            &self.customers,
+        )?;
+        out.push_sql(") AS k ORDER BY k OFFSET 0) AS turns");
+        Ok(())
+    }
+}
+
+impl<Conn> diesel::RunQueryDsl<Conn> for TakeTurns {}
+
+/// One event in one statement: the customer's next sequence number, its reference and the
+/// row. On PostgreSQL the number comes from an upsert of `event_sequences` (its row stays
+/// locked until the commit); on SQLite, where one writer runs at a time, from the counter
+/// that a trigger keeps after each insert. Each connection prepares it once.
+#[derive(Debug, Clone, diesel::query_builder::QueryId)]
+pub(crate) struct RecordEvent {
+    pub(crate) customer: i64,
+    pub(crate) kind: &'static str,
+    pub(crate) object: String,
+    pub(crate) at: NaiveDateTime,
+}
+
+impl<Conn> diesel::RunQueryDsl<Conn> for RecordEvent {}
+
+impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for RecordEvent {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> diesel::QueryResult<()> {
+        use diesel::sql_types::{BigInt, Text, Timestamp};
+        out.push_sql("WITH seq AS (INSERT INTO event_sequences (customer_id, last) VALUES (");
+        out.push_bind_param::<BigInt, _>(&self.customer)?;
+        out.push_sql(
+            ", 1) ON CONFLICT (customer_id) DO UPDATE SET last = event_sequences.last + 1 \
+             RETURNING last) INSERT INTO events (type, customer_id, customer_reference, \
+             sequence, object, created_at) SELECT ",
+        );
+        out.push_bind_param::<Text, _>(&self.kind)?;
+        out.push_sql(", c.id, c.reference, seq.last, ");
+        out.push_bind_param::<Text, _>(&self.object)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Timestamp, _>(&self.at)?;
+        out.push_sql(" FROM seq CROSS JOIN customers c WHERE c.id = ");
+        out.push_bind_param::<BigInt, _>(&self.customer)?;
+        Ok(())
+    }
+}
+
+impl diesel::query_builder::QueryFragment<diesel::sqlite::Sqlite> for RecordEvent {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::sqlite::Sqlite>,
+    ) -> diesel::QueryResult<()> {
+        use diesel::sql_types::{BigInt, Text, Timestamp};
+        out.push_sql(
+            "INSERT INTO events (type, customer_id, customer_reference, sequence, object, \
+             created_at) SELECT ",
+        );
+        out.push_bind_param::<Text, _>(&self.kind)?;
+        out.push_sql(
+            ", c.id, c.reference, COALESCE((SELECT s.last FROM event_sequences s \
+             WHERE s.customer_id = c.id), 0) + 1, ",
+        );
+        out.push_bind_param::<Text, _>(&self.object)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Timestamp, _>(&self.at)?;
+        out.push_sql(" FROM customers c WHERE c.id = ");
+        out.push_bind_param::<BigInt, _>(&self.customer)?;
+        Ok(())
+    }
 }
 
 #[derive(Queryable, Selectable)]

@@ -8,9 +8,8 @@
 //! 3. `INSERT INTO ledger_entries ...` (the entry an admission writes);
 //!
 //! and, for the floor of an admission with its event ([`Floor::WithOutbox`]), the outbox's
-//! own statements as Credence runs them: on PostgreSQL the customer's turn first
-//! (`pg_advisory_xact_lock`), then after the entry the customer's next sequence number (an
-//! upsert), its reference, and the `INSERT` into `events`.
+//! own statements, Credence's own (`credence_store::bench_support::outbox_on_postgres`,
+//! `outbox_on_sqlite`): on PostgreSQL the customer's turn, then the event in one statement.
 //!
 //! The statements are diesel's typed DSL over a local copy of the three tables' columns, so
 //! each is prepared once per connection and cached, as Credence's are. SQLite gets the
@@ -24,6 +23,8 @@ use anyhow::{Context as _, bail};
 use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
 use diesel::connection::SimpleConnection as _;
 use diesel::prelude::*;
+
+use credence_store::bench_support;
 
 use super::window::{Outcome, Window};
 
@@ -52,33 +53,6 @@ mod schema {
     }
 
     diesel::table! {
-        events (id) {
-            id -> BigInt,
-            #[sql_name = "type"]
-            kind -> Text,
-            customer_id -> BigInt,
-            customer_reference -> Text,
-            sequence -> BigInt,
-            object -> Text,
-            created_at -> Timestamp,
-        }
-    }
-
-    diesel::table! {
-        event_sequences (customer_id) {
-            customer_id -> BigInt,
-            last -> BigInt,
-        }
-    }
-
-    diesel::table! {
-        customers (id) {
-            id -> BigInt,
-            reference -> Text,
-        }
-    }
-
-    diesel::table! {
         ledger_entries (id) {
             id -> BigInt,
             account_id -> BigInt,
@@ -93,7 +67,7 @@ mod schema {
     }
 }
 
-use schema::{accounts, customers, event_sequences, events, ledger_entries, reservations};
+use schema::{accounts, ledger_entries, reservations};
 
 /// Which transaction the floor runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,7 +87,7 @@ const COST: i64 = 1;
 /// The admission's three statements, written once for both connection types (which share
 /// no trait diesel's typed statements could be written against without a page of bounds).
 macro_rules! admit {
-    ($conn:expr, $account:expr, $now:expr, $expires:expr, $floor:expr) => {{
+    ($conn:expr, $account:expr, $now:expr, $expires:expr, $floor:expr, $record:path) => {{
         let (account, now, expires): (i64, NaiveDateTime, NaiveDateTime) =
             ($account, $now, $expires);
         let outbox = $floor == Floor::WithOutbox;
@@ -156,30 +130,7 @@ macro_rules! admit {
                     ))
                     .execute($conn)?;
                 if outbox {
-                    let sequence: i64 = diesel::insert_into(event_sequences::table)
-                        .values((
-                            event_sequences::customer_id.eq(account),
-                            event_sequences::last.eq(1_i64),
-                        ))
-                        .on_conflict(event_sequences::customer_id)
-                        .do_update()
-                        .set(event_sequences::last.eq(event_sequences::last + 1))
-                        .returning(event_sequences::last)
-                        .get_result($conn)?;
-                    let reference: String = customers::table
-                        .find(account)
-                        .select(customers::reference)
-                        .first($conn)?;
-                    diesel::insert_into(events::table)
-                        .values((
-                            events::kind.eq("reservation.admitted"),
-                            events::customer_id.eq(account),
-                            events::customer_reference.eq(reference),
-                            events::sequence.eq(sequence),
-                            events::object.eq(OBJECT),
-                            events::created_at.eq(now),
-                        ))
-                        .execute($conn)?;
+                    $record($conn, account, OBJECT, now)?;
                 }
                 Ok(true)
             }
@@ -217,16 +168,25 @@ impl Bare {
         let expires = now + TimeDelta::hours(1);
         match self {
             Self::Postgres(conn) => conn.transaction(|c| {
-                if floor == Floor::WithOutbox {
-                    diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
-                        .bind::<diesel::sql_types::BigInt, _>(account)
-                        .execute(c)?;
-                }
-                admit!(c, account, now, expires, floor)
+                admit!(
+                    c,
+                    account,
+                    now,
+                    expires,
+                    floor,
+                    bench_support::outbox_on_postgres
+                )
             }),
-            Self::Sqlite(conn) => {
-                conn.immediate_transaction(|c| admit!(c, account, now, expires, floor))
-            }
+            Self::Sqlite(conn) => conn.immediate_transaction(|c| {
+                admit!(
+                    c,
+                    account,
+                    now,
+                    expires,
+                    floor,
+                    bench_support::outbox_on_sqlite
+                )
+            }),
         }
     }
 }

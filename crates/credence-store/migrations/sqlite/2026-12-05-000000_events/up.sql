@@ -18,8 +18,13 @@ CREATE TABLE events (
 CREATE INDEX events_feed ON events (tx, id);
 CREATE INDEX events_created_at ON events (created_at);
 
--- The last sequence number of each customer's events.
+-- The last sequence number of each customer's events, kept by the trigger below: one writer
+-- runs at a time, so the insert reads the last number and the trigger records the new one.
 CREATE TABLE event_sequences (
     customer_id INTEGER PRIMARY KEY NOT NULL REFERENCES customers (id),
     last BIGINT NOT NULL
 );
+CREATE TRIGGER events_sequence AFTER INSERT ON events BEGIN
+    INSERT OR REPLACE INTO event_sequences (customer_id, last)
+    VALUES (NEW.customer_id, NEW.sequence);
+END;
