@@ -259,36 +259,20 @@ async fn resellers_manage_only_their_own_endpoints(app: TestApp) {
         "The webhook endpoint with the id {} doesn't exist.",
         admins["id"]
     );
-    for method in [Method::GET, Method::DELETE] {
-        expect_error(
-            app.with_key(&key, method, &theirs).send().await.unwrap(),
-            404,
-            "not_found",
-            &missing,
-        )
-        .await;
+    let secret = format!("{theirs}/secret");
+    let attempts = [
+        (Method::GET, &theirs, None),
+        (Method::DELETE, &theirs, None),
+        (Method::PATCH, &theirs, Some(json!({"enabled": false}))),
+        (Method::POST, &secret, None),
+    ];
+    for (method, path, body) in attempts {
+        let mut request = app.with_key(&key, method, path);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        expect_error(request.send().await.unwrap(), 404, "not_found", &missing).await;
     }
-    expect_error(
-        app.with_key(&key, Method::PATCH, &theirs)
-            .json(&json!({"enabled": false}))
-            .send()
-            .await
-            .unwrap(),
-        404,
-        "not_found",
-        &missing,
-    )
-    .await;
-    expect_error(
-        app.with_key(&key, Method::POST, &format!("{theirs}/secret"))
-            .send()
-            .await
-            .unwrap(),
-        404,
-        "not_found",
-        &missing,
-    )
-    .await;
     let mine = format!("{ENDPOINTS}/{}", own["id"]);
     expect_json(
         app.with_key(&key, Method::GET, &mine).send().await.unwrap(),
