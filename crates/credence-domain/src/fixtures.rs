@@ -45,3 +45,18 @@ pub fn customer_data(
         .into_data(Resolved::default(), None, &defaults)
         .unwrap_or_else(|e| panic!("fixture customer {reference:?}: {e}"))
 }
+
+/// A webhook service whose ports expect no call, for tests of other routes that must build
+/// every service.
+#[cfg(feature = "mocks")]
+#[must_use]
+pub fn idle_webhooks() -> crate::webhooks::WebhookService {
+    use std::sync::Arc;
+    crate::webhooks::WebhookService::new(
+        Arc::new(crate::ports::MockWebhookStore::new()),
+        Arc::new(crate::ports::MockHostResolver::new()),
+        Arc::new(crate::ports::MockSecretSource::new()),
+        Arc::new(crate::ports::SystemClock),
+        crate::webhooks::WebhookPolicy::default(),
+    )
+}

@@ -22,6 +22,7 @@ pub mod ports;
 pub mod services;
 pub mod settings;
 pub mod values;
+pub mod webhooks;
 
 pub use access::principal::{Principal, Role};
 pub use ids::{CategoryId, CustomerId, PaymentTypeId, RegionId, SegmentationId, UserId};

@@ -11,6 +11,7 @@ pub use crate::credit::ports::*;
 pub use crate::customers::ports::*;
 pub use crate::documents::ports::*;
 pub use crate::events::ports::*;
+pub use crate::webhooks::ports::*;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};

@@ -21,3 +21,6 @@ pub use crate::customers::service::{
 };
 pub use crate::documents::service::{Content, DocumentError, DocumentService, Media, ORPHAN_GRACE};
 pub use crate::events::{EventError, EventService};
+pub use crate::webhooks::{
+    CreatedEndpoint, WebhookError, WebhookInput, WebhookPolicy, WebhookService,
+};

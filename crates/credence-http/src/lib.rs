@@ -23,6 +23,7 @@ mod credit;
 mod customers;
 mod documents;
 mod events;
+mod webhooks;
 
 // What the capabilities share.
 mod access_log;
@@ -56,7 +57,7 @@ use credence_domain::ports::IdempotencyStore;
 use credence_domain::ports::Readiness;
 use credence_domain::services::{
     AccountService, AuthService, CustomerService, DocumentService, EventService, OrderService,
-    RecordService,
+    RecordService, WebhookService,
 };
 
 pub use access_log::{RequestSpan, access_log};
@@ -84,6 +85,8 @@ pub struct Services {
     pub orders: OrderService,
     /// The event feed.
     pub events: EventService,
+    /// Webhook endpoints.
+    pub webhooks: WebhookService,
     /// Customer categories.
     pub categories: RecordService<Category>,
     /// Customer segmentations.

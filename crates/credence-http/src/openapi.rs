@@ -24,7 +24,7 @@ use crate::customers::records_dto::{CategoryDto, CurrencyDto, LabelDto, RegionDt
 use crate::documents::dto::{DocumentDto, UploadDto};
 use crate::dto::{HealthDto, PagingDto, SuccessDto};
 use crate::error::ErrorBody;
-use crate::{access, catalog, credit, customers, documents, events, health};
+use crate::{access, catalog, credit, customers, documents, events, health, webhooks};
 
 /// A payment type named in a customer body: `{"id": 7}` (a reference with `useExternalId`).
 #[derive(ToSchema)]
@@ -418,6 +418,12 @@ pub(crate) struct CustomerSearchParams {
         access::handlers::revoke_key,
         events::handlers::list_events,
         events::handlers::show_event,
+        webhooks::handlers::create_endpoint,
+        webhooks::handlers::list_endpoints,
+        webhooks::handlers::show_endpoint,
+        webhooks::handlers::update_endpoint,
+        webhooks::handlers::delete_endpoint,
+        webhooks::handlers::rotate_secret,
         health::get_liveness,
         health::get_readiness,
     ),
@@ -503,6 +509,9 @@ pub(crate) struct CustomerSearchParams {
         events::dto::EventListDto,
         events::dto::RefusalDto,
         events::dto::ThresholdDto,
+        webhooks::dto::WebhookEndpointDto,
+        webhooks::dto::CreatedWebhookEndpointDto,
+        webhooks::handlers::WebhookEndpointForm,
     )),
     modifiers(&Credentials),
     security(("bearer" = []), ("apiKey" = []), ("basic" = []))

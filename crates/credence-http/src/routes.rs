@@ -30,7 +30,9 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::body::Requires;
 use crate::error::ApiError;
 use crate::negotiate::{Format, envelope_errors, negotiate_errors, render};
-use crate::{AppState, HttpConfig, access, catalog, credit, customers, documents, events, health};
+use crate::{
+    AppState, HttpConfig, access, catalog, credit, customers, documents, events, health, webhooks,
+};
 
 /// Registers everything (see [`crate::configure`]).
 pub(crate) fn register(
@@ -75,6 +77,7 @@ pub(crate) fn register(
                 .configure(customers::records::users::register)
                 .configure(access::handlers::register)
                 .configure(events::handlers::register)
+                .configure(webhooks::handlers::register)
                 .configure(catalog::products::register),
         )
         .service(

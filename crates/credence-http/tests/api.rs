@@ -171,6 +171,7 @@ impl Mocks {
             accounts,
             orders,
             idempotency: Arc::new(self.idempotency),
+            webhooks: credence_domain::fixtures::idle_webhooks(),
             events: credence_domain::services::EventService::new(
                 Arc::new(credence_domain::ports::MockEventFeed::new()),
                 Arc::clone(&customers),

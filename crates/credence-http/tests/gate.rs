@@ -146,6 +146,7 @@ fn services(
         ),
         accounts,
         idempotency: Arc::new(MockIdempotencyStore::new()),
+        webhooks: credence_domain::fixtures::idle_webhooks(),
         events: credence_domain::services::EventService::new(
             Arc::new(credence_domain::ports::MockEventFeed::new()),
             Arc::clone(&customers),

@@ -183,6 +183,7 @@ fn services() -> Services {
         accounts,
         orders,
         idempotency: Arc::new(idempotency),
+        webhooks: credence_domain::fixtures::idle_webhooks(),
         events: credence_domain::services::EventService::new(
             Arc::new(credence_domain::ports::MockEventFeed::new()),
             Arc::clone(&customers),

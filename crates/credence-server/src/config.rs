@@ -60,6 +60,10 @@ pub struct Config {
     /// seconds (0: ask on every request). A key revoked on another replica keeps working for
     /// at most this long.
     pub auth_cache_secs: u64,
+    /// Whether webhook URLs may point to loopback, private (RFC 1918, `fc00::/7`),
+    /// link-local or unspecified addresses. Off by default: a webhook is a request the server
+    /// makes for a client, and must not reach the network behind it.
+    pub webhook_allow_private_networks: bool,
 }
 
 /// How log lines are written.
@@ -125,6 +129,10 @@ impl std::fmt::Debug for Config {
             .field("auth_failures_per_minute", &self.auth_failures_per_minute)
             .field("shutdown_drain_secs", &self.shutdown_drain_secs)
             .field("auth_cache_secs", &self.auth_cache_secs)
+            .field(
+                "webhook_allow_private_networks",
+                &self.webhook_allow_private_networks,
+            )
             .finish()
     }
 }
@@ -154,6 +162,7 @@ impl Default for Config {
             auth_failures_per_minute: 60,
             shutdown_drain_secs: 5,
             auth_cache_secs: 1,
+            webhook_allow_private_networks: false,
         }
     }
 }

@@ -14,7 +14,7 @@ use credence_domain::documents::DocumentLimits;
 use credence_domain::ports::{BlobStore, Clock, SystemClock};
 use credence_domain::services::{
     AccountService, AuthService, CustomerService, DocumentService, EventService, Media,
-    OrderService, RecordService, ReferencePorts,
+    OrderService, RecordService, ReferencePorts, WebhookPolicy, WebhookService,
 };
 use credence_domain::values::CurrencyCode;
 use credence_http::{EventJson, HttpConfig, Lifecycle, Services};
@@ -23,6 +23,7 @@ use credence_store::{Database, FsBlobStore, PoolOptions, Store};
 
 use crate::background::Background;
 use crate::config::Config;
+use crate::resolver::SystemResolver;
 use crate::secrets::OsSecrets;
 use crate::shutdown::Signals;
 
@@ -127,6 +128,15 @@ pub fn services(config: &Config, database: Database) -> anyhow::Result<Services>
         ),
         accounts,
         events: EventService::new(store.clone(), store.clone()),
+        webhooks: WebhookService::new(
+            store.clone(),
+            Arc::new(SystemResolver),
+            Arc::new(OsSecrets),
+            clock.clone(),
+            WebhookPolicy {
+                allow_private_networks: config.webhook_allow_private_networks,
+            },
+        ),
         idempotency: store.clone(),
         auth: AuthService::new(
             store.clone(),

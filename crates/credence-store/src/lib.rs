@@ -18,6 +18,7 @@ mod documents;
 mod error;
 mod events;
 mod schema;
+mod webhooks;
 
 #[cfg(feature = "test-support")]
 pub mod test_support;

@@ -339,7 +339,32 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhook_endpoints (id) {
+        id -> BigInt,
+        customer_id -> Nullable<BigInt>,
+        url -> Text,
+        types -> Text,
+        description -> Nullable<Text>,
+        enabled -> Bool,
+        disabled_reason -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_secrets (id) {
+        id -> BigInt,
+        endpoint_id -> BigInt,
+        secret -> Text,
+        created_at -> Timestamp,
+        expires_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(api_keys -> users (user_id));
+diesel::joinable!(webhook_secrets -> webhook_endpoints (endpoint_id));
 diesel::joinable!(customer_documents -> customers (customer_id));
 diesel::joinable!(customer_documents -> documents (document_uuid));
 diesel::joinable!(customer_payment_types -> payment_types (payment_type_id));
@@ -371,4 +396,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     customer_documents,
     events,
     event_sequences,
+    webhook_endpoints,
+    webhook_secrets,
 );
