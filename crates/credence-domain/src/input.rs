@@ -52,6 +52,9 @@ pub enum InputError {
     /// A rule of list and search queries.
     #[error(transparent)]
     Query(crate::listing::QueryRule),
+    /// A rule of a webhook endpoint's input.
+    #[error(transparent)]
+    Webhook(crate::webhooks::WebhookRule),
 }
 
 impl InputError {

@@ -19,6 +19,7 @@ use credence_domain::values::{
     CoordinateError, CreditLimitError, DueDateError, DueDateTerms, ExchangeRateError, NameError,
     ReferenceError, RiskColorError, TextError,
 };
+use credence_domain::webhooks::{UrlError, WebhookRule};
 
 use crate::error::ApiError;
 
@@ -184,6 +185,7 @@ impl From<InputError> for WireError {
             InputError::Document(rule) => document(rule),
             InputError::Catalog(rule) => catalog(rule),
             InputError::Query(rule) => query(rule),
+            InputError::Webhook(rule) => webhook(rule),
             other @ (InputError::NotFound { .. }
             | InputError::UnknownCurrency(_)
             | InputError::CurrencyNotConfigured(_)
@@ -289,6 +291,35 @@ fn credit(rule: CreditRule) -> WireError {
         CreditRule::CaptureExceeds => {
             amount("The captured amount cannot exceed the reserved amount.")
         }
+    }
+}
+
+fn webhook(rule: WebhookRule) -> WireError {
+    match rule {
+        WebhookRule::UrlRequired => WireError::Missing("url"),
+        WebhookRule::Url(UrlError::Malformed(text)) => WireError::invalid(
+            "url",
+            format!("url must be an absolute http or https URL with a host, not {text}"),
+        ),
+        WebhookRule::Url(UrlError::Credentials) => {
+            WireError::invalid("url", "url must not contain credentials (user:password@)")
+        }
+        WebhookRule::PrivateAddress(what) => WireError::invalid(
+            "url",
+            format!(
+                "url must not point to a loopback, private, link-local or unspecified address: \
+                 {what}"
+            ),
+        ),
+        WebhookRule::NoTypes => WireError::invalid(
+            "types",
+            "types must name at least one event type, or * for all",
+        ),
+        WebhookRule::Types(e) => WireError::invalid("types", e.to_string()),
+        WebhookRule::Description(e) => {
+            WireError::invalid("description", free_text("description", &e))
+        }
+        WebhookRule::Enabled => WireError::InvalidType("enabled"),
     }
 }
 

@@ -47,7 +47,7 @@ fn new_endpoint(customer: Option<CustomerId>, seed: u8) -> NewEndpoint {
     NewEndpoint {
         url: WebhookUrl::new("https://203.0.113.10/hooks").unwrap(),
         types: EventSelection::parse(&["reservation.*", "customer.created"]).unwrap(),
-        description: FreeText::new("description", "ERP", FreeText::SHORT).unwrap(),
+        description: FreeText::new("ERP", FreeText::SHORT).unwrap(),
         enabled: true,
         customer,
         secret: WebhookSecret::from_random([seed; 32]),

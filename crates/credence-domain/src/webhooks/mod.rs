@@ -13,5 +13,7 @@ pub use address::is_private_network;
 pub use endpoint::{EndpointChanges, EndpointId, EventSelection, NewEndpoint, WebhookEndpoint};
 pub use ports::{HostResolver, WebhookStore};
 pub use secret::{ROTATION_GRACE, SigningSecrets, StoredSecret, WebhookSecret};
-pub use service::{CreatedEndpoint, WebhookError, WebhookInput, WebhookPolicy, WebhookService};
+pub use service::{
+    CreatedEndpoint, WebhookError, WebhookInput, WebhookPolicy, WebhookRule, WebhookService,
+};
 pub use url::{Host, UrlError, WebhookUrl};

@@ -10,15 +10,51 @@ use chrono::{DateTime, Utc};
 
 use super::{
     EndpointChanges, EndpointId, EventSelection, Host, HostResolver, NewEndpoint, ROTATION_GRACE,
-    WebhookEndpoint, WebhookSecret, WebhookStore, WebhookUrl, is_private_network,
+    UrlError, WebhookEndpoint, WebhookSecret, WebhookStore, WebhookUrl, is_private_network,
 };
 use crate::access::principal::{Principal, Role};
+use crate::events::UnknownEventType;
 use crate::field::Field;
 use crate::ids::CustomerId;
-use crate::input::{InputError, parse_bool};
+use crate::input::{InputError, flag};
 use crate::listing::{Page, PageRequest};
 use crate::ports::{Clock, SecretSource, StoreError};
 use crate::values::FreeText;
+use crate::values::TextError;
+
+/// What was wrong with an endpoint's input; the HTTP adapter words each rule with the API's
+/// field names.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WebhookRule {
+    /// No URL, or a blank one.
+    #[error("an endpoint needs a URL")]
+    UrlRequired,
+    /// A URL that is no http(s) URL, or carries credentials.
+    #[error(transparent)]
+    Url(UrlError),
+    /// A URL whose host is (or resolves to) a loopback, private, link-local or unspecified
+    /// address, and the service does not allow those (what it points to).
+    #[error("the URL points to a private address: {0}")]
+    PrivateAddress(String),
+    /// An empty list of types.
+    #[error("no event type selected")]
+    NoTypes,
+    /// An unknown type or family.
+    #[error(transparent)]
+    Types(UnknownEventType),
+    /// A description that is too long.
+    #[error("description: {0}")]
+    Description(TextError),
+    /// An `enabled` that is no boolean.
+    #[error("the enabled flag is no boolean")]
+    Enabled,
+}
+
+impl From<WebhookRule> for InputError {
+    fn from(rule: WebhookRule) -> Self {
+        Self::Webhook(rule)
+    }
+}
 
 /// Why a webhook use case failed.
 #[derive(Debug, thiserror::Error)]
@@ -132,7 +168,7 @@ impl WebhookService {
         let customer = owner(principal)?;
         let url = match input.url {
             Field::Value(text) if !text.trim().is_empty() => self.url(&text).await?,
-            _ => return Err(InputError::Missing("url").into()),
+            _ => return Err(InputError::from(WebhookRule::UrlRequired).into()),
         };
         let secret = self.new_secret()?;
         let endpoint = NewEndpoint {
@@ -194,7 +230,7 @@ impl WebhookService {
         let url = match input.url {
             Field::Absent => None,
             Field::Value(text) if !text.trim().is_empty() => Some(self.url(&text).await?),
-            _ => return Err(InputError::Missing("url").into()),
+            _ => return Err(InputError::from(WebhookRule::UrlRequired).into()),
         };
         let changes = EndpointChanges {
             url,
@@ -267,19 +303,11 @@ impl WebhookService {
 
     /// A valid URL whose host is no private address, unless the policy allows them.
     async fn url(&self, text: &str) -> Result<WebhookUrl, InputError> {
-        let url = WebhookUrl::new(text).map_err(|e| InputError::invalid("url", e.to_string()))?;
+        let url = WebhookUrl::new(text).map_err(WebhookRule::Url)?;
         if self.policy.allow_private_networks {
             return Ok(url);
         }
-        let refused = |what: String| {
-            InputError::invalid(
-                "url",
-                format!(
-                    "url must not point to a loopback, private, link-local or unspecified \
-                     address: {what}"
-                ),
-            )
-        };
+        let refused = |what: String| InputError::from(WebhookRule::PrivateAddress(what));
         match url.host() {
             Host::Ip(ip) if is_private_network(ip) => Err(refused(ip.to_string())),
             Host::Ip(_) => Ok(url),
@@ -304,13 +332,10 @@ fn selection(field: Field<Vec<String>>) -> Result<Option<EventSelection>, InputE
     match field {
         Field::Absent => Ok(None),
         Field::Null => Ok(Some(EventSelection::All)),
-        Field::Value(names) if names.is_empty() => Err(InputError::invalid(
-            "types",
-            "types must name at least one event type, or * for all",
-        )),
+        Field::Value(names) if names.is_empty() => Err(WebhookRule::NoTypes.into()),
         Field::Value(names) => EventSelection::parse(&names)
             .map(Some)
-            .map_err(|e| InputError::invalid("types", e.to_string())),
+            .map_err(|e| WebhookRule::Types(e).into()),
     }
 }
 
@@ -319,16 +344,18 @@ fn description(field: Field<String>) -> Result<Option<Option<FreeText>>, InputEr
     match field {
         Field::Absent => Ok(None),
         Field::Null => Ok(Some(None)),
-        Field::Value(text) => FreeText::new("description", &text, FreeText::SHORT)
+        Field::Value(text) => FreeText::new(&text, FreeText::SHORT)
             .map(Some)
-            .map_err(|e| InputError::invalid("description", e.to_string())),
+            .map_err(|e| WebhookRule::Description(e).into()),
     }
 }
 
 /// `enabled`: `None` to keep (or default); `null` counts as not sent.
 fn enabled(field: Field<String>) -> Result<Option<bool>, InputError> {
     match field {
-        Field::Value(text) => parse_bool("enabled", &text).map(Some),
+        Field::Value(text) => flag(&text)
+            .map(Some)
+            .ok_or_else(|| WebhookRule::Enabled.into()),
         Field::Absent | Field::Null => Ok(None),
     }
 }

@@ -2,14 +2,14 @@
 
 use std::net::IpAddr;
 
-/// Why a webhook URL was refused (the text is the client's `error_description`).
+/// Why a webhook URL was refused (the HTTP adapter words it for the client).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum UrlError {
     /// Not an absolute http(s) URL with a host.
-    #[error("url must be an absolute http or https URL with a host, not {0}")]
+    #[error("not an absolute http or https URL with a host: {0}")]
     Malformed(String),
     /// `user:pass@host`: secrets in a URL end up in logs, so they are refused.
-    #[error("url must not contain credentials (user:password@)")]
+    #[error("credentials (user:password@) in a URL")]
     Credentials,
 }
 

@@ -3,18 +3,18 @@
 //! repeated; the other fields are scalars. Unknown fields are ignored, as everywhere.
 
 use credence_domain::field::Field;
-use credence_domain::input::InputError;
 use credence_domain::webhooks::WebhookInput;
 use serde_json::Value;
 
 use crate::body::{BodyFields, RawField};
 use crate::input::scalar;
+use crate::wording::WireError;
 
 /// Reads the fields of an endpoint.
 ///
 /// # Errors
 /// `invalid_param_type` naming a field of the wrong shape.
-pub(crate) fn webhook_input(fields: &BodyFields) -> Result<WebhookInput, InputError> {
+pub(crate) fn webhook_input(fields: &BodyFields) -> Result<WebhookInput, WireError> {
     Ok(WebhookInput {
         url: scalar(fields, "url")?,
         types: types(fields)?,
@@ -23,8 +23,8 @@ pub(crate) fn webhook_input(fields: &BodyFields) -> Result<WebhookInput, InputEr
     })
 }
 
-fn types(fields: &BodyFields) -> Result<Field<Vec<String>>, InputError> {
-    let bad = || InputError::InvalidType("types");
+fn types(fields: &BodyFields) -> Result<Field<Vec<String>>, WireError> {
+    let bad = || WireError::InvalidType("types");
     let mut result: Field<Vec<String>> = Field::Absent;
     for raw in fields.all("types") {
         let names: Vec<String> = match raw {
@@ -73,9 +73,9 @@ mod tests {
             "types".into(),
             RawField::Json(serde_json::json!({"a": 1})),
         )]);
-        assert_eq!(
-            webhook_input(&object).unwrap_err(),
-            InputError::InvalidType("types")
-        );
+        assert!(matches!(
+            webhook_input(&object),
+            Err(WireError::InvalidType("types"))
+        ));
     }
 }
