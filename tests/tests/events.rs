@@ -16,6 +16,7 @@ on_both_backends!(
     changes_appear_in_the_feed_as_the_api_shows_them,
     the_feed_filters_pages_and_refuses_bad_input,
     a_reseller_reads_only_its_trees_events,
+    credit_alerts_fire_once_in_the_feed,
 );
 
 const EVENTS: &str = "/api/v1.0/events";
@@ -222,4 +223,82 @@ async fn a_reseller_reads_only_its_trees_events(app: TestApp) {
     let path = format!("{EVENTS}/{}", out_event["id"].as_str().unwrap());
     let hidden = app.with_key(&key, Method::GET, &path).send().await.unwrap();
     assert_eq!(hidden.status(), 404, "an event out of scope is not found");
+}
+
+async fn credit_alerts_fire_once_in_the_feed(app: TestApp) {
+    let customer = app
+        .create_customer(&json!({"reference": "ALERT", "name": "Alerted"}))
+        .await;
+    let id = &customer["id"];
+    let account = format!("/api/v1.0/customers/{id}/account");
+    let alerts = format!("{account}/alerts");
+    expect_json(
+        app.post_json(&format!("{account}/payments"), &json!({"amount": 2000}))
+            .await,
+        201,
+    )
+    .await;
+    let set = expect_json(
+        app.send_json(
+            Method::PUT,
+            &alerts,
+            &json!({"availableBelow": ["100", 1000, 1000.00]}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(set.to_string(), r#"{"availableBelow":[1000.00,100.00]}"#);
+    let shown = expect_json(app.get(&alerts).await, 200).await;
+    assert_eq!(shown, set);
+    for (body, status, error, description) in [
+        (
+            json!({}),
+            400,
+            "missing_param",
+            "availableBelow parameter is missing",
+        ),
+        (
+            json!({"availableBelow": ["lots"]}),
+            400,
+            "invalid_param_type",
+            "The type of parameter availableBelow you provided is not valid for this request.",
+        ),
+        (
+            json!({"availableBelow": (1..=11).collect::<Vec<i32>>()}),
+            400,
+            "invalid_param",
+            "availableBelow cannot hold more than 10 thresholds",
+        ),
+    ] {
+        expect_error(
+            app.send_json(Method::PUT, &alerts, &body).await,
+            status,
+            error,
+            description,
+        )
+        .await;
+    }
+    let charge = expect_json(
+        app.post_json(&format!("{account}/charges"), &json!({"amount": 1500}))
+            .await,
+        201,
+    )
+    .await;
+    expect_json(
+        app.post_json(&format!("{account}/charges"), &json!({"amount": 100}))
+            .await,
+        201,
+    )
+    .await;
+    let crossed = feed(
+        &app,
+        &format!("{EVENTS}?customerId={id}&type=account.threshold_crossed"),
+        1,
+    )
+    .await;
+    let object = &crossed[0]["data"]["object"];
+    assert_eq!(object["threshold"].to_string(), "1000.00", "{object}");
+    assert_eq!(object["available"].to_string(), "500.00", "{object}");
+    assert_eq!(object["movement"], charge);
 }

@@ -291,6 +291,13 @@ fn credit(rule: CreditRule) -> WireError {
         CreditRule::CaptureExceeds => {
             amount("The captured amount cannot exceed the reserved amount.")
         }
+        CreditRule::Threshold(e) => {
+            WireError::invalid("availableBelow", money("availableBelow", &e))
+        }
+        CreditRule::TooManyAlerts { max } => WireError::invalid(
+            "availableBelow",
+            format!("availableBelow cannot hold more than {max} thresholds"),
+        ),
     }
 }
 

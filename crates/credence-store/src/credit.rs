@@ -52,6 +52,7 @@ use crate::events::Outbox;
 use crate::schema::{accounts, credit_limit_history, customers, ledger_entries, reservations};
 
 mod admission;
+mod alerts;
 pub(crate) mod fixed_statements;
 pub(crate) mod group_commit;
 pub(crate) mod group_read;
@@ -63,6 +64,7 @@ mod settlement;
 use pages::account_page;
 
 pub(crate) use admission::*;
+use alerts::{After, alerts_of, check_alerts, replace_alerts};
 pub(crate) use rows::*;
 pub(crate) use settlement::*;
 
@@ -81,9 +83,9 @@ fn account_exists(conn: &mut AnyConnection, account: i64) -> Result<bool, Failur
 pub(crate) fn insert_entry(
     conn: &mut AnyConnection,
     m: &Movement<'_>,
-    balance_after: i64,
-    reserved_after: i64,
+    after: After,
 ) -> Result<LedgerEntry, Failure> {
+    let (balance_after, reserved_after) = (after.balance, after.reserved);
     let id: i64 = diesel::insert_into(ledger_entries::table)
         .values(NewEntry {
             account_id: m.account,
@@ -138,6 +140,9 @@ pub(crate) fn insert_entry(
         }
     };
     m.outbox.record(conn, kind, entry.account, object, m.at)?;
+    if after.has_alerts {
+        check_alerts(conn, m, &entry, after)?;
+    }
     Ok(entry)
 }
 
@@ -146,7 +151,7 @@ pub(crate) fn insert_entry(
 fn apply(conn: &mut AnyConnection, m: &Movement<'_>) -> Result<Option<LedgerEntry>, Failure> {
     let (balance_low, balance_high) = headroom(m.balance_delta);
     let (reserved_low, reserved_high) = headroom(m.reserved_delta);
-    let after: Option<(i64, i64)> = diesel::update(
+    let after: Option<(i64, i64, i64, bool)> = diesel::update(
         accounts::table
             .filter(accounts::customer_id.eq(m.account))
             .filter(accounts::currency.eq(m.currency.code()))
@@ -158,11 +163,26 @@ fn apply(conn: &mut AnyConnection, m: &Movement<'_>) -> Result<Option<LedgerEntr
         accounts::reserved.eq(accounts::reserved + m.reserved_delta),
         accounts::updated_at.eq(m.at),
     ))
-    .returning((accounts::balance, accounts::reserved))
+    .returning((
+        accounts::balance,
+        accounts::reserved,
+        accounts::credit_limit,
+        accounts::has_alerts,
+    ))
     .get_result(conn)
     .optional()?;
     match after {
-        Some((balance, reserved)) => insert_entry(conn, m, balance, reserved).map(Some),
+        Some((balance, reserved, credit_limit, has_alerts)) => insert_entry(
+            conn,
+            m,
+            After {
+                balance,
+                reserved,
+                credit_limit,
+                has_alerts,
+            },
+        )
+        .map(Some),
         None if account_exists(conn, m.account)? => {
             let currency = currency_of(conn, m.account)?;
             if currency == m.currency {
@@ -577,6 +597,25 @@ impl AccountLedger for Store {
             .await
             .map_err(AdmitError::from)?
             .ok_or(AdmitError::NoAccount)
+    }
+
+    async fn alerts(&self, account: CustomerId) -> Result<Option<Vec<Money>>, StoreError> {
+        Ok(self
+            .database()
+            .read(move |conn| alerts_of(conn, account.get()))
+            .await?)
+    }
+
+    async fn set_alerts(
+        &self,
+        account: CustomerId,
+        thresholds: &[Money],
+    ) -> Result<bool, StoreError> {
+        let thresholds = thresholds.to_vec();
+        Ok(self
+            .database()
+            .write(move |conn| replace_alerts(conn, account.get(), &thresholds))
+            .await?)
     }
 
     async fn ledger(

@@ -164,6 +164,15 @@ diesel::table! {
         credit_limit -> BigInt,
         reserved -> BigInt,
         updated_at -> Timestamp,
+        has_alerts -> Bool,
+    }
+}
+
+diesel::table! {
+    account_alerts (account_id, threshold) {
+        account_id -> BigInt,
+        threshold -> BigInt,
+        armed -> Bool,
     }
 }
 
@@ -383,6 +392,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     customer_projects,
     api_keys,
     accounts,
+    account_alerts,
     credit_limit_history,
     reservations,
     ledger_entries,

@@ -338,6 +338,60 @@ async fn a_rolled_back_change_leaves_no_event(store: Store) {
     assert_sequences_from_one(&events);
 }
 
+/// A movement that takes `available` below a threshold writes one
+/// `account.threshold_crossed` in its own transaction, after the movement's event; further
+/// movements below it write none until `available` is back at or above it.
+async fn an_alert_fires_once_per_crossing_and_rearms(store: Store) {
+    let id = add(&store, "alerted").await.id;
+    let eur_minor = |minor| Money::from_minor(minor, eur());
+    store
+        .post(&posting(id, EntryKind::Payment, 200_000, None))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .set_alerts(id, &[eur_minor(100_000), eur_minor(10_000)])
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.alerts(id).await.unwrap(),
+        Some(vec![eur_minor(100_000), eur_minor(10_000)])
+    );
+    for (kind, minor) in [
+        (EntryKind::Charge, -150_000), // 2000 -> 500: crosses 1000
+        (EntryKind::Charge, -10_000),  // 500 -> 400: nothing
+        (EntryKind::Charge, -35_000),  // 400 -> 50: crosses 100
+        (EntryKind::Payment, 200_000), // 50 -> 2050: both armed again
+        (EntryKind::Charge, -110_000), // 2050 -> 950: crosses 1000 again
+    ] {
+        store.post(&posting(id, kind, minor, None)).await.unwrap();
+    }
+    let events = settled(&store, of(id), 10).await;
+    let crossed: Vec<(usize, &str)> = events
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.kind == EventType::AccountThresholdCrossed)
+        .map(|(n, e)| (n, e.object.as_str()))
+        .collect();
+    assert_eq!(
+        crossed.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
+        [3, 6, 9],
+        "{:?}",
+        kinds(&events)
+    );
+    // Each crossing follows its movement, and carries it.
+    for (n, object) in &crossed {
+        assert_eq!(events[n - 1].kind.as_str(), "account.charge");
+        let movement = events[n - 1].object.replace("ledger_entry", "threshold");
+        assert_eq!(*object, movement);
+    }
+    assert_sequences_from_one(&events);
+    assert!(store.set_alerts(id, &[]).await.unwrap());
+    assert_eq!(store.alerts(id).await.unwrap(), Some(vec![]));
+    assert_eq!(store.alerts(CustomerId(i64::MAX)).await.unwrap(), None);
+}
+
 /// Writers on three replicas (stores with pools of their own over one database) post
 /// concurrently while a reader pages the feed with `after`: the reader sees every event
 /// exactly once, and each customer's in its order.
@@ -502,4 +556,5 @@ macro_rules! on_both {
 on_both!(
     every_change_writes_one_event_in_order,
     a_rolled_back_change_leaves_no_event,
+    an_alert_fires_once_per_crossing_and_rearms,
 );

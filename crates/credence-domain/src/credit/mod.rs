@@ -2,12 +2,14 @@
 //! use cases that move money and admit orders.
 
 mod account;
+mod alerts;
 mod ledger;
 mod money;
 pub(crate) mod ports;
 pub mod service;
 
 pub use account::{AccountError, CreditAccount, CreditRefused};
+pub use alerts::{Crossing, MAX_ALERTS, crossing};
 pub use ledger::{EntryKind, LedgerEntry, Reservation, ReservationId, ReservationStatus};
 pub use money::{Money, MoneyError};
 pub use service::CreditRule;

@@ -152,6 +152,25 @@ pub trait AccountLedger: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<crate::credit::CreditAccount, AdmitError>;
 
+    /// The account's alert thresholds, highest first; `None` when there is no account.
+    ///
+    /// # Errors
+    /// [`StoreError`] only.
+    async fn alerts(
+        &self,
+        account: CustomerId,
+    ) -> Result<Option<Vec<crate::credit::Money>>, StoreError>;
+
+    /// Replaces the account's alert thresholds (all armed); `false` when there is no account.
+    ///
+    /// # Errors
+    /// [`StoreError`] only.
+    async fn set_alerts(
+        &self,
+        account: CustomerId,
+        thresholds: &[crate::credit::Money],
+    ) -> Result<bool, StoreError>;
+
     /// One page of an account's ledger, oldest first.
     ///
     /// # Errors

@@ -11,7 +11,8 @@ use rust_decimal::Decimal;
 
 use crate::access::principal::{Principal, Role};
 use crate::credit::{
-    CreditAccount, EntryKind, LedgerEntry, Money, MoneyError, Reservation, ReservationId,
+    CreditAccount, EntryKind, LedgerEntry, MAX_ALERTS, Money, MoneyError, Reservation,
+    ReservationId,
 };
 use crate::customers::reference_data::Currency;
 use crate::customers::{AccountHolder, CustomerKey};
@@ -98,6 +99,15 @@ pub enum CreditRule {
     /// A capture of more than the reservation holds.
     #[error("the captured amount cannot exceed the reserved amount")]
     CaptureExceeds,
+    /// An alert threshold the currency cannot hold.
+    #[error("alert threshold: {0}")]
+    Threshold(MoneyError),
+    /// More alert thresholds than an account may have.
+    #[error("at most {max} alert thresholds")]
+    TooManyAlerts {
+        /// The most.
+        max: usize,
+    },
 }
 
 impl From<CreditRule> for InputError {
@@ -229,6 +239,52 @@ impl AccountService {
             .set_credit_limit(customer.id, limit, principal.user_id(), self.clock.now())
             .await
             .map_err(|e| admit_error(e, customer.id))
+    }
+
+    /// The account's alert thresholds, highest first.
+    ///
+    /// # Errors
+    /// As [`Self::set_credit_limit`] for the customer.
+    pub async fn alerts(
+        &self,
+        principal: &Principal,
+        key: &CustomerKey,
+    ) -> Result<Vec<Money>, CreditError> {
+        let customer = self.holder(principal, key).await?;
+        self.ledger
+            .alerts(customer.id)
+            .await?
+            .ok_or_else(|| no_account(customer.id))
+    }
+
+    /// Replaces the account's alert thresholds: when a movement takes `available` from at
+    /// least one of them to below it, the store writes an `account.threshold_crossed` event
+    /// in that movement's transaction. Duplicates count once.
+    ///
+    /// # Errors
+    /// [`CreditError::Input`] for an amount the currency cannot hold or more than
+    /// [`MAX_ALERTS`] thresholds; as [`Self::set_credit_limit`] for the customer.
+    pub async fn set_alerts(
+        &self,
+        principal: &Principal,
+        key: &CustomerKey,
+        thresholds: &[Decimal],
+    ) -> Result<Vec<Money>, CreditError> {
+        let customer = self.holder(principal, key).await?;
+        let mut money = thresholds
+            .iter()
+            .map(|t| Money::from_decimal(*t, customer.currency).map_err(CreditRule::Threshold))
+            .collect::<Result<Vec<_>, _>>()?;
+        money.sort_by_key(|m| std::cmp::Reverse(m.minor()));
+        money.dedup();
+        if money.len() > MAX_ALERTS {
+            return Err(CreditRule::TooManyAlerts { max: MAX_ALERTS }.into());
+        }
+        if self.ledger.set_alerts(customer.id, &money).await? {
+            Ok(money)
+        } else {
+            Err(no_account(customer.id))
+        }
     }
 
     /// Posts a payment (`Payment`, amount > 0), a charge (`Charge`, amount > 0) or an
@@ -586,6 +642,13 @@ pub fn refusal_of(error: AdmitError, admission: &Admission) -> CreditError {
         },
         other => admit_error(other, admission.account),
     }
+}
+
+/// A customer the service found has no account: the store is broken.
+fn no_account(account: CustomerId) -> CreditError {
+    CreditError::Store(StoreError::Unexpected(
+        format!("customer {account} has no credit account").into(),
+    ))
 }
 
 fn admit_error(error: AdmitError, account: CustomerId) -> CreditError {

@@ -21,6 +21,26 @@ pub(crate) fn account_href(customer: CustomerId) -> String {
     format!("{BASE}/customers/{customer}/account")
 }
 
+/// An account's credit alerts.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AlertsDto {
+    /// The thresholds of available credit, highest first: when a movement takes the
+    /// available credit from at least one to below it, an `account.threshold_crossed` event
+    /// is written.
+    #[schema(value_type = Vec<f64>, example = json!([1000.00, 100.00]))]
+    pub available_below: Vec<Value>,
+}
+
+impl AlertsDto {
+    /// The thresholds, at the currency's scale.
+    pub(crate) fn new(thresholds: &[Money]) -> Self {
+        Self {
+            available_below: thresholds.iter().map(|t| money(*t)).collect(),
+        }
+    }
+}
+
 /// A customer's credit account.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]

@@ -9,8 +9,10 @@ use credence_domain::values::CurrencyCode;
 use rust_decimal::Decimal;
 use utoipa::ToSchema;
 
-use crate::body::BodyFields;
-use crate::input::{amount, given, required_amount};
+use serde_json::Value;
+
+use crate::body::{BodyFields, RawField};
+use crate::input::{amount, given, parse_decimal, required_amount};
 use crate::wording::WireError;
 
 /// `currency`: a configured ISO 4217 code; `None` for the account currency.
@@ -37,6 +39,57 @@ impl CreditLimitForm {
     pub(crate) fn read(fields: &BodyFields) -> Result<Self, WireError> {
         Ok(Self {
             credit_limit: required_amount(fields, "creditLimit")?,
+        })
+    }
+}
+
+/// `PUT .../account/alerts`: the thresholds of available credit to be told about.
+#[derive(Debug, Clone, PartialEq, Eq, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct AlertsForm {
+    /// Exact decimals (numbers or strings); an empty list removes every alert. In a form,
+    /// the key repeated or the values comma-separated.
+    #[schema(value_type = Vec<f64>, example = json!([1000.00, 100.00]))]
+    pub(crate) available_below: Vec<Decimal>,
+}
+
+impl AlertsForm {
+    /// Reads the body.
+    ///
+    /// # Errors
+    /// `missing_param` naming `availableBelow` when absent or null; `invalid_param_type`
+    /// naming it for anything but amounts.
+    pub(crate) fn read(fields: &BodyFields) -> Result<Self, WireError> {
+        const NAME: &str = "availableBelow";
+        let mut thresholds = Vec::new();
+        let mut seen = false;
+        for raw in fields.all(NAME) {
+            seen = true;
+            match raw {
+                RawField::Null => return Err(WireError::Missing(NAME)),
+                RawField::Text(text) => {
+                    for part in text.split(',').filter(|p| !p.trim().is_empty()) {
+                        thresholds.push(parse_decimal(NAME, part)?);
+                    }
+                }
+                RawField::Json(Value::Array(items)) => {
+                    for item in items {
+                        let text = match item {
+                            Value::Number(n) => n.to_string(),
+                            Value::String(s) => s.clone(),
+                            _ => return Err(WireError::InvalidType(NAME)),
+                        };
+                        thresholds.push(parse_decimal(NAME, &text)?);
+                    }
+                }
+                RawField::Json(_) => return Err(WireError::InvalidType(NAME)),
+            }
+        }
+        if !seen {
+            return Err(WireError::Missing(NAME));
+        }
+        Ok(Self {
+            available_below: thresholds,
         })
     }
 }

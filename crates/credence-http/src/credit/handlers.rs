@@ -18,9 +18,10 @@ use serde::Serialize;
 use crate::AppState;
 use crate::body::{Body, authorize};
 use crate::caller::Caller;
-use crate::credit::dto::{AccountDto, LedgerEntryDto, QuoteDto, ReservationDto};
+use crate::credit::dto::{AccountDto, AlertsDto, LedgerEntryDto, QuoteDto, ReservationDto};
 use crate::credit::form::{
-    AdjustmentForm, CaptureForm, CreditLimitForm, PostingForm, QuoteForm, ReservationForm,
+    AdjustmentForm, AlertsForm, CaptureForm, CreditLimitForm, PostingForm, QuoteForm,
+    ReservationForm,
 };
 use crate::dto::ListDto;
 use crate::error::{ApiError, ErrorBody};
@@ -34,6 +35,11 @@ pub(crate) fn register(cfg: &mut web::ServiceConfig) {
         .service(
             web::resource("/customers/{id}/account/creditLimit")
                 .route(web::put().to(update_credit_limit)),
+        )
+        .service(
+            web::resource("/customers/{id}/account/alerts")
+                .route(web::get().to(get_alerts))
+                .route(web::put().to(update_alerts)),
         )
         .service(
             web::resource("/customers/{id}/account/payments").route(web::post().to(create_payment)),
@@ -162,6 +168,64 @@ pub(crate) async fn update_credit_limit(
         .set_credit_limit(&caller.principal, &key, form.credit_limit)
         .await?;
     Reply::ok("account", &AccountDto::from(&account))
+}
+
+/// Shows the account's credit alerts.
+#[utoipa::path(
+    get,
+    path = "/api/v1.0/customers/{id}/account/alerts",
+    tag = "accounts",
+    params(("id" = String, Path, description = "The customer's numeric id or UUID")),
+    responses(
+        (status = 200, description = "The thresholds", content((AlertsDto = "application/json"), (AlertsDto = "application/xml"))),
+        (status = 403, description = "The caller's role may not use the back office", body = ErrorBody),
+        (status = 404, description = "not_found", body = ErrorBody),
+    )
+)]
+pub(crate) async fn get_alerts(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<Reply, ApiError> {
+    let key = crate::input::customer_key(&id)?;
+    let alerts = state
+        .services
+        .accounts
+        .alerts(&caller.principal, &key)
+        .await?;
+    Reply::ok("alerts", &AlertsDto::new(&alerts))
+}
+
+/// Replaces the account's credit alerts: when a movement takes the available credit from at
+/// least a threshold to below it, one `account.threshold_crossed` event is written in that
+/// movement's transaction; the threshold fires again only after the available credit has
+/// been back at or above it.
+#[utoipa::path(
+    put,
+    path = "/api/v1.0/customers/{id}/account/alerts",
+    tag = "accounts",
+    params(("id" = String, Path, description = "The customer's numeric id or UUID")),
+    request_body(content((AlertsForm = "application/json"), (AlertsForm = "application/x-www-form-urlencoded"), (AlertsForm = "multipart/form-data"))),
+    responses(
+        (status = 200, description = "The thresholds", content((AlertsDto = "application/json"), (AlertsDto = "application/xml"))),
+        (status = 400, description = "missing_param, invalid_param (too many decimals, more than 10 thresholds) or invalid_param_type", body = ErrorBody),
+        (status = 404, description = "not_found", body = ErrorBody),
+    )
+)]
+pub(crate) async fn update_alerts(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: Body,
+) -> Result<Reply, ApiError> {
+    let key = crate::input::customer_key(&id)?;
+    let form = AlertsForm::read(&body.0)?;
+    let alerts = state
+        .services
+        .accounts
+        .set_alerts(&caller.principal, &key, &form.available_below)
+        .await?;
+    Reply::ok("alerts", &AlertsDto::new(&alerts))
 }
 
 /// Posts a payment: the balance rises by `amount` (> 0).

@@ -109,11 +109,11 @@ pub(crate) fn admit_in(
     expire_account(conn, outbox, &locked, now)?;
     // The admission: check and reserve in one statement.
     let reserve = Reserve::new(account, cost, now);
-    let after: Option<(i64, i64)> = match conn {
+    let after: Option<(i64, i64, i64, bool)> = match conn {
         AnyConnection::Postgresql(c) => reserve.get_result(c).optional()?,
         AnyConnection::Sqlite(c) => reserve.get_result(c).optional()?,
     };
-    let Some((balance_after, reserved_after)) = after else {
+    let Some((balance, reserved, credit_limit, has_alerts)) = after else {
         let Some(current) = account_at(conn, account, now)? else {
             return Ok(Err(Refusal::NoAccount));
         };
@@ -164,8 +164,12 @@ pub(crate) fn admit_in(
             idempotency: None,
             outbox,
         },
-        balance_after,
-        reserved_after,
+        After {
+            balance,
+            reserved,
+            credit_limit,
+            has_alerts,
+        },
     )?;
     Ok(Ok(Admitted {
         reservation,

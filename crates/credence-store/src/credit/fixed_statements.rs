@@ -99,7 +99,8 @@ impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for LiveAccountsAt {
 
 /// The admission's check and reservation in one statement: `cost` is added to `reserved` only
 /// if the account's balance + credit limit − reserved still covers it (and `reserved` cannot
-/// overflow); returns the row's balance and reserved after it, or no row.
+/// overflow); returns the row's balance, reserved, credit limit and whether it has alerts
+/// after it, or no row.
 #[derive(Debug, Clone, Copy, diesel::query_builder::QueryId)]
 pub(crate) struct Reserve {
     account: i64,
@@ -120,7 +121,7 @@ impl Reserve {
     }
 }
 
-fixed_statement!(Reserve -> (BigInt, BigInt), |this, out| {
+fixed_statement!(Reserve -> (BigInt, BigInt, BigInt, diesel::sql_types::Bool), |this, out| {
     out.push_sql("UPDATE accounts SET reserved = reserved + ");
     out.push_bind_param::<BigInt, _>(&this.cost)?;
     out.push_sql(", updated_at = ");
@@ -131,6 +132,6 @@ fixed_statement!(Reserve -> (BigInt, BigInt), |this, out| {
     out.push_bind_param::<BigInt, _>(&this.cost)?;
     out.push_sql(" AND reserved <= ");
     out.push_bind_param::<BigInt, _>(&this.headroom)?;
-    out.push_sql(" RETURNING balance, reserved");
+    out.push_sql(" RETURNING balance, reserved, credit_limit, has_alerts");
     Ok(())
 });
