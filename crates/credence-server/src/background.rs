@@ -1,5 +1,5 @@
 //! Work every replica does besides answering requests: releasing expired reservations,
-//! forgetting old idempotency keys and removing orphaned blobs.
+//! forgetting old idempotency keys, removing events past their retention and orphaned blobs.
 //!
 //! It runs as one task that stops only at a safe point: between ticks, or between two
 //! batches of a sweep, never inside a store call. Each batch is one transaction, so even a
@@ -16,6 +16,10 @@ const SWEEP_BATCH: u32 = 500;
 
 /// Idempotency keys are kept at least this long (24 hours, with an hour to spare).
 const IDEMPOTENCY_RETENTION: chrono::TimeDelta = chrono::TimeDelta::hours(25);
+
+/// How many events past their retention one tick removes at most (a large backlog goes over
+/// several ticks, each a short transaction).
+const EVENT_PURGE_BATCH: u32 = 5_000;
 
 /// How many blob keys one tick of the orphan sweep looks at.
 const ORPHAN_BATCH: u32 = 500;
@@ -91,6 +95,15 @@ async fn sweep(services: Services, every: Duration, mut stopped: watch::Receiver
             .await
         {
             tracing::warn!(error = %error, "purging old idempotency keys failed");
+        }
+        match services
+            .events
+            .purge_old(services.clock.now(), EVENT_PURGE_BATCH)
+            .await
+        {
+            Ok(0) => {}
+            Ok(removed) => tracing::info!(removed, "events past their retention removed"),
+            Err(error) => tracing::warn!(error = %error, "purging old events failed"),
         }
         match services
             .documents

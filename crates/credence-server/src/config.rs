@@ -64,6 +64,9 @@ pub struct Config {
     /// link-local or unspecified addresses. Off by default: a webhook is a request the server
     /// makes for a client, and must not reach the network behind it.
     pub webhook_allow_private_networks: bool,
+    /// How long events stay in the feed, in days (0: for ever). Each replica's sweeper
+    /// removes older ones.
+    pub event_retention_days: u32,
 }
 
 /// How log lines are written.
@@ -133,6 +136,7 @@ impl std::fmt::Debug for Config {
                 "webhook_allow_private_networks",
                 &self.webhook_allow_private_networks,
             )
+            .field("event_retention_days", &self.event_retention_days)
             .finish()
     }
 }
@@ -163,6 +167,7 @@ impl Default for Config {
             shutdown_drain_secs: 5,
             auth_cache_secs: 1,
             webhook_allow_private_networks: false,
+            event_retention_days: 30,
         }
     }
 }

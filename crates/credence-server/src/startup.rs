@@ -127,7 +127,10 @@ pub fn services(config: &Config, database: Database) -> anyhow::Result<Services>
             clock.clone(),
         ),
         accounts,
-        events: EventService::new(store.clone(), store.clone()),
+        events: EventService::new(store.clone(), store.clone()).with_retention(
+            (config.event_retention_days > 0)
+                .then(|| chrono::TimeDelta::days(i64::from(config.event_retention_days))),
+        ),
         webhooks: WebhookService::new(
             store.clone(),
             Arc::new(SystemResolver),

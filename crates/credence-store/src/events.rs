@@ -14,7 +14,7 @@
 //! (decision 0032).
 
 use async_trait::async_trait;
-use chrono::NaiveDateTime;
+use chrono::{DateTime, NaiveDateTime, Utc};
 use credence_domain::events::{
     Event, EventEncoder, EventFeed, EventId, EventObject, EventQuery, EventType,
 };
@@ -23,7 +23,7 @@ use credence_domain::ports::StoreError;
 use diesel::prelude::*;
 
 use crate::Store;
-use crate::customers::subtree_of;
+use crate::customers::{subtree_of, to_db_time};
 use crate::database::AnyConnection;
 use crate::error::Failure;
 use crate::schema::events;
@@ -275,6 +275,24 @@ impl EventFeed for Store {
     async fn events(&self, query: &EventQuery) -> Result<Vec<Event>, StoreError> {
         let query = query.clone();
         Ok(self.database().read(move |conn| feed(conn, &query)).await?)
+    }
+
+    async fn purge(&self, before: DateTime<Utc>, limit: u32) -> Result<u64, StoreError> {
+        let before = to_db_time(before);
+        Ok(self
+            .database()
+            .write(move |conn| {
+                let oldest: Vec<i64> = events::table
+                    .filter(events::created_at.lt(before))
+                    .order(events::created_at.asc())
+                    .limit(i64::from(limit))
+                    .select(events::id)
+                    .load(conn)?;
+                let removed = diesel::delete(events::table.filter(events::id.eq_any(oldest)))
+                    .execute(conn)?;
+                Ok(removed as u64)
+            })
+            .await?)
     }
 
     async fn event(&self, id: EventId) -> Result<Option<Event>, StoreError> {

@@ -392,6 +392,29 @@ async fn an_alert_fires_once_per_crossing_and_rearms(store: Store) {
     assert_eq!(store.alerts(CustomerId(i64::MAX)).await.unwrap(), None);
 }
 
+/// Events past their retention are removed, oldest first, in bounded batches; a customer's
+/// numbering goes on where it was (a reader never sees a number twice).
+async fn old_events_are_purged_and_numbering_goes_on(store: Store) {
+    let id = add(&store, "kept").await.id; // its customer.created is written at(0)
+    store
+        .post(&posting(id, EntryKind::Payment, 1, None)) // at(10)
+        .await
+        .unwrap();
+    settled(&store, everything(), 2).await;
+    assert_eq!(
+        store.purge(at(5), 10).await.unwrap(),
+        1,
+        "only the older one"
+    );
+    assert_eq!(store.purge(at(5), 10).await.unwrap(), 0);
+    assert_eq!(store.purge(at(11), 10).await.unwrap(), 1);
+    let mut late = posting(id, EntryKind::Payment, 1, None);
+    late.now = at(20);
+    store.post(&late).await.unwrap();
+    let events = settled(&store, everything(), 1).await;
+    assert_eq!(events[0].sequence, 3, "{events:?}");
+}
+
 /// Writers on three replicas (stores with pools of their own over one database) post
 /// concurrently while a reader pages the feed with `after`: the reader sees every event
 /// exactly once, and each customer's in its order.
@@ -557,4 +580,5 @@ on_both!(
     every_change_writes_one_event_in_order,
     a_rolled_back_change_leaves_no_event,
     an_alert_fires_once_per_crossing_and_rearms,
+    old_events_are_purged_and_numbering_goes_on,
 );

@@ -1,6 +1,7 @@
 //! The event ports: the encoder the store writes objects with, and the feed it reads.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 
 use super::{Event, EventId, EventObject, EventQuery};
 use crate::ports::StoreError;
@@ -31,4 +32,10 @@ pub trait EventFeed: Send + Sync {
     /// # Errors
     /// [`StoreError`] only.
     async fn event(&self, id: EventId) -> Result<Option<Event>, StoreError>;
+
+    /// Removes at most `limit` of the oldest events written before `before`; returns how many.
+    ///
+    /// # Errors
+    /// [`StoreError`] only.
+    async fn purge(&self, before: DateTime<Utc>, limit: u32) -> Result<u64, StoreError>;
 }

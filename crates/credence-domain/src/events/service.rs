@@ -4,6 +4,8 @@
 
 use std::sync::Arc;
 
+use chrono::{DateTime, TimeDelta, Utc};
+
 use super::{Event, EventFeed, EventId, EventQuery};
 use crate::access::principal::{Principal, Role};
 use crate::access::scope::reaches;
@@ -28,6 +30,8 @@ pub enum EventError {
 pub struct EventService {
     feed: Arc<dyn EventFeed>,
     customers: Arc<dyn CustomerRepository>,
+    /// How long events are kept; `None` for ever.
+    retention: Option<TimeDelta>,
 }
 
 impl std::fmt::Debug for EventService {
@@ -39,7 +43,29 @@ impl std::fmt::Debug for EventService {
 impl EventService {
     /// The service over its ports.
     pub fn new(feed: Arc<dyn EventFeed>, customers: Arc<dyn CustomerRepository>) -> Self {
-        Self { feed, customers }
+        Self {
+            feed,
+            customers,
+            retention: None,
+        }
+    }
+
+    /// The same service, keeping events for `retention` (`None`: for ever).
+    #[must_use]
+    pub fn with_retention(self, retention: Option<TimeDelta>) -> Self {
+        Self { retention, ..self }
+    }
+
+    /// Removes up to `batch` events older than the retention at `now` (the sweeper's call;
+    /// no principal: it is the service's own housekeeping). Returns how many.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    pub async fn purge_old(&self, now: DateTime<Utc>, batch: u32) -> Result<u64, StoreError> {
+        match self.retention {
+            Some(retention) => self.feed.purge(now - retention, batch).await,
+            None => Ok(0),
+        }
     }
 
     /// The next events of the query that the caller may see, oldest first.
