@@ -88,6 +88,11 @@ mod tests {
         let mut mac = Hmac::<Sha256>::new_from_slice(b"Jefe").unwrap();
         mac.update(b"12.{}");
         assert_eq!(sign("Jefe", 12, b"{}"), hex(&mac.finalize().into_bytes()));
+        // The same value as Python's `hmac` computes (the receiver example in events.md).
+        assert_eq!(
+            sign("Jefe", 12, b"{}"),
+            "920d401f4879de198b71e775f802db6e3364de1e84bd18ca56903b6593a32642"
+        );
     }
 
     #[test]
