@@ -281,6 +281,7 @@ pub fn postgres_database(admin_url: &str, name: &str, fresh: bool) -> Result<Str
     {
         return Err(SetupError::InvalidUrl(format!("database name {name}")));
     }
+    crate::database::init_tls();
     let mut admin = PgConnection::establish(admin_url).map_err(|e| SetupError::Connect {
         backend: "PostgreSQL",
         message: e.to_string(),

@@ -178,6 +178,7 @@ impl Database {
     /// [`SetupError::InvalidUrl`] for other URLs (including SQLite `:memory:`, which cannot
     /// be shared by a pool), [`SetupError::Connect`] when the first connection fails.
     pub fn connect(url: &str, options: PoolOptions) -> Result<Self, SetupError> {
+        connect::init_tls();
         let (backend, target) = parse_url(url)?;
         let timeout = options.connection_timeout;
         let inner = match backend {

@@ -181,6 +181,7 @@ fn open(url: &str) -> Database {
 }
 
 fn admin_connection(admin_url: &str) -> PgConnection {
+    crate::database::init_tls();
     PgConnection::establish(admin_url)
         .unwrap_or_else(|e| panic!("cannot connect to {POSTGRES_URL_VAR}: {e}"))
 }

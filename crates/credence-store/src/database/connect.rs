@@ -103,6 +103,16 @@ pub(crate) fn parse_url(url: &str) -> Result<(Backend, String), SetupError> {
 
 #[cfg(feature = "bench-support")]
 /// The admin URL with its database name replaced.
+/// Initializes OpenSSL (which libpq uses for TLS to PostgreSQL) without its exit handler,
+/// before the first connection. With the handler, `exit` runs OpenSSL's global cleanup while
+/// pool and runtime threads that used TLS may still be ending, and the two race on
+/// OpenSSL's list of threads: a process that had finished its work crashed at exit (seen in
+/// the test binaries, one run in about forty). The operating system frees what the handler
+/// would have. The first initialization decides, so this must come before libpq's own.
+pub(crate) fn init_tls() {
+    openssl_sys::init();
+}
+
 pub(crate) fn with_database(url: &str, name: &str) -> String {
     let (base, query) = url
         .split_once('?')
