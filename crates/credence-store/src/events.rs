@@ -282,9 +282,10 @@ impl EventFeed for Store {
         Ok(self
             .database()
             .write(move |conn| {
+                // Ids grow with time, so the oldest are at the start of the primary key.
                 let oldest: Vec<i64> = events::table
                     .filter(events::created_at.lt(before))
-                    .order(events::created_at.asc())
+                    .order(events::id.asc())
                     .limit(i64::from(limit))
                     .select(events::id)
                     .load(conn)?;

@@ -28,6 +28,9 @@ const POSTGRES_MIGRATION_TEXTS: &[&str] = &[
     include_str!("../migrations/postgres/2026-11-24-000007_blob_sweep/up.sql"),
     include_str!("../migrations/postgres/2026-12-03-000000_list_indexes/up.sql"),
     include_str!("../migrations/postgres/2026-12-04-000000_search_terms/up.sql"),
+    include_str!("../migrations/postgres/2026-12-05-000000_events/up.sql"),
+    include_str!("../migrations/postgres/2026-12-05-000002_webhook_endpoints/up.sql"),
+    include_str!("../migrations/postgres/2026-12-05-000003_alerts/up.sql"),
 ];
 
 /// A fresh, migrated database that disappears with this value.

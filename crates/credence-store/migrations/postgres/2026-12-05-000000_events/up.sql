@@ -18,7 +18,6 @@ CREATE TABLE events (
     UNIQUE (customer_id, sequence)
 );
 CREATE INDEX events_feed ON events (tx, id);
-CREATE INDEX events_created_at ON events (created_at);
 
 -- The last sequence number of each customer's events. The row is locked by the transaction
 -- that takes the next number until it commits, so numbers follow the order of the changes.

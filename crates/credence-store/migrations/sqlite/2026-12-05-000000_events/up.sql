@@ -16,7 +16,6 @@ CREATE TABLE events (
     UNIQUE (customer_id, sequence)
 );
 CREATE INDEX events_feed ON events (tx, id);
-CREATE INDEX events_created_at ON events (created_at);
 
 -- The last sequence number of each customer's events, kept by the trigger below: one writer
 -- runs at a time, so the insert reads the last number and the trigger records the new one.
@@ -25,6 +24,7 @@ CREATE TABLE event_sequences (
     last BIGINT NOT NULL
 );
 CREATE TRIGGER events_sequence AFTER INSERT ON events BEGIN
-    INSERT OR REPLACE INTO event_sequences (customer_id, last)
+    UPDATE event_sequences SET last = NEW.sequence WHERE customer_id = NEW.customer_id;
+    INSERT OR IGNORE INTO event_sequences (customer_id, last)
     VALUES (NEW.customer_id, NEW.sequence);
 END;
