@@ -101,8 +101,6 @@ pub(crate) fn parse_url(url: &str) -> Result<(Backend, String), SetupError> {
     Ok((Backend::Sqlite, path.to_owned()))
 }
 
-#[cfg(feature = "bench-support")]
-/// The admin URL with its database name replaced.
 /// Initializes OpenSSL (which libpq uses for TLS to PostgreSQL) without its exit handler,
 /// before the first connection. With the handler, `exit` runs OpenSSL's global cleanup while
 /// pool and runtime threads that used TLS may still be ending, and the two race on
@@ -113,6 +111,8 @@ pub(crate) fn init_tls() {
     openssl_sys::init();
 }
 
+#[cfg(feature = "bench-support")]
+/// The admin URL with its database name replaced.
 pub(crate) fn with_database(url: &str, name: &str) -> String {
     let (base, query) = url
         .split_once('?')
