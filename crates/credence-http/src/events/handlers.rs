@@ -101,6 +101,7 @@ pub(crate) async fn list_events(
     authorize(&caller, Function::BackOffice)?;
     let params = Params::parse(req.query_string(), EVENT_PARAMS)?;
     let mut query = event_query(&params)?;
+    let asked = query.max as usize;
     // One more than asked, to tell whether more follow.
     query.max += 1;
     let mut events = state
@@ -108,8 +109,8 @@ pub(crate) async fn list_events(
         .events
         .list(&caller.principal, &query)
         .await?;
-    let has_more = events.len() > query.max as usize - 1;
-    events.truncate(query.max as usize - 1);
+    let has_more = events.len() > asked;
+    events.truncate(asked);
     let dto = EventListDto {
         events: events.iter().map(EventDto::from).collect(),
         has_more,
