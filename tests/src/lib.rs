@@ -10,6 +10,8 @@
     reason = "a test harness panics on a broken environment"
 )]
 
+pub mod receiver;
+
 use credence_server::Application;
 use credence_server::config::{Config, Secret};
 use credence_store::test_support::TestDb;

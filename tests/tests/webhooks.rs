@@ -165,8 +165,10 @@ async fn an_endpoint_is_created_shown_changed_and_deleted(app: TestApp) {
 /// The service the dispatcher will use, over the application's database.
 fn dispatcher_view(app: &TestApp) -> WebhookService {
     let database = Database::connect(app.database_url(), PoolOptions::default()).unwrap();
+    let store = Arc::new(Store::new(database));
     WebhookService::new(
-        Arc::new(Store::new(database)),
+        store.clone(),
+        store,
         Arc::new(MockHostResolver::new()),
         Arc::new(MockSecretSource::new()),
         Arc::new(SystemClock),

@@ -9,6 +9,7 @@
 //! - `bench list`, `bench search`: the customer-list and customer-search benchmarks on
 //!   generated data (never run in CI).
 //! - `bench admission`: admissions per second over HTTP against the store's own ceiling.
+//! - `bench deliveries`: webhook deliveries per second one replica sends to a local receiver.
 //! - `bench overload`: answers at twice the measured capacity: fast 2xx or fast 503/429.
 //! - `chaos failover`, `chaos kill`: the service under PostgreSQL failover and under
 //!   `kill -9` of its replicas, with real processes (never run in CI).
@@ -18,6 +19,7 @@
 mod admission;
 mod bench;
 mod chaos;
+mod deliveries;
 mod floor;
 mod overload;
 
@@ -40,8 +42,11 @@ fn main() -> anyhow::Result<()> {
             Some("list") => bench::list(&args[2..]),
             Some("search") => bench::search(&args[2..]),
             Some("admission") => admission::run(&args[2..]),
+            Some("deliveries") => deliveries::run(&args[2..]),
             Some("overload") => overload::run(&args[2..]),
-            _ => bail!("usage: cargo xtask bench [floor | list | search | admission | overload]"),
+            _ => bail!(
+                "usage: cargo xtask bench [floor | list | search | admission | deliveries | overload]"
+            ),
         },
         Some("chaos") => chaos::run(&args[1..]),
         Some("ci") => {
@@ -54,7 +59,7 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         _ => bail!(
-            "usage: cargo xtask <deps | openapi [--check] | bench [floor | list | search | admission | overload] | \
+            "usage: cargo xtask <deps | openapi [--check] | bench [floor | list | search | admission | deliveries | overload] | \
              chaos <failover | kill> | ci>"
         ),
     }
@@ -103,9 +108,11 @@ fn forbidden_in(package: &str, forbidden: &[&str]) -> anyhow::Result<Vec<String>
 }
 
 fn deps() -> anyhow::Result<()> {
-    let rules: [(&str, &[&str]); 2] = [
-        ("credence-domain", &["actix", "diesel", "tokio"]),
-        ("credence-http", &["diesel"]),
+    let rules: [(&str, &[&str]); 4] = [
+        ("credence-domain", &["actix", "diesel", "tokio", "reqwest"]),
+        ("credence-http", &["diesel", "reqwest"]),
+        ("credence-store", &["actix", "reqwest"]),
+        ("credence-sender", &["actix", "diesel"]),
     ];
     let mut failed = false;
     for (package, forbidden) in rules {

@@ -54,6 +54,7 @@ pub fn idle_webhooks() -> crate::webhooks::WebhookService {
     use std::sync::Arc;
     crate::webhooks::WebhookService::new(
         Arc::new(crate::ports::MockWebhookStore::new()),
+        Arc::new(crate::ports::MockDeliveryStore::new()),
         Arc::new(crate::ports::MockHostResolver::new()),
         Arc::new(crate::ports::MockSecretSource::new()),
         Arc::new(crate::ports::SystemClock),

@@ -69,6 +69,12 @@ pub enum RemoveError {
 pub trait Clock: Send + Sync {
     /// Now, in UTC, truncated to whole seconds (the wire precision).
     fn now(&self) -> DateTime<Utc>;
+
+    /// Now, as precisely as the clock knows: for schedules and durations shorter than a
+    /// second (webhook retries). A fixed clock answers [`Self::now`].
+    fn precise_now(&self) -> DateTime<Utc> {
+        self.now()
+    }
 }
 
 /// The real clock.
@@ -79,6 +85,10 @@ impl Clock for SystemClock {
     fn now(&self) -> DateTime<Utc> {
         let now = Utc::now();
         DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now)
+    }
+
+    fn precise_now(&self) -> DateTime<Utc> {
+        Utc::now()
     }
 }
 

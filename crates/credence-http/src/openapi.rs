@@ -426,6 +426,8 @@ pub(crate) struct CustomerSearchParams {
         webhooks::handlers::update_endpoint,
         webhooks::handlers::delete_endpoint,
         webhooks::handlers::rotate_secret,
+        webhooks::handlers::list_deliveries,
+        webhooks::handlers::redeliver,
         health::get_liveness,
         health::get_readiness,
     ),
@@ -516,6 +518,8 @@ pub(crate) struct CustomerSearchParams {
         webhooks::dto::WebhookEndpointDto,
         webhooks::dto::CreatedWebhookEndpointDto,
         webhooks::handlers::WebhookEndpointForm,
+        webhooks::handlers::RedeliveryForm,
+        webhooks::dto::DeliveryAttemptDto,
     )),
     modifiers(&Credentials),
     security(("bearer" = []), ("apiKey" = []), ("basic" = []))

@@ -1,12 +1,14 @@
 //! Work every replica does besides answering requests: releasing expired reservations,
-//! forgetting old idempotency keys, removing events past their retention and orphaned blobs.
+//! forgetting old idempotency keys, removing events past their retention and orphaned blobs
+//! (the sweeper), and delivering events to webhooks (the dispatcher).
 //!
-//! It runs as one task that stops only at a safe point: between ticks, or between two
-//! batches of a sweep, never inside a store call. Each batch is one transaction, so even a
+//! Each runs as one task that stops only at a safe point: between ticks, or between two
+//! batches, never inside a store call or a delivery. Each batch is one transaction, so even a
 //! `kill -9` leaves nothing half-done, but a clean shutdown should not even cut a batch short.
 
 use std::time::Duration;
 
+use credence_domain::webhooks::WebhookDispatcher;
 use credence_http::Services;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -24,27 +26,95 @@ const EVENT_PURGE_BATCH: u32 = 5_000;
 /// How many blob keys one tick of the orphan sweep looks at.
 const ORPHAN_BATCH: u32 = 500;
 
+/// How often an idle dispatcher looks for due deliveries. A busy one goes on at once.
+const DISPATCH_POLL: Duration = Duration::from_millis(250);
+
 /// The running background work and the switch that stops it.
 #[derive(Debug)]
 pub(crate) struct Background {
     stop: watch::Sender<bool>,
-    task: JoinHandle<()>,
+    tasks: Vec<JoinHandle<()>>,
 }
 
 impl Background {
-    /// Starts the sweeper, ticking `every`.
-    pub(crate) fn start(services: Services, every: Duration) -> Self {
+    /// Starts the sweeper, ticking `every`, and the webhook dispatcher.
+    pub(crate) fn start(
+        services: Services,
+        dispatcher: WebhookDispatcher,
+        every: Duration,
+    ) -> Self {
         let (stop, stopped) = watch::channel(false);
-        let task = tokio::spawn(sweep(services, every, stopped));
-        Self { stop, task }
+        let tasks = vec![
+            tokio::spawn(sweep(services, every, stopped.clone())),
+            tokio::spawn(dispatch(dispatcher, stopped)),
+        ];
+        Self { stop, tasks }
     }
 
     /// Asks the work to stop at its next safe point and waits until it has.
     pub(crate) async fn stop(self) {
-        // A send error means the task already ended; there is nothing to stop then.
+        // A send error means the tasks already ended; there is nothing to stop then.
         let _ = self.stop.send(true);
-        if let Err(error) = self.task.await {
-            tracing::warn!(error = %error, "the background task ended abnormally");
+        for task in self.tasks {
+            if let Err(error) = task.await {
+                tracing::warn!(error = %error, "a background task ended abnormally");
+            }
+        }
+    }
+}
+
+/// Delivers events to webhooks until asked to stop: queues the feed's new events, claims the
+/// due attempts and makes them all at once, and goes on at once while there is work. A stop
+/// waits for the attempts in flight (each bounded by the sender's time-out), so none is left
+/// to its lease.
+async fn dispatch(dispatcher: WebhookDispatcher, mut stopped: watch::Receiver<bool>) {
+    let batch = u64::from(dispatcher.settings().batch);
+    loop {
+        let queued = match dispatcher.queue().await {
+            Ok(queued) => queued.events,
+            Err(error) => {
+                tracing::warn!(error = %error, "queueing webhook deliveries failed");
+                0
+            }
+        };
+        let claimed = match dispatcher.claim().await {
+            Ok(claimed) => claimed,
+            Err(error) => {
+                tracing::warn!(error = %error, "claiming webhook deliveries failed");
+                Vec::new()
+            }
+        };
+        let busy = queued >= batch || claimed.len() as u64 >= batch;
+        let mut attempts = tokio::task::JoinSet::new();
+        for delivery in claimed {
+            let dispatcher = dispatcher.clone();
+            attempts.spawn(async move {
+                let (endpoint, event) = (delivery.endpoint, delivery.event.id);
+                match dispatcher.attempt(delivery).await {
+                    Ok(recorded) if recorded.disabled => tracing::warn!(
+                        endpoint = %endpoint,
+                        "webhook endpoint disabled: its last events all failed"
+                    ),
+                    Ok(_) => {}
+                    Err(error) => tracing::warn!(
+                        error = %error, endpoint = %endpoint, event = %event,
+                        "a webhook delivery's outcome could not be recorded; it will be made again"
+                    ),
+                }
+            });
+        }
+        while attempts.join_next().await.is_some() {}
+        if stopping(&stopped) {
+            return;
+        }
+        if !busy {
+            tokio::select! {
+                () = tokio::time::sleep(DISPATCH_POLL) => {}
+                _ = stopped.changed() => {}
+            }
+            if stopping(&stopped) || stopped.has_changed().is_err() {
+                return;
+            }
         }
     }
 }

@@ -67,6 +67,17 @@ pub struct Config {
     /// How long events stay in the feed, in days (0: for ever). Each replica's sweeper
     /// removes older ones.
     pub event_retention_days: u32,
+    /// How long a webhook receiver has to answer a delivery, in seconds; no answer in time
+    /// is a failed attempt.
+    pub webhook_timeout_secs: u64,
+    /// The wait before a failed delivery's first retry, in seconds; it doubles after each
+    /// further failure (at most a day).
+    pub webhook_retry_base_secs: u64,
+    /// Attempts per delivery, the first included; after the last failure the delivery has
+    /// failed for good.
+    pub webhook_max_attempts: u32,
+    /// An endpoint whose last this-many events all failed for good is disabled (0: never).
+    pub webhook_disable_after: u32,
 }
 
 /// How log lines are written.
@@ -137,6 +148,10 @@ impl std::fmt::Debug for Config {
                 &self.webhook_allow_private_networks,
             )
             .field("event_retention_days", &self.event_retention_days)
+            .field("webhook_timeout_secs", &self.webhook_timeout_secs)
+            .field("webhook_retry_base_secs", &self.webhook_retry_base_secs)
+            .field("webhook_max_attempts", &self.webhook_max_attempts)
+            .field("webhook_disable_after", &self.webhook_disable_after)
             .finish()
     }
 }
@@ -168,6 +183,10 @@ impl Default for Config {
             auth_cache_secs: 1,
             webhook_allow_private_networks: false,
             event_retention_days: 30,
+            webhook_timeout_secs: 10,
+            webhook_retry_base_secs: 10,
+            webhook_max_attempts: 12,
+            webhook_disable_after: 50,
         }
     }
 }

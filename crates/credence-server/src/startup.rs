@@ -11,14 +11,17 @@ use actix_web::{App, HttpServer};
 use anyhow::Context as _;
 use credence_domain::Settings;
 use credence_domain::documents::DocumentLimits;
+use credence_domain::events::RetryPolicy;
 use credence_domain::ports::{BlobStore, Clock, SystemClock};
 use credence_domain::services::{
     AccountService, AuthService, CustomerService, DocumentService, EventService, Media,
     OrderService, RecordService, ReferencePorts, WebhookPolicy, WebhookService,
 };
 use credence_domain::values::CurrencyCode;
+use credence_domain::webhooks::{DispatchSettings, WebhookDispatcher};
 use credence_http::{EventJson, HttpConfig, Lifecycle, Services};
 use credence_media::ImageCodec;
+use credence_sender::HttpSender;
 use credence_store::{Database, FsBlobStore, PoolOptions, Store};
 
 use crate::background::Background;
@@ -76,11 +79,43 @@ fn organization_currency(config: &Config) -> anyhow::Result<CurrencyCode> {
 /// # Errors
 /// When the configured currency is not ISO 4217.
 pub fn services(config: &Config, database: Database) -> anyhow::Result<Services> {
+    Ok(wire(config, database)?.0)
+}
+
+/// How many events one round of the dispatcher queues, and how many attempts it makes at once.
+const DISPATCH_BATCH: u32 = 64;
+
+/// The services and the webhook dispatcher, over one store.
+fn wire(config: &Config, database: Database) -> anyhow::Result<(Services, WebhookDispatcher)> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let encoder = Arc::new(EventJson::new(config.organization.clone()));
     let store = Arc::new(
         Store::new(database)
             .with_clock(clock.clone())
-            .with_event_encoder(Arc::new(EventJson::new(config.organization.clone()))),
+            .with_event_encoder(encoder.clone()),
+    );
+    let timeout = config.webhook_timeout_secs.clamp(1, 3600);
+    let sender = HttpSender::new(
+        Duration::from_secs(timeout),
+        config.webhook_allow_private_networks,
+    )
+    .context("cannot set up the webhook client")?;
+    let dispatcher = WebhookDispatcher::new(
+        store.clone(),
+        Arc::new(sender),
+        encoder,
+        clock.clone(),
+        DispatchSettings {
+            retry: RetryPolicy::new(
+                chrono::TimeDelta::seconds(
+                    i64::try_from(config.webhook_retry_base_secs.min(86_400)).unwrap_or(10),
+                ),
+                config.webhook_max_attempts,
+            ),
+            timeout: chrono::TimeDelta::seconds(i64::try_from(timeout).unwrap_or(10)),
+            disable_after: config.webhook_disable_after,
+            batch: DISPATCH_BATCH,
+        },
     );
     let settings = Settings {
         organization: config.organization.clone(),
@@ -117,7 +152,7 @@ pub fn services(config: &Config, database: Database) -> anyhow::Result<Services>
             max_per_customer: config.max_documents_per_customer,
         },
     };
-    Ok(Services {
+    let services = Services {
         documents: DocumentService::new(store.clone(), media.clone(), clock.clone()),
         orders: OrderService::new(
             store.clone(),
@@ -132,6 +167,7 @@ pub fn services(config: &Config, database: Database) -> anyhow::Result<Services>
                 .then(|| chrono::TimeDelta::days(i64::from(config.event_retention_days))),
         ),
         webhooks: WebhookService::new(
+            store.clone(),
             store.clone(),
             Arc::new(SystemResolver),
             Arc::new(OsSecrets),
@@ -166,7 +202,8 @@ pub fn services(config: &Config, database: Database) -> anyhow::Result<Services>
         users: RecordService::new(refs.users),
         readiness: store,
         clock,
-    })
+    };
+    Ok((services, dispatcher))
 }
 
 impl Application {
@@ -176,7 +213,7 @@ impl Application {
     /// When the database cannot be opened or the address cannot be bound.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let database = open_database(&config).await?;
-        let services = services(&config, database)?;
+        let (services, dispatcher) = wire(&config, database)?;
         if let Some(secret) = &config.admin_key {
             services
                 .auth
@@ -217,6 +254,7 @@ impl Application {
         let server = server.listen(listener)?.run();
         let background = Background::start(
             background_services,
+            dispatcher,
             Duration::from_secs(config.sweep_interval_secs.max(1)),
         );
         Ok(Self {

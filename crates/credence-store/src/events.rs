@@ -26,7 +26,7 @@ use crate::Store;
 use crate::customers::{subtree_of, to_db_time};
 use crate::database::AnyConnection;
 use crate::error::Failure;
-use crate::schema::events;
+use crate::schema::{events, webhook_deliveries};
 
 /// Where a transaction writes its events: the encoder, and the customers whose events it may
 /// write, whose turn it holds.
@@ -196,7 +196,7 @@ impl diesel::query_builder::QueryFragment<diesel::sqlite::Sqlite> for RecordEven
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = events)]
-struct EventRow {
+pub(crate) struct EventRow {
     id: i64,
     kind: String,
     customer_id: i64,
@@ -207,7 +207,7 @@ struct EventRow {
 }
 
 impl EventRow {
-    fn into_domain(self) -> Result<Event, Failure> {
+    pub(crate) fn into_domain(self) -> Result<Event, Failure> {
         Ok(Event {
             id: EventId(self.id),
             kind: EventType::parse(&self.kind)
@@ -224,7 +224,8 @@ impl EventRow {
 type Db = <AnyConnection as Connection>::Backend;
 
 /// Only events of transactions that ended before every running one began (PostgreSQL).
-const SETTLED: &str = "events.tx < pg_snapshot_xmin(pg_current_snapshot())::text::bigint";
+pub(crate) const SETTLED: &str =
+    "events.tx < pg_snapshot_xmin(pg_current_snapshot())::text::bigint";
 
 fn feed(conn: &mut AnyConnection, query: &EventQuery) -> Result<Vec<Event>, Failure> {
     let after: Option<(i64, i64)> = match query.after {
@@ -289,6 +290,11 @@ impl EventFeed for Store {
                     .limit(i64::from(limit))
                     .select(events::id)
                     .load(conn)?;
+                // Their deliveries go with them (the log is kept as long as the events).
+                diesel::delete(
+                    webhook_deliveries::table.filter(webhook_deliveries::event_id.eq_any(&oldest)),
+                )
+                .execute(conn)?;
                 let removed = diesel::delete(events::table.filter(events::id.eq_any(oldest)))
                     .execute(conn)?;
                 Ok(removed as u64)
@@ -330,5 +336,15 @@ impl EventEncoder for SkeletonEncoder {
             EventObject::Threshold(t) => ("threshold", t.movement.id.to_string()),
         };
         format!("{{\"object\":\"{kind}\",\"id\":{id}}}")
+    }
+
+    fn body(&self, event: &Event) -> String {
+        format!(
+            "{{\"id\":\"{}\",\"type\":\"{}\",\"sequence\":{},\"data\":{{\"object\":{}}}}}",
+            event.id,
+            event.kind.as_str(),
+            event.sequence,
+            event.object
+        )
     }
 }

@@ -372,7 +372,37 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> BigInt,
+        endpoint_id -> BigInt,
+        event_id -> BigInt,
+        customer_id -> BigInt,
+        sequence -> BigInt,
+        attempt -> Integer,
+        status -> Text,
+        due_at -> Timestamp,
+        lease_until -> Nullable<Timestamp>,
+        claims -> BigInt,
+        response_status -> Nullable<Integer>,
+        error -> Nullable<Text>,
+        duration_ms -> Nullable<BigInt>,
+        attempted_at -> Nullable<Timestamp>,
+        next_attempt_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_queue_position (id) {
+        id -> Integer,
+        last_tx -> BigInt,
+        last_id -> BigInt,
+    }
+}
+
 diesel::joinable!(api_keys -> users (user_id));
+diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
 diesel::joinable!(webhook_secrets -> webhook_endpoints (endpoint_id));
 diesel::joinable!(customer_documents -> customers (customer_id));
 diesel::joinable!(customer_documents -> documents (document_uuid));
@@ -408,4 +438,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     event_sequences,
     webhook_endpoints,
     webhook_secrets,
+    webhook_deliveries,
+    webhook_queue_position,
 );

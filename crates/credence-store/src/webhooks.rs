@@ -1,6 +1,6 @@
 //! Webhook endpoints and their signing secrets: rows of `webhook_endpoints` and
-//! `webhook_secrets`. Secrets are stored as given (deliveries are signed with them); an
-//! endpoint's current secret has no `expires_at`.
+//! `webhook_secrets` (their deliveries are in [`deliveries`]). Secrets are stored as given
+//! (deliveries are signed with them); an endpoint's current secret has no `expires_at`.
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -18,7 +18,9 @@ use crate::Store;
 use crate::customers::to_db_time;
 use crate::database::AnyConnection;
 use crate::error::Failure;
-use crate::schema::{webhook_endpoints, webhook_secrets};
+use crate::schema::{webhook_deliveries, webhook_endpoints, webhook_secrets};
+
+mod deliveries;
 
 /// The separator of the stored `types` (no type or family name holds one).
 const TYPES_SEPARATOR: char = ',';
@@ -217,6 +219,10 @@ impl WebhookStore for Store {
         Ok(self
             .database()
             .write(move |conn| {
+                diesel::delete(
+                    webhook_deliveries::table.filter(webhook_deliveries::endpoint_id.eq(id.0)),
+                )
+                .execute(conn)?;
                 diesel::delete(
                     webhook_secrets::table.filter(webhook_secrets::endpoint_id.eq(id.0)),
                 )

@@ -6,13 +6,17 @@ use chrono::{DateTime, Utc};
 use super::{Event, EventId, EventObject, EventQuery};
 use crate::ports::StoreError;
 
-/// Turns an event's object into the text the feed and the webhooks carry.
+/// Turns an event's object into the text the feed and the webhooks carry, and a whole event
+/// into the body of its webhook delivery.
 ///
 /// Implemented by the adapter that owns the API's representation; the store calls it inside
 /// the change's transaction, so it must be quick and cannot fail.
 pub trait EventEncoder: Send + Sync + std::fmt::Debug {
     /// The object as JSON text.
     fn encode(&self, object: EventObject<'_>) -> String;
+
+    /// The event as the feed shows it (JSON text): what a webhook delivery posts.
+    fn body(&self, event: &Event) -> String;
 }
 
 /// The recorded events, oldest first in a order that only ever grows at its end: a reader

@@ -9,11 +9,12 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use super::{
-    EndpointChanges, EndpointId, EventSelection, Host, HostResolver, NewEndpoint, ROTATION_GRACE,
-    UrlError, WebhookEndpoint, WebhookSecret, WebhookStore, WebhookUrl, is_private_network,
+    DeliveryAttempt, DeliveryStore, EndpointChanges, EndpointId, EventSelection, Host,
+    HostResolver, NewEndpoint, ROTATION_GRACE, UrlError, WebhookEndpoint, WebhookSecret,
+    WebhookStore, WebhookUrl, is_private_network,
 };
 use crate::access::principal::{Principal, Role};
-use crate::events::UnknownEventType;
+use crate::events::{EventId, UnknownEventType};
 use crate::field::Field;
 use crate::ids::CustomerId;
 use crate::input::{InputError, flag};
@@ -65,6 +66,9 @@ pub enum WebhookError {
     /// No such endpoint, or not one of the caller's: `404`.
     #[error("The webhook endpoint with the id {0} doesn't exist.")]
     NotFound(EndpointId),
+    /// No such event, or not one the endpoint may receive: `404`.
+    #[error("The event {0} doesn't exist.")]
+    EventNotFound(EventId),
     /// Bad input: `400`.
     #[error(transparent)]
     Input(#[from] InputError),
@@ -108,6 +112,7 @@ pub struct CreatedEndpoint {
 #[derive(Clone)]
 pub struct WebhookService {
     store: Arc<dyn WebhookStore>,
+    deliveries: Arc<dyn DeliveryStore>,
     resolver: Arc<dyn HostResolver>,
     secrets: Arc<dyn SecretSource>,
     clock: Arc<dyn Clock>,
@@ -139,6 +144,7 @@ impl WebhookService {
     #[must_use]
     pub fn new(
         store: Arc<dyn WebhookStore>,
+        deliveries: Arc<dyn DeliveryStore>,
         resolver: Arc<dyn HostResolver>,
         secrets: Arc<dyn SecretSource>,
         clock: Arc<dyn Clock>,
@@ -146,6 +152,7 @@ impl WebhookService {
     ) -> Self {
         Self {
             store,
+            deliveries,
             resolver,
             secrets,
             clock,
@@ -295,6 +302,39 @@ impl WebhookService {
     ) -> Result<Vec<WebhookSecret>, WebhookError> {
         self.get(principal, id).await?;
         Ok(self.store.secrets(id).await?.valid_at(at))
+    }
+
+    /// One page of the attempts to deliver to one of the caller's endpoints, newest first.
+    ///
+    /// # Errors
+    /// As [`Self::get`].
+    pub async fn attempts(
+        &self,
+        principal: &Principal,
+        id: EndpointId,
+        page: PageRequest,
+    ) -> Result<Page<DeliveryAttempt>, WebhookError> {
+        self.get(principal, id).await?;
+        Ok(self.deliveries.attempts(id, page).await?)
+    }
+
+    /// Queues one more attempt to deliver `event` to one of the caller's endpoints, due now
+    /// (also to a disabled endpoint: it is sent once the endpoint is enabled again).
+    ///
+    /// # Errors
+    /// As [`Self::get`]; [`WebhookError::EventNotFound`] for an event that does not exist
+    /// or is not of the endpoint's scope (a reseller's endpoint receives its tree's events).
+    pub async fn redeliver(
+        &self,
+        principal: &Principal,
+        event: EventId,
+        id: EndpointId,
+    ) -> Result<DeliveryAttempt, WebhookError> {
+        let endpoint = self.get(principal, id).await?;
+        self.deliveries
+            .redeliver(id, event, endpoint.customer, self.clock.precise_now())
+            .await?
+            .ok_or(WebhookError::EventNotFound(event))
     }
 
     fn new_secret(&self) -> Result<WebhookSecret, StoreError> {

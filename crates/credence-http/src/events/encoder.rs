@@ -1,14 +1,14 @@
 //! The store writes an event's object inside the change's transaction, in the API's own
 //! representation: the same response types the routes answer with.
 
-use credence_domain::events::{EventEncoder, EventObject};
+use credence_domain::events::{Event, EventEncoder, EventObject};
 use serde::Serialize;
 
 use crate::catalog::dto::TaskDto;
 use crate::credit::dto::{AccountDto, LedgerEntryDto, ReservationDto};
 use crate::customers::dto::CustomerDto;
 use crate::documents::dto::DocumentDto;
-use crate::events::dto::{RefusalDto, ThresholdDto};
+use crate::events::dto::{EventDto, RefusalDto, ThresholdDto};
 
 /// Writes event objects as the back office shows the resources (JSON).
 #[derive(Debug, Clone)]
@@ -38,6 +38,10 @@ impl EventEncoder for EventJson {
             EventObject::Document(d) => json(&DocumentDto::from(d)),
             EventObject::Threshold(t) => json(&ThresholdDto::from(t)),
         }
+    }
+
+    fn body(&self, event: &Event) -> String {
+        json(&EventDto::from(event))
     }
 }
 

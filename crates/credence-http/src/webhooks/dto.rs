@@ -1,6 +1,7 @@
-//! A webhook endpoint as the API shows it; the secret only in the answer that made it.
+//! A webhook endpoint as the API shows it (the secret only in the answer that made it), and
+//! its delivery attempts.
 
-use credence_domain::webhooks::WebhookEndpoint;
+use credence_domain::webhooks::{DeliveryAttempt, WebhookEndpoint};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -60,4 +61,43 @@ pub struct CreatedWebhookEndpointDto {
     /// The signing secret. Store it now: it is never shown again.
     #[schema(example = "whsec_5f0c...")]
     pub secret: String,
+}
+
+/// One attempt to deliver an event to an endpoint.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryAttemptDto {
+    /// The event delivered.
+    #[schema(example = "evt_42")]
+    pub event_id: String,
+    /// Its number among the attempts of this event to this endpoint, from 1.
+    pub attempt: u32,
+    /// `pending` (not made yet), `succeeded` (a 2xx in time) or `failed`.
+    #[schema(example = "failed")]
+    pub status: &'static str,
+    /// The receiver's status code, when it answered.
+    pub response_status: Option<u16>,
+    /// Why the attempt got no answer (time-out, refused connection...).
+    pub error: Option<String>,
+    /// How long the attempt took, in milliseconds.
+    pub duration_ms: Option<u64>,
+    /// When it was made, `YYYY-MM-DDTHH:MM:SSZ`.
+    pub attempted_at: Option<String>,
+    /// When the next attempt is due: a pending attempt's own time, or a failed one's retry.
+    pub next_attempt_at: Option<String>,
+}
+
+impl From<&DeliveryAttempt> for DeliveryAttemptDto {
+    fn from(attempt: &DeliveryAttempt) -> Self {
+        Self {
+            event_id: attempt.event.to_string(),
+            attempt: attempt.attempt,
+            status: attempt.status.as_str(),
+            response_status: attempt.response_status,
+            error: attempt.error.clone(),
+            duration_ms: attempt.duration_ms,
+            attempted_at: attempt.attempted_at.map(timestamp),
+            next_attempt_at: attempt.next_attempt_at.map(timestamp),
+        }
+    }
 }

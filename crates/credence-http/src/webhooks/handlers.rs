@@ -5,6 +5,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, web};
 use credence_domain::access::scope::Function;
+use credence_domain::events::EventId;
 use credence_domain::services::{CreatedEndpoint, WebhookError};
 use credence_domain::webhooks::EndpointId;
 
@@ -13,10 +14,12 @@ use crate::body::{Body, authorize};
 use crate::caller::Caller;
 use crate::dto::{ListDto, SuccessDto};
 use crate::error::{ApiError, ErrorBody};
+use crate::input::{given, parse_int};
 use crate::negotiate::Reply;
 use crate::query::{PAGE_PARAMS, Params, paging};
-use crate::webhooks::dto::{CreatedWebhookEndpointDto, WebhookEndpointDto};
+use crate::webhooks::dto::{CreatedWebhookEndpointDto, DeliveryAttemptDto, WebhookEndpointDto};
 use crate::webhooks::input::webhook_input;
+use crate::wording::WireError;
 
 const COLLECTION: &str = "/api/v1.0/webhookEndpoints";
 
@@ -32,14 +35,20 @@ pub(crate) fn register(cfg: &mut web::ServiceConfig) {
             .route(web::patch().to(update_endpoint))
             .route(web::delete().to(delete_endpoint)),
     )
-    .service(web::resource("/webhookEndpoints/{id}/secret").route(web::post().to(rotate_secret)));
+    .service(web::resource("/webhookEndpoints/{id}/secret").route(web::post().to(rotate_secret)))
+    .service(
+        web::resource("/webhookEndpoints/{id}/deliveries").route(web::get().to(list_deliveries)),
+    )
+    .service(web::resource("/events/{id}/redeliver").route(web::post().to(redeliver)));
 }
 
 impl From<WebhookError> for ApiError {
     fn from(error: WebhookError) -> Self {
         match error {
             WebhookError::Forbidden => Self::forbidden(),
-            WebhookError::NotFound(_) => Self::not_found(error.to_string()),
+            WebhookError::NotFound(_) | WebhookError::EventNotFound(_) => {
+                Self::not_found(error.to_string())
+            }
             WebhookError::Input(e) => e.into(),
             WebhookError::Store(e) => e.into(),
         }
@@ -229,6 +238,100 @@ pub(crate) async fn rotate_secret(
         .rotate_secret(&caller.principal, id)
         .await?;
     Reply::ok("webhookEndpoint", &with_secret(&rotated))
+}
+
+/// The attempts to deliver events to an endpoint, newest first: made ones with their
+/// outcome, and pending ones with when they are due.
+#[utoipa::path(
+    get,
+    path = "/api/v1.0/webhookEndpoints/{id}/deliveries",
+    tag = "webhooks",
+    params(
+        ("id" = i64, Path, description = "Endpoint id"),
+        ("max" = Option<i64>, Query, description = "Page size (1 to 1000, default 100)"),
+        ("offset" = Option<i64>, Query, description = "Rows to skip"),
+    ),
+    responses(
+        (status = 200, description = "A page of attempts", content((ListDto<DeliveryAttemptDto> = "application/json"), (ListDto<DeliveryAttemptDto> = "application/xml"))),
+        (status = 403, description = "The caller's role may not manage webhooks", body = ErrorBody),
+        (status = 404, description = "No such endpoint of the caller's", body = ErrorBody),
+    )
+)]
+pub(crate) async fn list_deliveries(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+    req: HttpRequest,
+) -> Result<Reply, ApiError> {
+    authorize(&caller, Function::BackOffice)?;
+    let id = endpoint_id(&path)?;
+    let page = Params::parse(req.query_string(), PAGE_PARAMS)?.page()?;
+    let found = state
+        .services
+        .webhooks
+        .attempts(&caller.principal, id, page)
+        .await?;
+    let dto = ListDto {
+        paging: paging(
+            &format!("{COLLECTION}/{id}/deliveries"),
+            page,
+            found.total,
+            "",
+        ),
+        data: found.items.iter().map(DeliveryAttemptDto::from).collect(),
+    };
+    Reply::list("deliveries", "delivery", &dto)
+}
+
+/// Queues one more attempt to deliver an event to one of the caller's endpoints, due now
+/// (to a disabled endpoint, once it is enabled again). Receivers deduplicate by event id.
+#[utoipa::path(
+    post,
+    path = "/api/v1.0/events/{id}/redeliver",
+    tag = "events",
+    params(("id" = String, Path, description = "Event id (`evt_…`)")),
+    request_body(content = RedeliveryForm, description = "The endpoint to deliver to", content_type = "application/json"),
+    responses(
+        (status = 202, description = "The queued attempt", content((DeliveryAttemptDto = "application/json"), (DeliveryAttemptDto = "application/xml"))),
+        (status = 400, description = "missing_param (`endpointId`) or invalid_param_type", body = ErrorBody),
+        (status = 403, description = "The caller's role may not manage webhooks", body = ErrorBody),
+        (status = 404, description = "No such event, or no such endpoint of the caller's, or an event outside the endpoint's scope", body = ErrorBody),
+    )
+)]
+pub(crate) async fn redeliver(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+    body: Body,
+) -> Result<Reply, ApiError> {
+    authorize(&caller, Function::BackOffice)?;
+    let event = EventId::parse(path.trim())
+        .ok_or_else(|| ApiError::not_found(format!("The event {} doesn't exist.", path.trim())))?;
+    let endpoint = given(&body.0, "endpointId")?.ok_or(WireError::Missing("endpointId"))?;
+    let endpoint = EndpointId(parse_int("endpointId", &endpoint)?);
+    let queued = state
+        .services
+        .webhooks
+        .redeliver(&caller.principal, event, endpoint)
+        .await?;
+    Reply::new(
+        StatusCode::ACCEPTED,
+        "delivery",
+        &DeliveryAttemptDto::from(&queued),
+    )
+}
+
+/// The body of a redelivery (schema only).
+#[derive(utoipa::ToSchema)]
+#[expect(
+    dead_code,
+    reason = "schema-only: describes the wire format in the OpenAPI document"
+)]
+#[schema(rename_all = "camelCase")]
+pub(crate) struct RedeliveryForm {
+    /// The endpoint to deliver to.
+    #[schema(example = 3)]
+    endpoint_id: i64,
 }
 
 /// The body of an endpoint's creation or change (schema only).

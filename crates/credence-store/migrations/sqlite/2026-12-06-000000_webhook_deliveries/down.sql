@@ -1,0 +1,2 @@
+DROP TABLE webhook_queue_position;
+DROP TABLE webhook_deliveries;
