@@ -14,12 +14,10 @@ use crate::body::{Body, authorize};
 use crate::caller::Caller;
 use crate::dto::{ListDto, SuccessDto};
 use crate::error::{ApiError, ErrorBody};
-use crate::input::{given, parse_int};
 use crate::negotiate::Reply;
 use crate::query::{PAGE_PARAMS, Params, paging};
 use crate::webhooks::dto::{CreatedWebhookEndpointDto, DeliveryAttemptDto, WebhookEndpointDto};
-use crate::webhooks::input::webhook_input;
-use crate::wording::WireError;
+use crate::webhooks::form::{RedeliveryForm, WebhookEndpointForm};
 
 const COLLECTION: &str = "/api/v1.0/webhookEndpoints";
 
@@ -85,7 +83,7 @@ pub(crate) async fn create_endpoint(
     caller: Caller,
     body: Body,
 ) -> Result<Reply, ApiError> {
-    let input = webhook_input(&body.0)?;
+    let input = WebhookEndpointForm::read(&body.0)?.into_input();
     let created = state
         .services
         .webhooks
@@ -176,7 +174,7 @@ pub(crate) async fn update_endpoint(
     body: Body,
 ) -> Result<Reply, ApiError> {
     let id = endpoint_id(&path)?;
-    let input = webhook_input(&body.0)?;
+    let input = WebhookEndpointForm::read(&body.0)?.into_input();
     let endpoint = state
         .services
         .webhooks
@@ -307,8 +305,7 @@ pub(crate) async fn redeliver(
     authorize(&caller, Function::BackOffice)?;
     let event = EventId::parse(path.trim())
         .ok_or_else(|| ApiError::not_found(format!("The event {} doesn't exist.", path.trim())))?;
-    let endpoint = given(&body.0, "endpointId")?.ok_or(WireError::Missing("endpointId"))?;
-    let endpoint = EndpointId(parse_int("endpointId", &endpoint)?);
+    let endpoint = RedeliveryForm::read(&body.0)?.endpoint_id;
     let queued = state
         .services
         .webhooks
@@ -319,34 +316,4 @@ pub(crate) async fn redeliver(
         "delivery",
         &DeliveryAttemptDto::from(&queued),
     )
-}
-
-/// The body of a redelivery (schema only).
-#[derive(utoipa::ToSchema)]
-#[expect(
-    dead_code,
-    reason = "schema-only: describes the wire format in the OpenAPI document"
-)]
-#[schema(rename_all = "camelCase")]
-pub(crate) struct RedeliveryForm {
-    /// The endpoint to deliver to.
-    #[schema(example = 3)]
-    endpoint_id: i64,
-}
-
-/// The body of an endpoint's creation or change (schema only).
-#[derive(utoipa::ToSchema)]
-#[expect(
-    dead_code,
-    reason = "schema-only: describes the wire format in the OpenAPI document"
-)]
-pub(crate) struct WebhookEndpointForm {
-    /// Where events are posted: `http` or `https`, no credentials, no private address.
-    url: Option<String>,
-    /// Event types and families (`reservation.*`); `["*"]`, the default, for every event.
-    types: Option<Vec<String>>,
-    /// A label.
-    description: Option<String>,
-    /// Whether events are delivered (default `true`).
-    enabled: Option<bool>,
 }
