@@ -13,6 +13,49 @@ use diesel::prelude::*;
 
 use crate::database::{Database, PoolOptions, with_database};
 
+/// Runs each named test of the calling file on a fresh SQLite database and on a fresh
+/// PostgreSQL one (skipped when [`POSTGRES_URL_VAR`] is not set). The names before `;` are
+/// `async fn(Store)`, given the store of the file's own `store_for(&TestDb) -> Store`; the
+/// names after it are `async fn(TestDb)`, for tests that need the database itself (several
+/// stores on it, its URL).
+#[macro_export]
+macro_rules! on_both_stores {
+    ($($name:ident),* $(,)? $(; $($db_test:ident),* $(,)?)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let db = $crate::test_support::TestDb::sqlite();
+                    super::$name(super::store_for(&db)).await;
+                }
+            )*
+            $($(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $db_test() {
+                    super::$db_test($crate::test_support::TestDb::sqlite()).await;
+                }
+            )*)?
+        }
+
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some(db) = $crate::test_support::TestDb::postgres() else { return };
+                    super::$name(super::store_for(&db)).await;
+                }
+            )*
+            $($(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $db_test() {
+                    let Some(db) = $crate::test_support::TestDb::postgres() else { return };
+                    super::$db_test(db).await;
+                }
+            )*)?
+        }
+    };
+}
+
 /// The variable naming the PostgreSQL server for tests (an admin database URL).
 pub const POSTGRES_URL_VAR: &str = "CREDENCE_TEST_POSTGRES_URL";
 

@@ -1427,12 +1427,12 @@ async fn ping_answers(store: Store) {
     store.ping().await.unwrap();
 }
 
-async fn exhausted_pool_is_unavailable(url: String) {
+async fn exhausted_pool_is_unavailable(db: TestDb) {
     let options = PoolOptions {
         max_size: 1,
         connection_timeout: Duration::from_millis(200),
     };
-    let database = Database::connect(&url, options).unwrap();
+    let database = Database::connect(db.url(), options).unwrap();
     let store = Store::new(database.clone());
     let held = database.hold_all_connections().unwrap();
     let started = std::time::Instant::now();
@@ -4119,43 +4119,7 @@ fn tempfile_dir() -> std::path::PathBuf {
     dir
 }
 
-macro_rules! contract {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let db = credence_store::test_support::TestDb::sqlite();
-                    super::$name(super::store_for(&db)).await;
-                }
-            )*
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn exhausted_pool_is_unavailable() {
-                let db = credence_store::test_support::TestDb::sqlite();
-                super::exhausted_pool_is_unavailable(db.url().to_owned()).await;
-            }
-        }
-
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let Some(db) = credence_store::test_support::TestDb::postgres() else { return };
-                    super::$name(super::store_for(&db)).await;
-                }
-            )*
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn exhausted_pool_is_unavailable() {
-                let Some(db) = credence_store::test_support::TestDb::postgres() else { return };
-                super::exhausted_pool_is_unavailable(db.url().to_owned()).await;
-            }
-        }
-    };
-}
-
-contract!(
+credence_store::on_both_stores!(
     insert_and_get_by_every_key,
     duplicate_live_reference_is_refused,
     holders_agree_with_their_customers,
@@ -4206,7 +4170,8 @@ contract!(
     logo_round_trip,
     racing_attaches_stop_at_the_limit,
     blobs_list_and_references_for_the_orphan_sweep,
-    tagged_settlements_answer_their_repeats,
+    tagged_settlements_answer_their_repeats;
+    exhausted_pool_is_unavailable,
 );
 
 /// Every migration's `down` undoes its `up`: for each k, the k newest migrations are

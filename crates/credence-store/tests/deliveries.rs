@@ -473,46 +473,9 @@ async fn replicas_never_take_one_attempt_twice(db: TestDb) {
     }
 }
 
-macro_rules! on_both {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let db = credence_store::test_support::TestDb::sqlite();
-                    super::$name(super::store_for(&db)).await;
-                }
-            )*
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn replicas_never_take_one_attempt_twice() {
-                super::replicas_never_take_one_attempt_twice(
-                    credence_store::test_support::TestDb::sqlite(),
-                )
-                .await;
-            }
-        }
-
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let Some(db) = credence_store::test_support::TestDb::postgres() else { return };
-                    super::$name(super::store_for(&db)).await;
-                }
-            )*
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn replicas_never_take_one_attempt_twice() {
-                let Some(db) = credence_store::test_support::TestDb::postgres() else { return };
-                super::replicas_never_take_one_attempt_twice(db).await;
-            }
-        }
-    };
-}
-
-on_both!(
+credence_store::on_both_stores!(
     deliveries_follow_selection_scope_and_each_customers_order,
     a_lapsed_lease_passes_the_attempt_on,
-    an_endpoint_failing_every_event_is_disabled_and_redelivery_stays_in_scope,
+    an_endpoint_failing_every_event_is_disabled_and_redelivery_stays_in_scope;
+    replicas_never_take_one_attempt_twice,
 );

@@ -532,53 +532,17 @@ async fn a_late_commit_is_not_skipped(db: TestDb) {
     );
 }
 
-macro_rules! on_both {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let db = credence_store::test_support::TestDb::sqlite();
-                    super::$name(super::store_for(&db)).await;
-                }
-            )*
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn a_paging_reader_sees_every_event_once_while_replicas_write() {
-                super::a_paging_reader_sees_every_event_once_while_replicas_write(
-                    credence_store::test_support::TestDb::sqlite(),
-                )
-                    .await;
-            }
-        }
-
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let Some(db) = credence_store::test_support::TestDb::postgres() else { return };
-                    super::$name(super::store_for(&db)).await;
-                }
-            )*
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn a_paging_reader_sees_every_event_once_while_replicas_write() {
-                let Some(db) = credence_store::test_support::TestDb::postgres() else { return };
-                super::a_paging_reader_sees_every_event_once_while_replicas_write(db).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn a_late_commit_is_not_skipped() {
-                let Some(db) = credence_store::test_support::TestDb::postgres() else { return };
-                super::a_late_commit_is_not_skipped(db).await;
-            }
-        }
-    };
-}
-
-on_both!(
+credence_store::on_both_stores!(
     every_change_writes_one_event_in_order,
     a_rolled_back_change_leaves_no_event,
     an_alert_fires_once_per_crossing_and_rearms,
-    old_events_are_purged_and_numbering_goes_on,
+    old_events_are_purged_and_numbering_goes_on;
+    a_paging_reader_sees_every_event_once_while_replicas_write,
 );
+
+/// Only PostgreSQL commits out of id order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_commit_is_not_skipped_on_postgres() {
+    let Some(db) = TestDb::postgres() else { return };
+    a_late_commit_is_not_skipped(db).await;
+}

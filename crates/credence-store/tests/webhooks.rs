@@ -185,31 +185,7 @@ async fn deleting_an_endpoint_removes_its_secrets(store: Store) {
     assert_eq!(store.secrets(kept.id).await.unwrap().0.len(), 1);
 }
 
-macro_rules! on_both {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let db = credence_store::test_support::TestDb::sqlite();
-                    super::$name(super::store_for(&db)).await;
-                }
-            )*
-        }
-
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let Some(db) = credence_store::test_support::TestDb::postgres() else { return };
-                    super::$name(super::store_for(&db)).await;
-                }
-            )*
-        }
-    };
-}
-
-on_both!(
+credence_store::on_both_stores!(
     endpoints_round_trip_and_page_by_owner,
     a_change_touches_only_what_it_names,
     a_rotation_keeps_one_replaced_secret_until_its_expiry,
