@@ -300,18 +300,6 @@ pub(crate) fn customer_projects(fields: &BodyFields) -> Result<Field<Vec<String>
         .map(Field::Value)
 }
 
-/// The `name` of a project body (`POST|PUT /customers/{id}/projects...`).
-///
-/// # Errors
-/// `missing_param` naming `name` when it is absent or null; `invalid_param_type` for a
-/// structured value.
-pub(crate) fn project_name(fields: &BodyFields) -> Result<String, WireError> {
-    scalar(fields, "name")?
-        .value()
-        .cloned()
-        .ok_or(WireError::Missing("name"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -43,6 +43,8 @@ mod negotiate;
 mod openapi;
 mod query;
 mod routes;
+#[cfg(test)]
+mod schema_check;
 mod shed;
 mod strict;
 mod wording;

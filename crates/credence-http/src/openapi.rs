@@ -49,19 +49,6 @@ pub(crate) struct ContactForm {
     phone: Option<String>,
 }
 
-/// A project: in a customer's `customerProjects`, and the body of
-/// `POST|PUT /customers/{id}/projects...`.
-#[derive(ToSchema)]
-#[expect(
-    dead_code,
-    reason = "schema-only: describes the wire format in the OpenAPI document"
-)]
-pub(crate) struct ProjectForm {
-    /// Non-blank, at most 255 characters.
-    #[schema(example = "Floor installation")]
-    name: String,
-}
-
 /// An entry of a customer's `documents`: the `uuid` of an uploaded document to
 /// attach, or a link to content kept elsewhere (`contentUrl`, http or https). Attaching is
 /// additive; `DELETE /customers/{id}/documents/{uuid}` detaches.
@@ -207,18 +194,6 @@ pub(crate) struct TaskForm {
     input: Option<Vec<crate::catalog::dto::TaskInputDto>>,
     /// Units, >= 1 (default 1).
     quantity: Option<u32>,
-}
-
-/// `POST /api/v1.0/tasks/{id}/state`.
-#[derive(ToSchema)]
-#[expect(
-    dead_code,
-    reason = "schema-only: describes the wire format in the OpenAPI document"
-)]
-pub(crate) struct TaskStateForm {
-    /// `in_progress`, `finished` or `cancelled`.
-    #[schema(example = "in_progress")]
-    state: String,
 }
 
 /// Parameters of the marketplace's task list. Any other parameter is `400 invalid_param`.
@@ -454,14 +429,14 @@ pub(crate) struct CustomerSearchParams {
         RecordForm,
         PaymentTypeRef,
         ContactForm,
-        ProjectForm,
+        customers::form::ProjectForm,
         DocumentLinkForm,
         DocumentUploadForm,
         documents::form::DocumentMetadataForm,
         FileBytes,
         KeyDto,
         CreatedKeyDto,
-        access::handlers::KeyForm,
+        access::form::KeyForm,
         AccountDto,
         credit::dto::AlertsDto,
         credit::form::AlertsForm,
@@ -509,7 +484,7 @@ pub(crate) struct CustomerSearchParams {
         TemplateProductForm,
         CodeForm,
         TaskForm,
-        TaskStateForm,
+        catalog::form::TaskStateForm,
         events::dto::EventDto,
         events::dto::EventDataDto,
         events::dto::EventListDto,

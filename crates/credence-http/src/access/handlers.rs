@@ -9,11 +9,11 @@ use credence_domain::access::scope::Function;
 
 use crate::AppState;
 use crate::access::dto::{CreatedKeyDto, KeyDto};
+use crate::access::form::KeyForm;
 use crate::body::{Body, authorize};
 use crate::caller::Caller;
 use crate::dto::{ListDto, PagingDto, SuccessDto};
 use crate::error::{ApiError, ErrorBody};
-use crate::input::given;
 use crate::negotiate::Reply;
 use crate::query::{PAGE_PARAMS, Params};
 
@@ -90,7 +90,7 @@ pub(crate) async fn create_key(
     body: Body,
 ) -> Result<Reply, ApiError> {
     let user = UserId(id(&path, "id")?);
-    let name = given(&body.0, "name")?.filter(|n| !n.trim().is_empty());
+    let name = KeyForm::read(&body.0)?.name;
     let created = state
         .services
         .auth
@@ -128,15 +128,4 @@ pub(crate) async fn revoke_key(
         .revoke_key(&caller.principal, user, key)
         .await?;
     Reply::ok("response", &SuccessDto::deleted())
-}
-
-/// The body of a key creation (schema only).
-#[derive(utoipa::ToSchema)]
-#[expect(
-    dead_code,
-    reason = "schema-only: describes the wire format in the OpenAPI document"
-)]
-pub(crate) struct KeyForm {
-    /// A label, to tell keys apart.
-    name: Option<String>,
 }

@@ -1,5 +1,6 @@
-//! API keys on the wire: the routes that list, create and revoke a user's keys, and their
-//! DTOs.
+//! API keys on the wire: the routes that list, create and revoke a user's keys, their DTOs,
+//! and the body of a creation.
 
 pub(crate) mod dto;
+pub(crate) mod form;
 pub(crate) mod handlers;

@@ -5,22 +5,21 @@
 //! extractor asks first ([`Requires`]), so another role gets `403` whatever it sent. Bodies
 //! and errors have the back office's usual shapes.
 
-use crate::wording::WireError;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, web};
 use credence_domain::access::scope::Function;
-use credence_domain::catalog::{TaskId, TaskState};
+use credence_domain::catalog::TaskId;
 
 use crate::AppState;
 use crate::body::{Body, Requires, authorize};
 use crate::caller::Caller;
 use crate::catalog::dto::{BackOfficeProductDto, TaskDto};
+use crate::catalog::form::TaskStateForm;
 use crate::catalog::input::product_draft;
 use crate::dto::{ListDto, SuccessDto};
 use crate::error::{ApiError, ErrorBody};
-use crate::input::given;
 use crate::negotiate::Reply;
-use crate::openapi::{PageParams, ProductForm, TaskStateForm};
+use crate::openapi::{PageParams, ProductForm};
 use crate::query::{PAGE_PARAMS, Params, paging};
 
 pub(crate) fn register(cfg: &mut web::ServiceConfig) {
@@ -222,13 +221,7 @@ pub(crate) async fn set_task_state(
         .parse()
         .map(TaskId)
         .map_err(|_| ApiError::invalid_param_type("id"))?;
-    let text = given(&body.0, "state")?.ok_or(WireError::Missing("state"))?;
-    let to = TaskState::parse(text.trim()).ok_or_else(|| {
-        WireError::invalid(
-            "state",
-            format!("The state {text} is not one of in_progress, finished, cancelled."),
-        )
-    })?;
+    let to = TaskStateForm::read(&body.0)?.state;
     let task = state
         .services
         .orders

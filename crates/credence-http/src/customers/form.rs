@@ -17,7 +17,7 @@ use crate::input::{contacts, customer_projects, documents, payment_types, scalar
 use credence_domain::Principal;
 
 use crate::input::{parse_bool, parse_decimal, parse_float, parse_int};
-use crate::openapi::{ContactForm, DocumentLinkForm, PaymentTypeRef, ProjectForm};
+use crate::openapi::{ContactForm, DocumentLinkForm, PaymentTypeRef};
 use crate::wording::WireError;
 use credence_domain::input::InputError;
 use credence_domain::values::{
@@ -26,6 +26,30 @@ use credence_domain::values::{
 };
 
 use crate::wording;
+
+/// A project: an entry of a customer's `customerProjects`, and the body of
+/// `POST|PUT /customers/{id}/projects...`.
+#[derive(Debug, Clone, PartialEq, Eq, ToSchema)]
+pub(crate) struct ProjectForm {
+    /// Non-blank, at most 255 characters.
+    #[schema(example = "Floor installation")]
+    pub(crate) name: String,
+}
+
+impl ProjectForm {
+    /// Reads the body.
+    ///
+    /// # Errors
+    /// `missing_param` naming `name` when it is absent or null; `invalid_param_type` for a
+    /// structured value.
+    pub(crate) fn read(fields: &BodyFields) -> Result<Self, WireError> {
+        let name = scalar(fields, "name")?
+            .value()
+            .cloned()
+            .ok_or(WireError::Missing("name"))?;
+        Ok(Self { name })
+    }
+}
 
 /// A contact as the client wrote it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -471,6 +495,14 @@ fn contact(input: ContactText) -> Result<Contact, WireError> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_project_reader_reads_every_property_of_its_schema() {
+        crate::schema_check::readers_read_every_property(
+            &[("ProjectForm", |f| super::ProjectForm::read(f).map(drop))],
+            |_| "Floor",
+        );
+    }
+
     use super::*;
 
     fn form(pairs: &[(&str, &str)]) -> BodyFields {

@@ -17,12 +17,12 @@ use crate::AppState;
 use crate::body::{Body, authorize};
 use crate::caller::Caller;
 use crate::customers::dto::{CustomerDto, ProjectDto, SearchEntryDto};
+use crate::customers::form::ProjectForm;
 use crate::customers::form::{CustomerForm, customer_changes};
 use crate::dto::{ListDto, PagingDto, SuccessDto};
 use crate::error::{ApiError, ErrorBody};
-use crate::input::project_name;
 use crate::negotiate::Reply;
-use crate::openapi::{CustomerListParams, CustomerSearchParams, ProjectForm};
+use crate::openapi::{CustomerListParams, CustomerSearchParams};
 use crate::query::{CUSTOMER_PARAMS, PAGE_PARAMS, Params, SEARCH_PARAMS};
 
 pub(crate) fn register(cfg: &mut web::ServiceConfig) {
@@ -503,7 +503,7 @@ pub(crate) async fn create_project(
     body: Body,
 ) -> Result<Reply, ApiError> {
     let key = crate::input::customer_key(&id)?;
-    let name = project_name(&body.0)?;
+    let name = ProjectForm::read(&body.0)?.name;
     let project = state
         .services
         .customers
@@ -537,7 +537,7 @@ pub(crate) async fn update_project(
 ) -> Result<Reply, ApiError> {
     let key = crate::input::customer_key(&path.0)?;
     let pid = project_id(&path.1)?;
-    let name = project_name(&body.0)?;
+    let name = ProjectForm::read(&body.0)?.name;
     let project = state
         .services
         .customers

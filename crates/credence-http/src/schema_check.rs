@@ -1,0 +1,46 @@
+//! The test that ties a request's typed form to its OpenAPI schema: the reader must read every
+//! property the schema publishes, by that name.
+
+use serde_json::json;
+
+use crate::body::{BodyFields, RawField};
+use crate::wording::WireError;
+
+/// A reader under test, its result dropped.
+pub(crate) type Reader = fn(&BodyFields) -> Result<(), WireError>;
+
+/// For each `(schema, reader)`: a body holding every property of the schema, each with the
+/// text `sample(name)` gives, is accepted; and with any one property made a JSON object
+/// instead, it is refused as `invalid_param_type` naming that property. So no documented
+/// property goes unread, and none is read by another name.
+///
+/// # Panics
+/// When a reader does not read its schema's properties, or a schema has none.
+pub(crate) fn readers_read_every_property(
+    readers: &[(&str, Reader)],
+    sample: fn(&str) -> &'static str,
+) {
+    let doc = serde_json::to_value(crate::openapi::openapi()).unwrap_or_default();
+    for (schema, read) in readers {
+        let properties: Vec<String> = doc["components"]["schemas"][schema]["properties"]
+            .as_object()
+            .unwrap_or_else(|| panic!("{schema} has no properties"))
+            .keys()
+            .cloned()
+            .collect();
+        let body: Vec<(String, RawField)> = properties
+            .iter()
+            .map(|name| (name.clone(), RawField::Text(sample(name).to_owned())))
+            .collect();
+        assert_eq!(read(&BodyFields::new(body.clone())), Ok(()), "{schema}");
+        for (i, name) in properties.iter().enumerate() {
+            let mut broken = body.clone();
+            broken[i].1 = RawField::Json(json!({}));
+            let refused = read(&BodyFields::new(broken)).err();
+            assert!(
+                matches!(&refused, Some(WireError::InvalidType(n)) if n == name),
+                "{schema}.{name} is in the OpenAPI schema, but the reader does not read it: {refused:?}"
+            );
+        }
+    }
+}
