@@ -29,6 +29,10 @@ const ORPHAN_BATCH: u32 = 500;
 /// How often an idle dispatcher looks for due deliveries. A busy one goes on at once.
 const DISPATCH_POLL: Duration = Duration::from_millis(250);
 
+/// How long a dispatcher waits after the database failed it, so an outage is not a storm of
+/// warnings (the work is all in the database: nothing is lost meanwhile).
+const DISPATCH_BACKOFF: Duration = Duration::from_secs(5);
+
 /// The running background work and the switch that stops it.
 #[derive(Debug)]
 pub(crate) struct Background {
@@ -70,10 +74,12 @@ impl Background {
 async fn dispatch(dispatcher: WebhookDispatcher, mut stopped: watch::Receiver<bool>) {
     let batch = u64::from(dispatcher.settings().batch);
     loop {
+        let mut failed = false;
         let queued = match dispatcher.queue().await {
             Ok(queued) => queued.events,
             Err(error) => {
                 tracing::warn!(error = %error, "queueing webhook deliveries failed");
+                failed = true;
                 0
             }
         };
@@ -81,6 +87,7 @@ async fn dispatch(dispatcher: WebhookDispatcher, mut stopped: watch::Receiver<bo
             Ok(claimed) => claimed,
             Err(error) => {
                 tracing::warn!(error = %error, "claiming webhook deliveries failed");
+                failed = true;
                 Vec::new()
             }
         };
@@ -107,9 +114,10 @@ async fn dispatch(dispatcher: WebhookDispatcher, mut stopped: watch::Receiver<bo
         if stopping(&stopped) {
             return;
         }
-        if !busy {
+        if !busy || failed {
+            let pause = if failed { DISPATCH_BACKOFF } else { DISPATCH_POLL };
             tokio::select! {
-                () = tokio::time::sleep(DISPATCH_POLL) => {}
+                () = tokio::time::sleep(pause) => {}
                 _ = stopped.changed() => {}
             }
             if stopping(&stopped) || stopped.has_changed().is_err() {
