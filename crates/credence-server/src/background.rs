@@ -115,7 +115,11 @@ async fn dispatch(dispatcher: WebhookDispatcher, mut stopped: watch::Receiver<bo
             return;
         }
         if !busy || failed {
-            let pause = if failed { DISPATCH_BACKOFF } else { DISPATCH_POLL };
+            let pause = if failed {
+                DISPATCH_BACKOFF
+            } else {
+                DISPATCH_POLL
+            };
             tokio::select! {
                 () = tokio::time::sleep(pause) => {}
                 _ = stopped.changed() => {}

@@ -6,6 +6,7 @@
 mod background;
 pub mod config;
 pub mod demo;
+pub mod keys;
 pub mod resolver;
 pub mod secrets;
 mod shutdown;

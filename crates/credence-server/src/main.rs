@@ -6,7 +6,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use credence_domain::Role;
-use credence_server::{Application, Config, demo, startup, telemetry};
+use credence_domain::access::credentials::KeyId;
+use credence_server::{Application, Config, demo, keys, startup, telemetry};
 
 /// Credence: customer accounts and credit.
 #[derive(Debug, Parser)]
@@ -48,6 +49,15 @@ enum KeysCommand {
         /// A label for the user and the key.
         #[arg(long)]
         name: Option<String>,
+    },
+    /// List every key, revoked ones included: id, name, role, user, customer, created, last
+    /// used, revoked. Never the secret (Credence keeps only its hash).
+    List,
+    /// Revoke a key by its id (as `keys list` shows it); running servers refuse it within
+    /// `auth_cache_secs` (default 1 s).
+    Revoke {
+        /// The key's id.
+        id: i64,
     },
 }
 
@@ -110,6 +120,24 @@ fn main() -> ExitCode {
                 );
                 println!("{}", created.secret.expose());
                 Ok(())
+            }
+            Command::Keys {
+                command: KeysCommand::List,
+            } => {
+                let registry = keys::registry(&config).await?;
+                print!("{}", keys::table(&registry.every_key().await?));
+                Ok(())
+            }
+            Command::Keys {
+                command: KeysCommand::Revoke { id },
+            } => {
+                let registry = keys::registry(&config).await?;
+                if registry.revoke_any(KeyId(id), chrono::Utc::now()).await? {
+                    println!("key {id} revoked");
+                    Ok(())
+                } else {
+                    Err(anyhow::anyhow!("no live API key has the id {id}"))
+                }
             }
         }
     });

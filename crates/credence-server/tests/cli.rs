@@ -237,6 +237,80 @@ fn keys_create_prints_a_working_key_alone_on_the_last_line() {
     );
 }
 
+#[test]
+fn keys_are_listed_without_secrets_and_revoked_by_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("list.db").display());
+    let run = |args: &[&str]| {
+        credence()
+            .args(args)
+            .env("CREDENCE_DATABASE_URL", &url)
+            .output()
+            .unwrap()
+    };
+    let created = run(&["keys", "create", "--role", "admin", "--name", "ops"]);
+    assert!(created.status.success());
+    let secret = String::from_utf8(created.stdout).unwrap();
+    let secret = secret.lines().last().unwrap().to_owned();
+    assert!(
+        run(&["keys", "create", "--role", "admin", "--name", "billing"])
+            .status
+            .success()
+    );
+
+    let listed = run(&["keys", "list"]);
+    assert!(listed.status.success());
+    let table = String::from_utf8(listed.stdout).unwrap();
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), 3, "a header and two keys: {table}");
+    let header: Vec<&str> = lines[0]
+        .split("  ")
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect();
+    assert_eq!(
+        header,
+        [
+            "ID",
+            "NAME",
+            "ROLE",
+            "USER",
+            "CUSTOMER",
+            "CREATED",
+            "LAST USED",
+            "REVOKED"
+        ]
+    );
+    assert!(lines[1].starts_with("1 ") && lines[1].contains("ops") && lines[1].contains("admin"));
+    assert!(
+        lines[1].trim_end().ends_with('-'),
+        "not revoked: {}",
+        lines[1]
+    );
+    assert!(lines[2].starts_with("2 ") && lines[2].contains("billing"));
+    assert!(!table.contains("ck_"), "never a secret: {table}");
+    assert!(!table.contains(&secret[3..12]));
+
+    let revoked = run(&["keys", "revoke", "1"]);
+    assert!(revoked.status.success());
+    assert_eq!(
+        String::from_utf8(revoked.stdout).unwrap().trim(),
+        "key 1 revoked"
+    );
+    let table = String::from_utf8(run(&["keys", "list"]).stdout).unwrap();
+    let first = table.lines().nth(1).unwrap();
+    assert!(!first.trim_end().ends_with('-'), "revoked now: {first}");
+    assert!(table.lines().nth(2).unwrap().trim_end().ends_with('-'));
+
+    let again = run(&["keys", "revoke", "1"]);
+    assert!(!again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("no live API key has the id 1"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+}
+
 fn http_get_with_key(port: u16, path: &str, key: &str) -> Option<String> {
     http(
         port,

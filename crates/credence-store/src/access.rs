@@ -6,7 +6,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use credence_domain::access::credentials::{ApiKey, KeyHash, KeyId, NewApiKey};
 use credence_domain::customers::reference_data::User;
 use credence_domain::ids::UserId;
-use credence_domain::ports::{KeyStore, StoreError};
+use credence_domain::ports::{KeyRegistry, KeyStore, StoreError};
 use diesel::prelude::*;
 
 use crate::Store;
@@ -140,17 +140,58 @@ impl KeyStore for Store {
     ) -> Result<bool, StoreError> {
         Ok(self
             .database()
-            .write(move |conn| {
-                let revoked = diesel::update(
-                    api_keys::table
-                        .filter(api_keys::id.eq(key.0))
-                        .filter(api_keys::user_id.eq(user.get()))
-                        .filter(api_keys::revoked_at.is_null()),
-                )
-                .set(api_keys::revoked_at.eq(Some(to_db_time(now))))
-                .execute(conn)?;
-                Ok(revoked > 0)
+            .write(move |conn| revoke(conn, key, Some(user), now))
+            .await?)
+    }
+}
+
+/// Revokes a live key (of `user`, when given); whether there was one.
+fn revoke(
+    conn: &mut crate::database::AnyConnection,
+    key: KeyId,
+    user: Option<UserId>,
+    now: DateTime<Utc>,
+) -> Result<bool, Failure> {
+    let mut live = api_keys::table
+        .filter(api_keys::id.eq(key.0))
+        .filter(api_keys::revoked_at.is_null())
+        .into_boxed();
+    if let Some(user) = user {
+        live = live.filter(api_keys::user_id.eq(user.get()));
+    }
+    let ids: Vec<i64> = live.select(api_keys::id).load(conn)?;
+    let revoked = diesel::update(
+        api_keys::table
+            .filter(api_keys::id.eq_any(ids))
+            .filter(api_keys::revoked_at.is_null()),
+    )
+    .set(api_keys::revoked_at.eq(Some(to_db_time(now))))
+    .execute(conn)?;
+    Ok(revoked > 0)
+}
+
+#[async_trait]
+impl KeyRegistry for Store {
+    async fn every_key(&self) -> Result<Vec<(ApiKey, User)>, StoreError> {
+        Ok(self
+            .database()
+            .read(move |conn| {
+                let rows: Vec<(KeyRow, UserRow)> = api_keys::table
+                    .inner_join(users::table)
+                    .order((api_keys::created_at, api_keys::id))
+                    .select((KeyRow::as_select(), UserRow::as_select()))
+                    .load(conn)?;
+                rows.into_iter()
+                    .map(|(key, user)| Ok((key.into_domain(), user.into_domain()?)))
+                    .collect()
             })
+            .await?)
+    }
+
+    async fn revoke_any(&self, key: KeyId, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        Ok(self
+            .database()
+            .write(move |conn| revoke(conn, key, None, now))
             .await?)
     }
 }

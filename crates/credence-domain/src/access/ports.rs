@@ -57,6 +57,35 @@ pub trait KeyStore: Send + Sync {
     ) -> Result<bool, StoreError>;
 }
 
+/// Every key and its user, for the operator (`credence keys list`).
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait KeyRegistry: Send + Sync {
+    /// Every key, revoked ones included, with its user, oldest first.
+    ///
+    /// # Errors
+    /// [`StoreError`] only.
+    async fn every_key(
+        &self,
+    ) -> Result<
+        Vec<(
+            crate::access::credentials::ApiKey,
+            crate::customers::reference_data::User,
+        )>,
+        StoreError,
+    >;
+
+    /// Revokes a live key, whoever's it is; `false` when there is no such live key.
+    ///
+    /// # Errors
+    /// [`StoreError`] only.
+    async fn revoke_any(
+        &self,
+        key: crate::access::credentials::KeyId,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+}
+
 /// Randomness for new secrets, so tests can fix it.
 #[cfg_attr(feature = "mocks", mockall::automock)]
 pub trait SecretSource: Send + Sync {
