@@ -6,9 +6,11 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-/// Everything the service needs to start.
+/// Everything the service needs to start. A key it does not know is an error, not a silent
+/// default: `databse_url` in the file or `CREDENCE_DATABSE_URL` in the environment stops the
+/// server, naming the key.
 #[derive(Clone, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// `sqlite://credence.db` (the default) or `postgres://user@host/db`.
     pub database_url: Secret,
@@ -197,10 +199,28 @@ pub enum ConfigError {
     /// The file named by `--config` does not exist.
     #[error("configuration file {0} not found")]
     MissingFile(PathBuf),
+    /// A key of the file that is no setting.
+    #[error("unknown setting {key} in {file}")]
+    UnknownKey {
+        /// The key as written.
+        key: String,
+        /// The file.
+        file: String,
+    },
+    /// A `CREDENCE_*` environment variable that names no setting.
+    #[error("unknown setting {0} in the environment")]
+    UnknownVariable(String),
     /// The file or an environment variable does not parse.
     #[error("invalid configuration: {0}")]
     Invalid(#[from] config::ConfigError),
 }
+
+/// The prefix of the environment variables read as settings.
+const PREFIX: &str = "CREDENCE_";
+
+/// Variables with the prefix that are not settings, read by other parts: the test suite's
+/// PostgreSQL server.
+const NOT_SETTINGS: &[&str] = &["CREDENCE_TEST_POSTGRES_URL"];
 
 /// The file read when `--config` is not given (optional).
 pub const DEFAULT_FILE: &str = "credence.toml";
@@ -217,17 +237,39 @@ impl Config {
             Some(path) => config::File::from(path).required(true),
             None => config::File::with_name(DEFAULT_FILE).required(false),
         };
+        let file_name = file.map_or_else(|| DEFAULT_FILE.to_owned(), |p| p.display().to_string());
         let settings = config::Config::builder()
             .add_source(source.format(config::FileFormat::Toml))
-            .add_source(
-                config::Environment::with_prefix("CREDENCE")
-                    .prefix_separator("_")
-                    .separator("__")
-                    .try_parsing(true)
-                    .ignore_empty(true),
-            )
+            .add_source(Self::environment())
             .build()?;
-        Ok(settings.try_deserialize()?)
+        settings.try_deserialize().map_err(|error| {
+            let Some(key) = unknown_field(&error.to_string()) else {
+                return ConfigError::Invalid(error);
+            };
+            let variable = format!("{PREFIX}{}", key.to_uppercase());
+            if std::env::var_os(&variable).is_some() && !NOT_SETTINGS.contains(&variable.as_str()) {
+                ConfigError::UnknownVariable(variable)
+            } else {
+                ConfigError::UnknownKey {
+                    key,
+                    file: file_name,
+                }
+            }
+        })
+    }
+
+    /// Reads the configuration without the environment variables that are no settings
+    /// ([`NOT_SETTINGS`]), which would otherwise be unknown keys.
+    fn environment() -> config::Environment {
+        let variables = std::env::vars()
+            .filter(|(name, _)| name.starts_with(PREFIX) && !NOT_SETTINGS.contains(&name.as_str()))
+            .collect();
+        config::Environment::with_prefix("CREDENCE")
+            .prefix_separator("_")
+            .separator("__")
+            .try_parsing(true)
+            .ignore_empty(true)
+            .source(Some(variables))
     }
 
     /// The pool checkout time-out.
@@ -235,4 +277,10 @@ impl Config {
     pub fn pool_timeout(&self) -> Duration {
         Duration::from_millis(self.pool_timeout_ms)
     }
+}
+
+/// The key serde names in an "unknown field" error, if that is the error.
+fn unknown_field(message: &str) -> Option<String> {
+    let rest = message.split("unknown field `").nth(1)?;
+    rest.split('`').next().map(str::to_owned)
 }

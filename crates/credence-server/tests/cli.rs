@@ -77,17 +77,46 @@ fn configuration_errors_are_reported_not_panicked() {
     assert!(!bad_currency.status.success());
     assert!(String::from_utf8_lossy(&bad_currency.stderr).contains("XYZ"));
 
-    let unknown_key = credence()
+    let not_a_number = credence()
         .arg("migrate")
         .env("CREDENCE_POOL_SIZE", "many")
         .current_dir(dir.path())
         .output()
         .unwrap();
     assert_eq!(
-        unknown_key.status.code(),
+        not_a_number.status.code(),
         Some(2),
         "{}",
-        String::from_utf8_lossy(&unknown_key.stderr)
+        String::from_utf8_lossy(&not_a_number.stderr)
+    );
+
+    // A misspelt key stops the server, naming it, instead of falling back to a default.
+    let strict = tempfile::tempdir().unwrap();
+    std::fs::write(strict.path().join("credence.toml"), "databse_url = \"x\"\n").unwrap();
+    let typo = credence()
+        .arg("migrate")
+        .current_dir(strict.path())
+        .output()
+        .unwrap();
+    assert_eq!(typo.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&typo.stderr).trim(),
+        "credence: unknown setting databse_url in credence.toml"
+    );
+    assert!(
+        !strict.path().join("credence.db").exists(),
+        "nothing was opened"
+    );
+    let variable = credence()
+        .arg("migrate")
+        .env("CREDENCE_DATABSE_URL", "x")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(variable.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&variable.stderr).trim(),
+        "credence: unknown setting CREDENCE_DATABSE_URL in the environment"
     );
 }
 
