@@ -4,12 +4,12 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// Everything the service needs to start. A key it does not know is an error, not a silent
 /// default: `databse_url` in the file or `CREDENCE_DATABSE_URL` in the environment stops the
 /// server, naming the key.
-#[derive(Clone, Deserialize)]
+#[derive(Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// `sqlite://credence.db` (the default) or `postgres://user@host/db`.
@@ -83,7 +83,7 @@ pub struct Config {
 }
 
 /// How log lines are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
     /// One JSON object per line.
@@ -108,6 +108,13 @@ impl Secret {
     #[must_use]
     pub fn expose(&self) -> &str {
         &self.0
+    }
+}
+
+/// Written as `***`: a configuration is only ever written to show its defaults.
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str("***")
     }
 }
 
@@ -279,8 +286,104 @@ impl Config {
     }
 }
 
+/// Every setting with its default and its environment variable, for `credence serve --help`:
+/// written from [`Config::default`] itself, so the list is always whole and true.
+#[must_use]
+pub fn settings_help() -> String {
+    let defaults = Config::default();
+    let Ok(serde_json::Value::Object(values)) = serde_json::to_value(&defaults) else {
+        return String::new();
+    };
+    let shown = |key: &str, value: &serde_json::Value| match (key, value) {
+        // The one secret whose default is no secret.
+        ("database_url", _) => defaults.database_url.expose().to_owned(),
+        (_, serde_json::Value::Null) => "(none)".to_owned(),
+        (_, serde_json::Value::String(text)) => text.clone(),
+        (_, other) => other.to_string(),
+    };
+    let rows: Vec<(String, String, String)> = values
+        .iter()
+        .map(|(key, value)| {
+            (
+                key.clone(),
+                shown(key, value),
+                format!("{PREFIX}{}", key.to_uppercase()),
+            )
+        })
+        .collect();
+    let width = |pick: fn(&(String, String, String)) -> &String| {
+        rows.iter().map(|r| pick(r).len()).max().unwrap_or(0)
+    };
+    let (key_width, default_width) = (width(|r| &r.0), width(|r| &r.1));
+    let mut help = String::from(
+        "Settings (in credence.toml, or as environment variables, which win; an unknown one \
+         stops Credence):\n",
+    );
+    for (key, default, variable) in rows {
+        help.push_str(&format!(
+            "  {key:<key_width$}  {default:<default_width$}  {variable}\n"
+        ));
+    }
+    help
+}
+
 /// The key serde names in an "unknown field" error, if that is the error.
 fn unknown_field(message: &str) -> Option<String> {
     let rest = message.split("unknown field `").nth(1)?;
     rest.split('`').next().map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_help_lists_every_setting_with_its_default_and_variable() {
+        let help = settings_help();
+        // The settings a file may hold, as serde names them when refusing another one.
+        let refusal = toml_refusal();
+        let expected: Vec<&str> = refusal
+            .split("expected one of ")
+            .nth(1)
+            .unwrap_or_default()
+            .split(", ")
+            .map(|name| name.trim().trim_matches('`'))
+            .collect();
+        assert!(expected.len() > 20, "{refusal}");
+        for key in &expected {
+            let line = help
+                .lines()
+                .find(|line| line.split_whitespace().next() == Some(key))
+                .unwrap_or_else(|| panic!("{key} is not in the help:\n{help}"));
+            assert!(
+                line.ends_with(&format!("CREDENCE_{}", key.to_uppercase())),
+                "{line}"
+            );
+        }
+        assert_eq!(help.lines().count(), expected.len() + 1, "{help}");
+        assert!(help.contains("sqlite://credence.db"), "{help}");
+        assert!(help.contains("webhook_timeout_secs"), "{help}");
+    }
+
+    fn toml_refusal() -> String {
+        let dir = std::env::temp_dir().join(format!("credence-help-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap_or_default();
+        let file = dir.join("unknown.toml");
+        std::fs::write(&file, "no_such_setting = 1\n").unwrap_or_default();
+        let refusal = match Config::load(Some(&file)) {
+            Err(ConfigError::UnknownKey { .. }) => {
+                let settings = config::Config::builder()
+                    .add_source(config::File::from(file.as_path()))
+                    .build()
+                    .map(|c| c.try_deserialize::<Config>());
+                match settings {
+                    Ok(Err(error)) => error.to_string(),
+                    other => format!("{:?}", other.map(|_| ())),
+                }
+            }
+            other => format!("{:?}", other.map(|_| ())),
+        };
+        let _ = std::fs::remove_dir_all(&dir);
+        refusal
+    }
 }

@@ -11,7 +11,16 @@ use credence_server::{Application, Config, demo, keys, startup, telemetry};
 
 /// Credence: customer accounts and credit.
 #[derive(Debug, Parser)]
-#[command(name = "credence", version, about)]
+#[command(
+    name = "credence",
+    version,
+    about = "Credence: customer accounts, their credit and the catalog they order from, as a web service",
+    long_about = "Credence keeps B2B customers, one credit account per customer (balance, credit \
+                  limit, reservations, an append-only ledger) and the product catalog, and never \
+                  admits an order a customer cannot pay for. `credence serve` runs the API; \
+                  settings come from credence.toml and CREDENCE_* variables (`credence serve \
+                  --help` lists them)."
+)]
 struct Cli {
     /// Configuration file (default: credence.toml in the working directory, if present).
     #[arg(long, global = true, value_name = "FILE")]
@@ -23,6 +32,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Apply the migrations, then serve the API until SIGINT/SIGTERM.
+    #[command(after_help = credence_server::config::settings_help())]
     Serve,
     /// Apply the migrations and exit.
     Migrate,
@@ -144,7 +154,7 @@ fn main() -> ExitCode {
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            tracing::error!(error = format!("{error:#}"), "credence failed");
+            // One line, once: the log's own copy would say the same again.
             eprintln!("credence: {error:#}");
             ExitCode::FAILURE
         }

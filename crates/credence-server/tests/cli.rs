@@ -118,6 +118,21 @@ fn configuration_errors_are_reported_not_panicked() {
         String::from_utf8_lossy(&variable.stderr).trim(),
         "credence: unknown setting CREDENCE_DATABSE_URL in the environment"
     );
+
+    // A database that cannot be opened is named, in one line, once.
+    let empty = tempfile::tempdir().unwrap();
+    let unopenable = credence()
+        .arg("migrate")
+        .env("CREDENCE_DATABASE_URL", "sqlite:///nonexistent/dir/x.db")
+        .current_dir(empty.path())
+        .output()
+        .unwrap();
+    assert!(!unopenable.status.success());
+    let stderr = String::from_utf8_lossy(&unopenable.stderr);
+    assert_eq!(
+        stderr.trim(),
+        "credence: cannot open the SQLite database /nonexistent/dir/x.db: unable to open database file"
+    );
 }
 
 #[test]

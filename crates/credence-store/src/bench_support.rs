@@ -284,6 +284,7 @@ pub fn postgres_database(admin_url: &str, name: &str, fresh: bool) -> Result<Str
     crate::database::init_tls();
     let mut admin = PgConnection::establish(admin_url).map_err(|e| SetupError::Connect {
         backend: "PostgreSQL",
+        target: String::new(),
         message: e.to_string(),
     })?;
     if fresh {

@@ -126,10 +126,12 @@ pub enum SetupError {
     #[error("unsupported database URL ({0}): use sqlite://PATH, a file path, or postgres://...")]
     InvalidUrl(String),
     /// The first connection failed; the message carries the driver's own words.
-    #[error("cannot connect to the {backend} database: {message}")]
+    #[error("cannot open the {backend} database{target}: {message}")]
     Connect {
         /// `SQLite` or `PostgreSQL`.
         backend: &'static str,
+        /// A space and the SQLite file's path; empty for PostgreSQL.
+        target: String,
         /// The driver's error.
         message: String,
     },

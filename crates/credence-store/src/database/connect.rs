@@ -135,6 +135,12 @@ pub(crate) fn build_pool(
     customizer: Option<SqlitePragmas>,
 ) -> Result<ConnPool, SetupError> {
     let backend = manager.backend.name();
+    // A SQLite file is named (the operator's path); a PostgreSQL URL may hold a password, and
+    // libpq's message already names the host.
+    let target = match manager.backend {
+        Backend::Sqlite => format!(" {}", manager.target),
+        Backend::Postgres => String::new(),
+    };
     // No `test_on_check_out`: a `SELECT 1` before every use was a second round trip on every
     // PostgreSQL request. Dead connections are found instead by the calls that lose them and
     // by a test after quiet periods (see `gated_pool`), and dropped.
@@ -149,6 +155,7 @@ pub(crate) fn build_pool(
     // start on a busy machine would read as "timed out waiting for connection".)
     let mut first = manager.connect().map_err(|error| SetupError::Connect {
         backend,
+        target: target.clone(),
         message: error.to_string(),
     })?;
     if let Some(customizer) = &customizer {
@@ -156,6 +163,7 @@ pub(crate) fn build_pool(
             .on_acquire(&mut first)
             .map_err(|error| SetupError::Connect {
                 backend,
+                target: target.clone(),
                 message: error.to_string(),
             })?;
     }
