@@ -14,7 +14,9 @@ use actix_web::HttpMessage as _;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
-use tracing_actix_web::{RequestId, RootSpanBuilder};
+use tracing_actix_web::RootSpanBuilder;
+
+use crate::request_id::RequestId;
 
 /// The span each request runs in: its request id, for every line logged while it is served.
 #[derive(Debug, Clone, Copy)]
@@ -22,9 +24,9 @@ pub struct RequestSpan;
 
 impl RootSpanBuilder for RequestSpan {
     fn on_request_start(request: &ServiceRequest) -> tracing::Span {
-        let id = request.extensions().get::<RequestId>().copied();
+        let id = request.extensions().get::<RequestId>().cloned();
         match id {
-            Some(id) => tracing::info_span!("request", request_id = %id),
+            Some(RequestId(id)) => tracing::info_span!("request", request_id = %id),
             None => tracing::info_span!("request"),
         }
     }

@@ -25,6 +25,7 @@ use std::future::Future;
 
 use actix_web::HttpRequest;
 use actix_web::http::StatusCode;
+use actix_web::http::header::{HeaderName, HeaderValue};
 use chrono::TimeDelta;
 use credence_domain::ports::IdempotencyStore;
 use serde_json::Value;
@@ -84,7 +85,10 @@ where
             let status = StatusCode::from_u16(status).map_err(|e| ApiError::server_error(&e))?;
             let value: Value =
                 serde_json::from_str(&body).map_err(|e| ApiError::server_error(&e))?;
-            return Ok(Reply::replayed(status, root, value));
+            return Ok(Reply::replayed(status, root, value).with_header(
+                HeaderName::from_static("idempotent-replayed"),
+                HeaderValue::from_static("true"),
+            ));
         }
         credence_domain::ports::IdempotencyStart::InFlight => {
             return Err(ApiError::idempotency_key_in_use());

@@ -31,10 +31,12 @@ mod authn;
 mod body;
 mod caller;
 mod concurrency;
+mod cors;
 mod deadline;
 mod dto;
 mod error;
 mod gate;
+mod head;
 mod health;
 mod idempotency;
 mod input;
@@ -42,6 +44,7 @@ mod lifecycle;
 mod negotiate;
 mod openapi;
 mod query;
+mod request_id;
 mod routes;
 #[cfg(test)]
 mod schema_check;
@@ -64,11 +67,14 @@ use credence_domain::services::{
 
 pub use access_log::{RequestSpan, access_log};
 pub use caller::Caller;
+pub use cors::cors;
 pub use error::{ApiError, ErrorBody};
 pub use events::EventJson;
 pub use gate::Gate;
+pub use head::head_as_get;
 pub use lifecycle::Lifecycle;
 pub use openapi::openapi;
+pub use request_id::{REQUEST_ID, RequestId, request_id};
 
 /// The domain services the handlers call, cloned into every worker.
 #[derive(Clone)]

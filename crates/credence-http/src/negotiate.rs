@@ -73,6 +73,8 @@ pub(crate) struct Reply {
     value: Value,
     /// A separate XML view (attributes, another shape), when JSON and XML differ.
     xml: Option<Value>,
+    /// Headers besides the content's: `Location`, `Idempotent-Replayed`.
+    headers: Vec<(header::HeaderName, HeaderValue)>,
 }
 
 impl Reply {
@@ -97,6 +99,7 @@ impl Reply {
             item: None,
             value,
             xml: None,
+            headers: Vec::new(),
         }
     }
 
@@ -113,6 +116,7 @@ impl Reply {
             item: None,
             value: json,
             xml: Some(xml),
+            headers: Vec::new(),
         }
     }
 
@@ -137,6 +141,37 @@ impl Reply {
             Some(xml) => Self::per_format(status, root, value, xml),
             None => Self::from_value(status, root, value),
         }
+    }
+
+    /// A `201` answer with `Location: <path>`: where the resource it created lives. Other
+    /// answers (a `200` replace through the same route) are left as they are.
+    #[must_use]
+    pub(crate) fn located(self, path: &str) -> Self {
+        if self.status != StatusCode::CREATED {
+            return self;
+        }
+        match HeaderValue::from_str(path) {
+            Ok(value) => self.with_header(header::LOCATION, value),
+            Err(_) => self,
+        }
+    }
+
+    /// As [`Self::located`], at `<collection>/<the answer's id>`.
+    #[must_use]
+    pub(crate) fn located_in(self, collection: &str) -> Self {
+        let id = match self.value.get("id") {
+            Some(Value::Number(n)) => n.to_string(),
+            Some(Value::String(text)) => text.clone(),
+            _ => return self,
+        };
+        self.located(&format!("{collection}/{id}"))
+    }
+
+    /// The same answer with one more header.
+    #[must_use]
+    pub(crate) fn with_header(mut self, name: header::HeaderName, value: HeaderValue) -> Self {
+        self.headers.push((name, value));
+        self
     }
 
     /// The status.
@@ -178,7 +213,11 @@ impl Responder for Reply {
             (Some(xml), Format::Xml) => xml,
             _ => &self.value,
         };
-        render_value(self.status, self.root, self.item, value, format)
+        let mut response = render_value(self.status, self.root, self.item, value, format);
+        for (name, value) in self.headers {
+            response.headers_mut().insert(name, value);
+        }
+        response
     }
 }
 

@@ -80,6 +80,9 @@ pub struct Config {
     pub webhook_max_attempts: u32,
     /// An endpoint whose last this-many events all failed for good is disabled (0: never).
     pub webhook_disable_after: u32,
+    /// Origins that browsers may call the API from (`https://app.example.com`); empty, the
+    /// default, turns CORS off. As a variable, comma-separated.
+    pub cors_origins: Vec<String>,
 }
 
 /// How log lines are written.
@@ -161,6 +164,7 @@ impl std::fmt::Debug for Config {
             .field("webhook_retry_base_secs", &self.webhook_retry_base_secs)
             .field("webhook_max_attempts", &self.webhook_max_attempts)
             .field("webhook_disable_after", &self.webhook_disable_after)
+            .field("cors_origins", &self.cors_origins)
             .finish()
     }
 }
@@ -196,6 +200,7 @@ impl Default for Config {
             webhook_retry_base_secs: 10,
             webhook_max_attempts: 12,
             webhook_disable_after: 50,
+            cors_origins: Vec::new(),
         }
     }
 }
@@ -276,6 +281,8 @@ impl Config {
             .separator("__")
             .try_parsing(true)
             .ignore_empty(true)
+            .list_separator(",")
+            .with_list_parse_key("cors_origins")
             .source(Some(variables))
     }
 

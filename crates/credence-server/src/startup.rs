@@ -237,10 +237,21 @@ impl Application {
             lifecycle: lifecycle.clone(),
             gate: credence_http::Gate::default(),
         };
+        let origins = config.cors_origins.clone();
+        // Outermost last: every answer carries its request id; a HEAD is routed as a GET;
+        // bodies are compressed when the client asks; CORS (when origins are configured)
+        // answers preflights before authentication; then the log span and the access line.
         let mut server = HttpServer::new(move || {
             App::new()
                 .wrap(actix_web::middleware::from_fn(credence_http::access_log))
                 .wrap(tracing_actix_web::TracingLogger::<credence_http::RequestSpan>::new())
+                .wrap(actix_web::middleware::Condition::new(
+                    !origins.is_empty(),
+                    credence_http::cors(&origins),
+                ))
+                .wrap(actix_web::middleware::Compress::default())
+                .wrap(actix_web::middleware::from_fn(credence_http::head_as_get))
+                .wrap(actix_web::middleware::from_fn(credence_http::request_id))
                 .configure(credence_http::configure(services.clone(), http.clone()))
         })
         // Shutdown is ours (see `run_until_stopped`): readiness must turn 503 before the

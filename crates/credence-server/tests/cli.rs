@@ -155,6 +155,10 @@ fn serve_reads_toml_and_env_and_answers_health_checks() {
         .env("CREDENCE_BIND", format!("127.0.0.1:{port}"))
         .env("CREDENCE_WORKERS", "1")
         .env("CREDENCE_ADMIN_KEY", ADMIN_KEY)
+        .env(
+            "CREDENCE_CORS_ORIGINS",
+            "https://a.example,https://b.example",
+        )
         .current_dir(dir.path())
         .stderr(Stdio::piped())
         .spawn()
@@ -189,10 +193,23 @@ fn serve_reads_toml_and_env_and_answers_health_checks() {
         .unwrap_or_default()
         .to_owned();
     let listed = http_get_with_key(port, "/api/v1.0/users/1/keys", &secret).unwrap_or_default();
+    // A list in a variable: each origin of CREDENCE_CORS_ORIGINS is allowed.
+    let preflight = http(
+        port,
+        "OPTIONS /api/v1.0/customers HTTP/1.1\r\nHost: localhost\r\nOrigin: https://b.example\r\n\
+         Access-Control-Request-Method: GET\r\nConnection: close\r\n\r\n",
+    )
+    .unwrap_or_default();
     child.kill().unwrap();
     child.wait().unwrap();
     let line = line.expect("a 'credence is listening' log line");
     assert!(anonymous.starts_with("HTTP/1.1 401"), "{anonymous}");
+    assert!(
+        preflight
+            .to_ascii_lowercase()
+            .contains("access-control-allow-origin: https://b.example"),
+        "{preflight}"
+    );
     assert!(
         key.starts_with("HTTP/1.1 201") && secret.starts_with("ck_"),
         "{key}"

@@ -100,7 +100,8 @@ pub(crate) async fn create_key(
         key: KeyDto::from(&created.key),
         secret: created.secret.expose().to_owned(),
     };
-    Reply::new(StatusCode::CREATED, "key", &dto)
+    Ok(Reply::new(StatusCode::CREATED, "key", &dto)?
+        .located_in(&format!("/api/v1.0/users/{}/keys", user.get())))
 }
 
 /// Revokes one of a user's keys: it authenticates no one from now on.

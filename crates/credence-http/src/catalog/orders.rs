@@ -222,7 +222,10 @@ async fn save_template(
     } else {
         StatusCode::OK
     };
-    template_reply(status, Some(&template))
+    Ok(template_reply(status, Some(&template))?.located(&format!(
+        "/api/marketplace/v2/customer/task_templates/{}",
+        code.trim()
+    )))
 }
 
 /// Shows one of the caller's task templates.
@@ -335,7 +338,8 @@ pub(crate) async fn submit_task(
                 .orders
                 .submit(&caller.principal, order)
                 .await?;
-            task_reply(StatusCode::CREATED, &task)
+            Ok(task_reply(StatusCode::CREATED, &task)?
+                .located(&format!("/api/marketplace/v2/customer/tasks/{}", task.id.0)))
         },
     )
     .await

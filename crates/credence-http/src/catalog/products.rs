@@ -119,7 +119,10 @@ async fn save(
     } else {
         StatusCode::OK
     };
-    Reply::new(status, "product", &BackOfficeProductDto::from(&product))
+    Ok(
+        Reply::new(status, "product", &BackOfficeProductDto::from(&product))?
+            .located(&format!("/api/v1.0/products/{}", code.trim())),
+    )
 }
 
 /// Creates (`201`) or replaces (`200`) the product the URI names.

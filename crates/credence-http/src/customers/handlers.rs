@@ -60,13 +60,16 @@ pub(crate) fn register(cfg: &mut web::ServiceConfig) {
     );
 }
 
+/// Where customers live.
+const CUSTOMERS: &str = "/api/v1.0/customers";
+
 fn customer_reply(
     state: &AppState,
     status: StatusCode,
     customer: &Customer,
 ) -> Result<Reply, ApiError> {
     let dto = CustomerDto::new(customer, &state.services.customers.settings().organization);
-    Reply::new(status, "customer", &dto)
+    Ok(Reply::new(status, "customer", &dto)?.located_in(CUSTOMERS))
 }
 
 fn created_or_ok(created: bool) -> StatusCode {
@@ -509,7 +512,8 @@ pub(crate) async fn create_project(
         .customers
         .add_project(&caller.principal, &key, &name)
         .await?;
-    project_reply(StatusCode::CREATED, &project)
+    Ok(project_reply(StatusCode::CREATED, &project)?
+        .located_in(&format!("{CUSTOMERS}/{}/projects", id.trim())))
 }
 
 /// Renames a project; it keeps its id and its place in the list.

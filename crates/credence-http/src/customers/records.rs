@@ -55,7 +55,8 @@ async fn create<R: RecordResource>(
     let row = R::service(&state.services)
         .create(&caller.principal, draft)
         .await?;
-    Reply::new(StatusCode::CREATED, R::ITEM, &row.to_dto())
+    Ok(Reply::new(StatusCode::CREATED, R::ITEM, &row.to_dto())?
+        .located_in(&format!("{BASE}/{}", R::COLLECTION)))
 }
 
 async fn update<R: RecordResource>(

@@ -89,11 +89,12 @@ pub(crate) async fn create_endpoint(
         .webhooks
         .create(&caller.principal, input)
         .await?;
-    Reply::new(
+    Ok(Reply::new(
         StatusCode::CREATED,
         "webhookEndpoint",
         &with_secret(&created),
-    )
+    )?
+    .located_in(COLLECTION))
 }
 
 /// Lists the caller's endpoints (every endpoint for an admin), oldest first, without secrets.
