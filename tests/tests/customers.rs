@@ -213,7 +213,20 @@ async fn create_validation_errors_use_seed_texts(app: TestApp) {
         body[field] = value.clone();
         let error = expect_json(create(body).await, 400).await;
         assert_eq!(error["error"], "invalid_param", "{field}={value}: {error}");
+        // Every description names its field: an unknown country says which one.
+        let description = error["error_description"].as_str().unwrap_or_default();
+        assert!(description.contains(field), "{field}={value}: {error}");
     }
+    let error = expect_json(
+        create(json!({"reference": "r1", "name": "Acme", "country": "Atlantis"})).await,
+        400,
+    )
+    .await;
+    let description = error["error_description"].as_str().unwrap_or_default();
+    assert!(
+        description.starts_with("country") && !description.contains("billingCountry"),
+        "{error}"
+    );
     let error = expect_json(
         create(json!({"reference": "r1", "name": "Acme", "isActive": "maybe"})).await,
         400,

@@ -336,12 +336,12 @@ async fn bad_input_is_refused_with_its_reason(app: TestApp) {
         (
             json!({"url": PUBLIC_URL, "types": ["customer.exploded"]}),
             "invalid_param",
-            "customer.exploded is not an event type".to_owned(),
+            "types: customer.exploded is not an event type".to_owned(),
         ),
         (
             json!({"url": PUBLIC_URL, "types": ["reserv.*"]}),
             "invalid_param",
-            "reserv.* is not an event type".to_owned(),
+            "types: reserv.* is not an event type".to_owned(),
         ),
         (
             json!({"url": PUBLIC_URL, "types": []}),
@@ -399,7 +399,7 @@ async fn bad_input_is_refused_with_its_reason(app: TestApp) {
             .await,
         400,
         "invalid_param",
-        "task.exploded is not an event type",
+        "types: task.exploded is not an event type",
     )
     .await;
     expect_error(

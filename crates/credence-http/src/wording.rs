@@ -148,8 +148,9 @@ pub(crate) enum WireError {
     /// `400 missing_param`.
     #[error("{0} parameter is missing")]
     Missing(&'static str),
-    /// `400 invalid_param`.
-    #[error("{message}")]
+    /// `400 invalid_param`: the message, which names the field (prefixed with it when the
+    /// words alone do not).
+    #[error("{}", named(field, message))]
     Invalid {
         /// The wire name of the field.
         field: &'static str,
@@ -162,6 +163,19 @@ pub(crate) enum WireError {
     /// A domain error that names no field: its own text and status.
     #[error(transparent)]
     Domain(InputError),
+}
+
+/// Texts the customer API documents word for word, which clients may match: kept as they are.
+const DOCUMENTED: &[&str] = &["Improper Customer Name"];
+
+/// `message`, prefixed with `field` unless it names it already: every `invalid_param` says
+/// which field it is about (an unknown country in `billingCountry` or in `country`).
+fn named(field: &str, message: &str) -> String {
+    if field.is_empty() || message.contains(field) || DOCUMENTED.contains(&message) {
+        message.to_owned()
+    } else {
+        format!("{field}: {message}")
+    }
 }
 
 impl WireError {
@@ -425,6 +439,23 @@ fn query(rule: QueryRule) -> WireError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_invalid_param_names_its_field() {
+        assert_eq!(
+            WireError::invalid("billingCountry", "The country X is unknown.").to_string(),
+            "billingCountry: The country X is unknown."
+        );
+        assert_eq!(
+            WireError::invalid("url", "url must not contain credentials").to_string(),
+            "url must not contain credentials"
+        );
+        assert_eq!(
+            WireError::invalid("name", "Improper Customer Name").to_string(),
+            "Improper Customer Name",
+            "a documented text stays word for word"
+        );
+    }
     use credence_domain::credit::Money;
     use credence_domain::values::CurrencyCode;
 

@@ -289,6 +289,13 @@ fn invalid<E: std::fmt::Display>(field: &'static str) -> impl FnOnce(E) -> WireE
     move |e| WireError::invalid(field, e.to_string())
 }
 
+/// An `invalid_param` for `field` whose words start with the field's name: for values whose
+/// own words name something else by the same word (`The country Atlantis...` for `country`
+/// and `billingCountry` alike).
+fn field_first<E: std::fmt::Display>(field: &'static str) -> impl FnOnce(E) -> WireError {
+    move |e| WireError::invalid(field, format!("{field}: {e}"))
+}
+
 /// An `invalid_param` for `field`, in the words `word` gives the value's error.
 fn worded<E>(field: &'static str, word: fn(&E) -> String) -> impl FnOnce(E) -> WireError {
     move |e| WireError::invalid(field, word(&e))
@@ -400,7 +407,7 @@ impl CustomerForm {
             is_same_address: boolean("isSameAddress", self.is_same_address)?,
             billing: AddressChanges {
                 country: parsed(self.billing_country, |v| {
-                    CountryCode::parse(v).map_err(invalid("billingCountry"))
+                    CountryCode::parse(v).map_err(field_first("billingCountry"))
                 })?,
                 city: short("billingCity", self.billing_city)?,
                 postal_code: short("billingPostalCode", self.billing_postal_code)?,
@@ -410,7 +417,7 @@ impl CustomerForm {
             },
             shipping: AddressChanges {
                 country: parsed(self.country, |v| {
-                    CountryCode::parse(v).map_err(invalid("country"))
+                    CountryCode::parse(v).map_err(field_first("country"))
                 })?,
                 city: short("city", self.city)?,
                 postal_code: short("postalCode", self.postal_code)?,
