@@ -297,12 +297,30 @@ pub(crate) struct CustomerSearchParams {
 #[derive(OpenApi)]
 #[openapi(
     info(
-        title = "Credence back-office API",
+        title = "Credence API",
         version = "1.0",
-        description = "Customers, their logos and documents, and their reference data, \
-                       their credit accounts, the product catalog and task state changes, and the marketplace \
-                       (own account, products, task templates, tasks). \
+        description = "Customers (with their logos, documents and reference data) and their credit \
+                       accounts, the events every change writes and the webhooks they are delivered to, \
+                       the product catalog, and the clickworker-compatible marketplace (own account, \
+                       products, task templates, tasks). \
                        Every answer is JSON, or XML when `Accept` prefers `application/xml` or `text/xml`."
+    ),
+    tags(
+        (name = "customers", description = "Customers: master data, hierarchy, search, projects, logos"),
+        (name = "accounts", description = "Credit accounts: balance, credit limit, ledger, reservations, alerts"),
+        (name = "documents", description = "Documents attached to customers"),
+        (name = "events", description = "What happened, in order: the feed, and redelivery to a webhook"),
+        (name = "webhooks", description = "Webhook endpoints and their delivery log"),
+        (name = "products", description = "The product catalog and task state changes (back office)"),
+        (name = "marketplace", description = "The clickworker-compatible marketplace: own account, products, task templates, tasks"),
+        (name = "customerCategories", description = "Reference data"),
+        (name = "customerSegmentations", description = "Reference data"),
+        (name = "paymentTypes", description = "Reference data"),
+        (name = "regions", description = "Reference data"),
+        (name = "currencies", description = "Reference data: currencies and exchange rates"),
+        (name = "users", description = "Users of the back office"),
+        (name = "keys", description = "API keys of users"),
+        (name = "health", description = "Liveness and readiness probes"),
     ),
     paths(
         customers::handlers::list_customers,
