@@ -1,7 +1,8 @@
 //! HTTP conventions over real HTTP, on both backends: every answer carries its request id (the
 //! client's when usable); `HEAD` works where `GET` does; bodies are compressed on request; a
 //! `201` says where the new resource lives; a replayed idempotent answer says so; CORS is off
-//! unless origins are configured, and then allows those only.
+//! unless origins are configured, and then allows those only; `/metrics` counts what operators
+//! watch, open unless a key is configured.
 #![allow(
     clippy::expect_used,
     clippy::unwrap_used,
@@ -23,6 +24,7 @@ on_both_backends!(
     a_201_says_where_the_resource_lives,
     a_replayed_answer_says_so,
     cors_is_off_unless_configured,
+    metrics_count_requests_admissions_and_connections,
 );
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -235,4 +237,93 @@ async fn cors_is_off_unless_configured(app: TestApp) {
         .unwrap()
         .to_ascii_lowercase();
     assert!(exposed.contains("x-request-id"), "{exposed}");
+}
+
+/// The value of the sample `name{labels}` in a Prometheus text, if present.
+fn sample(text: &str, name_and_labels: &str) -> Option<f64> {
+    text.lines()
+        .find(|line| line.starts_with(name_and_labels))
+        .and_then(|line| line.rsplit(' ').next())
+        .and_then(|value| value.parse().ok())
+}
+
+async fn metrics_count_requests_admissions_and_connections(app: TestApp) {
+    let customer = app
+        .create_customer(&json!({"reference": "MET-1", "name": "Metered", "creditLimit": 10}))
+        .await;
+    let account = format!("/api/v1.0/customers/{}/account", customer["id"]);
+    expect_json(
+        app.post_json(&format!("{account}/reservations"), &json!({"amount": 5}))
+            .await,
+        201,
+    )
+    .await;
+    let refused = app
+        .post_json(&format!("{account}/reservations"), &json!({"amount": 500}))
+        .await;
+    assert_eq!(refused.status(), 422);
+    expect_json(app.get(&account).await, 200).await;
+
+    let scraped = app.anonymous(Method::GET, "/metrics").send().await.unwrap();
+    assert_eq!(scraped.status(), 200);
+    assert!(
+        header(scraped.headers(), "content-type")
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let text = scraped.text().await.unwrap();
+    // Routes are templates, never raw paths.
+    let account_reads = sample(
+        &text,
+        "http_requests_total{method=\"GET\",route=\"/api/v1.0/customers/{id}/account\",status=\"200\"}",
+    );
+    assert_eq!(account_reads, Some(1.0), "{text}");
+    assert!(
+        !text.contains(&format!("/customers/{}/", customer["id"])),
+        "{text}"
+    );
+    assert!(
+        text.contains("http_request_duration_seconds_bucket{method=\"POST\",route=\"/api/v1.0/customers/{id}/account/reservations\""),
+        "{text}"
+    );
+    assert_eq!(
+        sample(&text, "credence_admissions_total{outcome=\"admitted\"}"),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample(&text, "credence_admissions_total{outcome=\"refused\"}"),
+        Some(1.0),
+        "{text}"
+    );
+    assert!(
+        text.contains("credence_db_pool_connections{pool="),
+        "{text}"
+    );
+    assert!(text.contains("credence_webhook_backlog"), "{text}");
+    assert!(
+        text.contains("credence_reservations_expired_total"),
+        "{text}"
+    );
+
+    // With a key configured, the scrape needs it.
+    let db = Arc::new(TestDb::sqlite());
+    let keyed = TestApp::spawn_configured(db, |config| {
+        config.metrics_key = Some(credence_server::config::Secret::new(
+            "scrape-key-0123456789",
+        ));
+    })
+    .await;
+    let refused = keyed
+        .anonymous(Method::GET, "/metrics")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+    let allowed = keyed
+        .with_key("scrape-key-0123456789", Method::GET, "/metrics")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(allowed.status(), 200);
 }

@@ -1,6 +1,7 @@
-//! One log line per request: method, route template (never the raw path, which may carry
-//! references), status, duration and the calling user, inside the request's span so the line
-//! carries its `request_id`. Keys never reach it: the caller is logged by user id.
+//! One log line per request, and its count and duration in the metrics: method, route
+//! template (never the raw path, which may carry references), status, duration and the
+//! calling user, inside the request's span so the line carries its `request_id`. Keys never
+//! reach it: the caller is logged by user id.
 //!
 //! The request's span ([`RequestSpan`]) holds the request id and nothing else: every line
 //! logged during the request repeats the span's fields, and the default span's dozen of them
@@ -64,10 +65,17 @@ pub async fn access_log(
                 .get::<Caller>()
                 .and_then(|caller| caller.principal.user_id())
                 .map(|id| id.get());
+            let status = response.status().as_u16();
+            if let Some(state) = request.app_data::<actix_web::web::Data<crate::AppState>>() {
+                state
+                    .config
+                    .metrics
+                    .request(method.as_str(), &route, status, elapsed_ms / 1000.0);
+            }
             tracing::info!(
                 method = %method,
                 route = %route,
-                status = response.status().as_u16(),
+                status,
                 duration_ms = elapsed_ms,
                 user_id = user,
                 "request"

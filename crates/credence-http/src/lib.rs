@@ -41,6 +41,7 @@ mod health;
 mod idempotency;
 mod input;
 mod lifecycle;
+mod metrics;
 mod negotiate;
 mod openapi;
 mod query;
@@ -73,6 +74,7 @@ pub use events::EventJson;
 pub use gate::Gate;
 pub use head::head_as_get;
 pub use lifecycle::Lifecycle;
+pub use metrics::{Metrics, PoolStates};
 pub use openapi::openapi;
 pub use request_id::{REQUEST_ID, RequestId, request_id};
 
@@ -144,6 +146,10 @@ pub struct HttpConfig {
     /// of this config (made from the numbers above on first use): clone the config for each
     /// worker, never build one per worker, or each would get its own limits.
     pub gate: Gate,
+    /// The process's metrics (shared by every clone).
+    pub metrics: Metrics,
+    /// When set, `GET /metrics` needs this bearer token.
+    pub metrics_key: Option<String>,
 }
 
 impl Default for HttpConfig {
@@ -157,6 +163,8 @@ impl Default for HttpConfig {
             auth_failures_per_minute: 60,
             lifecycle: Lifecycle::default(),
             gate: Gate::default(),
+            metrics: Metrics::default(),
+            metrics_key: None,
         }
     }
 }

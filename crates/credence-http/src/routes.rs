@@ -16,8 +16,8 @@
 //! 5. characters a path may not carry ([`crate::strict`]): `400` naming the segment;
 //! 6. the handler, whose body extractor checks the caller's role before reading the body.
 //!
-//! Health probes, the OpenAPI document and the Swagger UI sit outside that chain: they are
-//! never shed, rate limited or authenticated.
+//! Health probes, metrics, the OpenAPI document and the Swagger UI sit outside that chain:
+//! they are never shed, rate limited or authenticated (metrics may ask for their own key).
 
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError, UrlencodedError};
 use actix_web::http::StatusCode;
@@ -97,6 +97,7 @@ pub(crate) fn register(
                 .wrap(from_fn(negotiate_errors))
                 .configure(health::register),
         )
+        .route("/metrics", web::get().to(crate::metrics::metrics))
         .route("/docs", web::get().to(redirect_docs))
         .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", crate::openapi()))
         .default_service(web::to(no_route));

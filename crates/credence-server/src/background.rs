@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use credence_domain::webhooks::WebhookDispatcher;
-use credence_http::Services;
+use credence_http::{Metrics, Services};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -33,6 +33,10 @@ const DISPATCH_POLL: Duration = Duration::from_millis(250);
 /// warnings (the work is all in the database: nothing is lost meanwhile).
 const DISPATCH_BACKOFF: Duration = Duration::from_secs(5);
 
+/// Every how many rounds the dispatcher counts the backlog for the metrics (about every 5 s
+/// when idle).
+const BACKLOG_EVERY: u64 = 20;
+
 /// The running background work and the switch that stops it.
 #[derive(Debug)]
 pub(crate) struct Background {
@@ -45,12 +49,13 @@ impl Background {
     pub(crate) fn start(
         services: Services,
         dispatcher: WebhookDispatcher,
+        metrics: Metrics,
         every: Duration,
     ) -> Self {
         let (stop, stopped) = watch::channel(false);
         let tasks = vec![
-            tokio::spawn(sweep(services, every, stopped.clone())),
-            tokio::spawn(dispatch(dispatcher, stopped)),
+            tokio::spawn(sweep(services, metrics.clone(), every, stopped.clone())),
+            tokio::spawn(dispatch(dispatcher, metrics, stopped)),
         ];
         Self { stop, tasks }
     }
@@ -71,8 +76,13 @@ impl Background {
 /// due attempts and makes them all at once, and goes on at once while there is work. A stop
 /// waits for the attempts in flight (each bounded by the sender's time-out), so none is left
 /// to its lease.
-async fn dispatch(dispatcher: WebhookDispatcher, mut stopped: watch::Receiver<bool>) {
+async fn dispatch(
+    dispatcher: WebhookDispatcher,
+    metrics: Metrics,
+    mut stopped: watch::Receiver<bool>,
+) {
     let batch = u64::from(dispatcher.settings().batch);
+    let mut rounds: u64 = 0;
     loop {
         let mut failed = false;
         let queued = match dispatcher.queue().await {
@@ -92,12 +102,29 @@ async fn dispatch(dispatcher: WebhookDispatcher, mut stopped: watch::Receiver<bo
             }
         };
         let busy = queued >= batch || claimed.len() as u64 >= batch;
+        rounds += 1;
+        if rounds % BACKLOG_EVERY == 1 {
+            match dispatcher.backlog().await {
+                Ok(pending) => metrics.webhook_backlog(pending),
+                Err(error) => {
+                    tracing::debug!(error = %error, "counting the webhook backlog failed")
+                }
+            }
+        }
         let mut attempts = tokio::task::JoinSet::new();
         for delivery in claimed {
-            let dispatcher = dispatcher.clone();
+            let (dispatcher, metrics) = (dispatcher.clone(), metrics.clone());
             attempts.spawn(async move {
                 let (endpoint, event) = (delivery.endpoint, delivery.event.id);
-                match dispatcher.attempt(delivery).await {
+                let made = dispatcher.attempt(delivery).await;
+                if let Ok(recorded) = &made {
+                    metrics.webhook_delivery(match (recorded.recorded, recorded.succeeded) {
+                        (false, _) => "lost",
+                        (true, true) => "succeeded",
+                        (true, false) => "failed",
+                    });
+                }
+                match made {
                     Ok(recorded) if recorded.disabled => tracing::warn!(
                         endpoint = %endpoint,
                         "webhook endpoint disabled: its last events all failed"
@@ -140,7 +167,12 @@ fn stopping(stopped: &watch::Receiver<bool>) -> bool {
 /// page of keys per tick, resuming where the last tick stopped) until asked to stop. Every
 /// replica runs one: the store's conditional updates make concurrent sweeps release each
 /// reservation once, and deleting a blob another replica already deleted is not an error.
-async fn sweep(services: Services, every: Duration, mut stopped: watch::Receiver<bool>) {
+async fn sweep(
+    services: Services,
+    metrics: Metrics,
+    every: Duration,
+    mut stopped: watch::Receiver<bool>,
+) {
     let mut ticks = tokio::time::interval(every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut orphan_cursor = None;
@@ -156,12 +188,14 @@ async fn sweep(services: Services, every: Duration, mut stopped: watch::Receiver
         loop {
             match services.accounts.sweep(SWEEP_BATCH).await {
                 Ok(released) if u64::from(SWEEP_BATCH) <= released => {
+                    metrics.reservations_expired(released);
                     if stopping(&stopped) {
                         return;
                     }
                 }
                 Ok(0) => break,
                 Ok(released) => {
+                    metrics.reservations_expired(released);
                     tracing::info!(released, "expired reservations released");
                     break;
                 }

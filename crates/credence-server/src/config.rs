@@ -83,6 +83,9 @@ pub struct Config {
     /// Origins that browsers may call the API from (`https://app.example.com`); empty, the
     /// default, turns CORS off. As a variable, comma-separated.
     pub cors_origins: Vec<String>,
+    /// When set, `GET /metrics` answers only requests bearing this token; unset, it is open
+    /// (keep it on a network only the scraper reaches).
+    pub metrics_key: Option<Secret>,
 }
 
 /// How log lines are written.
@@ -165,6 +168,7 @@ impl std::fmt::Debug for Config {
             .field("webhook_max_attempts", &self.webhook_max_attempts)
             .field("webhook_disable_after", &self.webhook_disable_after)
             .field("cors_origins", &self.cors_origins)
+            .field("metrics_key", &self.metrics_key)
             .finish()
     }
 }
@@ -201,6 +205,7 @@ impl Default for Config {
             webhook_max_attempts: 12,
             webhook_disable_after: 50,
             cors_origins: Vec::new(),
+            metrics_key: None,
         }
     }
 }

@@ -213,6 +213,9 @@ impl Application {
     /// When the database cannot be opened or the address cannot be bound.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let database = open_database(&config).await?;
+        let pools = database.clone();
+        let metrics =
+            credence_http::Metrics::new().with_pools(Arc::new(move || pools.pool_states()));
         let (services, dispatcher) = wire(&config, database)?;
         if let Some(secret) = &config.admin_key {
             services
@@ -236,6 +239,8 @@ impl Application {
             auth_failures_per_minute: config.auth_failures_per_minute.max(1),
             lifecycle: lifecycle.clone(),
             gate: credence_http::Gate::default(),
+            metrics: metrics.clone(),
+            metrics_key: config.metrics_key.as_ref().map(|k| k.expose().to_owned()),
         };
         let origins = config.cors_origins.clone();
         // Outermost last: every answer carries its request id; a HEAD is routed as a GET;
@@ -266,6 +271,7 @@ impl Application {
         let background = Background::start(
             background_services,
             dispatcher,
+            metrics,
             Duration::from_secs(config.sweep_interval_secs.max(1)),
         );
         Ok(Self {

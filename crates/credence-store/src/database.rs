@@ -335,6 +335,26 @@ impl Database {
         }
     }
 
+    /// Each pool's connections: `(pool, open, idle)`. On PostgreSQL reads and writes share
+    /// one pool, named `main`; on SQLite the writer has its own.
+    #[must_use]
+    pub fn pool_states(&self) -> Vec<(&'static str, u32, u32)> {
+        let state = |pool: &GatedPool| {
+            let state = pool.pool().state();
+            (state.connections, state.idle_connections)
+        };
+        match self.inner.backend {
+            Backend::Sqlite => {
+                let (read, write) = (state(&self.inner.read), state(&self.inner.write));
+                vec![("read", read.0, read.1), ("write", write.0, write.1)]
+            }
+            Backend::Postgres => {
+                let (open, idle) = state(&self.inner.read);
+                vec![("main", open, idle)]
+            }
+        }
+    }
+
     /// Runs a read-only closure on a pooled connection, on the blocking pool, inside one
     /// (read) transaction so its statements see one state.
     pub(crate) async fn read<T, F>(&self, f: F) -> Result<T, Failure>

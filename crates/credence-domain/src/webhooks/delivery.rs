@@ -150,6 +150,8 @@ pub struct AttemptRecorded {
     pub recorded: bool,
     /// Whether the endpoint was disabled by this failure.
     pub disabled: bool,
+    /// Whether the recorded attempt succeeded.
+    pub succeeded: bool,
 }
 
 /// What one round of queueing did.

@@ -92,6 +92,14 @@ impl WebhookDispatcher {
             .await
     }
 
+    /// How many attempts are pending.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    pub async fn backlog(&self) -> Result<u64, StoreError> {
+        self.deliveries.backlog().await
+    }
+
     /// Leases the due attempts this replica makes next.
     ///
     /// # Errors
@@ -261,6 +269,7 @@ mod tests {
                 Ok(AttemptRecorded {
                     recorded: true,
                     disabled: false,
+                    succeeded: false,
                 })
             });
         let recorded = dispatcher(store, sender, 12)

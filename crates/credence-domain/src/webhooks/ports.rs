@@ -128,6 +128,12 @@ pub trait DeliveryStore: Send + Sync {
         report: &AttemptReport,
     ) -> Result<AttemptRecorded, StoreError>;
 
+    /// How many attempts are pending (due or not), for the metrics.
+    ///
+    /// # Errors
+    /// [`StoreError`] only.
+    async fn backlog(&self) -> Result<u64, StoreError>;
+
     /// One page of an endpoint's attempts, newest first.
     ///
     /// # Errors

@@ -333,11 +333,13 @@ pub(crate) async fn submit_task(
                 idempotency: tag,
                 ..order
             };
-            let task = state
+            let answer = state
                 .services
                 .orders
                 .submit(&caller.principal, order)
-                .await?;
+                .await
+                .map_err(ApiError::from);
+            let task = state.config.metrics.admitting(answer)?;
             Ok(task_reply(StatusCode::CREATED, &task)?
                 .located(&format!("/api/marketplace/v2/customer/tasks/{}", task.id.0)))
         },

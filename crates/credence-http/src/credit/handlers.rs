@@ -348,7 +348,7 @@ pub(crate) async fn create_reservation(
     };
     let state = &state;
     once(state, &req, &caller, &body, "reservation", |tag| async {
-        let reservation = state
+        let answer = state
             .services
             .accounts
             .reserve(
@@ -359,7 +359,9 @@ pub(crate) async fn create_reservation(
                     ..request
                 },
             )
-            .await?;
+            .await
+            .map_err(ApiError::from);
+        let reservation = state.config.metrics.admitting(answer)?;
         reservation_reply(StatusCode::CREATED, &reservation)
     })
     .await

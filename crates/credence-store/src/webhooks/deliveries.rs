@@ -401,6 +401,7 @@ fn record(
     let mut recorded = AttemptRecorded {
         recorded: true,
         disabled: false,
+        succeeded: status == DeliveryStatus::Succeeded,
     };
     if let Some(due) = retry_at {
         diesel::insert_into(webhook_deliveries::table)
@@ -521,6 +522,19 @@ impl DeliveryStore for Store {
         Ok(self
             .database()
             .write(move |conn| record(conn, id, claim, &report))
+            .await?)
+    }
+
+    async fn backlog(&self) -> Result<u64, StoreError> {
+        Ok(self
+            .database()
+            .read(|conn| {
+                let pending: i64 = webhook_deliveries::table
+                    .filter(webhook_deliveries::status.eq(PENDING))
+                    .count()
+                    .get_result(conn)?;
+                Ok(u64::try_from(pending).unwrap_or(0))
+            })
             .await?)
     }
 
