@@ -1,4 +1,4 @@
-//! Seed 004's customer search over real HTTP: ranking the same on both backends, the
+//! The customer search over real HTTP: ranking the same on both backends, the
 //! reseller's scope, the `inactive` flag, paging links, XML and the `400`s.
 #![allow(
     clippy::expect_used,
@@ -14,7 +14,35 @@ on_both_backends!(
     search_ranks_name_over_reference_over_the_rest,
     a_reseller_finds_only_its_tree,
     bad_queries_are_400,
+    accents_fold_both_ways,
 );
+
+/// `societe` finds "Société Générale", and `société` finds "Societe Anonyme": stored terms and
+/// queries both lose their accents; what is shown keeps them.
+async fn accents_fold_both_ways(app: TestApp) {
+    for body in [
+        json!({"reference": "SG-1", "name": "Société Générale"}),
+        json!({"reference": "SA-1", "name": "Societe Anonyme"}),
+        json!({"reference": "MU-1", "name": "Müller Ångström"}),
+    ] {
+        app.create_customer(&body).await;
+    }
+    let refs = |hits: Vec<(String, u64)>| {
+        let mut refs: Vec<String> = hits.into_iter().map(|(r, _)| r).collect();
+        refs.sort();
+        refs
+    };
+    let (plain, _) = hits(&app, "/api/v1.0/customers/search?q=societe").await;
+    assert_eq!(refs(plain), ["SA-1", "SG-1"]);
+    let (accented, _) = hits(&app, "/api/v1.0/customers/search?q=soci%C3%A9t%C3%A9").await;
+    assert_eq!(refs(accented), ["SA-1", "SG-1"]);
+    let (upper, _) = hits(&app, "/api/v1.0/customers/search?q=GENERALE").await;
+    assert_eq!(refs(upper), ["SG-1"]);
+    let (other, _) = hits(&app, "/api/v1.0/customers/search?q=angstrom+muller").await;
+    assert_eq!(refs(other), ["MU-1"]);
+    let shown = expect_json(app.get("/api/v1.0/customers/search?q=generale").await, 200).await;
+    assert_eq!(shown["data"][0]["name"], "Société Générale");
+}
 
 /// `(reference, score)` of each hit, and the paging object.
 async fn hits(app: &TestApp, path: &str) -> (Vec<(String, u64)>, Value) {

@@ -72,6 +72,9 @@ pub(crate) fn postgres_migration_names() -> Vec<String> {
 /// The migration that made `customer_terms`, which the store fills for existing customers.
 const SEARCH_TERMS_MIGRATION: &str = "20261204000000";
 
+/// The migration after which the terms are folded without accents (filled again in Rust).
+const ACCENT_FOLDED_TERMS_MIGRATION: &str = "20261206000001";
+
 /// Serializes migrations of several processes on one PostgreSQL database.
 const MIGRATION_LOCK: i64 = 0x0063_7265_6465_6e63; // "credenc"
 
@@ -256,10 +259,9 @@ impl Database {
                 Failure::Query(DieselError::RollbackTransaction)
             })?;
             // Data a migration's SQL cannot compute, computed in Rust in the same transaction.
-            if applied
-                .iter()
-                .any(|version| version == SEARCH_TERMS_MIGRATION)
-            {
+            if applied.iter().any(|version| {
+                version == SEARCH_TERMS_MIGRATION || version == ACCENT_FOLDED_TERMS_MIGRATION
+            }) {
                 let indexed = crate::customers::fill_terms(conn, i64::MIN)?;
                 tracing::info!(
                     customers = indexed,

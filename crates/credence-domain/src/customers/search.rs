@@ -24,12 +24,12 @@ pub const REFERENCE_WEIGHT: u32 = 10;
 pub const OTHER_WEIGHT: u32 = 1;
 
 /// Splits text into search tokens: maximal runs of Unicode alphanumerics, case-folded with
-/// [`fold`]. Everything else (quotes, operators, punctuation) separates tokens, which is why
-/// no query can carry engine syntax.
+/// [`fold`] and stripped of accents ([`unaccent`]). Everything else (quotes, operators,
+/// punctuation) separates tokens, which is why no query can carry engine syntax.
 pub fn tokenize(text: &str) -> impl Iterator<Item = String> + '_ {
     text.split(|c: char| !c.is_alphanumeric())
         .filter(|t| !t.is_empty())
-        .map(fold)
+        .map(|t| unaccent(&fold(t)))
         // Folding may produce non-alphanumerics (rare special casings): split again.
         .flat_map(|t| {
             t.split(|c: char| !c.is_alphanumeric())
@@ -37,6 +37,17 @@ pub fn tokenize(text: &str) -> impl Iterator<Item = String> + '_ {
                 .map(str::to_owned)
                 .collect::<Vec<_>>()
         })
+}
+
+/// `text` without its accents and other combining marks (`société` → `societe`, `Ångström`
+/// → `Angstrom`): canonical decomposition (NFD), then the marks dropped. Letters that are not
+/// a base letter with marks (`ß`, `æ`, `ø`) stay as they are. Stored terms and queries go
+/// through the same folding, so each finds the other with or without accents.
+#[must_use]
+pub fn unaccent(text: &str) -> String {
+    use unicode_normalization::UnicodeNormalization as _;
+    use unicode_normalization::char::is_combining_mark;
+    text.nfd().filter(|c| !is_combining_mark(*c)).collect()
 }
 
 /// A validated search query: distinct tokens, in the order first given.
@@ -201,9 +212,21 @@ mod tests {
     }
 
     #[test]
+    fn accents_fold_both_ways() {
+        assert_eq!(tokens("Société Générale"), ["societe", "generale"]);
+        assert_eq!(tokens("SOCIETE generale"), ["societe", "generale"]);
+        assert_eq!(
+            tokens("Ångström Müller-Lüdenscheidt"),
+            ["angstrom", "muller", "ludenscheidt"]
+        );
+        assert_eq!(tokens("Straße Ærø"), ["straße", "ærø"]);
+        assert_eq!(unaccent("e\u{301}"), "e", "a decomposed accent too");
+    }
+
+    #[test]
     fn splits_on_non_alphanumerics_and_folds_case() {
         assert_eq!(tokens("Horse  HOUSE-barn"), ["horse", "house", "barn"]);
-        assert_eq!(tokens("Ärger straße 12"), ["ärger", "straße", "12"]);
+        assert_eq!(tokens("Ärger straße 12"), ["arger", "straße", "12"]);
         assert_eq!(tokens("horse horse HORSE"), ["horse"]);
     }
 
