@@ -394,6 +394,33 @@ async fn an_endpoint_failing_every_event_is_disabled_and_redelivery_stays_in_sco
     );
 }
 
+/// Without any endpoint, queueing writes nothing and moves past the events at once: an
+/// endpoint made later starts from there, not from the events written before it.
+async fn with_no_endpoint_the_queue_skips_ahead(store: Store) {
+    let a = add(&store, "A").await;
+    pay(&store, a, EntryKind::Payment, 100).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        // Until both events are settled (PostgreSQL's horizon), and skipped.
+        assert_eq!(store.queue(10, later(0)).await.unwrap(), Default::default());
+        let every = endpoint(&store, &["*"], None, true).await;
+        let queued = store.queue(10, later(0)).await.unwrap();
+        store.delete_endpoint(every).await.unwrap();
+        if queued.events == 0 {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never skipped");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        store
+            .claim(10, later(0), later(30))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
 /// Four dispatchers on their own connections queue and claim at once: every event is queued
 /// once, and no attempt is ever held by two of them.
 async fn replicas_never_take_one_attempt_twice(db: TestDb) {
@@ -476,6 +503,7 @@ async fn replicas_never_take_one_attempt_twice(db: TestDb) {
 credence_store::on_both_stores!(
     deliveries_follow_selection_scope_and_each_customers_order,
     a_lapsed_lease_passes_the_attempt_on,
-    an_endpoint_failing_every_event_is_disabled_and_redelivery_stays_in_scope;
+    an_endpoint_failing_every_event_is_disabled_and_redelivery_stays_in_scope,
+    with_no_endpoint_the_queue_skips_ahead;
     replicas_never_take_one_attempt_twice,
 );

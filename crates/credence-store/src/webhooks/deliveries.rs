@@ -162,6 +162,54 @@ fn within(
         .collect())
 }
 
+/// Whether any endpoint is enabled (a read: the dispatcher's idle rounds take no write lock).
+fn any_endpoint(conn: &mut AnyConnection) -> Result<bool, Failure> {
+    Ok(diesel::select(diesel::dsl::exists(
+        webhook_endpoints::table.filter(webhook_endpoints::enabled.eq(true)),
+    ))
+    .get_result(conn)?)
+}
+
+/// Whether any pending attempt of an enabled endpoint is due (a read, as above).
+fn anything_due(conn: &mut AnyConnection, now: NaiveDateTime) -> Result<bool, Failure> {
+    Ok(diesel::select(diesel::dsl::exists(
+        webhook_deliveries::table
+            .inner_join(webhook_endpoints::table)
+            .filter(webhook_deliveries::status.eq(PENDING))
+            .filter(webhook_deliveries::due_at.le(now))
+            .filter(webhook_endpoints::enabled.eq(true)),
+    ))
+    .get_result(conn)?)
+}
+
+/// With no endpoint to queue for, moves the position past every settled event at once, so
+/// that an endpoint created later does not make the dispatcher walk the events written
+/// meanwhile (they are older than it, and never sent to it).
+fn skip_to_end(conn: &mut AnyConnection) -> Result<(), Failure> {
+    // Checked again under the position's lock: an endpoint committed since gets its events.
+    if take_position(conn)?.is_none() || any_endpoint(conn)? {
+        return Ok(());
+    }
+    let mut newest = events::table.into_boxed::<Db>();
+    if matches!(conn, AnyConnection::Postgresql(_)) {
+        newest = newest.filter(diesel::dsl::sql::<diesel::sql_types::Bool>(SETTLED));
+    }
+    let newest: Option<(i64, i64)> = newest
+        .order((events::tx.desc(), events::id.desc()))
+        .select((events::tx, events::id))
+        .first(conn)
+        .optional()?;
+    if let Some((tx, id)) = newest {
+        diesel::update(webhook_queue_position::table.find(1))
+            .set((
+                webhook_queue_position::last_tx.eq(tx),
+                webhook_queue_position::last_id.eq(id),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
 fn queue(conn: &mut AnyConnection, limit: u32, now: NaiveDateTime) -> Result<Queued, Failure> {
     let Some(position) = take_position(conn)? else {
         return Ok(Queued::default());
@@ -493,6 +541,10 @@ fn redeliver(
 impl DeliveryStore for Store {
     async fn queue(&self, limit: u32, now: DateTime<Utc>) -> Result<Queued, StoreError> {
         let now = now.naive_utc();
+        if !self.database().read(any_endpoint).await? {
+            self.database().write(skip_to_end).await?;
+            return Ok(Queued::default());
+        }
         Ok(self
             .database()
             .write(move |conn| queue(conn, limit, now))
@@ -506,6 +558,13 @@ impl DeliveryStore for Store {
         lease_until: DateTime<Utc>,
     ) -> Result<Vec<ClaimedDelivery>, StoreError> {
         let (now, until) = (now.naive_utc(), lease_until.naive_utc());
+        if !self
+            .database()
+            .read(move |conn| anything_due(conn, now))
+            .await?
+        {
+            return Ok(Vec::new());
+        }
         Ok(self
             .database()
             .write(move |conn| claim(conn, limit, now, until))
