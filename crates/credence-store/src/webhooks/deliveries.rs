@@ -38,7 +38,8 @@ use crate::schema::{
 
 type Db = <AnyConnection as Connection>::Backend;
 
-const PENDING: &str = "pending";
+/// The stored status of an attempt not made yet.
+const PENDING: &str = DeliveryStatus::Pending.as_str();
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = webhook_deliveries)]
