@@ -48,6 +48,10 @@ pub enum WriteError {
     /// A document the write's [`DocumentLinks`] attaches does not exist.
     #[error("no document {0}")]
     UnknownDocument(Uuid),
+    /// The customer is no longer at the revision the write was made against: another write
+    /// changed it since it was read (see [`crate::customers::Revision`]).
+    #[error("the customer changed since it was read")]
+    Stale,
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -59,6 +63,9 @@ pub enum RemoveError {
     /// Other rows still point to this one (sub-customers, customers of a category...).
     #[error("the row is still referenced")]
     InUse,
+    /// The customer is no longer at the revision the archive was made against.
+    #[error("the customer changed since it was read")]
+    Stale,
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -49,6 +49,7 @@ fn customer(id: i64, parent: Option<i64>, bill_with_parent: bool) -> Customer {
         data,
         date_created: now(),
         last_updated: now(),
+        revision: credence_domain::customers::Revision::FIRST,
         account: None,
         documents: Vec::new(),
     }

@@ -52,6 +52,7 @@ fn stored(id: i64, data: CustomerData) -> Customer {
         data,
         date_created: now(),
         last_updated: now(),
+        revision: credence_domain::customers::Revision::FIRST,
         account: None,
         documents: Vec::new(),
     }
@@ -211,7 +212,7 @@ async fn an_upsert_that_loses_the_creation_race_updates_the_winner() {
         .expect_update()
         .times(1)
         .in_sequence(&mut seq)
-        .returning(|id, data, _, _, _| Ok(Some(stored(id.get(), data.clone()))));
+        .returning(|id, _, data, _, _, _| Ok(Some(stored(id.get(), data.clone()))));
     let body = CustomerChanges {
         name: Field::Value(CustomerName::new("Racer").unwrap()),
         shipping: AddressChanges {
@@ -222,7 +223,7 @@ async fn an_upsert_that_loses_the_creation_race_updates_the_winner() {
     };
     let saved = ports
         .service()
-        .upsert(&Principal::system_admin(), "RACE", body)
+        .upsert(&Principal::system_admin(), "RACE", body, None)
         .await
         .unwrap();
     assert!(!saved.created, "the loser reports an update");
@@ -262,6 +263,7 @@ async fn a_customer_cannot_become_the_child_of_its_descendant() {
             &Principal::system_admin(),
             &CustomerKey::Id(CustomerId(1)),
             body,
+            None,
         )
         .await
         .unwrap_err();
@@ -284,13 +286,13 @@ async fn delete_maps_live_children_and_store_outages() {
         .expect_archive()
         .times(1)
         .in_sequence(&mut seq)
-        .returning(|_, _| Err(RemoveError::InUse));
+        .returning(|_, _, _| Err(RemoveError::InUse));
     ports
         .customers
         .expect_archive()
         .times(1)
         .in_sequence(&mut seq)
-        .returning(|_, _| {
+        .returning(|_, _, _| {
             Err(RemoveError::Store(StoreError::Unavailable(
                 "pool exhausted".into(),
             )))
@@ -298,11 +300,11 @@ async fn delete_maps_live_children_and_store_outages() {
     let service = ports.service();
     let key = CustomerKey::Id(CustomerId(1));
     assert!(matches!(
-        service.delete(&Principal::system_admin(), &key).await,
+        service.delete(&Principal::system_admin(), &key, None).await,
         Err(DeleteCustomerError::HasSubCustomers)
     ));
     assert!(matches!(
-        service.delete(&Principal::system_admin(), &key).await,
+        service.delete(&Principal::system_admin(), &key, None).await,
         Err(DeleteCustomerError::Store(StoreError::Unavailable(_)))
     ));
 }
@@ -393,7 +395,7 @@ async fn resellers_see_their_tree_and_nothing_else() {
     );
     assert!(matches!(
         service
-            .delete(&reseller, &CustomerKey::Id(CustomerId(10)))
+            .delete(&reseller, &CustomerKey::Id(CustomerId(10)), None)
             .await,
         Err(DeleteCustomerError::Forbidden)
     ));
@@ -434,7 +436,7 @@ async fn a_resellers_new_customers_hang_below_it_and_stay_there() {
         ..Default::default()
     };
     let error = service
-        .update(&reseller(), &CustomerKey::Id(CustomerId(11)), detach)
+        .update(&reseller(), &CustomerKey::Id(CustomerId(11)), detach, None)
         .await
         .unwrap_err();
     assert!(matches!(

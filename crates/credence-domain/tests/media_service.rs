@@ -362,6 +362,7 @@ fn stored(id: i64, data: CustomerData) -> Customer {
         data,
         date_created: now(),
         last_updated: now(),
+        revision: credence_domain::customers::Revision::FIRST,
         account: None,
         documents: Vec::new(),
     }
@@ -526,7 +527,7 @@ async fn a_failed_insert_drops_the_new_logo_and_a_new_logo_drops_the_old_one() {
         .expect_update()
         .times(1)
         .in_sequence(&mut seq)
-        .returning(|id, data, _, _, _| Ok(Some(stored(id.get(), data.clone()))));
+        .returning(|id, _, data, _, _, _| Ok(Some(stored(id.get(), data.clone()))));
     let deleted = Arc::new(Mutex::new(Vec::new()));
     let log = Arc::clone(&deleted);
     ports
@@ -548,6 +549,7 @@ async fn a_failed_insert_drops_the_new_logo_and_a_new_logo_drops_the_old_one() {
             &Principal::system_admin(),
             &CustomerKey::Id(CustomerId(4)),
             input,
+            None,
         )
         .await
         .unwrap();

@@ -208,6 +208,15 @@ impl ApiError {
         )
     }
 
+    /// `412 precondition_failed`: the resource no longer matches the request's `If-Match`.
+    pub fn precondition_failed(description: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::PRECONDITION_FAILED,
+            "precondition_failed",
+            description,
+        )
+    }
+
     /// `503 request_timeout`: the request outlived the deadline while the server worked on it.
     pub fn request_timeout(limit: std::time::Duration) -> Self {
         Self::new(
@@ -411,6 +420,7 @@ impl From<UpdateCustomerError> for ApiError {
             UpdateCustomerError::NotFound(_) => Self::not_found(error.to_string()),
             UpdateCustomerError::Input(e) => e.into(),
             UpdateCustomerError::DuplicateReference => Self::not_unique(),
+            UpdateCustomerError::Changed => Self::precondition_failed(error.to_string()),
             UpdateCustomerError::Store(e) => e.into(),
         }
     }
@@ -425,6 +435,7 @@ impl From<ProjectError> for ApiError {
             }
             ProjectError::Input(e) => e.into(),
             ProjectError::DuplicateReference => Self::not_unique(),
+            ProjectError::Changed => Self::precondition_failed(error.to_string()),
             ProjectError::Store(e) => e.into(),
         }
     }
@@ -455,6 +466,7 @@ impl From<DeleteCustomerError> for ApiError {
             DeleteCustomerError::Forbidden => Self::forbidden(),
             DeleteCustomerError::NotFound(_) => Self::not_found(error.to_string()),
             DeleteCustomerError::HasSubCustomers => Self::delete_failed(),
+            DeleteCustomerError::Changed => Self::precondition_failed(error.to_string()),
             DeleteCustomerError::Store(e) => e.into(),
         }
     }

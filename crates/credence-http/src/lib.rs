@@ -35,6 +35,7 @@ mod cors;
 mod deadline;
 mod dto;
 mod error;
+mod etag;
 mod gate;
 mod head;
 mod health;

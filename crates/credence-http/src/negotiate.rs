@@ -28,6 +28,7 @@ use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::etag::EntityTag;
 use crate::error::{ApiError, ErrorBody};
 use crate::strict::xml_safe;
 
@@ -167,6 +168,29 @@ impl Reply {
         self.located(&format!("{collection}/{id}"))
     }
 
+    /// The same answer with its `ETag`.
+    #[must_use]
+    pub(crate) fn tagged(self) -> Self {
+        match self.tag().header() {
+            Some(value) => self.with_header(header::ETAG, value),
+            None => self,
+        }
+    }
+
+    /// The entity tag of this answer's body.
+    pub(crate) fn tag(&self) -> EntityTag {
+        EntityTag::of(&self.value)
+    }
+
+    /// `304 Not Modified`: the client's copy, tagged `tag`, is current.
+    pub(crate) fn not_modified(tag: &EntityTag) -> Self {
+        let reply = Self::from_value(StatusCode::NOT_MODIFIED, "", Value::Null);
+        match tag.header() {
+            Some(value) => reply.with_header(header::ETAG, value),
+            None => reply,
+        }
+    }
+
     /// The same answer with one more header.
     #[must_use]
     pub(crate) fn with_header(mut self, name: header::HeaderName, value: HeaderValue) -> Self {
@@ -208,6 +232,13 @@ impl Responder for Reply {
     type Body = BoxBody;
 
     fn respond_to(self, req: &HttpRequest) -> HttpResponse {
+        if self.status == StatusCode::NOT_MODIFIED {
+            let mut response = HttpResponse::NotModified().finish();
+            for (name, value) in self.headers {
+                response.headers_mut().insert(name, value);
+            }
+            return response;
+        }
         let format = Format::of(req);
         let value = match (&self.xml, format) {
             (Some(xml), Format::Xml) => xml,

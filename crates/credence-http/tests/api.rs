@@ -88,6 +88,7 @@ fn customer(id: i64) -> Customer {
         data: data("NC-3", "Marie's Jewelry"),
         date_created: at("2015-12-17T23:00:00Z"),
         last_updated: at("2016-08-16T09:02:13Z"),
+        revision: credence_domain::customers::Revision::FIRST,
         account: None,
         documents: Vec::new(),
     }
@@ -573,6 +574,7 @@ async fn create_with(request: test::TestRequest) -> (StatusCode, Value, Option<C
                 data: new.data.clone(),
                 date_created: new.now,
                 last_updated: new.now,
+                revision: credence_domain::customers::Revision::FIRST,
                 account: None,
                 documents: Vec::new(),
             })
@@ -857,7 +859,7 @@ async fn delete_answers_the_seed_bodies() {
         .customers
         .expect_get()
         .returning(|_| Ok(Some(customer(5))));
-    mocks.customers.expect_archive().returning(|id, _| {
+    mocks.customers.expect_archive().returning(|id, _, _| {
         if id == CustomerId(5) {
             Err(RemoveError::InUse)
         } else {
@@ -891,7 +893,7 @@ async fn delete_success_body() {
         .customers
         .expect_get()
         .returning(|_| Ok(Some(customer(6))));
-    mocks.customers.expect_archive().returning(|_, _| Ok(true));
+    mocks.customers.expect_archive().returning(|_, _, _| Ok(true));
     let app = app!(mocks);
     let request = test::TestRequest::delete()
         .uri("/api/v1.0/customers/reference/NC-3")
@@ -2487,6 +2489,7 @@ async fn an_image_file_becomes_the_logo_the_customer_shows_and_serves() {
                 data: new.data.clone(),
                 date_created: new.now,
                 last_updated: new.now,
+                revision: credence_domain::customers::Revision::FIRST,
                 account: None,
                 documents: Vec::new(),
             })
@@ -2732,7 +2735,7 @@ async fn a_customer_lists_its_documents_and_links_new_ones() {
     mocks
         .customers
         .expect_update()
-        .withf(|_, _, links, by, _| {
+        .withf(|_, _, _, links, by, _| {
             // The admin key's user signs the change.
             by.is_some()
                 && links.existing.is_empty()
@@ -2745,7 +2748,7 @@ async fn a_customer_lists_its_documents_and_links_new_ones() {
                 && links.external[0].file_name.as_str() == "pdf-sample.pdf"
         })
         .times(1)
-        .returning(|id, data, _, _, _| {
+        .returning(|id, _, data, _, _, _| {
             let mut customer = customer(id.get());
             customer.data = data.clone();
             customer.documents = vec![linked_document()];

@@ -99,8 +99,8 @@ fn services() -> Services {
         .returning(|_| Err(WriteError::DuplicateReference));
     customers
         .expect_update()
-        .returning(|_, _, _, _, _| Ok(None));
-    customers.expect_archive().returning(|_, _| Ok(false));
+        .returning(|_, _, _, _, _, _| Ok(None));
+    customers.expect_archive().returning(|_, _, _| Ok(false));
     let customers: Arc<dyn CustomerRepository> = Arc::new(customers);
     let categories = records::<Category>(Some(root()));
     let segmentations = records::<Segmentation>(None);

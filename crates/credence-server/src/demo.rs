@@ -142,6 +142,7 @@ pub async fn load(services: &Services) -> anyhow::Result<()> {
             customer("Demo Reseller", 1000, None)?,
         )
         .await?
+            None,
         .customer;
     let shop = services
         .customers
@@ -151,6 +152,7 @@ pub async fn load(services: &Services) -> anyhow::Result<()> {
             customer("Demo Shop One", 100, Some("DEMO-RESELLER"))?,
         )
         .await?
+            None,
         .customer;
     services
         .customers
@@ -160,6 +162,7 @@ pub async fn load(services: &Services) -> anyhow::Result<()> {
             customer("Demo Shop Two", 50, Some("DEMO-RESELLER"))?,
         )
         .await?;
+            None,
     let shop_principal = Principal::new(None, Role::Customer, Some(shop.id));
     let template = TemplateDraft {
         name: "Research in German".into(),

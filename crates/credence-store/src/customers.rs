@@ -17,7 +17,7 @@ use credence_domain::customers::reference_data::{
 use credence_domain::customers::search::{ScoredCustomer, SearchQuery};
 use credence_domain::customers::{
     AccountHolder, Address, Contact, Customer, CustomerData, CustomerFilter, CustomerKey,
-    CustomerQuery, CustomerSort, CustomerSummary, Project,
+    CustomerQuery, CustomerSort, CustomerSummary, Project, Revision,
 };
 use credence_domain::documents::Document;
 use credence_domain::documents::logo::LogoName;
@@ -381,6 +381,7 @@ impl CustomerRepository for Store {
     async fn update(
         &self,
         id: CustomerId,
+        read: Revision,
         data: &CustomerData,
         links: &DocumentLinks,
         by: Option<UserId>,
@@ -395,15 +396,26 @@ impl CustomerRepository for Store {
                 let outbox = Outbox::open(conn, &*events, &[id])?;
                 check_parent(conn, &data)?;
                 let fields = CustomerFields::new(&data, now);
+                // The revision is checked and moved on in the write's own statement: of two
+                // writes that read the same revision, exactly one changes the row.
                 let updated = diesel::update(
                     customers::table
                         .filter(customers::id.eq(id.get()))
-                        .filter(customers::archived_at.is_null()),
+                        .filter(customers::archived_at.is_null())
+                        .filter(customers::revision.eq(read.get())),
                 )
-                .set(&fields)
+                .set((&fields, customers::revision.eq(customers::revision + 1)))
                 .execute(conn)?;
                 if updated == 0 {
-                    return Ok(None);
+                    let exists: i64 = live()
+                        .filter(customers::id.eq(id.get()))
+                        .count()
+                        .get_result(conn)?;
+                    return if exists > 0 {
+                        Err(Failure::Refused(Outcome::Stale))
+                    } else {
+                        Ok(None)
+                    };
                 }
                 write_children(conn, id.get(), &data)?;
                 write_terms(conn, id.get(), &data)?;
@@ -424,7 +436,12 @@ impl CustomerRepository for Store {
             .await?)
     }
 
-    async fn archive(&self, id: CustomerId, now: DateTime<Utc>) -> Result<bool, RemoveError> {
+    async fn archive(
+        &self,
+        id: CustomerId,
+        read: Option<Revision>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, RemoveError> {
         let events = self.events.clone();
         Ok(self
             .database()
@@ -436,6 +453,9 @@ impl CustomerRepository for Store {
                 // The customer as it was: the event shows what was deleted.
                 let deleted = get_customer(conn, &CustomerKey::Id(id))?
                     .ok_or_else(|| Failure::corrupt("customer", "vanished while locked"))?;
+                if read.is_some_and(|revision| revision != deleted.revision) {
+                    return Err(Failure::Refused(Outcome::Stale));
+                }
                 let children: i64 = live()
                     .filter(customers::parent_id.eq(id.get()))
                     .count()

@@ -61,6 +61,9 @@ pub(crate) enum Outcome {
     /// An attach to a customer or of a document that is not there (any more).
     #[error("the row is not there")]
     Missing,
+    /// A customer write or archive made against a revision the row has moved on from.
+    #[error("the customer changed since it was read")]
+    Stale,
 }
 
 impl From<Outcome> for Failure {
@@ -244,6 +247,7 @@ impl From<Failure> for WriteError {
             Failure::Refused(Outcome::AccountInUse) => Self::AccountInUse,
             Failure::Refused(Outcome::TooManyDocuments) => Self::TooManyDocuments,
             Failure::Refused(Outcome::UnknownDocument(uuid)) => Self::UnknownDocument(uuid),
+            Failure::Refused(Outcome::Stale) => Self::Stale,
             Failure::Query(error) => match &error {
                 DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
                     match unique_rule(&error) {
@@ -272,6 +276,9 @@ impl From<Failure> for RemoveError {
             || matches!(failure.kind(), Some(DatabaseErrorKind::ForeignKeyViolation))
         {
             return Self::InUse;
+        }
+        if matches!(failure, Failure::Refused(Outcome::Stale)) {
+            return Self::Stale;
         }
         Self::Store(failure.into())
     }

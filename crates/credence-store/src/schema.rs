@@ -103,6 +103,7 @@ diesel::table! {
         last_updated -> Timestamp,
         archived_at -> Nullable<Timestamp>,
         logo -> Nullable<Text>,
+        revision -> BigInt,
     }
 }
 

@@ -76,6 +76,7 @@ const POSTGRES_MIGRATION_TEXTS: &[&str] = &[
     include_str!("../migrations/postgres/2026-12-05-000003_alerts/up.sql"),
     include_str!("../migrations/postgres/2026-12-06-000000_webhook_deliveries/up.sql"),
     include_str!("../migrations/postgres/2026-12-06-000001_accent_folded_terms/up.sql"),
+    include_str!("../migrations/postgres/2026-12-07-000000_customer_revision/up.sql"),
 ];
 
 /// A fresh, migrated database that disappears with this value.

@@ -21,7 +21,7 @@ use credence_domain::customers::reference_data::{
 use credence_domain::customers::search::{SearchQuery, SearchTerms};
 use credence_domain::customers::{
     AccountHolder, Address, Contact, Customer, CustomerData, CustomerFilter, CustomerKey,
-    CustomerQuery, CustomerSort, CustomerSummary, Project,
+    CustomerQuery, CustomerSort, CustomerSummary, Project, Revision,
 };
 use credence_domain::documents::logo::{LogoName, LogoVariant};
 use credence_domain::documents::{
@@ -44,6 +44,28 @@ use credence_store::{Database, FsBlobStore, PoolOptions, Store};
 use uuid::Uuid;
 
 /// The customer port alone (the store implements `list`, `get`... for every record kind too).
+/// Writes `data` over a customer at the revision it is at now, as the service does.
+async fn save(
+    store: &Store,
+    id: CustomerId,
+    data: &CustomerData,
+    now: DateTime<Utc>,
+) -> Result<Option<Customer>, WriteError> {
+    let read = revision(store, id).await;
+    cr(store)
+        .update(id, read, data, &DocumentLinks::none(), None, now)
+        .await
+}
+
+/// The revision a customer's row is at now, as a write would read it first.
+async fn revision(store: &Store, id: CustomerId) -> Revision {
+    cr(store)
+        .get(&CustomerKey::Id(id))
+        .await
+        .unwrap()
+        .map_or(Revision::FIRST, |customer| customer.revision)
+}
+
 fn cr(store: &Store) -> &dyn CustomerRepository {
     store
 }
@@ -282,7 +304,7 @@ async fn holders_agree_with_their_customers(store: Store) {
         assert_eq!(holder, AccountHolder::from(&child), "{key:?}");
         assert_eq!(holder.parent, Some(parent.id));
     }
-    cr(&store).archive(child.id, at(2)).await.unwrap();
+    cr(&store).archive(child.id, None, at(2)).await.unwrap();
     assert_eq!(
         cr(&store).holder(&CustomerKey::Id(child.id)).await.unwrap(),
         None
@@ -306,9 +328,7 @@ async fn duplicate_live_reference_is_refused(store: Store) {
     );
     let other = add(&store, "OTHER", "Other", at(2)).await;
     let clash = data(&store, "DUP", "Other").await;
-    let result = cr(&store)
-        .update(other.id, &clash, &DocumentLinks::none(), None, at(3))
-        .await;
+    let result = save(&store, other.id, &clash, at(3)).await;
     assert!(
         matches!(result, Err(WriteError::DuplicateReference)),
         "{result:?}"
@@ -374,11 +394,68 @@ async fn concurrent_inserts_of_one_reference(store: Store) {
     assert_eq!(ok, 1);
 }
 
+async fn writes_name_the_revision_they_read(store: Store) {
+    let first = add(&store, "REV-1", "Revised", at(1)).await;
+    assert_eq!(first.revision, Revision::FIRST);
+    let mut renamed = first.data.clone();
+    renamed.name = CustomerName::new("Renamed").unwrap();
+    let written = cr(&store)
+        .update(
+            first.id,
+            first.revision,
+            &renamed,
+            &DocumentLinks::none(),
+            None,
+            at(2),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(written.revision, Revision::new(2));
+    // A second write made against the revision the first one read changes nothing.
+    let mut other = first.data.clone();
+    other.name = CustomerName::new("Overwritten").unwrap();
+    assert!(matches!(
+        cr(&store)
+            .update(
+                first.id,
+                first.revision,
+                &other,
+                &DocumentLinks::none(),
+                None,
+                at(3)
+            )
+            .await,
+        Err(WriteError::Stale)
+    ));
+    assert!(matches!(
+        cr(&store)
+            .archive(first.id, Some(first.revision), at(3))
+            .await,
+        Err(RemoveError::Stale)
+    ));
+    let now = cr(&store)
+        .get(&CustomerKey::Id(first.id))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (now.data.name.as_str(), now.revision),
+        ("Renamed", Revision::new(2))
+    );
+    assert!(
+        cr(&store)
+            .archive(first.id, Some(now.revision), at(4))
+            .await
+            .unwrap()
+    );
+}
+
 async fn archive_frees_the_reference_and_hides_the_row(store: Store) {
     let first = add(&store, "ARC", "Archived", at(0)).await;
-    assert!(cr(&store).archive(first.id, at(5)).await.unwrap());
+    assert!(cr(&store).archive(first.id, None, at(5)).await.unwrap());
     assert!(
-        !cr(&store).archive(first.id, at(6)).await.unwrap(),
+        !cr(&store).archive(first.id, None, at(6)).await.unwrap(),
         "already archived"
     );
     assert_eq!(
@@ -411,7 +488,14 @@ async fn archive_frees_the_reference_and_hides_the_row(store: Store) {
     assert_ne!(again.id, first.id);
     assert!(
         cr(&store)
-            .update(first.id, &first.data, &DocumentLinks::none(), None, at(8))
+            .update(
+                first.id,
+                revision(&store, first.id).await,
+                &first.data,
+                &DocumentLinks::none(),
+                None,
+                at(8)
+            )
             .await
             .unwrap()
             .is_none(),
@@ -425,14 +509,14 @@ async fn archive_waits_for_live_children(store: Store) {
     child.parent = Some(parent.data.summary(parent.id));
     let child = insert(&store, child, at(1)).await;
     assert!(matches!(
-        cr(&store).archive(parent.id, at(2)).await,
+        cr(&store).archive(parent.id, None, at(2)).await,
         Err(RemoveError::InUse)
     ));
-    assert!(cr(&store).archive(child.id, at(3)).await.unwrap());
-    assert!(cr(&store).archive(parent.id, at(4)).await.unwrap());
+    assert!(cr(&store).archive(child.id, None, at(3)).await.unwrap());
+    assert!(cr(&store).archive(parent.id, None, at(4)).await.unwrap());
     assert!(
         !cr(&store)
-            .archive(CustomerId(424_242), at(5))
+            .archive(CustomerId(424_242), None, at(5))
             .await
             .unwrap()
     );
@@ -495,8 +579,7 @@ async fn projects_are_written_kept_replaced_and_cleared(store: Store) {
     // A rewrite keeps the ids it is given and assigns new ones to the rest.
     let mut second = created.data.clone();
     second.projects = projects(&[(Some(ids[1]), "Renamed"), (None, "Third")]);
-    let updated = cr(&store)
-        .update(created.id, &second, &DocumentLinks::none(), None, at(60))
+    let updated = save(&store, created.id, &second, at(60))
         .await
         .unwrap()
         .unwrap();
@@ -511,8 +594,7 @@ async fn projects_are_written_kept_replaced_and_cleared(store: Store) {
 
     let mut cleared = updated.data.clone();
     cleared.projects.clear();
-    let updated = cr(&store)
-        .update(created.id, &cleared, &DocumentLinks::none(), None, at(61))
+    let updated = save(&store, created.id, &cleared, at(61))
         .await
         .unwrap()
         .unwrap();
@@ -551,8 +633,7 @@ async fn update_replaces_payment_types_and_contacts(store: Store) {
         email: None,
         phone: text("1"),
     }];
-    let updated = cr(&store)
-        .update(created.id, &second, &DocumentLinks::none(), None, at(60))
+    let updated = save(&store, created.id, &second, at(60))
         .await
         .unwrap()
         .unwrap();
@@ -564,8 +645,7 @@ async fn update_replaces_payment_types_and_contacts(store: Store) {
         Some(updated)
     );
     let cleared = data(&store, "UPD-2", "After").await;
-    let updated = cr(&store)
-        .update(created.id, &cleared, &DocumentLinks::none(), None, at(61))
+    let updated = save(&store, created.id, &cleared, at(61))
         .await
         .unwrap()
         .unwrap();
@@ -574,6 +654,7 @@ async fn update_replaces_payment_types_and_contacts(store: Store) {
         cr(&store)
             .update(
                 CustomerId(777_777),
+                Revision::FIRST,
                 &cleared,
                 &DocumentLinks::none(),
                 None,
@@ -589,9 +670,7 @@ async fn update_replaces_payment_types_and_contacts(store: Store) {
         ..b
     }];
     assert!(matches!(
-        cr(&store)
-            .update(created.id, &dangling, &DocumentLinks::none(), None, at(63))
-            .await,
+        save(&store, created.id, &dangling, at(63)).await,
         Err(WriteError::DanglingReference)
     ));
 }
@@ -752,6 +831,7 @@ async fn date_ranges_sorting_and_paging(store: Store) {
         cr(&store)
             .update(
                 created.id,
+                revision(&store, created.id).await,
                 &created.data,
                 &DocumentLinks::none(),
                 None,
@@ -1489,7 +1569,7 @@ async fn within_lists_a_subtree_and_nothing_else(store: Store) {
     let mut gone = data(&store, "GONE", "Gone").await;
     gone.parent = Some(b.data.summary(b.id));
     let gone = insert(&store, gone, at(3)).await;
-    cr(&store).archive(gone.id, at(4)).await.unwrap();
+    cr(&store).archive(gone.id, None, at(4)).await.unwrap();
     add(&store, "OTHER", "Other", at(5)).await;
     let within = |id: CustomerId| {
         query(CustomerFilter {
@@ -1598,7 +1678,7 @@ async fn search_follows_updates_inactive_and_archive(store: Store) {
     sleeping.is_active = false;
     insert(&store, sleeping, at(1)).await;
     let gone = add(&store, "G-1", "Zebra Gone", at(2)).await;
-    cr(&store).archive(gone.id, at(3)).await.unwrap();
+    cr(&store).archive(gone.id, None, at(3)).await.unwrap();
 
     assert_eq!(found(&store, &search("zebra")).await.1, 1);
     let mut all = search("zebra");
@@ -1611,10 +1691,7 @@ async fn search_follows_updates_inactive_and_archive(store: Store) {
 
     let mut renamed = a.data.clone();
     renamed.name = CustomerName::new("Okapi Works").unwrap();
-    cr(&store)
-        .update(a.id, &renamed, &DocumentLinks::none(), None, at(4))
-        .await
-        .unwrap();
+    save(&store, a.id, &renamed, at(4)).await.unwrap();
     assert_eq!(found(&store, &search("zebra")).await.1, 0);
     assert_eq!(
         found(&store, &search("okapi")).await,
@@ -1735,10 +1812,7 @@ async fn search_ranks_every_match(store: Store) {
         .unwrap();
     let mut sleeping = g0.data.clone();
     sleeping.is_active = false;
-    cr(&store)
-        .update(g0.id, &sleeping, &DocumentLinks::none(), None, at(9))
-        .await
-        .unwrap();
+    save(&store, g0.id, &sleeping, at(9)).await.unwrap();
     assert_eq!(found(&store, &search("gannet")).await.1, 7);
 }
 
@@ -2431,7 +2505,7 @@ async fn concurrent_account_reads_answer_each_its_own(store: Store) {
         .await
         .unwrap();
     let gone = funded(&store, "READ-GONE", 500).await;
-    assert!(cr(&store).archive(gone.id, at(2)).await.unwrap());
+    assert!(cr(&store).archive(gone.id, None, at(2)).await.unwrap());
     let unknown = CustomerId(i64::MAX - 1);
     let mut alone = std::collections::HashMap::new();
     for &id in &ids {
@@ -2560,7 +2634,14 @@ async fn customers_and_accounts_go_together(store: Store) {
     // The limit moves with the customer, with a history row signed by who changed it.
     d.credit_limit = CreditLimit::new("50".parse().unwrap(), eur()).unwrap();
     let updated = cr(&store)
-        .update(c.id, &d, &DocumentLinks::none(), Some(UserId(42)), at(1))
+        .update(
+            c.id,
+            revision(&store, c.id).await,
+            &d,
+            &DocumentLinks::none(),
+            Some(UserId(42)),
+            at(1),
+        )
         .await
         .unwrap()
         .unwrap();
@@ -2586,11 +2667,7 @@ async fn customers_and_accounts_go_together(store: Store) {
     // With no money on it, the account follows a currency change.
     d.currency = usd;
     d.credit_limit = CreditLimit::new("50".parse().unwrap(), usd).unwrap();
-    let dollars = cr(&store)
-        .update(c.id, &d, &DocumentLinks::none(), None, at(2))
-        .await
-        .unwrap()
-        .unwrap();
+    let dollars = save(&store, c.id, &d, at(2)).await.unwrap().unwrap();
     assert_eq!(dollars.account.unwrap().currency(), usd);
     // Money moves in the account's currency only; with money on it, the currency stays.
     let euros = al(&store)
@@ -2606,9 +2683,7 @@ async fn customers_and_accounts_go_together(store: Store) {
         .unwrap();
     d.currency = eur();
     d.credit_limit = CreditLimit::new("50".parse().unwrap(), eur()).unwrap();
-    let refused = cr(&store)
-        .update(c.id, &d, &DocumentLinks::none(), None, at(4))
-        .await;
+    let refused = save(&store, c.id, &d, at(4)).await;
     assert!(
         matches!(refused, Err(WriteError::AccountInUse)),
         "{refused:?}"
@@ -2624,7 +2699,7 @@ async fn customers_and_accounts_go_together(store: Store) {
     );
     // Archiving waits for a zero balance and no open reservation.
     assert!(matches!(
-        cr(&store).archive(c.id, at(5)).await,
+        cr(&store).archive(c.id, None, at(5)).await,
         Err(RemoveError::InUse)
     ));
     al(&store)
@@ -2642,18 +2717,18 @@ async fn customers_and_accounts_go_together(store: Store) {
         .await
         .unwrap();
     assert!(matches!(
-        cr(&store).archive(c.id, at(8)).await,
+        cr(&store).archive(c.id, None, at(8)).await,
         Err(RemoveError::InUse)
     ));
     al(&store)
         .release(c.id, held.id, None, at(9), None)
         .await
         .unwrap();
-    assert!(cr(&store).archive(c.id, at(10)).await.unwrap());
+    assert!(cr(&store).archive(c.id, None, at(10)).await.unwrap());
     // An open reservation already past its time holds nothing: it is expired on the way.
     let e = funded(&store, "ACC-2", 1000).await;
     al(&store).admit(&admission(e.id, 10, 0, 5)).await.unwrap();
-    assert!(cr(&store).archive(e.id, at(6)).await.unwrap());
+    assert!(cr(&store).archive(e.id, None, at(6)).await.unwrap());
     // Lists carry the accounts too.
     let listed = cr(&store).list(&CustomerQuery::default()).await.unwrap();
     assert!(listed.items.iter().all(|c| c.account.is_some()));
@@ -2854,7 +2929,7 @@ async fn archived_customers_cannot_be_admitted(store: Store) {
         .await
         .unwrap();
     let gone = funded(&store, "GONE", 1000).await;
-    assert!(cr(&store).archive(gone.id, at(2)).await.unwrap());
+    assert!(cr(&store).archive(gone.id, None, at(2)).await.unwrap());
     assert!(matches!(
         al(&store).admit(&admission(gone.id, 100, 3, 3600)).await,
         Err(AdmitError::NoAccount)
@@ -2869,7 +2944,7 @@ async fn archived_customers_cannot_be_admitted(store: Store) {
     for_child.customer = child.id;
     al(&store).admit(&for_child).await.unwrap();
     assert!(matches!(
-        cr(&store).archive(child.id, at(5)).await,
+        cr(&store).archive(child.id, None, at(5)).await,
         Err(RemoveError::InUse)
     ));
     let child2 = {
@@ -2878,7 +2953,7 @@ async fn archived_customers_cannot_be_admitted(store: Store) {
         d.bill_with_parent = true;
         insert(&store, d, at(0)).await
     };
-    assert!(cr(&store).archive(child2.id, at(6)).await.unwrap());
+    assert!(cr(&store).archive(child2.id, None, at(6)).await.unwrap());
     for_child.customer = child2.id;
     assert!(matches!(
         al(&store).admit(&for_child).await,
@@ -2905,7 +2980,7 @@ async fn archives_racing_admissions_leave_no_reservation(store: Store) {
         let archiver = {
             let store = store.clone();
             let id = c.id;
-            tokio::spawn(async move { cr(&store).archive(id, at(1)).await })
+            tokio::spawn(async move { cr(&store).archive(id, None, at(1)).await })
         };
         let admitted = {
             let mut n = 0;
@@ -3642,7 +3717,7 @@ async fn documents_attach_detach_and_holders(store: Store) {
     let a = add(&store, "A", "Alpha", at(0)).await;
     let b = add(&store, "B", "Beta", at(0)).await;
     let gone = add(&store, "G", "Gone", at(0)).await;
-    assert!(cr(&store).archive(gone.id, at(1)).await.unwrap());
+    assert!(cr(&store).archive(gone.id, None, at(1)).await.unwrap());
     let d1 = stored_document(Uuid::new_v4(), at(1));
     let d2 = external_document("https://example.com/2", at(1));
     let d3 = external_document("https://example.com/3", at(1));
@@ -3673,7 +3748,7 @@ async fn documents_attach_detach_and_holders(store: Store) {
     docs.attach(b.id, d1.uuid, 10, at(24)).await.unwrap();
     assert_eq!(docs.holders(d1.uuid).await.unwrap(), [a.id, b.id]);
     assert_eq!(docs.holders(d3.uuid).await.unwrap(), []);
-    assert!(cr(&store).archive(b.id, at(25)).await.unwrap());
+    assert!(cr(&store).archive(b.id, None, at(25)).await.unwrap());
     assert_eq!(docs.holders(d1.uuid).await.unwrap(), [a.id]);
 
     assert!(docs.detach(a.id, d2.uuid, Utc::now()).await.unwrap());
@@ -3744,6 +3819,7 @@ async fn customer_writes_attach_their_links(store: Store) {
     let updated = cr(&store)
         .update(
             created.id,
+            revision(&store, created.id).await,
             &renamed,
             &links(&[upload.uuid], &[again.clone(), other.clone()], 3),
             None,
@@ -3763,7 +3839,14 @@ async fn customer_writes_attach_their_links(store: Store) {
         external_document("https://example.com/twice", at(30)),
     ];
     let updated = cr(&store)
-        .update(created.id, &renamed, &links(&[], &twice, 10), None, at(30))
+        .update(
+            created.id,
+            revision(&store, created.id).await,
+            &renamed,
+            &links(&[], &twice, 10),
+            None,
+            at(30),
+        )
         .await
         .unwrap()
         .unwrap();
@@ -3771,8 +3854,7 @@ async fn customer_writes_attach_their_links(store: Store) {
     assert_eq!(updated.documents, expected);
     assert_eq!(docs.get(twice[1].uuid).await.unwrap(), None);
     // No links: the documents stay as they are.
-    let updated = cr(&store)
-        .update(created.id, &renamed, &DocumentLinks::none(), None, at(31))
+    let updated = save(&store, created.id, &renamed, at(31))
         .await
         .unwrap()
         .unwrap();
@@ -3806,6 +3888,7 @@ async fn refused_links_leave_the_customer_unchanged(store: Store) {
     let result = cr(&store)
         .update(
             customer.id,
+            revision(&store, customer.id).await,
             &changed,
             &links(&[unknown], std::slice::from_ref(&fresh), 10),
             None,
@@ -3825,7 +3908,14 @@ async fn refused_links_leave_the_customer_unchanged(store: Store) {
         external_document("https://example.com/two", at(6)),
     ];
     let result = cr(&store)
-        .update(customer.id, &changed, &links(&[], &two, 2), None, at(6))
+        .update(
+            customer.id,
+            revision(&store, customer.id).await,
+            &changed,
+            &links(&[], &two, 2),
+            None,
+            at(6),
+        )
         .await;
     assert!(
         matches!(result, Err(WriteError::TooManyDocuments)),
@@ -3839,6 +3929,7 @@ async fn refused_links_leave_the_customer_unchanged(store: Store) {
     let updated = cr(&store)
         .update(
             customer.id,
+            revision(&store, customer.id).await,
             &changed,
             &links(&[], &two[..1], 2),
             None,
@@ -3886,8 +3977,7 @@ async fn logo_round_trip(store: Store) {
     let logo = LogoName::from_trusted("1760000000000_acme.png".to_owned());
     let mut with_logo = customer.data.clone();
     with_logo.logo = Some(logo.clone());
-    let updated = cr(&store)
-        .update(customer.id, &with_logo, &DocumentLinks::none(), None, at(1))
+    let updated = save(&store, customer.id, &with_logo, at(1))
         .await
         .unwrap()
         .unwrap();
@@ -3907,6 +3997,7 @@ async fn logo_round_trip(store: Store) {
     let cleared = cr(&store)
         .update(
             customer.id,
+            revision(&store, customer.id).await,
             &customer.data,
             &DocumentLinks::none(),
             None,
@@ -3932,8 +4023,7 @@ async fn blobs_list_and_references_for_the_orphan_sweep(store: Store) {
     let old_logo = LogoName::from_trusted("1750000000000-0000cafe_acme.png".to_owned());
     let mut with_logo = customer.data.clone();
     with_logo.logo = Some(logo.clone());
-    cr(&store)
-        .update(customer.id, &with_logo, &DocumentLinks::none(), None, at(2))
+    save(&store, customer.id, &with_logo, at(2))
         .await
         .unwrap()
         .unwrap();
@@ -3997,7 +4087,7 @@ async fn blobs_list_and_references_for_the_orphan_sweep(store: Store) {
     );
 
     // An archived customer's logo is still referenced.
-    assert!(cr(&store).archive(customer.id, at(3)).await.unwrap());
+    assert!(cr(&store).archive(customer.id, None, at(3)).await.unwrap());
     assert_eq!(
         sorted(store.documents().referenced(&asked).await.unwrap()),
         expected
@@ -4028,11 +4118,18 @@ async fn racing_attaches_stop_at_the_limit(store: Store) {
         let data = data.clone();
         tasks.push(tokio::spawn(async move {
             let link = external_document(&format!("https://example.com/race/{i}"), at(10));
-            cr(&store)
-                .update(id, &data, &links(&[], &[link], 5), None, at(10))
-                .await
-                .map(|_| ())
-                .map_err(|e| format!("{e:?}"))
+            let links = links(&[], &[link], 5);
+            // As the service does: a write that lost the race to another reads again.
+            loop {
+                let read = revision(&store, id).await;
+                match cr(&store)
+                    .update(id, read, &data, &links, None, at(10))
+                    .await
+                {
+                    Err(WriteError::Stale) => {}
+                    written => break written.map(|_| ()).map_err(|e| format!("{e:?}")),
+                }
+            }
         }));
     }
     let (mut attached, mut refused) = (0, 0);
@@ -4125,6 +4222,7 @@ credence_store::on_both_stores!(
     holders_agree_with_their_customers,
     concurrent_inserts_of_one_reference,
     a_taken_uuid_is_not_a_duplicate_reference,
+    writes_name_the_revision_they_read,
     archive_frees_the_reference_and_hides_the_row,
     archive_waits_for_live_children,
     update_replaces_payment_types_and_contacts,

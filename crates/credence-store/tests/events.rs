@@ -216,10 +216,18 @@ async fn every_change_writes_one_event_in_order(store: Store) {
     );
     let mut changed = acme.data.clone();
     changed.name = credence_domain::values::CustomerName::new("Acme Renamed").unwrap();
-    CustomerRepository::update(&store, id, &changed, &DocumentLinks::none(), None, at(50))
-        .await
-        .unwrap()
-        .unwrap();
+    CustomerRepository::update(
+        &store,
+        id,
+        acme.revision,
+        &changed,
+        &DocumentLinks::none(),
+        None,
+        at(50),
+    )
+    .await
+    .unwrap()
+    .unwrap();
     let docs = store.documents();
     let contract = link("https://example.com/contract.pdf");
     docs.insert(&contract).await.unwrap();
@@ -227,7 +235,7 @@ async fn every_change_writes_one_event_in_order(store: Store) {
     assert!(docs.detach(id, contract.uuid, at(61)).await.unwrap());
     assert!(!docs.detach(id, contract.uuid, at(62)).await.unwrap());
     assert!(
-        CustomerRepository::archive(&store, other.id, at(70))
+        CustomerRepository::archive(&store, other.id, None, at(70))
             .await
             .unwrap()
     );
@@ -321,8 +329,16 @@ async fn a_rolled_back_change_leaves_no_event(store: Store) {
     let mut links = DocumentLinks::none();
     links.existing = vec![first.uuid, second.uuid];
     links.max_per_customer = 1;
-    let refused =
-        CustomerRepository::update(&store, acme.id, &acme.data, &links, None, at(5)).await;
+    let refused = CustomerRepository::update(
+        &store,
+        acme.id,
+        acme.revision,
+        &acme.data,
+        &links,
+        None,
+        at(5),
+    )
+    .await;
     assert!(refused.is_err(), "{refused:?}");
     let refused_insert = add_with(&store, "acme", DocumentLinks::none()).await;
     assert!(matches!(

@@ -335,7 +335,8 @@ impl AuthService {
                     WriteError::DanglingReference
                     | WriteError::AccountInUse
                     | WriteError::TooManyDocuments
-                    | WriteError::UnknownDocument(_),
+                    | WriteError::UnknownDocument(_)
+                    | WriteError::Stale,
                 ) => {
                     return Err(IssueKeyError::UnknownCustomer(
                         customer_id.map(|c| c.to_string()).unwrap_or_default(),

@@ -25,6 +25,8 @@ pub struct Customer {
     pub date_created: DateTime<Utc>,
     /// When it last changed (UTC, whole seconds).
     pub last_updated: DateTime<Utc>,
+    /// How many times its row has been written: what a write names to change only what it read.
+    pub revision: super::Revision,
     /// Its credit account (balance, limit, reserved), when the store loaded it.
     pub account: Option<crate::credit::CreditAccount>,
     /// The documents attached to it, oldest attachment first.

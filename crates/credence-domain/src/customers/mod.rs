@@ -7,6 +7,7 @@ pub mod hierarchy;
 pub(crate) mod ports;
 pub mod records;
 pub mod reference_data;
+mod revision;
 pub mod search;
 pub mod service;
 
@@ -15,3 +16,4 @@ pub use changes::{
     project_name,
 };
 pub use customer::*;
+pub use revision::Revision;

@@ -6,7 +6,9 @@ use uuid::Uuid;
 
 use crate::customers::reference_data::Record;
 use crate::customers::search::{ScoredCustomer, SearchQuery};
-use crate::customers::{AccountHolder, Customer, CustomerData, CustomerKey, CustomerQuery};
+use crate::customers::{
+    AccountHolder, Customer, CustomerData, CustomerKey, CustomerQuery, Revision,
+};
 use crate::ids::CustomerId;
 use crate::listing::{Page, PageRequest};
 use crate::ports::*;
@@ -70,14 +72,19 @@ pub trait CustomerRepository: Send + Sync {
     async fn insert(&self, customer: &NewCustomer) -> Result<Customer, WriteError>;
 
     /// Replaces a live customer's data (with payment types, contacts and projects) and
-    /// attaches `links`, in one transaction. Returns `None` when no live customer has the id.
-    /// `by` is the user making the change: a changed credit limit's history row names it.
+    /// attaches `links`, in one transaction, if its row is still at revision `read` (the one
+    /// the data was merged onto), moving the row to the next revision. Returns `None` when no
+    /// live customer has the id. `by` is the user making the change: a changed credit limit's
+    /// history row names it.
     ///
     /// # Errors
-    /// As [`CustomerRepository::insert`].
+    /// As [`CustomerRepository::insert`], and [`WriteError::Stale`] when the row has moved on
+    /// from `read` (checked in the write's own statement, so two racing writes never both
+    /// pass).
     async fn update(
         &self,
         id: CustomerId,
+        read: Revision,
         data: &CustomerData,
         links: &DocumentLinks,
         by: Option<crate::ids::UserId>,
@@ -85,12 +92,18 @@ pub trait CustomerRepository: Send + Sync {
     ) -> Result<Option<Customer>, WriteError>;
 
     /// Archives a live customer: it leaves every query and frees its reference. Returns
-    /// `false` when no live customer has the id. The check for live sub-customers happens in
-    /// the same transaction as the archiving.
+    /// `false` when no live customer has the id. The check for live sub-customers, and for
+    /// the revision when `read` names one, happens in the same transaction as the archiving.
     ///
     /// # Errors
-    /// [`RemoveError::InUse`] while live sub-customers exist.
-    async fn archive(&self, id: CustomerId, now: DateTime<Utc>) -> Result<bool, RemoveError>;
+    /// [`RemoveError::InUse`] while live sub-customers exist, [`RemoveError::Stale`] when
+    /// the row is no longer at revision `read`.
+    async fn archive(
+        &self,
+        id: CustomerId,
+        read: Option<Revision>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, RemoveError>;
 }
 
 /// One kind of reference data (see [`Record`]).

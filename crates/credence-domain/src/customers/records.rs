@@ -94,7 +94,8 @@ impl From<WriteError> for SaveRecordError {
             WriteError::DanglingReference
             | WriteError::AccountInUse
             | WriteError::TooManyDocuments
-            | WriteError::UnknownDocument(_) => {
+            | WriteError::UnknownDocument(_)
+            | WriteError::Stale => {
                 Self::Input(crate::customers::CustomerRule::RecordRowGone.into())
             }
             WriteError::Store(e) => Self::Store(e),
@@ -237,6 +238,11 @@ impl<R: Record> RecordService<R> {
             Ok(true) => Ok(()),
             Ok(false) => Err(not_found()),
             Err(RemoveError::InUse) => Err(DeleteRecordError::Refused),
+            // Reference data has no revisions: a store that says so is broken.
+            Err(RemoveError::Stale) => Err(StoreError::Unexpected(
+                "a reference-data row reported a revision".into(),
+            )
+            .into()),
             Err(RemoveError::Store(e)) => Err(e.into()),
         }
     }

@@ -4,12 +4,14 @@
 mod errors;
 mod logos;
 mod projects;
+mod saving;
 
 pub use errors::{
     CreateCustomerError, DeleteCustomerError, GetCustomerError, ListCustomersError, ProjectError,
     UpdateCustomerError,
 };
 use errors::{Failure, SaveFailure, unknown_document};
+use saving::Extras;
 
 use std::sync::Arc;
 
@@ -26,7 +28,7 @@ use crate::customers::reference_data::{
 use crate::customers::search::{ScoredCustomer, SearchQuery};
 use crate::customers::{
     Customer, CustomerChanges, CustomerKey, CustomerQuery, CustomerRule, CustomerSummary, Defaults,
-    MAX_PROJECTS, Project, RefKey, Resolved, project_name,
+    MAX_PROJECTS, Project, RefKey, Resolved, Revision, project_name,
 };
 use crate::documents::logo::{IMAGE_BOUNDS, LogoName, LogoUpload, LogoVariant};
 use crate::documents::service::{Media, may_see};
@@ -44,6 +46,11 @@ use crate::ports::{
 use crate::settings::Settings;
 use crate::values::Reference;
 use chrono::{DateTime, Utc};
+
+/// How many times a write that keeps losing races to other writes of the same customer reads
+/// it again before giving up (`412`). Each loss means another write got through, so a write
+/// fails only after this many others succeeded while it was trying.
+const WRITE_ATTEMPTS: usize = 32;
 
 /// The outcome of an upsert: the customer, and whether it was created (201) or updated (200).
 #[derive(Debug, Clone, PartialEq)]
@@ -74,21 +81,6 @@ pub struct ReferencePorts {
 impl std::fmt::Debug for ReferencePorts {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ReferencePorts").finish_non_exhaustive()
-    }
-}
-
-/// What a write carries besides the customer's fields: a new logo, documents to attach.
-struct Extras {
-    logo: Option<LogoUpload>,
-    links: Vec<DocumentLink>,
-}
-
-impl Extras {
-    fn take(input: &mut CustomerChanges) -> Self {
-        Self {
-            logo: input.logo.take(),
-            links: std::mem::take(&mut input.documents),
-        }
     }
 }
 
@@ -236,15 +228,18 @@ impl CustomerService {
             .await?)
     }
 
-    /// Updates the fields the client sent (`POST|PATCH /customers/{id}`).
+    /// Updates the fields the client sent (`POST|PATCH /customers/{id}`). With `expected`
+    /// (the revision the client read), only while the customer is still at it.
     ///
     /// # Errors
-    /// [`UpdateCustomerError`] for a missing customer, bad input or a taken reference.
+    /// [`UpdateCustomerError`] for a missing customer, bad input or a taken reference;
+    /// [`UpdateCustomerError::Changed`] when the customer is no longer at `expected`.
     pub async fn update(
         &self,
         principal: &Principal,
         key: &CustomerKey,
         input: CustomerChanges,
+        expected: Option<Revision>,
     ) -> Result<Customer, UpdateCustomerError> {
         if !uses_back_office(principal) {
             return Err(UpdateCustomerError::Forbidden);
@@ -254,19 +249,23 @@ impl CustomerService {
             .find_in_scope(principal, key)
             .await?
             .ok_or_else(|| UpdateCustomerError::NotFound(key.clone()))?;
-        self.save_over(principal, &current, input, false).await
+        self.save_over(principal, current, input, false, expected)
+            .await
     }
 
     /// Creates the customer with this reference, or updates it (`POST /customers/reference/{ref}`).
-    /// A creation that loses a race to another one is retried as an update.
+    /// A creation that loses a race to another one is retried as an update. With `expected`,
+    /// only an update of the customer still at that revision.
     ///
     /// # Errors
-    /// [`UpdateCustomerError`] for bad input.
+    /// [`UpdateCustomerError`] for bad input; [`UpdateCustomerError::Changed`] when
+    /// `expected` is given and the customer is absent or at another revision.
     pub async fn upsert(
         &self,
         principal: &Principal,
         reference: &str,
         mut input: CustomerChanges,
+        expected: Option<Revision>,
     ) -> Result<Saved, UpdateCustomerError> {
         if !uses_back_office(principal) {
             return Err(UpdateCustomerError::Forbidden);
@@ -283,12 +282,15 @@ impl CustomerService {
                     return Err(UpdateCustomerError::DuplicateReference);
                 }
                 let customer = self
-                    .save_over(principal, &current, input.clone(), false)
+                    .save_over(principal, current, input.clone(), false, expected)
                     .await?;
                 return Ok(Saved {
                     customer,
                     created: false,
                 });
+            }
+            if expected.is_some() {
+                return Err(UpdateCustomerError::Changed);
             }
             let mut attempt = input.clone();
             let extras = Extras::take(&mut attempt);
@@ -316,12 +318,14 @@ impl CustomerService {
     /// the customer with that UUID.
     ///
     /// # Errors
-    /// [`UpdateCustomerError`]: an unknown numeric id is `NotFound`.
+    /// [`UpdateCustomerError`]: an unknown numeric id is `NotFound`; with `expected`, a
+    /// customer absent or at another revision is [`UpdateCustomerError::Changed`].
     pub async fn replace(
         &self,
         principal: &Principal,
         key: &CustomerKey,
         input: CustomerChanges,
+        expected: Option<Revision>,
     ) -> Result<Saved, UpdateCustomerError> {
         if !uses_back_office(principal) {
             return Err(UpdateCustomerError::Forbidden);
@@ -331,7 +335,9 @@ impl CustomerService {
             if !reaches(self.customers.as_ref(), principal, current.id).await? {
                 return Err(UpdateCustomerError::NotFound(key.clone()));
             }
-            let customer = self.save_over(principal, &current, input, true).await?;
+            let customer = self
+                .save_over(principal, current, input, true, expected)
+                .await?;
             return Ok(Saved {
                 customer,
                 created: false,
@@ -340,6 +346,9 @@ impl CustomerService {
         let CustomerKey::Uuid(uuid) = key else {
             return Err(UpdateCustomerError::NotFound(key.clone()));
         };
+        if expected.is_some() {
+            return Err(UpdateCustomerError::Changed);
+        }
         let extras = Extras::take(&mut input);
         let data = self.build(principal, input, None, false).await?;
         let customer = self.insert_new(principal, *uuid, data, extras).await?;
@@ -352,11 +361,14 @@ impl CustomerService {
     /// Archives a customer (`DELETE`): it leaves the API and its reference becomes free.
     ///
     /// # Errors
-    /// [`DeleteCustomerError::HasSubCustomers`] while live sub-customers exist.
+    /// [`DeleteCustomerError::HasSubCustomers`] while live sub-customers exist;
+    /// [`DeleteCustomerError::Changed`] when `expected` is given and the customer is no
+    /// longer at it.
     pub async fn delete(
         &self,
         principal: &Principal,
         key: &CustomerKey,
+        expected: Option<Revision>,
     ) -> Result<(), DeleteCustomerError> {
         if !uses_back_office(principal) {
             return Err(DeleteCustomerError::Forbidden);
@@ -370,10 +382,18 @@ impl CustomerService {
         if principal.customer_id() == Some(customer.id) && !principal.is_admin() {
             return Err(DeleteCustomerError::Forbidden);
         }
-        match self.customers.archive(customer.id, self.clock.now()).await {
+        if expected.is_some_and(|revision| revision != customer.revision) {
+            return Err(DeleteCustomerError::Changed);
+        }
+        match self
+            .customers
+            .archive(customer.id, expected, self.clock.now())
+            .await
+        {
             Ok(true) => Ok(()),
             Ok(false) => Err(not_found()),
             Err(RemoveError::InUse) => Err(DeleteCustomerError::HasSubCustomers),
+            Err(RemoveError::Stale) => Err(DeleteCustomerError::Changed),
             Err(RemoveError::Store(e)) => Err(e.into()),
         }
     }
@@ -391,97 +411,6 @@ impl CustomerService {
         Ok(reaches(self.customers.as_ref(), principal, customer.id)
             .await?
             .then_some(customer))
-    }
-
-    async fn save_over(
-        &self,
-        principal: &Principal,
-        current: &Customer,
-        mut input: CustomerChanges,
-        replace: bool,
-    ) -> Result<Customer, UpdateCustomerError> {
-        let names_creator = input.user.is_present();
-        let extras = Extras::take(&mut input);
-        let mut data = self
-            .build(principal, input, Some(current), !replace)
-            .await?;
-        // A replacement resets what the client can write, not who created the customer
-        // (only an admin may name another creator, with `userId`).
-        if replace && !names_creator {
-            data.created_by.clone_from(&current.data.created_by);
-        }
-        self.update_existing(principal, current, data, extras)
-            .await?
-            .ok_or_else(|| UpdateCustomerError::NotFound(CustomerKey::Id(current.id)))
-    }
-
-    /// Inserts a new customer with its logo and document links. The logo's renditions are
-    /// stored first and dropped again if the insert fails: a crash in between leaves
-    /// unreferenced bytes, never a customer whose logo has none.
-    async fn insert_new(
-        &self,
-        principal: &Principal,
-        uuid: Uuid,
-        mut data: CustomerData,
-        extras: Extras,
-    ) -> Result<Customer, SaveFailure> {
-        let now = self.clock.now();
-        let links = self.links(principal, extras.links, now).await?;
-        let logo = self.store_logo(uuid, extras.logo, now).await?;
-        if logo.is_some() {
-            data.logo.clone_from(&logo);
-        }
-        let new = NewCustomer {
-            uuid,
-            data,
-            now,
-            links,
-        };
-        match self.customers.insert(&new).await {
-            Ok(customer) => Ok(customer),
-            Err(e) => {
-                self.drop_logo(uuid, logo.as_ref()).await;
-                Err(e.into())
-            }
-        }
-    }
-
-    /// Writes an existing customer's new data, logo and links, then drops the renditions of
-    /// a logo the write replaced.
-    async fn update_existing(
-        &self,
-        principal: &Principal,
-        current: &Customer,
-        mut data: CustomerData,
-        extras: Extras,
-    ) -> Result<Option<Customer>, SaveFailure> {
-        let now = self.clock.now();
-        let links = self.links(principal, extras.links, now).await?;
-        let logo = self.store_logo(current.uuid, extras.logo, now).await?;
-        if logo.is_some() {
-            data.logo.clone_from(&logo);
-        }
-        match self
-            .customers
-            .update(current.id, &data, &links, principal.user_id(), now)
-            .await
-        {
-            Ok(Some(customer)) => {
-                if logo.is_some() && current.data.logo != logo {
-                    self.drop_logo(current.uuid, current.data.logo.as_ref())
-                        .await;
-                }
-                Ok(Some(customer))
-            }
-            Ok(None) => {
-                self.drop_logo(current.uuid, logo.as_ref()).await;
-                Ok(None)
-            }
-            Err(e) => {
-                self.drop_logo(current.uuid, logo.as_ref()).await;
-                Err(e.into())
-            }
-        }
     }
 
     /// Validates a write's `documents` entries: uploaded documents must exist and be visible

@@ -295,6 +295,8 @@ impl CustomerDto {
             data,
             date_created,
             last_updated,
+            // Shown as the answer's `ETag` (a digest of this representation), not in the body.
+            revision: _,
             account,
             documents,
         } = customer;

@@ -9,13 +9,14 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, web};
 use credence_domain::access::scope::Function;
-use credence_domain::customers::{Customer, CustomerKey};
+use credence_domain::customers::CustomerKey;
 use credence_domain::ids::ProjectId;
 use credence_domain::ports::StoreError;
 
 use crate::AppState;
 use crate::body::{Body, authorize};
 use crate::caller::Caller;
+use crate::customers::conditions::{CUSTOMERS, customer_reply, expected_revision, read_reply};
 use crate::customers::dto::{CustomerDto, ProjectDto, SearchEntryDto};
 use crate::customers::form::ProjectForm;
 use crate::customers::form::{CustomerForm, customer_changes};
@@ -58,18 +59,6 @@ pub(crate) fn register(cfg: &mut web::ServiceConfig) {
             .route(web::put().to(replace_customer))
             .route(web::delete().to(delete_customer)),
     );
-}
-
-/// Where customers live.
-const CUSTOMERS: &str = "/api/v1.0/customers";
-
-fn customer_reply(
-    state: &AppState,
-    status: StatusCode,
-    customer: &Customer,
-) -> Result<Reply, ApiError> {
-    let dto = CustomerDto::new(customer, &state.services.customers.settings().organization);
-    Ok(Reply::new(status, "customer", &dto)?.located_in(CUSTOMERS))
 }
 
 fn created_or_ok(created: bool) -> StatusCode {
@@ -172,9 +161,10 @@ pub(crate) async fn search_customers(
 pub(crate) async fn get_own_customer(
     state: web::Data<AppState>,
     caller: Caller,
+    req: HttpRequest,
 ) -> Result<Reply, ApiError> {
     let customer = state.services.customers.me(&caller.principal).await?;
-    customer_reply(&state, StatusCode::OK, &customer)
+    read_reply(&state, &req, &customer)
 }
 
 /// Shows a customer by id or UUID.
@@ -192,6 +182,7 @@ pub(crate) async fn get_own_customer(
 pub(crate) async fn get_customer(
     state: web::Data<AppState>,
     caller: Caller,
+    req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<Reply, ApiError> {
     let key = crate::input::customer_key(&id)?;
@@ -200,7 +191,7 @@ pub(crate) async fn get_customer(
         .customers
         .get(&caller.principal, &key)
         .await?;
-    customer_reply(&state, StatusCode::OK, &customer)
+    read_reply(&state, &req, &customer)
 }
 
 /// Shows a customer by reference (exact).
@@ -217,6 +208,7 @@ pub(crate) async fn get_customer(
 pub(crate) async fn get_customer_by_reference(
     state: web::Data<AppState>,
     caller: Caller,
+    req: HttpRequest,
     reference: web::Path<String>,
 ) -> Result<Reply, ApiError> {
     let key = CustomerKey::Reference(reference.into_inner());
@@ -225,7 +217,7 @@ pub(crate) async fn get_customer_by_reference(
         .customers
         .get(&caller.principal, &key)
         .await?;
-    customer_reply(&state, StatusCode::OK, &customer)
+    read_reply(&state, &req, &customer)
 }
 
 /// Creates a customer from JSON, a form or multipart. Unknown fields are ignored.
@@ -273,16 +265,18 @@ pub(crate) async fn create_customer(
 pub(crate) async fn update_customer(
     state: web::Data<AppState>,
     caller: Caller,
+    req: HttpRequest,
     id: web::Path<String>,
     body: Body,
 ) -> Result<Reply, ApiError> {
     let key = crate::input::customer_key(&id)?;
     authorize(&caller, Function::BackOffice)?;
     let input = customer_changes(body.0, None, &caller.principal)?;
+    let expected = expected_revision(&state, &caller, &req, &key, false).await?;
     let customer = state
         .services
         .customers
-        .update(&caller.principal, &key, input)
+        .update(&caller.principal, &key, input, expected)
         .await?;
     customer_reply(&state, StatusCode::OK, &customer)
 }
@@ -303,16 +297,18 @@ pub(crate) async fn update_customer(
 pub(crate) async fn update_customer_by_reference(
     state: web::Data<AppState>,
     caller: Caller,
+    req: HttpRequest,
     reference: web::Path<String>,
     body: Body,
 ) -> Result<Reply, ApiError> {
     let key = CustomerKey::Reference(reference.into_inner());
     authorize(&caller, Function::BackOffice)?;
     let input = customer_changes(body.0, None, &caller.principal)?;
+    let expected = expected_revision(&state, &caller, &req, &key, false).await?;
     let customer = state
         .services
         .customers
-        .update(&caller.principal, &key, input)
+        .update(&caller.principal, &key, input, expected)
         .await?;
     customer_reply(&state, StatusCode::OK, &customer)
 }
@@ -333,15 +329,18 @@ pub(crate) async fn update_customer_by_reference(
 pub(crate) async fn upsert_customer_by_reference(
     state: web::Data<AppState>,
     caller: Caller,
+    req: HttpRequest,
     reference: web::Path<String>,
     body: Body,
 ) -> Result<Reply, ApiError> {
     authorize(&caller, Function::BackOffice)?;
     let input = customer_changes(body.0, Some(&reference), &caller.principal)?;
+    let key = CustomerKey::Reference(reference.clone());
+    let expected = expected_revision(&state, &caller, &req, &key, true).await?;
     let saved = state
         .services
         .customers
-        .upsert(&caller.principal, &reference, input)
+        .upsert(&caller.principal, &reference, input, expected)
         .await?;
     customer_reply(&state, created_or_ok(saved.created), &saved.customer)
 }
@@ -363,16 +362,18 @@ pub(crate) async fn upsert_customer_by_reference(
 pub(crate) async fn replace_customer(
     state: web::Data<AppState>,
     caller: Caller,
+    req: HttpRequest,
     id: web::Path<String>,
     body: Body,
 ) -> Result<Reply, ApiError> {
     let key = crate::input::customer_key(&id)?;
     authorize(&caller, Function::BackOffice)?;
     let input = customer_changes(body.0, None, &caller.principal)?;
+    let expected = expected_revision(&state, &caller, &req, &key, true).await?;
     let saved = state
         .services
         .customers
-        .replace(&caller.principal, &key, input)
+        .replace(&caller.principal, &key, input, expected)
         .await?;
     customer_reply(&state, created_or_ok(saved.created), &saved.customer)
 }
@@ -392,13 +393,16 @@ pub(crate) async fn replace_customer(
 pub(crate) async fn delete_customer(
     state: web::Data<AppState>,
     caller: Caller,
+    req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<Reply, ApiError> {
     let key = crate::input::customer_key(&id)?;
+    authorize(&caller, Function::BackOffice)?;
+    let expected = expected_revision(&state, &caller, &req, &key, false).await?;
     state
         .services
         .customers
-        .delete(&caller.principal, &key)
+        .delete(&caller.principal, &key, expected)
         .await?;
     Reply::ok("response", &SuccessDto::deleted())
 }
@@ -418,13 +422,16 @@ pub(crate) async fn delete_customer(
 pub(crate) async fn delete_customer_by_reference(
     state: web::Data<AppState>,
     caller: Caller,
+    req: HttpRequest,
     reference: web::Path<String>,
 ) -> Result<Reply, ApiError> {
     let key = CustomerKey::Reference(reference.into_inner());
+    authorize(&caller, Function::BackOffice)?;
+    let expected = expected_revision(&state, &caller, &req, &key, false).await?;
     state
         .services
         .customers
-        .delete(&caller.principal, &key)
+        .delete(&caller.principal, &key, expected)
         .await?;
     Reply::ok("response", &SuccessDto::deleted())
 }

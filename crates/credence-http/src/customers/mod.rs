@@ -2,6 +2,7 @@
 //! the customer body as a client writes it, and the reference-data routes (categories,
 //! segmentations, payment types, regions, currencies, users) with their DTOs.
 
+mod conditions;
 pub(crate) mod dto;
 pub(crate) mod form;
 pub(crate) mod handlers;

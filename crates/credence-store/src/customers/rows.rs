@@ -52,6 +52,7 @@ pub(crate) struct CustomerRow {
     pub(crate) date_created: NaiveDateTime,
     pub(crate) last_updated: NaiveDateTime,
     pub(crate) logo: Option<String>,
+    pub(crate) revision: i64,
 }
 
 pub(crate) fn lookup<T: Clone>(
@@ -185,6 +186,7 @@ impl CustomerRow {
             data,
             date_created: self.date_created.and_utc(),
             last_updated: self.last_updated.and_utc(),
+            revision: Revision::new(self.revision),
             account: Some(account.into_domain(0)?),
             documents,
         })

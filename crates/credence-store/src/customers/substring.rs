@@ -137,17 +137,23 @@ mod tests {
         // The customer port alone: the store implements `list`, `get`... for other records too.
         let store: &dyn CustomerRepository = &store;
         for id in (1..=600).step_by(7) {
-            assert!(store.archive(CustomerId(id), Utc::now()).await.unwrap());
+            assert!(
+                store
+                    .archive(CustomerId(id), None, Utc::now())
+                    .await
+                    .unwrap()
+            );
         }
         for id in (3..=600).step_by(11) {
             let Some(customer) = store.get(&CustomerKey::Id(CustomerId(id))).await.unwrap() else {
                 continue;
             };
+            let read = customer.revision;
             let mut data = customer.data;
             data.name = CustomerName::new(format!("Zabcq Renamed {id}")).unwrap();
             let links = DocumentLinks::none();
             store
-                .update(CustomerId(id), &data, &links, None, Utc::now())
+                .update(CustomerId(id), read, &data, &links, None, Utc::now())
                 .await
                 .unwrap();
         }

@@ -64,6 +64,10 @@ pub enum UpdateCustomerError {
     /// Another live customer has the reference: `400 not_unique`.
     #[error("reference already used")]
     DuplicateReference,
+    /// The customer changed since the client read it (its `If-Match` no longer holds), or
+    /// kept changing under this write: `412 precondition_failed`.
+    #[error("The customer has changed since it was read; read it again and repeat the change.")]
+    Changed,
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -81,6 +85,10 @@ pub enum DeleteCustomerError {
     /// Live sub-customers still hang below it: `400 delete_failed`.
     #[error("Failed to delete instance.")]
     HasSubCustomers,
+    /// The customer changed since the client read it (its `If-Match` no longer holds), or
+    /// kept changing under this write: `412 precondition_failed`.
+    #[error("The customer has changed since it was read; read it again and repeat the change.")]
+    Changed,
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -104,6 +112,9 @@ pub enum ProjectError {
     /// The customer's reference was taken by a concurrent write: `400 not_unique`.
     #[error("reference already used")]
     DuplicateReference,
+    /// The customer kept changing under this write: `412 precondition_failed`.
+    #[error("The customer has changed since it was read; read it again and repeat the change.")]
+    Changed,
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -151,6 +162,7 @@ pub(super) fn dangling() -> InputError {
 /// were valid a moment ago), so these only happen when a concurrent write changed them.
 enum Refused {
     DuplicateReference,
+    Stale,
     Input(InputError),
     Store(StoreError),
 }
@@ -163,6 +175,7 @@ impl From<WriteError> for Refused {
             WriteError::AccountInUse => Self::Input(currency_locked()),
             WriteError::TooManyDocuments => Self::Input(too_many_documents()),
             WriteError::UnknownDocument(uuid) => Self::Input(unknown_document(uuid)),
+            WriteError::Stale => Self::Stale,
             WriteError::Store(e) => Self::Store(e),
         }
     }
@@ -171,11 +184,12 @@ impl From<WriteError> for Refused {
 /// The conversions every customer operation's error has: from a store's write refusal, and
 /// from [`Failure`] (input or store).
 macro_rules! customer_operation_error {
-    ($($error:ty),+) => {$(
+    ($($error:ty => $stale:expr),+ $(,)?) => {$(
         impl From<WriteError> for $error {
             fn from(e: WriteError) -> Self {
                 match Refused::from(e) {
                     Refused::DuplicateReference => Self::DuplicateReference,
+                    Refused::Stale => $stale,
                     Refused::Input(e) => Self::Input(e),
                     Refused::Store(e) => Self::Store(e),
                 }
@@ -193,7 +207,14 @@ macro_rules! customer_operation_error {
     )+};
 }
 
-customer_operation_error!(ProjectError, CreateCustomerError, UpdateCustomerError);
+customer_operation_error!(
+    ProjectError => Self::Changed,
+    UpdateCustomerError => Self::Changed,
+    // An insert names no revision: a store that calls it stale is broken.
+    CreateCustomerError => Self::Store(StoreError::Unexpected(
+        "an insert was refused as stale".into()
+    )),
+);
 
 /// Why a customer write failed, before it becomes an operation's own error.
 pub(super) enum SaveFailure {

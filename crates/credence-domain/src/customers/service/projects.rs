@@ -28,14 +28,21 @@ impl CustomerService {
         name: &str,
     ) -> Result<Project, ProjectError> {
         let name = project_name(name)?;
-        let mut customer = self.project_owner(principal, key).await?;
-        if customer.data.projects.len() >= MAX_PROJECTS {
-            return Err(
-                InputError::from(CustomerRule::TooManyProjects { max: MAX_PROJECTS }).into(),
-            );
-        }
-        customer.data.projects.push(Project { id: None, name });
-        let saved = self.save_projects(&customer).await?;
+        let saved = self
+            .change_projects(principal, key, |projects| {
+                if projects.len() >= MAX_PROJECTS {
+                    return Err(InputError::from(CustomerRule::TooManyProjects {
+                        max: MAX_PROJECTS,
+                    })
+                    .into());
+                }
+                projects.push(Project {
+                    id: None,
+                    name: name.clone(),
+                });
+                Ok(())
+            })
+            .await?;
         // The store keeps the order, so the new project is the last one.
         saved
             .data
@@ -57,15 +64,16 @@ impl CustomerService {
         name: &str,
     ) -> Result<Project, ProjectError> {
         let name = project_name(name)?;
-        let mut customer = self.project_owner(principal, key).await?;
-        let project = customer
-            .data
-            .projects
-            .iter_mut()
-            .find(|p| p.id == Some(id))
-            .ok_or(ProjectError::ProjectNotFound(id))?;
-        project.name = name;
-        let saved = self.save_projects(&customer).await?;
+        let saved = self
+            .change_projects(principal, key, |projects| {
+                let project = projects
+                    .iter_mut()
+                    .find(|p| p.id == Some(id))
+                    .ok_or(ProjectError::ProjectNotFound(id))?;
+                project.name = name.clone();
+                Ok(())
+            })
+            .await?;
         saved
             .data
             .projects
@@ -84,13 +92,15 @@ impl CustomerService {
         key: &CustomerKey,
         id: ProjectId,
     ) -> Result<(), ProjectError> {
-        let mut customer = self.project_owner(principal, key).await?;
-        let before = customer.data.projects.len();
-        customer.data.projects.retain(|p| p.id != Some(id));
-        if customer.data.projects.len() == before {
-            return Err(ProjectError::ProjectNotFound(id));
-        }
-        self.save_projects(&customer).await?;
+        self.change_projects(principal, key, |projects| {
+            let before = projects.len();
+            projects.retain(|p| p.id != Some(id));
+            if projects.len() == before {
+                return Err(ProjectError::ProjectNotFound(id));
+            }
+            Ok(())
+        })
+        .await?;
         Ok(())
     }
 
@@ -109,19 +119,45 @@ impl CustomerService {
             .ok_or_else(|| ProjectError::CustomerNotFound(key.clone()))
     }
 
-    /// Writes the customer back with its changed project list, through the ordinary
-    /// `update` port, so the list changes in the customer's own transaction.
-    async fn save_projects(&self, customer: &Customer) -> Result<Customer, ProjectError> {
-        self.customers
-            .update(
-                customer.id,
-                &customer.data,
-                &DocumentLinks::none(),
-                // The credit limit is written back unchanged: no history row to sign.
-                None,
-                self.clock.now(),
-            )
-            .await?
-            .ok_or_else(|| ProjectError::CustomerNotFound(CustomerKey::Id(customer.id)))
+    /// Changes the customer's project list and writes the customer back, through the
+    /// ordinary `update` port, so the list changes in the customer's own transaction. A write
+    /// that loses a race to another reads the customer again and applies `change` again, so
+    /// two projects added at once are both kept.
+    async fn change_projects(
+        &self,
+        principal: &Principal,
+        key: &CustomerKey,
+        change: impl Fn(&mut Vec<Project>) -> Result<(), ProjectError>,
+    ) -> Result<Customer, ProjectError> {
+        let mut customer = self.project_owner(principal, key).await?;
+        for _ in 0..WRITE_ATTEMPTS {
+            let mut data = customer.data.clone();
+            change(&mut data.projects)?;
+            let written = self
+                .customers
+                .update(
+                    customer.id,
+                    customer.revision,
+                    &data,
+                    &DocumentLinks::none(),
+                    // The credit limit is written back unchanged: no history row to sign.
+                    None,
+                    self.clock.now(),
+                )
+                .await;
+            match written {
+                Ok(Some(saved)) => return Ok(saved),
+                Ok(None) => {
+                    return Err(ProjectError::CustomerNotFound(CustomerKey::Id(customer.id)));
+                }
+                Err(WriteError::Stale) => {
+                    customer = self
+                        .project_owner(principal, &CustomerKey::Id(customer.id))
+                        .await?;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(ProjectError::Changed)
     }
 }
