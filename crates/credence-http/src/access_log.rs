@@ -1,5 +1,5 @@
 //! One log line per request, and its count and duration in the metrics: method, route
-//! template (never the raw path, which may carry references), status, duration and the
+//! template (never the raw path, which may carry references), status, body size, duration and the
 //! calling user, inside the request's span so the line carries its `request_id`. Keys never
 //! reach it: the caller is logged by user id.
 //!
@@ -12,7 +12,7 @@
 use std::time::Instant;
 
 use actix_web::HttpMessage as _;
-use actix_web::body::MessageBody;
+use actix_web::body::{BodySize, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use tracing_actix_web::RootSpanBuilder;
@@ -66,6 +66,12 @@ pub async fn access_log(
                 .and_then(|caller| caller.principal.user_id())
                 .map(|id| id.get());
             let status = response.status().as_u16();
+            // The body as the handler made it, before any compression; a streamed body (a
+            // document's content) has no size until it is sent, and logs none.
+            let bytes = match response.response().body().size() {
+                BodySize::Sized(bytes) => Some(bytes),
+                BodySize::None | BodySize::Stream => None,
+            };
             if let Some(state) = request.app_data::<actix_web::web::Data<crate::AppState>>() {
                 state
                     .config
@@ -76,6 +82,7 @@ pub async fn access_log(
                 method = %method,
                 route = %route,
                 status,
+                bytes,
                 duration_ms = elapsed_ms,
                 user_id = user,
                 "request"

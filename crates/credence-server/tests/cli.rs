@@ -227,12 +227,24 @@ fn serve_reads_toml_and_env_and_answers_health_checks() {
     assert!(customers.starts_with("HTTP/1.1 200"), "{customers}");
     reader.join().unwrap();
     let logs = std::fs::read_to_string(&log).unwrap();
-    assert!(
-        logs.contains("request_id")
-            || logs.contains("request.id")
-            || logs.contains("/api/v1.0/customers"),
-        "requests are logged: {logs}"
-    );
+    // One JSON line per request, with what an operator filters on and the request's id.
+    let access = logs
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .find(|line| {
+            let text = line.to_string();
+            text.contains("\"route\":\"/api/v1.0/customers\"") && text.contains("\"status\":200")
+        })
+        .unwrap_or_else(|| panic!("no access line for GET /api/v1.0/customers: {logs}"));
+    let text = access.to_string();
+    for field in [
+        "\"method\":\"GET\"",
+        "\"bytes\":",
+        "\"duration_ms\":",
+        "\"request_id\":",
+    ] {
+        assert!(text.contains(field), "{field} in {text}");
+    }
     assert!(
         !logs.contains(ADMIN_KEY) && !logs.contains(&secret),
         "no key ever reaches a log line"
