@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use credence_domain::Role;
 use credence_domain::access::credentials::KeyId;
+use credence_domain::ports::{Clock as _, SystemClock};
 use credence_server::{Application, Config, demo, keys, startup, telemetry};
 
 /// Credence: customer accounts and credit.
@@ -142,7 +143,7 @@ fn main() -> ExitCode {
                 command: KeysCommand::Revoke { id },
             } => {
                 let registry = keys::registry(&config).await?;
-                if registry.revoke_any(KeyId(id), chrono::Utc::now()).await? {
+                if registry.revoke_any(KeyId(id), SystemClock.now()).await? {
                     println!("key {id} revoked");
                     Ok(())
                 } else {
