@@ -14,8 +14,14 @@
 //!    or the answer is `429` with `Retry-After` in whole seconds.
 //! 4. The [`Caller`] goes into the request's extensions for the handlers' extractor.
 //!
+//! A route whose URL is its own credential (a logo's) passes [`capability`] instead: no key,
+//! but each `404` is charged to the address as a failed authentication.
+//!
 //! The address is the connection's peer: `Forwarded` and `X-Forwarded-For` are not believed,
 //! since any client can write them and would then choose its own bucket.
+
+use std::net::IpAddr;
+use std::time::Duration;
 
 use actix_web::ResponseError as _;
 use actix_web::body::{BoxBody, MessageBody};
@@ -28,21 +34,33 @@ use sha2::Digest as _;
 use crate::AppState;
 use crate::caller::{Caller, MissingState, authenticate, presented_key};
 use crate::error::ApiError;
+use crate::gate::Limits;
+
+/// The application's state and the request's client address, unless the address failed too
+/// often lately (`429`, before anything is looked up).
+fn admitted(req: &ServiceRequest) -> Result<(web::Data<AppState>, Option<IpAddr>), ApiError> {
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| ApiError::server_error(&MissingState))?;
+    let address = req.peer_addr().map(|peer| peer.ip());
+    let limits = state.config.gate.limits(&state.config);
+    if let Some(wait) = address.and_then(|address| limits.blocked(address)) {
+        return Err(ApiError::rate_limited(wait));
+    }
+    Ok((state, address))
+}
 
 /// Authenticates the request and charges its credential, or answers for it.
 pub(crate) async fn authn(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
-        let error = ApiError::server_error(&MissingState);
-        return Ok(req.into_response(error.error_response()));
+    let (state, address) = match admitted(&req) {
+        Ok(admitted) => admitted,
+        Err(error) => return Ok(req.into_response(error.error_response())),
     };
     let limits = state.config.gate.limits(&state.config);
-    let address = req.peer_addr().map(|peer| peer.ip());
-    if let Some(wait) = address.and_then(|address| limits.blocked(address)) {
-        return Ok(req.into_response(ApiError::rate_limited(wait).error_response()));
-    }
     let presented = presented_key(req.request());
     let principal = match authenticate(&state, presented.as_deref()).await {
         Ok(principal) => principal,
@@ -52,12 +70,9 @@ pub(crate) async fn authn(
                 StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN
             );
             let error = match address {
-                Some(address) if refused => match limits.record_failure(address) {
-                    Ok(()) => error,
-                    Err(wait) => {
-                        tracing::warn!(%address, "too many failed authentications");
-                        ApiError::rate_limited(wait)
-                    }
+                Some(address) if refused => match charge_failure(limits, address) {
+                    None => error,
+                    Some(wait) => ApiError::rate_limited(wait),
                 },
                 _ => error,
             };
@@ -72,4 +87,39 @@ pub(crate) async fn authn(
     }
     req.extensions_mut().insert(Caller { principal });
     Ok(next.call(req).await?.map_into_boxed_body())
+}
+
+/// For a route whose URL is its own credential (a logo's, decision 0036): no key is asked
+/// for, so an `<img src>` works, but guessing URLs is charged as guessing keys is. An address
+/// over `auth_failures_per_minute` is answered `429` before anything is looked up, and every
+/// `404` takes a token from its bucket; the one that finds it empty is answered `429`.
+pub(crate) async fn capability(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let (state, address) = match admitted(&req) {
+        Ok(admitted) => admitted,
+        Err(error) => return Ok(req.into_response(error.error_response())),
+    };
+    let limits = state.config.gate.limits(&state.config);
+    let response = next.call(req).await?.map_into_boxed_body();
+    let wait = match address {
+        Some(address) if response.status() == StatusCode::NOT_FOUND => {
+            charge_failure(limits, address)
+        }
+        _ => None,
+    };
+    Ok(match wait {
+        None => response,
+        Some(wait) => response.into_response(ApiError::rate_limited(wait).error_response()),
+    })
+}
+
+/// Charges a failure to `address`: how long it must wait once its bucket is empty.
+fn charge_failure(limits: &Limits, address: IpAddr) -> Option<Duration> {
+    let wait = limits.record_failure(address).err();
+    if wait.is_some() {
+        tracing::warn!(%address, "too many failed authentications");
+    }
+    wait
 }

@@ -18,6 +18,7 @@
 //!
 //! Health probes, metrics, the OpenAPI document and the Swagger UI sit outside that chain:
 //! they are never shed, rate limited or authenticated (metrics may ask for their own key).
+//! A customer's logo goes through the chain without a key: its URL is the credential.
 
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError, UrlencodedError};
 use actix_web::http::StatusCode;
@@ -55,6 +56,18 @@ pub(crate) fn register(
         .app_data(web::QueryConfig::default().error_handler(|e, _| query_error(&e).into()))
         .app_data(web::PathConfig::default().error_handler(|e, _| path_error(&e).into()))
         .app_data(web::PayloadConfig::new(limit))
+        .service(
+            // A logo's URL is its own credential (decision 0036): an `<img src>` sends no key.
+            // Registered before its scope, so it matches first; the chain is the scope's but
+            // for authentication, where each `404` is charged to the address instead.
+            web::resource("/api/v1.0/customers/{id}/logo/{file}")
+                .wrap(from_fn(crate::strict::strict_path))
+                .wrap(from_fn(crate::authn::capability))
+                .wrap(from_fn(crate::deadline::deadline))
+                .wrap(from_fn(crate::shed::shed))
+                .wrap(from_fn(negotiate_errors))
+                .route(web::get().to(documents::handlers::get_customer_logo)),
+        )
         .service(
             // The chain, innermost first (see the module docs): path characters,
             // authentication and rate limits, the deadline, shedding, errors for the face.

@@ -183,16 +183,18 @@ impl LogoVariant {
 /// The stored name of a logo, `{stamp}-{nonce}_{stem}.{ext}`. The nonce (random, from the
 /// caller) makes every upload a new name even within one second, so a name's bytes never
 /// change: caches may keep them for good, and dropping a replaced logo can never delete the
-/// bytes of the one that replaced it.
+/// bytes of the one that replaced it. It is also what keeps the logo's URL, served without a
+/// key, unguessable: a version-4 UUID's 122 random bits in 32 hexadecimal digits (names
+/// stored before carry 8).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct LogoName(String);
 
 impl LogoName {
     /// Names a new upload.
     #[must_use]
-    pub fn new(stamp_millis: i64, nonce: u32, upload: &LogoUpload) -> Self {
+    pub fn new(stamp_millis: i64, nonce: u128, upload: &LogoUpload) -> Self {
         Self(format!(
-            "{stamp_millis}-{nonce:08x}_{}.{}",
+            "{stamp_millis}-{nonce:032x}_{}.{}",
             upload.stem,
             upload.kind.extension()
         ))
@@ -290,20 +292,25 @@ mod tests {
         };
         let logo = LogoUpload::new(upload("../My Logo (v2).gif", png())).unwrap();
         assert_eq!(logo.kind, ImageKind::Png);
-        let name = LogoName::new(1_471_338_230_737, 0xbeef, &logo);
-        assert_eq!(name.as_str(), "1471338230737-0000beef_My_Logo__v2_.png");
-        assert_ne!(name, LogoName::new(1_471_338_230_737, 0xbeee, &logo));
+        let nonce = 0x0123_4567_89ab_cdef_0011_2233_4455_beef;
+        let name = LogoName::new(1_471_338_230_737, nonce, &logo);
+        let expected = "1471338230737-0123456789abcdef001122334455beef_My_Logo__v2_.png";
+        assert_eq!(name.as_str(), expected);
+        assert_ne!(name, LogoName::new(1_471_338_230_737, nonce - 1, &logo));
         assert_eq!(
             name.file(LogoVariant::Small).as_str(),
-            "small_1471338230737-0000beef_My_Logo__v2_.png"
+            format!("small_{expected}")
         );
         assert_eq!(
-            name.variant_of("medium_1471338230737-0000beef_My_Logo__v2_.png"),
+            name.variant_of(&format!("medium_{expected}")),
             Some(LogoVariant::Medium)
         );
+        assert_eq!(name.variant_of(&format!("large_{expected}")), None);
+        // A name stored before nonces had 128 bits is still its own.
+        let older = LogoName::from_trusted("1471338230737-0000beef_logo.png".into());
         assert_eq!(
-            name.variant_of("large_1471338230737-0000beef_My_Logo__v2_.png"),
-            None
+            older.variant_of("small_1471338230737-0000beef_logo.png"),
+            Some(LogoVariant::Small)
         );
         assert_eq!(name.mime(), "image/png");
 

@@ -8,7 +8,8 @@
 //! answers `303` to its URL. A malformed UUID in a path is the same `404` as an unknown one.
 //!
 //! A logo's bytes are served under a name that changes with every upload, so they may be
-//! cached for good.
+//! cached for good; that name's random part is the logo's only credential (decision 0036),
+//! and the route is registered outside the authenticated chain ([`crate::routes`]).
 
 use crate::wording::WireError;
 use actix_web::http::StatusCode;
@@ -49,9 +50,6 @@ pub(crate) fn register(cfg: &mut web::ServiceConfig) {
             web::resource("/customers/{id}/documents/{uuid}")
                 .route(web::put().to(attach_document))
                 .route(web::delete().to(detach_document)),
-        )
-        .service(
-            web::resource("/customers/{id}/logo/{file}").route(web::get().to(get_customer_logo)),
         );
 }
 
@@ -277,11 +275,14 @@ pub(crate) async fn detach_document(
 }
 
 /// One rendition of a customer's logo: the name in the customer's `logo` URL, or that name
-/// prefixed with `small_` (64 px) or `medium_` (256 px).
+/// prefixed with `small_` (64 px) or `medium_` (256 px). No key: the URL, random for every
+/// upload, is its own credential, so an `<img src>` shows it; each `404` counts as a failed
+/// authentication of the client's address.
 #[utoipa::path(
     get,
     path = "/api/v1.0/customers/{id}/logo/{file}",
     tag = "customers",
+    security(()),
     params(
         ("id" = String, Path, description = "The numeric id or the UUID"),
         ("file" = String, Path, description = "The logo's name, optionally prefixed with small_ or medium_"),
@@ -289,20 +290,16 @@ pub(crate) async fn detach_document(
     responses(
         (status = 200, description = "The image (jpg, gif, png or bmp); cacheable for good", content_type = "application/octet-stream", body = FileBytes),
         (status = 400, description = "invalid_param_type: a bad customer id", body = ErrorBody),
-        (status = 404, description = "not_found: no such customer, or no such logo file", body = ErrorBody),
+        (status = 404, description = "not_found: no such live customer, or no such logo file (the same answer)", body = ErrorBody),
+        (status = 429, description = "rate_limited: too many unknown logo URLs or failed authentications from this address lately", body = ErrorBody),
     )
 )]
 pub(crate) async fn get_customer_logo(
     state: web::Data<AppState>,
-    caller: Caller,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let key = crate::input::customer_key(&path.0)?;
-    let (bytes, mime) = state
-        .services
-        .customers
-        .logo(&caller.principal, &key, &path.1)
-        .await?;
+    let (bytes, mime) = state.services.customers.logo(&key, &path.1).await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, mime))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
