@@ -7,52 +7,30 @@ use chrono::{DateTime, Utc};
 use credence_domain::credit::{
     CreditAccount, CreditRefused, Money, Reservation, ReservationId, ReservationStatus,
 };
-use credence_domain::customers::reference_data::{Category, Currency, Label};
+use credence_domain::customers::reference_data::Currency;
 use credence_domain::customers::{AccountHolder, Customer, CustomerKey, CustomerSummary};
+use credence_domain::fixtures::{customer_data, eur, root_category, stored_customer};
 use credence_domain::ports::{
     AdmitError, MockAccountLedger, MockClock, MockCustomerRepository, MockRecordRepository,
 };
 use credence_domain::services::{AccountService, CreditError, ReserveRequest};
 use credence_domain::values::{CurrencyCode, CustomerName, ExchangeRate, FreeText, Reference};
-use credence_domain::{CategoryId, CustomerId, Principal, Role};
+use credence_domain::{CustomerId, Principal, Role};
 use rust_decimal::Decimal;
-
-fn eur() -> CurrencyCode {
-    CurrencyCode::parse("EUR").unwrap()
-}
 
 fn now() -> DateTime<Utc> {
     DateTime::from_timestamp(1_700_000_000, 0).unwrap()
 }
 
 fn customer(id: i64, parent: Option<i64>, bill_with_parent: bool) -> Customer {
-    let mut data = credence_domain::fixtures::customer_data(
-        &format!("c{id}"),
-        "C",
-        Category {
-            id: CategoryId(1),
-            reference: Reference::new("root").unwrap(),
-            name: Label::new("Root").unwrap(),
-            parent_id: None,
-        },
-        eur(),
-    );
+    let mut data = customer_data(&format!("c{id}"), "C", root_category(), eur());
     data.parent = parent.map(|p| CustomerSummary {
         id: CustomerId(p),
         reference: Reference::new(format!("c{p}")).unwrap(),
         name: CustomerName::new("P").unwrap(),
     });
     data.bill_with_parent = bill_with_parent;
-    Customer {
-        id: CustomerId(id),
-        uuid: uuid::Uuid::nil(),
-        data,
-        date_created: now(),
-        last_updated: now(),
-        revision: credence_domain::customers::Revision::FIRST,
-        account: None,
-        documents: Vec::new(),
-    }
+    stored_customer(id, data, now())
 }
 
 fn service(

@@ -5,13 +5,14 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use credence_domain::customers::reference_data::{
-    Category, Currency, Label, PaymentType, Region, Segmentation, User,
+    Category, Currency, PaymentType, Region, Segmentation, User,
 };
 use credence_domain::customers::{
     AddressChanges, Customer, CustomerChanges, CustomerData, CustomerKey, CustomerRule, RefKey,
 };
 use credence_domain::documents::DocumentLimits;
 use credence_domain::field::Field;
+use credence_domain::fixtures::{customer_data, eur, root_category, stored_customer};
 use credence_domain::input::InputError;
 use credence_domain::ports::{
     MockBlobStore, MockClock, MockCustomerRepository, MockDocumentStore, MockImageRenderer,
@@ -22,40 +23,18 @@ use credence_domain::services::{
     UpdateCustomerError,
 };
 use credence_domain::values::{CurrencyCode, CustomerName, FreeText, Reference};
-use credence_domain::{CategoryId, CustomerId, Principal, Settings};
-
-fn eur() -> CurrencyCode {
-    CurrencyCode::parse("EUR").unwrap()
-}
-
-fn root() -> Category {
-    Category {
-        id: CategoryId(1),
-        reference: Reference::new("root").unwrap(),
-        name: Label::new("Root").unwrap(),
-        parent_id: None,
-    }
-}
+use credence_domain::{CustomerId, Principal, Settings};
 
 fn now() -> DateTime<Utc> {
     DateTime::from_timestamp(1_450_393_200, 0).unwrap()
 }
 
 fn data(reference: &str) -> CustomerData {
-    credence_domain::fixtures::customer_data(reference, "Name", root(), eur())
+    customer_data(reference, "Name", root_category(), eur())
 }
 
 fn stored(id: i64, data: CustomerData) -> Customer {
-    Customer {
-        id: CustomerId(id),
-        uuid: uuid::Uuid::new_v4(),
-        data,
-        date_created: now(),
-        last_updated: now(),
-        revision: credence_domain::customers::Revision::FIRST,
-        account: None,
-        documents: Vec::new(),
-    }
+    stored_customer(id, data, now())
 }
 
 struct Ports {
@@ -73,7 +52,7 @@ impl Ports {
         let mut categories = MockRecordRepository::<Category>::new();
         categories
             .expect_find_by_reference()
-            .returning(|_| Ok(Some(root())));
+            .returning(|_| Ok(Some(root_category())));
         Self {
             customers: MockCustomerRepository::new(),
             documents: MockDocumentStore::new(),

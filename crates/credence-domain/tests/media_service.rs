@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use credence_domain::customers::reference_data::{
-    Category, Currency, Label, PaymentType, Region, Segmentation, User,
+    Category, Currency, PaymentType, Region, Segmentation, User,
 };
 use credence_domain::customers::{Customer, CustomerChanges, CustomerData, CustomerKey};
 use credence_domain::documents::logo::{
@@ -15,6 +15,7 @@ use credence_domain::documents::logo::{
 };
 use credence_domain::documents::{BlobKey, DocumentContent, DocumentLimits, DocumentRule};
 use credence_domain::field::Field;
+use credence_domain::fixtures::{eur, root_category, stored_customer};
 use credence_domain::input::InputError;
 use credence_domain::ports::{
     AttachError, MockBlobStore, MockClock, MockCustomerRepository, MockDocumentStore,
@@ -23,8 +24,8 @@ use credence_domain::ports::{
 use credence_domain::services::{
     CreateCustomerError, CustomerService, DocumentError, DocumentService, Media, ReferencePorts,
 };
-use credence_domain::values::{CurrencyCode, CustomerName, Reference};
-use credence_domain::{CategoryId, CustomerId, Principal, Role, Settings, UserId};
+use credence_domain::values::{CustomerName, Reference};
+use credence_domain::{CustomerId, Principal, Role, Settings, UserId};
 use mockall::Sequence;
 use uuid::Uuid;
 
@@ -32,19 +33,6 @@ const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x10\0\0\0\x10";
 
 fn now() -> DateTime<Utc> {
     DateTime::from_timestamp(1_471_338_230, 737_000_000).unwrap()
-}
-
-fn eur() -> CurrencyCode {
-    CurrencyCode::parse("EUR").unwrap()
-}
-
-fn root() -> Category {
-    Category {
-        id: CategoryId(1),
-        reference: Reference::new("root").unwrap(),
-        name: Label::new("Root").unwrap(),
-        parent_id: None,
-    }
 }
 
 fn clock() -> Arc<MockClock> {
@@ -94,7 +82,7 @@ impl Ports {
         let mut categories = MockRecordRepository::<Category>::new();
         categories
             .expect_find_by_reference()
-            .returning(|_| Ok(Some(root())));
+            .returning(|_| Ok(Some(root_category())));
         let refs = ReferencePorts {
             categories: Arc::new(categories),
             segmentations: Arc::new(MockRecordRepository::<Segmentation>::new()),
@@ -352,20 +340,11 @@ async fn attaching_past_the_limit_is_refused_with_the_limit() {
 }
 
 fn customer_data() -> CustomerData {
-    credence_domain::fixtures::customer_data("LOGO", "Logo Inc", root(), eur())
+    credence_domain::fixtures::customer_data("LOGO", "Logo Inc", root_category(), eur())
 }
 
 fn stored(id: i64, data: CustomerData) -> Customer {
-    Customer {
-        id: CustomerId(id),
-        uuid: Uuid::from_u128(u128::try_from(id).unwrap()),
-        data,
-        date_created: now(),
-        last_updated: now(),
-        revision: credence_domain::customers::Revision::FIRST,
-        account: None,
-        documents: Vec::new(),
-    }
+    stored_customer(id, data, now())
 }
 
 fn logo_input(bytes: &[u8]) -> CustomerChanges {
