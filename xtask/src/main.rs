@@ -13,6 +13,8 @@
 //! - `bench overload`: answers at twice the measured capacity: fast 2xx or fast 503/429.
 //! - `chaos failover`, `chaos kill`: the service under PostgreSQL failover and under
 //!   `kill -9` of its replicas, with real processes (never run in CI).
+//! - `readme`: runs the README's walk-through as written, on a fresh database and a free
+//!   port, and fails when an answer differs from the one the README writes beside it.
 //! - `ci`: runs `.ci/run`.
 #![forbid(unsafe_code)]
 
@@ -22,6 +24,7 @@ mod chaos;
 mod deliveries;
 mod floor;
 mod overload;
+mod readme;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -49,6 +52,7 @@ fn main() -> anyhow::Result<()> {
             ),
         },
         Some("chaos") => chaos::run(&args[1..]),
+        Some("readme") => readme::run(&args[1..]),
         Some("ci") => {
             let status = Command::new(root().join(".ci/run"))
                 .status()
@@ -60,7 +64,7 @@ fn main() -> anyhow::Result<()> {
         }
         _ => bail!(
             "usage: cargo xtask <deps | openapi [--check] | bench [floor | list | search | admission | deliveries | overload] | \
-             chaos <failover | kill> | ci>"
+             chaos <failover | kill> | readme | ci>"
         ),
     }
 }

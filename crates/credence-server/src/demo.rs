@@ -124,7 +124,9 @@ fn customer(
 }
 
 /// Loads the demo data and prints a key for the admin, the reseller and each sub-customer,
-/// each on a line of its own.
+/// each on a line of its own: `admin key: `, `reseller key: `, `customer key: ` (DEMO-SHOP-1)
+/// and `customer-2 key: ` (DEMO-SHOP-2), then the secret, last. No line holds another's
+/// label, so a script finds each key with `sed -n 's/^customer key: //p'` or a plain grep.
 ///
 /// # Errors
 /// When the database refuses the data.
@@ -140,9 +142,9 @@ pub async fn load(services: &Services) -> anyhow::Result<()> {
             &admin,
             "DEMO-RESELLER",
             customer("Demo Reseller", 1000, None)?,
+            None,
         )
         .await?
-            None,
         .customer;
     let shop = services
         .customers
@@ -150,9 +152,9 @@ pub async fn load(services: &Services) -> anyhow::Result<()> {
             &admin,
             "DEMO-SHOP-1",
             customer("Demo Shop One", 100, Some("DEMO-RESELLER"))?,
+            None,
         )
         .await?
-            None,
         .customer;
     services
         .customers
@@ -160,9 +162,9 @@ pub async fn load(services: &Services) -> anyhow::Result<()> {
             &admin,
             "DEMO-SHOP-2",
             customer("Demo Shop Two", 50, Some("DEMO-RESELLER"))?,
+            None,
         )
         .await?;
-            None,
     let shop_principal = Principal::new(None, Role::Customer, Some(shop.id));
     let template = TemplateDraft {
         name: "Research in German".into(),
@@ -202,9 +204,16 @@ pub async fn load(services: &Services) -> anyhow::Result<()> {
         reseller.id, shop.id
     );
     println!("template research-de of DEMO-SHOP-1 orders product_research in German");
-    println!("admin key:    {}", admin_key.secret.expose());
-    println!("reseller key: {}", reseller_key.secret.expose());
-    println!("customer key: {}", shop_key.secret.expose());
-    println!("second customer key: {}", second_key.secret.expose());
+    println!(
+        "keys: admin, reseller (DEMO-RESELLER), customer (DEMO-SHOP-1), customer-2 (DEMO-SHOP-2)"
+    );
+    for (label, key) in [
+        ("admin", &admin_key),
+        ("reseller", &reseller_key),
+        ("customer", &shop_key),
+        ("customer-2", &second_key),
+    ] {
+        println!("{label} key: {}", key.secret.expose());
+    }
     Ok(())
 }

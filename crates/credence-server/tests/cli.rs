@@ -444,23 +444,18 @@ fn demo_loads_data_and_prints_a_key_per_role_and_can_run_again() {
             String::from_utf8_lossy(&output.stderr)
         );
         let stdout = String::from_utf8(output.stdout).unwrap();
-        for role in [
-            "admin key:",
-            "reseller key:",
-            "customer key:",
-            "second customer key:",
+        // One line per key, `<label> key: <secret>`, and no line holds another's label: the
+        // README finds the customer's key with `sed -n 's/^customer key: //p'`.
+        for label in [
+            "admin key: ",
+            "reseller key: ",
+            "customer key: ",
+            "customer-2 key: ",
         ] {
-            let line = stdout
-                .lines()
-                .find(|l| l.starts_with(role))
-                .unwrap_or_else(|| panic!("{role} in {stdout}"));
-            assert!(
-                line.trim_end()
-                    .rsplit(' ')
-                    .next()
-                    .is_some_and(|k| k.starts_with("ck_")),
-                "{line}"
-            );
+            let lines: Vec<&str> = stdout.lines().filter(|l| l.contains(label)).collect();
+            assert_eq!(lines.len(), 1, "{label} in {stdout}");
+            let key = lines[0].strip_prefix(label).unwrap_or_default();
+            assert!(key.starts_with("ck_") && !key.contains(' '), "{}", lines[0]);
         }
         assert!(stdout.contains("product_research"), "{stdout}");
     }
