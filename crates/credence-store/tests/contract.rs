@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use credence_domain::access::principal::Role;
 use credence_domain::catalog::{
     AttributeKind, AttributeOption, AttributeValue, Locale, Localized, Product, ProductAttribute,
@@ -43,6 +43,9 @@ use credence_store::test_support::TestDb;
 use credence_store::{Database, FsBlobStore, PoolOptions, Store};
 use uuid::Uuid;
 
+mod common;
+use common::{at, data, eur, insert, root, store_for, try_insert};
+
 /// The customer port alone (the store implements `list`, `get`... for every record kind too).
 /// Writes `data` over a customer at the revision it is at now, as the service does.
 async fn save(
@@ -68,42 +71,6 @@ async fn revision(store: &Store, id: CustomerId) -> Revision {
 
 fn cr(store: &Store) -> &dyn CustomerRepository {
     store
-}
-
-fn eur() -> CurrencyCode {
-    CurrencyCode::parse("EUR").unwrap()
-}
-
-fn at(seconds: i64) -> DateTime<Utc> {
-    Utc.timestamp_opt(1_760_000_000 + seconds, 0).unwrap()
-}
-
-fn store_for(db: &TestDb) -> Store {
-    db.database().ensure_organization_currency(eur()).unwrap();
-    Store::new(db.database().clone())
-}
-
-async fn root(store: &Store) -> Category {
-    RecordRepository::<Category>::find_by_reference(store, "root")
-        .await
-        .unwrap()
-        .unwrap()
-}
-
-async fn data(store: &Store, reference: &str, name: &str) -> CustomerData {
-    credence_domain::fixtures::customer_data(reference, name, root(store).await, eur())
-}
-
-async fn insert(store: &Store, data: CustomerData, now: DateTime<Utc>) -> Customer {
-    cr(store)
-        .insert(&NewCustomer {
-            uuid: Uuid::new_v4(),
-            data,
-            now,
-            links: DocumentLinks::none(),
-        })
-        .await
-        .unwrap()
 }
 
 async fn add(store: &Store, reference: &str, name: &str, now: DateTime<Utc>) -> Customer {
@@ -314,14 +281,7 @@ async fn holders_agree_with_their_customers(store: Store) {
 async fn duplicate_live_reference_is_refused(store: Store) {
     add(&store, "DUP", "First", at(0)).await;
     let second = data(&store, "DUP", "Second").await;
-    let result = cr(&store)
-        .insert(&NewCustomer {
-            uuid: Uuid::new_v4(),
-            data: second,
-            now: at(1),
-            links: DocumentLinks::none(),
-        })
-        .await;
+    let result = try_insert(&store, second, at(1)).await;
     assert!(
         matches!(result, Err(WriteError::DuplicateReference)),
         "{result:?}"
@@ -371,16 +331,7 @@ async fn concurrent_inserts_of_one_reference(store: Store) {
         .map(|_| {
             let store = store.clone();
             let data = template.clone();
-            tokio::spawn(async move {
-                cr(&store)
-                    .insert(&NewCustomer {
-                        uuid: Uuid::new_v4(),
-                        data,
-                        now: at(0),
-                        links: DocumentLinks::none(),
-                    })
-                    .await
-            })
+            tokio::spawn(async move { try_insert(&store, data, at(0)).await })
         })
         .collect();
     let mut ok = 0;
@@ -522,14 +473,7 @@ async fn archive_waits_for_live_children(store: Store) {
     );
     let mut orphan = data(&store, "ORPHAN", "Orphan").await;
     orphan.parent = Some(parent.data.summary(parent.id));
-    let result = cr(&store)
-        .insert(&NewCustomer {
-            uuid: Uuid::new_v4(),
-            data: orphan,
-            now: at(6),
-            links: DocumentLinks::none(),
-        })
-        .await;
+    let result = try_insert(&store, orphan, at(6)).await;
     assert!(
         matches!(result, Err(WriteError::DanglingReference)),
         "archived parent: {result:?}"
@@ -1359,14 +1303,7 @@ async fn currencies_keep_exact_rates(store: Store) {
     let mut pounds = data(&store, "GBP-1", "Pound").await;
     pounds.currency = gbp;
     pounds.credit_limit = CreditLimit::zero(gbp);
-    let unconfigured = cr(&store)
-        .insert(&NewCustomer {
-            uuid: Uuid::new_v4(),
-            data: pounds,
-            now: at(0),
-            links: DocumentLinks::none(),
-        })
-        .await;
+    let unconfigured = try_insert(&store, pounds, at(0)).await;
     assert!(
         matches!(unconfigured, Err(WriteError::DanglingReference)),
         "{unconfigured:?}"

@@ -11,59 +11,29 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use credence_domain::credit::{EntryKind, Money};
 use credence_domain::events::{EventFeed, EventId, EventQuery};
 use credence_domain::ids::CustomerId;
 use credence_domain::listing::PageRequest;
-use credence_domain::ports::{
-    AccountLedger, CustomerRepository, DocumentLinks, NewCustomer, Posting, RecordRepository,
-};
-use credence_domain::values::CurrencyCode;
+use credence_domain::ports::{AccountLedger, Posting};
 use credence_domain::webhooks::{
     AttemptReport, ClaimedDelivery, DeliveryStatus, DeliveryStore, EndpointChanges, EndpointId,
     EventSelection, NewEndpoint, SendOutcome, WebhookSecret, WebhookStore, WebhookUrl,
 };
 use credence_store::test_support::TestDb;
 use credence_store::{Database, PoolOptions, Store};
-use uuid::Uuid;
 
-fn eur() -> CurrencyCode {
-    CurrencyCode::parse("EUR").unwrap()
-}
-
-fn at(seconds: i64) -> DateTime<Utc> {
-    Utc.timestamp_opt(1_760_000_000 + seconds, 0).unwrap()
-}
+mod common;
+use common::{at, eur, store_for};
 
 /// Far enough after every event's time that all attempts are due.
 fn later(seconds: i64) -> DateTime<Utc> {
     at(1_000 + seconds)
 }
 
-fn store_for(db: &TestDb) -> Store {
-    db.database().ensure_organization_currency(eur()).unwrap();
-    Store::new(db.database().clone())
-}
-
 async fn add(store: &Store, reference: &str) -> CustomerId {
-    let root = RecordRepository::<credence_domain::customers::reference_data::Category>::find_by_reference(store, "root")
-        .await
-        .unwrap()
-        .unwrap();
-    let data = credence_domain::fixtures::customer_data(reference, reference, root, eur());
-    CustomerRepository::insert(
-        store,
-        &NewCustomer {
-            uuid: Uuid::new_v4(),
-            data,
-            now: at(0),
-            links: DocumentLinks::none(),
-        },
-    )
-    .await
-    .unwrap()
-    .id
+    common::customer(store, reference).await.id
 }
 
 async fn pay(store: &Store, account: CustomerId, kind: EntryKind, minor: i64) {

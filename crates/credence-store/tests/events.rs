@@ -8,60 +8,29 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use chrono::{DateTime, TimeZone, Utc};
 use credence_domain::credit::{EntryKind, Money};
 use credence_domain::customers::Customer;
 use credence_domain::documents::{Document, DocumentContent, ExternalUrl, FileName, MimeType};
 use credence_domain::events::{Event, EventFeed, EventId, EventQuery, EventType, TypePattern};
 use credence_domain::ids::CustomerId;
 use credence_domain::ports::{
-    AccountLedger, Admission, AdmitError, CustomerRepository, DocumentLinks, NewCustomer, Posting,
-    RecordRepository, WriteError,
+    AccountLedger, Admission, AdmitError, CustomerRepository, DocumentLinks, Posting, WriteError,
 };
-use credence_domain::values::{CreditLimit, CurrencyCode};
+use credence_domain::values::CreditLimit;
 use credence_store::test_support::TestDb;
 use credence_store::{Database, PoolOptions, Store};
 use uuid::Uuid;
 
-fn eur() -> CurrencyCode {
-    CurrencyCode::parse("EUR").unwrap()
-}
-
-fn at(seconds: i64) -> DateTime<Utc> {
-    Utc.timestamp_opt(1_760_000_000 + seconds, 0).unwrap()
-}
-
-fn store_for(db: &TestDb) -> Store {
-    db.database().ensure_organization_currency(eur()).unwrap();
-    Store::new(db.database().clone())
-}
-
-async fn add(store: &Store, reference: &str) -> Customer {
-    add_with(store, reference, DocumentLinks::none())
-        .await
-        .unwrap()
-}
+mod common;
+use common::{at, customer, data, eur, store_for, try_insert_with};
 
 async fn add_with(
     store: &Store,
     reference: &str,
     links: DocumentLinks,
 ) -> Result<Customer, WriteError> {
-    let root = RecordRepository::<credence_domain::customers::reference_data::Category>::find_by_reference(store, "root")
-        .await
-        .unwrap()
-        .unwrap();
-    let data = credence_domain::fixtures::customer_data(reference, reference, root, eur());
-    CustomerRepository::insert(
-        store,
-        &NewCustomer {
-            uuid: Uuid::new_v4(),
-            data,
-            now: at(0),
-            links,
-        },
-    )
-    .await
+    let data = data(store, reference, reference).await;
+    try_insert_with(store, data, at(0), links).await
 }
 
 fn posting(account: CustomerId, kind: EntryKind, minor: i64, tag: Option<&str>) -> Posting {
@@ -167,8 +136,8 @@ fn assert_sequences_from_one(events: &[Event]) {
 /// Each change of the list writes one event, in the order of the changes, numbered 1, 2, 3...
 /// for its customer; an idempotent replay writes none.
 async fn every_change_writes_one_event_in_order(store: Store) {
-    let acme = add(&store, "acme").await;
-    let other = add(&store, "other").await;
+    let acme = customer(&store, "acme").await;
+    let other = customer(&store, "other").await;
     let id = acme.id;
     store
         .post(&posting(id, EntryKind::Payment, 10_000, Some("pay-1")))
@@ -319,7 +288,7 @@ async fn every_change_writes_one_event_in_order(store: Store) {
 /// A change whose transaction rolls back after its events were written leaves none of them;
 /// the next committed change of that customer takes the next number.
 async fn a_rolled_back_change_leaves_no_event(store: Store) {
-    let acme = add(&store, "acme").await;
+    let acme = customer(&store, "acme").await;
     let docs = store.documents();
     let first = link("https://example.com/a.pdf");
     let second = link("https://example.com/b.pdf");
@@ -358,7 +327,7 @@ async fn a_rolled_back_change_leaves_no_event(store: Store) {
 /// `account.threshold_crossed` in its own transaction, after the movement's event; further
 /// movements below it write none until `available` is back at or above it.
 async fn an_alert_fires_once_per_crossing_and_rearms(store: Store) {
-    let id = add(&store, "alerted").await.id;
+    let id = customer(&store, "alerted").await.id;
     let eur_minor = |minor| Money::from_minor(minor, eur());
     store
         .post(&posting(id, EntryKind::Payment, 200_000, None))
@@ -411,7 +380,7 @@ async fn an_alert_fires_once_per_crossing_and_rearms(store: Store) {
 /// Events past their retention are removed, oldest first, in bounded batches; a customer's
 /// numbering goes on where it was (a reader never sees a number twice).
 async fn old_events_are_purged_and_numbering_goes_on(store: Store) {
-    let id = add(&store, "kept").await.id; // its customer.created is written at(0)
+    let id = customer(&store, "kept").await.id; // its customer.created is written at(0)
     store
         .post(&posting(id, EntryKind::Payment, 1, None)) // at(10)
         .await
@@ -441,7 +410,7 @@ async fn a_paging_reader_sees_every_event_once_while_replicas_write(db: TestDb) 
         .collect();
     let mut customers = Vec::new();
     for n in 0..6 {
-        customers.push(add(&replicas[0], &format!("c{n}")).await.id);
+        customers.push(customer(&replicas[0], &format!("c{n}")).await.id);
     }
     let writers: Vec<_> = (0..6)
         .map(|w| {
@@ -502,8 +471,8 @@ fn assert_reads_each_event_once(seen: &[Event], all: &[Event]) {
 async fn a_late_commit_is_not_skipped(db: TestDb) {
     use diesel::prelude::*;
     let store = store_for(&db);
-    let a = add(&store, "a").await.id;
-    let b = add(&store, "b").await.id;
+    let a = customer(&store, "a").await.id;
+    let b = customer(&store, "b").await.id;
     let mut cursor = settled(&store, everything(), 2).await;
     let mut lock = diesel::PgConnection::establish(db.url()).unwrap();
     diesel::sql_query("BEGIN").execute(&mut lock).unwrap();

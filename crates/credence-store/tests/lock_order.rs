@@ -12,29 +12,18 @@
 
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, TimeZone, Utc};
 use credence_domain::catalog::{ProductCode, ProductDraft, TaskDraft, TaskState, TemplateDraft};
 use credence_domain::credit::Money;
-use credence_domain::customers::reference_data::Category;
 use credence_domain::ids::CustomerId;
-use credence_domain::ports::{
-    AccountLedger, Admission, CustomerRepository, DocumentLinks, NewCustomer, ProductCatalog,
-    RecordRepository, TaskBoard,
-};
-use credence_domain::values::{CreditLimit, CurrencyCode};
+use credence_domain::ports::{AccountLedger, Admission, ProductCatalog, TaskBoard};
+use credence_domain::values::CreditLimit;
 use credence_store::Store;
 use credence_store::test_support::TestDb;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use uuid::Uuid;
 
-fn eur() -> CurrencyCode {
-    CurrencyCode::parse("EUR").unwrap()
-}
-
-fn at(seconds: i64) -> DateTime<Utc> {
-    Utc.timestamp_opt(1_760_000_000 + seconds, 0).unwrap()
-}
+mod common;
+use common::{at, data, eur, insert, store_for};
 
 fn admission(account: CustomerId, amount: i64, now: i64, expires: i64) -> Admission {
     Admission {
@@ -52,25 +41,10 @@ fn admission(account: CustomerId, amount: i64, now: i64, expires: i64) -> Admiss
 /// A PostgreSQL store with one funded customer; `None` when PostgreSQL is not configured.
 async fn funded() -> Option<(TestDb, Store, CustomerId)> {
     let db = TestDb::postgres()?;
-    db.database().ensure_organization_currency(eur()).unwrap();
-    let store = Store::new(db.database().clone());
-    let root = RecordRepository::<Category>::find_by_reference(&store, "root")
-        .await
-        .unwrap()
-        .unwrap();
-    let mut data = credence_domain::fixtures::customer_data("LOCKS", "Locks", root, eur());
+    let store = store_for(&db);
+    let mut data = data(&store, "LOCKS", "Locks").await;
     data.credit_limit = CreditLimit::from_minor_units(100_000, eur()).unwrap();
-    let customer = CustomerRepository::insert(
-        &store,
-        &NewCustomer {
-            uuid: Uuid::new_v4(),
-            data,
-            now: at(0),
-            links: DocumentLinks::none(),
-        },
-    )
-    .await
-    .unwrap();
+    let customer = insert(&store, data, at(0)).await;
     Some((db, store, customer.id))
 }
 

@@ -4,43 +4,21 @@
 //! expiry, and deleting an endpoint removes its secrets.
 #![allow(clippy::unwrap_used, reason = "a failed step fails the test")]
 
-use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use chrono::TimeDelta;
 use credence_domain::ids::CustomerId;
 use credence_domain::listing::PageRequest;
-use credence_domain::ports::{CustomerRepository, NewCustomer, RecordRepository};
-use credence_domain::values::{CurrencyCode, FreeText};
+use credence_domain::values::FreeText;
 use credence_domain::webhooks::{
     EndpointChanges, EndpointId, EventSelection, NewEndpoint, WebhookSecret, WebhookStore,
     WebhookUrl,
 };
 use credence_store::Store;
-use credence_store::test_support::TestDb;
-use uuid::Uuid;
 
-fn at(seconds: i64) -> DateTime<Utc> {
-    Utc.timestamp_opt(1_760_000_000 + seconds, 0).unwrap()
-}
-
-fn store_for(db: &TestDb) -> Store {
-    let eur = CurrencyCode::parse("EUR").unwrap();
-    db.database().ensure_organization_currency(eur).unwrap();
-    Store::new(db.database().clone())
-}
+mod common;
+use common::{at, store_for};
 
 async fn customer(store: &Store, reference: &str) -> CustomerId {
-    let root = RecordRepository::<credence_domain::customers::reference_data::Category>::find_by_reference(store, "root")
-        .await
-        .unwrap()
-        .unwrap();
-    let eur = CurrencyCode::parse("EUR").unwrap();
-    let data = credence_domain::fixtures::customer_data(reference, reference, root, eur);
-    let new = NewCustomer {
-        uuid: Uuid::new_v4(),
-        data,
-        now: at(0),
-        links: credence_domain::ports::DocumentLinks::none(),
-    };
-    CustomerRepository::insert(store, &new).await.unwrap().id
+    common::customer(store, reference).await.id
 }
 
 fn new_endpoint(customer: Option<CustomerId>, seed: u8) -> NewEndpoint {

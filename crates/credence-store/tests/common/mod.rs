@@ -1,0 +1,77 @@
+//! What the store's test files share: a store on a fresh database, the seeded root category,
+//! and customers written through the customer port.
+#![allow(dead_code, reason = "each test file uses a part of it")]
+
+use chrono::{DateTime, TimeZone, Utc};
+use credence_domain::customers::reference_data::Category;
+use credence_domain::customers::{Customer, CustomerData};
+pub use credence_domain::fixtures::eur;
+use credence_domain::ports::{
+    CustomerRepository, DocumentLinks, NewCustomer, RecordRepository, WriteError,
+};
+use credence_store::Store;
+use credence_store::test_support::TestDb;
+use uuid::Uuid;
+
+/// `seconds` after the tests' epoch.
+pub fn at(seconds: i64) -> DateTime<Utc> {
+    Utc.timestamp_opt(1_760_000_000 + seconds, 0).unwrap()
+}
+
+/// The store over `db`, with EUR as the organization's currency.
+pub fn store_for(db: &TestDb) -> Store {
+    db.database().ensure_organization_currency(eur()).unwrap();
+    Store::new(db.database().clone())
+}
+
+/// The root category every database is seeded with.
+pub async fn root(store: &Store) -> Category {
+    RecordRepository::<Category>::find_by_reference(store, "root")
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+/// A new customer's data: `reference`, `name`, the root category, EUR, nothing else.
+pub async fn data(store: &Store, reference: &str, name: &str) -> CustomerData {
+    credence_domain::fixtures::customer_data(reference, name, root(store).await, eur())
+}
+
+/// Inserts `data` (a fresh UUID, no documents) as the service would.
+pub async fn try_insert(
+    store: &Store,
+    data: CustomerData,
+    now: DateTime<Utc>,
+) -> Result<Customer, WriteError> {
+    try_insert_with(store, data, now, DocumentLinks::none()).await
+}
+
+/// Inserts `data` with a fresh UUID and the document links `links`.
+pub async fn try_insert_with(
+    store: &Store,
+    data: CustomerData,
+    now: DateTime<Utc>,
+    links: DocumentLinks,
+) -> Result<Customer, WriteError> {
+    CustomerRepository::insert(
+        store,
+        &NewCustomer {
+            uuid: Uuid::new_v4(),
+            data,
+            now,
+            links,
+        },
+    )
+    .await
+}
+
+/// Inserts `data`; the insert must succeed.
+pub async fn insert(store: &Store, data: CustomerData, now: DateTime<Utc>) -> Customer {
+    try_insert(store, data, now).await.unwrap()
+}
+
+/// Inserts a customer named after its reference, at `at(0)`.
+pub async fn customer(store: &Store, reference: &str) -> Customer {
+    let data = data(store, reference, reference).await;
+    insert(store, data, at(0)).await
+}
