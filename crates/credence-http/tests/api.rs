@@ -10,9 +10,7 @@ use std::sync::{Arc, Mutex};
 use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::{App, test};
-use chrono::{DateTime, Utc};
-use credence_domain::Settings;
-use credence_domain::access::credentials::{ApiKey, ApiKeySecret, KeyId};
+use credence_domain::access::credentials::ApiKeySecret;
 use credence_domain::catalog::{
     AttributeKind, AttributeOption, AttributeValue, Locale, Localized, Product, ProductAttribute,
     ProductCode, Task, TaskId, TaskState, TaskTemplate,
@@ -21,9 +19,7 @@ use credence_domain::credit::{
     CreditAccount, CreditRefused, EntryKind, LedgerEntry, Money, Reservation, ReservationId,
     ReservationStatus,
 };
-use credence_domain::customers::reference_data::{
-    Category, Currency, Label, PaymentType, Region, Segmentation, User,
-};
+use credence_domain::customers::reference_data::{Category, Label, PaymentType, User};
 use credence_domain::customers::search::ScoredCustomer;
 use credence_domain::customers::{AccountHolder, Customer, CustomerData};
 use credence_domain::documents::logo::{ImageKind, LogoName, MAX_LOGO_BYTES};
@@ -31,40 +27,23 @@ use credence_domain::documents::service::THUMBNAIL_BOX;
 use credence_domain::documents::{
     BlobKey, Document, DocumentContent, DocumentLimits, ExternalUrl, FileName, MimeType,
 };
+use credence_domain::fixtures::{eur, root_category};
 use credence_domain::ids::{CategoryId, CustomerId, PaymentTypeId};
 use credence_domain::listing::Page;
 use credence_domain::ports::{
-    AdmitError, Clock, CustomerRepository, IdempotencyStart, MockAccountLedger, MockBlobStore,
-    MockClock, MockCustomerRepository, MockDocumentStore, MockIdempotencyStore, MockImageRenderer,
-    MockKeyStore, MockProductCatalog, MockReadiness, MockRecordRepository, MockSecretSource,
-    MockTaskBoard, NewCustomer, Readiness, RecordRepository, RemoveError, StoreError,
+    AdmitError, IdempotencyStart, MockAccountLedger, MockBlobStore, MockCustomerRepository,
+    MockDocumentStore, MockIdempotencyStore, MockImageRenderer, MockKeyStore, MockProductCatalog,
+    MockReadiness, MockRecordRepository, MockSecretSource, MockTaskBoard, NewCustomer, RemoveError,
+    StoreError,
 };
-use credence_domain::services::{
-    AccountService, AuthService, CustomerService, DocumentService, Media, OrderService,
-    RecordService, ReferencePorts,
-};
-use credence_domain::values::{CreditLimit, CurrencyCode, FreeText, Reference};
+use credence_domain::values::{CreditLimit, FreeText, Reference};
 use credence_domain::{Role, UserId};
 use credence_http::{HttpConfig, Services, configure};
 use rust_decimal::Decimal;
 use serde_json::Value;
 
-fn eur() -> CurrencyCode {
-    CurrencyCode::parse("EUR").unwrap()
-}
-
-fn at(text: &str) -> DateTime<Utc> {
-    text.parse().unwrap()
-}
-
-fn root() -> Category {
-    Category {
-        id: CategoryId(1),
-        reference: Reference::new("root").unwrap(),
-        name: Label::new("Root").unwrap(),
-        parent_id: None,
-    }
-}
+mod common;
+use common::{Ports, admin_key, at, key_of, user};
 
 fn payment_type(id: i64, reference: &str) -> PaymentType {
     PaymentType {
@@ -75,7 +54,8 @@ fn payment_type(id: i64, reference: &str) -> PaymentType {
 }
 
 fn data(reference: &str, name: &str) -> CustomerData {
-    let mut data = credence_domain::fixtures::customer_data(reference, name, root(), eur());
+    let mut data =
+        credence_domain::fixtures::customer_data(reference, name, root_category(), eur());
     data.credit_limit = CreditLimit::new(Decimal::new(5000, 0), eur()).unwrap();
     data.payment_types = vec![payment_type(7, "cash")];
     data
@@ -114,103 +94,42 @@ impl Mocks {
     fn with_root(mut self) -> Self {
         self.categories
             .expect_find_by_reference()
-            .returning(|_| Ok(Some(root())));
+            .returning(|_| Ok(Some(root_category())));
         self
     }
 
     fn services(self) -> Services {
-        let mut clock = MockClock::new();
-        clock.expect_now().returning(|| at("2020-01-01T00:00:00Z"));
-        let categories: Arc<dyn RecordRepository<Category>> = Arc::new(self.categories);
-        let segmentations: Arc<dyn RecordRepository<Segmentation>> =
-            Arc::new(MockRecordRepository::new());
-        let payment_types: Arc<dyn RecordRepository<PaymentType>> = Arc::new(self.payment_types);
-        let regions: Arc<dyn RecordRepository<Region>> = Arc::new(MockRecordRepository::new());
-        let currencies: Arc<dyn RecordRepository<Currency>> = Arc::new(MockRecordRepository::new());
         let mut users = MockRecordRepository::<User>::new();
         // The test admin's user row (the creator of new customers) is not needed here.
         users.expect_get().returning(|_| Ok(None));
-        let users: Arc<dyn RecordRepository<User>> = Arc::new(users);
-        let refs = ReferencePorts {
-            categories: Arc::clone(&categories),
-            segmentations: Arc::clone(&segmentations),
-            payment_types: Arc::clone(&payment_types),
-            regions: Arc::clone(&regions),
-            currencies: Arc::clone(&currencies),
-            users: Arc::clone(&users),
-        };
-        let customers: Arc<dyn CustomerRepository> = Arc::new(self.customers);
-        let clock: Arc<dyn Clock> = Arc::new(clock);
-        let readiness: Arc<dyn Readiness> = Arc::new(self.readiness);
-        let auth = auth(
-            Arc::clone(&users),
-            Arc::clone(&customers),
-            Arc::clone(&clock),
-        );
-        let accounts = AccountService::new(
-            Arc::new(self.ledger),
-            Arc::clone(&customers),
-            Arc::clone(&currencies),
-            Arc::clone(&clock),
-            chrono::TimeDelta::minutes(15),
-        );
-        let orders = OrderService::new(
-            Arc::new(self.catalog),
-            Arc::new(self.board),
-            Arc::clone(&customers),
-            accounts.clone(),
-            Arc::clone(&clock),
-        );
-        let media = Media {
-            documents: Arc::new(self.documents),
-            blobs: Arc::new(self.blobs),
-            images: Arc::new(self.images),
-            limits: DocumentLimits::default(),
-        };
-        Services {
-            auth,
-            accounts,
-            orders,
-            idempotency: Arc::new(self.idempotency),
-            webhooks: credence_domain::fixtures::idle_webhooks(),
-            events: credence_domain::services::EventService::new(
-                Arc::new(credence_domain::ports::MockEventFeed::new()),
-                Arc::clone(&customers),
-            ),
-            documents: DocumentService::new(
-                Arc::clone(&customers),
-                media.clone(),
-                Arc::clone(&clock),
-            ),
-            customers: CustomerService::new(
-                customers,
-                refs,
-                Arc::clone(&clock),
-                Settings {
-                    organization: "entity1".into(),
-                    currency: eur(),
-                },
-                media,
-            ),
-            categories: RecordService::new(categories),
-            segmentations: RecordService::new(segmentations),
-            payment_types: RecordService::new(payment_types),
-            regions: RecordService::new(regions),
-            currencies: RecordService::new(currencies),
-            users: RecordService::new(users),
-            readiness,
-            clock,
+        let mut secrets = MockSecretSource::new();
+        secrets.expect_random_bytes().returning(|| Ok([9; 32]));
+        let ports = Ports::new("2020-01-01T00:00:00Z");
+        Ports {
+            adapter_clock: Arc::clone(&ports.clock),
+            keys: keys(),
+            secrets,
+            customers: Arc::new(self.customers),
+            categories: Arc::new(self.categories),
+            payment_types: Arc::new(self.payment_types),
+            users: Arc::new(users),
+            ledger: self.ledger,
+            idempotency: self.idempotency,
+            catalog: self.catalog,
+            board: self.board,
+            documents: self.documents,
+            blobs: self.blobs,
+            images: self.images,
+            readiness: self.readiness,
+            ..ports
         }
+        .services()
     }
 }
 
-/// An `AuthService` that knows an admin key, `admin-key-for-tests`, and a customer key bound
-/// to customer 256, `customer-key-for-tests`.
-fn auth(
-    users: Arc<dyn RecordRepository<User>>,
-    customers: Arc<dyn CustomerRepository>,
-    clock: Arc<dyn Clock>,
-) -> AuthService {
+/// A key store that knows an admin key, `admin-key-for-tests`, and a customer key bound to
+/// customer 256, `customer-key-for-tests`.
+fn keys() -> MockKeyStore {
     let admin_hash = ApiKeySecret::parse("admin-key-for-tests").unwrap().hash();
     let customer_hash = ApiKeySecret::parse("customer-key-for-tests")
         .unwrap()
@@ -219,49 +138,18 @@ fn auth(
     keys.expect_find_by_hash().returning(move |hash, _| {
         if *hash == customer_hash {
             // A marketplace customer, bound to customer 256.
-            let key = ApiKey {
-                id: KeyId(3),
-                user_id: UserId(3),
-                prefix: "customer-ke".into(),
-                name: None,
-                created_at: at("2020-01-01T00:00:00Z"),
-                last_used_at: None,
-                revoked_at: None,
-            };
-            let user = User {
-                id: UserId(3),
-                reference: Reference::new("cust-256").unwrap(),
-                name: Label::new("Customer").unwrap(),
-                email: None,
-                role: Role::Customer,
-                customer_id: Some(CustomerId(256)),
-            };
-            return Ok(Some((key, user)));
+            let user = user(
+                3,
+                "cust-256",
+                "Customer",
+                Role::Customer,
+                Some(CustomerId(256)),
+            );
+            return Ok(Some(key_of(3, "customer-ke", user)));
         }
-        Ok((*hash == admin_hash).then(|| {
-            let key = ApiKey {
-                id: KeyId(1),
-                user_id: UserId(2),
-                prefix: "admin-key-f".into(),
-                name: None,
-                created_at: at("2020-01-01T00:00:00Z"),
-                last_used_at: None,
-                revoked_at: None,
-            };
-            let user = User {
-                id: UserId(2),
-                reference: Reference::new("emp-002").unwrap(),
-                name: Label::new("Admin").unwrap(),
-                email: None,
-                role: Role::Admin,
-                customer_id: None,
-            };
-            (key, user)
-        }))
+        Ok((*hash == admin_hash).then(|| admin_key(1, 2, "emp-002")))
     });
-    let mut secrets = MockSecretSource::new();
-    secrets.expect_random_bytes().returning(|| Ok([9; 32]));
-    AuthService::new(Arc::new(keys), users, customers, clock, Arc::new(secrets))
+    keys
 }
 
 macro_rules! app {
@@ -271,7 +159,7 @@ macro_rules! app {
     ($mocks:expr, $config:expr) => {
         test::init_service(
             App::new()
-                // Every request of these tests comes from the admin key of `auth()`.
+                // Every request of these tests comes from the admin key of `keys()`.
                 .wrap_fn(|mut req, srv| {
                     use actix_web::dev::Service as _;
                     if !req.headers().contains_key(header::AUTHORIZATION) {
@@ -893,7 +781,10 @@ async fn delete_success_body() {
         .customers
         .expect_get()
         .returning(|_| Ok(Some(customer(6))));
-    mocks.customers.expect_archive().returning(|_, _, _| Ok(true));
+    mocks
+        .customers
+        .expect_archive()
+        .returning(|_, _, _| Ok(true));
     let app = app!(mocks);
     let request = test::TestRequest::delete()
         .uri("/api/v1.0/customers/reference/NC-3")
@@ -977,14 +868,14 @@ async fn reference_data_lists_and_creates() {
     let mut mocks = Mocks::default();
     mocks.categories.expect_list().returning(|_| {
         Ok(Page {
-            items: vec![root()],
+            items: vec![root_category()],
             total: 3,
         })
     });
     mocks
         .categories
         .expect_get()
-        .returning(|_| Ok(Some(root())));
+        .returning(|_| Ok(Some(root_category())));
     mocks.categories.expect_create().returning(|draft| {
         Ok(Category {
             id: CategoryId(2),

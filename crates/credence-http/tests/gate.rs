@@ -19,34 +19,18 @@ use actix_web::http::header;
 use actix_web::http::{ConnectionType, StatusCode};
 use actix_web::web::Bytes;
 use actix_web::{App, test};
-use chrono::{DateTime, Utc};
-use credence_domain::Settings;
-use credence_domain::access::credentials::{ApiKey, ApiKeySecret, KeyId};
-use credence_domain::customers::reference_data::{
-    Category, Currency, Label, PaymentType, Region, Segmentation, User,
-};
-use credence_domain::documents::DocumentLimits;
-use credence_domain::ports::{
-    Clock, CustomerRepository, MockBlobStore, MockClock, MockCustomerRepository, MockDocumentStore,
-    MockIdempotencyStore, MockImageRenderer, MockKeyStore, MockProductCatalog, MockReadiness,
-    MockRecordRepository, MockSecretSource, MockTaskBoard, RecordRepository, StoreError,
-};
-use credence_domain::services::{
-    AccountService, AuthService, CustomerService, DocumentService, Media, OrderService,
-    RecordService, ReferencePorts,
-};
-use credence_domain::values::{CurrencyCode, Reference};
-use credence_domain::{Role, UserId};
+use credence_domain::access::credentials::ApiKeySecret;
+use credence_domain::customers::reference_data::User;
+use credence_domain::ports::{MockCustomerRepository, MockRecordRepository, StoreError};
 use credence_http::{HttpConfig, Services, configure};
 use serde_json::Value;
+
+mod common;
+use common::{Ports, admin_key};
 
 const ADMIN: &str = "Bearer admin-key-for-tests";
 const OTHER_ADMIN: &str = "Bearer other-admin-key-for-tests";
 const UNKNOWN: &str = "Bearer no-such-key-anywhere";
-
-fn at(text: &str) -> DateTime<Utc> {
-    text.parse().unwrap()
-}
 
 /// Services whose key store knows two admin keys and counts its look-ups, and whose customer
 /// store answers `get` with `customer_get`; every other port panics if called.
@@ -54,123 +38,35 @@ fn services(
     lookups: &Arc<AtomicUsize>,
     customer_get: impl Fn() -> Result<(), StoreError> + Send + Sync + 'static,
 ) -> Services {
-    let mut clock = MockClock::new();
-    clock.expect_now().returning(|| at("2020-01-01T00:00:00Z"));
-    let clock: Arc<dyn Clock> = Arc::new(clock);
+    let mut ports = Ports::new("2020-01-01T00:00:00Z");
     let mut users = MockRecordRepository::<User>::new();
     users.expect_get().returning(|_| Ok(None));
-    let users: Arc<dyn RecordRepository<User>> = Arc::new(users);
-    let categories: Arc<dyn RecordRepository<Category>> = Arc::new(MockRecordRepository::new());
-    let currencies: Arc<dyn RecordRepository<Currency>> = Arc::new(MockRecordRepository::new());
-    let payment_types: Arc<dyn RecordRepository<PaymentType>> =
-        Arc::new(MockRecordRepository::new());
-    let segmentations: Arc<dyn RecordRepository<Segmentation>> =
-        Arc::new(MockRecordRepository::new());
-    let regions: Arc<dyn RecordRepository<Region>> = Arc::new(MockRecordRepository::new());
-    let refs = ReferencePorts {
-        categories: Arc::clone(&categories),
-        segmentations: Arc::clone(&segmentations),
-        payment_types: Arc::clone(&payment_types),
-        regions: Arc::clone(&regions),
-        currencies: Arc::clone(&currencies),
-        users: Arc::clone(&users),
-    };
+    ports.users = Arc::new(users);
     let mut customers = MockCustomerRepository::new();
     customers
         .expect_get()
         .returning(move |_| customer_get().map(|()| None));
-    let customers: Arc<dyn CustomerRepository> = Arc::new(customers);
+    ports.customers = Arc::new(customers);
     let hashes = [
         ApiKeySecret::parse("admin-key-for-tests").unwrap().hash(),
         ApiKeySecret::parse("other-admin-key-for-tests")
             .unwrap()
             .hash(),
     ];
-    let mut keys = MockKeyStore::new();
     let counter = Arc::clone(lookups);
-    keys.expect_find_by_hash().returning(move |hash, _| {
+    ports.keys.expect_find_by_hash().returning(move |hash, _| {
         counter.fetch_add(1, Ordering::SeqCst);
         let Some(n) = hashes.iter().position(|h| h == hash) else {
             return Ok(None);
         };
         let id = i64::try_from(n).unwrap() + 1;
-        let key = ApiKey {
-            id: KeyId(id),
-            user_id: UserId(id),
-            prefix: "admin-key-f".into(),
-            name: None,
-            created_at: at("2020-01-01T00:00:00Z"),
-            last_used_at: None,
-            revoked_at: None,
-        };
-        let user = User {
-            id: UserId(id),
-            reference: Reference::new(format!("emp-{id}")).unwrap(),
-            name: Label::new("Admin").unwrap(),
-            email: None,
-            role: Role::Admin,
-            customer_id: None,
-        };
-        Ok(Some((key, user)))
+        Ok(Some(admin_key(id, id, &format!("emp-{id}"))))
     });
-    let mut secrets = MockSecretSource::new();
-    secrets.expect_random_bytes().returning(|| Ok([9; 32]));
-    let auth = AuthService::new(
-        Arc::new(keys),
-        Arc::clone(&users),
-        Arc::clone(&customers),
-        Arc::clone(&clock),
-        Arc::new(secrets),
-    );
-    let accounts = AccountService::new(
-        Arc::new(credence_domain::ports::MockAccountLedger::new()),
-        Arc::clone(&customers),
-        Arc::clone(&currencies),
-        Arc::clone(&clock),
-        chrono::TimeDelta::minutes(15),
-    );
-    let media = Media {
-        documents: Arc::new(MockDocumentStore::new()),
-        blobs: Arc::new(MockBlobStore::new()),
-        images: Arc::new(MockImageRenderer::new()),
-        limits: DocumentLimits::default(),
-    };
-    Services {
-        auth,
-        orders: OrderService::new(
-            Arc::new(MockProductCatalog::new()),
-            Arc::new(MockTaskBoard::new()),
-            Arc::clone(&customers),
-            accounts.clone(),
-            Arc::clone(&clock),
-        ),
-        accounts,
-        idempotency: Arc::new(MockIdempotencyStore::new()),
-        webhooks: credence_domain::fixtures::idle_webhooks(),
-        events: credence_domain::services::EventService::new(
-            Arc::new(credence_domain::ports::MockEventFeed::new()),
-            Arc::clone(&customers),
-        ),
-        documents: DocumentService::new(Arc::clone(&customers), media.clone(), Arc::clone(&clock)),
-        customers: CustomerService::new(
-            customers,
-            refs,
-            clock,
-            Settings {
-                organization: "entity1".into(),
-                currency: CurrencyCode::parse("EUR").unwrap(),
-            },
-            media,
-        ),
-        categories: RecordService::new(categories),
-        segmentations: RecordService::new(segmentations),
-        payment_types: RecordService::new(payment_types),
-        regions: RecordService::new(regions),
-        currencies: RecordService::new(currencies),
-        users: RecordService::new(users),
-        readiness: Arc::new(MockReadiness::new()),
-        clock: Arc::new(credence_domain::ports::SystemClock),
-    }
+    ports
+        .secrets
+        .expect_random_bytes()
+        .returning(|| Ok([9; 32]));
+    ports.services()
 }
 
 macro_rules! app {

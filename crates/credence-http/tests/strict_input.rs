@@ -13,43 +13,21 @@ use std::sync::Arc;
 use actix_web::App;
 use actix_web::http::header;
 use actix_web::test as actix_test;
-use chrono::{DateTime, Utc};
-use credence_domain::Settings;
-use credence_domain::access::credentials::{ApiKey, ApiKeySecret, KeyId};
+use credence_domain::access::credentials::ApiKeySecret;
 use credence_domain::customers::reference_data::{
-    Category, Currency, Label, PaymentType, Region, Segmentation, User,
+    Category, Currency, PaymentType, Region, Segmentation, User,
 };
-use credence_domain::documents::DocumentLimits;
-use credence_domain::ids::CategoryId;
+use credence_domain::fixtures::root_category;
 use credence_domain::listing::Page;
 use credence_domain::ports::{
-    Clock, CustomerRepository, MockAccountLedger, MockBlobStore, MockClock, MockCustomerRepository,
-    MockDocumentStore, MockIdempotencyStore, MockImageRenderer, MockKeyStore, MockProductCatalog,
-    MockReadiness, MockRecordRepository, MockSecretSource, MockTaskBoard, RecordRepository,
-    WriteError,
+    MockCustomerRepository, MockRecordRepository, RecordRepository, WriteError,
 };
-use credence_domain::services::{
-    AccountService, AuthService, CustomerService, DocumentService, Media, OrderService,
-    RecordService, ReferencePorts,
-};
-use credence_domain::values::{CurrencyCode, Reference};
-use credence_domain::{Role, UserId};
 use credence_http::{HttpConfig, Services, configure};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 
-fn at(text: &str) -> DateTime<Utc> {
-    text.parse().unwrap()
-}
-
-fn root() -> Category {
-    Category {
-        id: CategoryId(1),
-        reference: Reference::new("root").unwrap(),
-        name: Label::new("Root").unwrap(),
-        parent_id: None,
-    }
-}
+mod common;
+use common::{Ports, admin_key};
 
 /// Reference data that holds only the root category.
 fn records<R>(root: Option<R>) -> Arc<dyn RecordRepository<R>>
@@ -75,9 +53,7 @@ where
 
 /// An empty store behind every port, and one admin key, `admin-key-for-tests`.
 fn services() -> Services {
-    let mut clock = MockClock::new();
-    clock.expect_now().returning(|| at("2020-01-01T00:00:00Z"));
-    let clock: Arc<dyn Clock> = Arc::new(clock);
+    let mut ports = Ports::new("2020-01-01T00:00:00Z");
     let mut customers = MockCustomerRepository::new();
     customers.expect_list().returning(|_| {
         Ok(Page {
@@ -101,113 +77,33 @@ fn services() -> Services {
         .expect_update()
         .returning(|_, _, _, _, _, _| Ok(None));
     customers.expect_archive().returning(|_, _, _| Ok(false));
-    let customers: Arc<dyn CustomerRepository> = Arc::new(customers);
-    let categories = records::<Category>(Some(root()));
-    let segmentations = records::<Segmentation>(None);
-    let payment_types = records::<PaymentType>(None);
-    let regions = records::<Region>(None);
-    let currencies = records::<Currency>(None);
-    let users = records::<User>(None);
-    let refs = ReferencePorts {
-        categories: Arc::clone(&categories),
-        segmentations: Arc::clone(&segmentations),
-        payment_types: Arc::clone(&payment_types),
-        regions: Arc::clone(&regions),
-        currencies: Arc::clone(&currencies),
-        users: Arc::clone(&users),
-    };
+    ports.customers = Arc::new(customers);
+    ports.categories = records::<Category>(Some(root_category()));
+    ports.segmentations = records::<Segmentation>(None);
+    ports.payment_types = records::<PaymentType>(None);
+    ports.regions = records::<Region>(None);
+    ports.currencies = records::<Currency>(None);
+    ports.users = records::<User>(None);
     let admin_hash = ApiKeySecret::parse("admin-key-for-tests").unwrap().hash();
-    let mut keys = MockKeyStore::new();
-    keys.expect_find_by_hash().returning(move |hash, _| {
-        Ok((*hash == admin_hash).then(|| {
-            let key = ApiKey {
-                id: KeyId(1),
-                user_id: UserId(2),
-                prefix: "admin-key-f".into(),
-                name: None,
-                created_at: at("2020-01-01T00:00:00Z"),
-                last_used_at: None,
-                revoked_at: None,
-            };
-            let user = User {
-                id: UserId(2),
-                reference: Reference::new("emp-002").unwrap(),
-                name: Label::new("Admin").unwrap(),
-                email: None,
-                role: Role::Admin,
-                customer_id: None,
-            };
-            (key, user)
-        }))
-    });
-    let auth = AuthService::new(
-        Arc::new(keys),
-        Arc::clone(&users),
-        Arc::clone(&customers),
-        Arc::clone(&clock),
-        Arc::new(MockSecretSource::new()),
-    );
-    let mut idempotency = MockIdempotencyStore::new();
-    idempotency
+    ports
+        .keys
+        .expect_find_by_hash()
+        .returning(move |hash, _| Ok((*hash == admin_hash).then(|| admin_key(1, 2, "emp-002"))));
+    ports
+        .idempotency
         .expect_start()
         .returning(|_, _, _, _, _| Ok(credence_domain::ports::IdempotencyStart::Started));
-    idempotency
+    ports
+        .idempotency
         .expect_complete()
         .returning(|_, _, _, _, _| Ok(()));
-    idempotency.expect_abandon().returning(|_, _| Ok(()));
-    let accounts = AccountService::new(
-        Arc::new(MockAccountLedger::new()),
-        Arc::clone(&customers),
-        Arc::clone(&currencies),
-        Arc::clone(&clock),
-        chrono::TimeDelta::minutes(15),
-    );
-    let mut catalog = MockProductCatalog::new();
-    catalog.expect_products().returning(|_| Ok(Vec::new()));
-    catalog.expect_product().returning(|_| Ok(None));
-    let orders = OrderService::new(
-        Arc::new(catalog),
-        Arc::new(MockTaskBoard::new()),
-        Arc::clone(&customers),
-        accounts.clone(),
-        Arc::clone(&clock),
-    );
-    let media = Media {
-        documents: Arc::new(MockDocumentStore::new()),
-        blobs: Arc::new(MockBlobStore::new()),
-        images: Arc::new(MockImageRenderer::new()),
-        limits: DocumentLimits::default(),
-    };
-    Services {
-        auth,
-        accounts,
-        orders,
-        idempotency: Arc::new(idempotency),
-        webhooks: credence_domain::fixtures::idle_webhooks(),
-        events: credence_domain::services::EventService::new(
-            Arc::new(credence_domain::ports::MockEventFeed::new()),
-            Arc::clone(&customers),
-        ),
-        documents: DocumentService::new(Arc::clone(&customers), media.clone(), Arc::clone(&clock)),
-        customers: CustomerService::new(
-            customers,
-            refs,
-            clock,
-            Settings {
-                organization: "entity1".into(),
-                currency: CurrencyCode::parse("EUR").unwrap(),
-            },
-            media,
-        ),
-        categories: RecordService::new(categories),
-        segmentations: RecordService::new(segmentations),
-        payment_types: RecordService::new(payment_types),
-        regions: RecordService::new(regions),
-        currencies: RecordService::new(currencies),
-        users: RecordService::new(users),
-        readiness: Arc::new(MockReadiness::new()),
-        clock: Arc::new(credence_domain::ports::SystemClock),
-    }
+    ports.idempotency.expect_abandon().returning(|_, _| Ok(()));
+    ports
+        .catalog
+        .expect_products()
+        .returning(|_| Ok(Vec::new()));
+    ports.catalog.expect_product().returning(|_| Ok(None));
+    ports.services()
 }
 
 /// Runs `cases` requests made by `request` from the values of `strategy` against one
