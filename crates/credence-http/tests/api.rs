@@ -36,6 +36,7 @@ use credence_domain::ports::{
     MockReadiness, MockRecordRepository, MockSecretSource, MockTaskBoard, NewCustomer, RemoveError,
     StoreError,
 };
+use credence_domain::services::ReferencePorts;
 use credence_domain::values::{CreditLimit, FreeText, Reference};
 use credence_domain::{Role, UserId};
 use credence_http::{HttpConfig, Services, configure};
@@ -110,9 +111,12 @@ impl Mocks {
             keys: keys(),
             secrets,
             customers: Arc::new(self.customers),
-            categories: Arc::new(self.categories),
-            payment_types: Arc::new(self.payment_types),
-            users: Arc::new(users),
+            refs: ReferencePorts {
+                categories: Arc::new(self.categories),
+                payment_types: Arc::new(self.payment_types),
+                users: Arc::new(users),
+                ..ports.refs.clone()
+            },
             ledger: self.ledger,
             idempotency: self.idempotency,
             catalog: self.catalog,

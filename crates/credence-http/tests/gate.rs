@@ -41,7 +41,7 @@ fn services(
     let mut ports = Ports::new("2020-01-01T00:00:00Z");
     let mut users = MockRecordRepository::<User>::new();
     users.expect_get().returning(|_| Ok(None));
-    ports.users = Arc::new(users);
+    ports.refs.users = Arc::new(users);
     let mut customers = MockCustomerRepository::new();
     customers
         .expect_get()

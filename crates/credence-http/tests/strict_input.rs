@@ -78,12 +78,12 @@ fn services() -> Services {
         .returning(|_, _, _, _, _, _| Ok(None));
     customers.expect_archive().returning(|_, _, _| Ok(false));
     ports.customers = Arc::new(customers);
-    ports.categories = records::<Category>(Some(root_category()));
-    ports.segmentations = records::<Segmentation>(None);
-    ports.payment_types = records::<PaymentType>(None);
-    ports.regions = records::<Region>(None);
-    ports.currencies = records::<Currency>(None);
-    ports.users = records::<User>(None);
+    ports.refs.categories = records::<Category>(Some(root_category()));
+    ports.refs.segmentations = records::<Segmentation>(None);
+    ports.refs.payment_types = records::<PaymentType>(None);
+    ports.refs.regions = records::<Region>(None);
+    ports.refs.currencies = records::<Currency>(None);
+    ports.refs.users = records::<User>(None);
     let admin_hash = ApiKeySecret::parse("admin-key-for-tests").unwrap().hash();
     ports
         .keys
