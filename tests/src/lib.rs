@@ -196,16 +196,42 @@ impl TestApp {
         expect_json(response, 201).await
     }
 
+    /// Creates a user of `role` (reference `<role>-user`) bound to `customer` and returns it.
+    ///
+    /// # Panics
+    /// Unless the answer is `201`.
+    pub async fn create_user(&self, role: &str, customer: &Value) -> Value {
+        let user = json!({"reference": format!("{role}-user"), "name": role, "role": role, "customerId": customer["id"]});
+        expect_json(self.post_json("/api/v1.0/users", &user).await, 201).await
+    }
+
+    /// Creates a key named `test` for `user` and returns its record, the secret included.
+    ///
+    /// # Panics
+    /// Unless the answer is `201`.
+    pub async fn create_key(&self, user: &Value) -> Value {
+        let path = format!("/api/v1.0/users/{}/keys", user["id"]);
+        expect_json(self.post_json(&path, &json!({"name": "test"})).await, 201).await
+    }
+
+    /// Creates a key for `user` and returns its secret.
+    ///
+    /// # Panics
+    /// Unless it is created.
+    pub async fn new_key(&self, user: &Value) -> String {
+        self.create_key(user).await["secret"]
+            .as_str()
+            .expect("a secret")
+            .to_owned()
+    }
+
     /// Creates a user of `role` bound to `customer` and returns a new key's secret.
     ///
     /// # Panics
     /// Unless both are created.
     pub async fn key_for(&self, role: &str, customer: &Value) -> String {
-        let user = json!({"reference": format!("{role}-user"), "name": role, "role": role, "customerId": customer["id"]});
-        let user = expect_json(self.post_json("/api/v1.0/users", &user).await, 201).await;
-        let path = format!("/api/v1.0/users/{}/keys", user["id"]);
-        let key = expect_json(self.post_json(&path, &json!({"name": "test"})).await, 201).await;
-        key["secret"].as_str().expect("a secret").to_owned()
+        let user = self.create_user(role, customer).await;
+        self.new_key(&user).await
     }
 }
 

@@ -59,11 +59,11 @@ impl World {
                 &json!({"reference": "R1", "name": "Child", "parentCustomer": reseller_root["id"]}),
             )
             .await;
-        let reseller = user(&app, "reseller", &reseller_root).await;
-        let customer = user(&app, "customer", &child).await;
-        let reseller_key = key(&app, &reseller).await;
-        let customer_key = key(&app, &customer).await;
-        let revoked = key_record(&app, &reseller).await;
+        let reseller = app.create_user("reseller", &reseller_root).await;
+        let customer = app.create_user("customer", &child).await;
+        let reseller_key = app.new_key(&reseller).await;
+        let customer_key = app.new_key(&customer).await;
+        let revoked = app.create_key(&reseller).await;
         let revoked_path = format!("/api/v1.0/users/{}/keys/{}", reseller["id"], revoked["id"]);
         expect_json(app.delete(&revoked_path).await, 200).await;
         let revoked_key = revoked["secret"].as_str().expect("a secret").to_owned();
@@ -131,23 +131,6 @@ impl World {
         );
         (status, text)
     }
-}
-
-async fn user(app: &TestApp, role: &str, customer: &Value) -> Value {
-    let body = json!({"reference": format!("{role}-user"), "name": role, "role": role, "customerId": customer["id"]});
-    expect_json(app.post_json("/api/v1.0/users", &body).await, 201).await
-}
-
-async fn key_record(app: &TestApp, user: &Value) -> Value {
-    let path = format!("/api/v1.0/users/{}/keys", user["id"]);
-    expect_json(app.post_json(&path, &json!({"name": "test"})).await, 201).await
-}
-
-async fn key(app: &TestApp, user: &Value) -> String {
-    key_record(app, user).await["secret"]
-        .as_str()
-        .expect("a secret")
-        .to_owned()
 }
 
 /// Expected statuses in the order of [`EVERYONE`].

@@ -358,30 +358,6 @@ async fn logos_are_checked_by_content_resized_and_served(app: TestApp) {
     .await;
 }
 
-async fn reseller_key(app: &TestApp, customer: &Value) -> String {
-    let user = expect_json(
-        app.post_json(
-            "/api/v1.0/users",
-            &json!({"reference": "doc-reseller", "name": "reseller", "role": "reseller", "customerId": customer["id"]}),
-        )
-        .await,
-        201,
-    )
-    .await;
-    expect_json(
-        app.post_json(
-            &format!("/api/v1.0/users/{}/keys", user["id"]),
-            &json!({"name": "test"}),
-        )
-        .await,
-        201,
-    )
-    .await["secret"]
-        .as_str()
-        .expect("a secret")
-        .to_owned()
-}
-
 async fn documents_stay_inside_the_callers_scope(app: TestApp) {
     let reseller = app
         .create_customer(&json!({"reference": "RS", "name": "Reseller"}))
@@ -394,7 +370,7 @@ async fn documents_stay_inside_the_callers_scope(app: TestApp) {
     let stranger = app
         .create_customer(&json!({"reference": "ST", "name": "Stranger"}))
         .await;
-    let key = reseller_key(&app, &reseller).await;
+    let key = app.key_for("reseller", &reseller).await;
 
     // The admin's document, attached to a stranger: the reseller cannot see it.
     let theirs = upload(&app, "contract.txt", b"the stranger's contract".to_vec()).await;

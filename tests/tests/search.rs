@@ -141,27 +141,7 @@ async fn a_reseller_finds_only_its_tree(app: TestApp) {
     .await;
     app.create_customer(&json!({"reference": "X1", "name": "Falcon Stranger"}))
         .await;
-    let user = expect_json(
-        app.post_json(
-            "/api/v1.0/users",
-            &json!({"reference": "reseller-user", "name": "reseller", "role": "reseller", "customerId": root["id"]}),
-        )
-        .await,
-        201,
-    )
-    .await;
-    let key = expect_json(
-        app.post_json(
-            &format!("/api/v1.0/users/{}/keys", user["id"]),
-            &json!({"name": "test"}),
-        )
-        .await,
-        201,
-    )
-    .await["secret"]
-        .as_str()
-        .expect("a secret")
-        .to_owned();
+    let key = app.key_for("reseller", &root).await;
 
     let (all, _) = hits(&app, "/api/v1.0/customers/search?q=falcon").await;
     assert_eq!(all.len(), 3, "the admin finds everyone");

@@ -264,17 +264,6 @@ async fn dates_outside_iso_8601_are_refused(app: TestApp) {
     .await;
 }
 
-async fn user(app: &TestApp, role: &str, customer: &Value) -> Value {
-    let body = json!({"reference": format!("{role}-user"), "name": role, "role": role, "customerId": customer["id"]});
-    expect_json(app.post_json("/api/v1.0/users", &body).await, 201).await
-}
-
-async fn key(app: &TestApp, user: &Value) -> String {
-    let path = format!("/api/v1.0/users/{}/keys", user["id"]);
-    let created = expect_json(app.post_json(&path, &json!({"name": "test"})).await, 201).await;
-    created["secret"].as_str().expect("a secret").to_owned()
-}
-
 async fn roles_are_checked_before_the_body(app: TestApp) {
     let root = app
         .create_customer(&json!({"reference": "RS", "name": "Reseller"}))
@@ -284,10 +273,8 @@ async fn roles_are_checked_before_the_body(app: TestApp) {
             &json!({"reference": "RS1", "name": "Child", "parentCustomer": root["id"]}),
         )
         .await;
-    let reseller_user = user(&app, "reseller", &root).await;
-    let reseller = key(&app, &reseller_user).await;
-    let customer_user = user(&app, "customer", &child).await;
-    let customer = key(&app, &customer_user).await;
+    let reseller = app.key_for("reseller", &root).await;
+    let customer = app.key_for("customer", &child).await;
     let send = |key: &str, method: Method, path: &str, body: &'static str| {
         app.with_key(key, method, path)
             .header("Content-Type", "application/json")
