@@ -7,6 +7,7 @@
 
 use std::sync::{Arc, Mutex};
 
+use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::{App, test};
@@ -186,6 +187,22 @@ async fn json_of(response: actix_web::dev::ServiceResponse) -> (StatusCode, Valu
     (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
 }
 
+/// The answer to `request`: its status, and its body as JSON (`Null` when it is not JSON).
+async fn json_answer<S>(app: &S, request: test::TestRequest) -> (StatusCode, Value)
+where
+    S: Service<actix_http::Request, Response = ServiceResponse, Error = actix_web::Error>,
+{
+    json_of(test::call_service(app, request.to_request()).await).await
+}
+
+/// The answer to `request`: its status and its body as text.
+async fn text_answer<S>(app: &S, request: test::TestRequest) -> (StatusCode, String)
+where
+    S: Service<actix_http::Request, Response = ServiceResponse, Error = actix_web::Error>,
+{
+    text_of(test::call_service(app, request.to_request()).await).await
+}
+
 fn error(code: &str, description: &str) -> Value {
     serde_json::json!({"error": code, "error_description": description})
 }
@@ -243,16 +260,8 @@ async fn first_and_last_pages_have_null_links() {
         })
     });
     let app = app!(mocks);
-    let (status, json) = json_of(
-        test::call_service(
-            &app,
-            test::TestRequest::get()
-                .uri("/api/v1.0/customers")
-                .to_request(),
-        )
-        .await,
-    )
-    .await;
+    let (status, json) =
+        json_answer(&app, test::TestRequest::get().uri("/api/v1.0/customers")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(json["paging"]["previous"], Value::Null);
     assert_eq!(json["paging"]["next"], Value::Null);
@@ -300,19 +309,12 @@ async fn list_rejects_every_unknown_parameter_bad_dates_and_bad_types() {
         ),
     ];
     for (uri, expected) in cases {
-        let (status, json) =
-            json_of(test::call_service(&app, test::TestRequest::get().uri(uri).to_request()).await)
-                .await;
+        let (status, json) = json_answer(&app, test::TestRequest::get().uri(uri)).await;
         assert_eq!((status, json), (StatusCode::BAD_REQUEST, expected), "{uri}");
     }
-    let (status, json) = json_of(
-        test::call_service(
-            &app,
-            test::TestRequest::get()
-                .uri("/api/v1.0/customers?max=1001")
-                .to_request(),
-        )
-        .await,
+    let (status, json) = json_answer(
+        &app,
+        test::TestRequest::get().uri("/api/v1.0/customers?max=1001"),
     )
     .await;
     assert_eq!(
@@ -343,14 +345,10 @@ async fn search_answers_scored_pages_and_refuses_bad_queries() {
             })
         });
     let app = app!(mocks);
-    let (status, json) = json_of(
-        test::call_service(
-            &app,
-            test::TestRequest::get()
-                .uri("/api/v1.0/customers/search?q=Horse+%26+Co&inactive=true&max=1")
-                .to_request(),
-        )
-        .await,
+    let (status, json) = json_answer(
+        &app,
+        test::TestRequest::get()
+            .uri("/api/v1.0/customers/search?q=Horse+%26+Co&inactive=true&max=1"),
     )
     .await;
     assert_eq!(status, StatusCode::OK);
@@ -394,23 +392,16 @@ async fn search_answers_scored_pages_and_refuses_bad_queries() {
         ),
     ];
     for (uri, expected) in cases {
-        let (status, json) =
-            json_of(test::call_service(&app, test::TestRequest::get().uri(uri).to_request()).await)
-                .await;
+        let (status, json) = json_answer(&app, test::TestRequest::get().uri(uri)).await;
         assert_eq!((status, json), (StatusCode::BAD_REQUEST, expected), "{uri}");
     }
     let many = (0..33)
         .map(|i| format!("t{i}"))
         .collect::<Vec<_>>()
         .join("+");
-    let (status, json) = json_of(
-        test::call_service(
-            &app,
-            test::TestRequest::get()
-                .uri(&format!("/api/v1.0/customers/search?q={many}"))
-                .to_request(),
-        )
-        .await,
+    let (status, json) = json_answer(
+        &app,
+        test::TestRequest::get().uri(&format!("/api/v1.0/customers/search?q={many}")),
     )
     .await;
     assert_eq!(
@@ -427,14 +418,9 @@ async fn show_not_found_uses_the_seed_text() {
     let mut mocks = Mocks::default();
     mocks.customers.expect_get().returning(|_| Ok(None));
     let app = app!(mocks);
-    let (status, json) = json_of(
-        test::call_service(
-            &app,
-            test::TestRequest::get()
-                .uri("/api/v1.0/customers/2559")
-                .to_request(),
-        )
-        .await,
+    let (status, json) = json_answer(
+        &app,
+        test::TestRequest::get().uri("/api/v1.0/customers/2559"),
     )
     .await;
     assert_eq!(
@@ -472,9 +458,7 @@ async fn create_with(request: test::TestRequest) -> (StatusCode, Value, Option<C
             })
         });
     let app = app!(mocks);
-    let (status, json) =
-        json_of(test::call_service(&app, request.uri("/api/v1.0/customers").to_request()).await)
-            .await;
+    let (status, json) = json_answer(&app, request.uri("/api/v1.0/customers")).await;
     let data = inserted.lock().unwrap().clone();
     (status, json, data)
 }
@@ -574,10 +558,7 @@ async fn bad_bodies_answer_in_the_seed_shape_without_writing() {
     for (request, status, code) in cases {
         // No expectations: any repository call would panic and fail the test.
         let app = app!(Mocks::default(), config.clone());
-        let (got, json) = json_of(
-            test::call_service(&app, request.uri("/api/v1.0/customers").to_request()).await,
-        )
-        .await;
+        let (got, json) = json_answer(&app, request.uri("/api/v1.0/customers")).await;
         assert_eq!(
             (got, json["error"].as_str()),
             (status, Some(code)),
@@ -588,9 +569,8 @@ async fn bad_bodies_answer_in_the_seed_shape_without_writing() {
     let app = app!(Mocks::default(), config);
     let request = test::TestRequest::post()
         .uri("/api/v1.0/customers")
-        .set_json(serde_json::json!({"name": {"first": "A"}}))
-        .to_request();
-    let (_, json) = json_of(test::call_service(&app, request).await).await;
+        .set_json(serde_json::json!({"name": {"first": "A"}}));
+    let (_, json) = json_answer(&app, request).await;
     assert_eq!(
         json,
         error(
@@ -610,16 +590,8 @@ async fn an_unavailable_store_is_503_and_an_unexpected_one_an_opaque_500() {
         _ => Err(StoreError::Unexpected("secret detail".into())),
     });
     let app = app!(mocks);
-    let (status, json) = json_of(
-        test::call_service(
-            &app,
-            test::TestRequest::get()
-                .uri("/api/v1.0/customers/1")
-                .to_request(),
-        )
-        .await,
-    )
-    .await;
+    let (status, json) =
+        json_answer(&app, test::TestRequest::get().uri("/api/v1.0/customers/1")).await;
     assert_eq!(
         (status, json),
         (
@@ -630,16 +602,8 @@ async fn an_unavailable_store_is_503_and_an_unexpected_one_an_opaque_500() {
             )
         )
     );
-    let (status, json) = json_of(
-        test::call_service(
-            &app,
-            test::TestRequest::get()
-                .uri("/api/v1.0/customers/2")
-                .to_request(),
-        )
-        .await,
-    )
-    .await;
+    let (status, json) =
+        json_answer(&app, test::TestRequest::get().uri("/api/v1.0/customers/2")).await;
     assert_eq!(
         (status, json),
         (
@@ -706,38 +670,18 @@ async fn xml_is_negotiated_for_customers_and_errors() {
 #[actix_web::test]
 async fn unknown_routes_and_methods_answer_json() {
     let app = app!(Mocks::default());
-    let (status, json) = json_of(
-        test::call_service(&app, test::TestRequest::get().uri("/nowhere").to_request()).await,
-    )
-    .await;
+    let (status, json) = json_answer(&app, test::TestRequest::get().uri("/nowhere")).await;
     assert_eq!(
         (status, json["error"].as_str()),
         (StatusCode::NOT_FOUND, Some("not_found"))
     );
-    let (status, json) = json_of(
-        test::call_service(
-            &app,
-            test::TestRequest::get()
-                .uri("/api/v1.0/nothing")
-                .to_request(),
-        )
-        .await,
-    )
-    .await;
+    let (status, json) = json_answer(&app, test::TestRequest::get().uri("/api/v1.0/nothing")).await;
     assert_eq!(
         (status, json["error"].as_str()),
         (StatusCode::NOT_FOUND, Some("not_found"))
     );
-    let (status, json) = json_of(
-        test::call_service(
-            &app,
-            test::TestRequest::put()
-                .uri("/api/v1.0/customers")
-                .to_request(),
-        )
-        .await,
-    )
-    .await;
+    let (status, json) =
+        json_answer(&app, test::TestRequest::put().uri("/api/v1.0/customers")).await;
     assert_eq!(
         (status, json["error"].as_str()),
         (StatusCode::METHOD_NOT_ALLOWED, Some("method_not_allowed"))
@@ -759,14 +703,9 @@ async fn delete_answers_the_seed_bodies() {
         }
     });
     let app = app!(mocks);
-    let (status, json) = json_of(
-        test::call_service(
-            &app,
-            test::TestRequest::delete()
-                .uri("/api/v1.0/customers/5")
-                .to_request(),
-        )
-        .await,
+    let (status, json) = json_answer(
+        &app,
+        test::TestRequest::delete().uri("/api/v1.0/customers/5"),
     )
     .await;
     assert_eq!(
@@ -790,10 +729,8 @@ async fn delete_success_body() {
         .expect_archive()
         .returning(|_, _, _| Ok(true));
     let app = app!(mocks);
-    let request = test::TestRequest::delete()
-        .uri("/api/v1.0/customers/reference/NC-3")
-        .to_request();
-    let (status, json) = json_of(test::call_service(&app, request).await).await;
+    let request = test::TestRequest::delete().uri("/api/v1.0/customers/reference/NC-3");
+    let (status, json) = json_answer(&app, request).await;
     assert_eq!(
         (status, json),
         (
@@ -811,26 +748,12 @@ async fn health_probes() {
         .expect_ping()
         .returning(|| Err(StoreError::Unavailable("down".into())));
     let app = app!(mocks);
-    let (status, json) = json_of(
-        test::call_service(
-            &app,
-            test::TestRequest::get().uri("/health/live").to_request(),
-        )
-        .await,
-    )
-    .await;
+    let (status, json) = json_answer(&app, test::TestRequest::get().uri("/health/live")).await;
     assert_eq!(
         (status, json),
         (StatusCode::OK, serde_json::json!({"status": "ok"}))
     );
-    let (status, _) = json_of(
-        test::call_service(
-            &app,
-            test::TestRequest::get().uri("/health/ready").to_request(),
-        )
-        .await,
-    )
-    .await;
+    let (status, _) = json_answer(&app, test::TestRequest::get().uri("/health/ready")).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
 }
 
@@ -889,14 +812,9 @@ async fn reference_data_lists_and_creates() {
         })
     });
     let app = app!(mocks);
-    let (status, json) = json_of(
-        test::call_service(
-            &app,
-            test::TestRequest::get()
-                .uri("/api/v1.0/customerCategories?max=1")
-                .to_request(),
-        )
-        .await,
+    let (status, json) = json_answer(
+        &app,
+        test::TestRequest::get().uri("/api/v1.0/customerCategories?max=1"),
     )
     .await;
     assert_eq!(status, StatusCode::OK);
@@ -910,18 +828,16 @@ async fn reference_data_lists_and_creates() {
     );
     let request = test::TestRequest::post()
         .uri("/api/v1.0/customerCategories")
-        .set_json(serde_json::json!({"reference": "jewelry", "name": "Jewelry", "parentId": 1}))
-        .to_request();
-    let (status, json) = json_of(test::call_service(&app, request).await).await;
+        .set_json(serde_json::json!({"reference": "jewelry", "name": "Jewelry", "parentId": 1}));
+    let (status, json) = json_answer(&app, request).await;
     assert_eq!(
         (status, json["href"].as_str()),
         (StatusCode::CREATED, Some("/api/v1.0/customerCategories/2"))
     );
     let request = test::TestRequest::post()
         .uri("/api/v1.0/customerCategories")
-        .set_json(serde_json::json!({"name": "Jewelry"}))
-        .to_request();
-    let (status, json) = json_of(test::call_service(&app, request).await).await;
+        .set_json(serde_json::json!({"name": "Jewelry"}));
+    let (status, json) = json_answer(&app, request).await;
     assert_eq!(
         (status, json),
         (
@@ -1029,9 +945,8 @@ async fn a_refused_reservation_answers_422_with_exact_amounts() {
     let request = test::TestRequest::post()
         .uri("/api/v1.0/customers/256/account/reservations")
         .insert_header((header::CONTENT_TYPE, "application/json"))
-        .set_payload(r#"{"amount": 50.00, "description": "order 7", "expiresIn": 600}"#)
-        .to_request();
-    let (status, body) = text_of(test::call_service(&app, request).await).await;
+        .set_payload(r#"{"amount": 50.00, "description": "order 7", "expiresIn": 600}"#);
+    let (status, body) = text_answer(&app, request).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(
         body,
@@ -1041,9 +956,8 @@ async fn a_refused_reservation_answers_422_with_exact_amounts() {
         .uri("/api/v1.0/customers/256/account/reservations")
         .insert_header((header::ACCEPT, "application/xml"))
         .insert_header((header::CONTENT_TYPE, "application/x-www-form-urlencoded"))
-        .set_payload("amount=50")
-        .to_request();
-    let (status, xml) = text_of(test::call_service(&app, request).await).await;
+        .set_payload("amount=50");
+    let (status, xml) = text_answer(&app, request).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
         xml.ends_with("<available>12.00</available><requested>50.00</requested></error>"),
@@ -1073,9 +987,8 @@ async fn an_admitted_reservation_is_201_with_exact_amounts() {
         .uri("/api/v1.0/customers/256/account/reservations")
         .set_json(
             serde_json::json!({"amount": "12.5", "description": "order 7", "expiresIn": "60"}),
-        )
-        .to_request();
-    let (status, body) = text_of(test::call_service(&app, request).await).await;
+        );
+    let (status, body) = text_answer(&app, request).await;
     assert_eq!(
         (status, body.as_str()),
         (
@@ -1100,15 +1013,13 @@ async fn a_payment_is_201_with_the_ledger_entry_from_json_or_a_form() {
         .times(2)
         .returning(|_| Ok(payment_entry()));
     let app = app!(mocks);
-    let (status, body) =
-        text_of(test::call_service(&app, payment_request(None).to_request()).await).await;
+    let (status, body) = text_answer(&app, payment_request(None)).await;
     assert_eq!((status, body.as_str()), (StatusCode::CREATED, PAYMENT_BODY));
     let form = test::TestRequest::post()
         .uri("/api/v1.0/customers/256/account/payments")
         .insert_header((header::CONTENT_TYPE, "application/x-www-form-urlencoded"))
-        .set_payload("amount=100.00&description=wire")
-        .to_request();
-    let (status, body) = text_of(test::call_service(&app, form).await).await;
+        .set_payload("amount=100.00&description=wire");
+    let (status, body) = text_answer(&app, form).await;
     assert_eq!((status, body.as_str()), (StatusCode::CREATED, PAYMENT_BODY));
 }
 
@@ -1139,9 +1050,8 @@ async fn bad_amounts_and_missing_reasons_are_400_without_writing() {
         let request = test::TestRequest::post()
             .uri(uri)
             .insert_header((header::CONTENT_TYPE, "application/json"))
-            .set_payload(payload)
-            .to_request();
-        let (status, json) = json_of(test::call_service(&app, request).await).await;
+            .set_payload(payload);
+        let (status, json) = json_answer(&app, request).await;
         assert_eq!((status, json), (StatusCode::BAD_REQUEST, expected), "{uri}");
     }
 }
@@ -1167,8 +1077,7 @@ async fn an_idempotency_key_replay_answers_the_stored_answer_without_the_ledger(
         });
     mocks.idempotency.expect_complete().never();
     let app = app!(mocks);
-    let (status, body) =
-        text_of(test::call_service(&app, payment_request(Some("k-1")).to_request()).await).await;
+    let (status, body) = text_answer(&app, payment_request(Some("k-1"))).await;
     assert_eq!((status, body.as_str()), (StatusCode::CREATED, PAYMENT_BODY));
 }
 
@@ -1187,14 +1096,12 @@ async fn an_idempotency_key_in_flight_is_409_and_reused_with_another_body_422() 
             })
         });
     let app = app!(mocks);
-    let (status, json) =
-        json_of(test::call_service(&app, payment_request(Some("busy")).to_request()).await).await;
+    let (status, json) = json_answer(&app, payment_request(Some("busy"))).await;
     assert_eq!(
         (status, json["error"].as_str()),
         (StatusCode::CONFLICT, Some("idempotency_key_in_use"))
     );
-    let (status, json) =
-        json_of(test::call_service(&app, payment_request(Some("other")).to_request()).await).await;
+    let (status, json) = json_answer(&app, payment_request(Some("other"))).await;
     assert_eq!(
         (status, json["error"].as_str()),
         (
@@ -1202,8 +1109,8 @@ async fn an_idempotency_key_in_flight_is_409_and_reused_with_another_body_422() 
             Some("idempotency_key_reused")
         )
     );
-    let request = payment_request(Some("a b")).to_request();
-    let (status, json) = json_of(test::call_service(&app, request).await).await;
+    let request = payment_request(Some("a b"));
+    let (status, json) = json_answer(&app, request).await;
     assert_eq!(
         (status, json["error"].as_str()),
         (StatusCode::BAD_REQUEST, Some("invalid_param"))
@@ -1237,8 +1144,7 @@ async fn a_started_key_stores_the_exact_answer_and_tags_the_effect() {
         .returning(|_, _, _, _, _| Ok(()));
     mocks.idempotency.expect_abandon().never();
     let app = app!(mocks);
-    let (status, body) =
-        text_of(test::call_service(&app, payment_request(Some("k-2")).to_request()).await).await;
+    let (status, body) = text_answer(&app, payment_request(Some("k-2"))).await;
     assert_eq!((status, body.as_str()), (StatusCode::CREATED, PAYMENT_BODY));
 }
 
@@ -1266,9 +1172,8 @@ async fn a_started_key_whose_request_fails_is_abandoned() {
     let request = test::TestRequest::post()
         .uri("/api/v1.0/customers/256/account/reservations")
         .insert_header(("Idempotency-Key", "k-3"))
-        .set_json(serde_json::json!({"amount": "50.00"}))
-        .to_request();
-    let (status, json) = json_of(test::call_service(&app, request).await).await;
+        .set_json(serde_json::json!({"amount": "50.00"}));
+    let (status, json) = json_answer(&app, request).await;
     assert_eq!(
         (status, json["error"].as_str()),
         (
@@ -1296,10 +1201,8 @@ async fn the_account_the_quote_and_the_ledger_page() {
             })
         });
     let app = app!(mocks);
-    let request = test::TestRequest::get()
-        .uri("/api/v1.0/customers/256/account")
-        .to_request();
-    let (status, body) = text_of(test::call_service(&app, request).await).await;
+    let request = test::TestRequest::get().uri("/api/v1.0/customers/256/account");
+    let (status, body) = text_answer(&app, request).await;
     assert_eq!(
         (status, body.as_str()),
         (
@@ -1309,9 +1212,8 @@ async fn the_account_the_quote_and_the_ledger_page() {
     );
     let request = test::TestRequest::post()
         .uri("/api/v1.0/customers/256/account/quote")
-        .set_json(serde_json::json!({"amount": "18000.01"}))
-        .to_request();
-    let (status, body) = text_of(test::call_service(&app, request).await).await;
+        .set_json(serde_json::json!({"amount": "18000.01"}));
+    let (status, body) = text_answer(&app, request).await;
     assert_eq!(
         (status, body.as_str()),
         (
@@ -1319,10 +1221,9 @@ async fn the_account_the_quote_and_the_ledger_page() {
             r#"{"admitted":false,"available":18000.00,"requested":18000.01,"remaining":-0.01,"currency":"EUR"}"#
         )
     );
-    let request = test::TestRequest::get()
-        .uri("/api/v1.0/customers/256/account/ledger?max=1&offset=1")
-        .to_request();
-    let (status, json) = json_of(test::call_service(&app, request).await).await;
+    let request =
+        test::TestRequest::get().uri("/api/v1.0/customers/256/account/ledger?max=1&offset=1");
+    let (status, json) = json_answer(&app, request).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
         json["paging"],
@@ -1333,10 +1234,8 @@ async fn the_account_the_quote_and_the_ledger_page() {
         })
     );
     assert_eq!(json["data"][0]["kind"], "payment");
-    let request = test::TestRequest::get()
-        .uri("/api/v1.0/customers/256/account/ledger?sort=id")
-        .to_request();
-    let (status, _) = json_of(test::call_service(&app, request).await).await;
+    let request = test::TestRequest::get().uri("/api/v1.0/customers/256/account/ledger?sort=id");
+    let (status, _) = json_answer(&app, request).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
 
@@ -1351,18 +1250,14 @@ async fn the_customer_shows_its_account_amounts() {
         Ok(Some(c))
     });
     let app = app!(mocks);
-    let request = test::TestRequest::get()
-        .uri("/api/v1.0/customers/256")
-        .to_request();
-    let (_, body) = text_of(test::call_service(&app, request).await).await;
+    let request = test::TestRequest::get().uri("/api/v1.0/customers/256");
+    let (_, body) = text_answer(&app, request).await;
     assert!(
         body.contains(r#""isCredit":true,"creditLimit":3000.00,"balance":20000.00,"reservedAmount":5000.00,"availableCredit":18000.00,"#),
         "{body}"
     );
-    let request = test::TestRequest::get()
-        .uri("/api/v1.0/customers/257")
-        .to_request();
-    let (_, body) = text_of(test::call_service(&app, request).await).await;
+    let request = test::TestRequest::get().uri("/api/v1.0/customers/257");
+    let (_, body) = text_answer(&app, request).await;
     assert!(
         body.contains(
             r#""creditLimit":5000.00,"balance":null,"reservedAmount":null,"availableCredit":null,"#
@@ -1385,9 +1280,8 @@ async fn the_marketplace_customer_is_seed_000_in_json_and_xml() {
     let app = app!(marketplace_mocks());
     let request = test::TestRequest::get()
         .uri("/api/marketplace/v2/customer")
-        .insert_header((header::AUTHORIZATION, "Bearer customer-key-for-tests"))
-        .to_request();
-    let (status, body) = text_of(test::call_service(&app, request).await).await;
+        .insert_header((header::AUTHORIZATION, "Bearer customer-key-for-tests"));
+    let (status, body) = text_answer(&app, request).await;
     assert_eq!(
         (status, body.as_str()),
         (
@@ -1398,9 +1292,8 @@ async fn the_marketplace_customer_is_seed_000_in_json_and_xml() {
     let request = test::TestRequest::get()
         .uri("/api/marketplace/v2/customer")
         .insert_header((header::AUTHORIZATION, "Bearer customer-key-for-tests"))
-        .insert_header((header::ACCEPT, "application/xml"))
-        .to_request();
-    let (status, body) = text_of(test::call_service(&app, request).await).await;
+        .insert_header((header::ACCEPT, "application/xml"));
+    let (status, body) = text_answer(&app, request).await;
     assert_eq!(
         (status, body.as_str()),
         (
@@ -1435,9 +1328,8 @@ async fn marketplace_errors_are_envelopes() {
     let request = test::TestRequest::get()
         .uri("/api/marketplace/v2/customer")
         .insert_header((header::AUTHORIZATION, "Bearer no-such-key-anywhere"))
-        .insert_header((header::ACCEPT, "application/xml"))
-        .to_request();
-    let (status, body) = text_of(test::call_service(&app, request).await).await;
+        .insert_header((header::ACCEPT, "application/xml"));
+    let (status, body) = text_answer(&app, request).await;
     assert_eq!(
         (status, body.as_str()),
         (
@@ -1448,10 +1340,8 @@ async fn marketplace_errors_are_envelopes() {
         )
     );
     // The admin is bound to no customer.
-    let request = test::TestRequest::get()
-        .uri("/api/marketplace/v2/customer")
-        .to_request();
-    let (status, json) = json_of(test::call_service(&app, request).await).await;
+    let request = test::TestRequest::get().uri("/api/marketplace/v2/customer");
+    let (status, json) = json_answer(&app, request).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(
         json["customer_response"]["request_status"]["errors"][0]["code"],
@@ -1460,9 +1350,8 @@ async fn marketplace_errors_are_envelopes() {
     // A customer key may not use the back-office account routes.
     let request = test::TestRequest::get()
         .uri("/api/v1.0/customers/256/account")
-        .insert_header((header::AUTHORIZATION, "Bearer customer-key-for-tests"))
-        .to_request();
-    let (status, json) = json_of(test::call_service(&app, request).await).await;
+        .insert_header((header::AUTHORIZATION, "Bearer customer-key-for-tests"));
+    let (status, json) = json_answer(&app, request).await;
     assert_eq!(
         (status, json["error"].as_str()),
         (StatusCode::FORBIDDEN, Some("forbidden"))
@@ -1664,9 +1553,8 @@ async fn the_product_index_is_seed_001_in_json_and_xml() {
     ] {
         let request = test::TestRequest::get()
             .uri(uri)
-            .insert_header((header::AUTHORIZATION, CUSTOMER_KEY))
-            .to_request();
-        let (status, body) = text_of(test::call_service(&app, request).await).await;
+            .insert_header((header::AUTHORIZATION, CUSTOMER_KEY));
+        let (status, body) = text_answer(&app, request).await;
         assert_eq!(
             (status, body.as_str()),
             (
@@ -1679,9 +1567,8 @@ async fn the_product_index_is_seed_001_in_json_and_xml() {
     let request = test::TestRequest::get()
         .uri("/api/marketplace/v2/products/")
         .insert_header((header::AUTHORIZATION, CUSTOMER_KEY))
-        .insert_header((header::ACCEPT, "application/xml"))
-        .to_request();
-    let (status, body) = text_of(test::call_service(&app, request).await).await;
+        .insert_header((header::ACCEPT, "application/xml"));
+    let (status, body) = text_answer(&app, request).await;
     assert_eq!(
         (status, body.as_str()),
         (
@@ -1709,9 +1596,8 @@ async fn the_product_detail_is_seed_001_in_json_and_xml_and_unknown_is_404() {
     let app = app!(mocks);
     let request = test::TestRequest::get()
         .uri("/api/marketplace/v2/products/product_research")
-        .insert_header((header::AUTHORIZATION, CUSTOMER_KEY))
-        .to_request();
-    let (status, body) = text_of(test::call_service(&app, request).await).await;
+        .insert_header((header::AUTHORIZATION, CUSTOMER_KEY));
+    let (status, body) = text_answer(&app, request).await;
     // A withdrawn product stays readable by URI.
     assert_eq!(
         (status, body.as_str()),
@@ -1723,9 +1609,8 @@ async fn the_product_detail_is_seed_001_in_json_and_xml_and_unknown_is_404() {
     let request = test::TestRequest::get()
         .uri("/api/marketplace/v2/products/product_research")
         .insert_header((header::AUTHORIZATION, CUSTOMER_KEY))
-        .insert_header((header::ACCEPT, "application/xml"))
-        .to_request();
-    let (status, body) = text_of(test::call_service(&app, request).await).await;
+        .insert_header((header::ACCEPT, "application/xml"));
+    let (status, body) = text_answer(&app, request).await;
     assert_eq!(
         (status, body.as_str()),
         (
@@ -1745,9 +1630,8 @@ async fn the_product_detail_is_seed_001_in_json_and_xml_and_unknown_is_404() {
     );
     let request = test::TestRequest::get()
         .uri("/api/marketplace/v2/products/nope")
-        .insert_header((header::AUTHORIZATION, CUSTOMER_KEY))
-        .to_request();
-    let (status, body) = text_of(test::call_service(&app, request).await).await;
+        .insert_header((header::AUTHORIZATION, CUSTOMER_KEY));
+    let (status, body) = text_answer(&app, request).await;
     assert_eq!(
         (status, body.as_str()),
         (
@@ -1771,9 +1655,8 @@ async fn a_template_with_bad_attributes_is_400_naming_each_attribute() {
                 {"code": "research_language", "value": "it"},
                 {"code": "colour", "value": "red"},
             ]},
-        }}))
-        .to_request();
-    let (status, body) = text_of(test::call_service(&app, request).await).await;
+        }}));
+    let (status, body) = text_answer(&app, request).await;
     assert_eq!(
         (status, body.as_str()),
         (
@@ -1803,9 +1686,8 @@ async fn a_valid_template_is_created_201() {
         .set_json(serde_json::json!({
             "name": "German research",
             "product": {"code": "product_research", "attributes": [{"code": "research_language", "value": "de"}]},
-        }))
-        .to_request();
-    let (status, body) = text_of(test::call_service(&app, request).await).await;
+        }));
+    let (status, body) = text_answer(&app, request).await;
     assert_eq!(
         (status, body.as_str()),
         (
@@ -1833,8 +1715,7 @@ async fn a_task_refused_for_credit_is_422_with_both_amounts() {
             }))
         });
     let app = app!(mocks);
-    let (status, body) =
-        text_of(test::call_service(&app, task_request(None).to_request()).await).await;
+    let (status, body) = text_answer(&app, task_request(None)).await;
     assert_eq!(
         (status, body.as_str()),
         (
@@ -1842,10 +1723,8 @@ async fn a_task_refused_for_credit_is_422_with_both_amounts() {
             r#"{"task_response":{"request_status":{"status":"error","code":422,"errors":[{"code":"credit_limit_exceeded","message":"The requested amount 45.00 EUR exceeds the available credit 12.00 EUR.","available":12.00,"requested":45.00}]}}}"#
         )
     );
-    let request = task_request(None)
-        .insert_header((header::ACCEPT, "application/xml"))
-        .to_request();
-    let (status, body) = text_of(test::call_service(&app, request).await).await;
+    let request = task_request(None).insert_header((header::ACCEPT, "application/xml"));
+    let (status, body) = text_answer(&app, request).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
         body.ends_with(
@@ -1891,8 +1770,7 @@ async fn a_submitted_task_is_201_with_its_exact_amount_and_honours_the_key() {
         .times(1)
         .returning(|_, _, _, _, _| Ok(()));
     let app = app!(mocks);
-    let (status, body) =
-        text_of(test::call_service(&app, task_request(Some("k-9")).to_request()).await).await;
+    let (status, body) = text_answer(&app, task_request(Some("k-9"))).await;
     assert_eq!((status, body.as_str()), (StatusCode::CREATED, TASK_BODY));
 }
 
@@ -1907,10 +1785,8 @@ async fn a_replayed_task_is_rerendered_as_xml() {
     });
     mocks.board.expect_submit().never();
     let app = app!(mocks);
-    let request = task_request(Some("k-9"))
-        .insert_header((header::ACCEPT, "application/xml"))
-        .to_request();
-    let (status, body) = text_of(test::call_service(&app, request).await).await;
+    let request = task_request(Some("k-9")).insert_header((header::ACCEPT, "application/xml"));
+    let (status, body) = text_answer(&app, request).await;
     assert_eq!(status, StatusCode::CREATED);
     assert!(
         body.contains(
@@ -1944,9 +1820,8 @@ async fn operators_move_tasks_and_bad_moves_are_409() {
     let app = app!(mocks);
     let request = test::TestRequest::post()
         .uri("/api/v1.0/tasks/7/state")
-        .set_json(serde_json::json!({"state": "in_progress"}))
-        .to_request();
-    let (status, body) = text_of(test::call_service(&app, request).await).await;
+        .set_json(serde_json::json!({"state": "in_progress"}));
+    let (status, body) = text_answer(&app, request).await;
     assert_eq!(
         (status, body.as_str()),
         (
@@ -1956,9 +1831,8 @@ async fn operators_move_tasks_and_bad_moves_are_409() {
     );
     let request = test::TestRequest::post()
         .uri("/api/v1.0/tasks/8/state")
-        .set_json(serde_json::json!({"state": "cancelled"}))
-        .to_request();
-    let (status, json) = json_of(test::call_service(&app, request).await).await;
+        .set_json(serde_json::json!({"state": "cancelled"}));
+    let (status, json) = json_answer(&app, request).await;
     assert_eq!(
         (status, json),
         (
@@ -1971,9 +1845,8 @@ async fn operators_move_tasks_and_bad_moves_are_409() {
     );
     let request = test::TestRequest::post()
         .uri("/api/v1.0/tasks/7/state")
-        .set_json(serde_json::json!({"state": "done"}))
-        .to_request();
-    let (status, json) = json_of(test::call_service(&app, request).await).await;
+        .set_json(serde_json::json!({"state": "done"}));
+    let (status, json) = json_answer(&app, request).await;
     assert_eq!(
         (status, json["error"].as_str()),
         (StatusCode::BAD_REQUEST, Some("invalid_param"))
@@ -1982,9 +1855,8 @@ async fn operators_move_tasks_and_bad_moves_are_409() {
     let request = test::TestRequest::post()
         .uri("/api/v1.0/tasks/7/state")
         .insert_header((header::AUTHORIZATION, CUSTOMER_KEY))
-        .set_json(serde_json::json!({"state": "finished"}))
-        .to_request();
-    let (status, _) = json_of(test::call_service(&app, request).await).await;
+        .set_json(serde_json::json!({"state": "finished"}));
+    let (status, _) = json_answer(&app, request).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
 
@@ -2018,9 +1890,8 @@ async fn operators_save_and_withdraw_products_with_a_price() {
                 "helps": {"en": "Defines the language to use for creating the research result."},
                 "options": [{"titles": {"en": "German"}, "value": "de"}, {"titles": {"en": "English"}, "value": "en"}],
             }],
-        }))
-        .to_request();
-    let (status, json) = json_of(test::call_service(&app, request).await).await;
+        }));
+    let (status, json) = json_answer(&app, request).await;
     assert_eq!(status, StatusCode::CREATED);
     assert_eq!(
         (
@@ -2038,25 +1909,20 @@ async fn operators_save_and_withdraw_products_with_a_price() {
     );
     let request = test::TestRequest::post()
         .uri("/api/v1.0/products/x")
-        .set_json(serde_json::json!({"titles": {"en": "X"}, "price": "1.001", "currency": "EUR"}))
-        .to_request();
-    let (status, json) = json_of(test::call_service(&app, request).await).await;
+        .set_json(serde_json::json!({"titles": {"en": "X"}, "price": "1.001", "currency": "EUR"}));
+    let (status, json) = json_answer(&app, request).await;
     assert_eq!(
         (status, json["error"].as_str()),
         (StatusCode::BAD_REQUEST, Some("invalid_param"))
     );
-    let request = test::TestRequest::delete()
-        .uri("/api/v1.0/products/product_research")
-        .to_request();
-    let (status, json) = json_of(test::call_service(&app, request).await).await;
+    let request = test::TestRequest::delete().uri("/api/v1.0/products/product_research");
+    let (status, json) = json_answer(&app, request).await;
     assert_eq!(
         (status, json["success"].as_str()),
         (StatusCode::OK, Some("true"))
     );
-    let request = test::TestRequest::delete()
-        .uri("/api/v1.0/products/nope")
-        .to_request();
-    let (status, json) = json_of(test::call_service(&app, request).await).await;
+    let request = test::TestRequest::delete().uri("/api/v1.0/products/nope");
+    let (status, json) = json_answer(&app, request).await;
     assert_eq!(
         (status, json),
         (
@@ -2193,7 +2059,7 @@ async fn an_upload_answers_the_seed_document_with_the_sniffed_type() {
             ("file", Some("x.pdf"), &png()),
         ],
     );
-    let (status, json) = json_of(test::call_service(&app, request.to_request()).await).await;
+    let (status, json) = json_answer(&app, request).await;
     assert_eq!(status, StatusCode::OK, "{json}");
     let uuid = json["document"]["uuid"].as_str().unwrap().to_owned();
     assert_eq!(
@@ -2244,7 +2110,7 @@ async fn an_upload_answers_the_seed_document_with_the_sniffed_type() {
         "/api/v1.0/documents/content",
         &[("imageFile", Some("x.png"), &png())],
     );
-    let (status, json) = json_of(test::call_service(&app, request.to_request()).await).await;
+    let (status, json) = json_answer(&app, request).await;
     assert_eq!(
         (status, json),
         (
@@ -2258,7 +2124,7 @@ async fn an_upload_answers_the_seed_document_with_the_sniffed_type() {
         "/api/v1.0/documents/content",
         &[("file", Some("big.txt"), &too_large)],
     );
-    let (status, json) = json_of(test::call_service(&app, request.to_request()).await).await;
+    let (status, json) = json_answer(&app, request).await;
     assert_eq!(
         (status, json),
         (
@@ -2277,7 +2143,7 @@ async fn an_upload_answers_the_seed_document_with_the_sniffed_type() {
         .insert_header((header::CONTENT_TYPE, content_type))
         .set_payload(body)
         .insert_header((header::CONTENT_LENGTH, "67108864"));
-    let (status, json) = json_of(test::call_service(&app, request.to_request()).await).await;
+    let (status, json) = json_answer(&app, request).await;
     let cap = HttpConfig::default().body_limit + usize::try_from(max).unwrap() + 64 * 1024;
     assert_eq!(
         (status, json),
@@ -2323,7 +2189,7 @@ async fn image_files_are_refused_by_size_and_content_with_the_seed_texts() {
                 ("imageFile", Some("logo.png"), &bytes),
             ],
         );
-        let (status, json) = json_of(test::call_service(&app, request.to_request()).await).await;
+        let (status, json) = json_answer(&app, request).await;
         assert_eq!((status, json), (StatusCode::BAD_REQUEST, expected));
     }
     // The HTTP layer stops reading at the bound: a body cut off after 3 MB of image never
@@ -2336,7 +2202,7 @@ async fn image_files_are_refused_by_size_and_content_with_the_seed_texts() {
         .uri("/api/v1.0/customers")
         .insert_header((header::CONTENT_TYPE, content_type))
         .set_payload(body);
-    let (status, json) = json_of(test::call_service(&app, request.to_request()).await).await;
+    let (status, json) = json_answer(&app, request).await;
     assert_eq!(
         (status, json),
         (
@@ -2409,7 +2275,7 @@ async fn an_image_file_becomes_the_logo_the_customer_shows_and_serves() {
             ("imageFile", Some("my logo.png"), &png()),
         ],
     );
-    let (status, json) = json_of(test::call_service(&app, request.to_request()).await).await;
+    let (status, json) = json_answer(&app, request).await;
     assert_eq!(status, StatusCode::CREATED, "{json}");
     let logo = json["logo"].as_str().unwrap();
     let name = logo.strip_prefix("/api/v1.0/customers/9/logo/").unwrap();
@@ -2444,14 +2310,9 @@ async fn an_image_file_becomes_the_logo_the_customer_shows_and_serves() {
     );
     assert_eq!(test::read_body(response).await, b"small".as_slice());
 
-    let (status, json) = json_of(
-        test::call_service(
-            &app,
-            test::TestRequest::get()
-                .uri("/api/v1.0/customers/9/logo/large_x.png")
-                .to_request(),
-        )
-        .await,
+    let (status, json) = json_answer(
+        &app,
+        test::TestRequest::get().uri("/api/v1.0/customers/9/logo/large_x.png"),
     )
     .await;
     assert_eq!(
@@ -2526,7 +2387,7 @@ async fn documents_attach_and_detach_with_empty_bodies() {
         ),
     ];
     for (request, status, expected) in cases {
-        let (got, json) = json_of(test::call_service(&app, request.to_request()).await).await;
+        let (got, json) = json_answer(&app, request).await;
         assert_eq!((got, json), (status, expected));
     }
 }
@@ -2609,7 +2470,7 @@ async fn downloads_serve_the_stored_bytes_links_redirect_and_metadata_changes() 
         .set_json(
             serde_json::json!({"description": "Top secret map to customer site", "internal": true}),
         );
-    let (status, json) = json_of(test::call_service(&app, request.to_request()).await).await;
+    let (status, json) = json_answer(&app, request).await;
     assert_eq!(status, StatusCode::OK, "{json}");
     assert_eq!(json["description"], "Top secret map to customer site");
     assert_eq!(json["internal"], true);
@@ -2651,14 +2512,9 @@ async fn a_customer_lists_its_documents_and_links_new_ones() {
         });
     let app = app!(mocks);
 
-    let (status, json) = json_of(
-        test::call_service(
-            &app,
-            test::TestRequest::get()
-                .uri("/api/v1.0/customers/256")
-                .to_request(),
-        )
-        .await,
+    let (status, json) = json_answer(
+        &app,
+        test::TestRequest::get().uri("/api/v1.0/customers/256"),
     )
     .await;
     assert_eq!(status, StatusCode::OK);
@@ -2707,13 +2563,13 @@ async fn a_customer_lists_its_documents_and_links_new_ones() {
             "contentUrl": PDF_URL, "mimeType": "application/pdf",
             "fileName": "pdf-sample.pdf", "description": "Very important instructions"
         }]}));
-    let (status, json) = json_of(test::call_service(&app, request.to_request()).await).await;
+    let (status, json) = json_answer(&app, request).await;
     assert_eq!(status, StatusCode::OK, "{json}");
     assert_eq!(json["documents"][0]["contentUrl"], PDF_URL);
     let request = test::TestRequest::patch()
         .uri("/api/v1.0/customers/256")
         .set_json(serde_json::json!({"documents": {"contentUrl": PDF_URL}}));
-    let (status, json) = json_of(test::call_service(&app, request.to_request()).await).await;
+    let (status, json) = json_answer(&app, request).await;
     assert_eq!(
         (status, json),
         (
