@@ -20,6 +20,7 @@ use serde_json::json;
 on_both_backends!(
     every_answer_carries_its_request_id,
     head_works_where_get_does,
+    another_method_is_405_with_allow,
     bodies_are_compressed_on_request,
     a_201_says_where_the_resource_lives,
     a_replayed_answer_says_so,
@@ -62,6 +63,33 @@ async fn every_answer_carries_its_request_id(app: TestApp) {
     let missing = app.get("/no/such/route").await;
     assert_eq!(missing.status(), 404);
     assert!(header(missing.headers(), "x-request-id").is_some());
+}
+
+/// A method a route does not answer is `405` with `Allow`, the methods it does (as the
+/// OpenAPI document names them, `HEAD` wherever `GET`), on both faces and the probes.
+async fn another_method_is_405_with_allow(app: TestApp) {
+    let trace = Method::from_bytes(b"TRACE").unwrap();
+    for (path, allowed) in [
+        (
+            "/api/v1.0/customers/1",
+            "GET, HEAD, POST, PUT, PATCH, DELETE",
+        ),
+        ("/api/v1.0/customers/1/account/payments", "POST"),
+        ("/api/marketplace/v2/customer", "GET, HEAD"),
+    ] {
+        let answer = app.request(trace.clone(), path).send().await.unwrap();
+        assert_eq!(header(answer.headers(), "allow"), Some(allowed), "{path}");
+        assert_eq!(answer.status(), 405, "{path}");
+    }
+    let probe = app
+        .anonymous(Method::DELETE, "/health/live")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        (probe.status().as_u16(), header(probe.headers(), "allow")),
+        (405, Some("GET, HEAD"))
+    );
 }
 
 async fn head_works_where_get_does(app: TestApp) {

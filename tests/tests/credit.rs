@@ -16,6 +16,7 @@ on_both_backends!(
     idempotency_keys_apply_a_movement_once,
     the_marketplace_shows_the_callers_own_account,
     customers_on_hold_and_children_billed_to_parents,
+    movements_beyond_what_an_account_holds_are_refused,
 );
 
 fn exact(value: &Value) -> String {
@@ -75,6 +76,32 @@ fn rust_cents(value: &Value) -> i64 {
     let units: i64 = units.trim_start_matches('-').parse().expect("units");
     let cents: i64 = format!("{cents:0<2}")[..2].parse().expect("cents");
     sign * (units * 100 + cents)
+}
+
+/// Charges that would take the balance past what 64-bit cents hold are refused as too large,
+/// never a server error, and move nothing.
+async fn movements_beyond_what_an_account_holds_are_refused(app: TestApp) {
+    let customer = app
+        .create_customer(&json!({"reference": "HUGE", "name": "Huge"}))
+        .await;
+    let id = &customer["id"];
+    let charges = format!("/api/v1.0/customers/{id}/account/charges");
+    let huge = json!({"amount": "45186678968890910"});
+    for _ in 0..2 {
+        expect_json(app.post_json(&charges, &huge).await, 201).await;
+    }
+    expect_error(
+        app.post_json(&charges, &huge).await,
+        400,
+        "invalid_param",
+        "amount is too large",
+    )
+    .await;
+    assert_eq!(
+        exact(&account(&app, id).await["balance"]),
+        "-90373357937781820.00"
+    );
+    assert_ledger_matches(&app, id).await;
 }
 
 async fn an_account_admits_captures_releases_and_keeps_its_ledger(app: TestApp) {

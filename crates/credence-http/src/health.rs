@@ -9,8 +9,9 @@ use crate::error::{ApiError, ErrorBody};
 use crate::negotiate::Reply;
 
 pub(crate) fn register(cfg: &mut web::ServiceConfig) {
-    cfg.route("/live", web::get().to(get_liveness))
-        .route("/ready", web::get().to(get_readiness));
+    // Resources, not bare routes: another method on a probe is `405` with `Allow`, not `404`.
+    cfg.service(web::resource("/live").route(web::get().to(get_liveness)))
+        .service(web::resource("/ready").route(web::get().to(get_readiness)));
 }
 
 /// The process is up.

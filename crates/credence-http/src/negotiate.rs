@@ -409,6 +409,7 @@ pub(crate) async fn negotiate_errors(
     };
     let mut rendered = render(status, "error", None, &body, format);
     keep_error_headers(response.headers(), &mut rendered);
+    allow(response.request(), &mut rendered);
     Ok(response.into_response(rendered))
 }
 
@@ -418,6 +419,19 @@ fn keep_error_headers(from: &header::HeaderMap, to: &mut HttpResponse) {
         if let Some(value) = from.get(&name) {
             to.headers_mut().insert(name, value.clone());
         }
+    }
+}
+
+/// `Allow` on a `405`: the methods the matched route answers, as the OpenAPI document names
+/// them.
+fn allow(request: &HttpRequest, to: &mut HttpResponse) {
+    let allowed = request
+        .match_pattern()
+        .and_then(|pattern| crate::openapi::allowed_methods(&pattern));
+    if let (StatusCode::METHOD_NOT_ALLOWED, Some(allowed)) = (to.status(), allowed)
+        && let Ok(value) = HeaderValue::from_str(allowed)
+    {
+        to.headers_mut().insert(header::ALLOW, value);
     }
 }
 
@@ -454,6 +468,7 @@ pub(crate) async fn envelope_errors(
         Format::of(request),
     );
     keep_error_headers(response.headers(), &mut rendered);
+    allow(response.request(), &mut rendered);
     Ok(response.into_response(rendered))
 }
 

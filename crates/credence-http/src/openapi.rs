@@ -549,3 +549,37 @@ impl utoipa::Modify for Credentials {
 pub fn openapi() -> utoipa::openapi::OpenApi {
     ApiDoc::openapi()
 }
+
+/// The methods the route of `pattern` (a path of the document, `/api/v1.0/customers/{id}`)
+/// answers, as an `Allow` header writes them (`GET, HEAD, PUT`): for the `405` of another
+/// method. `HEAD` goes wherever `GET` does. `None` for a route the document does not name.
+#[must_use]
+pub(crate) fn allowed_methods(pattern: &str) -> Option<&'static str> {
+    static ALLOWED: std::sync::OnceLock<std::collections::HashMap<String, String>> =
+        std::sync::OnceLock::new();
+    ALLOWED
+        .get_or_init(|| {
+            openapi()
+                .paths
+                .paths
+                .iter()
+                .map(|(path, item)| {
+                    let methods = [
+                        ("GET", item.get.is_some()),
+                        ("HEAD", item.get.is_some() || item.head.is_some()),
+                        ("POST", item.post.is_some()),
+                        ("PUT", item.put.is_some()),
+                        ("PATCH", item.patch.is_some()),
+                        ("DELETE", item.delete.is_some()),
+                    ];
+                    let allowed: Vec<&str> = methods
+                        .into_iter()
+                        .filter_map(|(method, answered)| answered.then_some(method))
+                        .collect();
+                    (path.clone(), allowed.join(", "))
+                })
+                .collect()
+        })
+        .get(pattern)
+        .map(String::as_str)
+}

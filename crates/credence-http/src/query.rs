@@ -229,8 +229,9 @@ impl Params {
     }
 
     fn range(&self, field: &str) -> Result<TimeRange, ApiError> {
+        // Blank, as every other parameter, is left out.
         let at = |op: &str| {
-            self.get(&format!("{field}_{op}"))
+            self.non_blank(&format!("{field}_{op}"))
                 .map(parse_datetime)
                 .transpose()
         };
@@ -401,6 +402,14 @@ mod tests {
                 .unwrap()
                 .include_inactive
         );
+    }
+
+    #[test]
+    fn a_blank_date_filter_is_left_out() {
+        let params = Params::parse("dateCreated_gt=&lastUpdated_lte=+", CUSTOMER_PARAMS).unwrap();
+        let query = params.customer_query().unwrap();
+        assert_eq!(query.filter.date_created, TimeRange::default());
+        assert_eq!(query.filter.last_updated, TimeRange::default());
     }
 
     #[test]

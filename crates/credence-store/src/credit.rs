@@ -572,7 +572,7 @@ impl AccountLedger for Store {
                     .await?
                     .ok_or_else(|| AdmitError::Store(failure.into()))
             }
-            Err(failure) => Err(AdmitError::Store(failure.into())),
+            Err(failure) => Err(failure.into()),
         }
     }
 

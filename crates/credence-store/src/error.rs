@@ -61,6 +61,9 @@ pub(crate) enum Outcome {
     /// An attach to a customer or of a document that is not there (any more).
     #[error("the row is not there")]
     Missing,
+    /// A movement that would take an account's balance or reserved amount beyond 64 bits.
+    #[error("the amounts would overflow")]
+    TooLarge,
     /// A customer write or archive made against a revision the row has moved on from.
     #[error("the customer changed since it was read")]
     Stale,
@@ -300,7 +303,10 @@ impl From<Failure> for AttachError {
 
 impl From<Failure> for AdmitError {
     fn from(failure: Failure) -> Self {
-        Self::Store(failure.into())
+        match failure {
+            Failure::Refused(Outcome::TooLarge) => Self::TooLarge,
+            other => Self::Store(other.into()),
+        }
     }
 }
 

@@ -58,6 +58,10 @@ pub enum AdmitError {
     /// The account does not exist.
     #[error("no such account")]
     NoAccount,
+    /// The movement would take the account's balance or reserved amount beyond what its
+    /// amounts hold (64-bit minor units), decided inside the store's transaction.
+    #[error("the account's amounts would overflow")]
+    TooLarge,
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -659,6 +659,7 @@ fn admit_error(error: AdmitError, account: CustomerId) -> CreditError {
         AdmitError::NoAccount => CreditError::Store(StoreError::Unexpected(
             format!("customer {account} has no credit account").into(),
         )),
+        AdmitError::TooLarge => CreditRule::Amount(MoneyError::TooLarge).into(),
         AdmitError::Store(e) => CreditError::Store(e),
     }
 }

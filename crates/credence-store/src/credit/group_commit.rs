@@ -269,6 +269,6 @@ async fn admit_alone(
                 .map_err(StoreError::from)?
                 .ok_or_else(|| AdmitError::Store(failure.into()))
         }
-        Err(failure) => Err(AdmitError::Store(failure.into())),
+        Err(failure) => Err(failure.into()),
     }
 }

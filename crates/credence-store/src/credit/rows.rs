@@ -166,10 +166,10 @@ pub(crate) fn headroom(delta: i64) -> (i64, i64) {
     }
 }
 
+/// A movement of `account` that would leave 64-bit amounts: refused, as an amount too large.
 pub(crate) fn overflow(account: i64) -> Failure {
-    Failure::Broken(format!(
-        "account {account}: the movement would leave 64-bit amounts"
-    ))
+    tracing::debug!(account, "a movement would leave 64-bit amounts");
+    crate::error::Outcome::TooLarge.into()
 }
 
 pub(crate) fn other_currency(account: i64, held: CurrencyCode, moved: CurrencyCode) -> Failure {
