@@ -187,13 +187,20 @@ impl TestApp {
             .expect("DELETE is sent")
     }
 
+    /// `POST path` with a JSON body that creates something; returns what was created.
+    ///
+    /// # Panics
+    /// Unless the answer is `201`.
+    pub async fn create(&self, path: &str, body: &Value) -> Value {
+        expect_json(self.post_json(path, body).await, 201).await
+    }
+
     /// Creates a customer from JSON and returns its representation.
     ///
     /// # Panics
     /// Unless the answer is `201`.
     pub async fn create_customer(&self, body: &Value) -> Value {
-        let response = self.post_json("/api/v1.0/customers", body).await;
-        expect_json(response, 201).await
+        self.create("/api/v1.0/customers", body).await
     }
 
     /// Creates a user of `role` (reference `<role>-user`) bound to `customer` and returns it.
@@ -202,7 +209,7 @@ impl TestApp {
     /// Unless the answer is `201`.
     pub async fn create_user(&self, role: &str, customer: &Value) -> Value {
         let user = json!({"reference": format!("{role}-user"), "name": role, "role": role, "customerId": customer["id"]});
-        expect_json(self.post_json("/api/v1.0/users", &user).await, 201).await
+        self.create("/api/v1.0/users", &user).await
     }
 
     /// Creates a key named `test` for `user` and returns its record, the secret included.
@@ -211,7 +218,7 @@ impl TestApp {
     /// Unless the answer is `201`.
     pub async fn create_key(&self, user: &Value) -> Value {
         let path = format!("/api/v1.0/users/{}/keys", user["id"]);
-        expect_json(self.post_json(&path, &json!({"name": "test"})).await, 201).await
+        self.create(&path, &json!({"name": "test"})).await
     }
 
     /// Creates a key for `user` and returns its secret.

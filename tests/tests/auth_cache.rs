@@ -44,9 +44,9 @@ async fn revoked_everywhere(apps: &[TestApp]) {
         .create_customer(&json!({"reference": "CACHED", "name": "Cached"}))
         .await;
     let body = json!({"reference": "cached-user", "name": "c", "role": "customer", "customerId": customer["id"]});
-    let user: Value = expect_json(first.post_json("/api/v1.0/users", &body).await, 201).await;
+    let user: Value = first.create("/api/v1.0/users", &body).await;
     let keys = format!("/api/v1.0/users/{}/keys", user["id"]);
-    let record: Value = expect_json(first.post_json(&keys, &json!({})).await, 201).await;
+    let record: Value = first.create(&keys, &json!({})).await;
     let key = record["secret"].as_str().expect("a secret").to_owned();
 
     // Both replicas know the key (and now hold it in memory).

@@ -167,34 +167,30 @@ async fn lifecycle_create_show_update_delete(app: TestApp) {
 async fn create_validation_errors_use_seed_texts(app: TestApp) {
     let app = &app;
     let create = |body: Value| async move { app.post_json("/api/v1.0/customers", &body).await };
-    expect_error(
-        create(json!({"name": "x"})).await,
-        400,
-        "missing_param",
-        "reference parameter is missing",
-    )
-    .await;
-    expect_error(
-        create(json!({"reference": "r1"})).await,
-        400,
-        "missing_param",
-        "name parameter is missing",
-    )
-    .await;
-    expect_error(
-        create(json!({"reference": "r1", "name": ""})).await,
-        400,
-        "invalid_param",
-        "Required field name cannot be empty",
-    )
-    .await;
-    expect_error(
-        create(json!({"reference": "r1", "name": " Acme"})).await,
-        400,
-        "invalid_param",
-        "Improper Customer Name",
-    )
-    .await;
+    for (body, error, description) in [
+        (
+            json!({"name": "x"}),
+            "missing_param",
+            "reference parameter is missing",
+        ),
+        (
+            json!({"reference": "r1"}),
+            "missing_param",
+            "name parameter is missing",
+        ),
+        (
+            json!({"reference": "r1", "name": ""}),
+            "invalid_param",
+            "Required field name cannot be empty",
+        ),
+        (
+            json!({"reference": "r1", "name": " Acme"}),
+            "invalid_param",
+            "Improper Customer Name",
+        ),
+    ] {
+        expect_error(create(body).await, 400, error, description).await;
+    }
     let long = "x".repeat(256);
     let response = create(json!({"reference": "r1", "name": long})).await;
     assert_eq!(expect_json(response, 400).await["error"], "invalid_param");
@@ -259,58 +255,40 @@ async fn create_validation_errors_use_seed_texts(app: TestApp) {
     );
 }
 
+/// Creates the payment types `cash` and `cheque`.
+async fn cash_and_cheque(app: &TestApp) -> (Value, Value) {
+    let path = "/api/v1.0/paymentTypes";
+    let cash = json!({"reference": "cash", "name": "cash"});
+    let cheque = json!({"reference": "cheque", "name": "cheque"});
+    (
+        app.create(path, &cash).await,
+        app.create(path, &cheque).await,
+    )
+}
+
 async fn references_resolve_by_id_or_external_id(app: TestApp) {
-    let cash = expect_json(
-        app.post_json(
-            "/api/v1.0/paymentTypes",
-            &json!({"reference": "cash", "name": "cash"}),
-        )
-        .await,
-        201,
-    )
-    .await;
-    let cheque = expect_json(
-        app.post_json(
-            "/api/v1.0/paymentTypes",
-            &json!({"reference": "cheque", "name": "cheque"}),
-        )
-        .await,
-        201,
-    )
-    .await;
-    let seg = expect_json(
-        app.post_json(
+    let (cash, cheque) = cash_and_cheque(&app).await;
+    let seg = app
+        .create(
             "/api/v1.0/customerSegmentations",
             &json!({"reference": "seg_a", "name": "Segmentation A"}),
         )
-        .await,
-        201,
-    )
-    .await;
-    let cat = expect_json(
-        app.post_json(
+        .await;
+    let cat = app
+        .create(
             "/api/v1.0/customerCategories",
             &json!({"reference": "jewelry", "name": "Jewelry"}),
         )
-        .await,
-        201,
-    )
-    .await;
-    let region = expect_json(
-        app.post_json("/api/v1.0/regions", &json!({"name": "New York"}))
-            .await,
-        201,
-    )
-    .await;
-    let user = expect_json(
-        app.post_json(
+        .await;
+    let region = app
+        .create("/api/v1.0/regions", &json!({"name": "New York"}))
+        .await;
+    let user = app
+        .create(
             "/api/v1.0/users",
             &json!({"reference": "emp-002", "name": "Employee", "role": "admin"}),
         )
-        .await,
-        201,
-    )
-    .await;
+        .await;
 
     let by_id = app
         .create_customer(&json!({
@@ -346,52 +324,54 @@ async fn references_resolve_by_id_or_external_id(app: TestApp) {
 
     let app = &app;
     let create = |body: Value| async move { app.post_json("/api/v1.0/customers", &body).await };
-    expect_error(
-        create(json!({"reference": "x", "name": "x", "paymentTypes": [{"id": 999}]})).await,
-        404,
-        "not_found",
-        "The payment type with the id 999 doesn't exist.",
-    )
-    .await;
-    expect_error(
-        create(json!({"reference": "x", "name": "x", "paymentTypes": [{"id": "abc"}]})).await,
-        400,
-        "invalid_param_type",
-        "The type of parameter payment type id you provided is not valid for this request.",
-    )
-    .await;
-    expect_error(
-        create(json!({"reference": "x", "name": "x", "parentCustomer": 188_911})).await,
-        404,
-        "not_found",
-        "The parent customer with the id 188911 doesn't exist.",
-    )
-    .await;
-    expect_error(
-        create(json!({"reference": "x", "name": "x", "categoryId": 4242})).await,
-        404,
-        "not_found",
-        "The customer category with the id 4242 doesn't exist.",
-    )
-    .await;
-    expect_error(create(json!({"reference": "x", "name": "x", "useExternalId": true, "customerSegmentationId": "nope"})).await, 404, "not_found", "The customer segmentation with the id nope doesn't exist.").await;
+    for (body, status, error, description) in [
+        (
+            json!({"reference": "x", "name": "x", "paymentTypes": [{"id": 999}]}),
+            404,
+            "not_found",
+            "The payment type with the id 999 doesn't exist.",
+        ),
+        (
+            json!({"reference": "x", "name": "x", "paymentTypes": [{"id": "abc"}]}),
+            400,
+            "invalid_param_type",
+            "The type of parameter payment type id you provided is not valid for this request.",
+        ),
+        (
+            json!({"reference": "x", "name": "x", "parentCustomer": 188_911}),
+            404,
+            "not_found",
+            "The parent customer with the id 188911 doesn't exist.",
+        ),
+        (
+            json!({"reference": "x", "name": "x", "categoryId": 4242}),
+            404,
+            "not_found",
+            "The customer category with the id 4242 doesn't exist.",
+        ),
+        (
+            json!({"reference": "x", "name": "x", "useExternalId": true, "customerSegmentationId": "nope"}),
+            404,
+            "not_found",
+            "The customer segmentation with the id nope doesn't exist.",
+        ),
+    ] {
+        expect_error(create(body).await, status, error, description).await;
+    }
 
-    expect_error(
-        app.delete(&format!("/api/v1.0/paymentTypes/{}", cash["id"]))
-            .await,
-        400,
-        "delete_failed",
-        "Failed to delete instance.",
-    )
-    .await;
-    expect_error(
-        app.delete(&format!("/api/v1.0/customerCategories/{}", cat["id"]))
-            .await,
-        400,
-        "delete_failed",
-        "Failed to delete instance.",
-    )
-    .await;
+    // Reference rows in use are not deleted.
+    for path in [
+        format!("/api/v1.0/paymentTypes/{}", cash["id"]),
+        format!("/api/v1.0/customerCategories/{}", cat["id"]),
+    ] {
+        expect_error(
+            app.delete(&path).await,
+            400,
+            "delete_failed",
+            "Failed to delete instance.",
+        )
+        .await;
+    }
 }
 
 async fn currencies_must_exist_and_be_configured(app: TestApp) {
@@ -411,15 +391,12 @@ async fn currencies_must_exist_and_be_configured(app: TestApp) {
         "The currency with name GBP is not configured.",
     )
     .await;
-    let gbp = expect_json(
-        app.post_json(
+    let gbp = app
+        .create(
             "/api/v1.0/currencies",
             &json!({"code": "GBP", "exchangeRate": "1.1785"}),
         )
-        .await,
-        201,
-    )
-    .await;
+        .await;
     assert_eq!(gbp["code"], "GBP");
     assert_eq!(
         gbp["exchangeRate"].to_string().trim_matches('"'),
@@ -686,12 +663,9 @@ async fn upsert_creates_then_updates(app: TestApp) {
         "name parameter is missing",
     )
     .await;
-    let created = expect_json(
-        app.post_json(path, &json!({"name": "Upserted", "city": "Nice"}))
-            .await,
-        201,
-    )
-    .await;
+    let created = app
+        .create(path, &json!({"name": "Upserted", "city": "Nice"}))
+        .await;
     assert_eq!(created["reference"], "UP-1");
     let updated = expect_json(app.post_json(path, &json!({"city": "Paris"})).await, 200).await;
     assert_eq!(updated["id"], created["id"]);
@@ -820,24 +794,7 @@ async fn delete_is_refused_while_sub_customers_live(app: TestApp) {
 }
 
 async fn form_and_multipart_bodies_reach_the_same_rules(app: TestApp) {
-    let cash = expect_json(
-        app.post_json(
-            "/api/v1.0/paymentTypes",
-            &json!({"reference": "cash", "name": "cash"}),
-        )
-        .await,
-        201,
-    )
-    .await;
-    let cheque = expect_json(
-        app.post_json(
-            "/api/v1.0/paymentTypes",
-            &json!({"reference": "cheque", "name": "cheque"}),
-        )
-        .await,
-        201,
-    )
-    .await;
+    let (cash, cheque) = cash_and_cheque(&app).await;
     let types = format!("[{{\"id\"={}}},{{\"id\"={}}}]", cash["id"], cheque["id"]);
     let response = app
         .post_form(

@@ -39,12 +39,9 @@ async fn replicas(db: &Arc<TestDb>, n: usize) -> Vec<TestApp> {
 
 /// Creates an admin endpoint for `types` posting to `receiver`; returns its id and secret.
 async fn subscribe(app: &TestApp, receiver: &Receiver, types: &[&str]) -> (i64, String) {
-    let created = expect_json(
-        app.post_json(ENDPOINTS, &json!({"url": receiver.url(), "types": types}))
-            .await,
-        201,
-    )
-    .await;
+    let created = app
+        .create(ENDPOINTS, &json!({"url": receiver.url(), "types": types}))
+        .await;
     (
         created["id"].as_i64().unwrap(),
         created["secret"].as_str().unwrap().to_owned(),
@@ -54,7 +51,7 @@ async fn subscribe(app: &TestApp, receiver: &Receiver, types: &[&str]) -> (i64, 
 /// Posts a payment and returns its event's id, once the feed shows it.
 async fn pay(app: &TestApp, customer: &Value, amount: u32) -> String {
     let path = format!("/api/v1.0/customers/{}/account/payments", customer["id"]);
-    let entry = expect_json(app.post_json(&path, &json!({"amount": amount})).await, 201).await;
+    let entry = app.create(&path, &json!({"amount": amount})).await;
     let feed = format!(
         "/api/v1.0/events?customerId={}&type=account.payment&max=1000",
         customer["id"]
@@ -239,15 +236,12 @@ fn doomed_replica(db: Arc<TestDb>, url: String) -> (tokio::runtime::Runtime, i64
             .unwrap();
         let endpoint = runtime.block_on(async move {
             let app = TestApp::spawn_configured(db, settings).await;
-            let created = expect_json(
-                app.post_json(
+            let created = app
+                .create(
                     ENDPOINTS,
                     &json!({"url": url, "types": ["customer.created"]}),
                 )
-                .await,
-                201,
-            )
-            .await;
+                .await;
             app.create_customer(&json!({"reference": "DOOMED", "name": "Doomed"}))
                 .await;
             created["id"].as_i64().unwrap()

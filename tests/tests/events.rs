@@ -50,21 +50,15 @@ async fn changes_appear_in_the_feed_as_the_api_shows_them(app: TestApp) {
         .await;
     let id = &customer["id"];
     let account = format!("/api/v1.0/customers/{id}/account");
-    let payment = expect_json(
-        app.post_json(&format!("{account}/payments"), &json!({"amount": 50}))
-            .await,
-        201,
-    )
-    .await;
-    let reservation = expect_json(
-        app.post_json(
+    let payment = app
+        .create(&format!("{account}/payments"), &json!({"amount": 50}))
+        .await;
+    let reservation = app
+        .create(
             &format!("{account}/reservations"),
             &json!({"amount": "20.00"}),
         )
-        .await,
-        201,
-    )
-    .await;
+        .await;
     let refused = app
         .post_json(&format!("{account}/reservations"), &json!({"amount": 1000}))
         .await;
@@ -125,12 +119,8 @@ async fn the_feed_filters_pages_and_refuses_bad_input(app: TestApp) {
             .create_customer(&json!({"reference": format!("P{n}"), "name": "Paged"}))
             .await;
         let account = format!("/api/v1.0/customers/{}/account", customer["id"]);
-        expect_json(
-            app.post_json(&format!("{account}/payments"), &json!({"amount": 1}))
-                .await,
-            201,
-        )
-        .await;
+        app.create(&format!("{account}/payments"), &json!({"amount": 1}))
+            .await;
         ids.push(customer["id"].clone());
     }
     let all = feed(&app, EVENTS, 6).await;
@@ -232,12 +222,8 @@ async fn credit_alerts_fire_once_in_the_feed(app: TestApp) {
     let id = &customer["id"];
     let account = format!("/api/v1.0/customers/{id}/account");
     let alerts = format!("{account}/alerts");
-    expect_json(
-        app.post_json(&format!("{account}/payments"), &json!({"amount": 2000}))
-            .await,
-        201,
-    )
-    .await;
+    app.create(&format!("{account}/payments"), &json!({"amount": 2000}))
+        .await;
     let set = expect_json(
         app.send_json(
             Method::PUT,
@@ -279,18 +265,11 @@ async fn credit_alerts_fire_once_in_the_feed(app: TestApp) {
         )
         .await;
     }
-    let charge = expect_json(
-        app.post_json(&format!("{account}/charges"), &json!({"amount": 1500}))
-            .await,
-        201,
-    )
-    .await;
-    expect_json(
-        app.post_json(&format!("{account}/charges"), &json!({"amount": 100}))
-            .await,
-        201,
-    )
-    .await;
+    let charge = app
+        .create(&format!("{account}/charges"), &json!({"amount": 1500}))
+        .await;
+    app.create(&format!("{account}/charges"), &json!({"amount": 100}))
+        .await;
     let crossed = feed(
         &app,
         &format!("{EVENTS}?customerId={id}&type=account.threshold_crossed"),

@@ -624,9 +624,7 @@ struct Fixtures {
 
 impl Fixtures {
     async fn new(app: &TestApp) -> Self {
-        let post = |path: &'static str, body: Value| async move {
-            expect_json(app.post_json(path, &body).await, 201).await
-        };
+        let post = |path: &'static str, body: Value| async move { app.create(path, &body).await };
         let named = |path: &'static str, reference: &'static str, name: &'static str| {
             post(path, json!({"reference": reference, "name": name}))
         };

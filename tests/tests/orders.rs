@@ -60,17 +60,10 @@ async fn customer_with_key(app: &TestApp, reference: &str, limit: &str) -> (Valu
     let customer = app
         .create_customer(&json!({"reference": reference, "name": reference, "creditLimit": limit}))
         .await;
-    let user = expect_json(
-        app.post_json("/api/v1.0/users", &json!({"reference": format!("{reference}-user"), "name": "Buyer", "role": "customer", "customerId": customer["id"]})).await,
-        201,
-    )
-    .await;
-    let key = expect_json(
-        app.post_json(&format!("/api/v1.0/users/{}/keys", user["id"]), &json!({}))
-            .await,
-        201,
-    )
-    .await;
+    let user = app.create("/api/v1.0/users", &json!({"reference": format!("{reference}-user"), "name": "Buyer", "role": "customer", "customerId": customer["id"]})).await;
+    let key = app
+        .create(&format!("/api/v1.0/users/{}/keys", user["id"]), &json!({}))
+        .await;
     (customer, key["secret"].as_str().unwrap().to_owned())
 }
 

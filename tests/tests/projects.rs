@@ -45,7 +45,7 @@ async fn projects_flow_through_the_customer_and_their_routes(app: TestApp) {
     assert_eq!(list["data"], created["customerProjects"]);
 
     // Add, rename (the id stays), delete.
-    let added = expect_json(app.post_json(&base, &json!({"name": " Roof "})).await, 201).await;
+    let added = app.create(&base, &json!({"name": " Roof "})).await;
     assert_eq!(added["name"], "Roof");
     let roof = added["id"].as_i64().unwrap();
     let renamed = expect_json(
@@ -108,7 +108,7 @@ async fn projects_flow_through_the_customer_and_their_routes(app: TestApp) {
     assert_eq!(cleared["customerProjects"], json!([]));
 
     // PUT resets what it omits.
-    expect_json(app.post_json(&base, &json!({"name": "Again"})).await, 201).await;
+    app.create(&base, &json!({"name": "Again"})).await;
     let put = expect_json(
         app.send_json(
             Method::PUT,

@@ -43,15 +43,12 @@ async fn reference_data_crud_follows_the_same_conventions(app: TestApp) {
     assert_eq!(root["paging"]["total"], 1);
     assert_eq!(root["data"][0]["reference"], "root");
     let root_id = root["data"][0]["id"].clone();
-    let created = expect_json(
-        app.post_json(
+    let created = app
+        .create(
             "/api/v1.0/customerCategories",
             &serde_json::json!({"reference": "jewelry", "name": "Jewelry"}),
         )
-        .await,
-        201,
-    )
-    .await;
+        .await;
     assert_eq!(
         created["parentId"], root_id,
         "new categories hang from the root"
@@ -98,7 +95,7 @@ async fn reference_data_crud_follows_the_same_conventions(app: TestApp) {
         "the root stays"
     );
 
-    let user = expect_json(app.post_json("/api/v1.0/users", &serde_json::json!({"reference": "emp-1", "name": "Emp", "email": "e@example.com", "role": "admin"})).await, 201).await;
+    let user = app.create("/api/v1.0/users", &serde_json::json!({"reference": "emp-1", "name": "Emp", "email": "e@example.com", "role": "admin"})).await;
     assert_eq!(user["role"], "admin");
     assert_eq!(
         expect_json(
@@ -112,24 +109,18 @@ async fn reference_data_crud_follows_the_same_conventions(app: TestApp) {
         .await["error"],
         "invalid_param"
     );
-    let region = expect_json(
-        app.post_json(
+    let region = app
+        .create(
             "/api/v1.0/regions",
             &serde_json::json!({"name": "California"}),
         )
-        .await,
-        201,
-    )
-    .await;
-    let sub = expect_json(
-        app.post_json(
+        .await;
+    let sub = app
+        .create(
             "/api/v1.0/regions",
             &serde_json::json!({"name": "Bay Area", "parentId": region["id"]}),
         )
-        .await,
-        201,
-    )
-    .await;
+        .await;
     assert_eq!(sub["parentId"], region["id"]);
     let segs = expect_json(app.get("/api/v1.0/customerSegmentations?max=1").await, 200).await;
     assert_eq!(segs["paging"]["total"], 0);

@@ -43,15 +43,8 @@ fn secret_of(created: &Value) -> String {
 }
 
 async fn an_endpoint_is_created_shown_changed_and_deleted(app: TestApp) {
-    let created = expect_json(
-        app.post_json(
-            ENDPOINTS,
-            &json!({"url": PUBLIC_URL, "types": ["reservation.*", "customer.created"], "description": "ERP"}),
-        )
-        .await,
-        201,
-    )
-    .await;
+    let created = app.create(ENDPOINTS,
+            &json!({"url": PUBLIC_URL, "types": ["reservation.*", "customer.created"], "description": "ERP"})).await;
     secret_of(&created);
     let id = created["id"].as_i64().expect("an id");
     let path = format!("{ENDPOINTS}/{id}");
@@ -108,11 +101,7 @@ async fn an_endpoint_is_created_shown_changed_and_deleted(app: TestApp) {
     assert!(!xml.contains("whsec_"), "{xml}");
 
     // Defaults: every event, enabled.
-    let all = expect_json(
-        app.post_json(ENDPOINTS, &json!({"url": PUBLIC_URL})).await,
-        201,
-    )
-    .await;
+    let all = app.create(ENDPOINTS, &json!({"url": PUBLIC_URL})).await;
     assert_eq!(all["types"], json!(["*"]));
     assert_eq!(all["description"], Value::Null);
 
@@ -177,11 +166,7 @@ fn dispatcher_view(app: &TestApp) -> WebhookService {
 }
 
 async fn a_rotation_keeps_the_old_secret_for_a_day(app: TestApp) {
-    let created = expect_json(
-        app.post_json(ENDPOINTS, &json!({"url": PUBLIC_URL})).await,
-        201,
-    )
-    .await;
+    let created = app.create(ENDPOINTS, &json!({"url": PUBLIC_URL})).await;
     let old = secret_of(&created);
     let id = created["id"].as_i64().unwrap();
     let rotated = expect_json(
@@ -228,11 +213,7 @@ async fn resellers_manage_only_their_own_endpoints(app: TestApp) {
         .create_customer(&json!({"reference": "RES", "name": "Reseller"}))
         .await;
     let key = app.key_for("reseller", &reseller).await;
-    let admins = expect_json(
-        app.post_json(ENDPOINTS, &json!({"url": PUBLIC_URL})).await,
-        201,
-    )
-    .await;
+    let admins = app.create(ENDPOINTS, &json!({"url": PUBLIC_URL})).await;
     let own = expect_json(
         app.with_key(&key, Method::POST, ENDPOINTS)
             .json(&json!({"url": PUBLIC_URL}))
@@ -374,12 +355,8 @@ async fn bad_input_is_refused_with_its_reason(app: TestApp) {
         .await;
     }
     // Unknown fields are ignored, as everywhere in the API.
-    expect_json(
-        app.post_json(ENDPOINTS, &json!({"url": PUBLIC_URL, "colour": "blue"}))
-            .await,
-        201,
-    )
-    .await;
+    app.create(ENDPOINTS, &json!({"url": PUBLIC_URL, "colour": "blue"}))
+        .await;
     let list = expect_json(app.get(ENDPOINTS).await, 200).await;
     assert_eq!(
         list["paging"]["total"], 1,
@@ -439,11 +416,7 @@ async fn private_addresses_are_refused_unless_allowed(app: TestApp) {
         )
         .await;
     }
-    let public = expect_json(
-        app.post_json(ENDPOINTS, &json!({"url": PUBLIC_URL})).await,
-        201,
-    )
-    .await;
+    let public = app.create(ENDPOINTS, &json!({"url": PUBLIC_URL})).await;
     expect_error(
         app.send_json(
             Method::PATCH,
@@ -468,11 +441,7 @@ async fn private_addresses_are_refused_unless_allowed(app: TestApp) {
     })
     .await;
     for url in ["http://127.0.0.1/hooks", "http://localhost:9000/hooks"] {
-        let created = expect_json(
-            allowed.post_json(ENDPOINTS, &json!({"url": url})).await,
-            201,
-        )
-        .await;
+        let created = allowed.create(ENDPOINTS, &json!({"url": url})).await;
         assert_eq!(created["url"], url);
     }
 }
