@@ -4,13 +4,14 @@
 //! [`envelope_errors`](crate::negotiate::envelope_errors) middleware.
 
 use actix_web::http::StatusCode;
-use actix_web::web;
+use actix_web::{HttpRequest, web};
+use serde_json::Value;
 
 use crate::AppState;
 use crate::caller::Caller;
-use crate::catalog::marketplace_dto::{CustomerEnvelopeDto, customer_views};
+use crate::catalog::marketplace_dto::{CustomerEnvelopeDto, customer_view};
 use crate::error::ApiError;
-use crate::negotiate::Reply;
+use crate::negotiate::{Format, Reply};
 
 pub(crate) fn register(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/customer").route(web::get().to(get_marketplace_customer)));
@@ -31,17 +32,17 @@ pub(crate) fn register(cfg: &mut web::ServiceConfig) {
 pub(crate) async fn get_marketplace_customer(
     state: web::Data<AppState>,
     caller: Caller,
+    req: HttpRequest,
 ) -> Result<Reply, ApiError> {
     let account = state
         .services
         .accounts
         .own_account(&caller.principal)
         .await?;
-    let (json, xml) = customer_views(&account).map_err(|e| ApiError::server_error(&e))?;
-    Ok(Reply::per_format(
-        StatusCode::OK,
-        "customer_response",
-        json,
-        xml,
-    ))
+    let format = Format::of(&req);
+    let view = customer_view(&account, format).map_err(|e| ApiError::server_error(&e))?;
+    Ok(match format {
+        Format::Json => Reply::from_value(StatusCode::OK, "customer_response", view),
+        Format::Xml => Reply::per_format(StatusCode::OK, "customer_response", Value::Null, view),
+    })
 }

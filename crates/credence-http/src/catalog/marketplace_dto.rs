@@ -9,6 +9,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::credit::dto::money;
+use crate::negotiate::Format;
 
 /// The base path of the marketplace API.
 pub(crate) const BASE: &str = "/api/marketplace/v2";
@@ -110,12 +111,16 @@ pub struct CustomerEnvelopeDto {
     pub customer_response: CustomerResponseDto,
 }
 
-/// The two views of the marketplace's customer answer: the JSON document, and the inside of the
-/// XML root `customer_response`.
+/// The marketplace's customer answer in `format`: the JSON document, or the inside of the XML
+/// root `customer_response`. Only the view asked for is built: this is the route a customer
+/// polls for its balance.
 ///
 /// # Errors
 /// A serialization failure (a bug).
-pub(crate) fn customer_views(account: &CreditAccount) -> Result<(Value, Value), serde_json::Error> {
+pub(crate) fn customer_view(
+    account: &CreditAccount,
+    format: Format,
+) -> Result<Value, serde_json::Error> {
     let href = format!("{BASE}/customer");
     let balance = BalanceDto {
         balance_amount: money(account.balance()),
@@ -123,25 +128,26 @@ pub(crate) fn customer_views(account: &CreditAccount) -> Result<(Value, Value), 
         credit_limit: money(account.credit_limit()),
         currency_code: account.currency().code().to_owned(),
     };
-    let json = CustomerEnvelopeDto {
+    if format == Format::Xml {
+        return Ok(serde_json::json!({
+            "request_status": serde_json::to_value(RequestStatusDto::success())?,
+            "customer": {
+                "link": {"@href": href, "@rel": "self", "@type": "application/xml"},
+                "balance": serde_json::to_value(&balance)?,
+            },
+        }));
+    }
+    serde_json::to_value(CustomerEnvelopeDto {
         customer_response: CustomerResponseDto {
             request_status: RequestStatusDto::success(),
             customer: Some(MarketplaceCustomerDto {
                 link: vec![LinkRelDto {
-                    href: href.clone(),
+                    href,
                     rel: "self",
                     media_type: "application/json",
                 }],
-                balance: balance.clone(),
+                balance,
             }),
         },
-    };
-    let xml = serde_json::json!({
-        "request_status": serde_json::to_value(RequestStatusDto::success())?,
-        "customer": {
-            "link": {"@href": href, "@rel": "self", "@type": "application/xml"},
-            "balance": serde_json::to_value(&balance)?,
-        },
-    });
-    Ok((serde_json::to_value(json)?, xml))
+    })
 }
