@@ -203,6 +203,24 @@ impl TestApp {
         self.create("/api/v1.0/customers", body).await
     }
 
+    /// Creates a customer with only a reference and a name.
+    ///
+    /// # Panics
+    /// Unless the answer is `201`.
+    pub async fn add_customer(&self, reference: &str, name: &str) -> Value {
+        self.create_customer(&json!({"reference": reference, "name": name}))
+            .await
+    }
+
+    /// Creates a sub-customer of `parent` with only a reference and a name.
+    ///
+    /// # Panics
+    /// Unless the answer is `201`.
+    pub async fn add_sub_customer(&self, reference: &str, name: &str, parent: &Value) -> Value {
+        let body = json!({"reference": reference, "name": name, "parentCustomer": parent["id"]});
+        self.create_customer(&body).await
+    }
+
     /// Creates a user of `role` (reference `<role>-user`) bound to `customer` and returns it.
     ///
     /// # Panics

@@ -51,14 +51,8 @@ struct World {
 
 impl World {
     async fn new(app: TestApp) -> Self {
-        let reseller_root = app
-            .create_customer(&json!({"reference": "R", "name": "Reseller"}))
-            .await;
-        let child = app
-            .create_customer(
-                &json!({"reference": "R1", "name": "Child", "parentCustomer": reseller_root["id"]}),
-            )
-            .await;
+        let reseller_root = app.add_customer("R", "Reseller").await;
+        let child = app.add_sub_customer("R1", "Child", &reseller_root).await;
         let reseller = app.create_user("reseller", &reseller_root).await;
         let customer = app.create_user("customer", &child).await;
         let reseller_key = app.new_key(&reseller).await;

@@ -40,9 +40,7 @@ async fn status(app: &TestApp, key: &str) -> u16 {
 
 async fn revoked_everywhere(apps: &[TestApp]) {
     let (first, other) = (&apps[0], &apps[1]);
-    let customer = first
-        .create_customer(&json!({"reference": "CACHED", "name": "Cached"}))
-        .await;
+    let customer = first.add_customer("CACHED", "Cached").await;
     let body = json!({"reference": "cached-user", "name": "c", "role": "customer", "customerId": customer["id"]});
     let user: Value = first.create("/api/v1.0/users", &body).await;
     let keys = format!("/api/v1.0/users/{}/keys", user["id"]);

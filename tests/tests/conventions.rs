@@ -93,9 +93,7 @@ async fn another_method_is_405_with_allow(app: TestApp) {
 }
 
 async fn head_works_where_get_does(app: TestApp) {
-    let customer = app
-        .create_customer(&json!({"reference": "HEAD-1", "name": "Head"}))
-        .await;
+    let customer = app.add_customer("HEAD-1", "Head").await;
     let path = format!("/api/v1.0/customers/{}", customer["id"]);
     let got = app.get(&path).await;
     let headed = app.request(Method::HEAD, &path).send().await.unwrap();
@@ -194,9 +192,7 @@ async fn a_201_says_where_the_resource_lives(app: TestApp) {
 }
 
 async fn a_replayed_answer_says_so(app: TestApp) {
-    let customer = app
-        .create_customer(&json!({"reference": "IDEM-1", "name": "Once"}))
-        .await;
+    let customer = app.add_customer("IDEM-1", "Once").await;
     let path = format!("/api/v1.0/customers/{}/account/payments", customer["id"]);
     let pay = || {
         app.request(Method::POST, &path)
@@ -280,12 +276,8 @@ async fn metrics_count_requests_admissions_and_connections(app: TestApp) {
         .create_customer(&json!({"reference": "MET-1", "name": "Metered", "creditLimit": 10}))
         .await;
     let account = format!("/api/v1.0/customers/{}/account", customer["id"]);
-    expect_json(
-        app.post_json(&format!("{account}/reservations"), &json!({"amount": 5}))
-            .await,
-        201,
-    )
-    .await;
+    app.create(&format!("{account}/reservations"), &json!({"amount": 5}))
+        .await;
     let refused = app
         .post_json(&format!("{account}/reservations"), &json!({"amount": 500}))
         .await;

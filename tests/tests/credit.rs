@@ -81,14 +81,12 @@ fn rust_cents(value: &Value) -> i64 {
 /// Charges that would take the balance past what 64-bit cents hold are refused as too large,
 /// never a server error, and move nothing.
 async fn movements_beyond_what_an_account_holds_are_refused(app: TestApp) {
-    let customer = app
-        .create_customer(&json!({"reference": "HUGE", "name": "Huge"}))
-        .await;
+    let customer = app.add_customer("HUGE", "Huge").await;
     let id = &customer["id"];
     let charges = format!("/api/v1.0/customers/{id}/account/charges");
     let huge = json!({"amount": "45186678968890910"});
     for _ in 0..2 {
-        expect_json(app.post_json(&charges, &huge).await, 201).await;
+        app.create(&charges, &huge).await;
     }
     expect_error(
         app.post_json(&charges, &huge).await,
@@ -121,25 +119,19 @@ async fn an_account_admits_captures_releases_and_keeps_its_ledger(app: TestApp) 
         ("100.00".into(), "100.00".into())
     );
 
-    let payment = expect_json(
-        app.post_json(
+    let payment = app
+        .create(
             &format!("{base}/payments"),
             &json!({"amount": 50, "description": "wire"}),
         )
-        .await,
-        201,
-    )
-    .await;
+        .await;
     assert_eq!(exact(&payment["balance"]), "50.00");
-    let reservation = expect_json(
-        app.post_json(
+    let reservation = app
+        .create(
             &format!("{base}/reservations"),
             &json!({"amount": "120.00", "description": "order 1"}),
         )
-        .await,
-        201,
-    )
-    .await;
+        .await;
     assert_eq!(reservation["status"], "open");
     let refused = expect_json(
         app.post_json(&format!("{base}/reservations"), &json!({"amount": 31}))
@@ -202,12 +194,9 @@ async fn an_account_admits_captures_releases_and_keeps_its_ledger(app: TestApp) 
     )
     .await;
 
-    let second = expect_json(
-        app.post_json(&format!("{base}/reservations"), &json!({"amount": 10}))
-            .await,
-        201,
-    )
-    .await;
+    let second = app
+        .create(&format!("{base}/reservations"), &json!({"amount": 10}))
+        .await;
     let released = expect_json(
         app.post_json(
             &format!("{base}/reservations/{}/release", second["id"]),
@@ -226,22 +215,14 @@ async fn an_account_admits_captures_releases_and_keeps_its_ledger(app: TestApp) 
         "reason parameter is missing",
     )
     .await;
-    expect_json(
-        app.post_json(
-            &format!("{base}/adjustments"),
-            &json!({"amount": "-5.00", "reason": "fee"}),
-        )
-        .await,
-        201,
+    app.create(
+        &format!("{base}/adjustments"),
+        &json!({"amount": "-5.00", "reason": "fee"}),
     )
     .await;
-    expect_json(
-        app.post_json(
-            &format!("{base}/charges"),
-            &json!({"amount": 1000, "description": "a real cost is never refused"}),
-        )
-        .await,
-        201,
+    app.create(
+        &format!("{base}/charges"),
+        &json!({"amount": 1000, "description": "a real cost is never refused"}),
     )
     .await;
     assert_eq!(
@@ -330,9 +311,7 @@ async fn three_replicas_on_one_postgres_never_admit_past_the_available_credit() 
 }
 
 async fn idempotency_keys_apply_a_movement_once(app: TestApp) {
-    let customer = app
-        .create_customer(&json!({"reference": "IDEM", "name": "Idem"}))
-        .await;
+    let customer = app.add_customer("IDEM", "Idem").await;
     let path = format!("/api/v1.0/customers/{}/account/payments", customer["id"]);
     let pay = |key: &'static str, amount: i64| {
         app.request(Method::POST, &path)
@@ -365,28 +344,17 @@ async fn the_marketplace_shows_the_callers_own_account(app: TestApp) {
         .create_customer(&json!({"reference": "MKT", "name": "Market", "creditLimit": "3000.00"}))
         .await;
     let base = format!("/api/v1.0/customers/{}/account", customer["id"]);
-    expect_json(
-        app.post_json(&format!("{base}/payments"), &json!({"amount": "20000.00"}))
-            .await,
-        201,
+    app.create(&format!("{base}/payments"), &json!({"amount": "20000.00"}))
+        .await;
+    app.create(
+        &format!("{base}/reservations"),
+        &json!({"amount": "5000.00"}),
     )
     .await;
-    expect_json(
-        app.post_json(
-            &format!("{base}/reservations"),
-            &json!({"amount": "5000.00"}),
-        )
-        .await,
-        201,
-    )
-    .await;
-    let user = expect_json(app.post_json("/api/v1.0/users", &json!({"reference": "mkt", "name": "Market", "role": "customer", "customerId": customer["id"]})).await, 201).await;
-    let key = expect_json(
-        app.post_json(&format!("/api/v1.0/users/{}/keys", user["id"]), &json!({}))
-            .await,
-        201,
-    )
-    .await;
+    let user = app.create("/api/v1.0/users", &json!({"reference": "mkt", "name": "Market", "role": "customer", "customerId": customer["id"]})).await;
+    let key = app
+        .create(&format!("/api/v1.0/users/{}/keys", user["id"]), &json!({}))
+        .await;
     let key = key["secret"].as_str().unwrap().to_owned();
 
     let json_body = app

@@ -141,9 +141,7 @@ async fn lifecycle_create_show_update_delete(app: TestApp) {
     )
     .await;
 
-    let again = app
-        .create_customer(&json!({"reference": "NC-3", "name": "Reborn"}))
-        .await;
+    let again = app.add_customer("NC-3", "Reborn").await;
     assert_ne!(
         again["id"], created["id"],
         "an archived customer's reference can be used again"
@@ -239,8 +237,7 @@ async fn create_validation_errors_use_seed_texts(app: TestApp) {
         "dueDateConfigNumber parameter is missing",
     )
     .await;
-    app.create_customer(&json!({"reference": "r1", "name": "Acme"}))
-        .await;
+    app.add_customer("r1", "Acme").await;
     expect_error(
         create(json!({"reference": "r1", "name": "Other"})).await,
         400,
@@ -425,12 +422,8 @@ async fn currencies_must_exist_and_be_configured(app: TestApp) {
 }
 
 async fn hierarchy_refuses_self_parent_and_cycles(app: TestApp) {
-    let a = app
-        .create_customer(&json!({"reference": "a", "name": "A"}))
-        .await;
-    let b = app
-        .create_customer(&json!({"reference": "b", "name": "B", "parentCustomer": a["id"]}))
-        .await;
+    let a = app.add_customer("a", "A").await;
+    let b = app.add_sub_customer("b", "B", &a).await;
     let c = app.create_customer(&json!({"reference": "c", "name": "C", "isSubCustomer": true, "parentCustomer": b["id"]})).await;
     assert_eq!(c["parentCustomer"]["reference"], "b");
     let text = "The customer cannot be a subcustomer of itself.";
@@ -768,14 +761,8 @@ async fn put_replaces_or_creates_by_uuid(app: TestApp) {
 }
 
 async fn delete_is_refused_while_sub_customers_live(app: TestApp) {
-    let parent = app
-        .create_customer(&json!({"reference": "P", "name": "Parent"}))
-        .await;
-    let child = app
-        .create_customer(
-            &json!({"reference": "C", "name": "Child", "parentCustomer": parent["id"]}),
-        )
-        .await;
+    let parent = app.add_customer("P", "Parent").await;
+    let child = app.add_sub_customer("C", "Child", &parent).await;
     expect_error(
         app.delete("/api/v1.0/customers/reference/P").await,
         400,

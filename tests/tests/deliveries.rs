@@ -242,8 +242,7 @@ fn doomed_replica(db: Arc<TestDb>, url: String) -> (tokio::runtime::Runtime, i64
                     &json!({"url": url, "types": ["customer.created"]}),
                 )
                 .await;
-            app.create_customer(&json!({"reference": "DOOMED", "name": "Doomed"}))
-                .await;
+            app.add_customer("DOOMED", "Doomed").await;
             created["id"].as_i64().unwrap()
         });
         (runtime, endpoint)

@@ -96,9 +96,7 @@ fn uuids(customer: &Value) -> Vec<&str> {
 }
 
 async fn documents_upload_attach_download_and_detach(app: TestApp) {
-    let customer = app
-        .create_customer(&json!({"reference": "DOC-1", "name": "Documented"}))
-        .await;
+    let customer = app.add_customer("DOC-1", "Documented").await;
     let id = customer["id"].as_i64().unwrap();
     assert_eq!(customer["documents"], json!([]));
     let path = format!("/api/v1.0/customers/{id}");
@@ -359,17 +357,9 @@ async fn logos_are_checked_by_content_resized_and_served(app: TestApp) {
 }
 
 async fn documents_stay_inside_the_callers_scope(app: TestApp) {
-    let reseller = app
-        .create_customer(&json!({"reference": "RS", "name": "Reseller"}))
-        .await;
-    let child = app
-        .create_customer(
-            &json!({"reference": "RS-1", "name": "Child", "parentCustomer": reseller["id"]}),
-        )
-        .await;
-    let stranger = app
-        .create_customer(&json!({"reference": "ST", "name": "Stranger"}))
-        .await;
+    let reseller = app.add_customer("RS", "Reseller").await;
+    let child = app.add_sub_customer("RS-1", "Child", &reseller).await;
+    let stranger = app.add_customer("ST", "Stranger").await;
     let key = app.key_for("reseller", &reseller).await;
 
     // The admin's document, attached to a stranger: the reseller cannot see it.
@@ -484,9 +474,7 @@ async fn a_blob_directory_and_configured_limits_are_honoured() {
     let body = expect_json(response, 413).await;
     assert_eq!(body["error"], "payload_too_large", "{body}");
 
-    let customer = app
-        .create_customer(&json!({"reference": "FS-1", "name": "Files"}))
-        .await;
+    let customer = app.add_customer("FS-1", "Files").await;
     let attach = |uuid: &str| {
         format!(
             "/api/v1.0/customers/{}/documents/{uuid}",

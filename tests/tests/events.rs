@@ -176,17 +176,13 @@ async fn the_feed_filters_pages_and_refuses_bad_input(app: TestApp) {
 }
 
 async fn a_reseller_reads_only_its_trees_events(app: TestApp) {
-    let root = app
-        .create_customer(&json!({"reference": "ROOT", "name": "Reseller"}))
-        .await;
+    let root = app.add_customer("ROOT", "Reseller").await;
     let child = app
         .create_customer(
             &json!({"reference": "CHILD", "name": "Child", "isSubCustomer": true, "parentCustomer": root["id"]}),
         )
         .await;
-    let outside = app
-        .create_customer(&json!({"reference": "OUT", "name": "Outside"}))
-        .await;
+    let outside = app.add_customer("OUT", "Outside").await;
     let key = app.key_for("reseller", &root).await;
     let all = feed(&app, EVENTS, 3).await;
     let theirs: Vec<Value> = loop {
@@ -216,9 +212,7 @@ async fn a_reseller_reads_only_its_trees_events(app: TestApp) {
 }
 
 async fn credit_alerts_fire_once_in_the_feed(app: TestApp) {
-    let customer = app
-        .create_customer(&json!({"reference": "ALERT", "name": "Alerted"}))
-        .await;
+    let customer = app.add_customer("ALERT", "Alerted").await;
     let id = &customer["id"];
     let account = format!("/api/v1.0/customers/{id}/account");
     let alerts = format!("{account}/alerts");

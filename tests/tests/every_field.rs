@@ -572,9 +572,7 @@ impl Setup {
             "the OpenAPI document describes CustomerDto"
         );
         let fixtures = Fixtures::new(app).await;
-        let bare = app
-            .create_customer(&json!({"reference": "EF-BARE", "name": "Bare"}))
-            .await;
+        let bare = app.add_customer("EF-BARE", "Bare").await;
         let samples = samples(&form, &bare, &fixtures);
         assert_every_property_has_a_sample(&form, &samples);
         assert_the_samples_fit_the_schema(&form, &samples);

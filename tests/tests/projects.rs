@@ -150,9 +150,7 @@ async fn projects_are_validated_and_scoped(app: TestApp) {
     assert_eq!(expect_json(refused, 400).await["error"], "invalid_param");
 
     // A reseller reaches the projects of its own tree only.
-    let root = app
-        .create_customer(&json!({"reference": "R", "name": "Reseller"}))
-        .await;
+    let root = app.add_customer("R", "Reseller").await;
     let inside = app
         .create_customer(
             &json!({"reference": "R1", "name": "In", "parentCustomer": root["id"],

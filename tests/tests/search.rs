@@ -132,15 +132,9 @@ async fn search_ranks_name_over_reference_over_the_rest(app: TestApp) {
 }
 
 async fn a_reseller_finds_only_its_tree(app: TestApp) {
-    let root = app
-        .create_customer(&json!({"reference": "R0", "name": "Falcon Reseller"}))
-        .await;
-    app.create_customer(
-        &json!({"reference": "R1", "name": "Falcon Child", "parentCustomer": root["id"]}),
-    )
-    .await;
-    app.create_customer(&json!({"reference": "X1", "name": "Falcon Stranger"}))
-        .await;
+    let root = app.add_customer("R0", "Falcon Reseller").await;
+    app.add_sub_customer("R1", "Falcon Child", &root).await;
+    app.add_customer("X1", "Falcon Stranger").await;
     let key = app.key_for("reseller", &root).await;
 
     let (all, _) = hits(&app, "/api/v1.0/customers/search?q=falcon").await;

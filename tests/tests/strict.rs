@@ -55,8 +55,7 @@ async fn send_raw(
 }
 
 async fn characters_xml_cannot_carry_are_refused_in_bodies_paths_and_filters(app: TestApp) {
-    app.create_customer(&json!({"reference": "KEEP", "name": "Kept"}))
-        .await;
+    app.add_customer("KEEP", "Kept").await;
     let before = customer_count(&app).await;
     for name in [
         "a\u{0}b",
@@ -265,14 +264,8 @@ async fn dates_outside_iso_8601_are_refused(app: TestApp) {
 }
 
 async fn roles_are_checked_before_the_body(app: TestApp) {
-    let root = app
-        .create_customer(&json!({"reference": "RS", "name": "Reseller"}))
-        .await;
-    let child = app
-        .create_customer(
-            &json!({"reference": "RS1", "name": "Child", "parentCustomer": root["id"]}),
-        )
-        .await;
+    let root = app.add_customer("RS", "Reseller").await;
+    let child = app.add_sub_customer("RS1", "Child", &root).await;
     let reseller = app.key_for("reseller", &root).await;
     let customer = app.key_for("customer", &child).await;
     let send = |key: &str, method: Method, path: &str, body: &'static str| {
@@ -371,12 +364,8 @@ async fn assert_ledger_matches(app: &TestApp, id: &Value) {
 }
 
 async fn idempotency_keys_belong_to_the_caller_not_the_route(app: TestApp) {
-    let first = app
-        .create_customer(&json!({"reference": "K1", "name": "One"}))
-        .await;
-    let second = app
-        .create_customer(&json!({"reference": "K2", "name": "Two"}))
-        .await;
+    let first = app.add_customer("K1", "One").await;
+    let second = app.add_customer("K2", "Two").await;
     let post = |path: String, key: &'static str| {
         app.request(Method::POST, &path)
             .header("Idempotency-Key", key)

@@ -209,9 +209,7 @@ async fn a_rotation_keeps_the_old_secret_for_a_day(app: TestApp) {
 }
 
 async fn resellers_manage_only_their_own_endpoints(app: TestApp) {
-    let reseller = app
-        .create_customer(&json!({"reference": "RES", "name": "Reseller"}))
-        .await;
+    let reseller = app.add_customer("RES", "Reseller").await;
     let key = app.key_for("reseller", &reseller).await;
     let admins = app.create(ENDPOINTS, &json!({"url": PUBLIC_URL})).await;
     let own = expect_json(
@@ -263,9 +261,7 @@ async fn resellers_manage_only_their_own_endpoints(app: TestApp) {
     )
     .await;
 
-    let customer = app
-        .create_customer(&json!({"reference": "CUS", "name": "Customer"}))
-        .await;
+    let customer = app.add_customer("CUS", "Customer").await;
     let customer_key = app.key_for("customer", &customer).await;
     let forbidden = "You are not allowed to use this function.";
     expect_error(
