@@ -6,33 +6,26 @@
 )]
 
 use std::io::{BufRead, BufReader};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn credence() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_credence"));
-    command
-        .env_remove("CREDENCE_DATABASE_URL")
-        .env_remove("CREDENCE_BIND")
-        .env("RUST_LOG", "info");
+mod common;
+use common::{credence, free_port, http, http_get, succeeds};
+
+/// `credence` on the SQLite database `file` in `dir`.
+fn credence_on(dir: &Path, file: &str) -> Command {
+    let url = format!("sqlite://{}", dir.join(file).display());
+    let mut command = credence();
+    command.env("CREDENCE_DATABASE_URL", url);
     command
 }
 
 #[test]
 fn migrate_creates_the_sqlite_database_and_is_idempotent() {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("cli.db").display());
     for _ in 0..2 {
-        let output = credence()
-            .arg("migrate")
-            .env("CREDENCE_DATABASE_URL", &url)
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        let output = succeeds(credence_on(dir.path(), "cli.db").arg("migrate"));
         assert_eq!(
             String::from_utf8_lossy(&output.stdout).trim(),
             "migrations applied"
@@ -44,16 +37,7 @@ fn migrate_creates_the_sqlite_database_and_is_idempotent() {
 #[test]
 fn the_default_database_is_credence_db_in_the_working_directory() {
     let dir = tempfile::tempdir().unwrap();
-    let output = credence()
-        .arg("migrate")
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    succeeds(credence().arg("migrate").current_dir(dir.path()));
     assert!(dir.path().join("credence.db").exists());
 }
 
@@ -144,11 +128,7 @@ fn serve_reads_toml_and_env_and_answers_health_checks() {
         "bind = \"127.0.0.1:1\"\norganization = \"from-file\"\n",
     )
     .unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let log = dir.path().join("stderr.log");
     let mut child = credence()
         .args(["--config", file.to_str().unwrap(), "serve"])
@@ -256,16 +236,16 @@ const ADMIN_KEY: &str = "cli-admin-key-0123456789";
 #[test]
 fn keys_create_prints_a_working_key_alone_on_the_last_line() {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("keys.db").display());
-    let admin = credence()
-        .args(["keys", "create", "--role", "admin", "--name", "ops"])
-        .env("CREDENCE_DATABASE_URL", &url)
-        .output()
-        .unwrap();
-    assert!(
-        admin.status.success(),
-        "{}",
-        String::from_utf8_lossy(&admin.stderr)
+    let keys = |args: &[&str]| {
+        credence_on(dir.path(), "keys.db")
+            .arg("keys")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let admin = succeeds(
+        credence_on(dir.path(), "keys.db")
+            .args(["keys", "create", "--role", "admin", "--name", "ops"]),
     );
     let stdout = String::from_utf8(admin.stdout).unwrap();
     let last = stdout.lines().last().unwrap();
@@ -273,36 +253,20 @@ fn keys_create_prints_a_working_key_alone_on_the_last_line() {
         last.starts_with("ck_") && last.len() == 67,
         "the key alone on the last line: {stdout}"
     );
-    let again = credence()
-        .args(["keys", "create", "--role", "admin"])
-        .env("CREDENCE_DATABASE_URL", &url)
-        .output()
-        .unwrap();
+    let again = keys(&["create", "--role", "admin"]);
     assert_ne!(
         String::from_utf8(again.stdout).unwrap().lines().last(),
         Some(last),
         "every key is new"
     );
 
-    let unbound = credence()
-        .args(["keys", "create", "--role", "reseller"])
-        .env("CREDENCE_DATABASE_URL", &url)
-        .output()
-        .unwrap();
+    let unbound = keys(&["create", "--role", "reseller"]);
     assert!(!unbound.status.success());
     assert!(String::from_utf8_lossy(&unbound.stderr).contains("--customer"));
-    let unknown = credence()
-        .args(["keys", "create", "--role", "customer", "--customer", "NOPE"])
-        .env("CREDENCE_DATABASE_URL", &url)
-        .output()
-        .unwrap();
+    let unknown = keys(&["create", "--role", "customer", "--customer", "NOPE"]);
     assert!(!unknown.status.success());
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("NOPE"));
-    let bad_role = credence()
-        .args(["keys", "create", "--role", "pope"])
-        .env("CREDENCE_DATABASE_URL", &url)
-        .output()
-        .unwrap();
+    let bad_role = keys(&["create", "--role", "pope"]);
     assert_eq!(
         bad_role.status.code(),
         Some(2),
@@ -313,11 +277,9 @@ fn keys_create_prints_a_working_key_alone_on_the_last_line() {
 #[test]
 fn keys_are_listed_without_secrets_and_revoked_by_id() {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("list.db").display());
     let run = |args: &[&str]| {
-        credence()
+        credence_on(dir.path(), "list.db")
             .args(args)
-            .env("CREDENCE_DATABASE_URL", &url)
             .output()
             .unwrap()
     };
@@ -404,45 +366,11 @@ fn http_post_with_key(port: u16, path: &str, key: &str) -> Option<String> {
     )
 }
 
-fn http(port: u16, request: &str) -> Option<String> {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    stream.write_all(request.as_bytes()).ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    Some(response)
-}
-
-fn http_get(port: u16, path: &str) -> Option<String> {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    Some(response)
-}
-
 #[test]
 fn demo_loads_data_and_prints_a_key_per_role_and_can_run_again() {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("demo.db").display());
     for _ in 0..2 {
-        let output = credence()
-            .arg("demo")
-            .env("CREDENCE_DATABASE_URL", &url)
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        let output = succeeds(credence_on(dir.path(), "demo.db").arg("demo"));
         let stdout = String::from_utf8(output.stdout).unwrap();
         // One line per key, `<label> key: <secret>`, and no line holds another's label: the
         // README finds the customer's key with `sed -n 's/^customer key: //p'`.

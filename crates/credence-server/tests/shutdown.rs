@@ -12,28 +12,14 @@ use std::net::TcpStream;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-const ADMIN_KEY: &str = "shutdown-admin-key-0123456789";
+mod common;
+use common::{free_port, http_get};
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+const ADMIN_KEY: &str = "shutdown-admin-key-0123456789";
 
 /// The status line of `GET path`, or `None` when no connection could be made.
 fn status_of(port: u16, path: &str) -> Option<String> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    response.lines().next().map(str::to_owned)
+    http_get(port, path)?.lines().next().map(str::to_owned)
 }
 
 /// Polls `check` every 20 ms until it holds or `limit` passes.
