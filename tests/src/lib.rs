@@ -151,6 +151,14 @@ impl TestApp {
             .expect("GET is sent")
     }
 
+    /// `GET path`, which must answer `200`; returns the JSON body.
+    ///
+    /// # Panics
+    /// Unless the answer is `200` with a JSON body.
+    pub async fn get_json(&self, path: &str) -> Value {
+        expect_json(self.get(path).await, 200).await
+    }
+
     /// `method path` with a JSON body.
     pub async fn send_json(&self, method: Method, path: &str, body: &Value) -> Response {
         self.request(method, path)
@@ -158,6 +166,14 @@ impl TestApp {
             .send()
             .await
             .expect("request is sent")
+    }
+
+    /// `method path` with a JSON body, which must answer `200`; returns the JSON body.
+    ///
+    /// # Panics
+    /// Unless the answer is `200` with a JSON body.
+    pub async fn send_ok(&self, method: Method, path: &str, body: &Value) -> Value {
+        expect_json(self.send_json(method, path, body).await, 200).await
     }
 
     /// `POST path` with a JSON body.
@@ -269,6 +285,17 @@ pub async fn expect_json(response: Response, status: u16) -> Value {
     let text = response.text().await.expect("a body");
     assert_eq!(actual, status, "unexpected status; body: {text}");
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+/// The `Content-Type` of `response`, empty when it has none.
+#[must_use]
+pub fn content_type(response: &Response) -> String {
+    response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
 }
 
 /// Asserts the status and the API's error body.

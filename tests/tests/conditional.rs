@@ -96,7 +96,7 @@ async fn one_of_two_writers_with_one_tag_wins(app: TestApp) {
     assert_ne!(after_first, tag);
     let second = patch(&app, &path, Some(&tag), json!({"name": "Overwriter"})).await;
     expect_error(second, 412, "precondition_failed", CHANGED).await;
-    let now = expect_json(app.get(&path).await, 200).await;
+    let now = app.get_json(&path).await;
     assert_eq!(now["city"], "Lyon");
     assert_eq!(now["name"], "Tagged");
 
@@ -143,11 +143,11 @@ async fn racing_writes_without_a_tag_lose_nothing(app: TestApp) {
     );
     assert_eq!(added, [201; 8]);
     assert_eq!(set, [200; 4]);
-    let now = expect_json(app.get(&path).await, 200).await;
+    let now = app.get_json(&path).await;
     for field in ["phone", "fax", "mobile", "comment"] {
         assert_eq!(now[field], format!("set {field}"), "{now}");
     }
-    let projects = expect_json(app.get(&format!("{path}/projects")).await, 200).await;
+    let projects = app.get_json(&format!("{path}/projects")).await;
     assert_eq!(projects["paging"]["total"], 8, "{projects}");
 }
 

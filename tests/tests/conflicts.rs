@@ -252,12 +252,9 @@ async fn race_on(db: TestDb) {
 async fn close_every_open_reservation(app: &TestApp, base: &str) {
     let mut offset = 0;
     loop {
-        let page = expect_json(
-            app.get(&format!("{base}/reservations?max=1000&offset={offset}"))
-                .await,
-            200,
-        )
-        .await;
+        let page = app
+            .get_json(&format!("{base}/reservations?max=1000&offset={offset}"))
+            .await;
         let items = page["data"].as_array().expect("reservations").clone();
         for reservation in items.iter().filter(|r| r["status"] == "open") {
             let status = app
@@ -280,12 +277,9 @@ async fn close_every_open_reservation(app: &TestApp, base: &str) {
 async fn ledger(app: &TestApp, base: &str) -> Vec<Value> {
     let mut entries = Vec::new();
     loop {
-        let page = expect_json(
-            app.get(&format!("{base}/ledger?max=1000&offset={}", entries.len()))
-                .await,
-            200,
-        )
-        .await;
+        let page = app
+            .get_json(&format!("{base}/ledger?max=1000&offset={}", entries.len()))
+            .await;
         let items = page["data"].as_array().expect("entries").clone();
         let done = items.is_empty() || page["paging"]["next"].is_null();
         entries.extend(items);

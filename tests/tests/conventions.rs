@@ -158,7 +158,7 @@ async fn a_201_says_where_the_resource_lives(app: TestApp) {
     let location = header(created.headers(), "location").unwrap().to_owned();
     let body = expect_json(created, 201).await;
     assert_eq!(location, format!("/api/v1.0/customers/{}", body["id"]));
-    let shown = expect_json(app.get(&location).await, 200).await;
+    let shown = app.get_json(&location).await;
     assert_eq!(shown["reference"], "LOC-1");
 
     let endpoint = app
@@ -168,7 +168,7 @@ async fn a_201_says_where_the_resource_lives(app: TestApp) {
         )
         .await;
     let location = header(endpoint.headers(), "location").unwrap().to_owned();
-    expect_json(app.get(&location).await, 200).await;
+    app.get_json(&location).await;
     let category = app
         .post_json(
             "/api/v1.0/customerCategories",
@@ -177,7 +177,7 @@ async fn a_201_says_where_the_resource_lives(app: TestApp) {
         .await;
     assert_eq!(category.status(), 201);
     let location = header(category.headers(), "location").unwrap().to_owned();
-    expect_json(app.get(&location).await, 200).await;
+    app.get_json(&location).await;
 
     // A replace through the same route is no creation.
     let replaced = app
@@ -282,7 +282,7 @@ async fn metrics_count_requests_admissions_and_connections(app: TestApp) {
         .post_json(&format!("{account}/reservations"), &json!({"amount": 500}))
         .await;
     assert_eq!(refused.status(), 422);
-    expect_json(app.get(&account).await, 200).await;
+    app.get_json(&account).await;
 
     let scraped = app.anonymous(Method::GET, "/metrics").send().await.unwrap();
     assert_eq!(scraped.status(), 200);

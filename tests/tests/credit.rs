@@ -24,11 +24,8 @@ fn exact(value: &Value) -> String {
 }
 
 async fn account(app: &TestApp, id: &Value) -> Value {
-    expect_json(
-        app.get(&format!("/api/v1.0/customers/{id}/account")).await,
-        200,
-    )
-    .await
+    app.get_json(&format!("/api/v1.0/customers/{id}/account"))
+        .await
 }
 
 /// Balance and reserved equal what the ledger adds up to.
@@ -37,14 +34,11 @@ async fn assert_ledger_matches(app: &TestApp, id: &Value) {
     let mut offset = 0;
     let (mut balance, mut reserved) = (rust_cents(&json!(0)), rust_cents(&json!(0)));
     loop {
-        let page = expect_json(
-            app.get(&format!(
+        let page = app
+            .get_json(&format!(
                 "/api/v1.0/customers/{id}/account/ledger?max=1000&offset={offset}"
             ))
-            .await,
-            200,
-        )
-        .await;
+            .await;
         let entries = page["data"].as_array().expect("entries").clone();
         for entry in &entries {
             balance += rust_cents(&entry["amount"]);
@@ -243,7 +237,7 @@ async fn an_account_admits_captures_releases_and_keeps_its_ledger(app: TestApp) 
     )
     .await;
     assert_eq!(exact(&limited["creditLimit"]), "3000.00");
-    let shown = expect_json(app.get(&format!("/api/v1.0/customers/{id}")).await, 200).await;
+    let shown = app.get_json(&format!("/api/v1.0/customers/{id}")).await;
     assert_eq!(
         (exact(&shown["creditLimit"]), exact(&shown["balance"])),
         ("3000.00".into(), "-1055.00".into())

@@ -5,7 +5,7 @@
     reason = "tests panic on a broken environment"
 )]
 
-use credence_e2e::{TestApp, expect_error, expect_json, on_both_backends};
+use credence_e2e::{TestApp, content_type, expect_error, expect_json, on_both_backends};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -71,20 +71,17 @@ async fn lifecycle_create_show_update_delete(app: TestApp) {
         format!("/api/v1.0/customers/{uuid}"),
         "/api/v1.0/customers/reference/NC-3".into(),
     ] {
-        let shown = expect_json(app.get(&path).await, 200).await;
+        let shown = app.get_json(&path).await;
         assert_eq!(shown, created, "{path} shows the same customer");
     }
 
-    let patched = expect_json(
-        app.send_json(
+    let patched = app
+        .send_ok(
             Method::PATCH,
             &format!("/api/v1.0/customers/{id}"),
             &json!({"city": "Lyon", "email": null}),
         )
-        .await,
-        200,
-    )
-    .await;
+        .await;
     assert_eq!(patched["city"], "Lyon");
     assert_eq!(patched["email"], Value::Null, "null clears a field");
     assert_eq!(patched["name"], "Marie's Jewelry", "absent fields are kept");
@@ -101,16 +98,13 @@ async fn lifecycle_create_show_update_delete(app: TestApp) {
     .await;
     assert_eq!(posted["name"], "Marie & Co");
     assert_eq!(posted["city"], "Lyon");
-    let by_ref = expect_json(
-        app.send_json(
+    let by_ref = app
+        .send_ok(
             Method::PATCH,
             "/api/v1.0/customers/reference/NC-3",
             &json!({"onHold": true, "onHoldReason": "unpaid"}),
         )
-        .await,
-        200,
-    )
-    .await;
+        .await;
     assert_eq!(by_ref["onHold"], true);
     assert_eq!(by_ref["onHoldReason"], "unpaid");
 
@@ -245,7 +239,7 @@ async fn create_validation_errors_use_seed_texts(app: TestApp) {
         "reference already used",
     )
     .await;
-    let listed = expect_json(app.get("/api/v1.0/customers").await, 200).await;
+    let listed = app.get_json("/api/v1.0/customers").await;
     assert_eq!(
         listed["paging"]["total"], 1,
         "refused creations wrote nothing: {listed}"
@@ -407,7 +401,7 @@ async fn currencies_must_exist_and_be_configured(app: TestApp) {
         .await;
     assert_eq!(customer["currency"], "GBP");
     assert_eq!(customer["creditLimit"].to_string(), "12.50");
-    let listed = expect_json(app.get("/api/v1.0/currencies").await, 200).await;
+    let listed = app.get_json("/api/v1.0/currencies").await;
     assert_eq!(
         listed["paging"]["total"], 2,
         "EUR (the organization currency) and GBP: {listed}"
@@ -455,7 +449,7 @@ async fn hierarchy_refuses_self_parent_and_cycles(app: TestApp) {
         "parentCustomer parameter is missing",
     )
     .await;
-    let unchanged = expect_json(app.get(&path).await, 200).await;
+    let unchanged = app.get_json(&path).await;
     assert_eq!(
         unchanged["parentCustomer"],
         Value::Null,
@@ -476,19 +470,16 @@ async fn list_pages_filters_and_sorts(app: TestApp) {
     app.create_customer(&json!({"reference": "sleeping", "name": "Sleeper", "isActive": false}))
         .await;
 
-    let page = expect_json(app.get("/api/v1.0/customers?max=2").await, 200).await;
+    let page = app.get_json("/api/v1.0/customers?max=2").await;
     assert_eq!(
         page["paging"],
         json!({"total": 5, "max": 2, "offset": 0, "previous": null,
         "next": "/api/v1.0/customers?max=2&offset=2&sort=dateCreated&order=asc"})
     );
     assert_eq!(page["data"].as_array().map(Vec::len), Some(2));
-    let next = expect_json(
-        app.get(page["paging"]["next"].as_str().expect("next"))
-            .await,
-        200,
-    )
-    .await;
+    let next = app
+        .get_json(page["paging"]["next"].as_str().expect("next"))
+        .await;
     assert_eq!(
         next["paging"]["previous"],
         "/api/v1.0/customers?max=2&offset=0&sort=dateCreated&order=asc"
@@ -497,12 +488,9 @@ async fn list_pages_filters_and_sorts(app: TestApp) {
         next["paging"]["next"],
         "/api/v1.0/customers?max=2&offset=4&sort=dateCreated&order=asc"
     );
-    let last = expect_json(
-        app.get(next["paging"]["next"].as_str().expect("next"))
-            .await,
-        200,
-    )
-    .await;
+    let last = app
+        .get_json(next["paging"]["next"].as_str().expect("next"))
+        .await;
     assert_eq!(last["paging"]["next"], Value::Null);
     let mut seen: Vec<Value> = [&page, &next, &last]
         .iter()
@@ -520,43 +508,32 @@ async fn list_pages_filters_and_sorts(app: TestApp) {
             .map(|c| c["name"].as_str().unwrap_or_default().to_owned())
             .collect::<Vec<_>>()
     };
-    let sorted = expect_json(
-        app.get("/api/v1.0/customers?sort=name&order=desc").await,
-        200,
-    )
-    .await;
+    let sorted = app
+        .get_json("/api/v1.0/customers?sort=name&order=desc")
+        .await;
     assert_eq!(
         names(&sorted),
         ["Sleeper", "Gamma", "beta", "alphabet", "Alpha"]
     );
-    let filtered = expect_json(
-        app.get("/api/v1.0/customers?reference=ref-6*&sort=reference")
-            .await,
-        200,
-    )
-    .await;
+    let filtered = app
+        .get_json("/api/v1.0/customers?reference=ref-6*&sort=reference")
+        .await;
     assert_eq!(
         names(&filtered),
         ["Alpha", "beta"],
         "prefix, case-insensitive"
     );
-    let middle = expect_json(
-        app.get("/api/v1.0/customers?reference=*ef-6&sort=reference")
-            .await,
-        200,
-    )
-    .await;
+    let middle = app
+        .get_json("/api/v1.0/customers?reference=*ef-6&sort=reference")
+        .await;
     assert_eq!(names(&middle), ["Alpha", "Gamma"]);
-    let exact = expect_json(app.get("/api/v1.0/customers?name=ALPHA").await, 200).await;
+    let exact = app.get_json("/api/v1.0/customers?name=ALPHA").await;
     assert_eq!(names(&exact), ["Alpha"], "no star means exact");
-    let inactive = expect_json(app.get("/api/v1.0/customers?isActive=false").await, 200).await;
+    let inactive = app.get_json("/api/v1.0/customers?isActive=false").await;
     assert_eq!(names(&inactive), ["Sleeper"]);
-    let category = expect_json(
-        app.get("/api/v1.0/customers?categoryReference=ROO*&max=1")
-            .await,
-        200,
-    )
-    .await;
+    let category = app
+        .get_json("/api/v1.0/customers?categoryReference=ROO*&max=1")
+        .await;
     assert_eq!(category["paging"]["total"], 5);
     let link = category["paging"]["next"].as_str().expect("a next link");
     assert!(
@@ -565,14 +542,11 @@ async fn list_pages_filters_and_sorts(app: TestApp) {
         ),
         "filters follow the paging: {link}"
     );
-    let future = expect_json(
-        app.get("/api/v1.0/customers?dateCreated_gt=2999-01-01T00:00:00Z")
-            .await,
-        200,
-    )
-    .await;
+    let future = app
+        .get_json("/api/v1.0/customers?dateCreated_gt=2999-01-01T00:00:00Z")
+        .await;
     assert_eq!(future["paging"]["total"], 0);
-    let past = expect_json(app.get("/api/v1.0/customers?dateCreated_gte=2015-12-17T23:00:00Z&lastUpdated_lte=2999-01-01T00:00:00Z").await, 200).await;
+    let past = app.get_json("/api/v1.0/customers?dateCreated_gte=2015-12-17T23:00:00Z&lastUpdated_lte=2999-01-01T00:00:00Z").await;
     assert_eq!(past["paging"]["total"], 5);
 }
 
@@ -618,7 +592,7 @@ async fn list_rejects_bad_parameters(app: TestApp) {
         expect_json(app.get("/api/v1.0/customers?order=up").await, 400).await["error"],
         "invalid_param"
     );
-    let full = expect_json(app.get("/api/v1.0/customers?max=1000").await, 200).await;
+    let full = app.get_json("/api/v1.0/customers?max=1000").await;
     assert_eq!(full["paging"]["max"], 1000);
 }
 
@@ -629,11 +603,9 @@ async fn wildcards_treat_percent_underscore_and_backslash_literally(app: TestApp
     }
     let app = &app;
     let count = |query: &'static str| async move {
-        let body = expect_json(
-            app.get(&format!("/api/v1.0/customers?name={query}")).await,
-            200,
-        )
-        .await;
+        let body = app
+            .get_json(&format!("/api/v1.0/customers?name={query}"))
+            .await;
         body["paging"]["total"].as_u64().expect("total")
     };
     assert_eq!(
@@ -722,16 +694,13 @@ async fn put_replaces_or_creates_by_uuid(app: TestApp) {
     )
     .await;
     assert_eq!(created["uuid"], uuid);
-    let replaced = expect_json(
-        app.send_json(
+    let replaced = app
+        .send_ok(
             Method::PUT,
             &path,
             &json!({"reference": "W-1", "name": "Wendy W."}),
         )
-        .await,
-        200,
-    )
-    .await;
+        .await;
     assert_eq!(replaced["id"], created["id"]);
     assert_eq!(
         replaced["city"],
@@ -770,7 +739,7 @@ async fn delete_is_refused_while_sub_customers_live(app: TestApp) {
         "Failed to delete instance.",
     )
     .await;
-    expect_json(app.get("/api/v1.0/customers/reference/P").await, 200).await;
+    app.get_json("/api/v1.0/customers/reference/P").await;
     expect_json(
         app.delete(&format!("/api/v1.0/customers/{}", child["id"]))
             .await,
@@ -861,7 +830,7 @@ async fn bad_bodies_get_4xx_in_the_seed_shape(app: TestApp) {
         expect_json(too_large, 413).await["error"],
         "payload_too_large"
     );
-    let listed = expect_json(app.get("/api/v1.0/customers").await, 200).await;
+    let listed = app.get_json("/api/v1.0/customers").await;
     assert_eq!(listed["paging"]["total"], 0, "nothing was written");
 }
 
@@ -879,12 +848,7 @@ async fn xml_when_the_client_asks_for_it(app: TestApp) {
         .await
         .expect("sent");
     assert_eq!(response.status().as_u16(), 200);
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
+    let content_type = content_type(&response);
     assert!(content_type.contains("xml"), "{content_type}");
     let body = response.text().await.expect("body");
     assert!(

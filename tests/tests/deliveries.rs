@@ -58,7 +58,7 @@ async fn pay(app: &TestApp, customer: &Value, amount: u32) -> String {
     );
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
-        let page = expect_json(app.get(&feed).await, 200).await;
+        let page = app.get_json(&feed).await;
         if let Some(event) = page["events"]
             .as_array()
             .unwrap()

@@ -9,7 +9,7 @@
 
 use std::io::Cursor;
 
-use credence_e2e::{TestApp, expect_error, expect_json, on_both_backends};
+use credence_e2e::{TestApp, content_type, expect_error, expect_json, on_both_backends};
 use credence_store::test_support::TestDb;
 use reqwest::multipart::{Form, Part};
 use reqwest::{Method, Response};
@@ -77,12 +77,7 @@ async fn empty_200(response: Response) {
 async fn bytes_of(app: &TestApp, path: &str) -> (String, Vec<u8>) {
     let response = app.get(path).await;
     assert_eq!(response.status().as_u16(), 200, "GET {path}");
-    let kind = response
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
+    let kind = content_type(&response);
     (kind, response.bytes().await.expect("body").to_vec())
 }
 
@@ -123,16 +118,13 @@ async fn documents_upload_attach_download_and_detach(app: TestApp) {
     assert_eq!(dimensions(&thumb), (256, 192));
 
     // Metadata.
-    let updated = expect_json(
-        app.send_json(
+    let updated = app
+        .send_ok(
             Method::PUT,
             &format!("/api/v1.0/documents/{uuid}"),
             &json!({"description": "Top secret map to customer site", "internal": true}),
         )
-        .await,
-        200,
-    )
-    .await;
+        .await;
     assert_eq!(updated["description"], "Top secret map to customer site");
     assert_eq!(updated["internal"], true);
     assert_eq!(updated["fileName"], "myimage.jpg");
@@ -159,7 +151,7 @@ async fn documents_upload_attach_download_and_detach(app: TestApp) {
             .expect("sent"),
     )
     .await;
-    let shown = expect_json(app.get(&path).await, 200).await;
+    let shown = app.get_json(&path).await;
     assert_eq!(uuids(&shown), [uuid.as_str()]);
     assert_eq!(
         shown["documents"][0]["description"],
@@ -213,12 +205,12 @@ async fn documents_upload_attach_download_and_detach(app: TestApp) {
         "The document with the id 8acac590-cc94-45aa-a237-18a9d268f431 doesn't exist.",
     )
     .await;
-    let shown = expect_json(app.get(&path).await, 200).await;
+    let shown = app.get_json(&path).await;
     assert_eq!(shown["name"], "Documented");
 
     // Detach: once, then it is not attached any more.
     empty_200(app.delete(&attach).await).await;
-    let shown = expect_json(app.get(&path).await, 200).await;
+    let shown = app.get_json(&path).await;
     assert_eq!(shown["documents"].as_array().unwrap().len(), 1);
     assert_ne!(uuids(&shown)[0], uuid);
     expect_error(
@@ -303,7 +295,7 @@ async fn logos_are_checked_by_content_resized_and_served(app: TestApp) {
     let (kind, bytes) = bytes_of(&app, new_logo).await;
     assert_eq!((kind.as_str(), bytes), ("image/jpeg", jpeg));
     assert_eq!(app.get(&logo).await.status().as_u16(), 404);
-    let shown = expect_json(app.get(&format!("/api/v1.0/customers/{id}")).await, 200).await;
+    let shown = app.get_json(&format!("/api/v1.0/customers/{id}")).await;
     assert_eq!(shown["logo"], new_logo);
 
     // Every image error, in the seed's words; none of them creates the customer.
@@ -429,12 +421,9 @@ async fn documents_stay_inside_the_callers_scope(app: TestApp) {
         &format!("The customer with the id {} doesn't exist.", stranger["id"]),
     )
     .await;
-    let shown = expect_json(
-        app.get(&format!("/api/v1.0/customers/{}", child["id"]))
-            .await,
-        200,
-    )
-    .await;
+    let shown = app
+        .get_json(&format!("/api/v1.0/customers/{}", child["id"]))
+        .await;
     assert_eq!(uuids(&shown), [mine.as_str()]);
 }
 

@@ -27,7 +27,7 @@ const EVENTS: &str = "/api/v1.0/events";
 async fn feed(app: &TestApp, path: &str, expected: usize) -> Vec<Value> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
-        let page = expect_json(app.get(path).await, 200).await;
+        let page = app.get_json(path).await;
         let events = page["events"].as_array().expect("events").clone();
         if events.len() >= expected || tokio::time::Instant::now() > deadline {
             assert_eq!(events.len(), expected, "{page}");
@@ -85,7 +85,7 @@ async fn changes_appear_in_the_feed_as_the_api_shows_them(app: TestApp) {
         );
     }
     // The object is the resource after the change, as the API shows it.
-    let shown = expect_json(app.get(&format!("/api/v1.0/customers/{id}")).await, 200).await;
+    let shown = app.get_json(&format!("/api/v1.0/customers/{id}")).await;
     assert_eq!(events[0]["data"]["object"]["reference"], shown["reference"]);
     assert_eq!(events[0]["data"]["object"]["id"], shown["id"]);
     assert_eq!(events[1]["data"]["object"], payment);
@@ -101,7 +101,7 @@ async fn changes_appear_in_the_feed_as_the_api_shows_them(app: TestApp) {
     );
     // One event by its id, the same as in the feed.
     let one = events[1]["id"].as_str().unwrap();
-    let shown = expect_json(app.get(&format!("{EVENTS}/{one}")).await, 200).await;
+    let shown = app.get_json(&format!("{EVENTS}/{one}")).await;
     assert_eq!(shown, events[1]);
     expect_error(
         app.get(&format!("{EVENTS}/evt_999999999")).await,
@@ -128,7 +128,7 @@ async fn the_feed_filters_pages_and_refuses_bad_input(app: TestApp) {
     let mut paged = Vec::new();
     let mut after = String::new();
     loop {
-        let page = expect_json(app.get(&format!("{EVENTS}?max=2{after}")).await, 200).await;
+        let page = app.get_json(&format!("{EVENTS}?max=2{after}")).await;
         let events = page["events"].as_array().unwrap().clone();
         let Some(last) = events.last() else { break };
         after = format!("&after={}", last["id"].as_str().unwrap());
@@ -218,18 +218,15 @@ async fn credit_alerts_fire_once_in_the_feed(app: TestApp) {
     let alerts = format!("{account}/alerts");
     app.create(&format!("{account}/payments"), &json!({"amount": 2000}))
         .await;
-    let set = expect_json(
-        app.send_json(
+    let set = app
+        .send_ok(
             Method::PUT,
             &alerts,
             &json!({"availableBelow": ["100", 1000, 1000.00]}),
         )
-        .await,
-        200,
-    )
-    .await;
+        .await;
     assert_eq!(set.to_string(), r#"{"availableBelow":[1000.00,100.00]}"#);
-    let shown = expect_json(app.get(&alerts).await, 200).await;
+    let shown = app.get_json(&alerts).await;
     assert_eq!(shown, set);
     for (body, status, error, description) in [
         (

@@ -25,7 +25,7 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::io::Cursor;
 
-use credence_e2e::{TestApp, expect_json, on_both_backends};
+use credence_e2e::{TestApp, content_type, expect_json, on_both_backends};
 use reqwest::multipart::{Form, Part};
 use reqwest::{Method, Response};
 use serde_json::{Map, Value, json};
@@ -561,7 +561,7 @@ struct Setup {
 
 impl Setup {
     async fn new(app: &TestApp) -> Self {
-        let document = expect_json(app.get("/openapi.json").await, 200).await;
+        let document = app.get_json("/openapi.json").await;
         let schemas = document["components"]["schemas"].clone();
         let form = schemas["CustomerForm"]["properties"]
             .as_object()
@@ -935,12 +935,7 @@ async fn read(app: &TestApp, path: &str) -> Reading {
     let json = expect_json(get("application/json").await, 200).await;
     let response = get("application/xml").await;
     assert_eq!(response.status().as_u16(), 200, "GET {path} as XML");
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
+    let content_type = content_type(&response);
     assert!(content_type.contains("xml"), "{content_type}");
     let xml = parse_xml(&response.text().await.expect("a body"));
     assert_eq!(xml.name, "customer", "the XML root");

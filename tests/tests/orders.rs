@@ -6,7 +6,7 @@
     reason = "tests panic on a broken environment"
 )]
 
-use credence_e2e::{TestApp, expect_json, on_both_backends};
+use credence_e2e::{TestApp, on_both_backends};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -103,12 +103,9 @@ async fn submit(app: &TestApp, key: &str, template: &str) -> reqwest::Response {
 }
 
 async fn available(app: &TestApp, customer: &Value) -> String {
-    let account = expect_json(
-        app.get(&format!("/api/v1.0/customers/{}/account", customer["id"]))
-            .await,
-        200,
-    )
-    .await;
+    let account = app
+        .get_json(&format!("/api/v1.0/customers/{}/account", customer["id"]))
+        .await;
     account["availableCredit"].to_string()
 }
 
@@ -218,12 +215,9 @@ async fn a_customer_orders_until_its_credit_runs_out(app: TestApp) {
             .await;
         assert_eq!(moved.status().as_u16(), 200, "{state}");
     }
-    let account = expect_json(
-        app.get(&format!("/api/v1.0/customers/{}/account", customer["id"]))
-            .await,
-        200,
-    )
-    .await;
+    let account = app
+        .get_json(&format!("/api/v1.0/customers/{}/account", customer["id"]))
+        .await;
     assert_eq!(
         (
             account["balance"].to_string(),

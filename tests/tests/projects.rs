@@ -40,7 +40,7 @@ async fn projects_flow_through_the_customer_and_their_routes(app: TestApp) {
     let base = format!("/api/v1.0/customers/{id}/projects");
 
     // The list, in the paged shape of other lists.
-    let list = expect_json(app.get(&base).await, 200).await;
+    let list = app.get_json(&base).await;
     assert_eq!(list["paging"]["total"], 2);
     assert_eq!(list["data"], created["customerProjects"]);
 
@@ -48,20 +48,17 @@ async fn projects_flow_through_the_customer_and_their_routes(app: TestApp) {
     let added = app.create(&base, &json!({"name": " Roof "})).await;
     assert_eq!(added["name"], "Roof");
     let roof = added["id"].as_i64().unwrap();
-    let renamed = expect_json(
-        app.send_json(
+    let renamed = app
+        .send_ok(
             Method::PUT,
             &format!("{base}/{floor}"),
             &json!({"name": "Floors"}),
         )
-        .await,
-        200,
-    )
-    .await;
+        .await;
     assert_eq!(renamed, json!({"id": floor, "name": "Floors"}));
     let deleted = expect_json(app.delete(&format!("{base}/{roof}")).await, 200).await;
     assert_eq!(deleted["success"], "true");
-    let shown = expect_json(app.get(&format!("/api/v1.0/customers/{id}")).await, 200).await;
+    let shown = app.get_json(&format!("/api/v1.0/customers/{id}")).await;
     assert_eq!(
         names(&shown["customerProjects"]),
         ["Floors", "General maintenance"]
@@ -109,18 +106,15 @@ async fn projects_flow_through_the_customer_and_their_routes(app: TestApp) {
 
     // PUT resets what it omits.
     app.create(&base, &json!({"name": "Again"})).await;
-    let put = expect_json(
-        app.send_json(
+    let put = app
+        .send_ok(
             Method::PUT,
             &path,
             &json!({"reference": "WW", "name": "Wendy Warner"}),
         )
-        .await,
-        200,
-    )
-    .await;
+        .await;
     assert_eq!(put["customerProjects"], json!([]));
-    let list = expect_json(app.get(&base).await, 200).await;
+    let list = app.get_json(&base).await;
     assert_eq!(list["paging"]["total"], 0);
 }
 
@@ -211,11 +205,8 @@ async fn projects_are_validated_and_scoped(app: TestApp) {
         )
         .await;
     }
-    let untouched = expect_json(
-        app.get(&format!("/api/v1.0/customers/{out_id}/projects"))
-            .await,
-        200,
-    )
-    .await;
+    let untouched = app
+        .get_json(&format!("/api/v1.0/customers/{out_id}/projects"))
+        .await;
     assert_eq!(names(&untouched["data"]), ["Outside"]);
 }

@@ -40,13 +40,13 @@ async fn accents_fold_both_ways(app: TestApp) {
     assert_eq!(refs(upper), ["SG-1"]);
     let (other, _) = hits(&app, "/api/v1.0/customers/search?q=angstrom+muller").await;
     assert_eq!(refs(other), ["MU-1"]);
-    let shown = expect_json(app.get("/api/v1.0/customers/search?q=generale").await, 200).await;
+    let shown = app.get_json("/api/v1.0/customers/search?q=generale").await;
     assert_eq!(shown["data"][0]["name"], "Société Générale");
 }
 
 /// `(reference, score)` of each hit, and the paging object.
 async fn hits(app: &TestApp, path: &str) -> (Vec<(String, u64)>, Value) {
-    let body = expect_json(app.get(path).await, 200).await;
+    let body = app.get_json(path).await;
     let data = body["data"]
         .as_array()
         .expect("data")
@@ -74,7 +74,7 @@ async fn search_ranks_name_over_reference_over_the_rest(app: TestApp) {
     ] {
         app.create_customer(&body).await;
     }
-    let gone = expect_json(app.get("/api/v1.0/customers/reference/GONE").await, 200).await;
+    let gone = app.get_json("/api/v1.0/customers/reference/GONE").await;
     let response = app
         .delete(&format!("/api/v1.0/customers/{}", gone["id"]))
         .await;

@@ -35,7 +35,7 @@ async fn expect_refusal(response: Response, error: &str, field: &str) {
 }
 
 async fn customer_count(app: &TestApp) -> u64 {
-    let list = expect_json(app.get("/api/v1.0/customers?max=1").await, 200).await;
+    let list = app.get_json("/api/v1.0/customers?max=1").await;
     list["paging"]["total"].as_u64().expect("a total")
 }
 
@@ -99,7 +99,7 @@ async fn characters_xml_cannot_carry_are_refused_in_bodies_paths_and_filters(app
         .unwrap();
     expect_refusal(response, "invalid_param", "name").await;
     // Money moves refuse it too, before anything is written.
-    let kept = expect_json(app.get("/api/v1.0/customers/reference/KEEP").await, 200).await;
+    let kept = app.get_json("/api/v1.0/customers/reference/KEEP").await;
     let payments = format!("/api/v1.0/customers/{}/account/payments", kept["id"]);
     let response = app
         .post_json(&payments, &json!({"amount": 5, "description": "a\u{0}"}))
@@ -136,12 +136,9 @@ async fn characters_xml_cannot_carry_are_refused_in_bodies_paths_and_filters(app
     assert_eq!(errors[0]["code"], "invalid_param", "body: {body}");
     // Nothing was stored, and tabs and newlines are still text.
     assert_eq!(customer_count(&app).await, before);
-    let account = expect_json(
-        app.get(&format!("/api/v1.0/customers/{}/account", kept["id"]))
-            .await,
-        200,
-    )
-    .await;
+    let account = app
+        .get_json(&format!("/api/v1.0/customers/{}/account", kept["id"]))
+        .await;
     assert_eq!(account["balance"].to_string(), "0.00");
     app.create_customer(&json!({"reference": "TAB", "name": "Tab", "comment": "a\tb\r\nc"}))
         .await;
@@ -255,12 +252,8 @@ async fn dates_outside_iso_8601_are_refused(app: TestApp) {
         let body = expect_json(response, 400).await;
         assert_eq!(body["error"], "invalid_datetime_format", "{filter}: {body}");
     }
-    expect_json(
-        app.get("/api/v1.0/customers?dateCreated_gt=2023-01-01T00:00:59Z")
-            .await,
-        200,
-    )
-    .await;
+    app.get_json("/api/v1.0/customers?dateCreated_gt=2023-01-01T00:00:59Z")
+        .await;
 }
 
 async fn roles_are_checked_before_the_body(app: TestApp) {
@@ -328,11 +321,9 @@ fn exact(value: &Value) -> String {
 }
 
 async fn balance(app: &TestApp, id: &Value) -> String {
-    let account = expect_json(
-        app.get(&format!("/api/v1.0/customers/{id}/account")).await,
-        200,
-    )
-    .await;
+    let account = app
+        .get_json(&format!("/api/v1.0/customers/{id}/account"))
+        .await;
     exact(&account["balance"])
 }
 
@@ -348,12 +339,9 @@ fn cents(value: &Value) -> i64 {
 
 /// The balance equals what the ledger adds up to.
 async fn assert_ledger_matches(app: &TestApp, id: &Value) {
-    let ledger = expect_json(
-        app.get(&format!("/api/v1.0/customers/{id}/account/ledger?max=1000"))
-            .await,
-        200,
-    )
-    .await;
+    let ledger = app
+        .get_json(&format!("/api/v1.0/customers/{id}/account/ledger?max=1000"))
+        .await;
     let sum: i64 = ledger["data"]
         .as_array()
         .expect("entries")
@@ -412,31 +400,25 @@ async fn a_replacement_that_omits_the_credit_limit_keeps_it(app: TestApp) {
         )
         .await;
     let path = format!("/api/v1.0/customers/{}", customer["id"]);
-    let replaced = expect_json(
-        app.send_json(
+    let replaced = app
+        .send_ok(
             Method::PUT,
             &path,
             &json!({"reference": "PUT-1", "name": "Put again"}),
         )
-        .await,
-        200,
-    )
-    .await;
+        .await;
     assert_eq!(exact(&replaced["creditLimit"]), "3000.00", "{replaced}");
     // Other omitted fields are still reset.
     assert_eq!(replaced["email"], Value::Null, "{replaced}");
-    let account = expect_json(app.get(&format!("{path}/account")).await, 200).await;
+    let account = app.get_json(&format!("{path}/account")).await;
     assert_eq!(exact(&account["creditLimit"]), "3000.00");
     // Named, it changes.
-    let replaced = expect_json(
-        app.send_json(
+    let replaced = app
+        .send_ok(
             Method::PUT,
             &path,
             &json!({"reference": "PUT-1", "name": "Put", "creditLimit": 10}),
         )
-        .await,
-        200,
-    )
-    .await;
+        .await;
     assert_eq!(exact(&replaced["creditLimit"]), "10.00");
 }

@@ -77,12 +77,12 @@ async fn an_endpoint_is_created_shown_changed_and_deleted(app: TestApp) {
     assert!(at.len() == 20 && at.ends_with('Z'), "{at}");
 
     // Shown and listed, never with the secret.
-    let shown = expect_json(app.get(&path).await, 200).await;
+    let shown = app.get_json(&path).await;
     assert!(shown.get("secret").is_none(), "{shown}");
     let mut without = created.clone();
     without.as_object_mut().unwrap().remove("secret");
     assert_eq!(shown, without);
-    let list = expect_json(app.get(ENDPOINTS).await, 200).await;
+    let list = app.get_json(ENDPOINTS).await;
     assert_eq!(list["paging"]["total"], 1, "{list}");
     assert_eq!(list["data"], json!([without]));
     let xml = app
@@ -106,30 +106,24 @@ async fn an_endpoint_is_created_shown_changed_and_deleted(app: TestApp) {
     assert_eq!(all["description"], Value::Null);
 
     // A change of the fields sent only.
-    let changed = expect_json(
-        app.send_json(
+    let changed = app
+        .send_ok(
             Method::PATCH,
             &path,
             &json!({"enabled": false, "types": ["task.*"], "description": null}),
         )
-        .await,
-        200,
-    )
-    .await;
+        .await;
     assert_eq!(changed["enabled"], false);
     assert_eq!(changed["types"], json!(["task.*"]));
     assert_eq!(changed["description"], Value::Null);
     assert_eq!(changed["url"], PUBLIC_URL);
-    let enabled = expect_json(
-        app.send_json(
+    let enabled = app
+        .send_ok(
             Method::PATCH,
             &path,
             &json!({"enabled": true, "url": "http://198.51.100.7:8080/in"}),
         )
-        .await,
-        200,
-    )
-    .await;
+        .await;
     assert_eq!(enabled["enabled"], true);
     assert_eq!(enabled["disabledReason"], Value::Null);
     assert_eq!(enabled["url"], "http://198.51.100.7:8080/in");
@@ -178,7 +172,7 @@ async fn a_rotation_keeps_the_old_secret_for_a_day(app: TestApp) {
     let new = secret_of(&rotated);
     assert_ne!(old, new);
     assert_eq!(rotated["id"], id);
-    let shown = expect_json(app.get(&format!("{ENDPOINTS}/{id}")).await, 200).await;
+    let shown = app.get_json(&format!("{ENDPOINTS}/{id}")).await;
     assert!(shown.get("secret").is_none(), "{shown}");
 
     let service = dispatcher_view(&app);
@@ -232,7 +226,7 @@ async fn resellers_manage_only_their_own_endpoints(app: TestApp) {
     .await;
     assert_eq!(list["paging"]["total"], 1, "{list}");
     assert_eq!(list["data"][0]["id"], own["id"]);
-    let everything = expect_json(app.get(ENDPOINTS).await, 200).await;
+    let everything = app.get_json(ENDPOINTS).await;
     assert_eq!(everything["paging"]["total"], 2, "{everything}");
 
     let theirs = format!("{ENDPOINTS}/{}", admins["id"]);
@@ -353,7 +347,7 @@ async fn bad_input_is_refused_with_its_reason(app: TestApp) {
     // Unknown fields are ignored, as everywhere in the API.
     app.create(ENDPOINTS, &json!({"url": PUBLIC_URL, "colour": "blue"}))
         .await;
-    let list = expect_json(app.get(ENDPOINTS).await, 200).await;
+    let list = app.get_json(ENDPOINTS).await;
     assert_eq!(
         list["paging"]["total"], 1,
         "only the valid one was created: {list}"
