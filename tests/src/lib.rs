@@ -159,6 +159,14 @@ impl TestApp {
         expect_json(self.get(path).await, 200).await
     }
 
+    /// `GET path` presenting `key` as a Bearer token.
+    pub async fn get_with_key(&self, key: &str, path: &str) -> Response {
+        self.with_key(key, Method::GET, path)
+            .send()
+            .await
+            .expect("GET is sent")
+    }
+
     /// `method path` with a JSON body.
     pub async fn send_json(&self, method: Method, path: &str, body: &Value) -> Response {
         self.request(method, path)

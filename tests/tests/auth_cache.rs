@@ -10,7 +10,6 @@
 use std::time::{Duration, Instant};
 
 use credence_e2e::{Backend, TestApp, expect_json};
-use reqwest::Method;
 use serde_json::{Value, json};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -30,10 +29,8 @@ async fn postgres_a_revoked_key_stops_on_every_replica_within_the_bound() {
 }
 
 async fn status(app: &TestApp, key: &str) -> u16 {
-    app.with_key(key, Method::GET, "/api/marketplace/v2/customer")
-        .send()
+    app.get_with_key(key, "/api/marketplace/v2/customer")
         .await
-        .expect("the request is sent")
         .status()
         .as_u16()
 }

@@ -341,9 +341,7 @@ async fn metrics_count_requests_admissions_and_connections(app: TestApp) {
         .unwrap();
     assert_eq!(refused.status(), 401);
     let allowed = keyed
-        .with_key("scrape-key-0123456789", Method::GET, "/metrics")
-        .send()
-        .await
-        .unwrap();
+        .get_with_key("scrape-key-0123456789", "/metrics")
+        .await;
     assert_eq!(allowed.status(), 200);
 }

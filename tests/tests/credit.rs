@@ -352,10 +352,8 @@ async fn the_marketplace_shows_the_callers_own_account(app: TestApp) {
     let key = key["secret"].as_str().unwrap().to_owned();
 
     let json_body = app
-        .with_key(&key, Method::GET, "/api/marketplace/v2/customer")
-        .send()
+        .get_with_key(&key, "/api/marketplace/v2/customer")
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();
@@ -393,14 +391,8 @@ async fn the_marketplace_shows_the_callers_own_account(app: TestApp) {
         "error"
     );
     let unknown = app
-        .with_key(
-            "ck_not-a-real-key-at-all",
-            Method::GET,
-            "/api/marketplace/v2/customer",
-        )
-        .send()
-        .await
-        .unwrap();
+        .get_with_key("ck_not-a-real-key-at-all", "/api/marketplace/v2/customer")
+        .await;
     assert_eq!(unknown.status().as_u16(), 403);
 }
 

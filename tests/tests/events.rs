@@ -186,14 +186,7 @@ async fn a_reseller_reads_only_its_trees_events(app: TestApp) {
     let key = app.key_for("reseller", &root).await;
     let all = feed(&app, EVENTS, 3).await;
     let theirs: Vec<Value> = loop {
-        let page = expect_json(
-            app.with_key(&key, Method::GET, EVENTS)
-                .send()
-                .await
-                .unwrap(),
-            200,
-        )
-        .await;
+        let page = expect_json(app.get_with_key(&key, EVENTS).await, 200).await;
         let events = page["events"].as_array().unwrap().clone();
         if events.len() >= 2 {
             break events;
@@ -207,7 +200,7 @@ async fn a_reseller_reads_only_its_trees_events(app: TestApp) {
         .find(|e| e["customerId"] == outside["id"])
         .expect("the outside customer's event");
     let path = format!("{EVENTS}/{}", out_event["id"].as_str().unwrap());
-    let hidden = app.with_key(&key, Method::GET, &path).send().await.unwrap();
+    let hidden = app.get_with_key(&key, &path).await;
     assert_eq!(hidden.status(), 404, "an event out of scope is not found");
 }
 

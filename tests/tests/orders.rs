@@ -113,11 +113,7 @@ async fn a_customer_orders_until_its_credit_runs_out(app: TestApp) {
     put_product(&app, "product_research", "40.00").await;
     let (customer, key) = customer_with_key(&app, "BUYER", "100").await;
 
-    let index = app
-        .with_key(&key, Method::GET, &format!("{MARKET}/products/"))
-        .send()
-        .await
-        .unwrap();
+    let index = app.get_with_key(&key, &format!("{MARKET}/products/")).await;
     assert_eq!(index.status().as_u16(), 200);
     let index: Value = index.json().await.unwrap();
     assert_eq!(
@@ -146,10 +142,8 @@ async fn a_customer_orders_until_its_credit_runs_out(app: TestApp) {
         "{detail}"
     );
     let missing = app
-        .with_key(&key, Method::GET, &format!("{MARKET}/products/nope"))
-        .send()
-        .await
-        .unwrap();
+        .get_with_key(&key, &format!("{MARKET}/products/nope"))
+        .await;
     assert_eq!(missing.status().as_u16(), 404);
 
     let bad = template(&app, &key, "r-it", "product_research", "it").await;
@@ -227,14 +221,8 @@ async fn a_customer_orders_until_its_credit_runs_out(app: TestApp) {
         "finishing captures"
     );
     let listed: Value = app
-        .with_key(
-            &key,
-            Method::GET,
-            &format!("{MARKET}/customer/tasks?state=finished"),
-        )
-        .send()
+        .get_with_key(&key, &format!("{MARKET}/customer/tasks?state=finished"))
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();

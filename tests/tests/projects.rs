@@ -158,11 +158,7 @@ async fn projects_are_validated_and_scoped(app: TestApp) {
         .await;
     let key = app.key_for("reseller", &root).await;
     let in_path = format!("/api/v1.0/customers/{}/projects", inside["id"]);
-    let listed = app
-        .with_key(&key, Method::GET, &in_path)
-        .send()
-        .await
-        .unwrap();
+    let listed = app.get_with_key(&key, &in_path).await;
     assert_eq!(names(&expect_json(listed, 200).await["data"]), ["Inside"]);
     let added = app
         .with_key(&key, Method::POST, &in_path)

@@ -140,10 +140,8 @@ async fn a_reseller_finds_only_its_tree(app: TestApp) {
     let (all, _) = hits(&app, "/api/v1.0/customers/search?q=falcon").await;
     assert_eq!(all.len(), 3, "the admin finds everyone");
     let body = expect_json(
-        app.with_key(&key, Method::GET, "/api/v1.0/customers/search?q=falcon")
-            .send()
-            .await
-            .expect("sent"),
+        app.get_with_key(&key, "/api/v1.0/customers/search?q=falcon")
+            .await,
         200,
     )
     .await;

@@ -216,14 +216,7 @@ async fn resellers_manage_only_their_own_endpoints(app: TestApp) {
     )
     .await;
     assert_eq!(own["customerId"], reseller["id"]);
-    let list = expect_json(
-        app.with_key(&key, Method::GET, ENDPOINTS)
-            .send()
-            .await
-            .unwrap(),
-        200,
-    )
-    .await;
+    let list = expect_json(app.get_with_key(&key, ENDPOINTS).await, 200).await;
     assert_eq!(list["paging"]["total"], 1, "{list}");
     assert_eq!(list["data"][0]["id"], own["id"]);
     let everything = app.get_json(ENDPOINTS).await;
@@ -249,20 +242,13 @@ async fn resellers_manage_only_their_own_endpoints(app: TestApp) {
         expect_error(request.send().await.unwrap(), 404, "not_found", &missing).await;
     }
     let mine = format!("{ENDPOINTS}/{}", own["id"]);
-    expect_json(
-        app.with_key(&key, Method::GET, &mine).send().await.unwrap(),
-        200,
-    )
-    .await;
+    expect_json(app.get_with_key(&key, &mine).await, 200).await;
 
     let customer = app.add_customer("CUS", "Customer").await;
     let customer_key = app.key_for("customer", &customer).await;
     let forbidden = "You are not allowed to use this function.";
     expect_error(
-        app.with_key(&customer_key, Method::GET, ENDPOINTS)
-            .send()
-            .await
-            .unwrap(),
+        app.get_with_key(&customer_key, ENDPOINTS).await,
         403,
         "forbidden",
         forbidden,
