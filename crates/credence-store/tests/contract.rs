@@ -78,6 +78,38 @@ async fn add(store: &Store, reference: &str, name: &str, now: DateTime<Utc>) -> 
     insert(store, data, now).await
 }
 
+/// Inserts a sub-customer of `parent` with only a reference and a name.
+async fn add_child(
+    store: &Store,
+    reference: &str,
+    name: &str,
+    parent: &Customer,
+    now: DateTime<Utc>,
+) -> Customer {
+    let mut child = data(store, reference, name).await;
+    child.parent = Some(parent.data.summary(parent.id));
+    insert(store, child, now).await
+}
+
+/// Awaits racing admissions (each of 100 cents) and counts those admitted and those
+/// refused; every refusal must find nothing available.
+async fn tally<T: std::fmt::Debug>(
+    racers: Vec<tokio::task::JoinHandle<Result<T, AdmitError>>>,
+) -> (usize, usize) {
+    let (mut admitted, mut refused) = (0, 0);
+    for racer in racers {
+        match racer.await.unwrap() {
+            Ok(_) => admitted += 1,
+            Err(AdmitError::Refused(r)) => {
+                assert_eq!((r.available.minor(), r.requested.minor()), (0, 100));
+                refused += 1;
+            }
+            Err(e) => panic!("unexpected {e:?}"),
+        }
+    }
+    (admitted, refused)
+}
+
 fn text(value: &str) -> Option<FreeText> {
     Some(FreeText::from_trusted(value.to_owned()))
 }
@@ -456,9 +488,7 @@ async fn archive_frees_the_reference_and_hides_the_row(store: Store) {
 
 async fn archive_waits_for_live_children(store: Store) {
     let parent = add(&store, "PARENT", "Parent", at(0)).await;
-    let mut child = data(&store, "CHILD", "Child").await;
-    child.parent = Some(parent.data.summary(parent.id));
-    let child = insert(&store, child, at(1)).await;
+    let child = add_child(&store, "CHILD", "Child", &parent, at(1)).await;
     assert!(matches!(
         cr(&store).archive(parent.id, None, at(2)).await,
         Err(RemoveError::InUse)
@@ -891,12 +921,8 @@ async fn ties_break_by_id_in_the_sort_direction(store: Store) {
 
 async fn ancestors_nearest_first(store: Store) {
     let a = add(&store, "A", "A", at(0)).await;
-    let mut b = data(&store, "B", "B").await;
-    b.parent = Some(a.data.summary(a.id));
-    let b = insert(&store, b, at(1)).await;
-    let mut c = data(&store, "C", "C").await;
-    c.parent = Some(b.data.summary(b.id));
-    let c = insert(&store, c, at(2)).await;
+    let b = add_child(&store, "B", "B", &a, at(1)).await;
+    let c = add_child(&store, "C", "C", &b, at(2)).await;
     assert_eq!(cr(&store).ancestors(c.id).await.unwrap(), vec![b.id, a.id]);
     assert_eq!(cr(&store).ancestors(b.id).await.unwrap(), vec![a.id]);
     assert_eq!(
@@ -1443,15 +1469,9 @@ fn a_wrong_postgres_password_is_reported_as_such() {
 
 async fn within_lists_a_subtree_and_nothing_else(store: Store) {
     let a = add(&store, "A", "A", at(0)).await;
-    let mut b = data(&store, "B", "B").await;
-    b.parent = Some(a.data.summary(a.id));
-    let b = insert(&store, b, at(1)).await;
-    let mut c = data(&store, "C", "C").await;
-    c.parent = Some(b.data.summary(b.id));
-    let c = insert(&store, c, at(2)).await;
-    let mut gone = data(&store, "GONE", "Gone").await;
-    gone.parent = Some(b.data.summary(b.id));
-    let gone = insert(&store, gone, at(3)).await;
+    let b = add_child(&store, "B", "B", &a, at(1)).await;
+    let c = add_child(&store, "C", "C", &b, at(2)).await;
+    let gone = add_child(&store, "GONE", "Gone", &b, at(3)).await;
     cr(&store).archive(gone.id, None, at(4)).await.unwrap();
     add(&store, "OTHER", "Other", at(5)).await;
     let within = |id: CustomerId| {
@@ -1584,9 +1604,7 @@ async fn search_follows_updates_inactive_and_archive(store: Store) {
 
 async fn search_stays_within_a_subtree(store: Store) {
     let a = add(&store, "A", "Lynx A", at(0)).await;
-    let mut b = data(&store, "B", "Lynx B").await;
-    b.parent = Some(a.data.summary(a.id));
-    let b = insert(&store, b, at(1)).await;
+    let b = add_child(&store, "B", "Lynx B", &a, at(1)).await;
     add(&store, "OTHER", "Lynx Other", at(2)).await;
     let mut q = search("lynx");
     q.within = Some(a.id);
@@ -2270,18 +2288,7 @@ async fn racing_admissions_never_overdraw(store: Store) {
             tokio::spawn(async move { al(&store).admit(&admission(id, 100, 1, 3600)).await })
         })
         .collect();
-    let (mut admitted, mut refused) = (0, 0);
-    for task in tasks {
-        match task.await.unwrap() {
-            Ok(_) => admitted += 1,
-            Err(AdmitError::Refused(r)) => {
-                assert_eq!((r.available.minor(), r.requested.minor()), (0, 100));
-                refused += 1;
-            }
-            Err(e) => panic!("unexpected {e:?}"),
-        }
-    }
-    assert_eq!((admitted, refused), (10, 10));
+    assert_eq!(tally(tasks).await, (10, 10));
     let account = al(&store).account(c.id, at(2)).await.unwrap().unwrap();
     assert_eq!(
         (account.reserved().minor(), account.available().minor()),
@@ -3297,18 +3304,7 @@ async fn racing_submits_never_overdraw(store: Store) {
             })
         })
         .collect();
-    let (mut admitted, mut refused) = (0, 0);
-    for racer in racers {
-        match racer.await.unwrap() {
-            Ok(_) => admitted += 1,
-            Err(AdmitError::Refused(r)) => {
-                assert_eq!((r.available.minor(), r.requested.minor()), (0, 100));
-                refused += 1;
-            }
-            Err(e) => panic!("unexpected {e:?}"),
-        }
-    }
-    assert_eq!((admitted, refused), (10, 10));
+    assert_eq!(tally(racers).await, (10, 10));
     assert_eq!(all_tasks(&store, TaskFilter::default()).await.1, 10);
     assert_eq!(stored(&store, c.id).await.reserved().minor(), 1000);
     assert_eq!(assert_ledger_adds_up(&store, c.id).await.len(), 10);
