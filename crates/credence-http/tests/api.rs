@@ -28,7 +28,7 @@ use credence_domain::documents::service::THUMBNAIL_BOX;
 use credence_domain::documents::{
     BlobKey, Document, DocumentContent, DocumentLimits, ExternalUrl, FileName, MimeType,
 };
-use credence_domain::fixtures::{eur, root_category};
+use credence_domain::fixtures::{eur, root_category, stored_customer};
 use credence_domain::ids::{CategoryId, CustomerId, PaymentTypeId};
 use credence_domain::listing::Page;
 use credence_domain::ports::{
@@ -73,6 +73,14 @@ fn customer(id: i64) -> Customer {
         revision: credence_domain::customers::Revision::FIRST,
         account: None,
         documents: Vec::new(),
+    }
+}
+
+/// What the store answers to `new`: customer 9, as it was given.
+fn as_inserted(new: &NewCustomer) -> Customer {
+    Customer {
+        uuid: new.uuid,
+        ..stored_customer(9, new.data.clone(), new.now)
     }
 }
 
@@ -446,16 +454,7 @@ async fn create_with(request: test::TestRequest) -> (StatusCode, Value, Option<C
         .expect_insert()
         .returning(move |new: &NewCustomer| {
             *seen.lock().unwrap() = Some(new.data.clone());
-            Ok(Customer {
-                id: CustomerId(9),
-                uuid: new.uuid,
-                data: new.data.clone(),
-                date_created: new.now,
-                last_updated: new.now,
-                revision: credence_domain::customers::Revision::FIRST,
-                account: None,
-                documents: Vec::new(),
-            })
+            Ok(as_inserted(new))
         });
     let app = app!(mocks);
     let (status, json) = json_answer(&app, request.uri("/api/v1.0/customers")).await;
@@ -1185,11 +1184,7 @@ async fn a_started_key_whose_request_fails_is_abandoned() {
 
 #[actix_web::test]
 async fn the_account_the_quote_and_the_ledger_page() {
-    let mut mocks = mocks_with_customer_256();
-    mocks
-        .ledger
-        .expect_account()
-        .returning(|_, _| Ok(Some(account_256())));
+    let mut mocks = marketplace_mocks();
     mocks
         .ledger
         .expect_ledger()
@@ -1433,6 +1428,13 @@ async fn a_request_past_the_deadline_is_503_in_its_face_and_format() {
 
 const CUSTOMER_KEY: &str = "Bearer customer-key-for-tests";
 
+/// `request` to `uri` with the customer key of `keys()`.
+fn as_customer(request: test::TestRequest, uri: &str) -> test::TestRequest {
+    request
+        .uri(uri)
+        .insert_header((header::AUTHORIZATION, CUSTOMER_KEY))
+}
+
 fn en(text: &str) -> Localized {
     Localized::from([(Locale::En, text.to_owned())])
 }
@@ -1520,13 +1522,14 @@ fn order_mocks() -> Mocks {
 }
 
 fn task_request(key: Option<&str>) -> test::TestRequest {
-    let mut request = test::TestRequest::post()
-        .uri("/api/marketplace/v2/customer/tasks")
-        .insert_header((header::AUTHORIZATION, CUSTOMER_KEY))
-        .insert_header((header::CONTENT_TYPE, "application/json"))
-        .set_payload(
-            r#"{"customer_ref": "po-1", "template": {"code": "research_de"}, "input": [{"item_code": "url", "item_content": "https://example.com"}], "quantity": 3}"#,
-        );
+    let mut request = as_customer(
+        test::TestRequest::post(),
+        "/api/marketplace/v2/customer/tasks",
+    )
+    .insert_header((header::CONTENT_TYPE, "application/json"))
+    .set_payload(
+        r#"{"customer_ref": "po-1", "template": {"code": "research_de"}, "input": [{"item_code": "url", "item_content": "https://example.com"}], "quantity": 3}"#,
+    );
     if let Some(key) = key {
         request = request.insert_header(("Idempotency-Key", key));
     }
@@ -1551,9 +1554,7 @@ async fn the_product_index_is_seed_001_in_json_and_xml() {
         "/api/marketplace/v2/products/",
         "/api/marketplace/v2/products",
     ] {
-        let request = test::TestRequest::get()
-            .uri(uri)
-            .insert_header((header::AUTHORIZATION, CUSTOMER_KEY));
+        let request = as_customer(test::TestRequest::get(), uri);
         let (status, body) = text_answer(&app, request).await;
         assert_eq!(
             (status, body.as_str()),
@@ -1564,9 +1565,7 @@ async fn the_product_index_is_seed_001_in_json_and_xml() {
             "{uri}"
         );
     }
-    let request = test::TestRequest::get()
-        .uri("/api/marketplace/v2/products/")
-        .insert_header((header::AUTHORIZATION, CUSTOMER_KEY))
+    let request = as_customer(test::TestRequest::get(), "/api/marketplace/v2/products/")
         .insert_header((header::ACCEPT, "application/xml"));
     let (status, body) = text_answer(&app, request).await;
     assert_eq!(
@@ -1594,9 +1593,10 @@ async fn the_product_detail_is_seed_001_in_json_and_xml_and_unknown_is_404() {
         }))
     });
     let app = app!(mocks);
-    let request = test::TestRequest::get()
-        .uri("/api/marketplace/v2/products/product_research")
-        .insert_header((header::AUTHORIZATION, CUSTOMER_KEY));
+    let request = as_customer(
+        test::TestRequest::get(),
+        "/api/marketplace/v2/products/product_research",
+    );
     let (status, body) = text_answer(&app, request).await;
     // A withdrawn product stays readable by URI.
     assert_eq!(
@@ -1606,10 +1606,11 @@ async fn the_product_detail_is_seed_001_in_json_and_xml_and_unknown_is_404() {
             r#"{"product_response":{"request_status":{"status":"success","code":200,"errors":[]},"product":{"link":[{"href":"/api/marketplace/v2/products/product_research","rel":"self","type":"application/json"}],"code":"product_research","titles":{"en":"Product Research"},"descriptions":{"en":"Identify product details using a Internet search."},"available":false,"attributes":[{"code":"research_language","type":"option","is_mandatory":true,"titles":{"en":"Research Language"},"helps":{"en":"Defines the language to use for creating the research result."},"options":[{"titles":{"en":"German"},"value":"de"},{"titles":{"en":"English"},"value":"en"}]}]}}}"#
         )
     );
-    let request = test::TestRequest::get()
-        .uri("/api/marketplace/v2/products/product_research")
-        .insert_header((header::AUTHORIZATION, CUSTOMER_KEY))
-        .insert_header((header::ACCEPT, "application/xml"));
+    let request = as_customer(
+        test::TestRequest::get(),
+        "/api/marketplace/v2/products/product_research",
+    )
+    .insert_header((header::ACCEPT, "application/xml"));
     let (status, body) = text_answer(&app, request).await;
     assert_eq!(
         (status, body.as_str()),
@@ -1628,9 +1629,10 @@ async fn the_product_detail_is_seed_001_in_json_and_xml_and_unknown_is_404() {
              </attributes></product></product_response>"
         )
     );
-    let request = test::TestRequest::get()
-        .uri("/api/marketplace/v2/products/nope")
-        .insert_header((header::AUTHORIZATION, CUSTOMER_KEY));
+    let request = as_customer(
+        test::TestRequest::get(),
+        "/api/marketplace/v2/products/nope",
+    );
     let (status, body) = text_answer(&app, request).await;
     assert_eq!(
         (status, body.as_str()),
@@ -1646,16 +1648,17 @@ async fn a_template_with_bad_attributes_is_400_naming_each_attribute() {
     let mut mocks = order_mocks();
     mocks.board.expect_save_template().never();
     let app = app!(mocks);
-    let request = test::TestRequest::post()
-        .uri("/api/marketplace/v2/customer/task_templates")
-        .insert_header((header::AUTHORIZATION, CUSTOMER_KEY))
-        .set_json(serde_json::json!({"task_template": {
-            "code": "research_it", "name": "Italian research",
-            "product": {"code": "product_research", "attributes": [
-                {"code": "research_language", "value": "it"},
-                {"code": "colour", "value": "red"},
-            ]},
-        }}));
+    let request = as_customer(
+        test::TestRequest::post(),
+        "/api/marketplace/v2/customer/task_templates",
+    )
+    .set_json(serde_json::json!({"task_template": {
+        "code": "research_it", "name": "Italian research",
+        "product": {"code": "product_research", "attributes": [
+            {"code": "research_language", "value": "it"},
+            {"code": "colour", "value": "red"},
+        ]},
+    }}));
     let (status, body) = text_answer(&app, request).await;
     assert_eq!(
         (status, body.as_str()),
@@ -1680,13 +1683,14 @@ async fn a_valid_template_is_created_201() {
         .times(1)
         .returning(|_, _, _| Ok((research_template(), true)));
     let app = app!(mocks);
-    let request = test::TestRequest::put()
-        .uri("/api/marketplace/v2/customer/task_templates/research_de")
-        .insert_header((header::AUTHORIZATION, CUSTOMER_KEY))
-        .set_json(serde_json::json!({
-            "name": "German research",
-            "product": {"code": "product_research", "attributes": [{"code": "research_language", "value": "de"}]},
-        }));
+    let request = as_customer(
+        test::TestRequest::put(),
+        "/api/marketplace/v2/customer/task_templates/research_de",
+    )
+    .set_json(serde_json::json!({
+        "name": "German research",
+        "product": {"code": "product_research", "attributes": [{"code": "research_language", "value": "de"}]},
+    }));
     let (status, body) = text_answer(&app, request).await;
     assert_eq!(
         (status, body.as_str()),
@@ -1852,9 +1856,7 @@ async fn operators_move_tasks_and_bad_moves_are_409() {
         (StatusCode::BAD_REQUEST, Some("invalid_param"))
     );
     // A customer key may not drive task states.
-    let request = test::TestRequest::post()
-        .uri("/api/v1.0/tasks/7/state")
-        .insert_header((header::AUTHORIZATION, CUSTOMER_KEY))
+    let request = as_customer(test::TestRequest::post(), "/api/v1.0/tasks/7/state")
         .set_json(serde_json::json!({"state": "finished"}));
     let (status, _) = json_answer(&app, request).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
@@ -2243,18 +2245,7 @@ async fn an_image_file_becomes_the_logo_the_customer_shows_and_serves() {
                 .as_ref()
                 .is_some_and(|l| is_new_name(l.as_str()))
         })
-        .returning(|new: &NewCustomer| {
-            Ok(Customer {
-                id: CustomerId(9),
-                uuid: new.uuid,
-                data: new.data.clone(),
-                date_created: new.now,
-                last_updated: new.now,
-                revision: credence_domain::customers::Revision::FIRST,
-                account: None,
-                documents: Vec::new(),
-            })
-        });
+        .returning(|new: &NewCustomer| Ok(as_inserted(new)));
     mocks.customers.expect_get().returning(|_| {
         let mut customer = customer(9);
         customer.data.logo = Some(LogoName::from_trusted(NAME.to_owned()));
