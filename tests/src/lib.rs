@@ -316,6 +316,32 @@ pub async fn expect_error(response: Response, status: u16, error: &str, descript
     assert_eq!(body["error_description"], description, "body: {body}");
 }
 
+/// Asserts a `404 not_found` with `description`.
+///
+/// # Panics
+/// When the answer differs.
+pub async fn expect_not_found(response: Response, description: &str) {
+    expect_error(response, 404, "not_found", description).await;
+}
+
+/// Asserts the `400 invalid_param_type` that names `parameter`.
+///
+/// # Panics
+/// When the answer differs.
+pub async fn expect_wrong_type(response: Response, parameter: &str) {
+    let description =
+        format!("The type of parameter {parameter} you provided is not valid for this request.");
+    expect_error(response, 400, "invalid_param_type", &description).await;
+}
+
+/// Asserts the `400 delete_failed` of a row that is still in use.
+///
+/// # Panics
+/// When the answer differs.
+pub async fn expect_delete_failed(response: Response) {
+    expect_error(response, 400, "delete_failed", "Failed to delete instance.").await;
+}
+
 /// Runs each named `async fn(TestApp)` of the enclosing module on SQLite and PostgreSQL.
 #[macro_export]
 macro_rules! on_both_backends {

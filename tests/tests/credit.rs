@@ -6,7 +6,9 @@
     reason = "tests panic on a broken environment"
 )]
 
-use credence_e2e::{Backend, TestApp, expect_error, expect_json, on_both_backends};
+use credence_e2e::{
+    Backend, TestApp, expect_delete_failed, expect_error, expect_json, on_both_backends,
+};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -243,13 +245,7 @@ async fn an_account_admits_captures_releases_and_keeps_its_ledger(app: TestApp) 
         ("3000.00".into(), "-1055.00".into())
     );
     assert_ledger_matches(&app, id).await;
-    expect_error(
-        app.delete(&format!("/api/v1.0/customers/{id}")).await,
-        400,
-        "delete_failed",
-        "Failed to delete instance.",
-    )
-    .await;
+    expect_delete_failed(app.delete(&format!("/api/v1.0/customers/{id}")).await).await;
 }
 
 async fn racing_clients_never_admit_past_the_available_credit(app: TestApp) {

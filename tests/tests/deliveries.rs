@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use credence_domain::events::signature;
 use credence_e2e::receiver::{Answer, Received, Receiver};
-use credence_e2e::{TestApp, expect_error, expect_json};
+use credence_e2e::{TestApp, expect_error, expect_json, expect_not_found};
 use credence_server::config::Config;
 use credence_store::test_support::TestDb;
 use serde_json::{Value, json};
@@ -198,27 +198,23 @@ async fn three_replicas_deliver_signed_in_order_with_backoff(db: TestDb) {
         "endpointId parameter is missing",
     )
     .await;
-    expect_error(
+    expect_not_found(
         apps[0]
             .post_json(
                 "/api/v1.0/events/evt_999999/redeliver",
                 &json!({"endpointId": endpoint}),
             )
             .await,
-        404,
-        "not_found",
         "The event evt_999999 doesn't exist.",
     )
     .await;
-    expect_error(
+    expect_not_found(
         apps[0]
             .post_json(
                 &format!("/api/v1.0/events/{second}/redeliver"),
                 &json!({"endpointId": 999_999}),
             )
             .await,
-        404,
-        "not_found",
         "The webhook endpoint with the id 999999 doesn't exist.",
     )
     .await;

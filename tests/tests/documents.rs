@@ -9,7 +9,9 @@
 
 use std::io::Cursor;
 
-use credence_e2e::{TestApp, content_type, expect_error, expect_json, on_both_backends};
+use credence_e2e::{
+    TestApp, content_type, expect_error, expect_json, expect_not_found, on_both_backends,
+};
 use credence_store::test_support::TestDb;
 use reqwest::multipart::{Form, Part};
 use reqwest::{Method, Response};
@@ -194,17 +196,11 @@ async fn documents_upload_attach_download_and_detach(app: TestApp) {
         assert_eq!(external["size"], Value::Null);
     }
     // Nothing is half-written: a bad entry leaves the customer's fields as they were.
-    expect_error(
-        app.post_json(
+    expect_not_found(app.post_json(
             &path,
             &json!({"name": "Renamed", "documents": [{"uuid": "8acac590-cc94-45aa-a237-18a9d268f431"}]}),
         )
-        .await,
-        404,
-        "not_found",
-        "The document with the id 8acac590-cc94-45aa-a237-18a9d268f431 doesn't exist.",
-    )
-    .await;
+        .await, "The document with the id 8acac590-cc94-45aa-a237-18a9d268f431 doesn't exist.").await;
     let shown = app.get_json(&path).await;
     assert_eq!(shown["name"], "Documented");
 
@@ -213,10 +209,8 @@ async fn documents_upload_attach_download_and_detach(app: TestApp) {
     let shown = app.get_json(&path).await;
     assert_eq!(shown["documents"].as_array().unwrap().len(), 1);
     assert_ne!(uuids(&shown)[0], uuid);
-    expect_error(
+    expect_not_found(
         app.delete(&attach).await,
-        404,
-        "not_found",
         &format!("The document with the id {uuid} doesn't exist."),
     )
     .await;
@@ -273,10 +267,8 @@ async fn logos_are_checked_by_content_resized_and_served(app: TestApp) {
     assert_eq!(dimensions(&small), (64, 48));
     let (_, medium) = bytes_of(&app, &format!("{prefix}medium_{name}")).await;
     assert_eq!(dimensions(&medium), (256, 192));
-    expect_error(
+    expect_not_found(
         app.get(&format!("{prefix}large_{name}")).await,
-        404,
-        "not_found",
         &format!("The logo large_{name} doesn't exist."),
     )
     .await;
@@ -339,10 +331,8 @@ async fn logos_are_checked_by_content_resized_and_served(app: TestApp) {
     // Refused from the header, not decoded: 10 GB of pixels would take far longer than this
     // (a generous bound, not a performance target).
     assert!(started.elapsed() < std::time::Duration::from_secs(20));
-    expect_error(
+    expect_not_found(
         app.get("/api/v1.0/customers/reference/LOGO-2").await,
-        404,
-        "not_found",
         "The customer with the id LOGO-2 doesn't exist.",
     )
     .await;
@@ -381,7 +371,7 @@ async fn documents_stay_inside_the_callers_scope(app: TestApp) {
             .send()
             .await
             .expect("sent");
-        expect_error(response, 404, "not_found", &not_found).await;
+        expect_not_found(response, &not_found).await;
     }
 
     // The reseller's own upload: it may attach it inside its tree, not outside.
@@ -414,10 +404,8 @@ async fn documents_stay_inside_the_callers_scope(app: TestApp) {
         .send()
         .await
         .expect("sent");
-    expect_error(
+    expect_not_found(
         response,
-        404,
-        "not_found",
         &format!("The customer with the id {} doesn't exist.", stranger["id"]),
     )
     .await;

@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use credence_e2e::{Backend, TestApp, expect_error, expect_json};
+use credence_e2e::{Backend, TestApp, expect_json, expect_not_found};
 use credence_store::test_support::TestDb;
 use reqwest::multipart::{Form, Part};
 use reqwest::{Method, Response};
@@ -43,10 +43,8 @@ async fn without_a_key(app: &TestApp, path: &str) -> Response {
 async fn not_found(app: &TestApp, path: &str) {
     let file = path.rsplit('/').next().unwrap();
     let file = percent_decoded(file);
-    expect_error(
+    expect_not_found(
         without_a_key(app, path).await,
-        404,
-        "not_found",
         &format!("The logo {file} doesn't exist."),
     )
     .await;

@@ -6,7 +6,7 @@
     reason = "tests panic on a broken environment"
 )]
 
-use credence_e2e::{TestApp, expect_error, expect_json, on_both_backends};
+use credence_e2e::{TestApp, expect_json, expect_not_found, on_both_backends};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -71,10 +71,8 @@ async fn projects_flow_through_the_customer_and_their_routes(app: TestApp) {
         (Method::DELETE, format!("{base}/{roof}")),
     ] {
         let response = app.send_json(method, &path, &json!({"name": "x"})).await;
-        expect_error(
+        expect_not_found(
             response,
-            404,
-            "not_found",
             &format!("The project with the id {roof} doesn't exist."),
         )
         .await;
@@ -193,10 +191,8 @@ async fn projects_are_validated_and_scoped(app: TestApp) {
             .send()
             .await
             .unwrap();
-        expect_error(
+        expect_not_found(
             response,
-            404,
-            "not_found",
             &format!("The customer with the id {out_id} doesn't exist."),
         )
         .await;

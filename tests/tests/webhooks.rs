@@ -14,7 +14,9 @@ use credence_domain::ports::{MockHostResolver, MockSecretSource, SystemClock};
 use credence_domain::webhooks::{
     EndpointId, ROTATION_GRACE, WebhookPolicy, WebhookSecret, WebhookService,
 };
-use credence_e2e::{TestApp, expect_error, expect_json, on_both_backends};
+use credence_e2e::{
+    TestApp, expect_error, expect_json, expect_not_found, expect_wrong_type, on_both_backends,
+};
 use credence_store::{Database, PoolOptions, Store};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -129,17 +131,13 @@ async fn an_endpoint_is_created_shown_changed_and_deleted(app: TestApp) {
     assert_eq!(enabled["url"], "http://198.51.100.7:8080/in");
 
     expect_json(app.delete(&path).await, 200).await;
-    expect_error(
+    expect_not_found(
         app.get(&path).await,
-        404,
-        "not_found",
         &format!("The webhook endpoint with the id {id} doesn't exist."),
     )
     .await;
-    expect_error(
+    expect_not_found(
         app.delete(&path).await,
-        404,
-        "not_found",
         &format!("The webhook endpoint with the id {id} doesn't exist."),
     )
     .await;
@@ -192,11 +190,9 @@ async fn a_rotation_keeps_the_old_secret_for_a_day(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(expose(signing), [new]);
-    expect_error(
+    expect_not_found(
         app.post_json(&format!("{ENDPOINTS}/999999/secret"), &json!({}))
             .await,
-        404,
-        "not_found",
         "The webhook endpoint with the id 999999 doesn't exist.",
     )
     .await;
@@ -239,7 +235,7 @@ async fn resellers_manage_only_their_own_endpoints(app: TestApp) {
         if let Some(body) = body {
             request = request.json(&body);
         }
-        expect_error(request.send().await.unwrap(), 404, "not_found", &missing).await;
+        expect_not_found(request.send().await.unwrap(), &missing).await;
     }
     let mine = format!("{ENDPOINTS}/{}", own["id"]);
     expect_json(app.get_with_key(&key, &mine).await, 200).await;
@@ -355,13 +351,7 @@ async fn bad_input_is_refused_with_its_reason(app: TestApp) {
         "types: task.exploded is not an event type",
     )
     .await;
-    expect_error(
-        app.get(&format!("{ENDPOINTS}/abc")).await,
-        400,
-        "invalid_param_type",
-        "The type of parameter id you provided is not valid for this request.",
-    )
-    .await;
+    expect_wrong_type(app.get(&format!("{ENDPOINTS}/abc")).await, "id").await;
 }
 
 async fn private_addresses_are_refused_unless_allowed(app: TestApp) {
