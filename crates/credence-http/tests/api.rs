@@ -45,7 +45,7 @@ use rust_decimal::Decimal;
 use serde_json::Value;
 
 mod common;
-use common::{Ports, admin_key, at, key_of, user};
+use common::{Ports, admin_key, at, deadline_of_50_ms, key_of, user};
 
 fn payment_type(id: i64, reference: &str) -> PaymentType {
     PaymentType {
@@ -1387,10 +1387,7 @@ async fn account_and_marketplace_routes_are_documented() {
 
 #[actix_web::test]
 async fn a_request_past_the_deadline_is_503_in_its_face_and_format() {
-    let config = HttpConfig {
-        request_timeout: std::time::Duration::from_millis(50),
-        ..HttpConfig::default()
-    };
+    let config = deadline_of_50_ms();
     let app = app!(Mocks::default(), config);
     // A body that never arrives keeps the handler waiting past the deadline.
     let never = || {

@@ -26,7 +26,7 @@ use credence_http::{HttpConfig, Services, configure};
 use serde_json::Value;
 
 mod common;
-use common::{Ports, admin_key};
+use common::{Ports, admin_key, deadline_of_50_ms};
 
 const ADMIN: &str = "Bearer admin-key-for-tests";
 const OTHER_ADMIN: &str = "Bearer other-admin-key-for-tests";
@@ -82,6 +82,11 @@ macro_rules! app {
         )
         .await
     };
+}
+
+/// The code of the first error in a marketplace envelope.
+fn envelope_error(body: &str) -> Value {
+    json(body)["task_response"]["request_status"]["errors"][0]["code"].clone()
 }
 
 /// A payload that never ends: the client is still sending.
@@ -186,10 +191,7 @@ async fn credentials_are_checked_before_the_body_is_read() {
     let (_, _, body) = call(&app, slow_post("/api/v1.0/customers", Some(UNKNOWN))).await;
     assert_eq!(json(&body)["error"], "forbidden");
     let (_, _, body) = call(&app, slow_post("/api/marketplace/v2/customer/tasks", None)).await;
-    assert_eq!(
-        json(&body)["task_response"]["request_status"]["errors"][0]["code"],
-        "unauthorized"
-    );
+    assert_eq!(envelope_error(&body), "unauthorized");
 }
 
 #[actix_web::test]
@@ -333,10 +335,7 @@ async fn an_address_past_its_failed_authentications_is_429_before_any_lookup() {
 
 #[actix_web::test]
 async fn a_body_still_arriving_at_the_deadline_is_408_in_each_face() {
-    let config = HttpConfig {
-        request_timeout: std::time::Duration::from_millis(50),
-        ..HttpConfig::default()
-    };
+    let config = deadline_of_50_ms();
     let app = app!(config);
     let (status, headers, body) = call(&app, slow_post("/api/v1.0/customers", Some(ADMIN))).await;
     assert_eq!(status, StatusCode::REQUEST_TIMEOUT, "{body}");
@@ -348,18 +347,12 @@ async fn a_body_still_arriving_at_the_deadline_is_408_in_each_face() {
     )
     .await;
     assert_eq!(status, StatusCode::REQUEST_TIMEOUT);
-    assert_eq!(
-        json(&body)["task_response"]["request_status"]["errors"][0]["code"],
-        "request_timeout"
-    );
+    assert_eq!(envelope_error(&body), "request_timeout");
 }
 
 #[actix_web::test]
 async fn the_connection_of_a_408_is_closed() {
-    let config = HttpConfig {
-        request_timeout: std::time::Duration::from_millis(50),
-        ..HttpConfig::default()
-    };
+    let config = deadline_of_50_ms();
     let app = app!(config);
     let error = match app
         .call(slow_post("/api/v1.0/customers", Some(ADMIN)))

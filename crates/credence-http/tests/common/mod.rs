@@ -24,7 +24,7 @@ use credence_domain::services::{
 };
 use credence_domain::values::Reference;
 use credence_domain::{CustomerId, Role, UserId};
-use credence_http::Services;
+use credence_http::{HttpConfig, Services};
 
 pub fn at(text: &str) -> DateTime<Utc> {
     text.parse().unwrap()
@@ -202,4 +202,12 @@ pub fn admin_key(key: i64, user_id: i64, reference: &str) -> (ApiKey, User) {
         "admin-key-f",
         user(user_id, reference, "Admin", Role::Admin, None),
     )
+}
+
+/// The default configuration with a request deadline of 50 ms.
+pub fn deadline_of_50_ms() -> HttpConfig {
+    HttpConfig {
+        request_timeout: std::time::Duration::from_millis(50),
+        ..HttpConfig::default()
+    }
 }
