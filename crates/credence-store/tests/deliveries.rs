@@ -36,6 +36,15 @@ async fn add(store: &Store, reference: &str) -> CustomerId {
     common::customer(store, reference).await.id
 }
 
+/// Whether a dispatcher claiming (up to 10, leased for 30 s) at `later(now)` finds nothing.
+async fn nothing_to_claim(store: &Store, now: i64) -> bool {
+    store
+        .claim(10, later(now), later(now + 30))
+        .await
+        .unwrap()
+        .is_empty()
+}
+
 async fn pay(store: &Store, account: CustomerId, kind: EntryKind, minor: i64) {
     store
         .post(&Posting {
@@ -226,13 +235,7 @@ async fn a_lapsed_lease_passes_the_attempt_on(store: Store) {
     assert_eq!(queue_all(&store, 1).await, 1);
     let held = store.claim(10, later(0), later(30)).await.unwrap();
     assert_eq!(held.len(), 1);
-    assert!(
-        store
-            .claim(10, later(29), later(59))
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(nothing_to_claim(&store, 29).await);
     // The first dispatcher is gone; once its lease lapses another one takes the attempt.
     let taken = store.claim(10, later(30), later(60)).await.unwrap();
     assert_eq!(taken.len(), 1);
@@ -252,13 +255,7 @@ async fn a_lapsed_lease_passes_the_attempt_on(store: Store) {
     let log = store.attempts(every, PageRequest::default()).await.unwrap();
     assert_eq!(log.total, 1);
     assert_eq!(log.items[0].status, DeliveryStatus::Succeeded);
-    assert!(
-        store
-            .claim(10, later(100), later(130))
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(nothing_to_claim(&store, 100).await);
 }
 
 async fn an_endpoint_failing_every_event_is_disabled_and_redelivery_stays_in_scope(store: Store) {
@@ -382,13 +379,7 @@ async fn with_no_endpoint_the_queue_skips_ahead(store: Store) {
         assert!(tokio::time::Instant::now() < deadline, "never skipped");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert!(
-        store
-            .claim(10, later(0), later(30))
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(nothing_to_claim(&store, 0).await);
 }
 
 /// Four dispatchers on their own connections queue and claim at once: every event is queued
