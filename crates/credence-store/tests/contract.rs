@@ -44,7 +44,7 @@ use credence_store::{Database, FsBlobStore, PoolOptions, Store};
 use uuid::Uuid;
 
 mod common;
-use common::{at, data, eur, insert, root, store_for, try_insert};
+use common::{at, data, eur, insert, root, store_for, try_insert, update};
 
 /// The customer port alone (the store implements `list`, `get`... for every record kind too).
 /// Writes `data` over a customer at the revision it is at now, as the service does.
@@ -54,10 +54,7 @@ async fn save(
     data: &CustomerData,
     now: DateTime<Utc>,
 ) -> Result<Option<Customer>, WriteError> {
-    let read = revision(store, id).await;
-    cr(store)
-        .update(id, read, data, &DocumentLinks::none(), None, now)
-        .await
+    update(store, id, revision(store, id).await, data, now).await
 }
 
 /// The revision a customer's row is at now, as a write would read it first.
@@ -382,15 +379,7 @@ async fn writes_name_the_revision_they_read(store: Store) {
     assert_eq!(first.revision, Revision::FIRST);
     let mut renamed = first.data.clone();
     renamed.name = CustomerName::new("Renamed").unwrap();
-    let written = cr(&store)
-        .update(
-            first.id,
-            first.revision,
-            &renamed,
-            &DocumentLinks::none(),
-            None,
-            at(2),
-        )
+    let written = update(&store, first.id, first.revision, &renamed, at(2))
         .await
         .unwrap()
         .unwrap();
@@ -399,16 +388,7 @@ async fn writes_name_the_revision_they_read(store: Store) {
     let mut other = first.data.clone();
     other.name = CustomerName::new("Overwritten").unwrap();
     assert!(matches!(
-        cr(&store)
-            .update(
-                first.id,
-                first.revision,
-                &other,
-                &DocumentLinks::none(),
-                None,
-                at(3)
-            )
-            .await,
+        update(&store, first.id, first.revision, &other, at(3)).await,
         Err(WriteError::Stale)
     ));
     assert!(matches!(
@@ -625,18 +605,16 @@ async fn update_replaces_payment_types_and_contacts(store: Store) {
         .unwrap();
     assert!(updated.data.payment_types.is_empty() && updated.data.contacts.is_empty());
     assert!(
-        cr(&store)
-            .update(
-                CustomerId(777_777),
-                Revision::FIRST,
-                &cleared,
-                &DocumentLinks::none(),
-                None,
-                at(62)
-            )
-            .await
-            .unwrap()
-            .is_none()
+        update(
+            &store,
+            CustomerId(777_777),
+            Revision::FIRST,
+            &cleared,
+            at(62)
+        )
+        .await
+        .unwrap()
+        .is_none()
     );
     let mut dangling = cleared.clone();
     dangling.payment_types = vec![PaymentType {

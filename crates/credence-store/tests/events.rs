@@ -22,7 +22,7 @@ use credence_store::{Database, PoolOptions, Store};
 use uuid::Uuid;
 
 mod common;
-use common::{at, customer, data, eur, store_for, try_insert_with};
+use common::{at, customer, data, eur, store_for, try_insert_with, update};
 
 async fn add_with(
     store: &Store,
@@ -185,18 +185,10 @@ async fn every_change_writes_one_event_in_order(store: Store) {
     );
     let mut changed = acme.data.clone();
     changed.name = credence_domain::values::CustomerName::new("Acme Renamed").unwrap();
-    CustomerRepository::update(
-        &store,
-        id,
-        acme.revision,
-        &changed,
-        &DocumentLinks::none(),
-        None,
-        at(50),
-    )
-    .await
-    .unwrap()
-    .unwrap();
+    update(&store, id, acme.revision, &changed, at(50))
+        .await
+        .unwrap()
+        .unwrap();
     let docs = store.documents();
     let contract = link("https://example.com/contract.pdf");
     docs.insert(&contract).await.unwrap();

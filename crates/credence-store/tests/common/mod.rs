@@ -4,8 +4,9 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use credence_domain::customers::reference_data::Category;
-use credence_domain::customers::{Customer, CustomerData};
+use credence_domain::customers::{Customer, CustomerData, Revision};
 pub use credence_domain::fixtures::eur;
+use credence_domain::ids::CustomerId;
 use credence_domain::ports::{
     CustomerRepository, DocumentLinks, NewCustomer, RecordRepository, WriteError,
 };
@@ -44,6 +45,18 @@ pub async fn try_insert(
     now: DateTime<Utc>,
 ) -> Result<Customer, WriteError> {
     try_insert_with(store, data, now, DocumentLinks::none()).await
+}
+
+/// Writes `data` over customer `id` as read at `revision`, with no document links and no
+/// `If-Match`.
+pub async fn update(
+    store: &Store,
+    id: CustomerId,
+    revision: Revision,
+    data: &CustomerData,
+    now: DateTime<Utc>,
+) -> Result<Option<Customer>, WriteError> {
+    CustomerRepository::update(store, id, revision, data, &DocumentLinks::none(), None, now).await
 }
 
 /// Inserts `data` with a fresh UUID and the document links `links`.
