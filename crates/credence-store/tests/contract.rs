@@ -44,7 +44,7 @@ use credence_store::{Database, FsBlobStore, PoolOptions, Store};
 use uuid::Uuid;
 
 mod common;
-use common::{at, data, eur, insert, root, store_for, try_insert, update};
+use common::{admission, at, data, eur, insert, root, store_for, try_insert, update};
 
 /// The customer port alone (the store implements `list`, `get`... for every record kind too).
 /// Writes `data` over a customer at the revision it is at now, as the service does.
@@ -1727,19 +1727,6 @@ async fn funded(store: &Store, reference: &str, limit: i64) -> Customer {
     let mut data = data(store, reference, reference).await;
     data.credit_limit = CreditLimit::from_minor_units(limit, eur()).unwrap();
     insert(store, data, at(0)).await
-}
-
-fn admission(account: CustomerId, amount: i64, now: i64, expires: i64) -> Admission {
-    Admission {
-        account,
-        customer: account,
-        amount: Money::from_minor(amount, eur()),
-        description: Some(format!("order of {amount}")),
-        expires_at: at(expires),
-        user: None,
-        now: at(now),
-        idempotency: None,
-    }
 }
 
 fn posting(account: CustomerId, kind: EntryKind, delta: i64, now: i64) -> Posting {

@@ -14,7 +14,7 @@ use credence_domain::documents::{Document, DocumentContent, ExternalUrl, FileNam
 use credence_domain::events::{Event, EventFeed, EventId, EventQuery, EventType, TypePattern};
 use credence_domain::ids::CustomerId;
 use credence_domain::ports::{
-    AccountLedger, Admission, AdmitError, CustomerRepository, DocumentLinks, Posting, WriteError,
+    AccountLedger, AdmitError, CustomerRepository, DocumentLinks, Posting, WriteError,
 };
 use credence_domain::values::CreditLimit;
 use credence_store::test_support::TestDb;
@@ -22,7 +22,7 @@ use credence_store::{Database, PoolOptions, Store};
 use uuid::Uuid;
 
 mod common;
-use common::{at, customer, data, eur, store_for, try_insert_with, update};
+use common::{admission, at, customer, data, eur, store_for, try_insert_with, update};
 
 async fn add_with(
     store: &Store,
@@ -42,19 +42,6 @@ fn posting(account: CustomerId, kind: EntryKind, minor: i64, tag: Option<&str>) 
         user: None,
         now: at(10),
         idempotency: tag.map(str::to_owned),
-    }
-}
-
-fn admission(account: CustomerId, minor: i64, expires: i64) -> Admission {
-    Admission {
-        account,
-        customer: account,
-        amount: Money::from_minor(minor, eur()),
-        description: Some("order".into()),
-        expires_at: at(expires),
-        user: None,
-        now: at(20),
-        idempotency: None,
     }
 }
 
@@ -166,19 +153,19 @@ async fn every_change_writes_one_event_in_order(store: Store) {
         .set_credit_limit(id, limit, None, at(16))
         .await
         .unwrap();
-    let captured = store.admit(&admission(id, 1_000, 3_600)).await.unwrap();
+    let captured = store.admit(&admission(id, 1_000, 20, 3_600)).await.unwrap();
     store
         .capture(id, captured.id, None, None, at(30), None)
         .await
         .unwrap();
-    let released = store.admit(&admission(id, 1_000, 3_600)).await.unwrap();
+    let released = store.admit(&admission(id, 1_000, 20, 3_600)).await.unwrap();
     store
         .release(id, released.id, None, at(31), None)
         .await
         .unwrap();
-    store.admit(&admission(id, 1_000, 25)).await.unwrap();
+    store.admit(&admission(id, 1_000, 20, 25)).await.unwrap();
     assert_eq!(store.sweep_expired(at(40), 10).await.unwrap(), 1);
-    let refused = store.admit(&admission(id, 1_000_000, 3_600)).await;
+    let refused = store.admit(&admission(id, 1_000_000, 20, 3_600)).await;
     assert!(
         matches!(refused, Err(AdmitError::Refused(_))),
         "{refused:?}"

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use credence_domain::catalog::{ProductCode, ProductDraft, TaskDraft, TaskState, TemplateDraft};
 use credence_domain::credit::Money;
 use credence_domain::ids::CustomerId;
-use credence_domain::ports::{AccountLedger, Admission, ProductCatalog, TaskBoard};
+use credence_domain::ports::{AccountLedger, ProductCatalog, TaskBoard};
 use credence_domain::values::CreditLimit;
 use credence_store::Store;
 use credence_store::test_support::TestDb;
@@ -23,20 +23,7 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 
 mod common;
-use common::{at, data, eur, insert, store_for};
-
-fn admission(account: CustomerId, amount: i64, now: i64, expires: i64) -> Admission {
-    Admission {
-        account,
-        customer: account,
-        amount: credence_domain::credit::Money::from_minor(amount, eur()),
-        description: None,
-        expires_at: at(expires),
-        user: None,
-        now: at(now),
-        idempotency: None,
-    }
-}
+use common::{admission, at, data, eur, insert, store_for};
 
 /// A PostgreSQL store with one funded customer; `None` when PostgreSQL is not configured.
 async fn funded() -> Option<(TestDb, Store, CustomerId)> {

@@ -3,12 +3,13 @@
 #![allow(dead_code, reason = "each test file uses a part of it")]
 
 use chrono::{DateTime, TimeZone, Utc};
+use credence_domain::credit::Money;
 use credence_domain::customers::reference_data::Category;
 use credence_domain::customers::{Customer, CustomerData, Revision};
 pub use credence_domain::fixtures::eur;
 use credence_domain::ids::CustomerId;
 use credence_domain::ports::{
-    CustomerRepository, DocumentLinks, NewCustomer, RecordRepository, WriteError,
+    Admission, CustomerRepository, DocumentLinks, NewCustomer, RecordRepository, WriteError,
 };
 use credence_store::Store;
 use credence_store::test_support::TestDb;
@@ -17,6 +18,21 @@ use uuid::Uuid;
 /// `seconds` after the tests' epoch.
 pub fn at(seconds: i64) -> DateTime<Utc> {
     Utc.timestamp_opt(1_760_000_000 + seconds, 0).unwrap()
+}
+
+/// An admission of `amount` cents against `account` for itself, at `at(now)`, held until
+/// `at(expires)`.
+pub fn admission(account: CustomerId, amount: i64, now: i64, expires: i64) -> Admission {
+    Admission {
+        account,
+        customer: account,
+        amount: Money::from_minor(amount, eur()),
+        description: Some(format!("order of {amount}")),
+        expires_at: at(expires),
+        user: None,
+        now: at(now),
+        idempotency: None,
+    }
 }
 
 /// The store over `db`, with EUR as the organization's currency.
