@@ -28,8 +28,8 @@ use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::etag::EntityTag;
 use crate::error::{ApiError, ErrorBody};
+use crate::etag::EntityTag;
 use crate::strict::xml_safe;
 
 /// The representation a client asked for.
