@@ -404,8 +404,9 @@ impl<'a> Table<'a> {
     }
 
     /// Samples made from the schema for every property still without one that is plain text
-    /// (no `format`) or a boolean, so adding such a field needs no line here; any other kind
-    /// is left without a sample, and the test asks for one.
+    /// (no `format`, no `enum`; text may be sent as a number or a boolean too) or a boolean,
+    /// so adding such a field needs no line here; any other kind is left without a sample,
+    /// and the test asks for one.
     fn plain_rest(&mut self) {
         let rest: Vec<&str> = self
             .form
@@ -415,10 +416,11 @@ impl<'a> Table<'a> {
             .collect();
         for property in rest {
             let schema = self.schema(property);
-            if allows(schema, "boolean") {
-                self.flag(property);
-            } else if allows(schema, "string") && schema.get("format").is_none() {
+            let plain = schema.get("format").is_none() && schema.get("enum").is_none();
+            if allows(schema, "string") && plain {
                 self.text(property);
+            } else if allows(schema, "boolean") {
+                self.flag(property);
             }
         }
     }

@@ -16,6 +16,7 @@ use credence_domain::customers::CustomerKey;
 use credence_domain::ids::CustomerId;
 use credence_domain::input::flag;
 use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive as _;
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -34,12 +35,22 @@ pub(crate) fn parse_bool(field: &'static str, text: &str) -> Result<bool, WireEr
     flag(text).ok_or(WireError::InvalidType(field))
 }
 
-/// Parses an integer.
+/// Parses an integer: digits, or a number with no fraction (`37.0`, `3.7e1`), which JSON
+/// holds to be the same integer.
 ///
 /// # Errors
 /// `invalid_param_type` naming `field` when the text is no integer.
 pub(crate) fn parse_int(field: &'static str, text: &str) -> Result<i64, WireError> {
-    i64::from_str(text.trim()).map_err(|_| WireError::InvalidType(field))
+    let text = text.trim();
+    i64::from_str(text)
+        .ok()
+        .or_else(|| {
+            parse_decimal(field, text)
+                .ok()
+                .filter(|d| d.fract().is_zero())
+                .and_then(|d| d.to_i64())
+        })
+        .ok_or(WireError::InvalidType(field))
 }
 
 /// Parses a finite floating-point number (coordinates only; money is never a float).
@@ -306,6 +317,20 @@ mod tests {
 
     fn form(pairs: &[(&str, &str)]) -> BodyFields {
         BodyFields::from_text(pairs)
+    }
+
+    #[test]
+    fn an_integer_may_be_written_with_a_zero_fraction() {
+        for (text, n) in [("37", 37), (" -37.0 ", -37), ("3.7e1", 37), ("-0.00", 0)] {
+            assert_eq!(parse_int("n", text), Ok(n), "{text}");
+        }
+        for bad in ["37.5", "1e30", "x", ""] {
+            assert_eq!(
+                parse_int("n", bad),
+                Err(WireError::InvalidType("n")),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

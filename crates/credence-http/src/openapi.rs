@@ -2,6 +2,12 @@
 //! the schema-only types that describe request bodies and query strings (the handlers read
 //! those as raw text, so these types exist for the document alone).
 
+mod answers;
+mod requests;
+
+use answers::CommonAnswers;
+use requests::Requests;
+
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use crate::access::dto::{CreatedKeyDto, KeyDto};
@@ -44,8 +50,11 @@ pub(crate) struct PaymentTypeRef {
     reason = "schema-only: describes the wire format in the OpenAPI document"
 )]
 pub(crate) struct ContactForm {
+    #[schema(max_length = 255)]
     name: Option<String>,
+    #[schema(pattern = "{email}", max_length = 254)]
     email: Option<String>,
+    #[schema(max_length = 255)]
     phone: Option<String>,
 }
 
@@ -90,29 +99,137 @@ pub(crate) struct FileBytes(Vec<u8>);
     reason = "schema-only: describes the wire format in the OpenAPI document"
 )]
 pub(crate) struct DocumentUploadForm {
-    /// Any file up to the configured document limit (10 MiB by default).
-    #[schema(value_type = String, format = Binary)]
+    /// Any file, not empty, up to the configured document limit (10 MiB by default).
+    #[schema(value_type = String, format = Binary, min_length = 1)]
     file: Vec<u8>,
 }
 
-/// A reference-data body: the fields of the kind (`reference`, `name`, `parentId`; `code`,
-/// `exchangeRate`; `email`, `role`, `customerId`). Updates merge the fields sent.
+/// Two schema-only body types from one list of fields: `$create`, whose `required` fields must
+/// be sent, and `$changes`, an update's body, where every field may be left out (the row keeps
+/// it) but one that is sent must be valid, as on creation.
+macro_rules! record_forms {
+    (
+        $(#[$doc:meta])* $create:ident, $changes:ident {
+            required { $($(#[$required_attr:meta])* $required:ident: $required_type:ty,)* }
+            optional { $($(#[$optional_attr:meta])* $optional:ident: $optional_type:ty,)* }
+        }
+    ) => {
+        $(#[$doc])*
+        #[derive(ToSchema)]
+        #[serde(rename_all = "camelCase")]
+        #[expect(
+            dead_code,
+            reason = "schema-only: describes the wire format in the OpenAPI document"
+        )]
+        pub(crate) struct $create {
+            $($(#[$required_attr])* $required: $required_type,)*
+            $($(#[$optional_attr])* $optional: Option<$optional_type>,)*
+        }
+
+        /// The fields to change: each one left out is kept; each one sent is checked as on
+        /// creation.
+        #[derive(ToSchema)]
+        #[serde(rename_all = "camelCase")]
+        #[expect(
+            dead_code,
+            reason = "schema-only: describes the wire format in the OpenAPI document"
+        )]
+        pub(crate) struct $changes {
+            $($(#[$required_attr])* #[schema(required = false)] $required: $required_type,)*
+            $($(#[$optional_attr])* $optional: Option<$optional_type>,)*
+        }
+    };
+}
+
+record_forms! {
+    /// A customer category: `parentId` is the category it hangs from (the root by default).
+    CategoryForm, CategoryChanges {
+        required {
+            /// Unique; no slash, no space at either end.
+            #[schema(pattern = "{reference}", max_length = 255)]
+            reference: String,
+            #[schema(pattern = "{non_blank}", max_length = 255)]
+            name: String,
+        }
+        optional {
+            parent_id: i64,
+        }
+    }
+}
+
+record_forms! {
+    /// A customer segmentation or a payment type.
+    LabelForm, LabelChanges {
+        required {
+            /// Unique; no slash, no space at either end.
+            #[schema(pattern = "{reference}", max_length = 255)]
+            reference: String,
+            #[schema(pattern = "{non_blank}", max_length = 255)]
+            name: String,
+        }
+        optional {}
+    }
+}
+
+record_forms! {
+    /// A region: `parentId` is the region it lies in.
+    RegionForm, RegionChanges {
+        required {
+            #[schema(pattern = "{non_blank}", max_length = 255)]
+            name: String,
+        }
+        optional {
+            parent_id: i64,
+        }
+    }
+}
+
+record_forms! {
+    /// A currency. Its `code` is set on creation and never changes.
+    CurrencyForm, CurrencyChanges {
+        required {
+            /// ISO 4217 (`USD`), in any case.
+            #[schema(example = "USD", pattern = "^[ \\t]*[A-Za-z]{3}[ \\t]*$")]
+            code: String,
+            /// Units of this currency one unit of the organization currency buys; > 0.
+            #[schema(value_type = f64, exclusive_minimum = 0, example = 1.0825)]
+            exchange_rate: String,
+        }
+        optional {}
+    }
+}
+
+record_forms! {
+    /// A user of the back office; a reseller or a customer is bound to `customerId`.
+    UserForm, UserChanges {
+        required {
+            /// Unique; no slash, no space at either end.
+            #[schema(pattern = "{reference}", max_length = 255)]
+            reference: String,
+            #[schema(pattern = "{non_blank}", max_length = 255)]
+            name: String,
+            /// `admin`, `reseller` or `customer`.
+            #[schema(value_type = RoleName)]
+            role: String,
+        }
+        optional {
+            email: String,
+            customer_id: i64,
+        }
+    }
+}
+
+/// A user's role.
 #[derive(ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[schema(rename_all = "lowercase")]
 #[expect(
     dead_code,
     reason = "schema-only: describes the wire format in the OpenAPI document"
 )]
-pub(crate) struct RecordForm {
-    reference: Option<String>,
-    name: Option<String>,
-    parent_id: Option<i64>,
-    code: Option<String>,
-    #[schema(value_type = Option<f64>)]
-    exchange_rate: Option<String>,
-    email: Option<String>,
-    role: Option<String>,
-    customer_id: Option<i64>,
+pub(crate) enum RoleName {
+    Admin,
+    Reseller,
+    Customer,
 }
 
 /// A back-office product body: the catalog's detail fields plus the unit price. The URI names
@@ -205,15 +322,75 @@ pub(crate) struct TaskForm {
 )]
 pub(crate) struct TaskListParams {
     /// Page size, 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     max: Option<u32>,
     /// Rows to skip (default 0).
+    #[param(value_type = Option<i64>, minimum = 0)]
     offset: Option<u64>,
     /// `submitted`, `in_progress`, `finished` or `cancelled`.
+    #[param(value_type = Option<TaskStateName>)]
     state: Option<String>,
     /// Created at or after (ISO-8601).
+    #[param(format = DateTime)]
     created_from: Option<String>,
     /// Created at or before (ISO-8601).
+    #[param(format = DateTime)]
     created_until: Option<String>,
+}
+
+/// `Idempotency-Key` of the requests that move money: a repeat with the same key and body gets
+/// the first answer again (`Idempotent-Replayed: true`) and moves nothing more.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Header)]
+#[expect(
+    dead_code,
+    reason = "schema-only: describes the header in the OpenAPI document"
+)]
+pub(crate) struct IdempotencyKeyHeader {
+    /// 1 to 255 visible ASCII characters, chosen by the client for this one request.
+    #[param(rename = "Idempotency-Key", pattern = "^[!-~]{1,255}$")]
+    key: Option<String>,
+}
+
+/// The customer list's sort keys.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+#[expect(
+    dead_code,
+    reason = "schema-only: describes the query string in the OpenAPI document"
+)]
+pub(crate) enum CustomerSort {
+    Id,
+    Reference,
+    Name,
+    DateCreated,
+    LastUpdated,
+}
+
+/// A list's order.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[expect(
+    dead_code,
+    reason = "schema-only: describes the query string in the OpenAPI document"
+)]
+pub(crate) enum SortOrder {
+    Asc,
+    Desc,
+}
+
+/// A task's state, by name.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[expect(
+    dead_code,
+    reason = "schema-only: describes the query string and bodies in the OpenAPI document"
+)]
+pub(crate) enum TaskStateName {
+    Submitted,
+    InProgress,
+    Finished,
+    Cancelled,
 }
 
 /// Paging parameters.
@@ -225,8 +402,10 @@ pub(crate) struct TaskListParams {
 )]
 pub(crate) struct PageParams {
     /// Page size, 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     max: Option<u32>,
     /// Rows to skip (default 0).
+    #[param(value_type = Option<i64>, minimum = 0)]
     offset: Option<u64>,
 }
 
@@ -239,29 +418,33 @@ pub(crate) struct PageParams {
 )]
 pub(crate) struct CustomerListParams {
     /// Page size, 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     max: Option<u32>,
     /// Rows to skip (default 0).
+    #[param(value_type = Option<i64>, minimum = 0)]
     offset: Option<u64>,
     /// `id`, `reference`, `name`, `dateCreated` (default) or `lastUpdated`.
+    #[param(value_type = Option<CustomerSort>)]
     sort: Option<String>,
-    /// `asc` (default) or `desc`.
+    /// `asc` (default) or `desc`, in any case.
+    #[param(value_type = Option<SortOrder>)]
     order: Option<String>,
     /// ISO-8601 (`YYYY-MM-DDTHH:MM:SSZ`).
-    #[param(rename = "dateCreated_gt")]
+    #[param(rename = "dateCreated_gt", format = DateTime)]
     date_created_gt: Option<String>,
-    #[param(rename = "dateCreated_gte")]
+    #[param(rename = "dateCreated_gte", format = DateTime)]
     date_created_gte: Option<String>,
-    #[param(rename = "dateCreated_lt")]
+    #[param(rename = "dateCreated_lt", format = DateTime)]
     date_created_lt: Option<String>,
-    #[param(rename = "dateCreated_lte")]
+    #[param(rename = "dateCreated_lte", format = DateTime)]
     date_created_lte: Option<String>,
-    #[param(rename = "lastUpdated_gt")]
+    #[param(rename = "lastUpdated_gt", format = DateTime)]
     last_updated_gt: Option<String>,
-    #[param(rename = "lastUpdated_gte")]
+    #[param(rename = "lastUpdated_gte", format = DateTime)]
     last_updated_gte: Option<String>,
-    #[param(rename = "lastUpdated_lt")]
+    #[param(rename = "lastUpdated_lt", format = DateTime)]
     last_updated_lt: Option<String>,
-    #[param(rename = "lastUpdated_lte")]
+    #[param(rename = "lastUpdated_lte", format = DateTime)]
     last_updated_lte: Option<String>,
     /// `*` is the wildcard; without one the match is exact; case-insensitive.
     reference: Option<String>,
@@ -285,12 +468,18 @@ pub(crate) struct CustomerListParams {
 pub(crate) struct CustomerSearchParams {
     /// Required. Split into words (letters and digits); each word is a term and the terms
     /// are ORed. At most 32 terms and 500 characters. Every match is ranked.
+    #[param(
+        max_length = 500,
+        pattern = r"^(?:_|[^\w\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF])*(?:[^\W_]+(?:_|[^\w\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF])+){0,31}[^\W_]+(?:_|[^\w\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF])*$"
+    )]
     q: String,
     /// `true` includes inactive customers (a bare `inactive` too); archived ones never.
     inactive: Option<bool>,
     /// Page size, 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     max: Option<u32>,
     /// Rows to skip (default 0).
+    #[param(value_type = Option<i64>, minimum = 0)]
     offset: Option<u64>,
 }
 
@@ -444,7 +633,20 @@ pub(crate) struct CustomerSearchParams {
         CurrencyDto,
         UserDto,
         customers::form::CustomerForm,
-        RecordForm,
+        CategoryForm,
+        CategoryChanges,
+        LabelForm,
+        LabelChanges,
+        RegionForm,
+        RegionChanges,
+        CurrencyForm,
+        CurrencyChanges,
+        UserForm,
+        UserChanges,
+        RoleName,
+        CustomerSort,
+        SortOrder,
+        TaskStateName,
         PaymentTypeRef,
         ContactForm,
         customers::form::ProjectForm,
@@ -514,7 +716,7 @@ pub(crate) struct CustomerSearchParams {
         webhooks::form::RedeliveryForm,
         webhooks::dto::DeliveryAttemptDto,
     )),
-    modifiers(&Credentials),
+    modifiers(&Credentials, &Requests, &CommonAnswers),
     security(("bearer" = []), ("apiKey" = []), ("basic" = []))
 )]
 struct ApiDoc;

@@ -11,8 +11,8 @@ use crate::wording::WireError;
 /// The body of a task's state change (`POST /api/v1.0/tasks/{id}/state`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ToSchema)]
 pub(crate) struct TaskStateForm {
-    /// `in_progress`, `finished` or `cancelled`.
-    #[schema(value_type = String, example = "in_progress")]
+    /// `in_progress`, `finished` or `cancelled` (`submitted` is never a move: `409`).
+    #[schema(value_type = crate::openapi::TaskStateName, example = "in_progress")]
     pub(crate) state: TaskState,
 }
 

@@ -6,7 +6,7 @@
 //!
 //! A `{"task_template": {...}}` or `{"task": {...}}` wrapper is unwrapped first.
 
-use crate::input::{parse_bool, parse_decimal};
+use crate::input::{parse_bool, parse_decimal, parse_int};
 use crate::wording::WireError;
 use credence_domain::catalog::{
     AttributeKind, AttributeOption, AttributeValue, Localized, ProductAttribute, ProductCode,
@@ -231,8 +231,7 @@ pub(crate) fn submit_task(fields: &BodyFields) -> Result<SubmitTask, WireError> 
         .collect::<Result<_, WireError>>()?;
     let quantity = text(&object, "quantity")?
         .map(|t| {
-            t.trim()
-                .parse::<u32>()
+            u32::try_from(parse_int("quantity", &t)?)
                 .map_err(|_| WireError::InvalidType("quantity"))
         })
         .transpose()?

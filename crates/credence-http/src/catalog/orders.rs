@@ -28,7 +28,7 @@ use crate::catalog::marketplace_dto::{BASE, RequestStatusDto};
 use crate::error::ApiError;
 use crate::idempotency::once;
 use crate::negotiate::Reply;
-use crate::openapi::{TaskForm, TaskListParams, TemplateForm};
+use crate::openapi::{IdempotencyKeyHeader, TaskForm, TaskListParams, TemplateForm};
 use crate::query::{Params, TASK_PARAMS, paging};
 
 pub(crate) fn register(cfg: &mut web::ServiceConfig) {
@@ -305,7 +305,7 @@ pub(crate) async fn delete_task_template(
     post,
     path = "/api/marketplace/v2/customer/tasks",
     tag = "marketplace",
-    params(("Idempotency-Key" = Option<String>, Header, description = "Repeats with the same key and body answer the first answer and reserve nothing more")),
+    params(IdempotencyKeyHeader),
     request_body(content((TaskForm = "application/json"))),
     responses(
         (status = 201, description = "The task, in a `task_response` envelope", content((TaskEnvelopeDto = "application/json"), (TaskEnvelopeDto = "application/xml"))),

@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use serde_json::Value;
 
 use crate::body::{BodyFields, RawField};
-use crate::input::{amount, given, parse_decimal, required_amount};
+use crate::input::{amount, given, parse_decimal, parse_int, required_amount};
 use crate::wording::WireError;
 
 /// `currency`: a configured ISO 4217 code; `None` for the account currency.
@@ -123,7 +123,8 @@ pub(crate) struct AdjustmentForm {
     /// Exact decimal (number or string), not 0.
     #[schema(value_type = f64, example = -5.00)]
     pub(crate) amount: Decimal,
-    /// Required.
+    /// Required, not blank.
+    #[schema(pattern = "{non_blank}")]
     pub(crate) reason: String,
 }
 
@@ -166,11 +167,7 @@ impl ReservationForm {
         let currency = currency(fields)?;
         let description = given(fields, "description")?;
         let expires_in = given(fields, "expiresIn")?
-            .map(|t| {
-                t.trim()
-                    .parse::<i64>()
-                    .map_err(|_| WireError::InvalidType("expiresIn"))
-            })
+            .map(|t| parse_int("expiresIn", &t))
             .transpose()?;
         Ok(Self {
             amount,

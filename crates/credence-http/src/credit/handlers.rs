@@ -27,7 +27,7 @@ use crate::dto::ListDto;
 use crate::error::{ApiError, ErrorBody};
 use crate::idempotency::once;
 use crate::negotiate::Reply;
-use crate::openapi::PageParams;
+use crate::openapi::{IdempotencyKeyHeader, PageParams};
 use crate::query::{PAGE_PARAMS, Params, paging};
 
 pub(crate) fn register(cfg: &mut web::ServiceConfig) {
@@ -235,7 +235,7 @@ pub(crate) async fn update_alerts(
     tag = "accounts",
     params(
         ("id" = String, Path, description = "The customer's numeric id or UUID"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Repeats with the same key and body answer the first answer and move nothing"),
+        IdempotencyKeyHeader,
     ),
     request_body(content((PostingForm = "application/json"), (PostingForm = "application/x-www-form-urlencoded"), (PostingForm = "multipart/form-data"))),
     responses(
@@ -263,7 +263,7 @@ pub(crate) async fn create_payment(
     tag = "accounts",
     params(
         ("id" = String, Path, description = "The customer's numeric id or UUID"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Repeats with the same key and body answer the first answer and move nothing"),
+        IdempotencyKeyHeader,
     ),
     request_body(content((PostingForm = "application/json"), (PostingForm = "application/x-www-form-urlencoded"), (PostingForm = "multipart/form-data"))),
     responses(
@@ -291,7 +291,7 @@ pub(crate) async fn create_charge(
     tag = "accounts",
     params(
         ("id" = String, Path, description = "The customer's numeric id or UUID"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Repeats with the same key and body answer the first answer and move nothing"),
+        IdempotencyKeyHeader,
     ),
     request_body(content((AdjustmentForm = "application/json"), (AdjustmentForm = "application/x-www-form-urlencoded"), (AdjustmentForm = "multipart/form-data"))),
     responses(
@@ -319,7 +319,7 @@ pub(crate) async fn create_adjustment(
     tag = "accounts",
     params(
         ("id" = String, Path, description = "The customer's numeric id or UUID"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Repeats with the same key and body answer the first answer and move nothing"),
+        IdempotencyKeyHeader,
     ),
     request_body(content((ReservationForm = "application/json"), (ReservationForm = "application/x-www-form-urlencoded"), (ReservationForm = "multipart/form-data"))),
     responses(
@@ -376,7 +376,7 @@ pub(crate) async fn create_reservation(
     params(
         ("id" = String, Path, description = "The customer's numeric id or UUID"),
         ("rid" = i64, Path, description = "The reservation's id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Repeats with the same key and body answer the first answer and move nothing"),
+        IdempotencyKeyHeader,
     ),
     request_body(content((CaptureForm = "application/json"), (CaptureForm = "application/x-www-form-urlencoded"), (CaptureForm = "multipart/form-data"))),
     responses(
@@ -418,7 +418,7 @@ pub(crate) async fn capture_reservation(
     params(
         ("id" = String, Path, description = "The customer's numeric id or UUID"),
         ("rid" = i64, Path, description = "The reservation's id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Repeats with the same key and body answer the first answer and move nothing"),
+        IdempotencyKeyHeader,
     ),
     responses(
         (status = 200, description = "Released", content((ReservationDto = "application/json"), (ReservationDto = "application/xml"))),

@@ -32,7 +32,11 @@ use crate::wording;
 #[derive(Debug, Clone, PartialEq, Eq, ToSchema)]
 pub(crate) struct ProjectForm {
     /// Non-blank, at most 255 characters.
-    #[schema(example = "Floor installation")]
+    #[schema(
+        example = "Floor installation",
+        pattern = "{non_blank}",
+        max_length = 255
+    )]
     pub(crate) name: String,
 }
 
@@ -72,13 +76,13 @@ pub(crate) struct ContactText {
 #[derive(Debug, Clone, Default, PartialEq, Eq, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct CustomerForm {
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = String, required = false, pattern = "{reference}", max_length = 255)]
     pub(crate) reference: Field<String>,
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 255)]
     pub(crate) reference2: Field<String>,
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = String, required = false, pattern = "{name}", max_length = 255)]
     pub(crate) name: Field<String>,
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 255)]
     pub(crate) barcode: Field<String>,
     #[schema(value_type = Option<bool>)]
     pub(crate) is_active: Field<String>,
@@ -100,51 +104,52 @@ pub(crate) struct CustomerForm {
     pub(crate) is_same_address: Field<String>,
     #[schema(value_type = Option<String>)]
     pub(crate) billing_country: Field<String>,
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 255)]
     pub(crate) billing_city: Field<String>,
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 255)]
     pub(crate) billing_postal_code: Field<String>,
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 255)]
     pub(crate) billing_address: Field<String>,
-    #[schema(value_type = Option<f64>)]
+    #[schema(value_type = Option<f64>, minimum = -90, maximum = 90)]
     pub(crate) billing_lat: Field<String>,
-    #[schema(value_type = Option<f64>)]
+    #[schema(value_type = Option<f64>, minimum = -180, maximum = 180)]
     pub(crate) billing_lng: Field<String>,
     #[schema(value_type = Option<String>)]
     pub(crate) country: Field<String>,
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 255)]
     pub(crate) city: Field<String>,
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 255)]
     pub(crate) postal_code: Field<String>,
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 255)]
     pub(crate) address: Field<String>,
-    #[schema(value_type = Option<f64>)]
+    #[schema(value_type = Option<f64>, minimum = -90, maximum = 90)]
     pub(crate) latitude: Field<String>,
-    #[schema(value_type = Option<f64>)]
+    #[schema(value_type = Option<f64>, minimum = -180, maximum = 180)]
     pub(crate) longitude: Field<String>,
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = "{email}", max_length = 254)]
     pub(crate) email: Field<String>,
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 255)]
     pub(crate) phone: Field<String>,
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 255)]
     pub(crate) mobile: Field<String>,
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 255)]
     pub(crate) fax: Field<String>,
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 4000)]
     pub(crate) comment: Field<String>,
     #[schema(value_type = Option<String>)]
     pub(crate) website: Field<String>,
     /// Exact decimal, at most the currency's minor-unit digits.
-    #[schema(value_type = Option<f64>)]
+    #[schema(value_type = Option<f64>, minimum = 0)]
     pub(crate) credit_limit: Field<String>,
-    #[schema(value_type = Option<i64>)]
+    /// Days, 0 to 3650.
+    #[schema(value_type = Option<i64>, minimum = 0, maximum = 3650)]
     pub(crate) due_date_config_number: Field<String>,
     /// `1`/`daysAfterInvoiceDate` or `2`/`daysAfterEndOfInvoiceMonth`.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = r"^\s*(?:1|2|daysAfterInvoiceDate|daysAfterEndOfInvoiceMonth)?\s*$")]
     pub(crate) due_date_config_type: Field<String>,
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 255)]
     pub(crate) tax_number: Field<String>,
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 255)]
     pub(crate) company_registration_number: Field<String>,
     /// A configured ISO 4217 code.
     #[schema(value_type = Option<String>)]
@@ -153,19 +158,19 @@ pub(crate) struct CustomerForm {
     pub(crate) payment_types: Field<Vec<String>>,
     #[schema(value_type = Option<String>)]
     pub(crate) region_id: Field<String>,
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 255)]
     pub(crate) customer_risk: Field<String>,
     /// `#RRGGBB`.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = r"^\s*(?:#[0-9A-Fa-f]{6})?\s*$")]
     pub(crate) customer_risk_color: Field<String>,
     #[schema(value_type = Option<bool>)]
     pub(crate) on_hold: Field<String>,
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 255)]
     pub(crate) on_hold_reason: Field<String>,
     #[schema(value_type = Option<Vec<ContactForm>>)]
     pub(crate) contacts: Field<Vec<ContactText>>,
     /// Replaces the list (keeping the ids of unchanged names); `null` or `[]` clears it.
-    #[schema(value_type = Option<Vec<ProjectForm>>)]
+    #[schema(value_type = Option<Vec<ProjectForm>>, max_items = 100)]
     pub(crate) customer_projects: Field<Vec<String>>,
     #[schema(value_type = Option<bool>)]
     pub(crate) use_external_id: Field<String>,

@@ -88,7 +88,8 @@ async fn delete<R: RecordResource>(
 macro_rules! record_routes {
     (
         mod $module:ident, kind $kind:ident, dto $dto:ident, tag $tag:literal,
-        collection $collection:literal, item $item:literal, id $id_doc:literal,
+        collection $collection:literal, item $item:literal, id $id_type:ty, $id_doc:literal,
+        form $form:ident, changes $changes:ident,
         $list:ident, $show:ident, $create:ident, $update:ident, $delete:ident
     ) => {
         pub(crate) mod $module {
@@ -106,7 +107,7 @@ macro_rules! record_routes {
             use crate::customers::records_dto::$dto;
             use crate::error::{ApiError, ErrorBody};
             use crate::negotiate::Reply;
-            use crate::openapi::{PageParams, RecordForm};
+            use crate::openapi::{PageParams, $form, $changes};
 
             /// Only operators write reference data: the bodies of both resources are theirs
             /// (reads have no body, and the service decides who may read).
@@ -150,7 +151,7 @@ macro_rules! record_routes {
                 path = $item,
                 context_path = "/api/v1.0",
                 tag = $tag,
-                params(("id" = String, Path, description = $id_doc)),
+                params(("id" = $id_type, Path, description = $id_doc)),
                 responses(
                     (status = 200, description = "The row", content(($dto = "application/json"), ($dto = "application/xml"))),
                     (status = 400, description = "invalid_param_type", body = ErrorBody),
@@ -167,7 +168,7 @@ macro_rules! record_routes {
                 path = $collection,
                 context_path = "/api/v1.0",
                 tag = $tag,
-                request_body(content((RecordForm = "application/json"), (RecordForm = "application/x-www-form-urlencoded"), (RecordForm = "multipart/form-data"))),
+                request_body(content(($form = "application/json"), ($form = "application/x-www-form-urlencoded"), ($form = "multipart/form-data"))),
                 responses(
                     (status = 201, description = "Created", content(($dto = "application/json"), ($dto = "application/xml"))),
                     (status = 400, description = "missing_param, invalid_param or not_unique", body = ErrorBody),
@@ -184,8 +185,8 @@ macro_rules! record_routes {
                 path = $item,
                 context_path = "/api/v1.0",
                 tag = $tag,
-                params(("id" = String, Path, description = $id_doc)),
-                request_body(content((RecordForm = "application/json"), (RecordForm = "application/x-www-form-urlencoded"), (RecordForm = "multipart/form-data"))),
+                params(("id" = $id_type, Path, description = $id_doc)),
+                request_body(content(($changes = "application/json"), ($changes = "application/x-www-form-urlencoded"), ($changes = "multipart/form-data"))),
                 responses(
                     (status = 200, description = "Updated", content(($dto = "application/json"), ($dto = "application/xml"))),
                     (status = 400, description = "invalid_param or not_unique", body = ErrorBody),
@@ -207,7 +208,7 @@ macro_rules! record_routes {
                 path = $item,
                 context_path = "/api/v1.0",
                 tag = $tag,
-                params(("id" = String, Path, description = $id_doc)),
+                params(("id" = $id_type, Path, description = $id_doc)),
                 responses(
                     (status = 200, description = "Deleted", content((SuccessDto = "application/json"), (SuccessDto = "application/xml"))),
                     (status = 400, description = "delete_failed", body = ErrorBody),
@@ -223,33 +224,33 @@ macro_rules! record_routes {
 
 record_routes!(
     mod categories, kind Category, dto CategoryDto, tag "customerCategories",
-    collection "/customerCategories", item "/customerCategories/{id}", id "The category id",
+    collection "/customerCategories", item "/customerCategories/{id}", id i64, "The category id", form CategoryForm, changes CategoryChanges,
     list_customer_categories, get_customer_category, create_customer_category, update_customer_category,
     delete_customer_category
 );
 record_routes!(
     mod segmentations, kind Segmentation, dto LabelDto, tag "customerSegmentations",
-    collection "/customerSegmentations", item "/customerSegmentations/{id}", id "The segmentation id",
+    collection "/customerSegmentations", item "/customerSegmentations/{id}", id i64, "The segmentation id", form LabelForm, changes LabelChanges,
     list_customer_segmentations, get_customer_segmentation, create_customer_segmentation,
     update_customer_segmentation, delete_customer_segmentation
 );
 record_routes!(
     mod payment_types, kind PaymentType, dto LabelDto, tag "paymentTypes",
-    collection "/paymentTypes", item "/paymentTypes/{id}", id "The payment type id",
+    collection "/paymentTypes", item "/paymentTypes/{id}", id i64, "The payment type id", form LabelForm, changes LabelChanges,
     list_payment_types, get_payment_type, create_payment_type, update_payment_type, delete_payment_type
 );
 record_routes!(
     mod regions, kind Region, dto RegionDto, tag "regions",
-    collection "/regions", item "/regions/{id}", id "The region id",
+    collection "/regions", item "/regions/{id}", id i64, "The region id", form RegionForm, changes RegionChanges,
     list_regions, get_region, create_region, update_region, delete_region
 );
 record_routes!(
     mod currencies, kind Currency, dto CurrencyDto, tag "currencies",
-    collection "/currencies", item "/currencies/{id}", id "The ISO 4217 code (USD)",
+    collection "/currencies", item "/currencies/{id}", id String, "The ISO 4217 code (USD)", form CurrencyForm, changes CurrencyChanges,
     list_currencies, get_currency, create_currency, update_currency, delete_currency
 );
 record_routes!(
     mod users, kind User, dto UserDto, tag "users",
-    collection "/users", item "/users/{id}", id "The user id",
+    collection "/users", item "/users/{id}", id i64, "The user id", form UserForm, changes UserChanges,
     list_users, get_user, create_user, update_user, delete_user
 );

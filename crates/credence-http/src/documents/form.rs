@@ -16,10 +16,14 @@ use crate::wording::WireError;
 #[serde(rename_all = "camelCase")]
 pub(crate) struct DocumentMetadataForm {
     /// `null` or blank clears it.
-    #[schema(value_type = Option<String>, example = "Top secret map to customer site")]
+    #[schema(
+        value_type = Option<String>,
+        max_length = 4000,
+        example = "Top secret map to customer site"
+    )]
     pub(crate) description: Field<String>,
     /// Non-blank, at most 255 characters, no quotes, slashes or control characters.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = String, required = false, pattern = "{file_name}", max_length = 255)]
     pub(crate) file_name: Field<String>,
     #[schema(value_type = Option<bool>)]
     pub(crate) internal: Field<String>,

@@ -167,7 +167,7 @@ pub(crate) async fn update_document(
     tag = "documents",
     params(("uuid" = String, Path, description = "The document's UUID")),
     responses(
-        (status = 200, description = "The bytes, typed as sniffed at upload, as an attachment", content_type = "application/octet-stream", body = FileBytes),
+        (status = 200, description = "The bytes, typed as sniffed at upload, as an attachment", content_type = "*/*", body = FileBytes),
         (status = 303, description = "A link document: the content is at `Location`"),
         (status = 403, description = "Customer keys may not use the back office", body = ErrorBody),
         (status = 404, description = "not_found", body = ErrorBody),
@@ -194,7 +194,7 @@ pub(crate) async fn get_document_content(
     tag = "documents",
     params(("uuid" = String, Path, description = "The document's UUID")),
     responses(
-        (status = 200, description = "The thumbnail, in the image's own format", content_type = "application/octet-stream", body = FileBytes),
+        (status = 200, description = "The thumbnail, in the image's own format", content_type = "image/*", body = FileBytes),
         (status = 303, description = "A link document: its thumbnail is at `Location`"),
         (status = 403, description = "Customer keys may not use the back office", body = ErrorBody),
         (status = 404, description = "not_found, also for a document without a thumbnail", body = ErrorBody),
@@ -288,7 +288,7 @@ pub(crate) async fn detach_document(
         ("file" = String, Path, description = "The logo's name, optionally prefixed with small_ or medium_"),
     ),
     responses(
-        (status = 200, description = "The image (jpg, gif, png or bmp); cacheable for good", content_type = "application/octet-stream", body = FileBytes),
+        (status = 200, description = "The image (jpg, gif, png or bmp); cacheable for good", content_type = "image/*", body = FileBytes),
         (status = 400, description = "invalid_param_type: a bad customer id", body = ErrorBody),
         (status = 404, description = "not_found: no such live customer, or no such logo file (the same answer)", body = ErrorBody),
         (status = 429, description = "rate_limited: too many unknown logo URLs or failed authentications from this address lately", body = ErrorBody),

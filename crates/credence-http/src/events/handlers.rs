@@ -2,7 +2,7 @@
 
 use actix_web::{HttpRequest, web};
 use credence_domain::access::scope::Function;
-use credence_domain::events::{EventError, EventId, EventQuery, TypePattern};
+use credence_domain::events::{EventError, EventId, EventQuery, EventType, TypePattern};
 use credence_domain::ids::CustomerId;
 
 use crate::AppState;
@@ -12,6 +12,10 @@ use crate::error::{ApiError, ErrorBody};
 use crate::events::dto::{EventDto, EventListDto};
 use crate::negotiate::Reply;
 use crate::query::Params;
+use utoipa::IntoParams;
+use utoipa::openapi::Required;
+use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
+use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
 
 /// The parameters of `GET /events`.
 const EVENT_PARAMS: &[&str] = &["after", "type", "customerId", "max"];
@@ -32,6 +36,69 @@ impl From<EventError> for ApiError {
             EventError::NotFound(_) => Self::not_found(error.to_string()),
             EventError::Store(e) => e.into(),
         }
+    }
+}
+
+/// The parameters of `GET /events`, for the document; `type`'s pattern is written from
+/// [`EventType::ALL`], so it names every type and family there is.
+pub(crate) struct EventListParams;
+
+impl IntoParams for EventListParams {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        let mut families: Vec<&str> = EventType::ALL
+            .iter()
+            .filter_map(|kind| kind.as_str().split_once('.').map(|(family, _)| family))
+            .collect();
+        families.dedup();
+        let types: Vec<String> = EventType::ALL
+            .iter()
+            .map(|kind| kind.as_str().replace('.', r"\."))
+            .chain([format!(r"(?:{})\.\*", families.join("|"))])
+            .collect();
+        let one = format!(r"[ \t]*(?:{})[ \t]*", types.join("|"));
+        let text = |pattern: String| {
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some(pattern))
+        };
+        let integer = |minimum: Option<i64>, maximum: Option<i64>| {
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+                .minimum(minimum)
+                .maximum(maximum)
+        };
+        let query = |name: &str, description: &str, schema: ObjectBuilder| {
+            ParameterBuilder::new()
+                .name(name)
+                .parameter_in(ParameterIn::Query)
+                .required(Required::False)
+                .description(Some(description))
+                .schema(Some(schema))
+                .build()
+        };
+        vec![
+            query(
+                "after",
+                "Only events after this one (`evt_…`): the last id of the previous page.",
+                text(r"^(?:evt_0*[1-9][0-9]{0,17})?$".to_owned()),
+            ),
+            query(
+                "type",
+                "Comma-separated event types; `reservation.*` selects a family.",
+                text(format!("^(?:{one}(?:,{one})*)?$")),
+            ),
+            query(
+                "customerId",
+                "Only this customer's events.",
+                integer(None, None),
+            ),
+            query(
+                "max",
+                "At most this many (1 to 1000, default 100).",
+                integer(Some(1), Some(MAX_EVENTS)),
+            ),
+        ]
     }
 }
 
@@ -81,12 +148,7 @@ fn event_query(params: &Params) -> Result<EventQuery, ApiError> {
     get,
     path = "/api/v1.0/events",
     tag = "events",
-    params(
-        ("after" = Option<String>, Query, description = "Only events after this one (`evt_…`): the last id of the previous page"),
-        ("type" = Option<String>, Query, description = "Comma-separated event types; `reservation.*` selects a family"),
-        ("customerId" = Option<i64>, Query, description = "Only this customer's events"),
-        ("max" = Option<i64>, Query, description = "At most this many (1 to 1000, default 100)"),
-    ),
+    params(EventListParams),
     responses(
         (status = 200, description = "The next events", content((EventListDto = "application/json"), (EventListDto = "application/xml"))),
         (status = 400, description = "invalid_param (an unknown event type, a malformed `after`, `max` out of range) or invalid_param_type", body = ErrorBody),

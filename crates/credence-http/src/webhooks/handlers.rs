@@ -15,6 +15,7 @@ use crate::caller::Caller;
 use crate::dto::{ListDto, SuccessDto};
 use crate::error::{ApiError, ErrorBody};
 use crate::negotiate::Reply;
+use crate::openapi::PageParams;
 use crate::query::{PAGE_PARAMS, Params, paging};
 use crate::webhooks::dto::{CreatedWebhookEndpointDto, DeliveryAttemptDto, WebhookEndpointDto};
 use crate::webhooks::form::{RedeliveryForm, WebhookEndpointForm};
@@ -102,10 +103,7 @@ pub(crate) async fn create_endpoint(
     get,
     path = "/api/v1.0/webhookEndpoints",
     tag = "webhooks",
-    params(
-        ("max" = Option<i64>, Query, description = "Page size (1 to 1000, default 100)"),
-        ("offset" = Option<i64>, Query, description = "Rows to skip"),
-    ),
+    params(PageParams),
     responses(
         (status = 200, description = "A page of endpoints", content((ListDto<WebhookEndpointDto> = "application/json"), (ListDto<WebhookEndpointDto> = "application/xml"))),
         (status = 403, description = "The caller's role may not manage webhooks", body = ErrorBody),
@@ -247,8 +245,7 @@ pub(crate) async fn rotate_secret(
     tag = "webhooks",
     params(
         ("id" = i64, Path, description = "Endpoint id"),
-        ("max" = Option<i64>, Query, description = "Page size (1 to 1000, default 100)"),
-        ("offset" = Option<i64>, Query, description = "Rows to skip"),
+        PageParams,
     ),
     responses(
         (status = 200, description = "A page of attempts", content((ListDto<DeliveryAttemptDto> = "application/json"), (ListDto<DeliveryAttemptDto> = "application/xml"))),
