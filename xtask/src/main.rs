@@ -13,6 +13,7 @@
 //! - `bench overload`: answers at twice the measured capacity: fast 2xx or fast 503/429.
 //! - `chaos failover`, `chaos kill`: the service under PostgreSQL failover and under
 //!   `kill -9` of its replicas, with real processes (never run in CI).
+//! - `contract`: schemathesis against a live server: it answers as `docs/openapi.json` says.
 //! - `readme`: runs the README's walk-through as written, on a fresh database and a free
 //!   port, and fails when an answer differs from the one the README writes beside it.
 //! - `ci`: runs `.ci/run`.
@@ -21,6 +22,7 @@
 mod admission;
 mod bench;
 mod chaos;
+mod contract;
 mod deliveries;
 mod floor;
 mod overload;
@@ -52,6 +54,7 @@ fn main() -> anyhow::Result<()> {
             ),
         },
         Some("chaos") => chaos::run(&args[1..]),
+        Some("contract") => contract::run(&args[1..]),
         Some("readme") => readme::run(&args[1..]),
         Some("ci") => {
             let status = Command::new(root().join(".ci/run"))
@@ -64,7 +67,7 @@ fn main() -> anyhow::Result<()> {
         }
         _ => bail!(
             "usage: cargo xtask <deps | openapi [--check] | bench [floor | list | search | admission | deliveries | overload] | \
-             chaos <failover | kill> | readme | ci>"
+             chaos <failover | kill> | contract | readme | ci>"
         ),
     }
 }

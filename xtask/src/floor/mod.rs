@@ -281,26 +281,31 @@ fn bench_backend(
 /// `credence migrate`, as a deployment runs it before `serve`. (`serve` migrates too, but on
 /// a SQLite file that does not exist yet, its pools can time out while they create it.)
 pub(crate) fn migrate(binary: &Path, url: &str) -> anyhow::Result<()> {
-    let mut command = Command::new(binary);
+    credence(binary, url, "migrate").map(drop)
+}
+
+/// Runs `credence <command>` on the database at `url` and returns what it printed.
+pub(crate) fn credence(binary: &Path, url: &str, command: &str) -> anyhow::Result<String> {
+    let mut process = Command::new(binary);
     // Unknown CREDENCE_* variables stop the binary: pass only ours.
     for (name, _) in std::env::vars_os() {
         if name.to_string_lossy().starts_with("CREDENCE_") {
-            command.env_remove(name);
+            process.env_remove(name);
         }
     }
-    let output = command
-        .arg("migrate")
+    let output = process
+        .arg(command)
         .env("CREDENCE_DATABASE_URL", url)
         .stdin(Stdio::null())
         .output()
-        .context("cannot run credence migrate")?;
+        .with_context(|| format!("cannot run credence {command}"))?;
     if !output.status.success() {
         bail!(
-            "credence migrate failed: {}",
+            "credence {command} failed: {}",
             String::from_utf8_lossy(&output.stderr)
         );
     }
-    Ok(())
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
 /// A user with the `customer` role on `customer`, and a key for it.
