@@ -36,19 +36,30 @@ use crate::caller::{Caller, MissingState, authenticate, presented_key};
 use crate::error::ApiError;
 use crate::gate::Limits;
 
-/// The application's state and the request's client address, unless the address failed too
-/// often lately (`429`, before anything is looked up).
-fn admitted(req: &ServiceRequest) -> Result<(web::Data<AppState>, Option<IpAddr>), ApiError> {
-    let state = req
-        .app_data::<web::Data<AppState>>()
-        .cloned()
-        .ok_or_else(|| ApiError::server_error(&MissingState))?;
+/// The request, the application's state and the request's client address, unless the
+/// address failed too often lately: then the `429` answer, given before anything is looked up.
+#[expect(
+    clippy::result_large_err,
+    reason = "the refusal is the response itself, returned as soon as it is made"
+)]
+fn admitted(
+    req: ServiceRequest,
+) -> Result<(ServiceRequest, web::Data<AppState>, Option<IpAddr>), ServiceResponse<BoxBody>> {
+    let state = match req.app_data::<web::Data<AppState>>().cloned() {
+        Some(state) => state,
+        None => return Err(refuse(req, &ApiError::server_error(&MissingState))),
+    };
     let address = req.peer_addr().map(|peer| peer.ip());
     let limits = state.config.gate.limits(&state.config);
     if let Some(wait) = address.and_then(|address| limits.blocked(address)) {
-        return Err(ApiError::rate_limited(wait));
+        return Err(refuse(req, &ApiError::rate_limited(wait)));
     }
-    Ok((state, address))
+    Ok((req, state, address))
+}
+
+/// The request answered with `error`, without reaching the routes.
+fn refuse(req: ServiceRequest, error: &ApiError) -> ServiceResponse<BoxBody> {
+    req.into_response(error.error_response())
 }
 
 /// Authenticates the request and charges its credential, or answers for it.
@@ -56,9 +67,9 @@ pub(crate) async fn authn(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let (state, address) = match admitted(&req) {
+    let (req, state, address) = match admitted(req) {
         Ok(admitted) => admitted,
-        Err(error) => return Ok(req.into_response(error.error_response())),
+        Err(refused) => return Ok(refused),
     };
     let limits = state.config.gate.limits(&state.config);
     let presented = presented_key(req.request());
@@ -76,13 +87,13 @@ pub(crate) async fn authn(
                 },
                 _ => error,
             };
-            return Ok(req.into_response(error.error_response()));
+            return Ok(refuse(req, &error));
         }
     };
     if let Some(key) = presented {
         let credential: [u8; 32] = sha2::Sha256::digest(key.as_bytes()).into();
         if let Err(wait) = limits.charge(&credential) {
-            return Ok(req.into_response(ApiError::rate_limited(wait).error_response()));
+            return Ok(refuse(req, &ApiError::rate_limited(wait)));
         }
     }
     req.extensions_mut().insert(Caller { principal });
@@ -97,15 +108,14 @@ pub(crate) async fn capability(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let (state, address) = match admitted(&req) {
+    let (req, state, address) = match admitted(req) {
         Ok(admitted) => admitted,
-        Err(error) => return Ok(req.into_response(error.error_response())),
+        Err(refused) => return Ok(refused),
     };
-    let limits = state.config.gate.limits(&state.config);
     let response = next.call(req).await?.map_into_boxed_body();
     let wait = match address {
         Some(address) if response.status() == StatusCode::NOT_FOUND => {
-            charge_failure(limits, address)
+            charge_failure(state.config.gate.limits(&state.config), address)
         }
         _ => None,
     };
