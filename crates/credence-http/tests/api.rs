@@ -211,6 +211,19 @@ where
     text_of(test::call_service(app, request.to_request()).await).await
 }
 
+/// Sends `request` and checks that it is refused with `status` and the error code `code`.
+async fn expect_error<S>(app: &S, request: test::TestRequest, status: StatusCode, code: &str)
+where
+    S: Service<actix_http::Request, Response = ServiceResponse, Error = actix_web::Error>,
+{
+    let (got, json) = json_answer(app, request).await;
+    assert_eq!(
+        (got, json["error"].as_str()),
+        (status, Some(code)),
+        "{json}"
+    );
+}
+
 fn error(code: &str, description: &str) -> Value {
     serde_json::json!({"error": code, "error_description": description})
 }
@@ -320,15 +333,8 @@ async fn list_rejects_every_unknown_parameter_bad_dates_and_bad_types() {
         let (status, json) = json_answer(&app, test::TestRequest::get().uri(uri)).await;
         assert_eq!((status, json), (StatusCode::BAD_REQUEST, expected), "{uri}");
     }
-    let (status, json) = json_answer(
-        &app,
-        test::TestRequest::get().uri("/api/v1.0/customers?max=1001"),
-    )
-    .await;
-    assert_eq!(
-        (status, json["error"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("invalid_param"))
-    );
+    let request = test::TestRequest::get().uri("/api/v1.0/customers?max=1001");
+    expect_error(&app, request, StatusCode::BAD_REQUEST, "invalid_param").await;
 }
 
 #[actix_web::test]
@@ -669,22 +675,25 @@ async fn xml_is_negotiated_for_customers_and_errors() {
 #[actix_web::test]
 async fn unknown_routes_and_methods_answer_json() {
     let app = app!(Mocks::default());
-    let (status, json) = json_answer(&app, test::TestRequest::get().uri("/nowhere")).await;
-    assert_eq!(
-        (status, json["error"].as_str()),
-        (StatusCode::NOT_FOUND, Some("not_found"))
-    );
-    let (status, json) = json_answer(&app, test::TestRequest::get().uri("/api/v1.0/nothing")).await;
-    assert_eq!(
-        (status, json["error"].as_str()),
-        (StatusCode::NOT_FOUND, Some("not_found"))
-    );
-    let (status, json) =
-        json_answer(&app, test::TestRequest::put().uri("/api/v1.0/customers")).await;
-    assert_eq!(
-        (status, json["error"].as_str()),
-        (StatusCode::METHOD_NOT_ALLOWED, Some("method_not_allowed"))
-    );
+    for (request, status, code) in [
+        (
+            test::TestRequest::get().uri("/nowhere"),
+            StatusCode::NOT_FOUND,
+            "not_found",
+        ),
+        (
+            test::TestRequest::get().uri("/api/v1.0/nothing"),
+            StatusCode::NOT_FOUND,
+            "not_found",
+        ),
+        (
+            test::TestRequest::put().uri("/api/v1.0/customers"),
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+        ),
+    ] {
+        expect_error(&app, request, status, code).await;
+    }
 }
 
 #[actix_web::test]
@@ -1098,25 +1107,17 @@ async fn an_idempotency_key_in_flight_is_409_and_reused_with_another_body_422() 
             })
         });
     let app = app!(mocks);
-    let (status, json) = json_answer(&app, payment_request(Some("busy"))).await;
-    assert_eq!(
-        (status, json["error"].as_str()),
-        (StatusCode::CONFLICT, Some("idempotency_key_in_use"))
-    );
-    let (status, json) = json_answer(&app, payment_request(Some("other"))).await;
-    assert_eq!(
-        (status, json["error"].as_str()),
+    for (key, status, code) in [
+        ("busy", StatusCode::CONFLICT, "idempotency_key_in_use"),
         (
+            "other",
             StatusCode::UNPROCESSABLE_ENTITY,
-            Some("idempotency_key_reused")
-        )
-    );
-    let request = payment_request(Some("a b"));
-    let (status, json) = json_answer(&app, request).await;
-    assert_eq!(
-        (status, json["error"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("invalid_param"))
-    );
+            "idempotency_key_reused",
+        ),
+        ("a b", StatusCode::BAD_REQUEST, "invalid_param"),
+    ] {
+        expect_error(&app, payment_request(Some(key)), status, code).await;
+    }
 }
 
 #[actix_web::test]
@@ -1175,14 +1176,13 @@ async fn a_started_key_whose_request_fails_is_abandoned() {
         .uri("/api/v1.0/customers/256/account/reservations")
         .insert_header(("Idempotency-Key", "k-3"))
         .set_json(serde_json::json!({"amount": "50.00"}));
-    let (status, json) = json_answer(&app, request).await;
-    assert_eq!(
-        (status, json["error"].as_str()),
-        (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Some("credit_limit_exceeded")
-        )
-    );
+    expect_error(
+        &app,
+        request,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "credit_limit_exceeded",
+    )
+    .await;
 }
 
 #[actix_web::test]
@@ -1349,11 +1349,7 @@ async fn marketplace_errors_are_envelopes() {
     let request = test::TestRequest::get()
         .uri("/api/v1.0/customers/256/account")
         .insert_header((header::AUTHORIZATION, "Bearer customer-key-for-tests"));
-    let (status, json) = json_answer(&app, request).await;
-    assert_eq!(
-        (status, json["error"].as_str()),
-        (StatusCode::FORBIDDEN, Some("forbidden"))
-    );
+    expect_error(&app, request, StatusCode::FORBIDDEN, "forbidden").await;
 }
 
 #[actix_web::test]
@@ -1850,11 +1846,7 @@ async fn operators_move_tasks_and_bad_moves_are_409() {
     let request = test::TestRequest::post()
         .uri("/api/v1.0/tasks/7/state")
         .set_json(serde_json::json!({"state": "done"}));
-    let (status, json) = json_answer(&app, request).await;
-    assert_eq!(
-        (status, json["error"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("invalid_param"))
-    );
+    expect_error(&app, request, StatusCode::BAD_REQUEST, "invalid_param").await;
     // A customer key may not drive task states.
     let request = as_customer(test::TestRequest::post(), "/api/v1.0/tasks/7/state")
         .set_json(serde_json::json!({"state": "finished"}));
@@ -1912,11 +1904,7 @@ async fn operators_save_and_withdraw_products_with_a_price() {
     let request = test::TestRequest::post()
         .uri("/api/v1.0/products/x")
         .set_json(serde_json::json!({"titles": {"en": "X"}, "price": "1.001", "currency": "EUR"}));
-    let (status, json) = json_answer(&app, request).await;
-    assert_eq!(
-        (status, json["error"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("invalid_param"))
-    );
+    expect_error(&app, request, StatusCode::BAD_REQUEST, "invalid_param").await;
     let request = test::TestRequest::delete().uri("/api/v1.0/products/product_research");
     let (status, json) = json_answer(&app, request).await;
     assert_eq!(
