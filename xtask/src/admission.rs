@@ -19,9 +19,9 @@ use credence_domain::values::CurrencyCode;
 use credence_server::Application;
 use credence_server::config::{Config, Secret};
 use credence_store::{Database, PoolOptions, Store};
-use serde_json::{Value, json};
+use serde_json::json;
 
-const KEY: &str = "bench-admission-key-0123456789";
+use crate::chaos::KEY;
 
 struct Options {
     seconds: u64,
@@ -81,20 +81,7 @@ async fn bench_backend(backend: &str, url: &str, options: &Options) -> anyhow::R
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(options.clients)
         .build()?;
-    let mut accounts = Vec::new();
-    for i in 0..100 {
-        let body = json!({"reference": format!("bench-{i}"), "name": "Bench", "creditLimit": "1000000000.00"});
-        let created: Value = client
-            .post(format!("{base}/api/v1.0/customers"))
-            .bearer_auth(KEY)
-            .json(&body)
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
-        accounts.push(created["id"].as_i64().context("a customer id")?);
-    }
+    let accounts = crate::chaos::create_customers(&client, &base, "bench", 100).await?;
     let database = Database::connect(
         url,
         PoolOptions {

@@ -58,13 +58,7 @@ async fn scenario(
     options: &super::Options,
 ) -> anyhow::Result<()> {
     let client = http_client()?;
-    // One at a time: the first applies the migrations.
-    let mut replicas = Vec::new();
-    for index in 0..3 {
-        let mut replica = Replica::start(binary, url, scratch, index)?;
-        wait_ready(&client, &mut replica, Duration::from_secs(60)).await?;
-        replicas.push(replica);
-    }
+    let mut replicas = super::start_replicas(&client, binary, url, scratch).await?;
     let bases: Vec<String> = replicas.iter().map(Replica::base).collect();
     let run = format!("k{}", std::process::id());
     let accounts = super::create_accounts(&client, &bases[0], &run).await?;

@@ -302,6 +302,23 @@ pub(crate) async fn wait_ready(
     )
 }
 
+/// Starts three replicas on `url`, one at a time, since the first applies the migrations,
+/// and waits until each is ready.
+async fn start_replicas(
+    client: &reqwest::Client,
+    binary: &Path,
+    url: &str,
+    scratch: &Path,
+) -> anyhow::Result<Vec<Replica>> {
+    let mut replicas = Vec::new();
+    for index in 0..3 {
+        let mut replica = Replica::start(binary, url, scratch, index)?;
+        wait_ready(client, &mut replica, Duration::from_secs(60)).await?;
+        replicas.push(replica);
+    }
+    Ok(replicas)
+}
+
 pub(crate) fn http_client() -> anyhow::Result<reqwest::Client> {
     Ok(reqwest::Client::builder()
         .timeout(REQUEST_TIMEOUT)
