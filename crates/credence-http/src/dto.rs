@@ -10,10 +10,13 @@
 //! verbatim; the XML writer prints the same text.
 
 use chrono::{DateTime, Utc};
+use credence_domain::listing::{Page, PageRequest};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
+
+use crate::query::paging;
 
 /// The base path of the back-office API.
 pub(crate) const BASE: &str = "/api/v1.0";
@@ -40,6 +43,37 @@ pub struct ListDto<T> {
     pub paging: PagingDto,
     /// The rows.
     pub data: Vec<T>,
+}
+
+impl<D> ListDto<D> {
+    /// One page of the rows listed under `path`, each written by `shape`, with the links to
+    /// the pages before and after it.
+    pub(crate) fn page<'a, T>(
+        path: &str,
+        request: PageRequest,
+        page: &'a Page<T>,
+        shape: impl FnMut(&'a T) -> D,
+    ) -> Self {
+        Self {
+            paging: paging(path, request, page.total, ""),
+            data: page.items.iter().map(shape).collect(),
+        }
+    }
+
+    /// Every row on one page: as many as there are, and no page before or after.
+    pub(crate) fn whole(data: Vec<D>) -> Self {
+        let total = data.len() as u64;
+        Self {
+            paging: PagingDto {
+                total,
+                max: total,
+                offset: 0,
+                previous: None,
+                next: None,
+            },
+            data,
+        }
+    }
 }
 
 /// The body of a successful delete.

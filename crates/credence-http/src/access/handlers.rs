@@ -12,7 +12,7 @@ use crate::access::dto::{CreatedKeyDto, KeyDto};
 use crate::access::form::KeyForm;
 use crate::body::{Body, authorize};
 use crate::caller::Caller;
-use crate::dto::{ListDto, PagingDto, SuccessDto};
+use crate::dto::{ListDto, SuccessDto};
 use crate::error::{ApiError, ErrorBody};
 use crate::negotiate::Reply;
 use crate::query::{PAGE_PARAMS, Params};
@@ -56,17 +56,7 @@ pub(crate) async fn list_keys(
         .auth
         .list_keys(&caller.principal, user)
         .await?;
-    let total = keys.len();
-    let dto = ListDto {
-        paging: PagingDto {
-            total: total as u64,
-            max: total as u64,
-            offset: 0,
-            previous: None,
-            next: None,
-        },
-        data: keys.iter().map(KeyDto::from).collect(),
-    };
+    let dto = ListDto::whole(keys.iter().map(KeyDto::from).collect());
     Reply::list("keys", "key", &dto)
 }
 

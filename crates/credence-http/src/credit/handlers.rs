@@ -11,9 +11,8 @@ use actix_web::{HttpRequest, web};
 use credence_domain::access::scope::Function;
 use credence_domain::credit::{EntryKind, LedgerEntry, Reservation, ReservationId};
 use credence_domain::customers::CustomerKey;
-use credence_domain::listing::{Page, PageRequest};
+use credence_domain::listing::PageRequest;
 use credence_domain::services::ReserveRequest;
-use serde::Serialize;
 
 use crate::AppState;
 use crate::body::{Body, authorize};
@@ -28,7 +27,7 @@ use crate::error::{ApiError, ErrorBody};
 use crate::idempotency::once;
 use crate::negotiate::Reply;
 use crate::openapi::{IdempotencyKeyHeader, PageParams};
-use crate::query::{PAGE_PARAMS, Params, paging};
+use crate::query::{PAGE_PARAMS, Params};
 
 pub(crate) fn register(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/customers/{id}/account").route(web::get().to(get_account)))
@@ -503,7 +502,8 @@ pub(crate) async fn list_ledger_entries(
         .accounts
         .ledger(&caller.principal, &key, page_request)
         .await?;
-    account_list::<_, LedgerEntryDto>(&req, page_request, &page, "ledger", "entry")
+    let dto = ListDto::page(req.path(), page_request, &page, LedgerEntryDto::from);
+    Reply::list("ledger", "entry", &dto)
 }
 
 /// One page of the reservations held on the customer's paying account, newest first.
@@ -530,7 +530,8 @@ pub(crate) async fn list_reservations(
         .accounts
         .reservations(&caller.principal, &key, page_request)
         .await?;
-    account_list::<_, ReservationDto>(&req, page_request, &page, "reservations", "reservation")
+    let dto = ListDto::page(req.path(), page_request, &page, ReservationDto::from);
+    Reply::list("reservations", "reservation", &dto)
 }
 
 /// The customer and the page a per-account list asks for. The checks run in the order
@@ -545,22 +546,4 @@ fn account_page_request(
     let page_request = params.page()?;
     let key = crate::input::customer_key(id)?;
     Ok((key, page_request))
-}
-
-/// One page of an account's rows as a list reply, its paging links under the request's path.
-fn account_list<T, D>(
-    req: &HttpRequest,
-    page_request: PageRequest,
-    page: &Page<T>,
-    root: &'static str,
-    item: &'static str,
-) -> Result<Reply, ApiError>
-where
-    D: Serialize + for<'a> From<&'a T>,
-{
-    let dto = ListDto {
-        paging: paging(req.path(), page_request, page.total, ""),
-        data: page.items.iter().map(D::from).collect::<Vec<D>>(),
-    };
-    Reply::list(root, item, &dto)
 }

@@ -20,7 +20,7 @@ use crate::customers::conditions::{CUSTOMERS, customer_reply, expected_revision,
 use crate::customers::dto::{CustomerDto, ProjectDto, SearchEntryDto};
 use crate::customers::form::ProjectForm;
 use crate::customers::form::{CustomerForm, customer_changes};
-use crate::dto::{ListDto, PagingDto, SuccessDto};
+use crate::dto::{ListDto, SuccessDto};
 use crate::error::{ApiError, ErrorBody};
 use crate::negotiate::Reply;
 use crate::openapi::{CustomerListParams, CustomerSearchParams};
@@ -477,18 +477,7 @@ pub(crate) async fn list_projects(
         .customers
         .projects(&caller.principal, &key)
         .await?;
-    let data: Vec<ProjectDto> = projects.iter().filter_map(ProjectDto::of).collect();
-    let total = data.len() as u64;
-    let dto = ListDto {
-        paging: PagingDto {
-            total,
-            max: total,
-            offset: 0,
-            previous: None,
-            next: None,
-        },
-        data,
-    };
+    let dto = ListDto::whole(projects.iter().filter_map(ProjectDto::of).collect());
     Reply::list("projects", "project", &dto)
 }
 

@@ -16,7 +16,7 @@ use crate::dto::{ListDto, SuccessDto};
 use crate::error::{ApiError, ErrorBody};
 use crate::negotiate::Reply;
 use crate::openapi::PageParams;
-use crate::query::{PAGE_PARAMS, Params, paging};
+use crate::query::{PAGE_PARAMS, Params};
 use crate::webhooks::dto::{CreatedWebhookEndpointDto, DeliveryAttemptDto, WebhookEndpointDto};
 use crate::webhooks::form::{RedeliveryForm, WebhookEndpointForm};
 
@@ -121,10 +121,7 @@ pub(crate) async fn list_endpoints(
         .webhooks
         .list(&caller.principal, page)
         .await?;
-    let dto = ListDto {
-        paging: paging(COLLECTION, page, found.total, ""),
-        data: found.items.iter().map(WebhookEndpointDto::from).collect(),
-    };
+    let dto = ListDto::page(COLLECTION, page, &found, WebhookEndpointDto::from);
     Reply::list("webhookEndpoints", "webhookEndpoint", &dto)
 }
 
@@ -267,15 +264,8 @@ pub(crate) async fn list_deliveries(
         .webhooks
         .attempts(&caller.principal, id, page)
         .await?;
-    let dto = ListDto {
-        paging: paging(
-            &format!("{COLLECTION}/{id}/deliveries"),
-            page,
-            found.total,
-            "",
-        ),
-        data: found.items.iter().map(DeliveryAttemptDto::from).collect(),
-    };
+    let path = format!("{COLLECTION}/{id}/deliveries");
+    let dto = ListDto::page(&path, page, &found, DeliveryAttemptDto::from);
     Reply::list("deliveries", "delivery", &dto)
 }
 
