@@ -22,6 +22,7 @@ use credence_store::{Database, PoolOptions, Store};
 use serde_json::json;
 
 use crate::chaos::KEY;
+use crate::flags::Flags;
 
 struct Options {
     seconds: u64,
@@ -33,12 +34,11 @@ fn parse(args: &[String]) -> anyhow::Result<Options> {
         seconds: 10,
         clients: 64,
     };
-    let mut args = args.iter();
-    while let Some(arg) = args.next() {
-        let mut value = || args.next().with_context(|| format!("{arg} needs a value"));
-        match arg.as_str() {
-            "--seconds" => options.seconds = value()?.parse().context("--seconds")?,
-            "--clients" => options.clients = value()?.parse().context("--clients")?,
+    let mut flags = Flags::new(args);
+    while let Some(flag) = flags.option() {
+        match flag {
+            "--seconds" => options.seconds = flags.parse()?,
+            "--clients" => options.clients = flags.parse()?,
             other => bail!("unknown option {other}; use --seconds N --clients N"),
         }
     }

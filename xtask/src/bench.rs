@@ -38,6 +38,8 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Double, Nullable, Text, Timestamp};
 use diesel::sqlite::Sqlite;
 
+use crate::flags::Flags;
+
 struct Options {
     rows: u64,
     iterations: usize,
@@ -59,15 +61,14 @@ fn parse(args: &[String]) -> anyhow::Result<Options> {
         concurrency: 0,
         seconds: 10,
     };
-    let mut args = args.iter();
-    while let Some(arg) = args.next() {
-        let mut value = || args.next().with_context(|| format!("{arg} needs a value"));
-        match arg.as_str() {
-            "--rows" => options.rows = value()?.parse().context("--rows")?,
-            "--iterations" => options.iterations = value()?.parse().context("--iterations")?,
-            "--sqlite" => options.sqlite = value()?.clone(),
-            "--concurrency" => options.concurrency = value()?.parse().context("--concurrency")?,
-            "--seconds" => options.seconds = value()?.parse().context("--seconds")?,
+    let mut flags = Flags::new(args);
+    while let Some(flag) = flags.option() {
+        match flag {
+            "--rows" => options.rows = flags.parse()?,
+            "--iterations" => options.iterations = flags.parse()?,
+            "--sqlite" => options.sqlite = flags.value()?.clone(),
+            "--concurrency" => options.concurrency = flags.parse()?,
+            "--seconds" => options.seconds = flags.parse()?,
             "--fresh" => options.fresh = true,
             other => bail!(
                 "unknown option {other}; use --rows N --iterations N --fresh --sqlite PATH \

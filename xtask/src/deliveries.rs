@@ -29,16 +29,10 @@ const WRITERS: usize = 32;
 /// Runs the benchmark.
 pub fn run(args: &[String]) -> anyhow::Result<()> {
     let mut seconds = 10;
-    let mut args = args.iter();
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--seconds" => {
-                seconds = args
-                    .next()
-                    .context("--seconds needs a value")?
-                    .parse()
-                    .context("--seconds")?;
-            }
+    let mut flags = crate::flags::Flags::new(args);
+    while let Some(flag) = flags.option() {
+        match flag {
+            "--seconds" => seconds = flags.parse()?,
             other => bail!("unknown option {other}; use --seconds N"),
         }
     }

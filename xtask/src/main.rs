@@ -24,6 +24,7 @@ mod bench;
 mod chaos;
 mod contract;
 mod deliveries;
+mod flags;
 mod floor;
 mod overload;
 mod readme;

@@ -46,6 +46,7 @@ use hyper::header::HeaderValue;
 use hyper_util::rt::TokioIo;
 
 use crate::chaos::{self, Replica, Scratch};
+use crate::flags::Flags;
 use crate::floor::load::{self, Template};
 use crate::floor::window::Window;
 
@@ -78,18 +79,17 @@ fn parse(args: &[String]) -> anyhow::Result<Options> {
         lists: false,
         client_cpus: String::new(),
     };
-    let mut args = args.iter();
-    while let Some(arg) = args.next() {
-        let mut value = || args.next().with_context(|| format!("{arg} needs a value"));
-        match arg.as_str() {
-            "--seconds" => options.seconds = value()?.parse().context("--seconds")?,
-            "--factor" => options.factor = value()?.parse().context("--factor")?,
-            "--clients" => options.clients = value()?.parse().context("--clients")?,
+    let mut flags = Flags::new(args);
+    while let Some(flag) = flags.option() {
+        match flag {
+            "--seconds" => options.seconds = flags.parse()?,
+            "--factor" => options.factor = flags.parse()?,
+            "--clients" => options.clients = flags.parse()?,
             "--max-in-flight" => {
-                options.max_in_flight = Some(value()?.parse().context("--max-in-flight")?);
+                options.max_in_flight = Some(flags.parse()?);
             }
             "--pin" => options.pin = true,
-            "--mix" => match value()?.as_str() {
+            "--mix" => match flags.value()?.as_str() {
                 "lists" => options.lists = true,
                 "default" => options.lists = false,
                 other => bail!("--mix {other}: use lists or default"),

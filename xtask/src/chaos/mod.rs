@@ -27,6 +27,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 use serde_json::{Value, json};
 
+use crate::flags::Flags;
+
 /// The admin key every replica accepts.
 pub(crate) const KEY: &str = "chaos-admin-key-0123456789abcdef";
 
@@ -59,12 +61,11 @@ fn options(args: &[String], seconds: u64) -> anyhow::Result<Options> {
         seconds,
         workers: 6,
     };
-    let mut args = args.iter();
-    while let Some(arg) = args.next() {
-        let mut value = || args.next().with_context(|| format!("{arg} needs a value"));
-        match arg.as_str() {
-            "--seconds" => options.seconds = value()?.parse().context("--seconds")?,
-            "--workers" => options.workers = value()?.parse().context("--workers")?,
+    let mut flags = Flags::new(args);
+    while let Some(flag) = flags.option() {
+        match flag {
+            "--seconds" => options.seconds = flags.parse()?,
+            "--workers" => options.workers = flags.parse()?,
             other => bail!("unknown option {other}; use --seconds N --workers N"),
         }
     }

@@ -13,6 +13,8 @@ use actix_web::{App, HttpResponse, HttpServer, web};
 use anyhow::{Context as _, bail};
 use bytes::Bytes;
 
+use crate::flags::Flags;
+
 struct Options {
     port: u16,
     path: String,
@@ -22,14 +24,13 @@ struct Options {
 
 fn parse(args: &[String]) -> anyhow::Result<Options> {
     let (mut port, mut path, mut body, mut workers) = (None, None, None, None);
-    let mut args = args.iter();
-    while let Some(arg) = args.next() {
-        let mut value = || args.next().with_context(|| format!("{arg} needs a value"));
-        match arg.as_str() {
-            "--port" => port = Some(value()?.parse().context("--port")?),
-            "--path" => path = Some(value()?.clone()),
-            "--body" => body = Some(PathBuf::from(value()?)),
-            "--workers" => workers = Some(value()?.parse().context("--workers")?),
+    let mut flags = Flags::new(args);
+    while let Some(flag) = flags.option() {
+        match flag {
+            "--port" => port = Some(flags.parse()?),
+            "--path" => path = Some(flags.value()?.clone()),
+            "--body" => body = Some(PathBuf::from(flags.value()?)),
+            "--workers" => workers = Some(flags.parse()?),
             other => {
                 bail!("unknown option {other}; use --port N --path PATH --body FILE --workers N")
             }

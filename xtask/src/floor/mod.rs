@@ -36,6 +36,7 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 
 use crate::chaos::{self, Replica, Scratch};
+use crate::flags::Flags;
 use load::Template;
 use window::{Tally, Window};
 
@@ -59,14 +60,13 @@ fn parse(args: &[String]) -> anyhow::Result<Options> {
         warm_up: 2,
         workers: std::thread::available_parallelism().map_or(1, usize::from),
     };
-    let mut args = args.iter();
-    while let Some(arg) = args.next() {
-        let mut value = || args.next().with_context(|| format!("{arg} needs a value"));
-        match arg.as_str() {
-            "--connections" => options.connections = value()?.parse().context("--connections")?,
-            "--seconds" => options.seconds = value()?.parse().context("--seconds")?,
-            "--warm-up" => options.warm_up = value()?.parse().context("--warm-up")?,
-            "--workers" => options.workers = value()?.parse().context("--workers")?,
+    let mut flags = Flags::new(args);
+    while let Some(flag) = flags.option() {
+        match flag {
+            "--connections" => options.connections = flags.parse()?,
+            "--seconds" => options.seconds = flags.parse()?,
+            "--warm-up" => options.warm_up = flags.parse()?,
+            "--workers" => options.workers = flags.parse()?,
             other => bail!(
                 "unknown option {other}; use --connections N --seconds N --warm-up N --workers N"
             ),
