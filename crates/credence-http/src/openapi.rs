@@ -104,121 +104,6 @@ pub(crate) struct DocumentUploadForm {
     file: Vec<u8>,
 }
 
-/// Two schema-only body types from one list of fields: `$create`, whose `required` fields must
-/// be sent, and `$changes`, an update's body, where every field may be left out (the row keeps
-/// it) but one that is sent must be valid, as on creation.
-macro_rules! record_forms {
-    (
-        $(#[$doc:meta])* $create:ident, $changes:ident {
-            required { $($(#[$required_attr:meta])* $required:ident: $required_type:ty,)* }
-            optional { $($(#[$optional_attr:meta])* $optional:ident: $optional_type:ty,)* }
-        }
-    ) => {
-        $(#[$doc])*
-        #[derive(ToSchema)]
-        #[serde(rename_all = "camelCase")]
-        #[expect(
-            dead_code,
-            reason = "schema-only: describes the wire format in the OpenAPI document"
-        )]
-        pub(crate) struct $create {
-            $($(#[$required_attr])* $required: $required_type,)*
-            $($(#[$optional_attr])* $optional: Option<$optional_type>,)*
-        }
-
-        /// The fields to change: each one left out is kept; each one sent is checked as on
-        /// creation.
-        #[derive(ToSchema)]
-        #[serde(rename_all = "camelCase")]
-        #[expect(
-            dead_code,
-            reason = "schema-only: describes the wire format in the OpenAPI document"
-        )]
-        pub(crate) struct $changes {
-            $($(#[$required_attr])* #[schema(required = false)] $required: $required_type,)*
-            $($(#[$optional_attr])* $optional: Option<$optional_type>,)*
-        }
-    };
-}
-
-record_forms! {
-    /// A customer category: `parentId` is the category it hangs from (the root by default).
-    CategoryForm, CategoryChanges {
-        required {
-            /// Unique; no slash, no space at either end.
-            #[schema(pattern = "{reference}", max_length = 255)]
-            reference: String,
-            #[schema(pattern = "{non_blank}", max_length = 255)]
-            name: String,
-        }
-        optional {
-            parent_id: i64,
-        }
-    }
-}
-
-record_forms! {
-    /// A customer segmentation or a payment type.
-    LabelForm, LabelChanges {
-        required {
-            /// Unique; no slash, no space at either end.
-            #[schema(pattern = "{reference}", max_length = 255)]
-            reference: String,
-            #[schema(pattern = "{non_blank}", max_length = 255)]
-            name: String,
-        }
-        optional {}
-    }
-}
-
-record_forms! {
-    /// A region: `parentId` is the region it lies in.
-    RegionForm, RegionChanges {
-        required {
-            #[schema(pattern = "{non_blank}", max_length = 255)]
-            name: String,
-        }
-        optional {
-            parent_id: i64,
-        }
-    }
-}
-
-record_forms! {
-    /// A currency. Its `code` is set on creation and never changes.
-    CurrencyForm, CurrencyChanges {
-        required {
-            /// ISO 4217 (`USD`), in any case.
-            #[schema(example = "USD", pattern = "^[ \\t]*[A-Za-z]{3}[ \\t]*$")]
-            code: String,
-            /// Units of this currency one unit of the organization currency buys; > 0.
-            #[schema(value_type = f64, exclusive_minimum = 0, example = 1.0825)]
-            exchange_rate: String,
-        }
-        optional {}
-    }
-}
-
-record_forms! {
-    /// A user of the back office; a reseller or a customer is bound to `customerId`.
-    UserForm, UserChanges {
-        required {
-            /// Unique; no slash, no space at either end.
-            #[schema(pattern = "{reference}", max_length = 255)]
-            reference: String,
-            #[schema(pattern = "{non_blank}", max_length = 255)]
-            name: String,
-            /// `admin`, `reseller` or `customer`.
-            #[schema(value_type = RoleName)]
-            role: String,
-        }
-        optional {
-            email: String,
-            customer_id: i64,
-        }
-    }
-}
-
 /// A user's role.
 #[derive(ToSchema)]
 #[schema(rename_all = "lowercase")]
@@ -633,16 +518,16 @@ pub(crate) struct CustomerSearchParams {
         CurrencyDto,
         UserDto,
         customers::form::CustomerForm,
-        CategoryForm,
-        CategoryChanges,
-        LabelForm,
-        LabelChanges,
-        RegionForm,
-        RegionChanges,
-        CurrencyForm,
-        CurrencyChanges,
-        UserForm,
-        UserChanges,
+        customers::records_form::CategoryForm,
+        customers::records_form::CategoryChanges,
+        customers::records_form::LabelForm,
+        customers::records_form::LabelChanges,
+        customers::records_form::RegionForm,
+        customers::records_form::RegionChanges,
+        customers::records_form::CurrencyForm,
+        customers::records_form::CurrencyChanges,
+        customers::records_form::UserForm,
+        customers::records_form::UserChanges,
         RoleName,
         CustomerSort,
         SortOrder,

@@ -107,7 +107,8 @@ macro_rules! record_routes {
             use crate::customers::records_dto::$dto;
             use crate::error::{ApiError, ErrorBody};
             use crate::negotiate::Reply;
-            use crate::openapi::{PageParams, $form, $changes};
+            use crate::customers::records_form::{$changes, $form};
+            use crate::openapi::PageParams;
 
             /// Only operators write reference data: the bodies of both resources are theirs
             /// (reads have no body, and the service decides who may read).

@@ -1,30 +1,30 @@
 //! Reference data on the wire: one DTO per kind, and [`RecordResource`], which tells the
-//! generic handlers how a kind is addressed, written and built from a body. An update merges
-//! the fields sent over the current row before building the draft, so every write route is
-//! a partial update.
+//! generic handlers how a kind is addressed, written and built from a body (read into the
+//! kind's form, `records_form.rs`, and laid over the current row, so every write route is a
+//! partial update).
 
-use crate::input::parse_int;
 use crate::wording::WireError;
-use credence_domain::access::principal::Role;
 use credence_domain::customers::reference_data::{
-    Category, CategoryDraft, Currency, CurrencyDraft, Label, LabelDraft, PaymentType, Record,
-    Region, RegionDraft, Segmentation, User, UserDraft,
+    Category, CategoryDraft, Currency, CurrencyDraft, LabelDraft, PaymentType, Record, Region,
+    RegionDraft, Segmentation, User, UserDraft,
 };
 use credence_domain::ids::{
     CategoryId, CustomerId, PaymentTypeId, RegionId, SegmentationId, UserId,
 };
 use credence_domain::input::InputError;
 use credence_domain::services::RecordService;
-use credence_domain::values::{CurrencyCode, Email, ExchangeRate, Reference};
+use credence_domain::values::CurrencyCode;
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::Services;
 use crate::body::BodyFields;
+use crate::customers::records_form::{
+    CategoryForm, CurrencyForm, LabelForm, RecordForm, RegionForm, UserForm,
+};
 use crate::dto::{exact, href};
 use crate::error::ApiError;
-use crate::input::{given, scalar};
 
 /// A customer category.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -137,40 +137,6 @@ fn numeric_id(text: &str) -> Result<i64, ApiError> {
         .map_err(|_| ApiError::invalid_param_type("id"))
 }
 
-/// A required reference: sent, or kept from the current row.
-fn reference(fields: &BodyFields, current: Option<&Reference>) -> Result<Reference, WireError> {
-    match (given(fields, "reference")?, current) {
-        (Some(text), _) => Reference::new(text)
-            .map_err(|e| WireError::invalid("reference", crate::wording::reference(&e))),
-        (None, Some(current)) if !scalar(fields, "reference")?.is_present() => Ok(current.clone()),
-        (None, _) => Err(WireError::Missing("reference")),
-    }
-}
-
-/// A required name: sent, or kept from the current row.
-fn label(fields: &BodyFields, current: Option<&Label>) -> Result<Label, WireError> {
-    match (given(fields, "name")?, current) {
-        (Some(text), _) => Ok(Label::new(&text)?),
-        (None, Some(current)) if !scalar(fields, "name")?.is_present() => Ok(current.clone()),
-        (None, _) => Err(WireError::Missing("name")),
-    }
-}
-
-/// An optional integer: sent (blank or `null` clears it), or kept.
-fn optional_int(
-    fields: &BodyFields,
-    name: &'static str,
-    current: Option<i64>,
-) -> Result<Option<i64>, WireError> {
-    let field = scalar(fields, name)?;
-    if !field.is_present() {
-        return Ok(current);
-    }
-    given(fields, name)?
-        .map(|t| parse_int(name, &t))
-        .transpose()
-}
-
 impl RecordResource for Category {
     const COLLECTION: &'static str = "customerCategories";
     const ITEM: &'static str = "customerCategory";
@@ -192,16 +158,7 @@ impl RecordResource for Category {
         }
     }
     fn draft(fields: &BodyFields, current: Option<&Self>) -> Result<CategoryDraft, WireError> {
-        Ok(CategoryDraft {
-            reference: reference(fields, current.map(|c| &c.reference))?,
-            name: label(fields, current.map(|c| &c.name))?,
-            parent_id: optional_int(
-                fields,
-                "parentId",
-                current.and_then(|c| c.parent_id).map(CategoryId::get),
-            )?
-            .map(CategoryId),
-        })
+        CategoryForm::read(fields, current.is_none())?.over(current)
     }
 }
 
@@ -227,10 +184,8 @@ macro_rules! label_resource {
                 }
             }
             fn draft(fields: &BodyFields, current: Option<&Self>) -> Result<LabelDraft, WireError> {
-                Ok(LabelDraft {
-                    reference: reference(fields, current.map(|c| &c.reference))?,
-                    name: label(fields, current.map(|c| &c.name))?,
-                })
+                LabelForm::read(fields, current.is_none())?
+                    .over(current.map(|c| (&c.reference, &c.name)))
             }
         }
     };
@@ -271,15 +226,7 @@ impl RecordResource for Region {
         }
     }
     fn draft(fields: &BodyFields, current: Option<&Self>) -> Result<RegionDraft, WireError> {
-        Ok(RegionDraft {
-            name: label(fields, current.map(|c| &c.name))?,
-            parent_id: optional_int(
-                fields,
-                "parentId",
-                current.and_then(|c| c.parent_id).map(RegionId::get),
-            )?
-            .map(RegionId),
-        })
+        RegionForm::read(fields, current.is_none())?.over(current)
     }
 }
 
@@ -302,24 +249,7 @@ impl RecordResource for Currency {
         }
     }
     fn draft(fields: &BodyFields, current: Option<&Self>) -> Result<CurrencyDraft, WireError> {
-        let code = match (current, given(fields, "code")?) {
-            (Some(current), _) => current.code,
-            (None, Some(code)) => {
-                CurrencyCode::parse(&code).map_err(|e| InputError::UnknownCurrency(e.0))?
-            }
-            (None, None) => return Err(WireError::Missing("code")),
-        };
-        let exchange_rate = match (given(fields, "exchangeRate")?, current) {
-            (Some(text), _) => ExchangeRate::parse(&text).map_err(|e| {
-                WireError::invalid("exchangeRate", crate::wording::exchange_rate(&e))
-            })?,
-            (None, Some(current)) => current.exchange_rate,
-            (None, None) => return Err(WireError::Missing("exchangeRate")),
-        };
-        Ok(CurrencyDraft {
-            code,
-            exchange_rate,
-        })
+        CurrencyForm::read(fields, current.is_none())?.over(current)
     }
 }
 
@@ -346,34 +276,6 @@ impl RecordResource for User {
         }
     }
     fn draft(fields: &BodyFields, current: Option<&Self>) -> Result<UserDraft, WireError> {
-        let email = match (
-            scalar(fields, "email")?.is_present(),
-            given(fields, "email")?,
-        ) {
-            (true, Some(text)) => {
-                Some(Email::new(&text).map_err(|e| WireError::invalid("email", e.to_string()))?)
-            }
-            (true, None) => None,
-            (false, _) => current.and_then(|c| c.email.clone()),
-        };
-        let role = match (given(fields, "role")?, current) {
-            (Some(text), _) => Role::parse(&text).ok_or_else(|| {
-                WireError::invalid("role", "role must be one of admin, reseller, customer")
-            })?,
-            (None, Some(current)) => current.role,
-            (None, None) => return Err(WireError::Missing("role")),
-        };
-        Ok(UserDraft {
-            reference: reference(fields, current.map(|c| &c.reference))?,
-            name: label(fields, current.map(|c| &c.name))?,
-            email,
-            role,
-            customer_id: optional_int(
-                fields,
-                "customerId",
-                current.and_then(|c| c.customer_id).map(CustomerId::get),
-            )?
-            .map(CustomerId),
-        })
+        UserForm::read(fields, current.is_none())?.over(current)
     }
 }
