@@ -117,87 +117,6 @@ pub(crate) enum RoleName {
     Customer,
 }
 
-/// A back-office product body: the catalog's detail fields plus the unit price. The URI names
-/// the product; `link`, `code` and `href` in the body are ignored.
-#[derive(ToSchema)]
-#[expect(
-    dead_code,
-    reason = "schema-only: describes the wire format in the OpenAPI document"
-)]
-pub(crate) struct ProductForm {
-    /// At least one of `en`, `de`, `fr`.
-    #[schema(value_type = Object, example = json!({"en": "Product Research"}))]
-    titles: String,
-    #[schema(value_type = Option<Object>)]
-    descriptions: Option<String>,
-    /// Default `true`.
-    available: Option<bool>,
-    /// Exact decimal (number or string), >= 0, at most the currency's minor-unit digits.
-    #[schema(value_type = f64, example = 15.00)]
-    price: String,
-    /// ISO 4217.
-    #[schema(example = "EUR")]
-    currency: String,
-    /// As in the detail view: `code`, `type`, `is_mandatory`, `titles`, `helps`,
-    /// `min_length`/`max_length` (strings), `options` (`titles`, `value`).
-    attributes: Option<Vec<crate::catalog::dto::ProductAttributeDto>>,
-}
-
-/// The product a template configures, with its attribute values.
-#[derive(ToSchema)]
-#[expect(
-    dead_code,
-    reason = "schema-only: describes the wire format in the OpenAPI document"
-)]
-pub(crate) struct TemplateProductForm {
-    #[schema(example = "product_research")]
-    code: String,
-    attributes: Option<Vec<crate::catalog::dto::AttributeValueDto>>,
-}
-
-/// A task template body (a `{"task_template": {...}}` wrapper is accepted too). `code` is
-/// required on `POST`; on `PUT` the URI names the template.
-#[derive(ToSchema)]
-#[expect(
-    dead_code,
-    reason = "schema-only: describes the wire format in the OpenAPI document"
-)]
-pub(crate) struct TemplateForm {
-    #[schema(example = "research_de")]
-    code: Option<String>,
-    name: String,
-    #[schema(value_type = Option<Object>)]
-    titles: Option<String>,
-    #[schema(value_type = Option<Object>)]
-    descriptions: Option<String>,
-    product: TemplateProductForm,
-}
-
-/// `{"code": ..}`.
-#[derive(ToSchema)]
-#[expect(
-    dead_code,
-    reason = "schema-only: describes the wire format in the OpenAPI document"
-)]
-pub(crate) struct CodeForm {
-    code: String,
-}
-
-/// A task order (a `{"task": {...}}` wrapper is accepted too).
-#[derive(ToSchema)]
-#[expect(
-    dead_code,
-    reason = "schema-only: describes the wire format in the OpenAPI document"
-)]
-pub(crate) struct TaskForm {
-    customer_ref: Option<String>,
-    /// One of the caller's templates.
-    template: CodeForm,
-    input: Option<Vec<crate::catalog::dto::TaskInputDto>>,
-    /// Units, >= 1 (default 1).
-    quantity: Option<u32>,
-}
-
 /// Parameters of the marketplace's task list. Any other parameter is `400 invalid_param`.
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -584,11 +503,11 @@ pub(crate) struct CustomerSearchParams {
         TaskResponseDto,
         TasksEnvelopeDto,
         TasksResponseDto,
-        ProductForm,
-        TemplateForm,
-        TemplateProductForm,
-        CodeForm,
-        TaskForm,
+        catalog::input::ProductForm,
+        catalog::input::TemplateForm,
+        catalog::input::TemplateProductForm,
+        catalog::input::CodeForm,
+        catalog::input::TaskForm,
         catalog::form::TaskStateForm,
         events::dto::EventDto,
         events::dto::EventDataDto,

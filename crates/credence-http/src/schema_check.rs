@@ -1,7 +1,7 @@
 //! The test that ties a request's typed form to its OpenAPI schema: the reader must read every
 //! property the schema publishes, by that name.
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::body::{BodyFields, RawField};
 use crate::wording::WireError;
@@ -20,6 +20,39 @@ pub(crate) fn readers_read_every_property(
     readers: &[(&str, Reader)],
     sample: fn(&str) -> &'static str,
 ) {
+    check(
+        readers,
+        &|name| RawField::Text(sample(name).to_owned()),
+        &|_| RawField::Json(json!({})),
+    );
+}
+
+/// As [`readers_read_every_property`], for the bodies that are nested documents (products,
+/// task templates, tasks): `sample(name)` is a JSON value the property accepts, and a
+/// property is broken by sending it in another shape (an array for an object, an object for
+/// anything else).
+///
+/// # Panics
+/// As [`readers_read_every_property`].
+pub(crate) fn documents_read_every_property(readers: &[(&str, Reader)], sample: fn(&str) -> Value) {
+    check(
+        readers,
+        &|name| match sample(name) {
+            Value::String(text) => RawField::Text(text),
+            other => RawField::Json(other),
+        },
+        &|good| match good {
+            RawField::Json(Value::Object(_)) => RawField::Json(json!([])),
+            _ => RawField::Json(json!({})),
+        },
+    );
+}
+
+fn check(
+    readers: &[(&str, Reader)],
+    sample: &dyn Fn(&str) -> RawField,
+    broken: &dyn Fn(&RawField) -> RawField,
+) {
     let doc = serde_json::to_value(crate::openapi::openapi()).unwrap_or_default();
     for (schema, read) in readers {
         let properties: Vec<String> = doc["components"]["schemas"][schema]["properties"]
@@ -30,13 +63,13 @@ pub(crate) fn readers_read_every_property(
             .collect();
         let body: Vec<(String, RawField)> = properties
             .iter()
-            .map(|name| (name.clone(), RawField::Text(sample(name).to_owned())))
+            .map(|name| (name.clone(), sample(name)))
             .collect();
         assert_eq!(read(&BodyFields::new(body.clone())), Ok(()), "{schema}");
         for (i, name) in properties.iter().enumerate() {
-            let mut broken = body.clone();
-            broken[i].1 = RawField::Json(json!({}));
-            let refused = read(&BodyFields::new(broken)).err();
+            let mut wrong = body.clone();
+            wrong[i].1 = broken(&body[i].1);
+            let refused = read(&BodyFields::new(wrong)).err();
             assert!(
                 matches!(&refused, Some(WireError::InvalidType(n)) if n == name),
                 "{schema}.{name} is in the OpenAPI schema, but the reader does not read it: {refused:?}"

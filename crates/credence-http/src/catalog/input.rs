@@ -1,4 +1,6 @@
-//! Product, task template and task bodies into domain inputs. These bodies are nested
+//! The product, task template and task bodies as the API reads them ([`ProductForm`],
+//! [`TemplateForm`], [`TaskForm`]), each the source of its OpenAPI schema, and the step into
+//! the domain's inputs. These bodies are nested
 //! documents (localized texts, attribute lists), so they are read as one JSON object
 //! ([`BodyFields::to_object`]); in a form, a structured field may be sent as JSON text.
 //! Scalars are accepted as JSON strings, numbers or booleans alike, and handed to the domain's
@@ -17,6 +19,7 @@ use credence_domain::input::InputError;
 use credence_domain::services::SubmitTask;
 use credence_domain::values::CurrencyCode;
 use serde_json::{Map, Value};
+use utoipa::ToSchema;
 
 use crate::body::BodyFields;
 
@@ -148,107 +151,264 @@ fn attribute(object: &Object) -> Result<ProductAttribute, WireError> {
     })
 }
 
-/// A back-office product body: the detail view's fields plus `price` and `currency`.
-/// `available` defaults to `true`; `link`, `code` and `href` are ignored (the URI names it).
-///
-/// # Errors
-/// [`InputError`] naming the field.
-pub(crate) fn product_draft(fields: &BodyFields) -> Result<ProductDraft, WireError> {
-    let object = document(fields, "product");
-    let currency = CurrencyCode::parse(&required(&object, "currency")?)
-        .map_err(|e| InputError::UnknownCurrency(e.0))?;
-    let amount = parse_decimal("price", &required(&object, "price")?)?;
-    let price = Money::from_decimal(amount, currency)
-        .map_err(|e| WireError::invalid("price", crate::wording::money("price", &e)))?;
-    Ok(ProductDraft {
-        titles: texts(&object, "titles")?,
-        descriptions: texts(&object, "descriptions")?,
-        available: text(&object, "available")?
-            .map(|t| parse_bool("available", &t))
-            .transpose()?
-            .unwrap_or(true),
-        price,
-        attributes: list(&object, "attributes")?
-            .iter()
-            .map(attribute)
-            .collect::<Result<_, _>>()?,
-    })
+/// A back-office product body: the catalog's detail fields plus the unit price. The URI names
+/// the product; `link`, `code` and `href` in the body are ignored.
+#[derive(Debug, Clone, PartialEq, Eq, ToSchema)]
+pub(crate) struct ProductForm {
+    /// At least one of `en`, `de`, `fr`.
+    #[schema(value_type = Object, example = json!({"en": "Product Research"}))]
+    pub(crate) titles: Localized,
+    #[schema(value_type = Option<Object>)]
+    pub(crate) descriptions: Localized,
+    /// Default `true`.
+    #[schema(value_type = Option<bool>)]
+    pub(crate) available: bool,
+    /// Exact decimal (number or string), >= 0, at most the currency's minor-unit digits.
+    #[schema(value_type = f64, example = 15.00)]
+    pub(crate) price: Money,
+    /// ISO 4217.
+    #[schema(value_type = String, example = "EUR")]
+    pub(crate) currency: CurrencyCode,
+    /// As in the detail view: `code`, `type`, `is_mandatory`, `titles`, `helps`,
+    /// `min_length`/`max_length` (strings), `options` (`titles`, `value`).
+    #[schema(value_type = Option<Vec<crate::catalog::dto::ProductAttributeDto>>)]
+    pub(crate) attributes: Vec<ProductAttribute>,
 }
 
-/// A task template body: `{"code", "name", "titles", "descriptions", "product": {"code",
-/// "attributes": [{"code", "value"}]}}`; returns the body's `code` too (absent on `PUT`,
-/// whose URI names it).
-///
-/// # Errors
-/// [`InputError`] naming the field.
-pub(crate) fn template_draft(
-    fields: &BodyFields,
-) -> Result<(Option<String>, TemplateDraft), WireError> {
-    let object = document(fields, "task_template");
-    let product = nested(&object, "product")?.ok_or(WireError::Missing("product"))?;
-    let attributes = list(&product, "attributes")?
-        .iter()
-        .map(|a| {
-            Ok(AttributeValue {
-                code: required(a, "code")?,
-                value: text(a, "value")?.unwrap_or_default(),
-            })
+impl ProductForm {
+    /// Reads the body (a `{"product": {...}}` wrapper is unwrapped).
+    ///
+    /// # Errors
+    /// `missing_param`, `invalid_param` or `invalid_param_type` naming the field; `404` for
+    /// an unknown currency.
+    pub(crate) fn read(fields: &BodyFields) -> Result<Self, WireError> {
+        let object = document(fields, "product");
+        let currency = CurrencyCode::parse(&required(&object, "currency")?)
+            .map_err(|e| InputError::UnknownCurrency(e.0))?;
+        let amount = parse_decimal("price", &required(&object, "price")?)?;
+        let price = Money::from_decimal(amount, currency)
+            .map_err(|e| WireError::invalid("price", crate::wording::money("price", &e)))?;
+        Ok(Self {
+            titles: texts(&object, "titles")?,
+            descriptions: texts(&object, "descriptions")?,
+            available: text(&object, "available")?
+                .map(|t| parse_bool("available", &t))
+                .transpose()?
+                .unwrap_or(true),
+            price,
+            currency,
+            attributes: list(&object, "attributes")?
+                .iter()
+                .map(attribute)
+                .collect::<Result<_, _>>()?,
         })
-        .collect::<Result<_, WireError>>()?;
-    let draft = TemplateDraft {
-        name: text(&object, "name")?.unwrap_or_default(),
-        titles: texts(&object, "titles")?,
-        descriptions: texts(&object, "descriptions")?,
-        product: ProductCode::new(&required(&product, "code")?)?,
-        attributes,
-    };
-    Ok((text(&object, "code")?, draft))
+    }
+
+    /// The product to save (the price carries the currency).
+    pub(crate) fn into_draft(self) -> ProductDraft {
+        ProductDraft {
+            titles: self.titles,
+            descriptions: self.descriptions,
+            available: self.available,
+            price: self.price,
+            attributes: self.attributes,
+        }
+    }
 }
 
-/// A task order: `{"customer_ref", "template": {"code"}, "input": [{"item_code",
-/// "item_content"}], "quantity"}`; `quantity` defaults to 1.
-///
-/// # Errors
-/// [`InputError`] naming the field.
-pub(crate) fn submit_task(fields: &BodyFields) -> Result<SubmitTask, WireError> {
-    let object = document(fields, "task");
-    let template = match object.get("template") {
-        // `"template": "code"` is read as the code itself.
-        Some(Value::String(code)) if !code.trim().is_empty() => code.clone(),
-        _ => {
-            let template = nested(&object, "template")?.ok_or(WireError::Missing("template"))?;
-            required(&template, "code")?
+/// The product a template configures, with its attribute values.
+#[derive(Debug, Clone, PartialEq, Eq, ToSchema)]
+pub(crate) struct TemplateProductForm {
+    #[schema(value_type = String, example = "product_research")]
+    pub(crate) code: ProductCode,
+    #[schema(value_type = Option<Vec<crate::catalog::dto::AttributeValueDto>>)]
+    pub(crate) attributes: Vec<AttributeValue>,
+}
+
+/// A task template body (a `{"task_template": {...}}` wrapper is accepted too). `code` is
+/// required on `POST`; on `PUT` the URI names the template.
+#[derive(Debug, Clone, PartialEq, Eq, ToSchema)]
+pub(crate) struct TemplateForm {
+    #[schema(value_type = Option<String>, example = "research_de")]
+    pub(crate) code: Option<String>,
+    #[schema(value_type = String)]
+    pub(crate) name: String,
+    #[schema(value_type = Option<Object>)]
+    pub(crate) titles: Localized,
+    #[schema(value_type = Option<Object>)]
+    pub(crate) descriptions: Localized,
+    pub(crate) product: TemplateProductForm,
+}
+
+impl TemplateForm {
+    /// Reads the body: `{"code", "name", "titles", "descriptions", "product": {"code",
+    /// "attributes": [{"code", "value"}]}}`; `code` is absent on `PUT`, whose URI names it.
+    ///
+    /// # Errors
+    /// `missing_param`, `invalid_param` or `invalid_param_type` naming the field.
+    pub(crate) fn read(fields: &BodyFields) -> Result<Self, WireError> {
+        let object = document(fields, "task_template");
+        let product = nested(&object, "product")?.ok_or(WireError::Missing("product"))?;
+        let attributes = values(&product, "attributes", "code", "value")?;
+        let name = text(&object, "name")?.unwrap_or_default();
+        let titles = texts(&object, "titles")?;
+        let descriptions = texts(&object, "descriptions")?;
+        let product = TemplateProductForm {
+            code: ProductCode::new(&required(&product, "code")?)?,
+            attributes,
+        };
+        Ok(Self {
+            code: text(&object, "code")?,
+            name,
+            titles,
+            descriptions,
+            product,
+        })
+    }
+
+    /// The template to save.
+    pub(crate) fn into_draft(self) -> TemplateDraft {
+        TemplateDraft {
+            name: self.name,
+            titles: self.titles,
+            descriptions: self.descriptions,
+            product: self.product.code,
+            attributes: self.product.attributes,
         }
-    };
-    let input = list(&object, "input")?
+    }
+}
+
+/// `{"code": ..}`.
+#[derive(Debug, Clone, PartialEq, Eq, ToSchema)]
+pub(crate) struct CodeForm {
+    #[schema(value_type = String)]
+    pub(crate) code: String,
+}
+
+/// A task order (a `{"task": {...}}` wrapper is accepted too).
+#[derive(Debug, Clone, PartialEq, Eq, ToSchema)]
+pub(crate) struct TaskForm {
+    #[schema(value_type = Option<String>)]
+    pub(crate) customer_ref: Option<String>,
+    /// One of the caller's templates.
+    pub(crate) template: CodeForm,
+    #[schema(value_type = Option<Vec<crate::catalog::dto::TaskInputDto>>)]
+    pub(crate) input: Vec<AttributeValue>,
+    /// Units, >= 1 (default 1).
+    #[schema(value_type = Option<u32>)]
+    pub(crate) quantity: u32,
+}
+
+impl TaskForm {
+    /// Reads the body: `{"customer_ref", "template": {"code"}, "input": [{"item_code",
+    /// "item_content"}], "quantity"}`; `quantity` defaults to 1.
+    ///
+    /// # Errors
+    /// `missing_param`, `invalid_param` or `invalid_param_type` naming the field.
+    pub(crate) fn read(fields: &BodyFields) -> Result<Self, WireError> {
+        let object = document(fields, "task");
+        let code = match object.get("template") {
+            // `"template": "code"` is read as the code itself.
+            Some(Value::String(code)) if !code.trim().is_empty() => code.clone(),
+            _ => {
+                let template =
+                    nested(&object, "template")?.ok_or(WireError::Missing("template"))?;
+                required(&template, "code")?
+            }
+        };
+        let input = values(&object, "input", "item_code", "item_content")?;
+        let quantity = text(&object, "quantity")?
+            .map(|t| {
+                u32::try_from(parse_int("quantity", &t)?)
+                    .map_err(|_| WireError::InvalidType("quantity"))
+            })
+            .transpose()?
+            .unwrap_or(1);
+        Ok(Self {
+            customer_ref: text(&object, "customer_ref")?,
+            template: CodeForm { code },
+            input,
+            quantity,
+        })
+    }
+
+    /// The order to submit (with no idempotency key yet).
+    pub(crate) fn into_order(self) -> SubmitTask {
+        SubmitTask {
+            template: self.template.code,
+            customer_ref: self.customer_ref,
+            input: self.input,
+            quantity: self.quantity,
+            idempotency: None,
+        }
+    }
+}
+
+/// A list of `{code, value}` pairs under the names `code` and `value`: `code` required,
+/// `value` empty when absent.
+fn values(
+    object: &Object,
+    name: &'static str,
+    code: &'static str,
+    value: &'static str,
+) -> Result<Vec<AttributeValue>, WireError> {
+    list(object, name)?
         .iter()
         .map(|item| {
             Ok(AttributeValue {
-                code: required(item, "item_code")?,
-                value: text(item, "item_content")?.unwrap_or_default(),
+                code: required(item, code)?,
+                value: text(item, value)?.unwrap_or_default(),
             })
         })
-        .collect::<Result<_, WireError>>()?;
-    let quantity = text(&object, "quantity")?
-        .map(|t| {
-            u32::try_from(parse_int("quantity", &t)?)
-                .map_err(|_| WireError::InvalidType("quantity"))
-        })
-        .transpose()?
-        .unwrap_or(1);
-    Ok(SubmitTask {
-        template,
-        customer_ref: text(&object, "customer_ref")?,
-        input,
-        quantity,
-        idempotency: None,
-    })
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
     use crate::body::RawField;
+
+    /// A JSON value each property accepts.
+    fn sample(name: &str) -> Value {
+        match name {
+            "titles" | "descriptions" => json!({"en": "Research"}),
+            "attributes" | "input" => json!([]),
+            "price" => json!("15.00"),
+            "currency" => json!("EUR"),
+            "available" => json!("true"),
+            "quantity" => json!("2"),
+            "template" | "product" => json!({"code": "research"}),
+            _ => json!("research"),
+        }
+    }
+
+    /// A nested form's body, sent as the outer body's `name` (and nothing else).
+    fn inside(fields: &BodyFields, name: &str) -> BodyFields {
+        BodyFields::new(vec![(
+            name.to_owned(),
+            RawField::Json(Value::Object(fields.to_object())),
+        )])
+    }
+
+    #[test]
+    fn the_readers_read_every_property_of_their_schemas() {
+        crate::schema_check::documents_read_every_property(
+            &[
+                ("ProductForm", |f| ProductForm::read(f).map(drop)),
+                ("TemplateForm", |f| TemplateForm::read(f).map(drop)),
+                ("TemplateProductForm", |f| {
+                    TemplateForm::read(&inside(f, "product")).map(drop)
+                }),
+                ("TaskForm", |f| TaskForm::read(f).map(drop)),
+                ("CodeForm", |f| {
+                    TaskForm::read(&inside(f, "template")).map(drop)
+                }),
+            ],
+            sample,
+        );
+    }
 
     #[test]
     fn wrappers_are_unwrapped_and_scalars_read_as_text() {
@@ -261,7 +421,7 @@ mod tests {
                 "quantity": 3,
             })),
         )]);
-        let order = submit_task(&fields).unwrap();
+        let order = TaskForm::read(&fields).unwrap().into_order();
         assert_eq!(
             (order.template.as_str(), order.quantity),
             ("t1", 3),
@@ -269,6 +429,6 @@ mod tests {
         );
         assert_eq!(order.input[0].code, "url");
         let bad = BodyFields::new(vec![("quantity".into(), RawField::Text("-1".into()))]);
-        assert!(submit_task(&bad).is_err());
+        assert!(TaskForm::read(&bad).is_err());
     }
 }

@@ -23,12 +23,12 @@ use crate::catalog::dto::{
     TaskTemplateEnvelopeDto, TaskTemplateResponseDto, TaskTemplatesEnvelopeDto,
     TaskTemplatesResponseDto, TasksEnvelopeDto, TasksResponseDto,
 };
-use crate::catalog::input::{submit_task as task_order, template_draft};
+use crate::catalog::input::{TaskForm, TemplateForm};
 use crate::catalog::marketplace_dto::{BASE, RequestStatusDto};
 use crate::error::ApiError;
 use crate::idempotency::once;
 use crate::negotiate::Reply;
-use crate::openapi::{IdempotencyKeyHeader, TaskForm, TaskListParams, TemplateForm};
+use crate::openapi::{IdempotencyKeyHeader, TaskListParams};
 use crate::query::{Params, TASK_PARAMS, paging};
 
 pub(crate) fn register(cfg: &mut web::ServiceConfig) {
@@ -201,9 +201,9 @@ pub(crate) async fn create_task_template(
     caller: Caller,
     body: Body,
 ) -> Result<Reply, ApiError> {
-    let (code, draft) = template_draft(&body.0)?;
-    let code = code.ok_or(WireError::Missing("code"))?;
-    save_template(&state, &caller, &code, draft).await
+    let mut form = TemplateForm::read(&body.0)?;
+    let code = form.code.take().ok_or(WireError::Missing("code"))?;
+    save_template(&state, &caller, &code, form.into_draft()).await
 }
 
 async fn save_template(
@@ -271,7 +271,7 @@ pub(crate) async fn put_task_template(
     code: web::Path<String>,
     body: Body,
 ) -> Result<Reply, ApiError> {
-    let (_, draft) = template_draft(&body.0)?;
+    let draft = TemplateForm::read(&body.0)?.into_draft();
     save_template(&state, &caller, &code, draft).await
 }
 
@@ -320,7 +320,7 @@ pub(crate) async fn submit_task(
     req: HttpRequest,
     body: Body,
 ) -> Result<Reply, ApiError> {
-    let order = task_order(&body.0)?;
+    let order = TaskForm::read(&body.0)?.into_order();
     let (state, caller) = (&state, &caller);
     once(
         state,

@@ -15,11 +15,11 @@ use crate::body::{Body, Requires, authorize};
 use crate::caller::Caller;
 use crate::catalog::dto::{BackOfficeProductDto, TaskDto};
 use crate::catalog::form::TaskStateForm;
-use crate::catalog::input::product_draft;
+use crate::catalog::input::ProductForm;
 use crate::dto::{ListDto, SuccessDto};
 use crate::error::{ApiError, ErrorBody};
 use crate::negotiate::Reply;
-use crate::openapi::{PageParams, ProductForm};
+use crate::openapi::PageParams;
 use crate::query::{PAGE_PARAMS, Params, paging};
 
 pub(crate) fn register(cfg: &mut web::ServiceConfig) {
@@ -108,7 +108,7 @@ async fn save(
     code: &str,
     body: &Body,
 ) -> Result<Reply, ApiError> {
-    let draft = product_draft(&body.0)?;
+    let draft = ProductForm::read(&body.0)?.into_draft();
     let (product, created) = state
         .services
         .orders
