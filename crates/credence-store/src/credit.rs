@@ -381,17 +381,6 @@ fn entry_by_tag(conn: &mut AnyConnection, tag: &str) -> Result<Option<LedgerEntr
     row.into_domain(currency).map(Some)
 }
 
-fn page_bounds(page: PageRequest) -> (i64, i64) {
-    (
-        i64::from(page.max()),
-        i64::try_from(page.offset()).unwrap_or(i64::MAX),
-    )
-}
-
-fn total(count: i64) -> u64 {
-    u64::try_from(count).unwrap_or(0)
-}
-
 impl Store {
     /// Passes an admission's error on, first recording a credit refusal's event in a
     /// transaction of its own: the admission's own transaction moved nothing for it (and a

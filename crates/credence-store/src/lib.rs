@@ -17,6 +17,7 @@ mod database;
 mod documents;
 mod error;
 mod events;
+mod paging;
 mod schema;
 mod webhooks;
 

@@ -157,8 +157,7 @@ impl WebhookStore for Store {
         owner: Option<CustomerId>,
         page: PageRequest,
     ) -> Result<Page<WebhookEndpoint>, StoreError> {
-        let limit = i64::from(page.max());
-        let offset = i64::try_from(page.offset()).unwrap_or(i64::MAX);
+        let (limit, offset) = crate::paging::bounds(page);
         Ok(self
             .database()
             .read(move |conn| {
@@ -179,10 +178,7 @@ impl WebhookStore for Store {
                     .into_iter()
                     .map(EndpointRow::into_domain)
                     .collect::<Result<_, _>>()?;
-                Ok(Page {
-                    items,
-                    total: u64::try_from(count).unwrap_or(0),
-                })
+                Ok(crate::paging::page(items, count))
             })
             .await?)
     }

@@ -467,8 +467,7 @@ impl TaskBoard for Store {
         page: PageRequest,
     ) -> Result<Page<Task>, StoreError> {
         let filter = filter.clone();
-        let limit = i64::from(page.max());
-        let offset = i64::try_from(page.offset()).unwrap_or(i64::MAX);
+        let (limit, offset) = crate::paging::bounds(page);
         Ok(self
             .database()
             .read(move |conn| {
@@ -482,10 +481,7 @@ impl TaskBoard for Store {
                     .into_iter()
                     .map(TaskRow::into_domain)
                     .collect::<Result<_, _>>()?;
-                Ok(Page {
-                    items,
-                    total: u64::try_from(count).unwrap_or(0),
-                })
+                Ok(crate::paging::page(items, count))
             })
             .await?)
     }

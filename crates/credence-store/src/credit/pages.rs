@@ -8,10 +8,10 @@ use credence_domain::ports::StoreError;
 use credence_domain::values::CurrencyCode;
 
 use super::rows::currency_of;
-use super::{page_bounds, total};
 use crate::Store;
 use crate::database::AnyConnection;
 use crate::error::Failure;
+use crate::paging;
 
 /// How many rows an account has.
 pub(super) type CountRows = fn(&mut AnyConnection, i64) -> Result<i64, Failure>;
@@ -29,7 +29,7 @@ pub(super) async fn account_page<T: Send + 'static>(
     count: CountRows,
     load: LoadRows<T>,
 ) -> Result<Page<T>, StoreError> {
-    let bounds = page_bounds(page);
+    let bounds = paging::bounds(page);
     Ok(store
         .database()
         .read(move |conn| {
@@ -41,10 +41,10 @@ pub(super) async fn account_page<T: Send + 'static>(
                 });
             }
             let currency = currency_of(conn, account.get())?;
-            Ok(Page {
-                items: load(conn, account.get(), bounds, currency)?,
-                total: total(count),
-            })
+            Ok(paging::page(
+                load(conn, account.get(), bounds, currency)?,
+                count,
+            ))
         })
         .await?)
 }

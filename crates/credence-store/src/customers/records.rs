@@ -33,17 +33,6 @@ fn label(text: &str) -> Result<Label, Failure> {
     Label::new(text).map_err(|e| Failure::corrupt("name", e))
 }
 
-fn limits(page: PageRequest) -> (i64, i64) {
-    (
-        i64::from(page.max()),
-        i64::try_from(page.offset()).unwrap_or(i64::MAX),
-    )
-}
-
-fn total(count: i64) -> u64 {
-    u64::try_from(count).unwrap_or(0)
-}
-
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = customer_categories)]
 pub(crate) struct CategoryRow {
@@ -265,7 +254,7 @@ macro_rules! record_repository {
         #[async_trait]
         impl RecordRepository<$kind> for Store {
             async fn list(&self, page: PageRequest) -> Result<Page<$kind>, StoreError> {
-                let (limit, offset) = limits(page);
+                let (limit, offset) = crate::paging::bounds(page);
                 Ok(self
                     .database()
                     .read(move |conn| {
@@ -279,10 +268,7 @@ macro_rules! record_repository {
                             .into_iter()
                             .map($row::into_domain)
                             .collect::<Result<_, _>>()?;
-                        Ok(Page {
-                            items,
-                            total: total(count),
-                        })
+                        Ok(crate::paging::page(items, count))
                     })
                     .await?)
             }

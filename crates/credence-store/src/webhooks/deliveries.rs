@@ -603,8 +603,7 @@ impl DeliveryStore for Store {
         endpoint: EndpointId,
         page: PageRequest,
     ) -> Result<Page<DeliveryAttempt>, StoreError> {
-        let limit = i64::from(page.max());
-        let offset = i64::try_from(page.offset()).unwrap_or(i64::MAX);
+        let (limit, offset) = crate::paging::bounds(page);
         Ok(self
             .database()
             .read(move |conn| {
@@ -623,10 +622,7 @@ impl DeliveryStore for Store {
                     .into_iter()
                     .map(AttemptRow::into_domain)
                     .collect::<Result<_, _>>()?;
-                Ok(Page {
-                    items,
-                    total: u64::try_from(count).unwrap_or(0),
-                })
+                Ok(crate::paging::page(items, count))
             })
             .await?)
     }
