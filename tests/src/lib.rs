@@ -295,6 +295,20 @@ pub async fn expect_json(response: Response, status: u16) -> Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
 }
 
+/// Sends `request` asking for XML: the answer's status and its body.
+///
+/// # Panics
+/// When the request cannot be sent or the body read.
+pub async fn xml_answer(request: RequestBuilder) -> (u16, String) {
+    let response = request
+        .header("accept", "application/xml")
+        .send()
+        .await
+        .expect("sent");
+    let status = response.status().as_u16();
+    (status, response.text().await.expect("a body"))
+}
+
 /// The `Content-Type` of `response`, empty when it has none.
 #[must_use]
 pub fn content_type(response: &Response) -> String {

@@ -7,7 +7,7 @@
 )]
 
 use credence_e2e::{
-    Backend, TestApp, expect_delete_failed, expect_error, expect_json, on_both_backends,
+    Backend, TestApp, expect_delete_failed, expect_error, expect_json, on_both_backends, xml_answer,
 };
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -355,15 +355,8 @@ async fn the_marketplace_shows_the_callers_own_account(app: TestApp) {
         .unwrap();
     let expected = r#"{"customer_response":{"request_status":{"status":"success","code":200,"errors":[]},"customer":{"link":[{"href":"/api/marketplace/v2/customer","rel":"self","type":"application/json"}],"balance":{"balance_amount":20000.00,"reserved_amount":5000.00,"credit_limit":3000.00,"currency_code":"EUR"}}}}"#;
     assert_eq!(json_body, expected);
-    let xml = app
-        .with_key(&key, Method::GET, "/api/marketplace/v2/customer")
-        .header("accept", "application/xml")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let (_, xml) =
+        xml_answer(app.with_key(&key, Method::GET, "/api/marketplace/v2/customer")).await;
     assert!(
         xml.contains(
             r#"<link href="/api/marketplace/v2/customer" rel="self" type="application/xml"/>"#

@@ -7,7 +7,7 @@
 
 use credence_e2e::{
     TestApp, content_type, expect_delete_failed, expect_error, expect_json, expect_not_found,
-    expect_wrong_type, on_both_backends,
+    expect_wrong_type, on_both_backends, xml_answer,
 };
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -810,14 +810,8 @@ async fn xml_when_the_client_asks_for_it(app: TestApp) {
         body.contains("<creditLimit>5000.00</creditLimit>"),
         "{body}"
     );
-    let error = app
-        .request(Method::GET, "/api/v1.0/customers/999")
-        .header("accept", "application/xml")
-        .send()
-        .await
-        .expect("sent");
-    assert_eq!(error.status().as_u16(), 404);
-    let text = error.text().await.expect("body");
+    let (status, text) = xml_answer(app.request(Method::GET, "/api/v1.0/customers/999")).await;
+    assert_eq!(status, 404);
     assert!(
         text.contains("<error>") && text.contains("not_found"),
         "{text}"

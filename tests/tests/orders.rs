@@ -6,7 +6,7 @@
     reason = "tests panic on a broken environment"
 )]
 
-use credence_e2e::{TestApp, on_both_backends};
+use credence_e2e::{TestApp, on_both_backends, xml_answer};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -124,17 +124,8 @@ async fn a_customer_orders_until_its_credit_runs_out(app: TestApp) {
         index["products_response"]["products"][0]["code"],
         "product_research"
     );
-    let detail = app
-        .with_key(
-            &key,
-            Method::GET,
-            &format!("{MARKET}/products/product_research"),
-        )
-        .header("accept", "application/xml")
-        .send()
-        .await
-        .unwrap();
-    let detail = detail.text().await.unwrap();
+    let path = format!("{MARKET}/products/product_research");
+    let (_, detail) = xml_answer(app.with_key(&key, Method::GET, &path)).await;
     assert!(
         detail.contains("<product_response>")
             && detail.contains("<value>de</value>")

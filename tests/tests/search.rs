@@ -6,7 +6,7 @@
     reason = "tests panic on a broken environment"
 )]
 
-use credence_e2e::{TestApp, expect_error, expect_json, on_both_backends};
+use credence_e2e::{TestApp, expect_error, expect_json, on_both_backends, xml_answer};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -119,14 +119,9 @@ async fn search_ranks_name_over_reference_over_the_rest(app: TestApp) {
         assert!(found.len() >= 4, "{q}: {found:?}");
     }
 
-    let response = app
-        .request(Method::GET, "/api/v1.0/customers/search?q=shop")
-        .header("accept", "application/xml")
-        .send()
-        .await
-        .expect("sent");
-    assert_eq!(response.status().as_u16(), 200);
-    let body = response.text().await.expect("body");
+    let (status, body) =
+        xml_answer(app.request(Method::GET, "/api/v1.0/customers/search?q=shop")).await;
+    assert_eq!(status, 200);
     assert!(body.contains("<reference>NAME-1</reference>"), "{body}");
     assert!(body.contains("<score>100</score>"), "{body}");
 }

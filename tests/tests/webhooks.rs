@@ -16,6 +16,7 @@ use credence_domain::webhooks::{
 };
 use credence_e2e::{
     TestApp, expect_error, expect_json, expect_not_found, expect_wrong_type, on_both_backends,
+    xml_answer,
 };
 use credence_store::{Database, PoolOptions, Store};
 use reqwest::Method;
@@ -87,15 +88,7 @@ async fn an_endpoint_is_created_shown_changed_and_deleted(app: TestApp) {
     let list = app.get_json(ENDPOINTS).await;
     assert_eq!(list["paging"]["total"], 1, "{list}");
     assert_eq!(list["data"], json!([without]));
-    let xml = app
-        .request(Method::GET, &path)
-        .header("Accept", "application/xml")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let (_, xml) = xml_answer(app.request(Method::GET, &path)).await;
     assert!(
         xml.contains("<url>https://203.0.113.10/hooks</url>"),
         "{xml}"
