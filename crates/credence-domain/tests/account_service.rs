@@ -169,7 +169,7 @@ async fn customers_on_hold_inactive_or_out_of_scope_never_reach_the_ledger() {
         match c.id.get() {
             1 => {
                 c.data.on_hold = true;
-                c.data.on_hold_reason = FreeText::new("unpaid", 255).unwrap();
+                c.data.texts.on_hold_reason = FreeText::new("unpaid", 255).unwrap();
             }
             2 => c.data.is_active = false,
             _ => {}

@@ -52,6 +52,7 @@ mod routes;
 mod schema_check;
 mod shed;
 mod strict;
+mod wire_name;
 mod wording;
 
 use std::sync::Arc;

@@ -17,7 +17,7 @@ use credence_domain::customers::reference_data::{
 use credence_domain::customers::search::{ScoredCustomer, SearchQuery};
 use credence_domain::customers::{
     AccountHolder, Address, Contact, Customer, CustomerData, CustomerFilter, CustomerKey,
-    CustomerQuery, CustomerSort, CustomerSummary, Project, Revision,
+    CustomerQuery, CustomerSort, CustomerSummary, CustomerTexts, Project, Revision,
 };
 use credence_domain::documents::Document;
 use credence_domain::documents::logo::LogoName;

@@ -176,16 +176,16 @@ async fn insert_and_get_by_every_key(store: Store) {
     .unwrap();
     let parent = add(&store, "P-1", "Parent", at(0)).await;
     let mut full = data(&store, "NC-3", "Marie's Jewelry").await;
-    full.reference2 = text("R2");
+    full.texts.reference2 = text("R2");
     full.parent = Some(parent.data.summary(parent.id));
     full.bill_with_parent = true;
     full.segmentation = Some(segment);
     full.email = Some(Email::new("marie@example.com").unwrap());
-    full.phone = text("+33 1");
-    full.mobile = text("+33 6");
-    full.fax = text("+33 2");
-    full.comment = text("a comment");
-    full.barcode = text("123");
+    full.texts.phone = text("+33 1");
+    full.texts.mobile = text("+33 6");
+    full.texts.fax = text("+33 2");
+    full.texts.comment = text("a comment");
+    full.texts.barcode = text("123");
     full.is_same_address = false;
     full.billing = Address {
         country: Some(CountryCode::parse("FR").unwrap()),
@@ -205,15 +205,15 @@ async fn insert_and_get_by_every_key(store: Store) {
     full.credit_limit = CreditLimit::new("20000.10".parse().unwrap(), eur()).unwrap();
     full.is_active = false;
     full.on_hold = true;
-    full.on_hold_reason = text("late");
+    full.texts.on_hold_reason = text("late");
     full.created_by = Some(user);
     full.due_date_terms =
         Some(DueDateTerms::new(30, DueDateType::DaysAfterEndOfInvoiceMonth).unwrap());
     full.payment_types = vec![cheque, cash];
     full.website = Some(Website::new("https://example.com").unwrap());
-    full.tax_number = text("FR123");
-    full.company_registration_number = text("RCS 1");
-    full.customer_risk = text("low");
+    full.texts.tax_number = text("FR123");
+    full.texts.company_registration_number = text("RCS 1");
+    full.texts.customer_risk = text("low");
     full.customer_risk_color = Some(RiskColor::new("#00FF00").unwrap());
     full.region = Some(region);
     full.contacts = vec![
@@ -289,7 +289,7 @@ async fn holders_agree_with_their_customers(store: Store) {
     });
     data.bill_with_parent = true;
     data.on_hold = true;
-    data.on_hold_reason = text("unpaid");
+    data.texts.on_hold_reason = text("unpaid");
     let child = insert(&store, data, at(1)).await;
     for key in [
         CustomerKey::Id(child.id),
@@ -1515,8 +1515,8 @@ async fn search_ors_terms_and_ranks_name_over_reference_over_the_rest(store: Sto
     by_mail.email = Some(Email::new("horse@example.com").unwrap());
     insert(&store, by_mail, at(3)).await;
     let mut by_tax = data(&store, "T-1", "Pony Club").await;
-    by_tax.tax_number = text("SE-5566");
-    by_tax.company_registration_number = text("556677");
+    by_tax.texts.tax_number = text("SE-5566");
+    by_tax.texts.company_registration_number = text("556677");
     insert(&store, by_tax, at(4)).await;
     add(&store, "Z-1", "Unrelated", at(5)).await;
 
@@ -1599,7 +1599,7 @@ async fn search_survives_hostile_input_and_pages(store: Store) {
         add(&store, &format!("P-{i}"), &format!("Heron {i}"), at(i)).await;
     }
     let mut ref_only = data(&store, "heron", "Other").await;
-    ref_only.reference2 = text("x");
+    ref_only.texts.reference2 = text("x");
     insert(&store, ref_only, at(10)).await;
     for q in [
         "\"heron",
@@ -3720,7 +3720,7 @@ async fn refused_links_leave_the_customer_unchanged(store: Store) {
         .unwrap();
     let mut changed = before.data.clone();
     changed.name = CustomerName::new("Half Written").unwrap();
-    changed.comment = text("should not stay");
+    changed.texts.comment = text("should not stay");
     changed.contacts = vec![Contact {
         name: text("Nobody"),
         email: None,

@@ -121,9 +121,8 @@ impl std::fmt::Display for RefKey {
 )]
 pub struct CustomerChanges {
     pub reference: Field<Reference>,
-    pub reference2: Field<FreeText>,
     pub name: Field<CustomerName>,
-    pub barcode: Field<FreeText>,
+    pub texts: super::TextChanges,
     pub is_active: Field<bool>,
     pub category: Field<RefKey>,
     pub is_sub_customer: Field<bool>,
@@ -135,23 +134,15 @@ pub struct CustomerChanges {
     pub billing: AddressChanges,
     pub shipping: AddressChanges,
     pub email: Field<Email>,
-    pub phone: Field<FreeText>,
-    pub mobile: Field<FreeText>,
-    pub fax: Field<FreeText>,
-    pub comment: Field<FreeText>,
     pub website: Field<Website>,
     pub credit_limit: Field<Decimal>,
     pub due_date_number: Field<i64>,
     pub due_date_type: Field<DueDateType>,
-    pub tax_number: Field<FreeText>,
-    pub company_registration_number: Field<FreeText>,
     pub currency: Field<CurrencyCode>,
     pub payment_types: Field<Vec<RefKey>>,
     pub region: Field<RefKey>,
-    pub customer_risk: Field<FreeText>,
     pub customer_risk_color: Field<RiskColor>,
     pub on_hold: Field<bool>,
-    pub on_hold_reason: Field<FreeText>,
     pub contacts: Field<Vec<Contact>>,
     pub projects: Field<Vec<FreeText>>,
     pub documents: Vec<crate::documents::DocumentLink>,
@@ -307,10 +298,8 @@ impl CustomerChanges {
         };
         Ok(CustomerData {
             reference,
-            reference2: self
-                .reference2
-                .apply_to(base.and_then(|b| b.reference2.clone())),
             name,
+            texts: self.texts.apply(base.map(|b| &b.texts)),
             category: resolved
                 .category
                 .apply_to(base.map(|b| b.category.clone()))
@@ -325,20 +314,12 @@ impl CustomerChanges {
                 .segmentation
                 .apply_to(base.and_then(|b| b.segmentation.clone())),
             email: self.email.apply_to(base.and_then(|b| b.email.clone())),
-            phone: self.phone.apply_to(base.and_then(|b| b.phone.clone())),
-            mobile: self.mobile.apply_to(base.and_then(|b| b.mobile.clone())),
-            fax: self.fax.apply_to(base.and_then(|b| b.fax.clone())),
-            comment: self.comment.apply_to(base.and_then(|b| b.comment.clone())),
-            barcode: self.barcode.apply_to(base.and_then(|b| b.barcode.clone())),
             is_same_address: bool_or(self.is_same_address, base.map(|b| b.is_same_address), true),
             billing: self.billing.apply(base_address(|b| &b.billing)),
             shipping: self.shipping.apply(base_address(|b| &b.shipping)),
             credit_limit,
             is_active: bool_or(self.is_active, base.map(|b| b.is_active), true),
             on_hold: bool_or(self.on_hold, base.map(|b| b.on_hold), false),
-            on_hold_reason: self
-                .on_hold_reason
-                .apply_to(base.and_then(|b| b.on_hold_reason.clone())),
             created_by: match resolved.user {
                 Field::Value(user) => Some(user),
                 Field::Null | Field::Absent => {
@@ -351,16 +332,7 @@ impl CustomerChanges {
                 .apply_to(base.map(|b| b.payment_types.clone()))
                 .unwrap_or_default(),
             website: self.website.apply_to(base.and_then(|b| b.website.clone())),
-            tax_number: self
-                .tax_number
-                .apply_to(base.and_then(|b| b.tax_number.clone())),
-            company_registration_number: self
-                .company_registration_number
-                .apply_to(base.and_then(|b| b.company_registration_number.clone())),
             currency,
-            customer_risk: self
-                .customer_risk
-                .apply_to(base.and_then(|b| b.customer_risk.clone())),
             customer_risk_color: self
                 .customer_risk_color
                 .apply_to(base.and_then(|b| b.customer_risk_color.clone())),

@@ -60,7 +60,7 @@ impl From<&Customer> for AccountHolder {
             id: customer.id,
             is_active: customer.data.is_active,
             on_hold: customer.data.on_hold,
-            on_hold_reason: customer.data.on_hold_reason.clone(),
+            on_hold_reason: customer.data.texts.on_hold_reason.clone(),
             parent: customer.data.parent.as_ref().map(|p| p.id),
             bill_with_parent: customer.data.bill_with_parent,
             currency: customer.data.currency,
@@ -123,10 +123,10 @@ pub struct Project {
 pub struct CustomerData {
     /// Unique among live customers.
     pub reference: Reference,
-    /// A second, free reference.
-    pub reference2: Option<FreeText>,
     /// Display name.
     pub name: CustomerName,
+    /// The plain texts: a second reference, phones, comment, tax numbers and the like.
+    pub texts: super::CustomerTexts,
     /// Category (the root by default).
     pub category: Category,
     /// The parent, for sub-customers.
@@ -137,16 +137,6 @@ pub struct CustomerData {
     pub segmentation: Option<Segmentation>,
     /// E-mail.
     pub email: Option<Email>,
-    /// Phone.
-    pub phone: Option<FreeText>,
-    /// Mobile phone.
-    pub mobile: Option<FreeText>,
-    /// Fax.
-    pub fax: Option<FreeText>,
-    /// Comment.
-    pub comment: Option<FreeText>,
-    /// Barcode.
-    pub barcode: Option<FreeText>,
     /// Whether shipping goes to the billing address.
     pub is_same_address: bool,
     /// Billing address.
@@ -159,8 +149,6 @@ pub struct CustomerData {
     pub is_active: bool,
     /// On hold: no new orders.
     pub on_hold: bool,
-    /// Why it is on hold.
-    pub on_hold_reason: Option<FreeText>,
     /// The user who created it.
     pub created_by: Option<User>,
     /// Payment terms.
@@ -169,14 +157,8 @@ pub struct CustomerData {
     pub payment_types: Vec<PaymentType>,
     /// Website.
     pub website: Option<Website>,
-    /// Tax / VAT number.
-    pub tax_number: Option<FreeText>,
-    /// Company registration number.
-    pub company_registration_number: Option<FreeText>,
     /// Account currency (a configured one).
     pub currency: CurrencyCode,
-    /// Free risk label.
-    pub customer_risk: Option<FreeText>,
     /// Risk colour.
     pub customer_risk_color: Option<RiskColor>,
     /// Region.

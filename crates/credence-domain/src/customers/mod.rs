@@ -10,6 +10,7 @@ pub mod reference_data;
 mod revision;
 pub mod search;
 pub mod service;
+pub mod texts;
 
 pub use changes::{
     AddressChanges, CustomerChanges, CustomerRule, Defaults, MAX_PROJECTS, RefKey, Resolved,
@@ -17,3 +18,4 @@ pub use changes::{
 };
 pub use customer::*;
 pub use revision::Revision;
+pub use texts::{CustomerTexts, TextChanges};

@@ -10,7 +10,7 @@ use credence_domain::customers::reference_data::{
     Category, PaymentType, Region, Segmentation, User,
 };
 use credence_domain::customers::{
-    Address, Contact, Customer, CustomerData, CustomerSummary, Project,
+    Address, Contact, Customer, CustomerData, CustomerSummary, CustomerTexts, Project,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -302,39 +302,43 @@ impl CustomerDto {
         } = customer;
         let CustomerData {
             reference,
-            reference2,
             name,
+            texts,
             category,
             parent,
             bill_with_parent,
             segmentation,
             email,
-            phone,
-            mobile,
-            fax,
-            comment,
-            barcode,
             is_same_address,
             billing,
             shipping,
             credit_limit,
             is_active,
             on_hold,
-            on_hold_reason,
             created_by,
             due_date_terms,
             payment_types,
             website,
-            tax_number,
-            company_registration_number,
             currency,
-            customer_risk,
             customer_risk_color,
             region,
             contacts,
             projects,
             logo,
         } = data;
+        // Every text named too: a new one does not compile until it has its place below.
+        let CustomerTexts {
+            reference2,
+            barcode,
+            phone,
+            mobile,
+            fax,
+            comment,
+            tax_number,
+            company_registration_number,
+            customer_risk,
+            on_hold_reason,
+        } = texts;
         let billing = AddressDto::from(billing);
         let shipping = AddressDto::from(shipping);
         let free = |t: &Option<credence_domain::values::FreeText>| {

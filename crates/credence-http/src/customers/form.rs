@@ -2,12 +2,14 @@
 //! schema is derived from it), how a body is read into it ([`customer_text`]), and the one
 //! step that turns it into the domain's typed [`CustomerChanges`]. JSON, forms and multipart
 //! are judged by the same rules here, at the edge, so the domain never sees wire names or
-//! form leniency (`"yes"` for a boolean, blank text for null). A new customer field is
-//! written three times in this one file: the struct, the reading, the validation.
+//! form leniency (`"yes"` for a boolean, blank text for null). The plain texts come from
+//! the domain's one list of them (`customer_texts!`) and need no line here; any other new
+//! field is written three times in this one file: the struct, the reading, the validation.
 
 use credence_domain::customers::service::may_name_creator;
 use credence_domain::customers::{
-    AddressChanges, Contact, CustomerChanges, CustomerRule, MAX_PROJECTS, RefKey, project_name,
+    AddressChanges, Contact, CustomerChanges, CustomerRule, MAX_PROJECTS, RefKey, TextChanges,
+    project_name,
 };
 use credence_domain::field::Field;
 use utoipa::ToSchema;
@@ -18,6 +20,7 @@ use credence_domain::Principal;
 
 use crate::input::{parse_bool, parse_decimal, parse_float, parse_int};
 use crate::openapi::{ContactForm, DocumentLinkForm, PaymentTypeRef};
+use crate::wire_name::wire_name;
 use crate::wording::WireError;
 use credence_domain::input::InputError;
 use credence_domain::values::{
@@ -66,121 +69,129 @@ pub(crate) struct ContactText {
     pub(crate) phone: Option<String>,
 }
 
-// The one type a customer body is read into and the OpenAPI schema `CustomerForm` is derived
-// from (its doc comment is the schema's description). Every scalar is kept as text, so JSON,
-// forms and multipart are judged by the same rules in `CustomerForm::validate`.
-/// A customer body. Every field is optional on update; `reference` and `name` are required
-/// on create. In forms, `paymentTypes` may be written `[{"id"=7},{"id"=8}]` and `contacts` as
-/// JSON text. Unknown fields, and fields a client may not set (`id`, `uuid`, `dateCreated`,
-/// `lastUpdated`, `balance`), are ignored.
-#[derive(Debug, Clone, Default, PartialEq, Eq, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct CustomerForm {
-    #[schema(value_type = String, required = false, pattern = "{reference}", max_length = 255)]
-    pub(crate) reference: Field<String>,
-    #[schema(value_type = Option<String>, max_length = 255)]
-    pub(crate) reference2: Field<String>,
-    #[schema(value_type = String, required = false, pattern = "{name}", max_length = 255)]
-    pub(crate) name: Field<String>,
-    #[schema(value_type = Option<String>, max_length = 255)]
-    pub(crate) barcode: Field<String>,
-    #[schema(value_type = Option<bool>)]
-    pub(crate) is_active: Field<String>,
-    /// Id, or reference with `useExternalId=true`.
-    #[schema(value_type = Option<String>)]
-    pub(crate) category_id: Field<String>,
-    #[schema(value_type = Option<bool>)]
-    pub(crate) is_sub_customer: Field<String>,
-    /// Id, or reference with `useExternalId=true`.
-    #[schema(value_type = Option<String>)]
-    pub(crate) parent_customer: Field<String>,
-    #[schema(value_type = Option<bool>)]
-    pub(crate) bill_with_parent: Field<String>,
-    #[schema(value_type = Option<String>)]
-    pub(crate) customer_segmentation_id: Field<String>,
-    #[schema(value_type = Option<String>)]
-    pub(crate) user_id: Field<String>,
-    #[schema(value_type = Option<bool>)]
-    pub(crate) is_same_address: Field<String>,
-    #[schema(value_type = Option<String>)]
-    pub(crate) billing_country: Field<String>,
-    #[schema(value_type = Option<String>, max_length = 255)]
-    pub(crate) billing_city: Field<String>,
-    #[schema(value_type = Option<String>, max_length = 255)]
-    pub(crate) billing_postal_code: Field<String>,
-    #[schema(value_type = Option<String>, max_length = 255)]
-    pub(crate) billing_address: Field<String>,
-    #[schema(value_type = Option<f64>, minimum = -90, maximum = 90)]
-    pub(crate) billing_lat: Field<String>,
-    #[schema(value_type = Option<f64>, minimum = -180, maximum = 180)]
-    pub(crate) billing_lng: Field<String>,
-    #[schema(value_type = Option<String>)]
-    pub(crate) country: Field<String>,
-    #[schema(value_type = Option<String>, max_length = 255)]
-    pub(crate) city: Field<String>,
-    #[schema(value_type = Option<String>, max_length = 255)]
-    pub(crate) postal_code: Field<String>,
-    #[schema(value_type = Option<String>, max_length = 255)]
-    pub(crate) address: Field<String>,
-    #[schema(value_type = Option<f64>, minimum = -90, maximum = 90)]
-    pub(crate) latitude: Field<String>,
-    #[schema(value_type = Option<f64>, minimum = -180, maximum = 180)]
-    pub(crate) longitude: Field<String>,
-    #[schema(value_type = Option<String>, pattern = "{email}", max_length = 254)]
-    pub(crate) email: Field<String>,
-    #[schema(value_type = Option<String>, max_length = 255)]
-    pub(crate) phone: Field<String>,
-    #[schema(value_type = Option<String>, max_length = 255)]
-    pub(crate) mobile: Field<String>,
-    #[schema(value_type = Option<String>, max_length = 255)]
-    pub(crate) fax: Field<String>,
-    #[schema(value_type = Option<String>, max_length = 4000)]
-    pub(crate) comment: Field<String>,
-    #[schema(value_type = Option<String>)]
-    pub(crate) website: Field<String>,
-    /// Exact decimal, at most the currency's minor-unit digits.
-    #[schema(value_type = Option<f64>, minimum = 0)]
-    pub(crate) credit_limit: Field<String>,
-    /// Days, 0 to 3650.
-    #[schema(value_type = Option<i64>, minimum = 0, maximum = 3650)]
-    pub(crate) due_date_config_number: Field<String>,
-    /// `1`/`daysAfterInvoiceDate` or `2`/`daysAfterEndOfInvoiceMonth`.
-    #[schema(value_type = Option<String>, pattern = r"^\s*(?:1|2|daysAfterInvoiceDate|daysAfterEndOfInvoiceMonth)?\s*$")]
-    pub(crate) due_date_config_type: Field<String>,
-    #[schema(value_type = Option<String>, max_length = 255)]
-    pub(crate) tax_number: Field<String>,
-    #[schema(value_type = Option<String>, max_length = 255)]
-    pub(crate) company_registration_number: Field<String>,
-    /// A configured ISO 4217 code.
-    #[schema(value_type = Option<String>)]
-    pub(crate) currency: Field<String>,
-    #[schema(value_type = Option<Vec<PaymentTypeRef>>)]
-    pub(crate) payment_types: Field<Vec<String>>,
-    #[schema(value_type = Option<String>)]
-    pub(crate) region_id: Field<String>,
-    #[schema(value_type = Option<String>, max_length = 255)]
-    pub(crate) customer_risk: Field<String>,
-    /// `#RRGGBB`.
-    #[schema(value_type = Option<String>, pattern = r"^\s*(?:#[0-9A-Fa-f]{6})?\s*$")]
-    pub(crate) customer_risk_color: Field<String>,
-    #[schema(value_type = Option<bool>)]
-    pub(crate) on_hold: Field<String>,
-    #[schema(value_type = Option<String>, max_length = 255)]
-    pub(crate) on_hold_reason: Field<String>,
-    #[schema(value_type = Option<Vec<ContactForm>>)]
-    pub(crate) contacts: Field<Vec<ContactText>>,
-    /// Replaces the list (keeping the ids of unchanged names); `null` or `[]` clears it.
-    #[schema(value_type = Option<Vec<ProjectForm>>, max_items = 100)]
-    pub(crate) customer_projects: Field<Vec<String>>,
-    #[schema(value_type = Option<bool>)]
-    pub(crate) use_external_id: Field<String>,
-    /// Documents to attach; in forms and multipart, as JSON text.
-    #[schema(value_type = Option<Vec<DocumentLinkForm>>)]
-    pub(crate) documents: Field<Vec<credence_domain::documents::DocumentLinkInput>>,
-    /// Multipart only: a new logo, jpg, gif, png or bmp (checked by content), at most 2 MB.
-    #[schema(value_type = Option<String>, format = Binary)]
-    pub(crate) image_file: Option<credence_domain::documents::logo::Upload>,
+// The body's struct is written inside this macro so that the customer's plain texts, listed
+// once in the domain (`customer_texts!`), become fields of their own, with their schema, their
+// reading by wire name and their check, and no line here for each one.
+macro_rules! customer_form {
+    ($($text:ident: $max:tt),* $(,)?) => {
+        // The one type a customer body is read into and the OpenAPI schema `CustomerForm` is derived
+        // from (its doc comment is the schema's description). Every scalar is kept as text, so JSON,
+        // forms and multipart are judged by the same rules in `CustomerForm::validate`.
+        /// A customer body. Every field is optional on update; `reference` and `name` are required
+        /// on create. In forms, `paymentTypes` may be written `[{"id"=7},{"id"=8}]` and `contacts` as
+        /// JSON text. Unknown fields, and fields a client may not set (`id`, `uuid`, `dateCreated`,
+        /// `lastUpdated`, `balance`), are ignored.
+        #[derive(Debug, Clone, Default, PartialEq, Eq, ToSchema)]
+        #[serde(rename_all = "camelCase")]
+        pub(crate) struct CustomerForm {
+            #[schema(value_type = String, required = false, pattern = "{reference}", max_length = 255)]
+            pub(crate) reference: Field<String>,
+            #[schema(value_type = String, required = false, pattern = "{name}", max_length = 255)]
+            pub(crate) name: Field<String>,
+            #[schema(value_type = Option<bool>)]
+            pub(crate) is_active: Field<String>,
+            /// Id, or reference with `useExternalId=true`.
+            #[schema(value_type = Option<String>)]
+            pub(crate) category_id: Field<String>,
+            #[schema(value_type = Option<bool>)]
+            pub(crate) is_sub_customer: Field<String>,
+            /// Id, or reference with `useExternalId=true`.
+            #[schema(value_type = Option<String>)]
+            pub(crate) parent_customer: Field<String>,
+            #[schema(value_type = Option<bool>)]
+            pub(crate) bill_with_parent: Field<String>,
+            #[schema(value_type = Option<String>)]
+            pub(crate) customer_segmentation_id: Field<String>,
+            #[schema(value_type = Option<String>)]
+            pub(crate) user_id: Field<String>,
+            #[schema(value_type = Option<bool>)]
+            pub(crate) is_same_address: Field<String>,
+            #[schema(value_type = Option<String>)]
+            pub(crate) billing_country: Field<String>,
+            #[schema(value_type = Option<String>, max_length = 255)]
+            pub(crate) billing_city: Field<String>,
+            #[schema(value_type = Option<String>, max_length = 255)]
+            pub(crate) billing_postal_code: Field<String>,
+            #[schema(value_type = Option<String>, max_length = 255)]
+            pub(crate) billing_address: Field<String>,
+            #[schema(value_type = Option<f64>, minimum = -90, maximum = 90)]
+            pub(crate) billing_lat: Field<String>,
+            #[schema(value_type = Option<f64>, minimum = -180, maximum = 180)]
+            pub(crate) billing_lng: Field<String>,
+            #[schema(value_type = Option<String>)]
+            pub(crate) country: Field<String>,
+            #[schema(value_type = Option<String>, max_length = 255)]
+            pub(crate) city: Field<String>,
+            #[schema(value_type = Option<String>, max_length = 255)]
+            pub(crate) postal_code: Field<String>,
+            #[schema(value_type = Option<String>, max_length = 255)]
+            pub(crate) address: Field<String>,
+            #[schema(value_type = Option<f64>, minimum = -90, maximum = 90)]
+            pub(crate) latitude: Field<String>,
+            #[schema(value_type = Option<f64>, minimum = -180, maximum = 180)]
+            pub(crate) longitude: Field<String>,
+            #[schema(value_type = Option<String>, pattern = "{email}", max_length = 254)]
+            pub(crate) email: Field<String>,
+            #[schema(value_type = Option<String>)]
+            pub(crate) website: Field<String>,
+            /// Exact decimal, at most the currency's minor-unit digits.
+            #[schema(value_type = Option<f64>, minimum = 0)]
+            pub(crate) credit_limit: Field<String>,
+            /// Days, 0 to 3650.
+            #[schema(value_type = Option<i64>, minimum = 0, maximum = 3650)]
+            pub(crate) due_date_config_number: Field<String>,
+            /// `1`/`daysAfterInvoiceDate` or `2`/`daysAfterEndOfInvoiceMonth`.
+            #[schema(value_type = Option<String>, pattern = r"^\s*(?:1|2|daysAfterInvoiceDate|daysAfterEndOfInvoiceMonth)?\s*$")]
+            pub(crate) due_date_config_type: Field<String>,
+            /// A configured ISO 4217 code.
+            #[schema(value_type = Option<String>)]
+            pub(crate) currency: Field<String>,
+            #[schema(value_type = Option<Vec<PaymentTypeRef>>)]
+            pub(crate) payment_types: Field<Vec<String>>,
+            #[schema(value_type = Option<String>)]
+            pub(crate) region_id: Field<String>,
+            /// `#RRGGBB`.
+            #[schema(value_type = Option<String>, pattern = r"^\s*(?:#[0-9A-Fa-f]{6})?\s*$")]
+            pub(crate) customer_risk_color: Field<String>,
+            #[schema(value_type = Option<bool>)]
+            pub(crate) on_hold: Field<String>,
+            #[schema(value_type = Option<Vec<ContactForm>>)]
+            pub(crate) contacts: Field<Vec<ContactText>>,
+            /// Replaces the list (keeping the ids of unchanged names); `null` or `[]` clears it.
+            #[schema(value_type = Option<Vec<ProjectForm>>, max_items = 100)]
+            pub(crate) customer_projects: Field<Vec<String>>,
+            #[schema(value_type = Option<bool>)]
+            pub(crate) use_external_id: Field<String>,
+            /// Documents to attach; in forms and multipart, as JSON text.
+            #[schema(value_type = Option<Vec<DocumentLinkForm>>)]
+            pub(crate) documents: Field<Vec<credence_domain::documents::DocumentLinkInput>>,
+            /// Multipart only: a new logo, jpg, gif, png or bmp (checked by content), at most 2 MB.
+            #[schema(value_type = Option<String>, format = Binary)]
+            pub(crate) image_file: Option<credence_domain::documents::logo::Upload>,
+            $(
+                #[schema(value_type = Option<String>, max_length = $max)]
+                pub(crate) $text: Field<String>,
+            )*
+        }
+
+        impl CustomerForm {
+            /// Reads the plain texts of the body, each by its wire name.
+            fn read_texts(&mut self, fields: &BodyFields) -> Result<(), WireError> {
+                $(self.$text = scalar(fields, wire_name!($text))?;)*
+                Ok(())
+            }
+
+            /// Checks the plain texts: each one at most its number of characters.
+            fn text_changes(&mut self) -> Result<TextChanges, WireError> {
+                Ok(TextChanges {
+                    $($text: text(wire_name!($text), std::mem::take(&mut self.$text), $max)?,)*
+                })
+            }
+        }
+    };
 }
+
+credence_domain::customer_texts!(customer_form);
 
 /// The typed customer changes of any body. `reference` (the path's, for a write by
 /// reference) replaces the body's; `userId` is read only from admins (others may not name a
@@ -212,11 +223,9 @@ pub(crate) fn customer_text(mut fields: BodyFields) -> Result<CustomerForm, Wire
     let image_file = fields.take_file(IMAGE_PART);
     let fields = &fields;
     let s = |name: &'static str| scalar(fields, name);
-    Ok(CustomerForm {
+    let mut form = CustomerForm {
         reference: s("reference")?,
-        reference2: s("reference2")?,
         name: s("name")?,
-        barcode: s("barcode")?,
         is_active: s("isActive")?,
         category_id: s("categoryId")?,
         is_sub_customer: s("isSubCustomer")?,
@@ -238,29 +247,24 @@ pub(crate) fn customer_text(mut fields: BodyFields) -> Result<CustomerForm, Wire
         latitude: s("latitude")?,
         longitude: s("longitude")?,
         email: s("email")?,
-        phone: s("phone")?,
-        mobile: s("mobile")?,
-        fax: s("fax")?,
-        comment: s("comment")?,
         website: s("website")?,
         credit_limit: s("creditLimit")?,
         due_date_config_number: s("dueDateConfigNumber")?,
         due_date_config_type: s("dueDateConfigType")?,
-        tax_number: s("taxNumber")?,
-        company_registration_number: s("companyRegistrationNumber")?,
         currency: s("currency")?,
         payment_types: payment_types(fields)?,
         region_id: s("regionId")?,
-        customer_risk: s("customerRisk")?,
         customer_risk_color: s("customerRiskColor")?,
         on_hold: s("onHold")?,
-        on_hold_reason: s("onHoldReason")?,
         contacts: contacts(fields)?,
         customer_projects: customer_projects(fields)?,
         use_external_id: s("useExternalId")?,
         documents: documents(fields)?,
         image_file,
-    })
+        ..CustomerForm::default()
+    };
+    form.read_texts(fields)?;
+    Ok(form)
 }
 
 fn text(
@@ -331,7 +335,8 @@ impl CustomerForm {
     ///
     /// # Errors
     /// The first [`InputError`] found, naming its field.
-    pub(crate) fn validate(self) -> Result<CustomerChanges, WireError> {
+    pub(crate) fn validate(mut self) -> Result<CustomerChanges, WireError> {
+        let texts = self.text_changes()?;
         let external = parsed(self.use_external_id, |v| parse_bool("useExternalId", v))?
             .value()
             .copied()
@@ -399,9 +404,8 @@ impl CustomerForm {
         };
         Ok(CustomerChanges {
             reference,
-            reference2: short("reference2", self.reference2)?,
             name,
-            barcode: short("barcode", self.barcode)?,
+            texts,
             is_active: boolean("isActive", self.is_active)?,
             category: key("categoryId", self.category_id)?,
             is_sub_customer: boolean("isSubCustomer", self.is_sub_customer)?,
@@ -431,10 +435,6 @@ impl CustomerForm {
                 longitude: parsed(self.longitude, |v| longitude("longitude", v))?,
             },
             email: parsed(self.email, |v| Email::new(v).map_err(invalid("email")))?,
-            phone: short("phone", self.phone)?,
-            mobile: short("mobile", self.mobile)?,
-            fax: short("fax", self.fax)?,
-            comment: text("comment", self.comment, FreeText::LONG)?,
             website: parsed(self.website, |v| {
                 Website::new(v).map_err(invalid("website"))
             })?,
@@ -445,22 +445,15 @@ impl CustomerForm {
             due_date_type: parsed(self.due_date_config_type, |v| {
                 DueDateType::parse(v).map_err(worded("dueDateConfigType", wording::due_date))
             })?,
-            tax_number: short("taxNumber", self.tax_number)?,
-            company_registration_number: short(
-                "companyRegistrationNumber",
-                self.company_registration_number,
-            )?,
             currency: parsed(self.currency, |v| {
                 CurrencyCode::parse(v).map_err(|e| InputError::UnknownCurrency(e.0).into())
             })?,
             payment_types,
             region: key("regionId", self.region_id)?,
-            customer_risk: short("customerRisk", self.customer_risk)?,
             customer_risk_color: parsed(self.customer_risk_color, |v| {
                 RiskColor::new(v).map_err(worded("customerRiskColor", wording::risk_color))
             })?,
             on_hold: boolean("onHold", self.on_hold)?,
-            on_hold_reason: short("onHoldReason", self.on_hold_reason)?,
             contacts,
             projects,
             documents: match self.documents {

@@ -11,18 +11,14 @@ pub(crate) struct CustomerRow {
     pub(crate) id: i64,
     pub(crate) uuid: String,
     pub(crate) reference: String,
-    pub(crate) reference2: Option<String>,
     pub(crate) name: String,
+    #[diesel(embed)]
+    pub(crate) texts: TextColumns,
     pub(crate) category_id: i64,
     pub(crate) parent_id: Option<i64>,
     pub(crate) bill_with_parent: bool,
     pub(crate) segmentation_id: Option<i64>,
     pub(crate) email: Option<String>,
-    pub(crate) phone: Option<String>,
-    pub(crate) mobile: Option<String>,
-    pub(crate) fax: Option<String>,
-    pub(crate) comment: Option<String>,
-    pub(crate) barcode: Option<String>,
     pub(crate) is_same_address: bool,
     pub(crate) billing_country: Option<String>,
     pub(crate) billing_city: Option<String>,
@@ -38,15 +34,11 @@ pub(crate) struct CustomerRow {
     pub(crate) longitude: Option<f64>,
     pub(crate) is_active: bool,
     pub(crate) on_hold: bool,
-    pub(crate) on_hold_reason: Option<String>,
     pub(crate) created_by: Option<i64>,
     pub(crate) due_date_number: Option<i64>,
     pub(crate) due_date_type: Option<String>,
     pub(crate) website: Option<String>,
-    pub(crate) tax_number: Option<String>,
-    pub(crate) company_registration_number: Option<String>,
     pub(crate) currency: String,
-    pub(crate) customer_risk: Option<String>,
     pub(crate) customer_risk_color: Option<String>,
     pub(crate) region_id: Option<i64>,
     pub(crate) date_created: NaiveDateTime,
@@ -119,7 +111,7 @@ impl CustomerRow {
         let data = CustomerData {
             reference: Reference::new(self.reference)
                 .map_err(|e| Failure::corrupt("customer reference", e))?,
-            reference2: free(self.reference2),
+            texts: self.texts.into_domain(),
             name: CustomerName::new(self.name).map_err(|e| Failure::corrupt("customer name", e))?,
             category: lookup(&related.categories, Some(self.category_id), "category")?
                 .ok_or_else(|| Failure::corrupt("category", "missing"))?,
@@ -131,11 +123,6 @@ impl CustomerRow {
                 .map(|e| Email::new(&e))
                 .transpose()
                 .map_err(|e| Failure::corrupt("e-mail", e))?,
-            phone: free(self.phone),
-            mobile: free(self.mobile),
-            fax: free(self.fax),
-            comment: free(self.comment),
-            barcode: free(self.barcode),
             is_same_address: self.is_same_address,
             billing: Address {
                 country: country(self.billing_country)?,
@@ -157,7 +144,6 @@ impl CustomerRow {
                 .map_err(|e| Failure::corrupt("credit limit", e))?,
             is_active: self.is_active,
             on_hold: self.on_hold,
-            on_hold_reason: free(self.on_hold_reason),
             created_by: lookup(&related.users, self.created_by, "user")?,
             due_date_terms,
             payment_types,
@@ -166,10 +152,7 @@ impl CustomerRow {
                 .map(|w| Website::new(&w))
                 .transpose()
                 .map_err(|e| Failure::corrupt("website", e))?,
-            tax_number: free(self.tax_number),
-            company_registration_number: free(self.company_registration_number),
             currency,
-            customer_risk: free(self.customer_risk),
             customer_risk_color: self
                 .customer_risk_color
                 .map(|c| RiskColor::new(&c))
@@ -199,19 +182,15 @@ impl CustomerRow {
 pub(crate) struct CustomerFields<'a> {
     pub(crate) reference: &'a str,
     pub(crate) reference_folded: String,
-    pub(crate) reference2: Option<&'a str>,
     pub(crate) name: &'a str,
+    #[diesel(embed)]
+    pub(crate) texts: TextValues<'a>,
     pub(crate) name_folded: String,
     pub(crate) category_id: i64,
     pub(crate) parent_id: Option<i64>,
     pub(crate) bill_with_parent: bool,
     pub(crate) segmentation_id: Option<i64>,
     pub(crate) email: Option<&'a str>,
-    pub(crate) phone: Option<&'a str>,
-    pub(crate) mobile: Option<&'a str>,
-    pub(crate) fax: Option<&'a str>,
-    pub(crate) comment: Option<&'a str>,
-    pub(crate) barcode: Option<&'a str>,
     pub(crate) is_same_address: bool,
     pub(crate) billing_country: Option<&'static str>,
     pub(crate) billing_city: Option<&'a str>,
@@ -227,15 +206,11 @@ pub(crate) struct CustomerFields<'a> {
     pub(crate) longitude: Option<f64>,
     pub(crate) is_active: bool,
     pub(crate) on_hold: bool,
-    pub(crate) on_hold_reason: Option<&'a str>,
     pub(crate) created_by: Option<i64>,
     pub(crate) due_date_number: Option<i64>,
     pub(crate) due_date_type: Option<&'static str>,
     pub(crate) website: Option<&'a str>,
-    pub(crate) tax_number: Option<&'a str>,
-    pub(crate) company_registration_number: Option<&'a str>,
     pub(crate) currency: &'static str,
-    pub(crate) customer_risk: Option<&'a str>,
     pub(crate) customer_risk_color: Option<&'a str>,
     pub(crate) region_id: Option<i64>,
     pub(crate) last_updated: NaiveDateTime,
@@ -246,6 +221,45 @@ pub(crate) fn text(value: Option<&FreeText>) -> Option<&str> {
     value.map(FreeText::as_str)
 }
 
+// The plain texts' columns, built from the one list of them: a text added there is read and
+// written here without a line of its own.
+macro_rules! text_columns {
+    ($($field:ident: $max:literal),* $(,)?) => {
+        /// The customer's plain texts as read.
+        #[derive(Queryable, Selectable)]
+        #[diesel(table_name = customers)]
+        pub(crate) struct TextColumns {
+            $(pub(crate) $field: Option<String>,)*
+        }
+
+        /// The customer's plain texts as written.
+        #[derive(Insertable, AsChangeset)]
+        #[diesel(table_name = customers, treat_none_as_null = true)]
+        pub(crate) struct TextValues<'a> {
+            $(pub(crate) $field: Option<&'a str>,)*
+        }
+
+        impl TextColumns {
+            fn into_domain(self) -> CustomerTexts {
+                CustomerTexts {
+                    $($field: free(self.$field),)*
+                }
+            }
+        }
+
+        impl<'a> TextValues<'a> {
+            fn new(texts: &'a CustomerTexts) -> Self {
+                let CustomerTexts { $($field),* } = texts;
+                Self {
+                    $($field: text($field.as_ref()),)*
+                }
+            }
+        }
+    };
+}
+
+credence_domain::customer_texts!(text_columns);
+
 impl<'a> CustomerFields<'a> {
     /// The row of `data`. Every field of `CustomerData` and `Address` is named here (no
     /// `..`), so a field added to either does not compile until it is stored here or said to
@@ -253,18 +267,13 @@ impl<'a> CustomerFields<'a> {
     pub(crate) fn new(data: &'a CustomerData, now: DateTime<Utc>) -> Self {
         let CustomerData {
             reference,
-            reference2,
             name,
+            texts,
             category,
             parent,
             bill_with_parent,
             segmentation,
             email,
-            phone,
-            mobile,
-            fax,
-            comment,
-            barcode,
             is_same_address,
             billing,
             shipping,
@@ -272,7 +281,6 @@ impl<'a> CustomerFields<'a> {
             credit_limit: _,
             is_active,
             on_hold,
-            on_hold_reason,
             created_by,
             due_date_terms,
             // In their own tables, by `write_children`.
@@ -280,10 +288,7 @@ impl<'a> CustomerFields<'a> {
             contacts: _,
             projects: _,
             website,
-            tax_number,
-            company_registration_number,
             currency,
-            customer_risk,
             customer_risk_color,
             region,
             logo,
@@ -307,19 +312,14 @@ impl<'a> CustomerFields<'a> {
         Self {
             reference: reference.as_str(),
             reference_folded: fold(reference.as_str()),
-            reference2: text(reference2.as_ref()),
             name: name.as_str(),
+            texts: TextValues::new(texts),
             name_folded: fold(name.as_str()),
             category_id: category.id.get(),
             parent_id: parent.as_ref().map(|p| p.id.get()),
             bill_with_parent: *bill_with_parent,
             segmentation_id: segmentation.as_ref().map(|s| s.id.get()),
             email: email.as_ref().map(Email::as_str),
-            phone: text(phone.as_ref()),
-            mobile: text(mobile.as_ref()),
-            fax: text(fax.as_ref()),
-            comment: text(comment.as_ref()),
-            barcode: text(barcode.as_ref()),
             is_same_address: *is_same_address,
             billing_country: billing_country.map(|c| c.as_str()),
             billing_city: text(billing_city.as_ref()),
@@ -335,15 +335,11 @@ impl<'a> CustomerFields<'a> {
             longitude: longitude.map(Longitude::degrees),
             is_active: *is_active,
             on_hold: *on_hold,
-            on_hold_reason: text(on_hold_reason.as_ref()),
             created_by: created_by.as_ref().map(|u| u.id.get()),
             due_date_number: due_date_terms.map(|t| i64::from(t.days())),
             due_date_type: due_date_terms.map(|t| t.kind().as_str()),
             website: website.as_ref().map(Website::as_str),
-            tax_number: text(tax_number.as_ref()),
-            company_registration_number: text(company_registration_number.as_ref()),
             currency: currency.code(),
-            customer_risk: text(customer_risk.as_ref()),
             customer_risk_color: customer_risk_color.as_ref().map(RiskColor::as_str),
             region_id: region.as_ref().map(|r| r.id.get()),
             last_updated: to_db_time(now),
