@@ -1,6 +1,8 @@
 //! The OpenAPI 3.1 document, collected by utoipa from each handler's `#[utoipa::path]`, and
-//! the schema-only types that describe request bodies and query strings (the handlers read
-//! those as raw text, so these types exist for the document alone).
+//! the schema-only types that describe what no typed form carries: the customer body's
+//! nested members, uploads, a header, names of values, and the query strings (each of those
+//! tied to its parser by a test in `query.rs`: the parameters it documents are the ones the
+//! parser accepts and reads).
 
 mod answers;
 mod requests;

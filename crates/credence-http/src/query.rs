@@ -48,6 +48,10 @@ pub(crate) const TASK_PARAMS: &[&str] =
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Params {
     pairs: Vec<(String, String)>,
+    /// Every name looked up, for the test that ties each parser to the parameters its
+    /// OpenAPI description documents.
+    #[cfg(test)]
+    looked_up: std::cell::RefCell<Vec<String>>,
 }
 
 impl Params {
@@ -68,11 +72,17 @@ impl Params {
         if !unknown.is_empty() {
             return Err(ApiError::unknown_params(&unknown));
         }
-        Ok(Self { pairs })
+        Ok(Self {
+            pairs,
+            #[cfg(test)]
+            looked_up: std::cell::RefCell::default(),
+        })
     }
 
     /// The last value given for `name`.
     fn get(&self, name: &str) -> Option<&str> {
+        #[cfg(test)]
+        self.looked_up.borrow_mut().push(name.to_owned());
         self.pairs
             .iter()
             .rev()
@@ -351,7 +361,66 @@ pub(crate) fn paging(path: &str, page: PageRequest, total: u64, tail: &str) -> P
 
 #[cfg(test)]
 mod tests {
+    use utoipa::IntoParams;
+
     use super::*;
+    use crate::openapi::{CustomerListParams, CustomerSearchParams, PageParams, TaskListParams};
+
+    type Reader = fn(&Params) -> Result<(), ApiError>;
+
+    /// The query strings the OpenAPI document describes with a schema-only type: that type's
+    /// parameters, the names the parser accepts, a query it takes, and what reads it.
+    fn described() -> [(
+        Vec<utoipa::openapi::path::Parameter>,
+        &'static [&'static str],
+        &'static str,
+        Reader,
+    ); 4] {
+        [
+            (PageParams::into_params(|| None), PAGE_PARAMS, "", |p| {
+                p.page().map(drop)
+            }),
+            (
+                CustomerListParams::into_params(|| None),
+                CUSTOMER_PARAMS,
+                "",
+                |p| p.customer_query().map(drop),
+            ),
+            (
+                CustomerSearchParams::into_params(|| None),
+                SEARCH_PARAMS,
+                "q=horse",
+                |p| p.search_query().map(drop),
+            ),
+            (TaskListParams::into_params(|| None), TASK_PARAMS, "", |p| {
+                p.page()?;
+                p.task_filter().map(drop)
+            }),
+        ]
+    }
+
+    /// A documented parameter is one the parser accepts and reads, by that name, and it
+    /// accepts and reads no other: a drift between a query string and its description fails
+    /// here.
+    #[test]
+    fn the_parsers_read_every_documented_parameter() {
+        for (parameters, accepted, query, read) in described() {
+            let mut documented: Vec<String> = parameters.into_iter().map(|p| p.name).collect();
+            documented.sort();
+            let mut allowed: Vec<String> = accepted.iter().map(|n| (*n).to_owned()).collect();
+            allowed.sort();
+            assert_eq!(
+                allowed, documented,
+                "accepted but not documented, or the reverse"
+            );
+            let params = Params::parse(query, accepted).unwrap();
+            read(&params).unwrap();
+            let mut names = params.looked_up.take();
+            names.sort();
+            names.dedup();
+            assert_eq!(names, documented, "read but not documented, or the reverse");
+        }
+    }
 
     #[test]
     fn unknown_parameters_are_all_named() {
