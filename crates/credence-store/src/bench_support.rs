@@ -331,13 +331,7 @@ pub fn outbox_on_postgres(
         customers: vec![customer],
     }
     .execute(conn)?;
-    crate::events::RecordEvent {
-        customer,
-        kind: "reservation.admitted",
-        object: object.to_owned(),
-        at,
-    }
-    .execute(conn)
+    admitted_event(customer, object, at).execute(conn)
 }
 
 /// [`outbox_on_postgres`] on SQLite, where a transaction needs no turn.
@@ -350,13 +344,21 @@ pub fn outbox_on_sqlite(
     object: &str,
     at: chrono::NaiveDateTime,
 ) -> QueryResult<usize> {
+    admitted_event(customer, object, at).execute(conn)
+}
+
+/// The event an admission writes, as the outbox records it.
+fn admitted_event(
+    customer: i64,
+    object: &str,
+    at: chrono::NaiveDateTime,
+) -> crate::events::RecordEvent {
     crate::events::RecordEvent {
         customer,
         kind: "reservation.admitted",
         object: object.to_owned(),
         at,
     }
-    .execute(conn)
 }
 
 #[cfg(test)]

@@ -185,16 +185,10 @@ impl Drop for TestDb {
 /// When the database fails.
 #[must_use]
 pub fn credit_limit_history(database: &Database, account: i64) -> Vec<(Option<i64>, i64)> {
-    use crate::schema::credit_limit_history as h;
-    let mut conn = database
-        .write_connection()
-        .unwrap_or_else(|e| panic!("no connection: {e:?}"));
-    h::table
-        .filter(h::account_id.eq(account))
-        .order(h::id)
-        .select((h::old_limit, h::new_limit))
-        .load(&mut *conn)
-        .unwrap_or_else(|e| panic!("cannot read the limit history: {e}"))
+    limit_history(database, account)
+        .into_iter()
+        .map(|(old, new, _)| (old, new))
+        .collect()
 }
 
 /// Who made each change of an account's limit (`user_id` of each history row), oldest first.
@@ -202,6 +196,14 @@ pub fn credit_limit_history(database: &Database, account: i64) -> Vec<(Option<i6
 /// # Panics
 /// When the database cannot be read.
 pub fn credit_limit_signers(database: &Database, account: i64) -> Vec<Option<i64>> {
+    limit_history(database, account)
+        .into_iter()
+        .map(|(_, _, user)| user)
+        .collect()
+}
+
+/// The rows of an account's credit-limit history, oldest first: `(old, new, user_id)`.
+fn limit_history(database: &Database, account: i64) -> Vec<(Option<i64>, i64, Option<i64>)> {
     use crate::schema::credit_limit_history as h;
     let mut conn = database
         .write_connection()
@@ -209,7 +211,7 @@ pub fn credit_limit_signers(database: &Database, account: i64) -> Vec<Option<i64
     h::table
         .filter(h::account_id.eq(account))
         .order(h::id)
-        .select(h::user_id)
+        .select((h::old_limit, h::new_limit, h::user_id))
         .load(&mut *conn)
         .unwrap_or_else(|e| panic!("cannot read the limit history: {e}"))
 }
