@@ -174,6 +174,17 @@ mod tests {
 
     use super::*;
 
+    /// The header the document describes is the one read, by that name.
+    #[test]
+    fn the_documented_header_is_the_one_read() {
+        use utoipa::IntoParams;
+        let documented: Vec<String> = crate::openapi::IdempotencyKeyHeader::into_params(|| None)
+            .into_iter()
+            .map(|p| p.name.to_ascii_lowercase())
+            .collect();
+        assert_eq!(documented, [HEADER]);
+    }
+
     #[test]
     fn tags_differ_by_request_not_only_by_key() {
         let payment = tag(

@@ -364,18 +364,19 @@ mod tests {
     use utoipa::IntoParams;
 
     use super::*;
+    use crate::events::handlers::{EVENT_PARAMS, EventListParams, event_query};
     use crate::openapi::{CustomerListParams, CustomerSearchParams, PageParams, TaskListParams};
 
     type Reader = fn(&Params) -> Result<(), ApiError>;
 
-    /// The query strings the OpenAPI document describes with a schema-only type: that type's
+    /// The query strings the OpenAPI document describes with a type of their own: that type's
     /// parameters, the names the parser accepts, a query it takes, and what reads it.
     fn described() -> [(
         Vec<utoipa::openapi::path::Parameter>,
         &'static [&'static str],
         &'static str,
         Reader,
-    ); 4] {
+    ); 5] {
         [
             (PageParams::into_params(|| None), PAGE_PARAMS, "", |p| {
                 p.page().map(drop)
@@ -396,6 +397,12 @@ mod tests {
                 p.page()?;
                 p.task_filter().map(drop)
             }),
+            (
+                EventListParams::into_params(|| None),
+                EVENT_PARAMS,
+                "",
+                |p| event_query(p).map(drop),
+            ),
         ]
     }
 

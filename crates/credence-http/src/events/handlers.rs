@@ -18,7 +18,7 @@ use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
 use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
 
 /// The parameters of `GET /events`.
-const EVENT_PARAMS: &[&str] = &["after", "type", "customerId", "max"];
+pub(crate) const EVENT_PARAMS: &[&str] = &["after", "type", "customerId", "max"];
 
 /// The most events one page holds, and how many when `max` is not given.
 const MAX_EVENTS: i64 = 1000;
@@ -103,7 +103,7 @@ impl IntoParams for EventListParams {
 }
 
 /// Reads `after`, `type`, `customerId` and `max`.
-fn event_query(params: &Params) -> Result<EventQuery, ApiError> {
+pub(crate) fn event_query(params: &Params) -> Result<EventQuery, ApiError> {
     let after = params
         .non_blank("after")
         .map(|text| {
