@@ -58,14 +58,14 @@ mod wording;
 use std::sync::Arc;
 
 use actix_web::web;
+use credence_domain::Settings;
 use credence_domain::customers::reference_data::{
     Category, Currency, PaymentType, Region, Segmentation, User,
 };
-use credence_domain::ports::IdempotencyStore;
-use credence_domain::ports::Readiness;
+use credence_domain::ports::{Clock, CustomerRepository, IdempotencyStore, Readiness};
 use credence_domain::services::{
-    AccountService, AuthService, CustomerService, DocumentService, EventService, OrderService,
-    RecordService, WebhookService,
+    AccountService, AuthService, CustomerService, DocumentService, EventService, Media,
+    OrderService, RecordService, ReferencePorts, WebhookService,
 };
 
 pub use access_log::{RequestSpan, access_log};
@@ -114,7 +114,90 @@ pub struct Services {
     /// Whether the database answers (`/health/ready`).
     pub readiness: Arc<dyn Readiness>,
     /// The time, for what the adapter itself records (idempotency keys' leases).
-    pub clock: Arc<dyn credence_domain::ports::Clock>,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// What [`Services::new`] is built from: the services wired on their own, and the ports of the
+/// customer side, which `new` wires itself.
+pub struct ServiceParts {
+    /// API keys and the principals they stand for.
+    pub auth: AuthService,
+    /// Credit accounts, reservations and the ledger.
+    pub accounts: AccountService,
+    /// Products, task templates and tasks.
+    pub orders: OrderService,
+    /// The event feed.
+    pub events: EventService,
+    /// Webhook endpoints.
+    pub webhooks: WebhookService,
+    /// `Idempotency-Key` records of money-moving requests.
+    pub idempotency: Arc<dyn IdempotencyStore>,
+    /// The repository that customers and their documents are read from and written to.
+    pub customers: Arc<dyn CustomerRepository>,
+    /// The reference records: the customer service checks a customer's links against them,
+    /// and each serves its own list's routes.
+    pub refs: ReferencePorts,
+    /// Documents, blobs and images, with their limits.
+    pub media: Media,
+    /// The organization and its currency.
+    pub settings: Settings,
+    /// The time the customer side reads.
+    pub clock: Arc<dyn Clock>,
+    /// Whether the database answers (`/health/ready`).
+    pub readiness: Arc<dyn Readiness>,
+    /// The time the adapter itself reads (`Services::clock`).
+    pub adapter_clock: Arc<dyn Clock>,
+}
+
+impl Services {
+    /// Every service: the customer side (customers, their documents and the six reference
+    /// record lists) over one repository and one set of reference ports, so the server and
+    /// the tests wire it the same way; the rest as given.
+    pub fn new(parts: ServiceParts) -> Self {
+        let ServiceParts {
+            auth,
+            accounts,
+            orders,
+            events,
+            webhooks,
+            idempotency,
+            customers,
+            refs,
+            media,
+            settings,
+            clock,
+            readiness,
+            adapter_clock,
+        } = parts;
+        Self {
+            auth,
+            accounts,
+            idempotency,
+            documents: DocumentService::new(
+                Arc::clone(&customers),
+                media.clone(),
+                Arc::clone(&clock),
+            ),
+            customers: CustomerService::new(customers, refs.clone(), clock, settings, media),
+            orders,
+            events,
+            webhooks,
+            categories: RecordService::new(refs.categories),
+            segmentations: RecordService::new(refs.segmentations),
+            payment_types: RecordService::new(refs.payment_types),
+            regions: RecordService::new(refs.regions),
+            currencies: RecordService::new(refs.currencies),
+            users: RecordService::new(refs.users),
+            readiness,
+            clock: adapter_clock,
+        }
+    }
+}
+
+impl std::fmt::Debug for ServiceParts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceParts").finish_non_exhaustive()
+    }
 }
 
 impl std::fmt::Debug for Services {

@@ -14,12 +14,12 @@ use credence_domain::documents::DocumentLimits;
 use credence_domain::events::RetryPolicy;
 use credence_domain::ports::{BlobStore, Clock, SystemClock};
 use credence_domain::services::{
-    AccountService, AuthService, CustomerService, DocumentService, EventService, Media,
-    OrderService, RecordService, ReferencePorts, WebhookPolicy, WebhookService,
+    AccountService, AuthService, EventService, Media, OrderService, ReferencePorts, WebhookPolicy,
+    WebhookService,
 };
 use credence_domain::values::CurrencyCode;
 use credence_domain::webhooks::{DispatchSettings, WebhookDispatcher};
-use credence_http::{EventJson, HttpConfig, Lifecycle, Services};
+use credence_http::{EventJson, HttpConfig, Lifecycle, ServiceParts, Services};
 use credence_media::ImageCodec;
 use credence_sender::HttpSender;
 use credence_store::{Database, FsBlobStore, PoolOptions, Store};
@@ -152,8 +152,17 @@ fn wire(config: &Config, database: Database) -> anyhow::Result<(Services, Webhoo
             max_per_customer: config.max_documents_per_customer,
         },
     };
-    let services = Services {
-        documents: DocumentService::new(store.clone(), media.clone(), clock.clone()),
+    let services = Services::new(ServiceParts {
+        auth: AuthService::new(
+            store.clone(),
+            refs.users.clone(),
+            store.clone(),
+            clock.clone(),
+            Arc::new(OsSecrets),
+        )
+        .with_cache(chrono::TimeDelta::seconds(
+            i64::try_from(config.auth_cache_secs.min(3600)).unwrap_or(3600),
+        )),
         orders: OrderService::new(
             store.clone(),
             store.clone(),
@@ -177,32 +186,14 @@ fn wire(config: &Config, database: Database) -> anyhow::Result<(Services, Webhoo
             },
         ),
         idempotency: store.clone(),
-        auth: AuthService::new(
-            store.clone(),
-            refs.users.clone(),
-            store.clone(),
-            clock.clone(),
-            Arc::new(OsSecrets),
-        )
-        .with_cache(chrono::TimeDelta::seconds(
-            i64::try_from(config.auth_cache_secs.min(3600)).unwrap_or(3600),
-        )),
-        customers: CustomerService::new(
-            store.clone(),
-            refs.clone(),
-            clock.clone(),
-            settings,
-            media,
-        ),
-        categories: RecordService::new(refs.categories),
-        segmentations: RecordService::new(refs.segmentations),
-        payment_types: RecordService::new(refs.payment_types),
-        regions: RecordService::new(refs.regions),
-        currencies: RecordService::new(refs.currencies),
-        users: RecordService::new(refs.users),
+        customers: store.clone(),
+        refs,
+        media,
+        settings,
+        clock: clock.clone(),
         readiness: store,
-        clock,
-    };
+        adapter_clock: clock,
+    });
     Ok((services, dispatcher))
 }
 

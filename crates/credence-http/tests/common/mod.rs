@@ -19,12 +19,11 @@ use credence_domain::ports::{
     SystemClock,
 };
 use credence_domain::services::{
-    AccountService, AuthService, CustomerService, DocumentService, EventService, Media,
-    OrderService, RecordService, ReferencePorts,
+    AccountService, AuthService, EventService, Media, OrderService, ReferencePorts,
 };
 use credence_domain::values::Reference;
 use credence_domain::{CustomerId, Role, UserId};
-use credence_http::{HttpConfig, Services};
+use credence_http::{HttpConfig, ServiceParts, Services};
 
 pub fn at(text: &str) -> DateTime<Utc> {
     text.parse().unwrap()
@@ -129,37 +128,24 @@ impl Ports {
             images: Arc::new(images),
             limits: DocumentLimits::default(),
         };
-        Services {
+        Services::new(ServiceParts {
             auth,
             accounts,
             orders,
-            idempotency: Arc::new(idempotency),
-            webhooks: credence_domain::fixtures::idle_webhooks(),
             events: EventService::new(Arc::new(MockEventFeed::new()), Arc::clone(&customers)),
-            documents: DocumentService::new(
-                Arc::clone(&customers),
-                media.clone(),
-                Arc::clone(&clock),
-            ),
-            customers: CustomerService::new(
-                customers,
-                refs.clone(),
-                clock,
-                Settings {
-                    organization: "entity1".into(),
-                    currency: eur(),
-                },
-                media,
-            ),
-            categories: RecordService::new(refs.categories),
-            segmentations: RecordService::new(refs.segmentations),
-            payment_types: RecordService::new(refs.payment_types),
-            regions: RecordService::new(refs.regions),
-            currencies: RecordService::new(refs.currencies),
-            users: RecordService::new(refs.users),
+            webhooks: credence_domain::fixtures::idle_webhooks(),
+            idempotency: Arc::new(idempotency),
+            customers,
+            refs,
+            media,
+            settings: Settings {
+                organization: "entity1".into(),
+                currency: eur(),
+            },
+            clock,
             readiness: Arc::new(readiness),
-            clock: adapter_clock,
-        }
+            adapter_clock,
+        })
     }
 }
 
