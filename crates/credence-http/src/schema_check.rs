@@ -48,19 +48,27 @@ pub(crate) fn documents_read_every_property(readers: &[(&str, Reader)], sample: 
     );
 }
 
+/// The names of the properties of the document's schema `schema`.
+///
+/// # Panics
+/// When the schema has no properties.
+pub(crate) fn properties(schema: &str) -> Vec<String> {
+    let doc = serde_json::to_value(crate::openapi::openapi()).unwrap_or_default();
+    doc["components"]["schemas"][schema]["properties"]
+        .as_object()
+        .unwrap_or_else(|| panic!("{schema} has no properties"))
+        .keys()
+        .cloned()
+        .collect()
+}
+
 fn check(
     readers: &[(&str, Reader)],
     sample: &dyn Fn(&str) -> RawField,
     broken: &dyn Fn(&RawField) -> RawField,
 ) {
-    let doc = serde_json::to_value(crate::openapi::openapi()).unwrap_or_default();
     for (schema, read) in readers {
-        let properties: Vec<String> = doc["components"]["schemas"][schema]["properties"]
-            .as_object()
-            .unwrap_or_else(|| panic!("{schema} has no properties"))
-            .keys()
-            .cloned()
-            .collect();
+        let properties = properties(schema);
         let body: Vec<(String, RawField)> = properties
             .iter()
             .map(|name| (name.clone(), sample(name)))

@@ -73,4 +73,14 @@ mod tests {
             );
         }
     }
+
+    /// The upload's one documented part is the one `POST /documents/content` takes the file
+    /// from.
+    #[test]
+    fn the_upload_schema_names_the_part_that_is_read() {
+        assert_eq!(
+            crate::schema_check::properties("DocumentUploadForm"),
+            [crate::body::DOCUMENT_PART]
+        );
+    }
 }
