@@ -88,8 +88,7 @@ impl Reply {
         root: &'static str,
         dto: &T,
     ) -> Result<Self, ApiError> {
-        let value = serde_json::to_value(dto).map_err(|e| ApiError::server_error(&e))?;
-        Ok(Self::from_value(status, root, value))
+        Ok(Self::from_value(status, root, body_value(dto)?))
     }
 
     /// `status` with an already built value (a stored answer being replayed).
@@ -112,12 +111,8 @@ impl Reply {
         xml: Value,
     ) -> Self {
         Self {
-            status,
-            root,
-            item: None,
-            value: json,
             xml: Some(xml),
-            headers: Vec::new(),
+            ..Self::from_value(status, root, json)
         }
     }
 
@@ -131,8 +126,7 @@ impl Reply {
         root: &'static str,
         dto: &T,
     ) -> Result<Self, ApiError> {
-        let value = serde_json::to_value(dto).map_err(|e| ApiError::server_error(&e))?;
-        Ok(Self::replayed(status, root, value))
+        Ok(Self::replayed(status, root, body_value(dto)?))
     }
 
     /// A stored answer being replayed: a marketplace envelope gets its XML view back, any
@@ -226,6 +220,11 @@ impl Reply {
         reply.item = Some(item);
         Ok(reply)
     }
+}
+
+/// A DTO as the JSON value an answer holds; a DTO that cannot be written is a bug, a `500`.
+fn body_value<T: Serialize>(dto: &T) -> Result<Value, ApiError> {
+    serde_json::to_value(dto).map_err(|e| ApiError::server_error(&e))
 }
 
 impl Responder for Reply {
