@@ -250,47 +250,53 @@ fn payment_type_id(value: &Value) -> Result<String, WireError> {
 /// `contacts`: a JSON array of `{name, email, phone}`, or that JSON as text.
 pub(crate) fn contacts(fields: &BodyFields) -> Result<Field<Vec<ContactText>>, WireError> {
     let bad = || WireError::InvalidType("contacts");
-    let value = match fields.get("contacts") {
-        None => return Ok(Field::Absent),
-        Some(RawField::Null) => return Ok(Field::Null),
-        Some(RawField::Text(text)) if text.trim().is_empty() => return Ok(Field::Null),
-        Some(RawField::Text(text)) => json_text("contacts", text)?.ok_or_else(bad)?,
-        Some(RawField::Json(value)) => value.clone(),
-    };
-    let Value::Array(items) = value else {
-        return Err(bad());
-    };
     let member = |map: &serde_json::Map<String, Value>, key: &str| match map.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
         Some(Value::Number(n)) => Ok(Some(n.to_string())),
         Some(_) => Err(bad()),
     };
-    items
-        .iter()
-        .map(|item| {
-            let Value::Object(map) = item else {
-                return Err(bad());
-            };
-            Ok(ContactText {
-                name: member(map, "name")?,
-                email: member(map, "email")?,
-                phone: member(map, "phone")?,
-            })
+    json_array(fields, "contacts", |item| {
+        let Value::Object(map) = item else {
+            return Err(bad());
+        };
+        Ok(ContactText {
+            name: member(map, "name")?,
+            email: member(map, "email")?,
+            phone: member(map, "phone")?,
         })
-        .collect::<Result<Vec<_>, _>>()
-        .map(Field::Value)
+    })
 }
 
 /// `customerProjects`: a JSON array of `{name}` (other members, such as `id`, are ignored:
 /// a list given replaces the whole list), or that JSON as text.
 pub(crate) fn customer_projects(fields: &BodyFields) -> Result<Field<Vec<String>>, WireError> {
     let bad = || WireError::InvalidType("customerProjects");
-    let value = match fields.get("customerProjects") {
+    json_array(fields, "customerProjects", |item| match item {
+        Value::Object(map) => match map.get("name") {
+            Some(Value::String(name)) => Ok(name.clone()),
+            // A missing or null name is a blank one, which the domain refuses by name.
+            None | Some(Value::Null) => Ok(String::new()),
+            Some(_) => Err(bad()),
+        },
+        _ => Err(bad()),
+    })
+}
+
+/// A field that holds a JSON array, sent as JSON or as JSON text, each item read by `item`:
+/// `Absent` when it is not sent and `Null` when it is null or blank; anything but an array is
+/// `InvalidType(name)`.
+fn json_array<T>(
+    fields: &BodyFields,
+    name: &'static str,
+    item: impl Fn(&Value) -> Result<T, WireError>,
+) -> Result<Field<Vec<T>>, WireError> {
+    let bad = || WireError::InvalidType(name);
+    let value = match fields.get(name) {
         None => return Ok(Field::Absent),
         Some(RawField::Null) => return Ok(Field::Null),
         Some(RawField::Text(text)) if text.trim().is_empty() => return Ok(Field::Null),
-        Some(RawField::Text(text)) => json_text("customerProjects", text)?.ok_or_else(bad)?,
+        Some(RawField::Text(text)) => json_text(name, text)?.ok_or_else(bad)?,
         Some(RawField::Json(value)) => value.clone(),
     };
     let Value::Array(items) = value else {
@@ -298,15 +304,7 @@ pub(crate) fn customer_projects(fields: &BodyFields) -> Result<Field<Vec<String>
     };
     items
         .iter()
-        .map(|item| match item {
-            Value::Object(map) => match map.get("name") {
-                Some(Value::String(name)) => Ok(name.clone()),
-                // A missing or null name is a blank one, which the domain refuses by name.
-                None | Some(Value::Null) => Ok(String::new()),
-                Some(_) => Err(bad()),
-            },
-            _ => Err(bad()),
-        })
+        .map(item)
         .collect::<Result<Vec<_>, _>>()
         .map(Field::Value)
 }
