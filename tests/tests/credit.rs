@@ -19,6 +19,7 @@ on_both_backends!(
     the_marketplace_shows_the_callers_own_account,
     customers_on_hold_and_children_billed_to_parents,
     movements_beyond_what_an_account_holds_are_refused,
+    the_ledger_and_reservations_narrow_by_time_and_type,
 );
 
 fn exact(value: &Value) -> String {
@@ -413,4 +414,82 @@ async fn customers_on_hold_and_children_billed_to_parents(app: TestApp) {
             .unwrap()
             .contains("unpaid invoices")
     );
+}
+
+/// The ledger narrows by `type` and `dateCreated_*`, the reservations by `dateCreated_*`;
+/// `total` counts what passes and the page links carry the filters.
+async fn the_ledger_and_reservations_narrow_by_time_and_type(app: TestApp) {
+    let customer = app
+        .create_customer(&json!({"reference": "NARROW", "name": "Narrow", "creditLimit": 500}))
+        .await;
+    let base = format!("/api/v1.0/customers/{}/account", customer["id"]);
+    for (movement, amount) in [("payments", 50), ("charges", 20), ("payments", 30)] {
+        app.create(&format!("{base}/{movement}"), &json!({"amount": amount}))
+            .await;
+    }
+    let reservation = app
+        .create(&format!("{base}/reservations"), &json!({"amount": 10}))
+        .await;
+    let app = &app;
+    let ledger = |query: &str| {
+        let path = format!("{base}/ledger?{query}");
+        async move { app.get_json(&path).await }
+    };
+    let all = ledger("").await;
+    assert_eq!(all["paging"]["total"], 4);
+    let (first, last) = (&all["data"][0]["date"], &all["data"][3]["date"]);
+
+    let payments = ledger("type=payment&max=1").await;
+    assert_eq!(payments["paging"]["total"], 2);
+    assert_eq!(payments["data"][0]["kind"], "payment");
+    assert_eq!(
+        payments["paging"]["next"],
+        format!("{base}/ledger?max=1&offset=1&type=payment")
+    );
+    let second = app
+        .get_json(payments["paging"]["next"].as_str().unwrap())
+        .await;
+    assert_eq!(second["data"][0]["kind"], "payment");
+    assert_ne!(second["data"][0]["id"], payments["data"][0]["id"]);
+
+    let encode = |at: &Value| at.as_str().unwrap().replace(':', "%3A");
+    let before = ledger(&format!("dateCreated_lt={}", encode(first))).await;
+    assert_eq!(before["paging"]["total"], 0);
+    let span = format!(
+        "dateCreated_gte={}&dateCreated_lte={}",
+        encode(first),
+        encode(last)
+    );
+    assert_eq!(ledger(&span).await["paging"]["total"], 4);
+    let reserved = ledger(&format!("{span}&type=reservation")).await;
+    assert_eq!(reserved["paging"]["total"], 1);
+
+    let admitted = encode(&reservation["dateCreated"]);
+    let held = |query: String| {
+        let path = format!("{base}/reservations?{query}");
+        async move { app.get_json(&path).await }
+    };
+    assert_eq!(
+        held(format!("dateCreated_gte={admitted}")).await["paging"]["total"],
+        1
+    );
+    assert_eq!(
+        held(format!("dateCreated_gt={admitted}")).await["paging"]["total"],
+        0
+    );
+    expect_error(
+        app.get(&format!("{base}/reservations?dateCreated_gt=soon"))
+            .await,
+        400,
+        "invalid_datetime_format",
+        "Invalid datetime filter (not ISO-8601 formatted): [soon]",
+    )
+    .await;
+    expect_error(
+        app.get(&format!("{base}/reservations?type=payment")).await,
+        400,
+        "invalid_param",
+        "The parameters [type] you provided are not valid for this request.",
+    )
+    .await;
 }

@@ -54,8 +54,20 @@ impl<D> ListDto<D> {
         page: &'a Page<T>,
         shape: impl FnMut(&'a T) -> D,
     ) -> Self {
+        Self::filtered(path, "", request, page, shape)
+    }
+
+    /// As [`Self::page`], for a list narrowed by filters: `tail` (`&name=value...`) carries
+    /// them into the links.
+    pub(crate) fn filtered<'a, T>(
+        path: &str,
+        tail: &str,
+        request: PageRequest,
+        page: &'a Page<T>,
+        shape: impl FnMut(&'a T) -> D,
+    ) -> Self {
         Self {
-            paging: paging(path, request, page.total, ""),
+            paging: paging(path, request, page.total, tail),
             data: page.items.iter().map(shape).collect(),
         }
     }

@@ -10,6 +10,9 @@ mod requests;
 use answers::CommonAnswers;
 use requests::Requests;
 
+use credence_domain::credit::EntryKind;
+use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
+use utoipa::openapi::{ObjectBuilder, Required, Type};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use crate::access::dto::{CreatedKeyDto, KeyDto};
@@ -213,6 +216,63 @@ pub(crate) struct PageParams {
     /// Rows to skip (default 0).
     #[param(value_type = Option<i64>, minimum = 0)]
     offset: Option<u64>,
+}
+
+/// Parameters of an account's reservations, and the ledger's but for `type`. Any other
+/// parameter is `400 invalid_param`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[expect(
+    dead_code,
+    reason = "schema-only: describes the query string in the OpenAPI document"
+)]
+pub(crate) struct ReservationListParams {
+    /// Page size, 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
+    max: Option<u32>,
+    /// Rows to skip (default 0).
+    #[param(value_type = Option<i64>, minimum = 0)]
+    offset: Option<u64>,
+    /// Written (an entry) or admitted (a reservation) after (ISO-8601,
+    /// `YYYY-MM-DDTHH:MM:SSZ`).
+    #[param(rename = "dateCreated_gt", format = DateTime)]
+    date_created_gt: Option<String>,
+    /// At or after.
+    #[param(rename = "dateCreated_gte", format = DateTime)]
+    date_created_gte: Option<String>,
+    /// Before.
+    #[param(rename = "dateCreated_lt", format = DateTime)]
+    date_created_lt: Option<String>,
+    /// At or before.
+    #[param(rename = "dateCreated_lte", format = DateTime)]
+    date_created_lte: Option<String>,
+}
+
+/// Parameters of an account's ledger: the reservations' and `type`.
+pub(crate) struct LedgerListParams;
+
+impl IntoParams for LedgerListParams {
+    fn into_params(parameter_in: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        let kinds: Vec<&str> = EntryKind::ALL.iter().map(|kind| kind.as_str()).collect();
+        let mut parameters = ReservationListParams::into_params(parameter_in);
+        parameters.push(
+            ParameterBuilder::new()
+                .name("type")
+                .parameter_in(ParameterIn::Query)
+                .required(Required::False)
+                .description(Some(format!(
+                    "Only entries of this kind: {}.",
+                    kinds.join(", ")
+                )))
+                .schema(Some(
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .pattern(Some(format!(r"^\s*(?:{})?\s*$", kinds.join("|")))),
+                ))
+                .build(),
+        );
+        parameters
+    }
 }
 
 /// Parameters of the customer list. Any other parameter is `400 invalid_param`.

@@ -6,6 +6,7 @@ use crate::input::parse_bool;
 use crate::wording::WireError;
 use chrono::{DateTime, Datelike, NaiveDateTime, Timelike, Utc};
 use credence_domain::catalog::TaskState;
+use credence_domain::credit::{EntryKind, LedgerFilter, ReservationFilter};
 use credence_domain::customers::search::{SearchQuery, SearchTerms};
 use credence_domain::customers::{CustomerFilter, CustomerQuery, CustomerSort};
 use credence_domain::listing::{Order, PageRequest, TextPattern, TimeRange};
@@ -39,6 +40,23 @@ pub(crate) const SEARCH_PARAMS: &[&str] = &["q", "inactive", "max", "offset"];
 
 /// The parameters of the reference-data lists.
 pub(crate) const PAGE_PARAMS: &[&str] = &["max", "offset"];
+
+/// The parameters of an account's ledger (`type` last: the reservations take the rest).
+pub(crate) const LEDGER_PARAMS: &[&str] = &[
+    "max",
+    "offset",
+    "dateCreated_gt",
+    "dateCreated_gte",
+    "dateCreated_lt",
+    "dateCreated_lte",
+    "type",
+];
+
+/// The parameters of an account's reservations: the ledger's but for `type`.
+pub(crate) const RESERVATION_PARAMS: &[&str] = match LEDGER_PARAMS.split_last() {
+    Some((_, rest)) => rest,
+    None => &[],
+};
 
 /// The parameters of the marketplace's task list.
 pub(crate) const TASK_PARAMS: &[&str] =
@@ -238,6 +256,39 @@ impl Params {
         )
     }
 
+    /// The ledger's filters: `dateCreated_*` as the customer list's, and `type`.
+    ///
+    /// # Errors
+    /// `400 invalid_param` for a bad date or a type that is none of the entry kinds.
+    pub(crate) fn ledger_filter(&self) -> Result<LedgerFilter, ApiError> {
+        let kind = self
+            .non_blank("type")
+            .map(|text| {
+                EntryKind::parse(text.trim()).ok_or_else(|| {
+                    let names: Vec<&str> = EntryKind::ALL.iter().map(|k| k.as_str()).collect();
+                    WireError::invalid(
+                        "type",
+                        format!("The type {text} is not one of {}.", names.join(", ")),
+                    )
+                })
+            })
+            .transpose()?;
+        Ok(LedgerFilter {
+            date_created: self.range("dateCreated")?,
+            kind,
+        })
+    }
+
+    /// The reservations' filter: `dateCreated_*` as the customer list's.
+    ///
+    /// # Errors
+    /// `400 invalid_param` for a bad date.
+    pub(crate) fn reservation_filter(&self) -> Result<ReservationFilter, ApiError> {
+        Ok(ReservationFilter {
+            date_created: self.range("dateCreated")?,
+        })
+    }
+
     fn range(&self, field: &str) -> Result<TimeRange, ApiError> {
         // Blank, as every other parameter, is left out.
         let at = |op: &str| {
@@ -365,7 +416,10 @@ mod tests {
 
     use super::*;
     use crate::events::handlers::{EVENT_PARAMS, EventListParams, event_query};
-    use crate::openapi::{CustomerListParams, CustomerSearchParams, PageParams, TaskListParams};
+    use crate::openapi::{
+        CustomerListParams, CustomerSearchParams, LedgerListParams, PageParams,
+        ReservationListParams, TaskListParams,
+    };
 
     type Reader = fn(&Params) -> Result<(), ApiError>;
 
@@ -376,7 +430,7 @@ mod tests {
         &'static [&'static str],
         &'static str,
         Reader,
-    ); 5] {
+    ); 7] {
         [
             (PageParams::into_params(|| None), PAGE_PARAMS, "", |p| {
                 p.page().map(drop)
@@ -402,6 +456,24 @@ mod tests {
                 EVENT_PARAMS,
                 "",
                 |p| event_query(p).map(drop),
+            ),
+            (
+                LedgerListParams::into_params(|| None),
+                LEDGER_PARAMS,
+                "",
+                |p| {
+                    p.page()?;
+                    p.ledger_filter().map(drop)
+                },
+            ),
+            (
+                ReservationListParams::into_params(|| None),
+                RESERVATION_PARAMS,
+                "",
+                |p| {
+                    p.page()?;
+                    p.reservation_filter().map(drop)
+                },
             ),
         ]
     }

@@ -1191,8 +1191,15 @@ async fn the_account_the_quote_and_the_ledger_page() {
     mocks
         .ledger
         .expect_ledger()
-        .withf(|_, page| page.max() == 1 && page.offset() == 1)
-        .returning(|_, _| {
+        .withf(|_, filter, page| {
+            page.max() == 1
+                && page.offset() == 1
+                && filter.kind == Some(EntryKind::Payment)
+                && filter.date_created.gte.map(|t| t.to_rfc3339())
+                    == Some("2026-01-01T00:00:00+00:00".to_owned())
+                && filter.date_created.lt.is_none()
+        })
+        .returning(|_, _, _| {
             Ok(Page {
                 items: vec![payment_entry()],
                 total: 3,
@@ -1219,22 +1226,49 @@ async fn the_account_the_quote_and_the_ledger_page() {
             r#"{"admitted":false,"available":18000.00,"requested":18000.01,"remaining":-0.01,"currency":"EUR"}"#
         )
     );
-    let request =
-        test::TestRequest::get().uri("/api/v1.0/customers/256/account/ledger?max=1&offset=1");
+    let request = test::TestRequest::get().uri(
+        "/api/v1.0/customers/256/account/ledger?max=1&offset=1&type=payment&dateCreated_gte=2026-01-01T00:00:00Z",
+    );
     let (status, json) = json_answer(&app, request).await;
     assert_eq!(status, StatusCode::OK);
+    let filters = "type=payment&dateCreated_gte=2026-01-01T00%3A00%3A00Z";
     assert_eq!(
         json["paging"],
         serde_json::json!({
             "total": 3, "max": 1, "offset": 1,
-            "previous": "/api/v1.0/customers/256/account/ledger?max=1&offset=0",
-            "next": "/api/v1.0/customers/256/account/ledger?max=1&offset=2",
+            "previous": format!("/api/v1.0/customers/256/account/ledger?max=1&offset=0&{filters}"),
+            "next": format!("/api/v1.0/customers/256/account/ledger?max=1&offset=2&{filters}"),
         })
     );
     assert_eq!(json["data"][0]["kind"], "payment");
     let request = test::TestRequest::get().uri("/api/v1.0/customers/256/account/ledger?sort=id");
     let (status, _) = json_answer(&app, request).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+    // The same refusals as the customer list's for a bad date; the type names the kinds.
+    for (query, error, description) in [
+        (
+            "type=refund",
+            "invalid_param",
+            "The type refund is not one of payment, charge, adjustment, reservation, capture, release, expiry.",
+        ),
+        (
+            "dateCreated_lt=yesterday",
+            "invalid_datetime_format",
+            "Invalid datetime filter (not ISO-8601 formatted): [yesterday]",
+        ),
+    ] {
+        let uri = format!("/api/v1.0/customers/256/account/ledger?{query}");
+        let (status, json) = json_answer(&app, test::TestRequest::get().uri(&uri)).await;
+        assert_eq!(
+            (status, &json["error"], &json["error_description"]),
+            (
+                StatusCode::BAD_REQUEST,
+                &serde_json::json!(error),
+                &serde_json::json!(description)
+            ),
+            "{query}"
+        );
+    }
 }
 
 #[actix_web::test]

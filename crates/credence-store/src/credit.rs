@@ -30,8 +30,8 @@
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use credence_domain::credit::{
-    CreditAccount, CreditRefused, EntryKind, LedgerEntry, Money, Reservation, ReservationId,
-    ReservationStatus,
+    CreditAccount, CreditRefused, EntryKind, LedgerEntry, LedgerFilter, Money, Reservation,
+    ReservationFilter, ReservationId, ReservationStatus,
 };
 use credence_domain::events::{EventObject, EventType};
 use credence_domain::ids::{CustomerId, UserId};
@@ -49,6 +49,7 @@ use crate::customers::to_db_time;
 use crate::database::{AnyConnection, Backend};
 use crate::error::Failure;
 use crate::events::Outbox;
+use crate::paging::time_filter;
 use crate::schema::{accounts, credit_limit_history, customers, ledger_entries, reservations};
 
 mod admission;
@@ -610,21 +611,16 @@ impl AccountLedger for Store {
     async fn ledger(
         &self,
         account: CustomerId,
+        filter: LedgerFilter,
         page: PageRequest,
     ) -> Result<Page<LedgerEntry>, StoreError> {
         account_page(
             self,
             account,
             page,
-            |conn, account| {
-                Ok(ledger_entries::table
-                    .filter(ledger_entries::account_id.eq(account))
-                    .count()
-                    .get_result(conn)?)
-            },
-            |conn, account, (limit, offset), currency| {
-                ledger_entries::table
-                    .filter(ledger_entries::account_id.eq(account))
+            move |conn, account| Ok(entries(account, filter).count().get_result(conn)?),
+            move |conn, account, (limit, offset), currency| {
+                entries(account, filter)
                     .order(ledger_entries::id.asc())
                     .limit(limit)
                     .offset(offset)
@@ -641,21 +637,16 @@ impl AccountLedger for Store {
     async fn reservations(
         &self,
         account: CustomerId,
+        filter: ReservationFilter,
         page: PageRequest,
     ) -> Result<Page<Reservation>, StoreError> {
         account_page(
             self,
             account,
             page,
-            |conn, account| {
-                Ok(reservations::table
-                    .filter(reservations::account_id.eq(account))
-                    .count()
-                    .get_result(conn)?)
-            },
-            |conn, account, (limit, offset), currency| {
-                reservations::table
-                    .filter(reservations::account_id.eq(account))
+            move |conn, account| Ok(held(account, filter).count().get_result(conn)?),
+            move |conn, account, (limit, offset), currency| {
+                held(account, filter)
                     .order(reservations::id.desc())
                     .limit(limit)
                     .offset(offset)
@@ -697,6 +688,28 @@ impl AccountLedger for Store {
         }
         Ok(expired)
     }
+}
+
+type Db = <AnyConnection as Connection>::Backend;
+
+/// An account's ledger entries that pass `filter`.
+fn entries(account: i64, filter: LedgerFilter) -> ledger_entries::BoxedQuery<'static, Db> {
+    let mut query = ledger_entries::table
+        .filter(ledger_entries::account_id.eq(account))
+        .into_boxed();
+    query = time_filter!(query, ledger_entries::at, &filter.date_created);
+    if let Some(kind) = filter.kind {
+        query = query.filter(ledger_entries::kind.eq(kind.as_str()));
+    }
+    query
+}
+
+/// An account's reservations that pass `filter`.
+fn held(account: i64, filter: ReservationFilter) -> reservations::BoxedQuery<'static, Db> {
+    let query = reservations::table
+        .filter(reservations::account_id.eq(account))
+        .into_boxed();
+    time_filter!(query, reservations::created_at, &filter.date_created)
 }
 
 #[cfg(test)]

@@ -23,7 +23,7 @@ use credence_domain::documents::Document;
 use credence_domain::documents::logo::LogoName;
 use credence_domain::events::{EventObject, EventType};
 use credence_domain::ids::{CustomerId, ProjectId, UserId};
-use credence_domain::listing::{Order, Page, TextPattern, TimeRange, fold};
+use credence_domain::listing::{Order, Page, TextPattern, fold};
 use credence_domain::ports::{
     CustomerRepository, DocumentLinks, NewCustomer, RemoveError, StoreError, WriteError,
 };

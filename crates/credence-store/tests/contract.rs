@@ -11,8 +11,8 @@ use credence_domain::catalog::{
     ProductCode, ProductDraft, TaskDraft, TaskId, TaskState, TemplateDraft,
 };
 use credence_domain::credit::{
-    AccountError, CreditAccount, CreditRefused, EntryKind, LedgerEntry, Money, Reservation,
-    ReservationId, ReservationStatus,
+    AccountError, CreditAccount, CreditRefused, EntryKind, LedgerEntry, LedgerFilter, Money,
+    Reservation, ReservationFilter, ReservationId, ReservationStatus,
 };
 use credence_domain::customers::reference_data::{
     Category, CategoryDraft, Currency, CurrencyDraft, Label, LabelDraft, PaymentType, Region,
@@ -1752,6 +1752,102 @@ async fn stored(store: &Store, id: CustomerId) -> CreditAccount {
         .unwrap()
 }
 
+/// The kinds and times (seconds after `at(0)`) of the account's entries that pass `filter`,
+/// and the total the page reports.
+async fn filtered_ledger(
+    store: &Store,
+    id: CustomerId,
+    filter: LedgerFilter,
+) -> (Vec<(EntryKind, i64)>, u64) {
+    let page = al(store)
+        .ledger(id, filter, PageRequest::new(None, None).unwrap())
+        .await
+        .unwrap();
+    let seen = page
+        .items
+        .iter()
+        .map(|e| (e.kind, e.at.timestamp() - at(0).timestamp()))
+        .collect();
+    (seen, page.total)
+}
+
+/// The ledger keeps the entries written in a span of time (each bound strict or not, as the
+/// customer list's) and of one kind; the reservations those admitted in a span; `total`
+/// counts only what passes, so the paging links stay right.
+async fn ledger_and_reservations_filter_by_time_and_kind(store: Store) {
+    use EntryKind::{Charge, Payment, Reservation as Reserved};
+    let c = funded(&store, "FILTERED", 100_000).await;
+    for (kind, delta, now) in [(Payment, 500, 10), (Charge, -200, 20), (Payment, 300, 30)] {
+        al(&store)
+            .post(&posting(c.id, kind, delta, now))
+            .await
+            .unwrap();
+    }
+    for now in [40, 50] {
+        al(&store)
+            .admit(&admission(c.id, 100, now, 3600))
+            .await
+            .unwrap();
+    }
+    let span = |gt: Option<i64>, gte: Option<i64>, lt: Option<i64>, lte: Option<i64>| TimeRange {
+        gt: gt.map(at),
+        gte: gte.map(at),
+        lt: lt.map(at),
+        lte: lte.map(at),
+    };
+    let everything = filtered_ledger(&store, c.id, LedgerFilter::default()).await;
+    assert_eq!(
+        everything,
+        (
+            vec![
+                (Payment, 10),
+                (Charge, 20),
+                (Payment, 30),
+                (Reserved, 40),
+                (Reserved, 50)
+            ],
+            5
+        )
+    );
+    let payments = LedgerFilter {
+        kind: Some(Payment),
+        ..LedgerFilter::default()
+    };
+    assert_eq!(
+        filtered_ledger(&store, c.id, payments).await,
+        (vec![(Payment, 10), (Payment, 30)], 2)
+    );
+    let inclusive = LedgerFilter {
+        date_created: span(None, Some(20), None, Some(40)),
+        kind: None,
+    };
+    assert_eq!(
+        filtered_ledger(&store, c.id, inclusive).await,
+        (vec![(Charge, 20), (Payment, 30), (Reserved, 40)], 3)
+    );
+    let strict_payments = LedgerFilter {
+        date_created: span(Some(10), None, Some(40), None),
+        kind: Some(Payment),
+    };
+    assert_eq!(
+        filtered_ledger(&store, c.id, strict_payments).await,
+        (vec![(Payment, 30)], 1)
+    );
+    let later = ReservationFilter {
+        date_created: span(Some(40), None, None, None),
+    };
+    let held = al(&store)
+        .reservations(c.id, later, PageRequest::new(None, None).unwrap())
+        .await
+        .unwrap();
+    let times: Vec<i64> = held
+        .items
+        .iter()
+        .map(|r| r.created_at.timestamp() - at(0).timestamp())
+        .collect();
+    assert_eq!((times, held.total), (vec![50], 1));
+}
+
 /// Balance and reserved equal the sums of the ledger, and every entry's amounts after it
 /// follow from the one before. Returns the entries.
 async fn assert_ledger_adds_up(store: &Store, id: CustomerId) -> Vec<LedgerEntry> {
@@ -1759,7 +1855,11 @@ async fn assert_ledger_adds_up(store: &Store, id: CustomerId) -> Vec<LedgerEntry
     loop {
         let offset = i64::try_from(entries.len()).unwrap();
         let page = al(store)
-            .ledger(id, PageRequest::new(Some(7), Some(offset)).unwrap())
+            .ledger(
+                id,
+                LedgerFilter::default(),
+                PageRequest::new(Some(7), Some(offset)).unwrap(),
+            )
             .await
             .unwrap();
         let done = page.items.is_empty();
@@ -2026,7 +2126,11 @@ async fn capture_release_and_their_refusals(store: Store) {
         .unwrap();
     assert_eq!(all.captured.map(|m| m.minor()), Some(100));
     let page = al(&store)
-        .reservations(c.id, PageRequest::new(Some(2), None).unwrap())
+        .reservations(
+            c.id,
+            ReservationFilter::default(),
+            PageRequest::new(Some(2), None).unwrap(),
+        )
         .await
         .unwrap();
     assert_eq!(page.total, 3);
@@ -2170,7 +2274,11 @@ async fn expired_reservations_stop_counting_and_expire_once(store: Store) {
         (Some(short.id), -700, None)
     );
     let page = al(&store)
-        .reservations(c.id, PageRequest::new(None, None).unwrap())
+        .reservations(
+            c.id,
+            ReservationFilter::default(),
+            PageRequest::new(None, None).unwrap(),
+        )
         .await
         .unwrap();
     let expired = page.items.iter().find(|r| r.id == short.id).unwrap();
@@ -2865,7 +2973,11 @@ async fn archives_racing_admissions_leave_no_reservation(store: Store) {
 /// The reserved amount of an account, archived customer or not.
 async fn stored_any(store: &Store, id: CustomerId) -> i64 {
     let page = al(store)
-        .reservations(id, PageRequest::new(Some(100), None).unwrap())
+        .reservations(
+            id,
+            ReservationFilter::default(),
+            PageRequest::new(Some(100), None).unwrap(),
+        )
         .await
         .unwrap();
     page.items
@@ -3404,7 +3516,11 @@ async fn finish_captures_and_cancel_releases(store: Store) {
         (-300, 0)
     );
     let page = al(&store)
-        .reservations(c.id, PageRequest::new(Some(10), None).unwrap())
+        .reservations(
+            c.id,
+            ReservationFilter::default(),
+            PageRequest::new(Some(10), None).unwrap(),
+        )
         .await
         .unwrap();
     let status = |id: ReservationId| page.items.iter().find(|r| r.id == id).unwrap().status;
@@ -4062,6 +4178,7 @@ fn tempfile_dir() -> std::path::PathBuf {
 
 credence_store::on_both_stores!(
     insert_and_get_by_every_key,
+    ledger_and_reservations_filter_by_time_and_kind,
     duplicate_live_reference_is_refused,
     holders_agree_with_their_customers,
     concurrent_inserts_of_one_reference,

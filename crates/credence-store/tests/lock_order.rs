@@ -150,6 +150,7 @@ async fn an_admission_locks_the_account_before_it_expires_reservations() {
     let closed = store
         .reservations(
             id,
+            credence_domain::credit::ReservationFilter::default(),
             credence_domain::listing::PageRequest::new(None, None).unwrap(),
         )
         .await

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 
 use super::Money;
 use crate::ids::{CustomerId, UserId};
+use crate::listing::TimeRange;
 
 /// A reservation's id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -114,21 +115,38 @@ impl EntryKind {
         }
     }
 
+    /// Every kind, in the order the API lists them.
+    pub const ALL: [Self; 7] = [
+        Self::Payment,
+        Self::Charge,
+        Self::Adjustment,
+        Self::Reservation,
+        Self::Capture,
+        Self::Release,
+        Self::Expiry,
+    ];
+
     /// Parses a stored name.
     #[must_use]
     pub fn parse(text: &str) -> Option<Self> {
-        [
-            Self::Payment,
-            Self::Charge,
-            Self::Adjustment,
-            Self::Reservation,
-            Self::Capture,
-            Self::Release,
-            Self::Expiry,
-        ]
-        .into_iter()
-        .find(|kind| kind.as_str() == text)
+        Self::ALL.into_iter().find(|kind| kind.as_str() == text)
     }
+}
+
+/// Which ledger entries a list keeps: those written in a span of time, of one kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LedgerFilter {
+    /// When the entry was written (`dateCreated_*`).
+    pub date_created: TimeRange,
+    /// Only entries of this kind (`type`).
+    pub kind: Option<EntryKind>,
+}
+
+/// Which reservations a list keeps: those admitted in a span of time.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReservationFilter {
+    /// When the reservation was admitted (`dateCreated_*`).
+    pub date_created: TimeRange,
 }
 
 /// One line of an account's append-only history.

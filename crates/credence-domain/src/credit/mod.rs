@@ -10,6 +10,9 @@ pub mod service;
 
 pub use account::{AccountError, CreditAccount, CreditRefused};
 pub use alerts::{Crossing, MAX_ALERTS, crossing};
-pub use ledger::{EntryKind, LedgerEntry, Reservation, ReservationId, ReservationStatus};
+pub use ledger::{
+    EntryKind, LedgerEntry, LedgerFilter, Reservation, ReservationFilter, ReservationId,
+    ReservationStatus,
+};
 pub use money::{Money, MoneyError};
 pub use service::CreditRule;

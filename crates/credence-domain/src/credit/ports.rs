@@ -175,23 +175,25 @@ pub trait AccountLedger: Send + Sync {
         thresholds: &[crate::credit::Money],
     ) -> Result<bool, StoreError>;
 
-    /// One page of an account's ledger, oldest first.
+    /// One page of an account's ledger entries that pass `filter`, oldest first.
     ///
     /// # Errors
     /// [`StoreError`] only.
     async fn ledger(
         &self,
         account: CustomerId,
+        filter: crate::credit::LedgerFilter,
         page: PageRequest,
     ) -> Result<Page<crate::credit::LedgerEntry>, StoreError>;
 
-    /// One page of an account's reservations, newest first.
+    /// One page of an account's reservations that pass `filter`, newest first.
     ///
     /// # Errors
     /// [`StoreError`] only.
     async fn reservations(
         &self,
         account: CustomerId,
+        filter: crate::credit::ReservationFilter,
         page: PageRequest,
     ) -> Result<Page<crate::credit::Reservation>, StoreError>;
 

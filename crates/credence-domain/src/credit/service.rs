@@ -11,8 +11,8 @@ use rust_decimal::Decimal;
 
 use crate::access::principal::{Principal, Role};
 use crate::credit::{
-    CreditAccount, EntryKind, LedgerEntry, MAX_ALERTS, Money, MoneyError, Reservation,
-    ReservationId,
+    CreditAccount, EntryKind, LedgerEntry, LedgerFilter, MAX_ALERTS, Money, MoneyError,
+    Reservation, ReservationFilter, ReservationId,
 };
 use crate::customers::reference_data::Currency;
 use crate::customers::{AccountHolder, CustomerKey};
@@ -514,10 +514,11 @@ impl AccountService {
         &self,
         principal: &Principal,
         key: &CustomerKey,
+        filter: LedgerFilter,
         page: PageRequest,
     ) -> Result<Page<LedgerEntry>, CreditError> {
         let customer = self.holder(principal, key).await?;
-        Ok(self.ledger.ledger(customer.id, page).await?)
+        Ok(self.ledger.ledger(customer.id, filter, page).await?)
     }
 
     /// One page of the reservations held on the customer's paying account.
@@ -528,11 +529,12 @@ impl AccountService {
         &self,
         principal: &Principal,
         key: &CustomerKey,
+        filter: ReservationFilter,
         page: PageRequest,
     ) -> Result<Page<Reservation>, CreditError> {
         let customer = self.holder(principal, key).await?;
         let payer = self.payer(&customer).await?;
-        Ok(self.ledger.reservations(payer.id, page).await?)
+        Ok(self.ledger.reservations(payer.id, filter, page).await?)
     }
 
     /// Expires what is due (run periodically by every replica; safe to run concurrently).

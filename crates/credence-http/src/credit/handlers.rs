@@ -10,8 +10,6 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, web};
 use credence_domain::access::scope::Function;
 use credence_domain::credit::{EntryKind, LedgerEntry, Reservation, ReservationId};
-use credence_domain::customers::CustomerKey;
-use credence_domain::listing::PageRequest;
 use credence_domain::services::ReserveRequest;
 
 use crate::AppState;
@@ -26,8 +24,8 @@ use crate::dto::ListDto;
 use crate::error::{ApiError, ErrorBody};
 use crate::idempotency::once;
 use crate::negotiate::Reply;
-use crate::openapi::{IdempotencyKeyHeader, PageParams};
-use crate::query::{PAGE_PARAMS, Params};
+use crate::openapi::{IdempotencyKeyHeader, LedgerListParams, ReservationListParams};
+use crate::query::{LEDGER_PARAMS, Params, RESERVATION_PARAMS};
 
 pub(crate) fn register(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/customers/{id}/account").route(web::get().to(get_account)))
@@ -478,12 +476,13 @@ pub(crate) async fn quote_account(
     Reply::ok("quote", &QuoteDto::from(&quote))
 }
 
-/// One page of the customer's ledger, oldest first.
+/// One page of the customer's ledger, oldest first, narrowed by the time of writing and the
+/// entry's kind if asked.
 #[utoipa::path(
     get,
     path = "/api/v1.0/customers/{id}/account/ledger",
     tag = "accounts",
-    params(("id" = String, Path, description = "The customer's numeric id or UUID"), PageParams),
+    params(("id" = String, Path, description = "The customer's numeric id or UUID"), LedgerListParams),
     responses(
         (status = 200, description = "One page of entries", content((ListDto<LedgerEntryDto> = "application/json"), (ListDto<LedgerEntryDto> = "application/xml"))),
         (status = 400, description = "invalid_param or invalid_param_type", body = ErrorBody),
@@ -496,22 +495,26 @@ pub(crate) async fn list_ledger_entries(
     req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<Reply, ApiError> {
-    let (key, page_request) = account_page_request(&caller, &req, &id)?;
+    let params = account_list_query(&caller, &req, LEDGER_PARAMS)?;
+    let (filter, page_request) = (params.ledger_filter()?, params.page()?);
+    let key = crate::input::customer_key(&id)?;
     let page = state
         .services
         .accounts
-        .ledger(&caller.principal, &key, page_request)
+        .ledger(&caller.principal, &key, filter, page_request)
         .await?;
-    let dto = ListDto::page(req.path(), page_request, &page, LedgerEntryDto::from);
+    let tail = params.filter_tail();
+    let dto = ListDto::filtered(req.path(), &tail, page_request, &page, LedgerEntryDto::from);
     Reply::list("ledger", "entry", &dto)
 }
 
-/// One page of the reservations held on the customer's paying account, newest first.
+/// One page of the reservations held on the customer's paying account, newest first,
+/// narrowed by the time of admission if asked.
 #[utoipa::path(
     get,
     path = "/api/v1.0/customers/{id}/account/reservations",
     tag = "accounts",
-    params(("id" = String, Path, description = "The customer's numeric id or UUID"), PageParams),
+    params(("id" = String, Path, description = "The customer's numeric id or UUID"), ReservationListParams),
     responses(
         (status = 200, description = "One page of reservations", content((ListDto<ReservationDto> = "application/json"), (ListDto<ReservationDto> = "application/xml"))),
         (status = 400, description = "invalid_param or invalid_param_type", body = ErrorBody),
@@ -524,26 +527,29 @@ pub(crate) async fn list_reservations(
     req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<Reply, ApiError> {
-    let (key, page_request) = account_page_request(&caller, &req, &id)?;
+    let params = account_list_query(&caller, &req, RESERVATION_PARAMS)?;
+    let (filter, page_request) = (params.reservation_filter()?, params.page()?);
+    let key = crate::input::customer_key(&id)?;
     let page = state
         .services
         .accounts
-        .reservations(&caller.principal, &key, page_request)
+        .reservations(&caller.principal, &key, filter, page_request)
         .await?;
-    let dto = ListDto::page(req.path(), page_request, &page, ReservationDto::from);
+    let tail = params.filter_tail();
+    let dto = ListDto::filtered(req.path(), &tail, page_request, &page, ReservationDto::from);
     Reply::list("reservations", "reservation", &dto)
 }
 
-/// The customer and the page a per-account list asks for. The checks run in the order
-/// every list answers them: the caller's role, the query parameters, then the id.
-fn account_page_request(
+/// The query string of a per-account list, which may hold only `allowed`. The checks run in
+/// the order every list answers them: the caller's role, the query parameters (the page,
+/// then the list's filters), then the customer's id.
+fn account_list_query(
     caller: &Caller,
     req: &HttpRequest,
-    id: &str,
-) -> Result<(CustomerKey, PageRequest), ApiError> {
+    allowed: &[&str],
+) -> Result<Params, ApiError> {
     authorize(caller, Function::BackOffice)?;
-    let params = Params::parse(req.query_string(), PAGE_PARAMS)?;
-    let page_request = params.page()?;
-    let key = crate::input::customer_key(id)?;
-    Ok((key, page_request))
+    let params = Params::parse(req.query_string(), allowed)?;
+    params.page()?;
+    Ok(params)
 }

@@ -13,21 +13,18 @@ use crate::database::AnyConnection;
 use crate::error::Failure;
 use crate::paging;
 
-/// How many rows an account has.
-pub(super) type CountRows = fn(&mut AnyConnection, i64) -> Result<i64, Failure>;
-
-/// One page of an account's rows, `(limit, offset)`, with amounts in the account's currency.
-pub(super) type LoadRows<T> =
-    fn(&mut AnyConnection, i64, (i64, i64), CurrencyCode) -> Result<Vec<T>, Failure>;
-
-/// One page of an account's rows. The currency is looked up only when there is a row to
-/// carry it, so an account without rows answers an empty page without that read.
+/// One page of an account's rows: `count` counts them, `load` reads the page `(limit,
+/// offset)` with amounts in the account's currency. The currency is looked up only when
+/// there is a row to carry it, so an account without rows answers an empty page without that
+/// read.
 pub(super) async fn account_page<T: Send + 'static>(
     store: &Store,
     account: CustomerId,
     page: PageRequest,
-    count: CountRows,
-    load: LoadRows<T>,
+    count: impl FnOnce(&mut AnyConnection, i64) -> Result<i64, Failure> + Send + 'static,
+    load: impl FnOnce(&mut AnyConnection, i64, (i64, i64), CurrencyCode) -> Result<Vec<T>, Failure>
+    + Send
+    + 'static,
 ) -> Result<Page<T>, StoreError> {
     let bounds = paging::bounds(page);
     Ok(store

@@ -3,6 +3,7 @@
 
 // Split from the parent module, whose imports it shares.
 use super::*;
+use crate::paging::time_filter;
 
 pub(crate) fn live() -> customers::BoxedQuery<'static, Db> {
     customers::table
@@ -109,26 +110,6 @@ macro_rules! text_filter {
             }
             _ => query,
         }
-    }};
-}
-
-macro_rules! time_filter {
-    ($query:expr, $column:expr, $range:expr) => {{
-        let range: &TimeRange = $range;
-        let mut query = $query;
-        if let Some(at) = range.gt {
-            query = query.filter($column.gt(at.naive_utc()));
-        }
-        if let Some(at) = range.gte {
-            query = query.filter($column.ge(at.naive_utc()));
-        }
-        if let Some(at) = range.lt {
-            query = query.filter($column.lt(at.naive_utc()));
-        }
-        if let Some(at) = range.lte {
-            query = query.filter($column.le(at.naive_utc()));
-        }
-        query
     }};
 }
 
