@@ -20,6 +20,7 @@ on_both_backends!(
     customers_on_hold_and_children_billed_to_parents,
     movements_beyond_what_an_account_holds_are_refused,
     the_ledger_and_reservations_narrow_by_time_and_type,
+    the_limit_history_lists_each_change_with_its_reason,
 );
 
 fn exact(value: &Value) -> String {
@@ -492,4 +493,72 @@ async fn the_ledger_and_reservations_narrow_by_time_and_type(app: TestApp) {
         "The parameters [type] you provided are not valid for this request.",
     )
     .await;
+}
+
+/// Each limit change is in the history, newest first, with the limit before and the reason
+/// given; a reason too long is refused and changes nothing.
+async fn the_limit_history_lists_each_change_with_its_reason(app: TestApp) {
+    let customer = app
+        .create_customer(&json!({"reference": "LIMITS", "name": "Limits", "creditLimit": 100}))
+        .await;
+    let base = format!("/api/v1.0/customers/{}/account", customer["id"]);
+    app.send_ok(
+        Method::PUT,
+        &format!("{base}/creditLimit"),
+        &json!({"creditLimit": "250.50", "reason": " paid on time "}),
+    )
+    .await;
+    app.send_ok(
+        Method::PUT,
+        &format!("{base}/creditLimit"),
+        &json!({"creditLimit": 75}),
+    )
+    .await;
+    expect_error(
+        app.send_json(
+            Method::PUT,
+            &format!("{base}/creditLimit"),
+            &json!({"creditLimit": 1, "reason": "x".repeat(256)}),
+        )
+        .await,
+        400,
+        "invalid_param",
+        "reason cannot be longer than 255 characters",
+    )
+    .await;
+    let history = app
+        .get_json(&format!("{base}/creditLimitHistory?max=2"))
+        .await;
+    assert_eq!(history["paging"]["total"], 3);
+    let changes: Vec<(String, String, Value)> = history["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                exact(&c["previous"]),
+                exact(&c["creditLimit"]),
+                c["reason"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            ("250.50".to_owned(), "75.00".to_owned(), Value::Null),
+            (
+                "100.00".to_owned(),
+                "250.50".to_owned(),
+                json!("paid on time")
+            ),
+        ]
+    );
+    let first = app
+        .get_json(history["paging"]["next"].as_str().unwrap())
+        .await;
+    assert_eq!(first["data"][0]["previous"], Value::Null);
+    assert_eq!(exact(&first["data"][0]["creditLimit"]), "100.00");
+    for field in ["changedBy", "approvedBy", "changedAt"] {
+        assert!(first["data"][0].get(field).is_some(), "{field}: {first}");
+    }
 }

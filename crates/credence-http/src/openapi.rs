@@ -27,7 +27,7 @@ use crate::catalog::marketplace_dto::{
     BalanceDto, CustomerEnvelopeDto, CustomerResponseDto, LinkRelDto, MarketplaceCustomerDto,
     RequestStatusDto, StatusErrorDto,
 };
-use crate::credit::dto::{AccountDto, LedgerEntryDto, QuoteDto, ReservationDto};
+use crate::credit::dto::{AccountDto, LedgerEntryDto, LimitChangeDto, QuoteDto, ReservationDto};
 use crate::customers::dto::{
     ContactDto, CreatedByDto, CustomerDto, LinkDto, ProjectDto, RegionLinkDto, SearchEntryDto,
 };
@@ -404,6 +404,7 @@ pub(crate) struct CustomerSearchParams {
         documents::handlers::detach_document,
         credit::handlers::get_account,
         credit::handlers::update_credit_limit,
+        credit::handlers::list_limit_changes,
         credit::handlers::get_alerts,
         credit::handlers::update_alerts,
         credit::handlers::create_payment,
@@ -527,6 +528,7 @@ pub(crate) struct CustomerSearchParams {
         credit::dto::AlertsDto,
         credit::form::AlertsForm,
         LedgerEntryDto,
+        LimitChangeDto,
         ReservationDto,
         QuoteDto,
         credit::form::CreditLimitForm,

@@ -30,8 +30,8 @@
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use credence_domain::credit::{
-    CreditAccount, CreditRefused, EntryKind, LedgerEntry, LedgerFilter, Money, Reservation,
-    ReservationFilter, ReservationId, ReservationStatus,
+    CreditAccount, CreditRefused, EntryKind, LedgerEntry, LedgerFilter, LimitChange, Money,
+    Reservation, ReservationFilter, ReservationId, ReservationStatus,
 };
 use credence_domain::events::{EventObject, EventType};
 use credence_domain::ids::{CustomerId, UserId};
@@ -57,6 +57,7 @@ mod alerts;
 pub(crate) mod fixed_statements;
 pub(crate) mod group_commit;
 pub(crate) mod group_read;
+mod history;
 mod idempotency;
 mod pages;
 mod rows;
@@ -571,6 +572,7 @@ impl AccountLedger for Store {
         account: CustomerId,
         limit: CreditLimit,
         user: Option<UserId>,
+        reason: Option<String>,
         now: DateTime<Utc>,
     ) -> Result<CreditAccount, AdmitError> {
         let now = to_db_time(now);
@@ -579,7 +581,8 @@ impl AccountLedger for Store {
         self.database()
             .write(move |conn| {
                 let outbox = Outbox::open(conn, &*events, &[account])?;
-                if !set_limit(conn, &outbox, account.get(), limit, user, now)? {
+                let by = (user, reason.as_deref());
+                if !set_limit(conn, &outbox, account.get(), limit, by, now)? {
                     return Ok(None);
                 }
                 account_at(conn, account.get(), now)
@@ -587,6 +590,26 @@ impl AccountLedger for Store {
             .await
             .map_err(AdmitError::from)?
             .ok_or(AdmitError::NoAccount)
+    }
+
+    async fn limit_history(
+        &self,
+        account: CustomerId,
+        page: PageRequest,
+    ) -> Result<Page<LimitChange>, StoreError> {
+        account_page(
+            self,
+            account,
+            page,
+            |conn, account| {
+                Ok(credit_limit_history::table
+                    .filter(credit_limit_history::account_id.eq(account))
+                    .count()
+                    .get_result(conn)?)
+            },
+            history::changes,
+        )
+        .await
     }
 
     async fn alerts(&self, account: CustomerId) -> Result<Option<Vec<Money>>, StoreError> {

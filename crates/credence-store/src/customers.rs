@@ -230,7 +230,7 @@ fn create_account(
         id,
         None,
         limit,
-        data.created_by.as_ref().map(|u| u.id.get()),
+        (data.created_by.as_ref().map(|u| u.id.get()), None),
         now,
     )
 }
@@ -264,7 +264,7 @@ fn update_account(
         outbox,
         id,
         data.credit_limit,
-        by.map(UserId::get),
+        (by.map(UserId::get), None),
         now,
     )?;
     Ok(())

@@ -185,6 +185,8 @@ diesel::table! {
         new_limit -> BigInt,
         user_id -> Nullable<BigInt>,
         at -> Timestamp,
+        reason -> Nullable<Text>,
+        approved_by -> Nullable<BigInt>,
     }
 }
 

@@ -1752,6 +1752,84 @@ async fn stored(store: &Store, id: CustomerId) -> CreditAccount {
         .unwrap()
 }
 
+/// The credit-limit history answers every limit an account had, newest first, with the limit
+/// before, who set it (a user deleted or unknown reads as no one) and why; an unchanged limit
+/// writes no row.
+async fn the_limit_history_names_each_change_newest_first(store: Store) {
+    let user = RecordRepository::<User>::create(
+        &store,
+        UserDraft {
+            reference: Reference::new("ctl-1").unwrap(),
+            name: Label::new("Controller").unwrap(),
+            email: None,
+            role: Role::Admin,
+            customer_id: None,
+        },
+    )
+    .await
+    .unwrap();
+    let c = funded(&store, "HISTORY", 1_000).await;
+    let raised = Some("paid on time".to_owned());
+    for (limit, by, reason, now) in [
+        (5_000, Some(user.id), raised, 10),
+        (5_000, Some(user.id), None, 20),
+        (2_500, Some(UserId(999_999)), None, 30),
+    ] {
+        al(&store)
+            .set_credit_limit(c.id, eur_limit(limit), by, reason, at(now))
+            .await
+            .unwrap();
+    }
+    let page = al(&store)
+        .limit_history(c.id, PageRequest::new(Some(2), None).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(page.total, 3, "the unchanged limit wrote no row");
+    let seen: Vec<_> = page
+        .items
+        .iter()
+        .map(|change| {
+            (
+                change.previous.map(|m| m.minor()),
+                change.limit.minor(),
+                change.changed_by.as_ref().map(|u| u.reference.to_string()),
+                change.reason.clone(),
+                change.at,
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (Some(5_000), 2_500, None, None, at(30)),
+            (
+                Some(1_000),
+                5_000,
+                Some("ctl-1".to_owned()),
+                Some("paid on time".to_owned()),
+                at(10)
+            ),
+        ]
+    );
+    let first = al(&store)
+        .limit_history(c.id, PageRequest::new(Some(2), Some(2)).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        first
+            .items
+            .iter()
+            .map(|change| (
+                change.previous,
+                change.limit.minor(),
+                change.approved_by.clone()
+            ))
+            .collect::<Vec<_>>(),
+        [(None, 1_000, None)]
+    );
+    assert_eq!(first.items[0].limit.currency(), eur());
+}
+
 /// The kinds and times (seconds after `at(0)`) of the account's entries that pass `filter`,
 /// and the total the page reports.
 async fn filtered_ledger(
@@ -1943,7 +2021,7 @@ async fn admission_up_to_the_available_credit(store: Store) {
         .await
         .unwrap();
     let lowered = al(&store)
-        .set_credit_limit(c.id, eur_limit(500), None, at(8))
+        .set_credit_limit(c.id, eur_limit(500), None, None, at(8))
         .await
         .unwrap();
     assert_eq!(lowered.available().minor(), 250 + 500 - 1250);
@@ -2201,7 +2279,7 @@ async fn payments_charges_and_adjustments(store: Store) {
         (-5_005, Some("adjustment"))
     );
     let limited = al(&store)
-        .set_credit_limit(c.id, eur_limit(20_000), Some(UserId(7)), at(4))
+        .set_credit_limit(c.id, eur_limit(20_000), Some(UserId(7)), None, at(4))
         .await
         .unwrap();
     assert_eq!(
@@ -2222,7 +2300,7 @@ async fn payments_charges_and_adjustments(store: Store) {
     ));
     assert!(matches!(
         al(&store)
-            .set_credit_limit(CustomerId(424_242), eur_limit(1), None, at(5))
+            .set_credit_limit(CustomerId(424_242), eur_limit(1), None, None, at(5))
             .await,
         Err(AdmitError::NoAccount)
     ));
@@ -4179,6 +4257,7 @@ fn tempfile_dir() -> std::path::PathBuf {
 credence_store::on_both_stores!(
     insert_and_get_by_every_key,
     ledger_and_reservations_filter_by_time_and_kind,
+    the_limit_history_names_each_change_newest_first,
     duplicate_live_reference_is_refused,
     holders_agree_with_their_customers,
     concurrent_inserts_of_one_reference,
@@ -4440,7 +4519,7 @@ async fn store_follows_the_model(store: &Store, case: usize, steps: &[Step]) {
             Step::Limit(limit) => {
                 model.account.set_credit_limit(eur_limit(limit)).unwrap();
                 al(store)
-                    .set_credit_limit(c.id, eur_limit(limit), None, at(now))
+                    .set_credit_limit(c.id, eur_limit(limit), None, None, at(now))
                     .await
                     .unwrap_or_else(|e| panic!("{context}: {e:?}"));
             }

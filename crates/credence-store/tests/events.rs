@@ -145,12 +145,12 @@ async fn every_change_writes_one_event_in_order(store: Store) {
         .unwrap();
     let limit = CreditLimit::from_minor_units(5_000, eur()).unwrap();
     store
-        .set_credit_limit(id, limit, None, at(15))
+        .set_credit_limit(id, limit, None, None, at(15))
         .await
         .unwrap();
     // The same limit again changes nothing and writes nothing.
     store
-        .set_credit_limit(id, limit, None, at(16))
+        .set_credit_limit(id, limit, None, None, at(16))
         .await
         .unwrap();
     let captured = store.admit(&admission(id, 1_000, 20, 3_600)).await.unwrap();

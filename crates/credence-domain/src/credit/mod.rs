@@ -3,6 +3,7 @@
 
 mod account;
 mod alerts;
+mod history;
 mod ledger;
 mod money;
 pub(crate) mod ports;
@@ -10,6 +11,7 @@ pub mod service;
 
 pub use account::{AccountError, CreditAccount, CreditRefused};
 pub use alerts::{Crossing, MAX_ALERTS, crossing};
+pub use history::LimitChange;
 pub use ledger::{
     EntryKind, LedgerEntry, LedgerFilter, Reservation, ReservationFilter, ReservationId,
     ReservationStatus,

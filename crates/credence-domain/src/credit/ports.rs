@@ -144,7 +144,7 @@ pub trait AccountLedger: Send + Sync {
     /// [`AdmitError::NoAccount`] when the account does not exist.
     async fn post(&self, posting: &Posting) -> Result<crate::credit::LedgerEntry, AdmitError>;
 
-    /// Sets the credit limit and records it in the limit history.
+    /// Sets the credit limit and records it in the limit history, with who and why.
     ///
     /// # Errors
     /// [`AdmitError::NoAccount`] when the account does not exist.
@@ -153,8 +153,19 @@ pub trait AccountLedger: Send + Sync {
         account: CustomerId,
         limit: crate::values::CreditLimit,
         user: Option<crate::ids::UserId>,
+        reason: Option<String>,
         now: DateTime<Utc>,
     ) -> Result<crate::credit::CreditAccount, AdmitError>;
+
+    /// One page of an account's credit-limit history, newest first.
+    ///
+    /// # Errors
+    /// [`StoreError`] only.
+    async fn limit_history(
+        &self,
+        account: CustomerId,
+        page: PageRequest,
+    ) -> Result<Page<crate::credit::LimitChange>, StoreError>;
 
     /// The account's alert thresholds, highest first; `None` when there is no account.
     ///

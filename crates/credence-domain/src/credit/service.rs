@@ -11,8 +11,8 @@ use rust_decimal::Decimal;
 
 use crate::access::principal::{Principal, Role};
 use crate::credit::{
-    CreditAccount, EntryKind, LedgerEntry, LedgerFilter, MAX_ALERTS, Money, MoneyError,
-    Reservation, ReservationFilter, ReservationId,
+    CreditAccount, EntryKind, LedgerEntry, LedgerFilter, LimitChange, MAX_ALERTS, Money,
+    MoneyError, Reservation, ReservationFilter, ReservationId,
 };
 use crate::customers::reference_data::Currency;
 use crate::customers::{AccountHolder, CustomerKey};
@@ -23,7 +23,7 @@ use crate::ports::{
     AccountLedger, Admission, AdmitError, Clock, CustomerRepository, Posting, RecordRepository,
     SettleError, StoreError,
 };
-use crate::values::{CreditLimit, CreditLimitError, CurrencyCode};
+use crate::values::{CreditLimit, CreditLimitError, CurrencyCode, FreeText};
 
 use crate::access::scope::reaches;
 
@@ -232,13 +232,35 @@ impl AccountService {
         principal: &Principal,
         key: &CustomerKey,
         limit: Decimal,
+        reason: Option<FreeText>,
     ) -> Result<CreditAccount, CreditError> {
         let customer = self.holder(principal, key).await?;
         let limit = CreditLimit::new(limit, customer.currency).map_err(CreditRule::Limit)?;
+        let reason = reason.map(|r| r.as_str().to_owned());
         self.ledger
-            .set_credit_limit(customer.id, limit, principal.user_id(), self.clock.now())
+            .set_credit_limit(
+                customer.id,
+                limit,
+                principal.user_id(),
+                reason,
+                self.clock.now(),
+            )
             .await
             .map_err(|e| admit_error(e, customer.id))
+    }
+
+    /// One page of the account's credit-limit history, newest first.
+    ///
+    /// # Errors
+    /// [`CreditError::NotFound`] outside the caller's scope.
+    pub async fn limit_history(
+        &self,
+        principal: &Principal,
+        key: &CustomerKey,
+        page: PageRequest,
+    ) -> Result<Page<LimitChange>, CreditError> {
+        let customer = self.holder(principal, key).await?;
+        Ok(self.ledger.limit_history(customer.id, page).await?)
     }
 
     /// The account's alert thresholds, highest first.

@@ -2,13 +2,14 @@
 //! quotes, in the API's camelCase. Amounts are money in the account currency; here they become
 //! exact JSON numbers at the currency's scale (`20000.00`), never `f64`.
 
-use credence_domain::credit::{CreditAccount, LedgerEntry, Money, Reservation};
+use credence_domain::credit::{CreditAccount, LedgerEntry, LimitChange, Money, Reservation};
 use credence_domain::ids::CustomerId;
 use credence_domain::services::Quote;
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
+use crate::customers::dto::CreatedByDto;
 use crate::dto::{BASE, exact, timestamp};
 
 /// Money as an exact JSON number at its currency's scale.
@@ -144,6 +145,39 @@ impl From<&LedgerEntry> for LedgerEntryDto {
             reservation_id: entry.reservation.map(|r| r.0),
             user_id: entry.user.map(|u| u.get()),
             date: timestamp(entry.at),
+        }
+    }
+}
+
+/// One change of an account's credit limit (`GET .../account/creditLimitHistory`).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LimitChangeDto {
+    /// The limit before; `null` for the account's first one.
+    #[schema(value_type = Option<f64>, example = 3000.00)]
+    pub previous: Option<Value>,
+    /// The limit set.
+    #[schema(value_type = f64, example = 5000.00)]
+    pub credit_limit: Value,
+    /// Who set it; `null` for a key without a user.
+    pub changed_by: Option<CreatedByDto>,
+    /// Who approved it, where the change needed an approval.
+    pub approved_by: Option<CreatedByDto>,
+    /// Why, as the changer said.
+    pub reason: Option<String>,
+    /// When (`YYYY-MM-DDTHH:MM:SSZ`).
+    pub changed_at: String,
+}
+
+impl From<&LimitChange> for LimitChangeDto {
+    fn from(change: &LimitChange) -> Self {
+        Self {
+            previous: change.previous.map(money),
+            credit_limit: money(change.limit),
+            changed_by: change.changed_by.as_ref().map(CreatedByDto::from),
+            approved_by: change.approved_by.as_ref().map(CreatedByDto::from),
+            reason: change.reason.clone(),
+            changed_at: timestamp(change.at),
         }
     }
 }

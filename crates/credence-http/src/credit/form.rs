@@ -5,7 +5,7 @@
 //! in one fixed order, so a body with two faults is always answered with the same one.
 
 use credence_domain::input::InputError;
-use credence_domain::values::CurrencyCode;
+use credence_domain::values::{CurrencyCode, FreeText};
 use rust_decimal::Decimal;
 use utoipa::ToSchema;
 
@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use crate::body::{BodyFields, RawField};
 use crate::input::{amount, given, parse_decimal, parse_int, required_amount};
-use crate::wording::WireError;
+use crate::wording::{self, WireError};
 
 /// `currency`: a configured ISO 4217 code; `None` for the account currency.
 fn currency(fields: &BodyFields) -> Result<Option<CurrencyCode>, WireError> {
@@ -29,16 +29,27 @@ pub(crate) struct CreditLimitForm {
     /// Exact decimal (number or string), >= 0, at most the currency's minor-unit digits.
     #[schema(value_type = f64, example = 3000.00)]
     pub(crate) credit_limit: Decimal,
+    /// Why, for the credit-limit history; at most 255 characters.
+    #[schema(value_type = Option<String>, max_length = 255, example = "Paid on time for a year")]
+    pub(crate) reason: Option<FreeText>,
 }
 
 impl CreditLimitForm {
     /// Reads the body.
     ///
     /// # Errors
-    /// `missing_param` or `invalid_param_type` naming `creditLimit`.
+    /// `missing_param` or `invalid_param_type` naming `creditLimit`; `invalid_param` for a
+    /// `reason` over 255 characters.
     pub(crate) fn read(fields: &BodyFields) -> Result<Self, WireError> {
+        let credit_limit = required_amount(fields, "creditLimit")?;
+        let reason = given(fields, "reason")?
+            .map(|text| FreeText::new(&text, FreeText::SHORT))
+            .transpose()
+            .map_err(|e| WireError::invalid("reason", wording::free_text("reason", &e)))?
+            .flatten();
         Ok(Self {
-            credit_limit: required_amount(fields, "creditLimit")?,
+            credit_limit,
+            reason,
         })
     }
 }

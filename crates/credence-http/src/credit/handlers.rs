@@ -15,7 +15,9 @@ use credence_domain::services::ReserveRequest;
 use crate::AppState;
 use crate::body::{Body, authorize};
 use crate::caller::Caller;
-use crate::credit::dto::{AccountDto, AlertsDto, LedgerEntryDto, QuoteDto, ReservationDto};
+use crate::credit::dto::{
+    AccountDto, AlertsDto, LedgerEntryDto, LimitChangeDto, QuoteDto, ReservationDto,
+};
 use crate::credit::form::{
     AdjustmentForm, AlertsForm, CaptureForm, CreditLimitForm, PostingForm, QuoteForm,
     ReservationForm,
@@ -24,14 +26,18 @@ use crate::dto::ListDto;
 use crate::error::{ApiError, ErrorBody};
 use crate::idempotency::once;
 use crate::negotiate::Reply;
-use crate::openapi::{IdempotencyKeyHeader, LedgerListParams, ReservationListParams};
-use crate::query::{LEDGER_PARAMS, Params, RESERVATION_PARAMS};
+use crate::openapi::{IdempotencyKeyHeader, LedgerListParams, PageParams, ReservationListParams};
+use crate::query::{LEDGER_PARAMS, PAGE_PARAMS, Params, RESERVATION_PARAMS};
 
 pub(crate) fn register(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/customers/{id}/account").route(web::get().to(get_account)))
         .service(
             web::resource("/customers/{id}/account/creditLimit")
                 .route(web::put().to(update_credit_limit)),
+        )
+        .service(
+            web::resource("/customers/{id}/account/creditLimitHistory")
+                .route(web::get().to(list_limit_changes)),
         )
         .service(
             web::resource("/customers/{id}/account/alerts")
@@ -162,9 +168,40 @@ pub(crate) async fn update_credit_limit(
     let account = state
         .services
         .accounts
-        .set_credit_limit(&caller.principal, &key, form.credit_limit)
+        .set_credit_limit(&caller.principal, &key, form.credit_limit, form.reason)
         .await?;
     Reply::ok("account", &AccountDto::from(&account))
+}
+
+/// Every change of the account's credit limit, newest first: the limit before and after, who
+/// set it, who approved it where an approval was needed, and why.
+#[utoipa::path(
+    get,
+    path = "/api/v1.0/customers/{id}/account/creditLimitHistory",
+    tag = "accounts",
+    params(("id" = String, Path, description = "The customer's numeric id or UUID"), PageParams),
+    responses(
+        (status = 200, description = "One page of limit changes", content((ListDto<LimitChangeDto> = "application/json"), (ListDto<LimitChangeDto> = "application/xml"))),
+        (status = 400, description = "invalid_param or invalid_param_type", body = ErrorBody),
+        (status = 404, description = "not_found", body = ErrorBody),
+    )
+)]
+pub(crate) async fn list_limit_changes(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<Reply, ApiError> {
+    let params = account_list_query(&caller, &req, PAGE_PARAMS)?;
+    let page_request = params.page()?;
+    let key = crate::input::customer_key(&id)?;
+    let page = state
+        .services
+        .accounts
+        .limit_history(&caller.principal, &key, page_request)
+        .await?;
+    let dto = ListDto::page(req.path(), page_request, &page, LimitChangeDto::from);
+    Reply::list("creditLimitHistory", "change", &dto)
 }
 
 /// Shows the account's credit alerts.

@@ -150,13 +150,14 @@ pub(crate) fn lock_account(
     })
 }
 
-/// Records a credit limit in the history (`old` is `None` for an account's first limit).
+/// Records a credit limit in the history (`old` is `None` for an account's first limit), with
+/// who set it and why.
 pub(crate) fn record_limit(
     conn: &mut AnyConnection,
     account: i64,
     old: Option<i64>,
     new: i64,
-    user: Option<i64>,
+    (user, reason): (Option<i64>, Option<&str>),
     at: NaiveDateTime,
 ) -> Result<(), Failure> {
     diesel::insert_into(credit_limit_history::table)
@@ -165,6 +166,7 @@ pub(crate) fn record_limit(
             credit_limit_history::old_limit.eq(old),
             credit_limit_history::new_limit.eq(new),
             credit_limit_history::user_id.eq(user),
+            credit_limit_history::reason.eq(reason),
             credit_limit_history::at.eq(at),
         ))
         .execute(conn)?;
@@ -178,7 +180,7 @@ pub(crate) fn set_limit(
     outbox: &Outbox<'_>,
     account: i64,
     limit: CreditLimit,
-    user: Option<i64>,
+    by: (Option<i64>, Option<&str>),
     now: NaiveDateTime,
 ) -> Result<bool, Failure> {
     let Some(row) = lock_account(conn, account)? else {
@@ -195,7 +197,7 @@ pub(crate) fn set_limit(
                 accounts::updated_at.eq(now),
             ))
             .execute(conn)?;
-        record_limit(conn, account, Some(row.credit_limit), limit, user, now)?;
+        record_limit(conn, account, Some(row.credit_limit), limit, by, now)?;
         let changed = account_at(conn, account, now)?.ok_or_else(|| {
             Failure::corrupt("account", format!("{account} vanished while locked"))
         })?;

@@ -57,17 +57,7 @@ pub(crate) fn assemble(
     };
 
     let wanted = ids(&rows, |r| r.created_by);
-    let users: HashMap<i64, User> = if wanted.is_empty() {
-        HashMap::new()
-    } else {
-        users::table
-            .filter(users::id.eq_any(wanted))
-            .select(UserRow::as_select())
-            .load(conn)?
-            .into_iter()
-            .map(|row| row.into_domain().map(|u| (u.id.get(), u)))
-            .collect::<Result<_, _>>()?
-    };
+    let users = users_by_id(conn, wanted)?;
 
     let wanted = ids(&rows, |r| r.parent_id);
     let parents: HashMap<i64, CustomerSummary> = if wanted.is_empty() {
@@ -199,4 +189,21 @@ pub(crate) struct Related {
     pub(crate) regions: HashMap<i64, Region>,
     pub(crate) users: HashMap<i64, User>,
     pub(crate) parents: HashMap<i64, CustomerSummary>,
+}
+
+/// The users of `wanted` ids, by id (one query; none for no ids).
+pub(crate) fn users_by_id(
+    conn: &mut AnyConnection,
+    wanted: Vec<i64>,
+) -> Result<HashMap<i64, User>, Failure> {
+    if wanted.is_empty() {
+        return Ok(HashMap::new());
+    }
+    users::table
+        .filter(users::id.eq_any(wanted))
+        .select(UserRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(|row| row.into_domain().map(|u| (u.id.get(), u)))
+        .collect()
 }
