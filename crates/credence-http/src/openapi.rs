@@ -267,7 +267,9 @@ impl IntoParams for LedgerListParams {
                 .schema(Some(
                     ObjectBuilder::new()
                         .schema_type(Type::String)
-                        .pattern(Some(format!(r"^\s*(?:{})?\s*$", kinds.join("|")))),
+                        // Spaces and tabs only around the name: other control characters
+                        // are refused in any parameter (`\s` would admit them).
+                        .pattern(Some(format!(r"^[ \t]*(?:{})?[ \t]*$", kinds.join("|")))),
                 ))
                 .build(),
         );
