@@ -21,6 +21,7 @@ on_both_backends!(
     movements_beyond_what_an_account_holds_are_refused,
     the_ledger_and_reservations_narrow_by_time_and_type,
     the_limit_history_lists_each_change_with_its_reason,
+    the_account_at_an_instant,
 );
 
 fn exact(value: &Value) -> String {
@@ -560,5 +561,50 @@ async fn the_limit_history_lists_each_change_with_its_reason(app: TestApp) {
     assert_eq!(exact(&first["data"][0]["creditLimit"]), "100.00");
     for field in ["changedBy", "approvedBy", "changedAt"] {
         assert!(first["data"][0].get(field).is_some(), "{field}: {first}");
+    }
+}
+
+/// `?at=` answers the account as it stood then; before the account existed it is `404`, and
+/// a bad instant is refused as the list filters refuse one.
+async fn the_account_at_an_instant(app: TestApp) {
+    let customer = app
+        .create_customer(&json!({"reference": "AS-OF", "name": "As of", "creditLimit": 100}))
+        .await;
+    let base = format!("/api/v1.0/customers/{}/account", customer["id"]);
+    app.create(&format!("{base}/payments"), &json!({"amount": 40}))
+        .await;
+    let now = account(&app, &customer["id"]).await;
+    let later = app
+        .get_json(&format!("{base}?at=2999-01-01T00:00:00Z"))
+        .await;
+    assert_eq!(later, now);
+    let opened = customer["dateCreated"]
+        .as_str()
+        .unwrap()
+        .replace(':', "%3A");
+    let at_creation = app.get_json(&format!("{base}?at={opened}")).await;
+    assert_eq!(exact(&at_creation["creditLimit"]), "100.00");
+    for (query, status, error, description) in [
+        (
+            "at=2000-01-01T00:00:00Z",
+            404,
+            "not_found",
+            "The account did not exist yet at 2000-01-01T00:00:00Z.",
+        ),
+        (
+            "at=yesterday",
+            400,
+            "invalid_datetime_format",
+            "Invalid datetime filter (not ISO-8601 formatted): [yesterday]",
+        ),
+        (
+            "when=now",
+            400,
+            "invalid_param",
+            "The parameters [when] you provided are not valid for this request.",
+        ),
+    ] {
+        let answer = app.get(&format!("{base}?{query}")).await;
+        expect_error(answer, status, error, description).await;
     }
 }

@@ -532,9 +532,9 @@ impl From<CreditError> for ApiError {
         };
         match error {
             CreditError::Forbidden => Self::forbidden(),
-            CreditError::NotFound(_) | CreditError::ReservationNotFound(_) => {
-                Self::not_found(error.to_string())
-            }
+            CreditError::NotFound(_)
+            | CreditError::NotYetOpen(_)
+            | CreditError::ReservationNotFound(_) => Self::not_found(error.to_string()),
             CreditError::ReservationClosed(_) => Self::new(
                 StatusCode::CONFLICT,
                 "reservation_closed",

@@ -248,6 +248,20 @@ pub(crate) struct ReservationListParams {
     date_created_lte: Option<String>,
 }
 
+/// Parameters of `GET .../account`. Any other parameter is `400 invalid_param`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[expect(
+    dead_code,
+    reason = "schema-only: describes the query string in the OpenAPI document"
+)]
+pub(crate) struct AccountParams {
+    /// The account as it stood at this instant (ISO-8601, `YYYY-MM-DDTHH:MM:SSZ`): the
+    /// ledger replayed up to it and the limit set by then; `404` before the account existed.
+    #[param(format = DateTime)]
+    at: Option<String>,
+}
+
 /// Parameters of an account's ledger: the reservations' and `type`.
 pub(crate) struct LedgerListParams;
 

@@ -41,6 +41,9 @@ pub(crate) const SEARCH_PARAMS: &[&str] = &["q", "inactive", "max", "offset"];
 /// The parameters of the reference-data lists.
 pub(crate) const PAGE_PARAMS: &[&str] = &["max", "offset"];
 
+/// The parameters of `GET .../account`.
+pub(crate) const ACCOUNT_PARAMS: &[&str] = &["at"];
+
 /// The parameters of an account's ledger (`type` last: the reservations take the rest).
 pub(crate) const LEDGER_PARAMS: &[&str] = &[
     "max",
@@ -279,6 +282,15 @@ impl Params {
         })
     }
 
+    /// `at`: the instant an account is asked for, as the list filters read dates; `None` for
+    /// now.
+    ///
+    /// # Errors
+    /// `400 invalid_datetime_format` for a date that is not ISO-8601.
+    pub(crate) fn instant(&self) -> Result<Option<DateTime<Utc>>, ApiError> {
+        self.non_blank("at").map(parse_datetime).transpose()
+    }
+
     /// The reservations' filter: `dateCreated_*` as the customer list's.
     ///
     /// # Errors
@@ -417,7 +429,7 @@ mod tests {
     use super::*;
     use crate::events::handlers::{EVENT_PARAMS, EventListParams, event_query};
     use crate::openapi::{
-        CustomerListParams, CustomerSearchParams, LedgerListParams, PageParams,
+        AccountParams, CustomerListParams, CustomerSearchParams, LedgerListParams, PageParams,
         ReservationListParams, TaskListParams,
     };
 
@@ -430,7 +442,7 @@ mod tests {
         &'static [&'static str],
         &'static str,
         Reader,
-    ); 7] {
+    ); 8] {
         [
             (PageParams::into_params(|| None), PAGE_PARAMS, "", |p| {
                 p.page().map(drop)
@@ -465,6 +477,12 @@ mod tests {
                     p.page()?;
                     p.ledger_filter().map(drop)
                 },
+            ),
+            (
+                AccountParams::into_params(|| None),
+                ACCOUNT_PARAMS,
+                "",
+                |p| p.instant().map(drop),
             ),
             (
                 ReservationListParams::into_params(|| None),

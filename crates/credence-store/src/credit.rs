@@ -592,6 +592,18 @@ impl AccountLedger for Store {
             .ok_or(AdmitError::NoAccount)
     }
 
+    async fn account_as_of(
+        &self,
+        account: CustomerId,
+        at: DateTime<Utc>,
+    ) -> Result<Option<CreditAccount>, StoreError> {
+        let at = to_db_time(at);
+        Ok(self
+            .database()
+            .read(move |conn| history::account_as_of(conn, account.get(), at))
+            .await?)
+    }
+
     async fn limit_history(
         &self,
         account: CustomerId,

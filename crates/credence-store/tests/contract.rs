@@ -1752,6 +1752,67 @@ async fn stored(store: &Store, id: CustomerId) -> CreditAccount {
         .unwrap()
 }
 
+/// The account at an instant is the ledger replayed up to it and the limit set by then: at
+/// each entry's time it equals that entry's balance and reserved amount after it, and before
+/// the account's first limit there is none.
+async fn the_account_at_an_instant_replays_the_ledger(store: Store) {
+    let c = funded(&store, "AS-OF", 1_000).await;
+    al(&store)
+        .post(&posting(c.id, EntryKind::Payment, 500, 10))
+        .await
+        .unwrap();
+    al(&store)
+        .admit(&admission(c.id, 300, 20, 3600))
+        .await
+        .unwrap();
+    al(&store)
+        .set_credit_limit(c.id, eur_limit(2_000), None, None, at(25))
+        .await
+        .unwrap();
+    al(&store)
+        .post(&posting(c.id, EntryKind::Charge, -200, 30))
+        .await
+        .unwrap();
+    let as_of = |now: i64| {
+        let store = store.clone();
+        async move {
+            al(&store)
+                .account_as_of(c.id, at(now))
+                .await
+                .unwrap()
+                .map(|a| {
+                    (
+                        a.balance().minor(),
+                        a.reserved().minor(),
+                        a.credit_limit().minor(),
+                    )
+                })
+        }
+    };
+    assert_eq!(as_of(-1).await, None, "before the account existed");
+    assert_eq!(as_of(0).await, Some((0, 0, 1_000)));
+    assert_eq!(as_of(10).await, Some((500, 0, 1_000)));
+    assert_eq!(as_of(24).await, Some((500, 300, 1_000)));
+    assert_eq!(as_of(25).await, Some((500, 300, 2_000)));
+    assert_eq!(as_of(99).await, Some((300, 300, 2_000)));
+    let now = stored(&store, c.id).await;
+    assert_eq!(
+        as_of(99).await,
+        Some((
+            now.balance().minor(),
+            now.reserved().minor(),
+            now.credit_limit().minor()
+        ))
+    );
+    assert_eq!(
+        al(&store)
+            .account_as_of(CustomerId(424_242), at(99))
+            .await
+            .unwrap(),
+        None
+    );
+}
+
 /// The credit-limit history answers every limit an account had, newest first, with the limit
 /// before, who set it (a user deleted or unknown reads as no one) and why; an unchanged limit
 /// writes no row.
@@ -4258,6 +4319,7 @@ credence_store::on_both_stores!(
     insert_and_get_by_every_key,
     ledger_and_reservations_filter_by_time_and_kind,
     the_limit_history_names_each_change_newest_first,
+    the_account_at_an_instant_replays_the_ledger,
     duplicate_live_reference_is_refused,
     holders_agree_with_their_customers,
     concurrent_inserts_of_one_reference,

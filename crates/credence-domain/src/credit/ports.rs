@@ -157,6 +157,18 @@ pub trait AccountLedger: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<crate::credit::CreditAccount, AdmitError>;
 
+    /// The account as it stood at `at`: balance and reserved amount replayed from the ledger
+    /// entries written up to then, and the last limit set up to then. `None` when the account
+    /// did not exist yet (no limit set up to then) or does not exist.
+    ///
+    /// # Errors
+    /// [`StoreError`] only.
+    async fn account_as_of(
+        &self,
+        account: CustomerId,
+        at: DateTime<Utc>,
+    ) -> Result<Option<crate::credit::CreditAccount>, StoreError>;
+
     /// One page of an account's credit-limit history, newest first.
     ///
     /// # Errors

@@ -37,6 +37,9 @@ pub enum CreditError {
     /// No such customer in the caller's scope: `404`.
     #[error("The customer with the id {0} doesn't exist.")]
     NotFound(CustomerKey),
+    /// The account did not exist yet at the instant asked for: `404`.
+    #[error("The account did not exist yet at {}.", .0.format("%Y-%m-%dT%H:%M:%SZ"))]
+    NotYetOpen(chrono::DateTime<chrono::Utc>),
     /// No such reservation on the account: `404`.
     #[error("The reservation with the id {0} doesn't exist.")]
     ReservationNotFound(ReservationId),
@@ -207,6 +210,24 @@ impl AccountService {
     ) -> Result<CreditAccount, CreditError> {
         let holder = self.holder(principal, key).await?;
         self.account_of(holder.id).await
+    }
+
+    /// The customer's account as it stood at `at` (balance, reserved amount and limit).
+    ///
+    /// # Errors
+    /// [`CreditError::NotFound`] outside the caller's scope, or when the account did not
+    /// exist yet at `at`.
+    pub async fn account_as_of(
+        &self,
+        principal: &Principal,
+        key: &CustomerKey,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<CreditAccount, CreditError> {
+        let holder = self.holder(principal, key).await?;
+        self.ledger
+            .account_as_of(holder.id, at)
+            .await?
+            .ok_or(CreditError::NotYetOpen(at))
     }
 
     /// The caller's own account (the marketplace's `GET customer`).

@@ -26,8 +26,10 @@ use crate::dto::ListDto;
 use crate::error::{ApiError, ErrorBody};
 use crate::idempotency::once;
 use crate::negotiate::Reply;
-use crate::openapi::{IdempotencyKeyHeader, LedgerListParams, PageParams, ReservationListParams};
-use crate::query::{LEDGER_PARAMS, PAGE_PARAMS, Params, RESERVATION_PARAMS};
+use crate::openapi::{
+    AccountParams, IdempotencyKeyHeader, LedgerListParams, PageParams, ReservationListParams,
+};
+use crate::query::{ACCOUNT_PARAMS, LEDGER_PARAMS, PAGE_PARAMS, Params, RESERVATION_PARAMS};
 
 pub(crate) fn register(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/customers/{id}/account").route(web::get().to(get_account)))
@@ -118,29 +120,32 @@ async fn post_entry(
     .await
 }
 
-/// Shows a customer's credit account.
+/// Shows a customer's credit account, now or as it stood at `at`.
 #[utoipa::path(
     get,
     path = "/api/v1.0/customers/{id}/account",
     tag = "accounts",
-    params(("id" = String, Path, description = "The customer's numeric id or UUID")),
+    params(("id" = String, Path, description = "The customer's numeric id or UUID"), AccountParams),
     responses(
         (status = 200, description = "The account", content((AccountDto = "application/json"), (AccountDto = "application/xml"))),
+        (status = 400, description = "invalid_datetime_format or invalid_param", body = ErrorBody),
         (status = 403, description = "The caller's role may not use the back office", body = ErrorBody),
-        (status = 404, description = "not_found", body = ErrorBody),
+        (status = 404, description = "not_found (also for an instant before the account existed)", body = ErrorBody),
     )
 )]
 pub(crate) async fn get_account(
     state: web::Data<AppState>,
     caller: Caller,
+    req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<Reply, ApiError> {
+    let at = Params::parse(req.query_string(), ACCOUNT_PARAMS)?.instant()?;
     let key = crate::input::customer_key(&id)?;
-    let account = state
-        .services
-        .accounts
-        .account(&caller.principal, &key)
-        .await?;
+    let accounts = &state.services.accounts;
+    let account = match at {
+        Some(at) => accounts.account_as_of(&caller.principal, &key, at).await?,
+        None => accounts.account(&caller.principal, &key).await?,
+    };
     Reply::ok("account", &AccountDto::from(&account))
 }
 

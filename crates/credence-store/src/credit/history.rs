@@ -1,14 +1,17 @@
 //! Reading an account's credit-limit history: a page of rows, newest first, with the users
 //! who set and approved each limit loaded in one query.
 
-use credence_domain::credit::{LimitChange, Money};
+use credence_domain::credit::{CreditAccount, LimitChange, Money};
+use credence_domain::ids::CustomerId;
 use credence_domain::values::CurrencyCode;
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Nullable};
 
+use crate::credit::rows::currency_of;
 use crate::customers::users_by_id;
 use crate::database::AnyConnection;
 use crate::error::Failure;
-use crate::schema::credit_limit_history;
+use crate::schema::{accounts, credit_limit_history, ledger_entries};
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = credit_limit_history)]
@@ -57,4 +60,49 @@ pub(super) fn changes(
             at: row.at.and_utc(),
         })
         .collect())
+}
+
+/// The account as it stood at `at`: the sums of the ledger's deltas written up to then (the
+/// ledger replayed, whatever order its rows were committed in) and the last limit set up to
+/// then; `None` before its first limit, or without an account.
+pub(super) fn account_as_of(
+    conn: &mut AnyConnection,
+    account: i64,
+    at: chrono::NaiveDateTime,
+) -> Result<Option<CreditAccount>, Failure> {
+    let exists: Option<i64> = accounts::table
+        .find(account)
+        .select(accounts::customer_id)
+        .first(conn)
+        .optional()?;
+    if exists.is_none() {
+        return Ok(None);
+    }
+    let limit: Option<i64> = credit_limit_history::table
+        .filter(credit_limit_history::account_id.eq(account))
+        .filter(credit_limit_history::at.le(at))
+        .order(credit_limit_history::id.desc())
+        .select(credit_limit_history::new_limit)
+        .first(conn)
+        .optional()?;
+    let Some(limit) = limit else {
+        return Ok(None);
+    };
+    // As `BIGINT` on both databases (PostgreSQL's own `SUM` of a `BIGINT` is `NUMERIC`); the
+    // ledger's amounts are bounded so that their sum fits.
+    let total = |column: &str| {
+        diesel::dsl::sql::<Nullable<BigInt>>(&format!("CAST(SUM({column}) AS BIGINT)"))
+    };
+    let (balance, reserved): (Option<i64>, Option<i64>) = ledger_entries::table
+        .filter(ledger_entries::account_id.eq(account))
+        .filter(ledger_entries::at.le(at))
+        .select((total("balance_delta"), total("reserved_delta")))
+        .first(conn)?;
+    Ok(Some(CreditAccount::from_minor(
+        CustomerId(account),
+        currency_of(conn, account)?,
+        balance.unwrap_or(0),
+        limit,
+        reserved.unwrap_or(0),
+    )))
 }
