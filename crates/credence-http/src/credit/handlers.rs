@@ -10,6 +10,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, web};
 use credence_domain::access::scope::Function;
 use credence_domain::credit::{EntryKind, LedgerEntry, Reservation, ReservationId};
+use credence_domain::listing::PageRequest;
 use credence_domain::services::ReserveRequest;
 
 use crate::AppState;
@@ -197,8 +198,7 @@ pub(crate) async fn list_limit_changes(
     req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<Reply, ApiError> {
-    let params = account_list_query(&caller, &req, PAGE_PARAMS)?;
-    let page_request = params.page()?;
+    let (_, page_request) = account_list_query(&caller, &req, PAGE_PARAMS)?;
     let key = crate::input::customer_key(&id)?;
     let page = state
         .services
@@ -537,8 +537,8 @@ pub(crate) async fn list_ledger_entries(
     req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<Reply, ApiError> {
-    let params = account_list_query(&caller, &req, LEDGER_PARAMS)?;
-    let (filter, page_request) = (params.ledger_filter()?, params.page()?);
+    let (params, page_request) = account_list_query(&caller, &req, LEDGER_PARAMS)?;
+    let filter = params.ledger_filter()?;
     let key = crate::input::customer_key(&id)?;
     let page = state
         .services
@@ -569,8 +569,8 @@ pub(crate) async fn list_reservations(
     req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<Reply, ApiError> {
-    let params = account_list_query(&caller, &req, RESERVATION_PARAMS)?;
-    let (filter, page_request) = (params.reservation_filter()?, params.page()?);
+    let (params, page_request) = account_list_query(&caller, &req, RESERVATION_PARAMS)?;
+    let filter = params.reservation_filter()?;
     let key = crate::input::customer_key(&id)?;
     let page = state
         .services
@@ -582,16 +582,16 @@ pub(crate) async fn list_reservations(
     Reply::list("reservations", "reservation", &dto)
 }
 
-/// The query string of a per-account list, which may hold only `allowed`. The checks run in
+/// The query string of a per-account list, which may hold only `allowed`, and its page. The checks run in
 /// the order every list answers them: the caller's role, the query parameters (the page,
 /// then the list's filters), then the customer's id.
 fn account_list_query(
     caller: &Caller,
     req: &HttpRequest,
     allowed: &[&str],
-) -> Result<Params, ApiError> {
+) -> Result<(Params, PageRequest), ApiError> {
     authorize(caller, Function::BackOffice)?;
     let params = Params::parse(req.query_string(), allowed)?;
-    params.page()?;
-    Ok(params)
+    let page = params.page()?;
+    Ok((params, page))
 }
