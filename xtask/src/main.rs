@@ -19,6 +19,7 @@
 //! - `ci`: runs `.ci/run`.
 #![forbid(unsafe_code)]
 
+mod accounts;
 mod admission;
 mod bench;
 mod chaos;
@@ -28,6 +29,7 @@ mod flags;
 mod floor;
 mod overload;
 mod readme;
+mod statement;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -50,8 +52,10 @@ fn main() -> anyhow::Result<()> {
             Some("admission") => admission::run(&args[2..]),
             Some("deliveries") => deliveries::run(&args[2..]),
             Some("overload") => overload::run(&args[2..]),
+            Some("statement") => statement::run(&args[2..]),
+            Some("accounts") => accounts::run(&args[2..]),
             _ => bail!(
-                "usage: cargo xtask bench [floor | list | search | admission | deliveries | overload]"
+                "usage: cargo xtask bench [floor | list | search | admission | deliveries | overload | statement | accounts]"
             ),
         },
         Some("chaos") => chaos::run(&args[1..]),
@@ -67,7 +71,7 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         _ => bail!(
-            "usage: cargo xtask <deps | openapi [--check] | bench [floor | list | search | admission | deliveries | overload] | \
+            "usage: cargo xtask <deps | openapi [--check] | bench [floor | list | search | admission | deliveries | overload | statement | accounts] | \
              chaos <failover | kill> | contract | readme | ci>"
         ),
     }

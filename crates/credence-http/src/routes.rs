@@ -82,6 +82,8 @@ pub(crate) fn register(
                 .configure(customers::handlers::register)
                 .configure(documents::handlers::register)
                 .configure(credit::handlers::register)
+                .configure(credit::statement::register)
+                .configure(credit::overview::register)
                 .configure(customers::records::categories::register)
                 .configure(customers::records::segmentations::register)
                 .configure(customers::records::payment_types::register)

@@ -312,6 +312,7 @@ fn credit(rule: CreditRule) -> WireError {
             "availableBelow",
             format!("availableBelow cannot hold more than {max} thresholds"),
         ),
+        CreditRule::Period(_) => WireError::invalid("to", "to must come after from"),
     }
 }
 

@@ -6,8 +6,10 @@ mod alerts;
 mod history;
 mod ledger;
 mod money;
+mod overview;
 pub(crate) mod ports;
 pub mod service;
+mod statement;
 
 pub use account::{AccountError, CreditAccount, CreditRefused};
 pub use alerts::{Crossing, MAX_ALERTS, crossing};
@@ -17,4 +19,11 @@ pub use ledger::{
     ReservationStatus,
 };
 pub use money::{Money, MoneyError};
+pub use overview::{
+    AccountLine, AccountQuery, AccountSort, UTILIZATION_SCALE, Utilization, UtilizationError,
+};
 pub use service::CreditRule;
+pub use statement::{
+    EmptyPeriod, KindSum, Period, PeriodBounds, Standing, StatementSink, StatementSummary, Totals,
+    Unbalanced,
+};
