@@ -427,6 +427,7 @@ mod tests {
     use utoipa::IntoParams;
 
     use super::*;
+    use crate::credit::requests::{LimitRequestListParams, REQUEST_PARAMS, status_filter};
     use crate::events::handlers::{EVENT_PARAMS, EventListParams, event_query};
     use crate::openapi::{
         AccountParams, CustomerListParams, CustomerSearchParams, LedgerListParams, PageParams,
@@ -442,7 +443,7 @@ mod tests {
         &'static [&'static str],
         &'static str,
         Reader,
-    ); 8] {
+    ); 9] {
         [
             (PageParams::into_params(|| None), PAGE_PARAMS, "", |p| {
                 p.page().map(drop)
@@ -491,6 +492,15 @@ mod tests {
                 |p| {
                     p.page()?;
                     p.reservation_filter().map(drop)
+                },
+            ),
+            (
+                LimitRequestListParams::into_params(|| None),
+                REQUEST_PARAMS,
+                "",
+                |p| {
+                    p.page()?;
+                    status_filter(p).map(drop)
                 },
             ),
         ]

@@ -82,6 +82,7 @@ pub(crate) fn register(
                 .configure(customers::handlers::register)
                 .configure(documents::handlers::register)
                 .configure(credit::handlers::register)
+                .configure(credit::requests::register)
                 .configure(customers::records::categories::register)
                 .configure(customers::records::segmentations::register)
                 .configure(customers::records::payment_types::register)

@@ -120,6 +120,7 @@ fn wire(config: &Config, database: Database) -> anyhow::Result<(Services, Webhoo
     let settings = Settings {
         organization: config.organization.clone(),
         currency: organization_currency(config)?,
+        credit_limit_approval_above: config.credit_limit_approval_above,
     };
     let refs = ReferencePorts {
         categories: store.clone(),
@@ -186,6 +187,7 @@ fn wire(config: &Config, database: Database) -> anyhow::Result<(Services, Webhoo
             },
         ),
         idempotency: store.clone(),
+        limit_requests: store.clone(),
         customers: store.clone(),
         refs,
         media,

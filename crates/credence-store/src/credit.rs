@@ -60,6 +60,7 @@ pub(crate) mod group_read;
 mod history;
 mod idempotency;
 mod pages;
+mod requests;
 mod rows;
 mod settlement;
 

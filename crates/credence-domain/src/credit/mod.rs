@@ -1,12 +1,14 @@
 //! Credit: exact money, the account rules, reservations, the append-only ledger, and the
-//! use cases that move money and admit orders.
+//! use cases that move money and admit orders, and the four-eyes limit requests.
 
 mod account;
 mod alerts;
+pub mod approvals;
 mod history;
 mod ledger;
 mod money;
 pub(crate) mod ports;
+pub mod requests;
 pub mod service;
 
 pub use account::{AccountError, CreditAccount, CreditRefused};
@@ -17,4 +19,8 @@ pub use ledger::{
     ReservationStatus,
 };
 pub use money::{Money, MoneyError};
+pub use requests::{
+    Decision, LimitRequest, LimitRequestError, LimitRequestFilter, LimitRequestId,
+    LimitRequestStatus, NewLimitRequest,
+};
 pub use service::CreditRule;
