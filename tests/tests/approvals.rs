@@ -58,6 +58,7 @@ with_threshold!(
     a_second_request_replaces_the_first_and_a_rejection_says_why,
     the_list_is_scoped_and_only_admins_decide,
     two_admins_approving_at_once_apply_it_once,
+    customer_writes_cannot_raise_past_the_threshold,
 );
 
 /// A new admin user named `reference`, and a key of theirs.
@@ -419,4 +420,45 @@ async fn two_admins_approving_at_once_apply_it_once(app: TestApp) {
             .await;
         assert_eq!(history["paging"]["total"], 2, "{history}");
     }
+}
+
+/// A customer write cannot go around the approval: creating a customer with a limit above the
+/// threshold, or raising one above it by a customer update, is `400 invalid_param` naming
+/// `creditLimit`; lowering, and raising to at most the threshold, work as before.
+async fn customer_writes_cannot_raise_past_the_threshold(app: TestApp) {
+    let refusal = "A creditLimit above the approval threshold needs another admin's approval: \
+                   request it with PUT .../account/creditLimit.";
+    expect_error(
+        app.post_json(
+            "/api/v1.0/customers",
+            &json!({"reference": "BIG", "name": "Big", "creditLimit": "10000.01"}),
+        )
+        .await,
+        400,
+        "invalid_param",
+        refusal,
+    )
+    .await;
+    let customer = app
+        .create_customer(&json!({"reference": "SMALL", "name": "Small", "creditLimit": 10000}))
+        .await;
+    let path = format!("/api/v1.0/customers/{}", customer["id"]);
+    expect_error(
+        app.send_json(Method::PATCH, &path, &json!({"creditLimit": 20000}))
+            .await,
+        400,
+        "invalid_param",
+        refusal,
+    )
+    .await;
+    assert_eq!(limit(&app, &customer).await, "10000.00");
+    let lowered = app
+        .send_ok(
+            Method::PATCH,
+            &path,
+            &json!({"creditLimit": 500, "name": "Smaller"}),
+        )
+        .await;
+    assert_eq!(lowered["name"], "Smaller");
+    assert_eq!(limit(&app, &customer).await, "500.00");
 }

@@ -25,6 +25,17 @@ use crate::ports::{Clock, CustomerRepository, RecordRepository, StoreError};
 use crate::services::{AccountService, CreditError};
 use crate::values::{CreditLimit, CurrencyCode, FreeText};
 
+/// Whether `limit`, valued in the organization currency at `rate` (what one unit of its
+/// currency is worth there), is above the threshold `above`. Exact: no rounding decides a
+/// limit a cent over; a limit too large to value is above any threshold.
+#[must_use]
+pub fn needs_approval(limit: CreditLimit, rate: Decimal, above: Decimal) -> bool {
+    limit
+        .amount()
+        .checked_mul(rate)
+        .is_none_or(|value| value > above)
+}
+
 /// What a limit change did: applied at once, or waiting for another admin.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LimitOutcome {
@@ -274,15 +285,9 @@ impl LimitApprovals {
             .map(LimitOutcome::Applied)
     }
 
-    /// Whether `limit`, valued in the organization currency at the configured rate of its
-    /// own, is above `above`. Exact: no rounding decides a limit a cent over.
     async fn exceeds(&self, limit: CreditLimit, above: Decimal) -> Result<bool, CreditError> {
         let rate = self.rate(limit.currency()).await?;
-        Ok(limit
-            .amount()
-            .checked_mul(rate)
-            // Too large to value is above any threshold.
-            .is_none_or(|value| value > above))
+        Ok(needs_approval(limit, rate, above))
     }
 
     /// The value of one unit of `code` in the organization currency.
