@@ -62,10 +62,12 @@ use credence_domain::Settings;
 use credence_domain::customers::reference_data::{
     Category, Currency, PaymentType, Region, Segmentation, User,
 };
-use credence_domain::ports::{Clock, CustomerRepository, IdempotencyStore, Readiness};
+use credence_domain::ports::{
+    Clock, CustomerRepository, IdempotencyStore, LimitRequests, Readiness,
+};
 use credence_domain::services::{
-    AccountService, AuthService, CustomerService, DocumentService, EventService, Media,
-    OrderService, RecordService, ReferencePorts, WebhookService,
+    AccountService, AuthService, CustomerService, DocumentService, EventService, LimitApprovals,
+    Media, OrderService, RecordService, ReferencePorts, WebhookService,
 };
 
 pub use access_log::{RequestSpan, access_log};
@@ -87,6 +89,8 @@ pub struct Services {
     pub auth: AuthService,
     /// Credit accounts, reservations and the ledger.
     pub accounts: AccountService,
+    /// Credit-limit changes, with the four-eyes requests of raises above the threshold.
+    pub approvals: LimitApprovals,
     /// `Idempotency-Key` records of money-moving requests.
     pub idempotency: Arc<dyn IdempotencyStore>,
     /// Customers.
@@ -132,6 +136,9 @@ pub struct ServiceParts {
     pub webhooks: WebhookService,
     /// `Idempotency-Key` records of money-moving requests.
     pub idempotency: Arc<dyn IdempotencyStore>,
+    /// The four-eyes credit-limit requests (waiting while
+    /// [`Settings::credit_limit_approval_above`] is set).
+    pub limit_requests: Arc<dyn LimitRequests>,
     /// The repository that customers and their documents are read from and written to.
     pub customers: Arc<dyn CustomerRepository>,
     /// The reference records: the customer service checks a customer's links against them,
@@ -161,6 +168,7 @@ impl Services {
             events,
             webhooks,
             idempotency,
+            limit_requests,
             customers,
             refs,
             media,
@@ -169,9 +177,18 @@ impl Services {
             readiness,
             adapter_clock,
         } = parts;
+        let approvals = LimitApprovals::new(
+            accounts.clone(),
+            limit_requests,
+            Arc::clone(&customers),
+            Arc::clone(&refs.currencies),
+            Arc::clone(&clock),
+            settings.credit_limit_approval_above,
+        );
         Self {
             auth,
             accounts,
+            approvals,
             idempotency,
             documents: DocumentService::new(
                 Arc::clone(&customers),

@@ -543,6 +543,7 @@ mod tests {
     use utoipa::IntoParams;
 
     use super::*;
+    use crate::credit::requests::{LimitRequestListParams, REQUEST_PARAMS, status_filter};
     use crate::events::handlers::{EVENT_PARAMS, EventListParams, event_query};
     use crate::openapi::{
         AccountListParams, AccountParams, CustomerListParams, CustomerSearchParams,
@@ -558,7 +559,7 @@ mod tests {
         &'static [&'static str],
         &'static str,
         Reader,
-    ); 10] {
+    ); 11] {
         [
             (PageParams::into_params(|| None), PAGE_PARAMS, "", |p| {
                 p.page().map(drop)
@@ -619,6 +620,15 @@ mod tests {
                 |p| {
                     p.page()?;
                     p.reservation_filter().map(drop)
+                },
+            ),
+            (
+                LimitRequestListParams::into_params(|| None),
+                REQUEST_PARAMS,
+                "",
+                |p| {
+                    p.page()?;
+                    status_filter(p).map(drop)
                 },
             ),
         ]

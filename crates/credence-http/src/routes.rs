@@ -84,6 +84,7 @@ pub(crate) fn register(
                 .configure(credit::handlers::register)
                 .configure(credit::statement::register)
                 .configure(credit::overview::register)
+                .configure(credit::requests::register)
                 .configure(customers::records::categories::register)
                 .configure(customers::records::segmentations::register)
                 .configure(customers::records::payment_types::register)

@@ -62,6 +62,7 @@ mod history;
 mod idempotency;
 mod overview;
 mod pages;
+mod requests;
 mod rows;
 mod settlement;
 mod statement;

@@ -1,13 +1,15 @@
 //! Credit: exact money, the account rules, reservations, the append-only ledger, and the
-//! use cases that move money and admit orders.
+//! use cases that move money and admit orders, and the four-eyes limit requests.
 
 mod account;
 mod alerts;
+pub mod approvals;
 mod history;
 mod ledger;
 mod money;
 mod overview;
 pub(crate) mod ports;
+pub mod requests;
 pub mod service;
 mod statement;
 
@@ -21,6 +23,10 @@ pub use ledger::{
 pub use money::{Money, MoneyError};
 pub use overview::{
     AccountLine, AccountQuery, AccountSort, UTILIZATION_SCALE, Utilization, UtilizationError,
+};
+pub use requests::{
+    Decision, LimitRequest, LimitRequestError, LimitRequestFilter, LimitRequestId,
+    LimitRequestStatus, NewLimitRequest,
 };
 pub use service::CreditRule;
 pub use statement::{
