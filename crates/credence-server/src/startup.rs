@@ -47,6 +47,22 @@ impl std::fmt::Debug for Application {
     }
 }
 
+/// Connects to the configured database as it is, applying no migration (a backup copies
+/// what is there).
+///
+/// # Errors
+/// When the database cannot be opened.
+pub async fn connect(config: &Config) -> anyhow::Result<Database> {
+    let url = config.database_url.expose().to_owned();
+    let options = PoolOptions {
+        max_size: 2,
+        connection_timeout: config.pool_timeout(),
+    };
+    tokio::task::spawn_blocking(move || Ok(Database::connect(&url, options)?))
+        .await
+        .context("the database set-up task failed")?
+}
+
 /// Opens the database named by the configuration and applies the migrations.
 ///
 /// # Errors

@@ -388,3 +388,50 @@ fn demo_loads_data_and_prints_a_key_per_role_and_can_run_again() {
         assert!(stdout.contains("product_research"), "{stdout}");
     }
 }
+
+/// `credence backup` writes a checked copy of a SQLite database that a server can open as is,
+/// never overwrites a file, and points PostgreSQL at its own tools; refusals exit 2.
+#[test]
+fn backup_copies_sqlite_checks_the_copy_and_refuses_what_it_cannot_do() {
+    let dir = tempfile::tempdir().unwrap();
+    succeeds(credence_on(dir.path(), "live.db").arg("demo"));
+    let copy = dir.path().join("copy.db");
+    let output = succeeds(credence_on(dir.path(), "live.db").arg("backup").arg(&copy));
+    let said = String::from_utf8_lossy(&output.stdout);
+    assert!(said.contains("integrity ok"), "{said}");
+    assert!(said.contains("equal their ledger"), "{said}");
+    let keys = |file: &str| {
+        let output = succeeds(credence_on(dir.path(), file).args(["keys", "list"]));
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    assert_eq!(
+        keys("copy.db"),
+        keys("live.db"),
+        "the copy holds the same keys"
+    );
+
+    let again = credence_on(dir.path(), "live.db")
+        .arg("backup")
+        .arg(&copy)
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("exists already"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+
+    if let Ok(url) = std::env::var("CREDENCE_TEST_POSTGRES_URL") {
+        let postgres = credence()
+            .arg("backup")
+            .arg(dir.path().join("pg.db"))
+            .env("CREDENCE_DATABASE_URL", url)
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert_eq!(postgres.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&postgres.stderr).contains("pg_dump"));
+        assert!(!dir.path().join("pg.db").exists());
+    }
+}

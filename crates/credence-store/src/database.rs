@@ -445,8 +445,7 @@ impl Database {
         }
     }
 
-    #[cfg(feature = "bench-support")]
-    /// A connection from the write pool, for blocking helpers (bulk loading).
+    /// A connection from the write pool, for blocking helpers (bulk loading, backups).
     pub(crate) fn write_connection(&self) -> Result<Conn, Failure> {
         checkout_failure(self.inner.write.pool())
     }
@@ -480,7 +479,6 @@ impl std::fmt::Debug for HeldConnections {
     }
 }
 
-#[cfg(feature = "bench-support")]
 fn checkout_failure(pool: &ConnPool) -> Result<Conn, Failure> {
     pool.get()
         .map_err(|error| Failure::Unavailable(Box::new(error) as BoxError))

@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 mod access;
+mod backup;
 #[cfg(feature = "bench-support")]
 pub mod bench_support;
 mod catalog;
@@ -29,6 +30,7 @@ use credence_domain::events::EventEncoder;
 use credence_domain::ports::{Clock, Readiness, StoreError, SystemClock};
 use diesel::connection::SimpleConnection;
 
+pub use backup::{BackupError, BackupReport};
 #[cfg(feature = "test-support")]
 pub use database::HeldConnections;
 pub use database::{Backend, Database, PoolOptions, SetupError};
