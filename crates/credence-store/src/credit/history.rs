@@ -39,14 +39,10 @@ pub(super) fn changes(
         .offset(offset)
         .select(HistoryRow::as_select())
         .load(conn)?;
-    let mut wanted: Vec<i64> = rows
-        .iter()
-        .flat_map(|row| [row.user_id, row.approved_by])
-        .flatten()
-        .collect();
-    wanted.sort_unstable();
-    wanted.dedup();
-    let people = users_by_id(conn, wanted)?;
+    let people = users_by_id(
+        conn,
+        rows.iter().flat_map(|row| [row.user_id, row.approved_by]),
+    )?;
     // A user deleted since shows as no one: the history keeps the change, not the person.
     let person = |id: Option<i64>| id.and_then(|id| people.get(&id).cloned());
     let money = |minor: i64| Money::from_minor(minor, currency);

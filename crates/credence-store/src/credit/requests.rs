@@ -70,14 +70,11 @@ struct NewRequestRow<'a> {
 /// The rows as the domain sees them, with the users who asked and decided loaded in one
 /// query. A user deleted since shows as no one: the request keeps the change, not the person.
 fn assemble(conn: &mut AnyConnection, rows: Vec<RequestRow>) -> Result<Vec<LimitRequest>, Failure> {
-    let mut wanted: Vec<i64> = rows
-        .iter()
-        .flat_map(|row| [row.requested_by, row.decided_by])
-        .flatten()
-        .collect();
-    wanted.sort_unstable();
-    wanted.dedup();
-    let people = users_by_id(conn, wanted)?;
+    let people = users_by_id(
+        conn,
+        rows.iter()
+            .flat_map(|row| [row.requested_by, row.decided_by]),
+    )?;
     let person = |id: Option<i64>| id.and_then(|id| people.get(&id).cloned());
     rows.into_iter()
         .map(|row| {

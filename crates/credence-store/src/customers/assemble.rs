@@ -57,7 +57,7 @@ pub(crate) fn assemble(
     };
 
     let wanted = ids(&rows, |r| r.created_by);
-    let users = users_by_id(conn, wanted)?;
+    let users = users_by_id(conn, wanted.into_iter().map(Some))?;
 
     let wanted = ids(&rows, |r| r.parent_id);
     let parents: HashMap<i64, CustomerSummary> = if wanted.is_empty() {
@@ -191,11 +191,15 @@ pub(crate) struct Related {
     pub(crate) parents: HashMap<i64, CustomerSummary>,
 }
 
-/// The users of `wanted` ids, by id (one query; none for no ids).
+/// The users of `wanted` ids (absent ones and repeats allowed), by id (one query; none for
+/// no ids).
 pub(crate) fn users_by_id(
     conn: &mut AnyConnection,
-    wanted: Vec<i64>,
+    wanted: impl IntoIterator<Item = Option<i64>>,
 ) -> Result<HashMap<i64, User>, Failure> {
+    let mut wanted: Vec<i64> = wanted.into_iter().flatten().collect();
+    wanted.sort_unstable();
+    wanted.dedup();
     if wanted.is_empty() {
         return Ok(HashMap::new());
     }
