@@ -62,10 +62,10 @@ use credence_domain::Settings;
 use credence_domain::customers::reference_data::{
     Category, Currency, PaymentType, Region, Segmentation, User,
 };
-use credence_domain::ports::{Clock, CustomerRepository, IdempotencyStore, Readiness};
+use credence_domain::ports::{Clock, CustomerRepository, IdempotencyStore, ImportUnits, Readiness};
 use credence_domain::services::{
-    AccountService, AuthService, CustomerService, DocumentService, EventService, Media,
-    OrderService, RecordService, ReferencePorts, WebhookService,
+    AccountService, AuthService, CustomerImports, CustomerService, DocumentService, EventService,
+    Media, OrderService, RecordService, ReferencePorts, WebhookService,
 };
 
 pub use access_log::{RequestSpan, access_log};
@@ -91,6 +91,8 @@ pub struct Services {
     pub idempotency: Arc<dyn IdempotencyStore>,
     /// Customers.
     pub customers: CustomerService,
+    /// Bulk imports of customers.
+    pub imports: CustomerImports,
     /// Documents: uploads, metadata, attachments.
     pub documents: DocumentService,
     /// Products, task templates and tasks.
@@ -134,6 +136,8 @@ pub struct ServiceParts {
     pub idempotency: Arc<dyn IdempotencyStore>,
     /// The repository that customers and their documents are read from and written to.
     pub customers: Arc<dyn CustomerRepository>,
+    /// The units of work bulk imports write through (the same store as `customers`).
+    pub imports: Arc<dyn ImportUnits>,
     /// The reference records: the customer service checks a customer's links against them,
     /// and each serves its own list's routes.
     pub refs: ReferencePorts,
@@ -162,6 +166,7 @@ impl Services {
             webhooks,
             idempotency,
             customers,
+            imports,
             refs,
             media,
             settings,
@@ -177,6 +182,12 @@ impl Services {
                 Arc::clone(&customers),
                 media.clone(),
                 Arc::clone(&clock),
+            ),
+            imports: CustomerImports::new(
+                imports,
+                Arc::clone(&clock),
+                settings.clone(),
+                media.clone(),
             ),
             customers: CustomerService::new(customers, refs.clone(), clock, settings, media),
             orders,

@@ -187,6 +187,7 @@ fn wire(config: &Config, database: Database) -> anyhow::Result<(Services, Webhoo
         ),
         idempotency: store.clone(),
         customers: store.clone(),
+        imports: store.clone(),
         refs,
         media,
         settings,

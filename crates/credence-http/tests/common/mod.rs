@@ -136,6 +136,8 @@ impl Ports {
             webhooks: credence_domain::fixtures::idle_webhooks(),
             idempotency: Arc::new(idempotency),
             customers,
+            // No test here imports; the end-to-end tests do, on real databases.
+            imports: Arc::new(credence_domain::ports::MockImportUnits::new()),
             refs,
             media,
             settings: Settings {
