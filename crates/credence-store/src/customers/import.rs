@@ -53,15 +53,15 @@ impl ImportUnit for StoreUnit {
     }
 
     async fn mark(&self) -> Result<(), StoreError> {
-        Ok(self.store.database.unit()?.mark().await?)
+        Ok(self.store.database.unit()?.mark()?)
     }
 
     async fn keep(&self) -> Result<(), StoreError> {
-        Ok(self.store.database.unit()?.keep().await?)
+        Ok(self.store.database.unit()?.keep()?)
     }
 
     async fn undo(&self) -> Result<(), StoreError> {
-        Ok(self.store.database.unit()?.undo().await?)
+        Ok(self.store.database.unit()?.undo()?)
     }
 
     async fn commit(&self) -> Result<(), StoreError> {

@@ -15,13 +15,28 @@ use crate::database::AnyConnection;
 use crate::database::gated_pool::GatedPool;
 use crate::error::Failure;
 
-/// One job for the session's thread.
-type Job = Box<dyn FnOnce(&mut AnyConnection) + Send>;
+/// One job for the session's thread: the connection, or why the session can no longer use it.
+type Job = Box<dyn FnOnce(Result<&mut AnyConnection, Failure>) + Send>;
+
+/// A savepoint operation.
+#[derive(Debug, Clone, Copy)]
+enum Mark {
+    /// `SAVEPOINT`.
+    Set,
+    /// `RELEASE SAVEPOINT`.
+    Keep,
+    /// `ROLLBACK TO SAVEPOINT`.
+    Undo,
+}
 
 /// What the thread is told to do next.
 enum Order {
     /// Run this inside the transaction.
     Run(Job),
+    /// A savepoint operation. Nobody waits for it: it is sent and the caller goes on, which
+    /// saves a round trip to the thread per mark; when it fails, every later job and the
+    /// end are told so instead of running.
+    Mark(Mark),
     /// End the transaction: commit (`true`) or roll back, then report.
     End(bool, tokio::sync::oneshot::Sender<Result<(), Failure>>),
 }
@@ -65,11 +80,30 @@ impl Session {
                 let _ = end(&mut conn, false);
                 return;
             }
+            // The first failed mark: the transaction is no longer where its caller thinks.
+            let mut broken: Option<String> = None;
             loop {
                 match inbox.recv() {
-                    Ok(Order::Run(job)) => job(&mut conn),
+                    Ok(Order::Run(job)) => match &broken {
+                        None => job(Ok(&mut conn)),
+                        Some(why) => job(Err(Failure::Broken(why.clone()))),
+                    },
+                    Ok(Order::Mark(mark)) => {
+                        if broken.is_none()
+                            && let Err(e) = apply_mark(&mut conn, mark)
+                        {
+                            broken = Some(format!("a savepoint failed ({mark:?}): {e:?}"));
+                        }
+                    }
                     Ok(Order::End(commit, reply)) => {
-                        let _ = reply.send(end(&mut conn, commit));
+                        let result = match &broken {
+                            None => end(&mut conn, commit),
+                            Some(why) => {
+                                let _ = end(&mut conn, false);
+                                Err(Failure::Broken(why.clone()))
+                            }
+                        };
+                        let _ = reply.send(result);
                         return;
                     }
                     // Every handle is gone without an end: nothing is kept.
@@ -85,7 +119,7 @@ impl Session {
     }
 
     /// Runs `f` on the session's connection, inside the transaction, without a savepoint of
-    /// its own (for marks).
+    /// its own.
     async fn raw<T, F>(&self, f: F) -> Result<T, Failure>
     where
         T: Send + 'static,
@@ -94,10 +128,14 @@ impl Session {
         let (reply, answer) = tokio::sync::oneshot::channel();
         self.orders
             .send(Order::Run(Box::new(move |conn| {
-                let _ = reply.send(f(conn));
+                let _ = reply.send(conn.and_then(f));
             })))
             .map_err(|_| ended())?;
         answer.await.map_err(|_| ended())?
+    }
+
+    fn send_mark(&self, mark: Mark) -> Result<(), Failure> {
+        self.orders.send(Order::Mark(mark)).map_err(|_| ended())
     }
 
     /// Runs `f` inside the transaction, in a savepoint that is released when it succeeds and
@@ -110,28 +148,19 @@ impl Session {
         self.raw(move |conn| conn.transaction(f)).await
     }
 
-    /// Sets a mark (a savepoint).
-    pub(crate) async fn mark(&self) -> Result<(), Failure> {
-        self.raw(|conn| {
-            Ok(<AnyConnection as Connection>::TransactionManager::begin_transaction(conn)?)
-        })
-        .await
+    /// Sets a mark (a savepoint). Queued, not awaited: a failure shows in the next call.
+    pub(crate) fn mark(&self) -> Result<(), Failure> {
+        self.send_mark(Mark::Set)
     }
 
-    /// Forgets the latest mark, keeping what was written since.
-    pub(crate) async fn keep(&self) -> Result<(), Failure> {
-        self.raw(|conn| {
-            Ok(<AnyConnection as Connection>::TransactionManager::commit_transaction(conn)?)
-        })
-        .await
+    /// Forgets the latest mark, keeping what was written since (queued, as [`Self::mark`]).
+    pub(crate) fn keep(&self) -> Result<(), Failure> {
+        self.send_mark(Mark::Keep)
     }
 
-    /// Returns to the latest mark.
-    pub(crate) async fn undo(&self) -> Result<(), Failure> {
-        self.raw(|conn| {
-            Ok(<AnyConnection as Connection>::TransactionManager::rollback_transaction(conn)?)
-        })
-        .await
+    /// Returns to the latest mark (queued, as [`Self::mark`]).
+    pub(crate) fn undo(&self) -> Result<(), Failure> {
+        self.send_mark(Mark::Undo)
     }
 
     /// Commits (`true`) or rolls back the transaction; the session ends either way.
@@ -142,6 +171,16 @@ impl Session {
             .map_err(|_| ended())?;
         answer.await.map_err(|_| ended())?
     }
+}
+
+fn apply_mark(conn: &mut AnyConnection, mark: Mark) -> Result<(), Failure> {
+    type Manager = <AnyConnection as Connection>::TransactionManager;
+    match mark {
+        Mark::Set => Manager::begin_transaction(conn)?,
+        Mark::Keep => Manager::commit_transaction(conn)?,
+        Mark::Undo => Manager::rollback_transaction(conn)?,
+    }
+    Ok(())
 }
 
 /// Begins the outer transaction as [`crate::database::write_transaction`] does.

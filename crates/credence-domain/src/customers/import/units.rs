@@ -42,6 +42,8 @@ pub trait ImportUnit: Send + Sync {
 
     /// Marks the present state (a savepoint): [`Self::undo`] returns to it,
     /// [`Self::keep`] forgets it. Marks nest; each `keep` or `undo` ends the latest one.
+    /// An adapter may queue marks instead of waiting for them: a mark that failed then
+    /// fails every later call of the unit, and its commit.
     ///
     /// # Errors
     /// [`StoreError`] when the transaction is broken.
