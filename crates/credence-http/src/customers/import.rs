@@ -48,7 +48,7 @@ pub(crate) fn register(cfg: &mut web::ServiceConfig) {
 pub(crate) struct ImportParams {
     /// `true`: every line is checked as it would be applied, in one transaction that is
     /// rolled back; the report says what would happen, nothing is written.
-    #[param(value_type = Option<bool>)]
+    #[param(rename = "dryRun", value_type = Option<bool>)]
     dry_run: Option<String>,
     /// `true`: all lines in one transaction, applied only if none fails (else `422`).
     #[param(value_type = Option<bool>)]
