@@ -22,6 +22,8 @@ on_both_backends!(
     the_ledger_and_reservations_narrow_by_time_and_type,
     the_limit_history_lists_each_change_with_its_reason,
     the_account_at_an_instant,
+    the_statement_adds_up_in_json_xml_and_csv,
+    accounts_across_customers_for_credit_controllers,
 );
 
 fn exact(value: &Value) -> String {
@@ -607,4 +609,258 @@ async fn the_account_at_an_instant(app: TestApp) {
         let answer = app.get(&format!("{base}?{query}")).await;
         expect_error(answer, status, error, description).await;
     }
+}
+
+/// A statement's figures add up and agree with the account and the ledger, in JSON, XML and
+/// streamed CSV (with the balances in headers); the period defaults to the current month,
+/// and bad periods are refused.
+async fn the_statement_adds_up_in_json_xml_and_csv(app: TestApp) {
+    let customer = app
+        .create_customer(&json!({"reference": "STMT", "name": "Statement", "creditLimit": 500}))
+        .await;
+    let id = &customer["id"];
+    let base = format!("/api/v1.0/customers/{id}/account");
+    app.create(
+        &format!("{base}/payments"),
+        &json!({"amount": "300.00", "description": "wire, \"November\""}),
+    )
+    .await;
+    app.create(&format!("{base}/charges"), &json!({"amount": 45.5}))
+        .await;
+    app.create(
+        &format!("{base}/adjustments"),
+        &json!({"amount": -0.5, "reason": "rounding"}),
+    )
+    .await;
+    let held = app
+        .create(&format!("{base}/reservations"), &json!({"amount": 120}))
+        .await;
+    app.send_ok(
+        Method::POST,
+        &format!("{base}/reservations/{}/capture", held["id"]),
+        &json!({"amount": 100}),
+    )
+    .await;
+    app.create(&format!("{base}/reservations"), &json!({"amount": 30}))
+        .await;
+    let now = account(&app, id).await;
+
+    let all = format!("{base}/statement?from=2000-01-01T00:00:00Z&to=2999-01-01T00:00:00Z");
+    let statement = app.get_json(&all).await;
+    assert_eq!(statement["customerId"], *id);
+    assert_eq!(statement["currency"], "EUR");
+    assert_eq!(
+        (statement["from"].clone(), statement["to"].clone()),
+        (json!("2000-01-01T00:00:00Z"), json!("2999-01-01T00:00:00Z"))
+    );
+    let figures = |names: &[&str]| -> Vec<String> {
+        names.iter().map(|name| exact(&statement[name])).collect()
+    };
+    assert_eq!(
+        figures(&[
+            "openingBalance",
+            "openingReserved",
+            "closingBalance",
+            "closingReserved"
+        ]),
+        ["0.00", "0.00", "154.00", "30.00"]
+    );
+    assert_eq!(exact(&now["balance"]), "154.00");
+    assert_eq!(exact(&now["reservedAmount"]), "30.00");
+    let totals = &statement["totals"];
+    assert_eq!(
+        ["payments", "charges", "adjustments", "captured"].map(|t| exact(&totals[t])),
+        ["300.00", "-45.50", "-0.50", "-100.00"]
+    );
+    let entries = statement["entries"].as_array().unwrap();
+    let kinds: Vec<&str> = entries
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "payment",
+            "charge",
+            "adjustment",
+            "reservation",
+            "capture",
+            "reservation"
+        ]
+    );
+    let ledger = app.get_json(&format!("{base}/ledger?max=100")).await;
+    assert_eq!(*entries, *ledger["data"].as_array().unwrap());
+
+    let csv = app
+        .request(Method::GET, &all)
+        .header("accept", "text/csv")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(csv.status().as_u16(), 200);
+    let header = |name: &str| csv.headers()[name].to_str().unwrap().to_owned();
+    assert_eq!(header("content-type"), "text/csv; charset=utf-8");
+    assert_eq!(
+        (
+            header("credence-opening-balance"),
+            header("credence-closing-balance")
+        ),
+        ("0.00".to_owned(), "154.00".to_owned())
+    );
+    let text = csv.text().await.unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[0],
+        "id,date,kind,amount,reservedDelta,balance,reservedAmount,description,reservationId,userId"
+    );
+    assert_eq!(lines.len(), 7, "{text}");
+    let first = format!(
+        "{},{},payment,300.00,0.00,300.00,0.00,\"wire, \"\"November\"\"\",,",
+        entries[0]["id"],
+        entries[0]["date"].as_str().unwrap()
+    );
+    assert!(lines[1].starts_with(&first), "{}", lines[1]);
+    assert!(
+        lines[5].contains(",capture,-100.00,-120.00,154.00,"),
+        "{}",
+        lines[5]
+    );
+
+    let (status, xml) = xml_answer(app.request(Method::GET, &all)).await;
+    assert_eq!(status, 200);
+    assert!(
+        xml.contains("<closingBalance>154.00</closingBalance>"),
+        "{xml}"
+    );
+    assert!(xml.contains("<totals><payments>300.00</payments>"), "{xml}");
+    assert_eq!(xml.matches("<entry>").count(), 6, "{xml}");
+    assert!(xml.ends_with("</entries></statement>"), "{xml}");
+
+    // Before the account there is nothing; by default, the current calendar month.
+    let empty = app
+        .get_json(&format!(
+            "{base}/statement?from=2000-01-01T00:00:00Z&to=2000-02-01T00:00:00Z"
+        ))
+        .await;
+    assert_eq!(exact(&empty["closingBalance"]), "0.00");
+    assert_eq!(empty["entries"], json!([]));
+    let month = app.get_json(&format!("{base}/statement")).await;
+    let from = month["from"].as_str().unwrap();
+    assert!(from.ends_with("-01T00:00:00Z"), "{from}");
+    assert!(month["to"].as_str().unwrap().ends_with("-01T00:00:00Z"));
+
+    for (query, status, error, description) in [
+        (
+            "from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z",
+            400,
+            "invalid_param",
+            "to must come after from",
+        ),
+        (
+            "from=last-week",
+            400,
+            "invalid_datetime_format",
+            "Invalid datetime filter (not ISO-8601 formatted): [last-week]",
+        ),
+        (
+            "at=2026-01-01T00:00:00Z",
+            400,
+            "invalid_param",
+            "The parameters [at] you provided are not valid for this request.",
+        ),
+    ] {
+        let answer = app.get(&format!("{base}/statement?{query}")).await;
+        expect_error(answer, status, error, description).await;
+    }
+    let missing = app
+        .get("/api/v1.0/customers/987654/account/statement")
+        .await;
+    expect_error(
+        missing,
+        404,
+        "not_found",
+        "The customer with the id 987654 doesn't exist.",
+    )
+    .await;
+}
+
+/// `/accounts` lists accounts across customers: who is over the limit, who uses more than a
+/// share of it, sorted by what is left, paged with links that keep the query.
+async fn accounts_across_customers_for_credit_controllers(app: TestApp) {
+    let mut ids = Vec::new();
+    for (reference, limit) in [("OV-1", 1000), ("OV-2", 100), ("OV-3", 500)] {
+        let customer = app
+            .create_customer(
+                &json!({"reference": reference, "name": reference, "creditLimit": limit}),
+            )
+            .await;
+        ids.push(customer["id"].clone());
+    }
+    // OV-2: available -50, utilization 1.5; OV-3: available 50, utilization 0.9.
+    for (n, amount) in [(1, 150), (2, 450)] {
+        let path = format!("/api/v1.0/customers/{}/account/charges", ids[n]);
+        app.create(&path, &json!({"amount": amount})).await;
+    }
+
+    let over = app.get_json("/api/v1.0/accounts?overLimit=true").await;
+    assert_eq!(over["paging"]["total"], 1);
+    let line = &over["data"][0];
+    assert_eq!(line["customerId"], ids[1]);
+    assert_eq!(line["customerReference"], "OV-2");
+    assert_eq!(
+        [
+            "balance",
+            "creditLimit",
+            "reserved",
+            "available",
+            "utilization"
+        ]
+        .map(|f| exact(&line[f])),
+        ["-150.00", "100.00", "0.00", "-50.00", "1.5"]
+    );
+    let busy = app
+        .get_json("/api/v1.0/accounts?utilizationAbove=0.8&sort=available&order=asc")
+        .await;
+    let refs: Vec<&str> = busy["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["customerReference"].as_str().unwrap())
+        .collect();
+    assert_eq!(refs, ["OV-2", "OV-3"]);
+    let paged = app
+        .get_json("/api/v1.0/accounts?max=1&sort=available&utilizationAbove=0.8")
+        .await;
+    assert_eq!(paged["data"][0]["customerReference"], "OV-2");
+    assert_eq!(
+        paged["paging"]["next"],
+        "/api/v1.0/accounts?max=1&offset=1&sort=available&order=asc&utilizationAbove=0.8"
+    );
+    let (status, xml) =
+        xml_answer(app.request(Method::GET, "/api/v1.0/accounts?overLimit=true")).await;
+    assert_eq!(status, 200);
+    assert!(
+        xml.contains("<customerReference>OV-2</customerReference>"),
+        "{xml}"
+    );
+
+    for (query, status, error, description) in [
+        (
+            "utilizationAbove=101",
+            400,
+            "invalid_param",
+            "The parameter utilizationAbove must be a number from 0 to 100 with at most 4 decimals, not 101.",
+        ),
+        (
+            "sort=name",
+            400,
+            "invalid_param",
+            "The parameter sort must be one of customerId, available, utilization, balance, creditLimit, reserved, not name.",
+        ),
+    ] {
+        let answer = app.get(&format!("/api/v1.0/accounts?{query}")).await;
+        expect_error(answer, status, error, description).await;
+    }
+    let answer = app.get("/api/v1.0/accounts?overLimit=maybe").await;
+    assert_eq!(answer.status().as_u16(), 400);
 }

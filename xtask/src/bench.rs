@@ -1,5 +1,6 @@
 //! `cargo xtask bench list` and `cargo xtask bench search`: the customer-list and
-//! customer-search benchmarks on generated data.
+//! customer-search benchmarks on generated data (`bench accounts` runs on the same data, see
+//! [`crate::accounts`]).
 //!
 //! Generates (once; the data is reused on later runs) a million customers on SQLite, and on
 //! PostgreSQL when `CREDENCE_TEST_POSTGRES_URL` is set, then times `CustomerRepository::list`
@@ -103,16 +104,17 @@ pub fn search(args: &[String]) -> anyhow::Result<()> {
 }
 
 /// A backend under test: its name for the tables and the URL the store opened.
-struct Target<'a> {
-    backend: &'a str,
-    url: &'a str,
+pub(crate) struct Target<'a> {
+    pub(crate) backend: &'a str,
+    pub(crate) url: &'a str,
 }
 
-type Measure = for<'a> fn(
-    &'a Target<'a>,
-    &'a Store,
-    usize,
-) -> std::pin::Pin<Box<dyn Future<Output = anyhow::Result<()>> + 'a>>;
+pub(crate) type Measure =
+    for<'a> fn(
+        &'a Target<'a>,
+        &'a Store,
+        usize,
+    ) -> std::pin::Pin<Box<dyn Future<Output = anyhow::Result<()>> + 'a>>;
 
 /// A fresh, empty database per backend for an HTTP benchmark named `name`: a SQLite file in
 /// the temporary directory (removed first), and a PostgreSQL database on the server
@@ -146,7 +148,12 @@ fn profile() -> &'static str {
 
 /// Prepares the data on each backend and runs `measure` on it, then the concurrent phase
 /// when asked for.
-fn run(args: &[String], name: &str, columns: (&str, &str), measure: Measure) -> anyhow::Result<()> {
+pub(crate) fn run(
+    args: &[String],
+    name: &str,
+    columns: (&str, &str),
+    measure: Measure,
+) -> anyhow::Result<()> {
     let options = parse(args)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -725,7 +732,7 @@ async fn hammer(
 }
 
 /// A `/proc/self/status` figure, in KiB.
-fn memory(field: &str) -> anyhow::Result<u64> {
+pub(crate) fn memory(field: &str) -> anyhow::Result<u64> {
     let status = std::fs::read_to_string("/proc/self/status").context("/proc/self/status")?;
     status
         .lines()
@@ -734,7 +741,7 @@ fn memory(field: &str) -> anyhow::Result<u64> {
         .with_context(|| format!("no {field} in /proc/self/status"))
 }
 
-fn mib(kib: u64) -> String {
+pub(crate) fn mib(kib: u64) -> String {
     format!("{} MB", kib / 1024)
 }
 
@@ -755,7 +762,7 @@ async fn reference_of(store: &Store, number: &str) -> anyhow::Result<String> {
     Ok(hit.customer.data.reference.as_str().to_owned())
 }
 
-fn percentile(sorted: &[Duration], p: usize) -> Duration {
+pub(crate) fn percentile(sorted: &[Duration], p: usize) -> Duration {
     let index = (sorted.len() * p).div_ceil(100).saturating_sub(1);
     sorted
         .get(index.min(sorted.len().saturating_sub(1)))
@@ -763,6 +770,6 @@ fn percentile(sorted: &[Duration], p: usize) -> Duration {
         .unwrap_or_default()
 }
 
-fn show(duration: Duration) -> String {
+pub(crate) fn show(duration: Duration) -> String {
     format!("{:.1} ms", duration.as_secs_f64() * 1000.0)
 }

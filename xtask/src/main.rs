@@ -21,6 +21,7 @@
 //! - `ci`: runs `.ci/run`.
 #![forbid(unsafe_code)]
 
+mod accounts;
 mod admission;
 mod bench;
 mod chaos;
@@ -31,6 +32,7 @@ mod floor;
 mod import;
 mod overload;
 mod readme;
+mod statement;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -54,8 +56,10 @@ fn main() -> anyhow::Result<()> {
             Some("import") => import::run(&args[2..]),
             Some("deliveries") => deliveries::run(&args[2..]),
             Some("overload") => overload::run(&args[2..]),
+            Some("statement") => statement::run(&args[2..]),
+            Some("accounts") => accounts::run(&args[2..]),
             _ => bail!(
-                "usage: cargo xtask bench [floor | list | search | admission | import | deliveries | overload]"
+                "usage: cargo xtask bench [floor | list | search | admission | import | deliveries | overload | statement | accounts]"
             ),
         },
         Some("chaos") => chaos::run(&args[1..]),
@@ -71,7 +75,7 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         _ => bail!(
-            "usage: cargo xtask <deps | openapi [--check] | bench [floor | list | search | admission | import | deliveries | overload] | \
+            "usage: cargo xtask <deps | openapi [--check] | bench [floor | list | search | admission | import | deliveries | overload | statement | accounts] | \
              chaos <failover | kill> | contract | readme | ci>"
         ),
     }

@@ -11,6 +11,7 @@ pub use crate::access::service::{
     AuthService, AuthenticateError, CreatedKey, IssueKeyError, ManageKeysError,
 };
 pub use crate::catalog::orders::{OrderError, OrderService, SubmitTask};
+pub use crate::credit::approvals::{ApprovalError, LimitApprovals, LimitOutcome, needs_approval};
 pub use crate::credit::service::{AccountService, CreditError, Quote, ReserveRequest};
 pub use crate::customers::import::{
     CustomerImports, ImportMode, ImportRow, ImportRowError, ImportRun, Imported,

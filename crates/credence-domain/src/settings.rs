@@ -1,5 +1,7 @@
 //! Organization-wide settings that the rules need: read from configuration, passed down.
 
+use rust_decimal::Decimal;
+
 use crate::values::CurrencyCode;
 
 /// What the service knows about the organization it runs for.
@@ -9,4 +11,7 @@ pub struct Settings {
     pub organization: String,
     /// The currency of the organization; exchange rates are relative to it.
     pub currency: CurrencyCode,
+    /// Four-eyes limit changes: a raise of a credit limit above this amount (in the
+    /// organization currency) waits for another admin's approval; `None` turns that off.
+    pub credit_limit_approval_above: Option<Decimal>,
 }

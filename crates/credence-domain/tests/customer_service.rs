@@ -78,6 +78,7 @@ impl Ports {
         let settings = Settings {
             organization: "entity1".into(),
             currency: eur(),
+            credit_limit_approval_above: None,
         };
         let media = Media {
             documents: Arc::new(self.documents),

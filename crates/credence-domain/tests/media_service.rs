@@ -94,6 +94,7 @@ impl Ports {
         let settings = Settings {
             organization: "entity1".into(),
             currency: eur(),
+            credit_limit_approval_above: None,
         };
         CustomerService::new(
             Arc::new(self.customers),

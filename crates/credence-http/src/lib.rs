@@ -62,10 +62,12 @@ use credence_domain::Settings;
 use credence_domain::customers::reference_data::{
     Category, Currency, PaymentType, Region, Segmentation, User,
 };
-use credence_domain::ports::{Clock, CustomerRepository, IdempotencyStore, ImportUnits, Readiness};
+use credence_domain::ports::{
+    Clock, CustomerRepository, IdempotencyStore, ImportUnits, LimitRequests, Readiness,
+};
 use credence_domain::services::{
     AccountService, AuthService, CustomerImports, CustomerService, DocumentService, EventService,
-    Media, OrderService, RecordService, ReferencePorts, WebhookService,
+    LimitApprovals, Media, OrderService, RecordService, ReferencePorts, WebhookService,
 };
 
 pub use access_log::{RequestSpan, access_log};
@@ -87,6 +89,8 @@ pub struct Services {
     pub auth: AuthService,
     /// Credit accounts, reservations and the ledger.
     pub accounts: AccountService,
+    /// Credit-limit changes, with the four-eyes requests of raises above the threshold.
+    pub approvals: LimitApprovals,
     /// `Idempotency-Key` records of money-moving requests.
     pub idempotency: Arc<dyn IdempotencyStore>,
     /// Customers.
@@ -134,6 +138,9 @@ pub struct ServiceParts {
     pub webhooks: WebhookService,
     /// `Idempotency-Key` records of money-moving requests.
     pub idempotency: Arc<dyn IdempotencyStore>,
+    /// The four-eyes credit-limit requests (waiting while
+    /// [`Settings::credit_limit_approval_above`] is set).
+    pub limit_requests: Arc<dyn LimitRequests>,
     /// The repository that customers and their documents are read from and written to.
     pub customers: Arc<dyn CustomerRepository>,
     /// The units of work bulk imports write through (the same store as `customers`).
@@ -165,6 +172,7 @@ impl Services {
             events,
             webhooks,
             idempotency,
+            limit_requests,
             customers,
             imports,
             refs,
@@ -174,9 +182,18 @@ impl Services {
             readiness,
             adapter_clock,
         } = parts;
+        let approvals = LimitApprovals::new(
+            accounts.clone(),
+            limit_requests,
+            Arc::clone(&customers),
+            Arc::clone(&refs.currencies),
+            Arc::clone(&clock),
+            settings.credit_limit_approval_above,
+        );
         Self {
             auth,
             accounts,
+            approvals,
             idempotency,
             documents: DocumentService::new(
                 Arc::clone(&customers),

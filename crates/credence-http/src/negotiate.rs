@@ -305,6 +305,14 @@ pub(crate) fn to_xml(root: &str, item: Option<&str>, value: &Value) -> std::io::
     Ok(writer.into_inner())
 }
 
+/// Writes `value` as one element named `name`, without a declaration: a piece of a document
+/// written a piece at a time (a streamed statement).
+pub(crate) fn xml_element(name: &str, value: &Value) -> std::io::Result<Vec<u8>> {
+    let mut writer = Writer::new(Vec::new());
+    write_element(&mut writer, name, value, None)?;
+    Ok(writer.into_inner())
+}
+
 fn write_element(
     writer: &mut Writer<Vec<u8>>,
     name: &str,

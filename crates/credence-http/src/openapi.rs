@@ -262,6 +262,58 @@ pub(crate) struct AccountParams {
     at: Option<String>,
 }
 
+/// Parameters of `/accounts`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[expect(
+    dead_code,
+    reason = "schema-only: describes the query string in the OpenAPI document"
+)]
+pub(crate) struct AccountListParams {
+    /// Page size, 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
+    max: Option<u32>,
+    /// Rows to skip (default 0).
+    #[param(value_type = Option<i64>, minimum = 0)]
+    offset: Option<u64>,
+    /// `customerId` (default), `available`, `utilization`, `balance`, `creditLimit` or
+    /// `reserved`.
+    #[param(pattern = "^(customerId|available|utilization|balance|creditLimit|reserved)$")]
+    sort: Option<String>,
+    /// `asc` (default) or `desc`.
+    #[param(pattern = "^([aA][sS][cC]|[dD][eE][sS][cC])$")]
+    order: Option<String>,
+    /// `true`: only accounts with less than nothing available; `false`: only the others.
+    #[param(rename = "overLimit")]
+    over_limit: Option<bool>,
+    /// Only accounts using more than this share of their limit (`0.8` is 80 %; 0 to 100, at
+    /// most 4 decimals); an account without a limit that uses anything is above every share.
+    #[param(
+        rename = "utilizationAbove",
+        pattern = "^(100(\\.0{1,4})?|[0-9]{1,2}(\\.[0-9]{1,4})?)$",
+        example = "0.8"
+    )]
+    utilization_above: Option<String>,
+}
+
+/// Parameters of an account's statement.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[expect(
+    dead_code,
+    reason = "schema-only: describes the query string in the OpenAPI document"
+)]
+pub(crate) struct StatementParams {
+    /// The first instant of the period (ISO-8601, `YYYY-MM-DDTHH:MM:SSZ`); the current
+    /// calendar month's first (UTC) when left out.
+    #[param(format = DateTime)]
+    from: Option<String>,
+    /// The first instant after the period; the next calendar month's first (UTC) when left
+    /// out. Must come after `from`.
+    #[param(format = DateTime)]
+    to: Option<String>,
+}
+
 /// Parameters of an account's ledger: the reservations' and `type`.
 pub(crate) struct LedgerListParams;
 
@@ -422,6 +474,8 @@ pub(crate) struct CustomerSearchParams {
         credit::handlers::get_account,
         credit::handlers::update_credit_limit,
         credit::handlers::list_limit_changes,
+        credit::statement::get_statement,
+        credit::overview::list_accounts,
         credit::handlers::get_alerts,
         credit::handlers::update_alerts,
         credit::handlers::create_payment,
@@ -433,6 +487,10 @@ pub(crate) struct CustomerSearchParams {
         credit::handlers::quote_account,
         credit::handlers::list_ledger_entries,
         credit::handlers::list_reservations,
+        credit::requests::list_limit_requests,
+        credit::requests::show_limit_request,
+        credit::requests::approve_limit_request,
+        credit::requests::reject_limit_request,
         catalog::marketplace::get_marketplace_customer,
         catalog::orders::list_products,
         catalog::orders::get_product,
@@ -549,6 +607,10 @@ pub(crate) struct CustomerSearchParams {
         credit::form::AlertsForm,
         LedgerEntryDto,
         LimitChangeDto,
+        crate::credit::statement::dto::StatementDto,
+        crate::credit::statement::dto::StatementHeadDto,
+        crate::credit::statement::dto::TotalsDto,
+        crate::credit::overview::AccountLineDto,
         ReservationDto,
         QuoteDto,
         credit::form::CreditLimitForm,
@@ -557,6 +619,9 @@ pub(crate) struct CustomerSearchParams {
         credit::form::ReservationForm,
         credit::form::CaptureForm,
         credit::form::QuoteForm,
+        credit::requests::LimitRequestDto,
+        credit::requests::PendingLimitDto,
+        credit::requests::RejectionForm,
         CustomerEnvelopeDto,
         CustomerResponseDto,
         RequestStatusDto,

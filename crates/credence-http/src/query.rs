@@ -2,11 +2,14 @@
 //! parameter is named in one `400 invalid_param`), paging, the customer filters, and the
 //! `previous`/`next` links of the `paging` object.
 
-use crate::input::parse_bool;
+use crate::input::{parse_bool, parse_decimal};
 use crate::wording::WireError;
 use chrono::{DateTime, Datelike, NaiveDateTime, Timelike, Utc};
 use credence_domain::catalog::TaskState;
-use credence_domain::credit::{EntryKind, LedgerFilter, ReservationFilter};
+use credence_domain::credit::{
+    AccountQuery, AccountSort, EntryKind, LedgerFilter, PeriodBounds, ReservationFilter,
+    Utilization,
+};
 use credence_domain::customers::search::{SearchQuery, SearchTerms};
 use credence_domain::customers::{CustomerFilter, CustomerQuery, CustomerSort};
 use credence_domain::listing::{Order, PageRequest, TextPattern, TimeRange};
@@ -43,6 +46,19 @@ pub(crate) const PAGE_PARAMS: &[&str] = &["max", "offset"];
 
 /// The parameters of `GET .../account`.
 pub(crate) const ACCOUNT_PARAMS: &[&str] = &["at"];
+
+/// The parameters of `GET /accounts`.
+pub(crate) const ACCOUNT_LIST_PARAMS: &[&str] = &[
+    "max",
+    "offset",
+    "sort",
+    "order",
+    "overLimit",
+    "utilizationAbove",
+];
+
+/// The parameters of an account's statement.
+pub(crate) const STATEMENT_PARAMS: &[&str] = &["from", "to"];
 
 /// The parameters of an account's ledger (`type` last: the reservations take the rest).
 pub(crate) const LEDGER_PARAMS: &[&str] = &[
@@ -194,16 +210,7 @@ impl Params {
     /// `400` for a bad page, sort, order, date or boolean.
     pub(crate) fn customer_query(&self) -> Result<CustomerQuery, ApiError> {
         let page = self.page()?;
-        let sort = self
-            .non_blank("sort")
-            .map(sort_key)
-            .transpose()?
-            .unwrap_or_default();
-        let order = self
-            .non_blank("order")
-            .map(order)
-            .transpose()?
-            .unwrap_or_default();
+        let (sort, order) = self.sort_and_order(sort_key)?;
         let pattern = |name: &str| self.non_blank(name).map(TextPattern::parse);
         let filter = CustomerFilter {
             date_created: self.range("dateCreated")?,
@@ -291,6 +298,18 @@ impl Params {
         self.non_blank("at").map(parse_datetime).transpose()
     }
 
+    /// A statement's `from` and `to`, each left out when absent or blank.
+    ///
+    /// # Errors
+    /// `400 invalid_datetime_format` for a bad instant.
+    pub(crate) fn statement_bounds(&self) -> Result<PeriodBounds, ApiError> {
+        let at = |name| self.non_blank(name).map(parse_datetime).transpose();
+        Ok(PeriodBounds {
+            from: at("from")?,
+            to: at("to")?,
+        })
+    }
+
     /// The reservations' filter: `dateCreated_*` as the customer list's.
     ///
     /// # Errors
@@ -318,17 +337,114 @@ impl Params {
 
     /// The `paging` object of a customer list.
     pub(crate) fn customer_paging(&self, query: &CustomerQuery, total: u64) -> PagingDto {
-        let mut tail = format!(
-            "&sort={}&order={}",
-            sort_name(query.sort),
-            order_name(query.order)
-        );
+        let sort = (sort_name(query.sort), query.order);
+        self.sorted_paging("/api/v1.0/customers", sort, query.page, total)
+    }
+
+    /// The whole `/accounts` request; the scope is the service's business.
+    ///
+    /// # Errors
+    /// `400` for a bad page, sort, order, boolean or utilization.
+    pub(crate) fn account_query(&self) -> Result<AccountQuery, ApiError> {
+        let page = self.page()?;
+        let (sort, order) = self.sort_and_order(account_sort)?;
+        let over_limit = self
+            .non_blank("overLimit")
+            .map(|v| parse_bool("overLimit", v))
+            .transpose()?;
+        let utilization_above = self
+            .non_blank("utilizationAbove")
+            .map(utilization)
+            .transpose()?;
+        Ok(AccountQuery {
+            over_limit,
+            utilization_above,
+            within: None,
+            sort,
+            order,
+            page,
+        })
+    }
+
+    /// `sort`, read by `parse`, and `order`; each its default when left out.
+    fn sort_and_order<S: Default>(
+        &self,
+        parse: fn(&str) -> Result<S, WireError>,
+    ) -> Result<(S, Order), ApiError> {
+        let sort = self.non_blank("sort").map(parse).transpose()?;
+        let order = self.non_blank("order").map(order).transpose()?;
+        Ok((sort.unwrap_or_default(), order.unwrap_or_default()))
+    }
+
+    /// The `paging` object of `/accounts`.
+    pub(crate) fn account_paging(&self, query: &AccountQuery, total: u64) -> PagingDto {
+        let sort = (account_sort_name(query.sort), query.order);
+        self.sorted_paging("/api/v1.0/accounts", sort, query.page, total)
+    }
+
+    /// The `paging` object of a sorted list at `path`: its links carry the sort, the order
+    /// and the filters.
+    fn sorted_paging(
+        &self,
+        path: &str,
+        (sort, order): (&str, Order),
+        page: PageRequest,
+        total: u64,
+    ) -> PagingDto {
+        let mut tail = format!("&sort={sort}&order={}", order_name(order));
         for (k, v) in self.filters() {
             tail.push('&');
             tail.push_str(&serde_urlencoded::to_string([(k, v)]).unwrap_or_default());
         }
-        paging("/api/v1.0/customers", query.page, total, &tail)
+        paging(path, page, total, &tail)
     }
+}
+
+/// A sort of `/accounts` by its wire name.
+fn account_sort_name(sort: AccountSort) -> &'static str {
+    match sort {
+        AccountSort::CustomerId => "customerId",
+        AccountSort::Available => "available",
+        AccountSort::Utilization => "utilization",
+        AccountSort::Balance => "balance",
+        AccountSort::CreditLimit => "creditLimit",
+        AccountSort::Reserved => "reserved",
+    }
+}
+
+/// Parses the `sort` of `/accounts`.
+fn account_sort(text: &str) -> Result<AccountSort, WireError> {
+    AccountSort::ALL
+        .into_iter()
+        .find(|sort| account_sort_name(*sort) == text)
+        .ok_or_else(|| {
+            let names: Vec<&str> = AccountSort::ALL
+                .into_iter()
+                .map(account_sort_name)
+                .collect();
+            WireError::invalid(
+                "sort",
+                format!(
+                    "The parameter sort must be one of {}, not {text}.",
+                    names.join(", ")
+                ),
+            )
+        })
+}
+
+/// Parses `utilizationAbove`: a share of the limit, `0` to `100`.
+fn utilization(text: &str) -> Result<Utilization, WireError> {
+    let refused = || {
+        WireError::invalid(
+            "utilizationAbove",
+            format!(
+                "The parameter utilizationAbove must be a number from 0 to 100 with at most {} decimals, not {text}.",
+                credence_domain::credit::UTILIZATION_SCALE
+            ),
+        )
+    };
+    let share = parse_decimal("utilizationAbove", text).map_err(|_| refused())?;
+    Utilization::new(share).map_err(|_| refused())
 }
 
 /// Every sort key of the customer list, in the order the API lists them.
@@ -427,10 +543,11 @@ mod tests {
     use utoipa::IntoParams;
 
     use super::*;
+    use crate::credit::requests::{LimitRequestListParams, REQUEST_PARAMS, status_filter};
     use crate::events::handlers::{EVENT_PARAMS, EventListParams, event_query};
     use crate::openapi::{
-        AccountParams, CustomerListParams, CustomerSearchParams, LedgerListParams, PageParams,
-        ReservationListParams, TaskListParams,
+        AccountListParams, AccountParams, CustomerListParams, CustomerSearchParams,
+        LedgerListParams, PageParams, ReservationListParams, StatementParams, TaskListParams,
     };
 
     type Reader = fn(&Params) -> Result<(), ApiError>;
@@ -442,7 +559,7 @@ mod tests {
         &'static [&'static str],
         &'static str,
         Reader,
-    ); 8] {
+    ); 11] {
         [
             (PageParams::into_params(|| None), PAGE_PARAMS, "", |p| {
                 p.page().map(drop)
@@ -485,12 +602,33 @@ mod tests {
                 |p| p.instant().map(drop),
             ),
             (
+                AccountListParams::into_params(|| None),
+                ACCOUNT_LIST_PARAMS,
+                "",
+                |p| p.account_query().map(drop),
+            ),
+            (
+                StatementParams::into_params(|| None),
+                STATEMENT_PARAMS,
+                "",
+                |p| p.statement_bounds().map(drop),
+            ),
+            (
                 ReservationListParams::into_params(|| None),
                 RESERVATION_PARAMS,
                 "",
                 |p| {
                     p.page()?;
                     p.reservation_filter().map(drop)
+                },
+            ),
+            (
+                LimitRequestListParams::into_params(|| None),
+                REQUEST_PARAMS,
+                "",
+                |p| {
+                    p.page()?;
+                    status_filter(p).map(drop)
                 },
             ),
         ]

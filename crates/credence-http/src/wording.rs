@@ -283,6 +283,11 @@ fn customer(rule: CustomerRule) -> WireError {
             "parentId",
             "A row this one refers to was deleted meanwhile.",
         ),
+        CustomerRule::LimitNeedsApproval => WireError::invalid(
+            "creditLimit",
+            "A creditLimit above the approval threshold needs another admin's approval: \
+             request it with PUT .../account/creditLimit.",
+        ),
     }
 }
 
@@ -312,6 +317,7 @@ fn credit(rule: CreditRule) -> WireError {
             "availableBelow",
             format!("availableBelow cannot hold more than {max} thresholds"),
         ),
+        CreditRule::Period(_) => WireError::invalid("to", "to must come after from"),
     }
 }
 

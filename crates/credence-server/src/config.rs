@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 /// Everything the service needs to start. A key it does not know is an error, not a silent
@@ -86,6 +87,11 @@ pub struct Config {
     /// When set, `GET /metrics` answers only requests bearing this token; unset, it is open
     /// (keep it on a network only the scraper reaches).
     pub metrics_key: Option<Secret>,
+    /// Four-eyes limit changes: a change that raises a credit limit above this amount (in the
+    /// organization currency; other currencies are valued at their configured exchange rate)
+    /// does not apply but waits for another admin's approval. Unset (the default): every
+    /// change applies at once.
+    pub credit_limit_approval_above: Option<Decimal>,
 }
 
 /// How log lines are written.
@@ -169,6 +175,10 @@ impl std::fmt::Debug for Config {
             .field("webhook_disable_after", &self.webhook_disable_after)
             .field("cors_origins", &self.cors_origins)
             .field("metrics_key", &self.metrics_key)
+            .field(
+                "credit_limit_approval_above",
+                &self.credit_limit_approval_above,
+            )
             .finish()
     }
 }
@@ -206,6 +216,7 @@ impl Default for Config {
             webhook_disable_after: 50,
             cors_origins: Vec::new(),
             metrics_key: None,
+            credit_limit_approval_above: None,
         }
     }
 }

@@ -74,6 +74,17 @@ fn organization_currency(config: &Config) -> anyhow::Result<CurrencyCode> {
         .with_context(|| format!("invalid currency in configuration: {}", config.currency))
 }
 
+/// `credit_limit_approval_above`. A negative amount would make every raise wait, which no one
+/// means: it stops the server at start, naming the key.
+fn approval_threshold(config: &Config) -> anyhow::Result<Option<rust_decimal::Decimal>> {
+    match config.credit_limit_approval_above {
+        Some(amount) if amount.is_sign_negative() && !amount.is_zero() => Err(anyhow::anyhow!(
+            "invalid credit_limit_approval_above in configuration: {amount} is below 0"
+        )),
+        other => Ok(other),
+    }
+}
+
 /// Builds the services over one store.
 ///
 /// # Errors
@@ -120,6 +131,7 @@ fn wire(config: &Config, database: Database) -> anyhow::Result<(Services, Webhoo
     let settings = Settings {
         organization: config.organization.clone(),
         currency: organization_currency(config)?,
+        credit_limit_approval_above: approval_threshold(config)?,
     };
     let refs = ReferencePorts {
         categories: store.clone(),
@@ -186,6 +198,7 @@ fn wire(config: &Config, database: Database) -> anyhow::Result<(Services, Webhoo
             },
         ),
         idempotency: store.clone(),
+        limit_requests: store.clone(),
         customers: store.clone(),
         imports: store.clone(),
         refs,

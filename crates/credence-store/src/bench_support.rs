@@ -361,6 +361,80 @@ fn admitted_event(
     }
 }
 
+/// Appends `count` payments of one minor unit each to `account`'s ledger, written from
+/// `from` on at one a second, and sets the account's balance to what its ledger then adds up
+/// to (so the ledger's invariant holds). Blocking.
+///
+/// # Errors
+/// [`SetupError`] when the database fails.
+pub fn generate_ledger(
+    database: &Database,
+    account: i64,
+    count: u64,
+    from: DateTime<Utc>,
+) -> Result<(), SetupError> {
+    use crate::credit::NewEntry;
+    use crate::schema::{accounts, ledger_entries};
+
+    let mut conn = database.write_connection()?;
+    let before: i64 = accounts::table
+        .find(account)
+        .select(accounts::balance)
+        .first(&mut *conn)
+        .map_err(Failure::from)?;
+    let mut done = 0;
+    while done < count {
+        let chunk = ROWS_PER_TRANSACTION.min(count - done);
+        write_transaction(&mut conn, |conn| {
+            let mut rows = Vec::with_capacity(ROWS_PER_STATEMENT);
+            for n in done..done + chunk {
+                let step = i64::try_from(n).unwrap_or(i64::MAX);
+                rows.push(NewEntry {
+                    account_id: account,
+                    kind: "payment",
+                    balance_delta: 1,
+                    reserved_delta: 0,
+                    balance_after: before.saturating_add(step).saturating_add(1),
+                    reserved_after: 0,
+                    description: Some("generated"),
+                    reservation_id: None,
+                    user_id: None,
+                    at: (from + Duration::seconds(step)).naive_utc(),
+                    idempotency: None,
+                });
+                if rows.len() == ROWS_PER_STATEMENT || n + 1 == done + chunk {
+                    crate::customers::batch_insert!(conn, ledger_entries::table, &rows);
+                    rows.clear();
+                }
+            }
+            Ok(())
+        })?;
+        done += chunk;
+    }
+    let added = i64::try_from(count).unwrap_or(i64::MAX);
+    diesel::update(accounts::table.find(account))
+        .set(accounts::balance.eq(before.saturating_add(added)))
+        .execute(&mut *conn)
+        .map_err(Failure::from)?;
+    refresh_statistics(database)
+}
+
+/// Gives every account still at a zero balance one drawn from its id (some past their
+/// limit), then refreshes the planner statistics. Blocking.
+///
+/// # Errors
+/// [`SetupError`] when the database fails.
+pub fn vary_balances(database: &Database) -> Result<(), SetupError> {
+    let mut conn = database.write_connection()?;
+    conn.batch_execute(
+        "UPDATE accounts SET balance = -((customer_id * 104729) % (credit_limit + 1000000)) \
+         WHERE balance = 0",
+    )
+    .map_err(Failure::from)?;
+    drop(conn);
+    refresh_statistics(database)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -30,8 +30,9 @@
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use credence_domain::credit::{
-    CreditAccount, CreditRefused, EntryKind, LedgerEntry, LedgerFilter, LimitChange, Money,
-    Reservation, ReservationFilter, ReservationId, ReservationStatus,
+    AccountLine, AccountQuery, CreditAccount, CreditRefused, EntryKind, LedgerEntry, LedgerFilter,
+    LimitChange, Money, Period, Reservation, ReservationFilter, ReservationId, ReservationStatus,
+    StatementSink,
 };
 use credence_domain::events::{EventObject, EventType};
 use credence_domain::ids::{CustomerId, UserId};
@@ -59,9 +60,12 @@ pub(crate) mod group_commit;
 pub(crate) mod group_read;
 mod history;
 mod idempotency;
+mod overview;
 mod pages;
+mod requests;
 mod rows;
 mod settlement;
+mod statement;
 
 use pages::account_page;
 
@@ -72,7 +76,8 @@ pub(crate) use settlement::*;
 
 const OPEN: &str = "open";
 
-fn account_exists(conn: &mut AnyConnection, account: i64) -> Result<bool, Failure> {
+/// Whether `account` has an account row.
+pub(crate) fn account_exists(conn: &mut AnyConnection, account: i64) -> Result<bool, Failure> {
     Ok(accounts::table
         .find(account)
         .select(accounts::customer_id)
@@ -601,6 +606,26 @@ impl AccountLedger for Store {
         Ok(self
             .database()
             .read(move |conn| history::account_as_of(conn, account.get(), at))
+            .await?)
+    }
+
+    async fn overview(&self, query: &AccountQuery) -> Result<Page<AccountLine>, StoreError> {
+        let query = *query;
+        Ok(self
+            .database()
+            .read(move |conn| overview::overview(conn, &query))
+            .await?)
+    }
+
+    async fn statement(
+        &self,
+        account: CustomerId,
+        period: Period,
+        mut sink: Box<dyn StatementSink>,
+    ) -> Result<bool, StoreError> {
+        Ok(self
+            .database()
+            .read(move |conn| statement::statement(conn, account.get(), period, sink.as_mut()))
             .await?)
     }
 

@@ -334,6 +334,7 @@ impl EventEncoder for SkeletonEncoder {
             EventObject::Task(t) => ("task", t.id.0.to_string()),
             EventObject::Document(d) => ("document", format!("\"{}\"", d.uuid)),
             EventObject::Threshold(t) => ("threshold", t.movement.id.to_string()),
+            EventObject::LimitRequest(r) => ("credit_limit_request", r.id.0.to_string()),
         };
         format!("{{\"object\":\"{kind}\",\"id\":{id}}}")
     }

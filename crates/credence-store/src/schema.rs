@@ -404,6 +404,23 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    credit_limit_requests (id) {
+        id -> BigInt,
+        account_id -> BigInt,
+        currency -> Text,
+        requested_limit -> BigInt,
+        previous_limit -> BigInt,
+        requested_by -> Nullable<BigInt>,
+        reason -> Nullable<Text>,
+        status -> Text,
+        decided_by -> Nullable<BigInt>,
+        decided_at -> Nullable<Timestamp>,
+        decision_reason -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(api_keys -> users (user_id));
 diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
 diesel::joinable!(webhook_secrets -> webhook_endpoints (endpoint_id));
@@ -427,6 +444,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     accounts,
     account_alerts,
     credit_limit_history,
+    credit_limit_requests,
     reservations,
     ledger_entries,
     idempotency_keys,

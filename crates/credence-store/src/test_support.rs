@@ -78,6 +78,9 @@ const POSTGRES_MIGRATION_TEXTS: &[&str] = &[
     include_str!("../migrations/postgres/2026-12-06-000001_accent_folded_terms/up.sql"),
     include_str!("../migrations/postgres/2026-12-07-000000_customer_revision/up.sql"),
     include_str!("../migrations/postgres/2026-12-08-000000_limit_history_reason/up.sql"),
+    include_str!("../migrations/postgres/2026-12-09-000000_limit_requests/up.sql"),
+    include_str!("../migrations/postgres/2026-12-09-000005_ledger_time_index/up.sql"),
+    include_str!("../migrations/postgres/2026-12-09-000006_account_overview_index/up.sql"),
 ];
 
 /// A fresh, migrated database that disappears with this value.

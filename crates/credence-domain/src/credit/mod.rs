@@ -1,13 +1,17 @@
 //! Credit: exact money, the account rules, reservations, the append-only ledger, and the
-//! use cases that move money and admit orders.
+//! use cases that move money and admit orders, and the four-eyes limit requests.
 
 mod account;
 mod alerts;
+pub mod approvals;
 mod history;
 mod ledger;
 mod money;
+mod overview;
 pub(crate) mod ports;
+pub mod requests;
 pub mod service;
+mod statement;
 
 pub use account::{AccountError, CreditAccount, CreditRefused};
 pub use alerts::{Crossing, MAX_ALERTS, crossing};
@@ -17,4 +21,15 @@ pub use ledger::{
     ReservationStatus,
 };
 pub use money::{Money, MoneyError};
+pub use overview::{
+    AccountLine, AccountQuery, AccountSort, UTILIZATION_SCALE, Utilization, UtilizationError,
+};
+pub use requests::{
+    Decision, LimitRequest, LimitRequestError, LimitRequestFilter, LimitRequestId,
+    LimitRequestStatus, NewLimitRequest,
+};
 pub use service::CreditRule;
+pub use statement::{
+    EmptyPeriod, KindSum, Period, PeriodBounds, Standing, StatementSink, StatementSummary, Totals,
+    Unbalanced,
+};

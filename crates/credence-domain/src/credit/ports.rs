@@ -169,6 +169,31 @@ pub trait AccountLedger: Send + Sync {
         at: DateTime<Utc>,
     ) -> Result<Option<crate::credit::CreditAccount>, StoreError>;
 
+    /// Reads the statement of `account` for `period` into `sink`, from one snapshot of the
+    /// ledger: the figures first (the account as the period opened, the period's sums by
+    /// kind, the account as it closed), then the period's entries, oldest first, a page at a
+    /// time, until the sink says stop. A long statement is therefore never held whole, and
+    /// its entries always add up to its figures. `false` when there is no account.
+    ///
+    /// # Errors
+    /// [`StoreError`] only.
+    async fn statement(
+        &self,
+        account: CustomerId,
+        period: crate::credit::Period,
+        sink: Box<dyn crate::credit::StatementSink>,
+    ) -> Result<bool, StoreError>;
+
+    /// One page of the accounts of live customers that pass `query`, in its order, with
+    /// how many pass.
+    ///
+    /// # Errors
+    /// [`StoreError`] only.
+    async fn overview(
+        &self,
+        query: &crate::credit::AccountQuery,
+    ) -> Result<Page<crate::credit::AccountLine>, StoreError>;
+
     /// One page of an account's credit-limit history, newest first.
     ///
     /// # Errors

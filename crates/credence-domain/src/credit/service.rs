@@ -11,8 +11,9 @@ use rust_decimal::Decimal;
 
 use crate::access::principal::{Principal, Role};
 use crate::credit::{
-    CreditAccount, EntryKind, LedgerEntry, LedgerFilter, LimitChange, MAX_ALERTS, Money,
-    MoneyError, Reservation, ReservationFilter, ReservationId,
+    AccountLine, AccountQuery, CreditAccount, EmptyPeriod, EntryKind, LedgerEntry, LedgerFilter,
+    LimitChange, MAX_ALERTS, Money, MoneyError, PeriodBounds, Reservation, ReservationFilter,
+    ReservationId, StatementSink,
 };
 use crate::customers::reference_data::Currency;
 use crate::customers::{AccountHolder, CustomerKey};
@@ -111,6 +112,9 @@ pub enum CreditRule {
         /// The most.
         max: usize,
     },
+    /// A statement's period that ends before it starts.
+    #[error("{0}")]
+    Period(EmptyPeriod),
 }
 
 impl From<CreditRule> for InputError {
@@ -268,6 +272,51 @@ impl AccountService {
             )
             .await
             .map_err(|e| admit_error(e, customer.id))
+    }
+
+    /// One page of accounts across customers (`/accounts`): every live customer's for an
+    /// admin, the reseller's own tree for a reseller.
+    ///
+    /// # Errors
+    /// [`CreditError::Forbidden`] for a customer's key.
+    pub async fn overview(
+        &self,
+        principal: &Principal,
+        query: AccountQuery,
+    ) -> Result<Page<AccountLine>, CreditError> {
+        let mut query = query;
+        match principal.role() {
+            Role::Admin => {}
+            Role::Reseller => {
+                query.within = Some(principal.customer_id().ok_or(CreditError::Forbidden)?);
+            }
+            Role::Customer => return Err(CreditError::Forbidden),
+        }
+        Ok(self.ledger.overview(&query).await?)
+    }
+
+    /// The statement of the customer's own account for the period `bounds` name, written
+    /// into `sink` as the store reads it.
+    ///
+    /// # Errors
+    /// [`CreditError::NotFound`] outside the caller's scope; [`CreditRule::Period`] when the
+    /// period ends before it starts.
+    pub async fn statement(
+        &self,
+        principal: &Principal,
+        key: &CustomerKey,
+        bounds: PeriodBounds,
+        sink: Box<dyn StatementSink>,
+    ) -> Result<(), CreditError> {
+        let period = bounds
+            .period(self.clock.now())
+            .map_err(CreditRule::Period)?;
+        let customer = self.holder(principal, key).await?;
+        if self.ledger.statement(customer.id, period, sink).await? {
+            Ok(())
+        } else {
+            Err(no_account(customer.id))
+        }
     }
 
     /// One page of the account's credit-limit history, newest first.

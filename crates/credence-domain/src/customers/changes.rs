@@ -73,6 +73,11 @@ pub enum CustomerRule {
     /// A row a row of reference data refers to (its parent) was deleted while the write ran.
     #[error("a row the record refers to was deleted meanwhile")]
     RecordRowGone,
+    /// A customer write that would raise the credit limit above the four-eyes approval
+    /// threshold: such a raise goes through the account's limit route, where it waits for
+    /// another admin.
+    #[error("a credit limit above the approval threshold needs another admin's approval")]
+    LimitNeedsApproval,
 }
 
 impl From<CustomerRule> for InputError {

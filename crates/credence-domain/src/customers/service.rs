@@ -508,12 +508,47 @@ impl CustomerService {
             }
         };
         let mut data = input.into_data(resolved, base.map(|c| &c.data), &defaults)?;
+        self.check_limit_raise(existing, &data).await?;
         if moves_own {
             data.parent = existing.and_then(|c| c.data.parent.clone());
         } else if reseller_root.is_some() && data.parent.is_none() {
             return Err(InputError::from(CustomerRule::OutsideReseller).into());
         }
         Ok(data)
+    }
+
+    /// With four-eyes limit changes on, a customer write may not raise the credit limit above
+    /// the threshold (a new customer's counts as a raise from nothing): that raise is asked
+    /// for on the account's limit route, where it waits for another admin.
+    async fn check_limit_raise(
+        &self,
+        existing: Option<&Customer>,
+        data: &crate::customers::CustomerData,
+    ) -> Result<(), Failure> {
+        let Some(above) = self.settings.credit_limit_approval_above else {
+            return Ok(());
+        };
+        let limit = data.credit_limit;
+        let raises = existing.is_none_or(|c| {
+            let before = c.data.credit_limit;
+            before.currency() != limit.currency() || limit.minor_units() > before.minor_units()
+        });
+        if !raises {
+            return Ok(());
+        }
+        let code = limit.currency();
+        let rate = self
+            .refs
+            .currencies
+            .get(code)
+            .await?
+            .ok_or_else(|| InputError::CurrencyNotConfigured(code.code().to_owned()))?
+            .exchange_rate
+            .value();
+        if crate::credit::approvals::needs_approval(limit, rate, above) {
+            return Err(InputError::from(CustomerRule::LimitNeedsApproval).into());
+        }
+        Ok(())
     }
 
     async fn defaults(&self, principal: &Principal) -> Result<Defaults, Failure> {

@@ -38,6 +38,12 @@ pub enum EventType {
     DocumentAttached,
     /// A document was detached from a customer.
     DocumentDetached,
+    /// A raise of a credit limit above the approval threshold is waiting for another admin.
+    CreditLimitRequestCreated,
+    /// A credit-limit request was approved (and its limit applied).
+    CreditLimitRequestApproved,
+    /// A credit-limit request was rejected.
+    CreditLimitRequestRejected,
 }
 
 /// A name that is no event type.
@@ -47,7 +53,7 @@ pub struct UnknownEventType(pub String);
 
 impl EventType {
     /// Every type, in the order of the documentation.
-    pub const ALL: [Self; 17] = [
+    pub const ALL: [Self; 20] = [
         Self::CustomerCreated,
         Self::CustomerUpdated,
         Self::CustomerDeleted,
@@ -65,6 +71,9 @@ impl EventType {
         Self::TaskStateChanged,
         Self::DocumentAttached,
         Self::DocumentDetached,
+        Self::CreditLimitRequestCreated,
+        Self::CreditLimitRequestApproved,
+        Self::CreditLimitRequestRejected,
     ];
 
     /// The type's name.
@@ -88,6 +97,9 @@ impl EventType {
             Self::TaskStateChanged => "task.state_changed",
             Self::DocumentAttached => "document.attached",
             Self::DocumentDetached => "document.detached",
+            Self::CreditLimitRequestCreated => "credit_limit_request.created",
+            Self::CreditLimitRequestApproved => "credit_limit_request.approved",
+            Self::CreditLimitRequestRejected => "credit_limit_request.rejected",
         }
     }
 

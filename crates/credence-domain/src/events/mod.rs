@@ -20,7 +20,7 @@ pub use retry::RetryPolicy;
 pub use service::{EventError, EventService};
 
 use crate::catalog::Task;
-use crate::credit::{CreditAccount, LedgerEntry, Money, Reservation};
+use crate::credit::{CreditAccount, LedgerEntry, LimitRequest, Money, Reservation};
 use crate::customers::Customer;
 use crate::documents::Document;
 use crate::ids::CustomerId;
@@ -116,6 +116,8 @@ pub enum EventObject<'a> {
     Document(&'a Document),
     /// `account.threshold_crossed`.
     Threshold(&'a ThresholdCrossing),
+    /// `credit_limit_request.*`.
+    LimitRequest(&'a LimitRequest),
 }
 
 /// What to list from the feed.

@@ -11,7 +11,7 @@ use actix_web::{HttpRequest, web};
 use credence_domain::access::scope::Function;
 use credence_domain::credit::{EntryKind, LedgerEntry, Reservation, ReservationId};
 use credence_domain::listing::PageRequest;
-use credence_domain::services::ReserveRequest;
+use credence_domain::services::{LimitOutcome, ReserveRequest};
 
 use crate::AppState;
 use crate::body::{Body, authorize};
@@ -23,6 +23,7 @@ use crate::credit::form::{
     AdjustmentForm, AlertsForm, CaptureForm, CreditLimitForm, PostingForm, QuoteForm,
     ReservationForm,
 };
+use crate::credit::requests::PendingLimitDto;
 use crate::dto::ListDto;
 use crate::error::{ApiError, ErrorBody};
 use crate::idempotency::once;
@@ -151,6 +152,11 @@ pub(crate) async fn get_account(
 }
 
 /// Sets the credit limit (>= 0; lowering it below the current usage blocks new orders).
+///
+/// With `credit_limit_approval_above` configured, a raise above that amount (in the organization
+/// currency) does not apply: it answers `202` with a pending request that another admin
+/// approves or rejects (`/creditLimitRequests/{id}/approve|reject`); a second one for the
+/// same customer replaces it.
 #[utoipa::path(
     put,
     path = "/api/v1.0/customers/{id}/account/creditLimit",
@@ -159,6 +165,7 @@ pub(crate) async fn get_account(
     request_body(content((CreditLimitForm = "application/json"), (CreditLimitForm = "application/x-www-form-urlencoded"), (CreditLimitForm = "multipart/form-data"))),
     responses(
         (status = 200, description = "The account", content((AccountDto = "application/json"), (AccountDto = "application/xml"))),
+        (status = 202, description = "A raise above the approval threshold, waiting for another admin", content((PendingLimitDto = "application/json"), (PendingLimitDto = "application/xml"))),
         (status = 400, description = "missing_param, invalid_param (negative, too many decimals) or invalid_param_type", body = ErrorBody),
         (status = 404, description = "not_found", body = ErrorBody),
     )
@@ -171,12 +178,15 @@ pub(crate) async fn update_credit_limit(
 ) -> Result<Reply, ApiError> {
     let key = crate::input::customer_key(&id)?;
     let form = CreditLimitForm::read(&body.0)?;
-    let account = state
+    let outcome = state
         .services
-        .accounts
-        .set_credit_limit(&caller.principal, &key, form.credit_limit, form.reason)
+        .approvals
+        .change_limit(&caller.principal, &key, form.credit_limit, form.reason)
         .await?;
-    Reply::ok("account", &AccountDto::from(&account))
+    match outcome {
+        LimitOutcome::Applied(account) => Reply::ok("account", &AccountDto::from(&account)),
+        LimitOutcome::Pending(request) => PendingLimitDto::reply(&request),
+    }
 }
 
 /// Every change of the account's credit limit, newest first: the limit before and after, who

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::catalog::dto::TaskDto;
 use crate::credit::dto::{AccountDto, LedgerEntryDto, ReservationDto};
+use crate::credit::requests::LimitRequestDto;
 use crate::customers::dto::CustomerDto;
 use crate::documents::dto::DocumentDto;
 use crate::events::dto::{EventDto, RefusalDto, ThresholdDto};
@@ -37,6 +38,7 @@ impl EventEncoder for EventJson {
             EventObject::Task(t) => json(&TaskDto::new(t, false)),
             EventObject::Document(d) => json(&DocumentDto::from(d)),
             EventObject::Threshold(t) => json(&ThresholdDto::from(t)),
+            EventObject::LimitRequest(r) => json(&LimitRequestDto::from(r)),
         }
     }
 

@@ -135,6 +135,7 @@ impl Ports {
             events: EventService::new(Arc::new(MockEventFeed::new()), Arc::clone(&customers)),
             webhooks: credence_domain::fixtures::idle_webhooks(),
             idempotency: Arc::new(idempotency),
+            limit_requests: Arc::new(credence_domain::ports::MockLimitRequests::new()),
             customers,
             // No test here imports; the end-to-end tests do, on real databases.
             imports: Arc::new(credence_domain::ports::MockImportUnits::new()),
@@ -143,6 +144,7 @@ impl Ports {
             settings: Settings {
                 organization: "entity1".into(),
                 currency: eur(),
+                credit_limit_approval_above: None,
             },
             clock,
             readiness: Arc::new(readiness),

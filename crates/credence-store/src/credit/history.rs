@@ -5,13 +5,14 @@ use credence_domain::credit::{CreditAccount, LimitChange, Money};
 use credence_domain::ids::CustomerId;
 use credence_domain::values::CurrencyCode;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Nullable};
 
+use crate::credit::account_exists;
 use crate::credit::rows::currency_of;
+use crate::credit::statement::total;
 use crate::customers::users_by_id;
 use crate::database::AnyConnection;
 use crate::error::Failure;
-use crate::schema::{accounts, credit_limit_history, ledger_entries};
+use crate::schema::{credit_limit_history, ledger_entries};
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = credit_limit_history)]
@@ -70,12 +71,7 @@ pub(super) fn account_as_of(
     account: i64,
     at: chrono::NaiveDateTime,
 ) -> Result<Option<CreditAccount>, Failure> {
-    let exists: Option<i64> = accounts::table
-        .find(account)
-        .select(accounts::customer_id)
-        .first(conn)
-        .optional()?;
-    if exists.is_none() {
+    if !account_exists(conn, account)? {
         return Ok(None);
     }
     let limit: Option<i64> = credit_limit_history::table
@@ -88,11 +84,7 @@ pub(super) fn account_as_of(
     let Some(limit) = limit else {
         return Ok(None);
     };
-    // As `BIGINT` on both databases (PostgreSQL's own `SUM` of a `BIGINT` is `NUMERIC`); the
-    // ledger's amounts are bounded so that their sum fits.
-    let total = |column: &str| {
-        diesel::dsl::sql::<Nullable<BigInt>>(&format!("CAST(SUM({column}) AS BIGINT)"))
-    };
+    // The ledger's amounts are bounded so that their sum fits.
     let (balance, reserved): (Option<i64>, Option<i64>) = ledger_entries::table
         .filter(ledger_entries::account_id.eq(account))
         .filter(ledger_entries::at.le(at))

@@ -157,7 +157,20 @@ pub(crate) fn record_limit(
     account: i64,
     old: Option<i64>,
     new: i64,
+    by: (Option<i64>, Option<&str>),
+    at: NaiveDateTime,
+) -> Result<(), Failure> {
+    record_approved_limit(conn, account, (old, new), by, None, at)
+}
+
+/// Records a credit limit in the history as [`record_limit`] does, with the admin who
+/// approved it where it needed an approval (a four-eyes request).
+pub(crate) fn record_approved_limit(
+    conn: &mut AnyConnection,
+    account: i64,
+    (old, new): (Option<i64>, i64),
     (user, reason): (Option<i64>, Option<&str>),
+    approver: Option<i64>,
     at: NaiveDateTime,
 ) -> Result<(), Failure> {
     diesel::insert_into(credit_limit_history::table)
@@ -167,6 +180,7 @@ pub(crate) fn record_limit(
             credit_limit_history::new_limit.eq(new),
             credit_limit_history::user_id.eq(user),
             credit_limit_history::reason.eq(reason),
+            credit_limit_history::approved_by.eq(approver),
             credit_limit_history::at.eq(at),
         ))
         .execute(conn)?;
@@ -183,6 +197,20 @@ pub(crate) fn set_limit(
     by: (Option<i64>, Option<&str>),
     now: NaiveDateTime,
 ) -> Result<bool, Failure> {
+    set_approved_limit(conn, outbox, account, limit, by, None, now)
+}
+
+/// Sets an account's limit as [`set_limit`] does, naming in the history the admin who
+/// approved it (`approver`, for a four-eyes request).
+pub(crate) fn set_approved_limit(
+    conn: &mut AnyConnection,
+    outbox: &Outbox<'_>,
+    account: i64,
+    limit: CreditLimit,
+    by: (Option<i64>, Option<&str>),
+    approver: Option<i64>,
+    now: NaiveDateTime,
+) -> Result<bool, Failure> {
     let Some(row) = lock_account(conn, account)? else {
         return Ok(false);
     };
@@ -197,7 +225,8 @@ pub(crate) fn set_limit(
                 accounts::updated_at.eq(now),
             ))
             .execute(conn)?;
-        record_limit(conn, account, Some(row.credit_limit), limit, by, now)?;
+        let limits = (Some(row.credit_limit), limit);
+        record_approved_limit(conn, account, limits, by, approver, now)?;
         let changed = account_at(conn, account, now)?.ok_or_else(|| {
             Failure::corrupt("account", format!("{account} vanished while locked"))
         })?;

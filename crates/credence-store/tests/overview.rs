@@ -1,0 +1,152 @@
+//! Accounts across customers (`AccountLedger::overview`), on SQLite always and on PostgreSQL
+//! when `CREDENCE_TEST_POSTGRES_URL` is set: the over-limit and utilization filters decide in
+//! integers, the sorts order and break ties by customer, a subtree keeps to itself, archived
+//! customers' accounts are left out, and the total counts what passes.
+#![allow(clippy::unwrap_used, reason = "a failed step fails the test")]
+
+use credence_domain::credit::{AccountQuery, AccountSort, EntryKind, Money, Utilization};
+use credence_domain::customers::Customer;
+use credence_domain::ids::CustomerId;
+use credence_domain::listing::{Order, PageRequest};
+use credence_domain::ports::{AccountLedger, CustomerRepository, Posting};
+use credence_domain::values::CreditLimit;
+use credence_store::Store;
+use rust_decimal::Decimal;
+
+mod common;
+use common::{admission, at, data, eur, insert, store_for};
+
+/// A customer whose account has `limit` cents of credit, `balance` cents posted and
+/// `reserved` cents admitted, under `parent` if given.
+async fn account(
+    store: &Store,
+    reference: &str,
+    (balance, limit, reserved): (i64, i64, i64),
+    parent: Option<&Customer>,
+) -> Customer {
+    let mut data = data(store, reference, reference).await;
+    data.credit_limit = CreditLimit::from_minor_units(limit, eur()).unwrap();
+    if let Some(parent) = parent {
+        data.parent = Some(parent.data.summary(parent.id));
+    }
+    let customer = insert(store, data, at(0)).await;
+    let ledger: &dyn AccountLedger = store;
+    // Admitted first: a charge may take the account past its limit, an admission may not.
+    if reserved != 0 {
+        ledger
+            .admit(&admission(customer.id, reserved, 1, 1_000_000))
+            .await
+            .unwrap();
+    }
+    if balance != 0 {
+        let kind = if balance > 0 {
+            EntryKind::Payment
+        } else {
+            EntryKind::Charge
+        };
+        let posting = Posting {
+            account: customer.id,
+            kind,
+            balance_delta: Money::from_minor(balance, eur()),
+            description: None,
+            user: None,
+            now: at(2),
+            idempotency: None,
+        };
+        ledger.post(&posting).await.unwrap();
+    }
+    customer
+}
+
+async fn ids(store: &Store, query: AccountQuery) -> (Vec<CustomerId>, u64) {
+    let ledger: &dyn AccountLedger = store;
+    let page = ledger.overview(&query).await.unwrap();
+    let ids = page
+        .items
+        .iter()
+        .map(|line| line.account.customer_id())
+        .collect();
+    (ids, page.total)
+}
+
+fn share(text: &str) -> Option<Utilization> {
+    Some(Utilization::new(text.parse::<Decimal>().unwrap()).unwrap())
+}
+
+async fn accounts_across_customers_filter_sort_and_scope(store: Store) {
+    // (balance, limit, reserved): used = reserved - balance.
+    let a = account(&store, "A", (0, 1_000, 800), None).await; // 0.8, available 200
+    let b = account(&store, "B", (-1_200, 1_000, 50), None).await; // 1.25, available -250
+    let c = account(&store, "C", (500, 1_000, 0), None).await; // -0.5, available 1500
+    let d = account(&store, "D", (0, 0, 0), None).await; // no limit, unused
+    let e = account(&store, "E", (-10, 0, 0), Some(&a)).await; // no limit, uses 10
+    let f = account(&store, "F", (0, 1_000, 801), Some(&a)).await; // 0.801, available 199
+    let gone = account(&store, "GONE", (0, 500, 0), None).await;
+    let customers: &dyn CustomerRepository = &store;
+    customers.archive(gone.id, None, at(3)).await.unwrap();
+
+    let all = AccountQuery::default();
+    assert_eq!(
+        ids(&store, all).await,
+        (vec![a.id, b.id, c.id, d.id, e.id, f.id], 6),
+        "archived customers' accounts are left out"
+    );
+    let over = AccountQuery {
+        over_limit: Some(true),
+        ..all
+    };
+    assert_eq!(ids(&store, over).await, (vec![b.id, e.id], 2));
+    let within = AccountQuery {
+        over_limit: Some(false),
+        ..all
+    };
+    assert_eq!(ids(&store, within).await.1, 4);
+    let above = AccountQuery {
+        utilization_above: share("0.8"),
+        ..all
+    };
+    assert_eq!(
+        ids(&store, above).await,
+        (vec![b.id, e.id, f.id], 3),
+        "exactly 0.8 is not above 0.8; any use of no limit is above every share"
+    );
+    let by_available = AccountQuery {
+        sort: AccountSort::Available,
+        ..all
+    };
+    assert_eq!(
+        ids(&store, by_available).await.0,
+        [b.id, e.id, d.id, f.id, a.id, c.id]
+    );
+    let by_utilization = AccountQuery {
+        sort: AccountSort::Utilization,
+        order: Order::Desc,
+        ..all
+    };
+    assert_eq!(
+        ids(&store, by_utilization).await.0,
+        [b.id, f.id, a.id, c.id, e.id, d.id],
+        "accounts without a limit come last, ties by customer in the sort's direction"
+    );
+    let subtree = AccountQuery {
+        within: Some(a.id),
+        sort: AccountSort::Reserved,
+        order: Order::Desc,
+        ..all
+    };
+    assert_eq!(ids(&store, subtree).await, (vec![f.id, a.id, e.id], 3));
+    let second_page = AccountQuery {
+        sort: AccountSort::Balance,
+        page: PageRequest::new(Some(2), Some(2)).unwrap(),
+        ..all
+    };
+    assert_eq!(ids(&store, second_page).await, (vec![a.id, d.id], 6));
+    let none = AccountQuery {
+        over_limit: Some(true),
+        within: Some(c.id),
+        ..all
+    };
+    assert_eq!(ids(&store, none).await, (vec![], 0));
+}
+
+credence_store::on_both_stores!(accounts_across_customers_filter_sort_and_scope);
