@@ -415,6 +415,20 @@ async fn bodies_that_cannot_be_imported_are_refused(app: TestApp) {
         "The content type application/json is not supported: use text/csv or application/x-ndjson.",
     )
     .await;
+    // Without a content type only an empty body is an import, of nothing.
+    let bare = app
+        .request(Method::POST, IMPORT)
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(totals(&expect_json(bare, 200).await), (0, 0, 0));
+    let untyped = app
+        .request(Method::POST, IMPORT)
+        .body("reference,name\nX1,x\n")
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(untyped.status().as_u16(), 415);
     let unknown_column = csv(&app, "", "reference,nmae\nX1,x\n").await;
     assert_eq!(unknown_column.status().as_u16(), 400);
     let bad_flag = csv(&app, "?atomic=perhaps", "reference,name\n").await;

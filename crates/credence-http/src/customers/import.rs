@@ -150,7 +150,16 @@ pub(crate) async fn import_customers(
         atomic: flag("atomic")?,
         dry_run: flag("dryRun")?,
     };
-    let format = format_of(req.headers())?;
+    let Some(format) = format_of(req.headers())? else {
+        // No content type: only an empty body is an import (of nothing); anything else
+        // needs its format named.
+        while let Some(chunk) = payload.next().await {
+            if chunk.is_ok_and(|c| !c.is_empty()) {
+                return Err(unsupported("(none)"));
+            }
+        }
+        return answer(StatusCode::OK, &Report::new(mode).body);
+    };
     let mut run = state.services.imports.start(&caller.principal, mode)?;
     let mut reader = LineReader::new(format, &caller.principal);
     let mut report = Report::new(mode);
@@ -176,32 +185,37 @@ pub(crate) async fn import_customers(
     } else {
         StatusCode::OK
     };
-    let bytes = serde_json::to_vec(&report.body)
+    answer(status, &report.body)
+}
+
+/// The report as JSON.
+fn answer(status: StatusCode, report: &ImportReportDto) -> Result<HttpResponse, ApiError> {
+    let bytes = serde_json::to_vec(report)
         .map_err(|e| ApiError::from(credence_domain::ports::StoreError::Unexpected(Box::new(e))))?;
     Ok(HttpResponse::build(status)
         .content_type(mime::APPLICATION_JSON)
         .body(bytes))
 }
 
-/// The format a `Content-Type` names.
-fn format_of(headers: &HeaderMap) -> Result<Format, ApiError> {
-    let unsupported = |what: &str| {
-        ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            format!(
-                "The content type {what} is not supported: use text/csv or application/x-ndjson."
-            ),
-        )
-    };
+/// `415`: the content type is not one an import reads.
+fn unsupported(what: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+        format!("The content type {what} is not supported: use text/csv or application/x-ndjson."),
+    )
+}
+
+/// The format a `Content-Type` names; `None` when there is none.
+fn format_of(headers: &HeaderMap) -> Result<Option<Format>, ApiError> {
     let Some(value) = headers.get(header::CONTENT_TYPE) else {
-        return Err(unsupported("(none)"));
+        return Ok(None);
     };
     let text = value.to_str().map_err(|_| unsupported("(unreadable)"))?;
     let parsed: mime::Mime = text.parse().map_err(|_| unsupported("(unreadable)"))?;
     match (parsed.type_().as_str(), parsed.subtype().as_str()) {
-        ("text", "csv") => Ok(Format::Csv),
-        ("application", "x-ndjson") => Ok(Format::Ndjson),
+        ("text", "csv") => Ok(Some(Format::Csv)),
+        ("application", "x-ndjson") => Ok(Some(Format::Ndjson)),
         _ => Err(unsupported(parsed.essence_str())),
     }
 }
