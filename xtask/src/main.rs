@@ -9,6 +9,8 @@
 //! - `bench list`, `bench search`: the customer-list and customer-search benchmarks on
 //!   generated data (never run in CI).
 //! - `bench admission`: admissions per second over HTTP against the store's own ceiling.
+//! - `bench import`: a bulk import of 100,000 customers: lines per second and the server's
+//!   peak memory.
 //! - `bench deliveries`: webhook deliveries per second one replica sends to a local receiver.
 //! - `bench overload`: answers at twice the measured capacity: fast 2xx or fast 503/429.
 //! - `chaos failover`, `chaos kill`: the service under PostgreSQL failover and under
@@ -27,6 +29,7 @@ mod contract;
 mod deliveries;
 mod flags;
 mod floor;
+mod import;
 mod overload;
 mod readme;
 mod statement;
@@ -50,12 +53,13 @@ fn main() -> anyhow::Result<()> {
             Some("list") => bench::list(&args[2..]),
             Some("search") => bench::search(&args[2..]),
             Some("admission") => admission::run(&args[2..]),
+            Some("import") => import::run(&args[2..]),
             Some("deliveries") => deliveries::run(&args[2..]),
             Some("overload") => overload::run(&args[2..]),
             Some("statement") => statement::run(&args[2..]),
             Some("accounts") => accounts::run(&args[2..]),
             _ => bail!(
-                "usage: cargo xtask bench [floor | list | search | admission | deliveries | overload | statement | accounts]"
+                "usage: cargo xtask bench [floor | list | search | admission | import | deliveries | overload | statement | accounts]"
             ),
         },
         Some("chaos") => chaos::run(&args[1..]),
@@ -71,7 +75,7 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         _ => bail!(
-            "usage: cargo xtask <deps | openapi [--check] | bench [floor | list | search | admission | deliveries | overload | statement | accounts] | \
+            "usage: cargo xtask <deps | openapi [--check] | bench [floor | list | search | admission | import | deliveries | overload | statement | accounts] | \
              chaos <failover | kill> | contract | readme | ci>"
         ),
     }

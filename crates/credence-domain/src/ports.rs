@@ -9,6 +9,7 @@ pub use crate::access::ports::*;
 pub use crate::catalog::ports::*;
 pub use crate::credit::ports::*;
 pub use crate::credit::requests::*;
+pub use crate::customers::import::units::*;
 pub use crate::customers::ports::*;
 pub use crate::documents::ports::*;
 pub use crate::events::ports::*;

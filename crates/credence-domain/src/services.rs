@@ -13,6 +13,9 @@ pub use crate::access::service::{
 pub use crate::catalog::orders::{OrderError, OrderService, SubmitTask};
 pub use crate::credit::approvals::{ApprovalError, LimitApprovals, LimitOutcome, needs_approval};
 pub use crate::credit::service::{AccountService, CreditError, Quote, ReserveRequest};
+pub use crate::customers::import::{
+    CustomerImports, ImportMode, ImportRow, ImportRowError, ImportRun, Imported,
+};
 pub use crate::customers::records::{
     DeleteRecordError, GetRecordError, ListRecordsError, RecordService, SaveRecordError,
 };

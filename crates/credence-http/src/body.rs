@@ -380,7 +380,7 @@ fn json_fields(bytes: &[u8]) -> Result<BodyFields, ApiError> {
     ))
 }
 
-fn from_json(value: Value) -> RawField {
+pub(crate) fn from_json(value: Value) -> RawField {
     match value {
         Value::Null => RawField::Null,
         Value::Bool(b) => RawField::Text(b.to_string()),

@@ -63,11 +63,11 @@ use credence_domain::customers::reference_data::{
     Category, Currency, PaymentType, Region, Segmentation, User,
 };
 use credence_domain::ports::{
-    Clock, CustomerRepository, IdempotencyStore, LimitRequests, Readiness,
+    Clock, CustomerRepository, IdempotencyStore, ImportUnits, LimitRequests, Readiness,
 };
 use credence_domain::services::{
-    AccountService, AuthService, CustomerService, DocumentService, EventService, LimitApprovals,
-    Media, OrderService, RecordService, ReferencePorts, WebhookService,
+    AccountService, AuthService, CustomerImports, CustomerService, DocumentService, EventService,
+    LimitApprovals, Media, OrderService, RecordService, ReferencePorts, WebhookService,
 };
 
 pub use access_log::{RequestSpan, access_log};
@@ -95,6 +95,8 @@ pub struct Services {
     pub idempotency: Arc<dyn IdempotencyStore>,
     /// Customers.
     pub customers: CustomerService,
+    /// Bulk imports of customers.
+    pub imports: CustomerImports,
     /// Documents: uploads, metadata, attachments.
     pub documents: DocumentService,
     /// Products, task templates and tasks.
@@ -141,6 +143,8 @@ pub struct ServiceParts {
     pub limit_requests: Arc<dyn LimitRequests>,
     /// The repository that customers and their documents are read from and written to.
     pub customers: Arc<dyn CustomerRepository>,
+    /// The units of work bulk imports write through (the same store as `customers`).
+    pub imports: Arc<dyn ImportUnits>,
     /// The reference records: the customer service checks a customer's links against them,
     /// and each serves its own list's routes.
     pub refs: ReferencePorts,
@@ -170,6 +174,7 @@ impl Services {
             idempotency,
             limit_requests,
             customers,
+            imports,
             refs,
             media,
             settings,
@@ -194,6 +199,12 @@ impl Services {
                 Arc::clone(&customers),
                 media.clone(),
                 Arc::clone(&clock),
+            ),
+            imports: CustomerImports::new(
+                imports,
+                Arc::clone(&clock),
+                settings.clone(),
+                media.clone(),
             ),
             customers: CustomerService::new(customers, refs.clone(), clock, settings, media),
             orders,

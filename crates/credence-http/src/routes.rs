@@ -79,6 +79,7 @@ pub(crate) fn register(
                 .wrap(from_fn(crate::deadline::deadline))
                 .wrap(from_fn(crate::shed::shed))
                 .wrap(from_fn(negotiate_errors))
+                .configure(customers::import::register)
                 .configure(customers::handlers::register)
                 .configure(documents::handlers::register)
                 .configure(credit::handlers::register)

@@ -81,7 +81,7 @@ pub(crate) fn xml_safe(text: &str) -> Cow<'_, str> {
 
 /// A name as it may appear in an error description: what XML cannot carry is replaced, so
 /// the error about a bad name can itself be written as XML.
-fn printable(name: &str) -> Cow<'_, str> {
+pub(crate) fn printable(name: &str) -> Cow<'_, str> {
     xml_safe(name)
 }
 

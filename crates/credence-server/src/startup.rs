@@ -216,6 +216,7 @@ fn wire(config: &Config, database: Database) -> anyhow::Result<(Services, Webhoo
         idempotency: store.clone(),
         limit_requests: store.clone(),
         customers: store.clone(),
+        imports: store.clone(),
         refs,
         media,
         settings,

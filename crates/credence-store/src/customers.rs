@@ -47,6 +47,7 @@ use crate::schema::{
 };
 
 mod assemble;
+mod import;
 mod query;
 pub(crate) mod records;
 mod rows;

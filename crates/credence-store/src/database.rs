@@ -31,6 +31,7 @@ use crate::schema::currencies;
 mod connect;
 pub(crate) mod gated_pool;
 pub(crate) mod lanes;
+pub(crate) mod session;
 
 pub(crate) use connect::*;
 
@@ -162,6 +163,8 @@ struct Inner {
 #[derive(Clone)]
 pub struct Database {
     inner: Arc<Inner>,
+    /// Set on the copy a unit of work hands out: every call then runs in its transaction.
+    session: Option<Arc<session::Session>>,
 }
 
 impl std::fmt::Debug for Database {
@@ -224,6 +227,7 @@ impl Database {
         };
         Ok(Self {
             inner: Arc::new(inner),
+            session: None,
         })
     }
 
@@ -364,6 +368,9 @@ impl Database {
         T: Send + 'static,
         F: FnOnce(&mut AnyConnection) -> Result<T, Failure> + Send + 'static,
     {
+        if let Some(session) = &self.session {
+            return session.run(f).await;
+        }
         self.inner.read.run(|conn| conn.transaction(f)).await?
     }
 
@@ -385,6 +392,11 @@ impl Database {
         T: Send + 'static,
         F: FnMut(&mut AnyConnection) -> Result<T, Failure> + Send + 'static,
     {
+        if let Some(session) = &self.session {
+            // Inside a unit of work a conflict fails the call: running it again is the
+            // unit's business, not one call's.
+            return session.run(move |conn| f(conn)).await;
+        }
         let started = Instant::now();
         let mut attempt = 1;
         loop {
@@ -422,6 +434,9 @@ impl Database {
         T: Send + 'static,
         F: FnOnce(&mut AnyConnection) -> Result<T, Failure> + Send + 'static,
     {
+        if let Some(session) = &self.session {
+            return session.run(f).await;
+        }
         self.inner.read.run(f).await?
     }
 
@@ -436,13 +451,30 @@ impl Database {
         T: Send + 'static,
         F: FnOnce(&mut AnyConnection) -> Result<T, Failure> + Send + 'static,
     {
-        if self.inner.backend != Backend::Sqlite {
+        if self.inner.backend != Backend::Sqlite || self.session.is_some() {
             return self.with_connection(f).await;
         }
         match self.inner.read.try_inline(f) {
             Ok(result) => result,
             Err(f) => self.with_connection(f).await,
         }
+    }
+
+    /// A copy of this database whose every call runs in one new write transaction, on one
+    /// connection of the write pool, until its session is ended (see [`session`]).
+    pub(crate) async fn begin_unit(&self) -> Result<Self, Failure> {
+        let session = session::Session::open(&self.inner.write).await?;
+        Ok(Self {
+            inner: Arc::clone(&self.inner),
+            session: Some(Arc::new(session)),
+        })
+    }
+
+    /// The unit of work this copy runs in ([`Self::begin_unit`]).
+    pub(crate) fn unit(&self) -> Result<&session::Session, Failure> {
+        self.session
+            .as_deref()
+            .ok_or_else(|| Failure::Broken("not a unit of work".to_owned()))
     }
 
     /// A connection from the write pool, for blocking helpers (bulk loading, backups).

@@ -4,6 +4,7 @@
 mod changes;
 mod customer;
 pub mod hierarchy;
+pub mod import;
 pub(crate) mod ports;
 pub mod records;
 pub mod reference_data;

@@ -137,6 +137,8 @@ impl Ports {
             idempotency: Arc::new(idempotency),
             limit_requests: Arc::new(credence_domain::ports::MockLimitRequests::new()),
             customers,
+            // No test here imports; the end-to-end tests do, on real databases.
+            imports: Arc::new(credence_domain::ports::MockImportUnits::new()),
             refs,
             media,
             settings: Settings {

@@ -172,6 +172,12 @@ impl GatedPool {
         }
     }
 
+    /// A connection for a unit of work ([`crate::database::session`]), which holds it on its
+    /// own thread until the unit ends; tested first as [`Self::run`] would.
+    pub(crate) fn checkout_for_session(&self, wait: Duration) -> Result<Conn, Failure> {
+        self.checkout(wait, self.quiet())
+    }
+
     /// Runs `f` with a connection, on the blocking pool, once this call's turn has come.
     /// The connection goes back to the pool before the next call in the queue is let in.
     pub(crate) async fn run<R, F>(&self, f: F) -> Result<R, Failure>

@@ -1,0 +1,75 @@
+//! The port a bulk import writes through: a unit of work, one database transaction that
+//! every port call made through the unit's own ports joins, with marks inside it that a
+//! failed line is undone to.
+//!
+//! The import reuses the single-customer use cases unchanged (the same rules, the same
+//! errors): it wires a [`crate::services::CustomerService`] and an
+//! [`crate::services::AccountService`] over the unit's ports, so a customer's write and its
+//! opening balance land in the unit's transaction, and many lines share one commit.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::customers::service::ReferencePorts;
+use crate::ports::{AccountLedger, CustomerRepository, StoreError};
+
+/// Opens units of work.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait ImportUnits: Send + Sync {
+    /// Opens a unit: one write transaction, held until [`ImportUnit::commit`] or
+    /// [`ImportUnit::rollback`] (dropping the unit rolls it back).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when no connection (or, on SQLite, the write lock) could
+    /// be had in time.
+    async fn begin(&self) -> Result<Box<dyn ImportUnit>, StoreError>;
+}
+
+/// One open transaction. Its ports behave as the store's usual ones, except that they read
+/// what the unit wrote before it commits and write nothing anyone else sees until then.
+#[async_trait]
+pub trait ImportUnit: Send + Sync {
+    /// Customers, inside the unit.
+    fn customers(&self) -> Arc<dyn CustomerRepository>;
+
+    /// The reference data, inside the unit.
+    fn refs(&self) -> ReferencePorts;
+
+    /// Credit accounts and the ledger, inside the unit.
+    fn ledger(&self) -> Arc<dyn AccountLedger>;
+
+    /// Marks the present state (a savepoint): [`Self::undo`] returns to it,
+    /// [`Self::keep`] forgets it. Marks nest; each `keep` or `undo` ends the latest one.
+    /// An adapter may queue marks instead of waiting for them: a mark that failed then
+    /// fails every later call of the unit, and its commit.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the transaction is broken.
+    async fn mark(&self) -> Result<(), StoreError>;
+
+    /// Keeps what was written since the latest mark.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the transaction is broken.
+    async fn keep(&self) -> Result<(), StoreError>;
+
+    /// Drops what was written since the latest mark.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the transaction is broken.
+    async fn undo(&self) -> Result<(), StoreError>;
+
+    /// Commits the unit; it cannot be used afterwards.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the commit fails (nothing of the unit is then written).
+    async fn commit(&self) -> Result<(), StoreError>;
+
+    /// Rolls the unit back; it cannot be used afterwards.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the connection failed (nothing of the unit is written either way).
+    async fn rollback(&self) -> Result<(), StoreError>;
+}

@@ -1,0 +1,74 @@
+//! The import's unit of work ([`ImportUnits`]): a copy of the store whose database runs
+//! every call in one transaction ([`crate::database::session`]), so each port the import's
+//! use cases call is the store's usual one, statement for statement, only inside that
+//! transaction. Marks are savepoints.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use credence_domain::customers::service::ReferencePorts;
+use credence_domain::ports::{
+    AccountLedger, CustomerRepository, ImportUnit, ImportUnits, StoreError,
+};
+
+use crate::Store;
+
+#[async_trait]
+impl ImportUnits for Store {
+    async fn begin(&self) -> Result<Box<dyn ImportUnit>, StoreError> {
+        let database = self.database.begin_unit().await?;
+        Ok(Box::new(StoreUnit {
+            store: Store {
+                database,
+                ..self.clone()
+            },
+        }))
+    }
+}
+
+/// A store whose database is a unit of work.
+struct StoreUnit {
+    store: Store,
+}
+
+#[async_trait]
+impl ImportUnit for StoreUnit {
+    fn customers(&self) -> Arc<dyn CustomerRepository> {
+        Arc::new(self.store.clone())
+    }
+
+    fn refs(&self) -> ReferencePorts {
+        ReferencePorts {
+            categories: Arc::new(self.store.clone()),
+            segmentations: Arc::new(self.store.clone()),
+            payment_types: Arc::new(self.store.clone()),
+            regions: Arc::new(self.store.clone()),
+            currencies: Arc::new(self.store.clone()),
+            users: Arc::new(self.store.clone()),
+        }
+    }
+
+    fn ledger(&self) -> Arc<dyn AccountLedger> {
+        Arc::new(self.store.clone())
+    }
+
+    async fn mark(&self) -> Result<(), StoreError> {
+        Ok(self.store.database.unit()?.mark()?)
+    }
+
+    async fn keep(&self) -> Result<(), StoreError> {
+        Ok(self.store.database.unit()?.keep()?)
+    }
+
+    async fn undo(&self) -> Result<(), StoreError> {
+        Ok(self.store.database.unit()?.undo()?)
+    }
+
+    async fn commit(&self) -> Result<(), StoreError> {
+        Ok(self.store.database.unit()?.end(true).await?)
+    }
+
+    async fn rollback(&self) -> Result<(), StoreError> {
+        Ok(self.store.database.unit()?.end(false).await?)
+    }
+}

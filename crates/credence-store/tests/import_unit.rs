@@ -1,0 +1,99 @@
+//! The import's unit of work, on SQLite always and on PostgreSQL when
+//! `CREDENCE_TEST_POSTGRES_URL` is set: calls through its ports see each other's writes
+//! before the commit and nobody else does; an undone mark drops only what followed it; a
+//! rollback, or a unit dropped without an end, writes nothing; a failed call inside it
+//! leaves the rest usable.
+#![allow(clippy::unwrap_used, reason = "a failed step fails the test")]
+
+use credence_domain::customers::CustomerKey;
+use credence_domain::ports::{CustomerRepository, ImportUnits, NewCustomer, WriteError};
+use credence_store::Store;
+use uuid::Uuid;
+
+mod common;
+use common::{at, data, store_for};
+
+async fn new_customer(store: &Store, reference: &str) -> NewCustomer {
+    NewCustomer {
+        uuid: Uuid::new_v4(),
+        data: data(store, reference, reference).await,
+        now: at(0),
+        links: credence_domain::ports::DocumentLinks::none(),
+    }
+}
+
+async fn exists(repo: &dyn CustomerRepository, reference: &str) -> bool {
+    repo.get(&CustomerKey::Reference(reference.to_owned()))
+        .await
+        .unwrap()
+        .is_some()
+}
+
+async fn a_unit_commits_what_it_kept_and_nothing_it_undid(store: Store) {
+    let unit = store.begin().await.unwrap();
+    let customers = unit.customers();
+    unit.mark().await.unwrap();
+    customers
+        .insert(&new_customer(&store, "KEPT").await)
+        .await
+        .unwrap();
+    unit.keep().await.unwrap();
+    unit.mark().await.unwrap();
+    customers
+        .insert(&new_customer(&store, "UNDONE").await)
+        .await
+        .unwrap();
+    assert!(
+        exists(customers.as_ref(), "UNDONE").await,
+        "the unit reads its own writes"
+    );
+    unit.undo().await.unwrap();
+    // A call that fails inside the unit (a taken reference) undoes itself alone.
+    let duplicate = customers.insert(&new_customer(&store, "KEPT").await).await;
+    assert!(matches!(duplicate, Err(WriteError::DuplicateReference)));
+    assert!(exists(customers.as_ref(), "KEPT").await);
+    assert!(!exists(customers.as_ref(), "UNDONE").await);
+    assert!(
+        !exists(&store, "KEPT").await,
+        "nobody else sees it before the commit"
+    );
+    unit.commit().await.unwrap();
+    assert!(exists(&store, "KEPT").await);
+    assert!(!exists(&store, "UNDONE").await);
+    assert!(
+        unit.mark().await.is_err() || unit.commit().await.is_err(),
+        "an ended unit is closed"
+    );
+}
+
+async fn a_rolled_back_or_dropped_unit_writes_nothing(store: Store) {
+    let unit = store.begin().await.unwrap();
+    unit.customers()
+        .insert(&new_customer(&store, "ROLLED").await)
+        .await
+        .unwrap();
+    unit.rollback().await.unwrap();
+    assert!(!exists(&store, "ROLLED").await);
+
+    let unit = store.begin().await.unwrap();
+    unit.customers()
+        .insert(&new_customer(&store, "DROPPED").await)
+        .await
+        .unwrap();
+    drop(unit);
+    // The unit's thread rolls back once every handle is gone; the write lock comes free,
+    // so the next unit can begin and commit.
+    let next = store.begin().await.unwrap();
+    next.customers()
+        .insert(&new_customer(&store, "AFTER").await)
+        .await
+        .unwrap();
+    next.commit().await.unwrap();
+    assert!(!exists(&store, "DROPPED").await);
+    assert!(exists(&store, "AFTER").await);
+}
+
+credence_store::on_both_stores!(
+    a_unit_commits_what_it_kept_and_nothing_it_undid,
+    a_rolled_back_or_dropped_unit_writes_nothing,
+);
