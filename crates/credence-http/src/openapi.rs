@@ -304,12 +304,12 @@ pub(crate) struct AccountListParams {
     reason = "schema-only: describes the query string in the OpenAPI document"
 )]
 pub(crate) struct StatementParams {
-    /// The first instant of the period (ISO-8601, `YYYY-MM-DDTHH:MM:SSZ`); the current
-    /// calendar month's first (UTC) when left out.
+    /// The first instant of the period (ISO-8601, `YYYY-MM-DDTHH:MM:SSZ`). Left out: the
+    /// first instant of the calendar month (UTC) `to` ends in, or of the current month.
     #[param(format = DateTime)]
     from: Option<String>,
-    /// The first instant after the period; the next calendar month's first (UTC) when left
-    /// out. Must come after `from`.
+    /// The first instant after the period; must come after `from`. Left out: the end of
+    /// `from`'s calendar month (UTC), or of the current month.
     #[param(format = DateTime)]
     to: Option<String>,
 }

@@ -69,8 +69,9 @@ impl Period {
     }
 }
 
-/// The bounds a client asked a period to have; each left out is the current calendar
-/// month's.
+/// The bounds a client asked a period to have. A bound left out is taken from the calendar
+/// month (UTC) of the other one (`from` alone runs to the end of its month, `to` alone from
+/// the start of the month it ends in); with neither, the period is the current month.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PeriodBounds {
     /// The first instant, if asked.
@@ -80,16 +81,27 @@ pub struct PeriodBounds {
 }
 
 impl PeriodBounds {
-    /// The period, with what was left out taken from the calendar month (UTC) holding `now`.
+    /// The period, with what was left out filled in (see [`PeriodBounds`]); `now` names the
+    /// current month.
     ///
     /// # Errors
     /// [`EmptyPeriod`] unless it starts before it ends.
     pub fn period(self, now: DateTime<Utc>) -> Result<Period, EmptyPeriod> {
-        let month = Period::month_of(now);
-        Period::new(
-            self.from.unwrap_or(month.from()),
-            self.to.unwrap_or(month.to()),
-        )
+        let (from, to) = match (self.from, self.to) {
+            (Some(from), Some(to)) => (from, to),
+            (Some(from), None) => (from, Period::month_of(from).to()),
+            (None, Some(to)) => {
+                let last = to
+                    .checked_sub_signed(chrono::TimeDelta::seconds(1))
+                    .unwrap_or(to);
+                (Period::month_of(last).from(), to)
+            }
+            (None, None) => {
+                let month = Period::month_of(now);
+                (month.from(), month.to())
+            }
+        };
+        Period::new(from, to)
     }
 }
 
@@ -291,6 +303,36 @@ mod tests {
         let december = Period::month_of(at("2026-12-31T23:59:59Z"));
         assert_eq!(december.from(), at("2026-12-01T00:00:00Z"));
         assert_eq!(december.to(), at("2027-01-01T00:00:00Z"));
+    }
+
+    #[test]
+    fn a_bound_left_out_comes_from_the_other_ones_month() {
+        let now = at("2026-12-06T04:00:00Z");
+        let period = |from: Option<&str>, to: Option<&str>| {
+            let bounds = PeriodBounds {
+                from: from.map(at),
+                to: to.map(at),
+            };
+            bounds.period(now).map(|p| (p.from(), p.to()))
+        };
+        let december = (at("2026-12-01T00:00:00Z"), at("2027-01-01T00:00:00Z"));
+        assert_eq!(period(None, None), Ok(december));
+        assert_eq!(
+            period(Some("2026-11-15T10:00:00Z"), None),
+            Ok((at("2026-11-15T10:00:00Z"), at("2026-12-01T00:00:00Z")))
+        );
+        assert_eq!(
+            period(None, Some("2026-12-01T00:00:00Z")),
+            Ok((at("2026-11-01T00:00:00Z"), at("2026-12-01T00:00:00Z")))
+        );
+        assert_eq!(
+            period(None, Some("2000-01-01T00:00:00Z")),
+            Ok((at("1999-12-01T00:00:00Z"), at("2000-01-01T00:00:00Z")))
+        );
+        assert_eq!(
+            period(Some("2026-12-02T00:00:00Z"), Some("2026-12-01T00:00:00Z")),
+            Err(EmptyPeriod)
+        );
     }
 
     #[test]

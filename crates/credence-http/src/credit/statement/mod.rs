@@ -58,8 +58,8 @@ impl StatementSink for ChannelSink {
 
 /// A customer's statement for a period: the account as the period opened and closed, what
 /// moved its balance, and every entry of the period, oldest first. The period runs from
-/// `from` (included) to `to` (excluded); a bound left out is the current calendar month's
-/// (UTC). `Accept: text/csv` writes the entries as CSV, with the opening and closing
+/// `from` (included) to `to` (excluded); a bound left out comes from the calendar month (UTC)
+/// of the other, and with neither the period is the current month. `Accept: text/csv` writes the entries as CSV, with the opening and closing
 /// balances in the `Credence-Opening-Balance` and `Credence-Closing-Balance` headers.
 #[utoipa::path(
     get,
