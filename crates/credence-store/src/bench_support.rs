@@ -416,6 +416,8 @@ pub fn generate_ledger(
         .set(accounts::balance.eq(before.saturating_add(added)))
         .execute(&mut *conn)
         .map_err(Failure::from)?;
+    // The write pool has one connection: give it back before the statistics take it.
+    drop(conn);
     refresh_statistics(database)
 }
 
