@@ -340,6 +340,7 @@ fn a_statement_needs_an_account() {
 /// Counts the pages a statement arrives in, and stops after `stop_after` of them.
 struct Pages {
     seen: Arc<Mutex<Vec<usize>>>,
+    ids: Arc<Mutex<Vec<i64>>>,
     stop_after: usize,
 }
 
@@ -349,6 +350,8 @@ impl StatementSink for Pages {
     }
 
     fn entries(&mut self, entries: Vec<LedgerEntry>) -> bool {
+        let mut ids = self.ids.lock().unwrap();
+        ids.extend(entries.iter().map(|entry| entry.id));
         let mut seen = self.seen.lock().unwrap();
         seen.push(entries.len());
         seen.len() < self.stop_after
@@ -372,22 +375,31 @@ fn a_long_statement_arrives_in_pages() {
                 balance_delta: eur_money(1),
                 description: None,
                 user: None,
-                now: at(n / 100),
+                // Seven entries a second: pages end inside a second.
+                now: at(n / 7),
                 idempotency: None,
             };
             ledger.post(&posting).await.unwrap();
         }
         let period = Period::new(at(0), at(1_000)).unwrap();
         let seen = Arc::new(Mutex::new(Vec::new()));
+        let ids = Arc::new(Mutex::new(Vec::new()));
         let all = Pages {
             seen: Arc::clone(&seen),
+            ids: Arc::clone(&ids),
             stop_after: usize::MAX,
         };
         assert!(ledger.statement(c.id, period, Box::new(all)).await.unwrap());
         assert_eq!(*seen.lock().unwrap(), [1_000, 1_000, 345]);
+        let ids = ids.lock().unwrap().clone();
+        assert!(
+            ids.windows(2).all(|w| w[0] < w[1]),
+            "each entry once, in order"
+        );
         let seen = Arc::new(Mutex::new(Vec::new()));
         let one = Pages {
             seen: Arc::clone(&seen),
+            ids: Arc::default(),
             stop_after: 1,
         };
         assert!(ledger.statement(c.id, period, Box::new(one)).await.unwrap());

@@ -4,7 +4,8 @@
 //! `REPEATABLE READ` (every statement of it sees the snapshot of the first) and on SQLite is a
 //! WAL read transaction (which keeps the snapshot it started with): an entry committed while
 //! the statement is being written is in neither its figures nor its entries, so the two always
-//! agree. Entries go to the sink a page at a time, by id, so no more than a page is held.
+//! agree. Entries go to the sink a page at a time, in the order they were written (their
+//! time, then their id), so no more than a page is held.
 //!
 //! The sums run over the account's `(account_id, at)` index and ask the database for
 //! `BIGINT`s on both backends (PostgreSQL's own `SUM` of a `BIGINT` is `NUMERIC`).
@@ -58,21 +59,27 @@ pub(super) fn statement(
     if !sink.summary(summary) {
         return Ok(true);
     }
-    let mut after = i64::MIN;
+    // Keyset pages in the order of the `(account_id, at)` index (SQLite's holds the id too),
+    // so each page starts where the last ended instead of sorting the period again.
+    let (mut after_at, mut after_id) = (from, i64::MIN);
     loop {
         let rows: Vec<EntryRow> = ledger_entries::table
             .filter(ledger_entries::account_id.eq(account))
-            .filter(ledger_entries::at.ge(from))
+            .filter(ledger_entries::at.ge(after_at))
+            .filter(
+                ledger_entries::at
+                    .gt(after_at)
+                    .or(ledger_entries::id.gt(after_id)),
+            )
             .filter(ledger_entries::at.lt(to))
-            .filter(ledger_entries::id.gt(after))
-            .order(ledger_entries::id.asc())
+            .order((ledger_entries::at.asc(), ledger_entries::id.asc()))
             .limit(PAGE)
             .select(EntryRow::as_select())
             .load(conn)?;
         let Some(last) = rows.last() else {
             break;
         };
-        after = last.id;
+        (after_at, after_id) = (last.at, last.id);
         let full = i64::try_from(rows.len()).is_ok_and(|n| n == PAGE);
         let entries = rows
             .into_iter()
