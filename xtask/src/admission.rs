@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
 use credence_domain::CustomerId;
 use credence_domain::ports::{AccountLedger, Admission};
 use credence_domain::values::CurrencyCode;
@@ -22,32 +22,11 @@ use credence_store::{Database, PoolOptions, Store};
 use serde_json::json;
 
 use crate::chaos::KEY;
-use crate::flags::Flags;
-
-struct Options {
-    seconds: u64,
-    clients: usize,
-}
-
-fn parse(args: &[String]) -> anyhow::Result<Options> {
-    let mut options = Options {
-        seconds: 10,
-        clients: 64,
-    };
-    let mut flags = Flags::new(args);
-    while let Some(flag) = flags.option() {
-        match flag {
-            "--seconds" => options.seconds = flags.parse()?,
-            "--clients" => options.clients = flags.parse()?,
-            other => bail!("unknown option {other}; use --seconds N --clients N"),
-        }
-    }
-    Ok(options)
-}
+use crate::flags::Load;
 
 /// Runs the benchmark.
 pub fn run(args: &[String]) -> anyhow::Result<()> {
-    let options = parse(args)?;
+    let options = Load::parse(args)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -64,7 +43,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     })
 }
 
-async fn bench_backend(backend: &str, url: &str, options: &Options) -> anyhow::Result<()> {
+async fn bench_backend(backend: &str, url: &str, options: &Load) -> anyhow::Result<()> {
     let config = Config {
         database_url: Secret::new(url),
         bind: "127.0.0.1:0".into(),
@@ -106,7 +85,7 @@ async fn over_http(
     client: &reqwest::Client,
     base: &str,
     accounts: &Arc<Vec<i64>>,
-    options: &Options,
+    options: &Load,
 ) -> f64 {
     let admitted = Arc::new(AtomicU64::new(0));
     let deadline = Instant::now() + Duration::from_secs(options.seconds);
@@ -142,7 +121,7 @@ async fn direct(
     store: &Arc<Store>,
     accounts: &Arc<Vec<i64>>,
     currency: CurrencyCode,
-    options: &Options,
+    options: &Load,
 ) -> f64 {
     let admitted = Arc::new(AtomicU64::new(0));
     let deadline = Instant::now() + Duration::from_secs(options.seconds);

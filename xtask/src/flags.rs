@@ -46,6 +46,32 @@ impl<'a> Flags<'a> {
     }
 }
 
+/// A closed-loop load: how long and how many concurrent clients (`--seconds N`, default 10;
+/// `--clients N`, default 64), the options of every benchmark that only loads.
+pub(crate) struct Load {
+    pub(crate) seconds: u64,
+    pub(crate) clients: usize,
+}
+
+impl Load {
+    /// Reads `--seconds` and `--clients`; any other option is an error.
+    pub(crate) fn parse(args: &[String]) -> anyhow::Result<Self> {
+        let mut load = Self {
+            seconds: 10,
+            clients: 64,
+        };
+        let mut flags = Flags::new(args);
+        while let Some(flag) = flags.option() {
+            match flag {
+                "--seconds" => load.seconds = flags.parse()?,
+                "--clients" => load.clients = flags.parse()?,
+                other => anyhow::bail!("unknown option {other}; use --seconds N --clients N"),
+            }
+        }
+        Ok(load)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,6 +13,10 @@
 //!   peak memory.
 //! - `bench deliveries`: webhook deliveries per second one replica sends to a local receiver.
 //! - `bench overload`: answers at twice the measured capacity: fast 2xx or fast 503/429.
+//! - `bench statement`: a statement of a million entries streamed: time and peak memory.
+//! - `bench accounts`: accounts across customers at a million accounts.
+//! - `bench scale`: admissions and reads per second on SQLite, and on PostgreSQL behind one
+//!   and three replicas (separate release processes).
 //! - `chaos failover`, `chaos kill`: the service under PostgreSQL failover and under
 //!   `kill -9` of its replicas, with real processes (never run in CI).
 //! - `contract`: schemathesis against a live server: it answers as `docs/openapi.json` says.
@@ -32,6 +36,7 @@ mod floor;
 mod import;
 mod overload;
 mod readme;
+mod scale;
 mod statement;
 
 use std::path::{Path, PathBuf};
@@ -58,8 +63,9 @@ fn main() -> anyhow::Result<()> {
             Some("overload") => overload::run(&args[2..]),
             Some("statement") => statement::run(&args[2..]),
             Some("accounts") => accounts::run(&args[2..]),
+            Some("scale") => scale::run(&args[2..]),
             _ => bail!(
-                "usage: cargo xtask bench [floor | list | search | admission | import | deliveries | overload | statement | accounts]"
+                "usage: cargo xtask bench [floor | list | search | admission | import | deliveries | overload | statement | accounts | scale]"
             ),
         },
         Some("chaos") => chaos::run(&args[1..]),
@@ -75,7 +81,7 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         _ => bail!(
-            "usage: cargo xtask <deps | openapi [--check] | bench [floor | list | search | admission | import | deliveries | overload | statement | accounts] | \
+            "usage: cargo xtask <deps | openapi [--check] | bench [floor | list | search | admission | import | deliveries | overload | statement | accounts | scale] | \
              chaos <failover | kill> | contract | readme | ci>"
         ),
     }

@@ -468,6 +468,10 @@ impl CustomerRepository for Store {
                 diesel::update(customers::table.filter(customers::id.eq(id.get())))
                     .set(customers::archived_at.eq(Some(to_db_time(now))))
                     .execute(conn)?;
+                // The account stays (its ledger is history) but leaves the account lists.
+                diesel::update(accounts::table.filter(accounts::customer_id.eq(id.get())))
+                    .set(accounts::live.eq(false))
+                    .execute(conn)?;
                 // Archived customers leave the search.
                 delete_terms(conn, id.get())?;
                 outbox.record(

@@ -166,6 +166,7 @@ diesel::table! {
         reserved -> BigInt,
         updated_at -> Timestamp,
         has_alerts -> Bool,
+        live -> Bool,
     }
 }
 

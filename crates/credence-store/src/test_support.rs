@@ -81,6 +81,7 @@ const POSTGRES_MIGRATION_TEXTS: &[&str] = &[
     include_str!("../migrations/postgres/2026-12-09-000000_limit_requests/up.sql"),
     include_str!("../migrations/postgres/2026-12-09-000005_ledger_time_index/up.sql"),
     include_str!("../migrations/postgres/2026-12-09-000006_account_overview_index/up.sql"),
+    include_str!("../migrations/postgres/2026-12-10-000000_live_accounts/up.sql"),
 ];
 
 /// A fresh, migrated database that disappears with this value.

@@ -81,6 +81,7 @@ async fn accounts_across_customers_filter_sort_and_scope(store: Store) {
     let d = account(&store, "D", (0, 0, 0), None).await; // no limit, unused
     let e = account(&store, "E", (-10, 0, 0), Some(&a)).await; // no limit, uses 10
     let f = account(&store, "F", (0, 1_000, 801), Some(&a)).await; // 0.801, available 199
+    let g = account(&store, "G", (500, 0, 0), None).await; // no limit, prepaid
     let gone = account(&store, "GONE", (0, 500, 0), None).await;
     let customers: &dyn CustomerRepository = &store;
     customers.archive(gone.id, None, at(3)).await.unwrap();
@@ -88,7 +89,7 @@ async fn accounts_across_customers_filter_sort_and_scope(store: Store) {
     let all = AccountQuery::default();
     assert_eq!(
         ids(&store, all).await,
-        (vec![a.id, b.id, c.id, d.id, e.id, f.id], 6),
+        (vec![a.id, b.id, c.id, d.id, e.id, f.id, g.id], 7),
         "archived customers' accounts are left out"
     );
     let over = AccountQuery {
@@ -100,7 +101,7 @@ async fn accounts_across_customers_filter_sort_and_scope(store: Store) {
         over_limit: Some(false),
         ..all
     };
-    assert_eq!(ids(&store, within).await.1, 4);
+    assert_eq!(ids(&store, within).await.1, 5);
     let above = AccountQuery {
         utilization_above: share("0.8"),
         ..all
@@ -116,7 +117,7 @@ async fn accounts_across_customers_filter_sort_and_scope(store: Store) {
     };
     assert_eq!(
         ids(&store, by_available).await.0,
-        [b.id, e.id, d.id, f.id, a.id, c.id]
+        [b.id, e.id, d.id, f.id, a.id, g.id, c.id]
     );
     let by_utilization = AccountQuery {
         sort: AccountSort::Utilization,
@@ -125,8 +126,16 @@ async fn accounts_across_customers_filter_sort_and_scope(store: Store) {
     };
     assert_eq!(
         ids(&store, by_utilization).await.0,
-        [b.id, f.id, a.id, c.id, e.id, d.id],
-        "accounts without a limit come last, ties by customer in the sort's direction"
+        [e.id, b.id, f.id, a.id, d.id, c.id, g.id],
+        "without a limit, any use is above every share and a prepaid balance below every share"
+    );
+    let by_utilization_up = AccountQuery {
+        order: Order::Asc,
+        ..by_utilization
+    };
+    assert_eq!(
+        ids(&store, by_utilization_up).await.0,
+        [g.id, c.id, d.id, a.id, f.id, b.id, e.id]
     );
     let subtree = AccountQuery {
         within: Some(a.id),
@@ -140,7 +149,7 @@ async fn accounts_across_customers_filter_sort_and_scope(store: Store) {
         page: PageRequest::new(Some(2), Some(2)).unwrap(),
         ..all
     };
-    assert_eq!(ids(&store, second_page).await, (vec![a.id, d.id], 6));
+    assert_eq!(ids(&store, second_page).await, (vec![a.id, d.id], 7));
     let none = AccountQuery {
         over_limit: Some(true),
         within: Some(c.id),
@@ -149,4 +158,23 @@ async fn accounts_across_customers_filter_sort_and_scope(store: Store) {
     assert_eq!(ids(&store, none).await, (vec![], 0));
 }
 
-credence_store::on_both_stores!(accounts_across_customers_filter_sort_and_scope);
+/// Shares a floating-point number cannot tell apart from the threshold are decided in integers.
+async fn utilization_threshold_is_exact_to_the_cent(store: Store) {
+    let limit = 10_000_000_000_000; // 100 billion in cents: one cent is 1e-13 of it
+    let above = account(&store, "ABOVE", (-8_000_000_000_001, limit, 0), None).await;
+    let _at = account(&store, "AT", (-8_000_000_000_000, limit, 0), None).await;
+    let above_point_eight = AccountQuery {
+        utilization_above: share("0.8"),
+        ..AccountQuery::default()
+    };
+    assert_eq!(
+        ids(&store, above_point_eight).await,
+        (vec![above.id], 1),
+        "one cent over 80 % of the limit is above 0.8, exactly 80 % is not"
+    );
+}
+
+credence_store::on_both_stores!(
+    accounts_across_customers_filter_sort_and_scope,
+    utilization_threshold_is_exact_to_the_cent
+);

@@ -63,7 +63,8 @@ pub enum AccountSort {
     CustomerId,
     /// The available credit.
     Available,
-    /// The share of the limit in use.
+    /// The share of the limit in use. Without a limit, any use sorts above every share and a
+    /// balance beyond the reservations below every share (as the filter treats them).
     Utilization,
     /// The balance.
     Balance,

@@ -70,9 +70,9 @@ impl From<&AccountLine> for AccountLineDto {
 
 /// Accounts across customers: who is over the limit (`overLimit`), who uses more than a
 /// share of it (`utilizationAbove`, `0.8` is 80 %), sorted by `customerId` (the default),
-/// `available`, `utilization` (accounts without a limit last), `balance`, `creditLimit` or
-/// `reserved`, ties by customer. Admins see every live customer's account, a reseller its
-/// own tree's.
+/// `available`, `utilization` (without a limit, any use sorts above every share and a
+/// prepaid balance below every share), `balance`, `creditLimit` or `reserved`, ties by
+/// customer. Admins see every live customer's account, a reseller its own tree's.
 #[utoipa::path(
     get,
     path = "/api/v1.0/accounts",

@@ -1,18 +1,26 @@
 //! Accounts across customers (`/accounts`): the accounts of live customers, narrowed by how
 //! much of their limit they use, in the order asked, a page at a time.
 //!
-//! Every comparison is in integers: over the limit is `balance + credit_limit - reserved < 0`,
+//! Every decision is in integers: over the limit is `balance + credit_limit - reserved < 0`,
 //! and above a utilization of `p` ten-thousandths is `(reserved - balance) * 10000 > p *
 //! credit_limit`, which also puts an account that uses anything without a limit above every
-//! threshold. Sorting by available credit walks the `(balance + credit_limit - reserved,
-//! customer_id)` index, which the migration creates with the expression written here.
+//! threshold.
+//!
+//! At a million accounts the work is the exact total, so it never joins the customers: the
+//! account carries `live` (cleared when its customer is archived), and each filter is a range
+//! of an index that leads with it. The utilization index holds the share as a floating-point
+//! number, which can only narrow the search: an account whose share lies clearly above the
+//! threshold is counted from the index alone, and the few within a rounding error of it are
+//! decided by the integer test (decision 0042 says why this is exact).
+
+use std::collections::HashMap;
 
 use credence_domain::credit::{AccountLine, AccountQuery, AccountSort, CreditAccount};
 use credence_domain::ids::CustomerId;
 use credence_domain::listing::{Order, Page};
 use diesel::dsl::sql;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Bool, Double, Nullable};
+use diesel::sql_types::{BigInt, Bool, Double};
 
 use crate::credit::rows::parse_currency;
 use crate::customers::subtree_of;
@@ -22,18 +30,40 @@ use crate::paging;
 use crate::schema::{accounts, customers};
 
 type Db = <AnyConnection as Connection>::Backend;
+type Filtered = accounts::BoxedQuery<'static, Db>;
 
-/// The available credit, as the index spells it.
+/// The available credit, as the index `accounts_live_available` spells it.
 const AVAILABLE: &str = "(accounts.balance + accounts.credit_limit - accounts.reserved)";
 
-/// The share of the limit in use; `NULL` without a limit (sorted after every other).
-const UTILIZATION: &str = "(CAST(accounts.reserved - accounts.balance AS DOUBLE PRECISION) \
-     / NULLIF(accounts.credit_limit, 0))";
+/// The share of the limit in use as a number that sorts, as the index
+/// `accounts_live_utilization` spells it: without a limit, any use is above every share and a
+/// balance beyond the reservations below every share.
+const SHARE: &str = "(CASE WHEN accounts.credit_limit > 0 \
+     THEN CAST(accounts.reserved - accounts.balance AS DOUBLE PRECISION) / accounts.credit_limit \
+     WHEN accounts.reserved > accounts.balance THEN CAST(1e308 AS DOUBLE PRECISION) \
+     WHEN accounts.reserved < accounts.balance THEN CAST(-1e308 AS DOUBLE PRECISION) \
+     ELSE CAST(0 AS DOUBLE PRECISION) END)";
 
-fn filtered(query: &AccountQuery) -> accounts_with_customers::BoxedQuery {
+/// How far a share computed in floating point may lie from the exact one, relative: far more
+/// than the two roundings (of the share and of the threshold) it has to cover.
+const ROUNDING: f64 = 1e-12;
+
+/// Which accounts above a utilization threshold a query keeps.
+#[derive(Clone, Copy)]
+enum Band {
+    /// Every account above it: the index narrows, the integer test decides.
+    All,
+    /// Those whose share is clearly above it: the index alone decides.
+    Clear,
+    /// Those within a rounding error of it: the integer test decides.
+    Edge,
+}
+
+/// The accounts of live customers that pass `query`'s filters, with the utilization
+/// threshold's accounts limited to `band`.
+fn filtered(query: &AccountQuery, band: Band) -> Filtered {
     let mut rows = accounts::table
-        .inner_join(customers::table.on(customers::id.eq(accounts::customer_id)))
-        .filter(customers::archived_at.is_null())
+        .filter(accounts::live.eq(true))
         .into_boxed::<Db>();
     if let Some(over) = query.over_limit {
         let available = sql::<BigInt>(AVAILABLE);
@@ -44,11 +74,28 @@ fn filtered(query: &AccountQuery) -> accounts_with_customers::BoxedQuery {
         };
     }
     if let Some(share) = query.utilization_above {
-        rows = rows.filter(
+        let exact = share.ten_thousandths();
+        #[allow(
+            clippy::cast_precision_loss,
+            reason = "narrowed only; decided in integers"
+        )]
+        let threshold = exact as f64 / 10_000.0;
+        let (low, high) = (threshold * (1.0 - ROUNDING), threshold * (1.0 + ROUNDING));
+        let integer_test = || {
             sql::<Bool>("(accounts.reserved - accounts.balance) * 10000 > ")
-                .bind::<BigInt, _>(share.ten_thousandths())
-                .sql(" * accounts.credit_limit"),
-        );
+                .bind::<BigInt, _>(exact)
+                .sql(" * accounts.credit_limit")
+        };
+        rows = match band {
+            Band::All => rows
+                .filter(sql::<Double>(SHARE).gt(low))
+                .filter(integer_test()),
+            Band::Clear => rows.filter(sql::<Double>(SHARE).gt(high)),
+            Band::Edge => rows
+                .filter(sql::<Double>(SHARE).gt(low))
+                .filter(sql::<Double>(SHARE).le(high))
+                .filter(integer_test()),
+        };
     }
     if let Some(root) = query.within {
         rows = rows.filter(subtree_of("accounts.customer_id", root.get()));
@@ -56,78 +103,85 @@ fn filtered(query: &AccountQuery) -> accounts_with_customers::BoxedQuery {
     rows
 }
 
-/// The boxed query type of accounts joined to their customers.
-mod accounts_with_customers {
-    use super::{Db, accounts, customers};
-
-    pub(super) type BoxedQuery = diesel::dsl::IntoBoxed<
-        'static,
-        diesel::dsl::Filter<
-            diesel::dsl::InnerJoinOn<
-                accounts::table,
-                customers::table,
-                diesel::dsl::Eq<customers::id, accounts::customer_id>,
-            >,
-            diesel::dsl::IsNull<customers::archived_at>,
-        >,
-        Db,
-    >;
+/// How many accounts pass `query`.
+fn total(conn: &mut AnyConnection, query: &AccountQuery) -> Result<i64, Failure> {
+    let unfiltered =
+        query.over_limit.is_none() && query.utilization_above.is_none() && query.within.is_none();
+    if unfiltered {
+        // A count of the whole table is the size of its narrowest index, which SQLite reads
+        // without looking at a row; the archived customers' accounts are a range of the index.
+        let all: i64 = accounts::table.count().get_result(conn)?;
+        let archived: i64 = accounts::table
+            .filter(accounts::live.eq(false))
+            .count()
+            .get_result(conn)?;
+        return Ok(all - archived);
+    }
+    if query.utilization_above.is_none() {
+        return Ok(filtered(query, Band::All).count().get_result(conn)?);
+    }
+    let clear: i64 = filtered(query, Band::Clear).count().get_result(conn)?;
+    let edge: i64 = filtered(query, Band::Edge).count().get_result(conn)?;
+    Ok(clear + edge)
 }
 
-type Row = (i64, String, i64, i64, i64, String);
-
-/// One page of the accounts that pass `query`, with how many pass.
-pub(super) fn overview(
-    conn: &mut AnyConnection,
-    query: &AccountQuery,
-) -> Result<Page<AccountLine>, Failure> {
-    let total: i64 = filtered(query).count().get_result(conn)?;
-    if total == 0 {
-        return Ok(paging::page(Vec::new(), 0));
-    }
-    let (limit, offset) = paging::bounds(query.page);
-    let rows = filtered(query);
-    let rows = match (query.sort, query.order) {
-        (AccountSort::CustomerId, Order::Asc) => rows.order(accounts::customer_id.asc()),
-        (AccountSort::CustomerId, Order::Desc) => rows.order(accounts::customer_id.desc()),
+fn sorted(rows: Filtered, sort: AccountSort, order: Order) -> Filtered {
+    let rows = match (sort, order) {
+        (AccountSort::CustomerId, _) => rows,
         (AccountSort::Available, Order::Asc) => rows.order(sql::<BigInt>(AVAILABLE).asc()),
         (AccountSort::Available, Order::Desc) => rows.order(sql::<BigInt>(AVAILABLE).desc()),
+        (AccountSort::Utilization, Order::Asc) => rows.order(sql::<Double>(SHARE).asc()),
+        (AccountSort::Utilization, Order::Desc) => rows.order(sql::<Double>(SHARE).desc()),
         (AccountSort::Balance, Order::Asc) => rows.order(accounts::balance.asc()),
         (AccountSort::Balance, Order::Desc) => rows.order(accounts::balance.desc()),
         (AccountSort::CreditLimit, Order::Asc) => rows.order(accounts::credit_limit.asc()),
         (AccountSort::CreditLimit, Order::Desc) => rows.order(accounts::credit_limit.desc()),
         (AccountSort::Reserved, Order::Asc) => rows.order(accounts::reserved.asc()),
         (AccountSort::Reserved, Order::Desc) => rows.order(accounts::reserved.desc()),
-        (AccountSort::Utilization, order) => {
-            let unlimited = sql::<Bool>("(accounts.credit_limit = 0)");
-            let share = sql::<Nullable<Double>>(UTILIZATION);
-            let rows = rows.order(unlimited.asc());
-            match order {
-                Order::Asc => rows.then_order_by(share.asc()),
-                Order::Desc => rows.then_order_by(share.desc()),
-            }
-        }
     };
     // Ties go by customer, in the sort's direction, so pages never overlap.
-    let rows = match query.order {
+    match order {
         Order::Asc => rows.then_order_by(accounts::customer_id.asc()),
         Order::Desc => rows.then_order_by(accounts::customer_id.desc()),
-    };
-    let rows: Vec<Row> = rows
+    }
+}
+
+type Row = (i64, String, i64, i64, i64);
+
+/// One page of the accounts that pass `query`, with how many pass.
+pub(super) fn overview(
+    conn: &mut AnyConnection,
+    query: &AccountQuery,
+) -> Result<Page<AccountLine>, Failure> {
+    let total = total(conn, query)?;
+    if total == 0 {
+        return Ok(paging::page(Vec::new(), 0));
+    }
+    let (limit, offset) = paging::bounds(query.page);
+    let rows: Vec<Row> = sorted(filtered(query, Band::All), query.sort, query.order)
         .select((
             accounts::customer_id,
             accounts::currency,
             accounts::balance,
             accounts::credit_limit,
             accounts::reserved,
-            customers::reference,
         ))
         .limit(limit)
         .offset(offset)
         .load(conn)?;
+    let ids: Vec<i64> = rows.iter().map(|row| row.0).collect();
+    let mut references: HashMap<i64, String> = customers::table
+        .filter(customers::id.eq_any(&ids))
+        .select((customers::id, customers::reference))
+        .load::<(i64, String)>(conn)?
+        .into_iter()
+        .collect();
     let lines = rows
         .into_iter()
-        .map(|(id, currency, balance, limit, reserved, reference)| {
+        .map(|(id, currency, balance, limit, reserved)| {
+            let reference = references
+                .remove(&id)
+                .ok_or_else(|| Failure::corrupt("account", "its customer is missing"))?;
             Ok(AccountLine {
                 account: CreditAccount::from_minor(
                     CustomerId(id),
