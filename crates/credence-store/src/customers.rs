@@ -64,8 +64,10 @@ use search::{delete_terms, search_customers, write_terms};
 
 type Db = <AnyConnection as Connection>::Backend;
 
-/// From this many matches on, a prefix filter's page is found by walking the sort index.
-const MANY_MATCHES: i64 = 10_000;
+/// From this many matches on, a filtered page is found by walking the sort index and testing
+/// each row: among so many, a page's worth comes soon, where reading every match through the
+/// filter's own index would mean sorting them all.
+pub(crate) const MANY_MATCHES: i64 = 10_000;
 
 /// Furthest walk up a customer tree; deeper trees are a bug, not data.
 const MAX_DEPTH: usize = 1000;

@@ -23,7 +23,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Double};
 
 use crate::credit::rows::parse_currency;
-use crate::customers::subtree_of;
+use crate::customers::{MANY_MATCHES, subtree_of};
 use crate::database::AnyConnection;
 use crate::error::Failure;
 use crate::paging;
@@ -53,6 +53,9 @@ const ROUNDING: f64 = 1e-12;
 enum Band {
     /// Every account above it: the index narrows, the integer test decides.
     All,
+    /// Every account above it, by the integer test alone, so the database walks the sort's
+    /// index rather than the share's (for a page among many matches).
+    Tested,
     /// Those whose share is clearly above it: the index alone decides.
     Clear,
     /// Those within a rounding error of it: the integer test decides.
@@ -90,6 +93,7 @@ fn filtered(query: &AccountQuery, band: Band) -> Filtered {
             Band::All => rows
                 .filter(sql::<Double>(SHARE).gt(low))
                 .filter(integer_test()),
+            Band::Tested => rows.filter(integer_test()),
             Band::Clear => rows.filter(sql::<Double>(SHARE).gt(high)),
             Band::Edge => rows
                 .filter(sql::<Double>(SHARE).gt(low))
@@ -158,7 +162,12 @@ pub(super) fn overview(
         return Ok(paging::page(Vec::new(), 0));
     }
     let (limit, offset) = paging::bounds(query.page);
-    let rows: Vec<Row> = sorted(filtered(query, Band::All), query.sort, query.order)
+    let band = if total >= MANY_MATCHES && query.sort != AccountSort::Utilization {
+        Band::Tested
+    } else {
+        Band::All
+    };
+    let rows: Vec<Row> = sorted(filtered(query, band), query.sort, query.order)
         .select((
             accounts::customer_id,
             accounts::currency,
