@@ -11,6 +11,8 @@
 //! - `bench admission`: admissions per second over HTTP against the store's own ceiling.
 //! - `bench import`: a bulk import of 100,000 customers: lines per second and the server's
 //!   peak memory.
+//! - `bench copy`: `credence copy` of a million customers from SQLite to PostgreSQL: time,
+//!   rows per second and peak memory.
 //! - `bench deliveries`: webhook deliveries per second one replica sends to a local receiver.
 //! - `bench overload`: answers at twice the measured capacity: fast 2xx or fast 503/429.
 //! - `chaos failover`, `chaos kill`: the service under PostgreSQL failover and under
@@ -26,6 +28,7 @@ mod admission;
 mod bench;
 mod chaos;
 mod contract;
+mod copy;
 mod deliveries;
 mod flags;
 mod floor;
@@ -58,8 +61,9 @@ fn main() -> anyhow::Result<()> {
             Some("overload") => overload::run(&args[2..]),
             Some("statement") => statement::run(&args[2..]),
             Some("accounts") => accounts::run(&args[2..]),
+            Some("copy") => copy::run(&args[2..]),
             _ => bail!(
-                "usage: cargo xtask bench [floor | list | search | admission | import | deliveries | overload | statement | accounts]"
+                "usage: cargo xtask bench [floor | list | search | admission | import | deliveries | overload | statement | accounts | copy]"
             ),
         },
         Some("chaos") => chaos::run(&args[1..]),
@@ -75,7 +79,7 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         _ => bail!(
-            "usage: cargo xtask <deps | openapi [--check] | bench [floor | list | search | admission | import | deliveries | overload | statement | accounts] | \
+            "usage: cargo xtask <deps | openapi [--check] | bench [floor | list | search | admission | import | deliveries | overload | statement | accounts | copy] | \
              chaos <failover | kill> | contract | readme | ci>"
         ),
     }
