@@ -36,7 +36,7 @@ fn read(backend: Backend, name: &str, kind: Kind) -> String {
     }
 }
 
-/// The expression writing element `index` of the row `e` (PostgreSQL, a `json` value) or
+/// The expression writing element `index` of the row `e` (PostgreSQL, a `jsonb` value) or
 /// `value` (SQLite, `json_each`'s) into a column.
 fn write(backend: Backend, index: usize, kind: Kind, target_type: &str) -> String {
     match backend {
@@ -104,11 +104,12 @@ pub(crate) fn select_deferred(backend: Backend, table: &Table) -> String {
     select(backend, table, &columns, &format!(" WHERE {set}"))
 }
 
-/// Where the rows of one parameter (a JSON array of row arrays) come from.
+/// Where the rows of one parameter (a JSON array of row arrays) come from. PostgreSQL reads
+/// it as `jsonb`, parsed once: `->>` on `json` parses the row again for every column.
 fn rows_of(backend: Backend) -> &'static str {
     match backend {
         Backend::Sqlite => "json_each(?)",
-        Backend::Postgres => "json_array_elements($1::json) e",
+        Backend::Postgres => "jsonb_array_elements($1::jsonb) e",
     }
 }
 
