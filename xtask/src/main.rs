@@ -11,6 +11,8 @@
 //! - `bench admission`: admissions per second over HTTP against the store's own ceiling.
 //! - `bench import`: a bulk import of 100,000 customers: lines per second and the server's
 //!   peak memory.
+//! - `bench copy`: `credence copy` of a million customers from SQLite to PostgreSQL: time,
+//!   rows per second and peak memory.
 //! - `bench deliveries`: webhook deliveries per second one replica sends to a local receiver.
 //! - `bench overload`: answers at twice the measured capacity: fast 2xx or fast 503/429.
 //! - `bench statement`: a statement of a million entries streamed: time and peak memory.
@@ -30,6 +32,7 @@ mod admission;
 mod bench;
 mod chaos;
 mod contract;
+mod copy;
 mod deliveries;
 mod flags;
 mod floor;
@@ -64,8 +67,9 @@ fn main() -> anyhow::Result<()> {
             Some("statement") => statement::run(&args[2..]),
             Some("accounts") => accounts::run(&args[2..]),
             Some("scale") => scale::run(&args[2..]),
+            Some("copy") => copy::run(&args[2..]),
             _ => bail!(
-                "usage: cargo xtask bench [floor | list | search | admission | import | deliveries | overload | statement | accounts | scale]"
+                "usage: cargo xtask bench [floor | list | search | admission | import | deliveries | overload | statement | accounts | scale | copy]"
             ),
         },
         Some("chaos") => chaos::run(&args[1..]),
@@ -81,7 +85,7 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         _ => bail!(
-            "usage: cargo xtask <deps | openapi [--check] | bench [floor | list | search | admission | import | deliveries | overload | statement | accounts | scale] | \
+            "usage: cargo xtask <deps | openapi [--check] | bench [floor | list | search | admission | import | deliveries | overload | statement | accounts | scale | copy] | \
              chaos <failover | kill> | contract | readme | ci>"
         ),
     }

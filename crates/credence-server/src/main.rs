@@ -9,7 +9,7 @@ use credence_domain::Role;
 use credence_domain::access::credentials::KeyId;
 use credence_domain::ports::{Clock as _, SystemClock};
 use credence_server::{Application, Config, demo, keys, startup, telemetry};
-use credence_store::BackupError;
+use credence_store::{BackupError, CopyError, CopyOptions, CopyProgress};
 
 /// Credence: customer accounts and credit.
 #[derive(Debug, Parser)]
@@ -46,6 +46,23 @@ enum Command {
     Backup {
         /// Where to write the copy (a new file: an existing one is never overwritten).
         file: PathBuf,
+    },
+    /// Copy every row of one Credence database into another, empty and migrated one: from
+    /// SQLite to PostgreSQL (or back), keeping ids, UUIDs and timestamps. The source is read
+    /// in one snapshot; the target is written in one transaction and checked before it
+    /// commits (each table's rows counted, every account against its ledger), so a failed
+    /// copy leaves it as it was. Stop the server on the source first: writes made during the
+    /// copy are not in it.
+    Copy {
+        /// The database to copy (sqlite://PATH, a file path, or postgres://...).
+        #[arg(long, value_name = "URL")]
+        from: String,
+        /// The database to write: migrated (`credence migrate` with it) and empty.
+        #[arg(long, value_name = "URL")]
+        to: String,
+        /// Replace the rows the target holds instead of refusing it.
+        #[arg(long)]
+        force: bool,
     },
     /// Manage API keys.
     Keys {
@@ -127,6 +144,7 @@ fn main() -> ExitCode {
                 );
                 Ok(())
             }
+            Command::Copy { from, to, force } => copy(from, to, force).await,
             Command::Demo => {
                 let database = startup::open_database(&config).await?;
                 let services = startup::services(&config, database)?;
@@ -180,6 +198,14 @@ fn main() -> ExitCode {
         Err(error) => {
             // One line, once: the log's own copy would say the same again.
             eprintln!("credence: {error:#}");
+            if let Some(copy) = error.downcast_ref::<CopyError>() {
+                // Refused before anything was written: the command's input is wrong.
+                return if copy.is_refusal() {
+                    ExitCode::from(2)
+                } else {
+                    ExitCode::FAILURE
+                };
+            }
             match error.downcast_ref::<BackupError>() {
                 // Asked of the wrong database or file: nothing was written.
                 Some(BackupError::Postgres | BackupError::Exists(_) | BackupError::Path(_)) => {
@@ -189,6 +215,47 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// `credence copy`: progress on standard error, the summary on standard output.
+async fn copy(from: String, to: String, force: bool) -> anyhow::Result<()> {
+    let options = CopyOptions {
+        force,
+        ..CopyOptions::default()
+    };
+    let report = tokio::task::spawn_blocking(move || {
+        credence_store::copy_database(&from, &to, &options, &mut |progress| match progress {
+            CopyProgress::Rows {
+                table,
+                copied,
+                total,
+                done: false,
+                ..
+            } => eprintln!("copy: {table}: {copied} of {total} rows"),
+            CopyProgress::Rows {
+                table,
+                copied,
+                elapsed,
+                done: true,
+                ..
+            } => eprintln!(
+                "copy: {table}: {copied} rows ({:.1} s)",
+                elapsed.as_secs_f64()
+            ),
+            CopyProgress::Step(step) => eprintln!("copy: {step}"),
+        })
+    })
+    .await
+    .map_err(|e| anyhow::anyhow!("the copy task failed: {e}"))??;
+    println!(
+        "copied {} rows in {} tables; every table counted, {} accounts equal their ledger ({} \
+         entries)",
+        report.rows(),
+        report.tables.len(),
+        report.accounts,
+        report.entries
+    );
+    Ok(())
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {

@@ -35,8 +35,8 @@ pub(crate) mod session;
 
 pub(crate) use connect::*;
 
-const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
-const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+pub(crate) const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+pub(crate) const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
 /// How many times [`Database::write`] runs a transaction that keeps conflicting.
 pub(crate) const WRITE_ATTEMPTS: u32 = 5;

@@ -12,6 +12,7 @@ mod backup;
 #[cfg(feature = "bench-support")]
 pub mod bench_support;
 mod catalog;
+mod copy;
 mod credit;
 mod customers;
 mod database;
@@ -31,6 +32,9 @@ use credence_domain::ports::{Clock, Readiness, StoreError, SystemClock};
 use diesel::connection::SimpleConnection;
 
 pub use backup::{BackupError, BackupReport};
+#[cfg(feature = "test-support")]
+pub use copy::sqlite_dump;
+pub use copy::{CopyEnd, CopyError, CopyOptions, CopyProgress, CopyReport, copy_database};
 #[cfg(feature = "test-support")]
 pub use database::HeldConnections;
 pub use database::{Backend, Database, PoolOptions, SetupError};
