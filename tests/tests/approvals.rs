@@ -59,6 +59,8 @@ with_threshold!(
     the_list_is_scoped_and_only_admins_decide,
     two_admins_approving_at_once_apply_it_once,
     customer_writes_cannot_raise_past_the_threshold,
+    imports_cannot_raise_past_the_threshold,
+    an_approval_after_the_currency_changed_is_a_conflict,
 );
 
 /// A new admin user named `reference`, and a key of theirs.
@@ -461,4 +463,123 @@ async fn customer_writes_cannot_raise_past_the_threshold(app: TestApp) {
         .await;
     assert_eq!(lowered["name"], "Smaller");
     assert_eq!(limit(&app, &customer).await, "500.00");
+}
+
+/// A bulk import is a customer write like any other: a line creating a customer with a limit
+/// above the threshold, or raising one above it, fails with the single route's error while
+/// the other lines apply; in an atomic import it makes the whole import `422`.
+async fn imports_cannot_raise_past_the_threshold(app: TestApp) {
+    let existing = app
+        .create_customer(&json!({"reference": "KEEP", "name": "Keep", "creditLimit": 10000}))
+        .await;
+    let single = app
+        .post_json(
+            "/api/v1.0/customers/reference/BIG",
+            &json!({"name": "Big", "creditLimit": "10000.01"}),
+        )
+        .await;
+    assert_eq!(single.status(), 400);
+    let single: Value = single.json().await.unwrap();
+    let import = |query: &'static str, body: &'static str| {
+        app.request(Method::POST, &format!("/api/v1.0/customers/import{query}"))
+            .header("Content-Type", "text/csv")
+            .body(body)
+            .send()
+    };
+    let body = "reference,name,creditLimit\n\
+                BIG,Big,10000.01\n\
+                FITS,Fits,10000.00\n\
+                KEEP,Keep,20000\n\
+                LOWER,Lower,50\n";
+    let report = expect_json(import("", body).await.unwrap(), 200).await;
+    let results: Vec<&str> = report["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["result"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        results,
+        ["failed", "created", "failed", "created"],
+        "{report}"
+    );
+    assert_eq!(
+        report["lines"][0]["error"], single,
+        "the single route's error"
+    );
+    assert_eq!(
+        report["lines"][2]["error"], single,
+        "a raise of an existing limit"
+    );
+    assert_eq!(limit(&app, &existing).await, "10000.00", "not raised");
+
+    let atomic = expect_json(
+        import(
+            "?atomic=true",
+            "reference,creditLimit\nKEEP,9000\nLOWER,10000.01\n",
+        )
+        .await
+        .unwrap(),
+        422,
+    )
+    .await;
+    assert_eq!(atomic["lines"][1]["error"], single, "{atomic}");
+    assert_eq!(limit(&app, &existing).await, "10000.00", "nothing applied");
+}
+
+/// A pending request is in the account's currency when it is made; approving it after the
+/// customer moved to another currency cannot apply it as asked: `409 request_not_applicable`,
+/// nothing changes, and the request stays pending, so it can still be rejected.
+async fn an_approval_after_the_currency_changed_is_a_conflict(app: TestApp) {
+    let alice = admin(&app, "alice").await;
+    let bob = admin(&app, "bob").await;
+    app.create(
+        "/api/v1.0/currencies",
+        &json!({"code": "USD", "exchangeRate": "0.9"}),
+    )
+    .await;
+    let customer = app
+        .create_customer(&json!({"reference": "MOVES", "name": "Moves", "creditLimit": 100}))
+        .await;
+    let asked = expect_json(
+        put_limit(&app, &alice, &customer, &json!({"creditLimit": 25000})).await,
+        202,
+    )
+    .await;
+    let id = &asked["request"]["id"];
+    app.send_ok(
+        Method::PATCH,
+        &format!("/api/v1.0/customers/{}", customer["id"]),
+        &json!({"currency": "USD"}),
+    )
+    .await;
+    expect_error(
+        decide(&app, &bob, id, "approve", &json!({})).await,
+        409,
+        "request_not_applicable",
+        &format!(
+            "The credit-limit request {id} no longer applies: the account's currency changed \
+             since it was made. Reject it and ask again in the account's currency."
+        ),
+    )
+    .await;
+    assert_eq!(limit(&app, &customer).await, "100.00");
+    let shown = app
+        .get_json(&format!("/api/v1.0/creditLimitRequests/{id}"))
+        .await;
+    assert_eq!(shown["status"], "pending", "{shown}");
+    let rejected = expect_json(
+        decide(
+            &app,
+            &bob,
+            id,
+            "reject",
+            &json!({"reason": "wrong currency"}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(rejected["status"], "rejected");
+    assert_eq!(limit(&app, &customer).await, "100.00");
 }

@@ -19,6 +19,7 @@ on_both_backends!(
     an_opening_balance_is_posted_once_on_creation,
     a_reseller_imports_into_its_own_tree_only,
     bodies_that_cannot_be_imported_are_refused,
+    a_large_import_applies_its_lines_in_the_body_order,
 );
 
 const IMPORT: &str = "/api/v1.0/customers/import";
@@ -451,4 +452,54 @@ async fn bodies_that_cannot_be_imported_are_refused(app: TestApp) {
     let body = "x\n".repeat(100_000);
     let report = expect_json(ndjson(&app, "", &body).await, 200).await;
     assert_eq!(totals(&report), (0, 0, 100_000));
+}
+
+/// Over several batches (which PostgreSQL may apply side by side) every line sees exactly the
+/// lines before it: a reference repeated in a later batch is an update of the earlier line's
+/// customer, a line naming a parent created earlier finds it, one naming a parent created
+/// later does not, and the report keeps the body's order.
+async fn a_large_import_applies_its_lines_in_the_body_order(app: TestApp) {
+    // Parents named by reference (`useExternalId`).
+    let mut body = String::from("reference,name,parentCustomer,useExternalId\n");
+    let mut expected = Vec::new();
+    let mut line = |reference: String, name: &str, parent: &str, result: &str| {
+        body.push_str(&format!("{reference},{name},{parent},true\n"));
+        expected.push((reference, result.to_owned()));
+    };
+    for i in 0..500 {
+        line(format!("P-{i:04}"), "First batch", "", "created");
+    }
+    for i in 0..499 {
+        line(format!("Q-{i:04}"), "Second batch", "", "created");
+    }
+    line("P-0007".into(), "Renamed", "", "updated");
+    for i in 0..498 {
+        line(format!("R-{i:04}"), "Third batch", "", "created");
+    }
+    line("R-CHILD".into(), "Child", "P-0001", "created");
+    line("R-ORPHAN".into(), "Orphan", "S-0000", "failed");
+    for i in 0..100 {
+        line(format!("S-{i:04}"), "Fourth batch", "", "created");
+    }
+    let report = expect_json(csv(&app, "", &body).await, 200).await;
+    let got: Vec<(u64, String, String)> = outcomes(&report)
+        .into_iter()
+        .map(|(line, reference, result)| (line, reference.as_str().unwrap().to_owned(), result))
+        .collect();
+    let want: Vec<(u64, String, String)> = (2_u64..)
+        .zip(expected)
+        .map(|(line, (reference, result))| (line, reference, result))
+        .collect();
+    assert_eq!(got.len(), want.len());
+    for (got, want) in got.iter().zip(&want) {
+        assert_eq!(got, want, "{}", error_of(&report, got.0));
+    }
+    assert_eq!(totals(&report), (1598, 1, 1));
+    assert_eq!(error_of(&report, 1501)["error"], "not_found", "{report}");
+    assert_eq!(customer(&app, "P-0007").await.unwrap()["name"], "Renamed");
+    let child = customer(&app, "R-CHILD").await.unwrap();
+    let parent = customer(&app, "P-0001").await.unwrap();
+    assert_eq!(child["parentCustomer"]["id"], parent["id"], "{child}");
+    assert!(customer(&app, "R-ORPHAN").await.is_none());
+    assert!(customer(&app, "S-0099").await.is_some());
 }

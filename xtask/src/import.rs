@@ -8,7 +8,8 @@
 //! an update. Prints lines per second and the server's peak resident set (`VmHWM` of its
 //! process, reset before each import). A benchmark, never a test: it is not run in CI.
 //!
-//! Options: `--lines N` (default 100000).
+//! Options: `--lines N` (default 100000); `--debug` runs the debug server instead (quicker to
+//! build, for comparing changes, not for the figures).
 
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
@@ -27,22 +28,25 @@ const POSTGRES_TARGET: f64 = 2_000.0;
 /// The most memory the server may use for an import.
 const RSS_TARGET_MIB: u64 = 150;
 
-fn parse(args: &[String]) -> anyhow::Result<u64> {
+/// The benchmark's options: how many lines, and whether to run the debug server.
+fn parse(args: &[String]) -> anyhow::Result<(u64, bool)> {
     let mut lines = 100_000;
+    let mut debug = false;
     let mut flags = Flags::new(args);
     while let Some(flag) = flags.option() {
         match flag {
             "--lines" => lines = flags.parse()?,
-            other => bail!("unknown option {other}; use --lines N"),
+            "--debug" => debug = true,
+            other => bail!("unknown option {other}; use --lines N or --debug"),
         }
     }
-    Ok(lines)
+    Ok((lines, debug))
 }
 
 /// Runs the benchmark.
 pub fn run(args: &[String]) -> anyhow::Result<()> {
-    let lines = parse(args)?;
-    let binary = chaos::build_credence(true)?;
+    let (lines, debug) = parse(args)?;
+    let binary = chaos::build_credence(!debug)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -51,8 +55,9 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         crate::floor::migrate(&binary, &url)?;
         let scratch = Scratch::new("bench-import")?;
         let mut server = Replica::start_with(&binary, &url, &scratch.0, 0, &[])?;
+        // As long as the server gives an import in all (it bounds each step itself).
         let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(30 * 60))
+            .timeout(Duration::from_secs(60 * 60))
             .build()?;
         runtime.block_on(chaos::wait_ready(
             &client,
@@ -70,7 +75,17 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         ] {
             let reset = usage::reset_peak_rss(pid);
             let started = Instant::now();
-            let report = runtime.block_on(import(&client, &server.base(), content_type, body))?;
+            let report = runtime
+                .block_on(import(&client, &server.base(), content_type, body))
+                .map_err(|error| {
+                    // An answer sent while the body is still going out (a time-out, a
+                    // failure) reaches the client as a closed connection: the server's log
+                    // says what it was.
+                    anyhow::anyhow!(
+                        "{backend} {what}: {error:#}\nthe server's last lines:\n{}",
+                        log_tail(server.log())
+                    )
+                })?;
             let elapsed = started.elapsed();
             let peak = usage::peak_rss_kib(pid).ok().filter(|_| reset).map_or_else(
                 || "n/a".to_owned(),
@@ -110,6 +125,13 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         println!("{row}");
     }
     Ok(())
+}
+
+/// The last lines of a server's log.
+fn log_tail(path: &std::path::Path) -> String {
+    let log = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = log.lines().rev().take(10).collect();
+    lines.into_iter().rev().collect::<Vec<_>>().join("\n")
 }
 
 /// Posts one import and answers its report.

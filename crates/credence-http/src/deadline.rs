@@ -35,8 +35,12 @@ use crate::negotiate::{Format, error_for};
 /// when that is shorter.
 const IMPORT_PATH: &str = "/api/v1.0/customers/import";
 
-/// The least time a bulk import is given.
-const IMPORT_DEADLINE: Duration = Duration::from_secs(15 * 60);
+/// The least time a bulk import is given in all. A backstop only: the import bounds each of
+/// its steps (the next part of the body, one batch of lines) by the configured deadline
+/// itself, so an import is cut when it stalls, not for being large. A fixed total used to
+/// cut a slow 100,000-line import in the middle of its body, and the client, still sending,
+/// saw its connection closed instead of the answer.
+const IMPORT_DEADLINE: Duration = Duration::from_secs(60 * 60);
 
 /// Runs the rest of the chain under the configured deadline.
 pub(crate) async fn deadline(
@@ -48,9 +52,9 @@ pub(crate) async fn deadline(
         .map_or(Duration::from_secs(30), |state| {
             state.config.request_timeout
         });
-    // A bulk import works through up to 100,000 lines, each its own write: it gets longer
-    // than a request (each of its batches is a transaction; a cut import keeps the batches
-    // it committed, and running it again is safe).
+    // A bulk import works through up to 100,000 lines: it gets longer than a request, and
+    // bounds each of its steps itself (each of its batches is a transaction; a cut import
+    // keeps the batches it committed, and running it again is safe).
     let limit = if req.path() == IMPORT_PATH {
         limit.max(IMPORT_DEADLINE)
     } else {

@@ -210,6 +210,62 @@ fn ancestors_of(conn: &mut AnyConnection, id: i64) -> Result<Vec<CustomerId>, Fa
     Ok(found)
 }
 
+/// A customer just inserted in this transaction, exactly as [`get_customer`] reads it, with
+/// two reads by primary key instead of a query per kind of row it points to: what it points
+/// to (category, parent, segmentation, region, creator, payment types) is what its data
+/// holds, the rows the write was resolved against, and its contacts are written as they
+/// are. One with projects or documents, whose ids only the database knows, is read whole.
+fn read_created(
+    conn: &mut AnyConnection,
+    id: i64,
+    data: &CustomerData,
+    links: &DocumentLinks,
+) -> Result<Customer, Failure> {
+    if !data.projects.is_empty() || !links.existing.is_empty() || !links.external.is_empty() {
+        return get_customer(conn, &CustomerKey::Id(CustomerId(id)))?
+            .ok_or_else(|| Failure::corrupt("customer", "vanished right after its insert"));
+    }
+    let row: CustomerRow = customers::table
+        .filter(customers::id.eq(id))
+        .select(CustomerRow::as_select())
+        .first(conn)?;
+    let account: AccountRow = accounts::table
+        .filter(accounts::customer_id.eq(id))
+        .select(AccountRow::as_select())
+        .first(conn)?;
+    let related = Related {
+        categories: HashMap::from([(data.category.id.get(), data.category.clone())]),
+        segmentations: data
+            .segmentation
+            .iter()
+            .map(|s| (s.id.get(), s.clone()))
+            .collect(),
+        regions: data
+            .region
+            .iter()
+            .map(|r| (r.id.get(), r.clone()))
+            .collect(),
+        users: data
+            .created_by
+            .iter()
+            .map(|u| (u.id.get(), u.clone()))
+            .collect(),
+        parents: data
+            .parent
+            .iter()
+            .map(|p| (p.id.get(), p.clone()))
+            .collect(),
+    };
+    row.into_domain(
+        &related,
+        account,
+        data.payment_types.clone(),
+        data.contacts.clone(),
+        Vec::new(),
+        Vec::new(),
+    )
+}
+
 /// Opens a new customer's account: no money, the customer's limit and currency.
 fn create_account(
     conn: &mut AnyConnection,
@@ -360,15 +416,12 @@ impl CustomerRepository for Store {
                     ))
                     .returning(customers::id)
                     .get_result(conn)?;
-                write_children(conn, id, &customer.data)?;
-                write_terms(conn, id, &customer.data)?;
+                write_children(conn, id, &customer.data, true)?;
+                write_terms(conn, id, &customer.data, true)?;
                 create_account(conn, id, &customer.data, to_db_time(customer.now))?;
                 let outbox = Outbox::for_new_customer(&*events, CustomerId(id));
                 apply_links(conn, &outbox, id, &customer.links, customer.now)?;
-                let created =
-                    get_customer(conn, &CustomerKey::Id(CustomerId(id)))?.ok_or_else(|| {
-                        Failure::corrupt("customer", "vanished right after its insert")
-                    })?;
+                let created = read_created(conn, id, &customer.data, &customer.links)?;
                 outbox.record(
                     conn,
                     EventType::CustomerCreated,
@@ -420,8 +473,8 @@ impl CustomerRepository for Store {
                         Ok(None)
                     };
                 }
-                write_children(conn, id.get(), &data)?;
-                write_terms(conn, id.get(), &data)?;
+                write_children(conn, id.get(), &data, false)?;
+                write_terms(conn, id.get(), &data, false)?;
                 update_account(conn, &outbox, id.get(), &data, by, to_db_time(now))?;
                 apply_links(conn, &outbox, id.get(), &links, now)?;
                 let updated = get_customer(conn, &CustomerKey::Id(id))?.ok_or_else(|| {

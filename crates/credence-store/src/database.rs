@@ -369,7 +369,7 @@ impl Database {
         F: FnOnce(&mut AnyConnection) -> Result<T, Failure> + Send + 'static,
     {
         if let Some(session) = &self.session {
-            return session.run(f).await;
+            return session.read(f).await;
         }
         self.inner.read.run(|conn| conn.transaction(f)).await?
     }
@@ -451,7 +451,10 @@ impl Database {
         T: Send + 'static,
         F: FnOnce(&mut AnyConnection) -> Result<T, Failure> + Send + 'static,
     {
-        if self.inner.backend != Backend::Sqlite || self.session.is_some() {
+        if let Some(session) = &self.session {
+            return session.read(f).await;
+        }
+        if self.inner.backend != Backend::Sqlite {
             return self.with_connection(f).await;
         }
         match self.inner.read.try_inline(f) {
@@ -468,6 +471,18 @@ impl Database {
             inner: Arc::clone(&self.inner),
             session: Some(Arc::new(session)),
         })
+    }
+
+    /// How many units of work one caller may usefully hold open at once: one on SQLite,
+    /// whose single writer takes them in turn; on PostgreSQL up to half the pool (at most
+    /// four), so that other requests keep connections while a bulk import runs.
+    pub(crate) fn unit_lanes(&self) -> usize {
+        match self.inner.backend {
+            Backend::Sqlite => 1,
+            Backend::Postgres => {
+                usize::try_from(self.inner.write.pool().max_size() / 2).map_or(1, |n| n.clamp(1, 4))
+            }
+        }
     }
 
     /// The unit of work this copy runs in ([`Self::begin_unit`]).

@@ -93,7 +93,95 @@ async fn a_rolled_back_or_dropped_unit_writes_nothing(store: Store) {
     assert!(exists(&store, "AFTER").await);
 }
 
+/// A mark becomes a savepoint only when a write follows it, and the first write after it
+/// uses it: when that write fails, the unit returns to the mark, which still holds for the
+/// line's next writes (on PostgreSQL the failed statement does not spoil the transaction).
+async fn a_failed_first_write_after_a_mark_leaves_the_mark_usable(store: Store) {
+    let setup = store.begin().await.unwrap();
+    setup
+        .customers()
+        .insert(&new_customer(&store, "TAKEN").await)
+        .await
+        .unwrap();
+    setup.commit().await.unwrap();
+
+    let unit = store.begin().await.unwrap();
+    let customers = unit.customers();
+    // Marks with nothing written after them cost nothing and end cleanly.
+    unit.mark().await.unwrap();
+    assert!(!exists(customers.as_ref(), "NOTHING").await);
+    unit.keep().await.unwrap();
+    unit.mark().await.unwrap();
+    unit.undo().await.unwrap();
+
+    unit.mark().await.unwrap();
+    let duplicate = customers.insert(&new_customer(&store, "TAKEN").await).await;
+    assert!(matches!(duplicate, Err(WriteError::DuplicateReference)));
+    customers
+        .insert(&new_customer(&store, "SECOND").await)
+        .await
+        .unwrap();
+    customers
+        .insert(&new_customer(&store, "THIRD").await)
+        .await
+        .unwrap();
+    unit.keep().await.unwrap();
+    unit.mark().await.unwrap();
+    customers
+        .insert(&new_customer(&store, "DROPPED").await)
+        .await
+        .unwrap();
+    let again = customers
+        .insert(&new_customer(&store, "SECOND").await)
+        .await;
+    assert!(matches!(again, Err(WriteError::DuplicateReference)));
+    assert!(
+        exists(customers.as_ref(), "DROPPED").await,
+        "a failed second write undoes itself alone"
+    );
+    unit.undo().await.unwrap();
+    unit.commit().await.unwrap();
+    assert!(exists(&store, "SECOND").await);
+    assert!(exists(&store, "THIRD").await);
+    assert!(!exists(&store, "DROPPED").await);
+}
+
+/// The customers a batch names, read in one query, are those `get` finds one by one.
+async fn customers_are_read_by_reference_in_one_call(store: Store) {
+    let unit = store.begin().await.unwrap();
+    let customers = unit.customers();
+    let first = customers
+        .insert(&new_customer(&store, "BY-REF-1").await)
+        .await
+        .unwrap();
+    let second = customers
+        .insert(&new_customer(&store, "BY-REF-2").await)
+        .await
+        .unwrap();
+    let mut found = unit
+        .customers_by_reference(&[
+            "BY-REF-1".to_owned(),
+            "BY-REF-2".to_owned(),
+            "NONE".to_owned(),
+        ])
+        .await
+        .unwrap();
+    found.sort_by_key(|c| c.id);
+    assert_eq!(found, vec![first.clone(), second]);
+    assert_eq!(
+        customers
+            .get(&CustomerKey::Reference("BY-REF-1".into()))
+            .await
+            .unwrap(),
+        Some(first)
+    );
+    assert!(unit.customers_by_reference(&[]).await.unwrap().is_empty());
+    unit.rollback().await.unwrap();
+}
+
 credence_store::on_both_stores!(
     a_unit_commits_what_it_kept_and_nothing_it_undid,
     a_rolled_back_or_dropped_unit_writes_nothing,
+    a_failed_first_write_after_a_mark_leaves_the_mark_usable,
+    customers_are_read_by_reference_in_one_call,
 );

@@ -66,6 +66,13 @@ pub enum ApprovalError {
     /// Decided already (or replaced): `409`.
     #[error("The credit-limit request {0} is {1} already.")]
     NotPending(LimitRequestId, LimitRequestStatus),
+    /// An approval of a request made in another currency than the account's now (the
+    /// customer's currency changed since): the limit cannot apply as asked. The request
+    /// stays pending and can be rejected: `409`.
+    #[error(
+        "The credit-limit request {0} no longer applies: the account's currency changed since it was made. Reject it and ask again in the account's currency."
+    )]
+    NoLongerApplies(LimitRequestId),
     /// Bad input: `400`.
     #[error(transparent)]
     Input(#[from] InputError),
@@ -233,7 +240,7 @@ impl LimitApprovals {
     /// # Errors
     /// [`ApprovalError::Forbidden`] for other roles, [`ApprovalError::NoIdentity`] for a key
     /// without a user, [`ApprovalError::NotFound`], [`ApprovalError::OwnRequest`],
-    /// [`ApprovalError::NotPending`].
+    /// [`ApprovalError::NotPending`], [`ApprovalError::NoLongerApplies`].
     async fn decide(
         &self,
         principal: &Principal,
@@ -265,10 +272,7 @@ impl LimitApprovals {
                 Err(ApprovalError::NotPending(id, status))
             }
             Err(LimitRequestError::Store(e)) => Err(e.into()),
-            Err(LimitRequestError::OtherCurrency) => Err(StoreError::Unexpected(
-                format!("the account of request {id} changed its currency").into(),
-            )
-            .into()),
+            Err(LimitRequestError::OtherCurrency) => Err(ApprovalError::NoLongerApplies(id)),
         }
     }
 

@@ -178,7 +178,9 @@ pub trait LimitRequests: Send + Sync {
     ///
     /// # Errors
     /// [`LimitRequestError::NotFound`] for an unknown request,
-    /// [`LimitRequestError::NotPending`] with its status when it was decided already.
+    /// [`LimitRequestError::NotPending`] with its status when it was decided already,
+    /// [`LimitRequestError::OtherCurrency`] for an approval of a request whose account has
+    /// moved to another currency since (nothing is written; the request stays pending).
     async fn decide(&self, decision: &Decision) -> Result<LimitRequest, LimitRequestError>;
 
     /// One page of requests, newest first.

@@ -12,6 +12,7 @@
 //! The opening balance is posted only when the line creates the customer: running the same
 //! import twice updates the customers and posts nothing the second time.
 
+mod known;
 pub mod units;
 
 use std::sync::Arc;
@@ -27,6 +28,7 @@ use crate::documents::service::Media;
 use crate::ports::{Clock, StoreError};
 use crate::services::{AccountService, CreditError, CustomerService, UpdateCustomerError};
 use crate::settings::Settings;
+use known::{BatchCustomers, ReferenceMemos};
 use units::{ImportUnit, ImportUnits};
 
 /// The most lines one import may hold.
@@ -139,38 +141,90 @@ impl CustomerImports {
             principal: principal.clone(),
             mode,
             open: None,
+            memos: ReferenceMemos::default(),
             failed: 0,
         })
     }
 
-    async fn open(&self) -> Result<OpenUnit, StoreError> {
+    /// Opens a unit and wires the use cases over its ports, behind the import's memos of
+    /// reference data and a batch's customers read ahead ([`known`]).
+    async fn open(&self, memos: &ReferenceMemos) -> Result<OpenUnit, StoreError> {
         let unit = self.units.begin().await?;
+        let batch = Arc::new(BatchCustomers::new(unit.customers()));
+        let refs = memos.wrap(unit.refs());
         let customers = CustomerService::new(
-            unit.customers(),
-            unit.refs(),
+            Arc::clone(&batch) as Arc<dyn crate::ports::CustomerRepository>,
+            refs.clone(),
             Arc::clone(&self.clock),
             self.settings.clone(),
             self.media.clone(),
         );
         let accounts = AccountService::new(
             unit.ledger(),
-            unit.customers(),
-            unit.refs().currencies,
+            Arc::clone(&batch) as Arc<dyn crate::ports::CustomerRepository>,
+            refs.currencies,
             Arc::clone(&self.clock),
             // Reservations are not made here; any expiry will do.
             TimeDelta::hours(1),
         );
         Ok(OpenUnit {
             unit,
+            batch,
             customers,
             accounts,
         })
     }
 }
 
+impl CustomerImports {
+    /// One batch in a unit of its own, committed when its lines are done.
+    async fn apply_batch(
+        &self,
+        memos: &ReferenceMemos,
+        principal: &Principal,
+        rows: Vec<ImportRow>,
+    ) -> Result<Vec<Result<Imported, ImportRowError>>, StoreError> {
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let open = self.open(memos).await?;
+        let results = write_lines(&open, principal, rows).await?;
+        open.unit.commit().await?;
+        Ok(results)
+    }
+}
+
+/// Applies lines in order in an open unit, each between a mark and its keep (or undo, when
+/// it fails). The batch's customers are read first, in one query.
+async fn write_lines(
+    open: &OpenUnit,
+    principal: &Principal,
+    rows: Vec<ImportRow>,
+) -> Result<Vec<Result<Imported, ImportRowError>>, StoreError> {
+    let mut references: Vec<String> = rows.iter().map(|r| r.reference.clone()).collect();
+    references.sort_unstable();
+    references.dedup();
+    let found = open.unit.customers_by_reference(&references).await?;
+    open.batch.read_ahead(references, found);
+    let mut results = Vec::with_capacity(rows.len());
+    for row in rows {
+        open.unit.mark().await?;
+        let result = write(open, principal, row).await;
+        if result.is_ok() {
+            open.unit.keep().await?;
+        } else {
+            open.unit.undo().await?;
+        }
+        open.batch.line_ended();
+        results.push(result);
+    }
+    Ok(results)
+}
+
 /// An open unit of work with the use cases wired over its ports.
 struct OpenUnit {
     unit: Box<dyn ImportUnit>,
+    batch: Arc<BatchCustomers>,
     customers: CustomerService,
     accounts: AccountService,
 }
@@ -181,6 +235,7 @@ pub struct ImportRun {
     principal: Principal,
     mode: ImportMode,
     open: Option<OpenUnit>,
+    memos: ReferenceMemos,
     failed: usize,
 }
 
@@ -206,32 +261,61 @@ impl ImportRun {
         if rows.is_empty() {
             return Ok(Vec::new());
         }
-        if self.open.is_none() {
-            self.open = Some(self.imports.open().await?);
-        }
-        let Some(open) = self.open.as_ref() else {
-            return Err(StoreError::Unexpected(
-                "the import's unit is not open".into(),
-            ));
-        };
-        let mut results = Vec::with_capacity(rows.len());
-        for row in rows {
-            open.unit.mark().await?;
-            let result = write(open, &self.principal, row).await;
-            if result.is_ok() {
-                open.unit.keep().await?;
-            } else {
-                self.failed += 1;
-                open.unit.undo().await?;
+        let results = if self.mode.whole() {
+            if self.open.is_none() {
+                self.open = Some(self.imports.open(&self.memos).await?);
             }
-            results.push(result);
-        }
-        if !self.mode.whole()
-            && let Some(open) = self.open.take()
-        {
-            open.unit.commit().await?;
-        }
+            let Some(open) = self.open.as_ref() else {
+                return Err(StoreError::Unexpected(
+                    "the import's unit is not open".into(),
+                ));
+            };
+            write_lines(open, &self.principal, rows).await?
+        } else {
+            self.imports
+                .apply_batch(&self.memos, &self.principal, rows)
+                .await?
+        };
+        self.failed += results.iter().filter(|r| r.is_err()).count();
         Ok(results)
+    }
+
+    /// How many batches may be applied at once: one for an atomic import or a dry run (one
+    /// transaction), else as many as the store can hold units open at once to good effect
+    /// (one on SQLite, whose writer is single).
+    #[must_use]
+    pub fn lanes(&self) -> usize {
+        if self.mode.whole() {
+            1
+        } else {
+            self.imports.units.lanes().max(1)
+        }
+    }
+
+    /// Whether a batch may be applied beside others ([`Self::apply_beside`]): none of its
+    /// lines names a parent. A line naming a parent must see exactly the lines before it
+    /// applied, and none after it, which only a batch applied alone guarantees.
+    #[must_use]
+    pub fn independent(rows: &[ImportRow]) -> bool {
+        rows.iter()
+            .all(|row| !matches!(row.changes.parent, crate::field::Field::Value(_)))
+    }
+
+    /// Applies a batch in a unit of its own and commits it, as [`Self::apply`] does, while
+    /// other batches may be under way; only for an import that is neither atomic nor a dry
+    /// run ([`Self::lanes`] above one), with batches that are [`Self::independent`] and name
+    /// no reference another batch under way names, so that no line can tell it from the
+    /// import applied in order. The caller counts its failed lines in the report.
+    pub fn apply_beside(
+        &self,
+        rows: Vec<ImportRow>,
+    ) -> impl std::future::Future<Output = Result<Vec<Result<Imported, ImportRowError>>, StoreError>>
+    + Send
+    + 'static {
+        let imports = self.imports.clone();
+        let memos = self.memos.clone();
+        let principal = self.principal.clone();
+        async move { imports.apply_batch(&memos, &principal, rows).await }
     }
 
     /// Ends the import: an atomic import is committed when no line failed and rolled back

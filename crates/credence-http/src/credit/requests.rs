@@ -60,6 +60,11 @@ impl From<ApprovalError> for ApiError {
                 "request_not_pending",
                 error.to_string(),
             ),
+            ApprovalError::NoLongerApplies(_) => Self::new(
+                StatusCode::CONFLICT,
+                "request_not_applicable",
+                error.to_string(),
+            ),
             ApprovalError::Input(e) => e.into(),
             ApprovalError::Store(e) => e.into(),
         }
@@ -300,7 +305,8 @@ pub(crate) async fn show_limit_request(
 /// The limit applies at once, and the account's limit history names the requester as
 /// `changedBy` and the caller as `approvedBy`. Admins only, with a key that belongs to a user,
 /// and never the requester. Of two admins approving at once, one applies it; the other is
-/// answered `409`.
+/// answered `409`. A request whose account has moved to another currency since it was made
+/// no longer applies: `409 request_not_applicable`, and it stays pending to be rejected.
 #[utoipa::path(
     post,
     path = "/api/v1.0/creditLimitRequests/{id}/approve",
@@ -310,7 +316,7 @@ pub(crate) async fn show_limit_request(
         (status = 200, description = "The approved request", content((LimitRequestDto = "application/json"), (LimitRequestDto = "application/xml"))),
         (status = 403, description = "forbidden: not an admin, a key without a user, or the requester", body = ErrorBody),
         (status = 404, description = "not_found", body = ErrorBody),
-        (status = 409, description = "request_not_pending: approved, rejected or replaced already", body = ErrorBody),
+        (status = 409, description = "request_not_pending: approved, rejected or replaced already; request_not_applicable: the account's currency changed since the request", body = ErrorBody),
     )
 )]
 pub(crate) async fn approve_limit_request(

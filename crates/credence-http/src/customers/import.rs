@@ -15,15 +15,20 @@
 //! balances are posted only on creation).
 
 pub(crate) mod csv_lines;
+mod lanes;
 pub(crate) mod lines;
 pub(crate) mod ndjson_lines;
 
-use actix_web::http::StatusCode;
+use std::time::Duration;
+
+use actix_web::error::InternalError;
 use actix_web::http::header::{self, HeaderMap};
+use actix_web::http::{ConnectionType, StatusCode};
+use actix_web::rt::time::timeout;
 use actix_web::{HttpRequest, HttpResponse, mime, web};
 use credence_domain::access::scope::Function;
 use credence_domain::customers::import::{BATCH_LINES, MAX_IMPORT_LINES};
-use credence_domain::services::{ImportMode, ImportRowError, ImportRun, Imported};
+use credence_domain::services::{ImportMode, ImportRow, ImportRowError, ImportRun, Imported};
 use futures_util::StreamExt;
 use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
@@ -33,7 +38,9 @@ use crate::body::authorize;
 use crate::caller::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::input::parse_bool;
+use crate::negotiate::error_for;
 use crate::query::Params;
+use lanes::Lanes;
 use lines::{Format, Line, LineReader};
 
 /// Registers the route; before `/customers/{id}`, so `import` is never read as an id.
@@ -136,7 +143,7 @@ pub(crate) async fn import_customers(
     caller: Caller,
     req: HttpRequest,
     mut payload: web::Payload,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, actix_web::Error> {
     authorize(&caller, Function::BackOffice)?;
     let params = Params::parse(req.query_string(), IMPORT_PARAMS)?;
     let flag = |name: &'static str| -> Result<bool, ApiError> {
@@ -155,16 +162,65 @@ pub(crate) async fn import_customers(
         // needs its format named.
         while let Some(chunk) = payload.next().await {
             if chunk.is_ok_and(|c| !c.is_empty()) {
-                return Err(unsupported("(none)"));
+                return Err(closing(&req, unsupported("(none)")));
             }
         }
-        return answer(StatusCode::OK, &Report::new(mode).body);
+        return Ok(answer(StatusCode::OK, &Report::new(mode).body)?);
     };
-    let mut run = state.services.imports.start(&caller.principal, mode)?;
+    let run = state
+        .services
+        .imports
+        .start(&caller.principal, mode)
+        .map_err(ApiError::from)?;
+    let step = state.config.request_timeout;
+    let report = import_body(run, &caller, mode, format, step, &mut payload)
+        .await
+        .map_err(|error| closing(&req, error))?;
+    let status = if mode.atomic && report.failed > 0 {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    Ok(answer(status, &report)?)
+}
+
+/// An error answered while the body may still be arriving, with the connection closed: the
+/// rest of the body would otherwise be read as the next request, and a client that reuses
+/// the connection would find it gone.
+fn closing(req: &HttpRequest, error: ApiError) -> actix_web::Error {
+    let mut response = error_for(
+        req.method().as_str(),
+        req.path(),
+        crate::negotiate::Format::of(req),
+        &error,
+    );
+    error.add_headers(&mut response);
+    response
+        .head_mut()
+        .set_connection_type(ConnectionType::Close);
+    InternalError::from_response(error, response).into()
+}
+
+/// Reads the body as it arrives and applies its lines batch by batch; answers the report.
+async fn import_body(
+    mut run: ImportRun,
+    caller: &Caller,
+    mode: ImportMode,
+    format: Format,
+    step: Duration,
+    payload: &mut web::Payload,
+) -> Result<ImportReportDto, ApiError> {
     let mut reader = LineReader::new(format, &caller.principal);
     let mut report = Report::new(mode);
     let mut pending: Vec<Line> = Vec::new();
-    while let Some(chunk) = payload.next().await {
+    // Each step (the next part of the body, one batch) gets the configured deadline; the
+    // import as a whole only the long one the deadline middleware gives this route, so a
+    // large import that keeps moving is never cut for its size.
+    let mut lanes = Lanes::new(run.lanes(), step);
+    while let Some(chunk) = timeout(step, payload.next())
+        .await
+        .map_err(|_| ApiError::body_timeout(step))?
+    {
         let chunk = chunk.map_err(|e| {
             ApiError::invalid_param(format!("The request body could not be read: {e}."))
         })?;
@@ -173,19 +229,15 @@ pub(crate) async fn import_customers(
         while pending.len() >= BATCH_LINES {
             let rest = pending.split_off(BATCH_LINES);
             let batch = std::mem::replace(&mut pending, rest);
-            report.apply(&mut run, batch).await?;
+            lanes.submit(&mut report, &mut run, batch).await?;
         }
     }
     reader.finish(&mut pending)?;
     report.check_limit(pending.len())?;
-    report.apply(&mut run, pending).await?;
+    lanes.submit(&mut report, &mut run, pending).await?;
+    lanes.drain(&mut report).await?;
     report.body.applied = run.finish().await?;
-    let status = if mode.atomic && report.body.failed > 0 {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
-    answer(status, &report.body)
+    Ok(report.body)
 }
 
 /// The report as JSON.
@@ -219,6 +271,10 @@ fn format_of(headers: &HeaderMap) -> Result<Option<Format>, ApiError> {
         _ => Err(unsupported(parsed.essence_str())),
     }
 }
+
+/// A line as the report will show it: its number, its reference, and the error of a line
+/// that could not be read (`None`: the domain's result decides).
+type Entry = (u64, Option<String>, Option<ApiError>);
 
 /// The report as it grows, and the line count it enforces.
 struct Report {
@@ -254,9 +310,31 @@ impl Report {
         Ok(())
     }
 
+    /// [`Self::apply`] within `step`: a batch that takes longer is answered `503
+    /// request_timeout` (its transaction is rolled back when the unit is dropped).
+    async fn apply_within(
+        &mut self,
+        step: Duration,
+        run: &mut ImportRun,
+        batch: Vec<Line>,
+    ) -> Result<(), ApiError> {
+        timeout(step, self.apply(run, batch))
+            .await
+            .map_err(|_| ApiError::request_timeout(step))?
+    }
+
     /// Applies a batch: its readable lines go to the domain, in order; every line gets its
     /// entry in the report.
     async fn apply(&mut self, run: &mut ImportRun, batch: Vec<Line>) -> Result<(), ApiError> {
+        let (rows, entries) = self.split(run, batch);
+        let results = run.apply(rows).await?;
+        self.merge(entries, results);
+        Ok(())
+    }
+
+    /// Counts a batch's lines and parts them: the readable lines' rows for the domain, and
+    /// every line's entry, with the error of a line that could not be read.
+    fn split(&mut self, run: &mut ImportRun, batch: Vec<Line>) -> (Vec<ImportRow>, Vec<Entry>) {
         self.seen += batch.len() as u64;
         let mut rows = Vec::with_capacity(batch.len());
         let mut entries = Vec::with_capacity(batch.len());
@@ -272,7 +350,12 @@ impl Report {
                 }
             }
         }
-        let mut results = run.apply(rows).await?.into_iter();
+        (rows, entries)
+    }
+
+    /// Reports a batch's lines, in order: the domain's results for the readable ones.
+    fn merge(&mut self, entries: Vec<Entry>, results: Vec<Result<Imported, ImportRowError>>) {
+        let mut results = results.into_iter();
         for (line, reference, unread) in entries {
             let outcome = match unread {
                 Some(error) => Err(error),
@@ -289,7 +372,6 @@ impl Report {
             };
             self.push(line, reference, outcome);
         }
-        Ok(())
     }
 
     fn push(&mut self, line: u64, reference: Option<String>, outcome: Result<Imported, ApiError>) {

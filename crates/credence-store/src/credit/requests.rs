@@ -174,6 +174,16 @@ fn create_in(
     Ok(Ok(request))
 }
 
+/// The status a request has now.
+fn current_status(conn: &mut AnyConnection, id: i64) -> Result<LimitRequestStatus, Failure> {
+    let status = requests::table
+        .find(id)
+        .select(requests::status)
+        .first::<String>(conn)?;
+    LimitRequestStatus::parse(&status)
+        .ok_or_else(|| Failure::corrupt("limit request", format!("status {status}")))
+}
+
 /// Approves or rejects a pending request; the inner `Err` is a refusal.
 fn decide_in(
     conn: &mut AnyConnection,
@@ -191,6 +201,18 @@ fn decide_in(
         None => LimitRequestStatus::Approved,
         Some(_) => LimitRequestStatus::Rejected,
     };
+    // An approval applies the requested limit in the request's currency: once the account
+    // has moved to another one, it no longer can. Checked before anything is written, with
+    // the account locked, so the request stays pending (it can still be rejected); a request
+    // decided meanwhile still answers as decided.
+    let currency = parse_currency(&row.currency)?;
+    if status == LimitRequestStatus::Approved && locked.currency()? != currency {
+        let now_status = current_status(conn, row.id)?;
+        if now_status != LimitRequestStatus::Pending {
+            return Ok(Err(LimitRequestError::NotPending(now_status)));
+        }
+        return Ok(Err(LimitRequestError::OtherCurrency));
+    }
     let decided = diesel::update(
         requests::table
             .find(row.id)
@@ -204,22 +226,11 @@ fn decide_in(
     ))
     .execute(conn)?;
     if decided == 0 {
-        let now_status = requests::table
-            .find(row.id)
-            .select(requests::status)
-            .first::<String>(conn)?;
-        let now_status = LimitRequestStatus::parse(&now_status)
-            .ok_or_else(|| Failure::corrupt("limit request", format!("status {now_status}")))?;
-        return Ok(Err(LimitRequestError::NotPending(now_status)));
+        return Ok(Err(LimitRequestError::NotPending(current_status(
+            conn, row.id,
+        )?)));
     }
     let kind = if status == LimitRequestStatus::Approved {
-        let currency = parse_currency(&row.currency)?;
-        if locked.currency()? != currency {
-            return Err(Failure::Broken(format!(
-                "limit request {} is in {currency}; its account is no longer",
-                row.id
-            )));
-        }
         let limit = CreditLimit::from_minor_units(row.requested_limit, currency)
             .map_err(|e| Failure::corrupt("limit request", e))?;
         let by = (row.requested_by, row.reason.as_deref());

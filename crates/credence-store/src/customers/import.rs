@@ -6,12 +6,16 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use credence_domain::customers::Customer;
 use credence_domain::customers::service::ReferencePorts;
 use credence_domain::ports::{
     AccountLedger, CustomerRepository, ImportUnit, ImportUnits, StoreError,
 };
+use diesel::prelude::*;
 
 use crate::Store;
+use crate::customers::{CustomerRow, assemble, live};
+use crate::schema::customers;
 
 #[async_trait]
 impl ImportUnits for Store {
@@ -23,6 +27,10 @@ impl ImportUnits for Store {
                 ..self.clone()
             },
         }))
+    }
+
+    fn lanes(&self) -> usize {
+        self.database.unit_lanes()
     }
 }
 
@@ -50,6 +58,27 @@ impl ImportUnit for StoreUnit {
 
     fn ledger(&self) -> Arc<dyn AccountLedger> {
         Arc::new(self.store.clone())
+    }
+
+    async fn customers_by_reference(
+        &self,
+        references: &[String],
+    ) -> Result<Vec<Customer>, StoreError> {
+        if references.is_empty() {
+            return Ok(Vec::new());
+        }
+        let references = references.to_vec();
+        Ok(self
+            .store
+            .database
+            .read(move |conn| {
+                let rows: Vec<CustomerRow> = live()
+                    .filter(customers::reference.eq_any(references))
+                    .select(CustomerRow::as_select())
+                    .load(conn)?;
+                assemble(conn, rows)
+            })
+            .await?)
     }
 
     async fn mark(&self) -> Result<(), StoreError> {

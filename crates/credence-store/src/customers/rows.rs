@@ -399,18 +399,25 @@ macro_rules! batch_insert {
 pub(crate) use batch_insert;
 
 /// Writes the payment types, contacts and projects of a customer (after deleting the old
-/// ones; projects that have an id are written back under it).
+/// ones, unless it is `fresh`: a customer inserted in this transaction has none, and three
+/// deletes of nothing were a sixth of a bulk import's statements; projects that have an id
+/// are written back under it).
 pub(crate) fn write_children(
     conn: &mut AnyConnection,
     id: i64,
     data: &CustomerData,
+    fresh: bool,
 ) -> Result<(), Failure> {
-    diesel::delete(
-        customer_payment_types::table.filter(customer_payment_types::customer_id.eq(id)),
-    )
-    .execute(conn)?;
-    diesel::delete(customer_contacts::table.filter(customer_contacts::customer_id.eq(id)))
+    if !fresh {
+        diesel::delete(
+            customer_payment_types::table.filter(customer_payment_types::customer_id.eq(id)),
+        )
         .execute(conn)?;
+        diesel::delete(customer_contacts::table.filter(customer_contacts::customer_id.eq(id)))
+            .execute(conn)?;
+        diesel::delete(customer_projects::table.filter(customer_projects::customer_id.eq(id)))
+            .execute(conn)?;
+    }
     let links: Vec<PaymentLink> = (0_i32..)
         .zip(&data.payment_types)
         .map(|(position, p)| PaymentLink {
@@ -435,8 +442,6 @@ pub(crate) fn write_children(
     if !contacts.is_empty() {
         batch_insert!(conn, customer_contacts::table, &contacts);
     }
-    diesel::delete(customer_projects::table.filter(customer_projects::customer_id.eq(id)))
-        .execute(conn)?;
     let (kept, new): (Vec<_>, Vec<_>) = (0_i32..)
         .zip(&data.projects)
         .partition(|(_, p)| p.id.is_some());

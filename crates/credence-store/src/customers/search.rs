@@ -36,13 +36,17 @@ struct TermRow {
 /// Rows per `INSERT` of terms: SQLite allows 32,766 bound parameters, four per row.
 const TERMS_PER_INSERT: usize = 8_000;
 
-/// Replaces the stored terms of customer `id` with those of `data`.
+/// Replaces the stored terms of customer `id` with those of `data` (a `fresh` one, inserted
+/// in this transaction, has none to delete).
 pub(crate) fn write_terms(
     conn: &mut AnyConnection,
     id: i64,
     data: &CustomerData,
+    fresh: bool,
 ) -> Result<(), Failure> {
-    delete_terms(conn, id)?;
+    if !fresh {
+        delete_terms(conn, id)?;
+    }
     insert_terms(conn, &[(id, data.is_active, SearchFields::of(data))])
 }
 

@@ -1,8 +1,19 @@
 //! A unit of work: one write transaction held open across many port calls, on one connection
 //! owned by one blocking thread. Each call is a job sent to that thread and runs inside the
-//! transaction, in a savepoint of its own (diesel's nested `transaction`), so a call that
-//! fails undoes only itself; the caller may also set marks of its own (savepoints) and
-//! return to them.
+//! transaction; a call that fails undoes only itself. The caller may also set marks of its
+//! own (savepoints) and return to them.
+//!
+//! Savepoints are statements (on PostgreSQL, round trips), so the thread sets only those that
+//! can matter:
+//!
+//! - A mark becomes a savepoint only when a call that may write comes after it: a line that
+//!   fails before it writes (a refused limit, an unknown category) costs none.
+//! - A call that may write runs in a savepoint of its own, except the first one after a mark
+//!   just set: the mark is a savepoint at the very same point, so when that call fails the
+//!   thread rolls back to the mark and sets it again.
+//! - A call that only reads needs no savepoint on SQLite (it leaves nothing to undo); on
+//!   PostgreSQL it gets one, since a failed statement there spoils the whole transaction
+//!   until one is rolled back to.
 //!
 //! The thread begins the transaction as every write does (`BEGIN IMMEDIATE` on SQLite, so
 //! the write lock is taken at once), runs jobs in the order they were sent, and ends with
@@ -12,11 +23,14 @@
 use diesel::connection::{AnsiTransactionManager, Connection, TransactionManager};
 
 use crate::database::AnyConnection;
-use crate::database::gated_pool::GatedPool;
+use crate::database::gated_pool::{Conn, GatedPool};
 use crate::error::Failure;
 
-/// One job for the session's thread: the connection, or why the session can no longer use it.
-type Job = Box<dyn FnOnce(Result<&mut AnyConnection, Failure>) + Send>;
+type Manager = <AnyConnection as Connection>::TransactionManager;
+
+/// One job for the session's thread: the connection, or why the session can no longer use
+/// it. Answers whether it succeeded (the thread then keeps or undoes what it wrote).
+type Job = Box<dyn FnOnce(Result<&mut AnyConnection, Failure>) -> bool + Send>;
 
 /// A savepoint operation.
 #[derive(Debug, Clone, Copy)]
@@ -29,10 +43,19 @@ enum Mark {
     Undo,
 }
 
+/// What a job may do, which decides the savepoints around it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    /// Only reads.
+    Read,
+    /// May write.
+    Write,
+}
+
 /// What the thread is told to do next.
 enum Order {
     /// Run this inside the transaction.
-    Run(Job),
+    Run(Job, Access),
     /// A savepoint operation. Nobody waits for it: it is sent and the caller goes on, which
     /// saves a round trip to the thread per mark; when it fails, every later job and the
     /// end are told so instead of running.
@@ -54,6 +77,130 @@ struct Ended;
 
 fn ended() -> Failure {
     Failure::Broken(Ended.to_string())
+}
+
+/// The session's thread: its connection, inside the transaction, and the marks in force.
+struct Worker {
+    conn: Conn,
+    /// The first failed savepoint: the transaction is no longer where its caller thinks.
+    broken: Option<String>,
+    /// The marks in force, oldest first, and whether each is a savepoint yet. Those not set
+    /// yet are always the newest.
+    marks: Vec<bool>,
+}
+
+impl Worker {
+    /// Serves orders until the end, or until every handle is gone (then rolls back).
+    fn serve(mut self, inbox: &std::sync::mpsc::Receiver<Order>) {
+        loop {
+            match inbox.recv() {
+                Ok(Order::Run(job, access)) => self.run(job, access),
+                Ok(Order::Mark(mark)) => {
+                    if self.broken.is_none()
+                        && let Err(e) = self.mark(mark)
+                    {
+                        self.broken = Some(format!("a savepoint failed ({mark:?}): {e:?}"));
+                    }
+                }
+                Ok(Order::End(commit, reply)) => {
+                    let result = match &self.broken {
+                        None => end(&mut self.conn, commit),
+                        Some(why) => {
+                            let _ = end(&mut self.conn, false);
+                            Err(Failure::Broken(why.clone()))
+                        }
+                    };
+                    let _ = reply.send(result);
+                    return;
+                }
+                Err(_) => {
+                    let _ = end(&mut self.conn, false);
+                    return;
+                }
+            }
+        }
+    }
+
+    fn run(&mut self, job: Job, access: Access) {
+        if let Some(why) = &self.broken {
+            job(Err(Failure::Broken(why.clone())));
+            return;
+        }
+        let outcome = match access {
+            Access::Read if matches!(&*self.conn, AnyConnection::Sqlite(_)) => {
+                job(Ok(&mut *self.conn));
+                Ok(())
+            }
+            Access::Read => self.in_savepoint(job),
+            Access::Write => match self.set_pending() {
+                // The mark just set is a savepoint at this very point: it undoes the job.
+                Ok(true) => {
+                    if job(Ok(&mut *self.conn)) {
+                        Ok(())
+                    } else {
+                        Manager::rollback_transaction(&mut *self.conn)
+                            .and_then(|()| Manager::begin_transaction(&mut *self.conn))
+                            .map_err(Failure::from)
+                    }
+                }
+                Ok(false) => self.in_savepoint(job),
+                Err(e) => {
+                    job(Err(Failure::Broken(format!("a savepoint failed: {e:?}"))));
+                    Err(e)
+                }
+            },
+        };
+        if let Err(e) = outcome
+            && self.broken.is_none()
+        {
+            self.broken = Some(format!("a savepoint failed: {e:?}"));
+        }
+    }
+
+    /// Runs `job` in a savepoint of its own, released when it succeeds, rolled back to when
+    /// it fails.
+    fn in_savepoint(&mut self, job: Job) -> Result<(), Failure> {
+        if let Err(e) = Manager::begin_transaction(&mut *self.conn) {
+            job(Err(Failure::Broken(format!("a savepoint failed: {e:?}"))));
+            return Err(e.into());
+        }
+        if job(Ok(&mut *self.conn)) {
+            Manager::commit_transaction(&mut *self.conn)?;
+        } else {
+            Manager::rollback_transaction(&mut *self.conn)?;
+        }
+        Ok(())
+    }
+
+    /// Makes the marks not set yet savepoints, oldest first, before a job that may write.
+    /// Answers whether the newest mark was among them (nothing was written since it).
+    fn set_pending(&mut self) -> Result<bool, Failure> {
+        let mut newest = false;
+        for set in self.marks.iter_mut().filter(|set| !**set) {
+            Manager::begin_transaction(&mut *self.conn)?;
+            *set = true;
+            newest = true;
+        }
+        Ok(newest)
+    }
+
+    /// Notes a mark, or ends the newest one: a mark that is a savepoint is released or
+    /// rolled back to; one that never became one (nothing wrote since) has nothing to keep
+    /// or undo.
+    fn mark(&mut self, mark: Mark) -> Result<(), Failure> {
+        match mark {
+            Mark::Set => self.marks.push(false),
+            Mark::Keep | Mark::Undo => match self.marks.pop() {
+                Some(true) if matches!(mark, Mark::Keep) => {
+                    Manager::commit_transaction(&mut *self.conn)?;
+                }
+                Some(true) => Manager::rollback_transaction(&mut *self.conn)?,
+                Some(false) => {}
+                None => return Err(Failure::Broken(format!("{mark:?} without a mark"))),
+            },
+        }
+        Ok(())
+    }
 }
 
 impl Session {
@@ -80,39 +227,12 @@ impl Session {
                 let _ = end(&mut conn, false);
                 return;
             }
-            // The first failed mark: the transaction is no longer where its caller thinks.
-            let mut broken: Option<String> = None;
-            loop {
-                match inbox.recv() {
-                    Ok(Order::Run(job)) => match &broken {
-                        None => job(Ok(&mut conn)),
-                        Some(why) => job(Err(Failure::Broken(why.clone()))),
-                    },
-                    Ok(Order::Mark(mark)) => {
-                        if broken.is_none()
-                            && let Err(e) = apply_mark(&mut conn, mark)
-                        {
-                            broken = Some(format!("a savepoint failed ({mark:?}): {e:?}"));
-                        }
-                    }
-                    Ok(Order::End(commit, reply)) => {
-                        let result = match &broken {
-                            None => end(&mut conn, commit),
-                            Some(why) => {
-                                let _ = end(&mut conn, false);
-                                Err(Failure::Broken(why.clone()))
-                            }
-                        };
-                        let _ = reply.send(result);
-                        return;
-                    }
-                    // Every handle is gone without an end: nothing is kept.
-                    Err(_) => {
-                        let _ = end(&mut conn, false);
-                        return;
-                    }
-                }
+            Worker {
+                conn,
+                broken: None,
+                marks: Vec::new(),
             }
+            .serve(&inbox);
         }));
         started.await.map_err(|_| ended())??;
         Ok(Self { orders })
@@ -120,16 +240,22 @@ impl Session {
 
     /// Runs `f` on the session's connection, inside the transaction, without a savepoint of
     /// its own.
-    async fn raw<T, F>(&self, f: F) -> Result<T, Failure>
+    async fn raw<T, F>(&self, access: Access, f: F) -> Result<T, Failure>
     where
         T: Send + 'static,
         F: FnOnce(&mut AnyConnection) -> Result<T, Failure> + Send + 'static,
     {
         let (reply, answer) = tokio::sync::oneshot::channel();
         self.orders
-            .send(Order::Run(Box::new(move |conn| {
-                let _ = reply.send(conn.and_then(f));
-            })))
+            .send(Order::Run(
+                Box::new(move |conn| {
+                    let result = conn.and_then(f);
+                    let succeeded = result.is_ok();
+                    let _ = reply.send(result);
+                    succeeded
+                }),
+                access,
+            ))
             .map_err(|_| ended())?;
         answer.await.map_err(|_| ended())?
     }
@@ -138,14 +264,23 @@ impl Session {
         self.orders.send(Order::Mark(mark)).map_err(|_| ended())
     }
 
-    /// Runs `f` inside the transaction, in a savepoint that is released when it succeeds and
-    /// rolled back to when it fails.
+    /// Runs `f`, which may write, inside the transaction: when it fails, what it wrote is
+    /// undone (see the module docs for the savepoint that does it).
     pub(crate) async fn run<T, F>(&self, f: F) -> Result<T, Failure>
     where
         T: Send + 'static,
         F: FnOnce(&mut AnyConnection) -> Result<T, Failure> + Send + 'static,
     {
-        self.raw(move |conn| conn.transaction(f)).await
+        self.raw(Access::Write, f).await
+    }
+
+    /// Runs `f`, which only reads, inside the transaction.
+    pub(crate) async fn read<T, F>(&self, f: F) -> Result<T, Failure>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut AnyConnection) -> Result<T, Failure> + Send + 'static,
+    {
+        self.raw(Access::Read, f).await
     }
 
     /// Sets a mark (a savepoint). Queued, not awaited: a failure shows in the next call.
@@ -173,16 +308,6 @@ impl Session {
     }
 }
 
-fn apply_mark(conn: &mut AnyConnection, mark: Mark) -> Result<(), Failure> {
-    type Manager = <AnyConnection as Connection>::TransactionManager;
-    match mark {
-        Mark::Set => Manager::begin_transaction(conn)?,
-        Mark::Keep => Manager::commit_transaction(conn)?,
-        Mark::Undo => Manager::rollback_transaction(conn)?,
-    }
-    Ok(())
-}
-
 /// Begins the outer transaction as [`crate::database::write_transaction`] does.
 fn begin(conn: &mut AnyConnection) -> Result<(), Failure> {
     match conn {
@@ -198,7 +323,6 @@ fn begin(conn: &mut AnyConnection) -> Result<(), Failure> {
 
 /// Ends the outer transaction, and any marks still open inside it.
 fn end(conn: &mut AnyConnection, commit: bool) -> Result<(), Failure> {
-    type Manager = <AnyConnection as Connection>::TransactionManager;
     if commit {
         Manager::commit_transaction(conn)?;
         return Ok(());

@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+use crate::customers::Customer;
 use crate::customers::service::ReferencePorts;
 use crate::ports::{AccountLedger, CustomerRepository, StoreError};
 
@@ -25,6 +26,13 @@ pub trait ImportUnits: Send + Sync {
     /// [`StoreError::Unavailable`] when no connection (or, on SQLite, the write lock) could
     /// be had in time.
     async fn begin(&self) -> Result<Box<dyn ImportUnit>, StoreError>;
+
+    /// How many units may usefully be open at once for one import: `1` where writers take
+    /// turns anyway (SQLite), more where each has a connection of its own and the time of a
+    /// line is mostly waiting for the database's answers (PostgreSQL).
+    fn lanes(&self) -> usize {
+        1
+    }
 }
 
 /// One open transaction. Its ports behave as the store's usual ones, except that they read
@@ -39,6 +47,17 @@ pub trait ImportUnit: Send + Sync {
 
     /// Credit accounts and the ledger, inside the unit.
     fn ledger(&self) -> Arc<dyn AccountLedger>;
+
+    /// The live customers with these references, each as [`CustomerRepository::get`]
+    /// answers it, in one query: an import reads a batch's customers ahead instead of one
+    /// line at a time. References no live customer has are left out.
+    ///
+    /// # Errors
+    /// [`StoreError`] only.
+    async fn customers_by_reference(
+        &self,
+        references: &[String],
+    ) -> Result<Vec<Customer>, StoreError>;
 
     /// Marks the present state (a savepoint): [`Self::undo`] returns to it,
     /// [`Self::keep`] forgets it. Marks nest; each `keep` or `undo` ends the latest one.
