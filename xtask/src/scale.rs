@@ -139,19 +139,17 @@ async fn load(
                     Workload::Reads => client.get(account),
                 };
                 let sent = Instant::now();
-                let answer = request.bearer_auth(KEY).send().await;
-                match answer {
+                // The body is part of the answer a client waits for.
+                let answered = match request.bearer_auth(KEY).send().await {
                     Ok(response) if response.status().is_success() => {
-                        // The body is part of the answer a client waits for.
-                        if response.bytes().await.is_ok() {
-                            latencies.push(sent.elapsed());
-                        } else {
-                            failed.fetch_add(1, Ordering::Relaxed);
-                        }
+                        response.bytes().await.is_ok()
                     }
-                    _ => {
-                        failed.fetch_add(1, Ordering::Relaxed);
-                    }
+                    _ => false,
+                };
+                if answered {
+                    latencies.push(sent.elapsed());
+                } else {
+                    failed.fetch_add(1, Ordering::Relaxed);
                 }
             }
             latencies
