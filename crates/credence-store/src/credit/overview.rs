@@ -11,7 +11,7 @@
 //! of an index that leads with it. The utilization index holds the share as a floating-point
 //! number, which can only narrow the search: an account whose share lies clearly above the
 //! threshold is counted from the index alone, and the few within a rounding error of it are
-//! decided by the integer test (decision 0042 says why this is exact).
+//! decided by the integer test (decision 0043 says why this is exact).
 
 use std::collections::HashMap;
 
