@@ -18,6 +18,7 @@ use std::collections::HashMap;
 use credence_domain::credit::{AccountLine, AccountQuery, AccountSort, CreditAccount};
 use credence_domain::ids::CustomerId;
 use credence_domain::listing::{Order, Page};
+use diesel::connection::SimpleConnection as _;
 use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Double};
@@ -107,8 +108,27 @@ fn filtered(query: &AccountQuery, band: Band) -> Filtered {
     rows
 }
 
-/// How many accounts pass `query`.
+/// How many accounts pass `query`, counted from the filter's index.
+///
+/// For a filter that a third or half of a million accounts pass, PostgreSQL's planner
+/// estimates a parallel scan of the whole table cheaper than walking the filter's index,
+/// and measured it is about twice as slow: the index holds every value the filter and the
+/// count need, so it is read without the table. The counts are therefore made with
+/// sequential scans turned off for this transaction only (`SET LOCAL`), then the setting
+/// goes back to the server's own before the page is read.
 fn total(conn: &mut AnyConnection, query: &AccountQuery) -> Result<i64, Failure> {
+    let postgres = matches!(conn, AnyConnection::Postgresql(_));
+    if postgres {
+        conn.batch_execute("SET LOCAL enable_seqscan = off")?;
+    }
+    let total = count(conn, query);
+    if postgres {
+        conn.batch_execute("SET LOCAL enable_seqscan TO DEFAULT")?;
+    }
+    total
+}
+
+fn count(conn: &mut AnyConnection, query: &AccountQuery) -> Result<i64, Failure> {
     let unfiltered =
         query.over_limit.is_none() && query.utilization_above.is_none() && query.within.is_none();
     if unfiltered {
