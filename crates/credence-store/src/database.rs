@@ -17,6 +17,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use credence_domain::ports::Marks;
 use credence_domain::values::CurrencyCode;
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::prelude::*;
@@ -199,13 +200,13 @@ impl Database {
                     },
                     1,
                     timeout,
-                    Some(SqlitePragmas),
+                    Some(SqlitePragmas { writer: true }),
                 )?;
                 let read = build_pool(
                     Manager { backend, target },
                     options.max_size,
                     timeout,
-                    Some(SqlitePragmas),
+                    Some(SqlitePragmas { writer: false }),
                 )?;
                 Inner {
                     backend,
@@ -465,8 +466,8 @@ impl Database {
 
     /// A copy of this database whose every call runs in one new write transaction, on one
     /// connection of the write pool, until its session is ended (see [`session`]).
-    pub(crate) async fn begin_unit(&self) -> Result<Self, Failure> {
-        let session = session::Session::open(&self.inner.write).await?;
+    pub(crate) async fn begin_unit(&self, marks: Marks) -> Result<Self, Failure> {
+        let session = session::Session::open(&self.inner.write, marks).await?;
         Ok(Self {
             inner: Arc::clone(&self.inner),
             session: Some(Arc::new(session)),

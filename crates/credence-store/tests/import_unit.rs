@@ -2,11 +2,12 @@
 //! `CREDENCE_TEST_POSTGRES_URL` is set: calls through its ports see each other's writes
 //! before the commit and nobody else does; an undone mark drops only what followed it; a
 //! rollback, or a unit dropped without an end, writes nothing; a failed call inside it
-//! leaves the rest usable.
+//! leaves the rest usable; an optimistic unit is spoiled exactly when a line must be undone
+//! after it wrote.
 #![allow(clippy::unwrap_used, reason = "a failed step fails the test")]
 
 use credence_domain::customers::CustomerKey;
-use credence_domain::ports::{CustomerRepository, ImportUnits, NewCustomer, WriteError};
+use credence_domain::ports::{CustomerRepository, ImportUnits, Marks, NewCustomer, WriteError};
 use credence_store::Store;
 use uuid::Uuid;
 
@@ -30,7 +31,7 @@ async fn exists(repo: &dyn CustomerRepository, reference: &str) -> bool {
 }
 
 async fn a_unit_commits_what_it_kept_and_nothing_it_undid(store: Store) {
-    let unit = store.begin().await.unwrap();
+    let unit = store.begin(Marks::Savepoints).await.unwrap();
     let customers = unit.customers();
     unit.mark().await.unwrap();
     customers
@@ -67,7 +68,7 @@ async fn a_unit_commits_what_it_kept_and_nothing_it_undid(store: Store) {
 }
 
 async fn a_rolled_back_or_dropped_unit_writes_nothing(store: Store) {
-    let unit = store.begin().await.unwrap();
+    let unit = store.begin(Marks::Savepoints).await.unwrap();
     unit.customers()
         .insert(&new_customer(&store, "ROLLED").await)
         .await
@@ -75,7 +76,7 @@ async fn a_rolled_back_or_dropped_unit_writes_nothing(store: Store) {
     unit.rollback().await.unwrap();
     assert!(!exists(&store, "ROLLED").await);
 
-    let unit = store.begin().await.unwrap();
+    let unit = store.begin(Marks::Savepoints).await.unwrap();
     unit.customers()
         .insert(&new_customer(&store, "DROPPED").await)
         .await
@@ -83,7 +84,7 @@ async fn a_rolled_back_or_dropped_unit_writes_nothing(store: Store) {
     drop(unit);
     // The unit's thread rolls back once every handle is gone; the write lock comes free,
     // so the next unit can begin and commit.
-    let next = store.begin().await.unwrap();
+    let next = store.begin(Marks::Savepoints).await.unwrap();
     next.customers()
         .insert(&new_customer(&store, "AFTER").await)
         .await
@@ -97,7 +98,7 @@ async fn a_rolled_back_or_dropped_unit_writes_nothing(store: Store) {
 /// uses it: when that write fails, the unit returns to the mark, which still holds for the
 /// line's next writes (on PostgreSQL the failed statement does not spoil the transaction).
 async fn a_failed_first_write_after_a_mark_leaves_the_mark_usable(store: Store) {
-    let setup = store.begin().await.unwrap();
+    let setup = store.begin(Marks::Savepoints).await.unwrap();
     setup
         .customers()
         .insert(&new_customer(&store, "TAKEN").await)
@@ -105,7 +106,7 @@ async fn a_failed_first_write_after_a_mark_leaves_the_mark_usable(store: Store) 
         .unwrap();
     setup.commit().await.unwrap();
 
-    let unit = store.begin().await.unwrap();
+    let unit = store.begin(Marks::Savepoints).await.unwrap();
     let customers = unit.customers();
     // Marks with nothing written after them cost nothing and end cleanly.
     unit.mark().await.unwrap();
@@ -146,9 +147,72 @@ async fn a_failed_first_write_after_a_mark_leaves_the_mark_usable(store: Store) 
     assert!(!exists(&store, "DROPPED").await);
 }
 
+/// An optimistic unit sets no savepoints: lines kept, and lines undone before they wrote,
+/// leave it unspoiled and its commit keeps what it wrote; a line undone after it wrote, or
+/// a failed write, spoils it, every later call fails, and a rollback writes nothing.
+async fn an_optimistic_unit_is_spoiled_only_by_undoing_a_write(store: Store) {
+    let unit = store.begin(Marks::Optimistic).await.unwrap();
+    let customers = unit.customers();
+    unit.mark().await.unwrap();
+    customers
+        .insert(&new_customer(&store, "OPT-KEPT").await)
+        .await
+        .unwrap();
+    unit.keep().await.unwrap();
+    unit.mark().await.unwrap();
+    assert!(!exists(customers.as_ref(), "OPT-NONE").await);
+    unit.undo().await.unwrap();
+    assert!(!unit.spoiled().await.unwrap(), "nothing written was undone");
+    unit.commit().await.unwrap();
+    assert!(exists(&store, "OPT-KEPT").await);
+
+    let unit = store.begin(Marks::Optimistic).await.unwrap();
+    let customers = unit.customers();
+    unit.mark().await.unwrap();
+    customers
+        .insert(&new_customer(&store, "OPT-UNDONE").await)
+        .await
+        .unwrap();
+    unit.undo().await.unwrap();
+    assert!(unit.spoiled().await.unwrap(), "a write was undone");
+    assert!(
+        customers
+            .get(&CustomerKey::Reference("OPT-KEPT".into()))
+            .await
+            .is_err(),
+        "a spoiled unit runs nothing more"
+    );
+    unit.rollback().await.unwrap();
+    assert!(!exists(&store, "OPT-UNDONE").await);
+
+    let unit = store.begin(Marks::Optimistic).await.unwrap();
+    let customers = unit.customers();
+    unit.mark().await.unwrap();
+    let duplicate = customers
+        .insert(&new_customer(&store, "OPT-KEPT").await)
+        .await;
+    assert!(matches!(duplicate, Err(WriteError::DuplicateReference)));
+    unit.undo().await.unwrap();
+    assert!(unit.spoiled().await.unwrap(), "a write failed");
+    unit.rollback().await.unwrap();
+
+    let unit = store.begin(Marks::Savepoints).await.unwrap();
+    unit.mark().await.unwrap();
+    unit.customers()
+        .insert(&new_customer(&store, "SAVED-UNDONE").await)
+        .await
+        .unwrap();
+    unit.undo().await.unwrap();
+    assert!(
+        !unit.spoiled().await.unwrap(),
+        "savepoints undo a line alone"
+    );
+    unit.rollback().await.unwrap();
+}
+
 /// The customers a batch names, read in one query, are those `get` finds one by one.
 async fn customers_are_read_by_reference_in_one_call(store: Store) {
-    let unit = store.begin().await.unwrap();
+    let unit = store.begin(Marks::Savepoints).await.unwrap();
     let customers = unit.customers();
     let first = customers
         .insert(&new_customer(&store, "BY-REF-1").await)
@@ -183,5 +247,6 @@ credence_store::on_both_stores!(
     a_unit_commits_what_it_kept_and_nothing_it_undid,
     a_rolled_back_or_dropped_unit_writes_nothing,
     a_failed_first_write_after_a_mark_leaves_the_mark_usable,
+    an_optimistic_unit_is_spoiled_only_by_undoing_a_write,
     customers_are_read_by_reference_in_one_call,
 );

@@ -29,7 +29,7 @@ use crate::ports::{Clock, StoreError};
 use crate::services::{AccountService, CreditError, CustomerService, UpdateCustomerError};
 use crate::settings::Settings;
 use known::{BatchCustomers, ReferenceMemos};
-use units::{ImportUnit, ImportUnits};
+use units::{ImportUnit, ImportUnits, Marks};
 
 /// The most lines one import may hold.
 pub const MAX_IMPORT_LINES: u64 = 100_000;
@@ -148,8 +148,8 @@ impl CustomerImports {
 
     /// Opens a unit and wires the use cases over its ports, behind the import's memos of
     /// reference data and a batch's customers read ahead ([`known`]).
-    async fn open(&self, memos: &ReferenceMemos) -> Result<OpenUnit, StoreError> {
-        let unit = self.units.begin().await?;
+    async fn open(&self, memos: &ReferenceMemos, marks: Marks) -> Result<OpenUnit, StoreError> {
+        let unit = self.units.begin(marks).await?;
         let batch = Arc::new(BatchCustomers::new(unit.customers()));
         let refs = memos.wrap(unit.refs());
         let customers = CustomerService::new(
@@ -178,6 +178,11 @@ impl CustomerImports {
 
 impl CustomerImports {
     /// One batch in a unit of its own, committed when its lines are done.
+    ///
+    /// The batch is first applied without savepoints ([`Marks::Optimistic`]): lines
+    /// rarely fail once they reach the store, and a line that fails before it writes needs
+    /// none. Only when a line had to be undone after it wrote is that work rolled back and
+    /// the batch applied again, with a savepoint for each line.
     async fn apply_batch(
         &self,
         memos: &ReferenceMemos,
@@ -187,7 +192,14 @@ impl CustomerImports {
         if rows.is_empty() {
             return Ok(Vec::new());
         }
-        let open = self.open(memos).await?;
+        let open = self.open(memos, Marks::Optimistic).await?;
+        let results = write_lines(&open, principal, rows.clone()).await?;
+        if !open.unit.spoiled().await? {
+            open.unit.commit().await?;
+            return Ok(results);
+        }
+        open.unit.rollback().await?;
+        let open = self.open(memos, Marks::Savepoints).await?;
         let results = write_lines(&open, principal, rows).await?;
         open.unit.commit().await?;
         Ok(results)
@@ -263,7 +275,7 @@ impl ImportRun {
         }
         let results = if self.mode.whole() {
             if self.open.is_none() {
-                self.open = Some(self.imports.open(&self.memos).await?);
+                self.open = Some(self.imports.open(&self.memos, Marks::Savepoints).await?);
             }
             let Some(open) = self.open.as_ref() else {
                 return Err(StoreError::Unexpected(

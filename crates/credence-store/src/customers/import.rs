@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use credence_domain::customers::Customer;
 use credence_domain::customers::service::ReferencePorts;
 use credence_domain::ports::{
-    AccountLedger, CustomerRepository, ImportUnit, ImportUnits, StoreError,
+    AccountLedger, CustomerRepository, ImportUnit, ImportUnits, Marks, StoreError,
 };
 use diesel::prelude::*;
 
@@ -19,8 +19,8 @@ use crate::schema::customers;
 
 #[async_trait]
 impl ImportUnits for Store {
-    async fn begin(&self) -> Result<Box<dyn ImportUnit>, StoreError> {
-        let database = self.database.begin_unit().await?;
+    async fn begin(&self, marks: Marks) -> Result<Box<dyn ImportUnit>, StoreError> {
+        let database = self.database.begin_unit(marks).await?;
         Ok(Box::new(StoreUnit {
             store: Store {
                 database,
@@ -91,6 +91,10 @@ impl ImportUnit for StoreUnit {
 
     async fn undo(&self) -> Result<(), StoreError> {
         Ok(self.store.database.unit()?.undo()?)
+    }
+
+    async fn spoiled(&self) -> Result<bool, StoreError> {
+        Ok(self.store.database.unit()?.spoiled().await?)
     }
 
     async fn commit(&self) -> Result<(), StoreError> {

@@ -41,17 +41,31 @@ impl ManageConnection for Manager {
 }
 
 /// SQLite's per-connection settings: wait for locks instead of failing at once, WAL so
-/// readers never block the writer, and foreign keys (off by default in SQLite).
+/// readers never block the writer, and foreign keys (off by default in SQLite). Statement
+/// journals stay in memory: a write that touches many pages inside a transaction (an import's
+/// batch) would otherwise write each page to a temporary file first. The writer gets a
+/// larger page cache, so a batch's pages are not written out before its commit.
 #[derive(Debug)]
-pub(crate) struct SqlitePragmas;
+pub(crate) struct SqlitePragmas {
+    /// The writer's connection (else a reader's).
+    pub(crate) writer: bool,
+}
+
+/// The writer's page cache, in KiB (SQLite's default is 2,000).
+const WRITER_CACHE_KIB: u32 = 16_384;
 
 impl CustomizeConnection<AnyConnection, diesel::r2d2::Error> for SqlitePragmas {
     fn on_acquire(&self, conn: &mut AnyConnection) -> Result<(), diesel::r2d2::Error> {
         conn.batch_execute(
             "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-             PRAGMA foreign_keys = ON;",
+             PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;",
         )
-        .map_err(diesel::r2d2::Error::QueryError)
+        .map_err(diesel::r2d2::Error::QueryError)?;
+        if self.writer {
+            conn.batch_execute(&format!("PRAGMA cache_size = -{WRITER_CACHE_KIB};"))
+                .map_err(diesel::r2d2::Error::QueryError)?;
+        }
+        Ok(())
     }
 }
 

@@ -15,12 +15,19 @@
 //!   PostgreSQL it gets one, since a failed statement there spoils the whole transaction
 //!   until one is rolled back to.
 //!
+//! An optimistic session ([`Marks::Optimistic`]) sets no savepoint at all: it notes which
+//! marks were written after, and a mark undone after a write, or a write (on PostgreSQL any
+//! call) that failed, spoils it. Every later call then fails at once, and the caller asks
+//! ([`Session::spoiled`]), rolls back and starts again with savepoints.
+//!
 //! The thread begins the transaction as every write does (`BEGIN IMMEDIATE` on SQLite, so
 //! the write lock is taken at once), runs jobs in the order they were sent, and ends with
 //! the commit or rollback it is told, or with a rollback when every handle to it is gone
 //! (a dropped request). Then the connection goes back to its pool.
 
 use diesel::connection::{AnsiTransactionManager, Connection, TransactionManager};
+
+use credence_domain::ports::Marks;
 
 use crate::database::AnyConnection;
 use crate::database::gated_pool::{Conn, GatedPool};
@@ -60,6 +67,8 @@ enum Order {
     /// saves a round trip to the thread per mark; when it fails, every later job and the
     /// end are told so instead of running.
     Mark(Mark),
+    /// Report whether the session is spoiled, once everything before has run.
+    Spoiled(tokio::sync::oneshot::Sender<Result<bool, Failure>>),
     /// End the transaction: commit (`true`) or roll back, then report.
     End(bool, tokio::sync::oneshot::Sender<Result<(), Failure>>),
 }
@@ -79,13 +88,20 @@ fn ended() -> Failure {
     Failure::Broken(Ended.to_string())
 }
 
+/// Why an optimistic session stopped running calls.
+const SPOILED: &str = "a line was undone after it wrote, without a savepoint to return to";
+
 /// The session's thread: its connection, inside the transaction, and the marks in force.
 struct Worker {
     conn: Conn,
-    /// The first failed savepoint: the transaction is no longer where its caller thinks.
+    /// The first failed savepoint (or, optimistic, what spoiled the session): the
+    /// transaction is no longer where its caller thinks.
     broken: Option<String>,
-    /// The marks in force, oldest first, and whether each is a savepoint yet. Those not set
-    /// yet are always the newest.
+    /// Whether marks are savepoints or only noted.
+    optimistic: bool,
+    /// The marks in force, oldest first: with savepoints, whether each is a savepoint yet
+    /// (those not set yet are always the newest); optimistic, whether anything was written
+    /// since it.
     marks: Vec<bool>,
 }
 
@@ -94,7 +110,16 @@ impl Worker {
     fn serve(mut self, inbox: &std::sync::mpsc::Receiver<Order>) {
         loop {
             match inbox.recv() {
+                Ok(Order::Run(job, access)) if self.optimistic => self.run_optimistic(job, access),
                 Ok(Order::Run(job, access)) => self.run(job, access),
+                Ok(Order::Mark(mark)) if self.optimistic => self.note(mark),
+                Ok(Order::Spoiled(reply)) => {
+                    let _ = reply.send(match &self.broken {
+                        Some(_) if self.optimistic => Ok(true),
+                        Some(why) => Err(Failure::Broken(why.clone())),
+                        None => Ok(false),
+                    });
+                }
                 Ok(Order::Mark(mark)) => {
                     if self.broken.is_none()
                         && let Err(e) = self.mark(mark)
@@ -103,8 +128,10 @@ impl Worker {
                     }
                 }
                 Ok(Order::End(commit, reply)) => {
+                    // A broken transaction can still be rolled back; only its commit fails.
                     let result = match &self.broken {
                         None => end(&mut self.conn, commit),
+                        Some(_) if !commit => end(&mut self.conn, false),
                         Some(why) => {
                             let _ = end(&mut self.conn, false);
                             Err(Failure::Broken(why.clone()))
@@ -157,6 +184,40 @@ impl Worker {
         }
     }
 
+    /// Runs `job` with no savepoint: when it fails after it may have written (a write, or
+    /// anything on PostgreSQL, where a failed statement spoils the transaction), the session
+    /// is spoiled.
+    fn run_optimistic(&mut self, job: Job, access: Access) {
+        if let Some(why) = &self.broken {
+            job(Err(Failure::Broken(why.clone())));
+            return;
+        }
+        let succeeded = job(Ok(&mut *self.conn));
+        let sqlite = matches!(&*self.conn, AnyConnection::Sqlite(_));
+        if succeeded {
+            if access == Access::Write {
+                self.marks.iter_mut().for_each(|written| *written = true);
+            }
+        } else if access == Access::Write || !sqlite {
+            self.broken = Some(SPOILED.to_owned());
+        }
+    }
+
+    /// Notes a mark of an optimistic session: undoing one that was written after spoils it.
+    fn note(&mut self, mark: Mark) {
+        match mark {
+            Mark::Set => self.marks.push(false),
+            Mark::Keep => {
+                self.marks.pop();
+            }
+            Mark::Undo => {
+                if self.marks.pop() != Some(false) && self.broken.is_none() {
+                    self.broken = Some(SPOILED.to_owned());
+                }
+            }
+        }
+    }
+
     /// Runs `job` in a savepoint of its own, released when it succeeds, rolled back to when
     /// it fails.
     fn in_savepoint(&mut self, job: Job) -> Result<(), Failure> {
@@ -204,8 +265,9 @@ impl Worker {
 }
 
 impl Session {
-    /// Takes a connection from `pool` and begins a write transaction on it.
-    pub(crate) async fn open(pool: &GatedPool) -> Result<Self, Failure> {
+    /// Takes a connection from `pool` and begins a write transaction on it, whose marks work
+    /// as `marks` says.
+    pub(crate) async fn open(pool: &GatedPool, marks: Marks) -> Result<Self, Failure> {
         let (orders, inbox) = std::sync::mpsc::channel::<Order>();
         let (ready, started) = tokio::sync::oneshot::channel::<Result<(), Failure>>();
         let pool = pool.clone();
@@ -230,6 +292,7 @@ impl Session {
             Worker {
                 conn,
                 broken: None,
+                optimistic: marks == Marks::Optimistic,
                 marks: Vec::new(),
             }
             .serve(&inbox);
@@ -296,6 +359,16 @@ impl Session {
     /// Returns to the latest mark (queued, as [`Self::mark`]).
     pub(crate) fn undo(&self) -> Result<(), Failure> {
         self.send_mark(Mark::Undo)
+    }
+
+    /// Whether the session is spoiled (optimistic only), once every order sent before this
+    /// one has run.
+    pub(crate) async fn spoiled(&self) -> Result<bool, Failure> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.orders
+            .send(Order::Spoiled(reply))
+            .map_err(|_| ended())?;
+        answer.await.map_err(|_| ended())?
     }
 
     /// Commits (`true`) or rolls back the transaction; the session ends either way.

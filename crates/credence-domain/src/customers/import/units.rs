@@ -15,17 +15,31 @@ use crate::customers::Customer;
 use crate::customers::service::ReferencePorts;
 use crate::ports::{AccountLedger, CustomerRepository, StoreError};
 
+/// How a unit's marks undo a line ([`ImportUnit::mark`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Marks {
+    /// A mark that a write follows is a savepoint: any line can be undone alone.
+    Savepoints,
+    /// Marks cost nothing, and a line can be undone alone only while it has written
+    /// nothing. A line undone after it wrote, or a write that failed, spoils the unit
+    /// ([`ImportUnit::spoiled`]): what it holds must be rolled back and done again with
+    /// savepoints. Worth it where a validated line rarely fails: a savepoint is a statement
+    /// (on PostgreSQL a round trip) and makes SQLite flush its text index.
+    Optimistic,
+}
+
 /// Opens units of work.
 #[cfg_attr(feature = "mocks", mockall::automock)]
 #[async_trait]
 pub trait ImportUnits: Send + Sync {
     /// Opens a unit: one write transaction, held until [`ImportUnit::commit`] or
-    /// [`ImportUnit::rollback`] (dropping the unit rolls it back).
+    /// [`ImportUnit::rollback`] (dropping the unit rolls it back), whose marks work as
+    /// `marks` says.
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] when no connection (or, on SQLite, the write lock) could
     /// be had in time.
-    async fn begin(&self) -> Result<Box<dyn ImportUnit>, StoreError>;
+    async fn begin(&self, marks: Marks) -> Result<Box<dyn ImportUnit>, StoreError>;
 
     /// How many units may usefully be open at once for one import: `1` where writers take
     /// turns anyway (SQLite), more where each has a connection of its own and the time of a
@@ -79,6 +93,13 @@ pub trait ImportUnit: Send + Sync {
     /// # Errors
     /// [`StoreError`] when the transaction is broken.
     async fn undo(&self) -> Result<(), StoreError>;
+
+    /// Whether the unit is spoiled ([`Marks::Optimistic`]), once every call and mark sent
+    /// before this one has run. A unit with savepoints never is.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the transaction is broken.
+    async fn spoiled(&self) -> Result<bool, StoreError>;
 
     /// Commits the unit; it cannot be used afterwards.
     ///
