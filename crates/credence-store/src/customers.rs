@@ -210,21 +210,39 @@ fn ancestors_of(conn: &mut AnyConnection, id: i64) -> Result<Vec<CustomerId>, Fa
     Ok(found)
 }
 
-/// A customer just inserted in this transaction, exactly as [`get_customer`] reads it, with
-/// two reads by primary key instead of a query per kind of row it points to: what it points
-/// to (category, parent, segmentation, region, creator, payment types) is what its data
-/// holds, the rows the write was resolved against, and its contacts are written as they
-/// are. One with projects or documents, whose ids only the database knows, is read whole.
-fn read_created(
+/// Whether [`read_written`] reads a customer just inserted or one just updated.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Written {
+    /// Inserted: it has no documents yet.
+    Inserted,
+    /// Updated: documents attached before stay attached.
+    Updated,
+}
+
+/// A customer just written in this transaction from `data`, exactly as [`get_customer`]
+/// reads it, with reads by primary key instead of a query per kind of row it points to:
+/// what it points to (category, parent, segmentation, region, creator, payment types) is
+/// what its data holds, the rows the write was resolved against, and its contacts are
+/// written as they are. Its documents are read when it was updated (they stay attached
+/// across updates). One with projects or new documents, whose ids only the database
+/// knows, is read whole.
+fn read_written(
     conn: &mut AnyConnection,
     id: i64,
     data: &CustomerData,
     links: &DocumentLinks,
+    written: Written,
 ) -> Result<Customer, Failure> {
     if !data.projects.is_empty() || !links.existing.is_empty() || !links.external.is_empty() {
         return get_customer(conn, &CustomerKey::Id(CustomerId(id)))?
-            .ok_or_else(|| Failure::corrupt("customer", "vanished right after its insert"));
+            .ok_or_else(|| Failure::corrupt("customer", "vanished right after its write"));
     }
+    let documents = match written {
+        Written::Inserted => Vec::new(),
+        Written::Updated => crate::documents::documents_of(conn, &[id])?
+            .remove(&id)
+            .unwrap_or_default(),
+    };
     let row: CustomerRow = customers::table
         .filter(customers::id.eq(id))
         .select(CustomerRow::as_select())
@@ -262,7 +280,7 @@ fn read_created(
         data.payment_types.clone(),
         data.contacts.clone(),
         Vec::new(),
-        Vec::new(),
+        documents,
     )
 }
 
@@ -421,7 +439,8 @@ impl CustomerRepository for Store {
                 create_account(conn, id, &customer.data, to_db_time(customer.now))?;
                 let outbox = Outbox::for_new_customer(&*events, CustomerId(id));
                 apply_links(conn, &outbox, id, &customer.links, customer.now)?;
-                let created = read_created(conn, id, &customer.data, &customer.links)?;
+                let created =
+                    read_written(conn, id, &customer.data, &customer.links, Written::Inserted)?;
                 outbox.record(
                     conn,
                     EventType::CustomerCreated,
@@ -477,9 +496,7 @@ impl CustomerRepository for Store {
                 write_terms(conn, id.get(), &data, false)?;
                 update_account(conn, &outbox, id.get(), &data, by, to_db_time(now))?;
                 apply_links(conn, &outbox, id.get(), &links, now)?;
-                let updated = get_customer(conn, &CustomerKey::Id(id))?.ok_or_else(|| {
-                    Failure::corrupt("customer", "vanished right after its update")
-                })?;
+                let updated = read_written(conn, id.get(), &data, &links, Written::Updated)?;
                 outbox.record(
                     conn,
                     EventType::CustomerUpdated,
