@@ -211,16 +211,16 @@ fn ancestors_of(conn: &mut AnyConnection, id: i64) -> Result<Vec<CustomerId>, Fa
 }
 
 /// Whether [`read_written`] reads a customer just inserted or one just updated.
-#[derive(Clone, Copy, PartialEq, Eq)]
 enum Written {
-    /// Inserted: it has no documents yet.
-    Inserted,
-    /// Updated: documents attached before stay attached.
+    /// Inserted: its row and its account's as the inserts returned them; no documents yet.
+    Inserted(Box<(CustomerRow, AccountRow)>),
+    /// Updated: its rows are read, and documents attached before stay attached.
     Updated,
 }
 
 /// A customer just written in this transaction from `data`, exactly as [`get_customer`]
-/// reads it, with reads by primary key instead of a query per kind of row it points to:
+/// reads it, from its rows (as the inserts returned them, or read by primary key) instead
+/// of a query per kind of row it points to:
 /// what it points to (category, parent, segmentation, region, creator, payment types) is
 /// what its data holds, the rows the write was resolved against, and its contacts are
 /// written as they are. Its documents are read when it was updated (they stay attached
@@ -237,20 +237,26 @@ fn read_written(
         return get_customer(conn, &CustomerKey::Id(CustomerId(id)))?
             .ok_or_else(|| Failure::corrupt("customer", "vanished right after its write"));
     }
-    let documents = match written {
-        Written::Inserted => Vec::new(),
-        Written::Updated => crate::documents::documents_of(conn, &[id])?
-            .remove(&id)
-            .unwrap_or_default(),
+    let (row, account, documents) = match written {
+        Written::Inserted(rows) => {
+            let (row, account) = *rows;
+            (row, account, Vec::new())
+        }
+        Written::Updated => {
+            let row: CustomerRow = customers::table
+                .filter(customers::id.eq(id))
+                .select(CustomerRow::as_select())
+                .first(conn)?;
+            let account: AccountRow = accounts::table
+                .filter(accounts::customer_id.eq(id))
+                .select(AccountRow::as_select())
+                .first(conn)?;
+            let documents = crate::documents::documents_of(conn, &[id])?
+                .remove(&id)
+                .unwrap_or_default();
+            (row, account, documents)
+        }
     };
-    let row: CustomerRow = customers::table
-        .filter(customers::id.eq(id))
-        .select(CustomerRow::as_select())
-        .first(conn)?;
-    let account: AccountRow = accounts::table
-        .filter(accounts::customer_id.eq(id))
-        .select(AccountRow::as_select())
-        .first(conn)?;
     let related = Related {
         categories: HashMap::from([(data.category.id.get(), data.category.clone())]),
         segmentations: data
@@ -284,15 +290,16 @@ fn read_written(
     )
 }
 
-/// Opens a new customer's account: no money, the customer's limit and currency.
+/// Opens a new customer's account: no money, the customer's limit and currency. Answers
+/// its row as inserted.
 fn create_account(
     conn: &mut AnyConnection,
     id: i64,
     data: &CustomerData,
     now: NaiveDateTime,
-) -> Result<(), Failure> {
+) -> Result<AccountRow, Failure> {
     let limit = data.credit_limit.minor_units();
-    diesel::insert_into(accounts::table)
+    let account = diesel::insert_into(accounts::table)
         .values((
             accounts::customer_id.eq(id),
             accounts::currency.eq(data.currency.code()),
@@ -301,7 +308,8 @@ fn create_account(
             accounts::reserved.eq(0_i64),
             accounts::updated_at.eq(now),
         ))
-        .execute(conn)?;
+        .returning(<AccountRow as Selectable<Db>>::construct_selection())
+        .get_result::<AccountRow>(conn)?;
     record_limit(
         conn,
         id,
@@ -309,7 +317,8 @@ fn create_account(
         limit,
         (data.created_by.as_ref().map(|u| u.id.get()), None),
         now,
-    )
+    )?;
+    Ok(account)
 }
 
 /// Carries a customer update to its account: a changed limit (with its history row), and a
@@ -426,21 +435,22 @@ impl CustomerRepository for Store {
             .write(move |conn| {
                 check_parent(conn, &customer.data)?;
                 let fields = CustomerFields::new(&customer.data, customer.now);
-                let id: i64 = diesel::insert_into(customers::table)
+                let row: CustomerRow = diesel::insert_into(customers::table)
                     .values((
                         &fields,
                         customers::uuid.eq(customer.uuid.to_string()),
                         customers::date_created.eq(to_db_time(customer.now)),
                     ))
-                    .returning(customers::id)
-                    .get_result(conn)?;
+                    .returning(<CustomerRow as Selectable<Db>>::construct_selection())
+                    .get_result::<CustomerRow>(conn)?;
+                let id = row.id;
                 write_children(conn, id, &customer.data, true)?;
                 write_terms(conn, id, &customer.data, true)?;
-                create_account(conn, id, &customer.data, to_db_time(customer.now))?;
+                let account = create_account(conn, id, &customer.data, to_db_time(customer.now))?;
                 let outbox = Outbox::for_new_customer(&*events, CustomerId(id));
                 apply_links(conn, &outbox, id, &customer.links, customer.now)?;
-                let created =
-                    read_written(conn, id, &customer.data, &customer.links, Written::Inserted)?;
+                let inserted = Written::Inserted(Box::new((row, account)));
+                let created = read_written(conn, id, &customer.data, &customer.links, inserted)?;
                 outbox.record(
                     conn,
                     EventType::CustomerCreated,
