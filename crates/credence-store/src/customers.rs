@@ -220,12 +220,11 @@ enum Written {
 
 /// A customer just written in this transaction from `data`, exactly as [`get_customer`]
 /// reads it, from its rows (as the inserts returned them, or read by primary key) instead
-/// of a query per kind of row it points to:
-/// what it points to (category, parent, segmentation, region, creator, payment types) is
-/// what its data holds, the rows the write was resolved against, and its contacts are
-/// written as they are. Its documents are read when it was updated (they stay attached
-/// across updates). One with projects or new documents, whose ids only the database
-/// knows, is read whole.
+/// of a query per kind of row it points to: what it points to (category, parent,
+/// segmentation, region, creator, payment types) is what its data holds, the rows the
+/// write was resolved against, and its contacts are written as they are. Its documents are
+/// read when it was updated (they stay attached across updates). One with projects or new
+/// documents, whose ids only the database knows, is read whole.
 fn read_written(
     conn: &mut AnyConnection,
     id: i64,
