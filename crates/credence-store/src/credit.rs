@@ -318,6 +318,16 @@ fn account_at(
     else {
         return Ok(None);
     };
+    account_of(conn, row, now).map(Some)
+}
+
+/// An account as [`account_at`] shows it, from its row as just read or written.
+fn account_of(
+    conn: &mut AnyConnection,
+    row: AccountRow,
+    now: NaiveDateTime,
+) -> Result<CreditAccount, Failure> {
+    let customer = row.customer_id;
     let lapsed: Vec<i64> = reservations::table
         .filter(reservations::account_id.eq(customer))
         .filter(reservations::status.eq(OPEN))
@@ -328,7 +338,7 @@ fn account_at(
         .into_iter()
         .try_fold(0_i64, i64::checked_add)
         .ok_or_else(|| overflow(customer))?;
-    row.into_domain(lapsed).map(Some)
+    row.into_domain(lapsed)
 }
 
 /// A live customer's account as [`account_at`] computes it, in one statement ([`LiveAccountAt`]).

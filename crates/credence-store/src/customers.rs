@@ -35,7 +35,7 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use crate::Store;
-use crate::credit::{AccountRow, expire_account, lock_account, record_limit, set_limit};
+use crate::credit::{AccountRow, expire_account, lock_account, record_limit, set_locked_limit};
 use crate::customers::records::{CategoryRow, PaymentTypeRow, RegionRow, SegmentationRow, UserRow};
 use crate::database::AnyConnection;
 use crate::documents::{apply_links, documents_of};
@@ -210,12 +210,13 @@ fn ancestors_of(conn: &mut AnyConnection, id: i64) -> Result<Vec<CustomerId>, Fa
     Ok(found)
 }
 
-/// Whether [`read_written`] reads a customer just inserted or one just updated.
+/// Whether [`read_written`] reads a customer just inserted or one just updated, with its row
+/// and its account's as the writes returned them.
 enum Written {
-    /// Inserted: its row and its account's as the inserts returned them; no documents yet.
+    /// Inserted: no documents yet.
     Inserted(Box<(CustomerRow, AccountRow)>),
-    /// Updated: its rows are read, and documents attached before stay attached.
-    Updated,
+    /// Updated: documents attached before stay attached, and are read.
+    Updated(Box<(CustomerRow, AccountRow)>),
 }
 
 /// A customer just written in this transaction from `data`, exactly as [`get_customer`]
@@ -241,15 +242,8 @@ fn read_written(
             let (row, account) = *rows;
             (row, account, Vec::new())
         }
-        Written::Updated => {
-            let row: CustomerRow = customers::table
-                .filter(customers::id.eq(id))
-                .select(CustomerRow::as_select())
-                .first(conn)?;
-            let account: AccountRow = accounts::table
-                .filter(accounts::customer_id.eq(id))
-                .select(AccountRow::as_select())
-                .first(conn)?;
+        Written::Updated(rows) => {
+            let (row, account) = *rows;
             let documents = crate::documents::documents_of(conn, &[id])?
                 .remove(&id)
                 .unwrap_or_default();
@@ -321,7 +315,8 @@ fn create_account(
 }
 
 /// Carries a customer update to its account: a changed limit (with its history row), and a
-/// changed currency, which only an account without money may follow.
+/// changed currency, which only an account without money may follow. Answers the account's
+/// row as written.
 fn update_account(
     conn: &mut AnyConnection,
     outbox: &Outbox<'_>,
@@ -329,30 +324,31 @@ fn update_account(
     data: &CustomerData,
     by: Option<UserId>,
     now: NaiveDateTime,
-) -> Result<(), Failure> {
-    let account = lock_account(conn, id)?
+) -> Result<AccountRow, Failure> {
+    let mut account = lock_account(conn, id)?
         .ok_or_else(|| Failure::corrupt("customer", format!("{id} has no account")))?;
     let currency = data.currency.code();
     if account.currency != currency {
         if account.balance != 0 || account.reserved != 0 {
             return Err(Failure::Refused(Outcome::AccountInUse));
         }
-        diesel::update(accounts::table.find(id))
+        account = diesel::update(accounts::table.find(id))
             .set((
                 accounts::currency.eq(currency),
                 accounts::updated_at.eq(now),
             ))
-            .execute(conn)?;
+            .returning(<AccountRow as Selectable<Db>>::construct_selection())
+            .get_result::<AccountRow>(conn)?;
     }
-    set_limit(
+    set_locked_limit(
         conn,
         outbox,
-        id,
+        account,
         data.credit_limit,
         (by.map(UserId::get), None),
+        None,
         now,
-    )?;
-    Ok(())
+    )
 }
 
 /// Refuses to archive a customer whose account holds money or open reservations (its own, or
@@ -443,8 +439,8 @@ impl CustomerRepository for Store {
                     .returning(<CustomerRow as Selectable<Db>>::construct_selection())
                     .get_result::<CustomerRow>(conn)?;
                 let id = row.id;
-                write_children(conn, id, &customer.data, true)?;
-                write_terms(conn, id, &customer.data, true)?;
+                write_children(conn, id, &customer.data)?;
+                write_terms(conn, id, &customer.data)?;
                 let account = create_account(conn, id, &customer.data, to_db_time(customer.now))?;
                 let outbox = Outbox::for_new_customer(&*events, CustomerId(id));
                 apply_links(conn, &outbox, id, &customer.links, customer.now)?;
@@ -489,8 +485,10 @@ impl CustomerRepository for Store {
                         .filter(customers::revision.eq(read.get())),
                 )
                 .set((&fields, customers::revision.eq(customers::revision + 1)))
-                .execute(conn)?;
-                if updated == 0 {
+                .returning(<CustomerRow as Selectable<Db>>::construct_selection())
+                .get_result::<CustomerRow>(conn)
+                .optional()?;
+                let Some(row) = updated else {
                     let exists: i64 = live()
                         .filter(customers::id.eq(id.get()))
                         .count()
@@ -500,12 +498,14 @@ impl CustomerRepository for Store {
                     } else {
                         Ok(None)
                     };
-                }
-                write_children(conn, id.get(), &data, false)?;
-                write_terms(conn, id.get(), &data, false)?;
-                update_account(conn, &outbox, id.get(), &data, by, to_db_time(now))?;
+                };
+                clear_children(conn, id.get())?;
+                write_children(conn, id.get(), &data)?;
+                write_terms(conn, id.get(), &data)?;
+                let account = update_account(conn, &outbox, id.get(), &data, by, to_db_time(now))?;
                 apply_links(conn, &outbox, id.get(), &links, now)?;
-                let updated = read_written(conn, id.get(), &data, &links, Written::Updated)?;
+                let written = Written::Updated(Box::new((row, account)));
+                let updated = read_written(conn, id.get(), &data, &links, written)?;
                 outbox.record(
                     conn,
                     EventType::CustomerUpdated,

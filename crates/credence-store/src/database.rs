@@ -33,6 +33,7 @@ mod connect;
 pub(crate) mod gated_pool;
 pub(crate) mod lanes;
 pub(crate) mod session;
+pub(crate) mod write_behind;
 
 pub(crate) use connect::*;
 

@@ -24,9 +24,11 @@ use diesel::prelude::*;
 
 use crate::Store;
 use crate::customers::{subtree_of, to_db_time};
-use crate::database::AnyConnection;
+use crate::database::{AnyConnection, write_behind};
 use crate::error::Failure;
 use crate::schema::{events, webhook_deliveries};
+
+mod held;
 
 /// Where a transaction writes its events: the encoder, and the customers whose events it may
 /// write, whose turn it holds.
@@ -94,6 +96,21 @@ impl<'a> Outbox<'a> {
             kind: kind.as_str(),
             object: self.encoder.encode(object),
             at,
+        };
+        // In an import's unit the event waits to go in with the other lines' (`held`).
+        let mut statement = Some(statement);
+        if write_behind::with(|held: &mut held::HeldEvents| {
+            held.0.extend(statement.take().map(|s| held::HeldEvent {
+                customer: s.customer,
+                kind: s.kind,
+                object: s.object,
+                at: s.at,
+            }));
+        }) {
+            return Ok(());
+        }
+        let Some(statement) = statement else {
+            return Ok(());
         };
         let written = match conn {
             AnyConnection::Postgresql(c) => statement.execute(c)?,

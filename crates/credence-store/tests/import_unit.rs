@@ -12,7 +12,7 @@ use credence_store::Store;
 use uuid::Uuid;
 
 mod common;
-use common::{at, data, store_for};
+use common::{at, data, eur, store_for};
 
 async fn new_customer(store: &Store, reference: &str) -> NewCustomer {
     NewCustomer {
@@ -243,10 +243,172 @@ async fn customers_are_read_by_reference_in_one_call(store: Store) {
     unit.rollback().await.unwrap();
 }
 
+/// What a script of writes left behind, as the ports show it: every event (the feed's
+/// order, with sequence numbers and references), what searches find, each account's
+/// credit-limit history.
+#[derive(Debug, PartialEq)]
+struct Outcome {
+    events: Vec<(String, String, i64, String)>,
+    found: Vec<(String, Vec<String>)>,
+    limits: Vec<Vec<(Option<i64>, i64)>>,
+}
+
+/// Customers `A` (written before the unit), `B` and `C` (created in it); `A` updated twice in
+/// it, its limit and name changed, and paid; each write between a mark and its keep, as an
+/// import's lines are. UUIDs and times are fixed, so two fresh stores given the same script
+/// end in the same rows.
+async fn script(store: &Store, marks: Marks) -> Outcome {
+    use credence_domain::credit::{EntryKind, Money};
+    use credence_domain::customers::search::{SearchQuery, SearchTerms};
+    use credence_domain::events::{EventFeed, EventId};
+    use credence_domain::listing::PageRequest;
+    use credence_domain::ports::{DocumentLinks, Posting};
+    use credence_domain::values::{CreditLimit, CustomerName};
+    use rust_decimal::Decimal;
+
+    let mut a = new_customer(store, "A").await;
+    a.uuid = Uuid::from_u128(1);
+    let a = store.insert(&a).await.unwrap();
+
+    let unit = store.begin(marks).await.unwrap();
+    let customers = unit.customers();
+    let mut b = new_customer(store, "B").await;
+    b.uuid = Uuid::from_u128(2);
+    unit.mark().await.unwrap();
+    customers.insert(&b).await.unwrap();
+    unit.keep().await.unwrap();
+
+    let mut changed = a.data.clone();
+    changed.name = CustomerName::new("A two").unwrap();
+    changed.credit_limit = CreditLimit::new(Decimal::new(50_000, 2), eur()).unwrap();
+    unit.mark().await.unwrap();
+    let once = customers
+        .update(
+            a.id,
+            a.revision,
+            &changed,
+            &DocumentLinks::none(),
+            None,
+            at(1),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    unit.keep().await.unwrap();
+    changed.name = CustomerName::new("A three").unwrap();
+    unit.mark().await.unwrap();
+    customers
+        .update(
+            a.id,
+            once.revision,
+            &changed,
+            &DocumentLinks::none(),
+            None,
+            at(2),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    unit.keep().await.unwrap();
+
+    unit.mark().await.unwrap();
+    unit.ledger()
+        .post(&Posting {
+            account: a.id,
+            kind: EntryKind::Payment,
+            balance_delta: Money::from_minor(1_234, eur()),
+            description: None,
+            user: None,
+            now: at(3),
+            idempotency: None,
+        })
+        .await
+        .unwrap();
+    unit.keep().await.unwrap();
+
+    let mut c = new_customer(store, "C").await;
+    c.uuid = Uuid::from_u128(3);
+    unit.mark().await.unwrap();
+    customers.insert(&c).await.unwrap();
+    unit.keep().await.unwrap();
+    assert!(!unit.spoiled().await.unwrap());
+    unit.commit().await.unwrap();
+
+    // By id: PostgreSQL's feed holds back events while any transaction older than them
+    // runs, and other tests' run on the same server.
+    let mut events = Vec::new();
+    for id in 1.. {
+        let Some(e) = store.event(EventId(id)).await.unwrap() else {
+            break;
+        };
+        events.push((
+            e.kind.to_string(),
+            e.customer_reference,
+            e.sequence,
+            e.object,
+        ));
+    }
+    let mut found = Vec::new();
+    for q in ["two", "three", "A", "B", "C"] {
+        let page = store
+            .search(&SearchQuery {
+                terms: SearchTerms::parse(q).unwrap(),
+                include_inactive: false,
+                within: None,
+                page: PageRequest::default(),
+            })
+            .await
+            .unwrap();
+        let hits = page
+            .items
+            .iter()
+            .map(|hit| hit.customer.data.reference.as_str().to_owned())
+            .collect();
+        found.push((q.to_owned(), hits));
+    }
+    let limits = (1..=3)
+        .map(|id| credence_store::test_support::credit_limit_history(store.database(), id))
+        .collect();
+    Outcome {
+        events,
+        found,
+        limits,
+    }
+}
+
+/// The rows an optimistic unit holds back and writes together at the end (search terms,
+/// limit history, events) are the rows a unit with savepoints writes as it goes.
+async fn an_optimistic_unit_writes_what_a_unit_with_savepoints_writes(
+    db: credence_store::test_support::TestDb,
+) {
+    let other = if db.url().starts_with("postgres") {
+        credence_store::test_support::TestDb::postgres().unwrap()
+    } else {
+        credence_store::test_support::TestDb::sqlite()
+    };
+    let saved = script(&store_for(&db), Marks::Savepoints).await;
+    let held = script(&store_for(&other), Marks::Optimistic).await;
+    assert_eq!(held, saved);
+    let sequences: Vec<(&str, i64)> = saved
+        .events
+        .iter()
+        .map(|(_, reference, sequence, _)| (reference.as_str(), *sequence))
+        .collect();
+    assert!(sequences.contains(&("A", 4)), "{sequences:?}");
+    assert_eq!(
+        saved.found[0],
+        ("two".to_owned(), Vec::new()),
+        "old terms are gone"
+    );
+    assert_eq!(saved.found[1].1, ["A"], "one customer, its terms once");
+    assert_eq!(saved.limits[0].len(), 2, "{:?}", saved.limits);
+}
+
 credence_store::on_both_stores!(
     a_unit_commits_what_it_kept_and_nothing_it_undid,
     a_rolled_back_or_dropped_unit_writes_nothing,
     a_failed_first_write_after_a_mark_leaves_the_mark_usable,
     an_optimistic_unit_is_spoiled_only_by_undoing_a_write,
-    customers_are_read_by_reference_in_one_call,
+    customers_are_read_by_reference_in_one_call;
+    an_optimistic_unit_writes_what_a_unit_with_savepoints_writes,
 );

@@ -2,6 +2,7 @@
 
 // Split from the parent module, whose imports it shares.
 use super::*;
+use crate::database::write_behind;
 
 impl From<Settle> for SettleError {
     fn from(settle: Settle) -> Self {
@@ -173,17 +174,73 @@ pub(crate) fn record_approved_limit(
     approver: Option<i64>,
     at: NaiveDateTime,
 ) -> Result<(), Failure> {
-    diesel::insert_into(credit_limit_history::table)
-        .values((
-            credit_limit_history::account_id.eq(account),
-            credit_limit_history::old_limit.eq(old),
-            credit_limit_history::new_limit.eq(new),
-            credit_limit_history::user_id.eq(user),
-            credit_limit_history::reason.eq(reason),
-            credit_limit_history::approved_by.eq(approver),
-            credit_limit_history::at.eq(at),
-        ))
-        .execute(conn)?;
+    let mut row = Some(LimitRow {
+        account_id: account,
+        old_limit: old,
+        new_limit: new,
+        user_id: user,
+        reason: reason.map(str::to_owned),
+        approved_by: approver,
+        at,
+    });
+    // In an import's unit the row waits to go in with the other lines' (`write_behind`).
+    if write_behind::with(|held: &mut HeldLimits| held.0.extend(row.take())) {
+        return Ok(());
+    }
+    let Some(row) = row else {
+        return Ok(());
+    };
+    // One row by itself: a statement of one row is prepared once per connection, a batch
+    // of one would be prepared anew each time.
+    match conn {
+        AnyConnection::Sqlite(c) => diesel::insert_into(credit_limit_history::table)
+            .values(&row)
+            .execute(c)?,
+        AnyConnection::Postgresql(c) => diesel::insert_into(credit_limit_history::table)
+            .values(&row)
+            .execute(c)?,
+    };
+    Ok(())
+}
+
+/// One row of the credit-limit history.
+#[derive(Insertable)]
+#[diesel(table_name = credit_limit_history, treat_none_as_default_value = false)]
+struct LimitRow {
+    account_id: i64,
+    old_limit: Option<i64>,
+    new_limit: i64,
+    user_id: Option<i64>,
+    reason: Option<String>,
+    approved_by: Option<i64>,
+    at: NaiveDateTime,
+}
+
+/// History rows waiting to go in ([`write_behind`]), in the order they were written (their
+/// ids keep it: the history reads newest first by id).
+#[derive(Default)]
+struct HeldLimits(Vec<LimitRow>);
+
+impl write_behind::Held for HeldLimits {
+    fn insert(self, conn: &mut AnyConnection) -> Result<(), Failure> {
+        insert_limits(conn, &self.0)
+    }
+}
+
+/// Rows per `INSERT` of history: SQLite allows 32,766 bound parameters, seven per row.
+const LIMITS_PER_INSERT: usize = 4_000;
+
+fn insert_limits(conn: &mut AnyConnection, rows: &[LimitRow]) -> Result<(), Failure> {
+    for chunk in rows.chunks(LIMITS_PER_INSERT) {
+        match conn {
+            AnyConnection::Sqlite(c) => diesel::insert_into(credit_limit_history::table)
+                .values(chunk)
+                .execute(c)?,
+            AnyConnection::Postgresql(c) => diesel::insert_into(credit_limit_history::table)
+                .values(chunk)
+                .execute(c)?,
+        };
+    }
     Ok(())
 }
 
@@ -214,29 +271,45 @@ pub(crate) fn set_approved_limit(
     let Some(row) = lock_account(conn, account)? else {
         return Ok(false);
     };
+    set_locked_limit(conn, outbox, row, limit, by, approver, now)?;
+    Ok(true)
+}
+
+/// Sets the limit of an account whose row the caller has locked ([`lock_account`]) as
+/// [`set_approved_limit`] does, and answers the row as written.
+pub(crate) fn set_locked_limit(
+    conn: &mut AnyConnection,
+    outbox: &Outbox<'_>,
+    row: AccountRow,
+    limit: CreditLimit,
+    by: (Option<i64>, Option<&str>),
+    approver: Option<i64>,
+    now: NaiveDateTime,
+) -> Result<AccountRow, Failure> {
+    let account = row.customer_id;
     if row.currency()? != limit.currency() {
         return Err(other_currency(account, row.currency()?, limit.currency()));
     }
     let limit = limit.minor_units();
-    if row.credit_limit != limit {
-        diesel::update(accounts::table.find(account))
-            .set((
-                accounts::credit_limit.eq(limit),
-                accounts::updated_at.eq(now),
-            ))
-            .execute(conn)?;
-        let limits = (Some(row.credit_limit), limit);
-        record_approved_limit(conn, account, limits, by, approver, now)?;
-        let changed = account_at(conn, account, now)?.ok_or_else(|| {
-            Failure::corrupt("account", format!("{account} vanished while locked"))
-        })?;
-        outbox.record(
-            conn,
-            EventType::AccountCreditLimitChanged,
-            CustomerId(account),
-            EventObject::Account(&changed),
-            now,
-        )?;
+    if row.credit_limit == limit {
+        return Ok(row);
     }
-    Ok(true)
+    let changed: AccountRow = diesel::update(accounts::table.find(account))
+        .set((
+            accounts::credit_limit.eq(limit),
+            accounts::updated_at.eq(now),
+        ))
+        .returning(<AccountRow as Selectable<Db>>::construct_selection())
+        .get_result(conn)?;
+    let limits = (Some(row.credit_limit), limit);
+    record_approved_limit(conn, account, limits, by, approver, now)?;
+    let shown = account_of(conn, changed.clone(), now)?;
+    outbox.record(
+        conn,
+        EventType::AccountCreditLimitChanged,
+        CustomerId(account),
+        EventObject::Account(&shown),
+        now,
+    )?;
+    Ok(changed)
 }

@@ -398,26 +398,64 @@ macro_rules! batch_insert {
 }
 pub(crate) use batch_insert;
 
-/// Writes the payment types, contacts and projects of a customer (after deleting the old
-/// ones, unless it is `fresh`: a customer inserted in this transaction has none, and three
-/// deletes of nothing were a sixth of a bulk import's statements; projects that have an id
-/// are written back under it).
+/// Deletes what a customer's update writes anew: its payment types, contacts, projects and
+/// search terms (on PostgreSQL in one statement, one round trip instead of four).
+pub(crate) fn clear_children(conn: &mut AnyConnection, id: i64) -> Result<(), Failure> {
+    super::search::forget_held_terms(id);
+    match conn {
+        AnyConnection::Postgresql(c) => {
+            ClearChildren { customer: id }.execute(c)?;
+        }
+        AnyConnection::Sqlite(_) => {
+            diesel::delete(
+                customer_payment_types::table.filter(customer_payment_types::customer_id.eq(id)),
+            )
+            .execute(conn)?;
+            diesel::delete(customer_contacts::table.filter(customer_contacts::customer_id.eq(id)))
+                .execute(conn)?;
+            diesel::delete(customer_projects::table.filter(customer_projects::customer_id.eq(id)))
+                .execute(conn)?;
+            super::search::delete_terms(conn, id)?;
+        }
+    }
+    Ok(())
+}
+
+/// [`clear_children`]'s one statement on PostgreSQL: the deletes as data-modifying `WITH`
+/// clauses, which all run, whatever the outer statement reads.
+#[derive(Debug, Clone, diesel::query_builder::QueryId)]
+struct ClearChildren {
+    customer: i64,
+}
+
+impl<Conn> diesel::RunQueryDsl<Conn> for ClearChildren {}
+
+impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for ClearChildren {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> diesel::QueryResult<()> {
+        use diesel::sql_types::BigInt;
+        out.push_sql("WITH p AS (DELETE FROM customer_payment_types WHERE customer_id = ");
+        out.push_bind_param::<BigInt, _>(&self.customer)?;
+        out.push_sql("), c AS (DELETE FROM customer_contacts WHERE customer_id = ");
+        out.push_bind_param::<BigInt, _>(&self.customer)?;
+        out.push_sql("), t AS (DELETE FROM customer_terms WHERE customer_id = ");
+        out.push_bind_param::<BigInt, _>(&self.customer)?;
+        out.push_sql(") DELETE FROM customer_projects WHERE customer_id = ");
+        out.push_bind_param::<BigInt, _>(&self.customer)?;
+        Ok(())
+    }
+}
+
+/// Writes the payment types, contacts and projects of a customer that has none (a new one,
+/// or one [`clear_children`] was run for); projects that have an id are written back under
+/// it.
 pub(crate) fn write_children(
     conn: &mut AnyConnection,
     id: i64,
     data: &CustomerData,
-    fresh: bool,
 ) -> Result<(), Failure> {
-    if !fresh {
-        diesel::delete(
-            customer_payment_types::table.filter(customer_payment_types::customer_id.eq(id)),
-        )
-        .execute(conn)?;
-        diesel::delete(customer_contacts::table.filter(customer_contacts::customer_id.eq(id)))
-            .execute(conn)?;
-        diesel::delete(customer_projects::table.filter(customer_projects::customer_id.eq(id)))
-            .execute(conn)?;
-    }
     let links: Vec<PaymentLink> = (0_i32..)
         .zip(&data.payment_types)
         .map(|(position, p)| PaymentLink {

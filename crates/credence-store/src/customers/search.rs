@@ -19,7 +19,7 @@ use credence_domain::listing::Page;
 use diesel::prelude::*;
 
 use super::{CustomerRow, Db, Narrowing, assemble, batch_insert, filtered};
-use crate::database::AnyConnection;
+use crate::database::{AnyConnection, write_behind};
 use crate::error::Failure;
 use crate::schema::{customer_terms, customers};
 
@@ -36,24 +36,63 @@ struct TermRow {
 /// Rows per `INSERT` of terms: SQLite allows 32,766 bound parameters, four per row.
 const TERMS_PER_INSERT: usize = 8_000;
 
-/// Replaces the stored terms of customer `id` with those of `data` (a `fresh` one, inserted
-/// in this transaction, has none to delete).
+/// Stores the terms of customer `id`, which has none (a new one, or one whose terms were
+/// just deleted). In an import's unit the terms wait to go in with the other lines'
+/// ([`write_behind`]).
 pub(crate) fn write_terms(
     conn: &mut AnyConnection,
     id: i64,
     data: &CustomerData,
-    fresh: bool,
 ) -> Result<(), Failure> {
-    if !fresh {
-        delete_terms(conn, id)?;
+    let mut rows = Some(term_rows(id, data.is_active, SearchFields::of(data)));
+    if write_behind::with(|held: &mut HeldTerms| held.0.extend(rows.take().into_iter().flatten())) {
+        return Ok(());
     }
-    insert_terms(conn, &[(id, data.is_active, SearchFields::of(data))])
+    insert_rows(conn, &rows.unwrap_or_default())
 }
 
-/// Removes the stored terms of customer `id` (it is archived: search never finds it again).
+/// Removes the stored terms of customer `id` (it is archived: search never finds it again),
+/// those still waiting to go in included.
 pub(crate) fn delete_terms(conn: &mut AnyConnection, id: i64) -> Result<(), Failure> {
+    forget_held_terms(id);
     diesel::delete(customer_terms::table.filter(customer_terms::customer_id.eq(id)))
         .execute(conn)?;
+    Ok(())
+}
+
+/// Drops the terms of customer `id` still waiting to go in ([`write_behind`]): its terms are
+/// being deleted.
+pub(crate) fn forget_held_terms(id: i64) {
+    write_behind::with(|held: &mut HeldTerms| held.0.retain(|row| row.customer_id != id));
+}
+
+/// Terms waiting to go in ([`write_behind`]).
+#[derive(Default)]
+struct HeldTerms(Vec<TermRow>);
+
+impl write_behind::Held for HeldTerms {
+    fn insert(self, conn: &mut AnyConnection) -> Result<(), Failure> {
+        insert_rows(conn, &self.0)
+    }
+}
+
+/// The term rows of one customer.
+fn term_rows(id: i64, is_active: bool, fields: SearchFields<'_>) -> Vec<TermRow> {
+    weighted_terms(&fields)
+        .into_iter()
+        .map(|term| TermRow {
+            token: term.token,
+            is_active,
+            customer_id: id,
+            weight: i32::try_from(term.weight).unwrap_or(i32::MAX),
+        })
+        .collect()
+}
+
+fn insert_rows(conn: &mut AnyConnection, rows: &[TermRow]) -> Result<(), Failure> {
+    for chunk in rows.chunks(TERMS_PER_INSERT) {
+        batch_insert!(conn, customer_terms::table, chunk);
+    }
     Ok(())
 }
 
@@ -64,19 +103,9 @@ pub(crate) fn insert_terms(
 ) -> Result<(), Failure> {
     let rows: Vec<TermRow> = customers
         .iter()
-        .flat_map(|(id, is_active, fields)| {
-            weighted_terms(fields).into_iter().map(|term| TermRow {
-                token: term.token,
-                is_active: *is_active,
-                customer_id: *id,
-                weight: i32::try_from(term.weight).unwrap_or(i32::MAX),
-            })
-        })
+        .flat_map(|(id, is_active, fields)| term_rows(*id, *is_active, *fields))
         .collect();
-    for chunk in rows.chunks(TERMS_PER_INSERT) {
-        batch_insert!(conn, customer_terms::table, chunk);
-    }
-    Ok(())
+    insert_rows(conn, &rows)
 }
 
 /// What filling the terms of existing customers reads of each: [`SearchFields::of`]'s fields.

@@ -20,6 +20,10 @@
 //! call) that failed, spoils it. Every later call then fails at once, and the caller asks
 //! ([`Session::spoiled`]), rolls back and starts again with savepoints.
 //!
+//! An optimistic session also holds back the rows nothing in it reads ([`write_behind`]) and
+//! inserts them many to a statement: before a read, before it answers whether it is spoiled
+//! (a failed insert spoils it), and before it commits.
+//!
 //! The thread begins the transaction as every write does (`BEGIN IMMEDIATE` on SQLite, so
 //! the write lock is taken at once), runs jobs in the order they were sent, and ends with
 //! the commit or rollback it is told, or with a rollback when every handle to it is gone
@@ -31,6 +35,7 @@ use credence_domain::ports::Marks;
 
 use crate::database::AnyConnection;
 use crate::database::gated_pool::{Conn, GatedPool};
+use crate::database::write_behind;
 use crate::error::Failure;
 
 type Manager = <AnyConnection as Connection>::TransactionManager;
@@ -91,6 +96,9 @@ fn ended() -> Failure {
 /// Why an optimistic session stopped running calls.
 const SPOILED: &str = "a line was undone after it wrote, without a savepoint to return to";
 
+/// Why an optimistic session stopped when the rows it held back failed to go in.
+const SPOILED_HELD: &str = "the rows held back for one statement could not be written";
+
 /// The session's thread: its connection, inside the transaction, and the marks in force.
 struct Worker {
     conn: Conn,
@@ -108,12 +116,14 @@ struct Worker {
 impl Worker {
     /// Serves orders until the end, or until every handle is gone (then rolls back).
     fn serve(mut self, inbox: &std::sync::mpsc::Receiver<Order>) {
+        let _holding = self.optimistic.then(write_behind::Holding::start);
         loop {
             match inbox.recv() {
                 Ok(Order::Run(job, access)) if self.optimistic => self.run_optimistic(job, access),
                 Ok(Order::Run(job, access)) => self.run(job, access),
                 Ok(Order::Mark(mark)) if self.optimistic => self.note(mark),
                 Ok(Order::Spoiled(reply)) => {
+                    self.write_held();
                     let _ = reply.send(match &self.broken {
                         Some(_) if self.optimistic => Ok(true),
                         Some(why) => Err(Failure::Broken(why.clone())),
@@ -128,6 +138,11 @@ impl Worker {
                     }
                 }
                 Ok(Order::End(commit, reply)) => {
+                    if commit {
+                        self.write_held();
+                    } else {
+                        write_behind::discard();
+                    }
                     // A broken transaction can still be rolled back; only its commit fails.
                     let result = match &self.broken {
                         None => end(&mut self.conn, commit),
@@ -192,6 +207,13 @@ impl Worker {
             job(Err(Failure::Broken(why.clone())));
             return;
         }
+        if access == Access::Read {
+            self.write_held();
+            if let Some(why) = &self.broken {
+                job(Err(Failure::Broken(why.clone())));
+                return;
+            }
+        }
         let succeeded = job(Ok(&mut *self.conn));
         let sqlite = matches!(&*self.conn, AnyConnection::Sqlite(_));
         if succeeded {
@@ -200,6 +222,16 @@ impl Worker {
             }
         } else if access == Access::Write || !sqlite {
             self.broken = Some(SPOILED.to_owned());
+        }
+    }
+
+    /// Inserts the rows held back ([`write_behind`]) unless the transaction is broken; when
+    /// that fails, the session is spoiled (nothing later can tell which line's rows failed).
+    fn write_held(&mut self) {
+        if self.broken.is_none()
+            && let Err(e) = write_behind::flush(&mut self.conn)
+        {
+            self.broken = Some(format!("{SPOILED_HELD}: {e:?}"));
         }
     }
 
