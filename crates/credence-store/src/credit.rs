@@ -45,7 +45,7 @@ use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
 use crate::Store;
-use crate::credit::fixed_statements::{LiveAccountAt, LiveAccountsAt, Reserve};
+use crate::credit::fixed_statements::{LiveAccountAt, LiveAccountsAt, MoveAccount, Reserve};
 use crate::customers::to_db_time;
 use crate::database::{AnyConnection, Backend};
 use crate::error::Failure;
@@ -156,28 +156,19 @@ pub(crate) fn insert_entry(
 /// Moves an account and writes its entry; `None` when the account does not exist. A movement
 /// in another currency than the account's moves nothing and fails.
 fn apply(conn: &mut AnyConnection, m: &Movement<'_>) -> Result<Option<LedgerEntry>, Failure> {
-    let (balance_low, balance_high) = headroom(m.balance_delta);
-    let (reserved_low, reserved_high) = headroom(m.reserved_delta);
-    let after: Option<(i64, i64, i64, bool)> = diesel::update(
-        accounts::table
-            .filter(accounts::customer_id.eq(m.account))
-            .filter(accounts::currency.eq(m.currency.code()))
-            .filter(accounts::balance.between(balance_low, balance_high))
-            .filter(accounts::reserved.between(reserved_low, reserved_high)),
-    )
-    .set((
-        accounts::balance.eq(accounts::balance + m.balance_delta),
-        accounts::reserved.eq(accounts::reserved + m.reserved_delta),
-        accounts::updated_at.eq(m.at),
-    ))
-    .returning((
-        accounts::balance,
-        accounts::reserved,
-        accounts::credit_limit,
-        accounts::has_alerts,
-    ))
-    .get_result(conn)
-    .optional()?;
+    let movement = MoveAccount {
+        account: m.account,
+        currency: m.currency.code().to_owned(),
+        balance_delta: m.balance_delta,
+        reserved_delta: m.reserved_delta,
+        balance_bounds: headroom(m.balance_delta),
+        reserved_bounds: headroom(m.reserved_delta),
+        now: m.at,
+    };
+    let after: Option<(i64, i64, i64, bool)> = match conn {
+        AnyConnection::Postgresql(c) => movement.get_result(c).optional()?,
+        AnyConnection::Sqlite(c) => movement.get_result(c).optional()?,
+    };
     match after {
         Some((balance, reserved, credit_limit, has_alerts)) => insert_entry(
             conn,
@@ -328,6 +319,10 @@ fn account_of(
     now: NaiveDateTime,
 ) -> Result<CreditAccount, Failure> {
     let customer = row.customer_id;
+    if row.reserved == 0 {
+        // Nothing is reserved, so no open reservation holds anything to lapse.
+        return row.into_domain(0);
+    }
     let lapsed: Vec<i64> = reservations::table
         .filter(reservations::account_id.eq(customer))
         .filter(reservations::status.eq(OPEN))

@@ -7,7 +7,7 @@
 
 use chrono::NaiveDateTime;
 use diesel::QueryResult;
-use diesel::sql_types::{BigInt, Timestamp};
+use diesel::sql_types::{BigInt, Text, Timestamp};
 
 /// Implements what diesel needs to run `$name` as a query returning `$sql_type`, with a
 /// `walk_ast` body that pushes its SQL and binds (`$ast` is the `AstPass`).
@@ -23,9 +23,11 @@ macro_rules! fixed_statement {
         where
             DB: diesel::backend::Backend
                 + diesel::sql_types::HasSqlType<Timestamp>
-                + diesel::sql_types::HasSqlType<BigInt>,
+                + diesel::sql_types::HasSqlType<BigInt>
+                + diesel::sql_types::HasSqlType<Text>,
             NaiveDateTime: diesel::serialize::ToSql<Timestamp, DB>,
             i64: diesel::serialize::ToSql<BigInt, DB>,
+            String: diesel::serialize::ToSql<Text, DB>,
         {
             fn walk_ast<'b>(
                 &'b self,
@@ -132,6 +134,46 @@ fixed_statement!(Reserve -> (BigInt, BigInt, BigInt, diesel::sql_types::Bool), |
     out.push_bind_param::<BigInt, _>(&this.cost)?;
     out.push_sql(" AND reserved <= ");
     out.push_bind_param::<BigInt, _>(&this.headroom)?;
+    out.push_sql(" RETURNING balance, reserved, credit_limit, has_alerts");
+    Ok(())
+});
+
+/// A movement of an account's balance and reserved amount, in the account's currency, if
+/// neither sum leaves the range the bounds give (see `headroom`); returns the row's balance,
+/// reserved, credit limit and whether it has alerts after it, or no row. Every payment,
+/// charge, adjustment, capture, release and expiry runs it.
+#[derive(Debug, Clone, diesel::query_builder::QueryId)]
+pub(crate) struct MoveAccount {
+    pub(crate) account: i64,
+    pub(crate) currency: String,
+    pub(crate) balance_delta: i64,
+    pub(crate) reserved_delta: i64,
+    /// The range `balance` must be in for `balance_delta` to be added.
+    pub(crate) balance_bounds: (i64, i64),
+    /// The range `reserved` must be in for `reserved_delta` to be added.
+    pub(crate) reserved_bounds: (i64, i64),
+    pub(crate) now: NaiveDateTime,
+}
+
+fixed_statement!(MoveAccount -> (BigInt, BigInt, BigInt, diesel::sql_types::Bool), |this, out| {
+    out.push_sql("UPDATE accounts SET balance = balance + ");
+    out.push_bind_param::<BigInt, _>(&this.balance_delta)?;
+    out.push_sql(", reserved = reserved + ");
+    out.push_bind_param::<BigInt, _>(&this.reserved_delta)?;
+    out.push_sql(", updated_at = ");
+    out.push_bind_param::<Timestamp, _>(&this.now)?;
+    out.push_sql(" WHERE customer_id = ");
+    out.push_bind_param::<BigInt, _>(&this.account)?;
+    out.push_sql(" AND currency = ");
+    out.push_bind_param::<Text, _>(&this.currency)?;
+    out.push_sql(" AND balance BETWEEN ");
+    out.push_bind_param::<BigInt, _>(&this.balance_bounds.0)?;
+    out.push_sql(" AND ");
+    out.push_bind_param::<BigInt, _>(&this.balance_bounds.1)?;
+    out.push_sql(" AND reserved BETWEEN ");
+    out.push_bind_param::<BigInt, _>(&this.reserved_bounds.0)?;
+    out.push_sql(" AND ");
+    out.push_bind_param::<BigInt, _>(&this.reserved_bounds.1)?;
     out.push_sql(" RETURNING balance, reserved, credit_limit, has_alerts");
     Ok(())
 });

@@ -176,9 +176,16 @@ impl CustomerRow {
     }
 }
 
-/// Every column a client can change, plus the folded copies and `last_updated`.
+/// Every column a client can change, plus the folded copies and `last_updated`. An absent
+/// value is written as `NULL`, never as the column's default: an `INSERT` that says
+/// `DEFAULT` for some columns is a different statement for each combination, which diesel
+/// prepares anew every time instead of once per connection.
 #[derive(Insertable, AsChangeset)]
-#[diesel(table_name = customers, treat_none_as_null = true)]
+#[diesel(
+    table_name = customers,
+    treat_none_as_null = true,
+    treat_none_as_default_value = false
+)]
 pub(crate) struct CustomerFields<'a> {
     pub(crate) reference: &'a str,
     pub(crate) reference_folded: String,
@@ -232,9 +239,13 @@ macro_rules! text_columns {
             $(pub(crate) $field: Option<String>,)*
         }
 
-        /// The customer's plain texts as written.
+        /// The customer's plain texts as written (`NULL` when absent, as [`CustomerFields`]).
         #[derive(Insertable, AsChangeset)]
-        #[diesel(table_name = customers, treat_none_as_null = true)]
+        #[diesel(
+            table_name = customers,
+            treat_none_as_null = true,
+            treat_none_as_default_value = false
+        )]
         pub(crate) struct TextValues<'a> {
             $(pub(crate) $field: Option<&'a str>,)*
         }
