@@ -56,20 +56,14 @@ impl<'a> Outbox<'a> {
         let mut customers: Vec<i64> = customers.iter().map(|c| c.get()).collect();
         customers.sort_unstable();
         customers.dedup();
-        if let AnyConnection::Postgresql(c) = conn
-            && !customers.is_empty()
-        {
-            TakeTurns {
-                customers: customers.clone(),
-            }
-            .execute(c)?;
-        }
+        take_turns(conn, &customers)?;
         Ok(Self { encoder, customers })
     }
 
     /// The outbox of the transaction that creates `customer`: no other transaction can write
     /// its events before this one commits, so there is no turn to wait for.
     pub(crate) fn for_new_customer(encoder: &'a dyn EventEncoder, customer: CustomerId) -> Self {
+        write_behind::hold_turns(&[customer.get()]);
         Self {
             encoder,
             customers: vec![customer.get()],
@@ -124,6 +118,22 @@ impl<'a> Outbox<'a> {
         }
         Ok(())
     }
+}
+
+/// Takes the event turns of `customers` (sorted by id) that the transaction does not hold
+/// yet, on PostgreSQL (SQLite's single writer needs none).
+pub(crate) fn take_turns(conn: &mut AnyConnection, customers: &[i64]) -> Result<(), Failure> {
+    if let AnyConnection::Postgresql(c) = conn {
+        let missing = write_behind::turns_to_take(customers);
+        if !missing.is_empty() {
+            TakeTurns {
+                customers: missing.clone(),
+            }
+            .execute(c)?;
+            write_behind::hold_turns(&missing);
+        }
+    }
+    Ok(())
 }
 
 /// Takes the turns of customers, in id order (PostgreSQL): one round trip for a whole batch.

@@ -15,6 +15,7 @@ use diesel::prelude::*;
 
 use crate::Store;
 use crate::customers::{CustomerRow, assemble, live};
+use crate::events::take_turns;
 use crate::schema::customers;
 
 #[async_trait]
@@ -76,6 +77,11 @@ impl ImportUnit for StoreUnit {
                     .filter(customers::reference.eq_any(references))
                     .select(CustomerRow::as_select())
                     .load(conn)?;
+                // The batch's lines write these customers' events: their turns in one
+                // statement, in id order, before any of them writes (`Outbox`).
+                let mut ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
+                ids.sort_unstable();
+                take_turns(conn, &ids)?;
                 assemble(conn, rows)
             })
             .await?)

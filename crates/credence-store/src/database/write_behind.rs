@@ -10,6 +10,10 @@
 //! its commit; a rollback drops them. A kind's own writes that change held rows (the terms
 //! of a customer written again) change them where they wait ([`with`]).
 //!
+//! The unit's thread also remembers whose event turn its transaction holds already
+//! ([`hold_turns`]): an import takes the turns of a whole batch's customers in one statement
+//! when it reads them ahead, and needs none for customers it created.
+//!
 //! The rows wait in a thread-local slot of the unit's own thread: every job of a unit runs
 //! on that thread, and the write functions keep their signatures (a connection), so the
 //! single-request paths, which have no slot, write at once as before.
@@ -37,6 +41,11 @@ struct Slot {
 }
 
 thread_local! {
+    /// The customers whose event turn the unit this thread serves holds already (see
+    /// [`crate::events::Outbox`]): taken for a whole batch at once, or not needed at all for
+    /// a customer the unit created; `None` when the thread serves no deferring unit.
+    static TURNS: RefCell<Option<std::collections::HashSet<i64>>> = const { RefCell::new(None) };
+
     /// The waiting rows of the unit this thread serves, by kind in the order each kind was
     /// first held (rows point only to rows written at once, never to held ones, so the order
     /// between kinds does not matter); `None` when the thread serves no deferring unit.
@@ -51,6 +60,7 @@ impl Holding {
     /// Starts holding rows on this thread.
     pub(crate) fn start() -> Self {
         WAITING.with(|w| *w.borrow_mut() = Some(Vec::new()));
+        TURNS.with(|t| *t.borrow_mut() = Some(std::collections::HashSet::new()));
         Self(())
     }
 }
@@ -58,7 +68,31 @@ impl Holding {
 impl Drop for Holding {
     fn drop(&mut self) {
         WAITING.with(|w| *w.borrow_mut() = None);
+        TURNS.with(|t| *t.borrow_mut() = None);
     }
+}
+
+/// Notes that the unit this thread serves holds the event turn of `customers` (a no-op on a
+/// thread that serves none).
+pub(crate) fn hold_turns(customers: &[i64]) {
+    TURNS.with(|t| {
+        if let Some(held) = t.borrow_mut().as_mut() {
+            held.extend(customers);
+        }
+    });
+}
+
+/// Of `customers`, those whose turn the unit this thread serves does not hold yet (all of
+/// them on a thread that serves none).
+pub(crate) fn turns_to_take(customers: &[i64]) -> Vec<i64> {
+    TURNS.with(|t| match t.borrow().as_ref() {
+        Some(held) => customers
+            .iter()
+            .copied()
+            .filter(|c| !held.contains(c))
+            .collect(),
+        None => customers.to_vec(),
+    })
 }
 
 fn insert_boxed<R: Held>(rows: Box<dyn Any>, conn: &mut AnyConnection) -> Result<(), Failure> {
