@@ -53,6 +53,7 @@ pub(crate) mod records;
 mod rows;
 mod search;
 mod substring;
+mod update_statement;
 
 pub(crate) use assemble::*;
 pub(crate) use query::*;
@@ -61,6 +62,7 @@ pub(crate) use rows::*;
 
 pub(crate) use search::fill_terms;
 use search::{delete_terms, search_customers, write_terms};
+use update_statement::UpdateCustomer;
 
 type Db = <AnyConnection as Connection>::Backend;
 
@@ -478,16 +480,18 @@ impl CustomerRepository for Store {
                 let fields = CustomerFields::new(&data, now);
                 // The revision is checked and moved on in the write's own statement: of two
                 // writes that read the same revision, exactly one changes the row.
-                let updated = diesel::update(
-                    customers::table
-                        .filter(customers::id.eq(id.get()))
-                        .filter(customers::archived_at.is_null())
-                        .filter(customers::revision.eq(read.get())),
-                )
-                .set((&fields, customers::revision.eq(customers::revision + 1)))
-                .returning(<CustomerRow as Selectable<Db>>::construct_selection())
-                .get_result::<CustomerRow>(conn)
-                .optional()?;
+                let updated: Option<CustomerRow> = match conn {
+                    AnyConnection::Postgresql(c) => {
+                        UpdateCustomer::<diesel::pg::Pg>::new(&fields, id.get(), read.get())
+                            .get_result(c)
+                            .optional()?
+                    }
+                    AnyConnection::Sqlite(c) => {
+                        UpdateCustomer::<diesel::sqlite::Sqlite>::new(&fields, id.get(), read.get())
+                            .get_result(c)
+                            .optional()?
+                    }
+                };
                 let Some(row) = updated else {
                     let exists: i64 = live()
                         .filter(customers::id.eq(id.get()))

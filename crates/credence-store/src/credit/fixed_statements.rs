@@ -177,3 +177,23 @@ fixed_statement!(MoveAccount -> (BigInt, BigInt, BigInt, diesel::sql_types::Bool
     out.push_sql(" RETURNING balance, reserved, credit_limit, has_alerts");
     Ok(())
 });
+
+/// A new credit limit for an account; returns its row as [`crate::credit::AccountRow`] reads
+/// it (customer id, currency, balance, credit limit, reserved), or no row.
+#[derive(Debug, Clone, Copy, diesel::query_builder::QueryId)]
+pub(crate) struct SetCreditLimit {
+    pub(crate) account: i64,
+    pub(crate) limit: i64,
+    pub(crate) now: NaiveDateTime,
+}
+
+fixed_statement!(SetCreditLimit -> (BigInt, Text, BigInt, BigInt, BigInt), |this, out| {
+    out.push_sql("UPDATE accounts SET credit_limit = ");
+    out.push_bind_param::<BigInt, _>(&this.limit)?;
+    out.push_sql(", updated_at = ");
+    out.push_bind_param::<Timestamp, _>(&this.now)?;
+    out.push_sql(" WHERE customer_id = ");
+    out.push_bind_param::<BigInt, _>(&this.account)?;
+    out.push_sql(" RETURNING customer_id, currency, balance, credit_limit, reserved");
+    Ok(())
+});

@@ -2,6 +2,7 @@
 
 // Split from the parent module, whose imports it shares.
 use super::*;
+use crate::credit::fixed_statements::SetCreditLimit;
 use crate::database::write_behind;
 
 impl From<Settle> for SettleError {
@@ -294,13 +295,15 @@ pub(crate) fn set_locked_limit(
     if row.credit_limit == limit {
         return Ok(row);
     }
-    let changed: AccountRow = diesel::update(accounts::table.find(account))
-        .set((
-            accounts::credit_limit.eq(limit),
-            accounts::updated_at.eq(now),
-        ))
-        .returning(<AccountRow as Selectable<Db>>::construct_selection())
-        .get_result(conn)?;
+    let update = SetCreditLimit {
+        account,
+        limit,
+        now,
+    };
+    let changed: AccountRow = match conn {
+        AnyConnection::Postgresql(c) => update.get_result(c)?,
+        AnyConnection::Sqlite(c) => update.get_result(c)?,
+    };
     let limits = (Some(row.credit_limit), limit);
     record_approved_limit(conn, account, limits, by, approver, now)?;
     let shown = account_of(conn, changed.clone(), now)?;
