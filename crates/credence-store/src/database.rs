@@ -32,6 +32,7 @@ use crate::schema::currencies;
 mod connect;
 pub(crate) mod gated_pool;
 pub(crate) mod lanes;
+pub(crate) mod replanned;
 pub(crate) mod session;
 pub(crate) mod write_behind;
 

@@ -15,6 +15,7 @@ use diesel::prelude::*;
 
 use crate::Store;
 use crate::customers::{CustomerRow, assemble, live};
+use crate::database::replanned::Replanned;
 use crate::events::take_turns;
 use crate::schema::customers;
 
@@ -73,10 +74,12 @@ impl ImportUnit for StoreUnit {
             .store
             .database
             .read(move |conn| {
-                let rows: Vec<CustomerRow> = live()
-                    .filter(customers::reference.eq_any(references))
-                    .select(CustomerRow::as_select())
-                    .load(conn)?;
+                let rows: Vec<CustomerRow> = Replanned(
+                    live()
+                        .filter(customers::reference.eq_any(references))
+                        .select(CustomerRow::as_select()),
+                )
+                .load(conn)?;
                 // The batch's lines write these customers' events: their turns in one
                 // statement, in id order, before any of them writes (`Outbox`).
                 let mut ids: Vec<i64> = rows.iter().map(|row| row.id).collect();

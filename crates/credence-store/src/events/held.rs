@@ -13,6 +13,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::upsert::excluded;
 
+use crate::database::replanned::Replanned;
 use crate::database::{AnyConnection, write_behind};
 use crate::error::Failure;
 use crate::schema::{customers, event_sequences, events};
@@ -54,15 +55,19 @@ impl write_behind::Held for HeldEvents {
         ids.dedup();
         let mut known: HashMap<i64, (String, i64)> = HashMap::with_capacity(ids.len());
         for chunk in ids.chunks(CUSTOMERS_PER_QUERY) {
-            let references: Vec<(i64, String)> = customers::table
-                .filter(customers::id.eq_any(chunk))
-                .select((customers::id, customers::reference))
-                .load(conn)?;
+            let references: Vec<(i64, String)> = Replanned(
+                customers::table
+                    .filter(customers::id.eq_any(chunk))
+                    .select((customers::id, customers::reference)),
+            )
+            .load(conn)?;
             known.extend(references.into_iter().map(|(id, r)| (id, (r, 0))));
-            let lasts: Vec<(i64, i64)> = event_sequences::table
-                .filter(event_sequences::customer_id.eq_any(chunk))
-                .select((event_sequences::customer_id, event_sequences::last))
-                .load(conn)?;
+            let lasts: Vec<(i64, i64)> = Replanned(
+                event_sequences::table
+                    .filter(event_sequences::customer_id.eq_any(chunk))
+                    .select((event_sequences::customer_id, event_sequences::last)),
+            )
+            .load(conn)?;
             for (id, last) in lasts {
                 if let Some(entry) = known.get_mut(&id) {
                     entry.1 = last;
