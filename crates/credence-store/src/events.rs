@@ -92,18 +92,9 @@ impl<'a> Outbox<'a> {
             at,
         };
         // In an import's unit the event waits to go in with the other lines' (`held`).
-        let mut statement = Some(statement);
-        if write_behind::with(|held: &mut held::HeldEvents| {
-            held.0.extend(statement.take().map(|s| held::HeldEvent {
-                customer: s.customer,
-                kind: s.kind,
-                object: s.object,
-                at: s.at,
-            }));
-        }) {
-            return Ok(());
-        }
-        let Some(statement) = statement else {
+        let Some(statement) =
+            write_behind::hold(statement, |held: &mut held::HeldEvents, s| held.0.push(s))
+        else {
             return Ok(());
         };
         let written = match conn {

@@ -3,6 +3,7 @@
 // Split from the parent module, whose imports it shares.
 use super::*;
 use crate::credit::fixed_statements::SetCreditLimit;
+use crate::customers::batch_insert;
 use crate::database::write_behind;
 
 impl From<Settle> for SettleError {
@@ -175,7 +176,7 @@ pub(crate) fn record_approved_limit(
     approver: Option<i64>,
     at: NaiveDateTime,
 ) -> Result<(), Failure> {
-    let mut row = Some(LimitRow {
+    let row = LimitRow {
         account_id: account,
         old_limit: old,
         new_limit: new,
@@ -183,12 +184,9 @@ pub(crate) fn record_approved_limit(
         reason: reason.map(str::to_owned),
         approved_by: approver,
         at,
-    });
+    };
     // In an import's unit the row waits to go in with the other lines' (`write_behind`).
-    if write_behind::with(|held: &mut HeldLimits| held.0.extend(row.take())) {
-        return Ok(());
-    }
-    let Some(row) = row else {
+    let Some(row) = write_behind::hold(row, |held: &mut HeldLimits, row| held.0.push(row)) else {
         return Ok(());
     };
     // One row by itself: a statement of one row is prepared once per connection, a batch
@@ -233,14 +231,7 @@ const LIMITS_PER_INSERT: usize = 4_000;
 
 fn insert_limits(conn: &mut AnyConnection, rows: &[LimitRow]) -> Result<(), Failure> {
     for chunk in rows.chunks(LIMITS_PER_INSERT) {
-        match conn {
-            AnyConnection::Sqlite(c) => diesel::insert_into(credit_limit_history::table)
-                .values(chunk)
-                .execute(c)?,
-            AnyConnection::Postgresql(c) => diesel::insert_into(credit_limit_history::table)
-                .values(chunk)
-                .execute(c)?,
-        };
+        batch_insert!(conn, credit_limit_history::table, chunk);
     }
     Ok(())
 }

@@ -44,11 +44,11 @@ pub(crate) fn write_terms(
     id: i64,
     data: &CustomerData,
 ) -> Result<(), Failure> {
-    let mut rows = Some(term_rows(id, data.is_active, SearchFields::of(data)));
-    if write_behind::with(|held: &mut HeldTerms| held.0.extend(rows.take().into_iter().flatten())) {
-        return Ok(());
+    let rows = term_rows(id, data.is_active, SearchFields::of(data));
+    match write_behind::hold(rows, |held: &mut HeldTerms, rows| held.0.extend(rows)) {
+        Some(rows) => insert_rows(conn, &rows),
+        None => Ok(()),
     }
-    insert_rows(conn, &rows.unwrap_or_default())
 }
 
 /// Removes the stored terms of customer `id` (it is archived: search never finds it again),

@@ -132,6 +132,18 @@ pub(crate) fn with<R: Held>(f: impl FnOnce(&mut R)) -> bool {
     })
 }
 
+/// Gives `row` to this thread's waiting rows of kind `R` (`add` puts it there) and answers
+/// `None`, or hands it back when the thread holds no rows: the caller then writes it at once.
+pub(crate) fn hold<R: Held, T>(row: T, add: impl FnOnce(&mut R, T)) -> Option<T> {
+    let mut row = Some(row);
+    with(|held: &mut R| {
+        if let Some(row) = row.take() {
+            add(held, row);
+        }
+    });
+    row
+}
+
 /// Inserts every waiting row (none waits afterwards, whatever the outcome).
 ///
 /// # Errors

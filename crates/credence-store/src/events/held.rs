@@ -13,22 +13,17 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::upsert::excluded;
 
+use super::RecordEvent;
+use crate::customers::batch_insert;
 use crate::database::replanned::Replanned;
 use crate::database::{AnyConnection, write_behind};
 use crate::error::Failure;
 use crate::schema::{customers, event_sequences, events};
 
-/// One recorded event, waiting.
-pub(super) struct HeldEvent {
-    pub(super) customer: i64,
-    pub(super) kind: &'static str,
-    pub(super) object: String,
-    pub(super) at: NaiveDateTime,
-}
-
-/// Events waiting to go in, in the order they were recorded.
+/// Events waiting to go in, in the order they were recorded: each the statement that would
+/// have written it at once.
 #[derive(Default)]
-pub(super) struct HeldEvents(pub(super) Vec<HeldEvent>);
+pub(super) struct HeldEvents(pub(super) Vec<RecordEvent>);
 
 /// An event row as inserted (`tx` takes its default).
 #[derive(Insertable)]
@@ -92,20 +87,9 @@ impl write_behind::Held for HeldEvents {
                 created_at: event.at,
             });
         }
+        // On SQLite a trigger keeps `event_sequences` row by row.
         for chunk in rows.chunks(EVENTS_PER_INSERT) {
-            match conn {
-                // A trigger keeps `event_sequences` row by row.
-                AnyConnection::Sqlite(c) => {
-                    diesel::insert_into(events::table)
-                        .values(chunk)
-                        .execute(c)?;
-                }
-                AnyConnection::Postgresql(c) => {
-                    diesel::insert_into(events::table)
-                        .values(chunk)
-                        .execute(c)?;
-                }
-            }
+            batch_insert!(conn, events::table, chunk);
         }
         if let AnyConnection::Postgresql(c) = conn {
             let mut lasts: Vec<(i64, i64)> = rows
