@@ -47,6 +47,7 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use crate::Store;
 use crate::credit::fixed_statements::{LiveAccountAt, LiveAccountsAt, MoveAccount, Reserve};
 use crate::customers::to_db_time;
+use crate::database::fixed::Fixed;
 use crate::database::{AnyConnection, Backend};
 use crate::error::Failure;
 use crate::events::Outbox;
@@ -87,28 +88,33 @@ pub(crate) fn account_exists(conn: &mut AnyConnection, account: i64) -> Result<b
 }
 
 /// Writes the ledger entry of a movement the account already took.
+/// The statement-cache key of a ledger entry's insert ([`Fixed`]).
+struct InsertEntry;
+
 pub(crate) fn insert_entry(
     conn: &mut AnyConnection,
     m: &Movement<'_>,
     after: After,
 ) -> Result<LedgerEntry, Failure> {
     let (balance_after, reserved_after) = (after.balance, after.reserved);
-    let id: i64 = diesel::insert_into(ledger_entries::table)
-        .values(NewEntry {
-            account_id: m.account,
-            kind: m.kind.as_str(),
-            balance_delta: m.balance_delta,
-            reserved_delta: m.reserved_delta,
-            balance_after,
-            reserved_after,
-            description: m.description,
-            reservation_id: m.reservation.map(|r| r.id.0),
-            user_id: m.user,
-            at: m.at,
-            idempotency: m.idempotency,
-        })
-        .returning(ledger_entries::id)
-        .get_result(conn)?;
+    let id: i64 = Fixed::<_, InsertEntry>::new(
+        diesel::insert_into(ledger_entries::table)
+            .values(NewEntry {
+                account_id: m.account,
+                kind: m.kind.as_str(),
+                balance_delta: m.balance_delta,
+                reserved_delta: m.reserved_delta,
+                balance_after,
+                reserved_after,
+                description: m.description,
+                reservation_id: m.reservation.map(|r| r.id.0),
+                user_id: m.user,
+                at: m.at,
+                idempotency: m.idempotency,
+            })
+            .returning(ledger_entries::id),
+    )
+    .get_result(conn)?;
     let money = |minor| Money::from_minor(minor, m.currency);
     let entry = LedgerEntry {
         id,

@@ -38,6 +38,7 @@ use crate::Store;
 use crate::credit::{AccountRow, expire_account, lock_account, record_limit, set_locked_limit};
 use crate::customers::records::{CategoryRow, PaymentTypeRow, RegionRow, SegmentationRow, UserRow};
 use crate::database::AnyConnection;
+use crate::database::fixed::Fixed;
 use crate::documents::{apply_links, documents_of};
 use crate::error::{Failure, Outcome};
 use crate::events::Outbox;
@@ -47,6 +48,7 @@ use crate::schema::{
 };
 
 mod assemble;
+mod held_text;
 mod import;
 mod query;
 pub(crate) mod records;
@@ -63,6 +65,12 @@ pub(crate) use rows::*;
 pub(crate) use search::fill_terms;
 use search::{delete_terms, search_customers, write_terms};
 use update_statement::UpdateCustomer;
+
+/// The statement-cache key of a customer's insert ([`Fixed`]).
+struct InsertCustomer;
+
+/// The statement-cache key of a new customer's account insert ([`Fixed`]).
+struct InsertAccount;
 
 type Db = <AnyConnection as Connection>::Backend;
 
@@ -294,17 +302,19 @@ fn create_account(
     now: NaiveDateTime,
 ) -> Result<AccountRow, Failure> {
     let limit = data.credit_limit.minor_units();
-    let account = diesel::insert_into(accounts::table)
-        .values((
-            accounts::customer_id.eq(id),
-            accounts::currency.eq(data.currency.code()),
-            accounts::balance.eq(0_i64),
-            accounts::credit_limit.eq(limit),
-            accounts::reserved.eq(0_i64),
-            accounts::updated_at.eq(now),
-        ))
-        .returning(<AccountRow as Selectable<Db>>::construct_selection())
-        .get_result::<AccountRow>(conn)?;
+    let account = Fixed::<_, InsertAccount>::new(
+        diesel::insert_into(accounts::table)
+            .values((
+                accounts::customer_id.eq(id),
+                accounts::currency.eq(data.currency.code()),
+                accounts::balance.eq(0_i64),
+                accounts::credit_limit.eq(limit),
+                accounts::reserved.eq(0_i64),
+                accounts::updated_at.eq(now),
+            ))
+            .returning(<AccountRow as Selectable<Db>>::construct_selection()),
+    )
+    .get_result::<AccountRow>(conn)?;
     record_limit(
         conn,
         id,
@@ -431,15 +441,18 @@ impl CustomerRepository for Store {
             .database()
             .write(move |conn| {
                 check_parent(conn, &customer.data)?;
+                held_text::hold_text(conn)?;
                 let fields = CustomerFields::new(&customer.data, customer.now);
-                let row: CustomerRow = diesel::insert_into(customers::table)
-                    .values((
-                        &fields,
-                        customers::uuid.eq(customer.uuid.to_string()),
-                        customers::date_created.eq(to_db_time(customer.now)),
-                    ))
-                    .returning(<CustomerRow as Selectable<Db>>::construct_selection())
-                    .get_result::<CustomerRow>(conn)?;
+                let row: CustomerRow = Fixed::<_, InsertCustomer>::new(
+                    diesel::insert_into(customers::table)
+                        .values((
+                            &fields,
+                            customers::uuid.eq(customer.uuid.to_string()),
+                            customers::date_created.eq(to_db_time(customer.now)),
+                        ))
+                        .returning(<CustomerRow as Selectable<Db>>::construct_selection()),
+                )
+                .get_result::<CustomerRow>(conn)?;
                 let id = row.id;
                 write_children(conn, id, &customer.data)?;
                 write_terms(conn, id, &customer.data)?;
@@ -478,6 +491,7 @@ impl CustomerRepository for Store {
                 let outbox = Outbox::open(conn, &*events, &[id])?;
                 check_parent(conn, &data)?;
                 let fields = CustomerFields::new(&data, now);
+                held_text::write_held_text(conn)?;
                 // The revision is checked and moved on in the write's own statement: of two
                 // writes that read the same revision, exactly one changes the row.
                 let updated: Option<CustomerRow> = match conn {
@@ -550,6 +564,7 @@ impl CustomerRepository for Store {
                     return Err(Failure::Refused(Outcome::InUse));
                 }
                 check_account_idle(conn, &outbox, id.get(), to_db_time(now))?;
+                held_text::write_held_text(conn)?;
                 diesel::update(customers::table.filter(customers::id.eq(id.get())))
                     .set(customers::archived_at.eq(Some(to_db_time(now))))
                     .execute(conn)?;

@@ -29,13 +29,16 @@ use crate::database::gated_pool::{Conn, ConnPool, GatedPool};
 use crate::error::{BoxError, ConflictsExhausted, Failure};
 use crate::schema::currencies;
 
+mod checkpoints;
 mod connect;
+pub(crate) mod fixed;
 pub(crate) mod gated_pool;
 pub(crate) mod lanes;
 pub(crate) mod replanned;
 pub(crate) mod session;
 pub(crate) mod write_behind;
 
+use checkpoints::Checkpoints;
 pub(crate) use connect::*;
 
 pub(crate) const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
@@ -160,6 +163,8 @@ struct Inner {
     backend: Backend,
     read: GatedPool,
     write: GatedPool,
+    /// SQLite: where units of work checkpoint the write-ahead log.
+    checkpoints: Option<Checkpoints>,
 }
 
 /// The database behind the store: its backend and connection pools. Cheap to clone.
@@ -210,9 +215,11 @@ impl Database {
                     timeout,
                     Some(SqlitePragmas { writer: false }),
                 )?;
+                let read = GatedPool::new(read, false);
                 Inner {
                     backend,
-                    read: GatedPool::new(read, false),
+                    checkpoints: Some(Checkpoints::new(read.clone())),
+                    read,
                     write: GatedPool::new(write, false),
                 }
             }
@@ -225,6 +232,7 @@ impl Database {
                     backend,
                     read: pool.clone(),
                     write: pool,
+                    checkpoints: None,
                 }
             }
         };
@@ -469,7 +477,8 @@ impl Database {
     /// A copy of this database whose every call runs in one new write transaction, on one
     /// connection of the write pool, until its session is ended (see [`session`]).
     pub(crate) async fn begin_unit(&self, marks: Marks) -> Result<Self, Failure> {
-        let session = session::Session::open(&self.inner.write, marks).await?;
+        let checkpoints = self.inner.checkpoints.clone();
+        let session = session::Session::open(&self.inner.write, marks, checkpoints).await?;
         Ok(Self {
             inner: Arc::clone(&self.inner),
             session: Some(Arc::new(session)),

@@ -251,6 +251,8 @@ struct Outcome {
     events: Vec<(String, String, i64, String)>,
     found: Vec<(String, Vec<String>)>,
     limits: Vec<Vec<(Option<i64>, i64)>>,
+    /// Mid-string name filters (SQLite's substring index): the references and the total.
+    within: Vec<(String, Vec<String>, u64)>,
 }
 
 /// Customers `A` (written before the unit), `B` and `C` (created in it); `A` updated twice in
@@ -260,8 +262,9 @@ struct Outcome {
 async fn script(store: &Store, marks: Marks) -> Outcome {
     use credence_domain::credit::{EntryKind, Money};
     use credence_domain::customers::search::{SearchQuery, SearchTerms};
+    use credence_domain::customers::{CustomerFilter, CustomerQuery};
     use credence_domain::events::{EventFeed, EventId};
-    use credence_domain::listing::PageRequest;
+    use credence_domain::listing::{PageRequest, TextPattern};
     use credence_domain::ports::{DocumentLinks, Posting};
     use credence_domain::values::{CreditLimit, CustomerName};
     use rust_decimal::Decimal;
@@ -274,6 +277,7 @@ async fn script(store: &Store, marks: Marks) -> Outcome {
     let customers = unit.customers();
     let mut b = new_customer(store, "B").await;
     b.uuid = Uuid::from_u128(2);
+    b.data.name = CustomerName::new("Bravo").unwrap();
     unit.mark().await.unwrap();
     customers.insert(&b).await.unwrap();
     unit.keep().await.unwrap();
@@ -328,6 +332,7 @@ async fn script(store: &Store, marks: Marks) -> Outcome {
 
     let mut c = new_customer(store, "C").await;
     c.uuid = Uuid::from_u128(3);
+    c.data.name = CustomerName::new("Charlie").unwrap();
     unit.mark().await.unwrap();
     customers.insert(&c).await.unwrap();
     unit.keep().await.unwrap();
@@ -369,10 +374,30 @@ async fn script(store: &Store, marks: Marks) -> Outcome {
     let limits = (1..=3)
         .map(|id| credence_store::test_support::credit_limit_history(store.database(), id))
         .collect();
+    let mut within = Vec::new();
+    for pattern in ["*two*", "*three*", "*ravo*", "*harli*"] {
+        let page = store
+            .list(&CustomerQuery {
+                filter: CustomerFilter {
+                    name: Some(TextPattern::parse(pattern)),
+                    ..CustomerFilter::default()
+                },
+                ..CustomerQuery::default()
+            })
+            .await
+            .unwrap();
+        let references = page
+            .items
+            .iter()
+            .map(|c| c.data.reference.as_str().to_owned())
+            .collect();
+        within.push((pattern.to_owned(), references, page.total));
+    }
     Outcome {
         events,
         found,
         limits,
+        within,
     }
 }
 
@@ -402,6 +427,23 @@ async fn an_optimistic_unit_writes_what_a_unit_with_savepoints_writes(
     );
     assert_eq!(saved.found[1].1, ["A"], "one customer, its terms once");
     assert_eq!(saved.limits[0].len(), 2, "{:?}", saved.limits);
+    let within = |pattern: &str, references: &[&str]| {
+        (
+            pattern.to_owned(),
+            references.iter().map(|r| (*r).to_owned()).collect(),
+            references.len() as u64,
+        )
+    };
+    assert_eq!(
+        saved.within,
+        [
+            within("*two*", &[]),
+            within("*three*", &["A"]),
+            within("*ravo*", &["B"]),
+            within("*harli*", &["C"]),
+        ],
+        "a name is found by its substrings, a former name no longer"
+    );
 }
 
 credence_store::on_both_stores!(

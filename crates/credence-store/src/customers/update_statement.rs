@@ -39,13 +39,17 @@ where
     }
 }
 
+/// The statement-cache key of [`UpdateCustomer`].
+pub(crate) struct UpdateCustomerKey;
+
 impl<DB: Backend> QueryId for UpdateCustomer<'_, DB>
 where
     CustomerRow: Selectable<DB>,
 {
-    type QueryId = ();
-    // Keyed by its SQL text, which is fixed: prepared once, found again by that text.
-    const HAS_STATIC_QUERY_ID: bool = false;
+    // Its SQL text is fixed: prepared once, found again by this type without rendering
+    // the text of fifty columns on every run (see `crate::database::fixed`).
+    type QueryId = UpdateCustomerKey;
+    const HAS_STATIC_QUERY_ID: bool = true;
 }
 
 impl<DB: Backend> Query for UpdateCustomer<'_, DB>
