@@ -441,7 +441,7 @@ impl CustomerRepository for Store {
             .database()
             .write(move |conn| {
                 check_parent(conn, &customer.data)?;
-                held_text::hold_text(conn)?;
+                held_text::hold_text(conn, None)?;
                 let fields = CustomerFields::new(&customer.data, customer.now);
                 let row: CustomerRow = Fixed::<_, InsertCustomer>::new(
                     diesel::insert_into(customers::table)
@@ -491,7 +491,7 @@ impl CustomerRepository for Store {
                 let outbox = Outbox::open(conn, &*events, &[id])?;
                 check_parent(conn, &data)?;
                 let fields = CustomerFields::new(&data, now);
-                held_text::write_held_text(conn)?;
+                held_text::hold_text(conn, Some(id.get()))?;
                 // The revision is checked and moved on in the write's own statement: of two
                 // writes that read the same revision, exactly one changes the row.
                 let updated: Option<CustomerRow> = match conn {
@@ -564,7 +564,7 @@ impl CustomerRepository for Store {
                     return Err(Failure::Refused(Outcome::InUse));
                 }
                 check_account_idle(conn, &outbox, id.get(), to_db_time(now))?;
-                held_text::write_held_text(conn)?;
+                held_text::hold_text(conn, Some(id.get()))?;
                 diesel::update(customers::table.filter(customers::id.eq(id.get())))
                     .set(customers::archived_at.eq(Some(to_db_time(now))))
                     .execute(conn)?;
