@@ -8,11 +8,9 @@
 //!
 //! A checkpoint that runs beside a writer cannot let the log start over (the writer has
 //! already added to it), so the log would grow for as long as units follow each other. Each
-//! background checkpoint reports how much of the log is left; once that is past
-//! [`LONGEST_LOG`], the next unit checkpoints after its commit on its own connection, with no
-//! writer beside it, when most of the log is copied already: the log then starts over at the
-//! next write (measured: an import's log stays under 90 MB instead of growing by 8 MB a
-//! batch).
+//! background checkpoint reports how long the log is; once that is past [`LONGEST_LOG`],
+//! the next unit checkpoints after its commit on its own connection, with no writer beside
+//! it, when most of the log is copied already: the log then starts over at the next write.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -25,8 +23,8 @@ use crate::database::AnyConnection;
 use crate::database::gated_pool::GatedPool;
 use crate::error::Failure;
 
-/// The log's length (in pages) past which a unit checkpoints at its commit: 64 MiB of
-/// 4 KiB pages.
+/// The log's length (in pages) past which a unit checkpoints after its commit, alone: 64 MiB
+/// of 4 KiB pages.
 const LONGEST_LOG: i64 = 16_384;
 
 /// SQLite's own threshold, restored when a unit gives its connection back.
@@ -36,7 +34,7 @@ const SQLITE_DEFAULT: i64 = 1_000;
 #[derive(Clone)]
 pub(crate) struct Checkpoints {
     readers: GatedPool,
-    /// The log's pages not yet copied, as last seen.
+    /// The log's length in pages, as last seen.
     log: Arc<AtomicI64>,
     /// [`LONGEST_LOG`], but for tests.
     longest: i64,
@@ -76,7 +74,7 @@ impl Checkpoints {
         if deferred {
             let _ = set_threshold(conn, SQLITE_DEFAULT);
         } else if committed {
-            self.checkpoint(conn);
+            self.checkpoint(conn, true);
         }
     }
 
@@ -89,22 +87,21 @@ impl Checkpoints {
             && committed
             && let Some(mut reader) = self.readers.pool().try_get()
         {
-            self.checkpoint(&mut reader);
+            self.checkpoint(&mut reader, false);
         }
     }
 
-    /// A passive checkpoint on `conn`, noting how much of the log is left to start over.
-    fn checkpoint(&self, conn: &mut AnyConnection) {
+    /// A passive checkpoint on `conn`, noting how long the log is. Beside a writer the log
+    /// cannot start over even when all of it was copied, so its length is what counts; with
+    /// no writer beside it (`alone`), a checkpoint that copied all of it lets the next write
+    /// start it over.
+    fn checkpoint(&self, conn: &mut AnyConnection, alone: bool) {
         if let Ok(answer) =
             diesel::sql_query("PRAGMA wal_checkpoint(PASSIVE)").get_result::<Checkpointed>(conn)
         {
-            // Copied whole: the next write starts the log over.
-            let left = if answer.checkpointed == answer.log {
-                0
-            } else {
-                answer.log
-            };
-            self.log.store(i64::from(left), Ordering::Relaxed);
+            let restarts = alone && answer.checkpointed == answer.log;
+            let log = if restarts { 0 } else { answer.log };
+            self.log.store(i64::from(log), Ordering::Relaxed);
         }
     }
 }

@@ -119,8 +119,15 @@ impl Worker {
     /// Answers whether the transaction was committed.
     fn serve(&mut self, inbox: &std::sync::mpsc::Receiver<Order>) -> bool {
         let _holding = self.optimistic.then(write_behind::Holding::start);
+        // Only SQLite's: PostgreSQL's units run side by side, more of them than cores, and
+        // each waits for its server anyway.
+        let linger = if matches!(&*self.conn, AnyConnection::Sqlite(_)) {
+            LINGER
+        } else {
+            std::time::Duration::ZERO
+        };
         loop {
-            match next_order(inbox) {
+            match next_order(inbox, linger) {
                 Ok(Order::Run(job, access)) if self.optimistic => self.run_optimistic(job, access),
                 Ok(Order::Run(job, access)) => self.run(job, access),
                 Ok(Order::Mark(mark)) if self.optimistic => self.note(mark),
@@ -432,14 +439,15 @@ impl Session {
 const LINGER: std::time::Duration = std::time::Duration::from_micros(50);
 
 /// The next order, or `Err` when every handle is gone. An import sends its next call a few
-/// microseconds after it gets an answer: the thread looks for it a moment before it sleeps,
-/// which spares both sides a sleep and a wake-up per call (a tenth of the thread's time on
-/// SQLite). The moment is spent on a core the unit does not otherwise use.
+/// microseconds after it gets an answer: the thread looks for it for `linger` before it
+/// sleeps, which spares both sides a sleep and a wake-up per call (a tenth of the thread's
+/// time on SQLite). The moment is spent on a core the unit does not otherwise use.
 fn next_order(
     inbox: &std::sync::mpsc::Receiver<Order>,
+    linger: std::time::Duration,
 ) -> Result<Order, std::sync::mpsc::RecvError> {
     let started = std::time::Instant::now();
-    loop {
+    while started.elapsed() < linger {
         for _ in 0..64 {
             match inbox.try_recv() {
                 Ok(order) => return Ok(order),
@@ -449,10 +457,8 @@ fn next_order(
                 Err(std::sync::mpsc::TryRecvError::Empty) => std::hint::spin_loop(),
             }
         }
-        if started.elapsed() >= LINGER {
-            return inbox.recv();
-        }
     }
+    inbox.recv()
 }
 
 /// Begins the outer transaction as [`crate::database::write_transaction`] does.
