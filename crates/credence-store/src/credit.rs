@@ -87,10 +87,10 @@ pub(crate) fn account_exists(conn: &mut AnyConnection, account: i64) -> Result<b
         .is_some())
 }
 
-/// Writes the ledger entry of a movement the account already took.
 /// The statement-cache key of a ledger entry's insert ([`Fixed`]).
 struct InsertEntry;
 
+/// Writes the ledger entry of a movement the account already took.
 pub(crate) fn insert_entry(
     conn: &mut AnyConnection,
     m: &Movement<'_>,
