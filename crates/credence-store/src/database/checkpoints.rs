@@ -36,8 +36,6 @@ pub(crate) struct Checkpoints {
     readers: GatedPool,
     /// The log's length in pages, as last seen.
     log: Arc<AtomicI64>,
-    /// [`LONGEST_LOG`], but for tests.
-    longest: i64,
 }
 
 /// `PRAGMA wal_checkpoint`'s answer.
@@ -57,14 +55,13 @@ impl Checkpoints {
         Self {
             readers,
             log: Arc::new(AtomicI64::new(0)),
-            longest: LONGEST_LOG,
         }
     }
 
     /// Called as a unit begins, on its connection: turns its checkpoint at commit off unless
     /// the log is long. Answers whether it did.
     pub(crate) fn before(&self, conn: &mut AnyConnection) -> bool {
-        self.log.load(Ordering::Relaxed) < self.longest && set_threshold(conn, 0).is_ok()
+        self.log.load(Ordering::Relaxed) < LONGEST_LOG && set_threshold(conn, 0).is_ok()
     }
 
     /// Called once the unit has ended, before `conn` goes back to its pool: restores
