@@ -48,6 +48,7 @@ use crate::Store;
 use crate::credit::fixed_statements::{LiveAccountAt, LiveAccountsAt, MoveAccount, Reserve};
 use crate::customers::to_db_time;
 use crate::database::fixed::Fixed;
+use crate::database::inner::OnInner as _;
 use crate::database::{AnyConnection, Backend};
 use crate::error::Failure;
 use crate::events::Outbox;
@@ -114,7 +115,7 @@ pub(crate) fn insert_entry(
             })
             .returning(ledger_entries::id),
     )
-    .get_result(conn)?;
+    .get_result_on(conn)?;
     let money = |minor| Money::from_minor(minor, m.currency);
     let entry = LedgerEntry {
         id,

@@ -39,6 +39,7 @@ use crate::credit::{AccountRow, expire_account, lock_account, record_limit, set_
 use crate::customers::records::{CategoryRow, PaymentTypeRow, RegionRow, SegmentationRow, UserRow};
 use crate::database::AnyConnection;
 use crate::database::fixed::Fixed;
+use crate::database::inner::OnInner as _;
 use crate::documents::{apply_links, documents_of};
 use crate::error::{Failure, Outcome};
 use crate::events::Outbox;
@@ -314,7 +315,7 @@ fn create_account(
             ))
             .returning(<AccountRow as Selectable<Db>>::construct_selection()),
     )
-    .get_result::<AccountRow>(conn)?;
+    .get_result_on::<AccountRow>(conn)?;
     record_limit(
         conn,
         id,
@@ -452,7 +453,7 @@ impl CustomerRepository for Store {
                         ))
                         .returning(<CustomerRow as Selectable<Db>>::construct_selection()),
                 )
-                .get_result::<CustomerRow>(conn)?;
+                .get_result_on::<CustomerRow>(conn)?;
                 let id = row.id;
                 write_children(conn, id, &customer.data)?;
                 write_terms(conn, id, &customer.data)?;

@@ -33,6 +33,7 @@ mod checkpoints;
 mod connect;
 pub(crate) mod fixed;
 pub(crate) mod gated_pool;
+pub(crate) mod inner;
 pub(crate) mod lanes;
 pub(crate) mod replanned;
 pub(crate) mod session;

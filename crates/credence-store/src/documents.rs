@@ -26,6 +26,7 @@ use uuid::Uuid;
 
 use crate::Store;
 use crate::customers::{lock_live_customer, to_db_time};
+use crate::database::inner::OnInner as _;
 use crate::database::{AnyConnection, Database};
 use crate::error::{Failure, Outcome};
 use crate::events::Outbox;
@@ -203,8 +204,12 @@ pub(crate) fn documents_of(
             customer_documents::attached_at,
             customer_documents::document_uuid,
         ))
-        .select((customer_documents::customer_id, DocumentRow::as_select()))
-        .load(conn)?;
+        // The row's columns, the same for either backend (`as_select` names one of them).
+        .select((
+            customer_documents::customer_id,
+            <DocumentRow as Selectable<diesel::sqlite::Sqlite>>::construct_selection(),
+        ))
+        .load_on(conn)?;
     for (customer, row) in rows {
         found.entry(customer).or_default().push(row.into_domain()?);
     }
