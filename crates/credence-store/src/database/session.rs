@@ -83,7 +83,8 @@ enum Order {
 #[derive(Debug)]
 pub(crate) struct Session {
     orders: std::sync::mpsc::Sender<Order>,
-    /// How long a caller looks for its answer before it sleeps ([`answer`]).
+    /// How long the unit's thread lingers for its next order: where it does (SQLite), a
+    /// caller looks for its answer before it sleeps too ([`answer`]).
     linger: std::time::Duration,
 }
 
