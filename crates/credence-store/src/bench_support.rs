@@ -11,6 +11,7 @@ use credence_domain::listing::fold;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 
+use crate::database::inner::OnInner as _;
 use crate::database::{AnyConnection, Database, SetupError, write_transaction};
 use crate::error::Failure;
 use crate::schema::{customer_categories, customers};
@@ -211,7 +212,9 @@ pub fn generate_customers(database: &Database, count: u64) -> Result<(), SetupEr
             for n in done..done + chunk {
                 rows.push(customer(&mut rng, first + n, category_id, start));
                 if rows.len() == ROWS_PER_STATEMENT || n + 1 == done + chunk {
-                    crate::customers::batch_insert!(conn, customers::table, &rows);
+                    diesel::insert_into(customers::table)
+                        .values(&rows)
+                        .execute_on(conn)?;
                     rows.clear();
                 }
             }
@@ -403,7 +406,9 @@ pub fn generate_ledger(
                     idempotency: None,
                 });
                 if rows.len() == ROWS_PER_STATEMENT || n + 1 == done + chunk {
-                    crate::customers::batch_insert!(conn, ledger_entries::table, &rows);
+                    diesel::insert_into(ledger_entries::table)
+                        .values(&rows)
+                        .execute_on(conn)?;
                     rows.clear();
                 }
             }

@@ -60,7 +60,6 @@ mod update_statement;
 
 pub(crate) use assemble::*;
 pub(crate) use query::*;
-pub(crate) use rows::batch_insert;
 pub(crate) use rows::*;
 
 pub(crate) use search::fill_terms;

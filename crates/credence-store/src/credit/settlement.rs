@@ -3,7 +3,6 @@
 // Split from the parent module, whose imports it shares.
 use super::*;
 use crate::credit::fixed_statements::SetCreditLimit;
-use crate::customers::batch_insert;
 use crate::database::write_behind;
 
 impl From<Settle> for SettleError {
@@ -231,7 +230,9 @@ const LIMITS_PER_INSERT: usize = 4_000;
 
 fn insert_limits(conn: &mut AnyConnection, rows: &[LimitRow]) -> Result<(), Failure> {
     for chunk in rows.chunks(LIMITS_PER_INSERT) {
-        batch_insert!(conn, credit_limit_history::table, chunk);
+        diesel::insert_into(credit_limit_history::table)
+            .values(chunk)
+            .execute_on(conn)?;
     }
     Ok(())
 }

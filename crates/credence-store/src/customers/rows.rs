@@ -397,18 +397,6 @@ pub(crate) struct NewProject<'a> {
     pub(crate) name: &'a str,
 }
 
-/// A multi-row `INSERT`: the derived multi-backend cannot batch, so each arm runs on its own
-/// connection type (the statement is the same).
-macro_rules! batch_insert {
-    ($conn:expr, $table:expr, $rows:expr) => {
-        match $conn {
-            AnyConnection::Sqlite(c) => diesel::insert_into($table).values($rows).execute(c)?,
-            AnyConnection::Postgresql(c) => diesel::insert_into($table).values($rows).execute(c)?,
-        }
-    };
-}
-pub(crate) use batch_insert;
-
 /// Deletes what a customer's update writes anew: its payment types, contacts, projects and
 /// search terms (on PostgreSQL in one statement, one round trip instead of four; on SQLite
 /// the three kinds of children only when it has any, which one query asks: most customers
@@ -500,7 +488,9 @@ pub(crate) fn write_children(
         })
         .collect();
     if !links.is_empty() {
-        batch_insert!(conn, customer_payment_types::table, &links);
+        diesel::insert_into(customer_payment_types::table)
+            .values(&links)
+            .execute_on(conn)?;
     }
     let contacts: Vec<ContactFields<'_>> = (0_i32..)
         .zip(&data.contacts)
@@ -513,7 +503,9 @@ pub(crate) fn write_children(
         })
         .collect();
     if !contacts.is_empty() {
-        batch_insert!(conn, customer_contacts::table, &contacts);
+        diesel::insert_into(customer_contacts::table)
+            .values(&contacts)
+            .execute_on(conn)?;
     }
     let (kept, new): (Vec<_>, Vec<_>) = (0_i32..)
         .zip(&data.projects)
@@ -530,7 +522,9 @@ pub(crate) fn write_children(
         })
         .collect();
     if !kept.is_empty() {
-        batch_insert!(conn, customer_projects::table, &kept);
+        diesel::insert_into(customer_projects::table)
+            .values(&kept)
+            .execute_on(conn)?;
     }
     let new: Vec<NewProject<'_>> = new
         .into_iter()
@@ -541,7 +535,9 @@ pub(crate) fn write_children(
         })
         .collect();
     if !new.is_empty() {
-        batch_insert!(conn, customer_projects::table, &new);
+        diesel::insert_into(customer_projects::table)
+            .values(&new)
+            .execute_on(conn)?;
     }
     Ok(())
 }

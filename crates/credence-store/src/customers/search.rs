@@ -18,7 +18,7 @@ use credence_domain::customers::{CustomerData, CustomerFilter};
 use credence_domain::listing::Page;
 use diesel::prelude::*;
 
-use super::{CustomerRow, Db, Narrowing, assemble, batch_insert, filtered};
+use super::{CustomerRow, Db, Narrowing, assemble, filtered};
 use crate::database::inner::OnInner as _;
 use crate::database::{AnyConnection, write_behind};
 use crate::error::Failure;
@@ -126,7 +126,9 @@ fn insert_rows(conn: &mut AnyConnection, rows: &[TermRow]) -> Result<(), Failure
         return Ok(());
     }
     for chunk in rows.chunks(TERMS_PER_INSERT) {
-        batch_insert!(conn, customer_terms::table, chunk);
+        diesel::insert_into(customer_terms::table)
+            .values(chunk)
+            .execute_on(conn)?;
     }
     Ok(())
 }

@@ -9,7 +9,8 @@
 //! on the backend's own connection is walked only to bind its values, and rendered only when
 //! it is prepared.
 //!
-//! Any query diesel can run on both backends runs this way; the hot ones of a write do.
+//! Any query diesel can run on both backends runs this way; the hot ones of a write do, and
+//! every multi-row `INSERT` must (the wrapper cannot run one at all).
 
 use diesel::pg::PgConnection;
 use diesel::query_dsl::LoadQuery;

@@ -14,7 +14,7 @@ use diesel::prelude::*;
 use diesel::upsert::excluded;
 
 use super::RecordEvent;
-use crate::customers::batch_insert;
+use crate::database::inner::OnInner as _;
 use crate::database::replanned::Replanned;
 use crate::database::{AnyConnection, write_behind};
 use crate::error::Failure;
@@ -89,7 +89,9 @@ impl write_behind::Held for HeldEvents {
         }
         // On SQLite a trigger keeps `event_sequences` row by row.
         for chunk in rows.chunks(EVENTS_PER_INSERT) {
-            batch_insert!(conn, events::table, chunk);
+            diesel::insert_into(events::table)
+                .values(chunk)
+                .execute_on(conn)?;
         }
         if let AnyConnection::Postgresql(c) = conn {
             let mut lasts: Vec<(i64, i64)> = rows
