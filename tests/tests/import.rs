@@ -478,9 +478,11 @@ async fn a_large_import_applies_its_lines_in_the_body_order(app: TestApp) {
     }
     line("R-CHILD".into(), "Child", "P-0001", "created");
     line("R-ORPHAN".into(), "Orphan", "S-0000", "failed");
-    for i in 0..100 {
+    // Past 2,000 lines too: the batch size of SQLite's imports.
+    for i in 0..600 {
         line(format!("S-{i:04}"), "Fourth batch", "", "created");
     }
+    line("P-0003".into(), "Renamed later", "", "updated");
     let report = expect_json(csv(&app, "", &body).await, 200).await;
     let got: Vec<(u64, String, String)> = outcomes(&report)
         .into_iter()
@@ -494,12 +496,16 @@ async fn a_large_import_applies_its_lines_in_the_body_order(app: TestApp) {
     for (got, want) in got.iter().zip(&want) {
         assert_eq!(got, want, "{}", error_of(&report, got.0));
     }
-    assert_eq!(totals(&report), (1598, 1, 1));
+    assert_eq!(totals(&report), (2098, 2, 1));
     assert_eq!(error_of(&report, 1501)["error"], "not_found", "{report}");
     assert_eq!(customer(&app, "P-0007").await.unwrap()["name"], "Renamed");
     let child = customer(&app, "R-CHILD").await.unwrap();
     let parent = customer(&app, "P-0001").await.unwrap();
     assert_eq!(child["parentCustomer"]["id"], parent["id"], "{child}");
     assert!(customer(&app, "R-ORPHAN").await.is_none());
-    assert!(customer(&app, "S-0099").await.is_some());
+    assert!(customer(&app, "S-0599").await.is_some());
+    assert_eq!(
+        customer(&app, "P-0003").await.unwrap()["name"],
+        "Renamed later"
+    );
 }

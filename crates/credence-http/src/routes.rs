@@ -26,7 +26,7 @@ use actix_web::http::header;
 use actix_web::middleware::from_fn;
 use actix_web::{HttpRequest, HttpResponse, web};
 use credence_domain::access::scope::Function;
-use utoipa_swagger_ui::SwaggerUi;
+use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use crate::body::Requires;
 use crate::error::ApiError;
@@ -116,8 +116,29 @@ pub(crate) fn register(
         )
         .route("/metrics", web::get().to(crate::metrics::metrics))
         .route("/docs", web::get().to(redirect_docs))
-        .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", crate::openapi()))
+        .service(
+            web::resource(OPENAPI_PATH)
+                .guard(actix_web::guard::Get())
+                .to(openapi_json),
+        )
+        .service(SwaggerUi::new("/docs/{_:.*}").config(Config::new([OPENAPI_PATH])))
         .default_service(web::to(no_route));
+}
+
+/// Where the OpenAPI document is served (the Swagger UI reads it there).
+const OPENAPI_PATH: &str = "/openapi.json";
+
+/// The OpenAPI document, rendered once for the process. Each worker builds its routes, and
+/// building the document per worker (as the Swagger UI's own route would, keeping it to
+/// render on every request) left tens of MiB of the heap touched for good.
+async fn openapi_json() -> HttpResponse {
+    static RENDERED: std::sync::OnceLock<web::Bytes> = std::sync::OnceLock::new();
+    let body = RENDERED.get_or_init(|| {
+        web::Bytes::from(serde_json::to_vec(&crate::openapi()).unwrap_or_default())
+    });
+    HttpResponse::Ok()
+        .content_type(actix_web::mime::APPLICATION_JSON)
+        .body(body.clone())
 }
 
 async fn redirect_docs() -> HttpResponse {

@@ -254,9 +254,7 @@ fn read_written(
         }
         Written::Updated(rows) => {
             let (row, account) = *rows;
-            let documents = crate::documents::documents_of(conn, &[id])?
-                .remove(&id)
-                .unwrap_or_default();
+            let documents = crate::documents::documents_of_customer(conn, id)?;
             (row, account, documents)
         }
     };

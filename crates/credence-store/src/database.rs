@@ -498,6 +498,19 @@ impl Database {
         }
     }
 
+    /// How many lines of a bulk import share a unit of work on this backend. SQLite's one
+    /// writer pays per unit for things a bigger unit spreads thinner (the read-ahead of the
+    /// batch's customers, the held rows' inserts, the commit): about a third more lines per
+    /// second with 1,500 than with 500, and the peak memory of 100,000 lines still well under
+    /// 150 MiB (2,000 came to 149). PostgreSQL's units run side by side
+    /// ([`Self::unit_lanes`]), so theirs stay small, which bounds the lines held at once.
+    pub(crate) fn unit_lines(&self) -> usize {
+        match self.inner.backend {
+            Backend::Sqlite => 1_500,
+            Backend::Postgres => 500,
+        }
+    }
+
     /// The unit of work this copy runs in ([`Self::begin_unit`]).
     pub(crate) fn unit(&self) -> Result<&session::Session, Failure> {
         self.session

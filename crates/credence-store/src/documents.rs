@@ -216,6 +216,25 @@ pub(crate) fn documents_of(
     Ok(found)
 }
 
+/// The documents of one customer, in [`documents_of`]'s order. On SQLite a list of ids is a
+/// statement prepared anew for each call; this one is prepared once (it runs after every
+/// customer update).
+pub(crate) fn documents_of_customer(
+    conn: &mut AnyConnection,
+    customer: i64,
+) -> Result<Vec<Document>, Failure> {
+    let rows: Vec<DocumentRow> = customer_documents::table
+        .inner_join(documents::table)
+        .filter(customer_documents::customer_id.eq(customer))
+        .order((
+            customer_documents::attached_at,
+            customer_documents::document_uuid,
+        ))
+        .select(<DocumentRow as Selectable<diesel::sqlite::Sqlite>>::construct_selection())
+        .load_on(conn)?;
+    rows.into_iter().map(DocumentRow::into_domain).collect()
+}
+
 /// Attaches a customer write's `links` to `customer` (whose row the caller has written in
 /// this transaction): every `existing` document must exist and is attached unless it already
 /// is; every `external` one is created and attached unless the customer already carries its

@@ -34,9 +34,9 @@ use units::{ImportUnit, ImportUnits, Marks};
 /// The most lines one import may hold.
 pub const MAX_IMPORT_LINES: u64 = 100_000;
 
-/// How many lines share a transaction when the import is not atomic: enough that the
-/// commit's cost (an fsync) is spread thin, few enough that the write lock is held for a
-/// fraction of a second.
+/// How many lines share a transaction when the import is not atomic, unless the store says
+/// otherwise ([`ImportUnits::batch_lines`]); an atomic import or a dry run is handed its
+/// lines in batches of this size too.
 pub const BATCH_LINES: usize = 500;
 
 /// The description of the ledger entry an opening balance posts.
@@ -301,6 +301,18 @@ impl ImportRun {
             1
         } else {
             self.imports.units.lanes().max(1)
+        }
+    }
+
+    /// How many lines to hand [`Self::apply`] (or [`Self::apply_beside`]) at once: the
+    /// store's choice ([`ImportUnits::batch_lines`]) when each batch is a unit of its own,
+    /// else [`BATCH_LINES`].
+    #[must_use]
+    pub fn batch_lines(&self) -> usize {
+        if self.mode.whole() {
+            BATCH_LINES
+        } else {
+            self.imports.units.batch_lines().max(1)
         }
     }
 

@@ -2,9 +2,9 @@
 //! NDJSON body, with a report of what each line did.
 //!
 //! The body is read chunk by chunk as it arrives ([`lines`]); lines are handed to the
-//! domain's import ([`credence_domain::services::ImportRun`]) in batches of
-//! [`BATCH_LINES`], so at most one batch of lines, one chunk and the report are held at
-//! once, never the whole body. Each line is judged exactly as `POST
+//! domain's import ([`credence_domain::services::ImportRun`]) in batches of the size it
+//! asks for ([`ImportRun::batch_lines`]), so at most one batch of lines (per lane), one
+//! chunk and the report are held at once, never the whole body. Each line is judged exactly as `POST
 //! /customers/reference/{reference}` judges its body and answers the same errors; a line
 //! that cannot be read fails alone, with its line number.
 //!
@@ -27,7 +27,7 @@ use actix_web::http::{ConnectionType, StatusCode};
 use actix_web::rt::time::timeout;
 use actix_web::{HttpRequest, HttpResponse, mime, web};
 use credence_domain::access::scope::Function;
-use credence_domain::customers::import::{BATCH_LINES, MAX_IMPORT_LINES};
+use credence_domain::customers::import::MAX_IMPORT_LINES;
 use credence_domain::services::{ImportMode, ImportRow, ImportRowError, ImportRun, Imported};
 use futures_util::StreamExt;
 use serde::Serialize;
@@ -90,7 +90,8 @@ pub(crate) struct ImportLineDto {
     /// What the line did (in a dry run or a failed atomic import: what it would have done).
     pub(crate) result: ImportResult,
     /// Why the line failed: the error the single-customer route would answer.
-    pub(crate) error: Option<ErrorBody>,
+    // Boxed: most lines have none, and a report holds up to 100,000 lines.
+    pub(crate) error: Option<Box<ErrorBody>>,
 }
 
 /// The answer of an import.
@@ -217,6 +218,7 @@ async fn import_body(
     // import as a whole only the long one the deadline middleware gives this route, so a
     // large import that keeps moving is never cut for its size.
     let mut lanes = Lanes::new(run.lanes(), step);
+    let batch_lines = run.batch_lines();
     while let Some(chunk) = timeout(step, payload.next())
         .await
         .map_err(|_| ApiError::body_timeout(step))?
@@ -226,8 +228,8 @@ async fn import_body(
         })?;
         reader.push(&chunk, &mut pending)?;
         report.check_limit(pending.len())?;
-        while pending.len() >= BATCH_LINES {
-            let rest = pending.split_off(BATCH_LINES);
+        while pending.len() >= batch_lines {
+            let rest = pending.split_off(batch_lines);
             let batch = std::mem::replace(&mut pending, rest);
             lanes.submit(&mut report, &mut run, batch).await?;
         }
@@ -386,7 +388,7 @@ impl Report {
             }
             Err(error) => {
                 self.body.failed += 1;
-                (ImportResult::Failed, Some(error.body().clone()))
+                (ImportResult::Failed, Some(Box::new(error.body().clone())))
             }
         };
         self.body.lines.push(ImportLineDto {

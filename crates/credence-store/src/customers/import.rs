@@ -34,6 +34,10 @@ impl ImportUnits for Store {
     fn lanes(&self) -> usize {
         self.database.unit_lanes()
     }
+
+    fn batch_lines(&self) -> usize {
+        self.database.unit_lines()
+    }
 }
 
 /// A store whose database is a unit of work.

@@ -47,6 +47,13 @@ pub trait ImportUnits: Send + Sync {
     fn lanes(&self) -> usize {
         1
     }
+
+    /// How many lines of an import that is neither atomic nor a dry run share a unit: enough
+    /// that a unit's own cost (its commit, its reads ahead) is spread thin, few enough that
+    /// the lines held at once, and the time a unit holds the write lock, stay small.
+    fn batch_lines(&self) -> usize {
+        super::BATCH_LINES
+    }
 }
 
 /// One open transaction. Its ports behave as the store's usual ones, except that they read
