@@ -63,7 +63,7 @@ pub(crate) use query::*;
 pub(crate) use rows::*;
 
 pub(crate) use search::fill_terms;
-use search::{delete_terms, search_customers, write_terms};
+use search::{delete_terms, rewrite_terms, search_customers, write_terms};
 use update_statement::UpdateCustomer;
 
 /// The statement-cache key of a customer's insert ([`Fixed`]).
@@ -517,7 +517,7 @@ impl CustomerRepository for Store {
                 };
                 clear_children(conn, id.get())?;
                 write_children(conn, id.get(), &data)?;
-                write_terms(conn, id.get(), &data)?;
+                rewrite_terms(conn, id.get(), &data)?;
                 let account = update_account(conn, &outbox, id.get(), &data, by, to_db_time(now))?;
                 apply_links(conn, &outbox, id.get(), &links, now)?;
                 let written = Written::Updated(Box::new((row, account)));

@@ -1578,6 +1578,31 @@ async fn search_follows_updates_inactive_and_archive(store: Store) {
         found(&store, &search("okapi")).await,
         (vec![("A-1".to_owned(), 100)], 1)
     );
+    assert_eq!(
+        found(&store, &search("works")).await,
+        (vec![("A-1".to_owned(), 100)], 1),
+        "a word the update kept"
+    );
+
+    // A word that moves from the name to the city keeps its place with its new weight.
+    renamed.name = CustomerName::new("Okapi").unwrap();
+    renamed.shipping.city = text("Works Town");
+    save(&store, a.id, &renamed, at(5)).await.unwrap();
+    assert_eq!(
+        found(&store, &search("works town okapi")).await,
+        (vec![("A-1".to_owned(), 102)], 1)
+    );
+
+    // Inactive and back: every term moves, and none is lost.
+    renamed.is_active = false;
+    save(&store, a.id, &renamed, at(6)).await.unwrap();
+    assert_eq!(found(&store, &search("okapi")).await.1, 0);
+    renamed.is_active = true;
+    save(&store, a.id, &renamed, at(7)).await.unwrap();
+    assert_eq!(
+        found(&store, &search("works town okapi")).await,
+        (vec![("A-1".to_owned(), 102)], 1)
+    );
 }
 
 async fn search_stays_within_a_subtree(store: Store) {

@@ -397,14 +397,16 @@ pub(crate) struct NewProject<'a> {
     pub(crate) name: &'a str,
 }
 
-/// Deletes what a customer's update writes anew: its payment types, contacts, projects and
-/// search terms (on PostgreSQL in one statement, one round trip instead of four; on SQLite
-/// the three kinds of children only when it has any, which one query asks: most customers
-/// have none, and a statement that deletes nothing still costs one).
+/// Deletes what a customer's update writes anew: its payment types, contacts and projects,
+/// and on PostgreSQL its search terms too, all in one statement (one round trip instead of
+/// four). On SQLite the three kinds of children go only when it has any, which one query
+/// asks (most customers have none, and a statement that deletes nothing still costs one);
+/// its terms are brought up to date by [`super::search::rewrite_terms`], which leaves
+/// those that did not change.
 pub(crate) fn clear_children(conn: &mut AnyConnection, id: i64) -> Result<(), Failure> {
-    super::search::forget_held_terms(id);
     match conn {
         AnyConnection::Postgresql(c) => {
+            super::search::forget_held_terms(id);
             ClearChildren { customer: id }.execute(c)?;
         }
         AnyConnection::Sqlite(_) => {
@@ -425,7 +427,6 @@ pub(crate) fn clear_children(conn: &mut AnyConnection, id: i64) -> Result<(), Fa
             if has_children {
                 clear_child_rows(conn, id)?;
             }
-            super::search::delete_terms(conn, id)?;
         }
     }
     Ok(())

@@ -25,9 +25,10 @@ use crate::schema::{customers, event_sequences, events};
 #[derive(Default)]
 pub(super) struct HeldEvents(pub(super) Vec<RecordEvent>);
 
-/// An event row as inserted (`tx` takes its default).
+/// An event row as inserted (`tx` takes its default). Every field is written, so diesel
+/// inserts a chunk as one statement on SQLite too, not row by row inside a savepoint.
 #[derive(Insertable)]
-#[diesel(table_name = events)]
+#[diesel(table_name = events, treat_none_as_default_value = false)]
 struct EventInsert {
     kind: &'static str,
     customer_id: i64,
