@@ -45,7 +45,15 @@ pub(crate) fn write_terms(
     id: i64,
     data: &CustomerData,
 ) -> Result<(), Failure> {
-    let rows = term_rows(id, data.is_active, SearchFields::of(data));
+    store_rows(
+        conn,
+        id,
+        term_rows(id, data.is_active, SearchFields::of(data)),
+    )
+}
+
+/// Stores term rows of customer `id`, or holds them in an import's unit.
+fn store_rows(conn: &mut AnyConnection, id: i64, rows: Vec<TermRow>) -> Result<(), Failure> {
     match write_behind::hold(rows, |held: &mut HeldTerms, rows| held.add(id, rows)) {
         Some(rows) => insert_rows(conn, &rows),
         None => Ok(()),
@@ -109,10 +117,7 @@ pub(crate) fn rewrite_terms(
     if fresh.is_empty() {
         return Ok(());
     }
-    match write_behind::hold(fresh, |held: &mut HeldTerms, rows| held.add(id, rows)) {
-        Some(rows) => insert_rows(conn, &rows),
-        None => Ok(()),
-    }
+    store_rows(conn, id, fresh)
 }
 
 fn delete_stored_terms(conn: &mut AnyConnection, id: i64) -> Result<(), Failure> {
