@@ -226,6 +226,11 @@ fn start(binary: &Path, url: &str, dir: &Path) -> anyhow::Result<Replica> {
     let env = [
         // Schemathesis sends bad credentials on purpose, all from one address.
         ("CREDENCE_AUTH_FAILURES_PER_MINUTE", "1000000".to_owned()),
+        // This is the debug build, under two fuzzing workers: a legitimate write that holds
+        // SQLite's one writer for more than the default half second (a category change
+        // touching every customer the run put in it) would turn a concurrent write into a
+        // `503`, which is load shedding, not what this run checks.
+        ("CREDENCE_POOL_TIMEOUT_MS", "10000".to_owned()),
     ];
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -63,8 +63,8 @@ pub(crate) use query::*;
 pub(crate) use rows::*;
 
 pub(crate) use search::fill_terms;
-use search::{delete_terms, rewrite_terms, search_customers, write_terms};
-use update_statement::UpdateCustomer;
+use search::{Terms, delete_terms, rewrite_terms, search_customers, write_terms};
+use update_statement::{StoredKeys, update_row};
 
 /// The statement-cache key of a customer's insert ([`Fixed`]).
 struct InsertCustomer;
@@ -434,6 +434,7 @@ impl CustomerRepository for Store {
 
     async fn insert(&self, customer: &NewCustomer) -> Result<Customer, WriteError> {
         let customer = customer.clone();
+        let terms = Terms::of(&customer.data);
         let events = self.events.clone();
         Ok(self
             .database()
@@ -453,7 +454,7 @@ impl CustomerRepository for Store {
                 .get_result_on::<CustomerRow>(conn)?;
                 let id = row.id;
                 write_children(conn, id, &customer.data)?;
-                write_terms(conn, id, &customer.data)?;
+                write_terms(conn, id, &terms)?;
                 let account = create_account(conn, id, &customer.data, to_db_time(customer.now))?;
                 let outbox = Outbox::for_new_customer(&*events, CustomerId(id));
                 apply_links(conn, &outbox, id, &customer.links, customer.now)?;
@@ -481,6 +482,7 @@ impl CustomerRepository for Store {
         now: DateTime<Utc>,
     ) -> Result<Option<Customer>, WriteError> {
         let data = data.clone();
+        let terms = Terms::of(&data);
         let links = links.clone();
         let events = self.events.clone();
         Ok(self
@@ -489,21 +491,16 @@ impl CustomerRepository for Store {
                 let outbox = Outbox::open(conn, &*events, &[id])?;
                 check_parent(conn, &data)?;
                 let fields = CustomerFields::new(&data, now);
-                held_text::hold_text(conn, Some(id.get()))?;
+                let stored = StoredKeys::read(conn, id.get())?;
+                match &stored {
+                    Some(stored) => {
+                        held_text::hold_text_with(conn, Some(id.get()), |_, _| Ok(stored.words()))?;
+                    }
+                    None => held_text::hold_text(conn, Some(id.get()))?,
+                }
                 // The revision is checked and moved on in the write's own statement: of two
                 // writes that read the same revision, exactly one changes the row.
-                let updated: Option<CustomerRow> = match conn {
-                    AnyConnection::Postgresql(c) => {
-                        UpdateCustomer::<diesel::pg::Pg>::new(&fields, id.get(), read.get())
-                            .get_result(c)
-                            .optional()?
-                    }
-                    AnyConnection::Sqlite(c) => {
-                        UpdateCustomer::<diesel::sqlite::Sqlite>::new(&fields, id.get(), read.get())
-                            .get_result(c)
-                            .optional()?
-                    }
-                };
+                let updated = update_row(conn, &fields, id.get(), read.get(), stored.as_ref())?;
                 let Some(row) = updated else {
                     let exists: i64 = live()
                         .filter(customers::id.eq(id.get()))
@@ -517,7 +514,7 @@ impl CustomerRepository for Store {
                 };
                 clear_children(conn, id.get())?;
                 write_children(conn, id.get(), &data)?;
-                rewrite_terms(conn, id.get(), &data)?;
+                rewrite_terms(conn, id.get(), &terms)?;
                 let account = update_account(conn, &outbox, id.get(), &data, by, to_db_time(now))?;
                 apply_links(conn, &outbox, id.get(), &links, now)?;
                 let written = Written::Updated(Box::new((row, account)));

@@ -128,6 +128,52 @@ fn query(filter: CustomerFilter) -> CustomerQuery {
     }
 }
 
+/// A second top-level category beside the root one.
+async fn shops(store: &Store) -> Category {
+    RecordRepository::<Category>::create(
+        store,
+        CategoryDraft {
+            reference: Reference::new("Shops").unwrap(),
+            name: Label::new("Shops").unwrap(),
+            parent_id: None,
+        },
+    )
+    .await
+    .unwrap()
+}
+
+/// Customers whose name matches `pattern`.
+fn by_name(pattern: &str) -> CustomerQuery {
+    query(CustomerFilter {
+        name: Some(TextPattern::parse(pattern)),
+        ..CustomerFilter::default()
+    })
+}
+
+/// Customers whose reference matches `pattern`.
+fn by_ref(pattern: &str) -> CustomerQuery {
+    query(CustomerFilter {
+        reference: Some(TextPattern::parse(pattern)),
+        ..CustomerFilter::default()
+    })
+}
+
+/// Customers whose category's reference matches `pattern`.
+fn by_category(pattern: &str) -> CustomerQuery {
+    query(CustomerFilter {
+        category_reference: Some(TextPattern::parse(pattern)),
+        ..CustomerFilter::default()
+    })
+}
+
+/// Customers active or not.
+fn active(value: bool) -> CustomerQuery {
+    query(CustomerFilter {
+        is_active: Some(value),
+        ..CustomerFilter::default()
+    })
+}
+
 async fn references(store: &Store, query: &CustomerQuery) -> (Vec<String>, u64) {
     let page = cr(store).list(query).await.unwrap();
     (
@@ -627,24 +673,71 @@ async fn update_replaces_payment_types_and_contacts(store: Store) {
     ));
 }
 
+/// An update sets on SQLite only the indexed columns that changed (the folded name, and the
+/// other keys as a group): each kind of change, alone, must still reach the row and every
+/// index the lists read, and an update that changes no key must keep them.
+async fn an_update_writes_each_kind_of_key_it_changes(store: Store) {
+    let shops = shops(&store).await;
+    let created = add(&store, "KEY-1", "First name", at(0)).await;
+    let mut changed = created.data.clone();
+    let mut step = 0;
+    let mut write = async |data: &CustomerData| {
+        step += 1;
+        let written = save(&store, created.id, data, at(step))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(&written.data, data, "step {step}");
+        let read = cr(&store).get(&CustomerKey::Id(created.id)).await.unwrap();
+        assert_eq!(read, Some(written), "step {step}");
+    };
+
+    // Nothing indexed changes, only a plain column.
+    changed.email = Some(Email::new("key@example.com").unwrap());
+    write(&changed).await;
+    assert_found(&store, &by_name("first*"), &["KEY-1"], "unchanged name").await;
+    assert_found(&store, &by_ref("key-1"), &["KEY-1"], "unchanged reference").await;
+
+    // The name alone.
+    changed.name = CustomerName::new("Second name").unwrap();
+    write(&changed).await;
+    assert_found(&store, &by_name("first*"), &[], "old name").await;
+    assert_found(&store, &by_name("second*"), &["KEY-1"], "new name").await;
+
+    // The other keys alone: the category, then the activity, then the reference.
+    changed.category = shops;
+    write(&changed).await;
+    assert_found(&store, &by_category("shops"), &["KEY-1"], "new category").await;
+    assert_found(&store, &by_category("root"), &[], "old category").await;
+    changed.is_active = false;
+    write(&changed).await;
+    assert_found(&store, &active(false), &["KEY-1"], "inactive").await;
+    assert_found(&store, &active(true), &[], "no longer active").await;
+    changed.reference = Reference::new("KEY-2").unwrap();
+    write(&changed).await;
+    assert_found(&store, &by_ref("key-2"), &["KEY-2"], "new reference").await;
+    assert_found(&store, &by_ref("key-1"), &[], "old reference").await;
+    // The old reference is free again, the new one taken.
+    add(&store, "KEY-1", "Another", at(10)).await;
+    assert!(matches!(
+        try_insert(&store, data(&store, "KEY-2", "Third").await, at(11)).await,
+        Err(WriteError::DuplicateReference)
+    ));
+
+    // Both at once.
+    changed.name = CustomerName::new("Fourth name").unwrap();
+    changed.is_active = true;
+    write(&changed).await;
+    assert_found(&store, &by_name("fourth*"), &["KEY-2"], "both: name").await;
+    assert_found(&store, &active(false), &[], "both: activity").await;
+}
+
 async fn text_filters(store: Store) {
     add(&store, "REF-6", "Acme Corp", at(0)).await;
     add(&store, "ref-66", "acme industries", at(1)).await;
     add(&store, "X-1", "50%_off\\x", at(2)).await;
     add(&store, "X-2", "500 offers", at(3)).await;
     add(&store, "Z-ÉTÉ", "Été Café", at(4)).await;
-    let by_name = |pattern: &str| {
-        query(CustomerFilter {
-            name: Some(TextPattern::parse(pattern)),
-            ..CustomerFilter::default()
-        })
-    };
-    let by_ref = |pattern: &str| {
-        query(CustomerFilter {
-            reference: Some(TextPattern::parse(pattern)),
-            ..CustomerFilter::default()
-        })
-    };
     for (filter, found, why) in [
         (by_ref("ref-6"), &["REF-6"][..], "exact, case-insensitive"),
         (by_ref("REF-6*"), &["REF-6", "ref-66"], "prefix"),
@@ -666,32 +759,11 @@ async fn text_filters(store: Store) {
     }
     assert_eq!(references(&store, &by_name("*")).await.1, 5);
 
-    let category = RecordRepository::<Category>::create(
-        &store,
-        CategoryDraft {
-            reference: Reference::new("Shops").unwrap(),
-            name: Label::new("Shops").unwrap(),
-            parent_id: None,
-        },
-    )
-    .await
-    .unwrap();
+    let category = shops(&store).await;
     let mut shop = data(&store, "SHOP-1", "Shop").await;
     shop.category = category;
     shop.is_active = false;
     insert(&store, shop, at(5)).await;
-    let by_category = |pattern: &str| {
-        query(CustomerFilter {
-            category_reference: Some(TextPattern::parse(pattern)),
-            ..CustomerFilter::default()
-        })
-    };
-    let active = |value: bool| {
-        query(CustomerFilter {
-            is_active: Some(value),
-            ..CustomerFilter::default()
-        })
-    };
     for (filter, found) in [
         (by_category("shops"), &["SHOP-1"][..]),
         (by_category("SH*"), &["SHOP-1"]),
@@ -4353,6 +4425,7 @@ credence_store::on_both_stores!(
     archive_frees_the_reference_and_hides_the_row,
     archive_waits_for_live_children,
     update_replaces_payment_types_and_contacts,
+    an_update_writes_each_kind_of_key_it_changes,
     projects_are_written_kept_replaced_and_cleared,
     text_filters,
     date_ranges_sorting_and_paging,

@@ -79,6 +79,10 @@ impl write_behind::Held for HeldText {
     }
 }
 
+/// A live customer's folded name and reference, the words the index holds for it; `None`
+/// for an archived or unknown one.
+pub(super) type Words = Option<(String, String)>;
+
 /// Before a customer's insert, or the update or archive of customer `changed`, on SQLite:
 /// inside an optimistic unit, sets the index's triggers aside unless they are already, and
 /// notes the words the index holds for `changed` before its first change; elsewhere does
@@ -87,6 +91,16 @@ impl write_behind::Held for HeldText {
 /// # Errors
 /// [`Failure`] when the triggers or the words cannot be read, or the triggers dropped.
 pub(super) fn hold_text(conn: &mut AnyConnection, changed: Option<i64>) -> Result<(), Failure> {
+    hold_text_with(conn, changed, read_words)
+}
+
+/// [`hold_text`], with `words` giving the words of `changed` when they are needed, for a
+/// caller that has read them already.
+pub(super) fn hold_text_with(
+    conn: &mut AnyConnection,
+    changed: Option<i64>,
+    words: impl FnOnce(&mut AnyConnection, i64) -> Result<Words, Failure>,
+) -> Result<(), Failure> {
     if !matches!(conn, AnyConnection::Sqlite(_)) {
         return Ok(());
     }
@@ -110,12 +124,7 @@ pub(super) fn hold_text(conn: &mut AnyConnection, changed: Option<i64>) -> Resul
         write_behind::with(|held: &mut HeldText| held.0 = Some(set));
     }
     if let Some(id) = changed.filter(|_| read_words) {
-        let words: Option<(String, String)> = customers::table
-            .filter(customers::id.eq(id))
-            .filter(customers::archived_at.is_null())
-            .select((customers::name_folded, customers::reference_folded))
-            .first(conn)
-            .optional()?;
+        let words = words(conn, id)?;
         write_behind::with(|held: &mut HeldText| {
             if let Some(s) = held.0.as_mut()
                 && id <= s.after
@@ -127,6 +136,15 @@ pub(super) fn hold_text(conn: &mut AnyConnection, changed: Option<i64>) -> Resul
         });
     }
     Ok(())
+}
+
+fn read_words(conn: &mut AnyConnection, id: i64) -> Result<Words, Failure> {
+    Ok(customers::table
+        .filter(customers::id.eq(id))
+        .filter(customers::archived_at.is_null())
+        .select((customers::name_folded, customers::reference_folded))
+        .first(conn)
+        .optional()?)
 }
 
 /// Reads the triggers' text and the last customer id, then drops the triggers.

@@ -12,7 +12,7 @@
 use std::collections::{HashMap, HashSet};
 
 use credence_domain::customers::search::{
-    ScoredCustomer, SearchFields, SearchQuery, weighted_terms,
+    ScoredCustomer, SearchFields, SearchQuery, WeightedTerm, weighted_terms,
 };
 use credence_domain::customers::{CustomerData, CustomerFilter};
 use credence_domain::listing::Page;
@@ -37,19 +37,45 @@ struct TermRow {
 /// Rows per `INSERT` of terms: SQLite allows 32,766 bound parameters, four per row.
 const TERMS_PER_INSERT: usize = 8_000;
 
+/// A customer's weighted terms, worked out before its write: the tokenizing and folding is
+/// done by the request's thread, not by the one that holds the write lock (on SQLite, the
+/// one writer of every request).
+pub(crate) struct Terms {
+    is_active: bool,
+    terms: Vec<WeightedTerm>,
+}
+
+impl Terms {
+    pub(crate) fn of(data: &CustomerData) -> Self {
+        Self::of_fields(data.is_active, &SearchFields::of(data))
+    }
+
+    fn of_fields(is_active: bool, fields: &SearchFields<'_>) -> Self {
+        Self {
+            is_active,
+            terms: weighted_terms(fields),
+        }
+    }
+
+    /// The rows of customer `id`.
+    fn rows(&self, id: i64) -> Vec<TermRow> {
+        self.terms
+            .iter()
+            .map(|term| TermRow {
+                token: term.token.clone(),
+                is_active: self.is_active,
+                customer_id: id,
+                weight: i32::try_from(term.weight).unwrap_or(i32::MAX),
+            })
+            .collect()
+    }
+}
+
 /// Stores the terms of customer `id`, which has none (a new one, or one whose terms were
 /// just deleted). In an import's unit the terms wait to go in with the other lines'
 /// ([`write_behind`]).
-pub(crate) fn write_terms(
-    conn: &mut AnyConnection,
-    id: i64,
-    data: &CustomerData,
-) -> Result<(), Failure> {
-    store_rows(
-        conn,
-        id,
-        term_rows(id, data.is_active, SearchFields::of(data)),
-    )
+pub(crate) fn write_terms(conn: &mut AnyConnection, id: i64, terms: &Terms) -> Result<(), Failure> {
+    store_rows(conn, id, terms.rows(id))
 }
 
 /// Stores term rows of customer `id`, or holds them in an import's unit.
@@ -72,16 +98,16 @@ fn store_rows(conn: &mut AnyConnection, id: i64, rows: Vec<TermRow>) -> Result<(
 pub(crate) fn rewrite_terms(
     conn: &mut AnyConnection,
     id: i64,
-    data: &CustomerData,
+    terms: &Terms,
 ) -> Result<(), Failure> {
     if matches!(conn, AnyConnection::Postgresql(_)) {
-        return write_terms(conn, id, data);
+        return write_terms(conn, id, terms);
     }
     let mut waited = false;
     write_behind::with(|held: &mut HeldTerms| waited = held.forget(id));
     if waited {
         delete_stored_terms(conn, id)?;
-        return write_terms(conn, id, data);
+        return write_terms(conn, id, terms);
     }
     let stored: Vec<(String, bool, i32)> = customer_terms::table
         .filter(customer_terms::customer_id.eq(id))
@@ -91,7 +117,7 @@ pub(crate) fn rewrite_terms(
             customer_terms::weight,
         ))
         .load_on(conn)?;
-    let rows = term_rows(id, data.is_active, SearchFields::of(data));
+    let rows = terms.rows(id);
     let kept: HashSet<(&str, bool, i32)> = stored
         .iter()
         .map(|(token, active, weight)| (token.as_str(), *active, *weight))
@@ -172,19 +198,6 @@ impl write_behind::Held for HeldTerms {
     }
 }
 
-/// The term rows of one customer.
-fn term_rows(id: i64, is_active: bool, fields: SearchFields<'_>) -> Vec<TermRow> {
-    weighted_terms(&fields)
-        .into_iter()
-        .map(|term| TermRow {
-            token: term.token,
-            is_active,
-            customer_id: id,
-            weight: i32::try_from(term.weight).unwrap_or(i32::MAX),
-        })
-        .collect()
-}
-
 fn insert_rows(conn: &mut AnyConnection, rows: &[TermRow]) -> Result<(), Failure> {
     if let AnyConnection::Postgresql(c) = conn {
         // A column per array: one short statement, where a row of parameters per term made a
@@ -217,7 +230,7 @@ pub(crate) fn insert_terms(
 ) -> Result<(), Failure> {
     let rows: Vec<TermRow> = customers
         .iter()
-        .flat_map(|(id, is_active, fields)| term_rows(*id, *is_active, *fields))
+        .flat_map(|(id, is_active, fields)| Terms::of_fields(*is_active, fields).rows(*id))
         .collect();
     insert_rows(conn, &rows)
 }
