@@ -491,13 +491,12 @@ impl CustomerRepository for Store {
                 let outbox = Outbox::open(conn, &*events, &[id])?;
                 check_parent(conn, &data)?;
                 let fields = CustomerFields::new(&data, now);
+                // On SQLite, the row's keys and words, read once for the update and the
+                // substring index; none for an unknown customer (or on PostgreSQL).
                 let stored = StoredKeys::read(conn, id.get())?;
-                match &stored {
-                    Some(stored) => {
-                        held_text::hold_text_with(conn, Some(id.get()), |_, _| Ok(stored.words()))?;
-                    }
-                    None => held_text::hold_text(conn, Some(id.get()))?,
-                }
+                held_text::hold_text_with(conn, Some(id.get()), |_, _| {
+                    Ok(stored.as_ref().and_then(StoredKeys::words))
+                })?;
                 // The revision is checked and moved on in the write's own statement: of two
                 // writes that read the same revision, exactly one changes the row.
                 let updated = update_row(conn, &fields, id.get(), read.get(), stored.as_ref())?;
