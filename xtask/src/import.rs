@@ -8,8 +8,9 @@
 //! an update. Prints lines per second and the server's peak resident set (`VmHWM` of its
 //! process, reset before each import). A benchmark, never a test: it is not run in CI.
 //!
-//! Options: `--lines N` (default 100000); `--debug` runs the debug server instead (quicker to
-//! build, for comparing changes, not for the figures).
+//! Options: `--lines N` (default 100000); `--only sqlite|postgresql` runs one backend;
+//! `--debug` runs the debug server instead (quicker to build, for comparing changes, not
+//! for the figures).
 
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
@@ -28,30 +29,51 @@ const POSTGRES_TARGET: f64 = 2_000.0;
 /// The most memory the server may use for an import.
 const RSS_TARGET_MIB: u64 = 150;
 
-/// The benchmark's options: how many lines, and whether to run the debug server.
-fn parse(args: &[String]) -> anyhow::Result<(u64, bool)> {
-    let mut lines = 100_000;
-    let mut debug = false;
+/// The benchmark's options.
+struct Options {
+    lines: u64,
+    /// The backend to run alone (lower case), or every one.
+    only: Option<String>,
+    /// The debug server instead of the release one.
+    debug: bool,
+}
+
+fn parse(args: &[String]) -> anyhow::Result<Options> {
+    let mut options = Options {
+        lines: 100_000,
+        only: None,
+        debug: false,
+    };
     let mut flags = Flags::new(args);
     while let Some(flag) = flags.option() {
         match flag {
-            "--lines" => lines = flags.parse()?,
-            "--debug" => debug = true,
-            other => bail!("unknown option {other}; use --lines N or --debug"),
+            "--lines" => options.lines = flags.parse()?,
+            "--only" => {
+                let backend: String = flags.parse()?;
+                if !["sqlite", "postgresql"].contains(&backend.to_lowercase().as_str()) {
+                    bail!("--only takes sqlite or postgresql, not {backend}");
+                }
+                options.only = Some(backend.to_lowercase());
+            }
+            "--debug" => options.debug = true,
+            other => bail!("unknown option {other}; use --lines N, --only BACKEND or --debug"),
         }
     }
-    Ok((lines, debug))
+    Ok(options)
 }
 
 /// Runs the benchmark.
 pub fn run(args: &[String]) -> anyhow::Result<()> {
-    let (lines, debug) = parse(args)?;
+    let Options { lines, only, debug } = parse(args)?;
     let binary = chaos::build_credence(!debug)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     let mut rows = Vec::new();
-    for (backend, url) in crate::bench::fresh_targets("import")? {
+    let targets = crate::bench::fresh_targets("import")?
+        .into_iter()
+        .filter(|(backend, _)| only.as_ref().is_none_or(|o| *o == backend.to_lowercase()));
+    for (backend, url) in targets {
         crate::floor::migrate(&binary, &url)?;
         let scratch = Scratch::new("bench-import")?;
         let mut server = Replica::start_with(&binary, &url, &scratch.0, 0, &[])?;

@@ -37,6 +37,7 @@ pub(crate) mod inner;
 pub(crate) mod lanes;
 pub(crate) mod replanned;
 pub(crate) mod session;
+mod statistics;
 pub(crate) mod write_behind;
 
 use checkpoints::Checkpoints;
@@ -166,6 +167,8 @@ struct Inner {
     write: GatedPool,
     /// SQLite: where units of work checkpoint the write-ahead log.
     checkpoints: Option<Checkpoints>,
+    /// PostgreSQL: whether the statistics of tables an import grows are being refreshed.
+    statistics: Option<statistics::Refreshing>,
 }
 
 /// The database behind the store: its backend and connection pools. Cheap to clone.
@@ -220,6 +223,7 @@ impl Database {
                 Inner {
                     backend,
                     checkpoints: Some(Checkpoints::new(read.clone())),
+                    statistics: None,
                     read,
                     write: GatedPool::new(write, false),
                 }
@@ -234,6 +238,7 @@ impl Database {
                     read: pool.clone(),
                     write: pool,
                     checkpoints: None,
+                    statistics: Some(statistics::Refreshing::default()),
                 }
             }
         };

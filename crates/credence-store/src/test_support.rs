@@ -210,15 +210,20 @@ pub fn credit_limit_signers(database: &Database, account: i64) -> Vec<Option<i64
 /// The rows of an account's credit-limit history, oldest first: `(old, new, user_id)`.
 fn limit_history(database: &Database, account: i64) -> Vec<(Option<i64>, i64, Option<i64>)> {
     use crate::schema::credit_limit_history as h;
-    let mut conn = database
-        .write_connection()
-        .unwrap_or_else(|e| panic!("no connection: {e:?}"));
+    let mut conn = connection(database);
     h::table
         .filter(h::account_id.eq(account))
         .order(h::id)
         .select((h::old_limit, h::new_limit, h::user_id))
         .load(&mut *conn)
         .unwrap_or_else(|e| panic!("cannot read the limit history: {e}"))
+}
+
+/// A connection of the writers' pool, for a helper that reads or writes what no port does.
+fn connection(database: &Database) -> crate::database::gated_pool::Conn {
+    database
+        .write_connection()
+        .unwrap_or_else(|e| panic!("no connection: {e:?}"))
 }
 
 fn open(url: &str) -> Database {
@@ -317,9 +322,7 @@ pub fn schema_dump(database: &Database) -> Vec<String> {
         #[diesel(sql_type = diesel::sql_types::Text)]
         line: String,
     }
-    let mut conn = database
-        .write_connection()
-        .unwrap_or_else(|e| panic!("no connection: {e:?}"));
+    let mut conn = connection(database);
     let sql = match &*conn {
         crate::database::AnyConnection::Sqlite(_) => {
             "SELECT type || ' ' || name || ': ' || coalesce(sql, '') AS line FROM sqlite_master \
@@ -343,6 +346,43 @@ pub fn schema_dump(database: &Database) -> Vec<String> {
         .into_iter()
         .map(|l| l.line)
         .collect()
+}
+
+/// Runs `sql` (statements separated by `;`) on a connection of its own, for a test that
+/// sets up what no port writes.
+///
+/// # Panics
+/// When the database fails.
+pub fn execute(database: &Database, sql: &str) {
+    use diesel::connection::SimpleConnection as _;
+    let mut conn = connection(database);
+    conn.batch_execute(sql)
+        .unwrap_or_else(|e| panic!("cannot run {sql}: {e}"));
+}
+
+/// How often `table` was analyzed by request, not by autovacuum (PostgreSQL).
+///
+/// # Panics
+/// When the database fails, or is SQLite.
+#[must_use]
+pub fn analyses(database: &Database, table: &str) -> i64 {
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        count: i64,
+    }
+    let mut conn = connection(database);
+    let crate::database::AnyConnection::Postgresql(c) = &mut *conn else {
+        panic!("SQLite keeps no statistics");
+    };
+    diesel::sql_query(
+        "SELECT analyze_count AS count FROM pg_stat_user_tables \
+         WHERE schemaname = current_schema() AND relname = $1",
+    )
+    .bind::<diesel::sql_types::Text, _>(table)
+    .get_result::<Count>(c)
+    .unwrap_or_else(|e| panic!("cannot read the statistics of {table}: {e}"))
+    .count
 }
 
 /// Runs the `down` of the `count` newest applied migrations, newest first; then

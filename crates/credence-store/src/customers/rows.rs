@@ -446,8 +446,12 @@ pub(crate) struct NewProject<'a> {
 pub(crate) fn clear_children(conn: &mut AnyConnection, id: i64) -> Result<(), Failure> {
     match conn {
         AnyConnection::Postgresql(c) => {
-            super::search::forget_held_terms(id);
-            ClearChildren { customer: id }.execute(c)?;
+            // In an import's unit the stored terms stay: the batch's held ones replace them.
+            if super::search::forget_held_terms(id) {
+                ClearChildren::<false> { customer: id }.execute(c)?;
+            } else {
+                ClearChildren::<true> { customer: id }.execute(c)?;
+            }
         }
         AnyConnection::Sqlite(_) => {
             use diesel::dsl::exists;
@@ -486,15 +490,24 @@ fn clear_child_rows(conn: &mut AnyConnection, id: i64) -> Result<(), Failure> {
 }
 
 /// [`clear_children`]'s one statement on PostgreSQL: the deletes as data-modifying `WITH`
-/// clauses, which all run, whatever the outer statement reads.
-#[derive(Debug, Clone, diesel::query_builder::QueryId)]
-struct ClearChildren {
+/// clauses, which all run, whatever the outer statement reads. The customer's search terms
+/// go too (`TERMS`), unless they are replaced later (an import's batch, [`super::search`]);
+/// each form is a type of its own, as prepared statements are cached by type.
+#[derive(Debug, Clone)]
+struct ClearChildren<const TERMS: bool> {
     customer: i64,
 }
 
-impl<Conn> diesel::RunQueryDsl<Conn> for ClearChildren {}
+impl<const TERMS: bool> diesel::query_builder::QueryId for ClearChildren<TERMS> {
+    type QueryId = Self;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
 
-impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for ClearChildren {
+impl<Conn, const TERMS: bool> diesel::RunQueryDsl<Conn> for ClearChildren<TERMS> {}
+
+impl<const TERMS: bool> diesel::query_builder::QueryFragment<diesel::pg::Pg>
+    for ClearChildren<TERMS>
+{
     fn walk_ast<'b>(
         &'b self,
         mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
@@ -504,8 +517,10 @@ impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for ClearChildren {
         out.push_bind_param::<BigInt, _>(&self.customer)?;
         out.push_sql("), c AS (DELETE FROM customer_contacts WHERE customer_id = ");
         out.push_bind_param::<BigInt, _>(&self.customer)?;
-        out.push_sql("), t AS (DELETE FROM customer_terms WHERE customer_id = ");
-        out.push_bind_param::<BigInt, _>(&self.customer)?;
+        if TERMS {
+            out.push_sql("), t AS (DELETE FROM customer_terms WHERE customer_id = ");
+            out.push_bind_param::<BigInt, _>(&self.customer)?;
+        }
         out.push_sql(") DELETE FROM customer_projects WHERE customer_id = ");
         out.push_bind_param::<BigInt, _>(&self.customer)?;
         Ok(())
