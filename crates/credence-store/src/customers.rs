@@ -35,7 +35,9 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use crate::Store;
-use crate::credit::{AccountRow, expire_account, lock_account, record_limit, set_locked_limit};
+use crate::credit::{
+    AccountRow, expire_account, lock_account, lock_and_set_limit, record_limit, set_locked_limit,
+};
 use crate::customers::records::{CategoryRow, PaymentTypeRow, RegionRow, SegmentationRow, UserRow};
 use crate::database::AnyConnection;
 use crate::database::fixed::Fixed;
@@ -335,8 +337,12 @@ fn update_account(
     by: Option<UserId>,
     now: NaiveDateTime,
 ) -> Result<AccountRow, Failure> {
-    let mut account = lock_account(conn, id)?
+    let by = (by.map(UserId::get), None);
+    let (mut account, set) = lock_and_set_limit(conn, outbox, id, data.credit_limit, by, now)?
         .ok_or_else(|| Failure::corrupt("customer", format!("{id} has no account")))?;
+    if set {
+        return Ok(account);
+    }
     let currency = data.currency.code();
     if account.currency != currency {
         if account.balance != 0 || account.reserved != 0 {
@@ -350,15 +356,7 @@ fn update_account(
             .returning(<AccountRow as Selectable<Db>>::construct_selection())
             .get_result::<AccountRow>(conn)?;
     }
-    set_locked_limit(
-        conn,
-        outbox,
-        account,
-        data.credit_limit,
-        (by.map(UserId::get), None),
-        None,
-        now,
-    )
+    set_locked_limit(conn, outbox, account, data.credit_limit, by, None, now)
 }
 
 /// Refuses to archive a customer whose account holds money or open reservations (its own, or

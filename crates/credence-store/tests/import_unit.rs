@@ -455,6 +455,63 @@ async fn an_optimistic_unit_writes_what_a_unit_with_savepoints_writes(
     );
 }
 
+/// A unit that read a customer ahead without children, then gave it some, deletes them when
+/// a later line takes them away (the unit spares the delete only while it knows there is
+/// nothing to delete).
+async fn a_unit_clears_the_children_it_gave_a_customer_read_ahead_without(store: Store) {
+    use credence_domain::customers::Contact;
+    use credence_domain::ports::DocumentLinks;
+    use credence_domain::values::Email;
+
+    let bare = store
+        .insert(&new_customer(&store, "BARE").await)
+        .await
+        .unwrap();
+    let unit = store.begin(Marks::Optimistic).await.unwrap();
+    let read = unit
+        .customers_by_reference(&["BARE".to_owned()])
+        .await
+        .unwrap();
+    assert!(read[0].data.contacts.is_empty());
+    let customers = unit.customers();
+    let mut data = bare.data.clone();
+    data.contacts = vec![Contact {
+        name: None,
+        email: Some(Email::new("bare@example.com").unwrap()),
+        phone: None,
+    }];
+    let update = |revision, data, seconds| {
+        let customers = customers.clone();
+        async move {
+            customers
+                .update(
+                    bare.id,
+                    revision,
+                    &data,
+                    &DocumentLinks::none(),
+                    None,
+                    at(seconds),
+                )
+                .await
+                .unwrap()
+                .unwrap()
+        }
+    };
+    let given = update(read[0].revision, data.clone(), 1).await;
+    assert_eq!(given.data.contacts.len(), 1);
+    data.contacts.clear();
+    let taken = update(given.revision, data, 2).await;
+    assert!(taken.data.contacts.is_empty());
+    assert!(!unit.spoiled().await.unwrap());
+    unit.commit().await.unwrap();
+    let stored = store.get(&CustomerKey::Id(bare.id)).await.unwrap().unwrap();
+    assert!(
+        stored.data.contacts.is_empty(),
+        "{:?}",
+        stored.data.contacts
+    );
+}
+
 /// On PostgreSQL a unit begins by analyzing a table an import grows once its rows changed
 /// by more than it held: filled from empty, it has no statistics until autovacuum gets to
 /// it, and the planner guesses.
@@ -498,6 +555,7 @@ credence_store::on_both_stores!(
     a_rolled_back_or_dropped_unit_writes_nothing,
     a_failed_first_write_after_a_mark_leaves_the_mark_usable,
     an_optimistic_unit_is_spoiled_only_by_undoing_a_write,
-    customers_are_read_by_reference_in_one_call;
+    customers_are_read_by_reference_in_one_call,
+    a_unit_clears_the_children_it_gave_a_customer_read_ahead_without;
     an_optimistic_unit_writes_what_a_unit_with_savepoints_writes,
 );

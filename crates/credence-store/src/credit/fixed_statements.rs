@@ -197,3 +197,60 @@ fixed_statement!(SetCreditLimit -> (BigInt, Text, BigInt, BigInt, BigInt), |this
     out.push_sql(" RETURNING customer_id, currency, balance, credit_limit, reserved");
     Ok(())
 });
+
+/// Locks an account and sets a new credit limit when the account is in the limit's currency
+/// and has another limit, in one round trip (PostgreSQL): the row as locked, then its
+/// balance, limit and reserved amount as written, or `NULL`s when nothing was set. The
+/// locking `WITH` clause returns the row's newest version; the `UPDATE` joins it, so it
+/// writes only a row the clause locked.
+#[derive(Debug, Clone, diesel::query_builder::QueryId)]
+pub(crate) struct LockAndSetLimit {
+    pub(crate) account: i64,
+    pub(crate) currency: &'static str,
+    pub(crate) limit: i64,
+    pub(crate) now: NaiveDateTime,
+}
+
+impl diesel::query_builder::Query for LockAndSetLimit {
+    type SqlType = (
+        BigInt,
+        Text,
+        BigInt,
+        BigInt,
+        BigInt,
+        (
+            diesel::sql_types::Nullable<BigInt>,
+            diesel::sql_types::Nullable<BigInt>,
+            diesel::sql_types::Nullable<BigInt>,
+        ),
+    );
+}
+
+impl<Conn> diesel::RunQueryDsl<Conn> for LockAndSetLimit {}
+
+impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for LockAndSetLimit {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> QueryResult<()> {
+        out.push_sql(
+            "WITH old AS (SELECT customer_id, currency, balance, credit_limit, reserved \
+             FROM accounts WHERE customer_id = ",
+        );
+        out.push_bind_param::<BigInt, _>(&self.account)?;
+        out.push_sql(" FOR NO KEY UPDATE), new AS (UPDATE accounts a SET credit_limit = ");
+        out.push_bind_param::<BigInt, _>(&self.limit)?;
+        out.push_sql(", updated_at = ");
+        out.push_bind_param::<Timestamp, _>(&self.now)?;
+        out.push_sql(" FROM old WHERE a.customer_id = old.customer_id AND old.currency = ");
+        out.push_bind_param::<Text, _>(&self.currency)?;
+        out.push_sql(" AND old.credit_limit <> ");
+        out.push_bind_param::<BigInt, _>(&self.limit)?;
+        out.push_sql(
+            " RETURNING a.balance, a.credit_limit, a.reserved) \
+             SELECT old.customer_id, old.currency, old.balance, old.credit_limit, old.reserved, \
+             new.balance, new.credit_limit, new.reserved FROM old LEFT JOIN new ON true",
+        );
+        Ok(())
+    }
+}

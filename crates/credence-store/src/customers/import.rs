@@ -16,6 +16,7 @@ use diesel::prelude::*;
 use crate::Store;
 use crate::customers::{CustomerRow, assemble, live};
 use crate::database::replanned::Replanned;
+use crate::database::write_behind;
 use crate::events::take_turns;
 use crate::schema::customers;
 
@@ -93,7 +94,18 @@ impl ImportUnit for StoreUnit {
                 let mut ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
                 ids.sort_unstable();
                 take_turns(conn, &ids)?;
-                assemble(conn, rows)
+                let customers = assemble(conn, rows)?;
+                write_behind::note_childless(
+                    customers
+                        .iter()
+                        .filter(|c| {
+                            c.data.payment_types.is_empty()
+                                && c.data.contacts.is_empty()
+                                && c.data.projects.is_empty()
+                        })
+                        .map(|c| c.id.get()),
+                );
+                Ok(customers)
             })
             .await?)
     }

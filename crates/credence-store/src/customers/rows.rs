@@ -4,6 +4,7 @@
 
 // Split from the parent module, whose imports it shares.
 use super::*;
+use crate::database::write_behind;
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = customers)]
@@ -447,12 +448,17 @@ pub(crate) fn clear_children(conn: &mut AnyConnection, id: i64) -> Result<(), Fa
     match conn {
         AnyConnection::Postgresql(c) => {
             // In an import's unit the stored terms stay: the batch's held ones replace them.
-            if super::search::forget_held_terms(id) {
+            let held = super::search::forget_held_terms(id);
+            if write_behind::childless(id) {
+                return Ok(());
+            }
+            if held {
                 ClearChildren::<false> { customer: id }.execute(c)?;
             } else {
                 ClearChildren::<true> { customer: id }.execute(c)?;
             }
         }
+        AnyConnection::Sqlite(_) if write_behind::childless(id) => {}
         AnyConnection::Sqlite(_) => {
             use diesel::dsl::exists;
             let has_children: bool = diesel::select(
@@ -535,6 +541,9 @@ pub(crate) fn write_children(
     id: i64,
     data: &CustomerData,
 ) -> Result<(), Failure> {
+    if !(data.payment_types.is_empty() && data.contacts.is_empty() && data.projects.is_empty()) {
+        write_behind::forget_childless(id);
+    }
     let links: Vec<PaymentLink> = (0_i32..)
         .zip(&data.payment_types)
         .map(|(position, p)| PaymentLink {

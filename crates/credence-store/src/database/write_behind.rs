@@ -46,6 +46,11 @@ thread_local! {
     /// a customer the unit created; `None` when the thread serves no deferring unit.
     static TURNS: RefCell<Option<std::collections::HashSet<i64>>> = const { RefCell::new(None) };
 
+    /// The customers the unit this thread serves read ahead without payment types, contacts
+    /// or projects and has given none since (see [`childless`]); `None` when the thread
+    /// serves no deferring unit.
+    static CHILDLESS: RefCell<Option<std::collections::HashSet<i64>>> = const { RefCell::new(None) };
+
     /// The waiting rows of the unit this thread serves, by kind in the order each kind was
     /// first held (rows point only to rows written at once, never to held ones, so the order
     /// between kinds does not matter); `None` when the thread serves no deferring unit.
@@ -61,6 +66,7 @@ impl Holding {
     pub(crate) fn start() -> Self {
         WAITING.with(|w| *w.borrow_mut() = Some(Vec::new()));
         TURNS.with(|t| *t.borrow_mut() = Some(std::collections::HashSet::new()));
+        CHILDLESS.with(|c| *c.borrow_mut() = Some(std::collections::HashSet::new()));
         Self(())
     }
 }
@@ -69,6 +75,7 @@ impl Drop for Holding {
     fn drop(&mut self) {
         WAITING.with(|w| *w.borrow_mut() = None);
         TURNS.with(|t| *t.borrow_mut() = None);
+        CHILDLESS.with(|c| *c.borrow_mut() = None);
     }
 }
 
@@ -92,6 +99,38 @@ pub(crate) fn turns_to_take(customers: &[i64]) -> Vec<i64> {
             .filter(|c| !held.contains(c))
             .collect(),
         None => customers.to_vec(),
+    })
+}
+
+/// Notes that the unit this thread serves read `customers` ahead without children (a no-op
+/// on a thread that serves none).
+pub(crate) fn note_childless(customers: impl IntoIterator<Item = i64>) {
+    CHILDLESS.with(|c| {
+        if let Some(known) = c.borrow_mut().as_mut() {
+            known.extend(customers);
+        }
+    });
+}
+
+/// Forgets that `customer` has no children: the unit gives it some.
+pub(crate) fn forget_childless(customer: i64) {
+    CHILDLESS.with(|c| {
+        if let Some(known) = c.borrow_mut().as_mut() {
+            known.remove(&customer);
+        }
+    });
+}
+
+/// Whether the unit this thread serves knows that `customer` has no payment types,
+/// contacts or projects: it read them ahead, and an update that changes them changes the
+/// customer's revision, which the update's own statement checks, so an update that got as
+/// far as its children found them as they were read. Spares an import's update the
+/// children's delete, a round trip on PostgreSQL.
+pub(crate) fn childless(customer: i64) -> bool {
+    CHILDLESS.with(|c| {
+        c.borrow()
+            .as_ref()
+            .is_some_and(|known| known.contains(&customer))
     })
 }
 
