@@ -227,8 +227,9 @@ fn ancestors_of(conn: &mut AnyConnection, id: i64) -> Result<Vec<CustomerId>, Fa
 enum Written {
     /// Inserted: no documents yet.
     Inserted(Box<(CustomerRow, AccountRow)>),
-    /// Updated: documents attached before stay attached, and are read.
-    Updated(Box<(CustomerRow, AccountRow)>),
+    /// Updated: documents attached before stay attached, and are read when the update's
+    /// statement saw any (the flag).
+    Updated(Box<(CustomerRow, AccountRow)>, bool),
 }
 
 /// A customer just written in this transaction from `data`, exactly as [`get_customer`]
@@ -254,9 +255,13 @@ fn read_written(
             let (row, account) = *rows;
             (row, account, Vec::new())
         }
-        Written::Updated(rows) => {
+        Written::Updated(rows, documented) => {
             let (row, account) = *rows;
-            let documents = crate::documents::documents_of_customer(conn, id)?;
+            let documents = if documented {
+                crate::documents::documents_of_customer(conn, id)?
+            } else {
+                Vec::new()
+            };
             (row, account, documents)
         }
     };
@@ -498,7 +503,7 @@ impl CustomerRepository for Store {
                 // The revision is checked and moved on in the write's own statement: of two
                 // writes that read the same revision, exactly one changes the row.
                 let updated = update_row(conn, &fields, id.get(), read.get(), stored.as_ref())?;
-                let Some(row) = updated else {
+                let Some((row, documented)) = updated else {
                     let exists: i64 = live()
                         .filter(customers::id.eq(id.get()))
                         .count()
@@ -514,7 +519,7 @@ impl CustomerRepository for Store {
                 rewrite_terms(conn, id.get(), &terms)?;
                 let account = update_account(conn, &outbox, id.get(), &data, by, to_db_time(now))?;
                 apply_links(conn, &outbox, id.get(), &links, now)?;
-                let written = Written::Updated(Box::new((row, account)));
+                let written = Written::Updated(Box::new((row, account)), documented);
                 let updated = read_written(conn, id.get(), &data, &links, written)?;
                 outbox.record(
                     conn,
