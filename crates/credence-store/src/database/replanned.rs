@@ -5,7 +5,8 @@
 //! empty, that plan is made while the table is small (a sequential scan, comparing every row
 //! with every key) and kept for the connection's life: on 100,000 new customers the read-ahead
 //! of a batch came to dominate the database's time. A query wrapped here is sent unprepared,
-//! so each run is planned for the table as it is.
+//! so each run is planned for the table as it is: as its statistics say it is, which
+//! [`super::statistics`] keeps up to date while an import grows it.
 
 use diesel::backend::Backend;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
