@@ -49,11 +49,11 @@ fn parse(args: &[String]) -> anyhow::Result<Options> {
         match flag {
             "--lines" => options.lines = flags.parse()?,
             "--only" => {
-                let backend: String = flags.parse()?;
-                if !["sqlite", "postgresql"].contains(&backend.to_lowercase().as_str()) {
+                let backend = flags.parse::<String>()?.to_lowercase();
+                if !["sqlite", "postgresql"].contains(&backend.as_str()) {
                     bail!("--only takes sqlite or postgresql, not {backend}");
                 }
-                options.only = Some(backend.to_lowercase());
+                options.only = Some(backend);
             }
             "--debug" => options.debug = true,
             other => bail!("unknown option {other}; use --lines N, --only BACKEND or --debug"),

@@ -213,11 +213,7 @@ pub(crate) struct LockAndSetLimit {
 
 impl diesel::query_builder::Query for LockAndSetLimit {
     type SqlType = (
-        BigInt,
-        Text,
-        BigInt,
-        BigInt,
-        BigInt,
+        (BigInt, Text, BigInt, BigInt, BigInt),
         (
             diesel::sql_types::Nullable<BigInt>,
             diesel::sql_types::Nullable<BigInt>,

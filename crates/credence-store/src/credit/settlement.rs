@@ -346,16 +346,8 @@ pub(crate) fn lock_and_set_limit(
         limit: limit.minor_units(),
         now,
     };
-    let Some(row) = statement.get_result::<LockedAndSet>(c).optional()? else {
+    let Some((locked, set)) = statement.get_result::<LockedAndSet>(c).optional()? else {
         return Ok(None);
-    };
-    let (customer_id, currency, balance, credit_limit, reserved, set) = row;
-    let locked = AccountRow {
-        customer_id,
-        currency,
-        balance,
-        credit_limit,
-        reserved,
     };
     let (Some(balance), Some(credit_limit), Some(reserved)) = set else {
         return Ok(Some((locked, false)));
@@ -372,11 +364,4 @@ pub(crate) fn lock_and_set_limit(
 
 /// [`LockAndSetLimit`]'s row: the account as locked, then its balance, limit and reserved
 /// amount as written, when the limit was set.
-type LockedAndSet = (
-    i64,
-    String,
-    i64,
-    i64,
-    i64,
-    (Option<i64>, Option<i64>, Option<i64>),
-);
+type LockedAndSet = (AccountRow, (Option<i64>, Option<i64>, Option<i64>));

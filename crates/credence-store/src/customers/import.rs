@@ -14,7 +14,7 @@ use credence_domain::ports::{
 use diesel::prelude::*;
 
 use crate::Store;
-use crate::customers::{CustomerRow, assemble, live};
+use crate::customers::{CustomerRow, assemble, has_children, live};
 use crate::database::replanned::Replanned;
 use crate::database::write_behind;
 use crate::events::take_turns;
@@ -98,11 +98,7 @@ impl ImportUnit for StoreUnit {
                 write_behind::note_childless(
                     customers
                         .iter()
-                        .filter(|c| {
-                            c.data.payment_types.is_empty()
-                                && c.data.contacts.is_empty()
-                                && c.data.projects.is_empty()
-                        })
+                        .filter(|c| !has_children(&c.data))
                         .map(|c| c.id.get()),
                 );
                 Ok(customers)

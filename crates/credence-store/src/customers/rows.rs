@@ -482,6 +482,12 @@ pub(crate) fn clear_children(conn: &mut AnyConnection, id: i64) -> Result<(), Fa
     Ok(())
 }
 
+/// Whether `data` holds payment types, contacts or projects: the rows [`write_children`]
+/// writes and [`clear_children`] deletes.
+pub(crate) fn has_children(data: &CustomerData) -> bool {
+    !(data.payment_types.is_empty() && data.contacts.is_empty() && data.projects.is_empty())
+}
+
 /// The deletes of a customer's payment types, contacts and projects.
 fn clear_child_rows(conn: &mut AnyConnection, id: i64) -> Result<(), Failure> {
     diesel::delete(
@@ -541,7 +547,7 @@ pub(crate) fn write_children(
     id: i64,
     data: &CustomerData,
 ) -> Result<(), Failure> {
-    if !(data.payment_types.is_empty() && data.contacts.is_empty() && data.projects.is_empty()) {
+    if has_children(data) {
         write_behind::forget_childless(id);
     }
     let links: Vec<PaymentLink> = (0_i32..)

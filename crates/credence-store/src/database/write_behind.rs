@@ -12,7 +12,9 @@
 //!
 //! The unit's thread also remembers whose event turn its transaction holds already
 //! ([`hold_turns`]): an import takes the turns of a whole batch's customers in one statement
-//! when it reads them ahead, and needs none for customers it created.
+//! when it reads them ahead, and needs none for customers it created. And it remembers
+//! which customers it read ahead without children ([`childless`]), whose update then has
+//! nothing to delete.
 //!
 //! The rows wait in a thread-local slot of the unit's own thread: every job of a unit runs
 //! on that thread, and the write functions keep their signatures (a connection), so the
