@@ -224,6 +224,23 @@ where
     );
 }
 
+/// Sends `request` and checks that it is refused with `status`, the error code `code` and the
+/// description `description`, and nothing else in the body.
+async fn expect_error_text<S>(
+    app: &S,
+    request: test::TestRequest,
+    status: StatusCode,
+    code: &str,
+    description: &str,
+) where
+    S: Service<actix_http::Request, Response = ServiceResponse, Error = actix_web::Error>,
+{
+    assert_eq!(
+        json_answer(app, request).await,
+        (status, error(code, description))
+    );
+}
+
 fn error(code: &str, description: &str) -> Value {
     serde_json::json!({"error": code, "error_description": description})
 }
@@ -432,18 +449,14 @@ async fn show_not_found_uses_the_seed_text() {
     let mut mocks = Mocks::default();
     mocks.customers.expect_get().returning(|_| Ok(None));
     let app = app!(mocks);
-    let (status, json) = json_answer(
+    expect_error_text(
         &app,
         test::TestRequest::get().uri("/api/v1.0/customers/2559"),
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "The customer with the id 2559 doesn't exist.",
     )
     .await;
-    assert_eq!(
-        (status, json),
-        (
-            StatusCode::NOT_FOUND,
-            error("not_found", "The customer with the id 2559 doesn't exist.")
-        )
-    );
 }
 
 /// Creates through the app and returns the data the repository was asked to insert.
@@ -595,27 +608,22 @@ async fn an_unavailable_store_is_503_and_an_unexpected_one_an_opaque_500() {
         _ => Err(StoreError::Unexpected("secret detail".into())),
     });
     let app = app!(mocks);
-    let (status, json) =
-        json_answer(&app, test::TestRequest::get().uri("/api/v1.0/customers/1")).await;
-    assert_eq!(
-        (status, json),
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
-            error(
-                "service_unavailable",
-                "The service is temporarily unavailable, please retry."
-            )
-        )
-    );
-    let (status, json) =
-        json_answer(&app, test::TestRequest::get().uri("/api/v1.0/customers/2")).await;
-    assert_eq!(
-        (status, json),
-        (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            error("server_error", "Oops! Something went wrong...")
-        )
-    );
+    expect_error_text(
+        &app,
+        test::TestRequest::get().uri("/api/v1.0/customers/1"),
+        StatusCode::SERVICE_UNAVAILABLE,
+        "service_unavailable",
+        "The service is temporarily unavailable, please retry.",
+    )
+    .await;
+    expect_error_text(
+        &app,
+        test::TestRequest::get().uri("/api/v1.0/customers/2"),
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "server_error",
+        "Oops! Something went wrong...",
+    )
+    .await;
 }
 
 #[actix_web::test]
@@ -711,18 +719,14 @@ async fn delete_answers_the_seed_bodies() {
         }
     });
     let app = app!(mocks);
-    let (status, json) = json_answer(
+    expect_error_text(
         &app,
         test::TestRequest::delete().uri("/api/v1.0/customers/5"),
+        StatusCode::BAD_REQUEST,
+        "delete_failed",
+        "Failed to delete instance.",
     )
     .await;
-    assert_eq!(
-        (status, json),
-        (
-            StatusCode::BAD_REQUEST,
-            error("delete_failed", "Failed to delete instance.")
-        )
-    );
 }
 
 #[actix_web::test]
@@ -845,14 +849,14 @@ async fn reference_data_lists_and_creates() {
     let request = test::TestRequest::post()
         .uri("/api/v1.0/customerCategories")
         .set_json(serde_json::json!({"name": "Jewelry"}));
-    let (status, json) = json_answer(&app, request).await;
-    assert_eq!(
-        (status, json),
-        (
-            StatusCode::BAD_REQUEST,
-            error("missing_param", "reference parameter is missing")
-        )
-    );
+    expect_error_text(
+        &app,
+        request,
+        StatusCode::BAD_REQUEST,
+        "missing_param",
+        "reference parameter is missing",
+    )
+    .await;
 }
 
 #[actix_web::test]
@@ -1866,17 +1870,14 @@ async fn operators_move_tasks_and_bad_moves_are_409() {
     let request = test::TestRequest::post()
         .uri("/api/v1.0/tasks/8/state")
         .set_json(serde_json::json!({"state": "cancelled"}));
-    let (status, json) = json_answer(&app, request).await;
-    assert_eq!(
-        (status, json),
-        (
-            StatusCode::CONFLICT,
-            error(
-                "invalid_transition",
-                "A task cannot go from finished to cancelled."
-            )
-        )
-    );
+    expect_error_text(
+        &app,
+        request,
+        StatusCode::CONFLICT,
+        "invalid_transition",
+        "A task cannot go from finished to cancelled.",
+    )
+    .await;
     let request = test::TestRequest::post()
         .uri("/api/v1.0/tasks/7/state")
         .set_json(serde_json::json!({"state": "done"}));
@@ -1946,14 +1947,14 @@ async fn operators_save_and_withdraw_products_with_a_price() {
         (StatusCode::OK, Some("true"))
     );
     let request = test::TestRequest::delete().uri("/api/v1.0/products/nope");
-    let (status, json) = json_answer(&app, request).await;
-    assert_eq!(
-        (status, json),
-        (
-            StatusCode::NOT_FOUND,
-            error("not_found", "The product with the code nope doesn't exist.")
-        )
-    );
+    expect_error_text(
+        &app,
+        request,
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "The product with the code nope doesn't exist.",
+    )
+    .await;
 }
 
 #[actix_web::test]
@@ -2134,31 +2135,28 @@ async fn an_upload_answers_the_seed_document_with_the_sniffed_type() {
         "/api/v1.0/documents/content",
         &[("imageFile", Some("x.png"), &png())],
     );
-    let (status, json) = json_answer(&app, request).await;
-    assert_eq!(
-        (status, json),
-        (
-            StatusCode::BAD_REQUEST,
-            error("missing_param", "file parameter is missing")
-        )
-    );
+    expect_error_text(
+        &app,
+        request,
+        StatusCode::BAD_REQUEST,
+        "missing_param",
+        "file parameter is missing",
+    )
+    .await;
     let max = DocumentLimits::default().max_bytes;
     let too_large = vec![b'a'; usize::try_from(max).unwrap() + 1];
     let request = multipart_request(
         "/api/v1.0/documents/content",
         &[("file", Some("big.txt"), &too_large)],
     );
-    let (status, json) = json_answer(&app, request).await;
-    assert_eq!(
-        (status, json),
-        (
-            StatusCode::PAYLOAD_TOO_LARGE,
-            error(
-                "payload_too_large",
-                &format!("The file cannot be larger than {max} bytes.")
-            )
-        )
-    );
+    expect_error_text(
+        &app,
+        request,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        &format!("The file cannot be larger than {max} bytes."),
+    )
+    .await;
     // A declared length past the multipart cap (text + largest file + framing) is refused
     // before a byte is read.
     let (content_type, body) = multipart(&[("file", Some("x.txt"), b"x".as_slice())]);
@@ -2226,14 +2224,14 @@ async fn image_files_are_refused_by_size_and_content_with_the_seed_texts() {
         .uri("/api/v1.0/customers")
         .insert_header((header::CONTENT_TYPE, content_type))
         .set_payload(body);
-    let (status, json) = json_answer(&app, request).await;
-    assert_eq!(
-        (status, json),
-        (
-            StatusCode::BAD_REQUEST,
-            error("exceeded_file_size", "image size should not exceed 2Mo")
-        )
-    );
+    expect_error_text(
+        &app,
+        request,
+        StatusCode::BAD_REQUEST,
+        "exceeded_file_size",
+        "image size should not exceed 2Mo",
+    )
+    .await;
 }
 
 #[actix_web::test]
@@ -2323,18 +2321,14 @@ async fn an_image_file_becomes_the_logo_the_customer_shows_and_serves() {
     );
     assert_eq!(test::read_body(response).await, b"small".as_slice());
 
-    let (status, json) = json_answer(
+    expect_error_text(
         &app,
         test::TestRequest::get().uri("/api/v1.0/customers/9/logo/large_x.png"),
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "The logo large_x.png doesn't exist.",
     )
     .await;
-    assert_eq!(
-        (status, json),
-        (
-            StatusCode::NOT_FOUND,
-            error("not_found", "The logo large_x.png doesn't exist.")
-        )
-    );
 }
 
 #[actix_web::test]
@@ -2582,12 +2576,12 @@ async fn a_customer_lists_its_documents_and_links_new_ones() {
     let request = test::TestRequest::patch()
         .uri("/api/v1.0/customers/256")
         .set_json(serde_json::json!({"documents": {"contentUrl": PDF_URL}}));
-    let (status, json) = json_answer(&app, request).await;
-    assert_eq!(
-        (status, json),
-        (
-            StatusCode::BAD_REQUEST,
-            error("invalid_param", "documents must be a JSON array.")
-        )
-    );
+    expect_error_text(
+        &app,
+        request,
+        StatusCode::BAD_REQUEST,
+        "invalid_param",
+        "documents must be a JSON array.",
+    )
+    .await;
 }

@@ -44,7 +44,9 @@ use credence_store::{Database, FsBlobStore, PoolOptions, Store};
 use uuid::Uuid;
 
 mod common;
-use common::{admission, at, data, eur, insert, root, store_for, try_insert, update};
+use common::{
+    admin, admission, at, data, eur, insert, root, store_for, try_insert, update, user_draft,
+};
 
 /// The customer port alone (the store implements `list`, `get`... for every record kind too).
 /// Writes `data` over a customer at the revision it is at now, as the service does.
@@ -1204,13 +1206,7 @@ async fn labels_regions_and_users_crud(store: Store) {
     assert!(matches!(dangling, Err(WriteError::DanglingReference)));
 
     let customer = add(&store, "BOUND", "Bound", at(1)).await;
-    let user_draft = |customer_id| UserDraft {
-        reference: Reference::new("u-1").unwrap(),
-        name: Label::new("User").unwrap(),
-        email: None,
-        role: Role::Customer,
-        customer_id,
-    };
+    let user_draft = |customer| user_draft("u-1", Role::Customer, customer);
     let user = RecordRepository::<User>::create(&store, user_draft(Some(customer.id)))
         .await
         .unwrap();
@@ -1386,18 +1382,7 @@ async fn many_prefix_matches_page_like_few(store: Store) {
 async fn api_keys_round_trip(store: Store) {
     use credence_domain::access::credentials::{ApiKeySecret, KeyId, NewApiKey};
     use credence_domain::ports::KeyStore;
-    let user = RecordRepository::<User>::create(
-        &store,
-        UserDraft {
-            reference: Reference::new("ops").unwrap(),
-            name: Label::new("Ops").unwrap(),
-            email: None,
-            role: Role::Admin,
-            customer_id: None,
-        },
-    )
-    .await
-    .unwrap();
+    let user = admin(&store, "ops").await;
     let secret = ApiKeySecret::from_random([9; 32]);
     let new = NewApiKey {
         user_id: user.id,
@@ -1914,18 +1899,7 @@ async fn the_account_at_an_instant_replays_the_ledger(store: Store) {
 /// before, who set it (a user deleted or unknown reads as no one) and why; an unchanged limit
 /// writes no row.
 async fn the_limit_history_names_each_change_newest_first(store: Store) {
-    let user = RecordRepository::<User>::create(
-        &store,
-        UserDraft {
-            reference: Reference::new("ctl-1").unwrap(),
-            name: Label::new("Controller").unwrap(),
-            email: None,
-            role: Role::Admin,
-            customer_id: None,
-        },
-    )
-    .await
-    .unwrap();
+    let user = admin(&store, "ctl-1").await;
     let c = funded(&store, "HISTORY", 1_000).await;
     let raised = Some("paid on time".to_owned());
     for (limit, by, reason, now) in [

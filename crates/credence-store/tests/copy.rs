@@ -16,7 +16,7 @@ use credence_domain::catalog::{
     ProductCode, ProductDraft, TaskDraft, TemplateDraft,
 };
 use credence_domain::credit::{Decision, EntryKind, LedgerFilter, Money, NewLimitRequest};
-use credence_domain::customers::reference_data::{Label, LabelDraft, PaymentType, User, UserDraft};
+use credence_domain::customers::reference_data::{Label, LabelDraft, PaymentType, User};
 use credence_domain::customers::{Address, Contact, CustomerKey, CustomerQuery, Project};
 use credence_domain::documents::{
     BlobKey, Document, DocumentContent, ExternalUrl, FileName, MimeType,
@@ -40,7 +40,7 @@ use credence_store::{
 use uuid::Uuid;
 
 mod common;
-use common::{admission, at, data, eur, insert, store_for};
+use common::{admission, at, data, eur, insert, store_for, user_draft};
 
 fn cr(store: &Store) -> &dyn CustomerRepository {
     store
@@ -100,18 +100,7 @@ fn product() -> ProductDraft {
 
 /// Writes every kind of data the store keeps, through its ports.
 async fn populate(store: &Store) {
-    let admin = RecordRepository::<User>::create(
-        store,
-        UserDraft {
-            reference: Reference::new("ops").unwrap(),
-            name: Label::new("Ops").unwrap(),
-            email: None,
-            role: Role::Admin,
-            customer_id: None,
-        },
-    )
-    .await
-    .unwrap();
+    let admin = common::admin(store, "ops").await;
     let cheque = RecordRepository::<PaymentType>::create(
         store,
         LabelDraft {
@@ -169,18 +158,9 @@ async fn populate(store: &Store) {
         .await
         .unwrap()
         .unwrap();
-    RecordRepository::<User>::create(
-        store,
-        UserDraft {
-            reference: Reference::new("shop").unwrap(),
-            name: Label::new("Shop").unwrap(),
-            email: None,
-            role: Role::Customer,
-            customer_id: Some(head.id),
-        },
-    )
-    .await
-    .unwrap();
+    RecordRepository::<User>::create(store, user_draft("shop", Role::Customer, Some(head.id)))
+        .await
+        .unwrap();
 
     // Credit: a limit change, postings, reservations in each state, alerts, a request.
     let ledger: &dyn AccountLedger = store;

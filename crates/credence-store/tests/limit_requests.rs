@@ -5,23 +5,22 @@
 //! approvals exactly one applies.
 #![allow(clippy::unwrap_used, reason = "a failed step fails the test")]
 
-use credence_domain::access::principal::Role;
 use credence_domain::credit::{
     Decision, LimitRequest, LimitRequestError, LimitRequestFilter, LimitRequestId,
     LimitRequestStatus, NewLimitRequest,
 };
 use credence_domain::customers::Customer;
-use credence_domain::customers::reference_data::{Label, User, UserDraft};
+use credence_domain::customers::reference_data::User;
 use credence_domain::events::{EventFeed, EventQuery, EventType};
 use credence_domain::ids::{CustomerId, UserId};
 use credence_domain::listing::PageRequest;
-use credence_domain::ports::{AccountLedger, LimitRequests, RecordRepository};
-use credence_domain::values::{CreditLimit, Reference};
+use credence_domain::ports::{AccountLedger, LimitRequests};
+use credence_domain::values::CreditLimit;
 use credence_store::test_support::TestDb;
 use credence_store::{Database, PoolOptions, Store};
 
 mod common;
-use common::{at, data, eur, insert, store_for};
+use common::{admin, at, data, eur, insert, store_for};
 
 fn lr(store: &Store) -> &dyn LimitRequests {
     store
@@ -31,21 +30,6 @@ async fn account_with(store: &Store, reference: &str, limit: i64) -> Customer {
     let mut data = data(store, reference, reference).await;
     data.credit_limit = CreditLimit::from_minor_units(limit, eur()).unwrap();
     insert(store, data, at(0)).await
-}
-
-async fn admin(store: &Store, reference: &str) -> User {
-    RecordRepository::<User>::create(
-        store,
-        UserDraft {
-            reference: Reference::new(reference).unwrap(),
-            name: Label::new(reference).unwrap(),
-            email: None,
-            role: Role::Admin,
-            customer_id: None,
-        },
-    )
-    .await
-    .unwrap()
 }
 
 fn ask(account: CustomerId, minor: i64, by: &User, now: i64) -> NewLimitRequest {

@@ -69,6 +69,61 @@ fn created_or_ok(created: bool) -> StatusCode {
     }
 }
 
+// A customer is named by id or UUID under `/customers/{id}` and by reference under
+// `/customers/reference/{reference}`: each use case below serves both, once the route has
+// read its key.
+
+/// Shows the customer `key` names.
+async fn show(
+    state: &AppState,
+    caller: &Caller,
+    req: &HttpRequest,
+    key: CustomerKey,
+) -> Result<Reply, ApiError> {
+    let customer = state
+        .services
+        .customers
+        .get(&caller.principal, &key)
+        .await?;
+    read_reply(state, req, &customer)
+}
+
+/// Updates the fields `body` sends of the customer `key` names.
+async fn update(
+    state: &AppState,
+    caller: &Caller,
+    req: &HttpRequest,
+    key: CustomerKey,
+    body: Body,
+) -> Result<Reply, ApiError> {
+    authorize(caller, Function::BackOffice)?;
+    let input = customer_changes(body.0, None, &caller.principal)?;
+    let expected = expected_revision(state, caller, req, &key, false).await?;
+    let customer = state
+        .services
+        .customers
+        .update(&caller.principal, &key, input, expected)
+        .await?;
+    customer_reply(state, StatusCode::OK, &customer)
+}
+
+/// Deletes (archives) the customer `key` names.
+async fn delete(
+    state: &AppState,
+    caller: &Caller,
+    req: &HttpRequest,
+    key: CustomerKey,
+) -> Result<Reply, ApiError> {
+    authorize(caller, Function::BackOffice)?;
+    let expected = expected_revision(state, caller, req, &key, false).await?;
+    state
+        .services
+        .customers
+        .delete(&caller.principal, &key, expected)
+        .await?;
+    Reply::ok("response", &SuccessDto::deleted())
+}
+
 /// Lists customers, paged, sorted and filtered like every back-office list.
 #[utoipa::path(
     get,
@@ -172,7 +227,7 @@ pub(crate) async fn get_own_customer(
     get,
     path = "/api/v1.0/customers/{id}",
     tag = "customers",
-    params(("id" = String, Path, description = "The numeric id or the UUID")),
+    params(("id" = String, Path, description = "The customer's numeric id or UUID")),
     responses(
         (status = 200, description = "The customer", content((CustomerDto = "application/json"), (CustomerDto = "application/xml"))),
         (status = 400, description = "invalid_param_type: neither a number nor a UUID", body = ErrorBody),
@@ -185,13 +240,7 @@ pub(crate) async fn get_customer(
     req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<Reply, ApiError> {
-    let key = crate::input::customer_key(&id)?;
-    let customer = state
-        .services
-        .customers
-        .get(&caller.principal, &key)
-        .await?;
-    read_reply(&state, &req, &customer)
+    show(&state, &caller, &req, crate::input::customer_key(&id)?).await
 }
 
 /// Shows a customer by reference (exact).
@@ -212,12 +261,7 @@ pub(crate) async fn get_customer_by_reference(
     reference: web::Path<String>,
 ) -> Result<Reply, ApiError> {
     let key = CustomerKey::Reference(reference.into_inner());
-    let customer = state
-        .services
-        .customers
-        .get(&caller.principal, &key)
-        .await?;
-    read_reply(&state, &req, &customer)
+    show(&state, &caller, &req, key).await
 }
 
 /// Creates a customer from JSON, a form or multipart. Unknown fields are ignored.
@@ -254,7 +298,7 @@ pub(crate) async fn create_customer(
     method(post, patch),
     path = "/api/v1.0/customers/{id}",
     tag = "customers",
-    params(("id" = String, Path, description = "The numeric id or the UUID")),
+    params(("id" = String, Path, description = "The customer's numeric id or UUID")),
     request_body(content((CustomerForm = "application/json"), (CustomerForm = "application/x-www-form-urlencoded"), (CustomerForm = "multipart/form-data"))),
     responses(
         (status = 200, description = "Updated", content((CustomerDto = "application/json"), (CustomerDto = "application/xml"))),
@@ -269,16 +313,14 @@ pub(crate) async fn update_customer(
     id: web::Path<String>,
     body: Body,
 ) -> Result<Reply, ApiError> {
-    let key = crate::input::customer_key(&id)?;
-    authorize(&caller, Function::BackOffice)?;
-    let input = customer_changes(body.0, None, &caller.principal)?;
-    let expected = expected_revision(&state, &caller, &req, &key, false).await?;
-    let customer = state
-        .services
-        .customers
-        .update(&caller.principal, &key, input, expected)
-        .await?;
-    customer_reply(&state, StatusCode::OK, &customer)
+    update(
+        &state,
+        &caller,
+        &req,
+        crate::input::customer_key(&id)?,
+        body,
+    )
+    .await
 }
 
 /// Updates the fields sent, by reference.
@@ -302,15 +344,7 @@ pub(crate) async fn update_customer_by_reference(
     body: Body,
 ) -> Result<Reply, ApiError> {
     let key = CustomerKey::Reference(reference.into_inner());
-    authorize(&caller, Function::BackOffice)?;
-    let input = customer_changes(body.0, None, &caller.principal)?;
-    let expected = expected_revision(&state, &caller, &req, &key, false).await?;
-    let customer = state
-        .services
-        .customers
-        .update(&caller.principal, &key, input, expected)
-        .await?;
-    customer_reply(&state, StatusCode::OK, &customer)
+    update(&state, &caller, &req, key, body).await
 }
 
 /// Creates the customer with this reference (201), or updates it (200).
@@ -350,7 +384,7 @@ pub(crate) async fn upsert_customer_by_reference(
     put,
     path = "/api/v1.0/customers/{id}",
     tag = "customers",
-    params(("id" = String, Path, description = "The numeric id or the UUID")),
+    params(("id" = String, Path, description = "The customer's numeric id or UUID")),
     request_body(content((CustomerForm = "application/json"), (CustomerForm = "application/x-www-form-urlencoded"), (CustomerForm = "multipart/form-data"))),
     responses(
         (status = 200, description = "Replaced", content((CustomerDto = "application/json"), (CustomerDto = "application/xml"))),
@@ -383,7 +417,7 @@ pub(crate) async fn replace_customer(
     delete,
     path = "/api/v1.0/customers/{id}",
     tag = "customers",
-    params(("id" = String, Path, description = "The numeric id or the UUID")),
+    params(("id" = String, Path, description = "The customer's numeric id or UUID")),
     responses(
         (status = 200, description = "Deleted", content((SuccessDto = "application/json"), (SuccessDto = "application/xml"))),
         (status = 400, description = "delete_failed or invalid_param_type", body = ErrorBody),
@@ -396,15 +430,7 @@ pub(crate) async fn delete_customer(
     req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<Reply, ApiError> {
-    let key = crate::input::customer_key(&id)?;
-    authorize(&caller, Function::BackOffice)?;
-    let expected = expected_revision(&state, &caller, &req, &key, false).await?;
-    state
-        .services
-        .customers
-        .delete(&caller.principal, &key, expected)
-        .await?;
-    Reply::ok("response", &SuccessDto::deleted())
+    delete(&state, &caller, &req, crate::input::customer_key(&id)?).await
 }
 
 /// Deletes (archives) a customer by reference.
@@ -426,14 +452,7 @@ pub(crate) async fn delete_customer_by_reference(
     reference: web::Path<String>,
 ) -> Result<Reply, ApiError> {
     let key = CustomerKey::Reference(reference.into_inner());
-    authorize(&caller, Function::BackOffice)?;
-    let expected = expected_revision(&state, &caller, &req, &key, false).await?;
-    state
-        .services
-        .customers
-        .delete(&caller.principal, &key, expected)
-        .await?;
-    Reply::ok("response", &SuccessDto::deleted())
+    delete(&state, &caller, &req, key).await
 }
 
 fn project_id(text: &str) -> Result<ProjectId, ApiError> {
@@ -456,7 +475,7 @@ fn project_reply(
     get,
     path = "/api/v1.0/customers/{id}/projects",
     tag = "customers",
-    params(("id" = String, Path, description = "The numeric id or the UUID")),
+    params(("id" = String, Path, description = "The customer's numeric id or UUID")),
     responses(
         (status = 200, description = "The customer's projects", content((ListDto<ProjectDto> = "application/json"), (ListDto<ProjectDto> = "application/xml"))),
         (status = 403, description = "Customer keys may not use the back office", body = ErrorBody),
@@ -486,7 +505,7 @@ pub(crate) async fn list_projects(
     post,
     path = "/api/v1.0/customers/{id}/projects",
     tag = "customers",
-    params(("id" = String, Path, description = "The numeric id or the UUID")),
+    params(("id" = String, Path, description = "The customer's numeric id or UUID")),
     request_body(content((ProjectForm = "application/json"), (ProjectForm = "application/x-www-form-urlencoded"), (ProjectForm = "multipart/form-data"))),
     responses(
         (status = 201, description = "Created", content((ProjectDto = "application/json"), (ProjectDto = "application/xml"))),
@@ -518,7 +537,7 @@ pub(crate) async fn create_project(
     path = "/api/v1.0/customers/{id}/projects/{pid}",
     tag = "customers",
     params(
-        ("id" = String, Path, description = "The numeric id or the UUID"),
+        ("id" = String, Path, description = "The customer's numeric id or UUID"),
         ("pid" = i64, Path, description = "The project id"),
     ),
     request_body(content((ProjectForm = "application/json"), (ProjectForm = "application/x-www-form-urlencoded"), (ProjectForm = "multipart/form-data"))),
@@ -552,7 +571,7 @@ pub(crate) async fn update_project(
     path = "/api/v1.0/customers/{id}/projects/{pid}",
     tag = "customers",
     params(
-        ("id" = String, Path, description = "The numeric id or the UUID"),
+        ("id" = String, Path, description = "The customer's numeric id or UUID"),
         ("pid" = i64, Path, description = "The project id"),
     ),
     responses(

@@ -220,7 +220,7 @@ pub(crate) async fn get_document_thumbnail(
     path = "/api/v1.0/customers/{id}/documents/{uuid}",
     tag = "documents",
     params(
-        ("id" = String, Path, description = "The numeric id or the UUID"),
+        ("id" = String, Path, description = "The customer's numeric id or UUID"),
         ("uuid" = String, Path, description = "The document's UUID"),
     ),
     responses(
@@ -250,7 +250,7 @@ pub(crate) async fn attach_document(
     path = "/api/v1.0/customers/{id}/documents/{uuid}",
     tag = "documents",
     params(
-        ("id" = String, Path, description = "The numeric id or the UUID"),
+        ("id" = String, Path, description = "The customer's numeric id or UUID"),
         ("uuid" = String, Path, description = "The document's UUID"),
     ),
     responses(
@@ -284,7 +284,7 @@ pub(crate) async fn detach_document(
     tag = "customers",
     security(()),
     params(
-        ("id" = String, Path, description = "The numeric id or the UUID"),
+        ("id" = String, Path, description = "The customer's numeric id or UUID"),
         ("file" = String, Path, description = "The logo's name, optionally prefixed with small_ or medium_"),
     ),
     responses(

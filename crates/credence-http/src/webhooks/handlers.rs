@@ -275,7 +275,7 @@ pub(crate) async fn list_deliveries(
     post,
     path = "/api/v1.0/events/{id}/redeliver",
     tag = "events",
-    params(("id" = String, Path, description = "Event id (`evt_…`)")),
+    params(("id" = String, Path, description = "The event's id, `evt_…`")),
     request_body(content = RedeliveryForm, description = "The endpoint to deliver to", content_type = "application/json"),
     responses(
         (status = 202, description = "The queued attempt", content((DeliveryAttemptDto = "application/json"), (DeliveryAttemptDto = "application/xml"))),

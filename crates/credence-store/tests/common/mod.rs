@@ -1,16 +1,18 @@
 //! What the store's test files share: a store on a fresh database, the seeded root category,
-//! and customers written through the customer port.
+//! and customers and users written through their ports.
 #![allow(dead_code, reason = "each test file uses a part of it")]
 
 use chrono::{DateTime, TimeZone, Utc};
+use credence_domain::access::principal::Role;
 use credence_domain::credit::Money;
-use credence_domain::customers::reference_data::Category;
+use credence_domain::customers::reference_data::{Category, Label, User, UserDraft};
 use credence_domain::customers::{Customer, CustomerData, Revision};
 pub use credence_domain::fixtures::eur;
 use credence_domain::ids::CustomerId;
 use credence_domain::ports::{
     Admission, CustomerRepository, DocumentLinks, NewCustomer, RecordRepository, WriteError,
 };
+use credence_domain::values::Reference;
 use credence_store::Store;
 use credence_store::test_support::TestDb;
 use uuid::Uuid;
@@ -103,4 +105,23 @@ pub async fn insert(store: &Store, data: CustomerData, now: DateTime<Utc>) -> Cu
 pub async fn customer(store: &Store, reference: &str) -> Customer {
     let data = data(store, reference, reference).await;
     insert(store, data, at(0)).await
+}
+
+/// A user named after its reference, with no email, bound to `customer` (a customer's own
+/// user) or to none.
+pub fn user_draft(reference: &str, role: Role, customer: Option<CustomerId>) -> UserDraft {
+    UserDraft {
+        reference: Reference::new(reference).unwrap(),
+        name: Label::new(reference).unwrap(),
+        email: None,
+        role,
+        customer_id: customer,
+    }
+}
+
+/// Creates an admin named after its reference.
+pub async fn admin(store: &Store, reference: &str) -> User {
+    RecordRepository::<User>::create(store, user_draft(reference, Role::Admin, None))
+        .await
+        .unwrap()
 }
