@@ -21,7 +21,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::body::{BodyFields, RawField};
-use crate::customers::form::ContactText;
+use crate::customers::form::ContactForm;
 #[cfg(test)]
 use crate::customers::form::customer_text;
 use crate::strict::json_text;
@@ -248,7 +248,7 @@ fn payment_type_id(value: &Value) -> Result<String, WireError> {
 }
 
 /// `contacts`: a JSON array of `{name, email, phone}`, or that JSON as text.
-pub(crate) fn contacts(fields: &BodyFields) -> Result<Field<Vec<ContactText>>, WireError> {
+pub(crate) fn contacts(fields: &BodyFields) -> Result<Field<Vec<ContactForm>>, WireError> {
     let bad = || WireError::InvalidType("contacts");
     let member = |map: &serde_json::Map<String, Value>, key: &str| match map.get(key) {
         None | Some(Value::Null) => Ok(None),
@@ -260,7 +260,7 @@ pub(crate) fn contacts(fields: &BodyFields) -> Result<Field<Vec<ContactText>>, W
         let Value::Object(map) = item else {
             return Err(bad());
         };
-        Ok(ContactText {
+        Ok(ContactForm {
             name: member(map, "name")?,
             email: member(map, "email")?,
             phone: member(map, "phone")?,
@@ -386,7 +386,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             input.contacts,
-            Field::Value(vec![ContactText {
+            Field::Value(vec![ContactForm {
                 name: Some("Ann".into()),
                 email: None,
                 phone: Some("123".into())

@@ -48,21 +48,6 @@ pub(crate) struct PaymentTypeRef {
     id: String,
 }
 
-/// A contact in a customer body.
-#[derive(ToSchema)]
-#[expect(
-    dead_code,
-    reason = "schema-only: describes the wire format in the OpenAPI document"
-)]
-pub(crate) struct ContactForm {
-    #[schema(max_length = 255)]
-    name: Option<String>,
-    #[schema(pattern = "{email}", max_length = 254)]
-    email: Option<String>,
-    #[schema(max_length = 255)]
-    phone: Option<String>,
-}
-
 /// An entry of a customer's `documents`: the `uuid` of an uploaded document to
 /// attach, or a link to content kept elsewhere (`contentUrl`, http or https). Attaching is
 /// additive; `DELETE /customers/{id}/documents/{uuid}` detaches.
@@ -593,7 +578,7 @@ pub(crate) struct CustomerSearchParams {
         SortOrder,
         TaskStateName,
         PaymentTypeRef,
-        ContactForm,
+        customers::form::ContactForm,
         customers::form::ProjectForm,
         DocumentLinkForm,
         DocumentUploadForm,

@@ -19,7 +19,7 @@ use crate::input::{contacts, customer_projects, documents, payment_types, scalar
 use credence_domain::Principal;
 
 use crate::input::{parse_bool, parse_decimal, parse_float, parse_int};
-use crate::openapi::{ContactForm, DocumentLinkForm, PaymentTypeRef};
+use crate::openapi::{DocumentLinkForm, PaymentTypeRef};
 use crate::wire_name::wire_name;
 use crate::wording::WireError;
 use credence_domain::input::InputError;
@@ -58,14 +58,15 @@ impl ProjectForm {
     }
 }
 
-/// A contact as the client wrote it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct ContactText {
-    /// Name.
+/// A contact in a customer body.
+// Read as the client wrote it (`crate::input::contacts`); checked when the customer is.
+#[derive(Debug, Clone, Default, PartialEq, Eq, ToSchema)]
+pub(crate) struct ContactForm {
+    #[schema(max_length = 255)]
     pub(crate) name: Option<String>,
-    /// E-mail.
+    #[schema(pattern = "{email}", max_length = 254)]
     pub(crate) email: Option<String>,
-    /// Phone.
+    #[schema(max_length = 255)]
     pub(crate) phone: Option<String>,
 }
 
@@ -156,7 +157,7 @@ macro_rules! customer_form {
             #[schema(value_type = Option<bool>)]
             pub(crate) on_hold: Field<String>,
             #[schema(value_type = Option<Vec<ContactForm>>)]
-            pub(crate) contacts: Field<Vec<ContactText>>,
+            pub(crate) contacts: Field<Vec<ContactForm>>,
             /// Replaces the list (keeping the ids of unchanged names); `null` or `[]` clears it.
             #[schema(value_type = Option<Vec<ProjectForm>>, max_items = 100)]
             pub(crate) customer_projects: Field<Vec<String>>,
@@ -471,7 +472,7 @@ impl CustomerForm {
     }
 }
 
-fn contact(input: ContactText) -> Result<Contact, WireError> {
+fn contact(input: ContactForm) -> Result<Contact, WireError> {
     let name = input
         .name
         .as_deref()
@@ -543,6 +544,58 @@ mod tests {
                 CustomerForm::default(),
                 "{name} is in the OpenAPI schema, but the parser does not read it"
             );
+        }
+    }
+
+    /// The arrays of a customer body (its contacts, document links and payment types) are
+    /// read member by member: each member their schema publishes is read by that name, so a
+    /// renamed or misspelt member fails here rather than being dropped in silence.
+    #[test]
+    fn the_nested_readers_read_every_member_of_their_schemas() {
+        use crate::body::RawField;
+        type Nested = fn(&BodyFields) -> Result<String, WireError>;
+        let readers: [(&str, &str, Nested); 3] = [
+            ("ContactForm", "contacts", |f| {
+                Ok(format!("{:?}", contacts(f)?))
+            }),
+            ("DocumentLinkForm", "documents", |f| {
+                Ok(format!("{:?}", documents(f)?))
+            }),
+            ("PaymentTypeRef", "paymentTypes", |f| {
+                Ok(format!("{:?}", payment_types(f)?))
+            }),
+        ];
+        for (schema, field, read) in readers {
+            let members = crate::schema_check::properties(schema);
+            let entry = |broken: Option<usize>| {
+                let object: serde_json::Map<String, serde_json::Value> = members
+                    .iter()
+                    .enumerate()
+                    .map(|(i, name)| {
+                        let value = if broken == Some(i) {
+                            serde_json::json!({})
+                        } else {
+                            serde_json::json!(format!("member-{i}"))
+                        };
+                        (name.clone(), value)
+                    })
+                    .collect();
+                BodyFields::new(vec![(
+                    field.to_owned(),
+                    RawField::Json(serde_json::json!([object])),
+                )])
+            };
+            let read_back = read(&entry(None)).unwrap_or_else(|e| panic!("{schema}: {e}"));
+            for (i, name) in members.iter().enumerate() {
+                assert!(
+                    read_back.contains(&format!("\"member-{i}\"")),
+                    "{schema}.{name} is published but not read: {read_back}"
+                );
+                assert!(
+                    read(&entry(Some(i))).is_err(),
+                    "{schema}.{name} is read under another name"
+                );
+            }
         }
     }
 
