@@ -284,6 +284,16 @@ impl TestApp {
     }
 }
 
+/// The value of the sample `name_and_labels` (`name{label="value",...}` as written) in a
+/// Prometheus text exposition, if it is there.
+#[must_use]
+pub fn metric(text: &str, name_and_labels: &str) -> Option<f64> {
+    text.lines()
+        .find(|line| line.starts_with(name_and_labels))
+        .and_then(|line| line.rsplit(' ').next())
+        .and_then(|value| value.parse().ok())
+}
+
 /// Asserts the status and returns the JSON body.
 ///
 /// # Panics

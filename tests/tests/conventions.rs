@@ -11,7 +11,7 @@
 
 use std::sync::Arc;
 
-use credence_e2e::{TestApp, expect_json, on_both_backends};
+use credence_e2e::{TestApp, expect_json, metric, on_both_backends};
 use credence_store::test_support::TestDb;
 use reqwest::Method;
 use reqwest::header::{HeaderMap, HeaderValue};
@@ -263,14 +263,6 @@ async fn cors_is_off_unless_configured(app: TestApp) {
     assert!(exposed.contains("x-request-id"), "{exposed}");
 }
 
-/// The value of the sample `name{labels}` in a Prometheus text, if present.
-fn sample(text: &str, name_and_labels: &str) -> Option<f64> {
-    text.lines()
-        .find(|line| line.starts_with(name_and_labels))
-        .and_then(|line| line.rsplit(' ').next())
-        .and_then(|value| value.parse().ok())
-}
-
 async fn metrics_count_requests_admissions_and_connections(app: TestApp) {
     let customer = app
         .create_customer(&json!({"reference": "MET-1", "name": "Metered", "creditLimit": 10}))
@@ -293,7 +285,7 @@ async fn metrics_count_requests_admissions_and_connections(app: TestApp) {
     );
     let text = scraped.text().await.unwrap();
     // Routes are templates, never raw paths.
-    let account_reads = sample(
+    let account_reads = metric(
         &text,
         "http_requests_total{method=\"GET\",route=\"/api/v1.0/customers/{id}/account\",status=\"200\"}",
     );
@@ -307,12 +299,12 @@ async fn metrics_count_requests_admissions_and_connections(app: TestApp) {
         "{text}"
     );
     assert_eq!(
-        sample(&text, "credence_admissions_total{outcome=\"admitted\"}"),
+        metric(&text, "credence_admissions_total{outcome=\"admitted\"}"),
         Some(1.0),
         "{text}"
     );
     assert_eq!(
-        sample(&text, "credence_admissions_total{outcome=\"refused\"}"),
+        metric(&text, "credence_admissions_total{outcome=\"refused\"}"),
         Some(1.0),
         "{text}"
     );

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use credence_domain::events::signature;
 use credence_e2e::receiver::{Answer, Received, Receiver};
-use credence_e2e::{TestApp, expect_error, expect_json, expect_not_found};
+use credence_e2e::{TestApp, expect_error, expect_json, expect_not_found, metric};
 use credence_server::config::Config;
 use credence_store::test_support::TestDb;
 use serde_json::{Value, json};
@@ -134,6 +134,22 @@ async fn three_replicas_deliver_signed_in_order_with_backoff(db: TestDb) {
     // No attempt was made twice by the replicas.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(receiver.received().len(), 6, "three tries of each event");
+    // Each replica counts the attempts it made, by outcome: together, two that succeeded and
+    // four that failed.
+    let mut counted = (0.0, 0.0);
+    for app in &apps {
+        let text = app.get("/metrics").await.text().await.unwrap();
+        let outcome = |outcome| {
+            metric(
+                &text,
+                &format!("credence_webhook_deliveries_total{{outcome=\"{outcome}\"}}"),
+            )
+            .unwrap_or(0.0)
+        };
+        counted.0 += outcome("succeeded");
+        counted.1 += outcome("failed");
+    }
+    assert_eq!(counted, (2.0, 4.0));
 
     // The log, newest first.
     let log = expect_json(

@@ -1,5 +1,6 @@
-//! Products, templates and tasks that spend credit (issue 5), over real HTTP on both
-//! databases: browse, configure, order until the credit runs out, cancel, finish, race.
+//! Products, templates and tasks that spend credit, over real HTTP on both databases:
+//! browse, configure, order until the credit runs out, cancel, finish, race, and the events
+//! each order writes.
 #![allow(
     clippy::expect_used,
     clippy::unwrap_used,
@@ -221,6 +222,38 @@ async fn a_customer_orders_until_its_credit_runs_out(app: TestApp) {
         listed.to_string().contains(&format!("\"id\":{other}")),
         "{listed}"
     );
+
+    // Each submission and each move is an event on the customer's feed, carrying the task
+    // as it stood after the change; the refused order submitted nothing.
+    let feed = format!("/api/v1.0/events?customerId={}&type=task.*", customer["id"]);
+    let expected = [
+        ("task.submitted", "submitted"),
+        ("task.submitted", "submitted"),
+        ("task.state_changed", "cancelled"),
+        ("task.state_changed", "in_progress"),
+        ("task.state_changed", "finished"),
+    ];
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    let events = loop {
+        let page = app.get_json(&feed).await;
+        let events = page["events"].as_array().expect("events").clone();
+        if events.len() >= expected.len() || tokio::time::Instant::now() > deadline {
+            break events;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    let seen: Vec<(&str, &str)> = events
+        .iter()
+        .map(|e| {
+            (
+                e["type"].as_str().unwrap_or_default(),
+                e["data"]["object"]["state"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(seen, expected, "{events:?}");
+    assert_eq!(events[0]["data"]["object"]["id"], task["id"]);
+    assert_eq!(events[4]["data"]["object"]["id"], *other);
 }
 
 async fn racing_task_submissions_never_overdraw(app: TestApp) {

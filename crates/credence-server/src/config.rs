@@ -250,6 +250,24 @@ const PREFIX: &str = "CREDENCE_";
 /// PostgreSQL server.
 const NOT_SETTINGS: &[&str] = &["CREDENCE_TEST_POSTGRES_URL"];
 
+/// The first `CREDENCE_*` variable set to nothing that names no setting. An empty variable
+/// reads as unset (`CREDENCE_ADMIN_KEY=` turns the key off), so the settings never see it and
+/// cannot refuse it: a misspelt name would otherwise pass in silence whenever it is empty.
+fn unknown_empty_variable() -> Option<String> {
+    let defaults = serde_json::to_value(Config::default()).ok()?;
+    let settings = defaults.as_object()?;
+    std::env::vars_os()
+        .filter_map(|(name, value)| Some((name.into_string().ok()?, value)))
+        .find(|(name, value)| {
+            value.is_empty()
+                && !NOT_SETTINGS.contains(&name.as_str())
+                && name
+                    .strip_prefix(PREFIX)
+                    .is_some_and(|key| !settings.contains_key(&key.to_lowercase()))
+        })
+        .map(|(name, _)| name)
+}
+
 /// The file read when `--config` is not given (optional).
 pub const DEFAULT_FILE: &str = "credence.toml";
 
@@ -266,6 +284,9 @@ impl Config {
             None => config::File::with_name(DEFAULT_FILE).required(false),
         };
         let file_name = file.map_or_else(|| DEFAULT_FILE.to_owned(), |p| p.display().to_string());
+        if let Some(variable) = unknown_empty_variable() {
+            return Err(ConfigError::UnknownVariable(variable));
+        }
         let settings = config::Config::builder()
             .add_source(source.format(config::FileFormat::Toml))
             .add_source(Self::environment())

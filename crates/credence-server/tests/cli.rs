@@ -102,6 +102,19 @@ fn configuration_errors_are_reported_not_panicked() {
         String::from_utf8_lossy(&variable.stderr).trim(),
         "credence: unknown setting CREDENCE_DATABSE_URL in the environment"
     );
+    // Empty, a known setting reads as unset; an unknown one is refused all the same.
+    let empty_variable = credence()
+        .arg("migrate")
+        .env("CREDENCE_DATABSE_URL", "")
+        .env("CREDENCE_ADMIN_KEY", "")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(empty_variable.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&empty_variable.stderr).trim(),
+        "credence: unknown setting CREDENCE_DATABSE_URL in the environment"
+    );
 
     // A database that cannot be opened is named, in one line, once.
     let empty = tempfile::tempdir().unwrap();
@@ -225,6 +238,24 @@ fn serve_reads_toml_and_env_and_answers_health_checks() {
     ] {
         assert!(text.contains(field), "{field} in {text}");
     }
+    // The principal is named by its user id: the list of keys was asked for with user 1's key.
+    let by_user = logs
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .find(|line| {
+            let text = line.to_string();
+            text.contains("\"route\":\"/api/v1.0/users/{id}/keys\"")
+                && text.contains("\"method\":\"GET\"")
+        })
+        .unwrap_or_else(|| panic!("no access line for the key list: {logs}"));
+    assert_eq!(
+        (
+            by_user.to_string().contains("\"status\":200"),
+            by_user.to_string().contains("\"user_id\":1")
+        ),
+        (true, true),
+        "{by_user}"
+    );
     assert!(
         !logs.contains(ADMIN_KEY) && !logs.contains(&secret),
         "no key ever reaches a log line"
