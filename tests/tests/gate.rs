@@ -100,9 +100,11 @@ async fn tiny_max_in_flight_answers_503_at_once(backend: Backend) {
     assert_eq!(retry_after(&shed), 1);
     let body: Value = shed.json().await.unwrap();
     assert_eq!(body["error"], "overloaded");
-    // Probes are never shed: a load balancer still sees the replica as ready.
+    // Probes and the metrics are never shed: a load balancer still sees the replica as ready,
+    // and the scraper still sees it overloaded.
     assert_eq!(app.get("/health/ready").await.status(), 200);
     assert_eq!(app.get("/health/live").await.status(), 200);
+    assert_eq!(app.get("/metrics").await.status(), 200);
     // The client hangs up: its place comes back.
     drop(upload);
     let started = Instant::now();
