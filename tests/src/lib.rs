@@ -284,6 +284,18 @@ impl TestApp {
     }
 }
 
+/// The `ETag` of an answer, which must carry one.
+#[must_use]
+pub fn etag(response: &Response) -> String {
+    response
+        .headers()
+        .get("etag")
+        .expect("an ETag")
+        .to_str()
+        .expect("a tag is text")
+        .to_owned()
+}
+
 /// The value of the sample `name_and_labels` (`name{label="value",...}` as written) in a
 /// Prometheus text exposition, if it is there.
 #[must_use]

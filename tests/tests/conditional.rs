@@ -9,7 +9,7 @@
     reason = "tests panic on a broken environment"
 )]
 
-use credence_e2e::{TestApp, expect_error, expect_json, on_both_backends};
+use credence_e2e::{TestApp, etag, expect_error, expect_json, on_both_backends};
 use reqwest::{Method, Response};
 use serde_json::{Value, json};
 
@@ -22,16 +22,6 @@ on_both_backends!(
 
 const CHANGED: &str =
     "The customer has changed since it was read; read it again and repeat the change.";
-
-fn etag(response: &Response) -> String {
-    response
-        .headers()
-        .get("etag")
-        .expect("an ETag")
-        .to_str()
-        .unwrap()
-        .to_owned()
-}
 
 async fn customer(app: &TestApp, reference: &str) -> (String, String) {
     let created = app

@@ -7,12 +7,13 @@
     reason = "tests panic on a broken environment"
 )]
 
-use credence_e2e::{TestApp, on_both_backends, xml_answer};
+use credence_e2e::{TestApp, etag, expect_error, on_both_backends, xml_answer};
 use reqwest::Method;
 use serde_json::{Value, json};
 
 on_both_backends!(
     a_customer_orders_until_its_credit_runs_out,
+    products_and_templates_answer_conditional_requests,
     racing_task_submissions_never_overdraw,
     a_template_is_checked_against_the_product_when_a_task_is_submitted
 );
@@ -25,11 +26,27 @@ async fn put_product(app: &TestApp, code: &str, price: &str) {
 
 /// The research product, offering `languages` as the options of its one mandatory attribute.
 async fn put_product_with_languages(app: &TestApp, code: &str, price: &str, languages: &[&str]) {
+    let response = app
+        .request(Method::PUT, &format!("/api/v1.0/products/{code}"))
+        .json(&product_body(price, languages))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    assert!(
+        status == 201 || status == 200,
+        "{status}: {}",
+        response.text().await.unwrap()
+    );
+}
+
+/// The body of the research product at `price`, offering `languages`.
+fn product_body(price: &str, languages: &[&str]) -> Value {
     let options: Vec<Value> = languages
         .iter()
         .map(|l| json!({"titles": {"en": l.to_uppercase()}, "value": l}))
         .collect();
-    let body = json!({
+    json!({
         "titles": {"en": "Product Research", "de": "Produktrecherche"},
         "descriptions": {"en": "Identify product details using a Internet search."},
         "available": true,
@@ -41,19 +58,7 @@ async fn put_product_with_languages(app: &TestApp, code: &str, price: &str, lang
             "helps": {"en": "Defines the language to use for creating the research result."},
             "options": options
         }]
-    });
-    let response = app
-        .request(Method::PUT, &format!("/api/v1.0/products/{code}"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    assert!(
-        status == 201 || status == 200,
-        "{status}: {}",
-        response.text().await.unwrap()
-    );
+    })
 }
 
 /// A customer with a credit limit, and a customer key for it.
@@ -296,4 +301,115 @@ async fn a_template_is_checked_against_the_product_when_a_task_is_submitted(app:
     put_product_with_languages(&app, "product_research", "15.00", &["de", "en"]).await;
     assert_eq!(submit(&app, &key, "r-de").await.status().as_u16(), 201);
     assert_eq!(available(&app, &customer).await, "85.00");
+}
+
+/// `request` with one more header, sent.
+async fn with(request: reqwest::RequestBuilder, header: (&str, &str)) -> reqwest::Response {
+    request.header(header.0, header.1).send().await.unwrap()
+}
+
+/// Products and task templates are tagged like customers: a read answers `304` while the
+/// client's copy is current; a write with `If-Match` goes through only while the resource
+/// still shows that tag, so of two writers holding one tag the second gets `412`.
+async fn products_and_templates_answer_conditional_requests(app: TestApp) {
+    put_product(&app, "product_research", "40.00").await;
+    let path = "/api/v1.0/products/product_research";
+    let tag = etag(&app.get(path).await);
+    let current = with(app.request(Method::GET, path), ("If-None-Match", &tag)).await;
+    assert_eq!(current.status().as_u16(), 304);
+    assert_eq!(etag(&current), tag);
+
+    let put = |price: &str| {
+        app.request(Method::PUT, path)
+            .json(&product_body(price, &["de", "en"]))
+    };
+    let first = with(put("41.00"), ("If-Match", &tag)).await;
+    assert_eq!(first.status().as_u16(), 200);
+    let new_tag = etag(&first);
+    assert_ne!(new_tag, tag);
+    assert_eq!(
+        etag(&app.get(path).await),
+        new_tag,
+        "the write's tag is a read's"
+    );
+    expect_error(
+        with(put("42.00"), ("If-Match", &tag)).await,
+        412,
+        "precondition_failed",
+        "The product has changed since it was read; read it again and repeat the change.",
+    )
+    .await;
+    let shown = app.get_json(path).await;
+    assert_eq!(shown["price"].to_string(), "41.00", "{shown}");
+    let stale = with(app.request(Method::GET, path), ("If-None-Match", &tag)).await;
+    assert_eq!(stale.status().as_u16(), 200);
+    // `If-Match` never creates; a withdrawal of nothing is `404` as without it.
+    let created = with(
+        app.request(Method::PUT, "/api/v1.0/products/new_one")
+            .json(&product_body("1.00", &["de"])),
+        ("If-Match", "*"),
+    )
+    .await;
+    assert_eq!(created.status().as_u16(), 412);
+    assert_eq!(app.get("/api/v1.0/products/new_one").await.status(), 404);
+    let nothing = with(
+        app.request(Method::DELETE, "/api/v1.0/products/nope"),
+        ("If-Match", &new_tag),
+    )
+    .await;
+    assert_eq!(nothing.status().as_u16(), 404);
+    // The marketplace's view of a product has a tag of its own.
+    let market = format!("{MARKET}/products/product_research");
+    let (_, key) = customer_with_key(&app, "TAGGED", "100").await;
+    let market_tag = etag(&app.get_with_key(&key, &market).await);
+    let unchanged = with(
+        app.with_key(&key, Method::GET, &market),
+        ("If-None-Match", &market_tag),
+    )
+    .await;
+    assert_eq!(unchanged.status().as_u16(), 304);
+
+    // A template.
+    saved_template(&app, &key, "r-de", "de").await;
+    let template = format!("{MARKET}/customer/task_templates/r-de");
+    let tag = etag(&app.get_with_key(&key, &template).await);
+    let current = with(
+        app.with_key(&key, Method::GET, &template),
+        ("If-None-Match", &tag),
+    )
+    .await;
+    assert_eq!(current.status().as_u16(), 304);
+    let body = json!({"name": "Renamed", "product": {"code": "product_research", "attributes": [{"code": "research_language", "value": "en"}]}});
+    let renamed = with(
+        app.with_key(&key, Method::PUT, &template).json(&body),
+        ("If-Match", &tag),
+    )
+    .await;
+    assert_eq!(renamed.status().as_u16(), 200);
+    let new_tag = etag(&renamed);
+    assert_eq!(etag(&app.get_with_key(&key, &template).await), new_tag);
+    let refused = with(
+        app.with_key(&key, Method::PUT, &template).json(&body),
+        ("If-Match", &tag),
+    )
+    .await;
+    assert_eq!(refused.status().as_u16(), 412);
+    let refused = refused.text().await.unwrap();
+    assert!(refused.contains("precondition_failed"), "{refused}");
+    let kept = with(
+        app.with_key(&key, Method::DELETE, &template),
+        ("If-Match", &tag),
+    )
+    .await;
+    assert_eq!(kept.status().as_u16(), 412);
+    let deleted = with(
+        app.with_key(&key, Method::DELETE, &template),
+        ("If-Match", &new_tag),
+    )
+    .await;
+    assert_eq!(deleted.status().as_u16(), 200);
+    assert_eq!(
+        app.get_with_key(&key, &template).await.status().as_u16(),
+        404
+    );
 }

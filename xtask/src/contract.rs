@@ -110,10 +110,16 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401",
 
 # A template's attribute values are checked against its stored product's attributes; a
 # product's price has at most its currency's decimals; a webhook URL may not resolve to a
-# private address (400).
+# private address (400). With an If-Match that is not the product's or template's current
+# ETag (any generated one), a write is 412.
 [[operations]]
 include-name-regex = "^(POST|PUT) /api/(marketplace/v2/customer/task_templates|v1\\.0/products/\\{code\\})|^(POST|PATCH) /api/v1\\.0/webhookEndpoints"
-checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"]
+checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "412", "429", "5xx"]
+
+# A withdrawal or deletion with an If-Match that is not the current ETag is 412.
+[[operations]]
+include-name-regex = "^DELETE /api/(marketplace/v2/customer/task_templates/\\{code\\}|v1\\.0/products/\\{code\\})$"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "412", "429", "5xx"]
 "#;
 
 struct Options {

@@ -19,6 +19,71 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+/// A condition on the stored row a write replaces, checked in the write's own transaction
+/// while it holds the row, so that no other write gets in between: the write goes ahead only
+/// while the condition holds of the row as it is then (`None`: there is none). HTTP builds it
+/// from `If-Match`; without one, [`Precondition::none`] always holds and costs nothing.
+pub struct Precondition<T>(Option<Box<Holds<T>>>);
+
+/// The test a [`Precondition`] makes of the stored row (`None`: there is none).
+type Holds<T> = dyn Fn(Option<&T>) -> bool + Send + Sync;
+
+impl<T> Precondition<T> {
+    /// No condition: the write goes ahead whatever is stored.
+    #[must_use]
+    pub fn none() -> Self {
+        Self(None)
+    }
+
+    /// The write goes ahead only while `holds` says so of the stored row.
+    #[must_use]
+    pub fn new(holds: impl Fn(Option<&T>) -> bool + Send + Sync + 'static) -> Self {
+        Self(Some(Box::new(holds)))
+    }
+
+    /// Whether there is a condition to check (and so a row to read and hold first).
+    #[must_use]
+    pub fn is_set(&self) -> bool {
+        self.0.is_some()
+    }
+
+    /// Whether the write may go ahead over `current`.
+    #[must_use]
+    pub fn holds(&self, current: Option<&T>) -> bool {
+        self.0.as_ref().is_none_or(|holds| holds(current))
+    }
+}
+
+impl<T> std::fmt::Debug for Precondition<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.is_set() {
+            "Precondition(set)"
+        } else {
+            "Precondition(none)"
+        })
+    }
+}
+
+/// What a write under a [`Precondition`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Conditioned<T> {
+    /// The condition held (or there was none) and the write answered this.
+    Done(T),
+    /// The stored row no longer met the condition: nothing was written.
+    Unmet,
+}
+
+impl<T> Conditioned<T> {
+    /// What the write answered, if it was made.
+    #[must_use]
+    pub fn done(self) -> Option<T> {
+        match self {
+            Self::Done(answer) => Some(answer),
+            Self::Unmet => None,
+        }
+    }
+}
+
 /// A failure of the storage itself, not of the request.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -577,6 +577,7 @@ impl From<OrderError> for ApiError {
                 "product_unavailable",
                 error.to_string(),
             ),
+            OrderError::Changed(_) => Self::precondition_failed(error.to_string()),
             OrderError::Credit(e) => e.into(),
             OrderError::Transition(e) => {
                 Self::new(StatusCode::CONFLICT, "invalid_transition", e.to_string())

@@ -11,6 +11,7 @@
 use actix_web::HttpRequest;
 use actix_web::http::header::{self, HeaderValue};
 use base64::Engine as _;
+use credence_domain::ports::Precondition;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -90,6 +91,26 @@ impl Condition {
         }
         present.then_some(Self::Tags(tags))
     }
+}
+
+/// The request's `If-Match` as a condition on the stored resource, which `tag_of` shows as the
+/// client would have read it: the write goes ahead while the stored resource has one of the
+/// tags (`*`: while it exists). A write that would create the resource (`creates`) fails the
+/// condition when there is none; the others then go ahead and answer as they would without
+/// the header (`404`). Without the header, no condition. The store checks it in the write's
+/// own transaction, so of two writers holding one tag exactly one gets through.
+pub(crate) fn if_match<T: 'static>(
+    req: &HttpRequest,
+    creates: bool,
+    tag_of: fn(&T) -> Option<EntityTag>,
+) -> Precondition<T> {
+    let Some(condition) = Condition::if_match(req) else {
+        return Precondition::none();
+    };
+    Precondition::new(move |current: Option<&T>| match current {
+        None => !creates,
+        Some(current) => tag_of(current).is_some_and(|tag| condition.matches_strongly(&tag)),
+    })
 }
 
 #[cfg(test)]

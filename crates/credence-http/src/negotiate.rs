@@ -29,7 +29,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::{ApiError, ErrorBody};
-use crate::etag::EntityTag;
+use crate::etag::{Condition, EntityTag};
 use crate::strict::xml_safe;
 
 /// The representation a client asked for.
@@ -168,6 +168,27 @@ impl Reply {
         match self.tag().header() {
             Some(value) => self.with_header(header::ETAG, value),
             None => self,
+        }
+    }
+
+    /// The same answer with `tag` as its `ETag`: the tag of the resource as a read shows it,
+    /// where this answer shows it otherwise (a marketplace envelope's status code).
+    #[must_use]
+    pub(crate) fn tagged_with(self, tag: Option<EntityTag>) -> Self {
+        match tag.as_ref().and_then(EntityTag::header) {
+            Some(value) => self.with_header(header::ETAG, value),
+            None => self,
+        }
+    }
+
+    /// This answer, or `304 Not Modified` without a body while the client's copy is current
+    /// (its `If-None-Match` names this answer's tag, compared weakly).
+    #[must_use]
+    pub(crate) fn unless_current(self, req: &HttpRequest) -> Self {
+        let tag = self.tag();
+        match Condition::if_none_match(req) {
+            Some(condition) if condition.matches_weakly(&tag) => Self::not_modified(&tag),
+            _ => self,
         }
     }
 

@@ -32,10 +32,10 @@ use credence_domain::fixtures::{eur, root_category, stored_customer};
 use credence_domain::ids::{CategoryId, CustomerId, PaymentTypeId};
 use credence_domain::listing::Page;
 use credence_domain::ports::{
-    AdmitError, IdempotencyStart, MockAccountLedger, MockBlobStore, MockCustomerRepository,
-    MockDocumentStore, MockIdempotencyStore, MockImageRenderer, MockKeyStore, MockProductCatalog,
-    MockReadiness, MockRecordRepository, MockSecretSource, MockTaskBoard, NewCustomer, RemoveError,
-    StoreError,
+    AdmitError, Conditioned, IdempotencyStart, MockAccountLedger, MockBlobStore,
+    MockCustomerRepository, MockDocumentStore, MockIdempotencyStore, MockImageRenderer,
+    MockKeyStore, MockProductCatalog, MockReadiness, MockRecordRepository, MockSecretSource,
+    MockTaskBoard, NewCustomer, RemoveError, StoreError,
 };
 use credence_domain::services::ReferencePorts;
 use credence_domain::values::{CreditLimit, FreeText, Reference};
@@ -1709,13 +1709,14 @@ async fn a_valid_template_is_created_201() {
     mocks
         .board
         .expect_save_template()
-        .withf(|customer, code, draft| {
+        .withf(|customer, code, draft, only_if| {
             *customer == CustomerId(256)
                 && code == "research_de"
                 && draft.attributes == research_template().attributes
+                && !only_if.is_set()
         })
         .times(1)
-        .returning(|_, _, _| Ok((research_template(), true)));
+        .returning(|_, _, _, _| Ok(Conditioned::Done((research_template(), true))));
     let app = app!(mocks);
     let request = as_customer(
         test::TestRequest::put(),
@@ -1895,17 +1896,18 @@ async fn operators_save_and_withdraw_products_with_a_price() {
     mocks
         .catalog
         .expect_save_product()
-        .withf(|code, draft| {
+        .withf(|code, draft, only_if| {
             code.as_str() == "product_research"
                 && draft.price == Money::from_minor(1_500, eur())
                 && draft.attributes == product_research().attributes
+                && !only_if.is_set()
         })
         .times(1)
-        .returning(|_, _| Ok((product_research(), true)));
+        .returning(|_, _, _| Ok(Conditioned::Done((product_research(), true))));
     mocks
         .catalog
         .expect_withdraw_product()
-        .returning(|code| Ok(code.as_str() == "product_research"));
+        .returning(|code, _| Ok(Conditioned::Done(code.as_str() == "product_research")));
     let app = app!(mocks);
     let request = test::TestRequest::put()
         .uri("/api/v1.0/products/product_research")

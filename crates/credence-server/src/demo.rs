@@ -11,6 +11,7 @@ use credence_domain::catalog::{
 use credence_domain::credit::Money;
 use credence_domain::customers::{CustomerChanges, RefKey};
 use credence_domain::field::Field;
+use credence_domain::ports::Precondition;
 use credence_domain::values::{CurrencyCode, CustomerName};
 use credence_http::Services;
 use rust_decimal::Decimal;
@@ -134,7 +135,10 @@ pub async fn load(services: &Services) -> anyhow::Result<()> {
     let admin = Principal::system_admin();
     let currency = services.customers.settings().currency;
     for (code, draft) in products(currency)? {
-        services.orders.save_product(&admin, code, draft).await?;
+        services
+            .orders
+            .save_product(&admin, code, draft, Precondition::none())
+            .await?;
     }
     let reseller = services
         .customers
@@ -178,7 +182,12 @@ pub async fn load(services: &Services) -> anyhow::Result<()> {
     };
     services
         .orders
-        .save_template(&shop_principal, "research-de", template)
+        .save_template(
+            &shop_principal,
+            "research-de",
+            template,
+            Precondition::none(),
+        )
         .await?;
     let (_, admin_key) = services
         .auth

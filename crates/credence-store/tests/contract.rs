@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use credence_domain::access::principal::Role;
 use credence_domain::catalog::{
     AttributeKind, AttributeOption, AttributeValue, Locale, Localized, Product, ProductAttribute,
-    ProductCode, ProductDraft, TaskDraft, TaskId, TaskState, TemplateDraft,
+    ProductCode, ProductDraft, TaskDraft, TaskId, TaskState, TaskTemplate, TemplateDraft,
 };
 use credence_domain::credit::{
     AccountError, CreditAccount, CreditRefused, EntryKind, LedgerEntry, LedgerFilter, Money,
@@ -35,6 +35,7 @@ use credence_domain::ports::{
     ProductCatalog, Readiness, RecordRepository, RemoveError, SettleError, StoreError, TaskBoard,
     TaskFilter, WriteError,
 };
+use credence_domain::ports::{Conditioned, Precondition};
 use credence_domain::values::{
     CountryCode, CreditLimit, CurrencyCode, CustomerName, DueDateTerms, DueDateType, Email,
     ExchangeRate, FreeText, Latitude, Longitude, Reference, RiskColor, Website,
@@ -3273,10 +3274,7 @@ fn codes(products: &[Product]) -> Vec<&str> {
 
 async fn products_upsert_replace_attributes_and_withdraw(store: Store) {
     let draft = product_draft(250, true);
-    let (created, is_new) = pc(&store)
-        .save_product(&code("text"), &draft)
-        .await
-        .unwrap();
+    let (created, is_new) = save_product(&store, &code("text"), &draft).await;
     assert!(is_new);
     assert_eq!(
         (
@@ -3302,10 +3300,7 @@ async fn products_upsert_replace_attributes_and_withdraw(store: Store) {
     let mut changed = product_draft(300, true);
     changed.attributes.remove(0);
     changed.attributes.reverse();
-    let (replaced, is_new) = pc(&store)
-        .save_product(&code("text"), &changed)
-        .await
-        .unwrap();
+    let (replaced, is_new) = save_product(&store, &code("text"), &changed).await;
     assert!(!is_new);
     assert_eq!(replaced.price.minor(), 300);
     assert_eq!(
@@ -3316,14 +3311,8 @@ async fn products_upsert_replace_attributes_and_withdraw(store: Store) {
             .collect::<Vec<_>>(),
         vec!["deadline", "words", "keywords"]
     );
-    pc(&store)
-        .save_product(&code("alpha"), &product_draft(1, true))
-        .await
-        .unwrap();
-    pc(&store)
-        .save_product(&code("zeta"), &product_draft(1, false))
-        .await
-        .unwrap();
+    save_product(&store, &code("alpha"), &product_draft(1, true)).await;
+    save_product(&store, &code("zeta"), &product_draft(1, false)).await;
     assert_eq!(
         codes(&pc(&store).products(false).await.unwrap()),
         vec!["alpha", "text", "zeta"]
@@ -3332,8 +3321,8 @@ async fn products_upsert_replace_attributes_and_withdraw(store: Store) {
         codes(&pc(&store).products(true).await.unwrap()),
         vec!["alpha", "text"]
     );
-    assert!(pc(&store).withdraw_product(&code("alpha")).await.unwrap());
-    assert!(!pc(&store).withdraw_product(&code("nope")).await.unwrap());
+    assert!(withdraw_product(&store, &code("alpha")).await);
+    assert!(!withdraw_product(&store, &code("nope")).await);
     assert_eq!(
         codes(&pc(&store).products(true).await.unwrap()),
         vec!["text"]
@@ -3342,6 +3331,105 @@ async fn products_upsert_replace_attributes_and_withdraw(store: Store) {
     assert!(!withdrawn.available, "withdrawn products stay readable");
     assert_eq!(withdrawn.attributes.len(), 4);
     assert_eq!(pc(&store).product(&code("nope")).await.unwrap(), None);
+}
+
+/// A product or template write under a precondition goes ahead only while the stored row
+/// meets it (a missing row is `None`), and writes nothing otherwise; of several writers
+/// racing with the same precondition on one row, exactly one gets through, as the check is
+/// made under the write's lock.
+async fn products_and_templates_are_written_only_while_their_precondition_holds(store: Store) {
+    let priced = |minor: i64| {
+        Precondition::new(move |current: Option<&Product>| {
+            current.is_some_and(|p| p.price.minor() == minor)
+        })
+    };
+    let text = code("text");
+    // Nothing stored: a condition on the stored price fails; one that asks for nothing holds.
+    let (hundred, three_hundred) = (product_draft(100, true), product_draft(300, true));
+    let unmet = pc(&store).save_product(&text, &hundred, priced(100));
+    assert_eq!(unmet.await.unwrap(), Conditioned::Unmet);
+    assert_eq!(pc(&store).product(&text).await.unwrap(), None);
+    let absent = Precondition::new(|current: Option<&Product>| current.is_none());
+    let created = pc(&store).save_product(&text, &hundred, absent);
+    assert!(created.await.unwrap().done().unwrap().1);
+    // A stale condition writes nothing.
+    let stale = pc(&store).save_product(&text, &three_hundred, priced(999));
+    assert_eq!(stale.await.unwrap(), Conditioned::Unmet);
+    let stored = pc(&store).product(&text).await.unwrap().unwrap();
+    assert_eq!((stored.price.minor(), stored.available), (100, true));
+    let kept = pc(&store).withdraw_product(&text, priced(999));
+    assert_eq!(kept.await.unwrap(), Conditioned::Unmet);
+    assert!(pc(&store).product(&text).await.unwrap().unwrap().available);
+    // Writers racing with the same condition: exactly one gets through.
+    let racers: Vec<_> = (0..4)
+        .map(|n| {
+            let (store, text) = (store.clone(), text.clone());
+            tokio::spawn(async move {
+                let draft = product_draft(200 + n, true);
+                pc(&store)
+                    .save_product(&text, &draft, priced(100))
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut through = 0;
+    for racer in racers {
+        if let Conditioned::Done(_) = racer.await.unwrap() {
+            through += 1;
+        }
+    }
+    assert_eq!(through, 1);
+
+    // A template likewise, per customer.
+    let a = add(&store, "PRE", "Pre", at(0)).await;
+    let named = |name: &'static str| {
+        Precondition::new(move |current: Option<&TaskTemplate>| {
+            current.is_some_and(|t| t.name == name)
+        })
+    };
+    save_template(&store, a.id, "t1", &template_draft("text", "One")).await;
+    let two = template_draft("text", "Two");
+    let unmet = tb(&store).save_template(a.id, "t1", &two, named("Zero"));
+    assert_eq!(unmet.await.unwrap(), Conditioned::Unmet);
+    let kept = tb(&store).delete_template(a.id, "t1", named("Zero"));
+    assert_eq!(kept.await.unwrap(), Conditioned::Unmet);
+    let stored = tb(&store).template(a.id, "t1").await.unwrap().unwrap();
+    assert_eq!(stored.name, "One");
+    let saved = tb(&store).save_template(a.id, "t1", &two, named("One"));
+    let (saved, created) = saved.await.unwrap().done().unwrap();
+    assert_eq!((saved.name.as_str(), created), ("Two", false));
+    let deleted = tb(&store).delete_template(a.id, "t1", named("Two"));
+    assert_eq!(deleted.await.unwrap(), Conditioned::Done(true));
+}
+
+/// Saves a product with no precondition; `true` when it created it.
+async fn save_product(store: &Store, code: &ProductCode, draft: &ProductDraft) -> (Product, bool) {
+    let saved = pc(store).save_product(code, draft, Precondition::none());
+    saved.await.unwrap().done().unwrap()
+}
+
+/// Withdraws a product with no precondition; `false` when there is none.
+async fn withdraw_product(store: &Store, code: &ProductCode) -> bool {
+    let withdrawn = pc(store).withdraw_product(code, Precondition::none());
+    withdrawn.await.unwrap().done().unwrap()
+}
+
+/// Saves a template with no precondition; `true` when it created it.
+async fn save_template(
+    store: &Store,
+    customer: CustomerId,
+    code: &str,
+    draft: &TemplateDraft,
+) -> (TaskTemplate, bool) {
+    let saved = tb(store).save_template(customer, code, draft, Precondition::none());
+    saved.await.unwrap().done().unwrap()
+}
+
+/// Deletes a template with no precondition; `false` when there is none.
+async fn delete_template(store: &Store, customer: CustomerId, code: &str) -> bool {
+    let deleted = tb(store).delete_template(customer, code, Precondition::none());
+    deleted.await.unwrap().done().unwrap()
 }
 
 fn template_draft(product: &str, name: &str) -> TemplateDraft {
@@ -3364,36 +3452,21 @@ fn template_draft(product: &str, name: &str) -> TemplateDraft {
 }
 
 async fn templates_crud_per_customer(store: Store) {
-    pc(&store)
-        .save_product(&code("text"), &product_draft(100, true))
-        .await
-        .unwrap();
+    save_product(&store, &code("text"), &product_draft(100, true)).await;
     let a = add(&store, "TA", "A", at(0)).await;
     let b = add(&store, "TB", "B", at(0)).await;
-    let (t1, created) = tb(&store)
-        .save_template(a.id, "t1", &template_draft("text", "One"))
-        .await
-        .unwrap();
+    let (t1, created) = save_template(&store, a.id, "t1", &template_draft("text", "One")).await;
     assert!(created);
     assert_eq!(
         (t1.customer, t1.code.as_str(), t1.name.as_str()),
         (a.id, "t1", "One")
     );
     assert_eq!(t1.attributes, template_draft("text", "One").attributes);
-    let (t1, created) = tb(&store)
-        .save_template(a.id, "t1", &template_draft("text", "Uno"))
-        .await
-        .unwrap();
+    let (t1, created) = save_template(&store, a.id, "t1", &template_draft("text", "Uno")).await;
     assert!(!created);
     assert_eq!(t1.name, "Uno");
-    tb(&store)
-        .save_template(a.id, "t0", &template_draft("text", "Zero"))
-        .await
-        .unwrap();
-    let (other, created) = tb(&store)
-        .save_template(b.id, "t1", &template_draft("text", "B's"))
-        .await
-        .unwrap();
+    save_template(&store, a.id, "t0", &template_draft("text", "Zero")).await;
+    let (other, created) = save_template(&store, b.id, "t1", &template_draft("text", "B's")).await;
     assert!(created, "codes are per customer");
     let listed = tb(&store).templates(a.id).await.unwrap();
     assert_eq!(
@@ -3403,8 +3476,8 @@ async fn templates_crud_per_customer(store: Store) {
     assert_eq!(tb(&store).template(a.id, "t1").await.unwrap(), Some(t1));
     assert_eq!(tb(&store).template(b.id, "t1").await.unwrap(), Some(other));
     assert_eq!(tb(&store).template(b.id, "t0").await.unwrap(), None);
-    assert!(tb(&store).delete_template(a.id, "t1").await.unwrap());
-    assert!(!tb(&store).delete_template(a.id, "t1").await.unwrap());
+    assert!(delete_template(&store, a.id, "t1").await);
+    assert!(!delete_template(&store, a.id, "t1").await);
     assert_eq!(tb(&store).templates(a.id).await.unwrap().len(), 1);
     assert_eq!(tb(&store).templates(b.id).await.unwrap().len(), 1);
 }
@@ -3426,16 +3499,10 @@ fn task_draft(customer: CustomerId, quantity: u32) -> TaskDraft {
 /// A customer with `limit` of credit, the product `text` and its template `t1`.
 async fn shop(store: &Store, reference: &str, limit: i64) -> Customer {
     if pc(store).product(&code("text")).await.unwrap().is_none() {
-        pc(store)
-            .save_product(&code("text"), &product_draft(100, true))
-            .await
-            .unwrap();
+        save_product(store, &code("text"), &product_draft(100, true)).await;
     }
     let c = funded(store, reference, limit).await;
-    tb(store)
-        .save_template(c.id, "t1", &template_draft("text", "One"))
-        .await
-        .unwrap();
+    save_template(store, c.id, "t1", &template_draft("text", "One")).await;
     c
 }
 
@@ -4430,6 +4497,7 @@ credence_store::on_both_stores!(
     archived_customers_cannot_be_admitted,
     archives_racing_admissions_leave_no_reservation,
     products_upsert_replace_attributes_and_withdraw,
+    products_and_templates_are_written_only_while_their_precondition_holds,
     templates_crud_per_customer,
     submit_admits_and_creates_the_task,
     racing_submits_never_overdraw,

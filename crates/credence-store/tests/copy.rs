@@ -24,6 +24,7 @@ use credence_domain::documents::{
 use credence_domain::events::{EventFeed, EventQuery};
 use credence_domain::ids::UserId;
 use credence_domain::listing::PageRequest;
+use credence_domain::ports::Precondition;
 use credence_domain::ports::{
     AccountLedger, CustomerRepository, IdempotencyStore, KeyRegistry, KeyStore, LimitRequests,
     Posting, ProductCatalog, RecordRepository, TaskBoard, TaskFilter,
@@ -273,7 +274,12 @@ async fn populate(store: &Store) {
 
     // The catalog: a product with attributes, a template, a task.
     let text_code = ProductCode::new("text").unwrap();
-    store.save_product(&text_code, &product()).await.unwrap();
+    store
+        .save_product(&text_code, &product(), Precondition::none())
+        .await
+        .unwrap()
+        .done()
+        .unwrap();
     let board: &dyn TaskBoard = store;
     board
         .save_template(
@@ -289,8 +295,11 @@ async fn populate(store: &Store) {
                     value: "de".to_owned(),
                 }],
             },
+            Precondition::none(),
         )
         .await
+        .unwrap()
+        .done()
         .unwrap();
     board
         .submit(

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use credence_domain::catalog::{ProductCode, ProductDraft, TaskDraft, TaskState, TemplateDraft};
 use credence_domain::credit::Money;
 use credence_domain::ids::CustomerId;
+use credence_domain::ports::Precondition;
 use credence_domain::ports::{AccountLedger, ProductCatalog, TaskBoard};
 use credence_domain::values::CreditLimit;
 use credence_store::Store;
@@ -180,8 +181,11 @@ async fn task_moves_lock_the_account_first() {
                 price: Money::from_minor(100, eur()),
                 attributes: Vec::new(),
             },
+            Precondition::none(),
         )
         .await
+        .unwrap()
+        .done()
         .unwrap();
     store
         .save_template(
@@ -194,8 +198,11 @@ async fn task_moves_lock_the_account_first() {
                 product: product.clone(),
                 attributes: Vec::new(),
             },
+            Precondition::none(),
         )
         .await
+        .unwrap()
+        .done()
         .unwrap();
     for to in [TaskState::Finished, TaskState::Cancelled] {
         let task = store

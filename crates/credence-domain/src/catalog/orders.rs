@@ -16,7 +16,8 @@ use crate::ids::CustomerId;
 use crate::input::InputError;
 use crate::listing::{Page, PageRequest};
 use crate::ports::{
-    Clock, CustomerRepository, MoveTaskError, ProductCatalog, StoreError, TaskBoard, TaskFilter,
+    Clock, Conditioned, CustomerRepository, MoveTaskError, Precondition, ProductCatalog,
+    StoreError, TaskBoard, TaskFilter,
 };
 
 use crate::credit::service::{AccountService, CreditError, ReserveRequest};
@@ -47,12 +48,24 @@ pub enum OrderError {
     /// A credit refusal or another account outcome.
     #[error(transparent)]
     Credit(#[from] CreditError),
+    /// The product or template changed since the client read it (its `If-Match` no longer
+    /// holds): `412 precondition_failed`. Names `product` or `task template`.
+    #[error("The {0} has changed since it was read; read it again and repeat the change.")]
+    Changed(&'static str),
     /// A move the task state machine does not allow: `409`.
     #[error(transparent)]
     Transition(#[from] TransitionError),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// What a conditioned write answered, or [`OrderError::Changed`] naming `noun`.
+fn met<T>(written: Conditioned<T>, noun: &'static str) -> Result<T, OrderError> {
+    match written {
+        Conditioned::Done(answer) => Ok(answer),
+        Conditioned::Unmet => Err(OrderError::Changed(noun)),
+    }
 }
 
 /// A task order as the customer sends it.
@@ -132,38 +145,49 @@ impl OrderService {
             .ok_or_else(|| not_found("product", code.as_str()))
     }
 
-    /// Creates or replaces a product (admins); `true` when it created it.
+    /// Creates or replaces a product (admins) while `only_if` holds of the one stored; `true`
+    /// when it created it.
     ///
     /// # Errors
-    /// [`OrderError::Forbidden`] for non-admins; [`OrderError::Input`] for a bad draft.
+    /// [`OrderError::Forbidden`] for non-admins; [`OrderError::Input`] for a bad draft;
+    /// [`OrderError::Changed`] when `only_if` does not hold.
     pub async fn save_product(
         &self,
         principal: &Principal,
         code: &str,
         draft: ProductDraft,
+        only_if: Precondition<Product>,
     ) -> Result<(Product, bool), OrderError> {
         if !principal.is_admin() {
             return Err(OrderError::Forbidden);
         }
         let code = ProductCode::new(code)?;
         let draft = draft.validate()?;
-        Ok(self.catalog.save_product(&code, &draft).await?)
+        met(
+            self.catalog.save_product(&code, &draft, only_if).await?,
+            "product",
+        )
     }
 
-    /// Withdraws a product (admins): it can no longer be ordered but stays readable.
+    /// Withdraws a product (admins) while `only_if` holds of it: it can no longer be ordered
+    /// but stays readable.
     ///
     /// # Errors
-    /// [`OrderError::NotFound`].
+    /// [`OrderError::NotFound`]; [`OrderError::Changed`] when `only_if` does not hold.
     pub async fn withdraw_product(
         &self,
         principal: &Principal,
         code: &str,
+        only_if: Precondition<Product>,
     ) -> Result<(), OrderError> {
         if !principal.is_admin() {
             return Err(OrderError::Forbidden);
         }
         let code = ProductCode::new(code).map_err(|_| not_found("product", code))?;
-        if self.catalog.withdraw_product(&code).await? {
+        if met(
+            self.catalog.withdraw_product(&code, only_if).await?,
+            "product",
+        )? {
             Ok(())
         } else {
             Err(not_found("product", code.as_str()))
@@ -196,15 +220,17 @@ impl OrderService {
     }
 
     /// Creates or replaces one of the caller's templates, its values checked against the
-    /// product; `true` when it created it.
+    /// product, while `only_if` holds of the one stored; `true` when it created it.
     ///
     /// # Errors
-    /// [`OrderError::Attributes`] listing every failing attribute.
+    /// [`OrderError::Attributes`] listing every failing attribute; [`OrderError::Changed`]
+    /// when `only_if` does not hold.
     pub async fn save_template(
         &self,
         principal: &Principal,
         code: &str,
         draft: TemplateDraft,
+        only_if: Precondition<TaskTemplate>,
     ) -> Result<(TaskTemplate, bool), OrderError> {
         let customer = own_customer(principal)?;
         let valid_code = (1..=64).contains(&code.len())
@@ -228,20 +254,29 @@ impl OrderService {
         product
             .check_values(&draft.attributes)
             .map_err(OrderError::Attributes)?;
-        Ok(self.board.save_template(customer, code, &draft).await?)
+        met(
+            self.board
+                .save_template(customer, code, &draft, only_if)
+                .await?,
+            "task template",
+        )
     }
 
-    /// Deletes one of the caller's templates.
+    /// Deletes one of the caller's templates while `only_if` holds of it.
     ///
     /// # Errors
-    /// [`OrderError::NotFound`].
+    /// [`OrderError::NotFound`]; [`OrderError::Changed`] when `only_if` does not hold.
     pub async fn delete_template(
         &self,
         principal: &Principal,
         code: &str,
+        only_if: Precondition<TaskTemplate>,
     ) -> Result<(), OrderError> {
         let customer = own_customer(principal)?;
-        if self.board.delete_template(customer, code).await? {
+        if met(
+            self.board.delete_template(customer, code, only_if).await?,
+            "task template",
+        )? {
             Ok(())
         } else {
             Err(not_found("task template", code))

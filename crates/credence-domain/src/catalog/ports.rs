@@ -29,8 +29,8 @@ pub trait ProductCatalog: Send + Sync {
         code: &crate::catalog::ProductCode,
     ) -> Result<Option<crate::catalog::Product>, StoreError>;
 
-    /// Creates or replaces a product with its attributes, in one transaction; `true` when it
-    /// created it.
+    /// Creates or replaces a product with its attributes, in one transaction, while `only_if`
+    /// holds of the product stored; `true` when it created it.
     ///
     /// # Errors
     /// [`StoreError`] only.
@@ -38,16 +38,19 @@ pub trait ProductCatalog: Send + Sync {
         &self,
         code: &crate::catalog::ProductCode,
         draft: &crate::catalog::ProductDraft,
-    ) -> Result<(crate::catalog::Product, bool), StoreError>;
+        only_if: Precondition<crate::catalog::Product>,
+    ) -> Result<Conditioned<(crate::catalog::Product, bool)>, StoreError>;
 
-    /// Withdraws a product (`available = false`); `false` when it does not exist.
+    /// Withdraws a product (`available = false`) while `only_if` holds of it; `false` when it
+    /// does not exist.
     ///
     /// # Errors
     /// [`StoreError`] only.
     async fn withdraw_product(
         &self,
         code: &crate::catalog::ProductCode,
-    ) -> Result<bool, StoreError>;
+        only_if: Precondition<crate::catalog::Product>,
+    ) -> Result<Conditioned<bool>, StoreError>;
 }
 
 /// Filters of a task list.
@@ -102,7 +105,8 @@ pub trait TaskBoard: Send + Sync {
         code: &str,
     ) -> Result<Option<crate::catalog::TaskTemplate>, StoreError>;
 
-    /// Creates or replaces a template; `true` when it created it.
+    /// Creates or replaces a template while `only_if` holds of the one stored; `true` when it
+    /// created it.
     ///
     /// # Errors
     /// [`StoreError`] only.
@@ -111,13 +115,19 @@ pub trait TaskBoard: Send + Sync {
         customer: CustomerId,
         code: &str,
         draft: &crate::catalog::TemplateDraft,
-    ) -> Result<(crate::catalog::TaskTemplate, bool), StoreError>;
+        only_if: Precondition<crate::catalog::TaskTemplate>,
+    ) -> Result<Conditioned<(crate::catalog::TaskTemplate, bool)>, StoreError>;
 
-    /// Deletes a template; `false` when it does not exist.
+    /// Deletes a template while `only_if` holds of it; `false` when it does not exist.
     ///
     /// # Errors
     /// [`StoreError`] only.
-    async fn delete_template(&self, customer: CustomerId, code: &str) -> Result<bool, StoreError>;
+    async fn delete_template(
+        &self,
+        customer: CustomerId,
+        code: &str,
+        only_if: Precondition<crate::catalog::TaskTemplate>,
+    ) -> Result<Conditioned<bool>, StoreError>;
 
     /// Admits the task's cost (exactly as [`AccountLedger::admit`], with `admission.amount`
     /// the task's amount) and creates the task in the same transaction: both or neither.

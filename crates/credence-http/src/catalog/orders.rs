@@ -13,6 +13,7 @@ use crate::wording::WireError;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, web};
 use credence_domain::catalog::{Task, TaskId, TaskTemplate};
+use credence_domain::ports::Precondition;
 
 use crate::AppState;
 use crate::body::Body;
@@ -26,6 +27,7 @@ use crate::catalog::dto::{
 use crate::catalog::input::{TaskForm, TemplateForm};
 use crate::catalog::marketplace_dto::{BASE, RequestStatusDto};
 use crate::error::ApiError;
+use crate::etag::{self, EntityTag};
 use crate::idempotency::once;
 use crate::negotiate::Reply;
 use crate::openapi::{IdempotencyKeyHeader, TaskListParams};
@@ -70,6 +72,13 @@ fn template_reply(status: StatusCode, template: Option<&TaskTemplate>) -> Result
             },
         },
     )
+}
+
+/// The tag a read of `template` carries, which an `If-Match` names.
+fn template_tag(template: &TaskTemplate) -> Option<EntityTag> {
+    template_reply(StatusCode::OK, Some(template))
+        .ok()
+        .map(|reply| reply.tag())
 }
 
 fn task_reply(status: StatusCode, task: &Task) -> Result<Reply, ApiError> {
@@ -138,6 +147,7 @@ pub(crate) async fn list_products(
 pub(crate) async fn get_product(
     state: web::Data<AppState>,
     caller: Caller,
+    req: HttpRequest,
     code: web::Path<String>,
 ) -> Result<Reply, ApiError> {
     let product = state
@@ -145,7 +155,7 @@ pub(crate) async fn get_product(
         .orders
         .product(&caller.principal, &code)
         .await?;
-    Reply::envelope(
+    let reply = Reply::envelope(
         StatusCode::OK,
         "product_response",
         &ProductEnvelopeDto {
@@ -154,7 +164,8 @@ pub(crate) async fn get_product(
                 product: Some(ProductDto::from(&product)),
             },
         },
-    )
+    )?;
+    Ok(reply.tagged().unless_current(&req))
 }
 
 /// Lists the caller's task templates.
@@ -203,7 +214,8 @@ pub(crate) async fn create_task_template(
 ) -> Result<Reply, ApiError> {
     let mut form = TemplateForm::read(&body.0)?;
     let code = form.code.take().ok_or(WireError::Missing("code"))?;
-    save_template(&state, &caller, &code, form.into_draft()).await
+    let only_if = Precondition::none();
+    save_template(&state, &caller, &code, form.into_draft(), only_if).await
 }
 
 async fn save_template(
@@ -211,21 +223,24 @@ async fn save_template(
     caller: &Caller,
     code: &str,
     draft: credence_domain::catalog::TemplateDraft,
+    only_if: Precondition<TaskTemplate>,
 ) -> Result<Reply, ApiError> {
     let (template, created) = state
         .services
         .orders
-        .save_template(&caller.principal, code, draft)
+        .save_template(&caller.principal, code, draft, only_if)
         .await?;
     let status = if created {
         StatusCode::CREATED
     } else {
         StatusCode::OK
     };
-    Ok(template_reply(status, Some(&template))?.located(&format!(
-        "/api/marketplace/v2/customer/task_templates/{}",
-        code.trim()
-    )))
+    Ok(template_reply(status, Some(&template))?
+        .tagged_with(template_tag(&template))
+        .located(&format!(
+            "/api/marketplace/v2/customer/task_templates/{}",
+            code.trim()
+        )))
 }
 
 /// Shows one of the caller's task templates.
@@ -242,6 +257,7 @@ async fn save_template(
 pub(crate) async fn get_task_template(
     state: web::Data<AppState>,
     caller: Caller,
+    req: HttpRequest,
     code: web::Path<String>,
 ) -> Result<Reply, ApiError> {
     let template = state
@@ -249,7 +265,9 @@ pub(crate) async fn get_task_template(
         .orders
         .template(&caller.principal, &code)
         .await?;
-    template_reply(StatusCode::OK, Some(&template))
+    Ok(template_reply(StatusCode::OK, Some(&template))?
+        .tagged()
+        .unless_current(&req))
 }
 
 /// Creates (`201`) or replaces (`200`) the task template the URI names.
@@ -268,11 +286,13 @@ pub(crate) async fn get_task_template(
 pub(crate) async fn put_task_template(
     state: web::Data<AppState>,
     caller: Caller,
+    req: HttpRequest,
     code: web::Path<String>,
     body: Body,
 ) -> Result<Reply, ApiError> {
     let draft = TemplateForm::read(&body.0)?.into_draft();
-    save_template(&state, &caller, &code, draft).await
+    let only_if = etag::if_match(&req, true, template_tag);
+    save_template(&state, &caller, &code, draft, only_if).await
 }
 
 /// Deletes one of the caller's task templates.
@@ -289,12 +309,14 @@ pub(crate) async fn put_task_template(
 pub(crate) async fn delete_task_template(
     state: web::Data<AppState>,
     caller: Caller,
+    req: HttpRequest,
     code: web::Path<String>,
 ) -> Result<Reply, ApiError> {
+    let only_if = etag::if_match(&req, false, template_tag);
     state
         .services
         .orders
-        .delete_template(&caller.principal, &code)
+        .delete_template(&caller.principal, &code, only_if)
         .await?;
     template_reply(StatusCode::OK, None)
 }

@@ -8,7 +8,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, web};
 use credence_domain::access::scope::Function;
-use credence_domain::catalog::TaskId;
+use credence_domain::catalog::{Product, TaskId};
 
 use crate::AppState;
 use crate::body::{Body, Requires, authorize};
@@ -18,6 +18,7 @@ use crate::catalog::form::TaskStateForm;
 use crate::catalog::input::ProductForm;
 use crate::dto::{ListDto, SuccessDto};
 use crate::error::{ApiError, ErrorBody};
+use crate::etag::{self, EntityTag};
 use crate::negotiate::Reply;
 use crate::openapi::PageParams;
 use crate::query::{PAGE_PARAMS, Params, paging};
@@ -92,6 +93,7 @@ pub(crate) async fn list_all_products(
 pub(crate) async fn get_any_product(
     state: web::Data<AppState>,
     caller: Caller,
+    req: HttpRequest,
     code: web::Path<String>,
 ) -> Result<Reply, ApiError> {
     let product = state
@@ -99,30 +101,41 @@ pub(crate) async fn get_any_product(
         .orders
         .product(&caller.principal, &code)
         .await?;
-    Reply::ok("product", &BackOfficeProductDto::from(&product))
+    Ok(product_reply(StatusCode::OK, &product)?.unless_current(&req))
+}
+
+/// A product as the back office shows it, with its `ETag`.
+fn product_reply(status: StatusCode, product: &Product) -> Result<Reply, ApiError> {
+    Ok(Reply::new(status, "product", &BackOfficeProductDto::from(product))?.tagged())
+}
+
+/// The tag a read of `product` carries, which an `If-Match` names.
+fn product_tag(product: &Product) -> Option<EntityTag> {
+    product_reply(StatusCode::OK, product)
+        .ok()
+        .map(|reply| reply.tag())
 }
 
 async fn save(
     state: &AppState,
     caller: &Caller,
+    req: &HttpRequest,
     code: &str,
     body: &Body,
 ) -> Result<Reply, ApiError> {
     let draft = ProductForm::read(&body.0)?.into_draft();
+    let only_if = etag::if_match(req, true, product_tag);
     let (product, created) = state
         .services
         .orders
-        .save_product(&caller.principal, code, draft)
+        .save_product(&caller.principal, code, draft, only_if)
         .await?;
     let status = if created {
         StatusCode::CREATED
     } else {
         StatusCode::OK
     };
-    Ok(
-        Reply::new(status, "product", &BackOfficeProductDto::from(&product))?
-            .located(&format!("/api/v1.0/products/{}", code.trim())),
-    )
+    Ok(product_reply(status, &product)?.located(&format!("/api/v1.0/products/{}", code.trim())))
 }
 
 /// Creates (`201`) or replaces (`200`) the product the URI names.
@@ -143,10 +156,11 @@ async fn save(
 pub(crate) async fn save_product(
     state: web::Data<AppState>,
     caller: Caller,
+    req: HttpRequest,
     code: web::Path<String>,
     body: Body,
 ) -> Result<Reply, ApiError> {
-    save(&state, &caller, &code, &body).await
+    save(&state, &caller, &req, &code, &body).await
 }
 
 /// As `POST`: creates (`201`) or replaces (`200`) the product the URI names.
@@ -166,10 +180,11 @@ pub(crate) async fn save_product(
 pub(crate) async fn replace_product(
     state: web::Data<AppState>,
     caller: Caller,
+    req: HttpRequest,
     code: web::Path<String>,
     body: Body,
 ) -> Result<Reply, ApiError> {
-    save(&state, &caller, &code, &body).await
+    save(&state, &caller, &req, &code, &body).await
 }
 
 /// Withdraws a product: `available=false`; it stays readable by URI for existing orders.
@@ -187,12 +202,14 @@ pub(crate) async fn replace_product(
 pub(crate) async fn withdraw_product(
     state: web::Data<AppState>,
     caller: Caller,
+    req: HttpRequest,
     code: web::Path<String>,
 ) -> Result<Reply, ApiError> {
+    let only_if = etag::if_match(&req, false, product_tag);
     state
         .services
         .orders
-        .withdraw_product(&caller.principal, &code)
+        .withdraw_product(&caller.principal, &code, only_if)
         .await?;
     Reply::ok("response", &SuccessDto::deleted())
 }

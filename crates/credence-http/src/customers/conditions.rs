@@ -39,12 +39,7 @@ pub(super) fn read_reply(
     req: &HttpRequest,
     customer: &Customer,
 ) -> Result<Reply, ApiError> {
-    let reply = customer_reply(state, StatusCode::OK, customer)?;
-    let tag = reply.tag();
-    Ok(match Condition::if_none_match(req) {
-        Some(condition) if condition.matches_weakly(&tag) => Reply::not_modified(&tag),
-        _ => reply,
-    })
+    Ok(customer_reply(state, StatusCode::OK, customer)?.unless_current(req))
 }
 
 /// Whether a write may go ahead under its `If-Match`, and at which revision: `None` without

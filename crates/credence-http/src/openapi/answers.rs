@@ -122,7 +122,7 @@ const COMMON: [Common; 10] = [
     Common {
         status: 412,
         name: "PreconditionFailed",
-        description: "precondition_failed: `If-Match` no longer holds (or the customer was \
+        description: "precondition_failed: `If-Match` no longer holds (or a customer was \
                       written by too many others during this write).",
         header: None,
         applies: |shape| shape.if_match,
@@ -159,20 +159,23 @@ const COMMON: [Common; 10] = [
     },
 ];
 
-/// The routes of one customer: their answers carry its `ETag`, a read may send
-/// `If-None-Match` (`304` while its copy is current), a write `If-Match` (`412` once the
-/// customer has changed).
-const CONDITIONAL: [&str; 3] = [
+/// The routes of one customer, product or task template: their answers carry its `ETag`, a
+/// read may send `If-None-Match` (`304` while its copy is current), a write `If-Match` (`412`
+/// once the resource has changed).
+const CONDITIONAL: [&str; 6] = [
     "/api/v1.0/customers/{id}",
     "/api/v1.0/customers/reference/{reference}",
     "/api/v1.0/customers/me",
+    "/api/v1.0/products/{code}",
+    "/api/marketplace/v2/products/{code}",
+    "/api/marketplace/v2/customer/task_templates/{code}",
 ];
 
 const IF_MATCH: &str = "If-Match";
 
 const ETAG: (&str, &str) = (
     "ETag",
-    "The customer's entity tag: a digest of everything the answer shows.",
+    "The resource's entity tag: a digest of everything a read of it shows.",
 );
 
 /// The conditional requests of a [`CONDITIONAL`] route.
@@ -215,7 +218,7 @@ fn conditional(item: &mut PathItem) {
             ),
         );
     }
-    for (write, shows_customer) in [
+    for (write, shows_resource) in [
         (item.post.as_mut(), true),
         (item.put.as_mut(), true),
         (item.patch.as_mut(), true),
@@ -224,7 +227,7 @@ fn conditional(item: &mut PathItem) {
         let Some(write) = write else {
             continue;
         };
-        if shows_customer {
+        if shows_resource {
             tagged(write);
         }
         write
@@ -233,7 +236,7 @@ fn conditional(item: &mut PathItem) {
             .push(header_parameter(
                 IF_MATCH,
                 "The `ETag` the client read (or `*`): the write goes through only while the \
-             customer still shows it, else `412`.",
+             resource still shows it, else `412`.",
             ));
     }
 }
@@ -541,13 +544,29 @@ mod tests {
     }
 
     #[test]
-    fn a_customer_answers_conditional_requests() {
+    fn customers_products_and_templates_answer_conditional_requests() {
         let doc = document();
-        let one = &doc["paths"]["/api/v1.0/customers/{id}"];
-        assert!(one["get"]["responses"]["304"].is_object());
-        assert!(one["get"]["responses"]["200"]["headers"]["ETag"].is_object());
-        for write in ["post", "put", "patch", "delete"] {
-            assert!(one[write]["responses"]["412"].is_object(), "{write}");
+        for (path, writes) in [
+            (
+                "/api/v1.0/customers/{id}",
+                &["post", "put", "patch", "delete"][..],
+            ),
+            ("/api/v1.0/products/{code}", &["post", "put", "delete"][..]),
+            ("/api/marketplace/v2/products/{code}", &[][..]),
+            (
+                "/api/marketplace/v2/customer/task_templates/{code}",
+                &["put", "delete"][..],
+            ),
+        ] {
+            let one = &doc["paths"][path];
+            assert!(one["get"]["responses"]["304"].is_object(), "{path}");
+            assert!(
+                one["get"]["responses"]["200"]["headers"]["ETag"].is_object(),
+                "{path}"
+            );
+            for write in writes {
+                assert!(one[write]["responses"]["412"].is_object(), "{path} {write}");
+            }
         }
         let list = &doc["paths"]["/api/v1.0/customers"];
         assert!(list["get"]["responses"].get("304").is_none());

@@ -6,6 +6,7 @@
 //! transaction, so a reader never sees a product with half of its new attributes.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::NaiveDateTime;
@@ -14,7 +15,7 @@ use credence_domain::catalog::{
     ProductCode, ProductDraft,
 };
 use credence_domain::credit::Money;
-use credence_domain::ports::{ProductCatalog, StoreError};
+use credence_domain::ports::{Conditioned, Precondition, ProductCatalog, StoreError};
 use credence_domain::values::CurrencyCode;
 use diesel::prelude::*;
 use serde_json::{Map, Value};
@@ -221,6 +222,28 @@ fn assemble(conn: &mut AnyConnection, rows: Vec<ProductRow>) -> Result<Vec<Produ
         .collect()
 }
 
+/// Whether `only_if` holds of the product stored under `code`, read under the write's lock:
+/// the row is locked first on PostgreSQL (SQLite's write transaction already excludes every
+/// other writer), so no write gets in between the check and the write that follows it.
+fn product_meets(
+    conn: &mut AnyConnection,
+    code: &str,
+    only_if: &Precondition<Product>,
+) -> Result<bool, Failure> {
+    if !only_if.is_set() {
+        return Ok(true);
+    }
+    if let AnyConnection::Postgresql(c) = conn {
+        products::table
+            .find(code)
+            .select(products::code)
+            .for_update()
+            .first::<String>(c)
+            .optional()?;
+    }
+    Ok(only_if.holds(load_product(conn, code)?.as_ref()))
+}
+
 pub(crate) fn load_product(
     conn: &mut AnyConnection,
     code: &str,
@@ -325,20 +348,25 @@ impl ProductCatalog for Store {
         &self,
         code: &ProductCode,
         draft: &ProductDraft,
-    ) -> Result<(Product, bool), StoreError> {
+        only_if: Precondition<Product>,
+    ) -> Result<Conditioned<(Product, bool)>, StoreError> {
+        let only_if = Arc::new(only_if);
         let mut attempts = 0;
         loop {
             attempts += 1;
-            let (code, draft) = (code.as_str().to_owned(), draft.clone());
+            let (code, draft, only_if) = (code.as_str().to_owned(), draft.clone(), only_if.clone());
             let now = self.db_now();
             let result = self
                 .database()
                 .write(move |conn| {
+                    if !product_meets(conn, &code, &only_if)? {
+                        return Ok(Conditioned::Unmet);
+                    }
                     let created = save_in(conn, &code, &draft, now)?;
                     let product = load_product(conn, &code)?.ok_or_else(|| {
                         Failure::corrupt("product", "vanished right after its save")
                     })?;
-                    Ok((product, created))
+                    Ok(Conditioned::Done((product, created)))
                 })
                 .await;
             match result {
@@ -349,16 +377,23 @@ impl ProductCatalog for Store {
         }
     }
 
-    async fn withdraw_product(&self, code: &ProductCode) -> Result<bool, StoreError> {
+    async fn withdraw_product(
+        &self,
+        code: &ProductCode,
+        only_if: Precondition<Product>,
+    ) -> Result<Conditioned<bool>, StoreError> {
         let code = code.as_str().to_owned();
         let now = self.db_now();
         Ok(self
             .database()
             .write(move |conn| {
+                if !product_meets(conn, &code, &only_if)? {
+                    return Ok(Conditioned::Unmet);
+                }
                 let updated = diesel::update(products::table.find(&code))
                     .set((products::available.eq(false), products::updated_at.eq(now)))
                     .execute(conn)?;
-                Ok(updated > 0)
+                Ok(Conditioned::Done(updated > 0))
             })
             .await?)
     }

@@ -8,6 +8,8 @@
 //! racing move loses on the conditional update instead of settling a reservation twice.
 //! Both lock the account before the task and its reservation, the store's one lock order.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use credence_domain::catalog::{
@@ -18,7 +20,8 @@ use credence_domain::events::{EventEncoder, EventObject, EventType};
 use credence_domain::ids::{CustomerId, UserId};
 use credence_domain::listing::{Page, PageRequest};
 use credence_domain::ports::{
-    Admission, AdmitError, MoveTaskError, StoreError, TaskBoard, TaskFilter,
+    Admission, AdmitError, Conditioned, MoveTaskError, Precondition, StoreError, TaskBoard,
+    TaskFilter,
 };
 use credence_domain::values::CurrencyCode;
 use diesel::prelude::*;
@@ -121,6 +124,28 @@ fn load_template(
         .optional()?
         .map(TemplateRow::into_domain)
         .transpose()
+}
+
+/// Whether `only_if` holds of the customer's template `code`, read under the write's lock (as
+/// [`super::products`] does for a product).
+fn template_meets(
+    conn: &mut AnyConnection,
+    customer: CustomerId,
+    code: &str,
+    only_if: &Precondition<TaskTemplate>,
+) -> Result<bool, Failure> {
+    if !only_if.is_set() {
+        return Ok(true);
+    }
+    if let AnyConnection::Postgresql(c) = conn {
+        task_templates::table
+            .find((customer.get(), code))
+            .select(task_templates::code)
+            .for_update()
+            .first::<String>(c)
+            .optional()?;
+    }
+    Ok(only_if.holds(load_template(conn, customer.get(), code)?.as_ref()))
 }
 
 fn task_row(conn: &mut AnyConnection, id: i64) -> Result<Option<TaskRow>, Failure> {
@@ -366,15 +391,20 @@ impl TaskBoard for Store {
         customer: CustomerId,
         code: &str,
         draft: &TemplateDraft,
-    ) -> Result<(TaskTemplate, bool), StoreError> {
+        only_if: Precondition<TaskTemplate>,
+    ) -> Result<Conditioned<(TaskTemplate, bool)>, StoreError> {
+        let only_if = Arc::new(only_if);
         let mut attempts = 0;
         loop {
             attempts += 1;
-            let (code, draft) = (code.to_owned(), draft.clone());
+            let (code, draft, only_if) = (code.to_owned(), draft.clone(), only_if.clone());
             let now = self.db_now();
             let result = self
                 .database()
                 .write(move |conn| {
+                    if !template_meets(conn, customer, &code, &only_if)? {
+                        return Ok(Conditioned::Unmet);
+                    }
                     let (titles, descriptions) = (
                         localized_json(&draft.titles),
                         localized_json(&draft.descriptions),
@@ -407,7 +437,7 @@ impl TaskBoard for Store {
                         load_template(conn, customer.get(), &code)?.ok_or_else(|| {
                             Failure::corrupt("template", "vanished right after its save")
                         })?;
-                    Ok((template, created))
+                    Ok(Conditioned::Done((template, created)))
                 })
                 .await;
             match result {
@@ -418,14 +448,22 @@ impl TaskBoard for Store {
         }
     }
 
-    async fn delete_template(&self, customer: CustomerId, code: &str) -> Result<bool, StoreError> {
+    async fn delete_template(
+        &self,
+        customer: CustomerId,
+        code: &str,
+        only_if: Precondition<TaskTemplate>,
+    ) -> Result<Conditioned<bool>, StoreError> {
         let code = code.to_owned();
         Ok(self
             .database()
             .write(move |conn| {
+                if !template_meets(conn, customer, &code, &only_if)? {
+                    return Ok(Conditioned::Unmet);
+                }
                 let deleted = diesel::delete(task_templates::table.find((customer.get(), &code)))
                     .execute(conn)?;
-                Ok(deleted > 0)
+                Ok(Conditioned::Done(deleted > 0))
             })
             .await?)
     }
