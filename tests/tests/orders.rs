@@ -1,6 +1,6 @@
 //! Products, templates and tasks that spend credit, over real HTTP on both databases:
-//! browse, configure, order until the credit runs out, cancel, finish, race, and the events
-//! each order writes.
+//! browse, configure, order until the credit runs out, cancel, finish, race, the events each
+//! order writes, and the conditional requests products and templates answer.
 #![allow(
     clippy::expect_used,
     clippy::unwrap_used,

@@ -240,7 +240,8 @@ pub(crate) async fn get_customer(
     req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<Reply, ApiError> {
-    show(&state, &caller, &req, crate::input::customer_key(&id)?).await
+    let key = crate::input::customer_key(&id)?;
+    show(&state, &caller, &req, key).await
 }
 
 /// Shows a customer by reference (exact).
@@ -313,14 +314,8 @@ pub(crate) async fn update_customer(
     id: web::Path<String>,
     body: Body,
 ) -> Result<Reply, ApiError> {
-    update(
-        &state,
-        &caller,
-        &req,
-        crate::input::customer_key(&id)?,
-        body,
-    )
-    .await
+    let key = crate::input::customer_key(&id)?;
+    update(&state, &caller, &req, key, body).await
 }
 
 /// Updates the fields sent, by reference.
@@ -430,7 +425,8 @@ pub(crate) async fn delete_customer(
     req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<Reply, ApiError> {
-    delete(&state, &caller, &req, crate::input::customer_key(&id)?).await
+    let key = crate::input::customer_key(&id)?;
+    delete(&state, &caller, &req, key).await
 }
 
 /// Deletes (archives) a customer by reference.
