@@ -177,4 +177,39 @@ mod tests {
                 .matches_strongly(&tag())
         );
     }
+
+    /// The stored row of [`if_match`]'s tests: its tag is the tag of its JSON.
+    fn tag_of(row: &serde_json::Value) -> Option<EntityTag> {
+        Some(EntityTag::of(row))
+    }
+
+    #[test]
+    fn if_match_becomes_a_precondition_on_the_stored_row() {
+        let row = serde_json::json!({"id": 1, "balance": "10.00"});
+        let other = serde_json::json!({"id": 1, "balance": "10.01"});
+        let plain = TestRequest::default().to_http_request();
+        let none = if_match(&plain, true, tag_of);
+        assert!(!none.is_set() && none.holds(None) && none.holds(Some(&row)));
+
+        let tagged = TestRequest::default()
+            .insert_header((header::IF_MATCH, tag().0))
+            .to_http_request();
+        let replaces = if_match(&tagged, false, tag_of);
+        assert!(replaces.holds(Some(&row)));
+        assert!(!replaces.holds(Some(&other)), "the row changed");
+        assert!(
+            replaces.holds(None),
+            "a missing row answers as without the header"
+        );
+        assert!(
+            !if_match(&tagged, true, tag_of).holds(None),
+            "never creates"
+        );
+
+        let star = TestRequest::default()
+            .insert_header((header::IF_MATCH, "*"))
+            .to_http_request();
+        assert!(if_match(&star, true, tag_of).holds(Some(&other)));
+        assert!(!if_match(&star, true, tag_of).holds(None));
+    }
 }
