@@ -165,10 +165,8 @@ impl Reply {
     /// The same answer with its `ETag`.
     #[must_use]
     pub(crate) fn tagged(self) -> Self {
-        match self.tag().header() {
-            Some(value) => self.with_header(header::ETAG, value),
-            None => self,
-        }
+        let tag = self.tag();
+        self.tagged_with(Some(tag))
     }
 
     /// The same answer with `tag` as its `ETag`: the tag of the resource as a read shows it,

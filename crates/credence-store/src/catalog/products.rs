@@ -222,26 +222,18 @@ fn assemble(conn: &mut AnyConnection, rows: Vec<ProductRow>) -> Result<Vec<Produ
         .collect()
 }
 
-/// Whether `only_if` holds of the product stored under `code`, read under the write's lock:
-/// the row is locked first on PostgreSQL (SQLite's write transaction already excludes every
-/// other writer), so no write gets in between the check and the write that follows it.
+/// Whether `only_if` holds of the product stored under `code` (see [`super::meets`]).
 fn product_meets(
     conn: &mut AnyConnection,
     code: &str,
     only_if: &Precondition<Product>,
 ) -> Result<bool, Failure> {
-    if !only_if.is_set() {
-        return Ok(true);
-    }
-    if let AnyConnection::Postgresql(c) = conn {
-        products::table
-            .find(code)
-            .select(products::code)
-            .for_update()
-            .first::<String>(c)
-            .optional()?;
-    }
-    Ok(only_if.holds(load_product(conn, code)?.as_ref()))
+    let lock = |c: &mut diesel::PgConnection| {
+        let query = products::table.find(code).select(products::code);
+        query.for_update().first::<String>(c).optional()?;
+        Ok(())
+    };
+    super::meets(conn, only_if, lock, |conn| load_product(conn, code))
 }
 
 pub(crate) fn load_product(

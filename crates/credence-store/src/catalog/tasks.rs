@@ -126,26 +126,20 @@ fn load_template(
         .transpose()
 }
 
-/// Whether `only_if` holds of the customer's template `code`, read under the write's lock (as
-/// [`super::products`] does for a product).
+/// Whether `only_if` holds of the customer's template `code` (see [`super::meets`]).
 fn template_meets(
     conn: &mut AnyConnection,
     customer: CustomerId,
     code: &str,
     only_if: &Precondition<TaskTemplate>,
 ) -> Result<bool, Failure> {
-    if !only_if.is_set() {
-        return Ok(true);
-    }
-    if let AnyConnection::Postgresql(c) = conn {
-        task_templates::table
-            .find((customer.get(), code))
-            .select(task_templates::code)
-            .for_update()
-            .first::<String>(c)
-            .optional()?;
-    }
-    Ok(only_if.holds(load_template(conn, customer.get(), code)?.as_ref()))
+    let key = (customer.get(), code);
+    let lock = |c: &mut diesel::PgConnection| {
+        let query = task_templates::table.find(key).select(task_templates::code);
+        query.for_update().first::<String>(c).optional()?;
+        Ok(())
+    };
+    super::meets(conn, only_if, lock, |conn| load_template(conn, key.0, code))
 }
 
 fn task_row(conn: &mut AnyConnection, id: i64) -> Result<Option<TaskRow>, Failure> {
