@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use credence_domain::CustomerId;
-use credence_domain::ports::{AccountLedger, Admission};
+use credence_domain::ports::{AccountLedger, Admission, Precondition};
 use credence_domain::values::CurrencyCode;
 use credence_server::Application;
 use credence_server::config::{Config, Secret};
@@ -148,7 +148,7 @@ async fn direct(
                     now,
                     idempotency: None,
                 };
-                if store.admit(&admission).await.is_ok() {
+                if store.admit(&admission, Precondition::none()).await.is_ok() {
                     admitted.fetch_add(1, Ordering::Relaxed);
                 }
             }

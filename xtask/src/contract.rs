@@ -91,10 +91,11 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401",
 
 # Money: an amount has at most the decimals of the account's currency, which is stored (400);
 # credit beyond what is available, a customer on hold or inactive, an Idempotency-Key already
-# used with another body are refused (422).
+# used with another body are refused (422). With an If-Match that is not the account's
+# current ETag (any generated one), a write that moves the account is 412.
 [[operations]]
 include-name-regex = "^(POST|PUT) /api/v1\\.0/customers/\\{id\\}/account/"
-checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "422", "429", "5xx"]
+checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "412", "422", "429", "5xx"]
 
 # A statement's period must end after it starts (`to` after `from`): a rule between two
 # parameters, which no schema can say (400).

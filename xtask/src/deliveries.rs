@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 use credence_domain::CustomerId;
 use credence_domain::credit::{EntryKind, Money};
-use credence_domain::ports::{AccountLedger, Posting};
+use credence_domain::ports::{AccountLedger, Posting, Precondition};
 use credence_domain::values::CurrencyCode;
 use credence_http::EventJson;
 use credence_server::Application;
@@ -146,7 +146,7 @@ async fn bench_backend(
                     idempotency: None,
                 };
                 i += WRITERS;
-                if store.post(&posting).await.is_ok() {
+                if store.post(&posting, Precondition::none()).await.is_ok() {
                     written.fetch_add(1, Ordering::Relaxed);
                 }
             }

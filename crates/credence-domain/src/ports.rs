@@ -15,6 +15,8 @@ pub use crate::documents::ports::*;
 pub use crate::events::ports::*;
 pub use crate::webhooks::ports::*;
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -23,7 +25,7 @@ use uuid::Uuid;
 /// while it holds the row, so that no other write gets in between: the write goes ahead only
 /// while the condition holds of the row as it is then (`None`: there is none). HTTP builds it
 /// from `If-Match`; without one, [`Precondition::none`] always holds and costs nothing.
-pub struct Precondition<T>(Option<Box<Holds<T>>>);
+pub struct Precondition<T>(Option<Arc<Holds<T>>>);
 
 /// The test a [`Precondition`] makes of the stored row (`None`: there is none).
 type Holds<T> = dyn Fn(Option<&T>) -> bool + Send + Sync;
@@ -38,7 +40,7 @@ impl<T> Precondition<T> {
     /// The write goes ahead only while `holds` says so of the stored row.
     #[must_use]
     pub fn new(holds: impl Fn(Option<&T>) -> bool + Send + Sync + 'static) -> Self {
-        Self(Some(Box::new(holds)))
+        Self(Some(Arc::new(holds)))
     }
 
     /// Whether there is a condition to check (and so a row to read and hold first).
@@ -51,6 +53,14 @@ impl<T> Precondition<T> {
     #[must_use]
     pub fn holds(&self, current: Option<&T>) -> bool {
         self.0.as_ref().is_none_or(|holds| holds(current))
+    }
+}
+
+/// A copy tests the same thing: a write that may run again (a batch that failed, run alone)
+/// keeps its condition.
+impl<T> Clone for Precondition<T> {
+    fn clone(&self) -> Self {
+        Self(self.0.clone())
     }
 }
 

@@ -12,6 +12,7 @@ use credence_domain::customers::{AccountHolder, Customer, CustomerKey, CustomerS
 use credence_domain::fixtures::{customer_data, eur, root_category, stored_customer};
 use credence_domain::ports::{
     AdmitError, MockAccountLedger, MockClock, MockCustomerRepository, MockRecordRepository,
+    Precondition,
 };
 use credence_domain::services::{AccountService, CreditError, ReserveRequest};
 use credence_domain::values::{CurrencyCode, CustomerName, ExchangeRate, FreeText, Reference};
@@ -86,7 +87,7 @@ async fn a_child_billed_with_its_parent_reserves_on_the_parents_account() {
         _ => Ok(None),
     });
     let mut ledger = MockAccountLedger::new();
-    ledger.expect_admit().times(1).returning(|admission| {
+    ledger.expect_admit().times(1).returning(|admission, _| {
         assert_eq!(
             (admission.account, admission.customer, admission.amount),
             (CustomerId(1), CustomerId(3), Money::from_minor(1250, eur()))
@@ -104,6 +105,7 @@ async fn a_child_billed_with_its_parent_reserves_on_the_parents_account() {
             &Principal::system_admin(),
             &CustomerKey::Id(CustomerId(3)),
             request(Decimal::new(1250, 2)),
+            Precondition::none(),
         )
         .await
         .unwrap();
@@ -122,7 +124,7 @@ async fn refusals_carry_both_amounts_as_money() {
         .expect_holder()
         .returning(|_| Ok(Some(holder(customer(1, None, false)))));
     let mut ledger = MockAccountLedger::new();
-    ledger.expect_admit().returning(|_| {
+    ledger.expect_admit().returning(|_, _| {
         Err(AdmitError::Refused(CreditRefused {
             available: Money::from_minor(1200, eur()),
             requested: Money::from_minor(5000, eur()),
@@ -134,6 +136,7 @@ async fn refusals_carry_both_amounts_as_money() {
             &Principal::system_admin(),
             &CustomerKey::Id(CustomerId(1)),
             request(Decimal::new(50, 0)),
+            Precondition::none(),
         )
         .await
         .unwrap_err();
@@ -183,18 +186,23 @@ async fn customers_on_hold_inactive_or_out_of_scope_never_reach_the_ledger() {
     let admin = Principal::system_admin();
     let key = |id| CustomerKey::Id(CustomerId(id));
     assert!(
-        matches!(service.reserve(&admin, &key(1), request(Decimal::ONE)).await, Err(CreditError::OnHold(Some(r))) if r == "unpaid")
+        matches!(service.reserve(&admin, &key(1), request(Decimal::ONE), Precondition::none()).await, Err(CreditError::OnHold(Some(r))) if r == "unpaid")
     );
     assert!(matches!(
         service
-            .reserve(&admin, &key(2), request(Decimal::ONE))
+            .reserve(&admin, &key(2), request(Decimal::ONE), Precondition::none())
             .await,
         Err(CreditError::Inactive)
     ));
     assert!(
         matches!(
             service
-                .reserve(&admin, &key(3), request(Decimal::new(1, 3)))
+                .reserve(
+                    &admin,
+                    &key(3),
+                    request(Decimal::new(1, 3)),
+                    Precondition::none()
+                )
                 .await,
             Err(CreditError::Input(_))
         ),
@@ -203,14 +211,24 @@ async fn customers_on_hold_inactive_or_out_of_scope_never_reach_the_ledger() {
     let reseller = Principal::new(None, Role::Reseller, Some(CustomerId(99)));
     assert!(matches!(
         service
-            .reserve(&reseller, &key(3), request(Decimal::ONE))
+            .reserve(
+                &reseller,
+                &key(3),
+                request(Decimal::ONE),
+                Precondition::none()
+            )
             .await,
         Err(CreditError::NotFound(_))
     ));
     let customer_key = Principal::new(None, Role::Customer, Some(CustomerId(3)));
     assert!(matches!(
         service
-            .reserve(&customer_key, &key(3), request(Decimal::ONE))
+            .reserve(
+                &customer_key,
+                &key(3),
+                request(Decimal::ONE),
+                Precondition::none()
+            )
             .await,
         Err(CreditError::Forbidden)
     ));

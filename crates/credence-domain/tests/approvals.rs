@@ -13,9 +13,12 @@ use credence_domain::customers::reference_data::{Currency, User};
 use credence_domain::customers::{AccountHolder, CustomerKey};
 use credence_domain::fixtures::{customer_data, eur, root_category, stored_customer};
 use credence_domain::ports::{
-    MockAccountLedger, MockClock, MockCustomerRepository, MockLimitRequests, MockRecordRepository,
+    AdmitError, MockAccountLedger, MockClock, MockCustomerRepository, MockLimitRequests,
+    MockRecordRepository, Precondition,
 };
-use credence_domain::services::{AccountService, ApprovalError, LimitApprovals, LimitOutcome};
+use credence_domain::services::{
+    AccountService, ApprovalError, CreditError, LimitApprovals, LimitOutcome,
+};
 use credence_domain::values::{CurrencyCode, ExchangeRate, Reference};
 use credence_domain::{CustomerId, Principal, Role, UserId};
 use rust_decimal::Decimal;
@@ -127,7 +130,7 @@ fn applies(minor: i64) -> MockAccountLedger {
     ledger
         .expect_set_credit_limit()
         .times(1)
-        .returning(move |id, limit, _, _, _| {
+        .returning(move |id, limit, _, _, _, _| {
             assert_eq!(limit.minor_units(), minor);
             Ok(CreditAccount::from_minor(id, limit.currency(), 0, minor, 0))
         });
@@ -147,7 +150,13 @@ fn waits(minor: i64) -> MockLimitRequests {
 
 async fn change(service: &LimitApprovals, limit: &str) -> LimitOutcome {
     service
-        .change_limit(&admin(1), &CustomerKey::Id(CustomerId(1)), dec(limit), None)
+        .change_limit(
+            &admin(1),
+            &CustomerKey::Id(CustomerId(1)),
+            dec(limit),
+            None,
+            Precondition::none(),
+        )
         .await
         .unwrap()
 }
@@ -176,6 +185,53 @@ async fn a_raise_above_the_threshold_waits_and_at_it_applies() {
         change(&service, "10000.01").await,
         LimitOutcome::Pending(_)
     ));
+}
+
+/// A condition on the account (`If-Match`): a change that applies hands it to the ledger, which
+/// tests it under the account's lock; a request that would wait is filed only while the
+/// account is as the condition wants it.
+#[tokio::test]
+async fn a_change_goes_ahead_only_while_the_account_is_as_read() {
+    let limit_is = |minor: i64| {
+        Precondition::new(move |account: Option<&CreditAccount>| {
+            account.is_some_and(|a| a.credit_limit().minor() == minor)
+        })
+    };
+    let change_if = |service: LimitApprovals, limit: &'static str, only_if| async move {
+        let key = CustomerKey::Id(CustomerId(1));
+        service
+            .change_limit(&admin(1), &key, dec(limit), None, only_if)
+            .await
+    };
+    // Nothing is filed for a stale condition (the requests mock expects no call).
+    let service = approvals(
+        eur(),
+        100,
+        MockAccountLedger::new(),
+        MockLimitRequests::new(),
+        Some("10000"),
+    );
+    let stale = change_if(service, "20000", limit_is(999)).await;
+    assert!(matches!(stale, Err(CreditError::Changed)), "{stale:?}");
+    let service = approvals(
+        eur(),
+        100,
+        MockAccountLedger::new(),
+        waits(2_000_000),
+        Some("10000"),
+    );
+    let filed = change_if(service, "20000", limit_is(100)).await.unwrap();
+    assert!(matches!(filed, LimitOutcome::Pending(_)));
+    // A change that applies passes the condition on.
+    let mut ledger = MockAccountLedger::new();
+    ledger
+        .expect_set_credit_limit()
+        .times(1)
+        .withf(|_, _, _, _, _, only_if| only_if.is_set())
+        .returning(|_, _, _, _, _, _| Err(AdmitError::Unmet));
+    let service = approvals(eur(), 100, ledger, MockLimitRequests::new(), None);
+    let refused = change_if(service, "50", limit_is(100)).await;
+    assert!(matches!(refused, Err(CreditError::Changed)), "{refused:?}");
 }
 
 #[tokio::test]

@@ -552,6 +552,7 @@ impl From<CreditError> for ApiError {
             }
             CreditError::OnHold(_) => unprocessable("customer_on_hold", &error),
             CreditError::Inactive => unprocessable("customer_inactive", &error),
+            CreditError::Changed => Self::precondition_failed(error.to_string()),
             CreditError::Store(e) => e.into(),
         }
     }

@@ -947,10 +947,10 @@ async fn a_refused_reservation_answers_422_with_exact_amounts() {
     mocks
         .ledger
         .expect_admit()
-        .withf(|a| {
+        .withf(|a, _| {
             a.amount == cents(5_000) && a.account == CustomerId(256) && a.idempotency.is_none()
         })
-        .returning(|_| {
+        .returning(|_, _| {
             Err(AdmitError::Refused(CreditRefused {
                 available: cents(1_200),
                 requested: cents(5_000),
@@ -983,7 +983,7 @@ async fn a_refused_reservation_answers_422_with_exact_amounts() {
 #[actix_web::test]
 async fn an_admitted_reservation_is_201_with_exact_amounts() {
     let mut mocks = mocks_with_customer_256();
-    mocks.ledger.expect_admit().returning(|a| {
+    mocks.ledger.expect_admit().returning(|a, _| {
         Ok(Reservation {
             id: ReservationId(9),
             account: a.account,
@@ -1019,14 +1019,14 @@ async fn a_payment_is_201_with_the_ledger_entry_from_json_or_a_form() {
     mocks
         .ledger
         .expect_post()
-        .withf(|p| {
+        .withf(|p, _| {
             p.kind == EntryKind::Payment
                 && p.balance_delta == cents(10_000)
                 && p.description.as_deref() == Some("wire")
                 && p.idempotency.is_none()
         })
         .times(2)
-        .returning(|_| Ok(payment_entry()));
+        .returning(|_, _| Ok(payment_entry()));
     let app = app!(mocks);
     let (status, body) = text_answer(&app, payment_request(None)).await;
     assert_eq!((status, body.as_str()), (StatusCode::CREATED, PAYMENT_BODY));
@@ -1134,13 +1134,13 @@ async fn a_started_key_stores_the_exact_answer_and_tags_the_effect() {
     mocks
         .ledger
         .expect_post()
-        .withf(|p| {
+        .withf(|p, _| {
             p.idempotency
                 .as_deref()
                 .is_some_and(|tag| tag.starts_with(&format!("{PAYMENT_SCOPE}:k-2:")))
         })
         .times(1)
-        .returning(|_| Ok(payment_entry()));
+        .returning(|_, _| Ok(payment_entry()));
     mocks
         .idempotency
         .expect_complete()
@@ -1162,7 +1162,7 @@ async fn a_started_key_whose_request_fails_is_abandoned() {
         .idempotency
         .expect_start()
         .returning(|_, _, _, _, _| Ok(IdempotencyStart::Started));
-    mocks.ledger.expect_admit().returning(|_| {
+    mocks.ledger.expect_admit().returning(|_, _| {
         Err(AdmitError::Refused(CreditRefused {
             available: cents(1_200),
             requested: cents(5_000),

@@ -38,7 +38,7 @@ use credence_domain::events::{EventObject, EventType};
 use credence_domain::ids::{CustomerId, UserId};
 use credence_domain::listing::{Page, PageRequest};
 use credence_domain::ports::{
-    AccountLedger, Admission, AdmitError, Posting, SettleError, StoreError,
+    AccountLedger, Admission, AdmitError, Posting, Precondition, SettleError, StoreError,
 };
 use credence_domain::values::{CreditLimit, CurrencyCode};
 use diesel::prelude::*;
@@ -64,6 +64,7 @@ mod history;
 mod idempotency;
 mod overview;
 mod pages;
+mod reads;
 mod requests;
 mod rows;
 mod settlement;
@@ -73,6 +74,7 @@ use pages::account_page;
 
 pub(crate) use admission::*;
 use alerts::{After, alerts_of, check_alerts, replace_alerts};
+pub(crate) use reads::*;
 pub(crate) use rows::*;
 pub(crate) use settlement::*;
 
@@ -302,75 +304,6 @@ pub(crate) fn expire_account(
     Ok(())
 }
 
-/// The account with `reserved` counting only open reservations still running at `now`.
-fn account_at(
-    conn: &mut AnyConnection,
-    customer: i64,
-    now: NaiveDateTime,
-) -> Result<Option<CreditAccount>, Failure> {
-    let Some(row) = accounts::table
-        .find(customer)
-        .select(AccountRow::as_select())
-        .first(conn)
-        .optional()?
-    else {
-        return Ok(None);
-    };
-    account_of(conn, row, now).map(Some)
-}
-
-/// An account as [`account_at`] shows it, from its row as just read or written.
-fn account_of(
-    conn: &mut AnyConnection,
-    row: AccountRow,
-    now: NaiveDateTime,
-) -> Result<CreditAccount, Failure> {
-    let customer = row.customer_id;
-    if row.reserved == 0 {
-        // Nothing is reserved, so no open reservation holds anything to lapse.
-        return row.into_domain(0);
-    }
-    let lapsed: Vec<i64> = reservations::table
-        .filter(reservations::account_id.eq(customer))
-        .filter(reservations::status.eq(OPEN))
-        .filter(reservations::expires_at.le(now))
-        .select(reservations::amount)
-        .load(conn)?;
-    let lapsed = lapsed
-        .into_iter()
-        .try_fold(0_i64, i64::checked_add)
-        .ok_or_else(|| overflow(customer))?;
-    row.into_domain(lapsed)
-}
-
-/// A live customer's account as [`account_at`] computes it, in one statement ([`LiveAccountAt`]).
-pub(crate) fn live_account_at(
-    conn: &mut AnyConnection,
-    customer: i64,
-    now: NaiveDateTime,
-) -> Result<Option<CreditAccount>, Failure> {
-    let query = LiveAccountAt { now, customer };
-    let row: Option<LiveAccountRow> = match conn {
-        AnyConnection::Postgresql(c) => query.get_result(c).optional()?,
-        AnyConnection::Sqlite(c) => query.get_result(c).optional()?,
-    };
-    row.map(LiveAccountRow::into_domain).transpose()
-}
-
-/// [`live_account_at`] for several customers in one statement (PostgreSQL only:
-/// [`LiveAccountsAt`]), keyed by customer id; archived or unknown customers are absent.
-pub(crate) fn live_accounts_at(
-    conn: &mut diesel::PgConnection,
-    customers: Vec<i64>,
-    now: NaiveDateTime,
-) -> Result<Vec<CreditAccount>, Failure> {
-    LiveAccountsAt { now, customers }
-        .load::<LiveAccountRow>(conn)?
-        .into_iter()
-        .map(LiveAccountRow::into_domain)
-        .collect()
-}
-
 pub(crate) fn reservation_by_tag(
     conn: &mut AnyConnection,
     tag: &str,
@@ -462,10 +395,14 @@ impl AccountLedger for Store {
             .await?)
     }
 
-    async fn admit(&self, admission: &Admission) -> Result<Reservation, AdmitError> {
+    async fn admit(
+        &self,
+        admission: &Admission,
+        only_if: Precondition<CreditAccount>,
+    ) -> Result<Reservation, AdmitError> {
         match self
             .admissions
-            .admit(self.database(), &self.events, admission.clone())
+            .admit(self.database(), &self.events, admission.clone(), only_if)
             .await
         {
             Err(error) => Err(self.refused(admission, error).await),
@@ -481,6 +418,7 @@ impl AccountLedger for Store {
         user: Option<UserId>,
         now: DateTime<Utc>,
         idempotency: Option<String>,
+        only_if: Precondition<CreditAccount>,
     ) -> Result<Reservation, SettleError> {
         let now = to_db_time(now);
         let user = user.map(UserId::get);
@@ -499,6 +437,7 @@ impl AccountLedger for Store {
                         now,
                         idempotency: idempotency.as_deref(),
                     },
+                    &only_if,
                 )
             })
             .await
@@ -513,6 +452,7 @@ impl AccountLedger for Store {
         user: Option<UserId>,
         now: DateTime<Utc>,
         idempotency: Option<String>,
+        only_if: Precondition<CreditAccount>,
     ) -> Result<Reservation, SettleError> {
         let now = to_db_time(now);
         let user = user.map(UserId::get);
@@ -531,6 +471,7 @@ impl AccountLedger for Store {
                         now,
                         idempotency: idempotency.as_deref(),
                     },
+                    &only_if,
                 )
             })
             .await
@@ -538,7 +479,11 @@ impl AccountLedger for Store {
             .map_err(SettleError::from)
     }
 
-    async fn post(&self, posting: &Posting) -> Result<LedgerEntry, AdmitError> {
+    async fn post(
+        &self,
+        posting: &Posting,
+        only_if: Precondition<CreditAccount>,
+    ) -> Result<LedgerEntry, AdmitError> {
         let tagged = posting.clone();
         let events = self.events.clone();
         let result = self
@@ -548,9 +493,18 @@ impl AccountLedger for Store {
                 if let Some(tag) = tagged.idempotency.as_deref()
                     && let Some(done) = entry_by_tag(conn, tag)?
                 {
-                    return Ok(Some(done));
+                    return Ok(Ok(done));
                 }
-                apply(
+                let at = to_db_time(tagged.now);
+                if only_if.is_set() {
+                    let Some(locked) = lock_account(conn, tagged.account.get())? else {
+                        return Ok(Err(Refusal::NoAccount));
+                    };
+                    if !account_meets(conn, &only_if, &locked, at)? {
+                        return Ok(Err(Refusal::Unmet));
+                    }
+                }
+                let applied = apply(
                     conn,
                     &Movement {
                         account: tagged.account.get(),
@@ -561,16 +515,17 @@ impl AccountLedger for Store {
                         description: tagged.description.as_deref(),
                         reservation: None,
                         user: tagged.user.map(UserId::get),
-                        at: to_db_time(tagged.now),
+                        at,
                         idempotency: tagged.idempotency.as_deref(),
                         outbox: &outbox,
                     },
-                )
+                )?;
+                Ok(applied.ok_or(Refusal::NoAccount))
             })
             .await;
         match result {
-            Ok(Some(entry)) => Ok(entry),
-            Ok(None) => Err(AdmitError::NoAccount),
+            Ok(Ok(entry)) => Ok(entry),
+            Ok(Err(refusal)) => Err(refusal.into()),
             Err(failure) if is_unique_violation(&failure) => {
                 let Some(tag) = posting.idempotency.clone() else {
                     return Err(AdmitError::Store(failure.into()));
@@ -591,22 +546,26 @@ impl AccountLedger for Store {
         user: Option<UserId>,
         reason: Option<String>,
         now: DateTime<Utc>,
+        only_if: Precondition<CreditAccount>,
     ) -> Result<CreditAccount, AdmitError> {
         let now = to_db_time(now);
         let user = user.map(UserId::get);
         let events = self.events.clone();
-        self.database()
+        Ok(self
+            .database()
             .write(move |conn| {
                 let outbox = Outbox::open(conn, &*events, &[account])?;
-                let by = (user, reason.as_deref());
-                if !set_limit(conn, &outbox, account.get(), limit, by, now)? {
-                    return Ok(None);
+                let Some(locked) = lock_account(conn, account.get())? else {
+                    return Ok(Err(Refusal::NoAccount));
+                };
+                if !account_meets(conn, &only_if, &locked, now)? {
+                    return Ok(Err(Refusal::Unmet));
                 }
-                account_at(conn, account.get(), now)
+                let by = (user, reason.as_deref());
+                set_locked_limit(conn, &outbox, locked, limit, by, None, now)?;
+                Ok(account_at(conn, account.get(), now)?.ok_or(Refusal::NoAccount))
             })
-            .await
-            .map_err(AdmitError::from)?
-            .ok_or(AdmitError::NoAccount)
+            .await??)
     }
 
     async fn account_as_of(

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use credence_domain::credit::{EntryKind, Money};
-use credence_domain::ports::{AccountLedger, Posting};
+use credence_domain::ports::{AccountLedger, Posting, Precondition};
 use credence_store::test_support::TestDb;
 use credence_store::{BackupError, Database, PoolOptions};
 
@@ -37,7 +37,7 @@ async fn a_backup_taken_while_money_moves_is_consistent() {
                     now: at(1),
                     idempotency: None,
                 };
-                ledger.post(&posting).await.unwrap();
+                ledger.post(&posting, Precondition::none()).await.unwrap();
                 n += 1;
             }
             n

@@ -1841,19 +1841,32 @@ async fn stored(store: &Store, id: CustomerId) -> CreditAccount {
 async fn the_account_at_an_instant_replays_the_ledger(store: Store) {
     let c = funded(&store, "AS-OF", 1_000).await;
     al(&store)
-        .post(&posting(c.id, EntryKind::Payment, 500, 10))
+        .post(
+            &posting(c.id, EntryKind::Payment, 500, 10),
+            Precondition::none(),
+        )
         .await
         .unwrap();
     al(&store)
-        .admit(&admission(c.id, 300, 20, 3600))
+        .admit(&admission(c.id, 300, 20, 3600), Precondition::none())
         .await
         .unwrap();
     al(&store)
-        .set_credit_limit(c.id, eur_limit(2_000), None, None, at(25))
+        .set_credit_limit(
+            c.id,
+            eur_limit(2_000),
+            None,
+            None,
+            at(25),
+            Precondition::none(),
+        )
         .await
         .unwrap();
     al(&store)
-        .post(&posting(c.id, EntryKind::Charge, -200, 30))
+        .post(
+            &posting(c.id, EntryKind::Charge, -200, 30),
+            Precondition::none(),
+        )
         .await
         .unwrap();
     let as_of = |now: i64| {
@@ -1909,7 +1922,14 @@ async fn the_limit_history_names_each_change_newest_first(store: Store) {
         (2_500, Some(UserId(999_999)), None, 30),
     ] {
         al(&store)
-            .set_credit_limit(c.id, eur_limit(limit), by, reason, at(now))
+            .set_credit_limit(
+                c.id,
+                eur_limit(limit),
+                by,
+                reason,
+                at(now),
+                Precondition::none(),
+            )
             .await
             .unwrap();
     }
@@ -1990,13 +2010,13 @@ async fn ledger_and_reservations_filter_by_time_and_kind(store: Store) {
     let c = funded(&store, "FILTERED", 100_000).await;
     for (kind, delta, now) in [(Payment, 500, 10), (Charge, -200, 20), (Payment, 300, 30)] {
         al(&store)
-            .post(&posting(c.id, kind, delta, now))
+            .post(&posting(c.id, kind, delta, now), Precondition::none())
             .await
             .unwrap();
     }
     for now in [40, 50] {
         al(&store)
-            .admit(&admission(c.id, 100, now, 3600))
+            .admit(&admission(c.id, 100, now, 3600), Precondition::none())
             .await
             .unwrap();
     }
@@ -2110,7 +2130,7 @@ fn kinds(entries: &[LedgerEntry]) -> Vec<&'static str> {
 async fn admission_up_to_the_available_credit(store: Store) {
     let c = funded(&store, "ADMIT", 1000).await;
     let first = al(&store)
-        .admit(&admission(c.id, 600, 1, 3600))
+        .admit(&admission(c.id, 600, 1, 3600), Precondition::none())
         .await
         .unwrap();
     assert_eq!(
@@ -2123,7 +2143,9 @@ async fn admission_up_to_the_available_credit(store: Store) {
         (600, ReservationStatus::Open, c.id, None)
     );
     assert_eq!(first.expires_at, at(3600));
-    let refused = al(&store).admit(&admission(c.id, 401, 2, 3600)).await;
+    let refused = al(&store)
+        .admit(&admission(c.id, 401, 2, 3600), Precondition::none())
+        .await;
     assert!(
         matches!(
             refused,
@@ -2132,7 +2154,7 @@ async fn admission_up_to_the_available_credit(store: Store) {
         "{refused:?}"
     );
     al(&store)
-        .admit(&admission(c.id, 400, 3, 3600))
+        .admit(&admission(c.id, 400, 3, 3600), Precondition::none())
         .await
         .unwrap();
     let account = al(&store).account(c.id, at(4)).await.unwrap().unwrap();
@@ -2141,30 +2163,43 @@ async fn admission_up_to_the_available_credit(store: Store) {
         (1000, 0)
     );
     assert!(matches!(
-        al(&store).admit(&admission(c.id, 1, 5, 3600)).await,
+        al(&store).admit(&admission(c.id, 1, 5, 3600), Precondition::none()).await,
         Err(AdmitError::Refused(r)) if r == refusal(0, 1)
     ));
     // A payment makes room; a lowered limit blocks again (and may go below usage).
     al(&store)
-        .post(&posting(c.id, EntryKind::Payment, 250, 6))
+        .post(
+            &posting(c.id, EntryKind::Payment, 250, 6),
+            Precondition::none(),
+        )
         .await
         .unwrap();
     al(&store)
-        .admit(&admission(c.id, 250, 7, 3600))
+        .admit(&admission(c.id, 250, 7, 3600), Precondition::none())
         .await
         .unwrap();
     let lowered = al(&store)
-        .set_credit_limit(c.id, eur_limit(500), None, None, at(8))
+        .set_credit_limit(
+            c.id,
+            eur_limit(500),
+            None,
+            None,
+            at(8),
+            Precondition::none(),
+        )
         .await
         .unwrap();
     assert_eq!(lowered.available().minor(), 250 + 500 - 1250);
     assert!(matches!(
-        al(&store).admit(&admission(c.id, 1, 9, 3600)).await,
+        al(&store).admit(&admission(c.id, 1, 9, 3600), Precondition::none()).await,
         Err(AdmitError::Refused(r)) if r == refusal(-500, 1)
     ));
     assert!(matches!(
         al(&store)
-            .admit(&admission(CustomerId(424_242), 1, 9, 3600))
+            .admit(
+                &admission(CustomerId(424_242), 1, 9, 3600),
+                Precondition::none()
+            )
             .await,
         Err(AdmitError::NoAccount)
     ));
@@ -2184,17 +2219,33 @@ async fn tagged_settlements_answer_their_repeats(store: Store) {
         ))
     };
     let r1 = al(&store)
-        .admit(&admission(c.id, 300, 1, 3600))
+        .admit(&admission(c.id, 300, 1, 3600), Precondition::none())
         .await
         .unwrap();
     let first = al(&store)
-        .capture(c.id, r1.id, Some(eur_money(200)), None, at(2), tag("k1"))
+        .capture(
+            c.id,
+            r1.id,
+            Some(eur_money(200)),
+            None,
+            at(2),
+            tag("k1"),
+            Precondition::none(),
+        )
         .await
         .unwrap();
     assert_eq!(first.captured.map(|m| m.minor()), Some(200));
     // The same tag again (the answer was lost): the first capture, nothing moved.
     let again = al(&store)
-        .capture(c.id, r1.id, Some(eur_money(100)), None, at(3), tag("k1"))
+        .capture(
+            c.id,
+            r1.id,
+            Some(eur_money(100)),
+            None,
+            at(3),
+            tag("k1"),
+            Precondition::none(),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -2203,34 +2254,52 @@ async fn tagged_settlements_answer_their_repeats(store: Store) {
     );
     assert!(matches!(
         al(&store)
-            .capture(c.id, r1.id, None, None, at(3), tag("k2"))
+            .capture(
+                c.id,
+                r1.id,
+                None,
+                None,
+                at(3),
+                tag("k2"),
+                Precondition::none()
+            )
             .await,
         Err(SettleError::NotOpen)
     ));
     let r2 = al(&store)
-        .admit(&admission(c.id, 100, 4, 3600))
+        .admit(&admission(c.id, 100, 4, 3600), Precondition::none())
         .await
         .unwrap();
     let released = al(&store)
-        .release(c.id, r2.id, None, at(5), tag("r1"))
+        .release(c.id, r2.id, None, at(5), tag("r1"), Precondition::none())
         .await
         .unwrap();
     let repeat = al(&store)
-        .release(c.id, r2.id, None, at(6), tag("r1"))
+        .release(c.id, r2.id, None, at(6), tag("r1"), Precondition::none())
         .await
         .unwrap();
     assert_eq!(repeat.status, released.status);
     assert!(matches!(
-        al(&store).release(c.id, r2.id, None, at(6), None).await,
+        al(&store)
+            .release(c.id, r2.id, None, at(6), None, Precondition::none())
+            .await,
         Err(SettleError::NotOpen)
     ));
     // A tag that settled another reservation long ago tags nothing now.
     let r3 = al(&store)
-        .admit(&admission(c.id, 50, 7, 3600))
+        .admit(&admission(c.id, 50, 7, 3600), Precondition::none())
         .await
         .unwrap();
     let other = al(&store)
-        .capture(c.id, r3.id, None, None, at(8), tag("k1"))
+        .capture(
+            c.id,
+            r3.id,
+            None,
+            None,
+            at(8),
+            tag("k1"),
+            Precondition::none(),
+        )
         .await
         .unwrap();
     assert_eq!(other.captured.map(|m| m.minor()), Some(50));
@@ -2246,7 +2315,7 @@ async fn capture_release_and_their_refusals(store: Store) {
     let c = funded(&store, "SETTLE", 1000).await;
     let other = funded(&store, "OTHER", 1000).await;
     let r1 = al(&store)
-        .admit(&admission(c.id, 600, 1, 3600))
+        .admit(&admission(c.id, 600, 1, 3600), Precondition::none())
         .await
         .unwrap();
     let captured = al(&store)
@@ -2257,6 +2326,7 @@ async fn capture_release_and_their_refusals(store: Store) {
             Some(UserId(1)),
             at(2),
             None,
+            Precondition::none(),
         )
         .await
         .unwrap();
@@ -2279,38 +2349,64 @@ async fn capture_release_and_their_refusals(store: Store) {
     );
     assert!(matches!(
         al(&store)
-            .capture(c.id, r1.id, None, None, at(3), None)
+            .capture(c.id, r1.id, None, None, at(3), None, Precondition::none())
             .await,
         Err(SettleError::NotOpen)
     ));
     let r2 = al(&store)
-        .admit(&admission(c.id, 300, 4, 3600))
+        .admit(&admission(c.id, 300, 4, 3600), Precondition::none())
         .await
         .unwrap();
     assert!(matches!(
         al(&store)
-            .capture(c.id, r2.id, Some(eur_money(301)), None, at(5), None)
+            .capture(
+                c.id,
+                r2.id,
+                Some(eur_money(301)),
+                None,
+                at(5),
+                None,
+                Precondition::none()
+            )
             .await,
         Err(SettleError::Exceeds)
     ));
     assert!(matches!(
         al(&store)
-            .capture(other.id, r2.id, None, None, at(5), None)
+            .capture(
+                other.id,
+                r2.id,
+                None,
+                None,
+                at(5),
+                None,
+                Precondition::none()
+            )
             .await,
-        Err(SettleError::NotFound)
-    ));
-    assert!(matches!(
-        al(&store).release(other.id, r2.id, None, at(5), None).await,
         Err(SettleError::NotFound)
     ));
     assert!(matches!(
         al(&store)
-            .capture(c.id, ReservationId(999_999), None, None, at(5), None)
+            .release(other.id, r2.id, None, at(5), None, Precondition::none())
+            .await,
+        Err(SettleError::NotFound)
+    ));
+    assert!(matches!(
+        al(&store)
+            .capture(
+                c.id,
+                ReservationId(999_999),
+                None,
+                None,
+                at(5),
+                None,
+                Precondition::none()
+            )
             .await,
         Err(SettleError::NotFound)
     ));
     let released = al(&store)
-        .release(c.id, r2.id, None, at(6), None)
+        .release(c.id, r2.id, None, at(6), None, Precondition::none())
         .await
         .unwrap();
     assert_eq!(
@@ -2318,21 +2414,23 @@ async fn capture_release_and_their_refusals(store: Store) {
         (ReservationStatus::Released, None)
     );
     assert!(matches!(
-        al(&store).release(c.id, r2.id, None, at(7), None).await,
+        al(&store)
+            .release(c.id, r2.id, None, at(7), None, Precondition::none())
+            .await,
         Err(SettleError::NotOpen)
     ));
     assert!(matches!(
         al(&store)
-            .capture(c.id, r2.id, None, None, at(7), None)
+            .capture(c.id, r2.id, None, None, at(7), None, Precondition::none())
             .await,
         Err(SettleError::NotOpen)
     ));
     let r3 = al(&store)
-        .admit(&admission(c.id, 100, 8, 3600))
+        .admit(&admission(c.id, 100, 8, 3600), Precondition::none())
         .await
         .unwrap();
     let all = al(&store)
-        .capture(c.id, r3.id, None, None, at(9), None)
+        .capture(c.id, r3.id, None, None, at(9), None, Precondition::none())
         .await
         .unwrap();
     assert_eq!(all.captured.map(|m| m.minor()), Some(100));
@@ -2382,7 +2480,10 @@ async fn capture_release_and_their_refusals(store: Store) {
 async fn payments_charges_and_adjustments(store: Store) {
     let c = funded(&store, "POST", 0).await;
     let paid = al(&store)
-        .post(&posting(c.id, EntryKind::Payment, 10_000, 1))
+        .post(
+            &posting(c.id, EntryKind::Payment, 10_000, 1),
+            Precondition::none(),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -2396,12 +2497,18 @@ async fn payments_charges_and_adjustments(store: Store) {
     );
     // A charge posts a real cost: never refused for credit.
     let charged = al(&store)
-        .post(&posting(c.id, EntryKind::Charge, -15_000, 2))
+        .post(
+            &posting(c.id, EntryKind::Charge, -15_000, 2),
+            Precondition::none(),
+        )
         .await
         .unwrap();
     assert_eq!(charged.balance_after.minor(), -5_000);
     let adjusted = al(&store)
-        .post(&posting(c.id, EntryKind::Adjustment, -5, 3))
+        .post(
+            &posting(c.id, EntryKind::Adjustment, -5, 3),
+            Precondition::none(),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -2412,7 +2519,14 @@ async fn payments_charges_and_adjustments(store: Store) {
         (-5_005, Some("adjustment"))
     );
     let limited = al(&store)
-        .set_credit_limit(c.id, eur_limit(20_000), Some(UserId(7)), None, at(4))
+        .set_credit_limit(
+            c.id,
+            eur_limit(20_000),
+            Some(UserId(7)),
+            None,
+            at(4),
+            Precondition::none(),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -2427,13 +2541,23 @@ async fn payments_charges_and_adjustments(store: Store) {
     assert_eq!(customer.data.credit_limit.minor_units(), 20_000);
     assert!(matches!(
         al(&store)
-            .post(&posting(CustomerId(424_242), EntryKind::Payment, 1, 5))
+            .post(
+                &posting(CustomerId(424_242), EntryKind::Payment, 1, 5),
+                Precondition::none()
+            )
             .await,
         Err(AdmitError::NoAccount)
     ));
     assert!(matches!(
         al(&store)
-            .set_credit_limit(CustomerId(424_242), eur_limit(1), None, None, at(5))
+            .set_credit_limit(
+                CustomerId(424_242),
+                eur_limit(1),
+                None,
+                None,
+                at(5),
+                Precondition::none()
+            )
             .await,
         Err(AdmitError::NoAccount)
     ));
@@ -2455,7 +2579,7 @@ async fn payments_charges_and_adjustments(store: Store) {
 async fn expired_reservations_stop_counting_and_expire_once(store: Store) {
     let c = funded(&store, "EXPIRE", 1000).await;
     let short = al(&store)
-        .admit(&admission(c.id, 700, 0, 10))
+        .admit(&admission(c.id, 700, 0, 10), Precondition::none())
         .await
         .unwrap();
     let at_9 = al(&store).account(c.id, at(9)).await.unwrap().unwrap();
@@ -2468,7 +2592,7 @@ async fn expired_reservations_stop_counting_and_expire_once(store: Store) {
     );
     // The next admission releases it in its own transaction, then fits.
     al(&store)
-        .admit(&admission(c.id, 1000, 11, 3600))
+        .admit(&admission(c.id, 1000, 11, 3600), Precondition::none())
         .await
         .unwrap();
     let entries = assert_ledger_adds_up(&store, c.id).await;
@@ -2500,12 +2624,20 @@ async fn expired_reservations_stop_counting_and_expire_once(store: Store) {
     // A capture that comes too late finds it closed, and expires it on the way.
     let d = funded(&store, "LATE", 1000).await;
     let late = al(&store)
-        .admit(&admission(d.id, 300, 0, 10))
+        .admit(&admission(d.id, 300, 0, 10), Precondition::none())
         .await
         .unwrap();
     assert!(matches!(
         al(&store)
-            .capture(d.id, late.id, None, None, at(10), None)
+            .capture(
+                d.id,
+                late.id,
+                None,
+                None,
+                at(10),
+                None,
+                Precondition::none()
+            )
             .await,
         Err(SettleError::NotOpen)
     ));
@@ -2516,15 +2648,15 @@ async fn expired_reservations_stop_counting_and_expire_once(store: Store) {
     for n in 0..6 {
         let e = funded(&store, &format!("SWEEP-{n}"), 1000).await;
         al(&store)
-            .admit(&admission(e.id, 100, 0, 20))
+            .admit(&admission(e.id, 100, 0, 20), Precondition::none())
             .await
             .unwrap();
         al(&store)
-            .admit(&admission(e.id, 50, 0, 20 + n))
+            .admit(&admission(e.id, 50, 0, 20 + n), Precondition::none())
             .await
             .unwrap();
         al(&store)
-            .admit(&admission(e.id, 25, 0, 9_999))
+            .admit(&admission(e.id, 25, 0, 9_999), Precondition::none())
             .await
             .unwrap();
         due.push(e.id);
@@ -2556,7 +2688,10 @@ async fn expired_reservations_stop_counting_and_expire_once(store: Store) {
     // `limit` bounds one sweep.
     let f = funded(&store, "LIMIT", 1000).await;
     for _ in 0..3 {
-        al(&store).admit(&admission(f.id, 10, 0, 5)).await.unwrap();
+        al(&store)
+            .admit(&admission(f.id, 10, 0, 5), Precondition::none())
+            .await
+            .unwrap();
     }
     assert_eq!(store.sweep_expired(at(40), 2).await.unwrap(), 2);
     assert_eq!(store.sweep_expired(at(40), 2).await.unwrap(), 1);
@@ -2569,7 +2704,11 @@ async fn racing_admissions_never_overdraw(store: Store) {
         .map(|_| {
             let store = store.clone();
             let id = c.id;
-            tokio::spawn(async move { al(&store).admit(&admission(id, 100, 1, 3600)).await })
+            tokio::spawn(async move {
+                al(&store)
+                    .admit(&admission(id, 100, 1, 3600), Precondition::none())
+                    .await
+            })
         })
         .collect();
     assert_eq!(tally(tasks).await, (10, 10));
@@ -2668,14 +2807,17 @@ async fn concurrent_account_reads_answer_each_its_own(store: Store) {
     for i in 0..6 {
         let c = funded(&store, &format!("READ-{i}"), 1000 + i).await;
         al(&store)
-            .admit(&admission(c.id, 10 * (i + 1), 1, 3600))
+            .admit(
+                &admission(c.id, 10 * (i + 1), 1, 3600),
+                Precondition::none(),
+            )
             .await
             .unwrap();
         ids.push(c.id);
     }
     // A reservation that lapses at 100 stops counting in reads after it.
     al(&store)
-        .admit(&admission(ids[0], 7, 1, 100))
+        .admit(&admission(ids[0], 7, 1, 100), Precondition::none())
         .await
         .unwrap();
     let gone = funded(&store, "READ-GONE", 500).await;
@@ -2730,7 +2872,12 @@ async fn admit_together(
         .into_iter()
         .map(|(kind, admission)| {
             let store = store.clone();
-            tokio::spawn(async move { (kind, al(&store).admit(&admission).await) })
+            tokio::spawn(async move {
+                (
+                    kind,
+                    al(&store).admit(&admission, Precondition::none()).await,
+                )
+            })
         })
         .collect();
     let mut answers = Vec::new();
@@ -2744,8 +2891,14 @@ async fn idempotent_admissions_and_postings_apply_once(store: Store) {
     let c = funded(&store, "ONCE", 1000).await;
     let mut tagged = admission(c.id, 100, 1, 3600);
     tagged.idempotency = Some("user:1/key-1".to_owned());
-    let first = al(&store).admit(&tagged).await.unwrap();
-    let again = al(&store).admit(&tagged).await.unwrap();
+    let first = al(&store)
+        .admit(&tagged, Precondition::none())
+        .await
+        .unwrap();
+    let again = al(&store)
+        .admit(&tagged, Precondition::none())
+        .await
+        .unwrap();
     assert_eq!(first, again);
     // Racing twins with one tag: one effect, every caller gets it.
     let mut twin = admission(c.id, 200, 2, 3600);
@@ -2754,7 +2907,9 @@ async fn idempotent_admissions_and_postings_apply_once(store: Store) {
         .map(|_| {
             let store = store.clone();
             let twin = twin.clone();
-            tokio::spawn(async move { al(&store).admit(&twin).await.unwrap() })
+            tokio::spawn(
+                async move { al(&store).admit(&twin, Precondition::none()).await.unwrap() },
+            )
         })
         .collect();
     let mut ids = std::collections::HashSet::new();
@@ -2764,14 +2919,17 @@ async fn idempotent_admissions_and_postings_apply_once(store: Store) {
     assert_eq!(ids.len(), 1);
     let mut pay = posting(c.id, EntryKind::Payment, 500, 3);
     pay.idempotency = Some("user:1/key-3".to_owned());
-    let paid = al(&store).post(&pay).await.unwrap();
-    assert_eq!(al(&store).post(&pay).await.unwrap(), paid);
+    let paid = al(&store).post(&pay, Precondition::none()).await.unwrap();
+    assert_eq!(
+        al(&store).post(&pay, Precondition::none()).await.unwrap(),
+        paid
+    );
     let tasks: Vec<_> = (0..6)
         .map(|_| {
             let store = store.clone();
             let mut pay = pay.clone();
             pay.idempotency = Some("user:1/key-4".to_owned());
-            tokio::spawn(async move { al(&store).post(&pay).await.unwrap() })
+            tokio::spawn(async move { al(&store).post(&pay, Precondition::none()).await.unwrap() })
         })
         .collect();
     let mut ids = std::collections::HashSet::new();
@@ -2845,14 +3003,20 @@ async fn customers_and_accounts_go_together(store: Store) {
     assert_eq!(dollars.account.unwrap().currency(), usd);
     // Money moves in the account's currency only; with money on it, the currency stays.
     let euros = al(&store)
-        .post(&posting(c.id, EntryKind::Payment, 100, 3))
+        .post(
+            &posting(c.id, EntryKind::Payment, 100, 3),
+            Precondition::none(),
+        )
         .await;
     assert!(euros.is_err(), "a payment in another currency: {euros:?}");
     al(&store)
-        .post(&Posting {
-            balance_delta: Money::from_minor(100, usd),
-            ..posting(c.id, EntryKind::Payment, 100, 3)
-        })
+        .post(
+            &Posting {
+                balance_delta: Money::from_minor(100, usd),
+                ..posting(c.id, EntryKind::Payment, 100, 3)
+            },
+            Precondition::none(),
+        )
         .await
         .unwrap();
     d.currency = eur();
@@ -2877,17 +3041,23 @@ async fn customers_and_accounts_go_together(store: Store) {
         Err(RemoveError::InUse)
     ));
     al(&store)
-        .post(&Posting {
-            balance_delta: Money::from_minor(-100, usd),
-            ..posting(c.id, EntryKind::Charge, -100, 6)
-        })
+        .post(
+            &Posting {
+                balance_delta: Money::from_minor(-100, usd),
+                ..posting(c.id, EntryKind::Charge, -100, 6)
+            },
+            Precondition::none(),
+        )
         .await
         .unwrap();
     let held = al(&store)
-        .admit(&Admission {
-            amount: Money::from_minor(10, usd),
-            ..admission(c.id, 10, 7, 3600)
-        })
+        .admit(
+            &Admission {
+                amount: Money::from_minor(10, usd),
+                ..admission(c.id, 10, 7, 3600)
+            },
+            Precondition::none(),
+        )
         .await
         .unwrap();
     assert!(matches!(
@@ -2895,13 +3065,16 @@ async fn customers_and_accounts_go_together(store: Store) {
         Err(RemoveError::InUse)
     ));
     al(&store)
-        .release(c.id, held.id, None, at(9), None)
+        .release(c.id, held.id, None, at(9), None, Precondition::none())
         .await
         .unwrap();
     assert!(cr(&store).archive(c.id, None, at(10)).await.unwrap());
     // An open reservation already past its time holds nothing: it is expired on the way.
     let e = funded(&store, "ACC-2", 1000).await;
-    al(&store).admit(&admission(e.id, 10, 0, 5)).await.unwrap();
+    al(&store)
+        .admit(&admission(e.id, 10, 0, 5), Precondition::none())
+        .await
+        .unwrap();
     assert!(cr(&store).archive(e.id, None, at(6)).await.unwrap());
     // Lists carry the accounts too.
     let listed = cr(&store).list(&CustomerQuery::default()).await.unwrap();
@@ -3043,7 +3216,7 @@ fn migration_keeps_existing_limits(
         assert_eq!(hits.total, 1);
         assert_eq!(hits.items[0].score, 110);
         al(&store)
-            .admit(&admission(old.id, 2_000_010, 1, 60))
+            .admit(&admission(old.id, 2_000_010, 1, 60), Precondition::none())
             .await
             .unwrap();
     });
@@ -3099,13 +3272,15 @@ fn migration_keeps_existing_limits_on_postgres() {
 async fn archived_customers_cannot_be_admitted(store: Store) {
     let live = funded(&store, "LIVE", 1000).await;
     al(&store)
-        .admit(&admission(live.id, 100, 1, 3600))
+        .admit(&admission(live.id, 100, 1, 3600), Precondition::none())
         .await
         .unwrap();
     let gone = funded(&store, "GONE", 1000).await;
     assert!(cr(&store).archive(gone.id, None, at(2)).await.unwrap());
     assert!(matches!(
-        al(&store).admit(&admission(gone.id, 100, 3, 3600)).await,
+        al(&store)
+            .admit(&admission(gone.id, 100, 3, 3600), Precondition::none())
+            .await,
         Err(AdmitError::NoAccount)
     ));
     // An order for an archived child on its (live) parent's account is refused too.
@@ -3116,7 +3291,10 @@ async fn archived_customers_cannot_be_admitted(store: Store) {
     let child = insert(&store, child, at(0)).await;
     let mut for_child = admission(parent.id, 100, 4, 3600);
     for_child.customer = child.id;
-    al(&store).admit(&for_child).await.unwrap();
+    al(&store)
+        .admit(&for_child, Precondition::none())
+        .await
+        .unwrap();
     assert!(matches!(
         cr(&store).archive(child.id, None, at(5)).await,
         Err(RemoveError::InUse)
@@ -3130,7 +3308,7 @@ async fn archived_customers_cannot_be_admitted(store: Store) {
     assert!(cr(&store).archive(child2.id, None, at(6)).await.unwrap());
     for_child.customer = child2.id;
     assert!(matches!(
-        al(&store).admit(&for_child).await,
+        al(&store).admit(&for_child, Precondition::none()).await,
         Err(AdmitError::NoAccount)
     ));
     assert_eq!(stored(&store, parent.id).await.reserved().minor(), 100);
@@ -3148,7 +3326,11 @@ async fn archives_racing_admissions_leave_no_reservation(store: Store) {
             .map(|_| {
                 let store = store.clone();
                 let id = c.id;
-                tokio::spawn(async move { al(&store).admit(&admission(id, 10, 1, 3600)).await })
+                tokio::spawn(async move {
+                    al(&store)
+                        .admit(&admission(id, 10, 1, 3600), Precondition::none())
+                        .await
+                })
             })
             .collect();
         let archiver = {
@@ -3401,6 +3583,115 @@ async fn products_and_templates_are_written_only_while_their_precondition_holds(
     assert_eq!((saved.name.as_str(), created), ("Two", false));
     let deleted = tb(&store).delete_template(a.id, "t1", named("Two"));
     assert_eq!(deleted.await.unwrap(), Conditioned::Done(true));
+}
+
+/// A client's write to an account under a precondition (`If-Match`) is tested under the
+/// account's lock, on the account as a read at the write's instant shows it: a stale
+/// condition moves nothing, whatever the kind of write; writers racing with one condition let
+/// exactly one through; the repeat of a tagged settlement answers it whatever the condition.
+async fn account_writes_go_through_only_while_their_precondition_holds(store: Store) {
+    let c = funded(&store, "ACCPRE", 1000).await;
+    let showing = |available: i64| {
+        Precondition::new(move |current: Option<&CreditAccount>| {
+            current.is_some_and(|a| a.available().minor() == available)
+        })
+    };
+    let payment = |minor: i64, now: i64| posting(c.id, EntryKind::Payment, minor, now);
+    let stale = al(&store).post(&payment(100, 1), showing(5)).await;
+    assert!(matches!(stale, Err(AdmitError::Unmet)), "{stale:?}");
+    let asked = admission(c.id, 100, 1, 3600);
+    let stale = al(&store).admit(&asked, showing(5)).await;
+    assert!(matches!(stale, Err(AdmitError::Unmet)));
+    let stale = al(&store).set_credit_limit(c.id, eur_limit(2_000), None, None, at(1), showing(5));
+    assert!(matches!(stale.await, Err(AdmitError::Unmet)));
+    let asked = admission(c.id, 300, 2, 3600);
+    let held = al(&store).admit(&asked, showing(1000)).await.unwrap();
+    let stale = al(&store).capture(c.id, held.id, None, None, at(3), None, showing(1000));
+    assert!(matches!(stale.await, Err(SettleError::Unmet)));
+    let stale = al(&store).release(c.id, held.id, None, at(3), None, showing(1000));
+    assert!(matches!(stale.await, Err(SettleError::Unmet)));
+    let account = al(&store).account(c.id, at(3)).await.unwrap().unwrap();
+    let amounts = |a: &CreditAccount| {
+        (
+            a.balance().minor(),
+            a.reserved().minor(),
+            a.credit_limit().minor(),
+        )
+    };
+    assert_eq!(amounts(&account), (0, 300, 1000));
+    assert_eq!(assert_ledger_adds_up(&store, c.id).await.len(), 1);
+    // The account as a read shows it: a reservation past its time no longer counts, though
+    // no sweeper expired it yet.
+    let lapsing = admission(c.id, 100, 3, 10);
+    al(&store).admit(&lapsing, showing(700)).await.unwrap();
+    let paid = al(&store).post(&payment(50, 20), showing(700)).await;
+    assert_eq!(paid.unwrap().balance_after.minor(), 50);
+
+    // Writers of every kind racing with one condition: exactly one gets through.
+    let racers: Vec<_> = (0..9_i64)
+        .map(|n| {
+            let (store, id) = (store.clone(), c.id);
+            let only_if = showing(750);
+            tokio::spawn(async move {
+                match n % 3 {
+                    0 => {
+                        let paid = posting(id, EntryKind::Payment, 10 + n, 30);
+                        al(&store).post(&paid, only_if).await.map(|_| ())
+                    }
+                    1 => {
+                        let asked = admission(id, 10 + n, 30, 3600);
+                        al(&store).admit(&asked, only_if).await.map(|_| ())
+                    }
+                    _ => al(&store)
+                        .set_credit_limit(id, eur_limit(1_000 + n), None, None, at(30), only_if)
+                        .await
+                        .map(|_| ()),
+                }
+            })
+        })
+        .collect();
+    assert_eq!(through(racers).await, 1);
+    // Payments alone, which take the account's lock early only for their condition.
+    let shown = al(&store).account(c.id, at(31)).await.unwrap().unwrap();
+    let racers: Vec<_> = (0..8_i64)
+        .map(|n| {
+            let (store, id) = (store.clone(), c.id);
+            let only_if = showing(shown.available().minor());
+            tokio::spawn(async move {
+                let paid = posting(id, EntryKind::Payment, 1 + n, 31);
+                al(&store).post(&paid, only_if).await
+            })
+        })
+        .collect();
+    assert_eq!(through(racers).await, 1);
+    assert_ledger_adds_up(&store, c.id).await;
+
+    // A tagged capture, then its repeat under a condition that no longer holds: the repeat
+    // answers the capture it made.
+    let tag = Some("7:/capture:pre".to_owned());
+    let now = al(&store).account(c.id, at(40)).await.unwrap().unwrap();
+    let exact = move |shown: CreditAccount| {
+        Precondition::new(move |current: Option<&CreditAccount>| current == Some(&shown))
+    };
+    let captured = al(&store).capture(c.id, held.id, None, None, at(40), tag.clone(), exact(now));
+    let captured = captured.await.unwrap();
+    let again = al(&store).capture(c.id, held.id, None, None, at(41), tag, exact(now));
+    assert_eq!(again.await.unwrap(), captured);
+}
+
+/// How many of `racers` got through; the others must have found their condition unmet.
+async fn through<T: std::fmt::Debug>(
+    racers: Vec<tokio::task::JoinHandle<Result<T, AdmitError>>>,
+) -> usize {
+    let mut through = 0;
+    for racer in racers {
+        match racer.await.unwrap() {
+            Ok(_) => through += 1,
+            Err(AdmitError::Unmet) => {}
+            Err(other) => panic!("{other:?}"),
+        }
+    }
+    through
 }
 
 /// Saves a product with no precondition; `true` when it created it.
@@ -4498,6 +4789,7 @@ credence_store::on_both_stores!(
     archives_racing_admissions_leave_no_reservation,
     products_upsert_replace_attributes_and_withdraw,
     products_and_templates_are_written_only_while_their_precondition_holds,
+    account_writes_go_through_only_while_their_precondition_holds,
     templates_crud_per_customer,
     submit_admits_and_creates_the_task,
     racing_submits_never_overdraw,
@@ -4654,7 +4946,10 @@ async fn store_follows_the_model(store: &Store, case: usize, steps: &[Step]) {
                 model.lapse(now);
                 let expected = model.account.admit(eur_money(cost));
                 let answer = al(store)
-                    .admit(&admission(c.id, cost, now, now + expires_in))
+                    .admit(
+                        &admission(c.id, cost, now, now + expires_in),
+                        Precondition::none(),
+                    )
                     .await;
                 match (expected, answer) {
                     (Ok(()), Ok(reservation)) => {
@@ -4671,7 +4966,15 @@ async fn store_follows_the_model(store: &Store, case: usize, steps: &[Step]) {
                 let (id, amount, expires) = model.open[pick % model.open.len()];
                 let captured = amount * percent / 100;
                 let answer = al(store)
-                    .capture(c.id, id, Some(eur_money(captured)), None, at(now), None)
+                    .capture(
+                        c.id,
+                        id,
+                        Some(eur_money(captured)),
+                        None,
+                        at(now),
+                        None,
+                        Precondition::none(),
+                    )
                     .await;
                 model.open.retain(|(open, _, _)| *open != id);
                 if expires <= now {
@@ -4694,7 +4997,9 @@ async fn store_follows_the_model(store: &Store, case: usize, steps: &[Step]) {
             }
             Step::Release { pick } => {
                 let (id, amount, expires) = model.open[pick % model.open.len()];
-                let answer = al(store).release(c.id, id, None, at(now), None).await;
+                let answer = al(store)
+                    .release(c.id, id, None, at(now), None, Precondition::none())
+                    .await;
                 model.open.retain(|(open, _, _)| *open != id);
                 model.account.release(eur_money(amount));
                 if expires <= now {
@@ -4714,14 +5019,21 @@ async fn store_follows_the_model(store: &Store, case: usize, steps: &[Step]) {
                 }
                 .unwrap();
                 al(store)
-                    .post(&posting(c.id, kind, delta, now))
+                    .post(&posting(c.id, kind, delta, now), Precondition::none())
                     .await
                     .unwrap_or_else(|e| panic!("{context}: {e:?}"));
             }
             Step::Limit(limit) => {
                 model.account.set_credit_limit(eur_limit(limit)).unwrap();
                 al(store)
-                    .set_credit_limit(c.id, eur_limit(limit), None, None, at(now))
+                    .set_credit_limit(
+                        c.id,
+                        eur_limit(limit),
+                        None,
+                        None,
+                        at(now),
+                        Precondition::none(),
+                    )
                     .await
                     .unwrap_or_else(|e| panic!("{context}: {e:?}"));
             }

@@ -24,10 +24,9 @@ use credence_domain::documents::{
 use credence_domain::events::{EventFeed, EventQuery};
 use credence_domain::ids::UserId;
 use credence_domain::listing::PageRequest;
-use credence_domain::ports::Precondition;
 use credence_domain::ports::{
     AccountLedger, CustomerRepository, IdempotencyStore, KeyRegistry, KeyStore, LimitRequests,
-    Posting, ProductCatalog, RecordRepository, TaskBoard, TaskFilter,
+    Posting, Precondition, ProductCatalog, RecordRepository, TaskBoard, TaskFilter,
 };
 use credence_domain::values::{CreditLimit, FreeText, Latitude, Longitude, Reference};
 use credence_domain::webhooks::{
@@ -172,6 +171,7 @@ async fn populate(store: &Store) {
             Some(admin.id),
             Some("growth".into()),
             at(7),
+            Precondition::none(),
         )
         .await
         .unwrap();
@@ -181,41 +181,59 @@ async fn populate(store: &Store) {
         (EntryKind::Adjustment, 1),
     ] {
         ledger
-            .post(&Posting {
-                account: head.id,
-                kind,
-                balance_delta: money(delta),
-                description: Some(format!("{kind:?}")),
-                user: Some(admin.id),
-                now: at(8),
-                idempotency: Some(format!("post-{delta}")),
-            })
+            .post(
+                &Posting {
+                    account: head.id,
+                    kind,
+                    balance_delta: money(delta),
+                    description: Some(format!("{kind:?}")),
+                    user: Some(admin.id),
+                    now: at(8),
+                    idempotency: Some(format!("post-{delta}")),
+                },
+                Precondition::none(),
+            )
             .await
             .unwrap();
     }
     let captured = ledger
-        .admit(&admission(head.id, 300, 9, 3_600))
+        .admit(&admission(head.id, 300, 9, 3_600), Precondition::none())
         .await
         .unwrap();
     ledger
-        .capture(head.id, captured.id, Some(money(200)), None, at(10), None)
+        .capture(
+            head.id,
+            captured.id,
+            Some(money(200)),
+            None,
+            at(10),
+            None,
+            Precondition::none(),
+        )
         .await
         .unwrap();
     let released = ledger
-        .admit(&admission(head.id, 400, 9, 3_600))
+        .admit(&admission(head.id, 400, 9, 3_600), Precondition::none())
         .await
         .unwrap();
     ledger
-        .release(head.id, released.id, None, at(11), Some("rel".into()))
+        .release(
+            head.id,
+            released.id,
+            None,
+            at(11),
+            Some("rel".into()),
+            Precondition::none(),
+        )
         .await
         .unwrap();
     ledger
-        .admit(&admission(head.id, 500, 12, 20))
+        .admit(&admission(head.id, 500, 12, 20), Precondition::none())
         .await
         .unwrap();
     assert_eq!(ledger.sweep_expired(at(30), 10).await.unwrap(), 1);
     ledger
-        .admit(&admission(head.id, 600, 31, 99_999))
+        .admit(&admission(head.id, 600, 31, 99_999), Precondition::none())
         .await
         .unwrap();
     ledger

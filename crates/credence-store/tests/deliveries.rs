@@ -16,7 +16,7 @@ use credence_domain::credit::{EntryKind, Money};
 use credence_domain::events::{EventFeed, EventId, EventQuery};
 use credence_domain::ids::CustomerId;
 use credence_domain::listing::PageRequest;
-use credence_domain::ports::{AccountLedger, Posting};
+use credence_domain::ports::{AccountLedger, Posting, Precondition};
 use credence_domain::webhooks::{
     AttemptReport, ClaimedDelivery, DeliveryStatus, DeliveryStore, EndpointChanges, EndpointId,
     EventSelection, NewEndpoint, SendOutcome, WebhookSecret, WebhookStore, WebhookUrl,
@@ -47,15 +47,18 @@ async fn nothing_to_claim(store: &Store, now: i64) -> bool {
 
 async fn pay(store: &Store, account: CustomerId, kind: EntryKind, minor: i64) {
     store
-        .post(&Posting {
-            account,
-            kind,
-            balance_delta: Money::from_minor(minor, eur()),
-            description: None,
-            user: None,
-            now: at(10),
-            idempotency: None,
-        })
+        .post(
+            &Posting {
+                account,
+                kind,
+                balance_delta: Money::from_minor(minor, eur()),
+                description: None,
+                user: None,
+                now: at(10),
+                idempotency: None,
+            },
+            Precondition::none(),
+        )
         .await
         .unwrap();
 }

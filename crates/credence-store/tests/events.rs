@@ -14,7 +14,7 @@ use credence_domain::documents::{Document, DocumentContent, ExternalUrl, FileNam
 use credence_domain::events::{Event, EventFeed, EventId, EventQuery, EventType, TypePattern};
 use credence_domain::ids::CustomerId;
 use credence_domain::ports::{
-    AccountLedger, AdmitError, CustomerRepository, DocumentLinks, Posting, WriteError,
+    AccountLedger, AdmitError, CustomerRepository, DocumentLinks, Posting, Precondition, WriteError,
 };
 use credence_domain::values::CreditLimit;
 use credence_store::test_support::TestDb;
@@ -127,45 +127,76 @@ async fn every_change_writes_one_event_in_order(store: Store) {
     let other = customer(&store, "other").await;
     let id = acme.id;
     store
-        .post(&posting(id, EntryKind::Payment, 10_000, Some("pay-1")))
+        .post(
+            &posting(id, EntryKind::Payment, 10_000, Some("pay-1")),
+            Precondition::none(),
+        )
         .await
         .unwrap();
     // The replay answers the first entry and writes nothing.
     store
-        .post(&posting(id, EntryKind::Payment, 10_000, Some("pay-1")))
+        .post(
+            &posting(id, EntryKind::Payment, 10_000, Some("pay-1")),
+            Precondition::none(),
+        )
         .await
         .unwrap();
     store
-        .post(&posting(id, EntryKind::Charge, -2_000, None))
+        .post(
+            &posting(id, EntryKind::Charge, -2_000, None),
+            Precondition::none(),
+        )
         .await
         .unwrap();
     store
-        .post(&posting(id, EntryKind::Adjustment, 500, None))
+        .post(
+            &posting(id, EntryKind::Adjustment, 500, None),
+            Precondition::none(),
+        )
         .await
         .unwrap();
     let limit = CreditLimit::from_minor_units(5_000, eur()).unwrap();
     store
-        .set_credit_limit(id, limit, None, None, at(15))
+        .set_credit_limit(id, limit, None, None, at(15), Precondition::none())
         .await
         .unwrap();
     // The same limit again changes nothing and writes nothing.
     store
-        .set_credit_limit(id, limit, None, None, at(16))
+        .set_credit_limit(id, limit, None, None, at(16), Precondition::none())
         .await
         .unwrap();
-    let captured = store.admit(&admission(id, 1_000, 20, 3_600)).await.unwrap();
+    let captured = store
+        .admit(&admission(id, 1_000, 20, 3_600), Precondition::none())
+        .await
+        .unwrap();
     store
-        .capture(id, captured.id, None, None, at(30), None)
+        .capture(
+            id,
+            captured.id,
+            None,
+            None,
+            at(30),
+            None,
+            Precondition::none(),
+        )
         .await
         .unwrap();
-    let released = store.admit(&admission(id, 1_000, 20, 3_600)).await.unwrap();
+    let released = store
+        .admit(&admission(id, 1_000, 20, 3_600), Precondition::none())
+        .await
+        .unwrap();
     store
-        .release(id, released.id, None, at(31), None)
+        .release(id, released.id, None, at(31), None, Precondition::none())
         .await
         .unwrap();
-    store.admit(&admission(id, 1_000, 20, 25)).await.unwrap();
+    store
+        .admit(&admission(id, 1_000, 20, 25), Precondition::none())
+        .await
+        .unwrap();
     assert_eq!(store.sweep_expired(at(40), 10).await.unwrap(), 1);
-    let refused = store.admit(&admission(id, 1_000_000, 20, 3_600)).await;
+    let refused = store
+        .admit(&admission(id, 1_000_000, 20, 3_600), Precondition::none())
+        .await;
     assert!(
         matches!(refused, Err(AdmitError::Refused(_))),
         "{refused:?}"
@@ -294,7 +325,10 @@ async fn a_rolled_back_change_leaves_no_event(store: Store) {
         Err(WriteError::DuplicateReference)
     ));
     store
-        .post(&posting(acme.id, EntryKind::Payment, 100, None))
+        .post(
+            &posting(acme.id, EntryKind::Payment, 100, None),
+            Precondition::none(),
+        )
         .await
         .unwrap();
     let events = settled(&store, everything(), 2).await;
@@ -309,7 +343,10 @@ async fn an_alert_fires_once_per_crossing_and_rearms(store: Store) {
     let id = customer(&store, "alerted").await.id;
     let eur_minor = |minor| Money::from_minor(minor, eur());
     store
-        .post(&posting(id, EntryKind::Payment, 200_000, None))
+        .post(
+            &posting(id, EntryKind::Payment, 200_000, None),
+            Precondition::none(),
+        )
         .await
         .unwrap();
     assert!(
@@ -329,7 +366,10 @@ async fn an_alert_fires_once_per_crossing_and_rearms(store: Store) {
         (EntryKind::Payment, 200_000), // 50 -> 2050: both armed again
         (EntryKind::Charge, -110_000), // 2050 -> 950: crosses 1000 again
     ] {
-        store.post(&posting(id, kind, minor, None)).await.unwrap();
+        store
+            .post(&posting(id, kind, minor, None), Precondition::none())
+            .await
+            .unwrap();
     }
     let events = settled(&store, of(id), 10).await;
     let crossed: Vec<(usize, &str)> = events
@@ -361,7 +401,10 @@ async fn an_alert_fires_once_per_crossing_and_rearms(store: Store) {
 async fn old_events_are_purged_and_numbering_goes_on(store: Store) {
     let id = customer(&store, "kept").await.id; // its customer.created is written at(0)
     store
-        .post(&posting(id, EntryKind::Payment, 1, None)) // at(10)
+        .post(
+            &posting(id, EntryKind::Payment, 1, None),
+            Precondition::none(),
+        ) // at(10)
         .await
         .unwrap();
     settled(&store, everything(), 2).await;
@@ -374,7 +417,7 @@ async fn old_events_are_purged_and_numbering_goes_on(store: Store) {
     assert_eq!(store.purge(at(11), 10).await.unwrap(), 1);
     let mut late = posting(id, EntryKind::Payment, 1, None);
     late.now = at(20);
-    store.post(&late).await.unwrap();
+    store.post(&late, Precondition::none()).await.unwrap();
     let events = settled(&store, everything(), 1).await;
     assert_eq!(events[0].sequence, 3, "{events:?}");
 }
@@ -399,7 +442,10 @@ async fn a_paging_reader_sees_every_event_once_while_replicas_write(db: TestDb) 
                 for i in 0..25 {
                     let customer = customers[(w + i) % customers.len()];
                     store
-                        .post(&posting(customer, EntryKind::Payment, 1, None))
+                        .post(
+                            &posting(customer, EntryKind::Payment, 1, None),
+                            Precondition::none(),
+                        )
                         .await
                         .unwrap();
                 }
@@ -463,12 +509,22 @@ async fn a_late_commit_is_not_skipped(db: TestDb) {
     .unwrap();
     let writer_a = {
         let store = store.clone();
-        tokio::spawn(async move { store.post(&posting(a, EntryKind::Payment, 1, None)).await })
+        tokio::spawn(async move {
+            store
+                .post(
+                    &posting(a, EntryKind::Payment, 1, None),
+                    Precondition::none(),
+                )
+                .await
+        })
     };
     // A has updated its account (its transaction has an id) and waits on the counter.
     tokio::time::sleep(Duration::from_millis(300)).await;
     store
-        .post(&posting(b, EntryKind::Payment, 1, None))
+        .post(
+            &posting(b, EntryKind::Payment, 1, None),
+            Precondition::none(),
+        )
         .await
         .unwrap();
     let early = store

@@ -7,7 +7,9 @@
 #![allow(clippy::unwrap_used, reason = "a failed step fails the test")]
 
 use credence_domain::customers::CustomerKey;
-use credence_domain::ports::{CustomerRepository, ImportUnits, Marks, NewCustomer, WriteError};
+use credence_domain::ports::{
+    CustomerRepository, ImportUnits, Marks, NewCustomer, Precondition, WriteError,
+};
 use credence_store::Store;
 use uuid::Uuid;
 
@@ -319,15 +321,18 @@ async fn script(store: &Store, marks: Marks) -> Outcome {
 
     unit.mark().await.unwrap();
     unit.ledger()
-        .post(&Posting {
-            account: a.id,
-            kind: EntryKind::Payment,
-            balance_delta: Money::from_minor(1_234, eur()),
-            description: None,
-            user: None,
-            now: at(3),
-            idempotency: None,
-        })
+        .post(
+            &Posting {
+                account: a.id,
+                kind: EntryKind::Payment,
+                balance_delta: Money::from_minor(1_234, eur()),
+                description: None,
+                user: None,
+                now: at(3),
+                idempotency: None,
+            },
+            Precondition::none(),
+        )
         .await
         .unwrap();
     unit.keep().await.unwrap();

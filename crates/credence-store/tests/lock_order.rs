@@ -15,8 +15,7 @@ use std::time::{Duration, Instant};
 use credence_domain::catalog::{ProductCode, ProductDraft, TaskDraft, TaskState, TemplateDraft};
 use credence_domain::credit::Money;
 use credence_domain::ids::CustomerId;
-use credence_domain::ports::Precondition;
-use credence_domain::ports::{AccountLedger, ProductCatalog, TaskBoard};
+use credence_domain::ports::{AccountLedger, Precondition, ProductCatalog, TaskBoard};
 use credence_domain::values::CreditLimit;
 use credence_store::Store;
 use credence_store::test_support::TestDb;
@@ -109,14 +108,21 @@ async fn capture_and_release_lock_the_account_first() {
         return;
     };
     for capture in [true, false] {
-        let reservation = store.admit(&admission(id, 100, 1, 3600)).await.unwrap();
+        let reservation = store
+            .admit(&admission(id, 100, 1, 3600), Precondition::none())
+            .await
+            .unwrap();
         let rid = reservation.id;
         let op_store = store.clone();
         account_first(&db, id, &[("reservations", rid.0)], async move {
             if capture {
-                op_store.capture(id, rid, None, None, at(2), None).await
+                op_store
+                    .capture(id, rid, None, None, at(2), None, Precondition::none())
+                    .await
             } else {
-                op_store.release(id, rid, None, at(2), None).await
+                op_store
+                    .release(id, rid, None, at(2), None, Precondition::none())
+                    .await
             }
             .unwrap()
         })
@@ -129,7 +135,10 @@ async fn the_sweeper_locks_the_account_first() {
     let Some((db, store, id)) = funded().await else {
         return;
     };
-    let reservation = store.admit(&admission(id, 100, 1, 5)).await.unwrap();
+    let reservation = store
+        .admit(&admission(id, 100, 1, 5), Precondition::none())
+        .await
+        .unwrap();
     let op_store = store.clone();
     account_first(&db, id, &[("reservations", reservation.id.0)], async move {
         assert_eq!(op_store.sweep_expired(at(10), 10).await.unwrap(), 1);
@@ -142,10 +151,16 @@ async fn an_admission_locks_the_account_before_it_expires_reservations() {
     let Some((db, store, id)) = funded().await else {
         return;
     };
-    let due = store.admit(&admission(id, 100, 1, 5)).await.unwrap();
+    let due = store
+        .admit(&admission(id, 100, 1, 5), Precondition::none())
+        .await
+        .unwrap();
     let op_store = store.clone();
     account_first(&db, id, &[("reservations", due.id.0)], async move {
-        op_store.admit(&admission(id, 100, 10, 3600)).await.unwrap();
+        op_store
+            .admit(&admission(id, 100, 10, 3600), Precondition::none())
+            .await
+            .unwrap();
     })
     .await;
     let closed = store

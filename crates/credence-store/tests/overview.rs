@@ -8,7 +8,7 @@ use credence_domain::credit::{AccountQuery, AccountSort, EntryKind, Money, Utili
 use credence_domain::customers::Customer;
 use credence_domain::ids::CustomerId;
 use credence_domain::listing::{Order, PageRequest};
-use credence_domain::ports::{AccountLedger, CustomerRepository, Posting};
+use credence_domain::ports::{AccountLedger, CustomerRepository, Posting, Precondition};
 use credence_domain::values::CreditLimit;
 use credence_store::Store;
 use rust_decimal::Decimal;
@@ -34,7 +34,10 @@ async fn account(
     // Admitted first: a charge may take the account past its limit, an admission may not.
     if reserved != 0 {
         ledger
-            .admit(&admission(customer.id, reserved, 1, 1_000_000))
+            .admit(
+                &admission(customer.id, reserved, 1, 1_000_000),
+                Precondition::none(),
+            )
             .await
             .unwrap();
     }
@@ -53,7 +56,7 @@ async fn account(
             now: at(2),
             idempotency: None,
         };
-        ledger.post(&posting).await.unwrap();
+        ledger.post(&posting, Precondition::none()).await.unwrap();
     }
     customer
 }

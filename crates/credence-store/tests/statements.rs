@@ -14,7 +14,7 @@ use credence_domain::credit::{
 };
 use credence_domain::ids::CustomerId;
 use credence_domain::listing::PageRequest;
-use credence_domain::ports::{AccountLedger, Posting};
+use credence_domain::ports::{AccountLedger, Posting, Precondition};
 use credence_domain::values::CreditLimit;
 use credence_store::Store;
 use credence_store::test_support::TestDb;
@@ -106,12 +106,15 @@ async fn play(store: &Store, account: CustomerId, steps: &[Step]) -> Vec<(i64, i
                     now: at(now),
                     idempotency: None,
                 };
-                ledger.post(&posting).await.unwrap();
+                ledger.post(&posting, Precondition::none()).await.unwrap();
             }
             Step::Admit { cost, expires_in } => {
                 // A refusal writes nothing, which is as good a step as any.
                 let admitted = ledger
-                    .admit(&admission(account, cost, now, now + expires_in))
+                    .admit(
+                        &admission(account, cost, now, now + expires_in),
+                        Precondition::none(),
+                    )
                     .await;
                 if let Ok(reservation) = admitted {
                     open.push(reservation.id);
@@ -128,17 +131,34 @@ async fn play(store: &Store, account: CustomerId, steps: &[Step]) -> Vec<(i64, i
                     let amount = held.map_or(0, |r| r.amount.minor()) * percent / 100;
                     // Lapsed ones refuse: also a fine step.
                     let _ = ledger
-                        .capture(account, id, Some(eur_money(amount)), None, at(now), None)
+                        .capture(
+                            account,
+                            id,
+                            Some(eur_money(amount)),
+                            None,
+                            at(now),
+                            None,
+                            Precondition::none(),
+                        )
                         .await;
                 }
             }
             Step::Release { pick } => {
                 let id = open.remove(pick % open.len());
-                let _ = ledger.release(account, id, None, at(now), None).await;
+                let _ = ledger
+                    .release(account, id, None, at(now), None, Precondition::none())
+                    .await;
             }
             Step::Limit(minor) => {
                 ledger
-                    .set_credit_limit(account, limit(minor), None, None, at(now))
+                    .set_credit_limit(
+                        account,
+                        limit(minor),
+                        None,
+                        None,
+                        at(now),
+                        Precondition::none(),
+                    )
                     .await
                     .unwrap();
                 limits.push((now, minor));
@@ -379,7 +399,7 @@ fn a_long_statement_arrives_in_pages() {
                 now: at(n / 7),
                 idempotency: None,
             };
-            ledger.post(&posting).await.unwrap();
+            ledger.post(&posting, Precondition::none()).await.unwrap();
         }
         let period = Period::new(at(0), at(1_000)).unwrap();
         let seen = Arc::new(Mutex::new(Vec::new()));

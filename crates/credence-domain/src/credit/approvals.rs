@@ -21,7 +21,7 @@ use crate::customers::CustomerKey;
 use crate::customers::reference_data::Currency;
 use crate::input::InputError;
 use crate::listing::{Page, PageRequest};
-use crate::ports::{Clock, CustomerRepository, RecordRepository, StoreError};
+use crate::ports::{Clock, CustomerRepository, Precondition, RecordRepository, StoreError};
 use crate::services::{AccountService, CreditError};
 use crate::values::{CreditLimit, CurrencyCode, FreeText};
 
@@ -123,7 +123,9 @@ impl LimitApprovals {
     }
 
     /// Sets a credit limit, or, for a raise above the threshold, records a request that
-    /// waits for another admin (replacing the account's pending one).
+    /// waits for another admin (replacing the account's pending one); either only while the
+    /// account meets `only_if`. A request moves no money, so its condition is tested on the
+    /// account as read when it is filed; the approval later applies it unconditioned.
     ///
     /// # Errors
     /// As [`AccountService::set_credit_limit`].
@@ -133,16 +135,20 @@ impl LimitApprovals {
         key: &CustomerKey,
         limit: Decimal,
         reason: Option<FreeText>,
+        only_if: Precondition<CreditAccount>,
     ) -> Result<LimitOutcome, CreditError> {
         let Some(above) = self.above else {
-            return self.apply(principal, key, limit, reason).await;
+            return self.apply(principal, key, limit, reason, only_if).await;
         };
         let account = self.accounts.account(principal, key).await?;
         let currency = account.credit_limit().currency();
         let wanted = CreditLimit::new(limit, currency).map_err(CreditRule::Limit)?;
         let raises = wanted.minor_units() > account.credit_limit().minor();
         if !raises || !self.exceeds(wanted, above).await? {
-            return self.apply(principal, key, limit, reason).await;
+            return self.apply(principal, key, limit, reason, only_if).await;
+        }
+        if !only_if.holds(Some(&account)) {
+            return Err(CreditError::Changed);
         }
         let request = NewLimitRequest {
             account: account.customer_id(),
@@ -282,9 +288,10 @@ impl LimitApprovals {
         key: &CustomerKey,
         limit: Decimal,
         reason: Option<FreeText>,
+        only_if: Precondition<CreditAccount>,
     ) -> Result<LimitOutcome, CreditError> {
         self.accounts
-            .set_credit_limit(principal, key, limit, reason)
+            .set_credit_limit(principal, key, limit, reason, only_if)
             .await
             .map(LimitOutcome::Applied)
     }

@@ -62,6 +62,10 @@ pub enum AdmitError {
     /// amounts hold (64-bit minor units), decided inside the store's transaction.
     #[error("the account's amounts would overflow")]
     TooLarge,
+    /// The account, as a read would show it, no longer met the write's [`Precondition`]:
+    /// nothing was written, decided under the account's lock.
+    #[error("the account no longer meets the write's condition")]
+    Unmet,
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -79,6 +83,9 @@ pub enum SettleError {
     /// More than the reservation holds.
     #[error("The captured amount cannot exceed the reserved amount.")]
     Exceeds,
+    /// As [`AdmitError::Unmet`].
+    #[error("the account no longer meets the write's condition")]
+    Unmet,
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -86,6 +93,12 @@ pub enum SettleError {
 
 /// Credit accounts, reservations and the ledger. Every method that changes an account runs in
 /// one transaction that writes the account, the ledger entry (and the reservation) together.
+///
+/// The writes a client makes take `only_if`, a [`Precondition`] on the paying account as
+/// [`AccountLedger::account`] would show it at the write's `now`: the store tests it after
+/// locking the account and before moving anything (after an idempotent repeat is recognised,
+/// which answers as before), and answers `Unmet` when it fails. Without a condition it costs
+/// nothing.
 #[cfg_attr(feature = "mocks", mockall::automock)]
 #[async_trait]
 pub trait AccountLedger: Send + Sync {
@@ -107,7 +120,11 @@ pub trait AccountLedger: Send + Sync {
     ///
     /// # Errors
     /// [`AdmitError::Refused`] with the available and requested amounts.
-    async fn admit(&self, admission: &Admission) -> Result<crate::credit::Reservation, AdmitError>;
+    async fn admit(
+        &self,
+        admission: &Admission,
+        only_if: Precondition<crate::credit::CreditAccount>,
+    ) -> Result<crate::credit::Reservation, AdmitError>;
 
     /// Captures an open reservation (`amount` defaults to all of it; the rest is released).
     /// `idempotency` (as [`Admission::idempotency`]) tags the ledger entry: a repeat with the
@@ -115,6 +132,10 @@ pub trait AccountLedger: Send + Sync {
     ///
     /// # Errors
     /// [`SettleError`].
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the facts of one capture, each of its own type; a struct would only rename them"
+    )]
     async fn capture(
         &self,
         account: CustomerId,
@@ -123,6 +144,7 @@ pub trait AccountLedger: Send + Sync {
         user: Option<crate::ids::UserId>,
         now: DateTime<Utc>,
         idempotency: Option<String>,
+        only_if: Precondition<crate::credit::CreditAccount>,
     ) -> Result<crate::credit::Reservation, SettleError>;
 
     /// Releases an open reservation; `idempotency` as for [`AccountLedger::capture`].
@@ -136,13 +158,18 @@ pub trait AccountLedger: Send + Sync {
         user: Option<crate::ids::UserId>,
         now: DateTime<Utc>,
         idempotency: Option<String>,
+        only_if: Precondition<crate::credit::CreditAccount>,
     ) -> Result<crate::credit::Reservation, SettleError>;
 
     /// Posts a payment, charge or adjustment (charges are never refused for credit).
     ///
     /// # Errors
     /// [`AdmitError::NoAccount`] when the account does not exist.
-    async fn post(&self, posting: &Posting) -> Result<crate::credit::LedgerEntry, AdmitError>;
+    async fn post(
+        &self,
+        posting: &Posting,
+        only_if: Precondition<crate::credit::CreditAccount>,
+    ) -> Result<crate::credit::LedgerEntry, AdmitError>;
 
     /// Sets the credit limit and records it in the limit history, with who and why.
     ///
@@ -155,6 +182,7 @@ pub trait AccountLedger: Send + Sync {
         user: Option<crate::ids::UserId>,
         reason: Option<String>,
         now: DateTime<Utc>,
+        only_if: Precondition<crate::credit::CreditAccount>,
     ) -> Result<crate::credit::CreditAccount, AdmitError>;
 
     /// The account as it stood at `at`: balance and reserved amount replayed from the ledger

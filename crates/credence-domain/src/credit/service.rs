@@ -21,8 +21,8 @@ use crate::ids::CustomerId;
 use crate::input::InputError;
 use crate::listing::{Page, PageRequest};
 use crate::ports::{
-    AccountLedger, Admission, AdmitError, Clock, CustomerRepository, Posting, RecordRepository,
-    SettleError, StoreError,
+    AccountLedger, Admission, AdmitError, Clock, CustomerRepository, Posting, Precondition,
+    RecordRepository, SettleError, StoreError,
 };
 use crate::values::{CreditLimit, CreditLimitError, CurrencyCode, FreeText};
 
@@ -64,6 +64,10 @@ pub enum CreditError {
     /// The customer is inactive: `422 customer_inactive`.
     #[error("The customer is inactive.")]
     Inactive,
+    /// The account changed since the client read it (its `If-Match` no longer holds):
+    /// `412 precondition_failed`.
+    #[error("The account has changed since it was read; read it again and repeat the change.")]
+    Changed,
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -248,16 +252,19 @@ impl AccountService {
             .ok_or(CreditError::NotFound(CustomerKey::Id(id)))
     }
 
-    /// Sets the credit limit (>= 0; lowering below usage is allowed and blocks new orders).
+    /// Sets the credit limit (>= 0; lowering below usage is allowed and blocks new orders),
+    /// while the account meets `only_if`.
     ///
     /// # Errors
-    /// [`CreditError::Input`] for a negative or too precise limit.
+    /// [`CreditError::Input`] for a negative or too precise limit; [`CreditError::Changed`]
+    /// when `only_if` no longer holds.
     pub async fn set_credit_limit(
         &self,
         principal: &Principal,
         key: &CustomerKey,
         limit: Decimal,
         reason: Option<FreeText>,
+        only_if: Precondition<CreditAccount>,
     ) -> Result<CreditAccount, CreditError> {
         let customer = self.holder(principal, key).await?;
         let limit = CreditLimit::new(limit, customer.currency).map_err(CreditRule::Limit)?;
@@ -269,6 +276,7 @@ impl AccountService {
                 principal.user_id(),
                 reason,
                 self.clock.now(),
+                only_if,
             )
             .await
             .map_err(|e| admit_error(e, customer.id))
@@ -380,10 +388,15 @@ impl AccountService {
     }
 
     /// Posts a payment (`Payment`, amount > 0), a charge (`Charge`, amount > 0) or an
-    /// adjustment (`Adjustment`, signed, with a reason).
+    /// adjustment (`Adjustment`, signed, with a reason), while the account meets `only_if`.
     ///
     /// # Errors
-    /// [`CreditError::Input`] for a missing reason or an amount of the wrong sign.
+    /// [`CreditError::Input`] for a missing reason or an amount of the wrong sign;
+    /// [`CreditError::Changed`] when `only_if` no longer holds.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the facts of one posting, each of its own type; a struct would only rename them"
+    )]
     pub async fn post(
         &self,
         principal: &Principal,
@@ -392,6 +405,7 @@ impl AccountService {
         amount: Decimal,
         description: Option<String>,
         idempotency: Option<String>,
+        only_if: Precondition<CreditAccount>,
     ) -> Result<LedgerEntry, CreditError> {
         let customer = self.holder(principal, key).await?;
         let money = Money::from_decimal(amount, customer.currency)?;
@@ -424,38 +438,30 @@ impl AccountService {
             idempotency,
         };
         self.ledger
-            .post(&posting)
+            .post(&posting, only_if)
             .await
             .map_err(|e| admit_error(e, customer.id))
     }
 
-    /// Admits a cost against the paying account and reserves it.
+    /// Admits a cost against the paying account and reserves it, while that account meets
+    /// `only_if`.
     ///
     /// # Errors
     /// [`CreditError::Refused`] with both amounts; [`CreditError::OnHold`] and
-    /// [`CreditError::Inactive`] for customers that may not order.
+    /// [`CreditError::Inactive`] for customers that may not order; [`CreditError::Changed`]
+    /// when `only_if` no longer holds.
     pub async fn reserve(
         &self,
         principal: &Principal,
         key: &CustomerKey,
         request: ReserveRequest,
+        only_if: Precondition<CreditAccount>,
     ) -> Result<Reservation, CreditError> {
         let customer = self.holder(principal, key).await?;
-        self.admit_for(principal, &customer, request).await
-    }
-
-    /// Admits a cost for a customer already in hand.
-    ///
-    /// # Errors
-    /// As [`AccountService::reserve`].
-    pub async fn admit_for(
-        &self,
-        principal: &Principal,
-        customer: &AccountHolder,
-        request: ReserveRequest,
-    ) -> Result<Reservation, CreditError> {
-        let admission = self.prepare_admission(principal, customer, request).await?;
-        match self.ledger.admit(&admission).await {
+        let admission = self
+            .prepare_admission(principal, &customer, request)
+            .await?;
+        match self.ledger.admit(&admission, only_if).await {
             Ok(reservation) => Ok(reservation),
             Err(error) => Err(refusal_of(error, &admission)),
         }
@@ -533,12 +539,13 @@ impl AccountService {
         })
     }
 
-    /// Captures a reservation held for the customer (all of it unless `amount` says less).
-    /// `idempotency` is the caller's scoped key: a repeat answers the capture it made.
+    /// Captures a reservation held for the customer (all of it unless `amount` says less),
+    /// while the paying account meets `only_if`. `idempotency` is the caller's scoped key: a
+    /// repeat answers the capture it made.
     ///
     /// # Errors
     /// [`CreditError::ReservationNotFound`], [`CreditError::ReservationClosed`], or an
-    /// `Input` error when the amount exceeds the reservation.
+    /// `Input` error when the amount exceeds the reservation; [`CreditError::Changed`].
     pub async fn capture(
         &self,
         principal: &Principal,
@@ -546,6 +553,7 @@ impl AccountService {
         reservation: ReservationId,
         amount: Option<Decimal>,
         idempotency: Option<String>,
+        only_if: Precondition<CreditAccount>,
     ) -> Result<Reservation, CreditError> {
         let customer = self.holder(principal, key).await?;
         let payer = self.payer(&customer).await?;
@@ -567,22 +575,25 @@ impl AccountService {
                 principal.user_id(),
                 self.clock.now(),
                 idempotency,
+                only_if,
             )
             .await
             .map_err(|e| settle_error(e, reservation))
     }
 
-    /// Releases a reservation held for the customer; `idempotency` as for
+    /// Releases a reservation held for the customer; `idempotency` and `only_if` as for
     /// [`AccountService::capture`].
     ///
     /// # Errors
-    /// [`CreditError::ReservationNotFound`] or [`CreditError::ReservationClosed`].
+    /// [`CreditError::ReservationNotFound`], [`CreditError::ReservationClosed`] or
+    /// [`CreditError::Changed`].
     pub async fn release(
         &self,
         principal: &Principal,
         key: &CustomerKey,
         reservation: ReservationId,
         idempotency: Option<String>,
+        only_if: Precondition<CreditAccount>,
     ) -> Result<Reservation, CreditError> {
         let customer = self.holder(principal, key).await?;
         let payer = self.payer(&customer).await?;
@@ -593,6 +604,7 @@ impl AccountService {
                 principal.user_id(),
                 self.clock.now(),
                 idempotency,
+                only_if,
             )
             .await
             .map_err(|e| settle_error(e, reservation))
@@ -754,6 +766,7 @@ fn admit_error(error: AdmitError, account: CustomerId) -> CreditError {
             format!("customer {account} has no credit account").into(),
         )),
         AdmitError::TooLarge => CreditRule::Amount(MoneyError::TooLarge).into(),
+        AdmitError::Unmet => CreditError::Changed,
         AdmitError::Store(e) => CreditError::Store(e),
     }
 }
@@ -763,6 +776,7 @@ fn settle_error(error: SettleError, reservation: ReservationId) -> CreditError {
         SettleError::NotFound => CreditError::ReservationNotFound(reservation),
         SettleError::NotOpen => CreditError::ReservationClosed(reservation),
         SettleError::Exceeds => CreditRule::CaptureExceeds.into(),
+        SettleError::Unmet => CreditError::Changed,
         SettleError::Store(e) => CreditError::Store(e),
     }
 }

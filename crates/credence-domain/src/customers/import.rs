@@ -25,7 +25,7 @@ use crate::access::scope::uses_back_office;
 use crate::credit::EntryKind;
 use crate::customers::{CustomerChanges, CustomerKey};
 use crate::documents::service::Media;
-use crate::ports::{Clock, StoreError};
+use crate::ports::{Clock, Precondition, StoreError};
 use crate::services::{AccountService, CreditError, CustomerService, UpdateCustomerError};
 use crate::settings::Settings;
 use known::{BatchCustomers, ReferenceMemos};
@@ -400,6 +400,7 @@ async fn write(
                 amount.abs(),
                 Some(OPENING_BALANCE.to_owned()),
                 None,
+                Precondition::none(),
             )
             .await?;
     }

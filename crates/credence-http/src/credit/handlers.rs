@@ -5,11 +5,17 @@
 //! Every POST that moves money goes through [`crate::idempotency::once`], so an
 //! `Idempotency-Key` is honoured the same way everywhere. Amounts are money in the paying
 //! account's currency, so an answer needs nothing but the entry or reservation it writes.
+//!
+//! The account's answer is tagged ([`crate::etag`]); every write that moves the account (its
+//! limit, payments, charges, adjustments, reservations and their captures and releases) takes
+//! an `If-Match` naming that tag, which the store tests under the account's lock. The account
+//! a reservation moves is the paying one, so for a customer billing with its parent the tag
+//! it must name is the parent's account's.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, web};
 use credence_domain::access::scope::Function;
-use credence_domain::credit::{EntryKind, LedgerEntry, Reservation, ReservationId};
+use credence_domain::credit::{CreditAccount, EntryKind, LedgerEntry, Reservation, ReservationId};
 use credence_domain::listing::PageRequest;
 use credence_domain::services::{LimitOutcome, ReserveRequest};
 
@@ -26,6 +32,7 @@ use crate::credit::form::{
 use crate::credit::requests::PendingLimitDto;
 use crate::dto::ListDto;
 use crate::error::{ApiError, ErrorBody};
+use crate::etag::{self, EntityTag};
 use crate::idempotency::once;
 use crate::negotiate::Reply;
 use crate::openapi::{
@@ -86,6 +93,15 @@ fn reservation_id(text: &str) -> Result<ReservationId, ApiError> {
         .map_err(|_| ApiError::invalid_param_type("reservationId"))
 }
 
+fn account_reply(account: &CreditAccount) -> Result<Reply, ApiError> {
+    Reply::ok("account", &AccountDto::from(account)).map(Reply::tagged)
+}
+
+/// The tag a read of `account` carries, which an `If-Match` names.
+fn account_tag(account: &CreditAccount) -> Option<EntityTag> {
+    account_reply(account).ok().map(|reply| reply.tag())
+}
+
 fn entry_reply(entry: &LedgerEntry) -> Result<Reply, ApiError> {
     Reply::new(StatusCode::CREATED, "entry", &LedgerEntryDto::from(entry))
 }
@@ -111,11 +127,20 @@ async fn post_entry(
         let form = PostingForm::read(&body.0)?;
         (form.amount, form.description)
     };
+    let only_if = etag::if_match(req, false, account_tag);
     once(state, req, caller, body, "entry", |tag| async move {
         let entry = state
             .services
             .accounts
-            .post(&caller.principal, &key, kind, value, description, tag)
+            .post(
+                &caller.principal,
+                &key,
+                kind,
+                value,
+                description,
+                tag,
+                only_if,
+            )
             .await?;
         entry_reply(&entry)
     })
@@ -148,7 +173,7 @@ pub(crate) async fn get_account(
         Some(at) => accounts.account_as_of(&caller.principal, &key, at).await?,
         None => accounts.account(&caller.principal, &key).await?,
     };
-    Reply::ok("account", &AccountDto::from(&account))
+    Ok(account_reply(&account)?.unless_current(&req))
 }
 
 /// Sets the credit limit (>= 0; lowering it below the current usage blocks new orders).
@@ -173,18 +198,26 @@ pub(crate) async fn get_account(
 pub(crate) async fn update_credit_limit(
     state: web::Data<AppState>,
     caller: Caller,
+    req: HttpRequest,
     id: web::Path<String>,
     body: Body,
 ) -> Result<Reply, ApiError> {
     let key = crate::input::customer_key(&id)?;
     let form = CreditLimitForm::read(&body.0)?;
+    let only_if = etag::if_match(&req, false, account_tag);
     let outcome = state
         .services
         .approvals
-        .change_limit(&caller.principal, &key, form.credit_limit, form.reason)
+        .change_limit(
+            &caller.principal,
+            &key,
+            form.credit_limit,
+            form.reason,
+            only_if,
+        )
         .await?;
     match outcome {
-        LimitOutcome::Applied(account) => Reply::ok("account", &AccountDto::from(&account)),
+        LimitOutcome::Applied(account) => account_reply(&account),
         LimitOutcome::Pending(request) => PendingLimitDto::reply(&request),
     }
 }
@@ -395,6 +428,7 @@ pub(crate) async fn create_reservation(
         expires_in: form.expires_in,
         idempotency: None,
     };
+    let only_if = etag::if_match(&req, false, account_tag);
     let state = &state;
     once(state, &req, &caller, &body, "reservation", |tag| async {
         let answer = state
@@ -407,6 +441,7 @@ pub(crate) async fn create_reservation(
                     idempotency: tag,
                     ..request
                 },
+                only_if,
             )
             .await
             .map_err(ApiError::from);
@@ -447,12 +482,13 @@ pub(crate) async fn capture_reservation(
     let key = crate::input::customer_key(&id)?;
     let rid = reservation_id(&rid)?;
     let captured = CaptureForm::read(&body.0)?.amount;
+    let only_if = etag::if_match(&req, false, account_tag);
     let state = &state;
     once(state, &req, &caller, &body, "reservation", |tag| async {
         let reservation = state
             .services
             .accounts
-            .capture(&caller.principal, &key, rid, captured, tag)
+            .capture(&caller.principal, &key, rid, captured, tag, only_if)
             .await?;
         reservation_reply(StatusCode::OK, &reservation)
     })
@@ -486,12 +522,13 @@ pub(crate) async fn release_reservation(
     let (id, rid) = path.into_inner();
     let key = crate::input::customer_key(&id)?;
     let rid = reservation_id(&rid)?;
+    let only_if = etag::if_match(&req, false, account_tag);
     let state = &state;
     once(state, &req, &caller, &body, "reservation", |tag| async {
         let reservation = state
             .services
             .accounts
-            .release(&caller.principal, &key, rid, tag)
+            .release(&caller.principal, &key, rid, tag, only_if)
             .await?;
         reservation_reply(StatusCode::OK, &reservation)
     })

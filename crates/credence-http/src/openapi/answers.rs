@@ -159,16 +159,29 @@ const COMMON: [Common; 10] = [
     },
 ];
 
-/// The routes of one customer, product or task template: their answers carry its `ETag`, a
-/// read may send `If-None-Match` (`304` while its copy is current), a write `If-Match` (`412`
-/// once the resource has changed).
-const CONDITIONAL: [&str; 6] = [
+/// The routes of one customer, account, product or task template: their answers carry its
+/// `ETag`, a read may send `If-None-Match` (`304` while its copy is current), a write
+/// `If-Match` (`412` once the resource has changed).
+const CONDITIONAL: [&str; 7] = [
     "/api/v1.0/customers/{id}",
     "/api/v1.0/customers/reference/{reference}",
     "/api/v1.0/customers/me",
+    "/api/v1.0/customers/{id}/account",
     "/api/v1.0/products/{code}",
     "/api/marketplace/v2/products/{code}",
     "/api/marketplace/v2/customer/task_templates/{code}",
+];
+
+/// The routes that move a credit account: their writes take `If-Match` naming the account's
+/// tag (as `GET .../account` gives it). The limit's write answers the account, tagged.
+const MOVES_ACCOUNT: [&str; 7] = [
+    "/api/v1.0/customers/{id}/account/creditLimit",
+    "/api/v1.0/customers/{id}/account/payments",
+    "/api/v1.0/customers/{id}/account/charges",
+    "/api/v1.0/customers/{id}/account/adjustments",
+    "/api/v1.0/customers/{id}/account/reservations",
+    "/api/v1.0/customers/{id}/account/reservations/{rid}/capture",
+    "/api/v1.0/customers/{id}/account/reservations/{rid}/release",
 ];
 
 const IF_MATCH: &str = "If-Match";
@@ -178,30 +191,43 @@ const ETAG: (&str, &str) = (
     "The resource's entity tag: a digest of everything a read of it shows.",
 );
 
+/// An optional request header, as text.
+fn header_parameter(name: &str, description: &str) -> RefOr<utoipa::openapi::path::Parameter> {
+    RefOr::T(
+        ParameterBuilder::new()
+            .name(name)
+            .parameter_in(ParameterIn::Header)
+            .required(Required::False)
+            .description(Some(description))
+            .schema(Some(Object::with_type(Type::String)))
+            .build(),
+    )
+}
+
+/// Declares that `operation`'s answers of a status `shows` accepts carry the `ETag`.
+fn tagged(operation: &mut Operation, shows: impl Fn(&str) -> bool) {
+    for (status, answer) in &mut operation.responses.responses {
+        if let (true, RefOr::T(answer)) = (shows(status), answer) {
+            answer
+                .headers
+                .insert(ETAG.0.to_owned(), RefOr::T(header(ETAG.1)));
+        }
+    }
+}
+
+/// Declares that `write` takes `If-Match`, described by what it names.
+fn takes_if_match(write: &mut Operation, description: &str) {
+    write
+        .parameters
+        .get_or_insert_with(Vec::new)
+        .push(header_parameter(IF_MATCH, description));
+}
+
 /// The conditional requests of a [`CONDITIONAL`] route.
 fn conditional(item: &mut PathItem) {
-    let header_parameter = |name: &str, description: &str| {
-        RefOr::T(
-            ParameterBuilder::new()
-                .name(name)
-                .parameter_in(ParameterIn::Header)
-                .required(Required::False)
-                .description(Some(description))
-                .schema(Some(Object::with_type(Type::String)))
-                .build(),
-        )
-    };
-    let tagged = |operation: &mut Operation| {
-        for (status, answer) in &mut operation.responses.responses {
-            if let (true, RefOr::T(answer)) = (status.starts_with('2'), answer) {
-                answer
-                    .headers
-                    .insert(ETAG.0.to_owned(), RefOr::T(header(ETAG.1)));
-            }
-        }
-    };
+    let success = |status: &str| status.starts_with('2');
     if let Some(read) = &mut item.get {
-        tagged(read);
+        tagged(read, success);
         read.parameters
             .get_or_insert_with(Vec::new)
             .push(header_parameter(
@@ -228,16 +254,31 @@ fn conditional(item: &mut PathItem) {
             continue;
         };
         if shows_resource {
-            tagged(write);
+            tagged(write, success);
         }
-        write
-            .parameters
-            .get_or_insert_with(Vec::new)
-            .push(header_parameter(
-                IF_MATCH,
-                "The `ETag` the client read (or `*`): the write goes through only while the \
+        takes_if_match(
+            write,
+            "The `ETag` the client read (or `*`): the write goes through only while the \
              resource still shows it, else `412`.",
-            ));
+        );
+    }
+}
+
+/// The conditional writes of a [`MOVES_ACCOUNT`] route.
+fn moves_account(path: &str, item: &mut PathItem) {
+    for write in [item.post.as_mut(), item.put.as_mut()]
+        .into_iter()
+        .flatten()
+    {
+        if path.ends_with("/creditLimit") {
+            tagged(write, |status| status == "200");
+        }
+        takes_if_match(
+            write,
+            "The `ETag` of the account the client read (or `*`), as `GET .../account` gives \
+             it; for a reservation, the paying account's. The write goes through only while \
+             the account still shows it, else `412`.",
+        );
     }
 }
 
@@ -272,6 +313,9 @@ impl utoipa::Modify for CommonAnswers {
         for (path, item) in &mut openapi.paths.paths {
             if CONDITIONAL.contains(&path.as_str()) {
                 conditional(item);
+            }
+            if MOVES_ACCOUNT.contains(&path.as_str()) {
+                moves_account(path, item);
             }
             for operation in operations_mut(item) {
                 match Face::of(path) {
@@ -468,6 +512,7 @@ fn error_envelope(envelope: &str, components: &mut Components) -> Ref {
 
 #[cfg(test)]
 mod tests {
+    use super::{IF_MATCH, MOVES_ACCOUNT};
     use serde_json::Value;
 
     fn document() -> Value {
@@ -544,13 +589,14 @@ mod tests {
     }
 
     #[test]
-    fn customers_products_and_templates_answer_conditional_requests() {
+    fn customers_accounts_products_and_templates_answer_conditional_requests() {
         let doc = document();
         for (path, writes) in [
             (
                 "/api/v1.0/customers/{id}",
                 &["post", "put", "patch", "delete"][..],
             ),
+            ("/api/v1.0/customers/{id}/account", &[][..]),
             ("/api/v1.0/products/{code}", &["post", "put", "delete"][..]),
             ("/api/marketplace/v2/products/{code}", &[][..]),
             (
@@ -568,6 +614,22 @@ mod tests {
                 assert!(one[write]["responses"]["412"].is_object(), "{path} {write}");
             }
         }
+        for path in MOVES_ACCOUNT {
+            let one = &doc["paths"][path];
+            let write = if path.ends_with("/creditLimit") {
+                "put"
+            } else {
+                "post"
+            };
+            assert!(one[write]["responses"]["412"].is_object(), "{path}");
+            let named = one[write]["parameters"]
+                .as_array()
+                .is_some_and(|all| all.iter().any(|p| p["name"] == IF_MATCH));
+            assert!(named, "{path} takes If-Match");
+        }
+        let limit = &doc["paths"]["/api/v1.0/customers/{id}/account/creditLimit"]["put"];
+        assert!(limit["responses"]["200"]["headers"]["ETag"].is_object());
+        assert!(limit["responses"]["202"]["headers"].get("ETag").is_none());
         let list = &doc["paths"]["/api/v1.0/customers"];
         assert!(list["get"]["responses"].get("304").is_none());
     }

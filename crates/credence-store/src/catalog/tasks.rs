@@ -185,7 +185,7 @@ fn submit_in(
     draft: &TaskDraft,
     admission: &Admission,
 ) -> Result<Result<Task, Refusal>, Failure> {
-    let admitted = match admit_in(conn, outbox, admission)? {
+    let admitted = match admit_in(conn, outbox, admission, &Precondition::none())? {
         Ok(admitted) => admitted,
         Err(refusal) => return Ok(Err(refusal)),
     };
@@ -293,6 +293,7 @@ fn move_in(
             now,
             idempotency: None,
         },
+        &Precondition::none(),
     )? {
         Ok(_) => {}
         Err(Settle::NotOpen) if is_finish => tracing::warn!(
@@ -301,7 +302,7 @@ fn move_in(
             "task finished on a reservation that is no longer open: nothing captured"
         ),
         Err(Settle::NotOpen) => {}
-        Err(Settle::NotFound | Settle::Exceeds) => {
+        Err(Settle::NotFound | Settle::Exceeds | Settle::Unmet) => {
             return Err(Failure::corrupt(
                 "task",
                 format!(

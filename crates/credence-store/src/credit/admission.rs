@@ -14,10 +14,13 @@ pub(crate) fn is_unique_violation(failure: &Failure) -> bool {
     )
 }
 
-/// Why an admission was refused inside its transaction (which still commits the expiries).
+/// Why an admission (or a posting) was refused inside its transaction (which still commits
+/// the expiries).
 pub(crate) enum Refusal {
     NoAccount,
     Refused(CreditRefused),
+    /// The account did not meet the write's [`Precondition`].
+    Unmet,
 }
 
 impl From<Refusal> for AdmitError {
@@ -25,6 +28,7 @@ impl From<Refusal> for AdmitError {
         match refusal {
             Refusal::NoAccount => Self::NoAccount,
             Refusal::Refused(refused) => Self::Refused(refused),
+            Refusal::Unmet => Self::Unmet,
         }
     }
 }
@@ -69,13 +73,15 @@ pub(crate) fn lock_live_parties(
 }
 
 /// The admission, on a connection inside a write transaction: the idempotency tag, the
-/// liveness of both customers, the expiry of the account's due reservations, then the
-/// conditional update that re-checks the credit, the reservation and its ledger entry.
-/// [`AccountLedger::admit`] and task submission both run exactly this.
+/// liveness of both customers, the account's lock and `only_if` on it, the expiry of the
+/// account's due reservations, then the conditional update that re-checks the credit, the
+/// reservation and its ledger entry. [`AccountLedger::admit`] and task submission both run
+/// exactly this.
 pub(crate) fn admit_in(
     conn: &mut AnyConnection,
     outbox: &Outbox<'_>,
     admission: &Admission,
+    only_if: &Precondition<CreditAccount>,
 ) -> Result<Result<Admitted, Refusal>, Failure> {
     if let Some(tag) = admission.idempotency.as_deref()
         && let Some(done) = reservation_by_tag(conn, tag)?
@@ -105,6 +111,9 @@ pub(crate) fn admit_in(
     };
     if locked.currency()? != currency {
         return Err(other_currency(account, locked.currency()?, currency));
+    }
+    if !account_meets(conn, only_if, &locked, now)? {
+        return Ok(Err(Refusal::Unmet));
     }
     expire_account(conn, outbox, &locked, now)?;
     // The admission: check and reserve in one statement.
@@ -183,4 +192,6 @@ pub(crate) enum Settle {
     NotFound,
     NotOpen,
     Exceeds,
+    /// The account did not meet the write's [`Precondition`].
+    Unmet,
 }

@@ -30,10 +30,10 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use credence_domain::credit::Reservation;
+use credence_domain::credit::{CreditAccount, Reservation};
 use credence_domain::events::EventEncoder;
 use credence_domain::ids::CustomerId;
-use credence_domain::ports::{Admission, AdmitError, StoreError};
+use credence_domain::ports::{Admission, AdmitError, Precondition, StoreError};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use tokio::sync::oneshot;
 
@@ -52,8 +52,12 @@ const POSTGRES_LANES: usize = 4;
 
 type Answer = Result<Reservation, AdmitError>;
 
+/// An admission with the condition the client put on its account (`If-Match`), tested in
+/// the batch's transaction like the credit itself, so it too sees the admissions before it.
+type Asked = (Admission, Precondition<CreditAccount>);
+
 struct Waiting {
-    admission: Admission,
+    asked: Asked,
     reply: oneshot::Sender<Answer>,
 }
 
@@ -97,15 +101,17 @@ impl GroupCommit {
         database: &Database,
         events: &Arc<dyn EventEncoder>,
         admission: Admission,
+        only_if: Precondition<CreditAccount>,
     ) -> Answer {
         let lane = usize::try_from(admission.account.get().unsigned_abs()).unwrap_or_default()
             % self.lanes.count();
+        let asked = (admission, only_if);
         let (reply, answer) = oneshot::channel();
         let database = database.clone();
         let events = Arc::clone(events);
         let batched = Arc::clone(&self.batched);
         self.lanes
-            .push(lane, Waiting { admission, reply }, move |batch| {
+            .push(lane, Waiting { asked, reply }, move |batch| {
                 write_and_answer(
                     database.clone(),
                     Arc::clone(&events),
@@ -129,9 +135,9 @@ async fn write_and_answer(
     batch: Vec<Waiting>,
     batched: Arc<AtomicU64>,
 ) {
-    let (admissions, replies): (Vec<Admission>, Vec<oneshot::Sender<Answer>>) = batch
+    let (admissions, replies): (Vec<Asked>, Vec<oneshot::Sender<Answer>>) = batch
         .into_iter()
-        .map(|waiting| (waiting.admission, waiting.reply))
+        .map(|waiting| (waiting.asked, waiting.reply))
         .unzip();
     let answers = write_batch(&database, &events, admissions, &batched).await;
     for (reply, answer) in replies.into_iter().zip(answers) {
@@ -144,7 +150,7 @@ async fn write_and_answer(
 async fn write_batch(
     database: &Database,
     events: &Arc<dyn EventEncoder>,
-    admissions: Vec<Admission>,
+    admissions: Vec<Asked>,
     batched: &AtomicU64,
 ) -> Vec<Answer> {
     if admissions.len() == 1 {
@@ -156,19 +162,18 @@ async fn write_batch(
     }
     // Applied in account order (stable: one account's admissions keep their arrival order).
     let mut order: Vec<usize> = (0..admissions.len()).collect();
-    order.sort_by_key(|&i| admissions[i].account.get());
-    let ordered: Arc<Vec<Admission>> =
-        Arc::new(order.iter().map(|&i| admissions[i].clone()).collect());
+    order.sort_by_key(|&i| admissions[i].0.account.get());
+    let ordered: Arc<Vec<Asked>> = Arc::new(order.iter().map(|&i| admissions[i].clone()).collect());
     let batch = Arc::clone(&ordered);
     let encoder = Arc::clone(events);
     let written = database
         .write(move |conn| {
-            let accounts: Vec<CustomerId> = batch.iter().map(|a| a.account).collect();
+            let accounts: Vec<CustomerId> = batch.iter().map(|(a, _)| a.account).collect();
             let outbox = Outbox::open(conn, &*encoder, &accounts)?;
             batch
                 .iter()
-                .map(|admission| {
-                    Ok(admit_in(conn, &outbox, admission)?
+                .map(|(admission, only_if)| {
+                    Ok(admit_in(conn, &outbox, admission, only_if)?
                         .map(|admitted| admitted.reservation)
                         .map_err(AdmitError::from))
                 })
@@ -246,14 +251,14 @@ fn rolled_back(failure: &Failure) -> bool {
 async fn admit_alone(
     database: &Database,
     events: &Arc<dyn EventEncoder>,
-    admission: Admission,
+    (admission, only_if): Asked,
 ) -> Answer {
     let tagged = admission.clone();
     let encoder = Arc::clone(events);
     let result = database
         .write(move |conn| {
             let outbox = Outbox::open(conn, &*encoder, &[tagged.account])?;
-            admit_in(conn, &outbox, &tagged)
+            admit_in(conn, &outbox, &tagged, &only_if)
         })
         .await;
     match result {

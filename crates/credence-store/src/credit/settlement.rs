@@ -11,6 +11,7 @@ impl From<Settle> for SettleError {
             Settle::NotFound => Self::NotFound,
             Settle::NotOpen => Self::NotOpen,
             Settle::Exceeds => Self::Exceeds,
+            Settle::Unmet => Self::Unmet,
         }
     }
 }
@@ -23,7 +24,9 @@ pub(crate) struct Closing<'a> {
 }
 
 /// Closes an open reservation of `account`: `captured` is `Some` for a capture (`None`
-/// captures all of it), `None` with `capture == false` for a release.
+/// captures all of it), `None` with `capture == false` for a release. A repeat of a
+/// settlement already made answers it; anything else first needs the account to meet
+/// `only_if`.
 pub(crate) fn settle_in(
     conn: &mut AnyConnection,
     outbox: &Outbox<'_>,
@@ -31,6 +34,7 @@ pub(crate) fn settle_in(
     id: i64,
     capture: Option<Option<Money>>,
     closing: Closing<'_>,
+    only_if: &Precondition<CreditAccount>,
 ) -> Result<Result<Reservation, Settle>, Failure> {
     let Closing {
         user,
@@ -57,6 +61,9 @@ pub(crate) fn settle_in(
         }
         // The key tagged another effect long ago (its record since purged): it tags nothing.
         idempotency = None;
+    }
+    if !account_meets(conn, only_if, &locked, now)? {
+        return Ok(Err(Settle::Unmet));
     }
     if !row.is_open() {
         return Ok(Err(Settle::NotOpen));
@@ -237,21 +244,9 @@ fn insert_limits(conn: &mut AnyConnection, rows: &[LimitRow]) -> Result<(), Fail
     Ok(())
 }
 
-/// Sets an account's limit, with its history row and its event; `false` when there is no
+/// Sets an account's limit, with its history row and its event, naming in the history the
+/// admin who approved it (`approver`, for a four-eyes request); `false` when there is no
 /// account.
-pub(crate) fn set_limit(
-    conn: &mut AnyConnection,
-    outbox: &Outbox<'_>,
-    account: i64,
-    limit: CreditLimit,
-    by: (Option<i64>, Option<&str>),
-    now: NaiveDateTime,
-) -> Result<bool, Failure> {
-    set_approved_limit(conn, outbox, account, limit, by, None, now)
-}
-
-/// Sets an account's limit as [`set_limit`] does, naming in the history the admin who
-/// approved it (`approver`, for a four-eyes request).
 pub(crate) fn set_approved_limit(
     conn: &mut AnyConnection,
     outbox: &Outbox<'_>,
