@@ -179,6 +179,51 @@ async fn a_201_says_where_the_resource_lives(app: TestApp) {
     let location = header(category.headers(), "location").unwrap().to_owned();
     app.get_json(&location).await;
 
+    // Money: a payment's entry and a reservation live where their Location says, also when
+    // the answer is a replay; an entry is found only in its own customer's ledger.
+    let funded = app
+        .create_customer(&json!({"reference": "LOC-2", "name": "Funded", "creditLimit": 100}))
+        .await;
+    let account = format!("/api/v1.0/customers/{}/account", funded["id"]);
+    let pay = || {
+        app.request(Method::POST, &format!("{account}/payments"))
+            .header("Idempotency-Key", "located-payment")
+            .json(&json!({"amount": 10}))
+            .send()
+    };
+    let paid = pay().await.unwrap();
+    let location = header(paid.headers(), "location").unwrap().to_owned();
+    let entry = expect_json(paid, 201).await;
+    assert_eq!(location, format!("{account}/ledger/{}", entry["id"]));
+    assert_eq!(entry["href"], location.as_str());
+    assert_eq!(app.get_json(&location).await, entry);
+    let replayed = pay().await.unwrap();
+    assert_eq!(
+        header(replayed.headers(), "location"),
+        Some(location.as_str())
+    );
+    let held = app
+        .post_json(&format!("{account}/reservations"), &json!({"amount": 5}))
+        .await;
+    let location = header(held.headers(), "location").unwrap().to_owned();
+    let held = expect_json(held, 201).await;
+    assert_eq!(location, format!("{account}/reservations/{}", held["id"]));
+    assert_eq!(app.get_json(&location).await, held);
+    let elsewhere = format!(
+        "/api/v1.0/customers/{}/account/ledger/{}",
+        body["id"], entry["id"]
+    );
+    let missing = app.get(&elsewhere).await;
+    assert_eq!(missing.status(), 404);
+    let text = missing.text().await.unwrap();
+    assert!(
+        text.contains(&format!(
+            "The ledger entry with the id {} doesn't exist.",
+            entry["id"]
+        )),
+        "{text}"
+    );
+
     // A replace through the same route is no creation.
     let replaced = app
         .send_json(

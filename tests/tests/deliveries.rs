@@ -59,7 +59,7 @@ async fn pay(app: &TestApp, customer: &Value, amount: u32) -> String {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
         let page = app.get_json(&feed).await;
-        if let Some(event) = page["events"]
+        if let Some(event) = page["data"]
             .as_array()
             .unwrap()
             .iter()

@@ -30,7 +30,7 @@ async fn feed(app: &TestApp, path: &str, expected: usize) -> Vec<Value> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
         let page = app.get_json(path).await;
-        let events = page["events"].as_array().expect("events").clone();
+        let events = page["data"].as_array().expect("events").clone();
         if events.len() >= expected || tokio::time::Instant::now() > deadline {
             assert_eq!(events.len(), expected, "{page}");
             return events;
@@ -124,20 +124,34 @@ async fn the_feed_filters_pages_and_refuses_bad_input(app: TestApp) {
         ids.push(customer["id"].clone());
     }
     let all = feed(&app, EVENTS, 6).await;
-    // Pages of two with `after`: every event once, in the same order.
-    let mut paged = Vec::new();
-    let mut after = String::new();
+    // Pages of two, each asked by the last one's `next` (after its last event, with its
+    // filters): every event once, in the same order. A page with no events points to itself.
+    let mut paged: Vec<Value> = Vec::new();
+    let mut next = format!("{EVENTS}?max=2&type=customer.*,account.payment");
     loop {
-        let page = app.get_json(&format!("{EVENTS}?max=2{after}")).await;
-        let events = page["events"].as_array().unwrap().clone();
-        let Some(last) = events.last() else { break };
-        after = format!("&after={}", last["id"].as_str().unwrap());
+        let page = app.get_json(&next).await;
+        let events = page["data"].as_array().unwrap().clone();
+        assert_eq!(page["paging"]["max"], 2, "{page}");
         assert_eq!(
-            page["hasMore"],
+            page["paging"]["hasMore"],
             json!(paged.len() + events.len() < 6),
             "{page}"
         );
+        let after = page["paging"]["next"].as_str().unwrap().to_owned();
+        let Some(last) = events.last() else {
+            assert_eq!(after, next, "an empty page goes on from where it started");
+            break;
+        };
+        let from = format!(
+            "{EVENTS}?after={}&max=2&type=",
+            last["id"].as_str().unwrap()
+        );
+        assert!(after.starts_with(&from), "{after}");
+        if let Some(previous) = paged.last() {
+            assert_eq!(page["paging"]["after"], previous["id"], "{page}");
+        }
         paged.extend(events);
+        next = after;
     }
     assert_eq!(paged, all);
     let payments = feed(&app, &format!("{EVENTS}?type=account.*"), 3).await;
@@ -185,7 +199,7 @@ async fn a_reseller_reads_only_its_trees_events(app: TestApp) {
     let all = feed(&app, EVENTS, 3).await;
     let theirs: Vec<Value> = loop {
         let page = expect_json(app.get_with_key(&key, EVENTS).await, 200).await;
-        let events = page["events"].as_array().unwrap().clone();
+        let events = page["data"].as_array().unwrap().clone();
         if events.len() >= 2 {
             break events;
         }

@@ -241,7 +241,7 @@ async fn a_customer_orders_until_its_credit_runs_out(app: TestApp) {
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
     let events = loop {
         let page = app.get_json(&feed).await;
-        let events = page["events"].as_array().expect("events").clone();
+        let events = page["data"].as_array().expect("events").clone();
         if events.len() >= expected.len() || tokio::time::Instant::now() > deadline {
             break events;
         }

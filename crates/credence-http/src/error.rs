@@ -534,7 +534,8 @@ impl From<CreditError> for ApiError {
             CreditError::Forbidden => Self::forbidden(),
             CreditError::NotFound(_)
             | CreditError::NotYetOpen(_)
-            | CreditError::ReservationNotFound(_) => Self::not_found(error.to_string()),
+            | CreditError::ReservationNotFound(_)
+            | CreditError::EntryNotFound(_) => Self::not_found(error.to_string()),
             CreditError::ReservationClosed(_) => Self::new(
                 StatusCode::CONFLICT,
                 "reservation_closed",

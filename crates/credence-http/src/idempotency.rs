@@ -85,10 +85,16 @@ where
             let status = StatusCode::from_u16(status).map_err(|e| ApiError::server_error(&e))?;
             let value: Value =
                 serde_json::from_str(&body).map_err(|e| ApiError::server_error(&e))?;
-            return Ok(Reply::replayed(status, root, value).with_header(
+            // A replayed creation says where its resource lives, as the first answer did.
+            let href = value.get("href").and_then(Value::as_str).map(str::to_owned);
+            let reply = Reply::replayed(status, root, value).with_header(
                 HeaderName::from_static("idempotent-replayed"),
                 HeaderValue::from_static("true"),
-            ));
+            );
+            return Ok(match href {
+                Some(href) => reply.located(&href),
+                None => reply,
+            });
         }
         credence_domain::ports::IdempotencyStart::InFlight => {
             return Err(ApiError::idempotency_key_in_use());

@@ -919,7 +919,7 @@ fn payment_entry() -> LedgerEntry {
     }
 }
 
-const PAYMENT_BODY: &str = r#"{"id":41,"kind":"payment","amount":100.00,"reservedDelta":0.00,"balance":20100.00,"reservedAmount":5000.00,"description":"wire","reservationId":null,"userId":2,"date":"2020-01-01T00:00:00Z"}"#;
+const PAYMENT_BODY: &str = r#"{"id":41,"kind":"payment","amount":100.00,"reservedDelta":0.00,"balance":20100.00,"reservedAmount":5000.00,"description":"wire","reservationId":null,"userId":2,"date":"2020-01-01T00:00:00Z","href":"/api/v1.0/customers/256/account/ledger/41"}"#;
 
 /// Keys are scoped to the caller (the admin's user id), not to the route.
 const PAYMENT_SCOPE: &str = "2";

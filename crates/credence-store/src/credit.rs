@@ -665,6 +665,24 @@ impl AccountLedger for Store {
         .await
     }
 
+    async fn entry(&self, account: CustomerId, id: i64) -> Result<Option<LedgerEntry>, StoreError> {
+        Ok(self
+            .database()
+            .read(move |conn| entry_of(conn, account.get(), id))
+            .await?)
+    }
+
+    async fn reservation(
+        &self,
+        account: CustomerId,
+        id: ReservationId,
+    ) -> Result<Option<Reservation>, StoreError> {
+        Ok(self
+            .database()
+            .read(move |conn| reservation_of(conn, account.get(), id.0))
+            .await?)
+    }
+
     async fn reservations(
         &self,
         account: CustomerId,

@@ -3679,6 +3679,31 @@ async fn account_writes_go_through_only_while_their_precondition_holds(store: St
     assert_eq!(again.await.unwrap(), captured);
 }
 
+/// One entry and one reservation are read by id, and only within the account they belong to.
+async fn entries_and_reservations_are_read_within_their_account(store: Store) {
+    let a = funded(&store, "ONE-A", 1000).await;
+    let b = funded(&store, "ONE-B", 1000).await;
+    let paid = posting(a.id, EntryKind::Payment, 100, 1);
+    let entry = al(&store).post(&paid, Precondition::none()).await.unwrap();
+    let asked = admission(a.id, 50, 2, 3600);
+    let held = al(&store)
+        .admit(&asked, Precondition::none())
+        .await
+        .unwrap();
+    assert_eq!(
+        al(&store).entry(a.id, entry.id).await.unwrap().as_ref(),
+        Some(&entry)
+    );
+    assert_eq!(al(&store).entry(b.id, entry.id).await.unwrap(), None);
+    assert_eq!(
+        al(&store).entry(a.id, entry.id + 1_000).await.unwrap(),
+        None
+    );
+    let found = al(&store).reservation(a.id, held.id).await.unwrap();
+    assert_eq!(found.as_ref(), Some(&held));
+    assert_eq!(al(&store).reservation(b.id, held.id).await.unwrap(), None);
+}
+
 /// How many of `racers` got through; the others must have found their condition unmet.
 async fn through<T: std::fmt::Debug>(
     racers: Vec<tokio::task::JoinHandle<Result<T, AdmitError>>>,
@@ -4790,6 +4815,7 @@ credence_store::on_both_stores!(
     products_upsert_replace_attributes_and_withdraw,
     products_and_templates_are_written_only_while_their_precondition_holds,
     account_writes_go_through_only_while_their_precondition_holds,
+    entries_and_reservations_are_read_within_their_account,
     templates_crud_per_customer,
     submit_admits_and_creates_the_task,
     racing_submits_never_overdraw,

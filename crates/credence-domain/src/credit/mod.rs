@@ -4,6 +4,7 @@
 mod account;
 mod alerts;
 pub mod approvals;
+mod errors;
 mod history;
 mod ledger;
 mod money;
@@ -15,6 +16,7 @@ mod statement;
 
 pub use account::{AccountError, CreditAccount, CreditRefused};
 pub use alerts::{Crossing, MAX_ALERTS, crossing};
+pub use errors::CreditRule;
 pub use history::LimitChange;
 pub use ledger::{
     EntryKind, LedgerEntry, LedgerFilter, Reservation, ReservationFilter, ReservationId,
@@ -28,7 +30,6 @@ pub use requests::{
     Decision, LimitRequest, LimitRequestError, LimitRequestFilter, LimitRequestId,
     LimitRequestStatus, NewLimitRequest,
 };
-pub use service::CreditRule;
 pub use statement::{
     EmptyPeriod, KindSum, Period, PeriodBounds, Standing, StatementSink, StatementSummary, Totals,
     Unbalanced,

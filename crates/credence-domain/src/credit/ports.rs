@@ -262,6 +262,26 @@ pub trait AccountLedger: Send + Sync {
         page: PageRequest,
     ) -> Result<Page<crate::credit::LedgerEntry>, StoreError>;
 
+    /// One entry of an account's ledger; `None` when the account has no entry `id`.
+    ///
+    /// # Errors
+    /// [`StoreError`] only.
+    async fn entry(
+        &self,
+        account: CustomerId,
+        id: i64,
+    ) -> Result<Option<crate::credit::LedgerEntry>, StoreError>;
+
+    /// One reservation held on an account; `None` when the account holds no reservation `id`.
+    ///
+    /// # Errors
+    /// [`StoreError`] only.
+    async fn reservation(
+        &self,
+        account: CustomerId,
+        id: crate::credit::ReservationId,
+    ) -> Result<Option<crate::credit::Reservation>, StoreError>;
+
     /// One page of an account's reservations that pass `filter`, newest first.
     ///
     /// # Errors

@@ -11,9 +11,9 @@ use rust_decimal::Decimal;
 
 use crate::access::principal::{Principal, Role};
 use crate::credit::{
-    AccountLine, AccountQuery, CreditAccount, EmptyPeriod, EntryKind, LedgerEntry, LedgerFilter,
-    LimitChange, MAX_ALERTS, Money, MoneyError, PeriodBounds, Reservation, ReservationFilter,
-    ReservationId, StatementSink,
+    AccountLine, AccountQuery, CreditAccount, EntryKind, LedgerEntry, LedgerFilter, LimitChange,
+    MAX_ALERTS, Money, MoneyError, PeriodBounds, Reservation, ReservationFilter, ReservationId,
+    StatementSink,
 };
 use crate::customers::reference_data::Currency;
 use crate::customers::{AccountHolder, CustomerKey};
@@ -24,120 +24,11 @@ use crate::ports::{
     AccountLedger, Admission, AdmitError, Clock, CustomerRepository, Posting, Precondition,
     RecordRepository, SettleError, StoreError,
 };
-use crate::values::{CreditLimit, CreditLimitError, CurrencyCode, FreeText};
+use crate::values::{CreditLimit, CurrencyCode, FreeText};
 
 use crate::access::scope::reaches;
 
-/// Why a credit use case failed. One enum for the account's use cases: they share every
-/// outcome but the refusal, and a handler maps each variant once.
-#[derive(Debug, thiserror::Error)]
-pub enum CreditError {
-    /// The caller's role may not use this function: `403`.
-    #[error("{}", crate::services::FORBIDDEN)]
-    Forbidden,
-    /// No such customer in the caller's scope: `404`.
-    #[error("The customer with the id {0} doesn't exist.")]
-    NotFound(CustomerKey),
-    /// The account did not exist yet at the instant asked for: `404`.
-    #[error("The account did not exist yet at {}.", .0.format("%Y-%m-%dT%H:%M:%SZ"))]
-    NotYetOpen(chrono::DateTime<chrono::Utc>),
-    /// No such reservation on the account: `404`.
-    #[error("The reservation with the id {0} doesn't exist.")]
-    ReservationNotFound(ReservationId),
-    /// The reservation was already captured, released or expired: `409`.
-    #[error("The reservation {0} is not open.")]
-    ReservationClosed(ReservationId),
-    /// Bad input: `400`.
-    #[error(transparent)]
-    Input(#[from] InputError),
-    /// Not enough credit: `422 credit_limit_exceeded` with both amounts.
-    #[error("The requested amount {requested} exceeds the available credit {available}.")]
-    Refused {
-        /// What was available.
-        available: Money,
-        /// What was asked for (in the account currency).
-        requested: Money,
-    },
-    /// The customer is on hold: `422 customer_on_hold`.
-    #[error("The customer is on hold: {}", .0.as_deref().unwrap_or("no reason given"))]
-    OnHold(Option<String>),
-    /// The customer is inactive: `422 customer_inactive`.
-    #[error("The customer is inactive.")]
-    Inactive,
-    /// The account changed since the client read it (its `If-Match` no longer holds):
-    /// `412 precondition_failed`.
-    #[error("The account has changed since it was read; read it again and repeat the change.")]
-    Changed,
-    /// The store failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-/// A rule of the credit use cases that a request breaks. The domain names the rule; the HTTP
-/// adapter words it with the API's field names.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum CreditRule {
-    /// The amount of a movement is no money in the account currency.
-    #[error("amount: {0}")]
-    Amount(MoneyError),
-    /// A new credit limit that does not fit the currency.
-    #[error("credit limit: {0}")]
-    Limit(CreditLimitError),
-    /// A payment, a charge or a reservation of zero or less.
-    #[error("the amount must be greater than 0")]
-    AmountNotPositive,
-    /// An adjustment of zero.
-    #[error("an adjustment cannot be 0")]
-    AdjustmentZero,
-    /// An adjustment without a reason.
-    #[error("an adjustment needs a reason")]
-    ReasonRequired,
-    /// A kind of entry that is not posted by hand (a capture, a release).
-    #[error("only payments, charges and adjustments are posted")]
-    NotPosted,
-    /// A reservation's lifetime out of range.
-    #[error("a reservation expires in 1 to {max} seconds")]
-    ExpiryOutOfRange {
-        /// The longest lifetime, in seconds.
-        max: i64,
-    },
-    /// A capture of less than nothing.
-    #[error("a captured amount cannot be negative")]
-    AmountNegative,
-    /// A capture of more than the reservation holds.
-    #[error("the captured amount cannot exceed the reserved amount")]
-    CaptureExceeds,
-    /// An alert threshold the currency cannot hold.
-    #[error("alert threshold: {0}")]
-    Threshold(MoneyError),
-    /// More alert thresholds than an account may have.
-    #[error("at most {max} alert thresholds")]
-    TooManyAlerts {
-        /// The most.
-        max: usize,
-    },
-    /// A statement's period that ends before it starts.
-    #[error("{0}")]
-    Period(EmptyPeriod),
-}
-
-impl From<CreditRule> for InputError {
-    fn from(rule: CreditRule) -> Self {
-        Self::Credit(rule)
-    }
-}
-
-impl From<CreditRule> for CreditError {
-    fn from(rule: CreditRule) -> Self {
-        Self::Input(rule.into())
-    }
-}
-
-impl From<MoneyError> for CreditError {
-    fn from(e: MoneyError) -> Self {
-        CreditRule::Amount(e).into()
-    }
-}
+pub use crate::credit::errors::{CreditError, CreditRule};
 
 /// Whether a cost would be admitted now, and what would remain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -623,6 +514,44 @@ impl AccountService {
     ) -> Result<Page<LedgerEntry>, CreditError> {
         let customer = self.holder(principal, key).await?;
         Ok(self.ledger.ledger(customer.id, filter, page).await?)
+    }
+
+    /// One entry of the customer's own ledger.
+    ///
+    /// # Errors
+    /// [`CreditError::NotFound`] outside the caller's scope, [`CreditError::EntryNotFound`]
+    /// for an entry of no such id in this ledger.
+    pub async fn entry(
+        &self,
+        principal: &Principal,
+        key: &CustomerKey,
+        id: i64,
+    ) -> Result<LedgerEntry, CreditError> {
+        let customer = self.holder(principal, key).await?;
+        self.ledger
+            .entry(customer.id, id)
+            .await?
+            .ok_or(CreditError::EntryNotFound(id))
+    }
+
+    /// One reservation held on the customer's paying account, where capture and release
+    /// find it.
+    ///
+    /// # Errors
+    /// [`CreditError::NotFound`] outside the caller's scope,
+    /// [`CreditError::ReservationNotFound`] for a reservation that account does not hold.
+    pub async fn reservation(
+        &self,
+        principal: &Principal,
+        key: &CustomerKey,
+        id: ReservationId,
+    ) -> Result<Reservation, CreditError> {
+        let customer = self.holder(principal, key).await?;
+        let payer = self.payer(&customer).await?;
+        self.ledger
+            .reservation(payer.id, id)
+            .await?
+            .ok_or(CreditError::ReservationNotFound(id))
     }
 
     /// One page of the reservations held on the customer's paying account.

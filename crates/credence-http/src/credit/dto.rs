@@ -130,6 +130,8 @@ pub struct LedgerEntryDto {
     pub user_id: Option<i64>,
     /// When (`YYYY-MM-DDTHH:MM:SSZ`).
     pub date: String,
+    /// Where it lives.
+    pub href: String,
 }
 
 impl From<&LedgerEntry> for LedgerEntryDto {
@@ -145,6 +147,7 @@ impl From<&LedgerEntry> for LedgerEntryDto {
             reservation_id: entry.reservation.map(|r| r.0),
             user_id: entry.user.map(|u| u.get()),
             date: timestamp(entry.at),
+            href: format!("{}/ledger/{}", account_href(entry.account), entry.id),
         }
     }
 }

@@ -71,6 +71,10 @@ pub(crate) fn register(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(create_reservation)),
         )
         .service(
+            web::resource("/customers/{id}/account/reservations/{rid}")
+                .route(web::get().to(show_reservation)),
+        )
+        .service(
             web::resource("/customers/{id}/account/reservations/{rid}/capture")
                 .route(web::post().to(capture_reservation)),
         )
@@ -84,6 +88,10 @@ pub(crate) fn register(cfg: &mut web::ServiceConfig) {
         .service(
             web::resource("/customers/{id}/account/ledger")
                 .route(web::get().to(list_ledger_entries)),
+        )
+        .service(
+            web::resource("/customers/{id}/account/ledger/{eid}")
+                .route(web::get().to(show_ledger_entry)),
         );
 }
 
@@ -102,12 +110,23 @@ fn account_tag(account: &CreditAccount) -> Option<EntityTag> {
     account_reply(account).ok().map(|reply| reply.tag())
 }
 
-fn entry_reply(entry: &LedgerEntry) -> Result<Reply, ApiError> {
-    Reply::new(StatusCode::CREATED, "entry", &LedgerEntryDto::from(entry))
+fn entry_id(text: &str) -> Result<i64, ApiError> {
+    text.parse()
+        .map_err(|_| ApiError::invalid_param_type("entryId"))
 }
 
+/// An entry, and, when the answer made it (`201`), where it lives.
+fn entry_reply(status: StatusCode, entry: &LedgerEntry) -> Result<Reply, ApiError> {
+    let dto = LedgerEntryDto::from(entry);
+    let href = dto.href.clone();
+    Ok(Reply::new(status, "entry", &dto)?.located(&href))
+}
+
+/// A reservation, and, when the answer made it (`201`), where it lives.
 fn reservation_reply(status: StatusCode, reservation: &Reservation) -> Result<Reply, ApiError> {
-    Reply::new(status, "reservation", &ReservationDto::from(reservation))
+    let dto = ReservationDto::from(reservation);
+    let href = dto.href.clone();
+    Ok(Reply::new(status, "reservation", &dto)?.located(&href))
 }
 
 /// Payments, charges and adjustments: one use case, three routes.
@@ -142,7 +161,7 @@ async fn post_entry(
                 only_if,
             )
             .await?;
-        entry_reply(&entry)
+        entry_reply(StatusCode::CREATED, &entry)
     })
     .await
 }
@@ -595,6 +614,66 @@ pub(crate) async fn list_ledger_entries(
     let tail = params.filter_tail();
     let dto = ListDto::filtered(req.path(), &tail, page_request, &page, LedgerEntryDto::from);
     Reply::list("ledger", "entry", &dto)
+}
+
+/// One entry of the customer's ledger.
+#[utoipa::path(
+    get,
+    path = "/api/v1.0/customers/{id}/account/ledger/{eid}",
+    tag = "accounts",
+    params(
+        ("id" = String, Path, description = "The customer's numeric id or UUID"),
+        ("eid" = i64, Path, description = "The ledger entry's id"),
+    ),
+    responses(
+        (status = 200, description = "The entry", content((LedgerEntryDto = "application/json"), (LedgerEntryDto = "application/xml"))),
+        (status = 404, description = "not_found (customer, or no such entry in its ledger)", body = ErrorBody),
+    )
+)]
+pub(crate) async fn show_ledger_entry(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+) -> Result<Reply, ApiError> {
+    let (id, eid) = path.into_inner();
+    let key = crate::input::customer_key(&id)?;
+    let eid = entry_id(&eid)?;
+    let entry = state
+        .services
+        .accounts
+        .entry(&caller.principal, &key, eid)
+        .await?;
+    entry_reply(StatusCode::OK, &entry)
+}
+
+/// One reservation held on the customer's paying account.
+#[utoipa::path(
+    get,
+    path = "/api/v1.0/customers/{id}/account/reservations/{rid}",
+    tag = "accounts",
+    params(
+        ("id" = String, Path, description = "The customer's numeric id or UUID"),
+        ("rid" = i64, Path, description = "The reservation's id"),
+    ),
+    responses(
+        (status = 200, description = "The reservation", content((ReservationDto = "application/json"), (ReservationDto = "application/xml"))),
+        (status = 404, description = "not_found (customer, or no such reservation on its paying account)", body = ErrorBody),
+    )
+)]
+pub(crate) async fn show_reservation(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+) -> Result<Reply, ApiError> {
+    let (id, rid) = path.into_inner();
+    let key = crate::input::customer_key(&id)?;
+    let rid = reservation_id(&rid)?;
+    let reservation = state
+        .services
+        .accounts
+        .reservation(&caller.principal, &key, rid)
+        .await?;
+    reservation_reply(StatusCode::OK, &reservation)
 }
 
 /// One page of the reservations held on the customer's paying account, newest first,

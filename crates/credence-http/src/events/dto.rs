@@ -56,13 +56,30 @@ impl From<&Event> for EventDto {
     }
 }
 
-/// A page of the feed.
+/// A page of the feed, shaped as every back-office list is (`paging`, `data`), its paging a
+/// cursor rather than an offset.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct EventListDto {
+    /// Where the page stands and how to go on.
+    pub paging: FeedPagingDto,
+    /// The events, oldest first.
+    pub data: Vec<EventDto>,
+}
+
+/// The cursor of a page of the feed.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct EventListDto {
-    /// The events, oldest first.
-    pub events: Vec<EventDto>,
-    /// Whether more events follow the last one now (page on with `after=<its id>`).
+pub struct FeedPagingDto {
+    /// At most this many events a page.
+    pub max: u32,
+    /// The event the page starts after; `null` from the oldest event kept.
+    #[schema(example = "evt_41")]
+    pub after: Option<String>,
+    /// The next page, with the same filters: after the last event of this one, or after the
+    /// same event as this one when it holds none. Following it always sees every event once.
+    #[schema(example = "/api/v1.0/events?after=evt_141&max=100")]
+    pub next: String,
+    /// Whether more events follow this page now; when `false`, ask `next` again later.
     pub has_more: bool,
 }
 

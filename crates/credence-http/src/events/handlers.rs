@@ -8,8 +8,9 @@ use credence_domain::ids::CustomerId;
 use crate::AppState;
 use crate::body::authorize;
 use crate::caller::Caller;
+use crate::dto::BASE;
 use crate::error::{ApiError, ErrorBody};
-use crate::events::dto::{EventDto, EventListDto};
+use crate::events::dto::{EventDto, EventListDto, FeedPagingDto};
 use crate::negotiate::Reply;
 use crate::query::Params;
 use utoipa::IntoParams;
@@ -163,7 +164,8 @@ pub(crate) async fn list_events(
     authorize(&caller, Function::BackOffice)?;
     let params = Params::parse(req.query_string(), EVENT_PARAMS)?;
     let mut query = event_query(&params)?;
-    let asked = query.max as usize;
+    let max = query.max;
+    let asked = max as usize;
     // One more than asked, to tell whether more follow.
     query.max += 1;
     let mut events = state
@@ -173,9 +175,30 @@ pub(crate) async fn list_events(
         .await?;
     let has_more = events.len() > asked;
     events.truncate(asked);
+    let after = query.after.map(|id| id.to_string());
+    let from = events
+        .last()
+        .map(|event| event.id.to_string())
+        .or(after.clone());
+    let mut next = format!("{BASE}/events?");
+    if let Some(from) = &from {
+        next.push_str(&format!("after={from}&"));
+    }
+    next.push_str(&format!("max={max}"));
+    for name in ["type", "customerId"] {
+        if let Some(value) = params.non_blank(name) {
+            next.push('&');
+            next.push_str(&serde_urlencoded::to_string([(name, value)]).unwrap_or_default());
+        }
+    }
     let dto = EventListDto {
-        events: events.iter().map(EventDto::from).collect(),
-        has_more,
+        paging: FeedPagingDto {
+            max,
+            after,
+            next,
+            has_more,
+        },
+        data: events.iter().map(EventDto::from).collect(),
     };
     Reply::list("events", "event", &dto)
 }

@@ -1,6 +1,6 @@
 //! The account as a read shows it: the stored row with the reservations past their time no
 //! longer counted, whether a write's condition holds of it, and the live customers' accounts
-//! in one statement.
+//! in one statement; one entry or reservation of an account.
 
 // Split from the parent module, whose imports it shares.
 use super::*;
@@ -88,4 +88,36 @@ pub(crate) fn live_accounts_at(
         .into_iter()
         .map(LiveAccountRow::into_domain)
         .collect()
+}
+
+/// Entry `id` of `account`'s ledger, if it is one.
+pub(crate) fn entry_of(
+    conn: &mut AnyConnection,
+    account: i64,
+    id: i64,
+) -> Result<Option<LedgerEntry>, Failure> {
+    let Some(row) = ledger_entries::table
+        .find(id)
+        .filter(ledger_entries::account_id.eq(account))
+        .select(EntryRow::as_select())
+        .first(conn)
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    let currency = currency_of(conn, account)?;
+    row.into_domain(currency).map(Some)
+}
+
+/// Reservation `id`, if `account` holds it.
+pub(crate) fn reservation_of(
+    conn: &mut AnyConnection,
+    account: i64,
+    id: i64,
+) -> Result<Option<Reservation>, Failure> {
+    let Some(row) = load_reservation(conn, id)?.filter(|row| row.account_id == account) else {
+        return Ok(None);
+    };
+    let currency = currency_of(conn, account)?;
+    row.into_domain(currency).map(Some)
 }
