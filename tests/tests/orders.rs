@@ -15,7 +15,8 @@ on_both_backends!(
     a_customer_orders_until_its_credit_runs_out,
     products_and_templates_answer_conditional_requests,
     racing_task_submissions_never_overdraw,
-    a_template_is_checked_against_the_product_when_a_task_is_submitted
+    a_template_is_checked_against_the_product_when_a_task_is_submitted,
+    a_replayed_order_says_where_its_task_lives
 );
 
 const MARKET: &str = "/api/marketplace/v2";
@@ -301,6 +302,30 @@ async fn a_template_is_checked_against_the_product_when_a_task_is_submitted(app:
     put_product_with_languages(&app, "product_research", "15.00", &["de", "en"]).await;
     assert_eq!(submit(&app, &key, "r-de").await.status().as_u16(), 201);
     assert_eq!(available(&app, &customer).await, "85.00");
+}
+
+/// An order repeated with its `Idempotency-Key` answers the first `201` again, `Location`
+/// included, though the key's record keeps only the body.
+async fn a_replayed_order_says_where_its_task_lives(app: TestApp) {
+    put_product(&app, "product_research", "10.00").await;
+    let (_, key) = customer_with_key(&app, "REPLAY", "100").await;
+    saved_template(&app, &key, "r-de", "de").await;
+    let body = json!({"customer_ref": "po-9", "template": {"code": "r-de"}, "input": [{"item_code": "q", "item_content": "shoes"}], "quantity": 1});
+    let send = || {
+        app.with_key(&key, Method::POST, &format!("{MARKET}/customer/tasks"))
+            .header("Idempotency-Key", "order-once")
+            .json(&body)
+            .send()
+    };
+    let first = send().await.unwrap();
+    assert_eq!(first.status().as_u16(), 201);
+    let location = first.headers()["location"].to_str().unwrap().to_owned();
+    let again = send().await.unwrap();
+    assert_eq!(again.status().as_u16(), 201);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(again.headers()["location"].to_str().unwrap(), location);
+    let task = app.get_with_key(&key, &location).await;
+    assert_eq!(task.status().as_u16(), 200);
 }
 
 /// `request` with one more header, sent.

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use credence_domain::credit::{
-    CreditAccount, LimitRequest, LimitRequestId, LimitRequestStatus, Money,
+    CreditAccount, LimitRequest, LimitRequestError, LimitRequestId, LimitRequestStatus, Money,
 };
 use credence_domain::customers::reference_data::{Currency, User};
 use credence_domain::customers::{AccountHolder, CustomerKey};
@@ -140,7 +140,7 @@ fn applies(minor: i64) -> MockAccountLedger {
 /// Requests that expect one new request for `minor`.
 fn waits(minor: i64) -> MockLimitRequests {
     let mut requests = MockLimitRequests::new();
-    requests.expect_create().times(1).returning(move |new| {
+    requests.expect_create().times(1).returning(move |new, _| {
         assert_eq!(new.requested.minor_units(), minor);
         assert_eq!(new.requested_by, Some(UserId(1)));
         Ok(request(Some(1)))
@@ -187,9 +187,9 @@ async fn a_raise_above_the_threshold_waits_and_at_it_applies() {
     ));
 }
 
-/// A condition on the account (`If-Match`): a change that applies hands it to the ledger, which
-/// tests it under the account's lock; a request that would wait is filed only while the
-/// account is as the condition wants it.
+/// A condition on the account (`If-Match`) goes with the change to the port that writes it,
+/// which tests it under the account's lock: the ledger for a change that applies, the
+/// requests for a raise that waits. Either's `Unmet` is `Changed`.
 #[tokio::test]
 async fn a_change_goes_ahead_only_while_the_account_is_as_read() {
     let limit_is = |minor: i64| {
@@ -203,25 +203,21 @@ async fn a_change_goes_ahead_only_while_the_account_is_as_read() {
             .change_limit(&admin(1), &key, dec(limit), None, only_if)
             .await
     };
-    // Nothing is filed for a stale condition (the requests mock expects no call).
+    let mut requests = MockLimitRequests::new();
+    requests
+        .expect_create()
+        .times(1)
+        .withf(|_, only_if| only_if.is_set())
+        .returning(|_, _| Err(LimitRequestError::Unmet));
     let service = approvals(
         eur(),
         100,
         MockAccountLedger::new(),
-        MockLimitRequests::new(),
+        requests,
         Some("10000"),
     );
     let stale = change_if(service, "20000", limit_is(999)).await;
     assert!(matches!(stale, Err(CreditError::Changed)), "{stale:?}");
-    let service = approvals(
-        eur(),
-        100,
-        MockAccountLedger::new(),
-        waits(2_000_000),
-        Some("10000"),
-    );
-    let filed = change_if(service, "20000", limit_is(100)).await.unwrap();
-    assert!(matches!(filed, LimitOutcome::Pending(_)));
     // A change that applies passes the condition on.
     let mut ledger = MockAccountLedger::new();
     ledger

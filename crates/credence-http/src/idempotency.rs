@@ -46,9 +46,18 @@ const LEASE: TimeDelta = TimeDelta::seconds(60);
 /// The longest key accepted.
 const MAX_KEY_LEN: usize = 255;
 
+/// Where a created resource lives, read off an answer's body, so that a replayed `201` says
+/// it as the first one did (the key's record keeps the body, not the headers).
+pub(crate) type Locate = fn(&Value) -> Option<String>;
+
+/// The body's `href`: where a back-office resource lives.
+pub(crate) fn at_href(body: &Value) -> Option<String> {
+    body.get("href").and_then(Value::as_str).map(str::to_owned)
+}
+
 /// Runs `use_case` at most once per `Idempotency-Key` (see the module docs). Without the
 /// header it simply runs, with no domain tag. `root` is the XML root of the answer, needed to
-/// re-render a replayed answer as XML.
+/// re-render a replayed answer as XML; `locate` finds where a replayed creation lives.
 ///
 /// # Errors
 /// `400 invalid_param` for a malformed key, `409`/`422` as above, the use case's own errors,
@@ -58,7 +67,7 @@ pub(crate) async fn once<F, Fut>(
     req: &HttpRequest,
     caller: &Caller,
     body: &Body,
-    root: &'static str,
+    (root, locate): (&'static str, Locate),
     use_case: F,
 ) -> Result<Reply, ApiError>
 where
@@ -86,13 +95,13 @@ where
             let value: Value =
                 serde_json::from_str(&body).map_err(|e| ApiError::server_error(&e))?;
             // A replayed creation says where its resource lives, as the first answer did.
-            let href = value.get("href").and_then(Value::as_str).map(str::to_owned);
+            let location = locate(&value);
             let reply = Reply::replayed(status, root, value).with_header(
                 HeaderName::from_static("idempotent-replayed"),
                 HeaderValue::from_static("true"),
             );
-            return Ok(match href {
-                Some(href) => reply.located(&href),
+            return Ok(match location {
+                Some(location) => reply.located(&location),
                 None => reply,
             });
         }

@@ -3666,13 +3666,41 @@ async fn account_writes_go_through_only_while_their_precondition_holds(store: St
     assert_eq!(through(racers).await, 1);
     assert_ledger_adds_up(&store, c.id).await;
 
-    // A tagged capture, then its repeat under a condition that no longer holds: the repeat
-    // answers the capture it made.
-    let tag = Some("7:/capture:pre".to_owned());
-    let now = al(&store).account(c.id, at(40)).await.unwrap().unwrap();
     let exact = move |shown: CreditAccount| {
         Precondition::new(move |current: Option<&CreditAccount>| current == Some(&shown))
     };
+    // Conditioned admissions that arrive together are written in one batch, each tested in
+    // its turn after the ones before it: one gets in.
+    let batched = store.admissions_batched();
+    let shown = al(&store).account(c.id, at(32)).await.unwrap().unwrap();
+    let racers: Vec<_> = (0..40)
+        .map(|_| {
+            let (store, id) = (store.clone(), c.id);
+            tokio::spawn(async move {
+                let asked = admission(id, 1, 32, 3600);
+                al(&store).admit(&asked, exact(shown)).await
+            })
+        })
+        .collect();
+    assert_eq!(through(racers).await, 1);
+    assert!(store.admissions_batched() > batched, "the batch was used");
+
+    // Tagged writes repeated under a condition that no longer holds answer what they did.
+    let shown = al(&store).account(c.id, at(33)).await.unwrap().unwrap();
+    let mut tagged = payment(5, 33);
+    tagged.idempotency = Some("7:/payments:pre".to_owned());
+    let paid = al(&store).post(&tagged, exact(shown)).await.unwrap();
+    assert_eq!(al(&store).post(&tagged, exact(shown)).await.unwrap(), paid);
+    let shown = al(&store).account(c.id, at(34)).await.unwrap().unwrap();
+    let mut asked = admission(c.id, 5, 34, 3600);
+    asked.idempotency = Some("7:/reservations:pre".to_owned());
+    let admitted = al(&store).admit(&asked, exact(shown)).await.unwrap();
+    assert_eq!(
+        al(&store).admit(&asked, exact(shown)).await.unwrap(),
+        admitted
+    );
+    let tag = Some("7:/capture:pre".to_owned());
+    let now = al(&store).account(c.id, at(40)).await.unwrap().unwrap();
     let captured = al(&store).capture(c.id, held.id, None, None, at(40), tag.clone(), exact(now));
     let captured = captured.await.unwrap();
     let again = al(&store).capture(c.id, held.id, None, None, at(41), tag, exact(now));

@@ -242,13 +242,16 @@ async fn populate(store: &Store) {
         .unwrap();
     let requests: &dyn LimitRequests = store;
     let asked = requests
-        .create(&NewLimitRequest {
-            account: branch.id,
-            requested: limit(900_000),
-            requested_by: Some(admin.id),
-            reason: Some("season".into()),
-            now: at(32),
-        })
+        .create(
+            &NewLimitRequest {
+                account: branch.id,
+                requested: limit(900_000),
+                requested_by: Some(admin.id),
+                reason: Some("season".into()),
+                now: at(32),
+            },
+            Precondition::none(),
+        )
         .await
         .unwrap();
     requests
@@ -261,13 +264,16 @@ async fn populate(store: &Store) {
         .await
         .unwrap();
     requests
-        .create(&NewLimitRequest {
-            account: branch.id,
-            requested: limit(800_000),
-            requested_by: None,
-            reason: None,
-            now: at(34),
-        })
+        .create(
+            &NewLimitRequest {
+                account: branch.id,
+                requested: limit(800_000),
+                requested_by: None,
+                reason: None,
+                now: at(34),
+            },
+            Precondition::none(),
+        )
         .await
         .unwrap();
 

@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used, reason = "a failed step fails the test")]
 
 use credence_domain::credit::{
-    Decision, LimitRequest, LimitRequestError, LimitRequestFilter, LimitRequestId,
+    CreditAccount, Decision, LimitRequest, LimitRequestError, LimitRequestFilter, LimitRequestId,
     LimitRequestStatus, NewLimitRequest,
 };
 use credence_domain::customers::Customer;
@@ -14,7 +14,7 @@ use credence_domain::customers::reference_data::User;
 use credence_domain::events::{EventFeed, EventQuery, EventType};
 use credence_domain::ids::{CustomerId, UserId};
 use credence_domain::listing::PageRequest;
-use credence_domain::ports::{AccountLedger, LimitRequests};
+use credence_domain::ports::{AccountLedger, LimitRequests, Precondition};
 use credence_domain::values::CreditLimit;
 use credence_store::test_support::TestDb;
 use credence_store::{Database, PoolOptions, Store};
@@ -114,7 +114,7 @@ async fn a_request_waits_and_a_second_replaces_it(store: Store) {
     let requester = admin(&store, "req-1").await;
     let c = account_with(&store, "WAITS", 1_000).await;
     let first = lr(&store)
-        .create(&ask(c.id, 900_000, &requester, 10))
+        .create(&ask(c.id, 900_000, &requester, 10), Precondition::none())
         .await
         .unwrap();
     assert_eq!(first.status, LimitRequestStatus::Pending);
@@ -132,7 +132,7 @@ async fn a_request_waits_and_a_second_replaces_it(store: Store) {
     assert_eq!(limit_of(&store, c.id).await, 1_000, "nothing applied yet");
 
     let second = lr(&store)
-        .create(&ask(c.id, 800_000, &requester, 20))
+        .create(&ask(c.id, 800_000, &requester, 20), Precondition::none())
         .await
         .unwrap();
     let old = lr(&store).request(first.id).await.unwrap().unwrap();
@@ -161,7 +161,10 @@ async fn a_request_waits_and_a_second_replaces_it(store: Store) {
     );
     assert!(matches!(
         lr(&store)
-            .create(&ask(CustomerId(424_242), 1, &requester, 30))
+            .create(
+                &ask(CustomerId(424_242), 1, &requester, 30),
+                Precondition::none()
+            )
             .await,
         Err(LimitRequestError::NotFound)
     ));
@@ -182,7 +185,7 @@ async fn an_approval_applies_once_and_names_both(store: Store) {
     let approver = admin(&store, "apr-1").await;
     let c = account_with(&store, "APPROVE", 1_000).await;
     let request = lr(&store)
-        .create(&ask(c.id, 500_000, &requester, 10))
+        .create(&ask(c.id, 500_000, &requester, 10), Precondition::none())
         .await
         .unwrap();
     let approved = lr(&store)
@@ -262,11 +265,11 @@ async fn a_rejection_keeps_the_limit(store: Store) {
     let approver = admin(&store, "apr-1").await;
     let c = account_with(&store, "REJECT", 1_000).await;
     let replaced = lr(&store)
-        .create(&ask(c.id, 700_000, &requester, 5))
+        .create(&ask(c.id, 700_000, &requester, 5), Precondition::none())
         .await
         .unwrap();
     let request = lr(&store)
-        .create(&ask(c.id, 600_000, &requester, 10))
+        .create(&ask(c.id, 600_000, &requester, 10), Precondition::none())
         .await
         .unwrap();
     let rejected = lr(&store)
@@ -313,11 +316,11 @@ async fn the_list_is_scoped_and_filtered(store: Store) {
     let a = account_with(&store, "SCOPE-A", 1_000).await;
     let b = account_with(&store, "SCOPE-B", 1_000).await;
     let of_a = lr(&store)
-        .create(&ask(a.id, 10_000, &requester, 10))
+        .create(&ask(a.id, 10_000, &requester, 10), Precondition::none())
         .await
         .unwrap();
     let of_b = lr(&store)
-        .create(&ask(b.id, 10_000, &requester, 11))
+        .create(&ask(b.id, 10_000, &requester, 11), Precondition::none())
         .await
         .unwrap();
     let within_a = LimitRequestFilter {
@@ -354,7 +357,10 @@ async fn racing_approvals_apply_once(db: TestDb) {
     for round in 0..5_i64 {
         let c = account_with(&store, &format!("RACE-{round}"), 1_000).await;
         let request: LimitRequest = lr(&store)
-            .create(&ask(c.id, 100_000 + round, &requester, 10))
+            .create(
+                &ask(c.id, 100_000 + round, &requester, 10),
+                Precondition::none(),
+            )
             .await
             .unwrap();
         let (by_first, by_second) = (
@@ -395,10 +401,30 @@ async fn racing_approvals_apply_once(db: TestDb) {
     }
 }
 
+/// A request filed under a condition on the account (`If-Match`) is filed only while the
+/// account meets it, tested under the account's lock: a stale one files nothing.
+async fn a_request_is_filed_only_while_its_condition_holds(store: Store) {
+    let requester = admin(&store, "req-cond").await;
+    let c = account_with(&store, "COND", 1_000).await;
+    let limit_is = |minor: i64| {
+        Precondition::new(move |account: Option<&CreditAccount>| {
+            account.is_some_and(|a| a.credit_limit().minor() == minor)
+        })
+    };
+    let asked = ask(c.id, 900_000, &requester, 10);
+    let stale = lr(&store).create(&asked, limit_is(5)).await;
+    assert!(matches!(stale, Err(LimitRequestError::Unmet)));
+    assert_eq!(listed(&store, pending()).await.0, 0, "nothing filed");
+    let asked = ask(c.id, 900_000, &requester, 11);
+    let filed = lr(&store).create(&asked, limit_is(1_000)).await.unwrap();
+    assert_eq!(filed.status, LimitRequestStatus::Pending);
+}
+
 credence_store::on_both_stores!(
     a_request_waits_and_a_second_replaces_it,
     an_approval_applies_once_and_names_both,
     a_rejection_keeps_the_limit,
-    the_list_is_scoped_and_filtered;
+    the_list_is_scoped_and_filtered,
+    a_request_is_filed_only_while_its_condition_holds;
     racing_approvals_apply_once,
 );

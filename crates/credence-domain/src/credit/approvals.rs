@@ -124,8 +124,8 @@ impl LimitApprovals {
 
     /// Sets a credit limit, or, for a raise above the threshold, records a request that
     /// waits for another admin (replacing the account's pending one); either only while the
-    /// account meets `only_if`. A request moves no money, so its condition is tested on the
-    /// account as read when it is filed; the approval later applies it unconditioned.
+    /// account meets `only_if`, which the store tests under the account's lock. The approval
+    /// later applies a request unconditioned.
     ///
     /// # Errors
     /// As [`AccountService::set_credit_limit`].
@@ -147,9 +147,6 @@ impl LimitApprovals {
         if !raises || !self.exceeds(wanted, above).await? {
             return self.apply(principal, key, limit, reason, only_if).await;
         }
-        if !only_if.holds(Some(&account)) {
-            return Err(CreditError::Changed);
-        }
         let request = NewLimitRequest {
             account: account.customer_id(),
             requested: wanted,
@@ -157,9 +154,10 @@ impl LimitApprovals {
             reason: reason.map(|r| r.as_str().to_owned()),
             now: self.clock.now(),
         };
-        match self.requests.create(&request).await {
+        match self.requests.create(&request, only_if).await {
             Ok(request) => Ok(LimitOutcome::Pending(Box::new(request))),
             Err(LimitRequestError::NotFound) => Err(CreditError::NotFound(key.clone())),
+            Err(LimitRequestError::Unmet) => Err(CreditError::Changed),
             Err(LimitRequestError::Store(e)) => Err(e.into()),
             Err(other) => Err(StoreError::Unexpected(
                 format!("a new limit request was refused: {other}").into(),
@@ -279,6 +277,10 @@ impl LimitApprovals {
             }
             Err(LimitRequestError::Store(e)) => Err(e.into()),
             Err(LimitRequestError::OtherCurrency) => Err(ApprovalError::NoLongerApplies(id)),
+            Err(LimitRequestError::Unmet) => Err(StoreError::Unexpected(
+                "a decision, which has no condition, found one unmet".into(),
+            )
+            .into()),
         }
     }
 

@@ -10,7 +10,7 @@ use super::Money;
 use crate::customers::reference_data::User;
 use crate::ids::{CustomerId, UserId};
 use crate::listing::{Page, PageRequest};
-use crate::ports::StoreError;
+use crate::ports::{Precondition, StoreError};
 use crate::values::CreditLimit;
 
 /// A limit request's id.
@@ -145,6 +145,9 @@ pub enum LimitRequestError {
     /// The requested limit is in another currency than the account's.
     #[error("the account's currency changed")]
     OtherCurrency,
+    /// The account no longer met the request's condition (`If-Match`): nothing was filed.
+    #[error("the account no longer meets the request's condition")]
+    Unmet,
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -156,12 +159,18 @@ pub enum LimitRequestError {
 pub trait LimitRequests: Send + Sync {
     /// Records a pending request with the account's current limit as `previous`, in one
     /// transaction that also marks the account's pending request (if any) `replaced` and
-    /// writes a `credit_limit_request.created` event.
+    /// writes a `credit_limit_request.created` event, only while the account meets `only_if`
+    /// (tested under the account's lock, as the ledger's writes test theirs).
     ///
     /// # Errors
     /// [`LimitRequestError::NotFound`] when the account does not exist,
-    /// [`LimitRequestError::OtherCurrency`] when the limit is not in its currency.
-    async fn create(&self, request: &NewLimitRequest) -> Result<LimitRequest, LimitRequestError>;
+    /// [`LimitRequestError::OtherCurrency`] when the limit is not in its currency,
+    /// [`LimitRequestError::Unmet`] when `only_if` does not hold.
+    async fn create(
+        &self,
+        request: &NewLimitRequest,
+        only_if: Precondition<super::CreditAccount>,
+    ) -> Result<LimitRequest, LimitRequestError>;
 
     /// One request.
     ///

@@ -14,6 +14,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, web};
 use credence_domain::catalog::{Task, TaskId, TaskTemplate};
 use credence_domain::ports::Precondition;
+use serde_json::Value;
 
 use crate::AppState;
 use crate::body::Body;
@@ -92,6 +93,16 @@ fn task_reply(status: StatusCode, task: &Task) -> Result<Reply, ApiError> {
             },
         },
     )
+}
+
+/// Where a task lives.
+fn task_path(id: i64) -> String {
+    format!("/api/marketplace/v2/customer/tasks/{id}")
+}
+
+/// Where the task of a task answer lives ([`crate::idempotency::Locate`]).
+fn task_location(body: &Value) -> Option<String> {
+    body["task_response"]["task"]["id"].as_i64().map(task_path)
 }
 
 fn task_id(text: &str) -> Result<TaskId, ApiError> {
@@ -349,7 +360,7 @@ pub(crate) async fn submit_task(
         &req,
         caller,
         &body,
-        "task_response",
+        ("task_response", task_location),
         |tag| async move {
             let order = credence_domain::services::SubmitTask {
                 idempotency: tag,
@@ -362,8 +373,7 @@ pub(crate) async fn submit_task(
                 .await
                 .map_err(ApiError::from);
             let task = state.config.metrics.admitting(answer)?;
-            Ok(task_reply(StatusCode::CREATED, &task)?
-                .located(&format!("/api/marketplace/v2/customer/tasks/{}", task.id.0)))
+            Ok(task_reply(StatusCode::CREATED, &task)?.located(&task_path(task.id.0)))
         },
     )
     .await

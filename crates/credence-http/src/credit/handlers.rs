@@ -33,7 +33,7 @@ use crate::credit::requests::PendingLimitDto;
 use crate::dto::ListDto;
 use crate::error::{ApiError, ErrorBody};
 use crate::etag::{self, EntityTag};
-use crate::idempotency::once;
+use crate::idempotency::{at_href, once};
 use crate::negotiate::Reply;
 use crate::openapi::{
     AccountParams, IdempotencyKeyHeader, LedgerListParams, PageParams, ReservationListParams,
@@ -147,22 +147,29 @@ async fn post_entry(
         (form.amount, form.description)
     };
     let only_if = etag::if_match(req, false, account_tag);
-    once(state, req, caller, body, "entry", |tag| async move {
-        let entry = state
-            .services
-            .accounts
-            .post(
-                &caller.principal,
-                &key,
-                kind,
-                value,
-                description,
-                tag,
-                only_if,
-            )
-            .await?;
-        entry_reply(StatusCode::CREATED, &entry)
-    })
+    once(
+        state,
+        req,
+        caller,
+        body,
+        ("entry", at_href),
+        |tag| async move {
+            let entry = state
+                .services
+                .accounts
+                .post(
+                    &caller.principal,
+                    &key,
+                    kind,
+                    value,
+                    description,
+                    tag,
+                    only_if,
+                )
+                .await?;
+            entry_reply(StatusCode::CREATED, &entry)
+        },
+    )
     .await
 }
 
@@ -413,6 +420,54 @@ pub(crate) async fn create_adjustment(
     post_entry(&state, &req, &caller, &id, &body, EntryKind::Adjustment).await
 }
 
+/// How a reservation is closed by hand.
+#[derive(Clone, Copy)]
+enum Settlement {
+    /// All of it, or the body's `amount`.
+    Capture,
+    Release,
+}
+
+/// Captures and releases: one use case, two routes. The path is read first, then a capture's
+/// body.
+async fn settle(
+    state: &AppState,
+    req: &HttpRequest,
+    caller: &Caller,
+    (id, rid): (String, String),
+    body: &Body,
+    settlement: Settlement,
+) -> Result<Reply, ApiError> {
+    let key = crate::input::customer_key(&id)?;
+    let rid = reservation_id(&rid)?;
+    let captured = match settlement {
+        Settlement::Capture => Some(CaptureForm::read(&body.0)?.amount),
+        Settlement::Release => None,
+    };
+    let only_if = etag::if_match(req, false, account_tag);
+    once(
+        state,
+        req,
+        caller,
+        body,
+        ("reservation", at_href),
+        |tag| async {
+            let accounts = &state.services.accounts;
+            let principal = &caller.principal;
+            let reservation = match captured {
+                Some(amount) => {
+                    accounts
+                        .capture(principal, &key, rid, amount, tag, only_if)
+                        .await?
+                }
+                None => accounts.release(principal, &key, rid, tag, only_if).await?,
+            };
+            reservation_reply(StatusCode::OK, &reservation)
+        },
+    )
+    .await
+}
+
 /// Admits a cost against the paying account and reserves it, or refuses it (`422`).
 #[utoipa::path(
     post,
@@ -449,24 +504,31 @@ pub(crate) async fn create_reservation(
     };
     let only_if = etag::if_match(&req, false, account_tag);
     let state = &state;
-    once(state, &req, &caller, &body, "reservation", |tag| async {
-        let answer = state
-            .services
-            .accounts
-            .reserve(
-                &caller.principal,
-                &key,
-                ReserveRequest {
-                    idempotency: tag,
-                    ..request
-                },
-                only_if,
-            )
-            .await
-            .map_err(ApiError::from);
-        let reservation = state.config.metrics.admitting(answer)?;
-        reservation_reply(StatusCode::CREATED, &reservation)
-    })
+    once(
+        state,
+        &req,
+        &caller,
+        &body,
+        ("reservation", at_href),
+        |tag| async {
+            let answer = state
+                .services
+                .accounts
+                .reserve(
+                    &caller.principal,
+                    &key,
+                    ReserveRequest {
+                        idempotency: tag,
+                        ..request
+                    },
+                    only_if,
+                )
+                .await
+                .map_err(ApiError::from);
+            let reservation = state.config.metrics.admitting(answer)?;
+            reservation_reply(StatusCode::CREATED, &reservation)
+        },
+    )
     .await
 }
 
@@ -497,20 +559,14 @@ pub(crate) async fn capture_reservation(
     path: web::Path<(String, String)>,
     body: Body,
 ) -> Result<Reply, ApiError> {
-    let (id, rid) = path.into_inner();
-    let key = crate::input::customer_key(&id)?;
-    let rid = reservation_id(&rid)?;
-    let captured = CaptureForm::read(&body.0)?.amount;
-    let only_if = etag::if_match(&req, false, account_tag);
-    let state = &state;
-    once(state, &req, &caller, &body, "reservation", |tag| async {
-        let reservation = state
-            .services
-            .accounts
-            .capture(&caller.principal, &key, rid, captured, tag, only_if)
-            .await?;
-        reservation_reply(StatusCode::OK, &reservation)
-    })
+    settle(
+        &state,
+        &req,
+        &caller,
+        path.into_inner(),
+        &body,
+        Settlement::Capture,
+    )
     .await
 }
 
@@ -538,19 +594,14 @@ pub(crate) async fn release_reservation(
     path: web::Path<(String, String)>,
     body: Body,
 ) -> Result<Reply, ApiError> {
-    let (id, rid) = path.into_inner();
-    let key = crate::input::customer_key(&id)?;
-    let rid = reservation_id(&rid)?;
-    let only_if = etag::if_match(&req, false, account_tag);
-    let state = &state;
-    once(state, &req, &caller, &body, "reservation", |tag| async {
-        let reservation = state
-            .services
-            .accounts
-            .release(&caller.principal, &key, rid, tag, only_if)
-            .await?;
-        reservation_reply(StatusCode::OK, &reservation)
-    })
+    settle(
+        &state,
+        &req,
+        &caller,
+        path.into_inner(),
+        &body,
+        Settlement::Release,
+    )
     .await
 }
 
@@ -635,6 +686,8 @@ pub(crate) async fn show_ledger_entry(
     caller: Caller,
     path: web::Path<(String, String)>,
 ) -> Result<Reply, ApiError> {
+    // The caller's role first, as the account's lists answer it.
+    authorize(&caller, Function::BackOffice)?;
     let (id, eid) = path.into_inner();
     let key = crate::input::customer_key(&id)?;
     let eid = entry_id(&eid)?;
@@ -665,6 +718,7 @@ pub(crate) async fn show_reservation(
     caller: Caller,
     path: web::Path<(String, String)>,
 ) -> Result<Reply, ApiError> {
+    authorize(&caller, Function::BackOffice)?;
     let (id, rid) = path.into_inner();
     let key = crate::input::customer_key(&id)?;
     let rid = reservation_id(&rid)?;

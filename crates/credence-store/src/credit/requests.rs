@@ -13,18 +13,18 @@
 use async_trait::async_trait;
 use chrono::NaiveDateTime;
 use credence_domain::credit::{
-    Decision, LimitRequest, LimitRequestError, LimitRequestFilter, LimitRequestId,
+    CreditAccount, Decision, LimitRequest, LimitRequestError, LimitRequestFilter, LimitRequestId,
     LimitRequestStatus, Money, NewLimitRequest,
 };
 use credence_domain::events::{EventObject, EventType};
 use credence_domain::ids::{CustomerId, UserId};
 use credence_domain::listing::{Page, PageRequest};
-use credence_domain::ports::{LimitRequests, StoreError};
+use credence_domain::ports::{LimitRequests, Precondition, StoreError};
 use credence_domain::values::CreditLimit;
 use diesel::prelude::*;
 
 use super::rows::parse_currency;
-use super::{lock_account, set_approved_limit};
+use super::{account_meets, lock_account, set_approved_limit};
 use crate::Store;
 use crate::customers::{subtree_of, to_db_time, users_by_id};
 use crate::database::AnyConnection;
@@ -131,12 +131,16 @@ fn create_in(
     conn: &mut AnyConnection,
     outbox: &Outbox<'_>,
     new: &NewLimitRequest,
+    only_if: &Precondition<CreditAccount>,
 ) -> Result<Result<LimitRequest, LimitRequestError>, Failure> {
     let account = new.account.get();
     let now = to_db_time(new.now);
     let Some(locked) = lock_account(conn, account)? else {
         return Ok(Err(LimitRequestError::NotFound));
     };
+    if !account_meets(conn, only_if, &locked, now)? {
+        return Ok(Err(LimitRequestError::Unmet));
+    }
     if locked.currency()? != new.requested.currency() {
         return Ok(Err(LimitRequestError::OtherCurrency));
     }
@@ -260,13 +264,17 @@ fn decide_in(
 
 #[async_trait]
 impl LimitRequests for Store {
-    async fn create(&self, request: &NewLimitRequest) -> Result<LimitRequest, LimitRequestError> {
+    async fn create(
+        &self,
+        request: &NewLimitRequest,
+        only_if: Precondition<CreditAccount>,
+    ) -> Result<LimitRequest, LimitRequestError> {
         let request = request.clone();
         let events = self.events.clone();
         self.database()
             .write(move |conn| {
                 let outbox = Outbox::open(conn, &*events, &[request.account])?;
-                create_in(conn, &outbox, &request)
+                create_in(conn, &outbox, &request, &only_if)
             })
             .await
             .map_err(|f| LimitRequestError::Store(f.into()))?
