@@ -11,7 +11,7 @@
 
 use std::sync::Arc;
 
-use credence_e2e::{TestApp, expect_json, metric, on_both_backends};
+use credence_e2e::{TestApp, expect_json, expect_wrong_type, metric, on_both_backends};
 use credence_store::test_support::TestDb;
 use reqwest::Method;
 use reqwest::header::{HeaderMap, HeaderValue};
@@ -213,6 +213,13 @@ async fn a_201_says_where_the_resource_lives(app: TestApp) {
         "/api/v1.0/customers/{}/account/ledger/{}",
         body["id"], entry["id"]
     );
+    // An id that is no number names its parameter.
+    expect_wrong_type(app.get(&format!("{account}/ledger/first")).await, "entryId").await;
+    expect_wrong_type(
+        app.get(&format!("{account}/reservations/x")).await,
+        "reservationId",
+    )
+    .await;
     let missing = app.get(&elsewhere).await;
     assert_eq!(missing.status(), 404);
     let text = missing.text().await.unwrap();
