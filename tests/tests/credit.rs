@@ -24,6 +24,7 @@ on_both_backends!(
     the_account_at_an_instant,
     the_statement_adds_up_in_json_xml_and_csv,
     accounts_across_customers_for_credit_controllers,
+    a_reseller_stays_off_the_account_its_own_customer_bills_with,
 );
 
 fn exact(value: &Value) -> String {
@@ -417,6 +418,122 @@ async fn customers_on_hold_and_children_billed_to_parents(app: TestApp) {
             .as_str()
             .unwrap()
             .contains("unpaid invoices")
+    );
+}
+
+/// A reseller whose own customer bills with a parent outside the reseller's tree neither
+/// changes that nor reaches the parent's account through it: reserving, quoting, reading and
+/// settling the parent's reservations (a sibling's among them) are refused, and nothing
+/// moves. Below the reseller, billing with the parent works as before.
+async fn a_reseller_stays_off_the_account_its_own_customer_bills_with(app: TestApp) {
+    let top = app
+        .create_customer(&json!({"reference": "TOP", "name": "Top", "creditLimit": 1000}))
+        .await;
+    let own = app.create_customer(&json!({"reference": "RESOLD", "name": "Reseller", "parentCustomer": top["id"], "billWithParent": true})).await;
+    let sibling = app.create_customer(&json!({"reference": "SIBLING", "name": "Sibling", "parentCustomer": top["id"], "billWithParent": true})).await;
+    let kid = app.create_customer(&json!({"reference": "RESOLD-KID", "name": "Kid", "parentCustomer": own["id"], "billWithParent": true})).await;
+    let reseller = app.key_for("reseller", &own).await;
+    let sibling_hold = app
+        .create(
+            &format!("/api/v1.0/customers/{}/account/reservations", sibling["id"]),
+            &json!({"amount": 100}),
+        )
+        .await;
+    let rid = &sibling_hold["id"];
+
+    // How its own customer is billed is not the reseller's to change; a replacement that
+    // leaves it out keeps it.
+    let own_path = format!("/api/v1.0/customers/{}", own["id"]);
+    expect_error(
+        app.with_key(&reseller, Method::PATCH, &own_path)
+            .json(&json!({"billWithParent": false}))
+            .send()
+            .await
+            .unwrap(),
+        400,
+        "invalid_param",
+        "billWithParent: A reseller cannot change how its own customer is billed.",
+    )
+    .await;
+    let replaced = app
+        .with_key(&reseller, Method::PUT, &own_path)
+        .json(&json!({"reference": "RESOLD", "name": "Reseller renamed"}))
+        .send()
+        .await
+        .unwrap();
+    let replaced = expect_json(replaced, 200).await;
+    assert_eq!(replaced["billWithParent"], true, "{replaced}");
+
+    // Through its own customer, or the kid billing up to the same top account: refused.
+    for customer in [&own, &kid] {
+        let base = format!("/api/v1.0/customers/{}/account", customer["id"]);
+        for (method, path, body) in [
+            (
+                Method::POST,
+                format!("{base}/reservations"),
+                json!({"amount": 1}),
+            ),
+            (Method::POST, format!("{base}/quote"), json!({"amount": 1})),
+            (Method::GET, format!("{base}/reservations"), Value::Null),
+            (
+                Method::GET,
+                format!("{base}/reservations/{rid}"),
+                Value::Null,
+            ),
+            (
+                Method::POST,
+                format!("{base}/reservations/{rid}/capture"),
+                json!({}),
+            ),
+            (
+                Method::POST,
+                format!("{base}/reservations/{rid}/release"),
+                json!({}),
+            ),
+        ] {
+            let mut request = app.with_key(&reseller, method.clone(), &path);
+            if !body.is_null() {
+                request = request.json(&body);
+            }
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status().as_u16(), 403, "{method} {path}");
+        }
+    }
+    let top_account = account(&app, &top["id"]).await;
+    assert_eq!(
+        exact(&top_account["reservedAmount"]),
+        "100.00",
+        "{top_account}"
+    );
+    let hold = app
+        .get_json(&format!(
+            "/api/v1.0/customers/{}/account/reservations/{rid}",
+            sibling["id"]
+        ))
+        .await;
+    assert_eq!(hold["status"], "open", "{hold}");
+
+    // Once its own customer pays for itself, the kid billing with it is the reseller's.
+    app.send_ok(
+        Method::PATCH,
+        &own_path,
+        &json!({"billWithParent": false, "creditLimit": 50}),
+    )
+    .await;
+    let kid_hold = app
+        .with_key(
+            &reseller,
+            Method::POST,
+            &format!("/api/v1.0/customers/{}/account/reservations", kid["id"]),
+        )
+        .json(&json!({"amount": 5}))
+        .send()
+        .await
+        .unwrap();
+    expect_json(kid_hold, 201).await;
+    assert_eq!(
+        exact(&account(&app, &own["id"]).await["reservedAmount"]),
+        "5.00"
     );
 }
 

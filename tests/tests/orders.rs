@@ -16,7 +16,8 @@ on_both_backends!(
     products_and_templates_answer_conditional_requests,
     racing_task_submissions_never_overdraw,
     a_template_is_checked_against_the_product_when_a_task_is_submitted,
-    a_replayed_order_says_where_its_task_lives
+    a_replayed_order_says_where_its_task_lives,
+    the_back_office_catalog_is_the_admins
 );
 
 const MARKET: &str = "/api/marketplace/v2";
@@ -326,6 +327,44 @@ async fn a_replayed_order_says_where_its_task_lives(app: TestApp) {
     assert_eq!(again.headers()["location"].to_str().unwrap(), location);
     let task = app.get_with_key(&key, &location).await;
     assert_eq!(task.status().as_u16(), 200);
+}
+
+/// Products as the back office manages them, with their prices and withdrawn ones, are the
+/// admins': a reseller or a customer key is refused every route of theirs, reads included,
+/// and the marketplace still shows them the product.
+async fn the_back_office_catalog_is_the_admins(app: TestApp) {
+    put_product(&app, "product_research", "40.00").await;
+    let root = app.add_customer("CATALOG", "Reseller").await;
+    let child = app.add_sub_customer("CATALOG1", "Child", &root).await;
+    let reseller = app.key_for("reseller", &root).await;
+    let customer = app.key_for("customer", &child).await;
+    let path = "/api/v1.0/products/product_research";
+    for key in [&reseller, &customer] {
+        for (method, route) in [
+            (Method::GET, "/api/v1.0/products"),
+            (Method::GET, path),
+            (Method::DELETE, path),
+        ] {
+            expect_error(
+                app.with_key(key, method.clone(), route)
+                    .send()
+                    .await
+                    .unwrap(),
+                403,
+                "forbidden",
+                "You are not allowed to use this function.",
+            )
+            .await;
+        }
+        let market = app
+            .get_with_key(key, &format!("{MARKET}/products/product_research"))
+            .await;
+        assert_eq!(market.status().as_u16(), 200);
+        let shown: Value = market.json().await.unwrap();
+        assert!(shown.to_string().contains("product_research"), "{shown}");
+    }
+    // Nothing was withdrawn by the refused deletes.
+    assert_eq!(app.get_json(path).await["available"], true);
 }
 
 /// `request` with one more header, sent.

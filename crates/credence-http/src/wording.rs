@@ -251,6 +251,10 @@ fn customer(rule: CustomerRule) -> WireError {
         CustomerRule::ResellerMovesOwn => {
             WireError::invalid("parentCustomer", "A reseller cannot move its own customer.")
         }
+        CustomerRule::ResellerBillsOwn => WireError::invalid(
+            "billWithParent",
+            "A reseller cannot change how its own customer is billed.",
+        ),
         CustomerRule::OutsideReseller => WireError::invalid(
             "parentCustomer",
             "A reseller's customers must stay below the reseller.",

@@ -372,6 +372,48 @@ impl Store {
         }
         error
     }
+
+    /// Captures (`capture` is `Some`, all of the reservation for `Some(None)`) or releases
+    /// (`None`) in a transaction of its own: the two port operations differ only in that.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the port operations' own, passed on"
+    )]
+    async fn settle(
+        &self,
+        account: CustomerId,
+        reservation: ReservationId,
+        capture: Option<Option<Money>>,
+        user: Option<UserId>,
+        now: DateTime<Utc>,
+        idempotency: Option<String>,
+        only_if: Precondition<CreditAccount>,
+    ) -> Result<Reservation, SettleError> {
+        let now = to_db_time(now);
+        let user = user.map(UserId::get);
+        let events = self.events.clone();
+        self.database()
+            .write(move |conn| {
+                let outbox = Outbox::open(conn, &*events, &[account])?;
+                let closing = Closing {
+                    user,
+                    now,
+                    idempotency: idempotency.as_deref(),
+                };
+                settle_in(
+                    conn,
+                    &outbox,
+                    account.get(),
+                    reservation.0,
+                    capture,
+                    closing,
+                    &only_if,
+                )
+            })
+            .await
+            .map_err(SettleError::from)?
+            .map_err(SettleError::from)
+    }
 }
 
 #[async_trait]
@@ -420,29 +462,16 @@ impl AccountLedger for Store {
         idempotency: Option<String>,
         only_if: Precondition<CreditAccount>,
     ) -> Result<Reservation, SettleError> {
-        let now = to_db_time(now);
-        let user = user.map(UserId::get);
-        let events = self.events.clone();
-        self.database()
-            .write(move |conn| {
-                let outbox = Outbox::open(conn, &*events, &[account])?;
-                settle_in(
-                    conn,
-                    &outbox,
-                    account.get(),
-                    reservation.0,
-                    Some(amount),
-                    Closing {
-                        user,
-                        now,
-                        idempotency: idempotency.as_deref(),
-                    },
-                    &only_if,
-                )
-            })
-            .await
-            .map_err(SettleError::from)?
-            .map_err(SettleError::from)
+        self.settle(
+            account,
+            reservation,
+            Some(amount),
+            user,
+            now,
+            idempotency,
+            only_if,
+        )
+        .await
     }
 
     async fn release(
@@ -454,29 +483,8 @@ impl AccountLedger for Store {
         idempotency: Option<String>,
         only_if: Precondition<CreditAccount>,
     ) -> Result<Reservation, SettleError> {
-        let now = to_db_time(now);
-        let user = user.map(UserId::get);
-        let events = self.events.clone();
-        self.database()
-            .write(move |conn| {
-                let outbox = Outbox::open(conn, &*events, &[account])?;
-                settle_in(
-                    conn,
-                    &outbox,
-                    account.get(),
-                    reservation.0,
-                    None,
-                    Closing {
-                        user,
-                        now,
-                        idempotency: idempotency.as_deref(),
-                    },
-                    &only_if,
-                )
-            })
+        self.settle(account, reservation, None, user, now, idempotency, only_if)
             .await
-            .map_err(SettleError::from)?
-            .map_err(SettleError::from)
     }
 
     async fn post(

@@ -24,6 +24,26 @@ pub async fn reaches(
     }
 }
 
+/// The customer tree a back-office list or a new back-office resource is narrowed to:
+/// `None` for an admin (every customer), the reseller's own customer for a reseller (it and
+/// everything below it). One rule for every capability, so a new role or scope changes it
+/// here.
+///
+/// # Errors
+/// [`OutsideBackOffice`] for a customer principal, and for a reseller bound to no customer.
+pub fn back_office_tree(principal: &Principal) -> Result<Option<CustomerId>, OutsideBackOffice> {
+    match principal.role() {
+        Role::Admin => Ok(None),
+        Role::Reseller => principal.customer_id().map(Some).ok_or(OutsideBackOffice),
+        Role::Customer => Err(OutsideBackOffice),
+    }
+}
+
+/// A principal with no place in the back office; each service answers it as its own
+/// `Forbidden`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutsideBackOffice;
+
 /// Whether the principal works in the back office at all (customers use the marketplace).
 pub(crate) fn uses_back_office(principal: &Principal) -> bool {
     Function::BackOffice.admits(principal)

@@ -14,7 +14,7 @@ use crate::ports::{
 use crate::values::Reference;
 
 use super::principal_cache::PrincipalCache;
-use crate::access::scope::reaches;
+use crate::access::scope::{reaches, uses_back_office};
 
 /// Why presented credentials were refused: `403`, whichever it is.
 #[derive(Debug, thiserror::Error)]
@@ -359,9 +359,8 @@ impl AuthService {
             noun: "user",
             key: id.to_string(),
         };
-        match principal.role() {
-            Role::Customer => return Err(ManageKeysError::Forbidden),
-            Role::Admin | Role::Reseller => {}
+        if !uses_back_office(principal) {
+            return Err(ManageKeysError::Forbidden);
         }
         let user = self.users.get(id).await?.ok_or_else(not_found)?;
         if principal.is_admin() {

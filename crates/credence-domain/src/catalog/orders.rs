@@ -133,7 +133,24 @@ impl OrderService {
         Ok(self.catalog.products(!all).await?)
     }
 
-    /// One product, withdrawn ones included (they stay readable by URI).
+    /// One product as the back office manages it, price included, withdrawn or not: for
+    /// admins only, as its writes are.
+    ///
+    /// # Errors
+    /// [`OrderError::Forbidden`] for non-admins; [`OrderError::NotFound`].
+    pub async fn managed_product(
+        &self,
+        principal: &Principal,
+        code: &str,
+    ) -> Result<Product, OrderError> {
+        if !principal.is_admin() {
+            return Err(OrderError::Forbidden);
+        }
+        self.product(principal, code).await
+    }
+
+    /// One product as the marketplace shows it to any key, withdrawn ones included (they
+    /// stay readable by URI).
     ///
     /// # Errors
     /// [`OrderError::NotFound`].

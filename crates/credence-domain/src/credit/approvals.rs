@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 use rust_decimal::Decimal;
 
-use crate::access::principal::{Principal, Role};
-use crate::access::scope::reaches;
+use crate::access::principal::Principal;
+use crate::access::scope::{back_office_tree, reaches, uses_back_office};
 use crate::credit::requests::{
     Decision, LimitRequest, LimitRequestError, LimitRequestFilter, LimitRequestId,
     LimitRequestStatus, LimitRequests, NewLimitRequest,
@@ -203,7 +203,7 @@ impl LimitApprovals {
         principal: &Principal,
         id: LimitRequestId,
     ) -> Result<LimitRequest, ApprovalError> {
-        if principal.role() == Role::Customer {
+        if !uses_back_office(principal) {
             return Err(ApprovalError::Forbidden);
         }
         let request = self
@@ -228,11 +228,7 @@ impl LimitApprovals {
         status: Option<LimitRequestStatus>,
         page: PageRequest,
     ) -> Result<Page<LimitRequest>, ApprovalError> {
-        let within = match principal.role() {
-            Role::Admin => None,
-            Role::Reseller => Some(principal.customer_id().ok_or(ApprovalError::Forbidden)?),
-            Role::Customer => return Err(ApprovalError::Forbidden),
-        };
+        let within = back_office_tree(principal).map_err(|_| ApprovalError::Forbidden)?;
         let filter = LimitRequestFilter { status, within };
         Ok(self.requests.requests(filter, page).await?)
     }

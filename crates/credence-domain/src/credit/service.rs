@@ -9,7 +9,7 @@ use std::sync::Arc;
 use chrono::TimeDelta;
 use rust_decimal::Decimal;
 
-use crate::access::principal::{Principal, Role};
+use crate::access::principal::Principal;
 use crate::credit::{
     AccountLine, AccountQuery, CreditAccount, EntryKind, LedgerEntry, LedgerFilter, LimitChange,
     MAX_ALERTS, Money, MoneyError, PeriodBounds, Reservation, ReservationFilter, ReservationId,
@@ -26,7 +26,7 @@ use crate::ports::{
 };
 use crate::values::{CreditLimit, CurrencyCode, FreeText};
 
-use crate::access::scope::reaches;
+use crate::access::scope::{back_office_tree, reaches, uses_back_office};
 
 pub use crate::credit::errors::{CreditError, CreditRule};
 
@@ -184,13 +184,7 @@ impl AccountService {
         query: AccountQuery,
     ) -> Result<Page<AccountLine>, CreditError> {
         let mut query = query;
-        match principal.role() {
-            Role::Admin => {}
-            Role::Reseller => {
-                query.within = Some(principal.customer_id().ok_or(CreditError::Forbidden)?);
-            }
-            Role::Customer => return Err(CreditError::Forbidden),
-        }
+        query.within = back_office_tree(principal).map_err(|_| CreditError::Forbidden)?;
         Ok(self.ledger.overview(&query).await?)
     }
 
@@ -348,7 +342,7 @@ impl AccountService {
         request: ReserveRequest,
         only_if: Precondition<CreditAccount>,
     ) -> Result<Reservation, CreditError> {
-        let customer = self.holder(principal, key).await?;
+        let (customer, _) = self.holder_and_payer(principal, key).await?;
         let admission = self
             .prepare_admission(principal, &customer, request)
             .await?;
@@ -412,9 +406,8 @@ impl AccountService {
         amount: Decimal,
         currency: Option<CurrencyCode>,
     ) -> Result<Quote, CreditError> {
-        let customer = self.holder(principal, key).await?;
+        let (customer, payer) = self.holder_and_payer(principal, key).await?;
         check_may_order(&customer)?;
-        let payer = self.payer(&customer).await?;
         let cost = self.cost_in(&payer, amount, currency).await?;
         let account = self.account_of(payer.id).await?;
         let remaining = account.remaining_after(cost).map_err(|e| {
@@ -446,8 +439,7 @@ impl AccountService {
         idempotency: Option<String>,
         only_if: Precondition<CreditAccount>,
     ) -> Result<Reservation, CreditError> {
-        let customer = self.holder(principal, key).await?;
-        let payer = self.payer(&customer).await?;
+        let (_, payer) = self.holder_and_payer(principal, key).await?;
         let amount = match amount {
             Some(a) => {
                 let money = Money::from_decimal(a, payer.currency)?;
@@ -486,8 +478,7 @@ impl AccountService {
         idempotency: Option<String>,
         only_if: Precondition<CreditAccount>,
     ) -> Result<Reservation, CreditError> {
-        let customer = self.holder(principal, key).await?;
-        let payer = self.payer(&customer).await?;
+        let (_, payer) = self.holder_and_payer(principal, key).await?;
         self.ledger
             .release(
                 payer.id,
@@ -546,8 +537,7 @@ impl AccountService {
         key: &CustomerKey,
         id: ReservationId,
     ) -> Result<Reservation, CreditError> {
-        let customer = self.holder(principal, key).await?;
-        let payer = self.payer(&customer).await?;
+        let (_, payer) = self.holder_and_payer(principal, key).await?;
         self.ledger
             .reservation(payer.id, id)
             .await?
@@ -565,8 +555,7 @@ impl AccountService {
         filter: ReservationFilter,
         page: PageRequest,
     ) -> Result<Page<Reservation>, CreditError> {
-        let customer = self.holder(principal, key).await?;
-        let payer = self.payer(&customer).await?;
+        let (_, payer) = self.holder_and_payer(principal, key).await?;
         Ok(self.ledger.reservations(payer.id, filter, page).await?)
     }
 
@@ -585,7 +574,7 @@ impl AccountService {
         principal: &Principal,
         key: &CustomerKey,
     ) -> Result<AccountHolder, CreditError> {
-        if principal.role() == Role::Customer {
+        if !uses_back_office(principal) {
             return Err(CreditError::Forbidden);
         }
         let customer = self
@@ -597,6 +586,23 @@ impl AccountService {
             return Err(CreditError::NotFound(key.clone()));
         }
         Ok(customer)
+    }
+
+    /// The live customer a key names and the one whose account pays for it, both in the
+    /// caller's reach: a reseller whose own customer bills with a parent outside its tree
+    /// may not reserve on, settle, quote or read that parent's account through it.
+    async fn holder_and_payer(
+        &self,
+        principal: &Principal,
+        key: &CustomerKey,
+    ) -> Result<(AccountHolder, AccountHolder), CreditError> {
+        let customer = self.holder(principal, key).await?;
+        let payer = self.payer(&customer).await?;
+        if payer.id != customer.id && !reaches(self.customers.as_ref(), principal, payer.id).await?
+        {
+            return Err(CreditError::Forbidden);
+        }
+        Ok((customer, payer))
     }
 
     async fn account_of(&self, id: CustomerId) -> Result<CreditAccount, CreditError> {

@@ -43,6 +43,10 @@ pub enum CustomerRule {
     /// A reseller moving the customer its key belongs to.
     #[error("a reseller cannot move its own customer")]
     ResellerMovesOwn,
+    /// A reseller changing whether the customer its key belongs to bills with its parent:
+    /// that would move its orders onto an account outside its tree.
+    #[error("a reseller cannot change how its own customer is billed")]
+    ResellerBillsOwn,
     /// A reseller placing a customer outside its tree.
     #[error("a reseller's customers stay below it")]
     OutsideReseller,

@@ -19,7 +19,7 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use crate::access::principal::{Principal, Role};
-use crate::access::scope::{reaches, uses_back_office};
+use crate::access::scope::{back_office_tree, reaches, uses_back_office};
 use crate::customers::CustomerData;
 use crate::customers::hierarchy::may_link;
 use crate::customers::reference_data::{
@@ -137,14 +137,8 @@ impl CustomerService {
         query: &CustomerQuery,
     ) -> Result<Page<Customer>, ListCustomersError> {
         let mut query = query.clone();
-        match principal.role() {
-            Role::Admin => {}
-            Role::Reseller => {
-                query.filter.within =
-                    Some(own_customer(principal).ok_or(ListCustomersError::Forbidden)?)
-            }
-            Role::Customer => return Err(ListCustomersError::Forbidden),
-        }
+        query.filter.within =
+            back_office_tree(principal).map_err(|_| ListCustomersError::Forbidden)?;
         Ok(self.customers.list(&query).await?)
     }
 
@@ -160,13 +154,7 @@ impl CustomerService {
         query: &SearchQuery,
     ) -> Result<Page<ScoredCustomer>, ListCustomersError> {
         let mut query = query.clone();
-        match principal.role() {
-            Role::Admin => {}
-            Role::Reseller => {
-                query.within = Some(own_customer(principal).ok_or(ListCustomersError::Forbidden)?)
-            }
-            Role::Customer => return Err(ListCustomersError::Forbidden),
-        }
+        query.within = back_office_tree(principal).map_err(|_| ListCustomersError::Forbidden)?;
         Ok(self.customers.search(&query).await?)
     }
 
@@ -486,6 +474,7 @@ impl CustomerService {
                 }
             }
         }
+        let input_names_billing = input.bill_with_parent.is_present();
         let resolved = self.resolve(principal, &input, self_id).await?;
         let base = existing.filter(|_| partial);
         let defaults = match base {
@@ -511,6 +500,15 @@ impl CustomerService {
         self.check_limit_raise(existing, &data).await?;
         if moves_own {
             data.parent = existing.and_then(|c| c.data.parent.clone());
+            // Which account pays for the reseller's own customer is not the reseller's to
+            // change: asked for, refused; left out of a replacement, kept.
+            let billed = existing.is_some_and(|c| c.data.bill_with_parent);
+            if data.bill_with_parent != billed {
+                if input_names_billing {
+                    return Err(InputError::from(CustomerRule::ResellerBillsOwn).into());
+                }
+                data.bill_with_parent = billed;
+            }
         } else if reseller_root.is_some() && data.parent.is_none() {
             return Err(InputError::from(CustomerRule::OutsideReseller).into());
         }
@@ -650,10 +648,6 @@ impl CustomerService {
 }
 
 /// Customers principals use the back office only through `me`.
-fn own_customer(principal: &Principal) -> Option<CustomerId> {
-    principal.customer_id()
-}
-
 async fn resolve_field<R: Record>(
     repo: &dyn RecordRepository<R>,
     key: &Field<RefKey>,

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use chrono::{DateTime, TimeDelta, Utc};
 
 use super::{Event, EventFeed, EventId, EventQuery};
-use crate::access::principal::{Principal, Role};
-use crate::access::scope::reaches;
+use crate::access::principal::Principal;
+use crate::access::scope::{back_office_tree, reaches, uses_back_office};
 use crate::ports::{CustomerRepository, StoreError};
 
 /// Why reading the feed failed.
@@ -78,13 +78,7 @@ impl EventService {
         query: &EventQuery,
     ) -> Result<Vec<Event>, EventError> {
         let mut query = query.clone();
-        match principal.role() {
-            Role::Admin => {}
-            Role::Reseller => {
-                query.within = Some(principal.customer_id().ok_or(EventError::Forbidden)?);
-            }
-            Role::Customer => return Err(EventError::Forbidden),
-        }
+        query.within = back_office_tree(principal).map_err(|_| EventError::Forbidden)?;
         Ok(self.feed.events(&query).await?)
     }
 
@@ -95,7 +89,7 @@ impl EventService {
     /// event that does not exist or is out of the caller's scope (the same answer, so ids
     /// cannot be probed); [`EventError::Store`].
     pub async fn get(&self, principal: &Principal, id: EventId) -> Result<Event, EventError> {
-        if principal.role() == Role::Customer {
+        if !uses_back_office(principal) {
             return Err(EventError::Forbidden);
         }
         let event = self.feed.event(id).await?.ok_or(EventError::NotFound(id))?;

@@ -13,7 +13,8 @@ use super::{
     HostResolver, NewEndpoint, ROTATION_GRACE, UrlError, WebhookEndpoint, WebhookSecret,
     WebhookStore, WebhookUrl, is_private_network,
 };
-use crate::access::principal::{Principal, Role};
+use crate::access::principal::Principal;
+use crate::access::scope::back_office_tree;
 use crate::events::{EventId, UnknownEventType};
 use crate::field::Field;
 use crate::ids::CustomerId;
@@ -129,14 +130,7 @@ impl std::fmt::Debug for WebhookService {
 
 /// Who owns what a caller creates and sees: `None` for an admin (every endpoint).
 fn owner(principal: &Principal) -> Result<Option<CustomerId>, WebhookError> {
-    match principal.role() {
-        Role::Admin => Ok(None),
-        Role::Reseller => principal
-            .customer_id()
-            .map(Some)
-            .ok_or(WebhookError::Forbidden),
-        Role::Customer => Err(WebhookError::Forbidden),
-    }
+    back_office_tree(principal).map_err(|_| WebhookError::Forbidden)
 }
 
 impl WebhookService {

@@ -79,7 +79,7 @@ pub(crate) async fn list_all_products(
     Reply::list("products", "product", &dto)
 }
 
-/// Shows a product, withdrawn or not.
+/// Shows a product, withdrawn or not, with its price: admins only.
 #[utoipa::path(
     get,
     path = "/api/v1.0/products/{code}",
@@ -87,6 +87,7 @@ pub(crate) async fn list_all_products(
     params(("code" = String, Path, description = "The product code")),
     responses(
         (status = 200, description = "The product", content((BackOfficeProductDto = "application/json"), (BackOfficeProductDto = "application/xml"))),
+        (status = 403, description = "Admins only", body = ErrorBody),
         (status = 404, description = "not_found", body = ErrorBody),
     )
 )]
@@ -99,7 +100,7 @@ pub(crate) async fn get_any_product(
     let product = state
         .services
         .orders
-        .product(&caller.principal, &code)
+        .managed_product(&caller.principal, &code)
         .await?;
     Ok(product_reply(StatusCode::OK, &product)?.unless_current(&req))
 }
