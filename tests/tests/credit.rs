@@ -535,6 +535,108 @@ async fn a_reseller_stays_off_the_account_its_own_customer_bills_with(app: TestA
         exact(&account(&app, &own["id"]).await["reservedAmount"]),
         "5.00"
     );
+    a_reseller_does_not_move_its_own_account(&app, &reseller, &own).await;
+}
+
+/// The money and credit controls of a reseller's own customer are the operator's: the
+/// reseller orders against its account and reads it, but posts nothing to it, sets no limit,
+/// and neither holds, releases, activates nor deactivates it; a replacement that leaves those
+/// out keeps them.
+async fn a_reseller_does_not_move_its_own_account(app: &TestApp, reseller: &str, own: &Value) {
+    let own_path = format!("/api/v1.0/customers/{}", own["id"]);
+    let base = format!("{own_path}/account");
+    let send = |method: Method, path: String, body: Value| {
+        app.with_key(reseller, method, &path).json(&body).send()
+    };
+    expect_json(
+        send(
+            Method::POST,
+            format!("{base}/reservations"),
+            json!({"amount": 1}),
+        )
+        .await
+        .unwrap(),
+        201,
+    )
+    .await;
+    let before = account(app, &own["id"]).await;
+    for (method, path, body) in [
+        (
+            Method::POST,
+            format!("{base}/payments"),
+            json!({"amount": 1000}),
+        ),
+        (
+            Method::POST,
+            format!("{base}/charges"),
+            json!({"amount": 1}),
+        ),
+        (
+            Method::POST,
+            format!("{base}/adjustments"),
+            json!({"amount": 1000, "reason": "mine"}),
+        ),
+        (
+            Method::PUT,
+            format!("{base}/creditLimit"),
+            json!({"creditLimit": 100000}),
+        ),
+    ] {
+        let response = send(method.clone(), path.clone(), body).await.unwrap();
+        assert_eq!(response.status().as_u16(), 403, "{method} {path}");
+    }
+    for (field, value, text) in [
+        (
+            "creditLimit",
+            json!(100_000),
+            "creditLimit: A reseller cannot change its own customer's credit limit.",
+        ),
+        (
+            "onHold",
+            json!(true),
+            "onHold: A reseller cannot put its own customer on hold or lift its hold.",
+        ),
+        (
+            "isActive",
+            json!(false),
+            "isActive: A reseller cannot activate or deactivate its own customer.",
+        ),
+    ] {
+        expect_error(
+            send(Method::PATCH, own_path.clone(), json!({ field: value }))
+                .await
+                .unwrap(),
+            400,
+            "invalid_param",
+            text,
+        )
+        .await;
+    }
+    assert_eq!(account(app, &own["id"]).await, before, "nothing moved");
+    // The operator's hold outlives the reseller's replacement of its own customer.
+    app.send_ok(
+        Method::PATCH,
+        &own_path,
+        &json!({"onHold": true, "onHoldReason": "unpaid"}),
+    )
+    .await;
+    let replaced = send(
+        Method::PUT,
+        own_path.clone(),
+        json!({"reference": "RESOLD", "name": "Reseller again"}),
+    )
+    .await
+    .unwrap();
+    let replaced = expect_json(replaced, 200).await;
+    assert_eq!(
+        (
+            &replaced["onHold"],
+            &replaced["isActive"],
+            exact(&replaced["creditLimit"])
+        ),
+        (&json!(true), &json!(true), "50.00".to_owned()),
+        "{replaced}"
+    );
 }
 
 /// The ledger narrows by `type` and `dateCreated_*`, the reservations by `dateCreated_*`;

@@ -10,7 +10,7 @@ use actix_web::http::StatusCode;
 
 use credence_domain::catalog::{CatalogRule, LocalizedError};
 use credence_domain::credit::{CreditRule, MoneyError};
-use credence_domain::customers::CustomerRule;
+use credence_domain::customers::{CustomerRule, OwnControl};
 use credence_domain::documents::logo::IMAGE_BOUNDS;
 use credence_domain::documents::{DocumentRule, FileName, FileNameError};
 use credence_domain::input::InputError;
@@ -43,6 +43,28 @@ pub(crate) fn money(field: &str, error: &MoneyError) -> String {
             format!("{field} has more decimals than {currency} allows ({digits})")
         }
         MoneyError::TooLarge => format!("{field} is too large"),
+    }
+}
+
+/// A reseller's change of an operator's control on its own customer, named by its field.
+fn own_control(control: OwnControl) -> WireError {
+    match control {
+        OwnControl::Billing => WireError::invalid(
+            "billWithParent",
+            "A reseller cannot change how its own customer is billed.",
+        ),
+        OwnControl::CreditLimit => WireError::invalid(
+            "creditLimit",
+            "A reseller cannot change its own customer's credit limit.",
+        ),
+        OwnControl::Hold => WireError::invalid(
+            "onHold",
+            "A reseller cannot put its own customer on hold or lift its hold.",
+        ),
+        OwnControl::Activity => WireError::invalid(
+            "isActive",
+            "A reseller cannot activate or deactivate its own customer.",
+        ),
     }
 }
 
@@ -251,10 +273,7 @@ fn customer(rule: CustomerRule) -> WireError {
         CustomerRule::ResellerMovesOwn => {
             WireError::invalid("parentCustomer", "A reseller cannot move its own customer.")
         }
-        CustomerRule::ResellerBillsOwn => WireError::invalid(
-            "billWithParent",
-            "A reseller cannot change how its own customer is billed.",
-        ),
+        CustomerRule::ResellerControlsOwn(control) => own_control(control),
         CustomerRule::OutsideReseller => WireError::invalid(
             "parentCustomer",
             "A reseller's customers must stay below the reseller.",

@@ -39,6 +39,14 @@ pub fn back_office_tree(principal: &Principal) -> Result<Option<CustomerId>, Out
     }
 }
 
+/// Whether `customer` is the one a reseller's key belongs to. Its money and credit controls
+/// (payments, charges, adjustments, its limit, its hold) are the operator's: the reseller reads
+/// them and orders against them, but does not move them.
+#[must_use]
+pub fn is_resellers_own(principal: &Principal, customer: CustomerId) -> bool {
+    principal.role() == Role::Reseller && principal.customer_id() == Some(customer)
+}
+
 /// A principal with no place in the back office; each service answers it as its own
 /// `Forbidden`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

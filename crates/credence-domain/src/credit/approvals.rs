@@ -11,7 +11,7 @@ use std::sync::Arc;
 use rust_decimal::Decimal;
 
 use crate::access::principal::Principal;
-use crate::access::scope::{back_office_tree, reaches, uses_back_office};
+use crate::access::scope::{back_office_tree, is_resellers_own, reaches, uses_back_office};
 use crate::credit::requests::{
     Decision, LimitRequest, LimitRequestError, LimitRequestFilter, LimitRequestId,
     LimitRequestStatus, LimitRequests, NewLimitRequest,
@@ -141,6 +141,9 @@ impl LimitApprovals {
             return self.apply(principal, key, limit, reason, only_if).await;
         };
         let account = self.accounts.account(principal, key).await?;
+        if is_resellers_own(principal, account.customer_id()) {
+            return Err(CreditError::Forbidden);
+        }
         let currency = account.credit_limit().currency();
         let wanted = CreditLimit::new(limit, currency).map_err(CreditRule::Limit)?;
         let raises = wanted.minor_units() > account.credit_limit().minor();

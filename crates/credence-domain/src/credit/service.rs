@@ -26,7 +26,7 @@ use crate::ports::{
 };
 use crate::values::{CreditLimit, CurrencyCode, FreeText};
 
-use crate::access::scope::{back_office_tree, reaches, uses_back_office};
+use crate::access::scope::{back_office_tree, is_resellers_own, reaches, uses_back_office};
 
 pub use crate::credit::errors::{CreditError, CreditRule};
 
@@ -157,7 +157,7 @@ impl AccountService {
         reason: Option<FreeText>,
         only_if: Precondition<CreditAccount>,
     ) -> Result<CreditAccount, CreditError> {
-        let customer = self.holder(principal, key).await?;
+        let customer = self.movable(principal, key).await?;
         let limit = CreditLimit::new(limit, customer.currency).map_err(CreditRule::Limit)?;
         let reason = reason.map(|r| r.as_str().to_owned());
         self.ledger
@@ -292,7 +292,7 @@ impl AccountService {
         idempotency: Option<String>,
         only_if: Precondition<CreditAccount>,
     ) -> Result<LedgerEntry, CreditError> {
-        let customer = self.holder(principal, key).await?;
+        let customer = self.movable(principal, key).await?;
         let money = Money::from_decimal(amount, customer.currency)?;
         let balance_delta = match kind {
             EntryKind::Payment | EntryKind::Charge if !money.is_positive() => {
@@ -584,6 +584,20 @@ impl AccountService {
             .ok_or_else(|| CreditError::NotFound(key.clone()))?;
         if !reaches(self.customers.as_ref(), principal, customer.id).await? {
             return Err(CreditError::NotFound(key.clone()));
+        }
+        Ok(customer)
+    }
+
+    /// The live customer a key names, if the caller may move its account's money and limit:
+    /// a reseller's own customer's are the operator's ([`is_resellers_own`]).
+    async fn movable(
+        &self,
+        principal: &Principal,
+        key: &CustomerKey,
+    ) -> Result<AccountHolder, CreditError> {
+        let customer = self.holder(principal, key).await?;
+        if is_resellers_own(principal, customer.id) {
+            return Err(CreditError::Forbidden);
         }
         Ok(customer)
     }

@@ -14,6 +14,62 @@ use crate::values::{
     RiskColor, TextError, Website,
 };
 
+/// What the operator controls on a reseller's own customer: which account pays for it, how
+/// much credit it has, whether it may order at all. The reseller reads them; a change it asks
+/// for is refused, and a replacement that leaves one out keeps it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OwnControl {
+    /// Whether it bills with its parent (an account outside the reseller's tree).
+    Billing,
+    /// Its credit limit.
+    CreditLimit,
+    /// Its hold.
+    Hold,
+    /// Whether it is active.
+    Activity,
+}
+
+impl OwnControl {
+    /// The control, in words.
+    #[must_use]
+    pub const fn what(self) -> &'static str {
+        match self {
+            Self::Billing => "billing",
+            Self::CreditLimit => "credit limit",
+            Self::Hold => "hold",
+            Self::Activity => "activity",
+        }
+    }
+
+    /// Every control.
+    pub const ALL: [Self; 4] = [Self::Billing, Self::CreditLimit, Self::Hold, Self::Activity];
+
+    /// Sets the control in `data` back to `current`'s; `true` when that changed it.
+    pub(crate) fn keep(self, data: &mut CustomerData, current: &CustomerData) -> bool {
+        fn kept<T: PartialEq + Clone>(value: &mut T, current: &T) -> bool {
+            let changed = value != current;
+            value.clone_from(current);
+            changed
+        }
+        match self {
+            Self::Billing => kept(&mut data.bill_with_parent, &current.bill_with_parent),
+            Self::CreditLimit => kept(&mut data.credit_limit, &current.credit_limit),
+            Self::Hold => kept(&mut data.on_hold, &current.on_hold),
+            Self::Activity => kept(&mut data.is_active, &current.is_active),
+        }
+    }
+
+    /// Whether `changes` names the control.
+    pub(crate) fn named_in(self, changes: &CustomerChanges) -> bool {
+        match self {
+            Self::Billing => changes.bill_with_parent.is_present(),
+            Self::CreditLimit => changes.credit_limit.is_present(),
+            Self::Hold => changes.on_hold.is_present(),
+            Self::Activity => changes.is_active.is_present(),
+        }
+    }
+}
+
 /// A rule of the customers capability that a request breaks: of a customer as a whole, of its
 /// projects, of the rows it and reference data refer to. The domain names the rule; the HTTP
 /// adapter words it with the API's field names.
@@ -43,10 +99,10 @@ pub enum CustomerRule {
     /// A reseller moving the customer its key belongs to.
     #[error("a reseller cannot move its own customer")]
     ResellerMovesOwn,
-    /// A reseller changing whether the customer its key belongs to bills with its parent:
-    /// that would move its orders onto an account outside its tree.
-    #[error("a reseller cannot change how its own customer is billed")]
-    ResellerBillsOwn,
+    /// A reseller changing one of the operator's controls on the customer its key belongs
+    /// to.
+    #[error("a reseller cannot change its own customer's {}", .0.what())]
+    ResellerControlsOwn(OwnControl),
     /// A reseller placing a customer outside its tree.
     #[error("a reseller's customers stay below it")]
     OutsideReseller,

@@ -14,8 +14,8 @@ pub mod service;
 pub mod texts;
 
 pub use changes::{
-    AddressChanges, CustomerChanges, CustomerRule, Defaults, MAX_PROJECTS, RefKey, Resolved,
-    project_name,
+    AddressChanges, CustomerChanges, CustomerRule, Defaults, MAX_PROJECTS, OwnControl, RefKey,
+    Resolved, project_name,
 };
 pub use customer::*;
 pub use revision::Revision;

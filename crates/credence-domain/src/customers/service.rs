@@ -28,7 +28,7 @@ use crate::customers::reference_data::{
 use crate::customers::search::{ScoredCustomer, SearchQuery};
 use crate::customers::{
     Customer, CustomerChanges, CustomerKey, CustomerQuery, CustomerRule, CustomerSummary, Defaults,
-    MAX_PROJECTS, Project, RefKey, Resolved, Revision, project_name,
+    MAX_PROJECTS, OwnControl, Project, RefKey, Resolved, Revision, project_name,
 };
 use crate::documents::logo::{IMAGE_BOUNDS, LogoName, LogoUpload, LogoVariant};
 use crate::documents::service::{Media, may_see};
@@ -474,7 +474,10 @@ impl CustomerService {
                 }
             }
         }
-        let input_names_billing = input.bill_with_parent.is_present();
+        let named: Vec<OwnControl> = OwnControl::ALL
+            .into_iter()
+            .filter(|control| control.named_in(&input))
+            .collect();
         let resolved = self.resolve(principal, &input, self_id).await?;
         let base = existing.filter(|_| partial);
         let defaults = match base {
@@ -497,18 +500,16 @@ impl CustomerService {
             }
         };
         let mut data = input.into_data(resolved, base.map(|c| &c.data), &defaults)?;
+        if let Some(current) = existing.filter(|_| moves_own) {
+            for control in OwnControl::ALL {
+                if control.keep(&mut data, &current.data) && named.contains(&control) {
+                    return Err(InputError::from(CustomerRule::ResellerControlsOwn(control)).into());
+                }
+            }
+        }
         self.check_limit_raise(existing, &data).await?;
         if moves_own {
             data.parent = existing.and_then(|c| c.data.parent.clone());
-            // Which account pays for the reseller's own customer is not the reseller's to
-            // change: asked for, refused; left out of a replacement, kept.
-            let billed = existing.is_some_and(|c| c.data.bill_with_parent);
-            if data.bill_with_parent != billed {
-                if input_names_billing {
-                    return Err(InputError::from(CustomerRule::ResellerBillsOwn).into());
-                }
-                data.bill_with_parent = billed;
-            }
         } else if reseller_root.is_some() && data.parent.is_none() {
             return Err(InputError::from(CustomerRule::OutsideReseller).into());
         }
