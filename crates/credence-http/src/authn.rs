@@ -35,6 +35,7 @@ use crate::AppState;
 use crate::caller::{Caller, MissingState, authenticate, presented_key};
 use crate::error::ApiError;
 use crate::gate::Limits;
+use credence_domain::access::scope::Function;
 
 /// The request, the application's state and the request's client address, unless the
 /// address failed too often lately: then the `429` answer, given before anything is looked up.
@@ -99,6 +100,27 @@ pub(crate) async fn authn(
     req.extensions_mut().insert(Caller { principal });
     Ok(next.call(req).await?.map_into_boxed_body())
 }
+
+/// The back office is for admins and resellers: a customer key is refused every route of it
+/// but its own customer's (`GET /customers/me`), before its path, query or body is read, so
+/// the answer never depends on what it sent and a handler that forgets its role check
+/// cannot serve it. Runs after [`authn`], which left the caller in the request.
+pub(crate) async fn back_office(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let outside = req
+        .extensions()
+        .get::<Caller>()
+        .is_some_and(|caller| !Function::BackOffice.admits(&caller.principal));
+    if outside && req.path() != OWN_CUSTOMER_PATH {
+        return Ok(refuse(req, &ApiError::forbidden()));
+    }
+    Ok(next.call(req).await?.map_into_boxed_body())
+}
+
+/// The one back-office route a customer key uses.
+const OWN_CUSTOMER_PATH: &str = "/api/v1.0/customers/me";
 
 /// For a route whose URL is its own credential (a logo's, decision 0036): no key is asked
 /// for, so an `<img src>` works, but guessing URLs is charged as guessing keys is. An address

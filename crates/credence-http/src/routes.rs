@@ -13,8 +13,10 @@
 //! 2. load shedding ([`crate::shed`]): past `max_in_flight`, `503 overloaded` at once;
 //! 3. the deadline ([`crate::deadline`]): `408` for a body still arriving, `503` else;
 //! 4. authentication and rate limits ([`crate::authn`]), before any extractor reads the body;
-//! 5. characters a path may not carry ([`crate::strict`]): `400` naming the segment;
-//! 6. the handler, whose body extractor checks the caller's role before reading the body.
+//! 5. in the back office, its roles ([`crate::authn::back_office`]): a customer key is `403`
+//!    on every route but `GET /customers/me`, whatever its path, query or body hold;
+//! 6. characters a path may not carry ([`crate::strict`]): `400` naming the segment;
+//! 7. the handler, whose body extractor checks the caller's role before reading the body.
 //!
 //! Health probes, metrics, the OpenAPI document and the Swagger UI sit outside that chain:
 //! they are never shed, rate limited or authenticated (metrics may ask for their own key).
@@ -69,12 +71,14 @@ pub(crate) fn register(
                 .route(web::get().to(documents::handlers::get_customer_logo)),
         )
         .service(
-            // The chain, innermost first (see the module docs): path characters,
-            // authentication and rate limits, the deadline, shedding, errors for the face.
+            // The chain, innermost first (see the module docs): path characters, the back
+            // office's roles, authentication and rate limits, the deadline, shedding, errors
+            // for the face.
             web::scope("/api/v1.0")
                 // Request bodies here are for the back office: its roles are checked first.
                 .app_data(Requires(Function::BackOffice))
                 .wrap(from_fn(crate::strict::strict_path))
+                .wrap(from_fn(crate::authn::back_office))
                 .wrap(from_fn(crate::authn::authn))
                 .wrap(from_fn(crate::deadline::deadline))
                 .wrap(from_fn(crate::shed::shed))
