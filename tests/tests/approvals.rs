@@ -307,6 +307,14 @@ async fn the_list_is_scoped_and_only_admins_decide(app: TestApp) {
         202,
     )
     .await;
+    // Its own customer's limit is the operator's: not even a request to raise it is filed.
+    expect_error(
+        put_limit(&app, &reseller, &parent, &json!({"creditLimit": 50000})).await,
+        403,
+        "forbidden",
+        "You are not allowed to use this function.",
+    )
+    .await;
     let (mine, theirs) = (&by_reseller["request"]["id"], &of_other["request"]["id"]);
     let seen = app
         .with_key(&reseller, Method::GET, "/api/v1.0/creditLimitRequests")

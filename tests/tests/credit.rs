@@ -520,6 +520,18 @@ async fn a_reseller_stays_off_the_account_its_own_customer_bills_with(app: TestA
         &json!({"billWithParent": false, "creditLimit": 50}),
     )
     .await;
+    // Nor may the reseller turn that billing back on.
+    expect_error(
+        app.with_key(&reseller, Method::PATCH, &own_path)
+            .json(&json!({"billWithParent": true}))
+            .send()
+            .await
+            .unwrap(),
+        400,
+        "invalid_param",
+        "billWithParent: A reseller cannot change how its own customer is billed.",
+    )
+    .await;
     let kid_hold = app
         .with_key(
             &reseller,
@@ -585,7 +597,22 @@ async fn a_reseller_does_not_move_its_own_account(app: &TestApp, reseller: &str,
         let response = send(method.clone(), path.clone(), body).await.unwrap();
         assert_eq!(response.status().as_u16(), 403, "{method} {path}");
     }
+    app.create(
+        "/api/v1.0/currencies",
+        &json!({"code": "USD", "exchangeRate": "0.9"}),
+    )
+    .await;
     for (field, value, text) in [
+        (
+            "currency",
+            json!("USD"),
+            "A reseller cannot change its own customer's currency.",
+        ),
+        (
+            "onHoldReason",
+            json!("mine"),
+            "onHoldReason: A reseller cannot change why its own customer is on hold.",
+        ),
         (
             "creditLimit",
             json!(100_000),
@@ -613,6 +640,15 @@ async fn a_reseller_does_not_move_its_own_account(app: &TestApp, reseller: &str,
         .await;
     }
     assert_eq!(account(app, &own["id"]).await, before, "nothing moved");
+    // Named as they are, they change nothing and the write goes through.
+    let same = send(
+        Method::PATCH,
+        own_path.clone(),
+        json!({"creditLimit": 50, "currency": "EUR", "onHold": false, "isActive": true, "billWithParent": false, "name": "Renamed"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(expect_json(same, 200).await["name"], "Renamed");
     // The operator's hold outlives the reseller's replacement of its own customer.
     app.send_ok(
         Method::PATCH,
@@ -631,10 +667,18 @@ async fn a_reseller_does_not_move_its_own_account(app: &TestApp, reseller: &str,
     assert_eq!(
         (
             &replaced["onHold"],
+            &replaced["onHoldReason"],
             &replaced["isActive"],
-            exact(&replaced["creditLimit"])
+            exact(&replaced["creditLimit"]),
+            &replaced["currency"],
         ),
-        (&json!(true), &json!(true), "50.00".to_owned()),
+        (
+            &json!(true),
+            &json!("unpaid"),
+            &json!(true),
+            "50.00".to_owned(),
+            &json!("EUR"),
+        ),
         "{replaced}"
     );
 }

@@ -317,6 +317,10 @@ async fn roles_are_checked_before_the_body(app: TestApp) {
     }
     let own = app.get_with_key(&customer, "/api/v1.0/customers/me").await;
     assert_eq!(own.status().as_u16(), 200);
+    let write = send(&customer, Method::POST, "/api/v1.0/customers/me", "{}")
+        .await
+        .unwrap();
+    assert_eq!(write.status().as_u16(), 403, "only a read of its own");
     // The admin, with the incomplete body, learns what is missing.
     let response = app
         .send_json(Method::PUT, "/api/v1.0/products/TEXT", &json!({}))

@@ -26,7 +26,7 @@ use std::time::Duration;
 use actix_web::ResponseError as _;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::StatusCode;
+use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage as _, web};
 use sha2::Digest as _;
@@ -113,7 +113,7 @@ pub(crate) async fn back_office(
         .extensions()
         .get::<Caller>()
         .is_some_and(|caller| !Function::BackOffice.admits(&caller.principal));
-    if outside && req.path() != OWN_CUSTOMER_PATH {
+    if outside && !(req.method() == Method::GET && req.path() == OWN_CUSTOMER_PATH) {
         return Ok(refuse(req, &ApiError::forbidden()));
     }
     Ok(next.call(req).await?.map_into_boxed_body())

@@ -53,6 +53,10 @@ fn own_control(control: OwnControl) -> WireError {
             "billWithParent",
             "A reseller cannot change how its own customer is billed.",
         ),
+        OwnControl::Currency => WireError::invalid(
+            "currency",
+            "A reseller cannot change its own customer's currency.",
+        ),
         OwnControl::CreditLimit => WireError::invalid(
             "creditLimit",
             "A reseller cannot change its own customer's credit limit.",
@@ -60,6 +64,10 @@ fn own_control(control: OwnControl) -> WireError {
         OwnControl::Hold => WireError::invalid(
             "onHold",
             "A reseller cannot put its own customer on hold or lift its hold.",
+        ),
+        OwnControl::HoldReason => WireError::invalid(
+            "onHoldReason",
+            "A reseller cannot change why its own customer is on hold.",
         ),
         OwnControl::Activity => WireError::invalid(
             "isActive",

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use rust_decimal::Decimal;
 
 use crate::access::principal::Principal;
+use crate::access::scope::Function;
 use crate::catalog::{
     AttributeProblem, AttributeValue, CatalogRule, Product, ProductCode, ProductDraft, Task,
     TaskDraft, TaskId, TaskState, TaskTemplate, TemplateDraft, TransitionError,
@@ -143,7 +144,7 @@ impl OrderService {
         principal: &Principal,
         code: &str,
     ) -> Result<Product, OrderError> {
-        if !principal.is_admin() {
+        if !Function::Operations.admits(principal) {
             return Err(OrderError::Forbidden);
         }
         self.product(principal, code).await

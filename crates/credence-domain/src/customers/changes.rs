@@ -21,10 +21,14 @@ use crate::values::{
 pub enum OwnControl {
     /// Whether it bills with its parent (an account outside the reseller's tree).
     Billing,
+    /// The currency its account and limit are kept in.
+    Currency,
     /// Its credit limit.
     CreditLimit,
     /// Its hold.
     Hold,
+    /// Why it is on hold (the customer is told).
+    HoldReason,
     /// Whether it is active.
     Activity,
 }
@@ -35,14 +39,23 @@ impl OwnControl {
     pub const fn what(self) -> &'static str {
         match self {
             Self::Billing => "billing",
+            Self::Currency => "currency",
             Self::CreditLimit => "credit limit",
             Self::Hold => "hold",
+            Self::HoldReason => "hold reason",
             Self::Activity => "activity",
         }
     }
 
     /// Every control.
-    pub const ALL: [Self; 4] = [Self::Billing, Self::CreditLimit, Self::Hold, Self::Activity];
+    pub const ALL: [Self; 6] = [
+        Self::Billing,
+        Self::Currency,
+        Self::CreditLimit,
+        Self::Hold,
+        Self::HoldReason,
+        Self::Activity,
+    ];
 
     /// Sets the control in `data` back to `current`'s; `true` when that changed it.
     pub(crate) fn keep(self, data: &mut CustomerData, current: &CustomerData) -> bool {
@@ -53,8 +66,13 @@ impl OwnControl {
         }
         match self {
             Self::Billing => kept(&mut data.bill_with_parent, &current.bill_with_parent),
+            Self::Currency => kept(&mut data.currency, &current.currency),
             Self::CreditLimit => kept(&mut data.credit_limit, &current.credit_limit),
             Self::Hold => kept(&mut data.on_hold, &current.on_hold),
+            Self::HoldReason => kept(
+                &mut data.texts.on_hold_reason,
+                &current.texts.on_hold_reason,
+            ),
             Self::Activity => kept(&mut data.is_active, &current.is_active),
         }
     }
@@ -63,8 +81,10 @@ impl OwnControl {
     pub(crate) fn named_in(self, changes: &CustomerChanges) -> bool {
         match self {
             Self::Billing => changes.bill_with_parent.is_present(),
+            Self::Currency => changes.currency.is_present(),
             Self::CreditLimit => changes.credit_limit.is_present(),
             Self::Hold => changes.on_hold.is_present(),
+            Self::HoldReason => changes.texts.on_hold_reason.is_present(),
             Self::Activity => changes.is_active.is_present(),
         }
     }

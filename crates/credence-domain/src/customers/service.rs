@@ -648,7 +648,6 @@ impl CustomerService {
     }
 }
 
-/// Customers principals use the back office only through `me`.
 async fn resolve_field<R: Record>(
     repo: &dyn RecordRepository<R>,
     key: &Field<RefKey>,
