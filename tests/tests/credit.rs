@@ -444,17 +444,21 @@ async fn a_reseller_stays_off_the_account_its_own_customer_bills_with(app: TestA
     // How its own customer is billed is not the reseller's to change; a replacement that
     // leaves it out keeps it.
     let own_path = format!("/api/v1.0/customers/{}", own["id"]);
-    expect_error(
-        app.with_key(&reseller, Method::PATCH, &own_path)
-            .json(&json!({"billWithParent": false}))
-            .send()
-            .await
-            .unwrap(),
-        400,
-        "invalid_param",
-        "billWithParent: A reseller cannot change how its own customer is billed.",
-    )
-    .await;
+    let billing_refused = |bills: bool| {
+        let request = app
+            .with_key(&reseller, Method::PATCH, &own_path)
+            .json(&json!({ "billWithParent": bills }));
+        async move {
+            expect_error(
+                request.send().await.unwrap(),
+                400,
+                "invalid_param",
+                "billWithParent: A reseller cannot change how its own customer is billed.",
+            )
+            .await;
+        }
+    };
+    billing_refused(false).await;
     let replaced = app
         .with_key(&reseller, Method::PUT, &own_path)
         .json(&json!({"reference": "RESOLD", "name": "Reseller renamed"}))
@@ -521,17 +525,7 @@ async fn a_reseller_stays_off_the_account_its_own_customer_bills_with(app: TestA
     )
     .await;
     // Nor may the reseller turn that billing back on.
-    expect_error(
-        app.with_key(&reseller, Method::PATCH, &own_path)
-            .json(&json!({"billWithParent": true}))
-            .send()
-            .await
-            .unwrap(),
-        400,
-        "invalid_param",
-        "billWithParent: A reseller cannot change how its own customer is billed.",
-    )
-    .await;
+    billing_refused(true).await;
     let kid_hold = app
         .with_key(
             &reseller,
