@@ -570,7 +570,7 @@ impl AccountLedger for Store {
                     return Ok(Err(Refusal::Unmet));
                 }
                 let by = (user, reason.as_deref());
-                set_locked_limit(conn, &outbox, locked, limit, by, None, now)?;
+                set_limit_apart(conn, &outbox, locked, limit, by, None, now)?;
                 Ok(account_at(conn, account.get(), now)?.ok_or(Refusal::NoAccount))
             })
             .await??)

@@ -463,6 +463,53 @@ async fn writes_name_the_revision_they_read(store: Store) {
     );
 }
 
+/// The limit shows in the customer, so setting it through the account (its route, an
+/// approval) moves the customer's revision on: a customer write that read it before is stale
+/// and cannot write the old limit back. Setting the limit it already has moves nothing.
+async fn a_limit_set_apart_makes_an_earlier_read_stale(store: Store) {
+    let first = add(&store, "REV-LIMIT", "Limited", at(1)).await;
+    let set = |minor: i64, when: i64| {
+        let ledger = al(&store);
+        async move {
+            ledger
+                .set_credit_limit(
+                    first.id,
+                    eur_limit(minor),
+                    None,
+                    None,
+                    at(when),
+                    Precondition::none(),
+                )
+                .await
+                .unwrap();
+        }
+    };
+    set(5_000, 2).await;
+    let mut renamed = first.data.clone();
+    renamed.name = CustomerName::new("Renamed").unwrap();
+    assert!(matches!(
+        update(&store, first.id, first.revision, &renamed, at(3)).await,
+        Err(WriteError::Stale)
+    ));
+    let now = cr(&store)
+        .get(&CustomerKey::Id(first.id))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(now.revision, Revision::new(2));
+    assert_eq!(now.data.credit_limit, eur_limit(5_000));
+    set(5_000, 4).await;
+    let mut renamed = now.data.clone();
+    renamed.name = CustomerName::new("Renamed").unwrap();
+    let written = update(&store, first.id, now.revision, &renamed, at(5))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(written.data.credit_limit, eur_limit(5_000));
+    let account = al(&store).account(first.id, at(6)).await.unwrap().unwrap();
+    assert_eq!(account.credit_limit().minor(), 5_000);
+}
+
 async fn archive_frees_the_reference_and_hides_the_row(store: Store) {
     let first = add(&store, "ARC", "Archived", at(0)).await;
     assert!(cr(&store).archive(first.id, None, at(5)).await.unwrap());
@@ -4807,6 +4854,7 @@ credence_store::on_both_stores!(
     concurrent_inserts_of_one_reference,
     a_taken_uuid_is_not_a_duplicate_reference,
     writes_name_the_revision_they_read,
+    a_limit_set_apart_makes_an_earlier_read_stale,
     archive_frees_the_reference_and_hides_the_row,
     archive_waits_for_live_children,
     update_replaces_payment_types_and_contacts,

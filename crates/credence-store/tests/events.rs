@@ -201,6 +201,11 @@ async fn every_change_writes_one_event_in_order(store: Store) {
         matches!(refused, Err(AdmitError::Refused(_))),
         "{refused:?}"
     );
+    // The limit set above moved the customer's revision on: a write reads it again.
+    let acme = CustomerRepository::get(&store, &credence_domain::customers::CustomerKey::Id(id))
+        .await
+        .unwrap()
+        .unwrap();
     let mut changed = acme.data.clone();
     changed.name = credence_domain::values::CustomerName::new("Acme Renamed").unwrap();
     update(&store, id, acme.revision, &changed, at(50))
@@ -219,7 +224,7 @@ async fn every_change_writes_one_event_in_order(store: Store) {
             .unwrap()
     );
 
-    let events = settled(&store, of(id), 16).await;
+    let events = settled(&store, of(id), 15).await;
     assert_eq!(
         kinds(&events),
         [
@@ -235,8 +240,7 @@ async fn every_change_writes_one_event_in_order(store: Store) {
             "reservation.admitted",
             "reservation.expired",
             "reservation.refused",
-            // The update sets the limit of the customer's data, which is not the new one.
-            "account.credit_limit_changed",
+            // Read after the limit was set, the update leaves the limit as it is.
             "customer.updated",
             "document.attached",
             "document.detached",
@@ -286,13 +290,13 @@ async fn every_change_writes_one_event_in_order(store: Store) {
         kinds(&settled(&store, created, 2).await),
         ["customer.created"; 2]
     );
-    let all = settled(&store, everything(), 18).await;
+    let all = settled(&store, everything(), 17).await;
     let after_fifth = EventQuery {
         after: Some(all[4].id),
         max: 3,
         ..everything()
     };
-    assert_eq!(settled(&store, after_fifth, 13).await, all[5..]);
+    assert_eq!(settled(&store, after_fifth, 12).await, all[5..]);
 }
 
 /// A change whose transaction rolls back after its events were written leaves none of them;

@@ -259,8 +259,31 @@ pub(crate) fn set_approved_limit(
     let Some(row) = lock_account(conn, account)? else {
         return Ok(false);
     };
-    set_locked_limit(conn, outbox, row, limit, by, approver, now)?;
+    set_limit_apart(conn, outbox, row, limit, by, approver, now)?;
     Ok(true)
+}
+
+/// Sets the limit of a locked account outside a write of its customer (the limit's own route,
+/// an approval) and, when it changed, moves the customer's revision on: the customer's
+/// representation shows the limit, so a customer write that read it before is stale and
+/// reads it again, instead of writing the limit it read back over this one.
+pub(crate) fn set_limit_apart(
+    conn: &mut AnyConnection,
+    outbox: &Outbox<'_>,
+    row: AccountRow,
+    limit: CreditLimit,
+    by: (Option<i64>, Option<&str>),
+    approver: Option<i64>,
+    now: NaiveDateTime,
+) -> Result<AccountRow, Failure> {
+    let before = row.credit_limit;
+    let written = set_locked_limit(conn, outbox, row, limit, by, approver, now)?;
+    if written.credit_limit != before {
+        diesel::update(customers::table.find(written.customer_id))
+            .set(customers::revision.eq(customers::revision + 1))
+            .execute(conn)?;
+    }
+    Ok(written)
 }
 
 /// Sets the limit of an account whose row the caller has locked ([`lock_account`]) as
