@@ -56,6 +56,17 @@ impl<T> Precondition<T> {
     }
 }
 
+impl<T: 'static> Precondition<T> {
+    /// Both conditions: the write goes ahead only while each holds.
+    #[must_use]
+    pub fn and(self, other: Self) -> Self {
+        match (self.0, other.0) {
+            (Some(first), Some(second)) => Self::new(move |row| first(row) && second(row)),
+            (first, second) => Self(first.or(second)),
+        }
+    }
+}
+
 /// A copy tests the same thing: a write that may run again (a batch that failed, run alone)
 /// keeps its condition.
 impl<T> Clone for Precondition<T> {

@@ -230,6 +230,35 @@ async fn a_change_goes_ahead_only_while_the_account_is_as_read() {
     assert!(matches!(refused, Err(CreditError::Changed)), "{refused:?}");
 }
 
+/// 20,000 down to 15,000 is a lowering only while the limit is still 20,000: it applies on
+/// that condition, and when a lowering to 5,000 got in first, the change is decided again
+/// and, now a raise above the threshold, waits for approval instead of applying.
+#[tokio::test]
+async fn a_lowering_overtaken_by_another_is_decided_again() {
+    let account = |minor: i64| CreditAccount::from_minor(CustomerId(1), eur(), 0, minor, 0);
+    let reads = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut ledger = MockAccountLedger::new();
+    ledger.expect_account().returning(move |_, _| {
+        let read = reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(Some(account(if read == 0 { 2_000_000 } else { 500_000 })))
+    });
+    ledger
+        .expect_set_credit_limit()
+        .times(1)
+        .withf(move |_, limit, _, _, _, only_if| {
+            limit.minor_units() == 1_500_000
+                && only_if.holds(Some(&account(2_000_000)))
+                && only_if.holds(Some(&account(1_500_000)))
+                && !only_if.holds(Some(&account(500_000)))
+        })
+        .returning(|_, _, _, _, _, _| Err(AdmitError::Unmet));
+    let service = approvals(eur(), 2_000_000, ledger, waits(1_500_000), Some("10000"));
+    assert!(matches!(
+        change(&service, "15000").await,
+        LimitOutcome::Pending(_)
+    ));
+}
+
 #[tokio::test]
 async fn another_currency_is_valued_exactly_at_its_rate() {
     // 11,111.11 USD at 0.9 is 9,999.999 EUR: at most the threshold, it applies.

@@ -127,8 +127,15 @@ impl LimitApprovals {
     /// account meets `only_if`, which the store tests under the account's lock. The approval
     /// later applies a request unconditioned.
     ///
+    /// Whether a change is a raise depends on the limit it replaces, read before the write: a
+    /// change to above the threshold that was a lowering on that read applies only while the
+    /// stored limit is still at least as high, so a lowering that gets in between cannot turn
+    /// it into a raise nobody approved. When it no longer is, the change is decided again on
+    /// the account as it is now.
+    ///
     /// # Errors
-    /// As [`AccountService::set_credit_limit`].
+    /// As [`AccountService::set_credit_limit`]; [`CreditError::Changed`] also when the limit
+    /// kept changing under every one of a few attempts.
     pub async fn change_limit(
         &self,
         principal: &Principal,
@@ -137,19 +144,59 @@ impl LimitApprovals {
         reason: Option<FreeText>,
         only_if: Precondition<CreditAccount>,
     ) -> Result<LimitOutcome, CreditError> {
+        const ATTEMPTS: usize = 4;
         let Some(above) = self.above else {
             return self.apply(principal, key, limit, reason, only_if).await;
         };
-        let account = self.accounts.account(principal, key).await?;
-        if is_resellers_own(principal, account.customer_id()) {
-            return Err(CreditError::Forbidden);
+        for attempt in 0..ATTEMPTS {
+            let account = self.accounts.account(principal, key).await?;
+            if is_resellers_own(principal, account.customer_id()) {
+                return Err(CreditError::Forbidden);
+            }
+            // The first read is checked by the write; a later one is ours, so the caller's
+            // condition is tested on it before deciding again.
+            if attempt > 0 && !only_if.holds(Some(&account)) {
+                return Err(CreditError::Changed);
+            }
+            let currency = account.credit_limit().currency();
+            let wanted = CreditLimit::new(limit, currency).map_err(CreditRule::Limit)?;
+            let exceeds = self.exceeds(wanted, above).await?;
+            if exceeds && wanted.minor_units() > account.credit_limit().minor() {
+                return self
+                    .file_request(principal, key, &account, wanted, reason, only_if)
+                    .await;
+            }
+            if !exceeds {
+                return self.apply(principal, key, limit, reason, only_if).await;
+            }
+            let floor = wanted.minor_units();
+            let still_a_lowering = Precondition::new(move |stored: Option<&CreditAccount>| {
+                stored.is_some_and(|a| {
+                    a.credit_limit().currency() == currency && a.credit_limit().minor() >= floor
+                })
+            });
+            let condition = only_if.clone().and(still_a_lowering);
+            match self
+                .apply(principal, key, limit, reason.clone(), condition)
+                .await
+            {
+                Err(CreditError::Changed) => {}
+                decided => return decided,
+            }
         }
-        let currency = account.credit_limit().currency();
-        let wanted = CreditLimit::new(limit, currency).map_err(CreditRule::Limit)?;
-        let raises = wanted.minor_units() > account.credit_limit().minor();
-        if !raises || !self.exceeds(wanted, above).await? {
-            return self.apply(principal, key, limit, reason, only_if).await;
-        }
+        Err(CreditError::Changed)
+    }
+
+    /// Files a raise of `account`'s limit to `wanted` as a request waiting for another admin.
+    async fn file_request(
+        &self,
+        principal: &Principal,
+        key: &CustomerKey,
+        account: &CreditAccount,
+        wanted: CreditLimit,
+        reason: Option<FreeText>,
+        only_if: Precondition<CreditAccount>,
+    ) -> Result<LimitOutcome, CreditError> {
         let request = NewLimitRequest {
             account: account.customer_id(),
             requested: wanted,
