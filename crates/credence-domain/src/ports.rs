@@ -140,6 +140,10 @@ pub enum WriteError {
     /// changed it since it was read (see [`crate::customers::Revision`]).
     #[error("the customer changed since it was read")]
     Stale,
+    /// The write's parent is the customer itself or, since a move that got in first, one of
+    /// its descendants: the link would close a cycle.
+    #[error("the customer would be its own ancestor")]
+    OwnAncestor,
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),

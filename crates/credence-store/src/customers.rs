@@ -195,6 +195,38 @@ fn check_parent(conn: &mut AnyConnection, data: &CustomerData) -> Result<(), Fai
     }
 }
 
+/// The key of the PostgreSQL advisory lock that moves in the hierarchy take in turn. Negative,
+/// so it never meets a customer's turn (their ids are positive).
+const HIERARCHY_LOCK: i64 = -0x6869_6572; // "hier"
+
+/// Refuses a write that moves customer `id` under itself or one of its descendants. The
+/// service checks this on its own read, but two moves that each read the tree before the
+/// other wrote would both pass there and close a cycle (which a walk down the tree would
+/// follow forever). So a write that changes the parent checks again here: on PostgreSQL
+/// after taking the hierarchy's lock, so that of two racing moves the later one sees the
+/// earlier committed; SQLite's writers run one at a time already. A write that keeps the
+/// parent takes no lock: it cannot close a cycle.
+fn check_move(conn: &mut AnyConnection, id: i64, data: &CustomerData) -> Result<(), Failure> {
+    let Some(parent) = data.parent.as_ref().map(|p| p.id.get()) else {
+        return Ok(());
+    };
+    let stored: Option<Option<i64>> = live()
+        .filter(customers::id.eq(id))
+        .select(customers::parent_id)
+        .first(conn)
+        .optional()?;
+    if stored.is_none_or(|stored| stored == Some(parent)) {
+        return Ok(());
+    }
+    if let AnyConnection::Postgresql(c) = conn {
+        diesel::sql_query(format!("SELECT pg_advisory_xact_lock({HIERARCHY_LOCK})")).execute(c)?;
+    }
+    if parent == id || ancestors_of(conn, parent)?.contains(&CustomerId(id)) {
+        return Err(Failure::Refused(Outcome::OwnAncestor));
+    }
+    Ok(())
+}
+
 fn ancestors_of(conn: &mut AnyConnection, id: i64) -> Result<Vec<CustomerId>, Failure> {
     let parent_of = |conn: &mut AnyConnection, id: i64| -> Result<Option<i64>, Failure> {
         Ok(live()
@@ -492,6 +524,7 @@ impl CustomerRepository for Store {
             .database()
             .write(move |conn| {
                 let outbox = Outbox::open(conn, &*events, &[id])?;
+                check_move(conn, id.get(), &data)?;
                 check_parent(conn, &data)?;
                 let fields = CustomerFields::new(&data, now);
                 // On SQLite, the row's keys and words, read once for the update and the

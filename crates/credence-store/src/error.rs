@@ -67,6 +67,9 @@ pub(crate) enum Outcome {
     /// A customer write or archive made against a revision the row has moved on from.
     #[error("the customer changed since it was read")]
     Stale,
+    /// A move under the customer itself or one of its descendants.
+    #[error("the customer would be its own ancestor")]
+    OwnAncestor,
 }
 
 impl From<Outcome> for Failure {
@@ -251,6 +254,7 @@ impl From<Failure> for WriteError {
             Failure::Refused(Outcome::TooManyDocuments) => Self::TooManyDocuments,
             Failure::Refused(Outcome::UnknownDocument(uuid)) => Self::UnknownDocument(uuid),
             Failure::Refused(Outcome::Stale) => Self::Stale,
+            Failure::Refused(Outcome::OwnAncestor) => Self::OwnAncestor,
             Failure::Query(error) => match &error {
                 DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
                     match unique_rule(&error) {

@@ -510,6 +510,53 @@ async fn a_limit_set_apart_makes_an_earlier_read_stale(store: Store) {
     assert_eq!(account.credit_limit().minor(), 5_000);
 }
 
+/// Two moves that each read the tree before the other wrote (A under B, B under A) would
+/// both pass the service's check; the store checks the move again where it writes, so the
+/// second one is refused and the tree keeps no cycle. Moving under itself is refused too.
+async fn a_move_that_would_close_a_cycle_is_refused(store: Store) {
+    let a = add(&store, "CYC-A", "A", at(1)).await;
+    let b = add(&store, "CYC-B", "B", at(2)).await;
+    let mut a_under_b = a.data.clone();
+    a_under_b.parent = Some(b.data.summary(b.id));
+    update(&store, a.id, a.revision, &a_under_b, at(3))
+        .await
+        .unwrap()
+        .unwrap();
+    let mut b_under_a = b.data.clone();
+    b_under_a.parent = Some(a.data.summary(a.id));
+    let refused = update(&store, b.id, b.revision, &b_under_a, at(4)).await;
+    assert!(
+        matches!(refused, Err(WriteError::OwnAncestor)),
+        "{refused:?}"
+    );
+    let mut b_under_b = b.data.clone();
+    b_under_b.parent = Some(b.data.summary(b.id));
+    let refused = update(&store, b.id, b.revision, &b_under_b, at(5)).await;
+    assert!(
+        matches!(refused, Err(WriteError::OwnAncestor)),
+        "{refused:?}"
+    );
+    let b_now = cr(&store)
+        .get(&CustomerKey::Id(b.id))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(b_now.data.parent, None);
+    assert_eq!(cr(&store).ancestors(a.id).await.unwrap(), vec![b.id]);
+    // A write that keeps its parent is not a move: it goes ahead.
+    let mut renamed = a_under_b.clone();
+    renamed.name = CustomerName::new("A again").unwrap();
+    let a_now = cr(&store)
+        .get(&CustomerKey::Id(a.id))
+        .await
+        .unwrap()
+        .unwrap();
+    update(&store, a.id, a_now.revision, &renamed, at(6))
+        .await
+        .unwrap()
+        .unwrap();
+}
+
 async fn archive_frees_the_reference_and_hides_the_row(store: Store) {
     let first = add(&store, "ARC", "Archived", at(0)).await;
     assert!(cr(&store).archive(first.id, None, at(5)).await.unwrap());
@@ -4855,6 +4902,7 @@ credence_store::on_both_stores!(
     a_taken_uuid_is_not_a_duplicate_reference,
     writes_name_the_revision_they_read,
     a_limit_set_apart_makes_an_earlier_read_stale,
+    a_move_that_would_close_a_cycle_is_refused,
     archive_frees_the_reference_and_hides_the_row,
     archive_waits_for_live_children,
     update_replaces_payment_types_and_contacts,

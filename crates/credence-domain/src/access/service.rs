@@ -336,7 +336,8 @@ impl AuthService {
                     | WriteError::AccountInUse
                     | WriteError::TooManyDocuments
                     | WriteError::UnknownDocument(_)
-                    | WriteError::Stale,
+                    | WriteError::Stale
+                    | WriteError::OwnAncestor,
                 ) => {
                     return Err(IssueKeyError::UnknownCustomer(
                         customer_id.map(|c| c.to_string()).unwrap_or_default(),

@@ -95,7 +95,8 @@ impl From<WriteError> for SaveRecordError {
             | WriteError::AccountInUse
             | WriteError::TooManyDocuments
             | WriteError::UnknownDocument(_)
-            | WriteError::Stale => {
+            | WriteError::Stale
+            | WriteError::OwnAncestor => {
                 Self::Input(crate::customers::CustomerRule::RecordRowGone.into())
             }
             WriteError::Store(e) => Self::Store(e),

@@ -176,6 +176,7 @@ impl From<WriteError> for Refused {
             WriteError::TooManyDocuments => Self::Input(too_many_documents()),
             WriteError::UnknownDocument(uuid) => Self::Input(unknown_document(uuid)),
             WriteError::Stale => Self::Stale,
+            WriteError::OwnAncestor => Self::Input(InputError::OwnAncestor("customer")),
             WriteError::Store(e) => Self::Store(e),
         }
     }
