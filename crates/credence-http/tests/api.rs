@@ -26,7 +26,8 @@ use credence_domain::customers::{AccountHolder, Customer, CustomerData};
 use credence_domain::documents::logo::{ImageKind, LogoName, MAX_LOGO_BYTES};
 use credence_domain::documents::service::THUMBNAIL_BOX;
 use credence_domain::documents::{
-    BlobKey, Document, DocumentContent, DocumentLimits, ExternalUrl, FileName, MimeType,
+    BlobKey, Document, DocumentContent, DocumentLimits, ExternalUrl, FileName, MetadataChange,
+    MimeType,
 };
 use credence_domain::fixtures::{eur, root_category, stored_customer};
 use credence_domain::ids::{CategoryId, CustomerId, PaymentTypeId};
@@ -2423,14 +2424,24 @@ async fn downloads_serve_the_stored_bytes_links_redirect_and_metadata_changes() 
     mocks
         .documents
         .expect_update()
-        .withf(|d: &Document| {
-            d.uuid == STORED
-                && d.internal
-                && d.description.as_ref().map(FreeText::as_str)
-                    == Some("Top secret map to customer site")
+        .withf(|uuid, change: &MetadataChange, _| {
+            *uuid == STORED
+                && change.internal == Some(true)
+                && change.file_name.is_none()
+                && change
+                    .description
+                    .as_ref()
+                    .map(|d| d.as_ref().map(FreeText::as_str))
+                    == Some(Some("Top secret map to customer site"))
         })
         .times(1)
-        .returning(|_| Ok(true));
+        .returning(|uuid, change, now| {
+            let mut written = stored_document(uuid);
+            written.internal = true;
+            written.description = change.description.clone().flatten();
+            written.updated_at = now;
+            Ok(Some(written))
+        });
     let app = app!(mocks);
     let get = |uri: String| test::TestRequest::get().uri(&uri).to_request();
 

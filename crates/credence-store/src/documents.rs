@@ -15,7 +15,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use credence_domain::documents::logo::LogoName;
 use credence_domain::documents::{
-    BlobKey, Document, DocumentContent, ExternalUrl, FileName, MimeType,
+    BlobKey, Document, DocumentContent, ExternalUrl, FileName, MetadataChange, MimeType,
 };
 use credence_domain::events::{EventEncoder, EventObject, EventType};
 use credence_domain::ids::{CustomerId, UserId};
@@ -48,6 +48,16 @@ pub(crate) struct DocumentRow {
     thumb_url: Option<String>,
     creator_id: Option<i64>,
     created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+/// The metadata columns a change writes: those it names (`Some`), and `updated_at`.
+#[derive(AsChangeset)]
+#[diesel(table_name = documents)]
+struct MetadataColumns<'a> {
+    file_name: Option<&'a str>,
+    description: Option<Option<&'a str>>,
+    internal: Option<bool>,
     updated_at: NaiveDateTime,
 }
 
@@ -436,21 +446,38 @@ impl DocumentStore for DatabaseDocuments {
             .await?)
     }
 
-    async fn update(&self, document: &Document) -> Result<bool, StoreError> {
-        let document = document.clone();
+    async fn update(
+        &self,
+        uuid: Uuid,
+        change: &MetadataChange,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Document>, StoreError> {
+        let change = change.clone();
         Ok(self
             .database
             .write(move |conn| {
-                let updated = diesel::update(documents::table.find(document.uuid.to_string()))
-                    .set((
-                        documents::file_name.eq(document.file_name.as_str()),
-                        documents::description
-                            .eq(document.description.as_ref().map(FreeText::as_str)),
-                        documents::internal.eq(document.internal),
-                        documents::updated_at.eq(to_db_time(document.updated_at)),
-                    ))
+                let columns = MetadataColumns {
+                    file_name: change.file_name.as_ref().map(FileName::as_str),
+                    description: change
+                        .description
+                        .as_ref()
+                        .map(|d| d.as_ref().map(FreeText::as_str)),
+                    internal: change.internal,
+                    updated_at: to_db_time(now),
+                };
+                let key = uuid.to_string();
+                let changed = diesel::update(documents::table.find(&key))
+                    .set(&columns)
                     .execute(conn)?;
-                Ok(updated > 0)
+                if changed == 0 {
+                    return Ok(None);
+                }
+                documents::table
+                    .find(&key)
+                    .select(DocumentRow::as_select())
+                    .first(conn)?
+                    .into_domain()
+                    .map(Some)
             })
             .await?)
     }

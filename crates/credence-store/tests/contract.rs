@@ -25,7 +25,7 @@ use credence_domain::customers::{
 };
 use credence_domain::documents::logo::{LogoName, LogoVariant};
 use credence_domain::documents::{
-    BlobKey, Document, DocumentContent, ExternalUrl, FileName, MimeType,
+    BlobKey, Document, DocumentContent, ExternalUrl, FileName, MetadataChange, MimeType,
 };
 use credence_domain::ids::{CategoryId, CustomerId, ProjectId, RegionId, UserId};
 use credence_domain::listing::{Order, PageRequest, TextPattern, TimeRange};
@@ -4347,32 +4347,33 @@ async fn documents_insert_get_and_update_metadata(store: Store) {
         "a UUID is inserted once"
     );
 
-    // Only the metadata is written: content, type, creator and creation time stay.
-    let mut changed = stored.clone();
-    changed.file_name = FileName::from_trusted("renamed.png".to_owned());
-    changed.description = None;
-    changed.internal = true;
-    changed.updated_at = at(50);
-    changed.mime_type = MimeType::from_trusted("text/plain".to_owned());
-    changed.content = DocumentContent::Stored {
-        blob: BlobKey::document(Uuid::new_v4()),
-        size: 1,
-        thumbnail: None,
+    // Only the fields a change names are written, and `updated_at`: content, type,
+    // creator, creation time and the fields it leaves out stay.
+    let renamed = MetadataChange {
+        file_name: Some(FileName::from_trusted("renamed.png".to_owned())),
+        ..MetadataChange::default()
     };
-    changed.creator = None;
-    changed.created_at = at(49);
-    assert!(docs.update(&changed).await.unwrap());
+    let written = docs.update(stored.uuid, &renamed, at(50)).await.unwrap();
     let mut expected = stored.clone();
-    expected.file_name = changed.file_name.clone();
+    expected.file_name = FileName::from_trusted("renamed.png".to_owned());
+    expected.updated_at = at(50);
+    assert_eq!(written.as_ref(), Some(&expected));
+    // A change of the other fields, made on a read from before the rename, keeps it.
+    let hidden = MetadataChange {
+        description: Some(None),
+        internal: Some(true),
+        ..MetadataChange::default()
+    };
+    docs.update(stored.uuid, &hidden, at(51)).await.unwrap();
     expected.description = None;
     expected.internal = true;
-    expected.updated_at = at(50);
+    expected.updated_at = at(51);
     assert_eq!(docs.get(stored.uuid).await.unwrap(), Some(expected));
     assert_eq!(docs.get(external.uuid).await.unwrap(), Some(external));
 
-    let unknown = stored_document(Uuid::new_v4(), at(3));
-    assert!(!docs.update(&unknown).await.unwrap());
-    assert_eq!(docs.get(unknown.uuid).await.unwrap(), None);
+    let unknown = Uuid::new_v4();
+    assert_eq!(docs.update(unknown, &hidden, at(52)).await.unwrap(), None);
+    assert_eq!(docs.get(unknown).await.unwrap(), None);
 }
 
 async fn attached_uuids(store: &Store, id: CustomerId) -> Vec<Uuid> {

@@ -408,35 +408,48 @@ pub struct MetadataInput {
 }
 
 impl MetadataInput {
-    /// Applies the change to `document`. The service calls it once it has found the
-    /// document, so a missing document is `404` whatever the change holds.
+    /// The checked change. The service calls it once it has found the document, so a
+    /// missing document is `404` whatever the change holds.
     ///
     /// # Errors
     /// A [`DocumentRule`] for a blank or unsafe file name, a long description, or an
     /// `internal` that is not a boolean.
-    pub fn apply(self, mut document: Document) -> Result<Document, InputError> {
-        match self.description {
+    pub fn validate(self) -> Result<MetadataChange, InputError> {
+        let description = match self.description {
             Field::Value(text) => {
-                document.description =
-                    FreeText::new(&text, FreeText::LONG).map_err(DocumentRule::Description)?;
+                Some(FreeText::new(&text, FreeText::LONG).map_err(DocumentRule::Description)?)
             }
-            Field::Null => document.description = None,
-            Field::Absent => {}
-        }
-        match self.file_name {
-            Field::Value(name) => {
-                document.file_name = FileName::new(&name).map_err(DocumentRule::FileName)?;
-            }
+            Field::Null => Some(None),
+            Field::Absent => None,
+        };
+        let file_name = match self.file_name {
+            Field::Value(name) => Some(FileName::new(&name).map_err(DocumentRule::FileName)?),
             Field::Null => return Err(DocumentRule::FileName(FileNameError::Blank).into()),
-            Field::Absent => {}
-        }
-        match self.internal {
-            Field::Value(text) => document.internal = flag(&text).ok_or(DocumentRule::Internal)?,
-            Field::Null => document.internal = false,
-            Field::Absent => {}
-        }
-        Ok(document)
+            Field::Absent => None,
+        };
+        let internal = match self.internal {
+            Field::Value(text) => Some(flag(&text).ok_or(DocumentRule::Internal)?),
+            Field::Null => Some(false),
+            Field::Absent => None,
+        };
+        Ok(MetadataChange {
+            file_name,
+            description,
+            internal,
+        })
     }
+}
+
+/// A checked change to a document's metadata: each field it names (`Some`), and only those,
+/// is written, so that two changes of different fields made at once both stay.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MetadataChange {
+    /// The new file name.
+    pub file_name: Option<FileName>,
+    /// The new description (`Some(None)` clears it).
+    pub description: Option<Option<FreeText>>,
+    /// The new `internal` flag.
+    pub internal: Option<bool>,
 }
 
 /// One entry of a customer's `documents` list on a write: a link to a file kept
@@ -626,33 +639,41 @@ mod tests {
 
     #[test]
     fn metadata_changes_only_what_was_sent() {
-        let now = Utc::now();
-        let doc = ExternalLink {
-            url: ExternalUrl::new("https://example.com/a.pdf").unwrap(),
-            thumb_url: None,
-            mime_type: MimeType::new("application/pdf").unwrap(),
-            file_name: FileName::new("a.pdf").unwrap(),
-            description: None,
-            internal: false,
-        }
-        .into_document(Uuid::nil(), None, now);
         let changed = MetadataInput {
             description: Field::Value("Top secret map to customer site".into()),
             internal: Field::Value("true".into()),
             ..MetadataInput::default()
         }
-        .apply(doc.clone())
+        .validate()
         .unwrap();
-        assert_eq!(changed.file_name, doc.file_name);
-        assert!(changed.internal);
+        assert_eq!(changed.file_name, None);
+        assert_eq!(changed.internal, Some(true));
         assert_eq!(
-            changed.description.map(|d| d.as_str().to_owned()),
-            Some("Top secret map to customer site".into())
+            changed
+                .description
+                .map(|d| d.map(|d| d.as_str().to_owned())),
+            Some(Some("Top secret map to customer site".into()))
+        );
+        let cleared = MetadataInput {
+            description: Field::Null,
+            internal: Field::Null,
+            ..MetadataInput::default()
+        }
+        .validate()
+        .unwrap();
+        assert_eq!(
+            (cleared.description, cleared.internal),
+            (Some(None), Some(false))
         );
         let bad = MetadataInput {
             internal: Field::Value("maybe".into()),
             ..MetadataInput::default()
         };
-        assert_eq!(bad.apply(doc), Err(DocumentRule::Internal.into()));
+        assert_eq!(bad.validate(), Err(DocumentRule::Internal.into()));
+        let nameless = MetadataInput {
+            file_name: Field::Null,
+            ..MetadataInput::default()
+        };
+        assert!(nameless.validate().is_err());
     }
 }

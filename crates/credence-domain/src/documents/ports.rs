@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::documents::logo::{ImageBounds, ImageError, ImageKind};
-use crate::documents::{BlobKey, Document};
+use crate::documents::{BlobKey, Document, MetadataChange};
 use crate::ids::CustomerId;
 use crate::ports::*;
 
@@ -117,12 +117,18 @@ pub trait DocumentStore: Send + Sync {
     /// [`StoreError`] when the store fails.
     async fn get(&self, uuid: Uuid) -> Result<Option<Document>, StoreError>;
 
-    /// Writes a document's metadata (file name, description, internal, `updated_at`); the
-    /// content never changes. Returns `false` when no document has the UUID.
+    /// Writes the metadata fields `change` names, and `updated_at` as `now`, in one statement
+    /// (a concurrent change of other fields stays); the content never changes. Returns the
+    /// document as written, or `None` when no document has the UUID.
     ///
     /// # Errors
     /// [`StoreError`] when the store fails.
-    async fn update(&self, document: &Document) -> Result<bool, StoreError>;
+    async fn update(
+        &self,
+        uuid: Uuid,
+        change: &MetadataChange,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Document>, StoreError>;
 
     /// Attaches a document to a live customer, unless already attached (then it succeeds
     /// and changes nothing). The count check and the insert run in one transaction that

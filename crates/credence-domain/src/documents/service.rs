@@ -212,13 +212,13 @@ impl DocumentService {
         uuid: Uuid,
         change: MetadataInput,
     ) -> Result<Document, DocumentError> {
-        let current = self.visible(principal, uuid).await?;
-        let mut changed = change.apply(current)?;
-        changed.updated_at = self.clock.now();
-        if !self.media.documents.update(&changed).await? {
-            return Err(DocumentError::DocumentNotFound(uuid));
-        }
-        Ok(changed)
+        self.visible(principal, uuid).await?;
+        let change = change.validate()?;
+        self.media
+            .documents
+            .update(uuid, &change, self.clock.now())
+            .await?
+            .ok_or(DocumentError::DocumentNotFound(uuid))
     }
 
     /// The content (`GET /documents/{uuid}/content`).
