@@ -1775,6 +1775,44 @@ async fn a_task_refused_for_credit_is_422_with_both_amounts() {
     );
 }
 
+/// The store refuses a task priced on a product that changed before its transaction; the
+/// task is then checked and priced again on the product as it is, and created at that price.
+#[actix_web::test]
+async fn a_task_priced_on_a_changed_product_is_priced_again() {
+    let mut mocks = mocks_with_customer_256();
+    mocks
+        .board
+        .expect_template()
+        .returning(|_, _| Ok(Some(research_template())));
+    let reads = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    mocks.catalog.expect_product().returning(move |_| {
+        let mut product = product_research();
+        if reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst) > 0 {
+            product.price = cents(2_000);
+        }
+        Ok(Some(product))
+    });
+    mocks
+        .board
+        .expect_submit()
+        .withf(|draft, admission| {
+            draft.product.price == cents(1_500) && admission.amount == cents(4_500)
+        })
+        .times(1)
+        .returning(|_, _| Err(AdmitError::Unmet));
+    mocks
+        .board
+        .expect_submit()
+        .withf(|draft, admission| {
+            draft.product.price == cents(2_000) && admission.amount == cents(6_000)
+        })
+        .times(1)
+        .returning(|_, _| Ok(task(17, TaskState::Submitted)));
+    let app = app!(mocks);
+    let (status, body) = text_answer(&app, task_request(None)).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+}
+
 const TASK_SCOPE: &str = "3";
 
 const TASK_BODY: &str = r#"{"task_response":{"request_status":{"status":"success","code":201,"errors":[]},"task":{"link":[{"href":"/api/marketplace/v2/customer/tasks/17","rel":"self","type":"application/json"}],"id":17,"customer_ref":"po-1","template":{"code":"research_de"},"product":{"code":"product_research"},"input":[{"item_code":"url","item_content":"https://example.com"}],"quantity":3,"amount":45.00,"currency":"EUR","state":"submitted","created_at":"2020-01-01T00:00:00Z","updated_at":"2020-01-01T00:00:00Z"}}}"#;

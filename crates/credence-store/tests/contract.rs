@@ -3920,12 +3920,25 @@ async fn templates_crud_per_customer(store: Store) {
     assert_eq!(tb(&store).templates(b.id).await.unwrap().len(), 1);
 }
 
+/// The product `text` as [`shop`] saves it.
+fn text_product() -> Product {
+    let draft = product_draft(100, true);
+    Product {
+        code: code("text"),
+        titles: draft.titles,
+        descriptions: draft.descriptions,
+        available: draft.available,
+        price: draft.price,
+        attributes: draft.attributes,
+    }
+}
+
 fn task_draft(customer: CustomerId, quantity: u32) -> TaskDraft {
     TaskDraft {
         customer,
         customer_ref: Some(format!("ref-{quantity}")),
         template: "t1".to_owned(),
-        product: code("text"),
+        product: text_product(),
         input: vec![AttributeValue {
             code: "title".to_owned(),
             value: "Hello".to_owned(),
@@ -3950,6 +3963,35 @@ async fn all_tasks(store: &Store, filter: TaskFilter) -> (Vec<TaskId>, u64) {
         .await
         .unwrap();
     (page.items.iter().map(|t| t.id).collect(), page.total)
+}
+
+/// A task priced on a product that was repriced or withdrawn before its transaction is not
+/// created (nothing is reserved); priced on the product as it is, it is.
+async fn a_task_is_created_only_while_its_product_is_as_priced(store: Store) {
+    let c = shop(&store, "PRICED", 1000).await;
+    let as_priced = task_draft(c.id, 1);
+    let (repriced, _) = save_product(&store, &code("text"), &product_draft(150, true)).await;
+    let stale = tb(&store)
+        .submit(&as_priced, &admission(c.id, 100, 1, 3600))
+        .await;
+    assert!(matches!(stale, Err(AdmitError::Unmet)), "{stale:?}");
+    assert_eq!(stored(&store, c.id).await.reserved().minor(), 0);
+    assert_eq!(all_tasks(&store, TaskFilter::default()).await.1, 0);
+    let current = TaskDraft {
+        product: repriced,
+        ..as_priced.clone()
+    };
+    let task = tb(&store)
+        .submit(&current, &admission(c.id, 150, 2, 3600))
+        .await
+        .unwrap();
+    assert_eq!(task.amount, Money::from_minor(150, eur()));
+    assert!(withdraw_product(&store, &code("text")).await);
+    let withdrawn = tb(&store)
+        .submit(&current, &admission(c.id, 150, 3, 3600))
+        .await;
+    assert!(matches!(withdrawn, Err(AdmitError::Unmet)), "{withdrawn:?}");
+    assert_eq!(stored(&store, c.id).await.reserved().minor(), 150);
 }
 
 async fn submit_admits_and_creates_the_task(store: Store) {
@@ -4942,6 +4984,7 @@ credence_store::on_both_stores!(
     account_writes_go_through_only_while_their_precondition_holds,
     entries_and_reservations_are_read_within_their_account,
     templates_crud_per_customer,
+    a_task_is_created_only_while_its_product_is_as_priced,
     submit_admits_and_creates_the_task,
     racing_submits_never_overdraw,
     finish_captures_and_cancel_releases,

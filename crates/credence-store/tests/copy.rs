@@ -298,7 +298,7 @@ async fn populate(store: &Store) {
 
     // The catalog: a product with attributes, a template, a task.
     let text_code = ProductCode::new("text").unwrap();
-    store
+    let (priced, _) = store
         .save_product(&text_code, &product(), Precondition::none())
         .await
         .unwrap()
@@ -331,7 +331,7 @@ async fn populate(store: &Store) {
                 customer: head.id,
                 customer_ref: Some("PO-1".into()),
                 template: "t1".to_owned(),
-                product: text_code,
+                product: priced,
                 input: vec![AttributeValue {
                     code: "keywords".to_owned(),
                     value: "a, \"b\"".to_owned(),

@@ -186,7 +186,7 @@ async fn task_moves_lock_the_account_first() {
         return;
     };
     let product = ProductCode::new("text").unwrap();
-    store
+    let (priced, _) = store
         .save_product(
             &product,
             &ProductDraft {
@@ -226,7 +226,7 @@ async fn task_moves_lock_the_account_first() {
                     customer: id,
                     customer_ref: None,
                     template: "t1".to_owned(),
-                    product: product.clone(),
+                    product: priced.clone(),
                     input: Vec::new(),
                     quantity: 1,
                 },

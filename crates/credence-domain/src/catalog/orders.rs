@@ -17,8 +17,8 @@ use crate::ids::CustomerId;
 use crate::input::InputError;
 use crate::listing::{Page, PageRequest};
 use crate::ports::{
-    Clock, Conditioned, CustomerRepository, MoveTaskError, Precondition, ProductCatalog,
-    StoreError, TaskBoard, TaskFilter,
+    AdmitError, Clock, Conditioned, CustomerRepository, MoveTaskError, Precondition,
+    ProductCatalog, StoreError, TaskBoard, TaskFilter,
 };
 
 use crate::credit::service::{AccountService, CreditError, ReserveRequest};
@@ -305,6 +305,10 @@ impl OrderService {
     /// the product as it is now, prices it (unit price × quantity), admits it against the
     /// paying account and creates it, in one transaction.
     ///
+    /// The store creates the task only while the product is still the one checked and priced;
+    /// when it was changed or withdrawn in between, the task is checked and priced again on
+    /// the product as it is then (a few times at most, then `503`).
+    ///
     /// # Errors
     /// [`OrderError::Attributes`] listing every attribute the product no longer accepts;
     /// [`OrderError::Credit`] with `CreditError::Refused` and both amounts when it does not fit.
@@ -313,6 +317,7 @@ impl OrderService {
         principal: &Principal,
         order: SubmitTask,
     ) -> Result<Task, OrderError> {
+        const ATTEMPTS: usize = 3;
         let customer = self.own(principal).await?;
         if order.quantity == 0 {
             return Err(InputError::from(CatalogRule::QuantityBelowOne).into());
@@ -325,6 +330,51 @@ impl OrderService {
                 noun: "task template",
                 key: order.template.clone(),
             })?;
+        for _ in 0..ATTEMPTS {
+            let product = self.priced_product(&template).await?;
+            let amount = product
+                .price
+                .amount()
+                .checked_mul(Decimal::from(order.quantity))
+                .ok_or(CatalogRule::QuantityTooLarge)
+                .map_err(InputError::from)?;
+            let request = ReserveRequest {
+                amount,
+                currency: Some(product.price.currency()),
+                description: Some(format!("task from template {}", template.code)),
+                expires_in: Some(30 * 24 * 3600),
+                idempotency: order.idempotency.clone(),
+            };
+            let admission = self
+                .accounts
+                .prepare_admission(principal, &AccountHolder::from(&customer), request)
+                .await?;
+            let draft = TaskDraft {
+                customer: customer.id,
+                customer_ref: order.customer_ref.clone(),
+                template: template.code.clone(),
+                product,
+                input: order.input.clone(),
+                quantity: order.quantity,
+            };
+            match self.board.submit(&draft, &admission).await {
+                Ok(task) => return Ok(task),
+                Err(AdmitError::Unmet) => {}
+                Err(error) => {
+                    return Err(crate::credit::service::refusal_of(error, &admission).into());
+                }
+            }
+        }
+        Err(StoreError::Unavailable(
+            "the product kept changing while the task was submitted".into(),
+        )
+        .into())
+    }
+
+    /// The template's product as it is now, if it can be ordered with the template's values.
+    /// The product may have changed since the template was saved: its values are checked
+    /// against the product as it is now.
+    async fn priced_product(&self, template: &TaskTemplate) -> Result<Product, OrderError> {
         let product = self
             .catalog
             .product(&template.product)
@@ -333,40 +383,10 @@ impl OrderService {
         if !product.available {
             return Err(OrderError::ProductUnavailable(product.code));
         }
-        // The product may have changed since the template was saved: its values are checked
-        // against the product as it is now.
         product
             .check_values(&template.attributes)
             .map_err(OrderError::Attributes)?;
-        let amount = product
-            .price
-            .amount()
-            .checked_mul(Decimal::from(order.quantity))
-            .ok_or(CatalogRule::QuantityTooLarge)
-            .map_err(InputError::from)?;
-        let request = ReserveRequest {
-            amount,
-            currency: Some(product.price.currency()),
-            description: Some(format!("task from template {}", template.code)),
-            expires_in: Some(30 * 24 * 3600),
-            idempotency: order.idempotency,
-        };
-        let admission = self
-            .accounts
-            .prepare_admission(principal, &AccountHolder::from(&customer), request)
-            .await?;
-        let draft = TaskDraft {
-            customer: customer.id,
-            customer_ref: order.customer_ref,
-            template: template.code,
-            product: product.code,
-            input: order.input,
-            quantity: order.quantity,
-        };
-        match self.board.submit(&draft, &admission).await {
-            Ok(task) => Ok(task),
-            Err(error) => Err(crate::credit::service::refusal_of(error, &admission).into()),
-        }
+        Ok(product)
     }
 
     /// One page of the caller's tasks.

@@ -130,10 +130,13 @@ pub trait TaskBoard: Send + Sync {
     ) -> Result<Conditioned<bool>, StoreError>;
 
     /// Admits the task's cost (exactly as [`AccountLedger::admit`], with `admission.amount`
-    /// the task's amount) and creates the task in the same transaction: both or neither.
+    /// the task's amount) and creates the task in the same transaction: both or neither, and
+    /// only while the stored product is still `task.product` (held until the commit, so a
+    /// product change waits for the task or the task sees the change).
     ///
     /// # Errors
-    /// [`AdmitError::Refused`] with both amounts.
+    /// [`AdmitError::Refused`] with both amounts; [`AdmitError::Unmet`] when the product
+    /// changed or is gone (nothing written).
     async fn submit(
         &self,
         task: &crate::catalog::TaskDraft,

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use crate::credit::{Money, ReservationId};
 use crate::ids::CustomerId;
 
-use super::product::{Localized, ProductCode};
+use super::product::{Localized, Product, ProductCode};
 
 /// One attribute value of a template.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -160,8 +160,9 @@ pub struct TaskDraft {
     pub customer_ref: Option<String>,
     /// The template.
     pub template: String,
-    /// The product.
-    pub product: ProductCode,
+    /// The product as it was read to check and price the task: the store creates the task
+    /// only while the stored product is still exactly this one.
+    pub product: Product,
     /// Input items.
     pub input: Vec<AttributeValue>,
     /// Units.

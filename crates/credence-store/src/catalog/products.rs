@@ -236,6 +236,19 @@ fn product_meets(
     super::meets(conn, only_if, lock, |conn| load_product(conn, code))
 }
 
+/// Whether the stored product is still `as_read`, share-locking its row until the
+/// transaction ends on PostgreSQL: a save or withdrawal (which update the row) waits for
+/// this transaction, or this one waits for it and then reads what it committed. SQLite's
+/// write transaction already excludes every other writer.
+pub(crate) fn product_is(conn: &mut AnyConnection, as_read: &Product) -> Result<bool, Failure> {
+    let code = as_read.code.as_str();
+    if let AnyConnection::Postgresql(c) = conn {
+        let query = products::table.find(code).select(products::code);
+        query.for_share().first::<String>(c).optional()?;
+    }
+    Ok(load_product(conn, code)?.as_ref() == Some(as_read))
+}
+
 pub(crate) fn load_product(
     conn: &mut AnyConnection,
     code: &str,

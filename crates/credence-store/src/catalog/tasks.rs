@@ -27,7 +27,7 @@ use credence_domain::values::CurrencyCode;
 use diesel::prelude::*;
 
 use super::products::{
-    UPSERT_ATTEMPTS, localized_json, parse_localized, parse_values, values_json,
+    UPSERT_ATTEMPTS, localized_json, parse_localized, parse_values, product_is, values_json,
 };
 use crate::Store;
 use crate::credit::{
@@ -185,6 +185,9 @@ fn submit_in(
     draft: &TaskDraft,
     admission: &Admission,
 ) -> Result<Result<Task, Refusal>, Failure> {
+    if !product_is(conn, &draft.product)? {
+        return Ok(Err(Refusal::Unmet));
+    }
     let admitted = match admit_in(conn, outbox, admission, &Precondition::none())? {
         Ok(admitted) => admitted,
         Err(refusal) => return Ok(Err(refusal)),
@@ -199,7 +202,7 @@ fn submit_in(
             tasks::customer_id.eq(draft.customer.get()),
             tasks::customer_ref.eq(draft.customer_ref.as_deref()),
             tasks::template_code.eq(&draft.template),
-            tasks::product_code.eq(draft.product.as_str()),
+            tasks::product_code.eq(draft.product.code.as_str()),
             tasks::input.eq(values_json(&draft.input)),
             tasks::quantity.eq(i64::from(draft.quantity)),
             tasks::amount_minor.eq(reservation.amount.minor()),
