@@ -2221,6 +2221,38 @@ fn kinds(entries: &[LedgerEntry]) -> Vec<&'static str> {
     entries.iter().map(|e| e.kind.as_str()).collect()
 }
 
+/// A customer put on hold or deactivated after the service read it is refused by the
+/// admission's own check, under the customer's lock: nothing is reserved.
+async fn an_admission_refuses_a_customer_on_hold_or_inactive(store: Store) {
+    let c = funded(&store, "HELD", 1000).await;
+    let mut held = c.data.clone();
+    held.on_hold = true;
+    held.texts.on_hold_reason = text("unpaid");
+    let held = update(&store, c.id, c.revision, &held, at(1))
+        .await
+        .unwrap()
+        .unwrap();
+    let refused = al(&store)
+        .admit(&admission(c.id, 100, 2, 3600), Precondition::none())
+        .await;
+    assert!(
+        matches!(&refused, Err(AdmitError::OnHold(Some(reason))) if reason == "unpaid"),
+        "{refused:?}"
+    );
+    let mut inactive = held.data.clone();
+    inactive.on_hold = false;
+    inactive.is_active = false;
+    update(&store, c.id, held.revision, &inactive, at(3))
+        .await
+        .unwrap()
+        .unwrap();
+    let refused = al(&store)
+        .admit(&admission(c.id, 100, 4, 3600), Precondition::none())
+        .await;
+    assert!(matches!(refused, Err(AdmitError::Inactive)), "{refused:?}");
+    assert_eq!(stored(&store, c.id).await.reserved().minor(), 0);
+}
+
 async fn admission_up_to_the_available_credit(store: Store) {
     let c = funded(&store, "ADMIT", 1000).await;
     let first = al(&store)
@@ -4967,6 +4999,7 @@ credence_store::on_both_stores!(
     ping_answers,
     many_prefix_matches_page_like_few,
     api_keys_round_trip,
+    an_admission_refuses_a_customer_on_hold_or_inactive,
     admission_up_to_the_available_credit,
     capture_release_and_their_refusals,
     payments_charges_and_adjustments,

@@ -58,6 +58,14 @@ pub enum AdmitError {
     /// The account does not exist.
     #[error("no such account")]
     NoAccount,
+    /// The ordering customer was put on hold (with this reason) before the admission's
+    /// transaction, after the service read it.
+    #[error("the customer is on hold")]
+    OnHold(Option<String>),
+    /// The ordering customer was deactivated before the admission's transaction, after the
+    /// service read it.
+    #[error("the customer is inactive")]
+    Inactive,
     /// The movement would take the account's balance or reserved amount beyond what its
     /// amounts hold (64-bit minor units), decided inside the store's transaction.
     #[error("the account's amounts would overflow")]

@@ -714,6 +714,8 @@ fn admit_error(error: AdmitError, account: CustomerId) -> CreditError {
         AdmitError::NoAccount => CreditError::Store(StoreError::Unexpected(
             format!("customer {account} has no credit account").into(),
         )),
+        AdmitError::OnHold(reason) => CreditError::OnHold(reason),
+        AdmitError::Inactive => CreditError::Inactive,
         AdmitError::TooLarge => CreditRule::Amount(MoneyError::TooLarge).into(),
         AdmitError::Unmet => CreditError::Changed,
         AdmitError::Store(e) => CreditError::Store(e),

@@ -18,6 +18,10 @@ pub(crate) fn is_unique_violation(failure: &Failure) -> bool {
 /// the expiries).
 pub(crate) enum Refusal {
     NoAccount,
+    /// The ordering customer is on hold (with this reason) or inactive, as its locked row
+    /// shows (an admission's own check).
+    OnHold(Option<String>),
+    Inactive,
     Refused(CreditRefused),
     /// The account did not meet the write's [`Precondition`].
     Unmet,
@@ -27,6 +31,8 @@ impl From<Refusal> for AdmitError {
     fn from(refusal: Refusal) -> Self {
         match refusal {
             Refusal::NoAccount => Self::NoAccount,
+            Refusal::OnHold(reason) => Self::OnHold(reason),
+            Refusal::Inactive => Self::Inactive,
             Refusal::Refused(refused) => Self::Refused(refused),
             Refusal::Unmet => Self::Unmet,
         }
@@ -40,17 +46,20 @@ pub(crate) struct Admitted {
     pub(crate) fresh: bool,
 }
 
-/// Whether the admission's customer and its paying customer are both live, share-locking
-/// their rows until the transaction ends on PostgreSQL. An archive holds them exclusively
-/// (`FOR UPDATE`), so this waits for a racing archive and then sees it committed (PostgreSQL
-/// re-checks `archived_at` on the newest row version); an archive that comes second waits for
-/// the admission and then finds its open reservation. Taking the customer rows before the
-/// account row keeps the archive's lock order (customer, then account), so the two never
-/// deadlock. SQLite's `BEGIN IMMEDIATE` already serializes writers.
+/// Whether the admission's customer and its paying customer are both live and the customer
+/// may order (active, not on hold), share-locking their rows until the transaction ends on
+/// PostgreSQL. The service checked the customer on its own read; this check under the lock
+/// makes a hold or a deactivation that commits before the admission refuse it, and one that
+/// comes after wait for it. An archive holds the rows exclusively (`FOR UPDATE`), so this
+/// waits for a racing archive and then sees it committed (PostgreSQL re-checks `archived_at`
+/// on the newest row version); an archive that comes second waits for the admission and then
+/// finds its open reservation. Taking the customer rows before the account row keeps the
+/// archive's lock order (customer, then account), so the two never deadlock. SQLite's
+/// `BEGIN IMMEDIATE` already serializes writers.
 pub(crate) fn lock_live_parties(
     conn: &mut AnyConnection,
     admission: &Admission,
-) -> Result<bool, Failure> {
+) -> Result<Result<(), Refusal>, Failure> {
     let mut wanted = vec![admission.customer.get(), admission.account.get()];
     wanted.sort_unstable();
     wanted.dedup();
@@ -63,13 +72,28 @@ pub(crate) fn lock_live_parties(
                 .or(customers::id.eq(admission.account.get())),
         )
         .filter(customers::archived_at.is_null())
-        .select(customers::id)
+        .select((
+            customers::id,
+            customers::is_active,
+            customers::on_hold,
+            customers::on_hold_reason,
+        ))
         .order(customers::id);
-    let live: Vec<i64> = match conn {
+    let live: Vec<(i64, bool, bool, Option<String>)> = match conn {
         AnyConnection::Postgresql(c) => query.for_share().load(c)?,
         AnyConnection::Sqlite(c) => query.load(c)?,
     };
-    Ok(live == wanted)
+    if live.iter().map(|row| row.0).ne(wanted.iter().copied()) {
+        return Ok(Err(Refusal::NoAccount));
+    }
+    let customer = live
+        .into_iter()
+        .find(|row| row.0 == admission.customer.get());
+    Ok(match customer {
+        Some((_, false, _, _)) => Err(Refusal::Inactive),
+        Some((_, true, true, reason)) => Err(Refusal::OnHold(reason)),
+        _ => Ok(()),
+    })
 }
 
 /// The admission, on a connection inside a write transaction: the idempotency tag, the
@@ -101,8 +125,8 @@ pub(crate) fn admit_in(
         )));
     }
     // Archived customers have no account to reserve on (nor does an order for one).
-    if !lock_live_parties(conn, admission)? {
-        return Ok(Err(Refusal::NoAccount));
+    if let Err(refusal) = lock_live_parties(conn, admission)? {
+        return Ok(Err(refusal));
     }
     // The account before its reservations, as every writer does: expiring first would lock
     // due reservations that a capture or sweeper holding the account then waits for.
