@@ -197,30 +197,52 @@ fn check_parent(conn: &mut AnyConnection, data: &CustomerData) -> Result<(), Fai
 
 /// The key of the PostgreSQL advisory lock that moves in the hierarchy take in turn. Negative,
 /// so it never meets a customer's turn (their ids are positive).
-const HIERARCHY_LOCK: i64 = -0x6869_6572; // "hier"
+pub(crate) const HIERARCHY_LOCK: i64 = -0x6869_6572; // "hier"
 
-/// Refuses a write that moves customer `id` under itself or one of its descendants. The
-/// service checks this on its own read, but two moves that each read the tree before the
-/// other wrote would both pass there and close a cycle (which a walk down the tree would
-/// follow forever). So a write that changes the parent checks again here: on PostgreSQL
-/// after taking the hierarchy's lock, so that of two racing moves the later one sees the
-/// earlier committed; SQLite's writers run one at a time already. A write that keeps the
-/// parent takes no lock: it cannot close a cycle.
-fn check_move(conn: &mut AnyConnection, id: i64, data: &CustomerData) -> Result<(), Failure> {
+/// Whether a write of `data` over customer `id` at revision `read` moves it to another
+/// parent, taking the hierarchy's lock (PostgreSQL) when it does. Call it first in the
+/// transaction, before the customer's turn: a move then holds nothing another move waits
+/// for while it waits for the lock, and a write that keeps the parent takes no lock at all.
+/// A row past `read` is `Stale` at once (the revision only moves on): its write would be
+/// refused anyway, and its parent as read says nothing about a move.
+fn moves(
+    conn: &mut AnyConnection,
+    id: i64,
+    read: Revision,
+    data: &CustomerData,
+) -> Result<bool, Failure> {
     let Some(parent) = data.parent.as_ref().map(|p| p.id.get()) else {
-        return Ok(());
+        return Ok(false);
     };
-    let stored: Option<Option<i64>> = live()
+    let stored: Option<(Option<i64>, i64)> = live()
         .filter(customers::id.eq(id))
-        .select(customers::parent_id)
+        .select((customers::parent_id, customers::revision))
         .first(conn)
         .optional()?;
-    if stored.is_none_or(|stored| stored == Some(parent)) {
-        return Ok(());
+    let Some((stored_parent, revision)) = stored else {
+        return Ok(false);
+    };
+    if revision != read.get() {
+        return Err(Failure::Refused(Outcome::Stale));
+    }
+    if stored_parent == Some(parent) {
+        return Ok(false);
     }
     if let AnyConnection::Postgresql(c) = conn {
         diesel::sql_query(format!("SELECT pg_advisory_xact_lock({HIERARCHY_LOCK})")).execute(c)?;
     }
+    Ok(true)
+}
+
+/// Refuses a move of customer `id` under itself or one of its descendants. The service
+/// checks this on its own read, but two moves that each read the tree before the other wrote
+/// would both pass there and close a cycle (which a walk down the tree would follow forever).
+/// So a move checks again here, holding the hierarchy's lock ([`moves`]): of two racing
+/// moves the later one sees the earlier committed. SQLite's writers run one at a time.
+fn check_no_cycle(conn: &mut AnyConnection, id: i64, data: &CustomerData) -> Result<(), Failure> {
+    let Some(parent) = data.parent.as_ref().map(|p| p.id.get()) else {
+        return Ok(());
+    };
     if parent == id || ancestors_of(conn, parent)?.contains(&CustomerId(id)) {
         return Err(Failure::Refused(Outcome::OwnAncestor));
     }
@@ -523,8 +545,11 @@ impl CustomerRepository for Store {
         Ok(self
             .database()
             .write(move |conn| {
+                let moving = moves(conn, id.get(), read, &data)?;
                 let outbox = Outbox::open(conn, &*events, &[id])?;
-                check_move(conn, id.get(), &data)?;
+                if moving {
+                    check_no_cycle(conn, id.get(), &data)?;
+                }
                 check_parent(conn, &data)?;
                 let fields = CustomerFields::new(&data, now);
                 // On SQLite, the row's keys and words, read once for the update and the

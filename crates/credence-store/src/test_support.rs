@@ -59,6 +59,10 @@ macro_rules! on_both_stores {
 /// The variable naming the PostgreSQL server for tests (an admin database URL).
 pub const POSTGRES_URL_VAR: &str = "CREDENCE_TEST_POSTGRES_URL";
 
+/// The advisory lock a move in the customer hierarchy holds until it commits (PostgreSQL):
+/// a test that holds it stands for a move in flight.
+pub const HIERARCHY_LOCK: i64 = crate::customers::HIERARCHY_LOCK;
+
 const POSTGRES_MIGRATION_TEXTS: &[&str] = &[
     include_str!("../migrations/postgres/2026-11-24-000000_init/up.sql"),
     include_str!("../migrations/postgres/2026-11-24-000000_init/down.sql"),

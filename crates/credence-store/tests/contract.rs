@@ -555,6 +555,16 @@ async fn a_move_that_would_close_a_cycle_is_refused(store: Store) {
         .await
         .unwrap()
         .unwrap();
+    // A write made on a read the row has moved on from is stale, whatever its parent says:
+    // the writer reads again rather than being told of a cycle its read never showed.
+    let mut b_renamed = b.data.clone();
+    b_renamed.name = CustomerName::new("B again").unwrap();
+    update(&store, b.id, b.revision, &b_renamed, at(7))
+        .await
+        .unwrap()
+        .unwrap();
+    let stale = update(&store, b.id, b.revision, &b_under_a, at(8)).await;
+    assert!(matches!(stale, Err(WriteError::Stale)), "{stale:?}");
 }
 
 async fn archive_frees_the_reference_and_hides_the_row(store: Store) {

@@ -134,8 +134,8 @@ impl LimitApprovals {
     /// the account as it is now.
     ///
     /// # Errors
-    /// As [`AccountService::set_credit_limit`]; [`CreditError::Changed`] also when the limit
-    /// kept changing under every one of a few attempts.
+    /// As [`AccountService::set_credit_limit`]; [`StoreError::Unavailable`] when the limit
+    /// kept changing under every one of a few attempts (the client may try again).
     pub async fn change_limit(
         &self,
         principal: &Principal,
@@ -184,7 +184,10 @@ impl LimitApprovals {
                 decided => return decided,
             }
         }
-        Err(CreditError::Changed)
+        Err(
+            StoreError::Unavailable("the credit limit kept changing while it was being set".into())
+                .into(),
+        )
     }
 
     /// Files a raise of `account`'s limit to `wanted` as a request waiting for another admin.

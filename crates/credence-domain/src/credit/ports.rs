@@ -127,7 +127,9 @@ pub trait AccountLedger: Send + Sync {
     /// the transaction (never read-then-write), so racing admissions cannot both pass.
     ///
     /// # Errors
-    /// [`AdmitError::Refused`] with the available and requested amounts.
+    /// [`AdmitError::Refused`] with the available and requested amounts;
+    /// [`AdmitError::OnHold`] or [`AdmitError::Inactive`] when the ordering customer, as its
+    /// row is under the admission's lock, may not order.
     async fn admit(
         &self,
         admission: &Admission,

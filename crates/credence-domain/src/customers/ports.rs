@@ -80,7 +80,8 @@ pub trait CustomerRepository: Send + Sync {
     /// # Errors
     /// As [`CustomerRepository::insert`], and [`WriteError::Stale`] when the row has moved on
     /// from `read` (checked in the write's own statement, so two racing writes never both
-    /// pass).
+    /// pass); [`WriteError::OwnAncestor`] for a move under the customer itself or one of its
+    /// descendants, checked under a lock that racing moves take in turn.
     async fn update(
         &self,
         id: CustomerId,

@@ -185,6 +185,12 @@ fn submit_in(
     draft: &TaskDraft,
     admission: &Admission,
 ) -> Result<Result<Task, Refusal>, Failure> {
+    // A repeat answers the task its tag made, whatever became of the product since.
+    if let Some(tag) = admission.idempotency.as_deref()
+        && let Some(done) = reservation_by_tag(conn, tag)?
+    {
+        return task_of_tag(conn, done.id.0).map(Ok);
+    }
     if !product_is(conn, &draft.product)? {
         return Ok(Err(Refusal::Unmet));
     }
