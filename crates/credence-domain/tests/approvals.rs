@@ -259,6 +259,32 @@ async fn a_lowering_overtaken_by_another_is_decided_again() {
     ));
 }
 
+/// 11,000 USD is 9,900 EUR, under the threshold of 10,000: it applies only while the account
+/// is still in USD. When its currency became EUR in between, the same amount is decided again
+/// and, now 11,000 EUR, waits for approval instead of applying unapproved.
+#[tokio::test]
+async fn a_change_of_currency_in_between_makes_the_limit_decided_again() {
+    let account = |currency| CreditAccount::from_minor(CustomerId(1), currency, 0, 0, 0);
+    let reads = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut ledger = MockAccountLedger::new();
+    ledger.expect_account().returning(move |_, _| {
+        let read = reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(Some(account(if read == 0 { usd() } else { eur() })))
+    });
+    ledger
+        .expect_set_credit_limit()
+        .times(1)
+        .withf(move |_, _, _, _, _, only_if| {
+            only_if.holds(Some(&account(usd()))) && !only_if.holds(Some(&account(eur())))
+        })
+        .returning(|_, _, _, _, _, _| Err(AdmitError::Unmet));
+    let service = approvals(usd(), 0, ledger, waits(1_100_000), Some("10000"));
+    assert!(matches!(
+        change(&service, "11000").await,
+        LimitOutcome::Pending(_)
+    ));
+}
+
 #[tokio::test]
 async fn another_currency_is_valued_exactly_at_its_rate() {
     // 11,111.11 USD at 0.9 is 9,999.999 EUR: at most the threshold, it applies.

@@ -46,7 +46,7 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
 use crate::Store;
 use crate::credit::fixed_statements::{LiveAccountAt, LiveAccountsAt, MoveAccount, Reserve};
-use crate::customers::to_db_time;
+use crate::customers::{lock_live_customer, to_db_time};
 use crate::database::fixed::Fixed;
 use crate::database::inner::OnInner as _;
 use crate::database::{AnyConnection, Backend};
@@ -502,6 +502,12 @@ impl AccountLedger for Store {
                     && let Some(done) = entry_by_tag(conn, tag)?
                 {
                     return Ok(Ok(done));
+                }
+                // The customer live, share-locked before its account as an admission does: an
+                // archive (which found the balance at zero) either waits for the posting and
+                // then finds money, or commits first and the posting finds no account.
+                if !lock_live_customer(conn, tagged.account.get(), false)? {
+                    return Ok(Err(Refusal::NoAccount));
                 }
                 let at = to_db_time(tagged.now);
                 if only_if.is_set() {

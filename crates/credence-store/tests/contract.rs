@@ -2263,6 +2263,25 @@ async fn an_admission_refuses_a_customer_on_hold_or_inactive(store: Store) {
     assert_eq!(stored(&store, c.id).await.reserved().minor(), 0);
 }
 
+/// A payment for a customer archived after the service read it finds no account: an
+/// archived customer never holds money.
+async fn a_posting_finds_no_account_once_its_customer_is_archived(store: Store) {
+    let c = funded(&store, "GONE", 1000).await;
+    assert!(cr(&store).archive(c.id, None, at(1)).await.unwrap());
+    let posted = al(&store)
+        .post(
+            &posting(c.id, EntryKind::Payment, 500, 2),
+            Precondition::none(),
+        )
+        .await;
+    assert!(matches!(posted, Err(AdmitError::NoAccount)), "{posted:?}");
+    let account = al(&store).account(c.id, at(3)).await.unwrap();
+    assert!(
+        account.is_none_or(|a| a.balance().minor() == 0),
+        "{account:?}"
+    );
+}
+
 async fn admission_up_to_the_available_credit(store: Store) {
     let c = funded(&store, "ADMIT", 1000).await;
     let first = al(&store)
@@ -5010,6 +5029,7 @@ credence_store::on_both_stores!(
     many_prefix_matches_page_like_few,
     api_keys_round_trip,
     an_admission_refuses_a_customer_on_hold_or_inactive,
+    a_posting_finds_no_account_once_its_customer_is_archived,
     admission_up_to_the_available_credit,
     capture_release_and_their_refusals,
     payments_charges_and_adjustments,

@@ -132,6 +132,7 @@ impl AuthService {
         if let Some(principal) = self.cache.as_ref().and_then(|cache| cache.get(&hash, now)) {
             return Ok(principal);
         }
+        let looked_up = self.cache.as_ref().and_then(|cache| cache.generation());
         let (key, user) = self
             .keys
             .find_by_hash(&hash, now)
@@ -141,8 +142,8 @@ impl AuthService {
             return Err(AuthenticateError::Revoked);
         }
         let principal = Principal::new(Some(user.id), user.role, user.customer_id);
-        if let Some(cache) = &self.cache {
-            cache.put(hash, principal.clone(), now);
+        if let (Some(cache), Some(looked_up)) = (&self.cache, looked_up) {
+            cache.put(hash, principal.clone(), now, looked_up);
         }
         Ok(principal)
     }

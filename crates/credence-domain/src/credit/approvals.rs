@@ -127,11 +127,13 @@ impl LimitApprovals {
     /// account meets `only_if`, which the store tests under the account's lock. The approval
     /// later applies a request unconditioned.
     ///
-    /// Whether a change is a raise depends on the limit it replaces, read before the write: a
-    /// change to above the threshold that was a lowering on that read applies only while the
-    /// stored limit is still at least as high, so a lowering that gets in between cannot turn
-    /// it into a raise nobody approved. When it no longer is, the change is decided again on
-    /// the account as it is now.
+    /// Whether a change needs approval depends on the account it replaces, read before the
+    /// write: its currency values the amount, and its limit says whether the change is a raise.
+    /// A change that needed none on that read applies only while the account is still in that
+    /// currency and, for a lowering to above the threshold, while the stored limit is still at
+    /// least as high, so a change of currency or a lowering that gets in between cannot turn
+    /// it into a raise nobody approved. When the account is no longer as read, the change is
+    /// decided again on the account as it is now.
     ///
     /// # Errors
     /// As [`AccountService::set_credit_limit`]; [`StoreError::Unavailable`] when the limit
@@ -166,16 +168,21 @@ impl LimitApprovals {
                     .file_request(principal, key, &account, wanted, reason, only_if)
                     .await;
             }
-            if !exceeds {
-                return self.apply(principal, key, limit, reason, only_if).await;
-            }
-            let floor = wanted.minor_units();
-            let still_a_lowering = Precondition::new(move |stored: Option<&CreditAccount>| {
+            // Valued in the currency read, the change needs no approval: it applies only while
+            // the account is still in that currency (a change of currency in between would
+            // value the same amount differently) and, for a lowering to above the threshold,
+            // while the limit is still at least as high.
+            let floor = if exceeds {
+                wanted.minor_units()
+            } else {
+                i64::MIN
+            };
+            let still_decided = Precondition::new(move |stored: Option<&CreditAccount>| {
                 stored.is_some_and(|a| {
                     a.credit_limit().currency() == currency && a.credit_limit().minor() >= floor
                 })
             });
-            let condition = only_if.clone().and(still_a_lowering);
+            let condition = only_if.clone().and(still_decided);
             match self
                 .apply(principal, key, limit, reason.clone(), condition)
                 .await

@@ -711,9 +711,8 @@ fn admit_error(error: AdmitError, account: CustomerId) -> CreditError {
         AdmitError::Refused(r) => CreditError::Store(StoreError::Unexpected(
             format!("unexpected refusal of {} on account {account}", r.requested).into(),
         )),
-        AdmitError::NoAccount => CreditError::Store(StoreError::Unexpected(
-            format!("customer {account} has no credit account").into(),
-        )),
+        // Archived between the service's read and the write.
+        AdmitError::NoAccount => CreditError::NotFound(CustomerKey::Id(account)),
         AdmitError::OnHold(reason) => CreditError::OnHold(reason),
         AdmitError::Inactive => CreditError::Inactive,
         AdmitError::TooLarge => CreditRule::Amount(MoneyError::TooLarge).into(),
