@@ -498,6 +498,8 @@ impl From<SaveRecordError> for ApiError {
             SaveRecordError::NotFound { .. } => Self::not_found(error.to_string()),
             SaveRecordError::Input(e) => e.into(),
             SaveRecordError::DuplicateReference => Self::not_unique(),
+            // Only when a change kept being overtaken: the client may send it again.
+            SaveRecordError::Changed(_) => StoreError::Unavailable(Box::new(error)).into(),
             SaveRecordError::Store(e) => e.into(),
         }
     }

@@ -1775,6 +1775,53 @@ async fn a_task_refused_for_credit_is_422_with_both_amounts() {
     );
 }
 
+/// The fields sent are laid over the row as read, and written only while the row is still
+/// that one: when another change got in between, they are laid over the row as it is then.
+#[actix_web::test]
+async fn a_record_change_overtaken_by_another_is_laid_over_the_new_row() {
+    let mut mocks = Mocks::default();
+    let reads = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    mocks.payment_types.expect_get().returning(move |_| {
+        let read = reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(Some(payment_type(
+            7,
+            if read == 0 { "cash" } else { "cash-2" },
+        )))
+    });
+    mocks
+        .payment_types
+        .expect_update()
+        .withf(|_, draft, only_if| {
+            draft.reference.as_str() == "cash"
+                && only_if.holds(Some(&payment_type(7, "cash")))
+                && !only_if.holds(Some(&payment_type(7, "cash-2")))
+        })
+        .times(1)
+        .returning(|_, _, _| Err(credence_domain::ports::WriteError::Stale));
+    mocks
+        .payment_types
+        .expect_update()
+        .withf(|_, draft, _| draft.reference.as_str() == "cash-2")
+        .times(1)
+        .returning(|id, draft, _| {
+            Ok(Some(PaymentType {
+                id,
+                reference: draft.reference,
+                name: draft.name,
+            }))
+        });
+    let app = app!(mocks);
+    let request = test::TestRequest::patch()
+        .uri("/api/v1.0/paymentTypes/7")
+        .set_json(serde_json::json!({"name": "Card"}));
+    let (status, json) = json_answer(&app, request).await;
+    assert_eq!(status, StatusCode::OK, "{json}");
+    assert_eq!(
+        (json["reference"].as_str(), json["name"].as_str()),
+        (Some("cash-2"), Some("Card"))
+    );
+}
+
 /// The store refuses a task priced on a product that changed before its transaction; the
 /// task is then checked and priced again on the product as it is, and created at that price.
 #[actix_web::test]

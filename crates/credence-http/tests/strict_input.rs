@@ -46,7 +46,7 @@ where
     });
     repo.expect_create()
         .returning(|_| Err(WriteError::DuplicateReference));
-    repo.expect_update().returning(|_, _| Ok(None));
+    repo.expect_update().returning(|_, _, _| Ok(None));
     repo.expect_delete().returning(|_| Ok(false));
     Arc::new(repo)
 }

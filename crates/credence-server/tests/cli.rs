@@ -159,15 +159,18 @@ fn serve_reads_toml_and_env_and_answers_health_checks() {
     let stderr = child.stderr.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     let log_path = log.clone();
+    let so_far = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let read_so_far = std::sync::Arc::clone(&so_far);
     let reader = std::thread::spawn(move || {
-        let mut all = String::new();
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
             if line.contains("credence is listening") {
                 let _ = tx.send(line.clone());
             }
+            let mut all = read_so_far.lock().unwrap();
             all.push_str(&line);
             all.push('\n');
         }
+        let all = read_so_far.lock().unwrap().clone();
         std::fs::write(log_path, all).unwrap();
     });
     let line = rx.recv_timeout(Duration::from_secs(60));
@@ -193,6 +196,17 @@ fn serve_reads_toml_and_env_and_answers_health_checks() {
          Access-Control-Request-Method: GET\r\nConnection: close\r\n\r\n",
     )
     .unwrap_or_default();
+    // A request's access line is written once its answer is sent: wait for the last one
+    // before stopping the server, or the kill can come first.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::time::Instant::now() < deadline
+        && !so_far
+            .lock()
+            .unwrap()
+            .contains("\"route\":\"/api/v1.0/users/{id}/keys\",\"status\":200")
+    {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     child.kill().unwrap();
     child.wait().unwrap();
     let line = line.expect("a 'credence is listening' log line");

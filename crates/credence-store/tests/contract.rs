@@ -1130,16 +1130,25 @@ async fn categories_crud(store: Store) {
         matches!(dangling, Err(WriteError::DanglingReference)),
         "{dangling:?}"
     );
-    let renamed =
-        RecordRepository::<Category>::update(&store, small.id, draft("tiny", Some(shops.id)))
-            .await
-            .unwrap();
+    let renamed = RecordRepository::<Category>::update(
+        &store,
+        small.id,
+        draft("tiny", Some(shops.id)),
+        Precondition::none(),
+    )
+    .await
+    .unwrap();
     assert_eq!(renamed.as_ref().map(|c| c.reference.as_str()), Some("tiny"));
     assert!(
-        RecordRepository::<Category>::update(&store, CategoryId(9999), draft("x", None))
-            .await
-            .unwrap()
-            .is_none()
+        RecordRepository::<Category>::update(
+            &store,
+            CategoryId(9999),
+            draft("x", None),
+            Precondition::none(),
+        )
+        .await
+        .unwrap()
+        .is_none()
     );
     assert_eq!(
         RecordRepository::<Category>::get(&store, small.id)
@@ -1202,6 +1211,48 @@ async fn categories_crud(store: Store) {
     );
 }
 
+/// A change merged over a row as read holds only while the row is still that one: an admin's
+/// rename made on a read from before another admin's demotion does not put the role back.
+async fn a_record_update_holds_only_while_the_row_is_as_read(store: Store) {
+    let as_read = admin(&store, "u-demoted").await;
+    let customer = insert(&store, data(&store, "DEMOTED", "Demoted").await, at(0)).await;
+    let demoted = user_draft("u-demoted", Role::Reseller, Some(customer.id));
+    RecordRepository::<User>::update(&store, as_read.id, demoted, Precondition::none())
+        .await
+        .unwrap()
+        .unwrap();
+    let mut renamed = user_draft("u-renamed", Role::Admin, None);
+    renamed.name = Label::new("Renamed").unwrap();
+    let read = as_read.clone();
+    let stale = RecordRepository::<User>::update(
+        &store,
+        as_read.id,
+        renamed.clone(),
+        Precondition::new(move |stored: Option<&User>| stored == Some(&read)),
+    )
+    .await;
+    assert!(matches!(stale, Err(WriteError::Stale)), "{stale:?}");
+    let now = RecordRepository::<User>::get(&store, as_read.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (now.role, now.reference.as_str()),
+        (Role::Reseller, "u-demoted")
+    );
+    let current = now.clone();
+    let written = RecordRepository::<User>::update(
+        &store,
+        as_read.id,
+        renamed,
+        Precondition::new(move |stored: Option<&User>| stored == Some(&current)),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(written.reference.as_str(), "u-renamed");
+}
+
 async fn labels_regions_and_users_crud(store: Store) {
     let cash = payment_type(&store, "cash").await;
     let dup = RecordRepository::<PaymentType>::create(
@@ -1227,6 +1278,7 @@ async fn labels_regions_and_users_crud(store: Store) {
             reference: Reference::new("cash-2").unwrap(),
             name: Label::new("Cash 2").unwrap(),
         },
+        Precondition::none(),
     )
     .await
     .unwrap()
@@ -1324,14 +1376,25 @@ async fn labels_regions_and_users_crud(store: Store) {
         Err(WriteError::DuplicateReference)
     ));
     assert!(matches!(
-        RecordRepository::<User>::update(&store, user.id, user_draft(Some(CustomerId(4242)))).await,
+        RecordRepository::<User>::update(
+            &store,
+            user.id,
+            user_draft(Some(CustomerId(4242))),
+            Precondition::none(),
+        )
+        .await,
         Err(WriteError::DanglingReference)
     ));
     assert!(
-        RecordRepository::<User>::update(&store, UserId(4242), user_draft(None))
-            .await
-            .unwrap()
-            .is_none()
+        RecordRepository::<User>::update(
+            &store,
+            UserId(4242),
+            user_draft(None),
+            Precondition::none(),
+        )
+        .await
+        .unwrap()
+        .is_none()
     );
     assert_eq!(
         RecordRepository::<User>::find_by_reference(&store, "u-1")
@@ -1392,6 +1455,7 @@ async fn currencies_keep_exact_rates(store: Store) {
             code: usd,
             exchange_rate: tiny,
         },
+        Precondition::none(),
     )
     .await
     .unwrap();
@@ -5023,6 +5087,7 @@ credence_store::on_both_stores!(
     search_survives_hostile_input_and_pages,
     search_ranks_every_match,
     categories_crud,
+    a_record_update_holds_only_while_the_row_is_as_read,
     labels_regions_and_users_crud,
     currencies_keep_exact_rates,
     ping_answers,

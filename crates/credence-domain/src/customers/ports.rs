@@ -137,11 +137,18 @@ pub trait RecordRepository<R: Record>: Send + Sync {
     /// when a parent or customer it names is gone.
     async fn create(&self, draft: R::Draft) -> Result<R, WriteError>;
 
-    /// Replaces a row; `None` when it does not exist.
+    /// Replaces a row while it meets `only_if` (tested under the row's lock in the write's
+    /// own transaction); `None` when it does not exist.
     ///
     /// # Errors
-    /// As [`RecordRepository::create`].
-    async fn update(&self, id: R::Id, draft: R::Draft) -> Result<Option<R>, WriteError>;
+    /// As [`RecordRepository::create`]; [`WriteError::Stale`] when the row no longer meets
+    /// `only_if` (nothing is written).
+    async fn update(
+        &self,
+        id: R::Id,
+        draft: R::Draft,
+        only_if: Precondition<R>,
+    ) -> Result<Option<R>, WriteError>;
 
     /// Deletes a row; `false` when it does not exist.
     ///

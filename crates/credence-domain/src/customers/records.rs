@@ -7,7 +7,7 @@ use crate::customers::hierarchy::may_link;
 use crate::customers::reference_data::Record;
 use crate::input::InputError;
 use crate::listing::{Page, PageRequest};
-use crate::ports::{RecordRepository, RemoveError, StoreError, WriteError};
+use crate::ports::{Precondition, RecordRepository, RemoveError, StoreError, WriteError};
 
 /// Why a list failed.
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +59,10 @@ pub enum SaveRecordError {
     /// The reference (or code) is taken: `400 not_unique`.
     #[error("reference already used")]
     DuplicateReference,
+    /// The row no longer meets the update's condition (it changed since it was read):
+    /// nothing was written.
+    #[error("The {0} has changed since it was read.")]
+    Changed(&'static str),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -196,27 +200,31 @@ impl<R: Record> RecordService<R> {
         Ok(self.repo.create(draft).await?)
     }
 
-    /// Replaces a row.
+    /// Replaces a row while it meets `only_if` (a change merged over the row as read holds
+    /// only while the row is still that one).
     ///
     /// # Errors
-    /// [`SaveRecordError`] for a missing row or parent, a cycle, a taken reference.
+    /// [`SaveRecordError`] for a missing row or parent, a cycle, a taken reference;
+    /// [`SaveRecordError::Changed`] when the row no longer meets `only_if`.
     pub async fn update(
         &self,
         principal: &Principal,
         id: R::Id,
         draft: R::Draft,
+        only_if: Precondition<R>,
     ) -> Result<R, SaveRecordError> {
         if !principal.is_admin() {
             return Err(SaveRecordError::Forbidden);
         }
         self.check_parent(Some(id), &draft).await?;
-        self.repo
-            .update(id, draft)
-            .await?
-            .ok_or_else(|| SaveRecordError::NotFound {
-                noun: R::NOUN,
-                key: id.to_string(),
-            })
+        let updated = match self.repo.update(id, draft, only_if).await {
+            Err(WriteError::Stale) => return Err(SaveRecordError::Changed(R::NOUN)),
+            other => other?,
+        };
+        updated.ok_or_else(|| SaveRecordError::NotFound {
+            noun: R::NOUN,
+            key: id.to_string(),
+        })
     }
 
     /// Deletes a row.

@@ -6,6 +6,8 @@ use actix_web::HttpRequest;
 use actix_web::http::StatusCode;
 
 use credence_domain::access::scope::Function;
+use credence_domain::ports::{Precondition, StoreError};
+use credence_domain::services::SaveRecordError;
 
 use crate::AppState;
 use crate::body::{Body, authorize};
@@ -65,12 +67,21 @@ async fn update<R: RecordResource>(
     id: &str,
     body: &Body,
 ) -> Result<Reply, ApiError> {
+    const ATTEMPTS: usize = 3;
     let id = R::parse_id(id)?;
     let service = R::service(&state.services);
-    let current = service.get(&caller.principal, id).await?;
-    let draft = R::draft(&body.0, Some(&current))?;
-    let row = service.update(&caller.principal, id, draft).await?;
-    Reply::ok(R::ITEM, &row.to_dto())
+    for _ in 0..ATTEMPTS {
+        let current = service.get(&caller.principal, id).await?;
+        let draft = R::draft(&body.0, Some(&current))?;
+        // The fields sent are laid over the row as read: the write holds only while the row
+        // is still that one, or it would put back what another change just replaced.
+        let as_read = Precondition::new(move |stored: Option<&R>| stored == Some(&current));
+        match service.update(&caller.principal, id, draft, as_read).await {
+            Err(SaveRecordError::Changed(_)) => {}
+            saved => return Reply::ok(R::ITEM, &saved?.to_dto()),
+        }
+    }
+    Err(StoreError::Unavailable("the row kept changing while it was being updated".into()).into())
 }
 
 async fn delete<R: RecordResource>(

@@ -104,7 +104,7 @@ pub struct UserDto {
 }
 
 /// How the generic handlers treat one kind of reference data.
-pub(crate) trait RecordResource: Record {
+pub(crate) trait RecordResource: Record + PartialEq {
     /// The collection's path segment and plural XML root (`customerCategories`).
     const COLLECTION: &'static str;
     /// The singular XML root (`customerCategory`).

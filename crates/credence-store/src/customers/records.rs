@@ -14,13 +14,13 @@ use credence_domain::ids::{
     CategoryId, CustomerId, PaymentTypeId, RegionId, SegmentationId, UserId,
 };
 use credence_domain::listing::{Page, PageRequest, fold};
-use credence_domain::ports::{RecordRepository, RemoveError, StoreError, WriteError};
+use credence_domain::ports::{Precondition, RecordRepository, RemoveError, StoreError, WriteError};
 use credence_domain::values::{CurrencyCode, Email, ExchangeRate, Reference};
 use diesel::prelude::*;
 
 use crate::Store;
 use crate::database::AnyConnection;
-use crate::error::Failure;
+use crate::error::{Failure, Outcome};
 use crate::schema::{
     currencies, customer_categories, customer_segmentations, payment_types, regions, users,
 };
@@ -296,8 +296,41 @@ macro_rules! record_repository {
                 record_repository!(@create self, $row, $table, $d, $write)
             }
 
-            async fn update(&self, $k: $key, $d: $draft) -> Result<Option<$kind>, WriteError> {
-                record_repository!(@update self, $row, $table, $key_value, $d, $write)
+            async fn update(
+                &self,
+                $k: $key,
+                $d: $draft,
+                only_if: Precondition<$kind>,
+            ) -> Result<Option<$kind>, WriteError> {
+                Ok(self
+                    .database()
+                    .write(move |conn| {
+                        if only_if.is_set() {
+                            // The row under its lock (PostgreSQL; SQLite's writers run one at
+                            // a time), so nothing changes it between the test and the write.
+                            let stored: Option<$row> =
+                                if let AnyConnection::Postgresql(c) = conn {
+                                    $table::table
+                                        .find($key_value)
+                                        .select($row::as_select())
+                                        .for_update()
+                                        .first(c)
+                                        .optional()?
+                                } else {
+                                    $table::table
+                                        .find($key_value)
+                                        .select($row::as_select())
+                                        .first(conn)
+                                        .optional()?
+                                };
+                            let stored = stored.map($row::into_domain).transpose()?;
+                            if !only_if.holds(stored.as_ref()) {
+                                return Err(Failure::Refused(Outcome::Stale));
+                            }
+                        }
+                        record_repository!(@update conn, $row, $table, $key_value, $d, $write)
+                    })
+                    .await?)
             }
 
             async fn delete(&self, $k: $key) -> Result<bool, RemoveError> {
@@ -362,40 +395,32 @@ macro_rules! record_repository {
     };
 
     (
-        @update $store:ident, $row:ident, $table:ident, $key_value:expr, $d:ident,
+        @update $conn:ident, $row:ident, $table:ident, $key_value:expr, $d:ident,
         { returning columns $columns:expr }
     ) => {
         record_repository!(
-            @update $store, $row, $table, $key_value, $d, { returning insert (), update $columns }
+            @update $conn, $row, $table, $key_value, $d, { returning insert (), update $columns }
         )
     };
 
     (
-        @update $store:ident, $row:ident, $table:ident, $key_value:expr, $d:ident,
+        @update $conn:ident, $row:ident, $table:ident, $key_value:expr, $d:ident,
         { returning insert $insert:expr, update $update:expr }
     ) => {
-        Ok($store
-            .database()
-            .write(move |conn| {
-                diesel::update($table::table.find($key_value))
-                    .set($update)
-                    .returning($table::all_columns)
-                    .get_result::<$row>(conn)
-                    .optional()?
-                    .map($row::into_domain)
-                    .transpose()
-            })
-            .await?)
+        diesel::update($table::table.find($key_value))
+            .set($update)
+            .returning($table::all_columns)
+            .get_result::<$row>($conn)
+            .optional()?
+            .map($row::into_domain)
+            .transpose()
     };
 
     (
-        @update $store:ident, $row:ident, $table:ident, $key_value:expr, $d:ident,
+        @update $conn:ident, $row:ident, $table:ident, $key_value:expr, $d:ident,
         { by $insert:ident, $update:ident }
     ) => {
-        Ok($store
-            .database()
-            .write(move |conn| $update(conn, $key_value, &$d))
-            .await?)
+        $update($conn, $key_value, &$d)
     };
 }
 

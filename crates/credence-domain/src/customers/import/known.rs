@@ -34,8 +34,8 @@ use crate::customers::{
 use crate::ids::{CustomerId, UserId};
 use crate::listing::{Page, PageRequest};
 use crate::ports::{
-    CustomerRepository, DocumentLinks, NewCustomer, RecordRepository, RemoveError, StoreError,
-    WriteError,
+    CustomerRepository, DocumentLinks, NewCustomer, Precondition, RecordRepository, RemoveError,
+    StoreError, WriteError,
 };
 
 /// Locks a memo; a panic elsewhere cannot leave one half-written (each update is one insert
@@ -126,8 +126,13 @@ impl<R: Record> RecordRepository<R> for MemoRecords<R> {
         self.inner.create(draft).await
     }
 
-    async fn update(&self, id: R::Id, draft: R::Draft) -> Result<Option<R>, WriteError> {
-        self.inner.update(id, draft).await
+    async fn update(
+        &self,
+        id: R::Id,
+        draft: R::Draft,
+        only_if: Precondition<R>,
+    ) -> Result<Option<R>, WriteError> {
+        self.inner.update(id, draft, only_if).await
     }
 
     async fn delete(&self, id: R::Id) -> Result<bool, RemoveError> {
