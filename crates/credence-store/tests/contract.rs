@@ -1253,6 +1253,46 @@ async fn a_record_update_holds_only_while_the_row_is_as_read(store: Store) {
     assert_eq!(written.reference.as_str(), "u-renamed");
 }
 
+/// Two categories each moved under the other: the store checks the tree again where it
+/// writes, so the second move is refused and no cycle is stored.
+async fn a_category_moved_under_its_descendant_is_refused(store: Store) {
+    let root = root(&store).await;
+    let draft = |reference: &str, parent: CategoryId| CategoryDraft {
+        reference: Reference::new(reference).unwrap(),
+        name: Label::new(reference).unwrap(),
+        parent_id: Some(parent),
+    };
+    let create = |reference: &'static str| {
+        let store = store.clone();
+        async move {
+            RecordRepository::<Category>::create(&store, draft(reference, root.id))
+                .await
+                .unwrap()
+        }
+    };
+    let (a, b) = (create("cyc-a").await, create("cyc-b").await);
+    RecordRepository::<Category>::update(&store, a.id, draft("cyc-a", b.id), Precondition::none())
+        .await
+        .unwrap()
+        .unwrap();
+    let refused = RecordRepository::<Category>::update(
+        &store,
+        b.id,
+        draft("cyc-b", a.id),
+        Precondition::none(),
+    )
+    .await;
+    assert!(
+        matches!(refused, Err(WriteError::OwnAncestor)),
+        "{refused:?}"
+    );
+    let b_now = RecordRepository::<Category>::get(&store, b.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(b_now.parent_id, Some(root.id));
+}
+
 async fn labels_regions_and_users_crud(store: Store) {
     let cash = payment_type(&store, "cash").await;
     let dup = RecordRepository::<PaymentType>::create(
@@ -5088,6 +5128,7 @@ credence_store::on_both_stores!(
     search_ranks_every_match,
     categories_crud,
     a_record_update_holds_only_while_the_row_is_as_read,
+    a_category_moved_under_its_descendant_is_refused,
     labels_regions_and_users_crud,
     currencies_keep_exact_rates,
     ping_answers,

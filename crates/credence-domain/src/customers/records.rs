@@ -219,6 +219,8 @@ impl<R: Record> RecordService<R> {
         self.check_parent(Some(id), &draft).await?;
         let updated = match self.repo.update(id, draft, only_if).await {
             Err(WriteError::Stale) => return Err(SaveRecordError::Changed(R::NOUN)),
+            // A racing update made the new parent a descendant after the check above.
+            Err(WriteError::OwnAncestor) => return Err(InputError::OwnAncestor(R::NOUN).into()),
             other => other?,
         };
         updated.ok_or_else(|| SaveRecordError::NotFound {

@@ -231,6 +231,56 @@ fn update_category(
     load_category(conn, id)
 }
 
+/// The key of the advisory lock (PostgreSQL) that updates of the tree in `table` take in
+/// turn: negative and apart from the customer hierarchy's.
+fn tree_lock(table: &str) -> i64 {
+    match table {
+        "customer_categories" => -0x7472_6501, // "tre" 1
+        _ => -0x7472_6502,
+    }
+}
+
+/// Takes the turn of updates of the tree in `table` until the transaction ends (PostgreSQL;
+/// SQLite's writers run one at a time). The service checks a new parent against the tree as it
+/// read it; two updates that each read it before the other wrote could close a cycle, so each
+/// checks again ([`in_a_cycle`]) while it holds the turn.
+fn lock_tree(conn: &mut AnyConnection, table: &str) -> Result<(), Failure> {
+    if let AnyConnection::Postgresql(c) = conn {
+        diesel::sql_query(format!(
+            "SELECT pg_advisory_xact_lock({})",
+            tree_lock(table)
+        ))
+        .execute(c)?;
+    }
+    Ok(())
+}
+
+/// Whether row `id` of `table` is its own ancestor, following `parent` (at most 1,000 steps:
+/// trees of reference data are shallow). Run after the write, in its transaction.
+fn in_a_cycle(
+    conn: &mut AnyConnection,
+    table: &str,
+    parent: &str,
+    id: i64,
+) -> Result<bool, Failure> {
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let walk = format!(
+        "WITH RECURSIVE up(id, depth) AS (\
+           SELECT {parent}, 1 FROM {table} WHERE id = $1 \
+           UNION ALL SELECT t.{parent}, up.depth + 1 FROM {table} t JOIN up ON t.id = up.id \
+           WHERE up.depth < 1000) \
+         SELECT count(*) AS n FROM up WHERE id = $1"
+    );
+    let found: Count = diesel::sql_query(walk)
+        .bind::<diesel::sql_types::BigInt, _>(id)
+        .get_result(conn)?;
+    Ok(found.n > 0)
+}
+
 /// One `RecordRepository` impl per kind. Listing, fetching by key and deleting are the same
 /// query for every kind, so they are written once here; what truly differs is spelled out at
 /// each use: how a reference text finds a record (`find`) and how a draft is written (`write`).
@@ -249,7 +299,8 @@ macro_rules! record_repository {
         $kind:ident in $table:ident ordered by $order:ident, row $row:ident,
         key |$k:ident: $key:ty| $key_value:expr,
         find |$text:ident| $find:tt,
-        write |$d:ident: $draft:ty| $write:tt $(,)?
+        write |$d:ident: $draft:ty| $write:tt
+        $(, tree of $parent:ident)? $(,)?
     ) => {
         #[async_trait]
         impl RecordRepository<$kind> for Store {
@@ -305,6 +356,12 @@ macro_rules! record_repository {
                 Ok(self
                     .database()
                     .write(move |conn| {
+                        $(
+                            // Updates of a tree take turns (PostgreSQL), each checking the
+                            // tree as the one before it left it.
+                            lock_tree(conn, stringify!($table))?;
+                            let _ = stringify!($parent);
+                        )?
                         if only_if.is_set() {
                             // The row under its lock (PostgreSQL; SQLite's writers run one at
                             // a time), so nothing changes it between the test and the write.
@@ -328,7 +385,16 @@ macro_rules! record_repository {
                                 return Err(Failure::Refused(Outcome::Stale));
                             }
                         }
-                        record_repository!(@update conn, $row, $table, $key_value, $d, $write)
+                        let written =
+                            record_repository!(@update conn, $row, $table, $key_value, $d, $write)?;
+                        $(
+                            if written.is_some()
+                                && in_a_cycle(conn, stringify!($table), stringify!($parent), $key_value)?
+                            {
+                                return Err(Failure::Refused(Outcome::OwnAncestor));
+                            }
+                        )?
+                        Ok(written)
                     })
                     .await?)
             }
@@ -429,6 +495,7 @@ record_repository! {
     key |id: CategoryId| id.get(),
     find |text| { by_reference },
     write |draft: CategoryDraft| { by insert_category, update_category },
+    tree of parent_id,
 }
 
 record_repository! {
@@ -466,6 +533,7 @@ record_repository! {
             regions::parent_id.eq(draft.parent_id.map(RegionId::get)),
         )
     },
+    tree of parent_id,
 }
 
 // A currency is keyed and ordered by its code; a new one is never the organisation's.
