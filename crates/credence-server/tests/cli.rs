@@ -196,8 +196,8 @@ fn serve_reads_toml_and_env_and_answers_health_checks() {
          Access-Control-Request-Method: GET\r\nConnection: close\r\n\r\n",
     )
     .unwrap_or_default();
-    // A request's access line is written once its answer is sent: wait for the last one
-    // before stopping the server, or the kill can come first.
+    // A request's access line is written once its answer is sent: wait for the key list's
+    // (which the test reads below) before stopping the server, or the kill can come first.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while std::time::Instant::now() < deadline
         && !so_far

@@ -63,6 +63,9 @@ pub const POSTGRES_URL_VAR: &str = "CREDENCE_TEST_POSTGRES_URL";
 /// a test that holds it stands for a move in flight.
 pub const HIERARCHY_LOCK: i64 = crate::customers::HIERARCHY_LOCK;
 
+/// The advisory lock an update of the category tree holds until it commits (PostgreSQL).
+pub const CATEGORY_TREE_LOCK: i64 = crate::customers::records::CATEGORY_TREE_LOCK;
+
 const POSTGRES_MIGRATION_TEXTS: &[&str] = &[
     include_str!("../migrations/postgres/2026-11-24-000000_init/up.sql"),
     include_str!("../migrations/postgres/2026-11-24-000000_init/down.sql"),

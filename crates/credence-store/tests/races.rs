@@ -18,12 +18,16 @@ use credence_domain::ports::{AccountLedger, AdmitError, Precondition, ProductCat
 use credence_domain::ports::{CustomerRepository, WriteError};
 use credence_domain::values::CreditLimit;
 use credence_store::Store;
-use credence_store::test_support::{HIERARCHY_LOCK, TestDb};
+use credence_store::test_support::{CATEGORY_TREE_LOCK, HIERARCHY_LOCK, TestDb};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 
 mod common;
-use common::{admission, at, data, eur, insert, store_for, update};
+use common::{admission, at, data, eur, insert, root, store_for, update};
+use credence_domain::customers::reference_data::{Category, CategoryDraft, Label};
+use credence_domain::ids::CategoryId;
+use credence_domain::ports::RecordRepository;
+use credence_domain::values::Reference;
 
 /// A PostgreSQL store and a connection of the test's own; `None` without PostgreSQL.
 fn postgres() -> Option<(TestDb, Store, PgConnection)> {
@@ -101,6 +105,41 @@ async fn of_two_moves_that_close_a_cycle_the_later_is_refused() {
         .unwrap()
         .unwrap();
     assert_eq!(a_now.data.parent, None);
+}
+
+/// The same for categories: A under B while B's move under A is in flight.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn of_two_category_moves_that_close_a_cycle_the_later_is_refused() {
+    let Some((db, store, mut holder)) = postgres() else {
+        return;
+    };
+    let root = root(&store).await;
+    let draft = |reference: &str, parent: CategoryId| CategoryDraft {
+        reference: Reference::new(reference).unwrap(),
+        name: Label::new(reference).unwrap(),
+        parent_id: Some(parent),
+    };
+    let a = RecordRepository::<Category>::create(&store, draft("a", root.id))
+        .await
+        .unwrap();
+    let b = RecordRepository::<Category>::create(&store, draft("b", root.id))
+        .await
+        .unwrap();
+    holder
+        .batch_execute(&format!(
+            "BEGIN; SELECT pg_advisory_xact_lock({CATEGORY_TREE_LOCK}); \
+             UPDATE customer_categories SET parent_id = {} WHERE id = {}",
+            a.id.get(),
+            b.id.get()
+        ))
+        .unwrap();
+    let mover = store.clone();
+    let moved = after_the_change(&db, &mut holder, async move {
+        RecordRepository::<Category>::update(&mover, a.id, draft("a", b.id), Precondition::none())
+            .await
+    })
+    .await;
+    assert!(matches!(moved, Err(WriteError::OwnAncestor)), "{moved:?}");
 }
 
 /// A task priced at 1.00 while the product's new price of 1.50 is in flight waits for it

@@ -231,12 +231,16 @@ fn update_category(
     load_category(conn, id)
 }
 
-/// The key of the advisory lock (PostgreSQL) that updates of the tree in `table` take in
-/// turn: negative and apart from the customer hierarchy's.
+/// The keys of the advisory locks (PostgreSQL) that updates of the category and the region
+/// trees take in turn: negative and apart from the customer hierarchy's.
+pub(crate) const CATEGORY_TREE_LOCK: i64 = -0x7472_6501; // "tre" 1
+const REGION_TREE_LOCK: i64 = -0x7472_6502;
+
 fn tree_lock(table: &str) -> i64 {
-    match table {
-        "customer_categories" => -0x7472_6501, // "tre" 1
-        _ => -0x7472_6502,
+    if table == "customer_categories" {
+        CATEGORY_TREE_LOCK
+    } else {
+        REGION_TREE_LOCK
     }
 }
 
@@ -363,14 +367,16 @@ macro_rules! record_repository {
                             let _ = stringify!($parent);
                         )?
                         if only_if.is_set() {
-                            // The row under its lock (PostgreSQL; SQLite's writers run one at
-                            // a time), so nothing changes it between the test and the write.
+                            // The row under the lock its update takes anyway (PostgreSQL;
+                            // SQLite's writers run one at a time), so nothing changes it between
+                            // the test and the write. Not `FOR UPDATE`: that would also wait for
+                            // every customer write that points to the row.
                             let stored: Option<$row> =
                                 if let AnyConnection::Postgresql(c) = conn {
                                     $table::table
                                         .find($key_value)
                                         .select($row::as_select())
-                                        .for_update()
+                                        .for_no_key_update()
                                         .first(c)
                                         .optional()?
                                 } else {
