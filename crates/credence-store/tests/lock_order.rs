@@ -10,7 +10,7 @@
     reason = "a failed step fails the test"
 )]
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use credence_domain::catalog::{ProductCode, ProductDraft, TaskDraft, TaskState, TemplateDraft};
 use credence_domain::credit::Money;
@@ -23,7 +23,7 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 
 mod common;
-use common::{admission, at, data, eur, insert, store_for};
+use common::{admission, at, data, eur, insert, store_for, until_someone_waits};
 
 /// A PostgreSQL store with one funded customer; `None` when PostgreSQL is not configured.
 async fn funded() -> Option<(TestDb, Store, CustomerId)> {
@@ -45,28 +45,6 @@ fn hold_account(db: &TestDb, account: CustomerId) -> PgConnection {
         ))
         .unwrap();
     holder
-}
-
-/// Waits (polling, at most 30 s) until a session of this database waits for a lock.
-fn until_someone_waits(db: &TestDb) {
-    let mut observer = PgConnection::establish(db.url()).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let waiting: i64 = diesel::dsl::sql::<diesel::sql_types::BigInt>(
-            "SELECT count(*) FROM pg_stat_activity \
-             WHERE datname = current_database() AND wait_event_type = 'Lock'",
-        )
-        .get_result(&mut observer)
-        .unwrap();
-        if waiting > 0 {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the operation never waited for the account's lock"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
 }
 
 /// Whether `table`'s row `id` can be locked at once by the holder (nobody else holds it).

@@ -9,7 +9,7 @@
     reason = "a failed step fails the test"
 )]
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use credence_domain::catalog::{Product, ProductCode, ProductDraft, TaskDraft, TemplateDraft};
 use credence_domain::credit::Money;
@@ -23,7 +23,7 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 
 mod common;
-use common::{admission, at, data, eur, insert, root, store_for, update};
+use common::{admission, at, data, eur, insert, root, store_for, until_someone_waits, update};
 use credence_domain::customers::reference_data::{Category, CategoryDraft, Label};
 use credence_domain::ids::CategoryId;
 use credence_domain::ports::RecordRepository;
@@ -35,28 +35,6 @@ fn postgres() -> Option<(TestDb, Store, PgConnection)> {
     let store = store_for(&db);
     let holder = PgConnection::establish(db.url()).unwrap();
     Some((db, store, holder))
-}
-
-/// Waits (polling, at most 30 s) until a session of this database waits for a lock.
-fn until_someone_waits(db: &TestDb) {
-    let mut observer = PgConnection::establish(db.url()).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let waiting: i64 = diesel::dsl::sql::<diesel::sql_types::BigInt>(
-            "SELECT count(*) FROM pg_stat_activity \
-             WHERE datname = current_database() AND wait_event_type IN ('Lock', 'Advisory')",
-        )
-        .get_result(&mut observer)
-        .unwrap();
-        if waiting > 0 {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the operation never waited for the change in flight"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
 }
 
 /// Runs `operation` while `holder` has a change in flight, commits the change once the

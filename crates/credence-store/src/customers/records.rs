@@ -236,25 +236,13 @@ fn update_category(
 pub(crate) const CATEGORY_TREE_LOCK: i64 = -0x7472_6501; // "tre" 1
 const REGION_TREE_LOCK: i64 = -0x7472_6502;
 
-fn tree_lock(table: &str) -> i64 {
-    if table == "customer_categories" {
-        CATEGORY_TREE_LOCK
-    } else {
-        REGION_TREE_LOCK
-    }
-}
-
-/// Takes the turn of updates of the tree in `table` until the transaction ends (PostgreSQL;
+/// Takes the turn `lock` of updates of one tree until the transaction ends (PostgreSQL;
 /// SQLite's writers run one at a time). The service checks a new parent against the tree as it
 /// read it; two updates that each read it before the other wrote could close a cycle, so each
 /// checks again ([`in_a_cycle`]) while it holds the turn.
-fn lock_tree(conn: &mut AnyConnection, table: &str) -> Result<(), Failure> {
+fn lock_tree(conn: &mut AnyConnection, lock: i64) -> Result<(), Failure> {
     if let AnyConnection::Postgresql(c) = conn {
-        diesel::sql_query(format!(
-            "SELECT pg_advisory_xact_lock({})",
-            tree_lock(table)
-        ))
-        .execute(c)?;
+        diesel::sql_query(format!("SELECT pg_advisory_xact_lock({lock})")).execute(c)?;
     }
     Ok(())
 }
@@ -304,7 +292,7 @@ macro_rules! record_repository {
         key |$k:ident: $key:ty| $key_value:expr,
         find |$text:ident| $find:tt,
         write |$d:ident: $draft:ty| $write:tt
-        $(, tree of $parent:ident)? $(,)?
+        $(, tree of $parent:ident taking turns by $lock:expr)? $(,)?
     ) => {
         #[async_trait]
         impl RecordRepository<$kind> for Store {
@@ -363,8 +351,7 @@ macro_rules! record_repository {
                         $(
                             // Updates of a tree take turns (PostgreSQL), each checking the
                             // tree as the one before it left it.
-                            lock_tree(conn, stringify!($table))?;
-                            let _ = stringify!($parent);
+                            lock_tree(conn, $lock)?;
                         )?
                         if only_if.is_set() {
                             // The row under the lock its update takes anyway (PostgreSQL;
@@ -501,7 +488,7 @@ record_repository! {
     key |id: CategoryId| id.get(),
     find |text| { by_reference },
     write |draft: CategoryDraft| { by insert_category, update_category },
-    tree of parent_id,
+    tree of parent_id taking turns by CATEGORY_TREE_LOCK,
 }
 
 record_repository! {
@@ -539,7 +526,7 @@ record_repository! {
             regions::parent_id.eq(draft.parent_id.map(RegionId::get)),
         )
     },
-    tree of parent_id,
+    tree of parent_id taking turns by REGION_TREE_LOCK,
 }
 
 // A currency is keyed and ordered by its code; a new one is never the organisation's.

@@ -125,3 +125,27 @@ pub async fn admin(store: &Store, reference: &str) -> User {
         .await
         .unwrap()
 }
+
+/// Waits (polling, at most 30 s) until a session of this PostgreSQL database waits for a lock
+/// (a row lock or an advisory one).
+pub fn until_someone_waits(db: &TestDb) {
+    use diesel::prelude::*;
+    let mut observer = diesel::PgConnection::establish(db.url()).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let waiting: i64 = diesel::dsl::sql::<diesel::sql_types::BigInt>(
+            "SELECT count(*) FROM pg_stat_activity \
+             WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        )
+        .get_result(&mut observer)
+        .unwrap();
+        if waiting > 0 {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the operation never waited for the lock held"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
