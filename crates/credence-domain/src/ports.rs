@@ -108,8 +108,10 @@ impl<T> Conditioned<T> {
 /// A failure of the storage itself, not of the request.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// No connection could be had in time (pool exhausted, database down): answer `503`.
-    #[error("the database is unavailable")]
+    /// The database cannot serve the call now, and a later try may succeed: no connection
+    /// in time (pool exhausted, database down), or a write that kept colliding with others
+    /// through every retry. Answer `503`.
+    #[error("the database could not serve the call now")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// Anything else: a bug or a broken database; answer an opaque `500` and log the chain.
     #[error("unexpected storage failure")]

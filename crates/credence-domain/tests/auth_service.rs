@@ -8,6 +8,7 @@ use credence_domain::access::credentials::{ApiKey, ApiKeySecret, KeyId};
 use credence_domain::customers::reference_data::{Label, User};
 use credence_domain::ports::{
     MockClock, MockCustomerRepository, MockKeyStore, MockRecordRepository, MockSecretSource,
+    StoreError, WriteError,
 };
 use credence_domain::services::{AuthService, AuthenticateError, ManageKeysError};
 use credence_domain::values::Reference;
@@ -133,8 +134,8 @@ async fn resellers_manage_keys_only_inside_their_tree_and_customers_not_at_all()
         })
     });
     let mut keys = MockKeyStore::new();
-    keys.expect_create_key().times(1).returning(|new| {
-        assert_eq!(new.user_id, UserId(1));
+    keys.expect_create_key().times(1).returning(|user, _| {
+        assert_eq!(user, UserId(1));
         Ok(key(1, false))
     });
     let auth = service(keys, users, customers);
@@ -172,22 +173,16 @@ async fn replicas_racing_to_install_the_admin_key_all_start() {
         looks += 1;
         Ok((looks > 1).then(|| (key(7, false), user(7, Role::Admin, None))))
     });
-    keys.expect_create_key().times(1).returning(|_| {
-        Err(credence_domain::ports::StoreError::Unexpected(
-            "duplicate key value violates unique constraint".into(),
-        ))
-    });
-    let mut users = MockRecordRepository::new();
-    users
-        .expect_create()
+    // The losing insert stores neither its user nor its key, so nothing is left to clean up.
+    keys.expect_create_user_with_key()
         .times(1)
-        .returning(|_| Ok(user(8, Role::Admin, None)));
-    // The user made for nothing is removed again.
-    users
-        .expect_delete()
-        .withf(|id| *id == UserId(8))
-        .times(1)
-        .returning(|_| Ok(true));
+        .returning(|draft, _| {
+            assert_eq!(draft.role, Role::Admin);
+            Err(WriteError::Store(StoreError::Unexpected(
+                "duplicate key value violates unique constraint".into(),
+            )))
+        });
+    let users = MockRecordRepository::new();
     let auth = service(keys, users, MockCustomerRepository::new());
     auth.ensure_admin_key(secret).await.unwrap();
 }
@@ -196,19 +191,67 @@ async fn replicas_racing_to_install_the_admin_key_all_start() {
 async fn a_failed_admin_key_install_with_no_winner_is_an_error() {
     let mut keys = MockKeyStore::new();
     keys.expect_find_by_hash().returning(|_, _| Ok(None));
-    keys.expect_create_key().returning(|_| {
-        Err(credence_domain::ports::StoreError::Unexpected(
+    keys.expect_create_user_with_key().returning(|_, _| {
+        Err(WriteError::Store(StoreError::Unexpected(
             "disk full".into(),
-        ))
+        )))
     });
-    let mut users = MockRecordRepository::new();
-    users
-        .expect_create()
-        .returning(|_| Ok(user(8, Role::Admin, None)));
+    let users = MockRecordRepository::new();
     let auth = service(keys, users, MockCustomerRepository::new());
     assert!(
         auth.ensure_admin_key("a-long-operator-secret")
             .await
             .is_err()
+    );
+}
+
+#[tokio::test]
+async fn an_issued_key_is_stored_with_its_user_under_a_free_reference() {
+    use credence_domain::fixtures::{customer_data, eur, root_category, stored_customer};
+    use credence_domain::services::IssueKeyError;
+    let mut customers = MockCustomerRepository::new();
+    customers.expect_get().returning(|key| {
+        Ok(
+            (key == &credence_domain::customers::CustomerKey::Reference("SHOP".into())).then(
+                || {
+                    stored_customer(
+                        11,
+                        customer_data("SHOP", "Shop", root_category(), eur()),
+                        now(),
+                    )
+                },
+            ),
+        )
+    });
+    // The first reference drawn is taken; the second is stored, user and key in one write.
+    let mut attempts = 0;
+    let mut keys = MockKeyStore::new();
+    keys.expect_create_user_with_key()
+        .times(2)
+        .returning(move |draft, key| {
+            attempts += 1;
+            if attempts == 1 {
+                return Err(WriteError::DuplicateReference);
+            }
+            assert_eq!(
+                (draft.role, draft.customer_id),
+                (Role::Customer, Some(CustomerId(11)))
+            );
+            assert_eq!(key.name.as_deref(), Some("till"));
+            assert!(draft.reference.as_str().starts_with("key-"));
+            Ok((user(5, Role::Customer, Some(11)), self::key(5, false)))
+        });
+    let auth = service(keys, MockRecordRepository::new(), customers);
+    let (user, created) = auth
+        .issue_key(Role::Customer, Some("SHOP"), Some("till"))
+        .await
+        .unwrap();
+    assert_eq!((user.id, created.key.user_id), (UserId(5), UserId(5)));
+    assert_eq!(created.secret, ApiKeySecret::from_random([42; 32]));
+
+    let unknown = auth.issue_key(Role::Customer, Some("NONE"), None).await;
+    assert!(
+        matches!(&unknown, Err(IssueKeyError::UnknownCustomer(c)) if c == "NONE"),
+        "{unknown:?}"
     );
 }

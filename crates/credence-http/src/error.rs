@@ -373,7 +373,7 @@ impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match &error {
             StoreError::Unavailable(_) => {
-                tracing::warn!(error.cause_chain = %Chain(&error), "the database is unavailable");
+                tracing::warn!(error.cause_chain = %Chain(&error), "a retryable store failure");
                 Self::service_unavailable()
             }
             StoreError::Unexpected(_) => Self::server_error(&error),

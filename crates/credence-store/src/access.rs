@@ -3,14 +3,14 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDateTime, Utc};
-use credence_domain::access::credentials::{ApiKey, KeyHash, KeyId, NewApiKey};
-use credence_domain::customers::reference_data::User;
+use credence_domain::access::credentials::{ApiKey, KeyDraft, KeyHash, KeyId};
+use credence_domain::customers::reference_data::{User, UserDraft};
 use credence_domain::ids::UserId;
-use credence_domain::ports::{KeyRegistry, KeyStore, StoreError};
+use credence_domain::ports::{KeyRegistry, KeyStore, StoreError, WriteError};
 use diesel::prelude::*;
 
 use crate::Store;
-use crate::customers::records::UserRow;
+use crate::customers::records::{UserRow, insert_user};
 use crate::customers::to_db_time;
 use crate::error::Failure;
 use crate::schema::{api_keys, users};
@@ -52,24 +52,46 @@ fn load_key(conn: &mut crate::database::AnyConnection, id: i64) -> Result<ApiKey
         .into_domain())
 }
 
+fn insert_key(
+    conn: &mut crate::database::AnyConnection,
+    user: UserId,
+    key: &KeyDraft,
+) -> Result<ApiKey, Failure> {
+    let id: i64 = diesel::insert_into(api_keys::table)
+        .values((
+            api_keys::user_id.eq(user.get()),
+            api_keys::prefix.eq(&key.prefix),
+            api_keys::hash.eq(key.hash.as_str()),
+            api_keys::name.eq(key.name.as_deref()),
+            api_keys::created_at.eq(to_db_time(key.now)),
+        ))
+        .returning(api_keys::id)
+        .get_result(conn)?;
+    load_key(conn, id)
+}
+
 #[async_trait]
 impl KeyStore for Store {
-    async fn create_key(&self, key: &NewApiKey) -> Result<ApiKey, StoreError> {
+    async fn create_key(&self, user: UserId, key: &KeyDraft) -> Result<ApiKey, StoreError> {
         let key = key.clone();
         Ok(self
             .database()
+            .write(move |conn| insert_key(conn, user, &key))
+            .await?)
+    }
+
+    async fn create_user_with_key(
+        &self,
+        user: &UserDraft,
+        key: &KeyDraft,
+    ) -> Result<(User, ApiKey), WriteError> {
+        let (user, key) = (user.clone(), key.clone());
+        Ok(self
+            .database()
             .write(move |conn| {
-                let id: i64 = diesel::insert_into(api_keys::table)
-                    .values((
-                        api_keys::user_id.eq(key.user_id.get()),
-                        api_keys::prefix.eq(&key.prefix),
-                        api_keys::hash.eq(key.hash.as_str()),
-                        api_keys::name.eq(key.name.as_deref()),
-                        api_keys::created_at.eq(to_db_time(key.now)),
-                    ))
-                    .returning(api_keys::id)
-                    .get_result(conn)?;
-                load_key(conn, id)
+                let user = insert_user(conn, &user)?;
+                let key = insert_key(conn, user.id, &key)?;
+                Ok((user, key))
             })
             .await?)
     }

@@ -1589,18 +1589,17 @@ async fn many_prefix_matches_page_like_few(store: Store) {
 }
 
 async fn api_keys_round_trip(store: Store) {
-    use credence_domain::access::credentials::{ApiKeySecret, KeyId, NewApiKey};
+    use credence_domain::access::credentials::{ApiKeySecret, KeyDraft, KeyId};
     use credence_domain::ports::KeyStore;
     let user = admin(&store, "ops").await;
     let secret = ApiKeySecret::from_random([9; 32]);
-    let new = NewApiKey {
-        user_id: user.id,
+    let new = KeyDraft {
         prefix: secret.prefix(),
         hash: secret.hash(),
         name: Some("ci".into()),
         now: at(0),
     };
-    let key = store.create_key(&new).await.unwrap();
+    let key = store.create_key(user.id, &new).await.unwrap();
     assert_eq!(
         (key.user_id, key.name.as_deref(), key.created_at),
         (user.id, Some("ci"), at(0))
@@ -1654,6 +1653,76 @@ async fn api_keys_round_trip(store: Store) {
         (revoked.revoked_at, revoked.last_used_at),
         (Some(at(7)), Some(at(65)))
     );
+}
+
+/// A key's owner is created with its key: whichever of the two cannot be stored, neither is.
+async fn a_user_and_its_first_key_are_stored_together(store: Store) {
+    use credence_domain::access::credentials::{ApiKeySecret, KeyDraft};
+    use credence_domain::ports::KeyStore;
+    let secret = ApiKeySecret::from_random([3; 32]);
+    let key = KeyDraft {
+        prefix: secret.prefix(),
+        hash: secret.hash(),
+        name: Some("first".into()),
+        now: at(0),
+    };
+    let (user, stored) = store
+        .create_user_with_key(&user_draft("key-owner", Role::Admin, None), &key)
+        .await
+        .unwrap();
+    assert_eq!(
+        (stored.user_id, stored.name.as_deref()),
+        (user.id, Some("first"))
+    );
+    let (found, owner) = store
+        .find_by_hash(&secret.hash(), at(1))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((found.id, &owner), (stored.id, &user));
+
+    // The key's hash is stored already: the second owner is not kept either.
+    let taken = store
+        .create_user_with_key(&user_draft("second-owner", Role::Admin, None), &key)
+        .await;
+    assert!(matches!(taken, Err(WriteError::Store(_))), "{taken:?}");
+    let second = RecordRepository::<User>::find_by_reference(&store, "second-owner")
+        .await
+        .unwrap();
+    assert!(
+        second.is_none(),
+        "a user without its key was left: {second:?}"
+    );
+
+    // The user cannot be stored (its reference is taken): its key is not kept.
+    let other = ApiKeySecret::from_random([4; 32]);
+    let orphan = KeyDraft {
+        hash: other.hash(),
+        prefix: other.prefix(),
+        ..key
+    };
+    let refused = store
+        .create_user_with_key(&user_draft("key-owner", Role::Admin, None), &orphan)
+        .await;
+    assert!(
+        matches!(refused, Err(WriteError::DuplicateReference)),
+        "{refused:?}"
+    );
+    assert!(
+        store
+            .find_by_hash(&other.hash(), at(2))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let kept: Vec<_> = store
+        .list_keys(user.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|k| k.id)
+        .collect();
+    assert_eq!(kept, vec![stored.id]);
 }
 
 async fn ping_answers(store: Store) {
@@ -5129,6 +5198,7 @@ credence_store::on_both_stores!(
     ping_answers,
     many_prefix_matches_page_like_few,
     api_keys_round_trip,
+    a_user_and_its_first_key_are_stored_together,
     an_admission_refuses_a_customer_on_hold_or_inactive,
     a_posting_finds_no_account_once_its_customer_is_archived,
     admission_up_to_the_available_credit,

@@ -9,7 +9,7 @@
 use std::fmt::Write as _;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use credence_domain::access::credentials::{ApiKeySecret, NewApiKey};
+use credence_domain::access::credentials::{ApiKeySecret, KeyDraft};
 use credence_domain::access::principal::Role;
 use credence_domain::catalog::{
     AttributeKind, AttributeOption, AttributeValue, Locale, Localized, ProductAttribute,
@@ -286,13 +286,15 @@ async fn populate(store: &Store) {
     keys.start("u1", "k2", "fp", at(37), at(97)).await.unwrap();
     let secret = ApiKeySecret::from_random([9; 32]);
     store
-        .create_key(&NewApiKey {
-            user_id: admin.id,
-            prefix: secret.prefix(),
-            hash: secret.hash(),
-            name: Some("ci".into()),
-            now: at(38),
-        })
+        .create_key(
+            admin.id,
+            &KeyDraft {
+                prefix: secret.prefix(),
+                hash: secret.hash(),
+                name: Some("ci".into()),
+                now: at(38),
+            },
+        )
         .await
         .unwrap();
 

@@ -118,11 +118,10 @@ pub struct ApiKey {
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
-/// A key about to be stored.
+/// A key about to be stored for a user (the user is named beside it: an existing one, or
+/// one created in the same transaction).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewApiKey {
-    /// The user the key acts for.
-    pub user_id: UserId,
+pub struct KeyDraft {
     /// The secret's first characters.
     pub prefix: String,
     /// The secret's hash.

@@ -9,14 +9,34 @@ use crate::ports::*;
 #[cfg_attr(feature = "mocks", mockall::automock)]
 #[async_trait]
 pub trait KeyStore: Send + Sync {
-    /// Stores a new key.
+    /// Stores a new key for an existing user.
     ///
     /// # Errors
     /// [`StoreError`] only (hashes of 32 random bytes do not collide).
     async fn create_key(
         &self,
-        key: &crate::access::credentials::NewApiKey,
+        user: crate::ids::UserId,
+        key: &crate::access::credentials::KeyDraft,
     ) -> Result<crate::access::credentials::ApiKey, StoreError>;
+
+    /// Creates a user and its first key in one transaction: when either cannot be stored,
+    /// neither is, so no user is left behind without the key it was made for.
+    ///
+    /// # Errors
+    /// [`WriteError::DuplicateReference`] when the user's reference is taken,
+    /// [`WriteError::DanglingReference`] when its customer does not exist, [`WriteError::Store`]
+    /// otherwise (a key whose hash is already stored among them).
+    async fn create_user_with_key(
+        &self,
+        user: &crate::customers::reference_data::UserDraft,
+        key: &crate::access::credentials::KeyDraft,
+    ) -> Result<
+        (
+            crate::customers::reference_data::User,
+            crate::access::credentials::ApiKey,
+        ),
+        WriteError,
+    >;
 
     /// The key with this hash, revoked or not, with its user. A live key's `last_used_at` is
     /// set to `now` on the way when it is a minute old or more (kept to the minute, so that

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::access::credentials::{ApiKey, ApiKeySecret, KeyId, NewApiKey};
+use crate::access::credentials::{ApiKey, ApiKeySecret, KeyDraft, KeyId};
 use crate::access::principal::{Principal, Role};
 use crate::customers::CustomerKey;
 use crate::customers::reference_data::{Label, User, UserDraft};
@@ -223,27 +223,27 @@ impl AuthService {
         {
             return Ok(());
         }
-        let user = self.new_user(Role::Admin, None, "Administrator").await?;
-        let new = NewApiKey {
-            user_id: user.id,
-            prefix: secret.prefix(),
-            hash: secret.hash(),
-            name: Some("CREDENCE_ADMIN_KEY".into()),
-            now: self.clock.now(),
-        };
-        if let Err(error) = self.keys.create_key(&new).await {
-            // Replicas starting together race to install the same key: the loser finds the
-            // winner's key, removes the user it made for nothing, and starts all the same.
+        let installing = self
+            .new_keyed_user(
+                Role::Admin,
+                None,
+                "Administrator",
+                &secret,
+                Some("CREDENCE_ADMIN_KEY".into()),
+            )
+            .await;
+        if let Err(error) = installing {
+            // Replicas starting together race to install the same key: the loser's user and
+            // key were stored together or not at all; it finds the winner's key and starts
+            // all the same.
             let installed = self
                 .keys
                 .find_by_hash(&secret.hash(), self.clock.now())
                 .await?
                 .is_some_and(|(key, owner)| key.revoked_at.is_none() && owner.role == Role::Admin);
             if !installed {
-                return Err(error.into());
+                return Err(error);
             }
-            // A failed clean-up leaves a user without keys, which can do nothing.
-            let _ = self.users.delete(user.id).await;
         }
         Ok(())
     }
@@ -287,9 +287,12 @@ impl AuthService {
             Role::Reseller => "Reseller",
             Role::Customer => "Customer",
         });
-        let user = self.new_user(role, customer_id, display).await?;
-        let created = self.store_key(user.id, name.map(str::to_owned)).await?;
-        Ok((user, created))
+        let secret = ApiKeySecret::from_random(self.secrets.random_bytes()?);
+        let name = name.map(str::to_owned);
+        let (user, key) = self
+            .new_keyed_user(role, customer_id, display, &secret, name)
+            .await?;
+        Ok((user, CreatedKey { key, secret }))
     }
 
     async fn store_key(
@@ -298,25 +301,34 @@ impl AuthService {
         name: Option<String>,
     ) -> Result<CreatedKey, StoreError> {
         let secret = ApiKeySecret::from_random(self.secrets.random_bytes()?);
-        let new = NewApiKey {
-            user_id: user,
+        let key = self
+            .keys
+            .create_key(user, &self.key_draft(&secret, name))
+            .await?;
+        Ok(CreatedKey { key, secret })
+    }
+
+    fn key_draft(&self, secret: &ApiKeySecret, name: Option<String>) -> KeyDraft {
+        KeyDraft {
             prefix: secret.prefix(),
             hash: secret.hash(),
             name,
             now: self.clock.now(),
-        };
-        let key = self.keys.create_key(&new).await?;
-        Ok(CreatedKey { key, secret })
+        }
     }
 
-    /// A user for a key, with a fresh random reference (`key-` and 12 hex digits).
-    async fn new_user(
+    /// A user with a fresh random reference (`key-` and 12 hex digits), stored with its first
+    /// key in one transaction.
+    async fn new_keyed_user(
         &self,
         role: Role,
         customer_id: Option<crate::ids::CustomerId>,
         name: &str,
-    ) -> Result<User, IssueKeyError> {
+        secret: &ApiKeySecret,
+        key_name: Option<String>,
+    ) -> Result<(User, ApiKey), IssueKeyError> {
         let label = Label::new(name).map_err(|e| IssueKeyError::Invalid(e.to_string()))?;
+        let key = self.key_draft(secret, key_name);
         for _ in 0..3 {
             let bytes = self.secrets.random_bytes()?;
             let suffix: String = bytes.iter().take(6).map(|b| format!("{b:02x}")).collect();
@@ -329,8 +341,8 @@ impl AuthService {
                 role,
                 customer_id,
             };
-            match self.users.create(draft).await {
-                Ok(user) => return Ok(user),
+            match self.keys.create_user_with_key(&draft, &key).await {
+                Ok(created) => return Ok(created),
                 Err(WriteError::DuplicateReference) => {}
                 Err(
                     WriteError::DanglingReference

@@ -695,7 +695,9 @@ pub fn refusal_of(error: AdmitError, admission: &Admission) -> CreditError {
             available: refused.available,
             requested: refused.requested,
         },
-        other => admit_error(other, admission.account),
+        // The ordering customer, not the account paying for it: a 404 names what the
+        // client asked for.
+        other => admit_error(other, admission.customer),
     }
 }
 

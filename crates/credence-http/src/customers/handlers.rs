@@ -133,7 +133,7 @@ async fn delete(
     responses(
         (status = 200, description = "One page of customers", content((ListDto<CustomerDto> = "application/json"), (ListDto<CustomerDto> = "application/xml"))),
         (status = 400, description = "invalid_param, invalid_param_type or invalid_datetime_format", body = ErrorBody),
-        (status = 503, description = "The database is unavailable", body = ErrorBody),
+        (status = 503, description = "The database could not serve the request now", body = ErrorBody),
     )
 )]
 pub(crate) async fn list_customers(
@@ -172,7 +172,7 @@ pub(crate) async fn list_customers(
         (status = 200, description = "One page of matching customers, best first", content((ListDto<SearchEntryDto> = "application/json"), (ListDto<SearchEntryDto> = "application/xml"))),
         (status = 400, description = "missing_param without q; invalid_param for an unusable q or an unknown parameter; invalid_param_type", body = ErrorBody),
         (status = 403, description = "Customer keys may not search", body = ErrorBody),
-        (status = 503, description = "The database is unavailable", body = ErrorBody),
+        (status = 503, description = "The database could not serve the request now", body = ErrorBody),
     )
 )]
 pub(crate) async fn search_customers(

@@ -153,7 +153,8 @@ const COMMON: [Common; 10] = [
         status: 503,
         name: "ServiceUnavailable",
         description: "overloaded, service_unavailable or request_timeout: too many requests at \
-                      once, no database connection in time, or the request took too long.",
+                      once, no database connection in time, a change that kept colliding with \
+                      others until it gave up, or the request took too long.",
         header: Some(RETRY_AFTER),
         applies: |_| true,
     },

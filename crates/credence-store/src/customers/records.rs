@@ -552,13 +552,49 @@ record_repository! {
     User in users ordered by id, row UserRow,
     key |id: UserId| id.get(),
     find |text| { by_reference },
-    write |draft: UserDraft| {
-        returning columns (
-            users::reference.eq(draft.reference.as_str()),
-            users::name.eq(draft.name.as_str()),
-            users::email.eq(draft.email.as_ref().map(Email::as_str)),
-            users::role.eq(draft.role.as_str()),
-            users::customer_id.eq(draft.customer_id.map(CustomerId::get)),
-        )
-    },
+    write |draft: UserDraft| { by insert_user, update_user },
+}
+
+/// The column values a user draft writes, as `user_columns` builds them.
+type UserColumns<'a> = (
+    diesel::dsl::Eq<users::reference, &'a str>,
+    diesel::dsl::Eq<users::name, &'a str>,
+    diesel::dsl::Eq<users::email, Option<&'a str>>,
+    diesel::dsl::Eq<users::role, &'static str>,
+    diesel::dsl::Eq<users::customer_id, Option<i64>>,
+);
+
+/// The columns a user draft writes, shared by insert and update.
+fn user_columns(draft: &UserDraft) -> UserColumns<'_> {
+    (
+        users::reference.eq(draft.reference.as_str()),
+        users::name.eq(draft.name.as_str()),
+        users::email.eq(draft.email.as_ref().map(Email::as_str)),
+        users::role.eq(draft.role.as_str()),
+        users::customer_id.eq(draft.customer_id.map(CustomerId::get)),
+    )
+}
+
+/// A new user, inside the caller's transaction (a key's owner is created with its key).
+pub(crate) fn insert_user(conn: &mut AnyConnection, draft: &UserDraft) -> Result<User, Failure> {
+    diesel::insert_into(users::table)
+        .values(user_columns(draft))
+        .returning(users::all_columns)
+        .get_result::<UserRow>(conn)?
+        .into_domain()
+}
+
+/// A changed user; `None` when there is no such user.
+fn update_user(
+    conn: &mut AnyConnection,
+    id: i64,
+    draft: &UserDraft,
+) -> Result<Option<User>, Failure> {
+    diesel::update(users::table.find(id))
+        .set(user_columns(draft))
+        .returning(users::all_columns)
+        .get_result::<UserRow>(conn)
+        .optional()?
+        .map(UserRow::into_domain)
+        .transpose()
 }
