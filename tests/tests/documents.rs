@@ -21,6 +21,7 @@ on_both_backends!(
     documents_upload_attach_download_and_detach,
     logos_are_checked_by_content_resized_and_served,
     documents_stay_inside_the_callers_scope,
+    internal_documents_are_not_shown_to_the_customer_they_are_about,
 );
 
 /// A real 800x600 image in `format`, with enough detail not to compress to nothing.
@@ -413,6 +414,128 @@ async fn documents_stay_inside_the_callers_scope(app: TestApp) {
         .get_json(&format!("/api/v1.0/customers/{}", child["id"]))
         .await;
     assert_eq!(uuids(&shown), [mine.as_str()]);
+}
+
+/// An internal document is the operator's note about a customer: a reseller reads and manages
+/// its own customer, but is not shown the internal documents about it, by any route; below
+/// it, it is the organization and sees them.
+async fn internal_documents_are_not_shown_to_the_customer_they_are_about(app: TestApp) {
+    let reseller = app.add_customer("RS", "Reseller").await;
+    let child = app.add_sub_customer("RS-1", "Child", &reseller).await;
+    let key = app.key_for("reseller", &reseller).await;
+    let attach = async |customer: &Value, name: &str, internal: bool| -> String {
+        let uuid = upload(&app, name, name.as_bytes().to_vec()).await["uuid"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let path = format!("/api/v1.0/customers/{}/documents/{uuid}", customer["id"]);
+        empty_200(app.request(Method::PUT, &path).send().await.expect("sent")).await;
+        let flag = json!({"internal": internal});
+        app.send_ok(Method::PUT, &format!("/api/v1.0/documents/{uuid}"), &flag)
+            .await;
+        uuid
+    };
+    let note = attach(&reseller, "note.txt", true).await;
+    let contract = attach(&reseller, "contract.txt", false).await;
+    let child_note = attach(&child, "child-note.txt", true).await;
+
+    // The admin sees everything; the reseller its own customer without the note, wherever
+    // the customer is shown.
+    let own = format!("/api/v1.0/customers/{}", reseller["id"]);
+    // Attachments in one second tie, and ties are ordered by UUID: compare them sorted.
+    let sorted = |customer: &Value| {
+        let mut uuids: Vec<String> = uuids(customer).into_iter().map(str::to_owned).collect();
+        uuids.sort();
+        uuids
+    };
+    let mut both = vec![note.clone(), contract.clone()];
+    both.sort();
+    assert_eq!(sorted(&app.get_json(&own).await), both);
+    let by_key = |path: String| {
+        let key = key.clone();
+        let app = &app;
+        async move { expect_json(app.get_with_key(&key, &path).await, 200).await }
+    };
+    for path in [
+        own.clone(),
+        "/api/v1.0/customers/me".to_owned(),
+        "/api/v1.0/customers/reference/RS".to_owned(),
+    ] {
+        assert_eq!(uuids(&by_key(path.clone()).await), [&contract], "{path}");
+    }
+    let listed = by_key("/api/v1.0/customers".to_owned()).await;
+    let listed = |customer: &Value| {
+        listed["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == customer["id"])
+            .expect("listed")
+            .clone()
+    };
+    assert_eq!(uuids(&listed(&reseller)), [&contract]);
+    assert_eq!(
+        uuids(&listed(&child)),
+        [&child_note],
+        "below its own, it sees them"
+    );
+    let written = app
+        .with_key(&key, Method::POST, &own)
+        .json(&json!({"name": "Reseller renamed"}))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(uuids(&expect_json(written, 200).await), [&contract]);
+
+    // The note itself is not found by the reseller, whichever route it takes.
+    let not_found = format!("The document with the id {note} doesn't exist.");
+    for (method, path) in [
+        (Method::GET, format!("/api/v1.0/documents/{note}")),
+        (Method::GET, format!("/api/v1.0/documents/{note}/content")),
+        (Method::PUT, format!("/api/v1.0/documents/{note}")),
+        (Method::DELETE, format!("{own}/documents/{note}")),
+        (
+            Method::PUT,
+            format!("/api/v1.0/customers/{}/documents/{note}", child["id"]),
+        ),
+    ] {
+        let response = app
+            .with_key(&key, method.clone(), &path)
+            .json(&json!({"description": "seen"}))
+            .send()
+            .await
+            .expect("sent");
+        expect_not_found(response, &not_found).await;
+    }
+    let shown = by_key(format!("/api/v1.0/documents/{child_note}")).await;
+    assert_eq!(shown["internal"], true);
+    assert_eq!(sorted(&app.get_json(&own).await), both, "still attached");
+
+    // Nor is it shown through the event feed: of its own customer, the reseller reads the
+    // account's events, not the record's or its documents'.
+    let events = by_key("/api/v1.0/events?max=500".to_owned()).await;
+    let own_types: Vec<&str> = events["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["customerId"] == reseller["id"])
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert!(
+        own_types
+            .iter()
+            .all(|t| !t.starts_with("customer.") && !t.starts_with("document.")),
+        "{own_types:?}"
+    );
+    let admins = app.get_json("/api/v1.0/events?max=500").await;
+    let hidden = admins["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["customerId"] == reseller["id"] && e["type"] == "document.attached")
+        .expect("the admin reads the note's attachment");
+    let path = format!("/api/v1.0/events/{}", hidden["id"].as_str().unwrap());
+    assert_eq!(app.get_with_key(&key, &path).await.status(), 404);
 }
 
 /// The optional directory adapter (`blob_dir`) and the configurable limits, wired through the

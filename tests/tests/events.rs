@@ -213,8 +213,13 @@ async fn a_reseller_reads_only_its_trees_events(app: TestApp) {
         )
         .await;
     let outside = app.add_customer("OUT", "Outside").await;
+    app.create(
+        &format!("/api/v1.0/customers/{}/account/payments", root["id"]),
+        &json!({"amount": 10}),
+    )
+    .await;
     let key = app.key_for("reseller", &root).await;
-    let all = feed(&app, EVENTS, 3).await;
+    let all = feed(&app, EVENTS, 4).await;
     let theirs: Vec<Value> = loop {
         let page = expect_json(app.get_with_key(&key, EVENTS).await, 200).await;
         let events = page["data"].as_array().unwrap().clone();
@@ -223,8 +228,25 @@ async fn a_reseller_reads_only_its_trees_events(app: TestApp) {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
-    let customers: Vec<&Value> = theirs.iter().map(|e| &e["customerId"]).collect();
-    assert_eq!(customers, [&root["id"], &child["id"]]);
+    // Of its own customer, the reseller reads the account's events, not the record's (that
+    // record, and the internal documents about it, are the operator's).
+    let seen: Vec<(&Value, &str)> = theirs
+        .iter()
+        .map(|e| (&e["customerId"], e["type"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (&child["id"], "customer.created"),
+            (&root["id"], "account.payment")
+        ]
+    );
+    let own_record = all
+        .iter()
+        .find(|e| e["customerId"] == root["id"])
+        .expect("the admin reads the reseller's own creation");
+    let path = format!("{EVENTS}/{}", own_record["id"].as_str().unwrap());
+    assert_eq!(app.get_with_key(&key, &path).await.status(), 404);
     let out_event = all
         .iter()
         .find(|e| e["customerId"] == outside["id"])

@@ -275,7 +275,7 @@ fn feed(conn: &mut AnyConnection, query: &EventQuery) -> Result<Vec<Event>, Fail
         rows = rows.filter(events::customer_id.eq(customer.get()));
     }
     if let Some(root) = query.within {
-        rows = rows.filter(subtree_of("events.customer_id", root.get()));
+        rows = shown_within(rows, root);
     }
     if matches!(conn, AnyConnection::Postgresql(_)) {
         rows = rows.filter(diesel::dsl::sql::<diesel::sql_types::Bool>(SETTLED));
@@ -287,6 +287,25 @@ fn feed(conn: &mut AnyConnection, query: &EventQuery) -> Result<Vec<Event>, Fail
         .into_iter()
         .map(EventRow::into_domain)
         .collect()
+}
+
+/// `rows` narrowed to the events a reseller whose customer is `root` is shown: those of its
+/// tree, except the ones that show `root`'s own record ([`EventType::shows_the_record`]).
+pub(crate) fn shown_within<'a, ST>(
+    rows: events::BoxedQuery<'a, Db, ST>,
+    root: CustomerId,
+) -> events::BoxedQuery<'a, Db, ST> {
+    let record_kinds: Vec<&str> = EventType::ALL
+        .into_iter()
+        .filter(|kind| kind.shows_the_record())
+        .map(EventType::as_str)
+        .collect();
+    rows.filter(subtree_of("events.customer_id", root.get()))
+        .filter(
+            events::customer_id
+                .ne(root.get())
+                .or(events::kind.ne_all(record_kinds)),
+        )
 }
 
 #[async_trait]

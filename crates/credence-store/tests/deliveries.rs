@@ -154,8 +154,9 @@ async fn deliveries_follow_selection_scope_and_each_customers_order(store: Store
     pay(&store, a, EntryKind::Charge, -100).await;
     pay(&store, b, EntryKind::Payment, 500).await;
     // A: created, payment, charge; B: created, payment.
-    // every: 5, customers_only: 2, the reseller's (A's tree): 3, the disabled one: none.
-    assert_eq!(queue_all(&store, 5).await, 10);
+    // every: 5, customers_only: 2, the reseller's (A's tree, but not A's own record, which is
+    // the operator's): 2, the disabled one: none.
+    assert_eq!(queue_all(&store, 5).await, 9);
     assert_eq!(
         store
             .attempts(off, PageRequest::default())
@@ -171,7 +172,7 @@ async fn deliveries_follow_selection_scope_and_each_customers_order(store: Store
     let (a_, b_) = (a.get(), b.get());
     assert_eq!(
         offered(&first),
-        BTreeSet::from([(e, a_, 1), (e, b_, 1), (c, a_, 1), (c, b_, 1), (r, a_, 1)]),
+        BTreeSet::from([(e, a_, 1), (e, b_, 1), (c, a_, 1), (c, b_, 1), (r, a_, 2)]),
         "the first event of each customer at each endpoint"
     );
     for claimed in &first {
@@ -344,6 +345,40 @@ async fn an_endpoint_failing_every_event_is_disabled_and_redelivery_stays_in_sco
             .await
             .unwrap(),
         None
+    );
+    // Nor its own customer's record: A's creation is the operator's, though A is its root.
+    let created = store
+        .events(&EventQuery {
+            after: None,
+            types: Vec::new(),
+            customer: Some(a),
+            within: None,
+            max: 1,
+        })
+        .await
+        .unwrap();
+    assert_eq!(created[0].kind.as_str(), "customer.created");
+    assert_eq!(
+        store
+            .redeliver(resellers, created[0].id, Some(a), later(9))
+            .await
+            .unwrap(),
+        None
+    );
+    let within_a = store
+        .events(&EventQuery {
+            after: None,
+            types: Vec::new(),
+            customer: None,
+            within: Some(a),
+            max: 100,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        within_a.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(),
+        ["account.payment"],
+        "the feed of A's tree leaves out A's own record"
     );
     assert_eq!(
         store

@@ -31,7 +31,7 @@ use crate::customers::{
     MAX_PROJECTS, OwnControl, Project, RefKey, Resolved, Revision, project_name,
 };
 use crate::documents::logo::{IMAGE_BOUNDS, LogoName, LogoUpload, LogoVariant};
-use crate::documents::service::{Media, may_see};
+use crate::documents::service::{Media, hide_internal, may_see};
 use crate::documents::{BlobKey, DocumentLink};
 use crate::field::Field;
 use crate::ids::{
@@ -139,7 +139,11 @@ impl CustomerService {
         let mut query = query.clone();
         query.filter.within =
             back_office_tree(principal).map_err(|_| ListCustomersError::Forbidden)?;
-        Ok(self.customers.list(&query).await?)
+        let mut page = self.customers.list(&query).await?;
+        for customer in &mut page.items {
+            hide_internal(principal, customer);
+        }
+        Ok(page)
     }
 
     /// One page of the customers a full-text search finds, best first. The same
@@ -155,7 +159,11 @@ impl CustomerService {
     ) -> Result<Page<ScoredCustomer>, ListCustomersError> {
         let mut query = query.clone();
         query.within = back_office_tree(principal).map_err(|_| ListCustomersError::Forbidden)?;
-        Ok(self.customers.search(&query).await?)
+        let mut page = self.customers.search(&query).await?;
+        for found in &mut page.items {
+            hide_internal(principal, &mut found.customer);
+        }
+        Ok(page)
     }
 
     /// One customer, by id, UUID or reference.
@@ -170,9 +178,12 @@ impl CustomerService {
         if !uses_back_office(principal) {
             return Err(GetCustomerError::Forbidden);
         }
-        self.find_in_scope(principal, key)
+        let mut customer = self
+            .find_in_scope(principal, key)
             .await?
-            .ok_or_else(|| GetCustomerError::NotFound(key.clone()))
+            .ok_or_else(|| GetCustomerError::NotFound(key.clone()))?;
+        hide_internal(principal, &mut customer);
+        Ok(customer)
     }
 
     /// The caller's own customer (`me`).
@@ -189,10 +200,7 @@ impl CustomerService {
             .get(&key)
             .await?
             .ok_or(GetCustomerError::NotFound(key))?;
-        // Internal documents are for the organization, not for the customer they are about.
-        if principal.role() == Role::Customer {
-            customer.documents.retain(|d| !d.internal);
-        }
+        hide_internal(principal, &mut customer);
         Ok(customer)
     }
 

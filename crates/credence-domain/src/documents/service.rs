@@ -1,21 +1,23 @@
 //! Document use cases: upload, metadata, attach, detach, download.
 //!
 //! Who sees a document: an admin; the user who uploaded or linked it; and whoever reaches a
-//! customer it is attached to. Anyone else gets the same `404` as for a document that does
-//! not exist, so UUIDs cannot be probed.
+//! customer it is attached to, except that an internal document is not shown to the customer
+//! it is about ([`shows_internal`]). Anyone else gets the same `404` as for a document that
+//! does not exist, so UUIDs cannot be probed.
 
 use std::sync::Arc;
 
 use uuid::Uuid;
 
-use crate::access::principal::Principal;
-use crate::access::scope::{reaches, uses_back_office};
+use crate::access::principal::{Principal, Role};
+use crate::access::scope::{is_resellers_own, reaches, uses_back_office};
 use crate::customers::{Customer, CustomerKey};
 use crate::documents::logo::{IMAGE_BOUNDS, Upload};
 use crate::documents::{
     BlobKey, Document, DocumentContent, DocumentLimits, DocumentRule, ExternalUrl, FileName,
     MetadataInput, MimeType,
 };
+use crate::ids::CustomerId;
 use crate::input::InputError;
 use crate::ports::{
     AttachError, BlobStore, Clock, CustomerRepository, DocumentStore, ImageRenderer, StoreError,
@@ -308,6 +310,7 @@ impl DocumentService {
         uuid: Uuid,
     ) -> Result<(), DocumentError> {
         let customer = self.owner(principal, key).await?;
+        self.visible(principal, uuid).await?;
         if self
             .media
             .documents
@@ -453,7 +456,8 @@ impl DocumentService {
 }
 
 /// Whether `principal` may see `document`: admins always; the user who created it; and
-/// whoever reaches one of the customers it is attached to.
+/// whoever reaches one of the customers it is attached to, an internal document only through
+/// a customer whose internal documents it is shown.
 ///
 /// # Errors
 /// [`StoreError`] when the holders or the hierarchy cannot be read.
@@ -463,16 +467,42 @@ pub(crate) async fn may_see(
     principal: &Principal,
     document: &Document,
 ) -> Result<bool, StoreError> {
-    if principal.is_admin() {
-        return Ok(true);
-    }
-    if document.creator.is_some() && document.creator == principal.user_id() {
+    if principal.is_admin() || created_by(principal, document) {
         return Ok(true);
     }
     for holder in documents.holders(document.uuid).await? {
-        if reaches(customers, principal, holder).await? {
+        if (!document.internal || shows_internal(principal, holder))
+            && reaches(customers, principal, holder).await?
+        {
             return Ok(true);
         }
     }
     Ok(false)
+}
+
+/// Whether `principal` is shown the internal documents of `customer` (when it reaches it).
+/// An internal document is the organization's note about a customer, not for that customer's
+/// eyes: a customer's key never sees them, and neither does a reseller on its own customer,
+/// which is the operator's customer (decision 0046); below it, the reseller is the
+/// organization and sees the internal documents of the customers it sells to.
+pub(crate) fn shows_internal(principal: &Principal, customer: CustomerId) -> bool {
+    match principal.role() {
+        Role::Admin => true,
+        Role::Reseller => !is_resellers_own(principal, customer),
+        Role::Customer => false,
+    }
+}
+
+/// Takes out of `customer` the internal documents `principal` is not shown (those it created
+/// itself stay: they are its own notes).
+pub(crate) fn hide_internal(principal: &Principal, customer: &mut Customer) {
+    if !shows_internal(principal, customer.id) {
+        customer
+            .documents
+            .retain(|d| !d.internal || created_by(principal, d));
+    }
+}
+
+fn created_by(principal: &Principal, document: &Document) -> bool {
+    document.creator.is_some() && document.creator == principal.user_id()
 }

@@ -103,6 +103,21 @@ impl EventType {
         }
     }
 
+    /// Whether the event shows a customer's record or its documents (`customer.*`,
+    /// `document.*`) rather than its account and orders. A reseller is not shown these of its
+    /// own customer: that record, and the internal documents about it, are the operator's.
+    #[must_use]
+    pub fn shows_the_record(self) -> bool {
+        matches!(
+            self,
+            Self::CustomerCreated
+                | Self::CustomerUpdated
+                | Self::CustomerDeleted
+                | Self::DocumentAttached
+                | Self::DocumentDetached
+        )
+    }
+
     /// The type with this name.
     ///
     /// # Errors

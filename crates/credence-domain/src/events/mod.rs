@@ -129,7 +129,9 @@ pub struct EventQuery {
     pub types: Vec<TypePattern>,
     /// Only this customer's events.
     pub customer: Option<CustomerId>,
-    /// Only events of this customer and the customers below it (a reseller's scope).
+    /// Only events of this customer and the customers below it (a reseller's scope); of
+    /// this customer itself, only those that do not show its record
+    /// ([`EventType::shows_the_record`]).
     pub within: Option<CustomerId>,
     /// At most this many.
     pub max: u32,

@@ -8,7 +8,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use super::{Event, EventFeed, EventId, EventQuery};
 use crate::access::principal::Principal;
-use crate::access::scope::{back_office_tree, reaches, uses_back_office};
+use crate::access::scope::{back_office_tree, is_resellers_own, reaches, uses_back_office};
 use crate::ports::{CustomerRepository, StoreError};
 
 /// Why reading the feed failed.
@@ -93,7 +93,8 @@ impl EventService {
             return Err(EventError::Forbidden);
         }
         let event = self.feed.event(id).await?.ok_or(EventError::NotFound(id))?;
-        if reaches(self.customers.as_ref(), principal, event.customer).await? {
+        let withheld = event.kind.shows_the_record() && is_resellers_own(principal, event.customer);
+        if !withheld && reaches(self.customers.as_ref(), principal, event.customer).await? {
             Ok(event)
         } else {
             Err(EventError::NotFound(id))

@@ -30,7 +30,7 @@ use crate::Store;
 use crate::customers::subtree_of;
 use crate::database::AnyConnection;
 use crate::error::Failure;
-use crate::events::{EventRow, SETTLED};
+use crate::events::{EventRow, SETTLED, shown_within};
 use crate::schema::{
     customers, events, webhook_deliveries, webhook_endpoints, webhook_queue_position,
     webhook_secrets,
@@ -248,6 +248,7 @@ fn queue(conn: &mut AnyConnection, limit: u32, now: NaiveDateTime) -> Result<Que
                 trees
                     .get(&root)
                     .is_some_and(|t| t.contains(&event.customer_id))
+                    && !(root.get() == event.customer_id && kind.shows_the_record())
             });
             if in_scope
                 && endpoint.types.matches(kind)
@@ -507,7 +508,7 @@ fn redeliver(
         .select((events::customer_id, events::sequence))
         .into_boxed::<Db>();
     if let Some(root) = scope {
-        found = found.filter(subtree_of("events.customer_id", root.get()));
+        found = shown_within(found, root);
     }
     let Some((customer, sequence)) = found.first::<(i64, i64)>(conn).optional()? else {
         return Ok(None);

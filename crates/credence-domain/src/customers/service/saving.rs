@@ -57,10 +57,11 @@ impl CustomerService {
             now,
         };
         match self.write_over(principal, current, &change, expected).await {
-            Ok((saved, replaced)) => {
+            Ok((mut saved, replaced)) => {
                 if logo.is_some() && replaced.data.logo != logo {
                     self.drop_logo(uuid, replaced.data.logo.as_ref()).await;
                 }
+                hide_internal(principal, &mut saved);
                 Ok(saved)
             }
             Err(e) => {
@@ -149,7 +150,10 @@ impl CustomerService {
             links,
         };
         match self.customers.insert(&new).await {
-            Ok(customer) => Ok(customer),
+            Ok(mut customer) => {
+                hide_internal(principal, &mut customer);
+                Ok(customer)
+            }
             Err(e) => {
                 self.drop_logo(uuid, logo.as_ref()).await;
                 Err(e.into())
