@@ -118,6 +118,35 @@ async fn a_child_billed_with_its_parent_reserves_on_the_parents_account() {
 }
 
 #[tokio::test]
+async fn an_order_whose_account_was_archived_meanwhile_names_the_customer_asked_for() {
+    let mut customers = MockCustomerRepository::new();
+    customers.expect_holder().returning(|key| match key {
+        CustomerKey::Reference(r) if r == "c3" => Ok(Some(holder(customer(3, Some(1), true)))),
+        CustomerKey::Id(id) if id.get() == 1 => Ok(Some(holder(customer(1, None, false)))),
+        _ => Ok(None),
+    });
+    let mut ledger = MockAccountLedger::new();
+    ledger
+        .expect_admit()
+        .returning(|_, _| Err(AdmitError::NoAccount));
+    let service = service(customers, ledger, MockRecordRepository::new());
+    let asked = CustomerKey::Reference("c3".into());
+    let error = service
+        .reserve(
+            &Principal::system_admin(),
+            &asked,
+            request(Decimal::new(5, 0)),
+            Precondition::none(),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, CreditError::NotFound(key) if *key == asked),
+        "the customer as the client named it, not the paying parent: {error:?}"
+    );
+}
+
+#[tokio::test]
 async fn refusals_carry_both_amounts_as_money() {
     let mut customers = MockCustomerRepository::new();
     customers

@@ -1775,6 +1775,26 @@ async fn a_task_refused_for_credit_is_422_with_both_amounts() {
     );
 }
 
+/// A task whose customer was archived between its pricing and its admission is not found,
+/// named as the customer the order was for.
+#[actix_web::test]
+async fn a_task_for_a_customer_archived_meanwhile_is_404() {
+    let mut mocks = order_mocks();
+    mocks
+        .board
+        .expect_submit()
+        .returning(|_, _| Err(AdmitError::NoAccount));
+    let app = app!(mocks);
+    let (status, body) = text_answer(&app, task_request(None)).await;
+    assert_eq!(
+        (status, body.as_str()),
+        (
+            StatusCode::NOT_FOUND,
+            r#"{"task_response":{"request_status":{"status":"error","code":404,"errors":[{"code":"not_found","message":"The customer with the id 256 doesn't exist."}]}}}"#
+        )
+    );
+}
+
 /// The fields sent are laid over the row as read, and written only while the row is still
 /// that one: when another change got in between, they are laid over the row as it is then.
 #[actix_web::test]

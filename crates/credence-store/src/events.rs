@@ -289,8 +289,8 @@ fn feed(conn: &mut AnyConnection, query: &EventQuery) -> Result<Vec<Event>, Fail
         .collect()
 }
 
-/// `rows` narrowed to the events a reseller whose customer is `root` is shown: those of its
-/// tree, except the ones that show `root`'s own record ([`EventType::shows_the_record`]).
+/// `rows` narrowed to the events of the tree under `root` that its scope is shown: the SQL
+/// form of [`credence_domain::events::withheld_from_scope`].
 pub(crate) fn shown_within<'a, ST>(
     rows: events::BoxedQuery<'a, Db, ST>,
     root: CustomerId,

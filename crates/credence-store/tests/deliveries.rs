@@ -233,6 +233,54 @@ async fn deliveries_follow_selection_scope_and_each_customers_order(store: Store
     assert_eq!(of_b[1].next_attempt_at, Some(later(13)));
 }
 
+/// An attempt queued to a reseller's endpoint for its own customer's record, as the queue did
+/// before such events were withheld, is dropped by the migration that withholds them while it
+/// is still pending; the other attempts stay.
+async fn pending_attempts_of_withheld_events_are_dropped_on_upgrade(store: Store) {
+    use credence_store::test_support::{execute, revert_last_migrations};
+    let a = add(&store, "A").await;
+    let resellers = endpoint(&store, &["*"], Some(a), true).await;
+    pay(&store, a, EntryKind::Payment, 100).await;
+    assert_eq!(queue_all(&store, 2).await, 1, "the payment's attempt only");
+    let events = store
+        .events(&EventQuery {
+            after: None,
+            types: Vec::new(),
+            customer: Some(a),
+            within: None,
+            max: 10,
+        })
+        .await
+        .unwrap();
+    let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, ["customer.created", "account.payment"]);
+    let database = store.database();
+    revert_last_migrations(database, 1);
+    execute(
+        database,
+        &format!(
+            "INSERT INTO webhook_deliveries (endpoint_id, event_id, customer_id, sequence, \
+             attempt, status, due_at, created_at) VALUES ({}, {}, {}, 1, 1, 'pending', \
+             '2026-01-01 00:00:00', '2026-01-01 00:00:00')",
+            resellers.0,
+            events[0].id.0,
+            a.get()
+        ),
+    );
+    let before = store
+        .attempts(resellers, PageRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(before.total, 2);
+    database.migrate().unwrap();
+    let after = store
+        .attempts(resellers, PageRequest::default())
+        .await
+        .unwrap();
+    let left: Vec<EventId> = after.items.iter().map(|attempt| attempt.event).collect();
+    assert_eq!(left, [events[1].id]);
+}
+
 async fn a_lapsed_lease_passes_the_attempt_on(store: Store) {
     let a = add(&store, "A").await;
     let every = endpoint(&store, &["customer.created"], None, true).await;
@@ -501,6 +549,7 @@ async fn replicas_never_take_one_attempt_twice(db: TestDb) {
 
 credence_store::on_both_stores!(
     deliveries_follow_selection_scope_and_each_customers_order,
+    pending_attempts_of_withheld_events_are_dropped_on_upgrade,
     a_lapsed_lease_passes_the_attempt_on,
     an_endpoint_failing_every_event_is_disabled_and_redelivery_stays_in_scope,
     with_no_endpoint_the_queue_skips_ahead;

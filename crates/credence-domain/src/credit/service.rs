@@ -348,6 +348,8 @@ impl AccountService {
             .await?;
         match self.ledger.admit(&admission, only_if).await {
             Ok(reservation) => Ok(reservation),
+            // Archived since it was read: not found as the client named it.
+            Err(AdmitError::NoAccount) => Err(CreditError::NotFound(key.clone())),
             Err(error) => Err(refusal_of(error, &admission)),
         }
     }
@@ -695,8 +697,8 @@ pub fn refusal_of(error: AdmitError, admission: &Admission) -> CreditError {
             available: refused.available,
             requested: refused.requested,
         },
-        // The ordering customer, not the account paying for it: a 404 names what the
-        // client asked for.
+        // The ordering customer, not the account paying for it: a 404 names the customer
+        // the order was for.
         other => admit_error(other, admission.customer),
     }
 }
@@ -708,13 +710,17 @@ fn no_account(account: CustomerId) -> CreditError {
     ))
 }
 
-fn admit_error(error: AdmitError, account: CustomerId) -> CreditError {
+fn admit_error(error: AdmitError, customer: CustomerId) -> CreditError {
     match error {
         AdmitError::Refused(r) => CreditError::Store(StoreError::Unexpected(
-            format!("unexpected refusal of {} on account {account}", r.requested).into(),
+            format!(
+                "unexpected refusal of {} for customer {customer}",
+                r.requested
+            )
+            .into(),
         )),
         // Archived between the service's read and the write.
-        AdmitError::NoAccount => CreditError::NotFound(CustomerKey::Id(account)),
+        AdmitError::NoAccount => CreditError::NotFound(CustomerKey::Id(customer)),
         AdmitError::OnHold(reason) => CreditError::OnHold(reason),
         AdmitError::Inactive => CreditError::Inactive,
         AdmitError::TooLarge => CreditRule::Amount(MoneyError::TooLarge).into(),

@@ -2,7 +2,7 @@
 //!
 //! Who sees a document: an admin; the user who uploaded or linked it; and whoever reaches a
 //! customer it is attached to, except that an internal document is not shown to the customer
-//! it is about ([`shows_internal`]). Anyone else gets the same `404` as for a document that
+//! it is about (`shows_internal`). Anyone else gets the same `404` as for a document that
 //! does not exist, so UUIDs cannot be probed.
 
 use std::sync::Arc;
@@ -493,13 +493,15 @@ pub(crate) fn shows_internal(principal: &Principal, customer: CustomerId) -> boo
     }
 }
 
-/// Takes out of `customer` the internal documents `principal` is not shown (those it created
-/// itself stay: they are its own notes).
+/// Takes out of `customer` the internal documents `principal` is not shown. A reseller keeps
+/// those it created itself (its own notes, which it may open by the document routes too); a
+/// customer's key keeps none.
 pub(crate) fn hide_internal(principal: &Principal, customer: &mut Customer) {
     if !shows_internal(principal, customer.id) {
+        let own_notes = principal.role() != Role::Customer;
         customer
             .documents
-            .retain(|d| !d.internal || created_by(principal, d));
+            .retain(|d| !d.internal || (own_notes && created_by(principal, d)));
     }
 }
 

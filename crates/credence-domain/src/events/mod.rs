@@ -120,6 +120,15 @@ pub enum EventObject<'a> {
     LimitRequest(&'a LimitRequest),
 }
 
+/// Whether an event of `kind` about `customer` is withheld from the scope of the tree under
+/// `root` (a reseller's, whose own customer `root` is): the events that show `root`'s own
+/// record and documents are the operator's (decision 0048); every other event of the tree is
+/// in scope.
+#[must_use]
+pub fn withheld_from_scope(root: CustomerId, customer: CustomerId, kind: EventType) -> bool {
+    customer == root && kind.shows_the_record()
+}
+
 /// What to list from the feed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventQuery {
@@ -129,9 +138,8 @@ pub struct EventQuery {
     pub types: Vec<TypePattern>,
     /// Only this customer's events.
     pub customer: Option<CustomerId>,
-    /// Only events of this customer and the customers below it (a reseller's scope); of
-    /// this customer itself, only those that do not show its record
-    /// ([`EventType::shows_the_record`]).
+    /// Only events of this customer and the customers below it (a reseller's scope), less
+    /// those [`withheld_from_scope`].
     pub within: Option<CustomerId>,
     /// At most this many.
     pub max: u32,

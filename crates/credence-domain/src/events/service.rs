@@ -1,14 +1,15 @@
 //! Reading the feed: who may see which events. Scoped like customers: an admin sees every
-//! event, a reseller those of its own customer and the customers below it, and a customer
-//! principal none (it uses the marketplace).
+//! event, a reseller those of the customers below its own and, of its own customer, all but
+//! those that show its record ([`super::withheld_from_scope`]), and a customer principal none
+//! (it uses the marketplace).
 
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use super::{Event, EventFeed, EventId, EventQuery};
+use super::{Event, EventFeed, EventId, EventQuery, withheld_from_scope};
 use crate::access::principal::Principal;
-use crate::access::scope::{back_office_tree, is_resellers_own, reaches, uses_back_office};
+use crate::access::scope::{back_office_tree, reaches, uses_back_office};
 use crate::ports::{CustomerRepository, StoreError};
 
 /// Why reading the feed failed.
@@ -93,7 +94,10 @@ impl EventService {
             return Err(EventError::Forbidden);
         }
         let event = self.feed.event(id).await?.ok_or(EventError::NotFound(id))?;
-        let withheld = event.kind.shows_the_record() && is_resellers_own(principal, event.customer);
+        let withheld = back_office_tree(principal)
+            .ok()
+            .flatten()
+            .is_some_and(|root| withheld_from_scope(root, event.customer, event.kind));
         if !withheld && reaches(self.customers.as_ref(), principal, event.customer).await? {
             Ok(event)
         } else {

@@ -93,7 +93,8 @@ pub trait WebhookStore: Send + Sync {
 pub trait DeliveryStore: Send + Sync {
     /// Reads up to `limit` events after the last one queued, in the feed's order, and queues
     /// one pending attempt, due at `now`, for each enabled endpoint that selects it (an
-    /// admin's endpoint every customer's events, a reseller's those of its tree; events older
+    /// admin's endpoint every customer's events, a reseller's those its feed shows
+    /// ([`crate::events::withheld_from_scope`]); events older
     /// than the endpoint are not sent to it). When another dispatcher is queueing, does
     /// nothing.
     ///
@@ -145,7 +146,8 @@ pub trait DeliveryStore: Send + Sync {
     ) -> Result<Page<DeliveryAttempt>, StoreError>;
 
     /// Queues one more attempt of `event` to `endpoint`, due at `now`; `None` when there is
-    /// no such event, or it is not of `within`'s tree (a reseller's endpoint).
+    /// no such event, or it is not one the feed of `within`'s tree shows (a reseller's
+    /// endpoint; see [`crate::events::withheld_from_scope`]).
     ///
     /// # Errors
     /// [`StoreError`] only.

@@ -317,7 +317,8 @@ impl WebhookService {
     ///
     /// # Errors
     /// As [`Self::get`]; [`WebhookError::EventNotFound`] for an event that does not exist
-    /// or is not of the endpoint's scope (a reseller's endpoint receives its tree's events).
+    /// or is not of the endpoint's scope (a reseller's endpoint receives the events its feed
+    /// shows).
     pub async fn redeliver(
         &self,
         principal: &Principal,

@@ -14,7 +14,7 @@ use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDateTime, Utc};
-use credence_domain::events::EventId;
+use credence_domain::events::{EventId, withheld_from_scope};
 use credence_domain::ids::CustomerId;
 use credence_domain::listing::{Page, PageRequest};
 use credence_domain::ports::StoreError;
@@ -248,7 +248,7 @@ fn queue(conn: &mut AnyConnection, limit: u32, now: NaiveDateTime) -> Result<Que
                 trees
                     .get(&root)
                     .is_some_and(|t| t.contains(&event.customer_id))
-                    && !(root.get() == event.customer_id && kind.shows_the_record())
+                    && !withheld_from_scope(root, CustomerId(event.customer_id), kind)
             });
             if in_scope
                 && endpoint.types.matches(kind)
