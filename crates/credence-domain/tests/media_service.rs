@@ -188,7 +188,7 @@ async fn an_upload_stores_its_bytes_before_its_row_and_sniffs_the_type() {
 }
 
 #[tokio::test]
-async fn a_failed_blob_write_leaves_no_row_and_a_failed_row_drops_the_bytes() {
+async fn a_failed_blob_write_leaves_no_row_and_a_failed_row_leaves_the_bytes_to_the_sweep() {
     let mut ports = Ports::default();
     ports
         .blobs
@@ -215,14 +215,9 @@ async fn a_failed_blob_write_leaves_no_row_and_a_failed_row_drops_the_bytes() {
         .expect_insert()
         .times(1)
         .in_sequence(&mut seq)
-        .returning(|_| Err(StoreError::Unexpected("gone".into())));
-    ports
-        .blobs
-        .expect_delete()
-        .withf(|key| key.as_str().starts_with("documents/"))
-        .times(1)
-        .in_sequence(&mut seq)
-        .returning(|_| Ok(()));
+        .returning(|_| Err(StoreError::Unavailable("connection lost at COMMIT".into())));
+    // The row may have been committed unseen: its bytes stay, for the orphan sweep to judge.
+    ports.blobs.expect_delete().times(0);
     let err = ports
         .documents()
         .upload(&admin(), upload("a.txt", b"hello"))
@@ -455,46 +450,46 @@ async fn bad_images_are_refused_before_anything_is_written() {
 }
 
 #[tokio::test]
-async fn a_failed_insert_drops_the_new_logo_and_a_new_logo_drops_the_old_one() {
-    let mut ports = Ports::default();
-    ports
-        .images
-        .expect_render()
-        .returning(|_, _, _, _| Ok(vec![Vec::new(), Vec::new()]));
-    ports.blobs.expect_put().times(3).returning(|_, _| Ok(()));
-    ports.customers.expect_insert().returning(|_| {
-        Err(credence_domain::ports::WriteError::Store(
-            StoreError::Unexpected("boom".into()),
-        ))
-    });
-    let deleted = Arc::new(Mutex::new(Vec::new()));
-    let log = Arc::clone(&deleted);
-    ports.blobs.expect_delete().times(3).returning(move |key| {
-        log.lock().unwrap().push(key.as_str().to_owned());
-        Ok(())
-    });
-    assert!(
+async fn a_refused_insert_drops_the_new_logo_and_a_new_logo_drops_the_old_one() {
+    use credence_domain::ports::WriteError;
+    // Refused: nothing was written, so the new renditions go at once. A store failure may have
+    // committed unseen: they stay, for the orphan sweep to judge.
+    for (failure, drops) in [
+        (WriteError::DuplicateReference, 3),
+        (
+            WriteError::Store(StoreError::Unavailable("lost at COMMIT".into())),
+            0,
+        ),
+    ] {
+        let mut ports = Ports::default();
         ports
-            .customers()
-            .create(&Principal::system_admin(), logo_input(PNG))
-            .await
-            .is_err()
-    );
-    assert_eq!(deleted.lock().unwrap().len(), 3);
+            .images
+            .expect_render()
+            .returning(|_, _, _, _| Ok(vec![Vec::new(), Vec::new()]));
+        ports.blobs.expect_put().times(3).returning(|_, _| Ok(()));
+        let failure = Mutex::new(Some(failure));
+        ports
+            .customers
+            .expect_insert()
+            .returning(move |_| Err(failure.lock().unwrap().take().unwrap()));
+        let deleted = Arc::new(Mutex::new(Vec::new()));
+        let log = Arc::clone(&deleted);
+        ports.blobs.expect_delete().returning(move |key| {
+            log.lock().unwrap().push(key.as_str().to_owned());
+            Ok(())
+        });
+        assert!(
+            ports
+                .customers()
+                .create(&Principal::system_admin(), logo_input(PNG))
+                .await
+                .is_err()
+        );
+        assert_eq!(deleted.lock().unwrap().len(), drops);
+    }
 
     // An update with a new logo: the old renditions go once the row points to the new ones.
-    let mut ports = Ports::default();
-    let mut current = customer_data();
-    current.logo = Some(LogoName::from_trusted("1_old.png".into()));
-    let current = stored(4, current);
-    ports
-        .customers
-        .expect_get()
-        .returning(move |_| Ok(Some(current.clone())));
-    ports
-        .images
-        .expect_render()
-        .returning(|_, _, _, _| Ok(vec![Vec::new(), Vec::new()]));
+    let mut ports = customer_4_with_a_logo();
     let mut seq = Sequence::new();
     ports
         .blobs
@@ -519,20 +514,7 @@ async fn a_failed_insert_drops_the_new_logo_and_a_new_logo_drops_the_old_one() {
             log.lock().unwrap().push(key.as_str().to_owned());
             Ok(())
         });
-    let input = CustomerChanges {
-        logo: Some(LogoUpload::new(upload("new.png", PNG)).unwrap()),
-        ..Default::default()
-    };
-    let updated = ports
-        .customers()
-        .update(
-            &Principal::system_admin(),
-            &CustomerKey::Id(CustomerId(4)),
-            input,
-            None,
-        )
-        .await
-        .unwrap();
+    let updated = new_logo_for_customer_4(ports).await.unwrap();
     let new_name = updated.data.logo.unwrap();
     assert!(
         new_name.as_str().starts_with("1471338230737-"),
@@ -544,6 +526,60 @@ async fn a_failed_insert_drops_the_new_logo_and_a_new_logo_drops_the_old_one() {
         deleted.iter().all(|k| k.ends_with("1_old.png")),
         "{deleted:?}"
     );
+}
+
+#[tokio::test]
+async fn an_update_that_may_have_committed_keeps_both_logos() {
+    let mut ports = customer_4_with_a_logo();
+    ports.blobs.expect_put().times(3).returning(|_, _| Ok(()));
+    ports
+        .customers
+        .expect_update()
+        .times(1)
+        .returning(|_, _, _, _, _, _| {
+            Err(credence_domain::ports::WriteError::Store(
+                StoreError::Unavailable("lost at COMMIT".into()),
+            ))
+        });
+    // Whether the row names the new renditions or the old ones is unknown: neither goes.
+    ports.blobs.expect_delete().times(0);
+    assert!(new_logo_for_customer_4(ports).await.is_err());
+}
+
+/// Customer 4, whose logo is `1_old.png`, and a renderer that renders any image.
+fn customer_4_with_a_logo() -> Ports {
+    let mut ports = Ports::default();
+    let mut current = customer_data();
+    current.logo = Some(LogoName::from_trusted("1_old.png".into()));
+    let current = stored(4, current);
+    ports
+        .customers
+        .expect_get()
+        .returning(move |_| Ok(Some(current.clone())));
+    ports
+        .images
+        .expect_render()
+        .returning(|_, _, _, _| Ok(vec![Vec::new(), Vec::new()]));
+    ports
+}
+
+/// An update of customer 4 that sends only a new logo.
+async fn new_logo_for_customer_4(
+    ports: Ports,
+) -> Result<Customer, credence_domain::services::UpdateCustomerError> {
+    let input = CustomerChanges {
+        logo: Some(LogoUpload::new(upload("new.png", PNG)).unwrap()),
+        ..Default::default()
+    };
+    ports
+        .customers()
+        .update(
+            &Principal::system_admin(),
+            &CustomerKey::Id(CustomerId(4)),
+            input,
+            None,
+        )
+        .await
 }
 
 fn key(name: &str) -> BlobKey {

@@ -187,12 +187,9 @@ impl DocumentService {
             created_at: now,
             updated_at: now,
         };
-        if let Err(e) = self.media.documents.insert(&document).await {
-            let mut keys = vec![&blob];
-            keys.extend(thumbnail.as_ref());
-            self.forget(&keys).await;
-            return Err(e.into());
-        }
+        // A failed insert may still have committed (a connection lost around `COMMIT`), so its
+        // bytes are not deleted here: the orphan sweep removes them once no row names them.
+        self.media.documents.insert(&document).await?;
         Ok(document)
     }
 

@@ -35,7 +35,7 @@ impl CustomerService {
     /// is written over the other; a client that named the revision it `expected` is told
     /// instead. The write's document links are checked, and its logo rendered and stored,
     /// once, whatever the number of attempts; the renditions of the logo it replaced are
-    /// dropped after it, its own if it fails.
+    /// dropped after it, its own if it is refused (see [`Self::insert_new`]).
     pub(super) async fn save_over(
         &self,
         principal: &Principal,
@@ -65,7 +65,12 @@ impl CustomerService {
                 Ok(saved)
             }
             Err(e) => {
-                self.drop_logo(uuid, logo.as_ref()).await;
+                // A refusal wrote nothing, so its logo goes at once. A store failure may have
+                // committed unseen (a connection lost around `COMMIT`): its renditions stay, and
+                // the orphan sweep removes them if no row names them.
+                if !matches!(e, UpdateCustomerError::Store(_)) {
+                    self.drop_logo(uuid, logo.as_ref()).await;
+                }
                 Err(e)
             }
         }
@@ -128,8 +133,9 @@ impl CustomerService {
     }
 
     /// Inserts a new customer with its logo and document links. The logo's renditions are
-    /// stored first and dropped again if the insert fails: a crash in between leaves
-    /// unreferenced bytes, never a customer whose logo has none.
+    /// stored first and dropped again if the insert is refused: a crash in between, or a
+    /// failure that may have committed, leaves unreferenced bytes for the orphan sweep, never
+    /// a customer whose logo has none.
     pub(super) async fn insert_new(
         &self,
         principal: &Principal,
@@ -155,7 +161,10 @@ impl CustomerService {
                 Ok(customer)
             }
             Err(e) => {
-                self.drop_logo(uuid, logo.as_ref()).await;
+                // As in `save_over`: only a refusal surely wrote nothing.
+                if !matches!(e, WriteError::Store(_)) {
+                    self.drop_logo(uuid, logo.as_ref()).await;
+                }
                 Err(e.into())
             }
         }
