@@ -529,21 +529,40 @@ async fn a_refused_insert_drops_the_new_logo_and_a_new_logo_drops_the_old_one() 
 }
 
 #[tokio::test]
-async fn an_update_that_may_have_committed_keeps_both_logos() {
-    let mut ports = customer_4_with_a_logo();
-    ports.blobs.expect_put().times(3).returning(|_, _| Ok(()));
-    ports
-        .customers
-        .expect_update()
-        .times(1)
-        .returning(|_, _, _, _, _, _| {
-            Err(credence_domain::ports::WriteError::Store(
-                StoreError::Unavailable("lost at COMMIT".into()),
-            ))
+async fn a_refused_update_drops_its_new_logo_and_one_that_may_have_committed_keeps_both() {
+    use credence_domain::ports::WriteError;
+    // Refused: the row still names the old logo, so the new renditions go at once. A store
+    // failure may have committed unseen: whether the row names the new renditions or the old
+    // ones is unknown, so neither goes.
+    for (failure, drops) in [
+        (WriteError::DuplicateReference, 3),
+        (
+            WriteError::Store(StoreError::Unavailable("lost at COMMIT".into())),
+            0,
+        ),
+    ] {
+        let mut ports = customer_4_with_a_logo();
+        ports.blobs.expect_put().times(3).returning(|_, _| Ok(()));
+        let failure = Mutex::new(Some(failure));
+        ports
+            .customers
+            .expect_update()
+            .times(1)
+            .returning(move |_, _, _, _, _, _| Err(failure.lock().unwrap().take().unwrap()));
+        let deleted = Arc::new(Mutex::new(Vec::new()));
+        let log = Arc::clone(&deleted);
+        ports.blobs.expect_delete().returning(move |key| {
+            log.lock().unwrap().push(key.as_str().to_owned());
+            Ok(())
         });
-    // Whether the row names the new renditions or the old ones is unknown: neither goes.
-    ports.blobs.expect_delete().times(0);
-    assert!(new_logo_for_customer_4(ports).await.is_err());
+        assert!(new_logo_for_customer_4(ports).await.is_err());
+        let deleted = deleted.lock().unwrap();
+        assert_eq!(deleted.len(), drops);
+        assert!(
+            deleted.iter().all(|k| k.ends_with("_new.png")),
+            "{deleted:?}"
+        );
+    }
 }
 
 /// Customer 4, whose logo is `1_old.png`, and a renderer that renders any image.

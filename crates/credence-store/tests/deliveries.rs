@@ -235,50 +235,90 @@ async fn deliveries_follow_selection_scope_and_each_customers_order(store: Store
 
 /// An attempt queued to a reseller's endpoint for its own customer's record, as the queue did
 /// before such events were withheld, is dropped by the migration that withholds them while it
-/// is still pending; the other attempts stay.
+/// is still pending; the same event to an admin's endpoint, a customer below the reseller's,
+/// and attempts already made stay.
 async fn pending_attempts_of_withheld_events_are_dropped_on_upgrade(store: Store) {
     use credence_store::test_support::{execute, revert_last_migrations};
-    let a = add(&store, "A").await;
+    let a = common::customer(&store, "A").await;
+    let mut below = common::data(&store, "A-1", "A-1").await;
+    below.parent = Some(a.data.summary(a.id));
+    let below = common::insert(&store, below, at(0)).await.id;
+    let a = a.id;
     let resellers = endpoint(&store, &["*"], Some(a), true).await;
+    let admins = endpoint(&store, &["customer.created"], None, true).await;
     pay(&store, a, EntryKind::Payment, 100).await;
-    assert_eq!(queue_all(&store, 2).await, 1, "the payment's attempt only");
-    let events = store
-        .events(&EventQuery {
-            after: None,
-            types: Vec::new(),
-            customer: Some(a),
-            within: None,
-            max: 10,
-        })
-        .await
-        .unwrap();
-    let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
-    assert_eq!(kinds, ["customer.created", "account.payment"]);
+    // A's payment to the reseller; both creations to the admin; A-1's creation to the reseller.
+    assert_eq!(queue_all(&store, 3).await, 4);
+    let created = |customer: CustomerId| {
+        let store = &store;
+        async move {
+            store
+                .events(&EventQuery {
+                    after: None,
+                    types: Vec::new(),
+                    customer: Some(customer),
+                    within: None,
+                    max: 1,
+                })
+                .await
+                .unwrap()[0]
+                .id
+        }
+    };
+    let (a_created, below_created) = (created(a).await, created(below).await);
+    // The newest migration is the one under test: revert it, queue as the old code did, and
+    // apply it again.
     let database = store.database();
     revert_last_migrations(database, 1);
-    execute(
-        database,
-        &format!(
-            "INSERT INTO webhook_deliveries (endpoint_id, event_id, customer_id, sequence, \
-             attempt, status, due_at, created_at) VALUES ({}, {}, {}, 1, 1, 'pending', \
-             '2026-01-01 00:00:00', '2026-01-01 00:00:00')",
-            resellers.0,
-            events[0].id.0,
-            a.get()
-        ),
-    );
-    let before = store
-        .attempts(resellers, PageRequest::default())
-        .await
-        .unwrap();
-    assert_eq!(before.total, 2);
+    for (status, attempt) in [("failed", 1), ("pending", 2)] {
+        execute(
+            database,
+            &format!(
+                "INSERT INTO webhook_deliveries (endpoint_id, event_id, customer_id, sequence, \
+                 attempt, status, due_at, created_at) VALUES ({}, {}, {}, 1, {attempt}, \
+                 '{status}', '2026-01-01 00:00:00', '2026-01-01 00:00:00')",
+                resellers.0,
+                a_created.0,
+                a.get()
+            ),
+        );
+    }
+    let attempts = |endpoint: EndpointId| {
+        let store = &store;
+        async move {
+            let mut log: Vec<(EventId, u32)> = store
+                .attempts(endpoint, PageRequest::default())
+                .await
+                .unwrap()
+                .items
+                .iter()
+                .map(|attempt| (attempt.event, attempt.attempt))
+                .collect();
+            log.sort();
+            log
+        }
+    };
+    let to_admins = attempts(admins).await;
+    assert_eq!(to_admins.len(), 2);
+    assert_eq!(attempts(resellers).await.len(), 4);
     database.migrate().unwrap();
-    let after = store
+    let payment = store
         .attempts(resellers, PageRequest::default())
         .await
-        .unwrap();
-    let left: Vec<EventId> = after.items.iter().map(|attempt| attempt.event).collect();
-    assert_eq!(left, [events[1].id]);
+        .unwrap()
+        .items
+        .iter()
+        .find(|attempt| attempt.event != a_created && attempt.event != below_created)
+        .unwrap()
+        .event;
+    let mut kept = vec![(a_created, 1), (below_created, 1), (payment, 1)];
+    kept.sort();
+    assert_eq!(
+        attempts(resellers).await,
+        kept,
+        "only the pending attempt of A's own record went"
+    );
+    assert_eq!(attempts(admins).await, to_admins);
 }
 
 async fn a_lapsed_lease_passes_the_attempt_on(store: Store) {
