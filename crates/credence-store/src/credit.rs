@@ -49,7 +49,7 @@ use crate::credit::fixed_statements::{LiveAccountAt, LiveAccountsAt, MoveAccount
 use crate::customers::{lock_live_customer, to_db_time};
 use crate::database::fixed::Fixed;
 use crate::database::inner::OnInner as _;
-use crate::database::{AnyConnection, Backend};
+use crate::database::{AnyConnection, Backend, Db};
 use crate::error::Failure;
 use crate::events::Outbox;
 use crate::paging::time_filter;
@@ -752,8 +752,6 @@ impl AccountLedger for Store {
         Ok(expired)
     }
 }
-
-type Db = <AnyConnection as Connection>::Backend;
 
 /// An account's ledger entries that pass `filter`.
 fn entries(account: i64, filter: LedgerFilter) -> ledger_entries::BoxedQuery<'static, Db> {

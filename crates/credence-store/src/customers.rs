@@ -39,9 +39,9 @@ use crate::credit::{
     AccountRow, expire_account, lock_account, lock_and_set_limit, record_limit, set_locked_limit,
 };
 use crate::customers::records::{CategoryRow, PaymentTypeRow, RegionRow, SegmentationRow, UserRow};
-use crate::database::AnyConnection;
 use crate::database::fixed::Fixed;
 use crate::database::inner::OnInner as _;
+use crate::database::{AnyConnection, Db};
 use crate::documents::{apply_links, documents_of};
 use crate::error::{Failure, Outcome};
 use crate::events::Outbox;
@@ -73,8 +73,6 @@ struct InsertCustomer;
 
 /// The statement-cache key of a new customer's account insert ([`Fixed`]).
 struct InsertAccount;
-
-type Db = <AnyConnection as Connection>::Backend;
 
 /// From this many matches on, a filtered page is found by walking the sort index and testing
 /// each row: among so many, a page's worth comes soon, where reading every match through the

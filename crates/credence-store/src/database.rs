@@ -94,6 +94,10 @@ pub(crate) enum AnyConnection {
     Sqlite(SqliteConnection),
 }
 
+/// The backend of [`AnyConnection`], for queries boxed before they know which database runs
+/// them (`into_boxed::<Db>()`).
+pub(crate) type Db = <AnyConnection as diesel::Connection>::Backend;
+
 /// Which database a URL names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

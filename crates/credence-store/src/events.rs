@@ -24,7 +24,7 @@ use diesel::prelude::*;
 
 use crate::Store;
 use crate::customers::{subtree_of, to_db_time};
-use crate::database::{AnyConnection, write_behind};
+use crate::database::{AnyConnection, Db, write_behind};
 use crate::error::Failure;
 use crate::schema::{events, webhook_deliveries};
 
@@ -238,8 +238,6 @@ impl EventRow {
         })
     }
 }
-
-type Db = <AnyConnection as Connection>::Backend;
 
 /// Only events of transactions that ended before every running one began (PostgreSQL).
 pub(crate) const SETTLED: &str =

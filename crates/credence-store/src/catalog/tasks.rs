@@ -35,12 +35,10 @@ use crate::credit::{
     settle_in,
 };
 use crate::customers::to_db_time;
-use crate::database::AnyConnection;
+use crate::database::{AnyConnection, Db};
 use crate::error::Failure;
 use crate::events::Outbox;
 use crate::schema::{task_templates, tasks};
-
-type Db = <AnyConnection as Connection>::Backend;
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = task_templates)]

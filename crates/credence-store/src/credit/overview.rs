@@ -25,12 +25,11 @@ use diesel::sql_types::{BigInt, Bool, Double};
 
 use crate::credit::rows::parse_currency;
 use crate::customers::{MANY_MATCHES, subtree_of};
-use crate::database::AnyConnection;
+use crate::database::{AnyConnection, Db};
 use crate::error::Failure;
 use crate::paging;
 use crate::schema::{accounts, customers};
 
-type Db = <AnyConnection as Connection>::Backend;
 type Filtered = accounts::BoxedQuery<'static, Db>;
 
 /// The available credit, as the index `accounts_live_available` spells it.

@@ -27,13 +27,11 @@ use super::rows::parse_currency;
 use super::{account_meets, lock_account, set_approved_limit};
 use crate::Store;
 use crate::customers::{subtree_of, to_db_time, users_by_id};
-use crate::database::AnyConnection;
+use crate::database::{AnyConnection, Db};
 use crate::error::Failure;
 use crate::events::Outbox;
 use crate::paging;
 use crate::schema::credit_limit_requests as requests;
-
-type Db = <AnyConnection as Connection>::Backend;
 
 const PENDING: &str = "pending";
 

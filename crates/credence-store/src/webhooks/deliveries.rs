@@ -28,15 +28,13 @@ use diesel::prelude::*;
 use super::{EndpointRow, SecretRow};
 use crate::Store;
 use crate::customers::subtree_of;
-use crate::database::AnyConnection;
+use crate::database::{AnyConnection, Db};
 use crate::error::Failure;
 use crate::events::{EventRow, SETTLED, shown_within};
 use crate::schema::{
     customers, events, webhook_deliveries, webhook_endpoints, webhook_queue_position,
     webhook_secrets,
 };
-
-type Db = <AnyConnection as Connection>::Backend;
 
 /// The stored status of an attempt not made yet.
 const PENDING: &str = DeliveryStatus::Pending.as_str();
