@@ -72,6 +72,20 @@ async fn upload(app: &TestApp, name: &str, bytes: Vec<u8>) -> Value {
     body["document"].clone()
 }
 
+/// Uploads a file named `name` holding its own name with `key`; answers its UUID.
+async fn upload_with_key(app: &TestApp, key: &str, name: &str) -> String {
+    let response = app
+        .with_key(key, Method::POST, "/api/v1.0/documents/content")
+        .multipart(Form::new().part("file", file(name, name.as_bytes().to_vec())))
+        .send()
+        .await
+        .expect("sent");
+    expect_json(response, 200).await["document"]["uuid"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 async fn empty_200(response: Response) {
     assert_eq!(response.status().as_u16(), 200);
     assert!(response.bytes().await.expect("body").is_empty());
@@ -376,16 +390,7 @@ async fn documents_stay_inside_the_callers_scope(app: TestApp) {
     }
 
     // The reseller's own upload: it may attach it inside its tree, not outside.
-    let response = app
-        .with_key(&key, Method::POST, "/api/v1.0/documents/content")
-        .multipart(Form::new().part("file", file("mine.txt", b"mine".to_vec())))
-        .send()
-        .await
-        .expect("sent");
-    let mine = expect_json(response, 200).await["document"]["uuid"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let mine = upload_with_key(&app, &key, "mine.txt").await;
     let response = app
         .with_key(
             &key,
@@ -524,6 +529,28 @@ async fn internal_documents_are_not_shown_to_the_customer_they_are_about(app: Te
     let shown = by_key(format!("/api/v1.0/documents/{child_note}")).await;
     assert_eq!(shown["internal"], true);
     assert_eq!(sorted(&app.get_json(&own).await), both, "still attached");
+
+    // A note the reseller keeps on its own customer is its own: it sees it.
+    let mine = upload_with_key(&app, &key, "mine.txt").await;
+    for (method, path, body) in [
+        (Method::PUT, format!("{own}/documents/{mine}"), None),
+        (
+            Method::PUT,
+            format!("/api/v1.0/documents/{mine}"),
+            Some(json!({"internal": true})),
+        ),
+    ] {
+        let mut request = app.with_key(&key, method, &path);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("sent");
+        assert_eq!(response.status().as_u16(), 200, "{path}");
+    }
+    let seen = by_key(own.clone()).await;
+    let mut expected = vec![contract.clone(), mine.clone()];
+    expected.sort();
+    assert_eq!(sorted(&seen), expected, "its own note, not the operator's");
 
     // Nor is it shown through the event feed: of its own customer, the reseller reads the
     // account's events, not the record's or its documents'.
