@@ -77,7 +77,7 @@ impl std::fmt::Debug for AccountService {
 }
 
 /// The longest a reservation may be held: 30 days.
-const MAX_EXPIRY_SECS: i64 = 30 * 24 * 3600;
+pub const MAX_EXPIRY_SECS: i64 = 30 * 24 * 3600;
 
 impl AccountService {
     /// Wires the service; `default_expiry` applies to reservations without `expiresIn`.

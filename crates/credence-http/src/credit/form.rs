@@ -27,7 +27,7 @@ fn currency(fields: &BodyFields) -> Result<Option<CurrencyCode>, WireError> {
 #[serde(rename_all = "camelCase")]
 pub(crate) struct CreditLimitForm {
     /// Exact decimal (number or string), >= 0, at most the currency's minor-unit digits.
-    #[schema(value_type = f64, example = 3000.00)]
+    #[schema(value_type = f64, minimum = 0, example = 3000.00)]
     pub(crate) credit_limit: Decimal,
     /// Why, for the credit-limit history; at most 255 characters.
     #[schema(value_type = Option<String>, max_length = 255, example = "Paid on time for a year")]
@@ -109,7 +109,7 @@ impl AlertsForm {
 #[derive(Debug, Clone, PartialEq, Eq, ToSchema)]
 pub(crate) struct PostingForm {
     /// Exact decimal (number or string), > 0.
-    #[schema(value_type = f64, example = 100.00)]
+    #[schema(value_type = f64, exclusive_minimum = 0, example = 100.00)]
     pub(crate) amount: Decimal,
     pub(crate) description: Option<String>,
 }
@@ -157,10 +157,11 @@ impl AdjustmentForm {
 #[serde(rename_all = "camelCase")]
 pub(crate) struct ReservationForm {
     /// Exact decimal (number or string), > 0.
-    #[schema(value_type = f64, example = 50.00)]
+    #[schema(value_type = f64, exclusive_minimum = 0, example = 50.00)]
     pub(crate) amount: Decimal,
     pub(crate) description: Option<String>,
     /// Seconds until it expires (1 to 30 days); the configured default when absent.
+    #[schema(minimum = 1, maximum = 2592000)]
     pub(crate) expires_in: Option<i64>,
     /// A configured ISO 4217 code; the account currency when absent.
     #[schema(value_type = Option<String>)]
@@ -257,6 +258,20 @@ mod tests {
                 ("QuoteForm", |f| QuoteForm::read(f).map(drop)),
             ],
             sample,
+        );
+    }
+
+    /// The published bounds of a reservation's expiry are the ones the service applies.
+    #[test]
+    fn the_expiry_bounds_are_the_services() {
+        use utoipa::PartialSchema as _;
+        let schema = serde_json::to_value(ReservationForm::schema()).unwrap();
+        let expires_in = &schema["properties"]["expiresIn"];
+        assert_eq!(expires_in["minimum"], 1, "{expires_in}");
+        assert_eq!(
+            expires_in["maximum"],
+            credence_domain::credit::service::MAX_EXPIRY_SECS,
+            "{expires_in}"
         );
     }
 }
