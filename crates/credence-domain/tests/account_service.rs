@@ -146,6 +146,29 @@ async fn an_order_whose_account_was_archived_meanwhile_names_the_customer_asked_
     );
 }
 
+/// A task's admission refused because the account is gone names the ordering customer, not
+/// the parent paying for it.
+#[test]
+fn a_missing_account_is_named_by_the_customer_the_order_was_for() {
+    use credence_domain::credit::service::refusal_of;
+    use credence_domain::ports::Admission;
+    let admission = Admission {
+        account: CustomerId(1),
+        customer: CustomerId(3),
+        amount: Money::from_minor(500, eur()),
+        description: None,
+        expires_at: now(),
+        user: None,
+        now: now(),
+        idempotency: None,
+    };
+    let error = refusal_of(AdmitError::NoAccount, &admission);
+    assert!(
+        matches!(error, CreditError::NotFound(CustomerKey::Id(id)) if id == CustomerId(3)),
+        "{error:?}"
+    );
+}
+
 #[tokio::test]
 async fn refusals_carry_both_amounts_as_money() {
     let mut customers = MockCustomerRepository::new();

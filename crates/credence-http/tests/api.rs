@@ -1775,8 +1775,8 @@ async fn a_task_refused_for_credit_is_422_with_both_amounts() {
     );
 }
 
-/// A task whose customer was archived between its pricing and its admission is not found,
-/// named as the customer the order was for.
+/// A task whose customer was archived between its pricing and its admission is `404`, in the
+/// marketplace's error body (which customer it names is held by the domain's tests).
 #[actix_web::test]
 async fn a_task_for_a_customer_archived_meanwhile_is_404() {
     let mut mocks = order_mocks();

@@ -93,10 +93,9 @@ pub trait WebhookStore: Send + Sync {
 pub trait DeliveryStore: Send + Sync {
     /// Reads up to `limit` events after the last one queued, in the feed's order, and queues
     /// one pending attempt, due at `now`, for each enabled endpoint that selects it (an
-    /// admin's endpoint every customer's events, a reseller's those its feed shows
-    /// ([`crate::events::withheld_from_scope`]); events older
-    /// than the endpoint are not sent to it). When another dispatcher is queueing, does
-    /// nothing.
+    /// admin's endpoint every customer's events, a reseller's those its feed shows, see
+    /// [`crate::events::withheld_from_scope`]; events older than the endpoint are not sent to
+    /// it). When another dispatcher is queueing, does nothing.
     ///
     /// # Errors
     /// [`StoreError`] only.
